@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * layout.h - the guest-physical memory map vmon builds on x86 and the
+ * fixed addresses of its boot structures. docs/design.md has the picture.
+ */
+#ifndef VMON_ARCH_X86_LAYOUT_H
+#define VMON_ARCH_X86_LAYOUT_H
+
+/* Boot structures in the first 640 KiB (all inside RAM, below EBDA). */
+#define BOOT_GDT_ADDR 0x500ULL
+#define BOOT_IDT_ADDR 0x520ULL
+#define BOOT_START_INFO_ADDR 0x6000ULL /* PVH hvm_start_info + memmap */
+#define BOOT_ZERO_PAGE_ADDR 0x7000ULL /* Linux boot_params */
+#define BOOT_PML4_ADDR 0x9000ULL /* identity page tables: PML4, PDPT, */
+#define BOOT_PDPT_ADDR 0xa000ULL /* and four PDs of 2 MiB pages that */
+#define BOOT_PD_ADDR 0xb000ULL /* map the first 4 GiB */
+#define BOOT_CMDLINE_ADDR 0x20000ULL
+#define BOOT_CMDLINE_MAX 4096ULL
+#define BOOT_STACK_ADDR 0x8ff0ULL
+
+/* Legacy areas, reserved in the e820 map. */
+#define EBDA_START 0x9fc00ULL
+#define LOW_RAM_END 0xa0000ULL /* 640 KiB */
+#define BIOS_START 0xf0000ULL /* MP floating pointer and table live here */
+#define BIOS_END 0x100000ULL
+
+#define KERNEL_LOAD_ADDR 0x100000ULL /* 1 MiB: default bzImage load */
+
+/* The 32-bit MMIO hole: no RAM between 3 GiB and 4 GiB. */
+#define MMIO_HOLE_START 0xc0000000ULL
+#define MMIO_HOLE_END 0x100000000ULL
+
+#define IOAPIC_ADDR 0xfec00000ULL
+#define LAPIC_ADDR 0xfee00000ULL
+
+/* KVM's private VMX pages, placed at the top of the hole as QEMU does. */
+#define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
+#define KVM_TSS_ADDR 0xfeffd000ULL
+
+#endif

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * rtc.c - MC146818 CMOS real-time clock and NVRAM at ports 0x70/0x71. The
+ * clock is the host's (UTC) plus an offset the guest may set; BCD or
+ * binary and 12/24-hour formats follow register B; the update-in-progress
+ * flag is raised in the last 244 us of each second, as on the chip. The
+ * NVRAM carries the memory sizes PC firmware would store. No alarm or
+ * periodic interrupts.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../arch/x86/layout.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+
+#define RTC_SECONDS 0x00
+#define RTC_MINUTES 0x02
+#define RTC_HOURS 0x04
+#define RTC_WEEKDAY 0x06
+#define RTC_DAY 0x07
+#define RTC_MONTH 0x08
+#define RTC_YEAR 0x09
+#define RTC_REG_A 0x0a
+#define RTC_REG_B 0x0b
+#define RTC_REG_C 0x0c
+#define RTC_REG_D 0x0d
+#define RTC_CENTURY 0x32
+
+#define REG_A_UIP 0x80
+#define REG_B_24H 0x02
+#define REG_B_BINARY 0x04
+#define REG_D_VRT 0x80
+
+struct rtc {
+	pthread_mutex_t lock;
+	uint8_t index;
+	uint8_t nvram[128];
+	time_t offset; /* guest time minus host time, seconds */
+};
+
+static uint8_t to_bcd(struct rtc *r, unsigned int v)
+{
+	if (r->nvram[RTC_REG_B] & REG_B_BINARY)
+		return (uint8_t)v;
+	return (uint8_t)(((v / 10) << 4) | (v % 10));
+}
+
+static unsigned int from_bcd(struct rtc *r, uint8_t v)
+{
+	if (r->nvram[RTC_REG_B] & REG_B_BINARY)
+		return v;
+	return (v >> 4) * 10 + (v & 0xf);
+}
+
+static void guest_tm(struct rtc *r, struct tm *tm, long *nsec)
+{
+	struct timespec ts;
+	time_t t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	t = ts.tv_sec + r->offset;
+	gmtime_r(&t, tm);
+	*nsec = ts.tv_nsec;
+}
+
+static uint8_t hours_out(struct rtc *r, int hour)
+{
+	bool pm = hour >= 12;
+
+	if (r->nvram[RTC_REG_B] & REG_B_24H)
+		return to_bcd(r, (unsigned int)hour);
+	hour %= 12;
+	return to_bcd(r, hour ? (unsigned int)hour : 12) | (pm ? 0x80 : 0);
+}
+
+static int hours_in(struct rtc *r, uint8_t v)
+{
+	int h;
+
+	if (r->nvram[RTC_REG_B] & REG_B_24H)
+		return (int)from_bcd(r, v);
+	h = (int)from_bcd(r, v & 0x7f) % 12;
+	return (v & 0x80) ? h + 12 : h;
+}
+
+static uint8_t rtc_get(struct rtc *r, uint8_t idx)
+{
+	struct tm tm;
+	long nsec;
+
+	guest_tm(r, &tm, &nsec);
+	switch (idx) {
+	case RTC_SECONDS:
+		return to_bcd(r, (unsigned int)tm.tm_sec);
+	case RTC_MINUTES:
+		return to_bcd(r, (unsigned int)tm.tm_min);
+	case RTC_HOURS:
+		return hours_out(r, tm.tm_hour);
+	case RTC_WEEKDAY:
+		return to_bcd(r, (unsigned int)tm.tm_wday + 1);
+	case RTC_DAY:
+		return to_bcd(r, (unsigned int)tm.tm_mday);
+	case RTC_MONTH:
+		return to_bcd(r, (unsigned int)tm.tm_mon + 1);
+	case RTC_YEAR:
+		return to_bcd(r, (unsigned int)tm.tm_year % 100);
+	case RTC_CENTURY:
+		return to_bcd(r, (unsigned int)(tm.tm_year + 1900) / 100);
+	case RTC_REG_A:
+		/* UIP: the 244 us before the seconds register changes. */
+		return (r->nvram[RTC_REG_A] & 0x7f) |
+		       (nsec >= 1000000000L - 244000L ? REG_A_UIP : 0);
+	case RTC_REG_C: {
+		uint8_t v = r->nvram[RTC_REG_C];
+
+		r->nvram[RTC_REG_C] = 0;
+		return v;
+	}
+	case RTC_REG_D:
+		return REG_D_VRT;
+	default:
+		return r->nvram[idx];
+	}
+}
+
+/* A write to a clock field moves the guest's clock by the difference. */
+static void rtc_set_time_field(struct rtc *r, uint8_t idx, uint8_t v)
+{
+	struct tm tm;
+	long nsec;
+	time_t now, want;
+
+	guest_tm(r, &tm, &nsec);
+	now = timegm(&tm);
+	switch (idx) {
+	case RTC_SECONDS:
+		tm.tm_sec = (int)from_bcd(r, v);
+		break;
+	case RTC_MINUTES:
+		tm.tm_min = (int)from_bcd(r, v);
+		break;
+	case RTC_HOURS:
+		tm.tm_hour = hours_in(r, v);
+		break;
+	case RTC_DAY:
+		tm.tm_mday = (int)from_bcd(r, v);
+		break;
+	case RTC_MONTH:
+		tm.tm_mon = (int)from_bcd(r, v) - 1;
+		break;
+	case RTC_YEAR:
+		tm.tm_year = (tm.tm_year / 100) * 100 + (int)from_bcd(r, v);
+		break;
+	case RTC_CENTURY:
+		tm.tm_year = ((int)from_bcd(r, v) - 19) * 100 + tm.tm_year % 100;
+		break;
+	default:
+		return;
+	}
+	want = timegm(&tm);
+	if (want != (time_t)-1)
+		r->offset += want - now;
+}
+
+static void rtc_read(void *opaque, uint64_t off, void *data, unsigned int len)
+{
+	struct rtc *r = opaque;
+	uint8_t v = 0xff;
+
+	pthread_mutex_lock(&r->lock);
+	if (off == 1)
+		v = rtc_get(r, r->index);
+	pthread_mutex_unlock(&r->lock);
+	bus_put(data, len, v);
+}
+
+static void rtc_write(void *opaque, uint64_t off, const void *data,
+		      unsigned int len)
+{
+	struct rtc *r = opaque;
+	uint8_t v = (uint8_t)bus_get(data, len);
+
+	pthread_mutex_lock(&r->lock);
+	if (off == 0) {
+		r->index = v & 0x7f; /* bit 7 masks NMIs: nothing to mask */
+	} else {
+		switch (r->index) {
+		case RTC_REG_C:
+		case RTC_REG_D:
+			break; /* read-only */
+		case RTC_REG_A:
+			r->nvram[RTC_REG_A] = v & 0x7f;
+			break;
+		case RTC_SECONDS:
+		case RTC_MINUTES:
+		case RTC_HOURS:
+		case RTC_DAY:
+		case RTC_MONTH:
+		case RTC_YEAR:
+		case RTC_CENTURY:
+			rtc_set_time_field(r, r->index, v);
+			break;
+		default:
+			r->nvram[r->index] = v;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static const struct bus_ops rtc_ops = {
+	.read = rtc_read,
+	.write = rtc_write,
+};
+
+static void rtc_destroy(void *opaque)
+{
+	struct rtc *r = opaque;
+
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static void set_nvram_memory(struct rtc *r, uint64_t ram)
+{
+	uint64_t ext_kb, above16m, above4g;
+
+	/* 0x15/0x16: base memory in KiB. */
+	r->nvram[0x15] = 640 & 0xff;
+	r->nvram[0x16] = 640 >> 8;
+	/* 0x17/0x18 and 0x30/0x31: KiB above 1 MiB, at most 0xffff. */
+	ext_kb = ram > (1 << 20) ? (ram - (1 << 20)) >> 10 : 0;
+	if (ext_kb > 0xffff)
+		ext_kb = 0xffff;
+	r->nvram[0x17] = r->nvram[0x30] = ext_kb & 0xff;
+	r->nvram[0x18] = r->nvram[0x31] = ext_kb >> 8;
+	/* 0x34/0x35: 64 KiB blocks between 16 MiB and the 32-bit hole. */
+	above16m = ram > (16 << 20) ? (ram - (16 << 20)) >> 16 : 0;
+	if (above16m > 0xffff)
+		above16m = 0xffff;
+	r->nvram[0x34] = above16m & 0xff;
+	r->nvram[0x35] = above16m >> 8;
+	/* 0x5b-0x5d: 64 KiB blocks above 4 GiB. */
+	above4g = ram > MMIO_HOLE_START ? (ram - MMIO_HOLE_START) >> 16 : 0;
+	r->nvram[0x5b] = above4g & 0xff;
+	r->nvram[0x5c] = (above4g >> 8) & 0xff;
+	r->nvram[0x5d] = (above4g >> 16) & 0xff;
+}
+
+int rtc_create(struct vm *vm)
+{
+	struct rtc *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -1;
+	pthread_mutex_init(&r->lock, NULL);
+	r->nvram[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz */
+	r->nvram[RTC_REG_B] = REG_B_24H; /* BCD, 24-hour */
+	set_nvram_memory(r, vm->mem.ram_size);
+	if (vm_add_device(vm, "rtc", rtc_destroy, r)) {
+		rtc_destroy(r);
+		return -1;
+	}
+	return vm_register_pio(vm, 0x70, 2, &rtc_ops, r, "rtc");
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * serial.c - 16550A UART model: registers, FIFOs, loopback, interrupt
+ * identification and the IRQ line. Owns its receive FIFO and the output
+ * descriptor's writes. Locking: one mutex per UART; vCPU threads (register
+ * access) and the main thread (receive) both take it.
+ */
+#include "serial.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vmm/vm.h"
+
+#define RX_FIFO 64
+
+/* Register offsets. */
+#define UART_RBR 0 /* DLAB=0 read */
+#define UART_IER 1
+#define UART_IIR 2 /* read */
+#define UART_FCR 2 /* write */
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_MSR 6
+#define UART_SCR 7
+
+#define IER_RDI 0x01
+#define IER_THRI 0x02
+#define IER_RLSI 0x04
+#define IER_MSI 0x08
+
+#define IIR_NO_INT 0x01
+#define IIR_MSI 0x00
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_RLSI 0x06
+#define IIR_FIFO 0xc0
+
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+
+#define LCR_DLAB 0x80
+
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+
+#define MSR_DCTS 0x01
+#define MSR_DDSR 0x02
+#define MSR_TERI 0x04
+#define MSR_DDCD 0x08
+#define MSR_CTS 0x10
+#define MSR_DSR 0x20
+#define MSR_RI 0x40
+#define MSR_DCD 0x80
+
+struct serial {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	unsigned int irq;
+	int out_fd;
+	int wake_fd;
+	bool rx_was_full;
+	int irq_level;
+
+	uint8_t ier, lcr, mcr, msr, scr, fcr;
+	uint8_t dll, dlm;
+	bool thr_ipending; /* THR-empty interrupt pending */
+
+	uint8_t rx[RX_FIFO];
+	unsigned int rx_head, rx_count;
+};
+
+static void update_irq(struct serial *s)
+{
+	bool pending = false;
+	int level;
+
+	if ((s->ier & IER_RDI) && s->rx_count)
+		pending = true;
+	if ((s->ier & IER_THRI) && s->thr_ipending)
+		pending = true;
+	if ((s->ier & IER_MSI) && (s->msr & 0x0f))
+		pending = true;
+	level = pending ? 1 : 0;
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		vm_irq_line(s->vm, s->irq, level);
+	}
+}
+
+static uint8_t read_iir(struct serial *s)
+{
+	uint8_t iir = IIR_NO_INT;
+
+	if ((s->ier & IER_RDI) && s->rx_count)
+		iir = IIR_RDI;
+	else if ((s->ier & IER_THRI) && s->thr_ipending)
+		iir = IIR_THRI;
+	else if ((s->ier & IER_MSI) && (s->msr & 0x0f))
+		iir = IIR_MSI;
+	/* Reading IIR while it reports THRE clears that interrupt. */
+	if (iir == IIR_THRI)
+		s->thr_ipending = false;
+	if (s->fcr & FCR_ENABLE)
+		iir |= IIR_FIFO;
+	return iir;
+}
+
+static void rx_put(struct serial *s, uint8_t b)
+{
+	if (s->rx_count == RX_FIFO)
+		return; /* overrun: the byte is lost, as on hardware */
+	s->rx[(s->rx_head + s->rx_count) % RX_FIFO] = b;
+	s->rx_count++;
+}
+
+static uint8_t rx_get(struct serial *s)
+{
+	uint8_t b;
+
+	if (!s->rx_count)
+		return 0;
+	b = s->rx[s->rx_head];
+	s->rx_head = (s->rx_head + 1) % RX_FIFO;
+	s->rx_count--;
+	if (s->rx_was_full) {
+		uint64_t one = 1;
+
+		s->rx_was_full = false;
+		if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+			/* eventfd counter cannot overflow here */
+		}
+	}
+	return b;
+}
+
+static void transmit(struct serial *s, uint8_t b)
+{
+	if (s->mcr & MCR_LOOP) {
+		rx_put(s, b);
+		return;
+	}
+	if (s->out_fd < 0)
+		return;
+	while (write(s->out_fd, &b, 1) < 0 && errno == EINTR)
+		;
+}
+
+static uint8_t modem_status(struct serial *s)
+{
+	if (s->mcr & MCR_LOOP) {
+		uint8_t m = s->msr & 0x0f;
+
+		if (s->mcr & MCR_RTS)
+			m |= MSR_CTS;
+		if (s->mcr & MCR_DTR)
+			m |= MSR_DSR;
+		if (s->mcr & MCR_OUT1)
+			m |= MSR_RI;
+		if (s->mcr & MCR_OUT2)
+			m |= MSR_DCD;
+		return m;
+	}
+	return (s->msr & 0x0f) | MSR_DCD | MSR_DSR | MSR_CTS;
+}
+
+static void serial_read(void *opaque, uint64_t off, void *data,
+			unsigned int len)
+{
+	struct serial *s = opaque;
+	uint8_t v = 0xff;
+
+	pthread_mutex_lock(&s->lock);
+	switch (off) {
+	case UART_RBR:
+		v = (s->lcr & LCR_DLAB) ? s->dll : rx_get(s);
+		break;
+	case UART_IER:
+		v = (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+		break;
+	case UART_IIR:
+		v = read_iir(s);
+		break;
+	case UART_LCR:
+		v = s->lcr;
+		break;
+	case UART_MCR:
+		v = s->mcr;
+		break;
+	case UART_LSR:
+		v = LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+		break;
+	case UART_MSR:
+		v = modem_status(s);
+		s->msr &= 0xf0; /* reading clears the delta bits */
+		break;
+	case UART_SCR:
+		v = s->scr;
+		break;
+	}
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	memset(data, 0, len);
+	*(uint8_t *)data = v;
+}
+
+static void serial_write(void *opaque, uint64_t off, const void *data,
+			 unsigned int len)
+{
+	struct serial *s = opaque;
+	uint8_t v = *(const uint8_t *)data;
+
+	(void)len;
+	pthread_mutex_lock(&s->lock);
+	switch (off) {
+	case UART_RBR:
+		if (s->lcr & LCR_DLAB) {
+			s->dll = v;
+		} else {
+			transmit(s, v);
+			/* Sent at once: the THR is empty again. */
+			s->thr_ipending = true;
+		}
+		break;
+	case UART_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+		} else {
+			/* Enabling THRI while THR is empty raises it. */
+			if (!(s->ier & IER_THRI) && (v & IER_THRI))
+				s->thr_ipending = true;
+			s->ier = v & 0x0f;
+		}
+		break;
+	case UART_FCR:
+		s->fcr = v & (FCR_ENABLE | 0xc0);
+		if (v & FCR_CLEAR_RX) {
+			s->rx_head = s->rx_count = 0;
+		}
+		break;
+	case UART_LCR:
+		s->lcr = v;
+		break;
+	case UART_MCR:
+		s->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		s->scr = v;
+		break;
+	default: /* LSR and MSR are read-only */
+		break;
+	}
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static const struct bus_ops serial_ops = {
+	.read = serial_read,
+	.write = serial_write,
+};
+
+size_t serial_rx_space(struct serial *s)
+{
+	size_t space;
+
+	pthread_mutex_lock(&s->lock);
+	space = RX_FIFO - s->rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return space;
+}
+
+size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t len)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (n < len && s->rx_count < RX_FIFO)
+		rx_put(s, buf[n++]);
+	if (s->rx_count == RX_FIFO)
+		s->rx_was_full = true;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+int serial_rx_wake_fd(struct serial *s)
+{
+	return s->wake_fd;
+}
+
+static void serial_destroy(void *opaque)
+{
+	struct serial *s = opaque;
+
+	close(s->wake_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
+			     int out_fd)
+{
+	struct serial *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->vm = vm;
+	s->irq = irq;
+	s->out_fd = out_fd;
+	s->dll = 0x0c; /* 9600 baud until the guest programs it */
+	s->mcr = MCR_OUT2;
+	pthread_mutex_init(&s->lock, NULL);
+	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->wake_fd < 0) {
+		pr_err("serial: eventfd: %s", strerror(errno));
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return NULL;
+	}
+	if (vm_add_device(vm, "serial", serial_destroy, s)) {
+		serial_destroy(s);
+		return NULL;
+	}
+	if (vm_register_pio(vm, base, 8, &serial_ops, s, "serial"))
+		return NULL;
+	return s;
+}

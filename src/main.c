@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * main.c - vmon's entry point: global options and the sub-command table.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "vmm/exitcode.h"
+#include "vmm/run.h"
+
+#ifndef VMON_VERSION
+#define VMON_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmon COMMAND [OPTIONS]\n"
+		"A virtual machine monitor for Linux KVM.\n"
+		"\n"
+		"Commands:\n"
+		"  run        boot a VM (vmon run --help)\n"
+		"  help       this help\n"
+		"\n"
+		"Options:\n"
+		"  --version  print the version\n"
+		"  --help     this help\n"
+		"\n"
+		"See vmon(1) (docs/vmon.1) for details.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : "run";
+
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("vmon %s\n", VMON_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+	    !strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc > 1 ? argc - 1 : 1, argc > 1 ? argv + 1 : argv);
+	if (cmd[0] == '-') {
+		/* `vmon --kernel K ...` is `vmon run --kernel K ...` */
+		argv[0] = "run";
+		return cmd_run(argc, argv);
+	}
+	pr_err("%s: unknown command (see vmon --help)", cmd);
+	return EXIT_USAGE;
+}

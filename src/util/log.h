@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * log.h - vmon's diagnostics: one line per message on stderr, prefixed
+ * "vmon: ". Owns the global verbosity and the once-per-key suppression
+ * used for guest-triggered messages (a hostile guest must not flood logs).
+ */
+#ifndef VMON_UTIL_LOG_H
+#define VMON_UTIL_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_NOTE, LOG_INFO, LOG_DEBUG };
+
+extern enum log_level log_level;
+
+void vlog_msg(enum log_level lvl, const char *fmt, va_list ap);
+__attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
+						   const char *fmt, ...);
+
+#define pr_err(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define pr_note(...) log_msg(LOG_NOTE, __VA_ARGS__)
+#define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...)                                   \
+	do {                                            \
+		if (log_level >= LOG_DEBUG)             \
+			log_msg(LOG_DEBUG, __VA_ARGS__); \
+	} while (0)
+
+/*
+ * Guest-triggered messages: log_once() prints the message the first time
+ * @key (e.g. a port or MMIO address within a class) is seen and stays quiet
+ * afterwards; once LOG_ONCE_MAX distinct keys were logged, one final notice
+ * says further messages are suppressed. Thread-safe.
+ */
+#define LOG_ONCE_MAX 64
+__attribute__((format(printf, 3, 4))) void
+log_once(unsigned int cls, uint64_t key, const char *fmt, ...);
+
+/* Resets the once-table (tests). */
+void log_once_reset(void);
+
+#endif

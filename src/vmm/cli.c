@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cli.c - option parsing for `vmon run` and its --help text.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "../util/parse.h"
+
+void vm_config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = VMON_DEFAULT_CPUS;
+	cfg->mem_size = VMON_DEFAULT_MEM;
+	cfg->serial = SERIAL_STDIO;
+}
+
+void cli_run_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vmon run [OPTIONS]\n"
+		"Boot a virtual machine on KVM with its serial console on the terminal.\n"
+		"Without --kernel, boots the default guest (see scripts/build-guest).\n"
+		"\n"
+		"  -k, --kernel PATH        kernel: bzImage, ELF vmlinux (PVH entry) or multiboot\n"
+		"  -i, --initrd PATH        initial ramdisk (Linux) or multiboot module\n"
+		"  -c, --cmdline STR        kernel command line, replacing the default\n"
+		"                           'console=ttyS0 reboot=k panic=-1'\n"
+		"  -a, --append STR         add STR to the default kernel command line\n"
+		"  -p, --cpus N             number of vCPUs (default 1)\n"
+		"  -m, --mem SIZE           guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
+		"                           (default 256M)\n"
+		"  -t, --cpu-template SPEC  CPUID template NAME[,+FEAT,-FEAT...]: 'host' (all\n"
+		"                           KVM supports) or 'pvm' (what a PVM host can run);\n"
+		"                           default: pvm on a PVM host, else host\n"
+		"  -s, --serial MODE        stdio (default), file:PATH or none\n"
+		"  -v, --verbose            more messages (twice: debug)\n"
+		"  -q, --quiet              only warnings and errors\n"
+		"  -h, --help               this help\n"
+		"\n"
+		"Console: C-a x quits, C-a C-a sends C-a, C-a h helps.\n"
+		"Exit status: 0 guest reset/power-off or quit; (V<<1)|1 after a guest wrote V\n"
+		"to port 0xf4; 2 bad option or input; 4 host cannot run the VM; 8 triple\n"
+		"fault; 10 emulation failure; 12 VM entry failure; 14 unexpected exit;\n"
+		"16 guest crash. See vmon(1).\n");
+}
+
+enum { OPT_TEST_DEVICE = 256 };
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'c' },
+	{ "append", required_argument, NULL, 'a' },
+	{ "cpus", required_argument, NULL, 'p' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "cpu-template", required_argument, NULL, 't' },
+	{ "serial", required_argument, NULL, 's' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_serial(const char *arg, struct vm_config *cfg)
+{
+	if (!strcmp(arg, "stdio")) {
+		cfg->serial = SERIAL_STDIO;
+	} else if (!strcmp(arg, "none")) {
+		cfg->serial = SERIAL_NONE;
+	} else if (!strncmp(arg, "file:", 5) && arg[5]) {
+		cfg->serial = SERIAL_FILE;
+		cfg->serial_path = arg + 5;
+	} else {
+		pr_err("--serial %s: expected stdio, file:PATH or none", arg);
+		return -1;
+	}
+	return 0;
+}
+
+enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
+{
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	vm_config_init(&o->cfg);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh",
+				run_options, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			o->cfg.kernel = optarg;
+			break;
+		case 'i':
+			o->cfg.initrd = optarg;
+			break;
+		case 'c':
+			o->cfg.cmdline = optarg;
+			break;
+		case 'a':
+			o->append = optarg;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 0, 1U << 20, &v)) {
+				pr_err("--cpus %s: not a number", optarg);
+				return CLI_ERROR;
+			}
+			if (v == 0) {
+				pr_err("--cpus 0: a VM needs at least one vCPU");
+				return CLI_ERROR;
+			}
+			o->cfg.cpus = (unsigned int)v;
+			break;
+		case 'm':
+			if (parse_size(optarg, 1ULL << 20, &v)) {
+				pr_err("--mem %s: not a size (examples: 256M, 1G, 512)",
+				       optarg);
+				return CLI_ERROR;
+			}
+			if (v < (2ULL << 20)) {
+				pr_err("--mem %s: too small, a VM needs at least 2 MiB",
+				       optarg);
+				return CLI_ERROR;
+			}
+			o->cfg.mem_size = (v + 4095) & ~4095ULL;
+			break;
+		case 't':
+			o->cfg.cpu_template = optarg;
+			break;
+		case 's':
+			if (parse_serial(optarg, &o->cfg))
+				return CLI_ERROR;
+			break;
+		case 'v':
+			if (log_level < LOG_DEBUG)
+				log_level++;
+			break;
+		case 'q':
+			log_level = LOG_WARN;
+			break;
+		case 'h':
+			cli_run_usage(stdout);
+			return CLI_EXIT_OK;
+		case ':':
+			pr_err("%s: needs a value (see vmon run --help)",
+			       argv[optind - 1]);
+			return CLI_ERROR;
+		default:
+			pr_err("%s: unknown option (see vmon run --help)",
+			       argv[optind - 1]);
+			return CLI_ERROR;
+		}
+	}
+	if (optind < argc) {
+		pr_err("%s: unexpected argument (see vmon run --help)",
+		       argv[optind]);
+		return CLI_ERROR;
+	}
+	if (o->cfg.cmdline && o->append) {
+		pr_err("--append: cannot be combined with --cmdline");
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}

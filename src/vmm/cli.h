@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * cli.h - the `vmon run` command line: options into a vm_config, with
+ * every value checked and errors that name the option and the problem.
+ */
+#ifndef VMON_VMM_CLI_H
+#define VMON_VMM_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+
+struct run_opts {
+	struct vm_config cfg;
+	const char *append; /* --append: added to the default cmdline */
+};
+
+enum cli_result { CLI_OK, CLI_EXIT_OK, CLI_ERROR };
+
+/* Parses `run` options (argv[0] is "run"). Prints help / errors itself. */
+enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o);
+void cli_run_usage(FILE *f);
+
+#endif

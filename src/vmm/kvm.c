@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvm.c - opening /dev/kvm and checking what the host's KVM offers.
+ */
+#include "kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+
+#define CPUID_MAX_ENTRIES 256
+
+bool kvm_host_is_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
+};
+
+int kvm_open(struct kvm *kvm, const char *path)
+{
+	int v;
+
+	memset(kvm, 0, sizeof(*kvm));
+	if (!path)
+		path = "/dev/kvm";
+	kvm->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (kvm->fd < 0) {
+		pr_err("%s: %s%s", path, strerror(errno),
+		       errno == ENOENT ? " (is the kvm module loaded?)" :
+		       errno == EACCES ? " (add yourself to the kvm group)" :
+					 "");
+		return -1;
+	}
+	v = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
+	if (v != KVM_API_VERSION) {
+		pr_err("%s: KVM API version %d, vmon needs %d", path, v,
+		       KVM_API_VERSION);
+		goto fail;
+	}
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(*required_caps);
+	     i++) {
+		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <=
+		    0) {
+			pr_err("%s: this KVM lacks %s", path,
+			       required_caps[i].name);
+			goto fail;
+		}
+	}
+	kvm->run_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (kvm->run_size < (int)sizeof(struct kvm_run)) {
+		pr_err("%s: KVM_GET_VCPU_MMAP_SIZE: %s", path, strerror(errno));
+		goto fail;
+	}
+	v = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (v <= 0)
+		v = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	kvm->max_vcpus = v > 0 ? (unsigned int)v : 4;
+	/* vmon's own limits: APIC IDs fit in 8 bits (xAPIC, MP table). */
+	if (kvm->max_vcpus > 254)
+		kvm->max_vcpus = 254;
+	v = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	kvm->nr_memslots = v > 0 ? (unsigned int)v : 32;
+	kvm->readonly_mem =
+		ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+
+	kvm->supported_cpuid = calloc(1, sizeof(struct kvm_cpuid2) +
+						 CPUID_MAX_ENTRIES *
+							 sizeof(struct kvm_cpuid_entry2));
+	if (!kvm->supported_cpuid)
+		goto fail;
+	kvm->supported_cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, kvm->supported_cpuid)) {
+		pr_err("%s: KVM_GET_SUPPORTED_CPUID: %s", path, strerror(errno));
+		goto fail;
+	}
+	kvm->pvm = kvm_host_is_pvm();
+	return 0;
+fail:
+	kvm_close(kvm);
+	return -1;
+}
+
+void kvm_close(struct kvm *kvm)
+{
+	if (kvm->fd >= 0)
+		close(kvm->fd);
+	kvm->fd = -1;
+	free(kvm->supported_cpuid);
+	kvm->supported_cpuid = NULL;
+}

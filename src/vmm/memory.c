@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memory.c - guest-physical address translation and the RAM layout.
+ */
+#include "memory.h"
+
+#include <string.h>
+
+#include "../arch/x86/layout.h"
+
+static const struct mem_region *find_region(const struct guest_mem *mem,
+					    uint64_t gpa, uint64_t len)
+{
+	for (unsigned int i = 0; i < mem->nr; i++) {
+		const struct mem_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return r;
+	}
+	return NULL;
+}
+
+void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = find_region(mem, gpa, len);
+
+	return r ? r->hva + (gpa - r->gpa) : NULL;
+}
+
+void *gpa_to_hva_rw(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = find_region(mem, gpa, len);
+
+	return r && !r->readonly ? r->hva + (gpa - r->gpa) : NULL;
+}
+
+int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
+	      uint64_t len)
+{
+	const void *p = gpa_to_hva(mem, gpa, len);
+
+	if (!p)
+		return -1;
+	memcpy(buf, p, len);
+	return 0;
+}
+
+int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
+	       uint64_t len)
+{
+	void *p = gpa_to_hva_rw(mem, gpa, len);
+
+	if (!p)
+		return -1;
+	memcpy(p, buf, len);
+	return 0;
+}
+
+int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,
+		    void *hva, bool readonly, const char *name)
+{
+	struct mem_region *r;
+
+	if (mem->nr == MEM_MAX_REGIONS)
+		return -1;
+	r = &mem->regions[mem->nr];
+	r->gpa = gpa;
+	r->size = size;
+	r->hva = hva;
+	r->slot = mem->nr;
+	r->readonly = readonly;
+	r->name = name;
+	mem->nr++;
+	return 0;
+}
+
+int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size)
+{
+	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
+
+	mem->base = base;
+	mem->ram_size = ram_size;
+	if (gmem_add_region(mem, 0, low, base, false, "ram-low"))
+		return -1;
+	if (ram_size > low &&
+	    gmem_add_region(mem, MMIO_HOLE_END, ram_size - low, base + low,
+			    false, "ram-high"))
+		return -1;
+	return 0;
+}
+
+uint64_t gmem_low_ram_end(const struct guest_mem *mem)
+{
+	return mem->ram_size < MMIO_HOLE_START ? mem->ram_size :
+						 MMIO_HOLE_START;
+}

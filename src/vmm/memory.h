@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * memory.h - guest-physical memory: the host mapping of guest RAM, its
+ * split into KVM memory slots around the 32-bit MMIO hole, and the only
+ * sanctioned way to turn a guest-physical range into a host pointer.
+ */
+#ifndef VMON_VMM_MEMORY_H
+#define VMON_VMM_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEM_MAX_REGIONS 8
+
+struct mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+	uint32_t slot;
+	bool readonly;
+	const char *name;
+};
+
+struct guest_mem {
+	uint8_t *base; /* one anonymous mapping of all RAM */
+	uint64_t ram_size;
+	struct mem_region regions[MEM_MAX_REGIONS];
+	unsigned int nr;
+};
+
+/*
+ * Returns the host address of [gpa, gpa + len) if the whole range lies in
+ * one region (RAM or ROM), else NULL. Overflow-safe for any guest value.
+ */
+void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/* As gpa_to_hva(), but only for writable RAM. */
+void *gpa_to_hva_rw(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copies guest memory; return 0, or -1 if the range is not all guest RAM. */
+int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
+	      uint64_t len);
+int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
+	       uint64_t len);
+
+/* Adds a region to the table (no KVM call); returns 0 or -1 if full. */
+int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,
+		    void *hva, bool readonly, const char *name);
+
+/* Lays out @ram_size bytes of RAM below and above the 32-bit MMIO hole. */
+int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size);
+
+/* Top of RAM below 4 GiB (exclusive). */
+uint64_t gmem_low_ram_end(const struct guest_mem *mem);
+
+#endif

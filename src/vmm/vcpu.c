@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vcpu.c - the vCPU thread: KVM_RUN in a loop, each exit dispatched to the
+ * I/O buses or turned into a VM stop with a report. No exit is ignored:
+ * every reason KVM can return is either handled here or reported.
+ */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../arch/x86/cpu.h"
+#include "../util/log.h"
+#include "exitcode.h"
+#include "vm.h"
+
+/* Classes for log_once(): one message per (class, address). */
+enum { ONCE_PIO = 1, ONCE_MMIO, ONCE_EXIT };
+
+#define KICK_SIGNAL (SIGRTMIN)
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_signals_init(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must return with EINTR. */
+	return sigaction(KICK_SIGNAL, &sa, NULL);
+}
+
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
+{
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0) {
+		pr_err("vcpu%u: KVM_CREATE_VCPU: %s", id, strerror(errno));
+		return -1;
+	}
+	vcpu->run = mmap(NULL, (size_t)vm->kvm->run_size,
+			 PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		pr_err("vcpu%u: mmap of the run area: %s", id, strerror(errno));
+		vcpu->run = NULL;
+		close(vcpu->fd);
+		vcpu->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, (size_t)vcpu->vm->kvm->run_size);
+	vcpu->run = NULL;
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->fd = -1;
+}
+
+static const char *const exit_names[] = {
+	[KVM_EXIT_UNKNOWN] = "UNKNOWN",
+	[KVM_EXIT_EXCEPTION] = "EXCEPTION",
+	[KVM_EXIT_IO] = "IO",
+	[KVM_EXIT_HYPERCALL] = "HYPERCALL",
+	[KVM_EXIT_DEBUG] = "DEBUG",
+	[KVM_EXIT_HLT] = "HLT",
+	[KVM_EXIT_MMIO] = "MMIO",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+	[KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+	[KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+	[KVM_EXIT_INTR] = "INTR",
+	[KVM_EXIT_SET_TPR] = "SET_TPR",
+	[KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+	[KVM_EXIT_S390_SIEIC] = "S390_SIEIC",
+	[KVM_EXIT_S390_RESET] = "S390_RESET",
+	[KVM_EXIT_DCR] = "DCR",
+	[KVM_EXIT_NMI] = "NMI",
+	[KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+	[KVM_EXIT_OSI] = "OSI",
+	[KVM_EXIT_PAPR_HCALL] = "PAPR_HCALL",
+	[KVM_EXIT_S390_UCONTROL] = "S390_UCONTROL",
+	[KVM_EXIT_WATCHDOG] = "WATCHDOG",
+	[KVM_EXIT_S390_TSCH] = "S390_TSCH",
+	[KVM_EXIT_EPR] = "EPR",
+	[KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+	[KVM_EXIT_S390_STSI] = "S390_STSI",
+	[KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
+	[KVM_EXIT_HYPERV] = "HYPERV",
+	[KVM_EXIT_ARM_NISV] = "ARM_NISV",
+	[KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+	[KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+	[KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
+	[KVM_EXIT_AP_RESET_HOLD] = "AP_RESET_HOLD",
+	[KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
+	[KVM_EXIT_XEN] = "XEN",
+	[KVM_EXIT_RISCV_SBI] = "RISCV_SBI",
+	[KVM_EXIT_RISCV_CSR] = "RISCV_CSR",
+	[KVM_EXIT_NOTIFY] = "NOTIFY",
+};
+
+static const char *exit_name(unsigned int reason)
+{
+	if (reason < sizeof(exit_names) / sizeof(*exit_names) &&
+	    exit_names[reason])
+		return exit_names[reason];
+	return "?";
+}
+
+static void handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	uint8_t *p = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size) {
+		if (!bus_access(&vcpu->vm->pio, run->io.port, p, run->io.size,
+				out))
+			log_once(ONCE_PIO, run->io.port,
+				 "vcpu%u: unhandled port %s 0x%x (%u bytes)%s",
+				 vcpu->id, out ? "write to" : "read from",
+				 run->io.port, run->io.size,
+				 out ? ", dropped" : ", reads all-ones");
+	}
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int len = run->mmio.len;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	if (!bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			len, run->mmio.is_write))
+		log_once(ONCE_MMIO, run->mmio.phys_addr,
+			 "vcpu%u: unhandled MMIO %s 0x%llx (%u bytes)%s",
+			 vcpu->id, run->mmio.is_write ? "write to" : "read from",
+			 (unsigned long long)run->mmio.phys_addr, len,
+			 run->mmio.is_write ? ", dropped" : ", reads all-ones");
+}
+
+static void fatal_exit(struct vcpu *vcpu, int code, const char *reason)
+{
+	/* Only the first fatal exit reports: the others are consequences. */
+	if (!vm_stopping(vcpu->vm))
+		vcpu_report(vcpu, reason, NULL, 0);
+	vm_request_stop(vcpu->vm, code, NULL);
+}
+
+static void handle_internal_error(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char why[160];
+
+	if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+		const uint8_t *insn = NULL;
+		unsigned int len = 0;
+
+		if (run->emulation_failure.ndata >= 3 &&
+		    (run->emulation_failure.flags &
+		     KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES)) {
+			insn = run->emulation_failure.insn_bytes;
+			len = run->emulation_failure.insn_size;
+			if (len > sizeof(run->emulation_failure.insn_bytes))
+				len = sizeof(run->emulation_failure.insn_bytes);
+		}
+		if (!vm_stopping(vcpu->vm))
+			vcpu_report(vcpu,
+				    "emulation failure: KVM cannot emulate the instruction at RIP",
+				    insn, len);
+		vm_request_stop(vcpu->vm, EXIT_EMULATION, NULL);
+		return;
+	}
+	snprintf(why, sizeof(why), "KVM internal error, suberror %u",
+		 run->internal.suberror);
+	for (uint32_t i = 0; i < run->internal.ndata && i < 4; i++) {
+		size_t l = strlen(why);
+
+		snprintf(why + l, sizeof(why) - l, " data[%u]=0x%llx", i,
+			 (unsigned long long)run->internal.data[i]);
+	}
+	fatal_exit(vcpu, EXIT_ENTRY_FAILED, why);
+}
+
+/* Returns true when the vCPU thread must stop. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char why[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu->stats[VCPU_STAT_IO]++;
+		handle_io(vcpu);
+		return false;
+	case KVM_EXIT_MMIO:
+		vcpu->stats[VCPU_STAT_MMIO]++;
+		handle_mmio(vcpu);
+		return false;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		vcpu->stats[VCPU_STAT_INTR]++;
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		fatal_exit(vcpu, EXIT_TRIPLE_FAULT,
+			   "triple fault (KVM_EXIT_SHUTDOWN)");
+		return true;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why),
+			 "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry
+				 .hardware_entry_failure_reason);
+		fatal_exit(vcpu, EXIT_ENTRY_FAILED, why);
+		return true;
+	case KVM_EXIT_INTERNAL_ERROR:
+		handle_internal_error(vcpu);
+		return true;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_stop(vcpu->vm, EXIT_OK, "guest powered off");
+			return true;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_stop(vcpu->vm, EXIT_OK, "guest reset");
+			return true;
+		default:
+			snprintf(why, sizeof(why), "guest system event %u",
+				 run->system_event.type);
+			fatal_exit(vcpu, EXIT_GUEST_CRASH, why);
+			return true;
+		}
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		/* Not enabled by vmon; answer #GP as an absent MSR would. */
+		log_once(ONCE_EXIT, run->exit_reason,
+			 "vcpu%u: unexpected MSR exit for 0x%x, injecting #GP",
+			 vcpu->id, run->msr.index);
+		run->msr.error = 1;
+		return false;
+	case KVM_EXIT_HYPERCALL:
+		log_once(ONCE_EXIT, run->exit_reason,
+			 "vcpu%u: hypercall %llu not implemented", vcpu->id,
+			 (unsigned long long)run->hypercall.nr);
+		run->hypercall.ret = (uint64_t)-1000; /* -KVM_ENOSYS */
+		return false;
+	case KVM_EXIT_DEBUG:
+		log_once(ONCE_EXIT, run->exit_reason,
+			 "vcpu%u: unexpected debug exit, continuing",
+			 vcpu->id);
+		return false;
+	default:
+		/*
+		 * HLT (the in-kernel LAPIC handles it), TPR, NMI, exception,
+		 * dirty-ring and all other exits are impossible with the
+		 * capabilities vmon enables: report and stop, never spin.
+		 */
+		snprintf(why, sizeof(why), "unexpected exit reason %u (KVM_EXIT_%s)",
+			 run->exit_reason, exit_name(run->exit_reason));
+		fatal_exit(vcpu, EXIT_UNEXPECTED, why);
+		return true;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+	sigset_t set;
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	sigemptyset(&set);
+	sigaddset(&set, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!vm_stopping(vm)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->immediate_exit = 0;
+				vcpu->stats[VCPU_STAT_INTR]++;
+				continue;
+			}
+			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id,
+			       strerror(errno));
+			vm_request_stop(vm, EXIT_UNEXPECTED, NULL);
+			break;
+		}
+		if (handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	int err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+
+	if (err) {
+		pr_err("vcpu%u: cannot start thread: %s", vcpu->id,
+		       strerror(err));
+		return -1;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vcpu.h - one virtual CPU: its KVM file descriptor, its shared run area,
+ * the thread that loops on KVM_RUN, and the exit counters it owns.
+ *
+ * A vCPU thread owns its vcpu struct and run area while it runs; other
+ * threads only set `kick` state through vcpu_kick().
+ */
+#ifndef VMON_VMM_VCPU_H
+#define VMON_VMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+
+enum vcpu_stat {
+	VCPU_STAT_IO,
+	VCPU_STAT_MMIO,
+	VCPU_STAT_HLT,
+	VCPU_STAT_INTR,
+	VCPU_STAT_OTHER,
+	VCPU_STAT_NR,
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	uint64_t stats[VCPU_STAT_NR];
+};
+
+int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id);
+void vcpu_destroy(struct vcpu *vcpu);
+int vcpu_start(struct vcpu *vcpu);
+/* Makes the vCPU leave KVM_RUN soon (async-signal-safe kick). */
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_join(struct vcpu *vcpu);
+
+/* The signal used to kick vCPU threads out of KVM_RUN. */
+int vcpu_signals_init(void);
+
+/*
+ * Prints the report of a fatal exit on stderr: reason, RIP, CPL, the
+ * instruction bytes at RIP, registers and, if given, a hint.
+ */
+void vcpu_report(struct vcpu *vcpu, const char *reason, const uint8_t *insn,
+		 unsigned int insn_len);
+
+#endif

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vm.c - creating and tearing down a VM: the KVM VM, in-kernel irqchip
+ * and PIT, guest RAM in memory slots, the buses, vCPUs and device list;
+ * and the VM's stop protocol (first stop request wins, everyone joins).
+ */
+#include "vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../arch/x86/cpu.h"
+#include "../arch/x86/layout.h"
+#include "../util/log.h"
+#include "vcpu.h"
+
+static int set_memslot(struct vm *vm, const struct mem_region *r)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = r->slot,
+		.flags = r->readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = r->gpa,
+		.memory_size = r->size,
+		.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region)) {
+		pr_err("memory slot %u (%s, 0x%llx+0x%llx): %s", r->slot,
+		       r->name, (unsigned long long)r->gpa,
+		       (unsigned long long)r->size, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int create_memory(struct vm *vm)
+{
+	uint64_t size = vm->cfg->mem_size;
+	void *base;
+
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		pr_err("--mem %lluM: cannot map guest memory: %s",
+		       (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	if (gmem_layout_ram(&vm->mem, base, size))
+		return -1;
+	for (unsigned int i = 0; i < vm->mem.nr; i++)
+		if (set_memslot(vm, &vm->mem.regions[i]))
+			return -1;
+	return 0;
+}
+
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm = kvm;
+	vm->cfg = cfg;
+	vm->fd = -1;
+	vm->stop_efd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	bus_init(&vm->pio, "port");
+	bus_init(&vm->mmio, "MMIO");
+
+	do
+		vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0);
+	while (vm->fd < 0 && errno == EINTR);
+	if (vm->fd < 0) {
+		pr_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -1;
+	}
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0) {
+		pr_err("eventfd: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
+	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap)) {
+		pr_err("KVM_SET_TSS_ADDR/IDENTITY_MAP_ADDR: %s",
+		       strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0)) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit)) {
+		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -1;
+	}
+	if (create_memory(vm))
+		return -1;
+
+	vm->nr_vcpus = cfg->cpus;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_create(&vm->vcpus[i], vm, i))
+			return -1;
+	return 0;
+}
+
+int vm_add_device(struct vm *vm, const char *name,
+		  void (*destroy)(void *opaque), void *opaque)
+{
+	if (vm->nr_devices == VM_MAX_DEVICES) {
+		pr_err("%s: too many devices", name);
+		return -1;
+	}
+	vm->devices[vm->nr_devices++] =
+		(struct vm_device){ name, destroy, opaque };
+	return 0;
+}
+
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
+		    const struct bus_ops *ops, void *opaque, const char *name)
+{
+	return bus_register(&vm->pio, base, len, ops, opaque, name);
+}
+
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
+		     const struct bus_ops *ops, void *opaque, const char *name)
+{
+	return bus_register(&vm->mmio, base, len, ops, opaque, name);
+}
+
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	if (ioctl(vm->fd, KVM_IRQ_LINE, &irq)) {
+		log_once(0, gsi, "KVM_IRQ_LINE %u: %s", gsi, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void vm_request_stop(struct vm *vm, int code, const char *why)
+{
+	uint64_t one = 1;
+	bool first;
+
+	pthread_mutex_lock(&vm->lock);
+	first = !atomic_load(&vm->stopping);
+	if (first) {
+		vm->exit_code = code;
+		atomic_store(&vm->stopping, true);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	if (!first)
+		return;
+	if (why)
+		pr_info("%s", why);
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow with one write; nothing to do. */
+	}
+}
+
+int vm_start(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (vcpu_start(&vm->vcpus[i]))
+			return -1;
+	return 0;
+}
+
+static void stop_vcpus(struct vm *vm)
+{
+	if (!vm->vcpus)
+		return;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!atomic_load(&vm->stopping)) {
+		pthread_mutex_lock(&vm->lock);
+		atomic_store(&vm->stopping, true);
+		pthread_mutex_unlock(&vm->lock);
+	}
+	stop_vcpus(vm);
+	while (vm->nr_devices) {
+		struct vm_device *d = &vm->devices[--vm->nr_devices];
+
+		if (d->destroy)
+			d->destroy(d->opaque);
+	}
+	if (vm->vcpus) {
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			vcpu_destroy(&vm->vcpus[i]);
+		free(vm->vcpus);
+		vm->vcpus = NULL;
+	}
+	free(vm->cpuid);
+	vm->cpuid = NULL;
+	free(vm->cmdline);
+	vm->cmdline = NULL;
+	if (vm->fd >= 0)
+		close(vm->fd);
+	vm->fd = -1;
+	if (vm->mem.base)
+		munmap(vm->mem.base, vm->mem.ram_size);
+	vm->mem.base = NULL;
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	vm->stop_efd = -1;
+	bus_free(&vm->pio);
+	bus_free(&vm->mmio);
+	pthread_mutex_destroy(&vm->lock);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vm.h - one virtual machine: the KVM VM file descriptor, guest memory,
+ * the I/O buses, the vCPUs, the devices, and the VM's lifecycle.
+ *
+ * Ownership: the main thread creates and destroys everything here. vCPU
+ * threads only read the buses and memory table (fixed before they start)
+ * and call vm_request_stop(). See docs/design.md.
+ */
+#ifndef VMON_VMM_VM_H
+#define VMON_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "config.h"
+#include "kvm.h"
+#include "memory.h"
+
+struct vcpu;
+struct kvm_cpuid2;
+
+/* A device's teardown hook, run in reverse order of registration. */
+struct vm_device {
+	const char *name;
+	void (*destroy)(void *opaque);
+	void *opaque;
+};
+
+#define VM_MAX_DEVICES 64
+
+struct vm {
+	struct kvm *kvm;
+	int fd;
+	const struct vm_config *cfg;
+
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+
+	unsigned int nr_vcpus;
+	struct vcpu *vcpus;
+	struct kvm_cpuid2 *cpuid; /* template applied, before per-vCPU topology */
+	char *cmdline; /* the final guest command line */
+
+	struct vm_device devices[VM_MAX_DEVICES];
+	unsigned int nr_devices;
+
+	struct serial *serial;
+
+	/* Lifecycle: the first vm_request_stop() sets the exit code. */
+	pthread_mutex_t lock;
+	atomic_bool stopping;
+	int exit_code;
+	int stop_efd; /* eventfd: the main loop wakes up when stopping */
+};
+
+/* Creates the VM: KVM VM, irqchip, PIT, memory, buses. */
+int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);
+/* Stops and joins the vCPUs, destroys devices, frees memory, closes fds. */
+void vm_destroy(struct vm *vm);
+
+int vm_add_device(struct vm *vm, const char *name,
+		  void (*destroy)(void *opaque), void *opaque);
+
+/* Registers an I/O port or MMIO range for a device. */
+int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
+		    const struct bus_ops *ops, void *opaque, const char *name);
+int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
+		     const struct bus_ops *ops, void *opaque,
+		     const char *name);
+
+/* Sets ISA/GSI interrupt line @gsi to @level (in-kernel irqchip). */
+int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
+
+/*
+ * Asks the VM to stop with @code; the first request wins, later ones are
+ * ignored. Safe from any thread. @why (may be NULL) is logged at info level.
+ */
+void vm_request_stop(struct vm *vm, int code, const char *why);
+static inline bool vm_stopping(struct vm *vm)
+{
+	return atomic_load(&vm->stopping);
+}
+
+/* Starts all vCPU threads; returns 0 or -1. */
+int vm_start(struct vm *vm);
+/* Blocks until a stop was requested; runs the console I/O meanwhile. */
+int vm_run_main_loop(struct vm *vm);
+
+#endif
