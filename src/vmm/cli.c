@@ -37,6 +37,7 @@ void cli_run_usage(FILE *f)
 		"                           KVM supports) or 'pvm' (what a PVM host can run);\n"
 		"                           default: pvm on a PVM host, else host\n"
 		"  -s, --serial MODE        stdio (default), file:PATH or none\n"
+		"      --rng                virtio-rng fed by the host's getrandom()\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
 		"  -h, --help               this help\n"
@@ -48,7 +49,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256 };
+enum { OPT_TEST_DEVICE = 256, OPT_RNG };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -59,6 +60,7 @@ static const struct option run_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
+	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -135,6 +137,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 		case 's':
 			if (parse_serial(optarg, &o->cfg))
 				return CLI_ERROR;
+			break;
+		case OPT_RNG:
+			o->cfg.rng = true;
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)

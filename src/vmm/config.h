@@ -22,6 +22,9 @@ struct vm_config {
 	enum serial_mode serial;
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */
+
+	/* Virtio-mmio devices, in this order on the MMIO window. */
+	bool rng; /* --rng: virtio-rng fed by getrandom() */
 };
 
 #define VMON_DEFAULT_CPUS 1

@@ -24,6 +24,7 @@
 #include "../devices/devices.h"
 #include "../devices/serial.h"
 #include "../util/log.h"
+#include "../virtio/devices.h"
 #include "cli.h"
 #include "console.h"
 #include "exitcode.h"
@@ -149,6 +150,30 @@ static int create_devices(struct vm *vm, int serial_fd)
 	return 0;
 }
 
+/* Creates the virtio devices and announces them on the command line. */
+static int create_virtio_devices(struct vm *vm)
+{
+	char *entries, *s;
+	size_t len;
+
+	if (virtio_devices_create(vm, &entries))
+		return -1;
+	if (!*entries) {
+		free(entries);
+		return 0;
+	}
+	len = strlen(vm->cmdline) + strlen(entries) + 2;
+	s = malloc(len);
+	if (s)
+		snprintf(s, len, "%s %s", vm->cmdline, entries);
+	free(entries);
+	if (!s)
+		return -1;
+	free(vm->cmdline);
+	vm->cmdline = s;
+	return 0;
+}
+
 static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 {
 	while (!vm_stopping(vm)) {
@@ -230,6 +255,10 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 	}
 	if (create_devices(&vm, serial_fd))
 		goto out;
+	if (create_virtio_devices(&vm)) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	if (x86_load_kernel(&vm, cfg->kernel, cfg->initrd, vm.cmdline,
 			    &entry)) {
 		ret = EXIT_USAGE;

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mmio.c - the virtio-mmio version 2 transport: the register file a driver
+ * programs, feature negotiation and the status state machine, queue setup
+ * with validation, ioeventfd kicks and irqfd interrupts (see mmio.h).
+ */
+#include "mmio.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+
+/* log_once() classes: one message per device base and kind of problem. */
+enum { ONCE_VIRTIO_REG = 0x7601, ONCE_VIRTIO_BROKEN };
+
+#define TRANSPORT_FEATURES                                                 \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) | \
+	 (1ULL << VIRTIO_F_EVENT_IDX))
+
+static void raise_irq(struct virtio_dev *d, unsigned int bits)
+{
+	uint64_t one = 1;
+
+	atomic_fetch_or(&d->isr, bits);
+	if (d->irqfd || d->vm->fd < 0) {
+		if (write(d->call_fd, &one, sizeof(one)) < 0)
+			log_once(ONCE_VIRTIO_REG, d->base, "%s: interrupt: %s",
+				 d->name, strerror(errno));
+		return;
+	}
+	/* No irqfd: pulse the edge-triggered line ourselves. */
+	vm_irq_line(d->vm, d->irq, 1);
+	vm_irq_line(d->vm, d->irq, 0);
+}
+
+void virtio_set_broken(struct virtio_dev *d, const char *why)
+{
+	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
+		return;
+	log_once(ONCE_VIRTIO_BROKEN, d->base, "%s: %s: device needs reset",
+		 d->name, why);
+	d->status |= VIRTIO_STATUS_NEEDS_RESET;
+	if (d->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_irq(d, VIRTIO_INT_CONFIG);
+}
+
+bool virtio_check_queue(struct virtio_dev *d, unsigned int q)
+{
+	char why[96];
+
+	if (q >= d->nr_queues || !d->vqs[q].error)
+		return false;
+	snprintf(why, sizeof(why), "queue %u: %s", q,
+		 virtq_strerror(d->vqs[q].error));
+	virtio_set_broken(d, why);
+	return true;
+}
+
+bool virtio_queue_usable(const struct virtio_dev *d, unsigned int q)
+{
+	return q < d->nr_queues && d->vqs[q].enabled && !d->vqs[q].error &&
+	       (d->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(d->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+void virtio_notify_queue(struct virtio_dev *d, unsigned int q)
+{
+	if (q < d->nr_queues && virtq_should_notify(&d->vqs[q]))
+		raise_irq(d, VIRTIO_INT_USED);
+}
+
+void virtio_requeue(struct virtio_dev *d, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (q < d->nr_queues && write(d->kicks[q].fd, &one, sizeof(one)) < 0)
+		log_once(ONCE_VIRTIO_REG, d->base, "%s: kick: %s", d->name,
+			 strerror(errno));
+}
+
+void virtio_config_changed(struct virtio_dev *d)
+{
+	d->config_generation++;
+	if (d->status & VIRTIO_STATUS_DRIVER_OK)
+		raise_irq(d, VIRTIO_INT_CONFIG);
+}
+
+static void device_reset(struct virtio_dev *d)
+{
+	if (d->ops->reset)
+		d->ops->reset(d);
+	for (unsigned int q = 0; q < d->nr_queues; q++)
+		virtq_reset(&d->vqs[q]);
+	d->driver_features = 0;
+	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = d->shm_sel = 0;
+	d->status = 0;
+	atomic_store(&d->isr, 0);
+}
+
+static struct virtq *sel_queue(struct virtio_dev *d)
+{
+	return d->queue_sel < d->nr_queues ? &d->vqs[d->queue_sel] : NULL;
+}
+
+static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
+{
+	struct virtq *vq = sel_queue(d);
+
+	switch (off) {
+	case VIRTIO_MMIO_MAGIC:
+		return VIRTIO_MMIO_MAGIC_VALUE;
+	case VIRTIO_MMIO_VERSION:
+		return 2;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return d->ops->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return VIRTIO_MMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		if (d->dev_feat_sel > 1)
+			return 0;
+		return (uint32_t)(d->host_features >> (32 * d->dev_feat_sel));
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		return vq ? d->queue_max : 0;
+	case VIRTIO_MMIO_QUEUE_READY:
+		return vq ? vq->enabled : 0;
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return atomic_load(&d->isr);
+	case VIRTIO_MMIO_STATUS:
+		return d->status;
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		return 0xffffffff; /* no shared memory regions */
+	case VIRTIO_MMIO_QUEUE_RESET:
+		return 0;
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return d->config_generation;
+	default:
+		log_once(ONCE_VIRTIO_REG, d->base + off,
+			 "%s: read of write-only or unknown register 0x%llx",
+			 d->name, (unsigned long long)off);
+		return 0;
+	}
+}
+
+static void set_features(struct virtio_dev *d, uint32_t v)
+{
+	unsigned int shift;
+
+	if (d->drv_feat_sel > 1 || !(d->status & VIRTIO_STATUS_DRIVER) ||
+	    (d->status & VIRTIO_STATUS_FEATURES_OK)) {
+		log_once(ONCE_VIRTIO_REG, d->base + VIRTIO_MMIO_DRIVER_FEATURES,
+			 "%s: driver features written out of order: ignored",
+			 d->name);
+		return;
+	}
+	shift = 32 * d->drv_feat_sel;
+	d->driver_features &= ~(0xffffffffULL << shift);
+	d->driver_features |= (uint64_t)v << shift;
+}
+
+static void set_status(struct virtio_dev *d, uint32_t v)
+{
+	uint32_t old = d->status & ~(uint32_t)VIRTIO_STATUS_NEEDS_RESET;
+	uint32_t added;
+
+	if (v == 0) {
+		device_reset(d);
+		return;
+	}
+	v &= 0xff & ~(uint32_t)VIRTIO_STATUS_NEEDS_RESET;
+	if ((v & old) != old) {
+		log_once(
+			ONCE_VIRTIO_REG, d->base + VIRTIO_MMIO_STATUS,
+			"%s: status 0x%x clears bits of 0x%x without reset: ignored",
+			d->name, v, old);
+		return;
+	}
+	added = v & ~old;
+	if (added & VIRTIO_STATUS_FEATURES_OK) {
+		/* Only what we offered, and only modern (virtio 1.x) drivers. */
+		if ((d->driver_features & ~d->host_features) ||
+		    !virtio_has_feature(d, VIRTIO_F_VERSION_1) ||
+		    !(v & VIRTIO_STATUS_DRIVER)) {
+			log_once(ONCE_VIRTIO_REG, d->base + 0x1000,
+				 "%s: driver features 0x%llx not acceptable",
+				 d->name,
+				 (unsigned long long)d->driver_features);
+			v &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+			added &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+		}
+	}
+	if ((added & VIRTIO_STATUS_DRIVER_OK) &&
+	    !(v & VIRTIO_STATUS_FEATURES_OK)) {
+		log_once(ONCE_VIRTIO_REG, d->base + 0x1001,
+			 "%s: DRIVER_OK without FEATURES_OK: ignored", d->name);
+		return;
+	}
+	d->status = v | (d->status & VIRTIO_STATUS_NEEDS_RESET);
+	if ((added & VIRTIO_STATUS_DRIVER_OK) && d->ops->activate &&
+	    d->ops->activate(d))
+		virtio_set_broken(d, "cannot activate");
+}
+
+static void set_queue_ready(struct virtio_dev *d, struct virtq *vq, uint32_t v)
+{
+	enum virtq_error e;
+
+	if (!v) {
+		vq->enabled = false;
+		return;
+	}
+	if (vq->enabled)
+		return;
+	e = virtq_enable(vq, &d->vm->mem, d->queue_max,
+			 virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC),
+			 virtio_has_feature(d, VIRTIO_F_EVENT_IDX));
+	if (e) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "queue %u: %s", d->queue_sel,
+			 virtq_strerror(e));
+		virtio_set_broken(d, why);
+	}
+}
+
+static void set_addr(uint64_t *a, bool high, uint32_t v)
+{
+	if (high)
+		*a = (*a & 0xffffffffULL) | ((uint64_t)v << 32);
+	else
+		*a = (*a & ~0xffffffffULL) | v;
+}
+
+static void queue_reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
+{
+	struct virtq *vq = sel_queue(d);
+
+	if (!vq || (vq->enabled && off != VIRTIO_MMIO_QUEUE_READY)) {
+		log_once(
+			ONCE_VIRTIO_REG, d->base + off,
+			"%s: queue register 0x%llx written for %s queue %u: ignored",
+			d->name, (unsigned long long)off,
+			vq ? "enabled" : "nonexistent", d->queue_sel);
+		return;
+	}
+	switch (off) {
+	case VIRTIO_MMIO_QUEUE_NUM:
+		vq->size = v > 0xffff ? 0 : (uint16_t)v;
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		set_queue_ready(d, vq, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		set_addr(&vq->desc_gpa, off == VIRTIO_MMIO_QUEUE_DESC_HIGH, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+		set_addr(&vq->avail_gpa, off == VIRTIO_MMIO_QUEUE_DRIVER_HIGH,
+			 v);
+		break;
+	case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+		set_addr(&vq->used_gpa, off == VIRTIO_MMIO_QUEUE_DEVICE_HIGH,
+			 v);
+		break;
+	}
+}
+
+static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
+{
+	uint64_t one = 1;
+
+	switch (off) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		d->dev_feat_sel = v;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		set_features(d, v);
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		d->drv_feat_sel = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		d->queue_sel = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_QUEUE_DRIVER_HIGH:
+	case VIRTIO_MMIO_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_QUEUE_DEVICE_HIGH:
+		queue_reg_write(d, off, v);
+		break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		/* Reached only when KVM's ioeventfd did not take it. */
+		if (v < d->nr_queues) {
+			if (write(d->kicks[v].fd, &one, sizeof(one)) < 0)
+				log_once(ONCE_VIRTIO_REG, d->base + off,
+					 "%s: kick: %s", d->name,
+					 strerror(errno));
+		} else {
+			log_once(ONCE_VIRTIO_REG, d->base + off,
+				 "%s: notify of nonexistent queue %u", d->name,
+				 v);
+		}
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		atomic_fetch_and(&d->isr, ~v);
+		break;
+	case VIRTIO_MMIO_STATUS:
+		set_status(d, v);
+		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		d->shm_sel = v;
+		break;
+	case VIRTIO_MMIO_QUEUE_RESET:
+		break; /* VIRTIO_F_RING_RESET is not offered */
+	default:
+		log_once(ONCE_VIRTIO_REG, d->base + off,
+			 "%s: write of read-only or unknown register 0x%llx",
+			 d->name, (unsigned long long)off);
+		break;
+	}
+}
+
+void virtio_mmio_read(void *opaque, uint64_t off, void *data, unsigned int len)
+{
+	struct virtio_dev *d = opaque;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&d->lock);
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		if (d->ops->config_read && len <= 8)
+			d->ops->config_read(d, off - VIRTIO_MMIO_CONFIG, data,
+					    len);
+	} else if (len == 4 && off % 4 == 0) {
+		bus_put(data, 4, reg_read(d, off));
+	} else {
+		log_once(ONCE_VIRTIO_REG, d->base + off,
+			 "%s: %u-byte register read at 0x%llx: ignored",
+			 d->name, len, (unsigned long long)off);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_mmio_write(void *opaque, uint64_t off, const void *data,
+		       unsigned int len)
+{
+	struct virtio_dev *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	if (off >= VIRTIO_MMIO_CONFIG) {
+		if (d->ops->config_write && len <= 8)
+			d->ops->config_write(d, off - VIRTIO_MMIO_CONFIG, data,
+					     len);
+	} else if (len == 4 && off % 4 == 0) {
+		reg_write(d, off, (uint32_t)bus_get(data, 4));
+	} else {
+		log_once(ONCE_VIRTIO_REG, d->base + off,
+			 "%s: %u-byte register write at 0x%llx: ignored",
+			 d->name, len, (unsigned long long)off);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static const struct bus_ops virtio_mmio_ops = {
+	.read = virtio_mmio_read,
+	.write = virtio_mmio_write,
+};
+
+static void kick_handler(void *opaque, uint32_t events)
+{
+	struct virtio_kick *k = opaque;
+	struct virtio_dev *d = k->dev;
+	uint64_t v;
+
+	(void)events;
+	if (read(k->fd, &v, sizeof(v)) < 0)
+		return; /* spurious: nothing pending */
+	pthread_mutex_lock(&d->lock);
+	if (virtio_queue_usable(d, k->q) && d->ops->queue_notify) {
+		d->ops->queue_notify(d, k->q);
+		virtio_check_queue(d, k->q);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void virtio_mmio_destroy(void *opaque)
+{
+	struct virtio_dev *d = opaque;
+
+	for (unsigned int q = 0; q < d->nr_queues; q++) {
+		struct virtio_kick *k = &d->kicks[q];
+
+		if (k->ioeventfd) {
+			struct kvm_ioeventfd ioe = {
+				.datamatch = q,
+				.addr = d->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+				.len = 4,
+				.fd = k->fd,
+				.flags = KVM_IOEVENTFD_FLAG_DATAMATCH |
+					 KVM_IOEVENTFD_FLAG_DEASSIGN,
+			};
+
+			ioctl(d->vm->fd, KVM_IOEVENTFD, &ioe);
+		}
+		if (k->fd >= 0)
+			close(k->fd);
+	}
+	if (d->irqfd) {
+		struct kvm_irqfd irqfd = { .fd = (uint32_t)d->call_fd,
+					   .gsi = d->irq,
+					   .flags = KVM_IRQFD_FLAG_DEASSIGN };
+
+		ioctl(d->vm->fd, KVM_IRQFD, &irqfd);
+	}
+	if (d->ops->destroy)
+		d->ops->destroy(d->priv);
+	if (d->call_fd >= 0)
+		close(d->call_fd);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+static int setup_kvm(struct virtio_dev *d)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)d->call_fd, .gsi = d->irq };
+
+	if (d->vm->fd < 0)
+		return 0;
+	for (unsigned int q = 0; q < d->nr_queues; q++) {
+		struct kvm_ioeventfd ioe = {
+			.datamatch = q,
+			.addr = d->base + VIRTIO_MMIO_QUEUE_NOTIFY,
+			.len = 4,
+			.fd = d->kicks[q].fd,
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+
+		if (ioctl(d->vm->fd, KVM_IOEVENTFD, &ioe)) {
+			pr_err("%s: KVM_IOEVENTFD: %s", d->name,
+			       strerror(errno));
+			return -1;
+		}
+		d->kicks[q].ioeventfd = true;
+	}
+	if (ioctl(d->vm->fd, KVM_IRQFD, &irqfd)) {
+		pr_err("%s: KVM_IRQFD: %s", d->name, strerror(errno));
+		return -1;
+	}
+	d->irqfd = true;
+	return 0;
+}
+
+struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
+				      uint64_t base, unsigned int irq,
+				      const struct virtio_dev_ops *ops,
+				      unsigned int nr_queues,
+				      uint16_t queue_max, uint64_t features,
+				      void *priv, const char *name)
+{
+	struct virtio_dev *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d || nr_queues > VIRTIO_MAX_QUEUES || queue_max > VIRTQ_MAX_SIZE) {
+		free(d);
+		if (ops->destroy)
+			ops->destroy(priv);
+		return NULL;
+	}
+	d->vm = vm;
+	d->io = io;
+	d->ops = ops;
+	d->priv = priv;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->base = base;
+	d->irq = irq;
+	pthread_mutex_init(&d->lock, NULL);
+	d->host_features = features | TRANSPORT_FEATURES;
+	d->nr_queues = nr_queues;
+	d->queue_max = queue_max;
+	d->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	for (unsigned int q = 0; q < nr_queues; q++) {
+		d->kicks[q].dev = d;
+		d->kicks[q].q = q;
+		d->kicks[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	}
+	if (vm_add_device(vm, d->name, virtio_mmio_destroy, d)) {
+		virtio_mmio_destroy(d);
+		return NULL;
+	}
+	/* From here on, the VM's teardown frees d. */
+	if (d->call_fd < 0) {
+		pr_err("%s: eventfd: %s", d->name, strerror(errno));
+		return NULL;
+	}
+	for (unsigned int q = 0; q < nr_queues; q++) {
+		if (d->kicks[q].fd < 0) {
+			pr_err("%s: eventfd: %s", d->name, strerror(errno));
+			return NULL;
+		}
+		if (iothread_add(io, d->kicks[q].fd, EPOLLIN, kick_handler,
+				 &d->kicks[q]))
+			return NULL;
+	}
+	if (setup_kvm(d) || vm_register_mmio(vm, base, VIRTIO_MMIO_SIZE,
+					     &virtio_mmio_ops, d, d->name))
+		return NULL;
+	return d;
+}
+
+int virtio_mmio_cmdline(const struct virtio_dev *d, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "virtio_mmio.device=%u@0x%llx:%u",
+			 VIRTIO_MMIO_SIZE, (unsigned long long)d->base, d->irq);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}

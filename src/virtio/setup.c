@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * setup.c - places the configured virtio devices on the MMIO window with
+ * their interrupt lines, owns the I/O thread that serves them, and builds
+ * the virtio_mmio.device= entries of the guest command line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../arch/x86/layout.h"
+#include "../util/log.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+#include "mmio.h"
+
+/*
+ * IOAPIC pins free for virtio (edge, active high in the MP table): the
+ * PIT, keyboard, COM1-2, RTC, mouse and FPU lines are avoided.
+ */
+static const unsigned int virtio_irqs[VIRTIO_MMIO_SLOTS] = {
+	5, 6, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+};
+
+struct placer {
+	struct vm *vm;
+	struct iothread *io;
+	unsigned int next;
+	char *cmdline;
+	size_t len;
+};
+
+static int add_cmdline(struct placer *p, const struct virtio_dev *d)
+{
+	char entry[96];
+	size_t n;
+	char *s;
+
+	if (virtio_mmio_cmdline(d, entry, sizeof(entry)))
+		return -1;
+	n = strlen(entry);
+	s = realloc(p->cmdline, p->len + n + 2);
+	if (!s)
+		return -1;
+	if (p->len)
+		s[p->len++] = ' ';
+	memcpy(s + p->len, entry, n + 1);
+	p->len += n;
+	p->cmdline = s;
+	return 0;
+}
+
+static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
+		     const char *what)
+{
+	if (p->next == VIRTIO_MMIO_SLOTS) {
+		pr_err("%s: more than %u virtio devices", what,
+		       VIRTIO_MMIO_SLOTS);
+		return -1;
+	}
+	*base = VIRTIO_MMIO_WINDOW + p->next * VIRTIO_MMIO_STRIDE;
+	*irq = virtio_irqs[p->next];
+	p->next++;
+	return 0;
+}
+
+int virtio_devices_create(struct vm *vm, char **cmdline)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct placer p = { .vm = vm };
+	struct virtio_dev *d;
+	unsigned int irq;
+	uint64_t base;
+
+	*cmdline = NULL;
+	if (!cfg->rng) {
+		*cmdline = strdup("");
+		return *cmdline ? 0 : -1;
+	}
+	p.io = iothread_create();
+	if (!p.io)
+		return -1;
+	if (cfg->rng) {
+		if (next_slot(&p, &base, &irq, "--rng"))
+			goto fail;
+		d = virtio_rng_create(vm, p.io, base, irq);
+		if (!d || add_cmdline(&p, d))
+			goto fail;
+	}
+	/*
+	 * Registered last, so the VM's teardown stops the I/O thread before
+	 * it frees the devices the thread serves.
+	 */
+	if (iothread_start(p.io) ||
+	    vm_add_device(vm, "iothread", iothread_destroy, p.io)) {
+		iothread_destroy(p.io);
+		free(p.cmdline);
+		return -1;
+	}
+	*cmdline = p.cmdline ? p.cmdline : strdup("");
+	return *cmdline ? 0 : -1;
+fail:
+	iothread_destroy(p.io);
+	free(p.cmdline);
+	return -1;
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtq.c - the split-virtqueue walker: validation of the rings and of
+ * every descriptor chain, used-ring updates and notification suppression
+ * (virtio 1.2, section 2.7). See virtq.h for the contract.
+ */
+#include "virtq.h"
+
+#include <string.h>
+
+/* Byte offsets inside the rings (virtio 1.2, 2.7.6 and 2.7.8). */
+#define AVAIL_FLAGS 0
+#define AVAIL_IDX 1 /* in uint16_t units */
+#define AVAIL_RING 2
+#define USED_IDX_OFF 2 /* bytes */
+#define USED_RING_OFF 4
+
+#define barrier() __asm__ volatile("" ::: "memory")
+
+const char *virtq_strerror(enum virtq_error e)
+{
+	switch (e) {
+	case VIRTQ_OK:
+		return "no error";
+	case VIRTQ_E_AVAIL_IDX:
+		return "available index moved by more than the queue size";
+	case VIRTQ_E_HEAD:
+		return "descriptor index out of range";
+	case VIRTQ_E_LOOP:
+		return "descriptor chain loops";
+	case VIRTQ_E_ADDR:
+		return "buffer outside guest RAM";
+	case VIRTQ_E_ORDER:
+		return "device-readable buffer after a device-writable one";
+	case VIRTQ_E_INDIRECT:
+		return "invalid indirect descriptor";
+	case VIRTQ_E_TOO_BIG:
+		return "descriptor chain too long";
+	case VIRTQ_E_LAYOUT:
+		return "invalid queue size or ring address";
+	}
+	return "unknown error";
+}
+
+void virtq_reset(struct virtq *vq)
+{
+	memset(vq, 0, sizeof(*vq));
+}
+
+static uint64_t avail_bytes(uint16_t size)
+{
+	return 6 + 2ULL * size;
+}
+
+static uint64_t used_bytes(uint16_t size)
+{
+	return 6 + 8ULL * size;
+}
+
+enum virtq_error virtq_enable(struct virtq *vq, const struct guest_mem *mem,
+			      uint16_t max_size, bool indirect, bool event_idx)
+{
+	uint16_t n = vq->size;
+
+	if (n == 0 || n > max_size || (n & (n - 1)) || vq->desc_gpa % 16 ||
+	    vq->avail_gpa % 2 || vq->used_gpa % 4)
+		return VIRTQ_E_LAYOUT;
+	vq->desc = gpa_to_hva(mem, vq->desc_gpa, 16ULL * n);
+	vq->avail = gpa_to_hva(mem, vq->avail_gpa, avail_bytes(n));
+	vq->used = gpa_to_hva_rw(mem, vq->used_gpa, used_bytes(n));
+	if (!vq->desc || !vq->avail || !vq->used) {
+		vq->desc = NULL;
+		vq->avail = vq->used = NULL;
+		return VIRTQ_E_LAYOUT;
+	}
+	vq->mem = mem;
+	vq->indirect = indirect;
+	vq->event_idx = event_idx;
+	vq->last_avail = 0;
+	vq->used_idx = 0;
+	vq->signalled_used = 0;
+	vq->signalled_valid = false;
+	vq->error = VIRTQ_OK;
+	vq->enabled = true;
+	return VIRTQ_OK;
+}
+
+static uint16_t load_avail_idx(const struct virtq *vq)
+{
+	return __atomic_load_n(&vq->avail[AVAIL_IDX], __ATOMIC_ACQUIRE);
+}
+
+static int fail(struct virtq *vq, enum virtq_error e)
+{
+	vq->error = e;
+	return -1;
+}
+
+/* Reads descriptor @i of @table exactly once. */
+static void read_desc(const void *table, uint32_t i, struct virtq_desc *d)
+{
+	memcpy(d, (const uint8_t *)table + 16ULL * i, sizeof(*d));
+	barrier();
+}
+
+int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
+{
+	const void *table;
+	uint32_t limit, count = 0, idx;
+	uint16_t avail_idx, head;
+	bool in_indirect = false;
+
+	if (!vq->enabled || vq->error)
+		return -1;
+	avail_idx = load_avail_idx(vq);
+	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size)
+		return fail(vq, VIRTQ_E_AVAIL_IDX);
+	if (avail_idx == vq->last_avail)
+		return 0;
+	head = __atomic_load_n(
+		&vq->avail[AVAIL_RING + (vq->last_avail & (vq->size - 1))],
+		__ATOMIC_RELAXED);
+
+	elem->head = head;
+	elem->nr_out = elem->nr_in = 0;
+	elem->out_len = elem->in_len = 0;
+	table = vq->desc;
+	limit = vq->size;
+	idx = head;
+	for (;;) {
+		struct virtq_desc d;
+		void *p;
+
+		if (idx >= limit)
+			return fail(vq, VIRTQ_E_HEAD);
+		if (++count > limit)
+			return fail(vq, VIRTQ_E_LOOP);
+		read_desc(table, idx, &d);
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			if (!vq->indirect || in_indirect ||
+			    (d.flags & VIRTQ_DESC_F_NEXT) || d.len == 0 ||
+			    d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE)
+				return fail(vq, VIRTQ_E_INDIRECT);
+			table = gpa_to_hva(vq->mem, d.addr, d.len);
+			if (!table)
+				return fail(vq, VIRTQ_E_ADDR);
+			in_indirect = true;
+			limit = d.len / 16;
+			count = 0;
+			idx = 0;
+			continue;
+		}
+		if (d.len) {
+			bool wr = d.flags & VIRTQ_DESC_F_WRITE;
+			unsigned int n = elem->nr_out + elem->nr_in;
+
+			if (!wr && elem->nr_in)
+				return fail(vq, VIRTQ_E_ORDER);
+			if (n == VIRTQ_MAX_SEGS ||
+			    elem->out_len + elem->in_len + d.len >
+				    VIRTQ_MAX_CHAIN_BYTES)
+				return fail(vq, VIRTQ_E_TOO_BIG);
+			p = wr ? gpa_to_hva_rw(vq->mem, d.addr, d.len) :
+				 gpa_to_hva(vq->mem, d.addr, d.len);
+			if (!p)
+				return fail(vq, VIRTQ_E_ADDR);
+			elem->iov[n].iov_base = p;
+			elem->iov[n].iov_len = d.len;
+			if (wr) {
+				elem->nr_in++;
+				elem->in_len += d.len;
+			} else {
+				elem->nr_out++;
+				elem->out_len += d.len;
+			}
+		}
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			break;
+		idx = d.next;
+	}
+	vq->last_avail++;
+	return 1;
+}
+
+void virtq_unpop(struct virtq *vq)
+{
+	vq->last_avail--;
+}
+
+void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+{
+	uint8_t *used = (uint8_t *)vq->used;
+	uint8_t *e;
+	uint32_t id = head;
+
+	if (!vq->enabled)
+		return;
+	e = used + USED_RING_OFF + 8ULL * (vq->used_idx & (vq->size - 1));
+	memcpy(e, &id, 4);
+	memcpy(e + 4, &len, 4);
+	vq->used_idx++;
+	__atomic_store_n((uint16_t *)(used + USED_IDX_OFF), vq->used_idx,
+			 __ATOMIC_RELEASE);
+}
+
+bool virtq_should_notify(struct virtq *vq)
+{
+	uint16_t old, new, event;
+	bool valid;
+
+	if (!vq->enabled)
+		return false;
+	/* The used index must be visible before we read the driver's wish. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!vq->event_idx)
+		return !(__atomic_load_n(&vq->avail[AVAIL_FLAGS],
+					 __ATOMIC_RELAXED) &
+			 VIRTQ_AVAIL_F_NO_INTERRUPT);
+	old = vq->signalled_used;
+	valid = vq->signalled_valid;
+	new = vq->signalled_used = vq->used_idx;
+	vq->signalled_valid = true;
+	if (!valid)
+		return true;
+	event = __atomic_load_n(&vq->avail[AVAIL_RING + vq->size],
+				__ATOMIC_RELAXED);
+	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
+}
+
+bool virtq_enable_notify(struct virtq *vq)
+{
+	uint8_t *used = (uint8_t *)vq->used;
+
+	if (!vq->enabled || vq->error)
+		return false;
+	if (vq->event_idx) {
+		uint16_t *ev =
+			(uint16_t *)(used + USED_RING_OFF + 8ULL * vq->size);
+
+		__atomic_store_n(ev, vq->last_avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	return load_avail_idx(vq) != vq->last_avail;
+}
+
+uint64_t virtq_iov_to_buf(const struct iovec *iov, unsigned int n,
+			  uint64_t skip, void *buf, uint64_t len)
+{
+	uint64_t done = 0;
+
+	for (unsigned int i = 0; i < n && done < len; i++) {
+		uint64_t l = iov[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len - done)
+			l = len - done;
+		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip,
+		       l);
+		done += l;
+		skip = 0;
+	}
+	return done;
+}
+
+uint64_t virtq_buf_to_iov(const struct iovec *iov, unsigned int n,
+			  uint64_t skip, const void *buf, uint64_t len)
+{
+	uint64_t done = 0;
+
+	for (unsigned int i = 0; i < n && done < len; i++) {
+		uint64_t l = iov[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len - done)
+			l = len - done;
+		memcpy((uint8_t *)iov[i].iov_base + skip,
+		       (const uint8_t *)buf + done, l);
+		done += l;
+		skip = 0;
+	}
+	return done;
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iothread.c - the epoll loop of the I/O thread (see iothread.h).
+ */
+#include "iothread.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+
+struct io_handler {
+	int fd;
+	iothread_fn fn;
+	void *opaque;
+	struct io_handler *next;
+};
+
+struct iothread *iothread_create(void)
+{
+	struct iothread *io = calloc(1, sizeof(*io));
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	if (!io)
+		return NULL;
+	pthread_mutex_init(&io->lock, NULL);
+	io->epfd = epoll_create1(EPOLL_CLOEXEC);
+	io->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (io->epfd < 0 || io->stop_efd < 0 ||
+	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_efd, &ev)) {
+		pr_err("I/O thread: %s", strerror(errno));
+		iothread_destroy(io);
+		return NULL;
+	}
+	return io;
+}
+
+int iothread_add(struct iothread *io, int fd, uint32_t events, iothread_fn fn,
+		 void *opaque)
+{
+	struct io_handler *h = calloc(1, sizeof(*h));
+	struct epoll_event ev = { .events = events };
+
+	if (!h)
+		return -1;
+	h->fd = fd;
+	h->fn = fn;
+	h->opaque = opaque;
+	ev.data.ptr = h;
+	pthread_mutex_lock(&io->lock);
+	h->next = io->handlers;
+	io->handlers = h;
+	pthread_mutex_unlock(&io->lock);
+	if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		pr_err("I/O thread: epoll_ctl(%d): %s", fd, strerror(errno));
+		return -1; /* h stays on the list and is freed at destroy */
+	}
+	return 0;
+}
+
+int iothread_modify(struct iothread *io, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+	struct io_handler *h;
+
+	pthread_mutex_lock(&io->lock);
+	for (h = io->handlers; h && h->fd != fd; h = h->next)
+		;
+	pthread_mutex_unlock(&io->lock);
+	if (!h)
+		return -1;
+	ev.data.ptr = h;
+	return epoll_ctl(io->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+static void *iothread_main(void *arg)
+{
+	struct iothread *io = arg;
+	struct epoll_event evs[32];
+
+	for (;;) {
+		int n = epoll_wait(io->epfd, evs, 32, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("I/O thread: epoll_wait: %s", strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			struct io_handler *h = evs[i].data.ptr;
+
+			if (!h)
+				return NULL;
+			h->fn(h->opaque, evs[i].events);
+		}
+	}
+}
+
+int iothread_start(struct iothread *io)
+{
+	sigset_t all, old;
+	int err;
+
+	/* Signals are for the main loop and the vCPU kicks, not for us. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&io->thread, NULL, iothread_main, io);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		pr_err("I/O thread: %s", strerror(err));
+		return -1;
+	}
+	io->started = true;
+	return 0;
+}
+
+void iothread_destroy(void *opaque)
+{
+	struct iothread *io = opaque;
+	uint64_t one = 1;
+
+	if (!io)
+		return;
+	if (io->started) {
+		if (write(io->stop_efd, &one, sizeof(one)) < 0)
+			pr_err("I/O thread: cannot stop: %s", strerror(errno));
+		pthread_join(io->thread, NULL);
+	}
+	while (io->handlers) {
+		struct io_handler *h = io->handlers;
+
+		io->handlers = h->next;
+		free(h);
+	}
+	if (io->epfd >= 0)
+		close(io->epfd);
+	if (io->stop_efd >= 0)
+		close(io->stop_efd);
+	pthread_mutex_destroy(&io->lock);
+	free(io);
+}

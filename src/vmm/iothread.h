@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iothread.h - the I/O thread: one epoll loop that runs device back-end
+ * work (virtqueue kicks from ioeventfds, io_uring completions, tap and
+ * socket readiness) off the vCPU threads.
+ *
+ * Handlers are added before or while the thread runs and stay until
+ * iothread_destroy(), which stops and joins the thread first. A handler
+ * runs on the I/O thread only, one at a time; it must not block.
+ */
+#ifndef VMON_VMM_IOTHREAD_H
+#define VMON_VMM_IOTHREAD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef void (*iothread_fn)(void *opaque, uint32_t events);
+
+struct io_handler;
+
+struct iothread {
+	int epfd;
+	int stop_efd;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock; /* the handler list */
+	struct io_handler *handlers;
+};
+
+/* Creates the epoll set (no thread yet). Returns NULL on error (logged). */
+struct iothread *iothread_create(void);
+/*
+ * Calls @fn(@opaque, revents) on the I/O thread whenever @fd is ready for
+ * @events (EPOLLIN, EPOLLOUT...; level-triggered). Returns 0 or -1.
+ */
+int iothread_add(struct iothread *io, int fd, uint32_t events, iothread_fn fn,
+		 void *opaque);
+/* Changes the events watched on @fd. Returns 0 or -1. */
+int iothread_modify(struct iothread *io, int fd, uint32_t events);
+/* Starts the thread. Returns 0 or -1. */
+int iothread_start(struct iothread *io);
+/* Stops and joins the thread, frees everything (fds of handlers stay). */
+void iothread_destroy(void *io);
+
+#endif
