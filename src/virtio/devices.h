@@ -19,6 +19,11 @@ struct virtio_dev;
 struct virtio_dev *virtio_rng_create(struct vm *vm, struct iothread *io,
 				     uint64_t base, unsigned int irq);
 
+/* virtio-blk (device 2) backed by a raw image, I/O through io_uring. */
+struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
+				     uint64_t base, unsigned int irq,
+				     const struct disk_config *disk);
+
 /*
  * Creates every virtio device @vm->cfg asks for, with the I/O thread that
  * serves them, and returns in *@cmdline (malloc'd, "" if none) the

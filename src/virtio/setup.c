@@ -74,13 +74,20 @@ int virtio_devices_create(struct vm *vm, char **cmdline)
 	uint64_t base;
 
 	*cmdline = NULL;
-	if (!cfg->rng) {
+	if (!cfg->nr_disks && !cfg->rng) {
 		*cmdline = strdup("");
 		return *cmdline ? 0 : -1;
 	}
 	p.io = iothread_create();
 	if (!p.io)
 		return -1;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		if (next_slot(&p, &base, &irq, "--disk"))
+			goto fail;
+		d = virtio_blk_create(vm, p.io, base, irq, &cfg->disks[i]);
+		if (!d || add_cmdline(&p, d))
+			goto fail;
+	}
 	if (cfg->rng) {
 		if (next_slot(&p, &base, &irq, "--rng"))
 			goto fail;

@@ -37,6 +37,10 @@ void cli_run_usage(FILE *f)
 		"                           KVM supports) or 'pvm' (what a PVM host can run);\n"
 		"                           default: pvm on a PVM host, else host\n"
 		"  -s, --serial MODE        stdio (default), file:PATH or none\n"
+		"      --disk PATH[,ro][,serial=ID][,direct]\n"
+		"                           virtio-blk disk on raw image PATH (up to 8):\n"
+		"                           ro read-only, serial=ID its serial (20 chars\n"
+		"                           at most), direct opens it O_DIRECT\n"
 		"      --rng                virtio-rng fed by the host's getrandom()\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
@@ -49,7 +53,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256, OPT_RNG };
+enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -60,6 +64,7 @@ static const struct option run_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -80,6 +85,48 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 		pr_err("--serial %s: expected stdio, file:PATH or none", arg);
 		return -1;
 	}
+	return 0;
+}
+
+/* --disk PATH[,ro][,serial=ID][,direct] */
+static int parse_disk(const char *arg, struct vm_config *cfg)
+{
+	struct disk_config *d;
+	const char *comma = strchr(arg, ',');
+	size_t plen = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	if (cfg->nr_disks == VMON_MAX_DISKS) {
+		pr_err("--disk %s: at most %u disks", arg, VMON_MAX_DISKS);
+		return -1;
+	}
+	if (plen == 0 || plen >= VMON_DISK_PATH_MAX) {
+		pr_err("--disk %s: expected PATH[,ro][,serial=ID][,direct]",
+		       arg);
+		return -1;
+	}
+	d = &cfg->disks[cfg->nr_disks];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->path, arg, plen);
+	while (comma) {
+		const char *opt = comma + 1;
+		size_t olen;
+
+		comma = strchr(opt, ',');
+		olen = comma ? (size_t)(comma - opt) : strlen(opt);
+		if (olen == 2 && !strncmp(opt, "ro", 2)) {
+			d->readonly = true;
+		} else if (olen == 6 && !strncmp(opt, "direct", 6)) {
+			d->direct = true;
+		} else if (olen > 7 && !strncmp(opt, "serial=", 7) &&
+			   olen - 7 <= VMON_DISK_SERIAL_MAX) {
+			memcpy(d->serial, opt + 7, olen - 7);
+		} else {
+			pr_err("--disk %s: bad option '%.*s' (ro, direct, serial=ID of at most %u characters)",
+			       arg, (int)olen, opt, VMON_DISK_SERIAL_MAX);
+			return -1;
+		}
+	}
+	cfg->nr_disks++;
 	return 0;
 }
 
@@ -136,6 +183,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case 's':
 			if (parse_serial(optarg, &o->cfg))
+				return CLI_ERROR;
+			break;
+		case OPT_DISK:
+			if (parse_disk(optarg, &o->cfg))
 				return CLI_ERROR;
 			break;
 		case OPT_RNG:

@@ -11,6 +11,19 @@
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
+/* Virtio devices (src/virtio). Strings are copied in: no ownership. */
+#define VMON_MAX_DISKS 8
+#define VMON_DISK_PATH_MAX 4096
+#define VMON_DISK_SERIAL_MAX 20 /* virtio-blk GET_ID: 20 bytes */
+
+/* One virtio-blk disk: a raw image file. */
+struct disk_config {
+	char path[VMON_DISK_PATH_MAX];
+	char serial[VMON_DISK_SERIAL_MAX + 1]; /* "": no serial */
+	bool readonly; /* opened O_RDONLY, VIRTIO_BLK_F_RO offered */
+	bool direct; /* opened O_DIRECT (bypasses the host page cache) */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -24,6 +37,8 @@ struct vm_config {
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 
 	/* Virtio-mmio devices, in this order on the MMIO window. */
+	struct disk_config disks[VMON_MAX_DISKS]; /* --disk */
+	unsigned int nr_disks;
 	bool rng; /* --rng: virtio-rng fed by getrandom() */
 };
 

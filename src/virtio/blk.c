@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * blk.c - virtio-blk (virtio 1.2, 5.2) on a raw image: the request parser
+ * and the device model. Reads, writes, flushes (fdatasync), discards and
+ * write-zeroes (fallocate) go to io_uring from the I/O thread; the ring's
+ * eventfd brings the completions back to the same thread.
+ */
+#include "blk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+#include "mmio.h"
+
+#define VIRTIO_ID_BLOCK 2
+
+/* Feature bits (virtio 1.2, 5.2.3). */
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define BLK_QUEUE_SIZE 256
+#define BLK_MAX_INFLIGHT BLK_QUEUE_SIZE
+#define BLK_DIRECT_ALIGN 512
+
+enum { ONCE_BLK = 0x7620 };
+
+struct blk_hdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+struct blk_seg {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;
+};
+
+/* Copies the [skip, skip + len) byte range of @src into @dst iovecs. */
+static unsigned int iov_slice(const struct iovec *src, unsigned int n,
+			      uint64_t skip, uint64_t len, struct iovec *dst)
+{
+	unsigned int out = 0;
+
+	for (unsigned int i = 0; i < n && len; i++) {
+		uint64_t l = src[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len)
+			l = len;
+		dst[out].iov_base = (uint8_t *)src[i].iov_base + skip;
+		dst[out].iov_len = l;
+		out++;
+		len -= l;
+		skip = 0;
+	}
+	return out;
+}
+
+static bool in_range(const struct blk_limits *lim, uint64_t sector,
+		     uint64_t sectors)
+{
+	return sector <= lim->capacity && sectors <= lim->capacity - sector;
+}
+
+static int parse_seg(const struct virtq_elem *e, const struct blk_limits *lim,
+		     struct blk_req *r)
+{
+	struct blk_seg seg;
+
+	/* vmon advertises max_discard_seg = max_write_zeroes_seg = 1. */
+	if (e->out_len - sizeof(struct blk_hdr) != sizeof(seg))
+		return VIRTIO_BLK_S_IOERR;
+	virtq_iov_to_buf(e->iov, e->nr_out, sizeof(struct blk_hdr), &seg,
+			 sizeof(seg));
+	if (r->type == VIRTIO_BLK_T_DISCARD ?
+		    seg.flags != 0 :
+		    seg.flags & ~VIRTIO_BLK_WZ_F_UNMAP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (seg.num_sectors > VIRTIO_BLK_MAX_DISCARD_SECTORS ||
+	    !in_range(lim, seg.sector, seg.num_sectors))
+		return VIRTIO_BLK_S_IOERR;
+	r->offset = seg.sector * VIRTIO_BLK_SECTOR;
+	r->len = (uint64_t)seg.num_sectors * VIRTIO_BLK_SECTOR;
+	r->unmap = seg.flags & VIRTIO_BLK_WZ_F_UNMAP;
+	return VIRTIO_BLK_S_OK;
+}
+
+int blk_parse(const struct virtq_elem *e, const struct blk_limits *lim,
+	      struct blk_req *r)
+{
+	const struct iovec *last;
+	struct blk_hdr h;
+	uint64_t data;
+
+	memset(r, 0, offsetof(struct blk_req, iov));
+	if (e->out_len < sizeof(h) || e->in_len < 1)
+		return -1;
+	virtq_iov_to_buf(e->iov, e->nr_out, 0, &h, sizeof(h));
+	last = &e->iov[e->nr_out + e->nr_in - 1];
+	r->status = (uint8_t *)last->iov_base + last->iov_len - 1;
+	r->type = h.type;
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		if (h.type == VIRTIO_BLK_T_OUT && lim->readonly)
+			return VIRTIO_BLK_S_IOERR;
+		data = h.type == VIRTIO_BLK_T_IN ? e->in_len - 1 :
+						   e->out_len - sizeof(h);
+		if (data % VIRTIO_BLK_SECTOR ||
+		    !in_range(lim, h.sector, data / VIRTIO_BLK_SECTOR))
+			return VIRTIO_BLK_S_IOERR;
+		r->offset = h.sector * VIRTIO_BLK_SECTOR;
+		r->len = data;
+		if (h.type == VIRTIO_BLK_T_IN)
+			r->nr_iov = iov_slice(e->iov + e->nr_out, e->nr_in, 0,
+					      data, r->iov);
+		else
+			r->nr_iov = iov_slice(e->iov, e->nr_out, sizeof(h),
+					      data, r->iov);
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_FLUSH:
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID:
+		data = e->in_len - 1;
+		r->len = data < VIRTIO_BLK_ID_BYTES ? data :
+						      VIRTIO_BLK_ID_BYTES;
+		r->nr_iov = iov_slice(e->iov + e->nr_out, e->nr_in, 0, r->len,
+				      r->iov);
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (h.type == VIRTIO_BLK_T_DISCARD ? !lim->discard :
+						     !lim->write_zeroes)
+			return VIRTIO_BLK_S_UNSUPP;
+		if (lim->readonly)
+			return VIRTIO_BLK_S_IOERR;
+		return parse_seg(e, lim, r);
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/* --- the device ------------------------------------------------------ */
+
+struct blk_io {
+	struct blk_req r;
+	uint16_t head;
+	uint32_t used_len; /* bytes written to the guest on success */
+	void *bounce; /* O_DIRECT with unaligned guest buffers */
+	struct iovec biov; /* the bounce buffer, submitted instead of r.iov */
+};
+
+struct blk {
+	struct virtio_dev *dev;
+	struct disk_config cfg;
+	struct blk_limits lim;
+	int fd;
+	int efd;
+	bool ring_ok;
+	struct io_uring ring;
+	unsigned int inflight;
+	bool stalled; /* stopped popping at BLK_MAX_INFLIGHT */
+};
+
+static void complete(struct blk *b, struct blk_io *io, uint8_t status)
+{
+	*io->r.status = status;
+	virtq_push(&b->dev->vqs[0], io->head,
+		   status == VIRTIO_BLK_S_OK ? io->used_len : 1);
+	free(io->bounce);
+	free(io);
+}
+
+static bool aligned(const struct blk_req *r)
+{
+	for (unsigned int i = 0; i < r->nr_iov; i++)
+		if ((uintptr_t)r->iov[i].iov_base % BLK_DIRECT_ALIGN ||
+		    r->iov[i].iov_len % BLK_DIRECT_ALIGN)
+			return false;
+	return true;
+}
+
+static void zero_fallback(struct blk *b, struct blk_io *io, int *res)
+{
+	static const uint8_t zeros[65536];
+	uint64_t done = 0;
+
+	while (done < io->r.len) {
+		uint64_t n = io->r.len - done;
+		ssize_t w;
+
+		if (n > sizeof(zeros))
+			n = sizeof(zeros);
+		w = pwrite(b->fd, zeros, n, (off_t)(io->r.offset + done));
+		if (w <= 0) {
+			*res = -EIO;
+			return;
+		}
+		done += (uint64_t)w;
+	}
+	*res = 0;
+}
+
+static void finish_io(struct blk *b, struct blk_io *io, int res)
+{
+	uint8_t st = VIRTIO_BLK_S_OK;
+
+	switch (io->r.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		if (res < 0 || (uint64_t)res != io->r.len) {
+			log_once(ONCE_BLK, b->dev->base, "%s: %s at %llu: %s",
+				 b->cfg.path, io->r.type ? "write" : "read",
+				 (unsigned long long)io->r.offset,
+				 res < 0 ? strerror(-res) : "short transfer");
+			st = VIRTIO_BLK_S_IOERR;
+		} else if (io->bounce && io->r.type == VIRTIO_BLK_T_IN) {
+			virtq_buf_to_iov(io->r.iov, io->r.nr_iov, 0, io->bounce,
+					 io->r.len);
+		}
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+		/* Discard is a hint: a file system without holes is fine. */
+		if (res == -EOPNOTSUPP)
+			res = 0;
+		st = res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		if (res == -EOPNOTSUPP)
+			zero_fallback(b, io, &res);
+		st = res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	default:
+		st = res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	}
+	complete(b, io, st);
+}
+
+/* Prepares the io_uring submission for @io; false if done synchronously. */
+static bool submit(struct blk *b, struct blk_io *io)
+{
+	struct io_uring_sqe *sqe;
+	struct blk_req *r = &io->r;
+	int mode;
+
+	if (r->type == VIRTIO_BLK_T_GET_ID) {
+		char id[VIRTIO_BLK_ID_BYTES] = { 0 };
+
+		memcpy(id, b->cfg.serial, strnlen(b->cfg.serial, sizeof(id)));
+		virtq_buf_to_iov(r->iov, r->nr_iov, 0, id, r->len);
+		io->used_len = (uint32_t)r->len + 1;
+		complete(b, io, VIRTIO_BLK_S_OK);
+		return false;
+	}
+	if ((r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) &&
+	    r->len && b->cfg.direct && !aligned(r)) {
+		size_t sz = (r->len + 4095) & ~(size_t)4095;
+
+		io->bounce = aligned_alloc(4096, sz);
+		if (!io->bounce) {
+			complete(b, io, VIRTIO_BLK_S_IOERR);
+			return false;
+		}
+		if (r->type == VIRTIO_BLK_T_OUT)
+			virtq_iov_to_buf(r->iov, r->nr_iov, 0, io->bounce,
+					 r->len);
+		io->biov.iov_base = io->bounce;
+		io->biov.iov_len = r->len;
+	}
+	sqe = io_uring_get_sqe(&b->ring);
+	if (!sqe) {
+		io_uring_submit(&b->ring);
+		sqe = io_uring_get_sqe(&b->ring);
+	}
+	if (!sqe) {
+		complete(b, io, VIRTIO_BLK_S_IOERR);
+		return false;
+	}
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		io->used_len =
+			r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->len + 1 : 1;
+		if (r->type == VIRTIO_BLK_T_IN)
+			io_uring_prep_readv(sqe, b->fd,
+					    io->bounce ? &io->biov : r->iov,
+					    io->bounce ? 1 : r->nr_iov,
+					    r->offset);
+		else
+			io_uring_prep_writev(sqe, b->fd,
+					     io->bounce ? &io->biov : r->iov,
+					     io->bounce ? 1 : r->nr_iov,
+					     r->offset);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		io->used_len = 1;
+		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+		break;
+	default: /* discard, write-zeroes */
+		io->used_len = 1;
+		mode = FALLOC_FL_KEEP_SIZE;
+		if (r->type == VIRTIO_BLK_T_DISCARD || r->unmap)
+			mode |= FALLOC_FL_PUNCH_HOLE;
+		else
+			mode |= FALLOC_FL_ZERO_RANGE;
+		io_uring_prep_fallocate(sqe, b->fd, mode, r->offset, r->len);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, io);
+	b->inflight++;
+	return true;
+}
+
+static void blk_process(struct blk *b)
+{
+	struct virtio_dev *d = b->dev;
+	struct virtq *vq = &d->vqs[0];
+	struct virtq_elem e;
+	bool pushed = false, queued = false;
+
+	b->stalled = false;
+	for (;;) {
+		struct blk_io *io;
+		int r;
+
+		if (b->inflight >= BLK_MAX_INFLIGHT) {
+			b->stalled = true;
+			break;
+		}
+		r = virtq_pop(vq, &e);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			if (!virtq_enable_notify(vq))
+				break;
+			continue;
+		}
+		io = malloc(sizeof(*io));
+		if (!io) {
+			virtq_unpop(vq);
+			b->stalled = true;
+			break;
+		}
+		io->head = e.head;
+		io->bounce = NULL;
+		r = blk_parse(&e, &b->lim, &io->r);
+		if (r < 0) {
+			free(io);
+			virtio_set_broken(
+				d, "request without header or status byte");
+			break;
+		}
+		if (r != VIRTIO_BLK_S_OK) {
+			complete(b, io, (uint8_t)r);
+			pushed = true;
+			continue;
+		}
+		if (submit(b, io))
+			queued = true;
+		else
+			pushed = true;
+	}
+	if (queued)
+		io_uring_submit(&b->ring);
+	if (pushed)
+		virtio_notify_queue(d, 0);
+	virtio_check_queue(d, 0);
+}
+
+static void blk_notify(struct virtio_dev *d, unsigned int q)
+{
+	(void)q;
+	blk_process(d->priv);
+}
+
+/* Takes every available completion; returns how many. */
+static unsigned int reap(struct blk *b, bool push)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int n = 0;
+
+	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+		struct blk_io *io = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&b->ring, cqe);
+		if (!io)
+			continue;
+		b->inflight--;
+		n++;
+		if (push) {
+			finish_io(b, io, res);
+		} else {
+			free(io->bounce);
+			free(io);
+		}
+	}
+	return n;
+}
+
+static void blk_completion(void *opaque, uint32_t events)
+{
+	struct blk *b = opaque;
+	struct virtio_dev *d = b->dev;
+	uint64_t v;
+
+	(void)events;
+	if (read(b->efd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (reap(b, virtio_queue_usable(d, 0))) {
+		virtio_notify_queue(d, 0);
+		if (b->stalled && virtio_queue_usable(d, 0))
+			blk_process(b);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* Waits for every in-flight request and drops it (device reset). */
+static void drain(struct blk *b)
+{
+	while (b->inflight) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
+			break;
+		reap(b, false);
+	}
+	b->stalled = false;
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	drain(d->priv);
+}
+
+static void put_le(uint8_t *cfg, unsigned int off, uint64_t v, unsigned int n)
+{
+	memcpy(cfg + off, &v, n);
+}
+
+static void blk_config_read(struct virtio_dev *d, uint64_t off, void *data,
+			    unsigned int len)
+{
+	struct blk *b = d->priv;
+	uint8_t cfg[60] = { 0 };
+
+	put_le(cfg, 0, b->lim.capacity, 8);
+	put_le(cfg, 12, VIRTIO_BLK_SEG_MAX, 4);
+	put_le(cfg, 20, VIRTIO_BLK_SECTOR, 4);
+	put_le(cfg, 34, 1, 2); /* num_queues */
+	put_le(cfg, 36, VIRTIO_BLK_MAX_DISCARD_SECTORS, 4);
+	put_le(cfg, 40, 1, 4); /* max_discard_seg */
+	put_le(cfg, 44, 1, 4); /* discard_sector_alignment */
+	put_le(cfg, 48, VIRTIO_BLK_MAX_DISCARD_SECTORS, 4);
+	put_le(cfg, 52, 1, 4); /* max_write_zeroes_seg */
+	cfg[56] = 1; /* write_zeroes_may_unmap */
+	if (off < sizeof(cfg) && len <= sizeof(cfg) - off)
+		memcpy(data, cfg + off, len);
+}
+
+static void blk_destroy(void *priv)
+{
+	struct blk *b = priv;
+
+	if (!b)
+		return;
+	if (b->ring_ok) {
+		drain(b);
+		io_uring_queue_exit(&b->ring);
+	}
+	if (b->efd >= 0)
+		close(b->efd);
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+	.device_id = VIRTIO_ID_BLOCK,
+	.config_read = blk_config_read,
+	.queue_notify = blk_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+};
+
+static int open_image(struct blk *b)
+{
+	const struct disk_config *c = &b->cfg;
+	struct stat st;
+	uint64_t size;
+
+	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+				      (c->direct ? O_DIRECT : 0));
+	if (b->fd < 0) {
+		pr_err("--disk %s: %s", c->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(b->fd, &st)) {
+		pr_err("--disk %s: %s", c->path, strerror(errno));
+		return -1;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(b->fd, BLKGETSIZE64, &size)) {
+			pr_err("--disk %s: %s", c->path, strerror(errno));
+			return -1;
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		pr_err("--disk %s: not a regular file or block device",
+		       c->path);
+		return -1;
+	}
+	if (size % VIRTIO_BLK_SECTOR)
+		pr_warn("--disk %s: size is not a multiple of 512: the last %llu bytes are not visible",
+			c->path,
+			(unsigned long long)(size % VIRTIO_BLK_SECTOR));
+	b->lim.capacity = size / VIRTIO_BLK_SECTOR;
+	b->lim.readonly = c->readonly;
+	b->lim.discard = b->lim.write_zeroes = !c->readonly;
+	return 0;
+}
+
+struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
+				     uint64_t base, unsigned int irq,
+				     const struct disk_config *disk)
+{
+	uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) |
+			    (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+			    (1ULL << VIRTIO_BLK_F_FLUSH);
+	struct virtio_dev *d;
+	struct blk *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return NULL;
+	b->cfg = *disk;
+	b->efd = -1;
+	if (open_image(b)) {
+		if (b->fd >= 0)
+			close(b->fd);
+		free(b);
+		return NULL;
+	}
+	if (disk->readonly)
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		features |= (1ULL << VIRTIO_BLK_F_DISCARD) |
+			    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+	/* From here on, the device's destroy frees b. */
+	d = virtio_mmio_create(vm, io, base, irq, &blk_ops, 1, BLK_QUEUE_SIZE,
+			       features, b, "virtio-blk");
+	if (!d)
+		return NULL;
+	b->dev = d;
+	err = io_uring_queue_init(BLK_MAX_INFLIGHT, &b->ring, 0);
+	if (err) {
+		pr_err("--disk %s: io_uring: %s", disk->path, strerror(-err));
+		return NULL;
+	}
+	b->ring_ok = true;
+	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->efd < 0 || io_uring_register_eventfd(&b->ring, b->efd) ||
+	    iothread_add(io, b->efd, EPOLLIN, blk_completion, b)) {
+		pr_err("--disk %s: completion eventfd: %s", disk->path,
+		       strerror(errno));
+		return NULL;
+	}
+	return d;
+}
