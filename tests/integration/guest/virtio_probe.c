@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * virtio_probe.c - a freestanding 64-bit guest (ELF, Linux 64-bit entry)
+ * with a minimal polling virtio-mmio driver, used by
+ * tests/integration/test_virtio_devices.py on real KVM. It finds its
+ * devices from the virtio_mmio.device= entries on its command line, as
+ * Linux does, and for each one:
+ *   virtio-blk: checks the serial (GET_ID), reads sectors 0-7 and checks
+ *     the host's pattern, writes sectors 8-15 with its own and flushes;
+ *   virtio-rng: reads 64 bytes and checks they are not all zero.
+ * With "hostile" on the command line it instead hands the first device a
+ * buffer outside RAM and checks the device answers with NEEDS_RESET.
+ * Results go to COM1; the exit code to isa-debug-exit (0: all passed).
+ * Runs in ring 0 (emulated on a PVM host): kept small and simple.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QSZ 8
+#define SECTOR 512
+
+void _start(void);
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+
+void *memset(void *d, int c, size_t n)
+{
+	volatile uint8_t *p = d;
+
+	while (n--)
+		*p++ = (uint8_t)c;
+	return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	volatile uint8_t *p = d;
+	const uint8_t *q = s;
+
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+#define barrier() __asm__ volatile("" ::: "memory")
+
+static void puts_(const char *s)
+{
+	while (*s)
+		outb(0x3f8, (uint8_t)*s++);
+}
+
+static void puthex(uint64_t v)
+{
+	char b[19] = "0x";
+
+	for (int i = 0; i < 16; i++)
+		b[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 15];
+	b[18] = 0;
+	puts_(b);
+}
+
+static __attribute__((noreturn)) void finish(unsigned int failures)
+{
+	puts_(failures ? "virtio-probe: FAILED\n" : "virtio-probe: PASSED\n");
+	outb(0xf4, (uint8_t)failures);
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+static unsigned int failures;
+
+static void check(bool ok, const char *what)
+{
+	puts_(ok ? "ok: " : "FAIL: ");
+	puts_(what);
+	puts_("\n");
+	failures += !ok;
+}
+
+/* --- virtio-mmio --------------------------------------------------------- */
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static struct {
+	struct desc desc[QSZ] __attribute__((aligned(16)));
+	uint16_t avail[2 + QSZ + 1] __attribute__((aligned(4)));
+	struct {
+		uint16_t flags, idx;
+		struct {
+			uint32_t id, len;
+		} ring[QSZ];
+		uint16_t avail_event;
+	} used __attribute__((aligned(4)));
+} q;
+
+static uint8_t hdr[16] __attribute__((aligned(16)));
+static uint8_t data[8 * SECTOR] __attribute__((aligned(4096)));
+static volatile uint8_t status;
+
+static volatile uint32_t *reg(uint64_t base, unsigned int off)
+{
+	return (volatile uint32_t *)(base + off);
+}
+
+static bool dev_init(uint64_t base)
+{
+	memset(&q, 0, sizeof(q));
+	*reg(base, 0x70) = 0;
+	*reg(base, 0x70) = 1;
+	*reg(base, 0x70) = 3;
+	*reg(base, 0x24) = 1; /* driver features, high word: VERSION_1 */
+	*reg(base, 0x20) = 1;
+	*reg(base, 0x24) = 0;
+	*reg(base, 0x20) = 0;
+	*reg(base, 0x70) = 3 | 8;
+	if (!(*reg(base, 0x70) & 8))
+		return false;
+	*reg(base, 0x30) = 0;
+	if (*reg(base, 0x34) < QSZ)
+		return false;
+	*reg(base, 0x38) = QSZ;
+	*reg(base, 0x80) = (uint32_t)(uintptr_t)q.desc;
+	*reg(base, 0x84) = 0;
+	*reg(base, 0x90) = (uint32_t)(uintptr_t)q.avail;
+	*reg(base, 0x94) = 0;
+	*reg(base, 0xa0) = (uint32_t)(uintptr_t)&q.used;
+	*reg(base, 0xa4) = 0;
+	*reg(base, 0x44) = 1;
+	*reg(base, 0x70) = 3 | 8 | 4;
+	return *reg(base, 0x44) == 1 && !(*reg(base, 0x70) & 0x40);
+}
+
+/* Makes chain @head available, kicks, polls for its completion. */
+static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
+{
+	uint16_t idx = q.avail[1], seen = q.used.idx;
+
+	q.avail[2 + idx % QSZ] = head;
+	barrier();
+	q.avail[1] = (uint16_t)(idx + 1);
+	barrier();
+	*reg(base, 0x50) = 0;
+	for (unsigned long i = 0; i < 2000000; i++) {
+		barrier();
+		if (q.used.idx != seen) {
+			*len = q.used.ring[seen % QSZ].len;
+			return true;
+		}
+		if (*reg(base, 0x70) & 0x40)
+			return false;
+	}
+	return false;
+}
+
+static bool blk_req(uint64_t base, uint32_t type, uint64_t sector,
+		    uint32_t bytes, bool in, uint32_t *len)
+{
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, &type, 4);
+	memcpy(hdr + 8, &sector, 8);
+	status = 0xff;
+	q.desc[0] = (struct desc){ (uintptr_t)hdr, 16, 1, 1 };
+	if (bytes) {
+		q.desc[1] = (struct desc){ (uintptr_t)data, bytes,
+					   (uint16_t)(1 | (in ? 2 : 0)), 2 };
+		q.desc[2] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
+	} else {
+		q.desc[1] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
+	}
+	return run_chain(base, 0, len) && status == 0;
+}
+
+static void test_blk(uint64_t base, const char *serial)
+{
+	uint32_t len;
+	bool ok = true;
+
+	check(dev_init(base), "blk: driver init");
+	check(blk_req(base, 8, 0, 20, true, &len) && len == 21,
+	      "blk: get-id request");
+	for (int i = 0; serial[i] && serial[i] != ' '; i++)
+		ok &= data[i] == (uint8_t)serial[i];
+	check(ok, "blk: serial matches");
+	check(blk_req(base, 0, 0, sizeof(data), true, &len) &&
+		      len == sizeof(data) + 1,
+	      "blk: read request");
+	ok = true;
+	for (unsigned int i = 0; i < sizeof(data); i++)
+		ok &= data[i] == (uint8_t)(i / SECTOR * 7 + i % SECTOR + 1);
+	check(ok, "blk: read the host's pattern");
+	for (unsigned int i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)((i / SECTOR + 8) * 13 + (i % SECTOR)) ^
+			  0x5a;
+	check(blk_req(base, 1, 8, sizeof(data), false, &len) && len == 1,
+	      "blk: write request");
+	check(blk_req(base, 4, 0, 0, false, &len), "blk: flush request");
+	check(*reg(base, 0x60) & 1, "blk: interrupt status set");
+	*reg(base, 0x64) = 1;
+}
+
+static void test_rng(uint64_t base)
+{
+	uint32_t len = 0;
+	unsigned int nonzero = 0;
+
+	check(dev_init(base), "rng: driver init");
+	memset(data, 0, 64);
+	q.desc[0] = (struct desc){ (uintptr_t)data, 64, 2, 0 };
+	check(run_chain(base, 0, &len) && len == 64, "rng: 64 bytes");
+	for (int i = 0; i < 64; i++)
+		nonzero += data[i] != 0;
+	check(nonzero > 32, "rng: bytes look random");
+}
+
+static void test_hostile(uint64_t base)
+{
+	uint32_t len;
+
+	check(dev_init(base), "hostile: driver init");
+	/* A writable buffer in the MMIO hole, and a chain that loops. */
+	q.desc[0] = (struct desc){ 0xe0000000ULL, 4096, 2, 0 };
+	check(!run_chain(base, 0, &len), "hostile: no completion");
+	check(*reg(base, 0x70) & 0x40, "hostile: device needs reset");
+	check(*reg(base, 0x60) & 2, "hostile: config interrupt raised");
+	*reg(base, 0x70) = 0;
+	check(*reg(base, 0x70) == 0, "hostile: reset clears the status");
+	check(dev_init(base), "hostile: device usable after reset");
+}
+
+/* --- command line ---------------------------------------------------------- */
+
+static const char *find(const char *s, const char *word)
+{
+	for (; *s; s++) {
+		const char *a = s, *b = word;
+
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b)
+			return a;
+	}
+	return NULL;
+}
+
+static uint64_t num(const char **p)
+{
+	uint64_t v = 0;
+	unsigned int base = 10;
+	const char *s = *p;
+
+	if (s[0] == '0' && s[1] == 'x') {
+		base = 16;
+		s += 2;
+	}
+	for (;; s++) {
+		unsigned int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned int)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned int)(*s - 'a' + 10);
+		else
+			break;
+		v = v * base + d;
+	}
+	*p = s;
+	return v;
+}
+
+static void probe(const char *cmdline)
+{
+	const char *p = cmdline, *serial = find(cmdline, "probe.serial=");
+	bool hostile = find(cmdline, "probe.hostile");
+	unsigned int n = 0;
+
+	while ((p = find(p, "virtio_mmio.device="))) {
+		uint64_t base;
+
+		num(&p); /* size */
+		if (*p++ != '@')
+			break;
+		base = num(&p);
+		n++;
+		puts_("device at ");
+		puthex(base);
+		puts_("\n");
+		if (*reg(base, 0) != 0x74726976 || *reg(base, 4) != 2) {
+			check(false, "virtio-mmio magic and version 2");
+			continue;
+		}
+		if (hostile) {
+			test_hostile(base);
+			return;
+		}
+		switch (*reg(base, 8)) {
+		case 2:
+			test_blk(base, serial ? serial : "");
+			break;
+		case 4:
+			test_rng(base);
+			break;
+		default:
+			check(false, "known device id");
+		}
+	}
+	check(n > 0, "found virtio devices on the command line");
+}
+
+void __attribute__((used)) probe_main(const uint8_t *zero_page)
+{
+	uint32_t cmd;
+
+	memcpy(&cmd, zero_page + 0x228, 4);
+	puts_("virtio-probe: ");
+	puts_((const char *)(uintptr_t)cmd);
+	puts_("\n");
+	probe((const char *)(uintptr_t)cmd);
+	finish(failures);
+}
+
+static uint8_t stack[16384] __attribute__((aligned(16), used));
+
+__asm__(".globl _start\n"
+	"_start:\n"
+	"	lea stack+16384(%rip), %rsp\n"
+	"	mov %rsi, %rdi\n"
+	"	call probe_main\n"
+	"1:	hlt\n"
+	"	jmp 1b\n");
