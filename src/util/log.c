@@ -11,11 +11,8 @@
 enum log_level log_level = LOG_NOTE;
 
 static const char *const level_prefix[] = {
-	[LOG_ERROR] = "",
-	[LOG_WARN] = "warning: ",
-	[LOG_NOTE] = "note: ",
-	[LOG_INFO] = "",
-	[LOG_DEBUG] = "debug: ",
+	[LOG_ERROR] = "", [LOG_WARN] = "warning: ", [LOG_NOTE] = "note: ",
+	[LOG_INFO] = "",  [LOG_DEBUG] = "debug: ",
 };
 
 void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)

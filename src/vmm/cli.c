@@ -90,8 +90,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	vm_config_init(&o->cfg);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh",
-				run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh", run_options,
+				NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			o->cfg.kernel = optarg;

@@ -46,15 +46,17 @@ int bzimage_parse(const uint8_t *img, size_t size, struct bzimage_info *info,
 	h = hdr_of(img);
 	info->version = h->version;
 	if (h->version < MIN_VERSION || !(h->xloadflags & XLF_KERNEL_64)) {
-		snprintf(err, errlen,
-			 "boot protocol %u.%02u without a 64-bit entry point (vmon needs 2.12 or later, a 64-bit kernel)",
-			 h->version >> 8, h->version & 0xff);
+		snprintf(
+			err, errlen,
+			"boot protocol %u.%02u without a 64-bit entry point (vmon needs 2.12 or later, a 64-bit kernel)",
+			h->version >> 8, h->version & 0xff);
 		return -1;
 	}
 	sects = h->setup_sects ? h->setup_sects : 4;
 	info->setup_size = (sects + 1) * 512;
 	if (info->setup_size >= size) {
-		snprintf(err, errlen, "truncated: setup of %u bytes, file of %zu",
+		snprintf(err, errlen,
+			 "truncated: setup of %u bytes, file of %zu",
 			 info->setup_size, size);
 		return -1;
 	}
@@ -119,10 +121,9 @@ int bzimage_load(struct vm *vm, const struct boot_files *f,
 		      f->kernel.size - info.setup_size, info.init_size))
 		return -1;
 	if (f->initrd.data) {
-		if (boot_place_initrd(vm, &f->initrd,
-				      info.load_addr + info.init_size,
-				      (uint64_t)info.initrd_addr_max + 1,
-				      &initrd_gpa))
+		if (boot_place_initrd(
+			    vm, &f->initrd, info.load_addr + info.init_size,
+			    (uint64_t)info.initrd_addr_max + 1, &initrd_gpa))
 			return -1;
 		initrd_size = f->initrd.size;
 	}
