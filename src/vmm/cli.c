@@ -88,7 +88,12 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	vm_config_init(&o->cfg);
-	optind = 1;
+	/*
+	 * optind = 0, not 1: glibc then also forgets its position inside a
+	 * flag group ("-xv") where an earlier call stopped with an error,
+	 * which would otherwise point into that call's argv.
+	 */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh", run_options,
 				NULL)) != -1) {
