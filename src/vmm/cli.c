@@ -132,6 +132,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				       optarg);
 				return CLI_ERROR;
 			}
+			if (v > UINT64_MAX - 4095) {
+				pr_err("--mem %s: too large", optarg);
+				return CLI_ERROR;
+			}
 			o->cfg.mem_size = (v + 4095) & ~4095ULL;
 			break;
 		case 't':
