@@ -104,7 +104,8 @@ static char *build_cmdline(const struct run_opts *o, const char *extra)
 	return s;
 }
 
-static int setup_cpuid(struct vm *vm, const char *spec, const char **extra)
+static int setup_cpuid(struct vm *vm, const char *spec, char *extra,
+		       size_t extra_len)
 {
 	const char *def = vm->kvm->pvm ? "pvm" : "host";
 	char err[256];
@@ -112,8 +113,9 @@ static int setup_cpuid(struct vm *vm, const char *spec, const char **extra)
 	vm->cpuid = cpuid_dup(vm->kvm->supported_cpuid);
 	if (!vm->cpuid)
 		return -1;
-	if (cpuid_apply_template(vm->cpuid, spec, def, extra, err,
-				 sizeof(err))) {
+	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
+	if (cpuid_apply_template(vm->cpuid, spec, def, vm->kvm->pvm, extra,
+				 extra_len, err, sizeof(err))) {
 		pr_err("%s", err);
 		return -1;
 	}
@@ -205,7 +207,7 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 static int run_vm(struct run_opts *o, struct kvm *kvm)
 {
 	struct vm_config *cfg = &o->cfg;
-	const char *extra = "";
+	char extra[320];
 	struct boot_entry entry;
 	struct console con;
 	struct vm vm;
@@ -216,7 +218,7 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 	con.in_fd = -1;
 	if (vm_create(&vm, kvm, cfg))
 		goto out;
-	if (setup_cpuid(&vm, cfg->cpu_template, &extra)) {
+	if (setup_cpuid(&vm, cfg->cpu_template, extra, sizeof(extra))) {
 		ret = EXIT_USAGE;
 		goto out;
 	}

@@ -90,13 +90,21 @@ static bool has(struct kvm_cpuid2 *c, const char *name)
 }
 
 static char err[256];
-static const char *extra;
+static char extra[512];
+
+static int apply_hides(struct kvm_cpuid2 *c, const char *spec, const char *def,
+		       bool cmdline_hides)
+{
+	err[0] = '\0';
+	memset(extra, 'x', sizeof(extra) - 1);
+	extra[sizeof(extra) - 1] = '\0';
+	return cpuid_apply_template(c, spec, def, cmdline_hides, extra,
+				    sizeof(extra), err, sizeof(err));
+}
 
 static int apply(struct kvm_cpuid2 *c, const char *spec, const char *def)
 {
-	err[0] = '\0';
-	extra = NULL;
-	return cpuid_apply_template(c, spec, def, &extra, err, sizeof(err));
+	return apply_hides(c, spec, def, false);
 }
 
 static void test_feature_find(void **state)
@@ -187,7 +195,8 @@ static void test_pvm_template(void **state)
 
 	(void)state;
 	assert_int_equal(apply(c, "pvm", "host"), 0);
-	assert_string_equal(extra, "");
+	assert_string_equal(extra,
+			    "noxsave clearcpuid=cx16,popcnt,smap,erms,fsrm");
 	for (const char *const *n = hidden; *n; n++) {
 		assert_true(has(orig, *n));
 		if (has(c, *n))
@@ -293,6 +302,45 @@ static void expect_error(const char *spec, const char *def, const char *needle)
 	if (!strstr(err, needle))
 		fail_msg("spec '%s': error '%s' lacks '%s'", spec, err, needle);
 	free(c);
+}
+
+/*
+ * The guest command line that hides the same features where CPUID does
+ * not reach the guest: the template's own, plus -FEATURE edits if asked.
+ */
+static void expect_cmdline(const char *spec, bool hides, const char *want)
+{
+	struct kvm_cpuid2 *c = host_cpuid();
+
+	assert_int_equal(apply_hides(c, spec, "host", hides), 0);
+	if (strcmp(extra, want))
+		fail_msg("spec '%s' (hides %d): cmdline '%s', want '%s'", spec,
+			 hides, extra, want);
+	free(c);
+}
+
+static void test_cmdline_extra(void **state)
+{
+	(void)state;
+	expect_cmdline("host", false, "");
+	expect_cmdline("host", true, "");
+	expect_cmdline(NULL, true, "");
+	expect_cmdline("pvm", false,
+		       "noxsave clearcpuid=cx16,popcnt,smap,erms,fsrm");
+	expect_cmdline("pvm", true,
+		       "noxsave clearcpuid=cx16,popcnt,smap,erms,fsrm");
+	/* -FEATURE edits join the list only when asked. */
+	expect_cmdline("host,-avx2", false, "");
+	expect_cmdline("host,-avx2", true, "clearcpuid=avx2");
+	expect_cmdline("host,-avx2,-sse4-1", true, "clearcpuid=avx2,sse4_1");
+	expect_cmdline("pvm,-avx2", true,
+		       "noxsave clearcpuid=cx16,popcnt,smap,erms,fsrm,avx2");
+	/* -xsave is spelled noxsave, with or without the list. */
+	expect_cmdline("host,-xsave", false, "noxsave");
+	expect_cmdline("host,-xsave", true, "noxsave");
+	expect_cmdline("host,-xsave,-cx16", true, "noxsave clearcpuid=cx16");
+	/* +FEATURE edits add nothing. */
+	expect_cmdline("host,+xsaveerptr", true, "");
 }
 
 static void test_errors(void **state)
@@ -417,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_pvm_template),
 		cmocka_unit_test(test_pvm_is_default),
 		cmocka_unit_test(test_edits),
+		cmocka_unit_test(test_cmdline_extra),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_leaf),
 		cmocka_unit_test(test_topology),

@@ -216,7 +216,13 @@ struct cpu_template {
 	const char *desc;
 	const char *const *hide;
 	const char *const *show;
-	const char *cmdline; /* added to the default guest command line */
+	/*
+	 * Where CPUID does not reach the guest (a PVM host runs the guest's
+	 * CPUID natively), the kernel command line hides features instead:
+	 * noxsave, and clearcpuid= with these Linux feature names.
+	 */
+	bool noxsave;
+	const char *const *clear;
 };
 
 /*
@@ -233,13 +239,16 @@ static const char *const pvm_hide[] = {
 	"fsrm", "fzrm",	 "fsrs",   "fsrc", NULL,
 };
 static const char *const pvm_show[] = { "xsaveerptr", NULL };
+static const char *const pvm_clear[] = { "cx16", "popcnt", "smap",
+					 "erms", "fsrm",   NULL };
 static const char *const none[] = { NULL };
 
 static const struct cpu_template templates[] = {
-	{ "host", "every feature the host's KVM supports", none, none, "" },
+	{ "host", "every feature the host's KVM supports", none, none, false,
+	  none },
 	{ "pvm",
 	  "what KVM's PVM backend can emulate in guest kernel mode (no cx16, xsave, popcnt, smap, erms, fsrm)",
-	  pvm_hide, pvm_show, "" },
+	  pvm_hide, pvm_show, true, pvm_clear },
 };
 
 const char *const cpu_template_names[] = { "host", "pvm", NULL };
@@ -392,10 +401,22 @@ static int apply_template(struct kvm_cpuid2 *c, const struct cpu_template *t)
 	return 0;
 }
 
-int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
-			 const char *default_template,
-			 const char **cmdline_extra, char *err, size_t errlen)
+/* Appends ",name" (or "clearcpuid=name") to the clear list in @buf. */
+static void add_clear(char *buf, size_t len, const char *name)
 {
+	size_t used = strlen(buf);
+
+	snprintf(buf + used, len - used, "%s%s",
+		 used ? "," : "clearcpuid=", name);
+}
+
+int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
+			 const char *default_template, bool cmdline_hides,
+			 char *cmdline_extra, size_t cmdline_len, char *err,
+			 size_t errlen)
+{
+	char clear[256] = "";
+	bool noxsave;
 	const struct cpu_template *t = NULL;
 	const char *p = spec ? spec : "";
 	struct kvm_cpuid2 *supported;
@@ -429,6 +450,9 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	noxsave = t->noxsave;
+	for (const char *const *n = t->clear; *n; n++)
+		add_clear(clear, sizeof(clear), *n);
 	if (apply_template(c, t)) {
 		snprintf(err, errlen, "template %s: a leaf it sets is missing",
 			 t->name);
@@ -456,6 +480,10 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		}
 		if (sign == '-') {
 			cpuid_hide(c, f);
+			if (!strcmp(f->name, "xsave"))
+				noxsave = true;
+			else if (cmdline_hides)
+				add_clear(clear, sizeof(clear), f->name);
 		} else if (!f->forcible && !cpuid_has(supported, f)) {
 			snprintf(
 				err, errlen,
@@ -473,7 +501,8 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		if (*p == ',')
 			p++;
 	}
-	*cmdline_extra = t->cmdline;
+	snprintf(cmdline_extra, cmdline_len, "%s%s%s", noxsave ? "noxsave" : "",
+		 noxsave && *clear ? " " : "", clear);
 	ret = 0;
 out:
 	free(supported);
