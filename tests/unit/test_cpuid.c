@@ -313,7 +313,7 @@ static void expect_cmdline(const char *spec, bool hides, const char *want)
 	struct kvm_cpuid2 *c = host_cpuid();
 
 	assert_int_equal(apply_hides(c, spec, "host", hides), 0);
-	if (strcmp(extra, want))
+	if (strcmp(extra, want) != 0)
 		fail_msg("spec '%s' (hides %d): cmdline '%s', want '%s'", spec,
 			 hides, extra, want);
 	free(c);
