@@ -69,7 +69,12 @@ int bzimage_parse(const uint8_t *img, size_t size, struct bzimage_info *info,
 		info->init_size = (uint32_t)(size - info->setup_size);
 	info->initrd_addr_max = h->initrd_addr_max ? h->initrd_addr_max :
 						     0x37ffffff;
-	info->cmdline_size = h->cmdline_size ? h->cmdline_size + 1 : 256;
+	/* cmdline_size excludes the NUL; vmon caps it at BOOT_CMDLINE_MAX. */
+	info->cmdline_size = h->cmdline_size && h->cmdline_size <
+							BOOT_CMDLINE_MAX ?
+				     h->cmdline_size + 1 :
+			     h->cmdline_size ? (uint32_t)BOOT_CMDLINE_MAX :
+					       256;
 	return 0;
 }
 

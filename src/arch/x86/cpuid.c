@@ -401,13 +401,56 @@ static int apply_template(struct kvm_cpuid2 *c, const struct cpu_template *t)
 	return 0;
 }
 
-/* Appends ",name" (or "clearcpuid=name") to the clear list in @buf. */
-static void add_clear(char *buf, size_t len, const char *name)
-{
-	size_t used = strlen(buf);
+/* The features the guest command line hides (clearcpuid=). */
+struct clear_list {
+	const char *names[256];
+	unsigned int n;
+};
 
-	snprintf(buf + used, len - used, "%s%s",
-		 used ? "," : "clearcpuid=", name);
+static void clear_add(struct clear_list *l, const char *name)
+{
+	for (unsigned int i = 0; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			return;
+	if (l->n < sizeof(l->names) / sizeof(*l->names))
+		l->names[l->n++] = name;
+}
+
+static void clear_del(struct clear_list *l, const char *name)
+{
+	for (unsigned int i = 0; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			l->names[i] = l->names[--l->n];
+}
+
+/* Shows @f and what it needs (its parents); restores leaf 0xd for xsave. */
+static int show_with_parents(struct kvm_cpuid2 *c, struct kvm_cpuid2 *supported,
+			     const struct cpu_feature *f, struct clear_list *l)
+{
+	for (size_t i = 0; i < sizeof(deps) / sizeof(*deps); i++) {
+		const struct cpu_feature *parent;
+
+		if (strcmp(deps[i].child, f->name) != 0)
+			continue;
+		parent = cpu_feature_find(deps[i].parent);
+		if (!cpuid_has(c, parent) &&
+		    show_with_parents(c, supported, parent, l))
+			return -1;
+	}
+	if (!strcmp(f->name, "xsave")) {
+		for (uint32_t i = 0; i < c->nent; i++) {
+			struct kvm_cpuid_entry2 *e = &c->entries[i];
+			struct kvm_cpuid_entry2 *s;
+
+			if (e->function != 0xd)
+				continue;
+			s = cpuid_find(supported, 0xd, e->index);
+			if (s)
+				*e = *s;
+		}
+	}
+	clear_del(l, f->name);
+	return cpuid_show(c, f);
 }
 
 int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
@@ -415,8 +458,9 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 			 char *cmdline_extra, size_t cmdline_len, char *err,
 			 size_t errlen)
 {
-	char clear[256] = "";
+	struct clear_list clear = { .n = 0 };
 	bool noxsave;
+	size_t used;
 	const struct cpu_template *t = NULL;
 	const char *p = spec ? spec : "";
 	struct kvm_cpuid2 *supported;
@@ -452,7 +496,7 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 	}
 	noxsave = t->noxsave;
 	for (const char *const *n = t->clear; *n; n++)
-		add_clear(clear, sizeof(clear), *n);
+		clear_add(&clear, *n);
 	if (apply_template(c, t)) {
 		snprintf(err, errlen, "template %s: a leaf it sets is missing",
 			 t->name);
@@ -483,26 +527,40 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 			if (!strcmp(f->name, "xsave"))
 				noxsave = true;
 			else if (cmdline_hides)
-				add_clear(clear, sizeof(clear), f->name);
+				clear_add(&clear, f->name);
 		} else if (!f->forcible && !cpuid_has(supported, f)) {
 			snprintf(
 				err, errlen,
 				"--cpu-template %s: feature '%s' is not supported by this host's KVM",
 				spec, f->name);
 			goto out;
-		} else if (cpuid_show(c, f)) {
+		} else if (show_with_parents(c, supported, f, &clear)) {
 			snprintf(
 				err, errlen,
 				"--cpu-template %s: feature '%s': CPUID leaf 0x%x is missing",
 				spec, f->name, f->leaf);
 			goto out;
 		}
+		if (sign == '+' && !strcmp(f->name, "xsave"))
+			noxsave = false;
 		p += len;
 		if (*p == ',')
 			p++;
 	}
-	snprintf(cmdline_extra, cmdline_len, "%s%s%s", noxsave ? "noxsave" : "",
-		 noxsave && *clear ? " " : "", clear);
+	used = (size_t)snprintf(cmdline_extra, cmdline_len, "%s",
+				noxsave ? "noxsave" : "");
+	for (unsigned int i = 0; i < clear.n && used < cmdline_len; i++)
+		used += (size_t)snprintf(cmdline_extra + used,
+					 cmdline_len - used, "%s%s",
+					 i    ? "," :
+					 used ? " clearcpuid=" :
+						"clearcpuid=",
+					 clear.names[i]);
+	if (used >= cmdline_len) {
+		snprintf(err, errlen, "--cpu-template %s: too many edits",
+			 spec ? spec : "");
+		goto out;
+	}
 	ret = 0;
 out:
 	free(supported);
