@@ -70,8 +70,7 @@ int vm_add_device(struct vm *vm, const char *name,
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
 		    const struct bus_ops *ops, void *opaque, const char *name);
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
-		     const struct bus_ops *ops, void *opaque,
-		     const char *name);
+		     const struct bus_ops *ops, void *opaque, const char *name);
 
 /* Sets ISA/GSI interrupt line @gsi to @level (in-kernel irqchip). */
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level);
