@@ -25,11 +25,20 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 				     const struct disk_config *disk);
 
 /*
+ * virtio-console (device 3): hvc0. Guest output goes to @out_fd (-1:
+ * dropped); input is read from @in_fd (-1: none) on the I/O thread.
+ */
+struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
+					 uint64_t base, unsigned int irq,
+					 int in_fd, int out_fd);
+
+/*
  * Creates every virtio device @vm->cfg asks for, with the I/O thread that
- * serves them, and returns in *@cmdline (malloc'd, "" if none) the
+ * serves them (a virtio console uses @con_in and @con_out), and returns in *@cmdline (malloc'd, "" if none) the
  * virtio_mmio.device= entries to append to the guest command line.
  * Returns 0 or -1 (logged). Teardown goes through the VM's device list.
  */
-int virtio_devices_create(struct vm *vm, char **cmdline);
+int virtio_devices_create(struct vm *vm, int con_in, int con_out,
+			  char **cmdline);
 
 #endif

@@ -65,7 +65,8 @@ static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
 	return 0;
 }
 
-int virtio_devices_create(struct vm *vm, char **cmdline)
+int virtio_devices_create(struct vm *vm, int con_in, int con_out,
+			  char **cmdline)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct placer p = { .vm = vm };
@@ -74,13 +75,20 @@ int virtio_devices_create(struct vm *vm, char **cmdline)
 	uint64_t base;
 
 	*cmdline = NULL;
-	if (!cfg->nr_disks && !cfg->rng) {
+	if (!cfg->nr_disks && !cfg->rng && cfg->console != CONSOLE_VIRTIO) {
 		*cmdline = strdup("");
 		return *cmdline ? 0 : -1;
 	}
 	p.io = iothread_create();
 	if (!p.io)
 		return -1;
+	if (cfg->console == CONSOLE_VIRTIO) {
+		if (next_slot(&p, &base, &irq, "--console virtio"))
+			goto fail;
+		d = virtio_console_create(vm, p.io, base, irq, con_in, con_out);
+		if (!d || add_cmdline(&p, d))
+			goto fail;
+	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (next_slot(&p, &base, &irq, "--disk"))
 			goto fail;

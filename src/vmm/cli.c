@@ -42,6 +42,9 @@ void cli_run_usage(FILE *f)
 		"                           ro read-only, serial=ID its serial (20 chars\n"
 		"                           at most), direct opens it O_DIRECT\n"
 		"      --rng                virtio-rng fed by the host's getrandom()\n"
+		"      --console DEV        serial (default) or virtio: the console (see\n"
+		"                           --serial) on virtio-console hvc0, and\n"
+		"                           console=hvc0 in the default command line\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
 		"  -h, --help               this help\n"
@@ -53,7 +56,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG };
+enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE };
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
 
@@ -68,6 +71,7 @@ static const struct option run_options[] = {
 	{ "serial", required_argument, NULL, 's' },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -224,6 +228,17 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_RNG:
 			o->cfg.rng = true;
+			break;
+		case OPT_CONSOLE:
+			if (!strcmp(optarg, "serial")) {
+				o->cfg.console = CONSOLE_SERIAL;
+			} else if (!strcmp(optarg, "virtio")) {
+				o->cfg.console = CONSOLE_VIRTIO;
+			} else {
+				pr_err("--console %s: expected serial or virtio",
+				       optarg);
+				return CLI_ERROR;
+			}
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)

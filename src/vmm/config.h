@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+/* Which device the console (--serial's input and output) is attached to. */
+enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
 
 /* Virtio devices (src/virtio). Strings are copied in: no ownership. */
 #define VMON_MAX_DISKS 8
@@ -36,6 +38,7 @@ struct vm_config {
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 
 	/* Virtio-mmio devices, in this order on the MMIO window. */
+	enum console_mode console; /* --console: CONSOLE_VIRTIO adds hvc0 */
 	struct disk_config disks[VMON_MAX_DISKS]; /* --disk */
 	unsigned int nr_disks;
 	bool rng; /* --rng: virtio-rng fed by getrandom() */

@@ -33,6 +33,7 @@
 #include "vm.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"
 
 /* The default guest's directory: $VMON_CACHE or $XDG_CACHE_HOME/vmon. */
 static int default_guest(char *kernel, char *initrd, size_t len)
@@ -91,9 +92,16 @@ static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 	return 0;
 }
 
+static const char *default_cmdline(const struct vm_config *cfg)
+{
+	return cfg->console == CONSOLE_VIRTIO ? DEFAULT_CMDLINE_HVC :
+						DEFAULT_CMDLINE;
+}
+
 static char *build_cmdline(const struct run_opts *o, const char *extra)
 {
-	const char *base = o->cfg.cmdline ? o->cfg.cmdline : DEFAULT_CMDLINE;
+	const char *base = o->cfg.cmdline ? o->cfg.cmdline :
+					    default_cmdline(&o->cfg);
 	size_t len = strlen(base) + strlen(extra) +
 		     (o->append ? strlen(o->append) : 0) + 3;
 	char *s = malloc(len);
@@ -153,12 +161,12 @@ static int create_devices(struct vm *vm, int serial_fd)
 }
 
 /* Creates the virtio devices and announces them on the command line. */
-static int create_virtio_devices(struct vm *vm)
+static int create_virtio_devices(struct vm *vm, int con_in, int con_out)
 {
 	char *entries, *s;
 	size_t len;
 
-	if (virtio_devices_create(vm, &entries))
+	if (virtio_devices_create(vm, con_in, con_out, &entries))
 		return -1;
 	if (!*entries) {
 		free(entries);
@@ -260,7 +268,9 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 	}
 	if (create_devices(&vm, serial_fd))
 		goto out;
-	if (create_virtio_devices(&vm)) {
+	if (create_virtio_devices(
+		    &vm, cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1,
+		    serial_fd)) {
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -290,7 +300,9 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 		pr_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
-	console_init(&con, &vm, vm.serial,
+	/* With --console virtio, hvc0 reads the input (raw mode still). */
+	console_init(&con, &vm,
+		     cfg->console == CONSOLE_VIRTIO ? NULL : vm.serial,
 		     cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1);
 	if (vm_start(&vm)) {
 		vm_request_stop(&vm, EXIT_HOST, NULL);

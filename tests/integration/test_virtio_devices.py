@@ -8,6 +8,7 @@ reach vmon through KVM ioeventfds. Checked here:
 - virtio-blk: the guest reads the pattern the host wrote into sectors 0-7
   and the serial; it writes sectors 8-15, which the host then reads back;
 - virtio-rng: 64 random bytes;
+- virtio-console (--console virtio): hvc0 output on stdout, stdin as input;
 - a hostile ring (a buffer in the MMIO hole) puts the device in
   DEVICE_NEEDS_RESET with a config interrupt, vmon logs it once and keeps
   running, and a reset recovers the device;
@@ -65,6 +66,17 @@ def main():
             vmontest.check(os.fstat(f.fileno()).st_size == 1 << 20,
                            "image size unchanged")
 
+        r = vmontest.run(["run", "-k", PROBE, "-m", "64M", "--console", "virtio"],
+                         timeout=60, stdin_data=b"ping")
+        vmontest.check(not r.timed_out and r.code == 1,
+                       "console probe passes: exit 1, got %r" % r.code)
+        vmontest.check("console=hvc0 " in r.out,
+                       "--console virtio: console=hvc0 on the command line")
+        vmontest.check("\nhello from hvc0\n" in r.out,
+                       "what the guest wrote to hvc0 is on stdout")
+        vmontest.check("ok: console: input is what the host sent" in r.out,
+                       "stdin reaches the guest through hvc0")
+
         r = vmontest.run(["run", "-k", PROBE, "-m", "64M", "--disk", disk,
                           "--append", "probe.hostile"], timeout=60)
         vmontest.check(not r.timed_out and r.code == 1,
@@ -85,6 +97,9 @@ def main():
         r = vmontest.run(["run", "-k", PROBE, "--disk",
                           disk + ",serial=" + "x" * 21], timeout=30)
         vmontest.check(r.code == 2, "serial longer than 20 characters: exit 2")
+        r = vmontest.run(["run", "-k", PROBE, "--console", "usb"], timeout=30)
+        vmontest.check(r.code == 2 and "--console usb" in r.err,
+                       "unknown --console: exit 2")
     vmontest.finish()
 
 

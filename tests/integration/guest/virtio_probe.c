@@ -7,7 +7,8 @@
  * Linux does, and for each one:
  *   virtio-blk: checks the serial (GET_ID), reads sectors 0-7 and checks
  *     the host's pattern, writes sectors 8-15 with its own and flushes;
- *   virtio-rng: reads 64 bytes and checks they are not all zero.
+ *   virtio-rng: reads 64 bytes and checks they are not all zero;
+ *   virtio-console: writes a line to hvc0 and expects "ping" as input.
  * With "hostile" on the command line it instead hands the first device a
  * buffer outside RAM and checks the device answers with NEEDS_RESET.
  * Results go to COM1; the exit code to isa-debug-exit (0: all passed).
@@ -92,7 +93,7 @@ struct desc {
 	uint16_t flags, next;
 };
 
-static struct {
+struct queue {
 	struct desc desc[QSZ] __attribute__((aligned(16)));
 	uint16_t avail[2 + QSZ + 1] __attribute__((aligned(4)));
 	struct {
@@ -102,7 +103,10 @@ static struct {
 		} ring[QSZ];
 		uint16_t avail_event;
 	} used __attribute__((aligned(4)));
-} q;
+};
+
+static struct queue queues[2], *qs = queues;
+#define q (*qs)
 
 static uint8_t hdr[16] __attribute__((aligned(16)));
 static uint8_t data[8 * SECTOR] __attribute__((aligned(4096)));
@@ -113,9 +117,9 @@ static volatile uint32_t *reg(uint64_t base, unsigned int off)
 	return (volatile uint32_t *)(base + off);
 }
 
-static bool dev_init(uint64_t base)
+static bool dev_init(uint64_t base, unsigned int nq)
 {
-	memset(&q, 0, sizeof(q));
+	memset(queues, 0, sizeof(queues));
 	*reg(base, 0x70) = 0;
 	*reg(base, 0x70) = 1;
 	*reg(base, 0x70) = 3;
@@ -126,23 +130,26 @@ static bool dev_init(uint64_t base)
 	*reg(base, 0x70) = 3 | 8;
 	if (!(*reg(base, 0x70) & 8))
 		return false;
-	*reg(base, 0x30) = 0;
-	if (*reg(base, 0x34) < QSZ)
-		return false;
-	*reg(base, 0x38) = QSZ;
-	*reg(base, 0x80) = (uint32_t)(uintptr_t)q.desc;
-	*reg(base, 0x84) = 0;
-	*reg(base, 0x90) = (uint32_t)(uintptr_t)q.avail;
-	*reg(base, 0x94) = 0;
-	*reg(base, 0xa0) = (uint32_t)(uintptr_t)&q.used;
-	*reg(base, 0xa4) = 0;
-	*reg(base, 0x44) = 1;
+	for (unsigned int i = 0; i < nq; i++) {
+		*reg(base, 0x30) = i;
+		if (*reg(base, 0x34) < QSZ)
+			return false;
+		*reg(base, 0x38) = QSZ;
+		*reg(base, 0x80) = (uint32_t)(uintptr_t)queues[i].desc;
+		*reg(base, 0x84) = 0;
+		*reg(base, 0x90) = (uint32_t)(uintptr_t)queues[i].avail;
+		*reg(base, 0x94) = 0;
+		*reg(base, 0xa0) = (uint32_t)(uintptr_t)&queues[i].used;
+		*reg(base, 0xa4) = 0;
+		*reg(base, 0x44) = 1;
+	}
+	qs = &queues[0];
 	*reg(base, 0x70) = 3 | 8 | 4;
 	return *reg(base, 0x44) == 1 && !(*reg(base, 0x70) & 0x40);
 }
 
-/* Makes chain @head available, kicks, polls for its completion. */
-static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
+/* Makes chain @head of queue qs available and kicks. */
+static uint16_t submit(uint64_t base, uint16_t head)
 {
 	uint16_t idx = q.avail[1], seen = q.used.idx;
 
@@ -150,8 +157,14 @@ static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
 	barrier();
 	q.avail[1] = (uint16_t)(idx + 1);
 	barrier();
-	*reg(base, 0x50) = 0;
-	for (unsigned long i = 0; i < 2000000; i++) {
+	*reg(base, 0x50) = (uint32_t)(qs - queues);
+	return seen;
+}
+
+/* Polls queue qs for the completion of what submit() returned. */
+static bool wait_used(uint64_t base, uint16_t seen, uint32_t *len)
+{
+	for (unsigned long i = 0; i < 5000000; i++) {
 		barrier();
 		if (q.used.idx != seen) {
 			*len = q.used.ring[seen % QSZ].len;
@@ -161,6 +174,11 @@ static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
 			return false;
 	}
 	return false;
+}
+
+static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
+{
+	return wait_used(base, submit(base, head), len);
 }
 
 static bool blk_req(uint64_t base, uint32_t type, uint64_t sector,
@@ -186,7 +204,7 @@ static void test_blk(uint64_t base, const char *serial)
 	uint32_t len;
 	bool ok = true;
 
-	check(dev_init(base), "blk: driver init");
+	check(dev_init(base, 1), "blk: driver init");
 	check(blk_req(base, 8, 0, 20, true, &len) && len == 21,
 	      "blk: get-id request");
 	for (int i = 0; serial[i] && serial[i] != ' '; i++)
@@ -214,7 +232,7 @@ static void test_rng(uint64_t base)
 	uint32_t len = 0;
 	unsigned int nonzero = 0;
 
-	check(dev_init(base), "rng: driver init");
+	check(dev_init(base, 1), "rng: driver init");
 	memset(data, 0, 64);
 	q.desc[0] = (struct desc){ (uintptr_t)data, 64, 2, 0 };
 	check(run_chain(base, 0, &len) && len == 64, "rng: 64 bytes");
@@ -223,11 +241,36 @@ static void test_rng(uint64_t base)
 	check(nonzero > 32, "rng: bytes look random");
 }
 
+static uint8_t rx[64] __attribute__((aligned(64)));
+
+static void test_console(uint64_t base)
+{
+	static const char msg[] = "hello from hvc0\n";
+	uint32_t len = 0;
+	uint16_t seen;
+	bool ok;
+
+	check(dev_init(base, 2), "console: driver init");
+	/* A receive buffer first, then transmit. */
+	memset(rx, 0, sizeof(rx));
+	q.desc[0] = (struct desc){ (uintptr_t)rx, sizeof(rx), 2, 0 };
+	seen = submit(base, 0);
+	qs = &queues[1];
+	memcpy(data, msg, sizeof(msg) - 1);
+	q.desc[0] = (struct desc){ (uintptr_t)data, sizeof(msg) - 1, 0, 0 };
+	check(run_chain(base, 0, &len), "console: transmit");
+	qs = &queues[0];
+	ok = wait_used(base, seen, &len) && len >= 4;
+	check(ok, "console: received input");
+	ok = ok && rx[0] == 'p' && rx[1] == 'i' && rx[2] == 'n' && rx[3] == 'g';
+	check(ok, "console: input is what the host sent");
+}
+
 static void test_hostile(uint64_t base)
 {
 	uint32_t len;
 
-	check(dev_init(base), "hostile: driver init");
+	check(dev_init(base, 1), "hostile: driver init");
 	/* A writable buffer in the MMIO hole, and a chain that loops. */
 	q.desc[0] = (struct desc){ 0xe0000000ULL, 4096, 2, 0 };
 	check(!run_chain(base, 0, &len), "hostile: no completion");
@@ -235,7 +278,7 @@ static void test_hostile(uint64_t base)
 	check(*reg(base, 0x60) & 2, "hostile: config interrupt raised");
 	*reg(base, 0x70) = 0;
 	check(*reg(base, 0x70) == 0, "hostile: reset clears the status");
-	check(dev_init(base), "hostile: device usable after reset");
+	check(dev_init(base, 1), "hostile: device usable after reset");
 }
 
 /* --- command line ---------------------------------------------------------- */
@@ -306,6 +349,9 @@ static void probe(const char *cmdline)
 		switch (*reg(base, 8)) {
 		case 2:
 			test_blk(base, serial ? serial : "");
+			break;
+		case 3:
+			test_console(base);
 			break;
 		case 4:
 			test_rng(base);

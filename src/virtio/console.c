@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * console.c - virtio-console (virtio 1.2, 5.3), one port without
+ * MULTIPORT: the guest's hvc0. What the guest transmits goes to the
+ * console output (the same place as the UART's); with --console virtio
+ * the terminal's input comes here instead of to the UART, read on the I/O
+ * thread, with the Ctrl-A escapes of vmon's console (C-a x quits, C-a C-a
+ * sends C-a).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vmm/exitcode.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+#include "mmio.h"
+
+#define VIRTIO_ID_CONSOLE 3
+#define CON_QUEUE_SIZE 64
+#define CON_RX 0
+#define CON_TX 1
+#define CON_PENDING 4096
+#define CTRL_A 1
+
+struct vcon {
+	struct virtio_dev *dev;
+	int in_fd, out_fd;
+	bool tty, escape, watching;
+	uint8_t pending[CON_PENDING]; /* input not yet given to the guest */
+	size_t npending;
+};
+
+/* Gives pending input to the guest's receive buffers. */
+static void flush_rx(struct vcon *c)
+{
+	struct virtio_dev *d = c->dev;
+	struct virtq *vq = &d->vqs[CON_RX];
+	struct virtq_elem e;
+	bool pushed = false;
+
+	while (c->npending && virtio_queue_usable(d, CON_RX)) {
+		int r = virtq_pop(vq, &e);
+		uint64_t n;
+
+		if (r < 0) {
+			virtio_check_queue(d, CON_RX);
+			break;
+		}
+		if (r == 0) {
+			if (virtq_enable_notify(vq))
+				continue;
+			break;
+		}
+		n = virtq_buf_to_iov(e.iov + e.nr_out, e.nr_in, 0, c->pending,
+				     c->npending);
+		memmove(c->pending, c->pending + n, c->npending - n);
+		c->npending -= n;
+		virtq_push(vq, e.head, (uint32_t)n);
+		pushed = true;
+	}
+	if (pushed)
+		virtio_notify_queue(d, CON_RX);
+	/* Read more input only when there is room to keep it. */
+	if (c->in_fd >= 0 && c->watching != (c->npending < CON_PENDING)) {
+		c->watching = !c->watching;
+		iothread_modify(d->io, c->in_fd, c->watching ? EPOLLIN : 0);
+	}
+}
+
+static void take_input(struct vcon *c, const uint8_t *in, size_t n)
+{
+	for (size_t i = 0; i < n && c->npending < CON_PENDING; i++) {
+		uint8_t b = in[i];
+
+		if (c->tty && c->escape) {
+			c->escape = false;
+			if (b == 'x' || b == 'X') {
+				vm_request_stop(
+					c->dev->vm, EXIT_OK,
+					"quit from the console (C-a x)");
+				return;
+			}
+			if (b != CTRL_A && b != 'a')
+				continue;
+			b = CTRL_A;
+		} else if (c->tty && b == CTRL_A) {
+			c->escape = true;
+			continue;
+		}
+		c->pending[c->npending++] = b;
+	}
+}
+
+static void input_ready(void *opaque, uint32_t events)
+{
+	struct vcon *c = opaque;
+	struct virtio_dev *d = c->dev;
+	uint8_t buf[256];
+	ssize_t n;
+
+	pthread_mutex_lock(&d->lock);
+	n = read(c->in_fd, buf,
+		 CON_PENDING - c->npending < sizeof(buf) ?
+			 CON_PENDING - c->npending :
+			 sizeof(buf));
+	if (n > 0) {
+		take_input(c, buf, (size_t)n);
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN) ||
+		   (events & (EPOLLHUP | EPOLLERR))) {
+		/* End of input: stop watching for good. */
+		iothread_modify(d->io, c->in_fd, 0);
+		c->in_fd = -1;
+	}
+	flush_rx(c);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void transmit(struct vcon *c)
+{
+	struct virtio_dev *d = c->dev;
+	struct virtq *vq = &d->vqs[CON_TX];
+	struct virtq_elem e;
+	unsigned int budget = vq->size;
+	bool pushed = false;
+
+	for (;;) {
+		int r = virtq_pop(vq, &e);
+
+		if (r < 0)
+			break;
+		if (r == 0) {
+			if (virtq_enable_notify(vq))
+				continue;
+			break;
+		}
+		for (unsigned int i = 0; i < e.nr_out && c->out_fd >= 0; i++) {
+			const uint8_t *p = e.iov[i].iov_base;
+			size_t left = e.iov[i].iov_len;
+
+			while (left) {
+				ssize_t w = write(c->out_fd, p, left);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w <= 0)
+					break; /* output gone: drop the rest */
+				p += w;
+				left -= (size_t)w;
+			}
+		}
+		virtq_push(vq, e.head, 0);
+		pushed = true;
+		if (--budget == 0) {
+			virtio_requeue(d, CON_TX);
+			break;
+		}
+	}
+	if (pushed)
+		virtio_notify_queue(d, CON_TX);
+}
+
+static void con_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct vcon *c = d->priv;
+
+	if (q == CON_TX)
+		transmit(c);
+	else
+		flush_rx(c);
+}
+
+static int con_activate(struct virtio_dev *d)
+{
+	/* Input typed before the driver was ready is kept for it. */
+	(void)d;
+	return 0;
+}
+
+static void con_config_read(struct virtio_dev *d, uint64_t off, void *data,
+			    unsigned int len)
+{
+	/* cols, rows, max_nr_ports, emerg_wr: no feature uses them. */
+	(void)d;
+	(void)off;
+	memset(data, 0, len);
+}
+
+static void con_destroy(void *priv)
+{
+	free(priv);
+}
+
+static const struct virtio_dev_ops con_ops = {
+	.device_id = VIRTIO_ID_CONSOLE,
+	.config_read = con_config_read,
+	.queue_notify = con_notify,
+	.activate = con_activate,
+	.destroy = con_destroy,
+};
+
+/* epoll refuses regular files (and /dev/null reads as EOF anyway). */
+static bool pollable(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && !fstat(fd, &st) &&
+	       (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
+		S_ISSOCK(st.st_mode));
+}
+
+struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
+					 uint64_t base, unsigned int irq,
+					 int in_fd, int out_fd)
+{
+	struct vcon *c = calloc(1, sizeof(*c));
+	struct virtio_dev *d;
+
+	if (!c)
+		return NULL;
+	c->in_fd = pollable(in_fd) ? in_fd : -1;
+	c->out_fd = out_fd;
+	c->tty = c->in_fd >= 0 && isatty(c->in_fd);
+	d = virtio_mmio_create(vm, io, base, irq, &con_ops, 2, CON_QUEUE_SIZE,
+			       0, c, "virtio-console");
+	if (!d)
+		return NULL;
+	c->dev = d;
+	if (c->in_fd >= 0) {
+		if (iothread_add(io, c->in_fd, EPOLLIN, input_ready, c))
+			return NULL;
+		c->watching = true;
+	}
+	return d;
+}
