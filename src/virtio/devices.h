@@ -24,6 +24,11 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 				     uint64_t base, unsigned int irq,
 				     const struct disk_config *disk);
 
+/* virtio-net (device 1) on a tap device. */
+struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
+				     uint64_t base, unsigned int irq,
+				     const struct net_config *net);
+
 /*
  * virtio-console (device 3): hvc0. Guest output goes to @out_fd (-1:
  * dropped); input is read from @in_fd (-1: none) on the I/O thread.

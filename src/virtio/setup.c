@@ -75,7 +75,8 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 	uint64_t base;
 
 	*cmdline = NULL;
-	if (!cfg->nr_disks && !cfg->rng && cfg->console != CONSOLE_VIRTIO) {
+	if (!cfg->nr_disks && !cfg->nr_nets && !cfg->rng &&
+	    cfg->console != CONSOLE_VIRTIO) {
 		*cmdline = strdup("");
 		return *cmdline ? 0 : -1;
 	}
@@ -93,6 +94,13 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		if (next_slot(&p, &base, &irq, "--disk"))
 			goto fail;
 		d = virtio_blk_create(vm, p.io, base, irq, &cfg->disks[i]);
+		if (!d || add_cmdline(&p, d))
+			goto fail;
+	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		if (next_slot(&p, &base, &irq, "--net"))
+			goto fail;
+		d = virtio_net_create(vm, p.io, base, irq, &cfg->nets[i]);
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}

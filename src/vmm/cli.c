@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../util/log.h"
@@ -41,6 +42,9 @@ void cli_run_usage(FILE *f)
 		"                           virtio-blk disk on raw image PATH (up to 8):\n"
 		"                           ro read-only, serial=ID its serial (20 chars\n"
 		"                           at most), direct opens it O_DIRECT\n"
+		"      --net tap=NAME[,mac=MAC]\n"
+		"                           virtio-net on host tap NAME (created if missing\n"
+		"                           and allowed); MAC like 02:00:00:00:00:01\n"
 		"      --rng                virtio-rng fed by the host's getrandom()\n"
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
@@ -56,7 +60,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE };
+enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET };
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
 
@@ -71,6 +75,7 @@ static const struct option run_options[] = {
 	{ "serial", required_argument, NULL, 's' },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -133,6 +138,61 @@ static int parse_disk(const char *arg, struct vm_config *cfg)
 		}
 	}
 	cfg->nr_disks++;
+	return 0;
+}
+
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char buf[18], tail;
+
+	if (len != 17)
+		return -1;
+	memcpy(buf, s, 17);
+	buf[17] = 0;
+	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
+		   &b[3], &b[4], &b[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return mac[0] & 1 ? -1 : 0; /* multicast: not an interface address */
+}
+
+/* --net tap=NAME[,mac=MAC] */
+static int parse_net(const char *arg, struct vm_config *cfg)
+{
+	struct net_config *n;
+	const char *p = arg;
+
+	if (cfg->nr_nets == VMON_MAX_NETS) {
+		pr_err("--net %s: at most %u interfaces", arg, VMON_MAX_NETS);
+		return -1;
+	}
+	n = &cfg->nets[cfg->nr_nets];
+	memset(n, 0, sizeof(*n));
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len > 4 && !strncmp(p, "tap=", 4) &&
+		    len - 4 < VMON_IFNAME_MAX) {
+			memcpy(n->tap, p + 4, len - 4);
+			n->tap[len - 4] = 0;
+		} else if (len > 4 && !strncmp(p, "mac=", 4) &&
+			   !parse_mac(p + 4, len - 4, n->mac)) {
+			n->mac_set = true;
+		} else {
+			pr_err("--net %s: bad option '%.*s' (tap=NAME of at most %u characters, mac=XX:XX:XX:XX:XX:XX unicast)",
+			       arg, (int)len, p, VMON_IFNAME_MAX - 1);
+			return -1;
+		}
+		p += len + (comma ? 1 : 0);
+	}
+	if (!n->tap[0] || strchr(n->tap, '/')) {
+		pr_err("--net %s: expected tap=NAME[,mac=MAC]", arg);
+		return -1;
+	}
+	cfg->nr_nets++;
 	return 0;
 }
 
@@ -224,6 +284,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_DISK:
 			if (parse_disk(optarg, &o->cfg))
+				return CLI_ERROR;
+			break;
+		case OPT_NET:
+			if (parse_net(optarg, &o->cfg))
 				return CLI_ERROR;
 			break;
 		case OPT_RNG:

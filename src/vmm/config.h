@@ -26,6 +26,15 @@ struct disk_config {
 	bool direct; /* opened O_DIRECT (bypasses the host page cache) */
 };
 
+/* One virtio-net interface on a host tap device. */
+#define VMON_MAX_NETS 4
+#define VMON_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
+struct net_config {
+	char tap[VMON_IFNAME_MAX];
+	uint8_t mac[6];
+	bool mac_set; /* false: a random locally administered address */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -41,6 +50,8 @@ struct vm_config {
 	enum console_mode console; /* --console: CONSOLE_VIRTIO adds hvc0 */
 	struct disk_config disks[VMON_MAX_DISKS]; /* --disk */
 	unsigned int nr_disks;
+	struct net_config nets[VMON_MAX_NETS]; /* --net */
+	unsigned int nr_nets;
 	bool rng; /* --rng: virtio-rng fed by getrandom() */
 };
 

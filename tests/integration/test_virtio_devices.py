@@ -9,14 +9,18 @@ reach vmon through KVM ioeventfds. Checked here:
   and the serial; it writes sectors 8-15, which the host then reads back;
 - virtio-rng: 64 random bytes;
 - virtio-console (--console virtio): hvc0 output on stdout, stdin as input;
+- virtio-net: a UDP round trip with an echo server over a tap inside a
+  network namespace of its own (needs root), and a tap vmon creates;
 - a hostile ring (a buffer in the MMIO hole) puts the device in
   DEVICE_NEEDS_RESET with a config interrupt, vmon logs it once and keeps
   running, and a reset recovers the device;
 - --disk option errors.
 """
 import os
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmontest  # noqa: E402
@@ -32,6 +36,91 @@ def host_pattern(n):
 def guest_pattern(first, n):
     return bytes(((((s * 13) + i) & 0xff) ^ 0x5a)
                  for s in range(first, first + n) for i in range(SECTOR))
+
+
+NET_SERVER = r"""
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("169.254.77.1", 7777))
+s.settimeout(60)
+print("listening", flush=True)
+d, a = s.recvfrom(2048)
+s.sendto(b"pong:" + d, a)
+print("answered %r from %s:%d" % (d, a[0], a[1]), flush=True)
+"""
+
+
+def ns(name, *cmd):
+    return subprocess.run(["ip", "netns", "exec", name] + list(cmd),
+                          capture_output=True, text=True, timeout=30)
+
+
+def run_in_ns(name, args, timeout):
+    """vmontest.run(), but vmon runs inside network namespace @name."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(["ip", "netns", "exec", name, vmontest.VMON] + list(args),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    timed_out = False
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        p.kill()
+        out, err = p.communicate()
+    return vmontest.Result(p.returncode, out.decode(errors="replace"),
+                           err.decode(errors="replace"), time.monotonic() - t0,
+                           timed_out)
+
+
+def test_net():
+    """UDP round trip over a tap inside a private network namespace.
+
+    The namespace holds only the tap (169.254.77.1/24, link-local) with a
+    static neighbour entry for the guest: no traffic can leave it.
+    """
+    name = "vmon-virtio-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    r = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if not vmontest.check(r.returncode == 0, "network namespace (needs root): %s" % r.stderr.strip()):
+        return
+    try:
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["ip", "tuntap", "add", "dev", "vmtap0", "mode", "tap"],
+                    ["ip", "link", "set", "vmtap0", "address", "02:00:00:00:00:01"],
+                    ["ip", "addr", "add", "169.254.77.1/24", "dev", "vmtap0"],
+                    ["ip", "link", "set", "vmtap0", "up"],
+                    ["ip", "neigh", "add", "169.254.77.2", "lladdr",
+                     "02:00:00:00:00:02", "dev", "vmtap0", "nud", "permanent"]):
+            r = ns(name, *cmd)
+            vmontest.check(r.returncode == 0, " ".join(cmd) + " " + r.stderr.strip())
+        server = subprocess.Popen(["ip", "netns", "exec", name, sys.executable,
+                                   "-c", NET_SERVER], stdout=subprocess.PIPE, text=True)
+        vmontest.check(server.stdout.readline().strip() == "listening", "UDP echo server up")
+        r = run_in_ns(name, ["run", "-k", PROBE, "-m", "64M",
+                             "--net", "tap=vmtap0,mac=02:00:00:00:00:02"], timeout=90)
+        out, _ = server.communicate(timeout=30)
+        vmontest.check(not r.timed_out and r.code == 1,
+                       "net probe passes: exit 1, got %r" % r.code)
+        vmontest.check("ok: net: MAC from the command line" in r.out, "MAC in config space")
+        vmontest.check("answered b'vmon-net-ping' from 169.254.77.2:7000" in out,
+                       "the host received the guest's datagram")
+        vmontest.check("ok: net: UDP answer from the host received" in r.out,
+                       "the guest received the host's answer")
+
+        # A tap that does not exist is created (root may), and goes away.
+        r = run_in_ns(name, ["run", "-v", "-k", PROBE, "-m", "64M", "--net", "tap=vmnew0",
+                             "--rng", "--append", "probe.nonet"], timeout=60)
+        vmontest.check(r.code == 1 and "created tap vmnew0" in r.err,
+                       "a missing tap is created: %r" % r.code)
+        vmontest.check(ns(name, "ip", "link", "show", "vmnew0").returncode != 0,
+                       "the tap vmon created is gone after exit")
+        r = vmontest.run(["run", "-k", PROBE, "--net", "tap=vmtap0,mac=01:00:00:00:00:01"],
+                         timeout=30)
+        vmontest.check(r.code == 2 and "bad option 'mac=01" in r.err,
+                       "multicast MAC refused: exit 2")
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
 def main():
@@ -100,6 +189,7 @@ def main():
         r = vmontest.run(["run", "-k", PROBE, "--console", "usb"], timeout=30)
         vmontest.check(r.code == 2 and "--console usb" in r.err,
                        "unknown --console: exit 2")
+    test_net()
     vmontest.finish()
 
 

@@ -8,7 +8,8 @@
  *   virtio-blk: checks the serial (GET_ID), reads sectors 0-7 and checks
  *     the host's pattern, writes sectors 8-15 with its own and flushes;
  *   virtio-rng: reads 64 bytes and checks they are not all zero;
- *   virtio-console: writes a line to hvc0 and expects "ping" as input.
+ *   virtio-console: writes a line to hvc0 and expects "ping" as input;
+ *   virtio-net: a UDP round trip with the host (see test_net()).
  * With "hostile" on the command line it instead hands the first device a
  * buffer outside RAM and checks the device answers with NEEDS_RESET.
  * Results go to COM1; the exit code to isa-debug-exit (0: all passed).
@@ -266,6 +267,127 @@ static void test_console(uint64_t base)
 	check(ok, "console: input is what the host sent");
 }
 
+/*
+ * virtio-net: a UDP datagram from GUEST_IP:7000 to HOST_IP:7777 (the test
+ * runs an echo server there, inside a network namespace, with a static
+ * neighbour entry for the guest), then the answer must come back.
+ */
+static const uint8_t host_mac[6] = { 2, 0, 0, 0, 0, 1 };
+static const uint8_t host_ip[4] = { 169, 254, 77, 1 };
+static const uint8_t guest_ip[4] = { 169, 254, 77, 2 };
+static uint8_t rxbufs[4][2048] __attribute__((aligned(64)));
+static uint8_t frame[128] __attribute__((aligned(64)));
+
+static uint16_t ip_csum(const uint8_t *p, unsigned int n)
+{
+	uint32_t sum = 0;
+
+	for (unsigned int i = 0; i < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static unsigned int build_udp(const uint8_t *mac, const char *msg)
+{
+	uint8_t *eth = frame + 12, *ip = eth + 14, *udp = ip + 20;
+	unsigned int len = 0, iplen;
+	uint16_t c;
+
+	while (msg[len])
+		len++;
+	memset(frame, 0, sizeof(frame)); /* virtio_net_hdr: all zero */
+	memcpy(eth, host_mac, 6);
+	memcpy(eth + 6, mac, 6);
+	eth[12] = 0x08;
+	iplen = 20 + 8 + len;
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(iplen >> 8);
+	ip[3] = (uint8_t)iplen;
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, guest_ip, 4);
+	memcpy(ip + 16, host_ip, 4);
+	c = ip_csum(ip, 20);
+	ip[10] = (uint8_t)(c >> 8);
+	ip[11] = (uint8_t)c;
+	udp[0] = 7000 >> 8;
+	udp[1] = 7000 & 0xff;
+	udp[2] = 7777 >> 8;
+	udp[3] = 7777 & 0xff;
+	udp[5] = (uint8_t)(8 + len);
+	memcpy(udp + 8, msg, len);
+	return 12 + 14 + iplen;
+}
+
+static bool is_reply(const uint8_t *f, uint32_t n, const uint8_t *mac)
+{
+	const uint8_t *eth = f + 12, *ip = eth + 14, *udp = ip + 20;
+	static const char want[] = "pong:vmon-net-ping";
+
+	if (n < 12 + 14 + 20 + 8 + sizeof(want) - 1 || eth[12] != 8 ||
+	    eth[13] != 0 || ip[9] != 17 || udp[0] != 7777 >> 8 ||
+	    udp[1] != (7777 & 0xff))
+		return false;
+	for (int i = 0; i < 6; i++)
+		if (eth[i] != mac[i])
+			return false;
+	for (unsigned int i = 0; i < sizeof(want) - 1; i++)
+		if (udp[8 + i] != (uint8_t)want[i])
+			return false;
+	return true;
+}
+
+static void test_net(uint64_t base)
+{
+	uint8_t mac[6];
+	uint32_t len = 0;
+	uint16_t seen;
+	bool got = false;
+
+	check(dev_init(base, 2), "net: driver init");
+	for (int i = 0; i < 6; i++)
+		mac[i] = *(volatile uint8_t *)(base + 0x100 + i);
+	check(mac[0] == 2 && mac[5] == 2, "net: MAC from the command line");
+	check((*(volatile uint8_t *)(base + 0x106) & 1), "net: link up");
+	/* Four receive buffers. */
+	for (uint16_t i = 0; i < 4; i++) {
+		q.desc[i] = (struct desc){ (uintptr_t)rxbufs[i],
+					   sizeof(rxbufs[i]), 2, 0 };
+		q.avail[2 + i] = i;
+	}
+	barrier();
+	q.avail[1] = 4;
+	barrier();
+	*reg(base, 0x50) = 0;
+	qs = &queues[1];
+	q.desc[0] = (struct desc){ (uintptr_t)frame,
+				   build_udp(mac, "vmon-net-ping"), 0, 0 };
+	check(run_chain(base, 0, &len), "net: frame transmitted");
+	/* Frames arrive (maybe IPv6 noise first): look for the answer. */
+	qs = &queues[0];
+	seen = 0;
+	for (int tries = 0; tries < 8 && !got; tries++) {
+		uint16_t head;
+
+		if (!wait_used(base, seen, &len))
+			break;
+		head = (uint16_t)q.used.ring[seen % QSZ].id;
+		seen++;
+		if (head < 4) {
+			got = is_reply(rxbufs[head], len, mac);
+			/* Give the buffer back. */
+			q.avail[2 + q.avail[1] % QSZ] = head;
+			barrier();
+			q.avail[1]++;
+			barrier();
+			*reg(base, 0x50) = 0;
+		}
+	}
+	check(got, "net: UDP answer from the host received");
+}
+
 static void test_hostile(uint64_t base)
 {
 	uint32_t len;
@@ -349,6 +471,12 @@ static void probe(const char *cmdline)
 		switch (*reg(base, 8)) {
 		case 2:
 			test_blk(base, serial ? serial : "");
+			break;
+		case 1:
+			if (find(cmdline, "probe.nonet"))
+				puts_("net: skipped\n");
+			else
+				test_net(base);
 			break;
 		case 3:
 			test_console(base);

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * net.c - virtio-net (virtio 1.2, 5.1) on a tap device: one receive and
+ * one transmit queue, checksum and TSO offloads in both directions
+ * (passed through as the tap's virtio-net header), mergeable receive
+ * buffers. Frames move between the tap and guest memory on the I/O
+ * thread; the tap is only read while the guest has receive buffers.
+ */
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../net/tap.h"
+#include "../util/log.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+#include "mmio.h"
+
+#define VIRTIO_ID_NET 1
+
+/* Feature bits (virtio 1.2, 5.1.3). */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+
+#define NET_RX 0
+#define NET_TX 1
+#define NET_QUEUE_SIZE 256
+#define NET_MAX_FRAME (TAP_VNET_HDR_LEN + 65550)
+#define NET_BUDGET 64 /* frames per turn, each direction */
+
+enum { ONCE_NET = 0x7630 };
+
+struct vnet {
+	struct virtio_dev *dev;
+	struct net_config cfg;
+	int fd;
+	bool watching;
+	size_t pkt_len; /* a frame read from the tap, not yet delivered */
+	uint8_t pkt[NET_MAX_FRAME];
+	struct virtq_elem elem;
+	uint16_t heads[NET_QUEUE_SIZE];
+	uint32_t lens[NET_QUEUE_SIZE];
+};
+
+static void watch(struct vnet *n, bool on)
+{
+	if (n->watching == on)
+		return;
+	n->watching = on;
+	iothread_modify(n->dev->io, n->fd, on ? EPOLLIN : 0);
+}
+
+/* The byte at offset @off of an element's device-writable buffers. */
+static uint8_t *in_byte(const struct virtq_elem *e, uint64_t off)
+{
+	for (unsigned int i = e->nr_out; i < e->nr_out + e->nr_in; i++) {
+		if (off < e->iov[i].iov_len)
+			return (uint8_t *)e->iov[i].iov_base + off;
+		off -= e->iov[i].iov_len;
+	}
+	return NULL;
+}
+
+/*
+ * Puts the pending frame into receive buffers: one chain, or with
+ * MRG_RXBUF as many as it takes, the count going into the first header's
+ * num_buffers. Returns 1 if delivered (or dropped), 0 if the guest has
+ * not enough buffers yet, -1 if the ring is broken.
+ */
+static int deliver(struct vnet *n)
+{
+	struct virtio_dev *d = n->dev;
+	struct virtq *vq = &d->vqs[NET_RX];
+	bool mrg = virtio_has_feature(d, VIRTIO_NET_F_MRG_RXBUF);
+	uint8_t *nb_lo = NULL, *nb_hi = NULL;
+	size_t done = 0;
+	uint16_t count = 0;
+
+	n->pkt[10] = 1; /* num_buffers = 1 unless more are needed */
+	n->pkt[11] = 0;
+	while (done < n->pkt_len) {
+		int r = virtq_pop(vq, &n->elem);
+		uint64_t len;
+
+		if (r <= 0) {
+			for (uint16_t i = 0; i < count; i++)
+				virtq_unpop(vq);
+			if (r == 0 && virtq_enable_notify(vq))
+				return deliver(n);
+			return r;
+		}
+		if (n->elem.in_len < (count ? 1 : TAP_VNET_HDR_LEN) ||
+		    (!mrg && n->elem.in_len < n->pkt_len) ||
+		    count == NET_QUEUE_SIZE) {
+			log_once(
+				ONCE_NET, d->base,
+				"%s: receive buffers too small for a %zu-byte frame: dropped",
+				d->name, n->pkt_len);
+			for (uint16_t i = 0; i <= count; i++)
+				virtq_unpop(vq);
+			return 1;
+		}
+		len = virtq_buf_to_iov(n->elem.iov + n->elem.nr_out,
+				       n->elem.nr_in, 0, n->pkt + done,
+				       n->pkt_len - done);
+		if (count == 0) {
+			nb_lo = in_byte(&n->elem, 10);
+			nb_hi = in_byte(&n->elem, 11);
+		}
+		n->heads[count] = n->elem.head;
+		n->lens[count] = (uint32_t)len;
+		count++;
+		done += len;
+	}
+	if (count > 1 && nb_lo && nb_hi) {
+		*nb_lo = (uint8_t)count;
+		*nb_hi = (uint8_t)(count >> 8);
+	}
+	for (uint16_t i = 0; i < count; i++)
+		virtq_push(vq, n->heads[i], n->lens[i]);
+	return 1;
+}
+
+static void rx(struct vnet *n)
+{
+	struct virtio_dev *d = n->dev;
+	bool pushed = false;
+
+	if (!virtio_queue_usable(d, NET_RX)) {
+		watch(n, false);
+		return;
+	}
+	for (int i = 0; i < NET_BUDGET; i++) {
+		int r;
+
+		if (!n->pkt_len) {
+			ssize_t got = read(n->fd, n->pkt, sizeof(n->pkt));
+
+			if (got < 0) {
+				if (errno != EAGAIN && errno != EINTR)
+					log_once(ONCE_NET, d->base + 1,
+						 "%s: tap read: %s", d->name,
+						 strerror(errno));
+				break;
+			}
+			if (got < TAP_VNET_HDR_LEN)
+				continue;
+			n->pkt_len = (size_t)got;
+		}
+		r = deliver(n);
+		if (r < 0) {
+			virtio_check_queue(d, NET_RX);
+			watch(n, false);
+			break;
+		}
+		if (r == 0) {
+			/* Wait for the guest to add buffers (rx kick). */
+			watch(n, false);
+			break;
+		}
+		n->pkt_len = 0;
+		pushed = true;
+	}
+	if (pushed)
+		virtio_notify_queue(d, NET_RX);
+}
+
+static void tx(struct vnet *n)
+{
+	struct virtio_dev *d = n->dev;
+	struct virtq *vq = &d->vqs[NET_TX];
+	bool pushed = false;
+
+	for (int i = 0; i < NET_BUDGET; i++) {
+		int r = virtq_pop(vq, &n->elem);
+
+		if (r < 0)
+			break;
+		if (r == 0) {
+			if (virtq_enable_notify(vq))
+				continue;
+			break;
+		}
+		if (n->elem.out_len < TAP_VNET_HDR_LEN) {
+			log_once(
+				ONCE_NET, d->base + 2,
+				"%s: transmitted frame without a header: dropped",
+				d->name);
+		} else if (writev(n->fd, n->elem.iov, (int)n->elem.nr_out) <
+			   0) {
+			/* Full or refused (bad header): the frame is lost. */
+			log_once(ONCE_NET, d->base + 3, "%s: tap write: %s",
+				 d->name, strerror(errno));
+		}
+		virtq_push(vq, n->elem.head, 0);
+		pushed = true;
+		if (i == NET_BUDGET - 1)
+			virtio_requeue(d, NET_TX);
+	}
+	if (pushed)
+		virtio_notify_queue(d, NET_TX);
+}
+
+static void net_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct vnet *n = d->priv;
+
+	if (q == NET_TX) {
+		tx(n);
+	} else {
+		watch(n, true);
+		rx(n);
+	}
+}
+
+static void tap_ready(void *opaque, uint32_t events)
+{
+	struct vnet *n = opaque;
+
+	(void)events;
+	pthread_mutex_lock(&n->dev->lock);
+	rx(n);
+	pthread_mutex_unlock(&n->dev->lock);
+}
+
+static int net_activate(struct virtio_dev *d)
+{
+	struct vnet *n = d->priv;
+	unsigned int off = 0;
+
+	/* What the guest accepts from the tap: partial checksums, TSO. */
+	if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_CSUM)) {
+		off |= TUN_F_CSUM;
+		if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO4))
+			off |= TUN_F_TSO4;
+		if (virtio_has_feature(d, VIRTIO_NET_F_GUEST_TSO6))
+			off |= TUN_F_TSO6;
+		if ((off & (TUN_F_TSO4 | TUN_F_TSO6)) &&
+		    virtio_has_feature(d, VIRTIO_NET_F_GUEST_ECN))
+			off |= TUN_F_TSO_ECN;
+	}
+	if (tap_set_offload(n->fd, off)) {
+		pr_warn("%s: tap offloads 0x%x: %s", d->name, off,
+			strerror(errno));
+		return -1;
+	}
+	watch(n, true);
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *d)
+{
+	struct vnet *n = d->priv;
+
+	n->pkt_len = 0;
+	watch(n, false);
+}
+
+static void net_config_read(struct virtio_dev *d, uint64_t off, void *data,
+			    unsigned int len)
+{
+	struct vnet *n = d->priv;
+	uint8_t cfg[12] = { 0 };
+
+	memcpy(cfg, n->cfg.mac, 6);
+	cfg[6] = 1; /* status: VIRTIO_NET_S_LINK_UP */
+	cfg[8] = 1; /* max_virtqueue_pairs */
+	if (off < sizeof(cfg) && len <= sizeof(cfg) - off)
+		memcpy(data, cfg + off, len);
+}
+
+static void net_destroy(void *priv)
+{
+	struct vnet *n = priv;
+
+	if (n->fd >= 0)
+		close(n->fd);
+	free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.device_id = VIRTIO_ID_NET,
+	.config_read = net_config_read,
+	.queue_notify = net_notify,
+	.activate = net_activate,
+	.reset = net_reset,
+	.destroy = net_destroy,
+};
+
+struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
+				     uint64_t base, unsigned int irq,
+				     const struct net_config *cfg)
+{
+	uint64_t features = (1ULL << VIRTIO_NET_F_CSUM) |
+			    (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+			    (1ULL << VIRTIO_NET_F_MAC) |
+			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+			    (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+			    (1ULL << VIRTIO_NET_F_GUEST_ECN) |
+			    (1ULL << VIRTIO_NET_F_HOST_TSO4) |
+			    (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+			    (1ULL << VIRTIO_NET_F_HOST_ECN) |
+			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
+			    (1ULL << VIRTIO_NET_F_STATUS);
+	struct vnet *n = calloc(1, sizeof(*n));
+	struct virtio_dev *d;
+	bool created;
+
+	if (!n)
+		return NULL;
+	n->cfg = *cfg;
+	if (!n->cfg.mac_set) {
+		/* A random, locally administered, unicast address. */
+		if (getrandom(n->cfg.mac, 6, 0) != 6)
+			memset(n->cfg.mac, 0x5a, 6);
+		n->cfg.mac[0] = (uint8_t)((n->cfg.mac[0] & 0xfc) | 0x02);
+	}
+	n->fd = tap_open(cfg->tap, &created);
+	if (n->fd < 0) {
+		free(n);
+		return NULL;
+	}
+	if (created)
+		pr_info("--net: created tap %s", cfg->tap);
+	/* From here on, the device's destroy frees n. */
+	d = virtio_mmio_create(vm, io, base, irq, &net_ops, 2, NET_QUEUE_SIZE,
+			       features, n, "virtio-net");
+	if (!d)
+		return NULL;
+	n->dev = d;
+	if (iothread_add(io, n->fd, 0, tap_ready, n))
+		return NULL;
+	return d;
+}
