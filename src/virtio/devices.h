@@ -29,6 +29,11 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 				     uint64_t base, unsigned int irq,
 				     const struct net_config *net);
 
+/* virtio-vsock (device 19): the guest's vsock, bridged to Unix sockets. */
+struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
+				       uint64_t base, unsigned int irq,
+				       const struct vsock_config *vsock);
+
 /*
  * virtio-console (device 3): hvc0. Guest output goes to @out_fd (-1:
  * dropped); input is read from @in_fd (-1: none) on the I/O thread.

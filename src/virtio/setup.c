@@ -75,7 +75,7 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 	uint64_t base;
 
 	*cmdline = NULL;
-	if (!cfg->nr_disks && !cfg->nr_nets && !cfg->rng &&
+	if (!cfg->nr_disks && !cfg->nr_nets && !cfg->rng && !cfg->vsock.cid &&
 	    cfg->console != CONSOLE_VIRTIO) {
 		*cmdline = strdup("");
 		return *cmdline ? 0 : -1;
@@ -101,6 +101,13 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		if (next_slot(&p, &base, &irq, "--net"))
 			goto fail;
 		d = virtio_net_create(vm, p.io, base, irq, &cfg->nets[i]);
+		if (!d || add_cmdline(&p, d))
+			goto fail;
+	}
+	if (cfg->vsock.cid) {
+		if (next_slot(&p, &base, &irq, "--vsock"))
+			goto fail;
+		d = virtio_vsock_create(vm, p.io, base, irq, &cfg->vsock);
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}

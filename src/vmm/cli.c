@@ -45,6 +45,10 @@ void cli_run_usage(FILE *f)
 		"      --net tap=NAME[,mac=MAC]\n"
 		"                           virtio-net on host tap NAME (created if missing\n"
 		"                           and allowed); MAC like 02:00:00:00:00:01\n"
+		"      --vsock cid=N,uds=PATH\n"
+		"                           virtio-vsock with guest CID N (>= 3): host\n"
+		"                           programs connect to PATH and send 'CONNECT port';\n"
+		"                           guest connections to port P go to PATH_P\n"
 		"      --rng                virtio-rng fed by the host's getrandom()\n"
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
@@ -60,7 +64,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET };
+enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_VSOCK };
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
 
@@ -76,6 +80,7 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -196,6 +201,47 @@ static int parse_net(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* --vsock cid=N,uds=PATH */
+static int parse_vsock(const char *arg, struct vm_config *cfg)
+{
+	struct vsock_config *v = &cfg->vsock;
+	const char *p = arg;
+
+	memset(v, 0, sizeof(*v));
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char num[24];
+		uint64_t cid;
+
+		if (len > 4 && !strncmp(p, "cid=", 4) && len - 4 < sizeof(num)) {
+			memcpy(num, p + 4, len - 4);
+			num[len - 4] = 0;
+			if (parse_uint(num, 3, 0xfffffffeULL, &cid)) {
+				pr_err("--vsock %s: cid=%s: expected 3 to 4294967294 (0-2 are reserved)",
+				       arg, num);
+				return -1;
+			}
+			v->cid = cid;
+		} else if (len > 4 && !strncmp(p, "uds=", 4) &&
+			   len - 4 < VMON_UDS_PATH_MAX) {
+			memcpy(v->uds, p + 4, len - 4);
+			v->uds[len - 4] = 0;
+		} else {
+			pr_err("--vsock %s: bad option '%.*s' (cid=N, uds=PATH of at most %u characters)",
+			       arg, (int)len, p, VMON_UDS_PATH_MAX - 1);
+			return -1;
+		}
+		p += len + (comma ? 1 : 0);
+	}
+	if (!v->cid || !v->uds[0]) {
+		pr_err("--vsock %s: expected cid=N,uds=PATH", arg);
+		memset(v, 0, sizeof(*v));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The option getopt_long() just refused, for messages. A long option is
  * always a whole element, consumed: argv[optind - 1]. A short one may sit
@@ -288,6 +334,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_NET:
 			if (parse_net(optarg, &o->cfg))
+				return CLI_ERROR;
+			break;
+		case OPT_VSOCK:
+			if (parse_vsock(optarg, &o->cfg))
 				return CLI_ERROR;
 			break;
 		case OPT_RNG:

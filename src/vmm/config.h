@@ -35,6 +35,13 @@ struct net_config {
 	bool mac_set; /* false: a random locally administered address */
 };
 
+/* The virtio-vsock device: guest CID and the host's Unix socket. */
+#define VMON_UDS_PATH_MAX 96 /* leaves room for "_<port>" in sun_path */
+struct vsock_config {
+	uint64_t cid; /* 0: no vsock device; else >= 3 */
+	char uds[VMON_UDS_PATH_MAX];
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -52,6 +59,7 @@ struct vm_config {
 	unsigned int nr_disks;
 	struct net_config nets[VMON_MAX_NETS]; /* --net */
 	unsigned int nr_nets;
+	struct vsock_config vsock; /* --vsock */
 	bool rng; /* --rng: virtio-rng fed by getrandom() */
 };
 

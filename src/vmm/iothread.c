@@ -15,7 +15,7 @@
 #include "../util/log.h"
 
 struct io_handler {
-	int fd;
+	int fd; /* -1: removed, freed by the I/O thread between batches */
 	iothread_fn fn;
 	void *opaque;
 	struct io_handler *next;
@@ -67,15 +67,54 @@ int iothread_modify(struct iothread *io, int fd, uint32_t events)
 {
 	struct epoll_event ev = { .events = events };
 	struct io_handler *h;
+	int ret = -1;
 
 	pthread_mutex_lock(&io->lock);
 	for (h = io->handlers; h && h->fd != fd; h = h->next)
 		;
+	if (h) {
+		ev.data.ptr = h;
+		ret = epoll_ctl(io->epfd, EPOLL_CTL_MOD, fd, &ev) ? -1 : 0;
+	}
 	pthread_mutex_unlock(&io->lock);
-	if (!h)
-		return -1;
-	ev.data.ptr = h;
-	return epoll_ctl(io->epfd, EPOLL_CTL_MOD, fd, &ev);
+	return ret;
+}
+
+int iothread_remove(struct iothread *io, int fd)
+{
+	struct io_handler *h;
+	int ret = -1;
+
+	pthread_mutex_lock(&io->lock);
+	for (h = io->handlers; h; h = h->next) {
+		if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) == fd) {
+			epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL);
+			__atomic_store_n(&h->fd, -1, __ATOMIC_RELAXED);
+			ret = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&io->lock);
+	return ret;
+}
+
+/* Frees removed handlers: no event of a finished batch refers to them. */
+static void sweep(struct iothread *io)
+{
+	struct io_handler **pp = &io->handlers;
+
+	pthread_mutex_lock(&io->lock);
+	while (*pp) {
+		struct io_handler *h = *pp;
+
+		if (h->fd < 0) {
+			*pp = h->next;
+			free(h);
+		} else {
+			pp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&io->lock);
 }
 
 static void *iothread_main(void *arg)
@@ -84,7 +123,10 @@ static void *iothread_main(void *arg)
 	struct epoll_event evs[32];
 
 	for (;;) {
-		int n = epoll_wait(io->epfd, evs, 32, -1);
+		int n;
+
+		sweep(io);
+		n = epoll_wait(io->epfd, evs, 32, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -97,6 +139,8 @@ static void *iothread_main(void *arg)
 
 			if (!h)
 				return NULL;
+			if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) < 0)
+				continue; /* removed by an earlier handler */
 			h->fn(h->opaque, evs[i].events);
 		}
 	}

@@ -5,8 +5,11 @@
  * socket readiness) off the vCPU threads.
  *
  * Handlers are added before or while the thread runs and stay until
- * iothread_destroy(), which stops and joins the thread first. A handler
- * runs on the I/O thread only, one at a time; it must not block.
+ * iothread_remove() or iothread_destroy(), which stops and joins the
+ * thread first. A handler runs on the I/O thread only, one at a time; it
+ * must not block. After iothread_remove() returns, the handler is not
+ * called again except, at most once, by an event already collected: its
+ * @opaque must stay valid (and cope) until the device is destroyed.
  */
 #ifndef VMON_VMM_IOTHREAD_H
 #define VMON_VMM_IOTHREAD_H
@@ -38,6 +41,8 @@ int iothread_add(struct iothread *io, int fd, uint32_t events, iothread_fn fn,
 		 void *opaque);
 /* Changes the events watched on @fd. Returns 0 or -1. */
 int iothread_modify(struct iothread *io, int fd, uint32_t events);
+/* Stops watching @fd (the caller closes it). Returns 0 or -1. */
+int iothread_remove(struct iothread *io, int fd);
 /* Starts the thread. Returns 0 or -1. */
 int iothread_start(struct iothread *io);
 /* Stops and joins the thread, frees everything (fds of handlers stay). */

@@ -9,6 +9,8 @@ reach vmon through KVM ioeventfds. Checked here:
   and the serial; it writes sectors 8-15, which the host then reads back;
 - virtio-rng: 64 random bytes;
 - virtio-console (--console virtio): hvc0 output on stdout, stdin as input;
+- virtio-vsock: echo both ways through the Unix sockets (Firecracker's
+  "CONNECT <port>" / PATH_<port> convention);
 - virtio-net: a UDP round trip with an echo server over a tap inside a
   network namespace of its own (needs root), and a tap vmon creates;
 - a hostile ring (a buffer in the MMIO hole) puts the device in
@@ -17,6 +19,8 @@ reach vmon through KVM ioeventfds. Checked here:
 - --disk option errors.
 """
 import os
+import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -123,6 +127,69 @@ def test_net():
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
+def test_vsock(tmp):
+    """Echo both ways over virtio-vsock, with Firecracker's conventions."""
+    path = os.path.join(tmp, "v.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path + "_5000")
+    srv.listen(1)
+    srv.settimeout(60)
+    p = subprocess.Popen([vmontest.VMON, "run", "-k", PROBE, "-m", "64M",
+                          "--vsock", "cid=42,uds=" + path],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b""
+    try:
+        conn, _ = srv.accept()
+        conn.settimeout(30)
+        data = conn.recv(100)
+        vmontest.check(data == b"hello-from-guest",
+                       "guest connection to port 5000 reaches %s_5000" % path)
+        conn.sendall(b"echo:" + data)
+        deadline = time.monotonic() + 60
+        while b"vsock: waiting for host" not in out and time.monotonic() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 1)
+            if r:
+                chunk = os.read(p.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                out += chunk
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(path)
+        s.sendall(b"CONNECT 6000\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            c = s.recv(1)
+            if not c:
+                break
+            line += c
+        vmontest.check(line.startswith(b"OK ") and int(line[3:]) >= 1 << 30,
+                       "CONNECT 6000 answered with OK <host port>: %r" % line)
+        s.sendall(b"hello-from-host")
+        vmontest.check(s.recv(100) == b"echo:hello-from-host",
+                       "host connection to guest port 6000: echo back")
+        s.close()
+        conn.close()
+        rest, err = p.communicate(timeout=60)
+        out += rest
+        vmontest.check(p.returncode == 1, "vsock probe passes: exit 1, got %r" % p.returncode)
+        for what in ("echo from the host", "host closed the connection",
+                     "guest CID 42 in config space"):
+            vmontest.check(b"ok: vsock: " + what.encode() in out, what)
+        vmontest.check(not os.path.exists(path), "the listening socket is removed at exit")
+    except (OSError, subprocess.TimeoutExpired) as e:
+        vmontest.fail("vsock: %r; output so far: %r" % (e, out[-2000:]))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+        srv.close()
+    r = vmontest.run(["run", "-k", PROBE, "--vsock", "cid=2,uds=" + path], timeout=30)
+    vmontest.check(r.code == 2 and "cid=2" in r.err, "reserved CID refused: exit 2")
+    r = vmontest.run(["run", "-k", PROBE, "--vsock", "cid=5"], timeout=30)
+    vmontest.check(r.code == 2, "--vsock without uds=: exit 2")
+
+
 def main():
     vmontest.require_kvm()
     vmontest.check(os.path.exists(PROBE), "guest program built: " + PROBE)
@@ -189,6 +256,7 @@ def main():
         r = vmontest.run(["run", "-k", PROBE, "--console", "usb"], timeout=30)
         vmontest.check(r.code == 2 and "--console usb" in r.err,
                        "unknown --console: exit 2")
+        test_vsock(tmp)
     test_net()
     vmontest.finish()
 

@@ -9,7 +9,8 @@
  *     the host's pattern, writes sectors 8-15 with its own and flushes;
  *   virtio-rng: reads 64 bytes and checks they are not all zero;
  *   virtio-console: writes a line to hvc0 and expects "ping" as input;
- *   virtio-net: a UDP round trip with the host (see test_net()).
+ *   virtio-net: a UDP round trip with the host (see test_net());
+ *   virtio-vsock: echo both directions (see test_vsock()).
  * With "hostile" on the command line it instead hands the first device a
  * buffer outside RAM and checks the device answers with NEEDS_RESET.
  * Results go to COM1; the exit code to isa-debug-exit (0: all passed).
@@ -106,7 +107,7 @@ struct queue {
 	} used __attribute__((aligned(4)));
 };
 
-static struct queue queues[2], *qs = queues;
+static struct queue queues[3], *qs = queues;
 #define q (*qs)
 
 static uint8_t hdr[16] __attribute__((aligned(16)));
@@ -388,6 +389,139 @@ static void test_net(uint64_t base)
 	check(got, "net: UDP answer from the host received");
 }
 
+/*
+ * virtio-vsock, both directions, with the test's Unix socket servers:
+ * the guest connects to host port 5000 and expects its words echoed with
+ * "echo:" in front; then it prints "vsock: waiting for host", accepts the
+ * host's connection to its port 6000 and echoes what comes the same way.
+ */
+struct vsock_hdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port, len;
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+} __attribute__((packed));
+
+static uint8_t vrx[4][4096 + 44] __attribute__((aligned(64)));
+static uint8_t vtx[256] __attribute__((aligned(64)));
+static uint64_t my_cid;
+static uint16_t vrx_seen;
+static uint32_t vfwd;
+
+static bool vsock_send(uint64_t base, uint32_t sport, uint32_t dport,
+		       uint16_t op, const char *data, uint32_t len)
+{
+	struct vsock_hdr h = { my_cid, 2,  sport, dport, len,
+			       1,      op, 0,	  65536, vfwd };
+	uint32_t used;
+
+	memcpy(vtx, &h, sizeof(h));
+	memcpy(vtx + sizeof(h), data, len);
+	qs = &queues[1];
+	q.desc[0] = (struct desc){ (uintptr_t)vtx, sizeof(h) + len, 0, 0 };
+	return run_chain(base, 0, &used);
+}
+
+/* Waits for the next packet; returns its buffer (recycled next call). */
+static struct vsock_hdr *vsock_recv(uint64_t base, const uint8_t **payload)
+{
+	static int last = -1;
+	uint32_t len;
+	uint16_t head;
+
+	qs = &queues[0];
+	if (last >= 0) {
+		q.avail[2 + q.avail[1] % QSZ] = (uint16_t)last;
+		barrier();
+		q.avail[1]++;
+		barrier();
+		*reg(base, 0x50) = 0;
+	}
+	if (!wait_used(base, vrx_seen, &len))
+		return NULL;
+	head = (uint16_t)q.used.ring[vrx_seen % QSZ].id;
+	vrx_seen++;
+	if (head >= 4 || len < 44)
+		return NULL;
+	last = head;
+	*payload = vrx[head] + 44;
+	vfwd += ((struct vsock_hdr *)vrx[head])->len;
+	return (struct vsock_hdr *)vrx[head];
+}
+
+static bool payload_is(const uint8_t *p, uint32_t n, const char *want)
+{
+	uint32_t i = 0;
+
+	for (; want[i]; i++)
+		if (i >= n || p[i] != (uint8_t)want[i])
+			return false;
+	return i == n;
+}
+
+static void test_vsock(uint64_t base)
+{
+	static char echo[80];
+	struct vsock_hdr *h;
+	const uint8_t *pl;
+	bool ok;
+
+	check(dev_init(base, 3), "vsock: driver init");
+	my_cid = *(volatile uint64_t *)(base + 0x100);
+	check(my_cid == 42, "vsock: guest CID 42 in config space");
+	qs = &queues[0];
+	for (uint16_t i = 0; i < 4; i++) {
+		q.desc[i] = (struct desc){ (uintptr_t)vrx[i], sizeof(vrx[i]), 2,
+					   0 };
+		q.avail[2 + i] = i;
+	}
+	barrier();
+	q.avail[1] = 4;
+	barrier();
+	*reg(base, 0x50) = 0;
+
+	/* Guest to host. */
+	check(vsock_send(base, 1234, 5000, 1, "", 0), "vsock: request sent");
+	h = vsock_recv(base, &pl);
+	check(h && h->op == 2 && h->src_port == 5000 && h->dst_port == 1234,
+	      "vsock: host accepted the connection to port 5000");
+	check(vsock_send(base, 1234, 5000, 5, "hello-from-guest", 16),
+	      "vsock: data sent");
+	h = vsock_recv(base, &pl);
+	ok = h && h->op == 5 && payload_is(pl, h->len, "echo:hello-from-guest");
+	check(ok, "vsock: echo from the host");
+	vsock_send(base, 1234, 5000, 3, "", 0);
+
+	/* Host to guest. */
+	puts_("vsock: waiting for host\n");
+	h = vsock_recv(base, &pl);
+	ok = h && h->op == 1 && h->dst_port == 6000 && h->src_cid == 2;
+	check(ok, "vsock: connection request from the host to port 6000");
+	if (!ok)
+		return;
+	{
+		uint32_t hp = h->src_port;
+
+		vfwd = 0; /* credit counters are per connection */
+
+		check(vsock_send(base, 6000, hp, 2, "", 0),
+		      "vsock: response sent");
+		h = vsock_recv(base, &pl);
+		ok = h && h->op == 5 && h->len < 64;
+		check(ok, "vsock: data from the host");
+		if (!ok)
+			return;
+		memcpy(echo, "echo:", 5);
+		memcpy(echo + 5, pl, h->len);
+		check(vsock_send(base, 6000, hp, 5, echo, 5 + h->len),
+		      "vsock: echo sent");
+		h = vsock_recv(base, &pl);
+		check(h && (h->op == 4 || h->op == 3),
+		      "vsock: host closed the connection");
+		vsock_send(base, 6000, hp, 3, "", 0);
+	}
+}
+
 static void test_hostile(uint64_t base)
 {
 	uint32_t len;
@@ -480,6 +614,9 @@ static void probe(const char *cmdline)
 			break;
 		case 3:
 			test_console(base);
+			break;
+		case 19:
+			test_vsock(base);
 			break;
 		case 4:
 			test_rng(base);
