@@ -34,6 +34,11 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 				       uint64_t base, unsigned int irq,
 				       const struct vsock_config *vsock);
 
+/* virtio-balloon (device 5); also sets vm->balloon (see balloon.h). */
+struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
+					 uint64_t base, unsigned int irq,
+					 const struct balloon_config *balloon);
+
 /*
  * virtio-console (device 3): hvc0. Guest output goes to @out_fd (-1:
  * dropped); input is read from @in_fd (-1: none) on the I/O thread.

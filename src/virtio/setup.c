@@ -76,7 +76,7 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 
 	*cmdline = NULL;
 	if (!cfg->nr_disks && !cfg->nr_nets && !cfg->rng && !cfg->vsock.cid &&
-	    cfg->console != CONSOLE_VIRTIO) {
+	    !cfg->balloon.enabled && cfg->console != CONSOLE_VIRTIO) {
 		*cmdline = strdup("");
 		return *cmdline ? 0 : -1;
 	}
@@ -108,6 +108,13 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		if (next_slot(&p, &base, &irq, "--vsock"))
 			goto fail;
 		d = virtio_vsock_create(vm, p.io, base, irq, &cfg->vsock);
+		if (!d || add_cmdline(&p, d))
+			goto fail;
+	}
+	if (cfg->balloon.enabled) {
+		if (next_slot(&p, &base, &irq, "--balloon"))
+			goto fail;
+		d = virtio_balloon_create(vm, p.io, base, irq, &cfg->balloon);
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}

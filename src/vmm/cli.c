@@ -49,6 +49,10 @@ void cli_run_usage(FILE *f)
 		"                           virtio-vsock with guest CID N (>= 3): host\n"
 		"                           programs connect to PATH and send 'CONNECT port';\n"
 		"                           guest connections to port P go to PATH_P\n"
+		"      --balloon SIZE[,deflate-on-oom][,reporting][,stats=SECONDS]\n"
+		"                           virtio-balloon asking the guest for SIZE (e.g.\n"
+		"                           64M) at start; free page reporting; statistics\n"
+		"                           every SECONDS\n"
 		"      --rng                virtio-rng fed by the host's getrandom()\n"
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
@@ -64,7 +68,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_VSOCK };
+enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_VSOCK, OPT_BALLOON };
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
 
@@ -81,6 +85,7 @@ static const struct option run_options[] = {
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -242,6 +247,50 @@ static int parse_vsock(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* --balloon SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] */
+static int parse_balloon(const char *arg, struct vm_config *cfg)
+{
+	struct balloon_config *b = &cfg->balloon;
+	const char *p = arg;
+	bool first = true;
+
+	memset(b, 0, sizeof(*b));
+	while (*p || first) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char val[32];
+		uint64_t v;
+
+		if (len >= sizeof(val))
+			goto bad;
+		memcpy(val, p, len);
+		val[len] = 0;
+		if (first) {
+			if (parse_size(val, 1ULL << 20, &v))
+				goto bad;
+			b->size = v & ~4095ULL;
+		} else if (!strcmp(val, "deflate-on-oom")) {
+			b->deflate_on_oom = true;
+		} else if (!strcmp(val, "reporting")) {
+			b->reporting = true;
+		} else if (!strncmp(val, "stats=", 6) &&
+			   !parse_uint(val + 6, 0, 3600, &v)) {
+			b->stats_interval = (unsigned int)v;
+		} else {
+			goto bad;
+		}
+		first = false;
+		p += len + (comma ? 1 : 0);
+	}
+	b->enabled = true;
+	return 0;
+bad:
+	pr_err("--balloon %s: expected SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] (SIZE like 64M, SECONDS up to 3600)",
+	       arg);
+	memset(b, 0, sizeof(*b));
+	return -1;
+}
+
 /*
  * The option getopt_long() just refused, for messages. A long option is
  * always a whole element, consumed: argv[optind - 1]. A short one may sit
@@ -340,6 +389,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			if (parse_vsock(optarg, &o->cfg))
 				return CLI_ERROR;
 			break;
+		case OPT_BALLOON:
+			if (parse_balloon(optarg, &o->cfg))
+				return CLI_ERROR;
+			break;
 		case OPT_RNG:
 			o->cfg.rng = true;
 			break;
@@ -377,6 +430,12 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	if (optind < argc) {
 		pr_err("%s: unexpected argument (see vmon run --help)",
 		       argv[optind]);
+		return CLI_ERROR;
+	}
+	if (o->cfg.balloon.size > o->cfg.mem_size) {
+		pr_err("--balloon: %lluM is more than the guest's %lluM of RAM",
+		       (unsigned long long)(o->cfg.balloon.size >> 20),
+		       (unsigned long long)(o->cfg.mem_size >> 20));
 		return CLI_ERROR;
 	}
 	if (o->cfg.cmdline && o->append) {

@@ -42,6 +42,15 @@ struct vsock_config {
 	char uds[VMON_UDS_PATH_MAX];
 };
 
+/* The virtio-balloon device. */
+struct balloon_config {
+	bool enabled;
+	uint64_t size; /* initial target: bytes the guest should give back */
+	bool deflate_on_oom; /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	bool reporting; /* VIRTIO_BALLOON_F_PAGE_REPORTING */
+	unsigned int stats_interval; /* seconds between statistics; 0: off */
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -60,6 +69,7 @@ struct vm_config {
 	struct net_config nets[VMON_MAX_NETS]; /* --net */
 	unsigned int nr_nets;
 	struct vsock_config vsock; /* --vsock */
+	struct balloon_config balloon; /* --balloon */
 	bool rng; /* --rng: virtio-rng fed by getrandom() */
 };
 

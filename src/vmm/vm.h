@@ -21,6 +21,7 @@
 #include "memory.h"
 
 struct vcpu;
+struct virtio_dev;
 struct kvm_cpuid2;
 
 /* A device's teardown hook, run in reverse order of registration. */
@@ -50,6 +51,7 @@ struct vm {
 	unsigned int nr_devices;
 
 	struct serial *serial;
+	struct virtio_dev *balloon; /* --balloon, for the control plane */
 
 	/* Lifecycle: the first vm_request_stop() sets the exit code. */
 	pthread_mutex_t lock;

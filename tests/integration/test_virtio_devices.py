@@ -11,6 +11,8 @@ reach vmon through KVM ioeventfds. Checked here:
 - virtio-console (--console virtio): hvc0 output on stdout, stdin as input;
 - virtio-vsock: echo both ways through the Unix sockets (Firecracker's
   "CONNECT <port>" / PATH_<port> convention);
+- virtio-balloon: inflating 32 MiB lowers vmon's RSS by at least 32 MiB,
+  reporting 8 MiB free by at least 8 MiB; statistics reach vmon;
 - virtio-net: a UDP round trip with an echo server over a tap inside a
   network namespace of its own (needs root), and a tap vmon creates;
 - a hostile ring (a buffer in the MMIO hole) puts the device in
@@ -190,6 +192,51 @@ def test_vsock(tmp):
     vmontest.check(r.code == 2, "--vsock without uds=: exit 2")
 
 
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def test_balloon():
+    """Inflation and free page reporting really return memory to the host.
+
+    The guest touches 32 MiB, then inflates the balloon by exactly those
+    pages: vmon's RSS must drop by at least 32 MiB. Then it touches 8 MiB
+    more and reports them free: RSS must drop by at least 8 MiB again.
+    """
+    v = vmontest.Interactive(["run", "-vv", "-k", PROBE, "-m", "64M",
+                              "--balloon", "32M,reporting,stats=1"])
+    sizes = {}
+    for stage in ("touched\n", "inflated", "touched again", "reported"):
+        if not vmontest.check(v.expect("balloon: " + stage, 60), "guest: " + stage.strip()):
+            break
+        time.sleep(0.2)
+        sizes[stage.strip()] = rss(v.p.pid)
+        v.send("g")
+    code = v.wait(60)
+    vmontest.check(code == 1, "balloon probe passes: exit 1, got %r" % code)
+    if len(sizes) == 4:
+        inflated = sizes["touched"] - sizes["inflated"]
+        reported = sizes["touched again"] - sizes["reported"]
+        print("RSS: %s" % ", ".join("%s %.1f MiB" % (k, x / 2**20) for k, x in sizes.items()))
+        vmontest.check(inflated >= 32 << 20,
+                       "inflating 32 MiB lowers vmon's RSS by %d KiB" % (inflated >> 10))
+        vmontest.check(reported >= 8 << 20,
+                       "reporting 8 MiB free lowers vmon's RSS by %.1f MiB" % (reported / 2**20))
+    for what in ("returned pages read as zero", "deflated page usable",
+                 "target of 32 MiB (8192 pages)", "actual reads back"):
+        vmontest.check("ok: balloon: " + what in v.text(), what)
+    vmontest.check("statistics update 1: free 50565120, total 62914560" in v.err,
+                   "the guest's statistics reach vmon")
+    r = vmontest.run(["run", "-k", PROBE, "-m", "64M", "--balloon", "128M"], timeout=30)
+    vmontest.check(r.code == 2 and "--balloon" in r.err, "balloon larger than RAM: exit 2")
+    r = vmontest.run(["run", "-k", PROBE, "--balloon", "16M,wobble"], timeout=30)
+    vmontest.check(r.code == 2, "unknown --balloon option: exit 2")
+
+
 def main():
     vmontest.require_kvm()
     vmontest.check(os.path.exists(PROBE), "guest program built: " + PROBE)
@@ -257,6 +304,7 @@ def main():
         vmontest.check(r.code == 2 and "--console usb" in r.err,
                        "unknown --console: exit 2")
         test_vsock(tmp)
+    test_balloon()
     test_net()
     vmontest.finish()
 

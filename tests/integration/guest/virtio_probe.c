@@ -10,7 +10,8 @@
  *   virtio-rng: reads 64 bytes and checks they are not all zero;
  *   virtio-console: writes a line to hvc0 and expects "ping" as input;
  *   virtio-net: a UDP round trip with the host (see test_net());
- *   virtio-vsock: echo both directions (see test_vsock()).
+ *   virtio-vsock: echo both directions (see test_vsock());
+ *   virtio-balloon: inflate, free page reporting, stats (test_balloon()).
  * With "hostile" on the command line it instead hands the first device a
  * buffer outside RAM and checks the device answers with NEEDS_RESET.
  * Results go to COM1; the exit code to isa-debug-exit (0: all passed).
@@ -49,6 +50,22 @@ void *memcpy(void *d, const void *s, size_t n)
 static inline void outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* Waits for a byte on COM1 (the test's go-ahead). */
+static uint8_t serial_getc(void)
+{
+	while (!(inb(0x3fd) & 1))
+		;
+	return inb(0x3f8);
 }
 
 #define barrier() __asm__ volatile("" ::: "memory")
@@ -107,7 +124,7 @@ struct queue {
 	} used __attribute__((aligned(4)));
 };
 
-static struct queue queues[3], *qs = queues;
+static struct queue queues[4], *qs = queues;
 #define q (*qs)
 
 static uint8_t hdr[16] __attribute__((aligned(16)));
@@ -119,7 +136,14 @@ static volatile uint32_t *reg(uint64_t base, unsigned int off)
 	return (volatile uint32_t *)(base + off);
 }
 
+static bool dev_init_f(uint64_t base, unsigned int nq, uint32_t feat);
+
 static bool dev_init(uint64_t base, unsigned int nq)
+{
+	return dev_init_f(base, nq, 0);
+}
+
+static bool dev_init_f(uint64_t base, unsigned int nq, uint32_t feat)
 {
 	memset(queues, 0, sizeof(queues));
 	*reg(base, 0x70) = 0;
@@ -128,7 +152,7 @@ static bool dev_init(uint64_t base, unsigned int nq)
 	*reg(base, 0x24) = 1; /* driver features, high word: VERSION_1 */
 	*reg(base, 0x20) = 1;
 	*reg(base, 0x24) = 0;
-	*reg(base, 0x20) = 0;
+	*reg(base, 0x20) = feat;
 	*reg(base, 0x70) = 3 | 8;
 	if (!(*reg(base, 0x70) & 8))
 		return false;
@@ -522,6 +546,94 @@ static void test_vsock(uint64_t base)
 	}
 }
 
+/*
+ * virtio-balloon, with STATS_VQ and PAGE_REPORTING: touch the target
+ * amount of memory at 16 MiB, say "balloon: touched" and wait for a byte
+ * on COM1 (the host measures vmon's RSS); inflate it, write `actual`, say
+ * "balloon: inflated" and wait; touch 8 MiB at 48 MiB, say "balloon:
+ * touched again" and wait, report it free, say "balloon: reported" and
+ * wait; check that an inflated page reads as zero.
+ */
+static uint32_t pfns[256] __attribute__((aligned(64)));
+static uint8_t stats[3 * 10] __attribute__((aligned(64)));
+
+static void touch(uint64_t gpa, uint64_t bytes)
+{
+	for (uint64_t a = gpa; a < gpa + bytes; a += 4096)
+		*(volatile uint8_t *)a = 0x5a;
+}
+
+static void put_stat(int i, uint16_t tag, uint64_t val)
+{
+	memcpy(stats + 10 * i, &tag, 2);
+	memcpy(stats + 10 * i + 2, &val, 8);
+}
+
+static void test_balloon(uint64_t base)
+{
+	uint32_t target, len;
+	uint64_t at = 16ULL << 20, rep = 48ULL << 20;
+	bool ok = true;
+
+	check(dev_init_f(base, 4, (1 << 1) | (1 << 5)),
+	      "balloon: driver init (stats, reporting)");
+	target = *(volatile uint32_t *)(base + 0x100);
+	check(target == 8192, "balloon: target of 32 MiB (8192 pages)");
+	/* Statistics: the device keeps the buffer until it wants more. */
+	put_stat(0, 4, 12345 * 4096ULL); /* MEMFREE */
+	put_stat(1, 5, 60ULL << 20); /* MEMTOT */
+	put_stat(2, 6, 23456 * 4096ULL); /* AVAIL */
+	qs = &queues[2];
+	q.desc[0] = (struct desc){ (uintptr_t)stats, sizeof(stats), 0, 0 };
+	submit(base, 0);
+
+	/*
+	 * A first one-page inflation warms vmon's own structures up, so the
+	 * host's measurement sees only guest pages come and go.
+	 */
+	qs = &queues[0];
+	pfns[0] = (uint32_t)(at >> 12);
+	q.desc[0] = (struct desc){ (uintptr_t)pfns, 4, 0, 0 };
+	check(run_chain(base, 0, &len), "balloon: warm-up inflate");
+	touch(at, (uint64_t)target * 4096);
+	puts_("balloon: touched\n");
+	serial_getc();
+	qs = &queues[0];
+	for (uint32_t done = 0; done < target && ok; done += 256) {
+		for (uint32_t i = 0; i < 256; i++)
+			pfns[i] = (uint32_t)(at >> 12) + done + i;
+		q.desc[0] =
+			(struct desc){ (uintptr_t)pfns, sizeof(pfns), 0, 0 };
+		ok = run_chain(base, 0, &len);
+	}
+	check(ok, "balloon: inflate requests done");
+	*(volatile uint32_t *)(base + 0x104) = target;
+	check(*(volatile uint32_t *)(base + 0x104) == target,
+	      "balloon: actual reads back");
+	puts_("balloon: inflated\n");
+	serial_getc();
+
+	touch(rep, 8ULL << 20);
+	puts_("balloon: touched again\n");
+	serial_getc();
+	qs = &queues[3];
+	q.desc[0] = (struct desc){ rep, 4ULL << 20, 1 | 2, 1 };
+	q.desc[1] = (struct desc){ rep + (4ULL << 20), 4ULL << 20, 2, 0 };
+	check(run_chain(base, 0, &len), "balloon: free pages reported");
+	puts_("balloon: reported\n");
+	serial_getc();
+	check(*(volatile uint8_t *)at == 0 &&
+		      *(volatile uint8_t *)(rep + 4096) == 0,
+	      "balloon: returned pages read as zero");
+	/* Deflate: the pages are the guest's again. */
+	qs = &queues[1];
+	pfns[0] = (uint32_t)(at >> 12);
+	q.desc[0] = (struct desc){ (uintptr_t)pfns, 4, 0, 0 };
+	check(run_chain(base, 0, &len), "balloon: deflate request done");
+	*(volatile uint8_t *)at = 7;
+	check(*(volatile uint8_t *)at == 7, "balloon: deflated page usable");
+}
+
 static void test_hostile(uint64_t base)
 {
 	uint32_t len;
@@ -614,6 +726,9 @@ static void probe(const char *cmdline)
 			break;
 		case 3:
 			test_console(base);
+			break;
+		case 5:
+			test_balloon(base);
 			break;
 		case 19:
 			test_vsock(base);

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * balloon.c - virtio-balloon (virtio 1.2, 5.5): the guest gives pages
+ * back, vmon returns them to the host with MADV_DONTNEED (guest RAM is a
+ * private anonymous mapping: the host's RSS drops, a later guest access
+ * faults in a zero page). Inflate and deflate queues, statistics polled
+ * every N seconds, free page reporting, deflate-on-OOM offered on request.
+ * The target changes at run time through virtio_balloon_set_target().
+ */
+#include "balloon.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+#include "mmio.h"
+
+#define VIRTIO_ID_BALLOON 5
+
+/* Feature bits (virtio 1.2, 5.5.3). */
+#define VIRTIO_BALLOON_F_STATS_VQ 1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_PAGE_REPORTING 5
+
+#define BALLOON_PAGE 4096ULL
+#define BALLOON_QUEUE_SIZE 128
+#define BALLOON_BUDGET 64
+
+enum { ONCE_BALLOON = 0x7650 };
+
+/* What each queue index is: they are numbered without absent queues. */
+enum balloon_role { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORTING, Q_NONE };
+
+struct balloon {
+	struct virtio_dev *dev;
+	struct balloon_config cfg;
+	uint32_t num_pages; /* the target, in 4 KiB pages */
+	uint32_t actual; /* written by the driver */
+	int timer_fd;
+	bool stats_held; /* we hold the driver's stats buffer */
+	uint16_t stats_head;
+	struct balloon_info info;
+	struct virtq_elem elem;
+};
+
+static enum balloon_role role(struct virtio_dev *d, unsigned int q)
+{
+	bool stats = virtio_has_feature(d, VIRTIO_BALLOON_F_STATS_VQ);
+	bool rep = virtio_has_feature(d, VIRTIO_BALLOON_F_PAGE_REPORTING);
+
+	switch (q) {
+	case 0:
+		return Q_INFLATE;
+	case 1:
+		return Q_DEFLATE;
+	case 2:
+		return stats ? Q_STATS : rep ? Q_REPORTING : Q_NONE;
+	case 3:
+		return stats && rep ? Q_REPORTING : Q_NONE;
+	default:
+		return Q_NONE;
+	}
+}
+
+/* Returns [hva, hva + len) to the host; both page aligned. */
+static void discard(uint8_t *hva, uint64_t len)
+{
+	if (len && madvise(hva, len, MADV_DONTNEED))
+		log_once(ONCE_BALLOON, (uintptr_t)hva,
+			 "balloon: madvise(MADV_DONTNEED): %s",
+			 strerror(errno));
+}
+
+/* Inflate: the buffers hold 32-bit page frame numbers of 4 KiB pages. */
+static void inflate(struct balloon *b, const struct virtq_elem *e)
+{
+	const struct guest_mem *mem = &b->dev->vm->mem;
+	uint8_t *run = NULL;
+	uint64_t run_len = 0;
+
+	for (uint64_t off = 0; off + 4 <= e->out_len; off += 4) {
+		uint32_t pfn;
+		uint8_t *p;
+
+		virtq_iov_to_buf(e->iov, e->nr_out, off, &pfn, 4);
+		p = gpa_to_hva_rw(mem, (uint64_t)pfn * BALLOON_PAGE,
+				  BALLOON_PAGE);
+		if (!p) {
+			log_once(
+				ONCE_BALLOON, b->dev->base,
+				"%s: page frame 0x%x is not guest RAM: ignored",
+				b->dev->name, pfn);
+			continue;
+		}
+		b->info.inflated_bytes += BALLOON_PAGE;
+		if (run && p == run + run_len) {
+			run_len += BALLOON_PAGE;
+			continue;
+		}
+		discard(run, run_len);
+		run = p;
+		run_len = BALLOON_PAGE;
+	}
+	discard(run, run_len);
+}
+
+/* Free page reporting: each device-writable buffer is a free range. */
+static void reported(struct balloon *b, const struct virtq_elem *e)
+{
+	for (unsigned int i = e->nr_out; i < e->nr_out + e->nr_in; i++) {
+		uintptr_t start = (uintptr_t)e->iov[i].iov_base;
+		uintptr_t end = start + e->iov[i].iov_len;
+
+		start = (start + BALLOON_PAGE - 1) & ~(BALLOON_PAGE - 1);
+		end &= ~(BALLOON_PAGE - 1);
+		if (end > start) {
+			discard((uint8_t *)start, end - start);
+			b->info.reported_bytes += end - start;
+		}
+	}
+}
+
+/* Statistics: {le16 tag, le64 value} entries, packed. */
+static void take_stats(struct balloon *b, const struct virtq_elem *e)
+{
+	for (uint64_t off = 0; off + 10 <= e->out_len; off += 10) {
+		uint8_t s[10];
+		uint16_t tag;
+		uint64_t val;
+
+		virtq_iov_to_buf(e->iov, e->nr_out, off, s, 10);
+		memcpy(&tag, s, 2);
+		memcpy(&val, s + 2, 8);
+		if (tag < BALLOON_NR_STATS) {
+			b->info.stats[tag] = val;
+			b->info.have_stat[tag] = true;
+		}
+	}
+	b->info.stats_updates++;
+	pr_debug(
+		"%s: statistics update %u: free %llu, total %llu, available %llu",
+		b->dev->name, b->info.stats_updates,
+		(unsigned long long)b->info.stats[BALLOON_MEMFREE],
+		(unsigned long long)b->info.stats[BALLOON_MEMTOT],
+		(unsigned long long)b->info.stats[BALLOON_AVAIL]);
+}
+
+static void balloon_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct balloon *b = d->priv;
+	struct virtq *vq = &d->vqs[q];
+	enum balloon_role r = role(d, q);
+	bool pushed = false;
+
+	if (r == Q_NONE)
+		return;
+	for (int i = 0; i < BALLOON_BUDGET; i++) {
+		int got = virtq_pop(vq, &b->elem);
+
+		if (got < 0)
+			break;
+		if (got == 0) {
+			if (virtq_enable_notify(vq))
+				continue;
+			break;
+		}
+		if (r == Q_STATS) {
+			/* Kept until we want the next update. */
+			if (b->stats_held)
+				virtq_push(vq, b->stats_head, 0);
+			take_stats(b, &b->elem);
+			b->stats_held = true;
+			b->stats_head = b->elem.head;
+			continue;
+		}
+		if (r == Q_INFLATE)
+			inflate(b, &b->elem);
+		else if (r == Q_REPORTING)
+			reported(b, &b->elem);
+		/* Deflate: nothing to do, a page comes back when touched. */
+		virtq_push(vq, b->elem.head, 0);
+		pushed = true;
+		if (i == BALLOON_BUDGET - 1)
+			virtio_requeue(d, q);
+	}
+	if (pushed)
+		virtio_notify_queue(d, q);
+}
+
+/* Every stats period: give the stats buffer back, the driver refills it. */
+static void stats_timer(void *opaque, uint32_t events)
+{
+	struct balloon *b = opaque;
+	struct virtio_dev *d = b->dev;
+	uint64_t n;
+
+	(void)events;
+	if (read(b->timer_fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (b->stats_held && virtio_queue_usable(d, 2) &&
+	    role(d, 2) == Q_STATS) {
+		virtq_push(&d->vqs[2], b->stats_head, 0);
+		b->stats_held = false;
+		virtio_notify_queue(d, 2);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void balloon_reset(struct virtio_dev *d)
+{
+	struct balloon *b = d->priv;
+
+	b->stats_held = false;
+	b->actual = 0;
+}
+
+static void balloon_config_read(struct virtio_dev *d, uint64_t off, void *data,
+				unsigned int len)
+{
+	struct balloon *b = d->priv;
+	uint32_t cfg[4] = { b->num_pages, b->actual, 0, 0 };
+
+	if (off < sizeof(cfg) && len <= sizeof(cfg) - off)
+		memcpy(data, (uint8_t *)cfg + off, len);
+}
+
+static void balloon_config_write(struct virtio_dev *d, uint64_t off,
+				 const void *data, unsigned int len)
+{
+	struct balloon *b = d->priv;
+
+	/* Only `actual` (offset 4) belongs to the driver. */
+	if (off == 4 && len == 4)
+		memcpy(&b->actual, data, 4);
+	else
+		log_once(ONCE_BALLOON, d->base + 0x100 + off,
+			 "%s: write to read-only configuration at 0x%llx",
+			 d->name, (unsigned long long)off);
+}
+
+static void balloon_destroy(void *priv)
+{
+	struct balloon *b = priv;
+
+	if (b->timer_fd >= 0)
+		close(b->timer_fd);
+	free(b);
+}
+
+static const struct virtio_dev_ops balloon_ops = {
+	.device_id = VIRTIO_ID_BALLOON,
+	.config_read = balloon_config_read,
+	.config_write = balloon_config_write,
+	.queue_notify = balloon_notify,
+	.reset = balloon_reset,
+	.destroy = balloon_destroy,
+};
+
+int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes)
+{
+	struct balloon *b = d->priv;
+
+	if (bytes / BALLOON_PAGE > UINT32_MAX || bytes > d->vm->mem.ram_size)
+		return -1;
+	pthread_mutex_lock(&d->lock);
+	b->num_pages = (uint32_t)(bytes / BALLOON_PAGE);
+	virtio_config_changed(d);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void virtio_balloon_get(struct virtio_dev *d, struct balloon_info *out)
+{
+	struct balloon *b = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	*out = b->info;
+	out->target_bytes = b->num_pages * BALLOON_PAGE;
+	out->actual_bytes = b->actual * BALLOON_PAGE;
+	pthread_mutex_unlock(&d->lock);
+}
+
+struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
+					 uint64_t base, unsigned int irq,
+					 const struct balloon_config *cfg)
+{
+	uint64_t features = 1ULL << VIRTIO_BALLOON_F_STATS_VQ;
+	struct balloon *b = calloc(1, sizeof(*b));
+	struct virtio_dev *d;
+
+	if (!b)
+		return NULL;
+	b->cfg = *cfg;
+	b->timer_fd = -1;
+	b->num_pages = (uint32_t)(cfg->size / BALLOON_PAGE);
+	if (cfg->deflate_on_oom)
+		features |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	if (cfg->reporting)
+		features |= 1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING;
+	/* From here on, the device's destroy frees b. */
+	d = virtio_mmio_create(vm, io, base, irq, &balloon_ops, 4,
+			       BALLOON_QUEUE_SIZE, features, b,
+			       "virtio-balloon");
+	if (!d)
+		return NULL;
+	b->dev = d;
+	if (cfg->stats_interval) {
+		struct itimerspec its = {
+			.it_interval = { .tv_sec = cfg->stats_interval },
+			.it_value = { .tv_sec = cfg->stats_interval },
+		};
+
+		b->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+					     TFD_NONBLOCK | TFD_CLOEXEC);
+		if (b->timer_fd < 0 ||
+		    timerfd_settime(b->timer_fd, 0, &its, NULL) ||
+		    iothread_add(io, b->timer_fd, EPOLLIN, stats_timer, b)) {
+			pr_err("--balloon: statistics timer: %s",
+			       strerror(errno));
+			return NULL;
+		}
+	}
+	vm->balloon = d;
+	return d;
+}
