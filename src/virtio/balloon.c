@@ -239,9 +239,19 @@ static void balloon_config_write(struct virtio_dev *d, uint64_t off,
 	struct balloon *b = d->priv;
 
 	/* Only `actual` (offset 4) belongs to the driver. */
-	if (off == 4 && len == 4)
+	if (off == 4 && len == 4) {
+		uint32_t old = b->actual;
+
 		memcpy(&b->actual, data, 4);
-	else
+		/* Once per target: the target can only change from the host. */
+		if (b->num_pages && b->actual == b->num_pages &&
+		    old != b->num_pages)
+			pr_info("%s: the guest reached the balloon target of %llu MiB",
+				d->name,
+				(unsigned long long)(b->num_pages *
+							     BALLOON_PAGE >>
+						     20));
+	} else
 		log_once(ONCE_BALLOON, d->base + 0x100 + off,
 			 "%s: write to read-only configuration at 0x%llx",
 			 d->name, (unsigned long long)off);
