@@ -7,6 +7,7 @@
 
 #include "util/log.h"
 #include "vmm/exitcode.h"
+#include "vmm/instances.h"
 #include "vmm/run.h"
 
 #ifndef VMON_VERSION
@@ -20,7 +21,13 @@ static void usage(FILE *f)
 		"A virtual machine monitor for Linux KVM.\n"
 		"\n"
 		"Commands:\n"
-		"  run        boot a VM (vmon run --help)\n"
+		"  run        boot a VM (vmon run --help); --api-sock PATH serves\n"
+		"             Firecracker's API instead (docs/api.md)\n"
+		"  list       the vmon instances with an API socket on this host\n"
+		"  pause ID   pause instance ID (or API socket path)\n"
+		"  resume ID  resume it\n"
+		"  stop ID    stop it (vmon exits 0)\n"
+		"  stat ID    print its metrics as JSON\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -44,7 +51,13 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "run"))
-		return cmd_run(argc > 1 ? argc - 1 : 1, argc > 1 ? argv + 1 : argv);
+		return cmd_run(argc > 1 ? argc - 1 : 1,
+			       argc > 1 ? argv + 1 : argv);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
+	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
+		return cmd_instance(argc - 1, argv + 1);
 	if (cmd[0] == '-') {
 		/* `vmon --kernel K ...` is `vmon run --kernel K ...` */
 		argv[0] = "run";

@@ -11,17 +11,34 @@
 enum log_level log_level = LOG_NOTE;
 
 static const char *const level_prefix[] = {
-	[LOG_ERROR] = "",
-	[LOG_WARN] = "warning: ",
-	[LOG_NOTE] = "note: ",
-	[LOG_INFO] = "",
-	[LOG_DEBUG] = "debug: ",
+	[LOG_ERROR] = "", [LOG_WARN] = "warning: ", [LOG_NOTE] = "note: ",
+	[LOG_INFO] = "",  [LOG_DEBUG] = "debug: ",
 };
+
+/* The calling thread's last error message (API error responses). */
+static __thread char last_error[256];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = 0;
+}
 
 void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
+	if (lvl == LOG_ERROR) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		vsnprintf(last_error, sizeof(last_error), fmt, aq);
+		va_end(aq);
+	}
 	if (lvl > log_level)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);

@@ -23,9 +23,9 @@ __attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define pr_note(...) log_msg(LOG_NOTE, __VA_ARGS__)
 #define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define pr_debug(...)                                   \
-	do {                                            \
-		if (log_level >= LOG_DEBUG)             \
+#define pr_debug(...)                                    \
+	do {                                             \
+		if (log_level >= LOG_DEBUG)              \
 			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 
@@ -38,6 +38,13 @@ __attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
 #define LOG_ONCE_MAX 64
 __attribute__((format(printf, 3, 4))) void
 log_once(unsigned int cls, uint64_t key, const char *fmt, ...);
+
+/*
+ * The last error message logged by the calling thread ("" if none since
+ * log_clear_last_error()): lets the API return what went wrong.
+ */
+const char *log_last_error(void);
+void log_clear_last_error(void);
 
 /* Resets the once-table (tests). */
 void log_once_reset(void);

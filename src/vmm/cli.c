@@ -9,6 +9,7 @@
 
 #include "../util/log.h"
 #include "../util/parse.h"
+#include "instances.h"
 
 void vm_config_init(struct vm_config *cfg)
 {
@@ -37,6 +38,12 @@ void cli_run_usage(FILE *f)
 		"                           KVM supports) or 'pvm' (what a PVM host can run);\n"
 		"                           default: pvm on a PVM host, else host\n"
 		"  -s, --serial MODE        stdio (default), file:PATH or none\n"
+		"      --api-sock PATH      serve Firecracker's HTTP API on the Unix socket\n"
+		"                           PATH and boot on its InstanceStart (docs/api.md)\n"
+		"      --config-file FILE   boot the VM a Firecracker JSON configuration\n"
+		"                           file describes (with --api-sock: API too)\n"
+		"      --id ID              instance id for the API and `vmon list`\n"
+		"                           (default vmon-PID)\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
 		"  -h, --help               this help\n"
@@ -48,7 +55,7 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256 };
+enum { OPT_TEST_DEVICE = 256, OPT_API_SOCK, OPT_CONFIG_FILE, OPT_ID };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -62,6 +69,9 @@ static const struct option run_options[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "id", required_argument, NULL, OPT_ID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -90,9 +100,29 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	vm_config_init(&o->cfg);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh",
-				run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh", run_options,
+				NULL)) != -1) {
+		if (strchr("kicapmt", c))
+			o->vm_opts = true;
 		switch (c) {
+		case OPT_API_SOCK:
+			if (!*optarg) {
+				pr_err("--api-sock: needs a socket path");
+				return CLI_ERROR;
+			}
+			o->api_sock = optarg;
+			break;
+		case OPT_CONFIG_FILE:
+			o->config_file = optarg;
+			break;
+		case OPT_ID:
+			if (!instance_id_valid(optarg)) {
+				pr_err("--id %s: use 1 to 64 letters, digits, '_', '-' or '.'",
+				       optarg);
+				return CLI_ERROR;
+			}
+			o->id = optarg;
+			break;
 		case 'k':
 			o->cfg.kernel = optarg;
 			break;
@@ -159,6 +189,15 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	if (optind < argc) {
 		pr_err("%s: unexpected argument (see vmon run --help)",
 		       argv[optind]);
+		return CLI_ERROR;
+	}
+	if ((o->api_sock || o->config_file) && o->vm_opts) {
+		pr_err("%s: the VM is described by the API or the config file; --kernel, --initrd, --cmdline, --append, --cpus, --mem and --cpu-template do not apply",
+		       o->api_sock ? "--api-sock" : "--config-file");
+		return CLI_ERROR;
+	}
+	if (o->id && !o->api_sock && !o->config_file) {
+		pr_err("--id: only with --api-sock or --config-file");
 		return CLI_ERROR;
 	}
 	if (o->cfg.cmdline && o->append) {

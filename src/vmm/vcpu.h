@@ -26,15 +26,30 @@ enum vcpu_stat {
 	VCPU_STAT_NR,
 };
 
+/* Exit reasons counted one by one (KVM's are all below this). */
+#define VCPU_EXIT_REASONS 64
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
 	int fd;
+	int stats_fd; /* KVM_GET_STATS_FD, opened before the thread runs */
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	atomic_int tid; /* the thread's Linux TID once running, else 0 */
+	/* Written by the vCPU thread only; read by metrics (relaxed). */
 	uint64_t stats[VCPU_STAT_NR];
+	uint64_t exits[VCPU_EXIT_REASONS];
 };
+
+/* The name of KVM exit reason @reason ("IO", "MMIO"...), or "?". */
+const char *vcpu_exit_name(unsigned int reason);
+/* Reads a counter another thread updates. */
+static inline uint64_t vcpu_counter(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id);
 void vcpu_destroy(struct vcpu *vcpu);

@@ -70,6 +70,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	vm->fd = -1;
 	vm->stop_efd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "port");
 	bus_init(&vm->mmio, "MMIO");
 
@@ -107,7 +109,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	if (!vm->vcpus)
 		return -1;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].fd = vm->vcpus[i].stats_fd = -1;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_create(&vm->vcpus[i], vm, i))
 			return -1;
@@ -163,6 +165,10 @@ void vm_request_stop(struct vm *vm, int code, const char *why)
 	pthread_mutex_unlock(&vm->lock);
 	if (!first)
 		return;
+	/* Parked vCPUs and a waiting vm_pause() must see the stop. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	if (why)
 		pr_info("%s", why);
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
@@ -178,10 +184,82 @@ int vm_start(struct vm *vm)
 	return 0;
 }
 
+int64_t vm_guest_clock(struct vm *vm)
+{
+	struct kvm_clock_data c;
+
+	memset(&c, 0, sizeof(c));
+	if (ioctl(vm->fd, KVM_GET_CLOCK, &c))
+		return -1;
+	return (int64_t)c.clock;
+}
+
+int vm_pause(struct vm *vm)
+{
+	struct kvm_clock_data c;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->paused)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return 0;
+	}
+	atomic_store(&vm->pause_req, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* Seen by each vCPU before its next KVM_RUN (or KVM_RUN returns). */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_running && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	if (vm_stopping(vm)) {
+		atomic_store(&vm->pause_req, false);
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	vm->clock_saved = !ioctl(vm->fd, KVM_GET_CLOCK, &c);
+	vm->paused_clock = c.clock;
+	if (!vm->clock_saved)
+		pr_warn("KVM_GET_CLOCK: %s: the guest clock will jump on resume",
+			strerror(errno));
+	atomic_store(&vm->paused, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!atomic_load(&vm->paused)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return 0;
+	}
+	if (vm->clock_saved) {
+		struct kvm_clock_data c;
+
+		memset(&c, 0, sizeof(c));
+		c.clock = vm->paused_clock;
+		if (ioctl(vm->fd, KVM_SET_CLOCK, &c))
+			pr_warn("KVM_SET_CLOCK: %s: the guest clock jumps",
+				strerror(errno));
+	}
+	atomic_store(&vm->paused, false);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
 static void stop_vcpus(struct vm *vm)
 {
 	if (!vm->vcpus)
 		return;
+	/* Wakes parked vCPUs: they see `stopping` and return. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
@@ -224,4 +302,6 @@ void vm_destroy(struct vm *vm)
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
 	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 }
