@@ -30,6 +30,8 @@ struct request {
 };
 
 #define MAX_CONNECTIONS 64
+/* Bodies up to this size are read (and dropped) before the 400. */
+#define API_DISCARD_MAX (16 << 20)
 #define CONNECTION_TIMEOUT_S 10
 
 static enum MHD_Result send_json(struct MHD_Connection *conn,
@@ -95,10 +97,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!rq)
 			return MHD_NO;
 		*state = rq;
-		/* Refused before a byte of the body is read. */
+		/*
+		 * An oversized body is read and dropped, so that the client
+		 * (still sending) gets the 400; an absurd one is refused at
+		 * once and the connection closed.
+		 */
 		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
 			rq->too_big = true;
-			return refuse_size(conn, strtoull(cl, NULL, 10));
+			if (strtoull(cl, NULL, 10) > API_DISCARD_MAX)
+				return refuse_size(conn,
+						   strtoull(cl, NULL, 10));
 		}
 		return MHD_YES;
 	}
