@@ -54,7 +54,14 @@ const char *api_state_name(enum api_state s)
 
 json_t *api_fault(const char *msg)
 {
-	return json_pack("{s:s}", "fault_message", msg);
+	char clean[API_ERR_MAX + 128];
+	size_t i;
+
+	/* Messages quote the client's path and fields: keep them ASCII. */
+	for (i = 0; msg[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
+	clean[i] = 0;
+	return json_pack("{s:s}", "fault_message", clean);
 }
 
 static unsigned int fault(json_t **resp, const char *fmt, ...)

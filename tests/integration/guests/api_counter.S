@@ -2,7 +2,9 @@
 /*
  * api_counter.S - a guest for the control-plane tests: a PVH entry (32-bit
  * protected mode, as vmon's ELF loader starts it) that counts forever and
- * writes "c=XXXXXXXX\n" (the count in hex) to COM1 every 4096 steps.
+ * writes "c=XXXXXXXX\n" (the count in hex) to COM1 every 4096 steps. Its
+ * very first instruction writes "!\n" (the benchmark's "first
+ * instruction" mark).
  * While the VM is paused no line may appear; after resume the count goes
  * on from where it stopped.
  */
@@ -21,6 +23,11 @@
 	.code32
 	.globl _start
 _start:
+	movw $COM1, %dx
+	movb $'!', %al
+	outb %al, %dx
+	movb $'\n', %al
+	outb %al, %dx
 	xorl %esi, %esi			/* the counter */
 1:	incl %esi
 	testl $0xfff, %esi
