@@ -68,6 +68,27 @@ static int check_input_file(const char *what, const char *path)
 	return 0;
 }
 
+/*
+ * --initrd: one file, or for a multiboot kernel QEMU's module list
+ * "PATH [ARGS][,PATH [ARGS]...]": checks each PATH that is not a file.
+ */
+static int check_initrd(const char *list)
+{
+	char path[PATH_MAX];
+
+	if (!access(list, R_OK))
+		return 0;
+	for (const char *p = list; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t len = strcspn(p, " ,");
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		if (check_input_file("initrd", path))
+			return -1;
+	}
+	return 0;
+}
+
 static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 {
 	struct kvm_cpuid_entry2 *e =
@@ -144,7 +165,10 @@ static int create_devices(struct vm *vm, int serial_fd)
 	vm->serial = serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ,
 				   serial_fd);
 	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
-	    debug_exit_create(vm) || post_port_create(vm))
+	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
+	    fw_cfg_create(vm) || hypercall_create(vm))
+		return -1;
+	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
 	return 0;
 }
@@ -301,7 +325,7 @@ int cmd_run(int argc, char **argv)
 		o.cfg.initrd = initrd;
 	}
 	if (check_input_file("kernel", o.cfg.kernel) ||
-	    (o.cfg.initrd && check_input_file("initrd", o.cfg.initrd)))
+	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
 	if (kvm_open(&kvm, NULL))
 		return EXIT_HOST;
