@@ -15,19 +15,18 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: vmon COMMAND [OPTIONS]\n"
-		"A virtual machine monitor for Linux KVM.\n"
-		"\n"
-		"Commands:\n"
-		"  run        boot a VM (vmon run --help)\n"
-		"  help       this help\n"
-		"\n"
-		"Options:\n"
-		"  --version  print the version\n"
-		"  --help     this help\n"
-		"\n"
-		"See vmon(1) (docs/vmon.1) for details.\n");
+	fprintf(f, "Usage: vmon COMMAND [OPTIONS]\n"
+		   "A virtual machine monitor for Linux KVM.\n"
+		   "\n"
+		   "Commands:\n"
+		   "  run        boot a VM (vmon run --help)\n"
+		   "  help       this help\n"
+		   "\n"
+		   "Options:\n"
+		   "  --version  print the version\n"
+		   "  --help     this help\n"
+		   "\n"
+		   "See vmon(1) (docs/vmon.1) for details.\n");
 }
 
 int main(int argc, char **argv)
@@ -44,7 +43,8 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "run"))
-		return cmd_run(argc > 1 ? argc - 1 : 1, argc > 1 ? argv + 1 : argv);
+		return cmd_run(argc > 1 ? argc - 1 : 1,
+			       argc > 1 ? argv + 1 : argv);
 	if (cmd[0] == '-') {
 		/* `vmon --kernel K ...` is `vmon run --kernel K ...` */
 		argv[0] = "run";

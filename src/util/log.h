@@ -23,9 +23,9 @@ __attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define pr_note(...) log_msg(LOG_NOTE, __VA_ARGS__)
 #define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define pr_debug(...)                                   \
-	do {                                            \
-		if (log_level >= LOG_DEBUG)             \
+#define pr_debug(...)                                    \
+	do {                                             \
+		if (log_level >= LOG_DEBUG)              \
 			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 

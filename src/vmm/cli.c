@@ -52,6 +52,8 @@ void cli_run_usage(FILE *f)
 
 enum { OPT_TEST_DEVICE = 256 };
 
+#define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
+
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "initrd", required_argument, NULL, 'i' },
@@ -84,6 +86,27 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The option getopt_long() just refused, for messages. A long option is
+ * always a whole element, consumed: argv[optind - 1]. A short one may sit
+ * in a group ("-vx", where optind has not moved yet), so it is named by
+ * its letter. A missing value means the option ended argv.
+ */
+static const char *bad_option(char **argv, int c)
+{
+	static char shortopt[3];
+	const char *last = argv[optind - 1];
+
+	if (c == ':' && !strncmp(last, "--", 2))
+		return last;
+	if (c != ':' &&
+	    (!optopt || (optopt != ':' && strchr(SHORT_OPTIONS, optopt))))
+		return last; /* unknown --name, or --flag=value */
+	shortopt[0] = '-';
+	shortopt[1] = (char)optopt;
+	return shortopt;
+}
+
 enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
 	uint64_t v;
@@ -91,10 +114,15 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	vm_config_init(&o->cfg);
-	optind = 1;
+	/*
+	 * optind = 0, not 1: glibc then also forgets its position inside a
+	 * flag group ("-xv") where an earlier call stopped with an error,
+	 * which would otherwise point into that call's argv.
+	 */
+	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh",
-				run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, run_options,
+				NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			o->cfg.kernel = optarg;
@@ -114,7 +142,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				return CLI_ERROR;
 			}
 			if (v == 0) {
-				pr_err("--cpus 0: a VM needs at least one vCPU");
+				pr_err("--cpus %s: a VM needs at least one vCPU",
+				       optarg);
 				return CLI_ERROR;
 			}
 			o->cfg.cpus = (unsigned int)v;
@@ -128,6 +157,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			if (v < (2ULL << 20)) {
 				pr_err("--mem %s: too small, a VM needs at least 2 MiB",
 				       optarg);
+				return CLI_ERROR;
+			}
+			if (v > UINT64_MAX - 4095) {
+				pr_err("--mem %s: too large", optarg);
 				return CLI_ERROR;
 			}
 			o->cfg.mem_size = (v + 4095) & ~4095ULL;
@@ -154,11 +187,11 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			return CLI_EXIT_OK;
 		case ':':
 			pr_err("%s: needs a value (see vmon run --help)",
-			       argv[optind - 1]);
+			       bad_option(argv, c));
 			return CLI_ERROR;
 		default:
 			pr_err("%s: unknown option (see vmon run --help)",
-			       argv[optind - 1]);
+			       bad_option(argv, c));
 			return CLI_ERROR;
 		}
 	}

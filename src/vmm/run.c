@@ -49,8 +49,8 @@ static int default_guest(char *kernel, char *initrd, size_t len)
 		snprintf(dir, sizeof(dir), "%s/.cache/vmon/guest/default",
 			 home ? home : "");
 	if (snprintf(kernel, len, "%.*s/vmlinux", PATH_MAX - 32, dir) < 0 ||
-	    snprintf(initrd, len, "%.*s/initramfs.cpio", PATH_MAX - 32,
-		     dir) < 0 ||
+	    snprintf(initrd, len, "%.*s/initramfs.cpio", PATH_MAX - 32, dir) <
+		    0 ||
 	    access(kernel, R_OK) || access(initrd, R_OK)) {
 		pr_err("default guest %s: not built yet: run scripts/build-guest, or give --kernel",
 		       dir);
@@ -99,8 +99,8 @@ static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 			       cfg->mem_size;
 
 	if (cfg->cpus > kvm->max_vcpus) {
-		pr_err("--cpus %u: this host allows at most %u vCPUs", cfg->cpus,
-		       kvm->max_vcpus);
+		pr_err("--cpus %u: this host allows at most %u vCPUs",
+		       cfg->cpus, kvm->max_vcpus);
 		return -1;
 	}
 	if (bits < 64 && top > (1ULL << bits)) {
@@ -125,7 +125,8 @@ static char *build_cmdline(const struct run_opts *o, const char *extra)
 	return s;
 }
 
-static int setup_cpuid(struct vm *vm, const char *spec, const char **extra)
+static int setup_cpuid(struct vm *vm, const char *spec, char *extra,
+		       size_t extra_len)
 {
 	const char *def = vm->kvm->pvm ? "pvm" : "host";
 	char err[256];
@@ -133,8 +134,9 @@ static int setup_cpuid(struct vm *vm, const char *spec, const char **extra)
 	vm->cpuid = cpuid_dup(vm->kvm->supported_cpuid);
 	if (!vm->cpuid)
 		return -1;
-	if (cpuid_apply_template(vm->cpuid, spec, def, extra, err,
-				 sizeof(err))) {
+	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
+	if (cpuid_apply_template(vm->cpuid, spec, def, vm->kvm->pvm, extra,
+				 extra_len, err, sizeof(err))) {
 		pr_err("%s", err);
 		return -1;
 	}
@@ -162,8 +164,8 @@ static int open_serial_out(const struct vm_config *cfg)
 
 static int create_devices(struct vm *vm, int serial_fd)
 {
-	vm->serial = serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ,
-				   serial_fd);
+	vm->serial =
+		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd);
 	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
 	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
 	    fw_cfg_create(vm) || hypercall_create(vm))
@@ -179,7 +181,8 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 		struct pollfd p[4];
 		int n = 0, in_idx = -1, wake_idx;
 
-		p[n++] = (struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
+		p[n++] =
+			(struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 		wake_idx = n;
 		p[n++] = (struct pollfd){ .fd = serial_rx_wake_fd(vm->serial),
@@ -204,7 +207,8 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 
 				snprintf(why, sizeof(why),
 					 "stopping on signal %u (%s)",
-					 si.ssi_signo, strsignal((int)si.ssi_signo));
+					 si.ssi_signo,
+					 strsignal((int)si.ssi_signo));
 				vm_request_stop(vm, EXIT_OK, why);
 			}
 		}
@@ -217,7 +221,8 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 		}
 		if (in_idx >= 0 && (p[in_idx].revents & (POLLIN | POLLHUP)))
 			console_read_input(con);
-		else if (in_idx >= 0 && (p[in_idx].revents & (POLLERR | POLLNVAL)))
+		else if (in_idx >= 0 &&
+			 (p[in_idx].revents & (POLLERR | POLLNVAL)))
 			con->eof = true;
 	}
 	return vm->exit_code;
@@ -226,7 +231,7 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 static int run_vm(struct run_opts *o, struct kvm *kvm)
 {
 	struct vm_config *cfg = &o->cfg;
-	const char *extra = "";
+	char extra[320];
 	struct boot_entry entry;
 	struct console con;
 	struct vm vm;
@@ -237,7 +242,7 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 	con.in_fd = -1;
 	if (vm_create(&vm, kvm, cfg))
 		goto out;
-	if (setup_cpuid(&vm, cfg->cpu_template, &extra)) {
+	if (setup_cpuid(&vm, cfg->cpu_template, extra, sizeof(extra))) {
 		ret = EXIT_USAGE;
 		goto out;
 	}

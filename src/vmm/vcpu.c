@@ -157,7 +157,8 @@ static void handle_mmio(struct vcpu *vcpu)
 			len, run->mmio.is_write))
 		log_once(ONCE_MMIO, run->mmio.phys_addr,
 			 "vcpu%u: unhandled MMIO %s 0x%llx (%u bytes)%s",
-			 vcpu->id, run->mmio.is_write ? "write to" : "read from",
+			 vcpu->id,
+			 run->mmio.is_write ? "write to" : "read from",
 			 (unsigned long long)run->mmio.phys_addr, len,
 			 run->mmio.is_write ? ", dropped" : ", reads all-ones");
 }
@@ -188,9 +189,10 @@ static void handle_internal_error(struct vcpu *vcpu)
 				len = sizeof(run->emulation_failure.insn_bytes);
 		}
 		if (!vm_stopping(vcpu->vm))
-			vcpu_report(vcpu,
-				    "emulation failure: KVM cannot emulate the instruction at RIP",
-				    insn, len);
+			vcpu_report(
+				vcpu,
+				"emulation failure: KVM cannot emulate the instruction at RIP",
+				insn, len);
 		vm_request_stop(vcpu->vm, EXIT_EMULATION, NULL);
 		return;
 	}
@@ -231,8 +233,8 @@ static bool handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(why, sizeof(why),
 			 "VM entry failed, hardware reason 0x%llx",
-			 (unsigned long long)run->fail_entry
-				 .hardware_entry_failure_reason);
+			 (unsigned long long)
+				 run->fail_entry.hardware_entry_failure_reason);
 		fatal_exit(vcpu, EXIT_ENTRY_FAILED, why);
 		return true;
 	case KVM_EXIT_INTERNAL_ERROR:
@@ -268,8 +270,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		return false;
 	case KVM_EXIT_DEBUG:
 		log_once(ONCE_EXIT, run->exit_reason,
-			 "vcpu%u: unexpected debug exit, continuing",
-			 vcpu->id);
+			 "vcpu%u: unexpected debug exit, continuing", vcpu->id);
 		return false;
 	default:
 		/*
@@ -277,7 +278,8 @@ static bool handle_exit(struct vcpu *vcpu)
 		 * dirty-ring and all other exits are impossible with the
 		 * capabilities vmon enables: report and stop, never spin.
 		 */
-		snprintf(why, sizeof(why), "unexpected exit reason %u (KVM_EXIT_%s)",
+		snprintf(why, sizeof(why),
+			 "unexpected exit reason %u (KVM_EXIT_%s)",
 			 run->exit_reason, exit_name(run->exit_reason));
 		fatal_exit(vcpu, EXIT_UNEXPECTED, why);
 		return true;

@@ -78,8 +78,7 @@ int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
 		    const struct bus_ops *ops, void *opaque, const char *name);
 int vm_register_mmio(struct vm *vm, uint64_t base, uint64_t len,
-		     const struct bus_ops *ops, void *opaque,
-		     const char *name);
+		     const struct bus_ops *ops, void *opaque, const char *name);
 
 /* Sets ISA/GSI interrupt line @gsi to @level (in-kernel irqchip). */
 int vm_irq_line(struct vm *vm, unsigned int gsi, int level);

@@ -77,7 +77,8 @@ int boot_copy(struct vm *vm, const struct boot_file *f, uint64_t gpa,
 	dst = gpa_to_hva_rw(&vm->mem, gpa, memsz);
 	if (!dst) {
 		pr_err("%s %s: needs guest memory up to %llu MiB, --mem is %llu MiB",
-		       f->what, f->path, (unsigned long long)mib_up(gpa + memsz),
+		       f->what, f->path,
+		       (unsigned long long)mib_up(gpa + memsz),
 		       (unsigned long long)(vm->mem.ram_size >> 20));
 		return -1;
 	}
@@ -94,7 +95,8 @@ int boot_place_initrd(struct vm *vm, const struct boot_file *initrd,
 
 	if (max_end < top)
 		top = max_end;
-	if (initrd->size > top || ((top - initrd->size) & ~0xfffULL) < min_addr) {
+	if (initrd->size > top ||
+	    ((top - initrd->size) & ~0xfffULL) < min_addr) {
 		pr_err("initrd %s: %llu MiB does not fit in guest memory above the kernel (--mem %llu MiB)",
 		       initrd->path, (unsigned long long)mib_up(initrd->size),
 		       (unsigned long long)(vm->mem.ram_size >> 20));
