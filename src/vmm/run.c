@@ -168,7 +168,7 @@ static int create_devices(struct vm *vm, int serial_fd)
 		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd);
 	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
 	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
-	    fw_cfg_create(vm) || hypercall_create(vm))
+	    hypercall_create(vm))
 		return -1;
 	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
@@ -264,6 +264,9 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	/* After the loader: it may have settled the command line. */
+	if (fw_cfg_create(&vm))
+		goto out;
 	if (x86_vcpu_boot_regs(&vm.vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
 		       strerror(errno));

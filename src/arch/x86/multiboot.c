@@ -348,7 +348,7 @@ static int write_info(struct vm *vm, const struct boot_files *f,
 	struct mb_mmap_entry mm[E820_MAX_MAP];
 	static const char name[] = "vmon " VMON_VERSION;
 	const struct vm_config *cfg = vm->cfg;
-	const char *args = cfg->cmdline ? f->cmdline : "";
+	const char *args = cfg->cmdline ? cfg->cmdline : "";
 	size_t len = strlen(f->kernel.path) + 1 + strlen(args) + 1;
 	struct mb_info mbi;
 	char *cmdline;
@@ -380,6 +380,15 @@ static int write_info(struct vm *vm, const struct boot_files *f,
 	snprintf(cmdline, len, "%s %s", f->kernel.path, args);
 	ret = boot_write_cmdline(vm, cmdline, BOOT_CMDLINE_MAX);
 	free(cmdline);
+	/*
+	 * The guest's command line is the user's text: no Linux defaults,
+	 * no CPU-template additions (fw_cfg reports this one too).
+	 */
+	cmdline = strdup(args);
+	if (!cmdline)
+		return -1;
+	free(vm->cmdline);
+	vm->cmdline = cmdline;
 	if (ret || gmem_write(&vm->mem, MB_MMAP_ADDR, mm, mbi.mmap_length) ||
 	    gmem_write(&vm->mem, MB_NAME_ADDR, name, sizeof(name)) ||
 	    gmem_write(&vm->mem, MB_INFO_ADDR, &mbi, sizeof(mbi)))
