@@ -37,6 +37,8 @@ void cli_run_usage(FILE *f)
 		"                           KVM supports) or 'pvm' (what a PVM host can run);\n"
 		"                           default: pvm on a PVM host, else host\n"
 		"  -s, --serial MODE        stdio (default), file:PATH or none\n"
+		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
+		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
 		"  -h, --help               this help\n"
@@ -61,6 +63,7 @@ static const struct option run_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
+	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -168,6 +171,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 		case 's':
 			if (parse_serial(optarg, &o->cfg))
 				return CLI_ERROR;
+			break;
+		case OPT_TEST_DEVICE:
+			o->cfg.test_device = true;
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)

@@ -68,6 +68,27 @@ static int check_input_file(const char *what, const char *path)
 	return 0;
 }
 
+/*
+ * --initrd: one file, or for a multiboot kernel QEMU's module list
+ * "PATH [ARGS][,PATH [ARGS]...]": checks each PATH that is not a file.
+ */
+static int check_initrd(const char *list)
+{
+	char path[PATH_MAX];
+
+	if (!access(list, R_OK))
+		return 0;
+	for (const char *p = list; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t len = strcspn(p, " ,");
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		if (check_input_file("initrd", path))
+			return -1;
+	}
+	return 0;
+}
+
 static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 {
 	struct kvm_cpuid_entry2 *e =
@@ -146,7 +167,10 @@ static int create_devices(struct vm *vm, int serial_fd)
 	vm->serial =
 		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd);
 	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
-	    debug_exit_create(vm) || post_port_create(vm))
+	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
+	    hypercall_create(vm))
+		return -1;
+	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
 	return 0;
 }
@@ -240,6 +264,9 @@ static int run_vm(struct run_opts *o, struct kvm *kvm)
 		ret = EXIT_USAGE;
 		goto out;
 	}
+	/* After the loader: it may have settled the command line. */
+	if (fw_cfg_create(&vm))
+		goto out;
 	if (x86_vcpu_boot_regs(&vm.vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
 		       strerror(errno));
@@ -306,7 +333,7 @@ int cmd_run(int argc, char **argv)
 		o.cfg.initrd = initrd;
 	}
 	if (check_input_file("kernel", o.cfg.kernel) ||
-	    (o.cfg.initrd && check_input_file("initrd", o.cfg.initrd)))
+	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
 	if (kvm_open(&kvm, NULL))
 		return EXIT_HOST;

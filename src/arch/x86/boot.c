@@ -146,9 +146,14 @@ int x86_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 	f.cmdline = cmdline;
 	if (map_file("kernel", kernel, &f.kernel))
 		return -1;
-	if (initrd && map_file("initrd", initrd, &f.initrd))
-		goto out;
 	if (write_mptable(vm))
+		goto out;
+	/* Before the ELF check: multiboot kernels are often ELF32 files. */
+	if (multiboot_detect(f.kernel.data, f.kernel.size)) {
+		ret = multiboot_load(vm, &f, initrd, entry);
+		goto out;
+	}
+	if (initrd && map_file("initrd", initrd, &f.initrd))
 		goto out;
 	if (bzimage_detect(f.kernel.data, f.kernel.size))
 		ret = bzimage_load(vm, &f, entry);
