@@ -570,7 +570,6 @@ int api_config_to_vm(const struct api_config *c, struct vm_config *vm,
 	vm->kernel = c->kernel;
 	vm->initrd = c->initrd;
 	vm->cmdline = c->boot_args;
-	vm->cmdline_replace = c->boot_args != NULL;
 	vm->cpus = c->vcpu_count;
 	vm->mem_size = c->mem_size_mib << 20;
 	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") ?

@@ -130,8 +130,8 @@ static void i8042_access_read(struct i8042 *k, bool is_data, void *data,
 	bus_put(data, len, v);
 }
 
-static void i8042_access_write(struct i8042 *k, bool is_data,
-			       const void *data, unsigned int len)
+static void i8042_access_write(struct i8042 *k, bool is_data, const void *data,
+			       unsigned int len)
 {
 	uint8_t v = (uint8_t)bus_get(data, len);
 

@@ -7,8 +7,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 
-static void post_read(void *opaque, uint64_t off, void *data,
-		      unsigned int len)
+static void post_read(void *opaque, uint64_t off, void *data, unsigned int len)
 {
 	(void)opaque;
 	(void)off;

@@ -156,7 +156,8 @@ static void rtc_set_time_field(struct rtc *r, uint8_t idx, uint8_t v)
 		tm.tm_year = (tm.tm_year / 100) * 100 + (int)from_bcd(r, v);
 		break;
 	case RTC_CENTURY:
-		tm.tm_year = ((int)from_bcd(r, v) - 19) * 100 + tm.tm_year % 100;
+		tm.tm_year =
+			((int)from_bcd(r, v) - 19) * 100 + tm.tm_year % 100;
 		break;
 	default:
 		return;

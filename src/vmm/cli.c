@@ -44,6 +44,8 @@ void cli_run_usage(FILE *f)
 		"                           file describes (with --api-sock: API too)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
+		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
+		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
 		"  -h, --help               this help\n"
@@ -57,6 +59,8 @@ void cli_run_usage(FILE *f)
 
 enum { OPT_TEST_DEVICE = 256, OPT_API_SOCK, OPT_CONFIG_FILE, OPT_ID };
 
+#define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
+
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
 	{ "initrd", required_argument, NULL, 'i' },
@@ -66,6 +70,7 @@ static const struct option run_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
+	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -91,6 +96,27 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The option getopt_long() just refused, for messages. A long option is
+ * always a whole element, consumed: argv[optind - 1]. A short one may sit
+ * in a group ("-vx", where optind has not moved yet), so it is named by
+ * its letter. A missing value means the option ended argv.
+ */
+static const char *bad_option(char **argv, int c)
+{
+	static char shortopt[3];
+	const char *last = argv[optind - 1];
+
+	if (c == ':' && !strncmp(last, "--", 2))
+		return last;
+	if (c != ':' &&
+	    (!optopt || (optopt != ':' && strchr(SHORT_OPTIONS, optopt))))
+		return last; /* unknown --name, or --flag=value */
+	shortopt[0] = '-';
+	shortopt[1] = (char)optopt;
+	return shortopt;
+}
+
 enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
 	uint64_t v;
@@ -98,11 +124,16 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	vm_config_init(&o->cfg);
-	optind = 1;
+	/*
+	 * optind = 0, not 1: glibc then also forgets its position inside a
+	 * flag group ("-xv") where an earlier call stopped with an error,
+	 * which would otherwise point into that call's argv.
+	 */
+	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:c:a:p:m:t:s:vqh", run_options,
+	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, run_options,
 				NULL)) != -1) {
-		if (strchr("kicapmt", c))
+		if (c > 0 && c < 256 && strchr("kicapmt", c))
 			o->vm_opts = true;
 		switch (c) {
 		case OPT_API_SOCK:
@@ -141,7 +172,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				return CLI_ERROR;
 			}
 			if (v == 0) {
-				pr_err("--cpus 0: a VM needs at least one vCPU");
+				pr_err("--cpus %s: a VM needs at least one vCPU",
+				       optarg);
 				return CLI_ERROR;
 			}
 			o->cfg.cpus = (unsigned int)v;
@@ -157,6 +189,10 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				       optarg);
 				return CLI_ERROR;
 			}
+			if (v > UINT64_MAX - 4095) {
+				pr_err("--mem %s: too large", optarg);
+				return CLI_ERROR;
+			}
 			o->cfg.mem_size = (v + 4095) & ~4095ULL;
 			break;
 		case 't':
@@ -165,6 +201,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 		case 's':
 			if (parse_serial(optarg, &o->cfg))
 				return CLI_ERROR;
+			break;
+		case OPT_TEST_DEVICE:
+			o->cfg.test_device = true;
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
@@ -178,11 +217,11 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			return CLI_EXIT_OK;
 		case ':':
 			pr_err("%s: needs a value (see vmon run --help)",
-			       argv[optind - 1]);
+			       bad_option(argv, c));
 			return CLI_ERROR;
 		default:
 			pr_err("%s: unknown option (see vmon run --help)",
-			       argv[optind - 1]);
+			       bad_option(argv, c));
 			return CLI_ERROR;
 		}
 	}

@@ -15,7 +15,6 @@ struct vm_config {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline; /* user's --cmdline, NULL: default only */
-	bool cmdline_replace; /* --cmdline given: no defaults prepended */
 	unsigned int cpus;
 	uint64_t mem_size;
 	const char *cpu_template; /* "NAME[,+feat,-feat...]", NULL: auto */

@@ -40,10 +40,9 @@ bool console_wants_input(struct console *c)
 
 static void help(void)
 {
-	static const char msg[] =
-		"\r\nC-a h    print this help\r\n"
-		"C-a x    quit vmon (exit code 0)\r\n"
-		"C-a C-a  send C-a to the guest\r\n";
+	static const char msg[] = "\r\nC-a h    print this help\r\n"
+				  "C-a x    quit vmon (exit code 0)\r\n"
+				  "C-a C-a  send C-a to the guest\r\n";
 
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
 		/* nothing useful to do */
@@ -82,8 +81,9 @@ void console_read_input(struct console *c)
 		if (c->escape) {
 			c->escape = false;
 			if (b == 'x' || b == 'X') {
-				vm_request_stop(c->vm, EXIT_OK,
-						"quit from the console (C-a x)");
+				vm_request_stop(
+					c->vm, EXIT_OK,
+					"quit from the console (C-a x)");
 				return;
 			}
 			if (b == 'h' || b == 'H' || b == '?')

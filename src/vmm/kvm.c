@@ -83,14 +83,15 @@ int kvm_open(struct kvm *kvm, const char *path)
 	kvm->readonly_mem =
 		ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 
-	kvm->supported_cpuid = calloc(1, sizeof(struct kvm_cpuid2) +
-						 CPUID_MAX_ENTRIES *
-							 sizeof(struct kvm_cpuid_entry2));
+	kvm->supported_cpuid = calloc(
+		1, sizeof(struct kvm_cpuid2) +
+			   CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (!kvm->supported_cpuid)
 		goto fail;
 	kvm->supported_cpuid->nent = CPUID_MAX_ENTRIES;
 	if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, kvm->supported_cpuid)) {
-		pr_err("%s: KVM_GET_SUPPORTED_CPUID: %s", path, strerror(errno));
+		pr_err("%s: KVM_GET_SUPPORTED_CPUID: %s", path,
+		       strerror(errno));
 		goto fail;
 	}
 	kvm->pvm = kvm_host_is_pvm();

@@ -71,6 +71,27 @@ static int check_input_file(const char *what, const char *path)
 	return 0;
 }
 
+/*
+ * --initrd: one file, or for a multiboot kernel QEMU's module list
+ * "PATH [ARGS][,PATH [ARGS]...]": checks each PATH that is not a file.
+ */
+static int check_initrd(const char *list)
+{
+	char path[PATH_MAX];
+
+	if (!access(list, R_OK))
+		return 0;
+	for (const char *p = list; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t len = strcspn(p, " ,");
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		if (check_input_file("initrd", path))
+			return -1;
+	}
+	return 0;
+}
+
 static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 {
 	struct kvm_cpuid_entry2 *e =
@@ -108,7 +129,8 @@ static char *build_cmdline(const struct vm_config *cfg, const char *append,
 	return s;
 }
 
-static int setup_cpuid(struct vm *vm, const char *spec, const char **extra)
+static int setup_cpuid(struct vm *vm, const char *spec, char *extra,
+		       size_t extra_len)
 {
 	const char *def = vm->kvm->pvm ? "pvm" : "host";
 	char err[256];
@@ -116,8 +138,9 @@ static int setup_cpuid(struct vm *vm, const char *spec, const char **extra)
 	vm->cpuid = cpuid_dup(vm->kvm->supported_cpuid);
 	if (!vm->cpuid)
 		return -1;
-	if (cpuid_apply_template(vm->cpuid, spec, def, extra, err,
-				 sizeof(err))) {
+	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
+	if (cpuid_apply_template(vm->cpuid, spec, def, vm->kvm->pvm, extra,
+				 extra_len, err, sizeof(err))) {
 		pr_err("%s", err);
 		return -1;
 	}
@@ -148,7 +171,10 @@ static int create_devices(struct vm *vm, int serial_fd)
 	vm->serial =
 		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd);
 	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
-	    debug_exit_create(vm) || post_port_create(vm))
+	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
+	    hypercall_create(vm))
+		return -1;
+	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
 	return 0;
 }
@@ -228,7 +254,7 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		      const struct vm_config *cfg, const char *append)
 {
-	const char *extra = "";
+	char extra[320];
 	struct boot_entry entry;
 	struct vm *vm = &s->vm;
 
@@ -239,7 +265,7 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 	s->vm_created = true;
 	if (vm_create(vm, kvm, cfg))
 		return EXIT_HOST;
-	if (setup_cpuid(vm, cfg->cpu_template, &extra))
+	if (setup_cpuid(vm, cfg->cpu_template, extra, sizeof(extra)))
 		return EXIT_USAGE;
 	vm->cmdline = build_cmdline(cfg, append, extra);
 	if (!vm->cmdline)
@@ -254,6 +280,9 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (x86_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
+	/* After the loader: it may have settled the command line. */
+	if (fw_cfg_create(vm))
+		return EXIT_HOST;
 	if (x86_vcpu_boot_regs(&vm->vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
 		       strerror(errno));
@@ -388,7 +417,7 @@ int cmd_run(int argc, char **argv)
 		o.cfg.initrd = initrd;
 	}
 	if (check_input_file("kernel", o.cfg.kernel) ||
-	    (o.cfg.initrd && check_input_file("initrd", o.cfg.initrd)))
+	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
 	ret = vmm_host_open(&kvm, &o.cfg);
 	if (ret)

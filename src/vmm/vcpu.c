@@ -24,6 +24,14 @@ enum { ONCE_PIO = 1, ONCE_MMIO, ONCE_EXIT };
 
 #define KICK_SIGNAL (SIGRTMIN)
 
+/* The vCPU whose thread this is (NULL on other threads). */
+static __thread struct vcpu *current_vcpu;
+
+struct vcpu *vcpu_current(void)
+{
+	return current_vcpu;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -330,6 +338,7 @@ static void *vcpu_thread(void *arg)
 	char name[16];
 	sigset_t set;
 
+	current_vcpu = vcpu;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);

@@ -58,6 +58,12 @@ int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
 
+/*
+ * The vCPU running on the calling thread, or NULL: lets a bus callback
+ * (which runs on the vCPU thread that exited) reach the vCPU's registers.
+ */
+struct vcpu *vcpu_current(void);
+
 /* The signal used to kick vCPU threads out of KVM_RUN. */
 int vcpu_signals_init(void);
 

@@ -81,6 +81,14 @@ void vm_destroy(struct vm *vm);
 int vm_add_device(struct vm *vm, const char *name,
 		  void (*destroy)(void *opaque), void *opaque);
 
+/*
+ * Maps @size bytes (a multiple of 4 KiB) at @gpa as read-only guest memory
+ * (KVM_MEM_READONLY) holding a copy of @data: guest reads see it, guest
+ * writes exit to vmon, which drops them. Before vm_start() only.
+ */
+int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
+	       const char *name);
+
 /* Registers an I/O port or MMIO range for a device. */
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
 		    const struct bus_ops *ops, void *opaque, const char *name);

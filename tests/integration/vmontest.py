@@ -105,6 +105,27 @@ class Interactive:
                 self.out += chunk
         return True
 
+    def expect_re(self, regex, timeout):
+        """Waits until regex (str) matches stdout; returns the match or None."""
+        import re
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(regex, self.text())
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            if self.p.poll() is not None and not self._pending():
+                return re.search(regex, self.text())
+            r, _, _ = select.select([self.p.stdout], [], [], min(left, 1.0))
+            if r:
+                chunk = os.read(self.p.stdout.fileno(), 65536)
+                if not chunk:
+                    self.p.wait()
+                    return re.search(regex, self.text())
+                self.out += chunk
+
     def _pending(self):
         r, _, _ = select.select([self.p.stdout], [], [], 0)
         return bool(r)

@@ -46,15 +46,17 @@ int bzimage_parse(const uint8_t *img, size_t size, struct bzimage_info *info,
 	h = hdr_of(img);
 	info->version = h->version;
 	if (h->version < MIN_VERSION || !(h->xloadflags & XLF_KERNEL_64)) {
-		snprintf(err, errlen,
-			 "boot protocol %u.%02u without a 64-bit entry point (vmon needs 2.12 or later, a 64-bit kernel)",
-			 h->version >> 8, h->version & 0xff);
+		snprintf(
+			err, errlen,
+			"boot protocol %u.%02u without a 64-bit entry point (vmon needs 2.12 or later, a 64-bit kernel)",
+			h->version >> 8, h->version & 0xff);
 		return -1;
 	}
 	sects = h->setup_sects ? h->setup_sects : 4;
 	info->setup_size = (sects + 1) * 512;
 	if (info->setup_size >= size) {
-		snprintf(err, errlen, "truncated: setup of %u bytes, file of %zu",
+		snprintf(err, errlen,
+			 "truncated: setup of %u bytes, file of %zu",
 			 info->setup_size, size);
 		return -1;
 	}
@@ -67,7 +69,12 @@ int bzimage_parse(const uint8_t *img, size_t size, struct bzimage_info *info,
 		info->init_size = (uint32_t)(size - info->setup_size);
 	info->initrd_addr_max = h->initrd_addr_max ? h->initrd_addr_max :
 						     0x37ffffff;
-	info->cmdline_size = h->cmdline_size ? h->cmdline_size + 1 : 256;
+	/* cmdline_size excludes the NUL; vmon caps it at BOOT_CMDLINE_MAX. */
+	info->cmdline_size = h->cmdline_size && h->cmdline_size <
+							BOOT_CMDLINE_MAX ?
+				     h->cmdline_size + 1 :
+			     h->cmdline_size ? (uint32_t)BOOT_CMDLINE_MAX :
+					       256;
 	return 0;
 }
 
@@ -119,10 +126,9 @@ int bzimage_load(struct vm *vm, const struct boot_files *f,
 		      f->kernel.size - info.setup_size, info.init_size))
 		return -1;
 	if (f->initrd.data) {
-		if (boot_place_initrd(vm, &f->initrd,
-				      info.load_addr + info.init_size,
-				      (uint64_t)info.initrd_addr_max + 1,
-				      &initrd_gpa))
+		if (boot_place_initrd(
+			    vm, &f->initrd, info.load_addr + info.init_size,
+			    (uint64_t)info.initrd_addr_max + 1, &initrd_gpa))
 			return -1;
 		initrd_size = f->initrd.size;
 	}

@@ -12,85 +12,150 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(n, l, s, r, b) { n, l, s, CPUID_##r, b, false }
+#define F(n, l, s, r, b)                     \
+	{                                    \
+		n, l, s, CPUID_##r, b, false \
+	}
 
 static const struct cpu_feature features[] = {
 	/* Leaf 1, EDX */
-	F("fpu", 1, 0, EDX, 0), F("vme", 1, 0, EDX, 1), F("de", 1, 0, EDX, 2),
-	F("pse", 1, 0, EDX, 3), F("tsc", 1, 0, EDX, 4), F("msr", 1, 0, EDX, 5),
-	F("pae", 1, 0, EDX, 6), F("mce", 1, 0, EDX, 7), F("cx8", 1, 0, EDX, 8),
-	F("apic", 1, 0, EDX, 9), F("sep", 1, 0, EDX, 11),
-	F("mtrr", 1, 0, EDX, 12), F("pge", 1, 0, EDX, 13),
-	F("mca", 1, 0, EDX, 14), F("cmov", 1, 0, EDX, 15),
-	F("pat", 1, 0, EDX, 16), F("pse36", 1, 0, EDX, 17),
-	F("clflush", 1, 0, EDX, 19), F("mmx", 1, 0, EDX, 23),
-	F("fxsr", 1, 0, EDX, 24), F("sse", 1, 0, EDX, 25),
-	F("sse2", 1, 0, EDX, 26), F("ss", 1, 0, EDX, 27),
+	F("fpu", 1, 0, EDX, 0),
+	F("vme", 1, 0, EDX, 1),
+	F("de", 1, 0, EDX, 2),
+	F("pse", 1, 0, EDX, 3),
+	F("tsc", 1, 0, EDX, 4),
+	F("msr", 1, 0, EDX, 5),
+	F("pae", 1, 0, EDX, 6),
+	F("mce", 1, 0, EDX, 7),
+	F("cx8", 1, 0, EDX, 8),
+	F("apic", 1, 0, EDX, 9),
+	F("sep", 1, 0, EDX, 11),
+	F("mtrr", 1, 0, EDX, 12),
+	F("pge", 1, 0, EDX, 13),
+	F("mca", 1, 0, EDX, 14),
+	F("cmov", 1, 0, EDX, 15),
+	F("pat", 1, 0, EDX, 16),
+	F("pse36", 1, 0, EDX, 17),
+	F("clflush", 1, 0, EDX, 19),
+	F("mmx", 1, 0, EDX, 23),
+	F("fxsr", 1, 0, EDX, 24),
+	F("sse", 1, 0, EDX, 25),
+	F("sse2", 1, 0, EDX, 26),
+	F("ss", 1, 0, EDX, 27),
 	F("ht", 1, 0, EDX, 28),
 	/* Leaf 1, ECX */
-	F("pni", 1, 0, ECX, 0), F("sse3", 1, 0, ECX, 0),
-	F("pclmulqdq", 1, 0, ECX, 1), F("monitor", 1, 0, ECX, 3),
-	F("vmx", 1, 0, ECX, 5), F("ssse3", 1, 0, ECX, 9),
-	F("fma", 1, 0, ECX, 12), F("cx16", 1, 0, ECX, 13),
-	F("pdcm", 1, 0, ECX, 15), F("pcid", 1, 0, ECX, 17),
-	F("sse4_1", 1, 0, ECX, 19), F("sse4_2", 1, 0, ECX, 20),
-	F("x2apic", 1, 0, ECX, 21), F("movbe", 1, 0, ECX, 22),
-	F("popcnt", 1, 0, ECX, 23), F("tsc_deadline_timer", 1, 0, ECX, 24),
-	F("aes", 1, 0, ECX, 25), F("xsave", 1, 0, ECX, 26),
-	F("osxsave", 1, 0, ECX, 27), F("avx", 1, 0, ECX, 28),
-	F("f16c", 1, 0, ECX, 29), F("rdrand", 1, 0, ECX, 30),
+	F("pni", 1, 0, ECX, 0),
+	F("sse3", 1, 0, ECX, 0),
+	F("pclmulqdq", 1, 0, ECX, 1),
+	F("monitor", 1, 0, ECX, 3),
+	F("vmx", 1, 0, ECX, 5),
+	F("ssse3", 1, 0, ECX, 9),
+	F("fma", 1, 0, ECX, 12),
+	F("cx16", 1, 0, ECX, 13),
+	F("pdcm", 1, 0, ECX, 15),
+	F("pcid", 1, 0, ECX, 17),
+	F("sse4_1", 1, 0, ECX, 19),
+	F("sse4_2", 1, 0, ECX, 20),
+	F("x2apic", 1, 0, ECX, 21),
+	F("movbe", 1, 0, ECX, 22),
+	F("popcnt", 1, 0, ECX, 23),
+	F("tsc_deadline_timer", 1, 0, ECX, 24),
+	F("aes", 1, 0, ECX, 25),
+	F("xsave", 1, 0, ECX, 26),
+	F("osxsave", 1, 0, ECX, 27),
+	F("avx", 1, 0, ECX, 28),
+	F("f16c", 1, 0, ECX, 29),
+	F("rdrand", 1, 0, ECX, 30),
 	F("hypervisor", 1, 0, ECX, 31),
 	/* Leaf 7.0, EBX */
-	F("fsgsbase", 7, 0, EBX, 0), F("tsc_adjust", 7, 0, EBX, 1),
-	F("bmi1", 7, 0, EBX, 3), F("hle", 7, 0, EBX, 4),
-	F("avx2", 7, 0, EBX, 5), F("smep", 7, 0, EBX, 7),
-	F("bmi2", 7, 0, EBX, 8), F("erms", 7, 0, EBX, 9),
-	F("invpcid", 7, 0, EBX, 10), F("rtm", 7, 0, EBX, 11),
-	F("mpx", 7, 0, EBX, 14), F("avx512f", 7, 0, EBX, 16),
-	F("avx512dq", 7, 0, EBX, 17), F("rdseed", 7, 0, EBX, 18),
-	F("adx", 7, 0, EBX, 19), F("smap", 7, 0, EBX, 20),
-	F("avx512ifma", 7, 0, EBX, 21), F("clflushopt", 7, 0, EBX, 23),
-	F("clwb", 7, 0, EBX, 24), F("avx512pf", 7, 0, EBX, 26),
-	F("avx512er", 7, 0, EBX, 27), F("avx512cd", 7, 0, EBX, 28),
-	F("sha_ni", 7, 0, EBX, 29), F("avx512bw", 7, 0, EBX, 30),
+	F("fsgsbase", 7, 0, EBX, 0),
+	F("tsc_adjust", 7, 0, EBX, 1),
+	F("bmi1", 7, 0, EBX, 3),
+	F("hle", 7, 0, EBX, 4),
+	F("avx2", 7, 0, EBX, 5),
+	F("smep", 7, 0, EBX, 7),
+	F("bmi2", 7, 0, EBX, 8),
+	F("erms", 7, 0, EBX, 9),
+	F("invpcid", 7, 0, EBX, 10),
+	F("rtm", 7, 0, EBX, 11),
+	F("mpx", 7, 0, EBX, 14),
+	F("avx512f", 7, 0, EBX, 16),
+	F("avx512dq", 7, 0, EBX, 17),
+	F("rdseed", 7, 0, EBX, 18),
+	F("adx", 7, 0, EBX, 19),
+	F("smap", 7, 0, EBX, 20),
+	F("avx512ifma", 7, 0, EBX, 21),
+	F("clflushopt", 7, 0, EBX, 23),
+	F("clwb", 7, 0, EBX, 24),
+	F("avx512pf", 7, 0, EBX, 26),
+	F("avx512er", 7, 0, EBX, 27),
+	F("avx512cd", 7, 0, EBX, 28),
+	F("sha_ni", 7, 0, EBX, 29),
+	F("avx512bw", 7, 0, EBX, 30),
 	F("avx512vl", 7, 0, EBX, 31),
 	/* Leaf 7.0, ECX */
-	F("avx512vbmi", 7, 0, ECX, 1), F("umip", 7, 0, ECX, 2),
-	F("pku", 7, 0, ECX, 3), F("ospke", 7, 0, ECX, 4),
-	F("waitpkg", 7, 0, ECX, 5), F("avx512_vbmi2", 7, 0, ECX, 6),
-	F("gfni", 7, 0, ECX, 8), F("vaes", 7, 0, ECX, 9),
-	F("vpclmulqdq", 7, 0, ECX, 10), F("avx512_vnni", 7, 0, ECX, 11),
+	F("avx512vbmi", 7, 0, ECX, 1),
+	F("umip", 7, 0, ECX, 2),
+	F("pku", 7, 0, ECX, 3),
+	F("ospke", 7, 0, ECX, 4),
+	F("waitpkg", 7, 0, ECX, 5),
+	F("avx512_vbmi2", 7, 0, ECX, 6),
+	F("gfni", 7, 0, ECX, 8),
+	F("vaes", 7, 0, ECX, 9),
+	F("vpclmulqdq", 7, 0, ECX, 10),
+	F("avx512_vnni", 7, 0, ECX, 11),
 	F("avx512_bitalg", 7, 0, ECX, 12),
-	F("avx512_vpopcntdq", 7, 0, ECX, 14), F("la57", 7, 0, ECX, 16),
-	F("rdpid", 7, 0, ECX, 22), F("cldemote", 7, 0, ECX, 25),
-	F("movdiri", 7, 0, ECX, 27), F("movdir64b", 7, 0, ECX, 28),
+	F("avx512_vpopcntdq", 7, 0, ECX, 14),
+	F("la57", 7, 0, ECX, 16),
+	F("rdpid", 7, 0, ECX, 22),
+	F("cldemote", 7, 0, ECX, 25),
+	F("movdiri", 7, 0, ECX, 27),
+	F("movdir64b", 7, 0, ECX, 28),
 	/* Leaf 7.0, EDX */
-	F("avx512_4vnniw", 7, 0, EDX, 2), F("avx512_4fmaps", 7, 0, EDX, 3),
-	F("fsrm", 7, 0, EDX, 4), F("avx512_vp2intersect", 7, 0, EDX, 8),
-	F("md_clear", 7, 0, EDX, 10), F("serialize", 7, 0, EDX, 14),
-	F("tsxldtrk", 7, 0, EDX, 16), F("amx_bf16", 7, 0, EDX, 22),
-	F("avx512_fp16", 7, 0, EDX, 23), F("amx_tile", 7, 0, EDX, 24),
-	F("amx_int8", 7, 0, EDX, 25), F("spec_ctrl", 7, 0, EDX, 26),
-	F("intel_stibp", 7, 0, EDX, 27), F("flush_l1d", 7, 0, EDX, 28),
-	F("arch_capabilities", 7, 0, EDX, 29), F("ssbd", 7, 0, EDX, 31),
+	F("avx512_4vnniw", 7, 0, EDX, 2),
+	F("avx512_4fmaps", 7, 0, EDX, 3),
+	F("fsrm", 7, 0, EDX, 4),
+	F("avx512_vp2intersect", 7, 0, EDX, 8),
+	F("md_clear", 7, 0, EDX, 10),
+	F("serialize", 7, 0, EDX, 14),
+	F("tsxldtrk", 7, 0, EDX, 16),
+	F("amx_bf16", 7, 0, EDX, 22),
+	F("avx512_fp16", 7, 0, EDX, 23),
+	F("amx_tile", 7, 0, EDX, 24),
+	F("amx_int8", 7, 0, EDX, 25),
+	F("spec_ctrl", 7, 0, EDX, 26),
+	F("intel_stibp", 7, 0, EDX, 27),
+	F("flush_l1d", 7, 0, EDX, 28),
+	F("arch_capabilities", 7, 0, EDX, 29),
+	F("ssbd", 7, 0, EDX, 31),
 	/* Leaf 7.1, EAX */
-	F("avx_vnni", 7, 1, EAX, 4), F("avx512_bf16", 7, 1, EAX, 5),
-	F("fzrm", 7, 1, EAX, 10), F("fsrs", 7, 1, EAX, 11),
+	F("avx_vnni", 7, 1, EAX, 4),
+	F("avx512_bf16", 7, 1, EAX, 5),
+	F("fzrm", 7, 1, EAX, 10),
+	F("fsrs", 7, 1, EAX, 11),
 	F("fsrc", 7, 1, EAX, 12),
 	/* Leaf 0xd.1, EAX */
-	F("xsaveopt", 0xd, 1, EAX, 0), F("xsavec", 0xd, 1, EAX, 1),
-	F("xgetbv1", 0xd, 1, EAX, 2), F("xsaves", 0xd, 1, EAX, 3),
+	F("xsaveopt", 0xd, 1, EAX, 0),
+	F("xsavec", 0xd, 1, EAX, 1),
+	F("xgetbv1", 0xd, 1, EAX, 2),
+	F("xsaves", 0xd, 1, EAX, 3),
 	/* Leaf 0x80000001, ECX */
-	F("lahf_lm", 0x80000001, 0, ECX, 0), F("svm", 0x80000001, 0, ECX, 2),
-	F("abm", 0x80000001, 0, ECX, 5), F("sse4a", 0x80000001, 0, ECX, 6),
+	F("lahf_lm", 0x80000001, 0, ECX, 0),
+	F("svm", 0x80000001, 0, ECX, 2),
+	F("abm", 0x80000001, 0, ECX, 5),
+	F("sse4a", 0x80000001, 0, ECX, 6),
 	F("3dnowprefetch", 0x80000001, 0, ECX, 8),
-	F("xop", 0x80000001, 0, ECX, 11), F("fma4", 0x80000001, 0, ECX, 16),
-	F("tbm", 0x80000001, 0, ECX, 21), F("topoext", 0x80000001, 0, ECX, 22),
+	F("xop", 0x80000001, 0, ECX, 11),
+	F("fma4", 0x80000001, 0, ECX, 16),
+	F("tbm", 0x80000001, 0, ECX, 21),
+	F("topoext", 0x80000001, 0, ECX, 22),
 	/* Leaf 0x80000001, EDX */
-	F("syscall", 0x80000001, 0, EDX, 11), F("nx", 0x80000001, 0, EDX, 20),
+	F("syscall", 0x80000001, 0, EDX, 11),
+	F("nx", 0x80000001, 0, EDX, 20),
 	F("mmxext", 0x80000001, 0, EDX, 22),
 	F("pdpe1gb", 0x80000001, 0, EDX, 26),
-	F("rdtscp", 0x80000001, 0, EDX, 27), F("lm", 0x80000001, 0, EDX, 29),
+	F("rdtscp", 0x80000001, 0, EDX, 27),
+	F("lm", 0x80000001, 0, EDX, 29),
 	/* Leaf 0x80000007, EDX */
 	F("constant_tsc", 0x80000007, 0, EDX, 8),
 	/* Leaf 0x80000008, EBX */
@@ -105,25 +170,44 @@ static const struct cpu_feature features[] = {
 static const struct {
 	const char *child, *parent;
 } deps[] = {
-	{ "osxsave", "xsave" },	    { "avx", "xsave" },
-	{ "xsaveopt", "xsave" },    { "xsavec", "xsave" },
-	{ "xgetbv1", "xsave" },	    { "xsaves", "xsave" },
-	{ "mpx", "xsave" },	    { "pku", "xsave" },
-	{ "ospke", "pku" },	    { "amx_tile", "xsave" },
-	{ "amx_bf16", "amx_tile" }, { "amx_int8", "amx_tile" },
-	{ "avx2", "avx" },	    { "fma", "avx" },
-	{ "f16c", "avx" },	    { "vaes", "avx" },
-	{ "vpclmulqdq", "avx" },    { "avx_vnni", "avx" },
-	{ "fma4", "avx" },	    { "xop", "avx" },
-	{ "avx512f", "avx2" },	    { "avx512dq", "avx512f" },
-	{ "avx512ifma", "avx512f" }, { "avx512pf", "avx512f" },
-	{ "avx512er", "avx512f" },  { "avx512cd", "avx512f" },
-	{ "avx512bw", "avx512f" },  { "avx512vl", "avx512f" },
-	{ "avx512vbmi", "avx512f" }, { "avx512_vbmi2", "avx512f" },
-	{ "avx512_vnni", "avx512f" }, { "avx512_bitalg", "avx512f" },
-	{ "avx512_vpopcntdq", "avx512f" }, { "avx512_4vnniw", "avx512f" },
-	{ "avx512_4fmaps", "avx512f" }, { "avx512_vp2intersect", "avx512f" },
-	{ "avx512_fp16", "avx512f" }, { "avx512_bf16", "avx512f" },
+	{ "osxsave", "xsave" },
+	{ "avx", "xsave" },
+	{ "xsaveopt", "xsave" },
+	{ "xsavec", "xsave" },
+	{ "xgetbv1", "xsave" },
+	{ "xsaves", "xsave" },
+	{ "mpx", "xsave" },
+	{ "pku", "xsave" },
+	{ "ospke", "pku" },
+	{ "amx_tile", "xsave" },
+	{ "amx_bf16", "amx_tile" },
+	{ "amx_int8", "amx_tile" },
+	{ "avx2", "avx" },
+	{ "fma", "avx" },
+	{ "f16c", "avx" },
+	{ "vaes", "avx" },
+	{ "vpclmulqdq", "avx" },
+	{ "avx_vnni", "avx" },
+	{ "fma4", "avx" },
+	{ "xop", "avx" },
+	{ "avx512f", "avx2" },
+	{ "avx512dq", "avx512f" },
+	{ "avx512ifma", "avx512f" },
+	{ "avx512pf", "avx512f" },
+	{ "avx512er", "avx512f" },
+	{ "avx512cd", "avx512f" },
+	{ "avx512bw", "avx512f" },
+	{ "avx512vl", "avx512f" },
+	{ "avx512vbmi", "avx512f" },
+	{ "avx512_vbmi2", "avx512f" },
+	{ "avx512_vnni", "avx512f" },
+	{ "avx512_bitalg", "avx512f" },
+	{ "avx512_vpopcntdq", "avx512f" },
+	{ "avx512_4vnniw", "avx512f" },
+	{ "avx512_4fmaps", "avx512f" },
+	{ "avx512_vp2intersect", "avx512f" },
+	{ "avx512_fp16", "avx512f" },
+	{ "avx512_bf16", "avx512f" },
 	{ "invpcid", "pcid" },
 };
 
@@ -132,7 +216,13 @@ struct cpu_template {
 	const char *desc;
 	const char *const *hide;
 	const char *const *show;
-	const char *cmdline; /* added to the default guest command line */
+	/*
+	 * Where CPUID does not reach the guest (a PVM host runs the guest's
+	 * CPUID natively), the kernel command line hides features instead:
+	 * noxsave, and clearcpuid= with these Linux feature names.
+	 */
+	bool noxsave;
+	const char *const *clear;
 };
 
 /*
@@ -145,17 +235,20 @@ struct cpu_template {
  * Linux skips the AMD FXSAVE-leak workaround (fnclex; emms; fild).
  */
 static const char *const pvm_hide[] = {
-	"cx16", "xsave", "popcnt", "smap", "erms", "fsrm", "fzrm", "fsrs",
-	"fsrc", NULL,
+	"cx16", "xsave", "popcnt", "smap", "erms",
+	"fsrm", "fzrm",	 "fsrs",   "fsrc", NULL,
 };
 static const char *const pvm_show[] = { "xsaveerptr", NULL };
+static const char *const pvm_clear[] = { "cx16", "popcnt", "smap",
+					 "erms", "fsrm",   NULL };
 static const char *const none[] = { NULL };
 
 static const struct cpu_template templates[] = {
-	{ "host", "every feature the host's KVM supports", none, none, "" },
+	{ "host", "every feature the host's KVM supports", none, none, false,
+	  none },
 	{ "pvm",
 	  "what KVM's PVM backend can emulate in guest kernel mode (no cx16, xsave, popcnt, smap, erms, fsrm)",
-	  pvm_hide, pvm_show, "" },
+	  pvm_hide, pvm_show, true, pvm_clear },
 };
 
 const char *const cpu_template_names[] = { "host", "pvm", NULL };
@@ -308,10 +401,66 @@ static int apply_template(struct kvm_cpuid2 *c, const struct cpu_template *t)
 	return 0;
 }
 
-int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
-			 const char *default_template,
-			 const char **cmdline_extra, char *err, size_t errlen)
+/* The features the guest command line hides (clearcpuid=). */
+struct clear_list {
+	const char *names[256];
+	unsigned int n;
+};
+
+static void clear_add(struct clear_list *l, const char *name)
 {
+	for (unsigned int i = 0; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			return;
+	if (l->n < sizeof(l->names) / sizeof(*l->names))
+		l->names[l->n++] = name;
+}
+
+static void clear_del(struct clear_list *l, const char *name)
+{
+	for (unsigned int i = 0; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			l->names[i] = l->names[--l->n];
+}
+
+/* Shows @f and what it needs (its parents); restores leaf 0xd for xsave. */
+static int show_with_parents(struct kvm_cpuid2 *c, struct kvm_cpuid2 *supported,
+			     const struct cpu_feature *f, struct clear_list *l)
+{
+	for (size_t i = 0; i < sizeof(deps) / sizeof(*deps); i++) {
+		const struct cpu_feature *parent;
+
+		if (strcmp(deps[i].child, f->name) != 0)
+			continue;
+		parent = cpu_feature_find(deps[i].parent);
+		if (!cpuid_has(c, parent) &&
+		    show_with_parents(c, supported, parent, l))
+			return -1;
+	}
+	if (!strcmp(f->name, "xsave")) {
+		for (uint32_t i = 0; i < c->nent; i++) {
+			struct kvm_cpuid_entry2 *e = &c->entries[i];
+			struct kvm_cpuid_entry2 *s;
+
+			if (e->function != 0xd)
+				continue;
+			s = cpuid_find(supported, 0xd, e->index);
+			if (s)
+				*e = *s;
+		}
+	}
+	clear_del(l, f->name);
+	return cpuid_show(c, f);
+}
+
+int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
+			 const char *default_template, bool cmdline_hides,
+			 char *cmdline_extra, size_t cmdline_len, char *err,
+			 size_t errlen)
+{
+	struct clear_list clear = { .n = 0 };
+	bool noxsave;
+	size_t used;
 	const struct cpu_template *t = NULL;
 	const char *p = spec ? spec : "";
 	struct kvm_cpuid2 *supported;
@@ -323,9 +472,10 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 
 		t = template_find(p, len);
 		if (!t) {
-			snprintf(err, errlen,
-				 "--cpu-template %s: unknown template '%.*s' (known: host, pvm)",
-				 spec, (int)len, p);
+			snprintf(
+				err, errlen,
+				"--cpu-template %s: unknown template '%.*s' (known: host, pvm)",
+				spec, (int)len, p);
 			return -1;
 		}
 		p += len;
@@ -344,6 +494,9 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	noxsave = t->noxsave;
+	for (const char *const *n = t->clear; *n; n++)
+		clear_add(&clear, *n);
 	if (apply_template(c, t)) {
 		snprintf(err, errlen, "template %s: a leaf it sets is missing",
 			 t->name);
@@ -355,36 +508,59 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		char sign = *p;
 
 		if ((sign != '+' && sign != '-') || len < 2) {
-			snprintf(err, errlen,
-				 "--cpu-template %s: '%.*s' is no edit: write +FEATURE or -FEATURE",
-				 spec, (int)len, p);
+			snprintf(
+				err, errlen,
+				"--cpu-template %s: '%.*s' is no edit: write +FEATURE or -FEATURE",
+				spec, (int)len, p);
 			goto out;
 		}
 		f = feature_find_n(p + 1, len - 1);
 		if (!f) {
-			snprintf(err, errlen,
-				 "--cpu-template %s: unknown CPU feature '%.*s'",
-				 spec, (int)len - 1, p + 1);
+			snprintf(
+				err, errlen,
+				"--cpu-template %s: unknown CPU feature '%.*s'",
+				spec, (int)len - 1, p + 1);
 			goto out;
 		}
 		if (sign == '-') {
 			cpuid_hide(c, f);
+			if (!strcmp(f->name, "xsave"))
+				noxsave = true;
+			else if (cmdline_hides)
+				clear_add(&clear, f->name);
 		} else if (!f->forcible && !cpuid_has(supported, f)) {
-			snprintf(err, errlen,
-				 "--cpu-template %s: feature '%s' is not supported by this host's KVM",
-				 spec, f->name);
+			snprintf(
+				err, errlen,
+				"--cpu-template %s: feature '%s' is not supported by this host's KVM",
+				spec, f->name);
 			goto out;
-		} else if (cpuid_show(c, f)) {
-			snprintf(err, errlen,
-				 "--cpu-template %s: feature '%s': CPUID leaf 0x%x is missing",
-				 spec, f->name, f->leaf);
+		} else if (show_with_parents(c, supported, f, &clear)) {
+			snprintf(
+				err, errlen,
+				"--cpu-template %s: feature '%s': CPUID leaf 0x%x is missing",
+				spec, f->name, f->leaf);
 			goto out;
 		}
+		if (sign == '+' && !strcmp(f->name, "xsave"))
+			noxsave = false;
 		p += len;
 		if (*p == ',')
 			p++;
 	}
-	*cmdline_extra = t->cmdline;
+	used = (size_t)snprintf(cmdline_extra, cmdline_len, "%s",
+				noxsave ? "noxsave" : "");
+	for (unsigned int i = 0; i < clear.n && used < cmdline_len; i++)
+		used += (size_t)snprintf(cmdline_extra + used,
+					 cmdline_len - used, "%s%s",
+					 i    ? "," :
+					 used ? " clearcpuid=" :
+						"clearcpuid=",
+					 clear.names[i]);
+	if (used >= cmdline_len) {
+		snprintf(err, errlen, "--cpu-template %s: too many edits",
+			 spec ? spec : "");
+		goto out;
+	}
 	ret = 0;
 out:
 	free(supported);

@@ -41,13 +41,16 @@ int cpuid_show(struct kvm_cpuid2 *c, const struct cpu_feature *f);
 /*
  * Applies a template spec "NAME[,+feat|-feat...]" or just edits
  * "+feat,-feat" (then @default_template is the base) to @c, which holds
- * what KVM supports. On success *cmdline_extra is the template's guest
- * command-line additions (static string, may be ""). On error returns -1
+ * what KVM supports. On success @cmdline_extra holds the guest command-line
+ * options that hide the same features from a Linux guest where CPUID does
+ * not (the template's own, e.g. "noxsave clearcpuid=cx16,...", plus, when
+ * @cmdline_hides, every -FEATURE edit); it may be "". On error returns -1
  * with a message in @err.
  */
 int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
-			 const char *default_template,
-			 const char **cmdline_extra, char *err, size_t errlen);
+			 const char *default_template, bool cmdline_hides,
+			 char *cmdline_extra, size_t cmdline_len, char *err,
+			 size_t errlen);
 
 /* Names of the templates and their one-line descriptions, NULL-ended. */
 extern const char *const cpu_template_names[];

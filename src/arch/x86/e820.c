@@ -18,8 +18,7 @@ static int add(struct e820_map_entry *out, int n, int max, uint64_t addr,
 	return n + 1;
 }
 
-int e820_build(const struct guest_mem *mem, struct e820_map_entry *out,
-	       int max)
+int e820_build(const struct guest_mem *mem, struct e820_map_entry *out, int max)
 {
 	uint64_t low_end = gmem_low_ram_end(mem);
 	int n = 0;

@@ -130,9 +130,8 @@ static int load_linux64(struct vm *vm, const struct boot_files *f,
 	h->version = 0x020c;
 	h->kernel_alignment = 0x01000000;
 	h->cmdline_size = LINUX_COMMAND_LINE_SIZE - 1;
-	if (f->initrd.data &&
-	    boot_place_initrd(vm, &f->initrd, kernel_end, MMIO_HOLE_START,
-			      &initrd_gpa))
+	if (f->initrd.data && boot_place_initrd(vm, &f->initrd, kernel_end,
+						MMIO_HOLE_START, &initrd_gpa))
 		return -1;
 	if (boot_write_cmdline(vm, f->cmdline, LINUX_COMMAND_LINE_SIZE))
 		return -1;
@@ -173,7 +172,8 @@ int elf_load(struct vm *vm, const struct boot_files *f,
 			int r = find_pvh_entry(k, ph, &pvh_entry);
 
 			if (r < 0) {
-				pr_err("kernel %s: malformed ELF note", k->path);
+				pr_err("kernel %s: malformed ELF note",
+				       k->path);
 				return -1;
 			}
 			pvh = r == 1;
@@ -182,8 +182,8 @@ int elf_load(struct vm *vm, const struct boot_files *f,
 			continue;
 		if (!in_file(k, ph->p_offset, ph->p_filesz) ||
 		    ph->p_filesz > ph->p_memsz) {
-			pr_err("kernel %s: ELF segment %u is truncated", k->path,
-			       i);
+			pr_err("kernel %s: ELF segment %u is truncated",
+			       k->path, i);
 			return -1;
 		}
 		if (boot_copy(vm, k, ph->p_paddr, k->data + ph->p_offset,

@@ -24,7 +24,8 @@ static const char *cpu_mode(const struct kvm_sregs *s)
 
 static void print_seg(FILE *f, const char *name, const struct kvm_segment *s)
 {
-	fprintf(f, "  %-3s sel=0x%04x base=0x%016llx limit=0x%08x type=%u dpl=%u p=%u db=%u l=%u\n",
+	fprintf(f,
+		"  %-3s sel=0x%04x base=0x%016llx limit=0x%08x type=%u dpl=%u p=%u db=%u l=%u\n",
 		name, s->selector, (unsigned long long)s->base, s->limit,
 		s->type, s->dpl, s->present, s->db, s->l);
 }
@@ -48,27 +49,32 @@ void vcpu_report(struct vcpu *vcpu, const char *reason, const uint8_t *insn,
 		insn_len = x86_read_code_at_rip(vcpu, code, sizeof(code));
 		insn = code;
 	}
-	fprintf(f, "  RIP=0x%016llx CPL=%u mode=%s\n", (unsigned long long)r.rip,
-		s.cs.dpl, cpu_mode(&s));
+	fprintf(f, "  RIP=0x%016llx CPL=%u mode=%s\n",
+		(unsigned long long)r.rip, s.cs.dpl, cpu_mode(&s));
 	fprintf(f, "  code at RIP:");
 	if (!insn_len)
 		fprintf(f, " (not readable)");
 	for (unsigned int i = 0; i < insn_len; i++)
 		fprintf(f, " %02x", insn[i]);
 	fprintf(f, "\n");
-	fprintf(f, "  RAX=0x%016llx RBX=0x%016llx RCX=0x%016llx RDX=0x%016llx\n",
+	fprintf(f,
+		"  RAX=0x%016llx RBX=0x%016llx RCX=0x%016llx RDX=0x%016llx\n",
 		(unsigned long long)r.rax, (unsigned long long)r.rbx,
 		(unsigned long long)r.rcx, (unsigned long long)r.rdx);
-	fprintf(f, "  RSI=0x%016llx RDI=0x%016llx RBP=0x%016llx RSP=0x%016llx\n",
+	fprintf(f,
+		"  RSI=0x%016llx RDI=0x%016llx RBP=0x%016llx RSP=0x%016llx\n",
 		(unsigned long long)r.rsi, (unsigned long long)r.rdi,
 		(unsigned long long)r.rbp, (unsigned long long)r.rsp);
-	fprintf(f, "  R8 =0x%016llx R9 =0x%016llx R10=0x%016llx R11=0x%016llx\n",
+	fprintf(f,
+		"  R8 =0x%016llx R9 =0x%016llx R10=0x%016llx R11=0x%016llx\n",
 		(unsigned long long)r.r8, (unsigned long long)r.r9,
 		(unsigned long long)r.r10, (unsigned long long)r.r11);
-	fprintf(f, "  R12=0x%016llx R13=0x%016llx R14=0x%016llx R15=0x%016llx\n",
+	fprintf(f,
+		"  R12=0x%016llx R13=0x%016llx R14=0x%016llx R15=0x%016llx\n",
 		(unsigned long long)r.r12, (unsigned long long)r.r13,
 		(unsigned long long)r.r14, (unsigned long long)r.r15);
-	fprintf(f, "  RFLAGS=0x%08llx CR0=0x%08llx CR2=0x%016llx CR3=0x%016llx CR4=0x%08llx EFER=0x%llx\n",
+	fprintf(f,
+		"  RFLAGS=0x%08llx CR0=0x%08llx CR2=0x%016llx CR3=0x%016llx CR4=0x%08llx EFER=0x%llx\n",
 		(unsigned long long)r.rflags, (unsigned long long)s.cr0,
 		(unsigned long long)s.cr2, (unsigned long long)s.cr3,
 		(unsigned long long)s.cr4, (unsigned long long)s.efer);
@@ -83,6 +89,7 @@ void vcpu_report(struct vcpu *vcpu, const char *reason, const uint8_t *insn,
 	if (hint)
 		fprintf(f, "  hint: %s\n", hint);
 	else if (strstr(reason, "emulation") && vcpu->vm->kvm->pvm)
-		fprintf(f, "  hint: this host's KVM (PVM backend) emulates guest kernel code; --cpu-template pvm hides the features it cannot emulate\n");
+		fprintf(f,
+			"  hint: this host's KVM (PVM backend) emulates guest kernel code; --cpu-template pvm hides the features it cannot emulate\n");
 	fflush(f);
 }
