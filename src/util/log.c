@@ -32,7 +32,7 @@ void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
-	if (lvl == LOG_ERROR) {
+	if (lvl == LOG_ERROR && fmt) {
 		va_list aq;
 
 		va_copy(aq, ap);
