@@ -7,6 +7,7 @@
 
 #include "util/log.h"
 #include "vmm/exitcode.h"
+#include "vmm/instances.h"
 #include "vmm/run.h"
 
 #ifndef VMON_VERSION
@@ -15,18 +16,25 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: vmon COMMAND [OPTIONS]\n"
-		   "A virtual machine monitor for Linux KVM.\n"
-		   "\n"
-		   "Commands:\n"
-		   "  run        boot a VM (vmon run --help)\n"
-		   "  help       this help\n"
-		   "\n"
-		   "Options:\n"
-		   "  --version  print the version\n"
-		   "  --help     this help\n"
-		   "\n"
-		   "See vmon(1) (docs/vmon.1) for details.\n");
+	fprintf(f,
+		"Usage: vmon COMMAND [OPTIONS]\n"
+		"A virtual machine monitor for Linux KVM.\n"
+		"\n"
+		"Commands:\n"
+		"  run        boot a VM (vmon run --help); --api-sock PATH serves\n"
+		"             Firecracker's API instead (docs/api.md)\n"
+		"  list       the vmon instances with an API socket on this host\n"
+		"  pause ID   pause instance ID (or API socket path)\n"
+		"  resume ID  resume it\n"
+		"  stop ID    stop it (vmon exits 0)\n"
+		"  stat ID    print its metrics as JSON\n"
+		"  help       this help\n"
+		"\n"
+		"Options:\n"
+		"  --version  print the version\n"
+		"  --help     this help\n"
+		"\n"
+		"See vmon(1) (docs/vmon.1) for details.\n");
 }
 
 int main(int argc, char **argv)
@@ -45,6 +53,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc > 1 ? argc - 1 : 1,
 			       argc > 1 ? argv + 1 : argv);
+	if (!strcmp(cmd, "list"))
+		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
+	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
+		return cmd_instance(argc - 1, argv + 1);
 	if (cmd[0] == '-') {
 		/* `vmon --kernel K ...` is `vmon run --kernel K ...` */
 		argv[0] = "run";

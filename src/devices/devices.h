@@ -17,4 +17,29 @@ int debug_exit_create(struct vm *vm);
 /* The POST diagnostic port 0x80 (Linux's I/O delay): writes are dropped. */
 int post_port_create(struct vm *vm);
 
+/*
+ * The firmware ROM at ROM_ADDR (layout.h), read-only guest memory: it
+ * starts with ROM_SIGNATURE and the version, and its reset vector halts.
+ */
+#define ROM_SIGNATURE "VMON-ROM"
+int rom_create(struct vm *vm);
+
+/* QEMU's pc-testdev layout (--test-device), see testdev.c. */
+#define TESTDEV_SCRATCH_PORT 0xe0
+#define TESTDEV_SCRATCH_LEN 4
+#define TESTDEV_FLUSH_PORT 0xe4
+#define TESTDEV_IRQ_PORT 0x2000
+#define TESTDEV_NR_IRQS 24
+#define TESTDEV_IOMEM_ADDR 0xff000000ULL
+#define TESTDEV_IOMEM_SIZE 0x10000
+int testdev_create(struct vm *vm);
+
+/* QEMU's fw_cfg at 0x510 (selector) and 0x511 (data), see fw_cfg.c. */
+#define FW_CFG_PORT_SEL 0x510
+#define FW_CFG_PORT_DATA 0x511
+int fw_cfg_create(struct vm *vm);
+
+/* The paravirtual call doorbell (docs/hypercalls.md), see hypercall.c. */
+int hypercall_create(struct vm *vm);
+
 #endif

@@ -15,10 +15,30 @@ static const char *const level_prefix[] = {
 	[LOG_INFO] = "",  [LOG_DEBUG] = "debug: ",
 };
 
+/* The calling thread's last error message (API error responses). */
+static __thread char last_error[256];
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = 0;
+}
+
 void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
+	if (lvl == LOG_ERROR && fmt) {
+		va_list aq;
+
+		va_copy(aq, ap);
+		vsnprintf(last_error, sizeof(last_error), fmt, aq);
+		va_end(aq);
+	}
 	if (lvl > log_level)
 		return;
 	/* The analyzer misreads a va_list passed on (x86-64 array type). */

@@ -39,6 +39,13 @@ __attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
 __attribute__((format(printf, 3, 4))) void
 log_once(unsigned int cls, uint64_t key, const char *fmt, ...);
 
+/*
+ * The last error message logged by the calling thread ("" if none since
+ * log_clear_last_error()): lets the API return what went wrong.
+ */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 /* Resets the once-table (tests). */
 void log_once_reset(void);
 

@@ -55,7 +55,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	}
 	memmove(&bus->ranges[i + 1], &bus->ranges[i],
 		(bus->nr - i) * sizeof(*bus->ranges));
-	bus->ranges[i] = (struct bus_range){ base, len, ops, opaque, name };
+	bus->ranges[i] = (struct bus_range){ base, len, ops, opaque, name, {} };
 	bus->nr++;
 	return 0;
 }
@@ -89,6 +89,15 @@ bool bus_access(const struct bus *bus, uint64_t addr, void *data,
 	off = addr - r->base;
 	if (len > r->len - off)
 		goto unhandled;
+	{
+		/* Only metrics read these: relaxed, and the range is fixed. */
+		struct bus_counters *c = (struct bus_counters *)&r->count;
+
+		__atomic_fetch_add(is_write ? &c->writes : &c->reads, 1,
+				   __ATOMIC_RELAXED);
+		__atomic_fetch_add(is_write ? &c->write_bytes : &c->read_bytes,
+				   len, __ATOMIC_RELAXED);
+	}
 	if (is_write) {
 		if (r->ops->write)
 			r->ops->write(r->opaque, off, data, len);

@@ -23,12 +23,19 @@ struct bus_ops {
 		      unsigned int len);
 };
 
+/* Access counters of a range, updated by vCPU threads (relaxed atomics). */
+struct bus_counters {
+	uint64_t reads, writes;
+	uint64_t read_bytes, write_bytes;
+};
+
 struct bus_range {
 	uint64_t base;
 	uint64_t len;
 	const struct bus_ops *ops;
 	void *opaque;
 	const char *name;
+	struct bus_counters count;
 };
 
 struct bus {

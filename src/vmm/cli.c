@@ -10,6 +10,7 @@
 
 #include "../util/log.h"
 #include "../util/parse.h"
+#include "instances.h"
 
 void vm_config_init(struct vm_config *cfg)
 {
@@ -57,6 +58,14 @@ void cli_run_usage(FILE *f)
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
 		"                           console=hvc0 in the default command line\n"
+		"      --api-sock PATH      serve Firecracker's HTTP API on the Unix socket\n"
+		"                           PATH and boot on its InstanceStart (docs/api.md)\n"
+		"      --config-file FILE   boot the VM a Firecracker JSON configuration\n"
+		"                           file describes (with --api-sock: API too)\n"
+		"      --id ID              instance id for the API and `vmon list`\n"
+		"                           (default vmon-PID)\n"
+		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
+		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
 		"  -q, --quiet              only warnings and errors\n"
 		"  -h, --help               this help\n"
@@ -68,7 +77,18 @@ void cli_run_usage(FILE *f)
 		"16 guest crash. See vmon(1).\n");
 }
 
-enum { OPT_TEST_DEVICE = 256, OPT_DISK, OPT_RNG, OPT_CONSOLE, OPT_NET, OPT_VSOCK, OPT_BALLOON };
+enum {
+	OPT_TEST_DEVICE = 256,
+	OPT_API_SOCK,
+	OPT_CONFIG_FILE,
+	OPT_ID,
+	OPT_DISK,
+	OPT_RNG,
+	OPT_CONSOLE,
+	OPT_NET,
+	OPT_VSOCK,
+	OPT_BALLOON,
+};
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
 
@@ -87,9 +107,13 @@ static const struct option run_options[] = {
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
+	{ "id", required_argument, NULL, OPT_ID },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -160,8 +184,8 @@ static int parse_mac(const char *s, size_t len, uint8_t mac[6])
 		return -1;
 	memcpy(buf, s, 17);
 	buf[17] = 0;
-	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2],
-		   &b[3], &b[4], &b[5], &tail) != 6)
+	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &tail) != 6)
 		return -1;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)b[i];
@@ -219,7 +243,8 @@ static int parse_vsock(const char *arg, struct vm_config *cfg)
 		char num[24];
 		uint64_t cid;
 
-		if (len > 4 && !strncmp(p, "cid=", 4) && len - 4 < sizeof(num)) {
+		if (len > 4 && !strncmp(p, "cid=", 4) &&
+		    len - 4 < sizeof(num)) {
 			memcpy(num, p + 4, len - 4);
 			num[len - 4] = 0;
 			if (parse_uint(num, 3, 0xfffffffeULL, &cid)) {
@@ -328,7 +353,28 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, run_options,
 				NULL)) != -1) {
+		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||
+		    (c >= OPT_DISK && c <= OPT_BALLOON))
+			o->vm_opts = true;
 		switch (c) {
+		case OPT_API_SOCK:
+			if (!*optarg) {
+				pr_err("--api-sock: needs a socket path");
+				return CLI_ERROR;
+			}
+			o->api_sock = optarg;
+			break;
+		case OPT_CONFIG_FILE:
+			o->config_file = optarg;
+			break;
+		case OPT_ID:
+			if (!instance_id_valid(optarg)) {
+				pr_err("--id %s: use 1 to 64 letters, digits, '_', '-' or '.'",
+				       optarg);
+				return CLI_ERROR;
+			}
+			o->id = optarg;
+			break;
 		case 'k':
 			o->cfg.kernel = optarg;
 			break;
@@ -407,6 +453,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				return CLI_ERROR;
 			}
 			break;
+		case OPT_TEST_DEVICE:
+			o->cfg.test_device = true;
+			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)
 				log_level++;
@@ -430,6 +479,15 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	if (optind < argc) {
 		pr_err("%s: unexpected argument (see vmon run --help)",
 		       argv[optind]);
+		return CLI_ERROR;
+	}
+	if ((o->api_sock || o->config_file) && o->vm_opts) {
+		pr_err("%s: the VM is described by the API or the config file; --kernel, --initrd, --cmdline, --append, --cpus, --mem, --cpu-template and the virtio device options do not apply",
+		       o->api_sock ? "--api-sock" : "--config-file");
+		return CLI_ERROR;
+	}
+	if (o->id && !o->api_sock && !o->config_file) {
+		pr_err("--id: only with --api-sock or --config-file");
 		return CLI_ERROR;
 	}
 	if (o->cfg.balloon.size > o->cfg.mem_size) {

@@ -6,6 +6,7 @@
 #ifndef VMON_VMM_CLI_H
 #define VMON_VMM_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "config.h"
@@ -13,6 +14,10 @@
 struct run_opts {
 	struct vm_config cfg;
 	const char *append; /* --append: added to the default cmdline */
+	const char *api_sock; /* --api-sock: serve Firecracker's API */
+	const char *config_file; /* --config-file: Firecracker's JSON */
+	const char *id; /* --id: the instance id (API mode) */
+	bool vm_opts; /* a --kernel/--mem/... option was given */
 };
 
 enum cli_result { CLI_OK, CLI_EXIT_OK, CLI_ERROR };

@@ -3,6 +3,8 @@
  * run.c - `vmon run`: checks the options against the host, builds the VM
  * (CPUID template, memory, vCPUs, legacy devices, kernel), runs the main
  * loop (console input, signals, stop requests) and tears everything down.
+ * The build, start, loop and teardown steps are shared with the API's
+ * InstanceStart and --config-file (src/api/api.c).
  */
 #include "run.h"
 
@@ -17,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "../api/api.h"
 #include "../arch/x86/boot.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/cpuid.h"
@@ -70,6 +73,27 @@ static int check_input_file(const char *what, const char *path)
 	return 0;
 }
 
+/*
+ * --initrd: one file, or for a multiboot kernel QEMU's module list
+ * "PATH [ARGS][,PATH [ARGS]...]": checks each PATH that is not a file.
+ */
+static int check_initrd(const char *list)
+{
+	char path[PATH_MAX];
+
+	if (!access(list, R_OK))
+		return 0;
+	for (const char *p = list; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t len = strcspn(p, " ,");
+
+		snprintf(path, sizeof(path), "%.*s", (int)len, p);
+		if (check_input_file("initrd", path))
+			return -1;
+	}
+	return 0;
+}
+
 static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 {
 	struct kvm_cpuid_entry2 *e =
@@ -98,18 +122,18 @@ static const char *default_cmdline(const struct vm_config *cfg)
 						DEFAULT_CMDLINE;
 }
 
-static char *build_cmdline(const struct run_opts *o, const char *extra)
+static char *build_cmdline(const struct vm_config *cfg, const char *append,
+			   const char *extra)
 {
-	const char *base = o->cfg.cmdline ? o->cfg.cmdline :
-					    default_cmdline(&o->cfg);
+	const char *base = cfg->cmdline ? cfg->cmdline : default_cmdline(cfg);
 	size_t len = strlen(base) + strlen(extra) +
-		     (o->append ? strlen(o->append) : 0) + 3;
+		     (append ? strlen(append) : 0) + 3;
 	char *s = malloc(len);
 
 	if (!s)
 		return NULL;
-	snprintf(s, len, "%s%s%s%s%s", base, o->append ? " " : "",
-		 o->append ? o->append : "", *extra ? " " : "", extra);
+	snprintf(s, len, "%s%s%s%s%s", base, append ? " " : "",
+		 append ? append : "", *extra ? " " : "", extra);
 	return s;
 }
 
@@ -155,7 +179,10 @@ static int create_devices(struct vm *vm, int serial_fd)
 	vm->serial =
 		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd);
 	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
-	    debug_exit_create(vm) || post_port_create(vm))
+	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
+	    hypercall_create(vm))
+		return -1;
+	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
 	return 0;
 }
@@ -184,11 +211,21 @@ static int create_virtio_devices(struct vm *vm, int con_in, int con_out)
 	return 0;
 }
 
-static int main_loop(struct vm *vm, struct console *con, int sig_fd)
+static bool session_wants_input(struct vmm_session *s)
 {
+	/* Paused: the UART is quiesced too, input waits in the pipe. */
+	return s->console_on && !vm_paused(&s->vm) &&
+	       console_wants_input(&s->con);
+}
+
+int vmm_main_loop(struct vmm_session *s, int sig_fd,
+		  const struct loop_extra *ex, unsigned int nex)
+{
+	struct vm *vm = &s->vm;
+
 	while (!vm_stopping(vm)) {
-		struct pollfd p[4];
-		int n = 0, in_idx = -1, wake_idx;
+		struct pollfd p[4 + VMM_LOOP_MAX_EXTRA];
+		int n = 0, in_idx = -1, wake_idx, ex_idx;
 
 		p[n++] =
 			(struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
@@ -196,12 +233,18 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 		wake_idx = n;
 		p[n++] = (struct pollfd){ .fd = serial_rx_wake_fd(vm->serial),
 					  .events = POLLIN };
-		if (console_wants_input(con)) {
+		if (session_wants_input(s)) {
 			in_idx = n;
-			p[n++] = (struct pollfd){ .fd = con->in_fd,
+			p[n++] = (struct pollfd){ .fd = s->con.in_fd,
 						  .events = POLLIN };
 		}
-		if (poll(p, (nfds_t)n, -1) < 0) {
+		ex_idx = n;
+		for (unsigned int i = 0; i < nex && i < VMM_LOOP_MAX_EXTRA; i++)
+			p[n++] = (struct pollfd){ .fd = ex[i].fd,
+						  .events = POLLIN };
+		/* Paused input is rechecked on resume: poll at most 100 ms. */
+		if (poll(p, (nfds_t)n,
+			 s->console_on && vm_paused(vm) ? 100 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -229,96 +272,158 @@ static int main_loop(struct vm *vm, struct console *con, int sig_fd)
 			}
 		}
 		if (in_idx >= 0 && (p[in_idx].revents & (POLLIN | POLLHUP)))
-			console_read_input(con);
+			console_read_input(&s->con);
 		else if (in_idx >= 0 &&
 			 (p[in_idx].revents & (POLLERR | POLLNVAL)))
-			con->eof = true;
+			s->con.eof = true;
+		for (int i = ex_idx; i < n; i++)
+			if (p[i].revents)
+				ex[i - ex_idx].fn(ex[i - ex_idx].opaque);
 	}
 	return vm->exit_code;
 }
 
-static int run_vm(struct run_opts *o, struct kvm *kvm)
+int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
+		      const struct vm_config *cfg, const char *append)
 {
-	struct vm_config *cfg = &o->cfg;
 	char extra[320];
 	struct boot_entry entry;
-	struct console con;
-	struct vm vm;
-	sigset_t sigs;
-	int serial_fd = -1, sig_fd = -1, ret = EXIT_HOST;
+	struct vm *vm = &s->vm;
+	int con_in = cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1;
 
-	memset(&con, 0, sizeof(con));
-	con.in_fd = -1;
-	if (vm_create(&vm, kvm, cfg))
-		goto out;
-	if (setup_cpuid(&vm, cfg->cpu_template, extra, sizeof(extra))) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	vm.cmdline = build_cmdline(o, extra);
-	if (!vm.cmdline)
-		goto out;
-	for (unsigned int i = 0; i < vm.nr_vcpus; i++)
-		if (x86_vcpu_init(&vm.vcpus[i]))
-			goto out;
-	serial_fd = open_serial_out(cfg);
-	if (cfg->serial == SERIAL_FILE && serial_fd < 0) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	if (create_devices(&vm, serial_fd))
-		goto out;
-	if (create_virtio_devices(
-		    &vm, cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1,
-		    serial_fd)) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	if (x86_load_kernel(&vm, cfg->kernel, cfg->initrd, vm.cmdline,
-			    &entry)) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	if (x86_vcpu_boot_regs(&vm.vcpus[0], &entry)) {
+	memset(s, 0, sizeof(*s));
+	s->serial_fd = -1;
+	s->con.in_fd = -1;
+	s->cfg = cfg;
+	s->vm_created = true;
+	if (vm_create(vm, kvm, cfg))
+		return EXIT_HOST;
+	if (setup_cpuid(vm, cfg->cpu_template, extra, sizeof(extra)))
+		return EXIT_USAGE;
+	vm->cmdline = build_cmdline(cfg, append, extra);
+	if (!vm->cmdline)
+		return EXIT_HOST;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (x86_vcpu_init(&vm->vcpus[i]))
+			return EXIT_HOST;
+	s->serial_fd = open_serial_out(cfg);
+	if (cfg->serial == SERIAL_FILE && s->serial_fd < 0)
+		return EXIT_USAGE;
+	if (create_devices(vm, s->serial_fd))
+		return EXIT_HOST;
+	if (create_virtio_devices(vm, con_in, s->serial_fd))
+		return EXIT_USAGE;
+	if (x86_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
+		return EXIT_USAGE;
+	/* After the loader: it may have settled the command line. */
+	if (fw_cfg_create(vm))
+		return EXIT_HOST;
+	if (x86_vcpu_boot_regs(&vm->vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
 		       strerror(errno));
-		goto out;
+		return EXIT_HOST;
 	}
 	pr_info("booting %s with %u vCPU(s), %llu MiB: %s", cfg->kernel,
-		vm.nr_vcpus, (unsigned long long)(cfg->mem_size >> 20),
-		vm.cmdline);
+		vm->nr_vcpus, (unsigned long long)(cfg->mem_size >> 20),
+		vm->cmdline);
+	return 0;
+}
 
-	/* Signals go to the main loop only; vCPU threads inherit the mask. */
+int vmm_session_start(struct vmm_session *s)
+{
+	const struct vm_config *cfg = s->cfg;
+
+	/* With --console virtio, hvc0 reads the input (raw mode still). */
+	console_init(&s->con, &s->vm,
+		     cfg->console == CONSOLE_VIRTIO ? NULL : s->vm.serial,
+		     cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1);
+	s->console_on = true;
+	if (vm_start(&s->vm)) {
+		vm_request_stop(&s->vm, EXIT_HOST, NULL);
+		return EXIT_HOST;
+	}
+	return 0;
+}
+
+int vmm_session_destroy(struct vmm_session *s, int ret)
+{
+	if (!s->vm_created)
+		return ret;
+	if (vm_stopping(&s->vm) && ret != EXIT_USAGE)
+		ret = s->vm.exit_code;
+	if (s->console_on)
+		console_restore(&s->con);
+	s->console_on = false;
+	vm_destroy(&s->vm);
+	if (s->cfg->serial == SERIAL_FILE && s->serial_fd >= 0)
+		close(s->serial_fd);
+	s->serial_fd = -1;
+	s->vm_created = false;
+	return ret;
+}
+
+int vmm_signals_fd(void)
+{
+	sigset_t sigs;
+	int fd;
+
+	/* Signals go to the main loop only; other threads inherit the mask. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sig_fd < 0) {
+	fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (fd < 0)
 		pr_err("signalfd: %s", strerror(errno));
+	return fd;
+}
+
+static int run_vm(struct run_opts *o, struct kvm *kvm)
+{
+	struct vmm_session s;
+	int sig_fd = -1, ret;
+
+	ret = vmm_session_build(&s, kvm, &o->cfg, o->append);
+	if (ret) {
+		if (ret != EXIT_USAGE)
+			ret = EXIT_HOST;
 		goto out;
 	}
-	/* With --console virtio, hvc0 reads the input (raw mode still). */
-	console_init(&con, &vm,
-		     cfg->console == CONSOLE_VIRTIO ? NULL : vm.serial,
-		     cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1);
-	if (vm_start(&vm)) {
-		vm_request_stop(&vm, EXIT_HOST, NULL);
+	ret = EXIT_HOST;
+	sig_fd = vmm_signals_fd();
+	if (sig_fd < 0)
 		goto out;
-	}
-	ret = main_loop(&vm, &con, sig_fd);
+	if (vmm_session_start(&s))
+		goto out;
+	ret = vmm_main_loop(&s, sig_fd, NULL, 0);
 out:
-	if (vm_stopping(&vm) && ret != EXIT_USAGE)
-		ret = vm.exit_code;
-	console_restore(&con);
-	vm_destroy(&vm);
+	ret = vmm_session_destroy(&s, ret);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	if (cfg->serial == SERIAL_FILE && serial_fd >= 0)
-		close(serial_fd);
 	return ret;
+}
+
+int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg)
+{
+	if (kvm_open(kvm, NULL))
+		return EXIT_HOST;
+	if (check_host_limits(kvm, cfg)) {
+		kvm_close(kvm);
+		return EXIT_USAGE;
+	}
+	if (kvm->pvm && !cfg->cpu_template)
+		pr_note("this host's KVM uses the PVM backend (software virtualization): guest kernel code is emulated; using CPU template 'pvm'");
+	else if (kvm->pvm)
+		pr_note("this host's KVM uses the PVM backend (software virtualization): guest kernel code is emulated");
+	if (vcpu_signals_init()) {
+		pr_err("sigaction: %s", strerror(errno));
+		kvm_close(kvm);
+		return EXIT_HOST;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -336,6 +441,8 @@ int cmd_run(int argc, char **argv)
 	case CLI_OK:
 		break;
 	}
+	if (o.api_sock || o.config_file)
+		return api_main(&o);
 	if (!o.cfg.kernel) {
 		if (o.cfg.initrd) {
 			pr_err("--initrd: needs --kernel (the default guest has its own)");
@@ -347,24 +454,11 @@ int cmd_run(int argc, char **argv)
 		o.cfg.initrd = initrd;
 	}
 	if (check_input_file("kernel", o.cfg.kernel) ||
-	    (o.cfg.initrd && check_input_file("initrd", o.cfg.initrd)))
+	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
-	if (kvm_open(&kvm, NULL))
-		return EXIT_HOST;
-	if (check_host_limits(&kvm, &o.cfg)) {
-		kvm_close(&kvm);
-		return EXIT_USAGE;
-	}
-	if (kvm.pvm && !o.cfg.cpu_template)
-		pr_note("this host's KVM uses the PVM backend (software virtualization): guest kernel code is emulated; using CPU template 'pvm'");
-	else if (kvm.pvm)
-		pr_note("this host's KVM uses the PVM backend (software virtualization): guest kernel code is emulated");
-	if (vcpu_signals_init()) {
-		pr_err("sigaction: %s", strerror(errno));
-		kvm_close(&kvm);
-		return EXIT_HOST;
-	}
-	signal(SIGPIPE, SIG_IGN);
+	ret = vmm_host_open(&kvm, &o.cfg);
+	if (ret)
+		return ret;
 	ret = run_vm(&o, &kvm);
 	kvm_close(&kvm);
 	return ret;

@@ -24,6 +24,14 @@ enum { ONCE_PIO = 1, ONCE_MMIO, ONCE_EXIT };
 
 #define KICK_SIGNAL (SIGRTMIN)
 
+/* The vCPU whose thread this is (NULL on other threads). */
+static __thread struct vcpu *current_vcpu;
+
+struct vcpu *vcpu_current(void)
+{
+	return current_vcpu;
+}
+
 static void kick_handler(int sig)
 {
 	(void)sig;
@@ -43,6 +51,7 @@ int vcpu_signals_init(void)
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 {
 	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->stats_fd = -1;
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
@@ -59,6 +68,11 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 		vcpu->fd = -1;
 		return -1;
 	}
+	/*
+	 * Opened now: while the thread is in KVM_RUN, a vCPU ioctl waits for
+	 * the vCPU's mutex. -1 (no metrics from KVM) on old kernels.
+	 */
+	vcpu->stats_fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
 	return 0;
 }
 
@@ -67,6 +81,9 @@ void vcpu_destroy(struct vcpu *vcpu)
 	if (vcpu->run)
 		munmap(vcpu->run, (size_t)vcpu->vm->kvm->run_size);
 	vcpu->run = NULL;
+	if (vcpu->stats_fd >= 0)
+		close(vcpu->stats_fd);
+	vcpu->stats_fd = -1;
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->fd = -1;
@@ -113,7 +130,7 @@ static const char *const exit_names[] = {
 	[KVM_EXIT_NOTIFY] = "NOTIFY",
 };
 
-static const char *exit_name(unsigned int reason)
+const char *vcpu_exit_name(unsigned int reason)
 {
 	if (reason < sizeof(exit_names) / sizeof(*exit_names) &&
 	    exit_names[reason])
@@ -199,24 +216,31 @@ static void handle_internal_error(struct vcpu *vcpu)
 	fatal_exit(vcpu, EXIT_ENTRY_FAILED, why);
 }
 
+static inline void count(uint64_t *c)
+{
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED);
+}
+
 /* Returns true when the vCPU thread must stop. */
 static bool handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	char why[128];
 
+	if (run->exit_reason < VCPU_EXIT_REASONS)
+		count(&vcpu->exits[run->exit_reason]);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		vcpu->stats[VCPU_STAT_IO]++;
+		count(&vcpu->stats[VCPU_STAT_IO]);
 		handle_io(vcpu);
 		return false;
 	case KVM_EXIT_MMIO:
-		vcpu->stats[VCPU_STAT_MMIO]++;
+		count(&vcpu->stats[VCPU_STAT_MMIO]);
 		handle_mmio(vcpu);
 		return false;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
-		vcpu->stats[VCPU_STAT_INTR]++;
+		count(&vcpu->stats[VCPU_STAT_INTR]);
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		fatal_exit(vcpu, EXIT_TRIPLE_FAULT,
@@ -272,30 +296,80 @@ static bool handle_exit(struct vcpu *vcpu)
 		 */
 		snprintf(why, sizeof(why),
 			 "unexpected exit reason %u (KVM_EXIT_%s)",
-			 run->exit_reason, exit_name(run->exit_reason));
+			 run->exit_reason, vcpu_exit_name(run->exit_reason));
 		fatal_exit(vcpu, EXIT_UNEXPECTED, why);
 		return true;
 	}
+}
+
+/*
+ * Parks the calling vCPU thread while a pause is requested. Called between
+ * two KVM_RUNs, so the vCPU is at an instruction boundary with no exit
+ * left half-handled.
+ */
+static void park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req) && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+static void thread_exit(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_running--;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	bool exited = false; /* the last KVM_RUN returned with an exit */
 	char name[16];
 	sigset_t set;
 
+	current_vcpu = vcpu;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	atomic_store(&vcpu->tid, (int)gettid());
 
 	while (!vm_stopping(vm)) {
+		if (atomic_load(&vm->pause_req)) {
+			/*
+			 * An I/O or MMIO exit completes on the next KVM_RUN:
+			 * with immediate_exit set, KVM finishes the pending
+			 * instruction and returns at once, so the vCPU parks
+			 * between two instructions.
+			 */
+			if (exited) {
+				vcpu->run->immediate_exit = 1;
+				if (ioctl(vcpu->fd, KVM_RUN, 0) == 0 &&
+				    handle_exit(vcpu))
+					break;
+				vcpu->run->immediate_exit = 0;
+				exited = false;
+			}
+			park(vcpu);
+			continue;
+		}
+		exited = false;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
-				vcpu->stats[VCPU_STAT_INTR]++;
+				count(&vcpu->stats[VCPU_STAT_INTR]);
 				continue;
 			}
 			pr_err("vcpu%u: KVM_RUN: %s", vcpu->id,
@@ -303,17 +377,25 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, EXIT_UNEXPECTED, NULL);
 			break;
 		}
+		exited = true;
 		if (handle_exit(vcpu))
 			break;
 	}
+	thread_exit(vcpu);
 	return NULL;
 }
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	int err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	struct vm *vm = vcpu->vm;
+	int err;
 
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_running++;
+	pthread_mutex_unlock(&vm->pause_lock);
+	err = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	if (err) {
+		thread_exit(vcpu);
 		pr_err("vcpu%u: cannot start thread: %s", vcpu->id,
 		       strerror(err));
 		return -1;

@@ -26,15 +26,30 @@ enum vcpu_stat {
 	VCPU_STAT_NR,
 };
 
+/* Exit reasons counted one by one (KVM's are all below this). */
+#define VCPU_EXIT_REASONS 64
+
 struct vcpu {
 	struct vm *vm;
 	unsigned int id;
 	int fd;
+	int stats_fd; /* KVM_GET_STATS_FD, opened before the thread runs */
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	atomic_int tid; /* the thread's Linux TID once running, else 0 */
+	/* Written by the vCPU thread only; read by metrics (relaxed). */
 	uint64_t stats[VCPU_STAT_NR];
+	uint64_t exits[VCPU_EXIT_REASONS];
 };
+
+/* The name of KVM exit reason @reason ("IO", "MMIO"...), or "?". */
+const char *vcpu_exit_name(unsigned int reason);
+/* Reads a counter another thread updates. */
+static inline uint64_t vcpu_counter(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id);
 void vcpu_destroy(struct vcpu *vcpu);
@@ -42,6 +57,12 @@ int vcpu_start(struct vcpu *vcpu);
 /* Makes the vCPU leave KVM_RUN soon (async-signal-safe kick). */
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_join(struct vcpu *vcpu);
+
+/*
+ * The vCPU running on the calling thread, or NULL: lets a bus callback
+ * (which runs on the vCPU thread that exited) reach the vCPU's registers.
+ */
+struct vcpu *vcpu_current(void);
 
 /* The signal used to kick vCPU threads out of KVM_RUN. */
 int vcpu_signals_init(void);

@@ -39,13 +39,39 @@ static int set_memslot(struct vm *vm, const struct mem_region *r)
 	return 0;
 }
 
+#define HUGE_2M (2ULL << 20)
+
+/*
+ * Guest RAM: one anonymous mapping, reserved lazily (MAP_NORESERVE), aligned
+ * to 2 MiB and marked for transparent huge pages so that guest-physical 2 MiB
+ * pages can be backed by host huge pages (fewer TLB misses for the guest and
+ * for KVM's own accesses, e.g. when it emulates guest code).
+ */
+static void *map_guest_ram(uint64_t size)
+{
+	uint8_t *raw, *base;
+	uint64_t pad;
+
+	raw = mmap(NULL, size + HUGE_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	base = (uint8_t *)(((uintptr_t)raw + HUGE_2M - 1) & ~(HUGE_2M - 1));
+	pad = (uint64_t)(base - raw);
+	if (pad)
+		munmap(raw, pad);
+	munmap(base + size, HUGE_2M - pad);
+	if (madvise(base, size, MADV_HUGEPAGE))
+		pr_debug("guest RAM: MADV_HUGEPAGE: %s", strerror(errno));
+	return base;
+}
+
 static int create_memory(struct vm *vm)
 {
 	uint64_t size = vm->cfg->mem_size;
 	void *base;
 
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	base = size > UINT64_MAX - HUGE_2M ? MAP_FAILED : map_guest_ram(size);
 	if (base == MAP_FAILED) {
 		pr_err("--mem %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
@@ -70,6 +96,8 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	vm->fd = -1;
 	vm->stop_efd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "port");
 	bus_init(&vm->mmio, "MMIO");
 
@@ -107,7 +135,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	if (!vm->vcpus)
 		return -1;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].fd = vm->vcpus[i].stats_fd = -1;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		if (vcpu_create(&vm->vcpus[i], vm, i))
 			return -1;
@@ -124,6 +152,77 @@ int vm_add_device(struct vm *vm, const char *name,
 	vm->devices[vm->nr_devices++] =
 		(struct vm_device){ name, destroy, opaque };
 	return 0;
+}
+
+struct rom {
+	uint8_t *hva;
+	uint64_t size;
+	const char *name;
+};
+
+static void rom_read(void *opaque, uint64_t off, void *data, unsigned int len)
+{
+	const struct rom *rom = opaque;
+
+	/* Reads normally never exit; an emulated access may. */
+	memcpy(data, rom->hva + off, len);
+}
+
+static void rom_write(void *opaque, uint64_t off, const void *data,
+		      unsigned int len)
+{
+	const struct rom *rom = opaque;
+
+	(void)data;
+	log_once(
+		0, (uint64_t)(uintptr_t)rom,
+		"guest write to read-only %s (offset 0x%llx, %u bytes) ignored, and so are later ones",
+		rom->name, (unsigned long long)off, len);
+}
+
+static const struct bus_ops rom_ops = {
+	.read = rom_read,
+	.write = rom_write,
+};
+
+static void rom_destroy(void *opaque)
+{
+	struct rom *rom = opaque;
+
+	munmap(rom->hva, rom->size);
+	free(rom);
+}
+
+int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
+	       const char *name)
+{
+	struct rom *rom = calloc(1, sizeof(*rom));
+
+	if (!rom)
+		return -1;
+	rom->size = size;
+	rom->name = name;
+	rom->hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rom->hva == MAP_FAILED) {
+		pr_err("%s: cannot map %llu KiB: %s", name,
+		       (unsigned long long)(size >> 10), strerror(errno));
+		free(rom);
+		return -1;
+	}
+	memcpy(rom->hva, data, size);
+	mprotect(rom->hva, size, PROT_READ);
+	if (vm_add_device(vm, name, rom_destroy, rom)) {
+		rom_destroy(rom);
+		return -1;
+	}
+	if (gmem_add_region(&vm->mem, gpa, size, rom->hva, true, name)) {
+		pr_err("%s: too many memory regions", name);
+		return -1;
+	}
+	if (set_memslot(vm, &vm->mem.regions[vm->mem.nr - 1]))
+		return -1;
+	return vm_register_mmio(vm, gpa, size, &rom_ops, rom, name);
 }
 
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
@@ -163,6 +262,10 @@ void vm_request_stop(struct vm *vm, int code, const char *why)
 	pthread_mutex_unlock(&vm->lock);
 	if (!first)
 		return;
+	/* Parked vCPUs and a waiting vm_pause() must see the stop. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	if (why)
 		pr_info("%s", why);
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
@@ -178,10 +281,82 @@ int vm_start(struct vm *vm)
 	return 0;
 }
 
+int64_t vm_guest_clock(struct vm *vm)
+{
+	struct kvm_clock_data c;
+
+	memset(&c, 0, sizeof(c));
+	if (ioctl(vm->fd, KVM_GET_CLOCK, &c))
+		return -1;
+	return (int64_t)c.clock;
+}
+
+int vm_pause(struct vm *vm)
+{
+	struct kvm_clock_data c;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	if (atomic_load(&vm->paused)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return 0;
+	}
+	atomic_store(&vm->pause_req, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* Seen by each vCPU before its next KVM_RUN (or KVM_RUN returns). */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_running && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	if (vm_stopping(vm)) {
+		atomic_store(&vm->pause_req, false);
+		pthread_cond_broadcast(&vm->pause_cond);
+		pthread_mutex_unlock(&vm->pause_lock);
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	vm->clock_saved = !ioctl(vm->fd, KVM_GET_CLOCK, &c);
+	vm->paused_clock = c.clock;
+	if (!vm->clock_saved)
+		pr_warn("KVM_GET_CLOCK: %s: the guest clock will jump on resume",
+			strerror(errno));
+	atomic_store(&vm->paused, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
+int vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	if (!atomic_load(&vm->paused)) {
+		pthread_mutex_unlock(&vm->pause_lock);
+		return 0;
+	}
+	if (vm->clock_saved) {
+		struct kvm_clock_data c;
+
+		memset(&c, 0, sizeof(c));
+		c.clock = vm->paused_clock;
+		if (ioctl(vm->fd, KVM_SET_CLOCK, &c))
+			pr_warn("KVM_SET_CLOCK: %s: the guest clock jumps",
+				strerror(errno));
+	}
+	atomic_store(&vm->paused, false);
+	atomic_store(&vm->pause_req, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	return 0;
+}
+
 static void stop_vcpus(struct vm *vm)
 {
 	if (!vm->vcpus)
 		return;
+	/* Wakes parked vCPUs: they see `stopping` and return. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
@@ -224,4 +399,6 @@ void vm_destroy(struct vm *vm)
 	bus_free(&vm->pio);
 	bus_free(&vm->mmio);
 	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 }

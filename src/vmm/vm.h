@@ -6,6 +6,11 @@
  * Ownership: the main thread creates and destroys everything here. vCPU
  * threads only read the buses and memory table (fixed before they start)
  * and call vm_request_stop(). See docs/design.md.
+ *
+ * Pause: vm_pause() kicks every vCPU out of KVM_RUN and waits until all
+ * are parked on pause_cond, at an instruction boundary; the KVM clock is
+ * saved then and restored by vm_resume(), so the guest's clock does not
+ * jump over the pause.
  */
 #ifndef VMON_VMM_VM_H
 #define VMON_VMM_VM_H
@@ -58,6 +63,16 @@ struct vm {
 	atomic_bool stopping;
 	int exit_code;
 	int stop_efd; /* eventfd: the main loop wakes up when stopping */
+
+	/* Pause protocol, all under pause_lock. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_req; /* vCPUs park instead of entering KVM_RUN */
+	atomic_bool paused; /* all running vCPUs parked, clock saved */
+	unsigned int nr_running; /* vCPU threads not yet returned */
+	unsigned int nr_parked;
+	uint64_t paused_clock; /* KVM_GET_CLOCK at pause time */
+	bool clock_saved;
 };
 
 /* Creates the VM: KVM VM, irqchip, PIT, memory, buses. */
@@ -67,6 +82,14 @@ void vm_destroy(struct vm *vm);
 
 int vm_add_device(struct vm *vm, const char *name,
 		  void (*destroy)(void *opaque), void *opaque);
+
+/*
+ * Maps @size bytes (a multiple of 4 KiB) at @gpa as read-only guest memory
+ * (KVM_MEM_READONLY) holding a copy of @data: guest reads see it, guest
+ * writes exit to vmon, which drops them. Before vm_start() only.
+ */
+int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
+	       const char *name);
 
 /* Registers an I/O port or MMIO range for a device. */
 int vm_register_pio(struct vm *vm, uint16_t base, uint16_t len,
@@ -86,6 +109,21 @@ static inline bool vm_stopping(struct vm *vm)
 {
 	return atomic_load(&vm->stopping);
 }
+
+/*
+ * Stops all vCPUs at an instruction boundary and saves the KVM clock.
+ * Returns 0 (also when already paused), or -1 if the VM is stopping.
+ * Bounded: a kicked vCPU leaves KVM_RUN at once. Any thread but a vCPU's.
+ */
+int vm_pause(struct vm *vm);
+/* Restores the KVM clock and lets the vCPUs run again; 0 or -1. */
+int vm_resume(struct vm *vm);
+static inline bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->paused);
+}
+/* The guest's KVM clock in ns (KVM_GET_CLOCK), or -1 on error. */
+int64_t vm_guest_clock(struct vm *vm);
 
 /* Starts all vCPU threads; returns 0 or -1. */
 int vm_start(struct vm *vm);

@@ -62,6 +62,8 @@ static void unmap_file(struct boot_file *f)
 	f->data = NULL;
 }
 
+#define COPY_CHUNK (2ULL << 20)
+
 static uint64_t mib_up(uint64_t v)
 {
 	return (v + (1 << 20) - 1) >> 20;
@@ -82,7 +84,21 @@ int boot_copy(struct vm *vm, const struct boot_file *f, uint64_t gpa,
 		       (unsigned long long)(vm->mem.ram_size >> 20));
 		return -1;
 	}
-	memcpy(dst, src, len);
+	/*
+	 * Copy in chunks and drop each chunk of the file mapping right after:
+	 * the kernel's pages then count once (in guest RAM), not twice, in
+	 * vmon's resident memory.
+	 */
+	for (uint64_t off = 0; off < len;) {
+		uint64_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+		uintptr_t a = ((uintptr_t)src + off) & ~(uintptr_t)4095;
+		uintptr_t b = ((uintptr_t)src + off + n) & ~(uintptr_t)4095;
+
+		memcpy(dst + off, (const uint8_t *)src + off, n);
+		if (b > a)
+			madvise((void *)a, b - a, MADV_DONTNEED);
+		off += n;
+	}
 	memset(dst + len, 0, memsz - len);
 	return 0;
 }
@@ -146,9 +162,14 @@ int x86_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 	f.cmdline = cmdline;
 	if (map_file("kernel", kernel, &f.kernel))
 		return -1;
-	if (initrd && map_file("initrd", initrd, &f.initrd))
-		goto out;
 	if (write_mptable(vm))
+		goto out;
+	/* Before the ELF check: multiboot kernels are often ELF32 files. */
+	if (multiboot_detect(f.kernel.data, f.kernel.size)) {
+		ret = multiboot_load(vm, &f, initrd, entry);
+		goto out;
+	}
+	if (initrd && map_file("initrd", initrd, &f.initrd))
 		goto out;
 	if (bzimage_detect(f.kernel.data, f.kernel.size))
 		ret = bzimage_load(vm, &f, entry);

@@ -57,6 +57,14 @@ void linux_zero_page(struct boot_params *bp, const uint8_t *img,
 int bzimage_load(struct vm *vm, const struct boot_files *f,
 		 struct boot_entry *entry);
 
+/* --- multiboot.c: Multiboot v1 (QEMU's loader behaviour) --- */
+/* A header in the first 8 KiB, unless the file is ELF64 and the header
+ * has no address fields (flag 16). */
+bool multiboot_detect(const uint8_t *img, size_t size);
+/* @initrd: the --initrd list of modules ("PATH [ARGS],..."), or NULL. */
+int multiboot_load(struct vm *vm, const struct boot_files *f,
+		   const char *initrd, struct boot_entry *entry);
+
 /* --- elf.c: ELF vmlinux (PVH entry note, else the 64-bit entry) --- */
 bool elf_detect(const uint8_t *img, size_t size);
 int elf_load(struct vm *vm, const struct boot_files *f,

@@ -42,4 +42,8 @@
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000ULL
 #define KVM_TSS_ADDR 0xfeffd000ULL
 
+/* A read-only firmware area at the top of the hole (KVM_MEM_READONLY). */
+#define ROM_ADDR 0xfffc0000ULL
+#define ROM_SIZE 0x40000ULL /* 256 KiB, up to the reset vector at 4 GiB */
+
 #endif

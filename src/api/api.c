@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * api.c - a vmon process driven by the API: the instance (configuration,
+ * state, the VM once started) behind api_ops, the main loop before and
+ * after InstanceStart, metrics flushing (on request and every 60 s), the
+ * logger, the registry entry for `vmon list`, and orderly teardown.
+ *
+ * Threads: the API thread (libmicrohttpd) runs the router and api_ops
+ * with ctx.lock held; the main thread runs the console and signal loop
+ * and takes ctx.lock before it tears the VM down.
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../vmm/cli.h"
+#include "../vmm/exitcode.h"
+#include "../vmm/instances.h"
+#include "../vmm/metrics.h"
+#include "../vmm/run.h"
+#include "router.h"
+#include "server.h"
+
+#define METRICS_PERIOD_S 60
+#define CONFIG_FILE_MAX (1 << 20)
+
+struct instance {
+	struct api_ctx ctx;
+	const struct run_opts *opts;
+	char id[80];
+	struct kvm kvm;
+	bool kvm_open;
+	struct vm_config vmcfg;
+	struct vmm_session sess;
+	bool started;
+	int start_efd; /* the main loop learns of InstanceStart */
+	int timer_fd;
+	int metrics_fd;
+	int log_fd;
+};
+
+static void copy_err(char *err, const char *fallback)
+{
+	const char *e = log_last_error();
+
+	snprintf(err, API_ERR_MAX, "%s", *e ? e : fallback);
+}
+
+static int op_start(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+	uint64_t one = 1;
+	int r;
+
+	if (api_config_to_vm(&in->ctx.cfg, &in->vmcfg, err))
+		return -1;
+	in->vmcfg.serial = in->opts->cfg.serial;
+	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	if (access(in->vmcfg.kernel, R_OK)) {
+		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
+			 in->vmcfg.kernel, strerror(errno));
+		return -1;
+	}
+	if (in->vmcfg.initrd && access(in->vmcfg.initrd, R_OK)) {
+		snprintf(err, API_ERR_MAX, "initrd %.400s: %s",
+			 in->vmcfg.initrd, strerror(errno));
+		return -1;
+	}
+	log_clear_last_error();
+	if (!in->kvm_open) {
+		if (vmm_host_open(&in->kvm, &in->vmcfg)) {
+			copy_err(err, "cannot open /dev/kvm");
+			return -1;
+		}
+		in->kvm_open = true;
+	}
+	r = vmm_session_build(&in->sess, &in->kvm, &in->vmcfg, NULL);
+	if (!r)
+		r = vmm_session_start(&in->sess);
+	if (r) {
+		copy_err(err, "cannot build the VM");
+		vmm_session_destroy(&in->sess, r);
+		return -1;
+	}
+	in->started = true;
+	if (write(in->start_efd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from overflowing */
+	}
+	return 0;
+}
+
+static int op_pause(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	if (vm_pause(&in->sess.vm)) {
+		snprintf(err, API_ERR_MAX, "the VM is stopping");
+		return -1;
+	}
+	return 0;
+}
+
+static int op_resume(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	(void)err;
+	return vm_resume(&in->sess.vm);
+}
+
+static int op_stop(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	(void)err;
+	vm_request_stop(&in->sess.vm, EXIT_OK, "stopping on API request");
+	return 0;
+}
+
+static int flush_metrics(struct instance *in)
+{
+	json_t *m;
+	int r;
+
+	if (in->metrics_fd < 0)
+		return 0;
+	m = metrics_collect(in->started ? &in->sess.vm : NULL);
+	if (!m) {
+		errno = ENOMEM;
+		return -1;
+	}
+	json_object_set_new(m, "id", json_string(in->id));
+	json_object_set_new(m, "state",
+			    json_string(api_state_name(in->ctx.state)));
+	r = metrics_write_line(in->metrics_fd, m);
+	json_decref(m);
+	return r;
+}
+
+static int op_flush_metrics(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	if (flush_metrics(in)) {
+		snprintf(err, API_ERR_MAX, "metrics file %.400s: %s",
+			 in->ctx.cfg.metrics_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *op_stats(void *opaque)
+{
+	struct instance *in = opaque;
+	json_t *m = metrics_collect(in->started ? &in->sess.vm : NULL);
+
+	if (m)
+		json_object_set_new(m, "state",
+				    json_string(api_state_name(in->ctx.state)));
+	return m;
+}
+
+/* Opens @path for appending without blocking (a FIFO needs a reader). */
+static int open_output(const char *path, char *err, const char *what)
+{
+	int fd = open(path,
+		      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK,
+		      0644);
+
+	if (fd < 0)
+		snprintf(err, API_ERR_MAX, "%s %.400s: %s", what, path,
+			 strerror(errno));
+	return fd;
+}
+
+static int op_logger(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+	const struct api_config *c = &in->ctx.cfg;
+	const char *lvl = c->log_level;
+
+	if (c->log_path) {
+		int fd = open_output(c->log_path, err, "log_path");
+
+		if (fd < 0)
+			return -1;
+		if (dup2(fd, STDERR_FILENO) < 0) {
+			snprintf(err, API_ERR_MAX, "log_path: %s",
+				 strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	if (!lvl || !strcasecmp(lvl, "Info"))
+		log_level = LOG_INFO;
+	else if (!strcasecmp(lvl, "Error") || !strcasecmp(lvl, "Off"))
+		log_level = LOG_ERROR;
+	else if (!strcasecmp(lvl, "Warning"))
+		log_level = LOG_WARN;
+	else
+		log_level = LOG_DEBUG;
+	return 0;
+}
+
+static int op_metrics(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+	int fd = open_output(in->ctx.cfg.metrics_path, err, "metrics_path");
+
+	if (fd < 0)
+		return -1;
+	if (in->metrics_fd >= 0)
+		close(in->metrics_fd);
+	in->metrics_fd = fd;
+	return 0;
+}
+
+static const struct api_ops instance_ops = {
+	.start = op_start,
+	.pause = op_pause,
+	.resume = op_resume,
+	.stop = op_stop,
+	.flush_metrics = op_flush_metrics,
+	.stats = op_stats,
+	.logger = op_logger,
+	.metrics = op_metrics,
+};
+
+static void on_timer(void *opaque)
+{
+	struct instance *in = opaque;
+	uint64_t n;
+
+	if (read(in->timer_fd, &n, sizeof(n)) < 0) {
+		/* spurious: nothing to drain */
+	}
+	pthread_mutex_lock(&in->ctx.lock);
+	if (flush_metrics(in))
+		pr_warn("metrics file %s: %s", in->ctx.cfg.metrics_path,
+			strerror(errno));
+	pthread_mutex_unlock(&in->ctx.lock);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_err("--config-file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+		pr_err("--config-file %s: not a regular file of at most %d bytes",
+		       path, CONFIG_FILE_MAX);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	if (n < 0) {
+		pr_err("--config-file %s: %s", path, strerror(errno));
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Applies --config-file and starts the VM; 0 or an exit code. */
+static int config_file_start(struct instance *in, const char *path)
+{
+	char err[API_ERR_MAX];
+	size_t len = 0;
+	char *text = read_file(path, &len);
+	int ret = 0;
+
+	if (!text)
+		return EXIT_USAGE;
+	pthread_mutex_lock(&in->ctx.lock);
+	if (api_config_document(&in->ctx.cfg, text, len, err)) {
+		pr_err("--config-file %s: %s", path, err);
+		ret = EXIT_USAGE;
+	} else if ((in->ctx.cfg.logger_set && op_logger(in, err)) ||
+		   (in->ctx.cfg.metrics_set && op_metrics(in, err))) {
+		pr_err("--config-file %s: %s", path, err);
+		ret = EXIT_USAGE;
+	} else if (op_start(in, err)) {
+		pr_err("--config-file %s: InstanceStart: %s", path, err);
+		ret = EXIT_USAGE;
+	} else {
+		in->ctx.state = API_RUNNING;
+	}
+	pthread_mutex_unlock(&in->ctx.lock);
+	free(text);
+	return ret;
+}
+
+/* Before InstanceStart: signals end the process, start_efd moves on. */
+static int wait_for_start(struct instance *in, int sig_fd)
+{
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = in->start_efd, .events = POLLIN },
+			{ .fd = in->timer_fd, .events = POLLIN },
+		};
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_err("poll: %s", strerror(errno));
+			return EXIT_HOST;
+		}
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				pr_info("stopping on signal %u (%s)",
+					si.ssi_signo,
+					strsignal((int)si.ssi_signo));
+			return EXIT_OK;
+		}
+		if (p[2].revents & POLLIN)
+			on_timer(in);
+		if (p[1].revents & POLLIN)
+			return -1;
+	}
+}
+
+int api_main(const struct run_opts *o)
+{
+	struct itimerspec period = { { METRICS_PERIOD_S, 0 },
+				     { METRICS_PERIOD_S, 0 } };
+	struct api_server *server = NULL;
+	char entry[PATH_MAX + 128] = "";
+	struct instance *in = calloc(1, sizeof(*in));
+	int sig_fd = -1, ret = EXIT_HOST;
+
+	if (!in)
+		return EXIT_HOST;
+	in->opts = o;
+	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
+	if (o->id)
+		snprintf(in->id, sizeof(in->id), "%s", o->id);
+	else
+		snprintf(in->id, sizeof(in->id), "vmon-%d", (int)getpid());
+	api_ctx_init(&in->ctx, in->id, &instance_ops, in);
+	in->start_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	in->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (in->start_efd < 0 || in->timer_fd < 0 ||
+	    timerfd_settime(in->timer_fd, 0, &period, NULL)) {
+		pr_err("eventfd/timerfd: %s", strerror(errno));
+		goto out;
+	}
+	/* Before any thread starts: all of them inherit the blocked mask. */
+	sig_fd = vmm_signals_fd();
+	if (sig_fd < 0)
+		goto out;
+	signal(SIGPIPE, SIG_IGN);
+	if (o->api_sock) {
+		if (instance_register(in->id, o->api_sock, entry,
+				      sizeof(entry))) {
+			ret = EXIT_USAGE;
+			goto out;
+		}
+		server = api_server_start(o->api_sock, &in->ctx);
+		if (!server) {
+			ret = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (o->config_file) {
+		ret = config_file_start(in, o->config_file);
+		if (ret)
+			goto out;
+	} else {
+		ret = wait_for_start(in, sig_fd);
+		if (ret >= 0)
+			goto out;
+	}
+	{
+		struct loop_extra ex[] = { { in->timer_fd, on_timer, in } };
+
+		ret = vmm_main_loop(&in->sess, sig_fd, ex, 1);
+	}
+out:
+	/* No request runs past this point. */
+	api_server_stop(server);
+	pthread_mutex_lock(&in->ctx.lock);
+	if (in->started) {
+		in->ctx.state = API_STOPPING;
+		flush_metrics(in);
+		ret = vmm_session_destroy(&in->sess, ret);
+	}
+	pthread_mutex_unlock(&in->ctx.lock);
+	if (in->kvm_open)
+		kvm_close(&in->kvm);
+	instance_unregister(entry);
+	api_ctx_destroy(&in->ctx);
+	if (in->metrics_fd >= 0)
+		close(in->metrics_fd);
+	if (in->start_efd >= 0)
+		close(in->start_efd);
+	if (in->timer_fd >= 0)
+		close(in->timer_fd);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	free(in);
+	return ret;
+}

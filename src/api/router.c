@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * router.c - Firecracker's API endpoints on top of api_config and api_ops:
+ * path and method dispatch, body parsing, the instance state machine, and
+ * Firecracker's error convention (status code and fault_message).
+ */
+#include "router.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef VMON_VERSION
+#define VMON_VERSION "unknown"
+#endif
+
+#define MSG_AFTER_BOOT \
+	"The requested operation is not supported after starting the microVM."
+#define MSG_BEFORE_BOOT \
+	"The requested operation is not supported before starting the microVM."
+
+void api_ctx_init(struct api_ctx *ctx, const char *id,
+		  const struct api_ops *ops, void *opaque)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	pthread_mutex_init(&ctx->lock, NULL);
+	api_config_init(&ctx->cfg);
+	ctx->state = API_NOT_STARTED;
+	ctx->id = id;
+	ctx->ops = ops;
+	ctx->opaque = opaque;
+}
+
+void api_ctx_destroy(struct api_ctx *ctx)
+{
+	api_config_free(&ctx->cfg);
+	pthread_mutex_destroy(&ctx->lock);
+}
+
+const char *api_state_name(enum api_state s)
+{
+	switch (s) {
+	case API_NOT_STARTED:
+		return "Not started";
+	case API_RUNNING:
+		return "Running";
+	case API_PAUSED:
+		return "Paused";
+	default:
+		return "Stopping";
+	}
+}
+
+json_t *api_fault(const char *msg)
+{
+	char clean[API_ERR_MAX + 128];
+	size_t i;
+
+	/* Messages quote the client's path and fields: keep them ASCII. */
+	for (i = 0; msg[i] && i < sizeof(clean) - 1; i++)
+		clean[i] = msg[i] >= 0x20 && msg[i] < 0x7f ? msg[i] : '?';
+	clean[i] = 0;
+	return json_pack("{s:s}", "fault_message", clean);
+}
+
+static unsigned int fault(json_t **resp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static unsigned int fault(json_t **resp, const char *fmt, ...)
+{
+	char msg[API_ERR_MAX + 128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	*resp = api_fault(msg);
+	return 400;
+}
+
+/* Endpoints Firecracker has and vmon does not, with what is missing. */
+static const struct {
+	const char *path;
+	bool prefix; /* path + "{id}" */
+	const char *methods; /* Firecracker's methods, space-separated */
+	const char *missing;
+} missing_endpoints[] = {
+	{ "/drives/", true, "PUT PATCH", "block devices (virtio-blk)" },
+	{ "/network-interfaces/", true, "PUT PATCH",
+	  "network interfaces (virtio-net)" },
+	{ "/vsock", false, "PUT", "vsock (virtio-vsock)" },
+	{ "/balloon", false, "GET PUT PATCH",
+	  "the balloon device (virtio-balloon)" },
+	{ "/balloon/statistics", false, "GET PATCH",
+	  "the balloon device (virtio-balloon)" },
+	{ "/balloon/hinting/start", false, "PATCH",
+	  "the balloon device (virtio-balloon)" },
+	{ "/balloon/hinting/status", false, "GET",
+	  "the balloon device (virtio-balloon)" },
+	{ "/balloon/hinting/stop", false, "PATCH",
+	  "the balloon device (virtio-balloon)" },
+	{ "/entropy", false, "PUT", "the entropy device (virtio-rng)" },
+	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
+	{ "/snapshot/create", false, "PUT", "snapshots" },
+	{ "/snapshot/load", false, "PUT", "snapshots" },
+	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
+	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
+	{ "/cpu-config", false, "PUT",
+	  "custom CPU configuration (use machine-config cpu_template)" },
+	{ "/serial", false, "PUT", "serial configuration (use --serial)" },
+	{ "/hotplug/memory", false, "GET PUT PATCH",
+	  "memory hotplug (virtio-mem)" },
+};
+
+static bool method_in(const char *method, const char *list)
+{
+	size_t n = strlen(method);
+
+	for (const char *p = list; *p;) {
+		size_t l = strcspn(p, " ");
+
+		if (l == n && !strncmp(p, method, n))
+			return true;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+static unsigned int bad_route(const char *method, const char *path,
+			      json_t **resp)
+{
+	return fault(resp, "Invalid request method and/or path: %.16s %.200s.",
+		     method, path);
+}
+
+/* 0 if @body parsed into *out (an object), else the error status. */
+static unsigned int need_body(const char *body, size_t len, json_t **out,
+			      json_t **resp)
+{
+	char err[API_ERR_MAX];
+
+	*out = api_parse_body(body, len, err);
+	if (!*out)
+		return fault(resp, "%s", err);
+	return 0;
+}
+
+static unsigned int
+do_config(struct api_ctx *ctx, const char *what, const char *body, size_t len,
+	  json_t **resp, int (*apply)(struct api_config *, json_t *, char *),
+	  int (*hook)(void *opaque, char *err))
+{
+	char err[API_ERR_MAX] = "";
+	struct api_config saved;
+	unsigned int st;
+	json_t *j;
+
+	if (ctx->state != API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	if (api_config_copy(&saved, &ctx->cfg)) {
+		json_decref(j);
+		*resp = api_fault("out of memory");
+		return 500;
+	}
+	if (apply(&ctx->cfg, j, err)) {
+		st = fault(resp, "%s", err);
+	} else if (hook && hook(ctx->opaque, err)) {
+		/* The hook could not open its file: nothing changes. */
+		api_config_free(&ctx->cfg);
+		ctx->cfg = saved;
+		memset(&saved, 0, sizeof(saved));
+		st = fault(resp, "%s: %s", what, err);
+	} else {
+		st = 204;
+	}
+	api_config_free(&saved);
+	json_decref(j);
+	return st;
+}
+
+static int apply_logger(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_logger(c, j, err);
+}
+
+static int apply_boot_source(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_boot_source(c, j, err);
+}
+
+static int apply_machine_put(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_machine(c, j, false, err);
+}
+
+static int apply_machine_patch(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_machine(c, j, true, err);
+}
+
+static int apply_metrics(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_metrics(c, j, err);
+}
+
+static const char *const action_fields[] = { "action_type", NULL };
+
+static unsigned int do_action(struct api_ctx *ctx, const char *body, size_t len,
+			      json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	const char *type;
+	unsigned int st;
+	json_t *j, *t;
+
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	{
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(j, key, v)
+		{
+			if (strcmp(key, action_fields[0])) {
+				st = fault(resp,
+					   "actions: unknown field `%.64s`",
+					   key);
+				json_decref(j);
+				return st;
+			}
+		}
+	}
+	t = json_object_get(j, "action_type");
+	if (!t || !json_is_string(t)) {
+		json_decref(j);
+		return fault(
+			resp,
+			"actions: field `action_type` must be one of InstanceStart, SendCtrlAltDel, FlushMetrics (or vmon's Stop)");
+	}
+	type = json_string_value(t);
+	if (!strcmp(type, "InstanceStart")) {
+		if (ctx->state != API_NOT_STARTED)
+			st = fault(resp, "InstanceStart: " MSG_AFTER_BOOT);
+		else if (ctx->ops->start(ctx->opaque, err))
+			st = fault(resp, "InstanceStart: %s", err);
+		else {
+			ctx->state = API_RUNNING;
+			st = 204;
+		}
+	} else if (!strcmp(type, "FlushMetrics")) {
+		if (!ctx->cfg.metrics_set)
+			st = fault(
+				resp,
+				"FlushMetrics: the metrics system is not initialized: PUT /metrics first");
+		else if (ctx->ops->flush_metrics(ctx->opaque, err))
+			st = fault(resp, "FlushMetrics: %s", err);
+		else
+			st = 204;
+	} else if (!strcmp(type, "SendCtrlAltDel")) {
+		if (ctx->state == API_NOT_STARTED)
+			st = fault(resp, "SendCtrlAltDel: " MSG_BEFORE_BOOT);
+		else
+			st = fault(
+				resp,
+				"SendCtrlAltDel: not supported by vmon yet: its i8042 has no keyboard to send the keys (use the vmon extension {\"action_type\": \"Stop\"})");
+	} else if (!strcmp(type, "Stop")) {
+		if (ctx->state != API_RUNNING && ctx->state != API_PAUSED)
+			st = fault(resp, "Stop: " MSG_BEFORE_BOOT);
+		else if (ctx->ops->stop(ctx->opaque, err))
+			st = fault(resp, "Stop: %s", err);
+		else {
+			ctx->state = API_STOPPING;
+			st = 204;
+		}
+	} else {
+		st = fault(
+			resp,
+			"actions: field `action_type`: unknown action `%.64s` (expected InstanceStart, SendCtrlAltDel, FlushMetrics or vmon's Stop)",
+			type);
+	}
+	json_decref(j);
+	return st;
+}
+
+static const char *const vm_fields[] = { "state", NULL };
+
+static unsigned int do_vm_state(struct api_ctx *ctx, const char *body,
+				size_t len, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	const char *want, *key;
+	unsigned int st;
+	json_t *j, *v;
+
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	json_object_foreach(j, key, v)
+	{
+		if (strcmp(key, vm_fields[0])) {
+			st = fault(resp, "vm: unknown field `%.64s`", key);
+			json_decref(j);
+			return st;
+		}
+	}
+	v = json_object_get(j, "state");
+	if (!v || !json_is_string(v) ||
+	    (strcmp(json_string_value(v), "Paused") &&
+	     strcmp(json_string_value(v), "Resumed"))) {
+		json_decref(j);
+		return fault(
+			resp,
+			"vm: field `state` must be \"Paused\" or \"Resumed\"");
+	}
+	want = json_string_value(v);
+	if (ctx->state == API_NOT_STARTED)
+		st = fault(resp, "vm: " MSG_BEFORE_BOOT);
+	else if (ctx->state == API_STOPPING)
+		st = fault(resp, "vm: the microVM is stopping");
+	else if (!strcmp(want, "Paused")) {
+		if (ctx->ops->pause(ctx->opaque, err))
+			st = fault(resp, "vm: cannot pause: %s", err);
+		else {
+			ctx->state = API_PAUSED;
+			st = 204;
+		}
+	} else {
+		if (ctx->ops->resume(ctx->opaque, err))
+			st = fault(resp, "vm: cannot resume: %s", err);
+		else {
+			ctx->state = API_RUNNING;
+			st = 204;
+		}
+	}
+	json_decref(j);
+	return st;
+}
+
+static unsigned int ok_json(json_t **resp, json_t *j)
+{
+	if (!j) {
+		*resp = api_fault("out of memory");
+		return 500;
+	}
+	*resp = j;
+	return 200;
+}
+
+static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
+			  const char *body, size_t len, json_t **resp)
+{
+	bool get = !strcmp(m, "GET"), put = !strcmp(m, "PUT"),
+	     patch = !strcmp(m, "PATCH");
+
+	if (!strcmp(p, "/") && get)
+		return ok_json(resp,
+			       json_pack("{s:s, s:s, s:s, s:s}", "app_name",
+					 "vmon", "id", ctx->id, "state",
+					 api_state_name(ctx->state),
+					 "vmm_version", VMON_VERSION));
+	if (!strcmp(p, "/version") && get)
+		return ok_json(resp, json_pack("{s:s}", "firecracker_version",
+					       VMON_VERSION));
+	if (!strcmp(p, "/machine-config")) {
+		if (get)
+			return ok_json(resp,
+				       api_config_machine_json(&ctx->cfg));
+		if (put)
+			return do_config(ctx, "machine-config", body, len, resp,
+					 apply_machine_put, NULL);
+		if (patch)
+			return do_config(ctx, "machine-config", body, len, resp,
+					 apply_machine_patch, NULL);
+	}
+	if (!strcmp(p, "/vm/config") && get)
+		return ok_json(resp, api_config_full_json(&ctx->cfg));
+	if (!strcmp(p, "/boot-source") && put)
+		return do_config(ctx, "boot-source", body, len, resp,
+				 apply_boot_source, NULL);
+	if (!strcmp(p, "/logger") && put)
+		return do_config(ctx, "logger", body, len, resp, apply_logger,
+				 ctx->ops->logger);
+	if (!strcmp(p, "/metrics") && put)
+		return do_config(ctx, "metrics", body, len, resp, apply_metrics,
+				 ctx->ops->metrics);
+	if (!strcmp(p, "/actions") && put)
+		return do_action(ctx, body, len, resp);
+	if (!strcmp(p, "/vm") && patch)
+		return do_vm_state(ctx, body, len, resp);
+	if (!strcmp(p, "/vmon/stats") && get) {
+		if (ctx->state == API_NOT_STARTED)
+			return fault(resp, "vmon/stats: " MSG_BEFORE_BOOT);
+		return ok_json(resp, ctx->ops->stats(ctx->opaque));
+	}
+	for (size_t i = 0;
+	     i < sizeof(missing_endpoints) / sizeof(*missing_endpoints); i++) {
+		size_t l = strlen(missing_endpoints[i].path);
+		bool match =
+			missing_endpoints[i].prefix ?
+				!strncmp(p, missing_endpoints[i].path, l) &&
+					p[l] && !strchr(p + l, '/') :
+				!strcmp(p, missing_endpoints[i].path);
+
+		if (match && method_in(m, missing_endpoints[i].methods))
+			return fault(resp,
+				     "%s %.200s: not supported by vmon yet: %s",
+				     m, p, missing_endpoints[i].missing);
+	}
+	return bad_route(m, p, resp);
+}
+
+unsigned int api_handle(struct api_ctx *ctx, const char *method,
+			const char *path, const char *body, size_t len,
+			json_t **resp)
+{
+	unsigned int st;
+
+	*resp = NULL;
+	if (len > API_MAX_BODY)
+		return fault(
+			resp,
+			"Request payload with size %zu is larger than the limit of %d allowed by server.",
+			len, API_MAX_BODY);
+	pthread_mutex_lock(&ctx->lock);
+	st = route(ctx, method, path, body, len, resp);
+	pthread_mutex_unlock(&ctx->lock);
+	return st;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * router.h - the API's request handling, independent of HTTP: one request
+ * (method, path, body) in, a status code and a JSON body out. It owns the
+ * instance state machine (Not started -> Running <-> Paused) and the
+ * pre-boot configuration; what it does to a VM goes through api_ops, so
+ * the same router serves vmon and the fuzz target.
+ */
+#ifndef VMON_API_ROUTER_H
+#define VMON_API_ROUTER_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+
+#include "vmconfig.h"
+
+/* The largest request body accepted (bigger ones are refused unread). */
+#define API_MAX_BODY (64 * 1024)
+
+enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
+
+/* What the router asks of the VMM; each returns 0 or -1 with @err set. */
+struct api_ops {
+	int (*start)(void *opaque, char *err);
+	int (*pause)(void *opaque, char *err);
+	int (*resume)(void *opaque, char *err);
+	int (*stop)(void *opaque, char *err);
+	int (*flush_metrics)(void *opaque, char *err);
+	/* New reference: the current metrics (GET /vmon/stats). */
+	json_t *(*stats)(void *opaque);
+	/* Apply a new logger / metrics configuration (PUT /logger, /metrics):
+	 * open the files. On error the configuration is rolled back. */
+	int (*logger)(void *opaque, char *err);
+	int (*metrics)(void *opaque, char *err);
+};
+
+struct api_ctx {
+	pthread_mutex_t lock; /* held by api_handle() for each request */
+	enum api_state state;
+	struct api_config cfg;
+	const char *id;
+	const struct api_ops *ops;
+	void *opaque;
+};
+
+void api_ctx_init(struct api_ctx *ctx, const char *id,
+		  const struct api_ops *ops, void *opaque);
+void api_ctx_destroy(struct api_ctx *ctx);
+
+/*
+ * Handles one request. @body may be NULL when @len is 0. Returns the HTTP
+ * status; *resp is the body to send (new reference) or NULL for none.
+ * Takes ctx->lock. Never blocks on the guest.
+ */
+unsigned int api_handle(struct api_ctx *ctx, const char *method,
+			const char *path, const char *body, size_t len,
+			json_t **resp);
+
+/* A {"fault_message": ...} body. */
+json_t *api_fault(const char *msg);
+
+const char *api_state_name(enum api_state s);
+
+#endif

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * server.c - libmicrohttpd glue: the Unix listening socket, per-request
+ * body accumulation with the size limit, and JSON responses.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+
+struct api_server {
+	struct MHD_Daemon *daemon;
+	struct api_ctx *ctx;
+	int fd;
+	char *path;
+};
+
+/* One request in progress. */
+struct request {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+#define MAX_CONNECTIONS 64
+/* Bodies up to this size are read (and dropped) before the 400. */
+#define API_DISCARD_MAX (16 << 20)
+#define CONNECTION_TIMEOUT_S 10
+
+static enum MHD_Result send_json(struct MHD_Connection *conn,
+				 unsigned int status, json_t *body)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *text = NULL;
+
+	if (body)
+		text = json_dumps(body, JSON_COMPACT);
+	if (body && !text)
+		status = 500;
+	r = MHD_create_response_from_buffer(
+		text ? strlen(text) : 0, text ? text : (void *)"",
+		text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"application/json");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result refuse_size(struct MHD_Connection *conn,
+				   unsigned long long size)
+{
+	char msg[160];
+	json_t *j;
+	enum MHD_Result ret;
+
+	snprintf(
+		msg, sizeof(msg),
+		"Request payload with size %llu is larger than the limit of %d allowed by server.",
+		size, API_MAX_BODY);
+	j = api_fault(msg);
+	ret = send_json(conn, 400, j);
+	json_decref(j);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **state)
+{
+	struct api_server *s = cls;
+	struct request *rq = *state;
+	enum MHD_Result ret;
+	unsigned int status;
+	json_t *resp = NULL;
+
+	(void)version;
+	if (!rq) {
+		const char *cl = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*state = rq;
+		/*
+		 * An oversized body is read and dropped, so that the client
+		 * (still sending) gets the 400; an absurd one is refused at
+		 * once and the connection closed.
+		 */
+		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
+			rq->too_big = true;
+			if (strtoull(cl, NULL, 10) > API_DISCARD_MAX)
+				return refuse_size(conn,
+						   strtoull(cl, NULL, 10));
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!rq->too_big && rq->len + *upload_size <= API_MAX_BODY) {
+			char *n = realloc(rq->body, rq->len + *upload_size + 1);
+
+			if (!n)
+				return MHD_NO;
+			rq->body = n;
+			memcpy(rq->body + rq->len, upload, *upload_size);
+			rq->len += *upload_size;
+			rq->body[rq->len] = 0;
+		} else {
+			rq->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->too_big)
+		return refuse_size(conn, (unsigned long long)API_MAX_BODY + 1);
+	status = api_handle(s->ctx, method, url, rq->body, rq->len, &resp);
+	ret = send_json(conn, status, resp);
+	json_decref(resp);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+			 enum MHD_RequestTerminationCode why)
+{
+	struct request *rq = *state;
+
+	(void)cls;
+	(void)conn;
+	(void)why;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+	}
+	*state = NULL;
+}
+
+struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct api_server *s;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_err("--api-sock %s: path too long (at most %zu bytes)", path,
+		       sizeof(sa.sun_path) - 1);
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->ctx = ctx;
+	s->path = strdup(path);
+	strcpy(sa.sun_path, path);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || !s->path) {
+		pr_err("--api-sock %s: socket: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		pr_err("--api-sock %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (listen(s->fd, 64)) {
+		pr_err("--api-sock %s: listen: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	s->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0,
+		NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+	if (!s->daemon) {
+		pr_err("--api-sock %s: cannot start the HTTP server", path);
+		unlink(path);
+		goto fail;
+	}
+	return s;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->path);
+	free(s);
+	return NULL;
+}
+
+void api_server_stop(struct api_server *s)
+{
+	if (!s)
+		return;
+	/*
+	 * Answers in flight (the reply to a Stop action, say) still go out:
+	 * stop accepting, then give open connections up to 250 ms.
+	 */
+	MHD_quiesce_daemon(s->daemon);
+	for (int i = 0; i < 50; i++) {
+		const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+			s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+		if (!di || di->num_connections == 0)
+			break;
+		usleep(5000);
+	}
+	MHD_stop_daemon(s->daemon);
+	close(s->fd);
+	unlink(s->path);
+	free(s->path);
+	free(s);
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * testdev.c - a test device with the register layout of QEMU's pc-testdev,
+ * so test kernels written for it run under vmon, and vmon's own guest
+ * programs have a scratch device for port-I/O and MMIO exits:
+ *   0xe0-0xe3   a 32-bit scratch register, readable and writable at any
+ *               width and offset;
+ *   0xe4-0xe7   a 4-byte write names a page to flush (a no-op here);
+ *   0x2000+n    (n < 24) a 1-byte write sets ISA IRQ line n to (value != 0);
+ *   0xff000000  a 64 KiB RAM-like MMIO buffer: reads return what was written.
+ * Owns the scratch register and the buffer; one mutex guards both.
+ * Off by default (--test-device).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "../vmm/vm.h"
+#include "devices.h"
+
+/* Classes for log_once(), distinct from vcpu.c's 1..3. */
+enum { ONCE_TESTDEV = 0x7e57 };
+
+struct testdev {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	uint8_t scratch[TESTDEV_SCRATCH_LEN];
+	uint8_t iomem[TESTDEV_IOMEM_SIZE];
+};
+
+static void scratch_read(void *opaque, uint64_t off, void *data,
+			 unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	/* The bus only passes accesses that lie inside the 4 bytes. */
+	pthread_mutex_lock(&t->lock);
+	memcpy(data, t->scratch + off, len);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void scratch_write(void *opaque, uint64_t off, const void *data,
+			  unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	pthread_mutex_lock(&t->lock);
+	memcpy(t->scratch + off, data, len);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static const struct bus_ops scratch_ops = {
+	.read = scratch_read,
+	.write = scratch_write,
+};
+
+static void flush_write(void *opaque, uint64_t off, const void *data,
+			unsigned int len)
+{
+	/*
+	 * QEMU flushes the TLB-visible mapping of the page; vmon's guest RAM
+	 * is always coherent with the guest, so there is nothing to do.
+	 */
+	(void)opaque;
+	(void)off;
+	(void)data;
+	(void)len;
+}
+
+static const struct bus_ops flush_ops = {
+	.write = flush_write,
+};
+
+static void irq_write(void *opaque, uint64_t off, const void *data,
+		      unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	if (len != 1) {
+		log_once(
+			ONCE_TESTDEV, TESTDEV_IRQ_PORT + off,
+			"testdev: %u-byte write to IRQ port 0x%llx ignored (1-byte writes only)",
+			len, (unsigned long long)(TESTDEV_IRQ_PORT + off));
+		return;
+	}
+	/* off < TESTDEV_NR_IRQS: the bus checked the range. */
+	vm_irq_line(t->vm, (unsigned int)off, *(const uint8_t *)data != 0);
+}
+
+static const struct bus_ops irq_ops = {
+	.write = irq_write,
+};
+
+static void iomem_read(void *opaque, uint64_t off, void *data, unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	pthread_mutex_lock(&t->lock);
+	memcpy(data, t->iomem + off, len);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void iomem_write(void *opaque, uint64_t off, const void *data,
+			unsigned int len)
+{
+	struct testdev *t = opaque;
+
+	pthread_mutex_lock(&t->lock);
+	memcpy(t->iomem + off, data, len);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static const struct bus_ops iomem_ops = {
+	.read = iomem_read,
+	.write = iomem_write,
+};
+
+static void testdev_destroy(void *opaque)
+{
+	struct testdev *t = opaque;
+
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+int testdev_create(struct vm *vm)
+{
+	struct testdev *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	t->vm = vm;
+	pthread_mutex_init(&t->lock, NULL);
+	if (vm_add_device(vm, "testdev", testdev_destroy, t)) {
+		testdev_destroy(t);
+		return -1;
+	}
+	if (vm_register_pio(vm, TESTDEV_SCRATCH_PORT, TESTDEV_SCRATCH_LEN,
+			    &scratch_ops, t, "testdev") ||
+	    vm_register_pio(vm, TESTDEV_FLUSH_PORT, 4, &flush_ops, t,
+			    "testdev-flush") ||
+	    vm_register_pio(vm, TESTDEV_IRQ_PORT, TESTDEV_NR_IRQS, &irq_ops, t,
+			    "testdev-irq") ||
+	    vm_register_mmio(vm, TESTDEV_IOMEM_ADDR, TESTDEV_IOMEM_SIZE,
+			     &iomem_ops, t, "testdev-iomem"))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * instances.h - the vmon instances of this host: each instance with an
+ * API socket registers itself as RUNDIR/ID.json ({"id", "pid",
+ * "api_sock"}); `vmon list` reads the directory and asks each instance for
+ * its state; `vmon pause|resume|stop|stat ID` talk to one through its
+ * socket. RUNDIR is $VMON_RUNTIME_DIR, else $XDG_RUNTIME_DIR/vmon, else
+ * /run/vmon for root and /tmp/vmon-UID for others.
+ */
+#ifndef VMON_VMM_INSTANCES_H
+#define VMON_VMM_INSTANCES_H
+
+#include <stddef.h>
+
+/*
+ * Registers instance @id with socket @sock (made absolute); fills @entry
+ * with the registry file to remove at exit. Returns 0 or -1 (logged; also
+ * when a live instance has the same id).
+ */
+int instance_register(const char *id, const char *sock, char *entry,
+		      size_t len);
+void instance_unregister(const char *entry);
+
+/* True if @id is a usable instance id: [A-Za-z0-9_.-], 1..64 chars. */
+int instance_id_valid(const char *id);
+
+int cmd_list(int argc, char **argv);
+/* pause, resume, stop, stat: argv[0] is the command. */
+int cmd_instance(int argc, char **argv);
+
+#endif

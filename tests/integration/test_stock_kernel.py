@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Debian's stock kernel, unmodified (the ELF vmlinux inside its bzImage,
+booted through its PVH note; scripts/fetch-stock-kernel). On a VMX/SVM host
+it boots until it finds no root file system, panics and reboots (panic=-1,
+exit 0). On a PVM host it gets as far as the emulator allows and vmon stops
+it with the emulation-failure report (exit 10, instruction bytes, a hint),
+never a hang or a crash of vmon."""
+import os
+import tempfile
+
+import vmontest as t
+
+PVM = os.path.exists("/sys/module/kvm_pvm")
+
+
+def cache_dir():
+    c = os.environ.get("VMON_CACHE")
+    if c:
+        return c
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or
+                        os.path.expanduser("~/.cache"), "vmon")
+
+
+def main():
+    t.require_kvm()
+    kernel = os.path.join(cache_dir(), "stock", "current", "vmlinux")
+    if not t.check(os.path.exists(kernel), "stock kernel present (%s)" % kernel):
+        print("run scripts/fetch-stock-kernel (scripts/setup does)")
+        t.finish()
+    log = os.path.join(tempfile.mkdtemp(prefix="vmon-stock-"), "serial")
+    r = t.run(["run", "--kernel", kernel, "--mem", "512M", "--serial", "file:" + log],
+              timeout=600)
+    serial = open(log, errors="replace").read()
+    print("serial tail:\n" + serial[-1500:])
+    print("stderr:\n" + r.err[-3000:])
+    t.check(not r.timed_out, "vmon ends by itself (%.0f s)" % r.elapsed)
+    t.check("Linux version 6.1" in serial, "the stock kernel runs and prints its banner")
+    if PVM:
+        t.check(r.code == 10, "stopped with the emulation-failure code 10 (got %r)" % r.code)
+        t.check("emulation failure" in r.err and "code at RIP:" in r.err and
+                "RIP=" in r.err and "RAX=" in r.err, "the report has RIP, bytes, registers")
+        t.check("hint:" in r.err, "the report has a hint")
+    else:
+        t.check(r.code == 0, "no root fs: panic=-1 reboots, exit 0 (got %r)" % r.code)
+    t.finish()
+
+
+main()

@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""vmon_api - helpers for the control-plane tests: an HTTP/1.1 client over
+a Unix socket (raw requests too, for the hostile-client test), a vmon
+instance started with --api-sock, and a minimal checker for the response
+schemas of Firecracker's OpenAPI file (src/firecracker/swagger)."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+import vmontest
+
+GUEST_COUNTER = os.path.join(vmontest.BUILD_ROOT, "tests", "api_counter")
+
+
+def raw(sock_path, data, timeout=5.0, shutdown=True):
+    """Sends raw bytes, returns everything the server answers (bytes)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(sock_path)
+    try:
+        s.sendall(data)
+        if shutdown:
+            s.shutdown(socket.SHUT_WR)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()
+
+
+def parse_response(data):
+    """(status, body-json-or-None, raw body) of one HTTP response."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = None
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v.strip())
+    if length is not None:
+        body = body[:length]
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    return status, parsed, body
+
+
+def request(sock_path, method, path, body=None, timeout=10.0):
+    """One request; returns (status, parsed JSON body or None)."""
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    head = "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" % (
+        method, path)
+    if body is not None:
+        head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+    data = head.encode() + b"\r\n" + (body or b"")
+    status, parsed, _ = parse_response(raw(sock_path, data, timeout))
+    return status, parsed
+
+
+class Instance:
+    """A `vmon --api-sock` process; serial output goes to a file."""
+
+    def __init__(self, extra=(), env=None, id=None, serial=True):
+        self.dir = tempfile.mkdtemp(prefix="vmon-api-")
+        self.sock = os.path.join(self.dir, "api.sock")
+        self.serial = os.path.join(self.dir, "serial.out")
+        args = [vmontest.VMON, "--api-sock", self.sock]
+        if id:
+            args += ["--id", id]
+        if serial:
+            args += ["--serial", "file:" + self.serial]
+        args += list(extra)
+        self.err_path = os.path.join(self.dir, "stderr")
+        self.errf = open(self.err_path, "wb")
+        self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=self.errf,
+                                  env=env)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if os.path.exists(self.sock):
+                try:
+                    request(self.sock, "GET", "/")
+                    return
+                except OSError:
+                    pass
+            if self.p.poll() is not None:
+                break
+            time.sleep(0.01)
+        raise RuntimeError("vmon did not open its API socket: " + self.stderr())
+
+    def req(self, method, path, body=None):
+        return request(self.sock, method, path, body)
+
+    def boot_counter(self, vcpus=1, mem=32):
+        st1, _ = self.req("PUT", "/boot-source",
+                          {"kernel_image_path": GUEST_COUNTER})
+        st2, _ = self.req("PUT", "/machine-config",
+                          {"vcpu_count": vcpus, "mem_size_mib": mem})
+        st3, b = self.req("PUT", "/actions", {"action_type": "InstanceStart"})
+        return (st1, st2, st3) == (204, 204, 204), b
+
+    def serial_text(self):
+        try:
+            with open(self.serial, "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def last_count(self):
+        """The last complete counter line of the guest, or -1."""
+        lines = [l for l in self.serial_text().split("\n")
+                 if l.startswith("c=") and len(l) == 10]
+        return int(lines[-1][2:], 16) if lines else -1
+
+    def stderr(self):
+        self.errf.flush()
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, timeout=10):
+        if self.p.poll() is None:
+            self.p.terminate()
+        try:
+            code = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            code = None
+        self.errf.close()
+        return code
+
+
+# --- response schemas (Firecracker's swagger definitions) -----------------
+SCHEMAS = {
+    "Error": {"props": {"fault_message": str}, "required": []},
+    "InstanceInfo": {
+        "props": {"app_name": str, "id": str, "state": str,
+                  "vmm_version": str},
+        "required": ["app_name", "id", "state", "vmm_version"],
+        "enums": {"state": ["Not started", "Running", "Paused"]},
+    },
+    "FirecrackerVersion": {"props": {"firecracker_version": str},
+                           "required": ["firecracker_version"]},
+    "MachineConfiguration": {
+        "props": {"cpu_template": str, "smt": bool, "mem_size_mib": int,
+                  "track_dirty_pages": bool, "vcpu_count": int,
+                  "huge_pages": str},
+        "required": ["mem_size_mib", "vcpu_count"],
+        "enums": {"huge_pages": ["None", "Transparent", "2M"]},
+    },
+    "BootSource": {
+        "props": {"boot_args": str, "initrd_path": str,
+                  "kernel_image_path": str},
+        "required": ["kernel_image_path"],
+    },
+    "Logger": {
+        "props": {"level": str, "log_path": str, "show_level": bool,
+                  "show_log_origin": bool, "module": str},
+        "required": [],
+    },
+    "Metrics": {"props": {"metrics_path": str}, "required": ["metrics_path"]},
+}
+FULL_VM_SECTIONS = {"boot-source": "BootSource",
+                    "machine-config": "MachineConfiguration",
+                    "logger": "Logger", "metrics": "Metrics",
+                    "drives": list, "network-interfaces": list,
+                    "balloon": dict, "cpu-config": dict, "vsock": dict,
+                    "entropy": dict, "mmds-config": dict, "pmem": list,
+                    "memory-hotplug": dict}
+
+
+def schema_errors(name, obj):
+    """A list of ways @obj violates definition @name (empty: conforms)."""
+    errs = []
+    if name == "FullVmConfiguration":
+        if not isinstance(obj, dict):
+            return ["FullVmConfiguration: not an object"]
+        for k, v in obj.items():
+            kind = FULL_VM_SECTIONS.get(k)
+            if kind is None:
+                errs.append("FullVmConfiguration: unknown property " + k)
+            elif isinstance(kind, str):
+                errs += schema_errors(kind, v)
+            elif not isinstance(v, kind):
+                errs.append("FullVmConfiguration.%s: wrong type" % k)
+        return errs
+    sch = SCHEMAS[name]
+    if not isinstance(obj, dict):
+        return ["%s: not an object: %r" % (name, obj)]
+    for r in sch["required"]:
+        if r not in obj:
+            errs.append("%s: missing required %s" % (name, r))
+    for k, v in obj.items():
+        t = sch["props"].get(k)
+        if t is None:
+            errs.append("%s: property %s not in the schema" % (name, k))
+        elif t is int and (isinstance(v, bool) or not isinstance(v, int)):
+            errs.append("%s.%s: not an integer" % (name, k))
+        elif t is not int and not isinstance(v, t):
+            errs.append("%s.%s: not a %s" % (name, k, t.__name__))
+    for k, allowed in sch.get("enums", {}).items():
+        if k in obj and obj[k] not in allowed:
+            errs.append("%s.%s: %r not in %r" % (name, k, obj[k], allowed))
+    return errs
