@@ -116,15 +116,17 @@ static void inflate(struct balloon *b, const struct virtq_elem *e)
 static void reported(struct balloon *b, const struct virtq_elem *e)
 {
 	for (unsigned int i = e->nr_out; i < e->nr_out + e->nr_in; i++) {
-		uintptr_t start = (uintptr_t)e->iov[i].iov_base;
-		uintptr_t end = start + e->iov[i].iov_len;
+		uint8_t *p = e->iov[i].iov_base;
+		uint64_t len = e->iov[i].iov_len;
+		/* Whole pages only: skip to the first page boundary. */
+		uint64_t skip = (BALLOON_PAGE - (uintptr_t)p % BALLOON_PAGE) %
+				BALLOON_PAGE;
 
-		start = (start + BALLOON_PAGE - 1) & ~(BALLOON_PAGE - 1);
-		end &= ~(BALLOON_PAGE - 1);
-		if (end > start) {
-			discard((uint8_t *)start, end - start);
-			b->info.reported_bytes += end - start;
-		}
+		if (len <= skip)
+			continue;
+		len = (len - skip) & ~(BALLOON_PAGE - 1);
+		discard(p + skip, len);
+		b->info.reported_bytes += len;
 	}
 }
 

@@ -651,11 +651,11 @@ static int listen_uds(const char *path)
 	struct stat st;
 	int fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
+	    (int)sizeof(sa.sun_path)) {
 		pr_err("--vsock uds=%s: path too long", path);
 		return -1;
 	}
-	strcpy(sa.sun_path, path);
 	/* A socket left over by an earlier run is replaced. */
 	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
 		unlink(path);
