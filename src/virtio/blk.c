@@ -40,6 +40,7 @@
 #define BLK_QUEUE_SIZE 256
 #define BLK_MAX_INFLIGHT BLK_QUEUE_SIZE
 #define BLK_DIRECT_ALIGN 512
+#define BLK_ASYNC_BYTES (128 * 1024)
 
 enum { ONCE_BLK = 0x7620 };
 
@@ -193,6 +194,13 @@ static bool submit(struct blk *b, struct blk_io *io)
 					     io->bounce ? &io->biov : r->iov,
 					     io->bounce ? 1 : r->nr_iov,
 					     r->offset);
+		/*
+		 * Large transfers go to io_uring's workers at once: copies to
+		 * and from the page cache then run in parallel, not one after
+		 * another on the I/O thread.
+		 */
+		if (r->len >= BLK_ASYNC_BYTES)
+			io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		io->used_len = 1;
@@ -211,6 +219,31 @@ static bool submit(struct blk *b, struct blk_io *io)
 	io_uring_sqe_set_data(sqe, io);
 	b->inflight++;
 	return true;
+}
+
+/* Takes every available completion; returns how many. */
+static unsigned int reap(struct blk *b, bool push)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int n = 0;
+
+	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
+		struct blk_io *io = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&b->ring, cqe);
+		if (!io)
+			continue;
+		b->inflight--;
+		n++;
+		if (push) {
+			finish_io(b, io, res);
+		} else {
+			free(io->bounce);
+			free(io);
+		}
+	}
+	return n;
 }
 
 static void blk_process(struct blk *b)
@@ -262,8 +295,15 @@ static void blk_process(struct blk *b)
 		else
 			pushed = true;
 	}
-	if (queued)
+	if (queued) {
 		io_uring_submit(&b->ring);
+		/*
+		 * Reads from the page cache complete inside the submission:
+		 * answer them now instead of after another epoll round trip.
+		 */
+		if (reap(b, true))
+			pushed = true;
+	}
 	if (pushed)
 		virtio_notify_queue(d, 0);
 	virtio_check_queue(d, 0);
@@ -273,31 +313,6 @@ static void blk_notify(struct virtio_dev *d, unsigned int q)
 {
 	(void)q;
 	blk_process(d->priv);
-}
-
-/* Takes every available completion; returns how many. */
-static unsigned int reap(struct blk *b, bool push)
-{
-	struct io_uring_cqe *cqe;
-	unsigned int n = 0;
-
-	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
-		struct blk_io *io = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&b->ring, cqe);
-		if (!io)
-			continue;
-		b->inflight--;
-		n++;
-		if (push) {
-			finish_io(b, io, res);
-		} else {
-			free(io->bounce);
-			free(io);
-		}
-	}
-	return n;
 }
 
 static void blk_completion(void *opaque, uint32_t events)

@@ -12,8 +12,9 @@ tap (link-local addresses: nothing leaves it). Checked:
   from a second, read-only disk;
 - virtio-rng: /dev/hwrng is virtio_rng and gives bytes;
 - virtio-balloon: the guest inflates to the initial target (vmon logs it),
-  and free page reporting returns memory the guest touched and freed:
-  vmon's RSS drops by at least the freed amount less 16 MiB of slack;
+  and free page reporting returns memory the guest touched and freed: the
+  resident part of guest RAM drops by at least 80 of the 96 MiB freed (Linux
+  reports whole free 2 MiB blocks; some of the file's pages are reused);
 - virtio-console: everything above went through hvc0.
 Needs root (network namespace) and the default guest (scripts/build-guest).
 """
@@ -79,6 +80,20 @@ def rss(pid):
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
+    return 0
+
+
+def ram_rss(pid, size):
+    """Resident bytes of the guest-RAM mapping (@size bytes) of vmon."""
+    mapping = None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            w = line.split()
+            if "-" in w[0] and len(w) >= 5:
+                lo, hi = (int(x, 16) for x in w[0].split("-"))
+                mapping = hi - lo
+            elif w[0] == "Rss:" and mapping == size:
+                return int(w[1]) * 1024
     return 0
 
 
@@ -225,15 +240,26 @@ def main():
             vmontest.fail("host -> guest vsock: %r" % e)
 
         # Balloon: the initial target, then free page reporting.
+        # Measured on the guest-RAM mapping: vmon's own allocations (the
+        # sanitizer build's above all) do not blur it. Linux reports free
+        # 2 MiB blocks about 2 s after they are freed; allow it 60 s.
         g.sh("dd if=/dev/zero of=/tmp/fill bs=1M count=96 2>/dev/null; sync", 120)
         time.sleep(1)
-        before = rss(g.p.pid)
-        g.sh("rm /tmp/fill; sleep 6", 120)
-        after = rss(g.p.pid)
-        print("RSS with 96 MiB file: %.1f MiB, after rm + 6 s: %.1f MiB" %
-              (before / 2**20, after / 2**20))
+        before, total_before = ram_rss(g.p.pid, 256 << 20), rss(g.p.pid)
+        g.sh("rm /tmp/fill", 120)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(2)
+            after = ram_rss(g.p.pid, 256 << 20)
+            if before - after >= (96 - 16) << 20:
+                break
+        total_after = rss(g.p.pid)
+        print("guest RAM resident with a 96 MiB file: %.1f MiB, after rm: %.1f MiB "
+              "(vmon in all: %.1f -> %.1f MiB)" % (before / 2**20, after / 2**20,
+                                                  total_before / 2**20,
+                                                  total_after / 2**20))
         vmontest.check(before - after >= (96 - 16) << 20,
-                       "free page reporting returned %.1f MiB to the host" %
+                       "free page reporting returned %.1f MiB of 96 to the host" %
                        ((before - after) / 2**20))
 
         g.send("reboot -f\n")
