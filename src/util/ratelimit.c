@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ratelimit.c - the token buckets of ratelimit.h. A bucket's budget is
+ * kept in tokens times the refill period (ns), so refilling is exact
+ * integer arithmetic: elapsed ns times size.
+ */
+#include "ratelimit.h"
+
+#include <string.h>
+#include <time.h>
+
+#define NS_PER_MS 1000000ULL
+
+static __int128 period_ns(const struct token_bucket *b)
+{
+	return (__int128)b->cfg.refill_time_ms * NS_PER_MS;
+}
+
+static void tb_init(struct token_bucket *b, const struct tb_config *c,
+		    uint64_t now_ns)
+{
+	memset(b, 0, sizeof(*b));
+	b->cfg = *c;
+	b->burst = c->one_time_burst;
+	b->last_ns = now_ns;
+	if (tb_config_enabled(c))
+		b->budget = (__int128)c->size * period_ns(b);
+}
+
+static void tb_refill(struct token_bucket *b, uint64_t now_ns)
+{
+	__int128 full;
+
+	if (!tb_config_enabled(&b->cfg) || now_ns <= b->last_ns)
+		return;
+	full = (__int128)b->cfg.size * period_ns(b);
+	if (b->budget < full) {
+		b->budget += (__int128)(now_ns - b->last_ns) * b->cfg.size;
+		if (b->budget > full)
+			b->budget = full;
+	}
+	b->last_ns = now_ns;
+}
+
+/* 0 if @n tokens can be taken now, else the ns until they can. */
+static uint64_t tb_wait(const struct token_bucket *b, uint64_t n)
+{
+	uint64_t rest = n > b->burst ? n - b->burst : 0;
+	__int128 need;
+
+	if (!tb_config_enabled(&b->cfg) || !rest)
+		return 0;
+	/* More than the bucket holds: wait until it is full. */
+	need = (__int128)(rest < b->cfg.size ? rest : b->cfg.size) *
+	       period_ns(b);
+	if (b->budget >= need)
+		return 0;
+	return (uint64_t)((need - b->budget + b->cfg.size - 1) / b->cfg.size);
+}
+
+static void tb_take(struct token_bucket *b, uint64_t n)
+{
+	uint64_t from_burst = n < b->burst ? n : b->burst;
+
+	if (!tb_config_enabled(&b->cfg))
+		return;
+	b->burst -= from_burst;
+	b->budget -= (__int128)(n - from_burst) * period_ns(b);
+}
+
+void rl_init(struct rate_limiter *rl, const struct rl_config *c,
+	     uint64_t now_ns)
+{
+	tb_init(&rl->bw, &c->bandwidth, now_ns);
+	tb_init(&rl->ops, &c->ops, now_ns);
+}
+
+bool rl_enabled(const struct rate_limiter *rl)
+{
+	return tb_config_enabled(&rl->bw.cfg) ||
+	       tb_config_enabled(&rl->ops.cfg);
+}
+
+uint64_t rl_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns)
+{
+	uint64_t w1, w2;
+
+	if (!rl_enabled(rl))
+		return 0;
+	tb_refill(&rl->bw, now_ns);
+	tb_refill(&rl->ops, now_ns);
+	w1 = tb_wait(&rl->bw, bytes);
+	w2 = tb_wait(&rl->ops, 1);
+	if (w1 || w2) {
+		uint64_t w = w1 > w2 ? w1 : w2;
+
+		rl->throttled++;
+		rl->throttled_ns += w;
+		return w;
+	}
+	tb_take(&rl->bw, bytes);
+	tb_take(&rl->ops, 1);
+	return 0;
+}
+
+uint64_t rl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
