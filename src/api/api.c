@@ -26,7 +26,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../devices/devices.h"
 #include "../util/log.h"
+#include "../virtio/balloon.h"
+#include "../virtio/runtime.h"
 #include "../vmm/cli.h"
 #include "../vmm/exitcode.h"
 #include "../vmm/instances.h"
@@ -88,7 +91,8 @@ static int op_start(void *opaque, char *err)
 		}
 		in->kvm_open = true;
 	}
-	r = vmm_session_build(&in->sess, &in->kvm, &in->vmcfg, NULL);
+	r = vmm_session_build(&in->sess, &in->kvm, &in->vmcfg,
+			      in->ctx.cfg.root_args);
 	if (!r)
 		r = vmm_session_start(&in->sess);
 	if (r) {
@@ -131,6 +135,70 @@ static int op_stop(void *opaque, char *err)
 	return 0;
 }
 
+static void *find_device(struct instance *in, const char *name,
+			 unsigned int nth);
+
+/*
+ * The virtio-blk and virtio-net counters, by drive and interface id:
+ * requests, bytes, and what the rate limiters held back.
+ */
+static void add_device_metrics(struct instance *in, json_t *m)
+{
+	const struct api_config *c = &in->ctx.cfg;
+	json_t *blk = json_object(), *net = json_object();
+
+	if (!in->started || !blk || !net) {
+		json_decref(blk);
+		json_decref(net);
+		return;
+	}
+	for (unsigned int i = 0; i < c->nr_drives; i++) {
+		struct virtio_dev *d = find_device(in, "virtio-blk", i);
+		struct virtio_io_stats st;
+
+		if (!d)
+			continue;
+		virtio_blk_stats(d, &st);
+		json_object_set_new(
+			blk, c->drives[i].id,
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "read_count", (json_int_t)st.in_ops,
+				  "read_bytes", (json_int_t)st.in_bytes,
+				  "write_count", (json_int_t)st.out_ops,
+				  "write_bytes", (json_int_t)st.out_bytes,
+				  "other_count", (json_int_t)st.other_ops,
+				  "rate_limiter_throttled",
+				  (json_int_t)st.throttled,
+				  "rate_limiter_throttled_ms",
+				  (json_int_t)(st.throttled_ns / 1000000)));
+	}
+	for (unsigned int i = 0; i < c->nr_nets; i++) {
+		struct virtio_dev *d = find_device(in, "virtio-net", i);
+		struct virtio_io_stats st;
+
+		if (!d)
+			continue;
+		virtio_net_stats(d, &st);
+		json_object_set_new(
+			net, c->nets[i].id,
+			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+				  "rx_count", (json_int_t)st.in_ops, "rx_bytes",
+				  (json_int_t)st.in_bytes, "tx_count",
+				  (json_int_t)st.out_ops, "tx_bytes",
+				  (json_int_t)st.out_bytes,
+				  "tx_rate_limiter_throttled",
+				  (json_int_t)st.throttled,
+				  "tx_rate_limiter_throttled_ms",
+				  (json_int_t)(st.throttled_ns / 1000000),
+				  "rx_rate_limiter_throttled",
+				  (json_int_t)st.rx_throttled,
+				  "rx_rate_limiter_throttled_ms",
+				  (json_int_t)(st.rx_throttled_ns / 1000000)));
+	}
+	json_object_set_new(m, "block", blk);
+	json_object_set_new(m, "net", net);
+}
+
 static int flush_metrics(struct instance *in)
 {
 	json_t *m;
@@ -146,6 +214,7 @@ static int flush_metrics(struct instance *in)
 	json_object_set_new(m, "id", json_string(in->id));
 	json_object_set_new(m, "state",
 			    json_string(api_state_name(in->ctx.state)));
+	add_device_metrics(in, m);
 	r = metrics_write_line(in->metrics_fd, m);
 	json_decref(m);
 	return r;
@@ -168,9 +237,11 @@ static json_t *op_stats(void *opaque)
 	struct instance *in = opaque;
 	json_t *m = metrics_collect(in->started ? &in->sess.vm : NULL);
 
-	if (m)
+	if (m) {
 		json_object_set_new(m, "state",
 				    json_string(api_state_name(in->ctx.state)));
+		add_device_metrics(in, m);
+	}
 	return m;
 }
 
@@ -230,6 +301,83 @@ static int op_metrics(void *opaque, char *err)
 	return 0;
 }
 
+/* The @nth device named @name (creation order), or NULL. */
+static void *find_device(struct instance *in, const char *name,
+			 unsigned int nth)
+{
+	struct vm *vm = &in->sess.vm;
+
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		if (!strcmp(vm->devices[i].name, name) && nth-- == 0)
+			return vm->devices[i].opaque;
+	return NULL;
+}
+
+static int op_drive_update(void *opaque, const struct api_drive_update *u,
+			   char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *d = find_device(in, "virtio-blk", u->index);
+
+	if (!d) {
+		snprintf(err, API_ERR_MAX, "the drive has no device");
+		return -1;
+	}
+	if (u->have_path && virtio_blk_set_path(d, u->path, err, API_ERR_MAX))
+		return -1;
+	if (u->have_rl)
+		virtio_blk_set_rate_limiter(d, &u->rl);
+	return 0;
+}
+
+static int op_net_update(void *opaque, const struct api_net_update *u,
+			 char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *d = find_device(in, "virtio-net", u->index);
+
+	if (!d) {
+		snprintf(err, API_ERR_MAX, "the interface has no device");
+		return -1;
+	}
+	virtio_net_set_rate_limiters(d, &u->rx, &u->tx);
+	return 0;
+}
+
+static int op_balloon_target(void *opaque, uint64_t mib, char *err)
+{
+	struct instance *in = opaque;
+
+	if (!in->sess.vm.balloon ||
+	    virtio_balloon_set_target(in->sess.vm.balloon, mib << 20)) {
+		snprintf(err, API_ERR_MAX, "the balloon device refused it");
+		return -1;
+	}
+	return 0;
+}
+
+static int op_balloon_info(void *opaque, struct balloon_info *out)
+{
+	struct instance *in = opaque;
+
+	if (!in->sess.vm.balloon)
+		return -1;
+	virtio_balloon_get(in->sess.vm.balloon, out);
+	return 0;
+}
+
+static int op_ctrl_alt_del(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+	void *kbd = find_device(in, "i8042", 0);
+
+	if (!kbd || i8042_ctrl_alt_del(kbd)) {
+		snprintf(err, API_ERR_MAX, "the i8042 keyboard buffer is full");
+		return -1;
+	}
+	return 0;
+}
+
 static const struct api_ops instance_ops = {
 	.start = op_start,
 	.pause = op_pause,
@@ -239,6 +387,11 @@ static const struct api_ops instance_ops = {
 	.stats = op_stats,
 	.logger = op_logger,
 	.metrics = op_metrics,
+	.drive_update = op_drive_update,
+	.net_update = op_net_update,
+	.balloon_target = op_balloon_target,
+	.balloon_info = op_balloon_info,
+	.ctrl_alt_del = op_ctrl_alt_del,
 };
 
 static void on_timer(void *opaque)

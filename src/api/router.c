@@ -86,21 +86,12 @@ static const struct {
 	const char *methods; /* Firecracker's methods, space-separated */
 	const char *missing;
 } missing_endpoints[] = {
-	{ "/drives/", true, "PUT PATCH", "block devices (virtio-blk)" },
-	{ "/network-interfaces/", true, "PUT PATCH",
-	  "network interfaces (virtio-net)" },
-	{ "/vsock", false, "PUT", "vsock (virtio-vsock)" },
-	{ "/balloon", false, "GET PUT PATCH",
-	  "the balloon device (virtio-balloon)" },
-	{ "/balloon/statistics", false, "GET PATCH",
-	  "the balloon device (virtio-balloon)" },
 	{ "/balloon/hinting/start", false, "PATCH",
-	  "the balloon device (virtio-balloon)" },
+	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/balloon/hinting/status", false, "GET",
-	  "the balloon device (virtio-balloon)" },
+	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/balloon/hinting/stop", false, "PATCH",
-	  "the balloon device (virtio-balloon)" },
-	{ "/entropy", false, "PUT", "the entropy device (virtio-rng)" },
+	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
 	{ "/snapshot/create", false, "PUT", "snapshots" },
 	{ "/snapshot/load", false, "PUT", "snapshots" },
@@ -209,6 +200,221 @@ static int apply_metrics(struct api_config *c, json_t *j, char *err)
 	return api_config_metrics(c, j, err);
 }
 
+static unsigned int
+do_config_id(struct api_ctx *ctx, const char *what, const char *id,
+	     const char *body, size_t len, json_t **resp,
+	     int (*apply)(struct api_config *, const char *, json_t *, char *))
+{
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+
+	if (ctx->state != API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	if (apply(&ctx->cfg, id, j, err))
+		st = fault(resp, "%s", err);
+	else
+		st = 204;
+	json_decref(j);
+	return st;
+}
+
+static int apply_vsock(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_vsock(c, j, err);
+}
+
+static int apply_balloon(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_balloon(c, j, err);
+}
+
+static int apply_entropy(struct api_config *c, json_t *j, char *err)
+{
+	return api_config_entropy(c, j, err);
+}
+
+/* Run-time requests: refused before boot and while stopping. */
+static unsigned int need_running(struct api_ctx *ctx, const char *what,
+				 json_t **resp)
+{
+	if (ctx->state == API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_BEFORE_BOOT, what);
+	if (ctx->state == API_STOPPING)
+		return fault(resp, "%s: the microVM is stopping", what);
+	return 0;
+}
+
+static unsigned int do_drive_patch(struct api_ctx *ctx, const char *id,
+				   const char *body, size_t len, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	struct api_drive_update *u;
+	unsigned int st = need_running(ctx, "drives", resp);
+	json_t *j;
+
+	if (st)
+		return st;
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	u = malloc(sizeof(*u));
+	if (!u) {
+		json_decref(j);
+		*resp = api_fault("out of memory");
+		return 500;
+	}
+	if (api_config_drive_update(&ctx->cfg, id, j, u, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->ops->drive_update(ctx->opaque, u, err))
+		st = fault(resp, "drives/%.64s: %s", id, err);
+	else {
+		api_config_drive_commit(&ctx->cfg, u);
+		st = 204;
+	}
+	free(u);
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_net_patch(struct api_ctx *ctx, const char *id,
+				 const char *body, size_t len, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	struct api_net_update u;
+	unsigned int st = need_running(ctx, "network-interfaces", resp);
+	json_t *j;
+
+	if (st)
+		return st;
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	if (api_config_net_update(&ctx->cfg, id, j, &u, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->ops->net_update(ctx->opaque, &u, err))
+		st = fault(resp, "network-interfaces/%.64s: %s", id, err);
+	else {
+		api_config_net_commit(&ctx->cfg, &u);
+		st = 204;
+	}
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_balloon_patch(struct api_ctx *ctx, const char *body,
+				     size_t len, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	uint64_t mib;
+	json_t *j;
+
+	if (ctx->state == API_STOPPING)
+		return fault(resp, "balloon: the microVM is stopping");
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	if (api_config_balloon_amount(&ctx->cfg, j, &mib, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->state != API_NOT_STARTED &&
+		 ctx->ops->balloon_target(ctx->opaque, mib, err))
+		st = fault(resp, "balloon: %s", err);
+	else {
+		ctx->cfg.balloon_mib = mib;
+		ctx->cfg.balloon.size = mib << 20;
+		st = 204;
+	}
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_balloon_stats_patch(struct api_ctx *ctx,
+					   const char *body, size_t len,
+					   json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	unsigned int st, secs;
+	json_t *j;
+
+	if (ctx->state == API_STOPPING)
+		return fault(resp,
+			     "balloon/statistics: the microVM is stopping");
+	st = need_body(body, len, &j, resp);
+	if (st)
+		return st;
+	if (api_config_balloon_interval(&ctx->cfg, j, &secs, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->state != API_NOT_STARTED &&
+		 secs != ctx->cfg.balloon.stats_interval)
+		st = fault(
+			resp,
+			"balloon/statistics: field `stats_polling_interval_s`: vmon cannot change the statistics interval after boot (it is %u)",
+			ctx->cfg.balloon.stats_interval);
+	else {
+		ctx->cfg.balloon.stats_interval = secs;
+		st = 204;
+	}
+	json_decref(j);
+	return st;
+}
+
+static const char *const stat_names[BALLOON_NR_STATS] = {
+	"swap_in",	    "swap_out",	   "major_faults",
+	"minor_faults",	    "free_memory", "total_memory",
+	"available_memory", "disk_caches", "hugetlb_allocations",
+	"hugetlb_failures",
+};
+
+static unsigned int do_balloon_stats(struct api_ctx *ctx, json_t **resp)
+{
+	struct balloon_info bi;
+	unsigned int st = need_running(ctx, "balloon/statistics", resp);
+	json_t *j;
+
+	if (st)
+		return st;
+	if (!ctx->cfg.balloon_set)
+		return fault(
+			resp,
+			"balloon/statistics: no balloon device is configured");
+	if (!ctx->cfg.balloon.stats_interval)
+		return fault(
+			resp,
+			"balloon/statistics: statistics are not enabled (stats_polling_interval_s is 0)");
+	if (ctx->ops->balloon_info(ctx->opaque, &bi))
+		return fault(resp, "balloon/statistics: no balloon device");
+	j = json_pack("{s:I, s:I, s:I, s:I}", "target_pages",
+		      (json_int_t)(bi.target_bytes >> 12), "actual_pages",
+		      (json_int_t)(bi.actual_bytes >> 12), "target_mib",
+		      (json_int_t)(bi.target_bytes >> 20), "actual_mib",
+		      (json_int_t)(bi.actual_bytes >> 20));
+	for (unsigned int i = 0; j && i < BALLOON_NR_STATS; i++)
+		if (bi.have_stat[i])
+			json_object_set_new(
+				j, stat_names[i],
+				json_integer((json_int_t)bi.stats[i]));
+	if (!j) {
+		*resp = api_fault("out of memory");
+		return 500;
+	}
+	*resp = j;
+	return 200;
+}
+
+/* The {id} of @p after @prefix, or NULL if @p is not prefix + one segment. */
+static const char *path_id(const char *p, const char *prefix)
+{
+	size_t l = strlen(prefix);
+
+	if (strncmp(p, prefix, l) || !p[l] || strchr(p + l, '/'))
+		return NULL;
+	return p + l;
+}
+
 static const char *const action_fields[] = { "action_type", NULL };
 
 static unsigned int do_action(struct api_ctx *ctx, const char *body, size_t len,
@@ -266,10 +472,13 @@ static unsigned int do_action(struct api_ctx *ctx, const char *body, size_t len,
 	} else if (!strcmp(type, "SendCtrlAltDel")) {
 		if (ctx->state == API_NOT_STARTED)
 			st = fault(resp, "SendCtrlAltDel: " MSG_BEFORE_BOOT);
+		else if (ctx->state == API_STOPPING)
+			st = fault(resp,
+				   "SendCtrlAltDel: the microVM is stopping");
+		else if (ctx->ops->ctrl_alt_del(ctx->opaque, err))
+			st = fault(resp, "SendCtrlAltDel: %s", err);
 		else
-			st = fault(
-				resp,
-				"SendCtrlAltDel: not supported by vmon yet: its i8042 has no keyboard to send the keys (use the vmon extension {\"action_type\": \"Stop\"})");
+			st = 204;
 	} else if (!strcmp(type, "Stop")) {
 		if (ctx->state != API_RUNNING && ctx->state != API_PAUSED)
 			st = fault(resp, "Stop: " MSG_BEFORE_BOOT);
@@ -358,6 +567,7 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 {
 	bool get = !strcmp(m, "GET"), put = !strcmp(m, "PUT"),
 	     patch = !strcmp(m, "PATCH");
+	const char *id;
 
 	if (!strcmp(p, "/") && get)
 		return ok_json(resp,
@@ -394,6 +604,46 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 		return do_action(ctx, body, len, resp);
 	if (!strcmp(p, "/vm") && patch)
 		return do_vm_state(ctx, body, len, resp);
+	if ((id = path_id(p, "/drives/"))) {
+		if (put)
+			return do_config_id(ctx, "drives", id, body, len, resp,
+					    api_config_drive);
+		if (patch)
+			return do_drive_patch(ctx, id, body, len, resp);
+	}
+	if ((id = path_id(p, "/network-interfaces/"))) {
+		if (put)
+			return do_config_id(ctx, "network-interfaces", id, body,
+					    len, resp, api_config_net);
+		if (patch)
+			return do_net_patch(ctx, id, body, len, resp);
+	}
+	if (!strcmp(p, "/vsock") && put)
+		return do_config(ctx, "vsock", body, len, resp, apply_vsock,
+				 NULL);
+	if (!strcmp(p, "/entropy") && put)
+		return do_config(ctx, "entropy", body, len, resp, apply_entropy,
+				 NULL);
+	if (!strcmp(p, "/balloon")) {
+		if (put)
+			return do_config(ctx, "balloon", body, len, resp,
+					 apply_balloon, NULL);
+		if (patch)
+			return do_balloon_patch(ctx, body, len, resp);
+		if (get && !ctx->cfg.balloon_set)
+			return fault(
+				resp,
+				"balloon: no balloon device is configured");
+		if (get)
+			return ok_json(resp,
+				       api_config_balloon_json(&ctx->cfg));
+	}
+	if (!strcmp(p, "/balloon/statistics")) {
+		if (get)
+			return do_balloon_stats(ctx, resp);
+		if (patch)
+			return do_balloon_stats_patch(ctx, body, len, resp);
+	}
 	if (!strcmp(p, "/vmon/stats") && get) {
 		if (ctx->state == API_NOT_STARTED)
 			return fault(resp, "vmon/stats: " MSG_BEFORE_BOOT);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "../virtio/balloon.h"
 #include "vmconfig.h"
 
 /* The largest request body accepted (bigger ones are refused unread). */
@@ -33,6 +34,16 @@ struct api_ops {
 	 * open the files. On error the configuration is rolled back. */
 	int (*logger)(void *opaque, char *err);
 	int (*metrics)(void *opaque, char *err);
+	/* Run time: apply a validated update to the running device. */
+	int (*drive_update)(void *opaque, const struct api_drive_update *u,
+			    char *err);
+	int (*net_update)(void *opaque, const struct api_net_update *u,
+			  char *err);
+	int (*balloon_target)(void *opaque, uint64_t mib, char *err);
+	/* Fills @out from the balloon device; -1 if there is none. */
+	int (*balloon_info)(void *opaque, struct balloon_info *out);
+	/* Presses Ctrl+Alt+Del on the i8042 keyboard. */
+	int (*ctrl_alt_del)(void *opaque, char *err);
 };
 
 struct api_ctx {

@@ -24,6 +24,24 @@
 #define API_MAX_MEM_MIB (1024 * 1024)
 #define API_DEFAULT_MEM_MIB 128
 
+/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_-]. */
+#define API_ID_MAX 64
+
+/* A Firecracker drive: vmon's disk plus what only the API knows. */
+struct api_drive {
+	char id[API_ID_MAX + 1];
+	bool root; /* is_root_device: first disk, root= on the command line */
+	char partuuid[API_ID_MAX + 1]; /* "": root=/dev/vda */
+	bool writeback; /* cache_type Writeback (else Unsafe) */
+	bool async; /* io_engine Async (else Sync) */
+	struct disk_config disk;
+};
+
+struct api_net {
+	char id[API_ID_MAX + 1];
+	struct net_config net;
+};
+
 struct api_config {
 	/* boot-source */
 	bool boot_source_set;
@@ -46,6 +64,20 @@ struct api_config {
 	/* metrics */
 	bool metrics_set;
 	char *metrics_path;
+	/* drives (the root device, if any, first), network interfaces */
+	struct api_drive drives[VMON_MAX_DISKS];
+	unsigned int nr_drives;
+	struct api_net nets[VMON_MAX_NETS];
+	unsigned int nr_nets;
+	/* vsock, balloon (amount in MiB), entropy */
+	bool vsock_set;
+	struct vsock_config vsock;
+	bool balloon_set;
+	uint64_t balloon_mib;
+	struct balloon_config balloon;
+	bool entropy_set;
+	/* Built by api_config_to_vm(): root= for the command line, or NULL. */
+	char *root_args;
 };
 
 /* Error text buffers: a message that names the field and the problem. */
@@ -65,6 +97,53 @@ int api_config_logger(struct api_config *c, json_t *body, char *err);
 int api_config_metrics(struct api_config *c, json_t *body, char *err);
 
 /*
+ * Devices, before boot. @id is the id from the request path; the body's
+ * own id must match it. A PUT of an existing id replaces that device.
+ */
+int api_config_drive(struct api_config *c, const char *id, json_t *body,
+		     char *err);
+int api_config_net(struct api_config *c, const char *id, json_t *body,
+		   char *err);
+int api_config_vsock(struct api_config *c, json_t *body, char *err);
+int api_config_balloon(struct api_config *c, json_t *body, char *err);
+int api_config_entropy(struct api_config *c, json_t *body, char *err);
+
+/*
+ * Run-time updates, validated only (the caller applies them to the device
+ * and then commits them with the matching *_commit, or drops them).
+ */
+struct api_drive_update {
+	unsigned int index; /* into drives[] = the VM's virtio-blk order */
+	bool have_path, have_rl;
+	char path[VMON_DISK_PATH_MAX];
+	struct rl_config rl;
+};
+int api_config_drive_update(const struct api_config *c, const char *id,
+			    json_t *body, struct api_drive_update *u,
+			    char *err);
+void api_config_drive_commit(struct api_config *c,
+			     const struct api_drive_update *u);
+
+struct api_net_update {
+	unsigned int index; /* into nets[] = the VM's virtio-net order */
+	bool have_rx, have_tx;
+	struct rl_config rx, tx;
+};
+int api_config_net_update(const struct api_config *c, const char *id,
+			  json_t *body, struct api_net_update *u, char *err);
+void api_config_net_commit(struct api_config *c,
+			   const struct api_net_update *u);
+
+/* PATCH /balloon: the new amount in MiB; PATCH /balloon/statistics. */
+int api_config_balloon_amount(const struct api_config *c, json_t *body,
+			      uint64_t *mib, char *err);
+int api_config_balloon_interval(const struct api_config *c, json_t *body,
+				unsigned int *seconds, char *err);
+
+/* GET /balloon (before boot: the configuration). */
+json_t *api_config_balloon_json(const struct api_config *c);
+
+/*
  * A whole Firecracker --config-file document. Sections vmon does not have
  * yet (drives, network-interfaces, vsock, balloon...) are refused when
  * they configure something, accepted when empty.
@@ -78,10 +157,10 @@ json_t *api_config_full_json(const struct api_config *c);
 
 /*
  * Fills @vm (pointing into @c's strings: @c must outlive it) for
- * InstanceStart; -1 with @err if the configuration is incomplete.
+ * InstanceStart, and c->root_args; -1 with @err if the configuration is
+ * incomplete or inconsistent.
  */
-int api_config_to_vm(const struct api_config *c, struct vm_config *vm,
-		     char *err);
+int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
 
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing

@@ -10,6 +10,12 @@ struct vm;
 
 /* i8042 keyboard controller at 0x60/0x64: enough for the reset line. */
 int i8042_create(struct vm *vm);
+/*
+ * Queues Ctrl+Alt+Del on the i8042's keyboard (@opaque: the device's
+ * opaque in the VM's device list) and raises IRQ 1 if the guest enabled
+ * it. Thread-safe. Returns 0, or -1 if the keyboard queue is full.
+ */
+int i8042_ctrl_alt_del(void *opaque);
 /* MC146818 CMOS RTC at 0x70/0x71 with the host's time (UTC). */
 int rtc_create(struct vm *vm);
 /* isa-debug-exit at 0xf4: a write of V ends vmon with (V << 1) | 1. */

@@ -3,7 +3,10 @@
  * i8042.c - the PS/2 keyboard controller, as much as a guest needs to find
  * it and to reset the machine through it (Linux reboot=k): status and
  * command registers, the command byte, self-tests, the output port and
- * the pulse-reset commands. No keyboard or mouse is attached.
+ * the pulse-reset commands. A keyboard is attached for the control
+ * plane's Ctrl+Alt+Del only: a queue of scancodes (set 2, or set 1 when
+ * the command byte asks for translation) announced on IRQ 1, and ACKs to
+ * the commands a keyboard driver sends. No mouse is attached.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -20,6 +23,13 @@
 #define STAT_SYS 0x04
 #define STAT_CMD 0x08
 
+#define CTR_KBD_INT 0x01 /* keyboard interrupt enabled */
+#define CTR_KBD_OFF 0x10 /* keyboard clock disabled */
+#define CTR_XLATE 0x40 /* scancode set 2 translated to set 1 */
+
+#define KBD_IRQ 1
+#define KBD_QUEUE 16
+
 struct i8042 {
 	struct vm *vm;
 	pthread_mutex_t lock;
@@ -28,7 +38,52 @@ struct i8042 {
 	uint8_t pending; /* command waiting for its data byte, or 0 */
 	uint8_t out[4];
 	unsigned int nout;
+	uint8_t kbd[KBD_QUEUE]; /* keyboard bytes, after out[] */
+	unsigned int nkbd;
 };
+
+static bool kbd_push(struct i8042 *k, const uint8_t *v, unsigned int n)
+{
+	if (n > KBD_QUEUE - k->nkbd)
+		return false;
+	for (unsigned int i = 0; i < n; i++)
+		k->kbd[k->nkbd++] = v[i];
+	return true;
+}
+
+/* An edge on IRQ 1 if a keyboard byte waits and interrupts are on. */
+static void kbd_irq(struct i8042 *k)
+{
+	if (k->nkbd && !k->nout && (k->ctr & CTR_KBD_INT) &&
+	    !(k->ctr & CTR_KBD_OFF)) {
+		vm_irq_line(k->vm, KBD_IRQ, 1);
+		vm_irq_line(k->vm, KBD_IRQ, 0);
+	}
+}
+
+/* A byte the driver sends to the keyboard: ACK, and the usual replies. */
+static void kbd_command(struct i8042 *k, uint8_t v)
+{
+	static const uint8_t ack = 0xfa, id[] = { 0xfa, 0xab, 0x83 },
+			     reset[] = { 0xfa, 0xaa }, echo = 0xee;
+
+	switch (v) {
+	case 0xee: /* echo */
+		kbd_push(k, &echo, 1);
+		break;
+	case 0xf2: /* identify: an MF2 keyboard */
+		kbd_push(k, id, sizeof(id));
+		break;
+	case 0xff: /* reset and self-test: passed */
+		k->nkbd = 0;
+		kbd_push(k, reset, sizeof(reset));
+		break;
+	default: /* LEDs, typematic rate, enable, scan set... and their data */
+		kbd_push(k, &ack, 1);
+		break;
+	}
+	kbd_irq(k);
+}
 
 static void push(struct i8042 *k, uint8_t v)
 {
@@ -104,8 +159,11 @@ static void data_write(struct i8042 *k, uint8_t v)
 	case 0xd3:
 		push(k, v);
 		break;
+	case 0xd4:
+		/* A byte for the aux device: no mouse is attached. */
+		break;
 	default:
-		/* Bytes for the keyboard or aux device: none is attached. */
+		kbd_command(k, v);
 		break;
 	}
 }
@@ -117,14 +175,19 @@ static void i8042_access_read(struct i8042 *k, bool is_data, void *data,
 
 	pthread_mutex_lock(&k->lock);
 	if (is_data) {
-		v = k->nout ? k->out[0] : 0;
+		v = k->nout ? k->out[0] : k->nkbd ? k->kbd[0] : 0;
 		if (k->nout) {
 			for (unsigned int i = 1; i < k->nout; i++)
 				k->out[i - 1] = k->out[i];
 			k->nout--;
+		} else if (k->nkbd) {
+			for (unsigned int i = 1; i < k->nkbd; i++)
+				k->kbd[i - 1] = k->kbd[i];
+			k->nkbd--;
 		}
+		kbd_irq(k);
 	} else {
-		v = k->status | (k->nout ? STAT_OBF : 0);
+		v = k->status | (k->nout || k->nkbd ? STAT_OBF : 0);
 	}
 	pthread_mutex_unlock(&k->lock);
 	bus_put(data, len, v);
@@ -133,9 +196,10 @@ static void i8042_access_read(struct i8042 *k, bool is_data, void *data,
 static void i8042_access_write(struct i8042 *k, bool is_data, const void *data,
 			       unsigned int len)
 {
-	uint8_t v = (uint8_t)bus_get(data, len);
+	uint8_t v = (uint8_t)bus_get(data, len), ctr;
 
 	pthread_mutex_lock(&k->lock);
+	ctr = k->ctr;
 	if (is_data) {
 		k->status &= ~STAT_CMD;
 		data_write(k, v);
@@ -143,6 +207,9 @@ static void i8042_access_write(struct i8042 *k, bool is_data, const void *data,
 		k->status |= STAT_CMD;
 		command(k, v);
 	}
+	/* The command byte may have just enabled the keyboard interrupt. */
+	if (k->ctr != ctr)
+		kbd_irq(k);
 	pthread_mutex_unlock(&k->lock);
 }
 
@@ -208,4 +275,25 @@ int i8042_create(struct vm *vm)
 	    vm_register_pio(vm, I8042_CMD, 1, &i8042_cmd_ops, k, "i8042"))
 		return -1;
 	return 0;
+}
+
+int i8042_ctrl_alt_del(void *opaque)
+{
+	/* Ctrl, Alt, Delete pressed, then released in reverse order. */
+	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
+					0x71, 0xf0, 0x11, 0xf0, 0x14 };
+	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53,
+					0xe0, 0xd3, 0xb8, 0x9d };
+	struct i8042 *k = opaque;
+	bool ok;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->ctr & CTR_XLATE)
+		ok = kbd_push(k, set1, sizeof(set1));
+	else
+		ok = kbd_push(k, set2, sizeof(set2));
+	if (ok)
+		kbd_irq(k);
+	pthread_mutex_unlock(&k->lock);
+	return ok ? 0 : -1;
 }

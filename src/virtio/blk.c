@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "../util/log.h"
@@ -26,6 +27,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
+#include "runtime.h"
 
 #define VIRTIO_ID_BLOCK 2
 
@@ -62,7 +64,16 @@ struct blk {
 	struct io_uring ring;
 	unsigned int inflight;
 	bool stalled; /* stopped popping at BLK_MAX_INFLIGHT */
+	/* Rate limiting (see the end of this file). */
+	struct rate_limiter rl;
+	int rl_fd; /* timerfd: the wait the limiter asked for is over */
+	bool throttled; /* rl_fd armed: the queue is not processed */
+	struct virtio_io_stats st;
 };
+
+static bool blk_throttle(struct blk *b, const struct blk_req *r);
+static void blk_count(struct blk *b, const struct blk_req *r);
+static void blk_rl_timer(void *opaque, uint32_t events);
 
 static void complete(struct blk *b, struct blk_io *io, uint8_t status)
 {
@@ -254,6 +265,8 @@ static void blk_process(struct blk *b)
 	bool pushed = false, queued = false;
 
 	b->stalled = false;
+	if (b->throttled)
+		return; /* the rate limiter's timer resumes the queue */
 	for (;;) {
 		struct blk_io *io;
 		int r;
@@ -290,6 +303,12 @@ static void blk_process(struct blk *b)
 			pushed = true;
 			continue;
 		}
+		if (blk_throttle(b, &io->r)) {
+			free(io);
+			virtq_unpop(vq);
+			break;
+		}
+		blk_count(b, &io->r);
 		if (submit(b, io))
 			queued = true;
 		else
@@ -388,6 +407,8 @@ static void blk_destroy(void *priv)
 	}
 	if (b->efd >= 0)
 		close(b->efd);
+	if (b->rl_fd >= 0)
+		close(b->rl_fd);
 	if (b->fd >= 0)
 		close(b->fd);
 	free(b);
@@ -454,6 +475,7 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	b->cfg = *disk;
 	b->efd = -1;
+	b->rl_fd = -1;
 	if (open_image(b)) {
 		if (b->fd >= 0)
 			close(b->fd);
@@ -484,5 +506,157 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 		       strerror(errno));
 		return NULL;
 	}
+	rl_init(&b->rl, &disk->rl, rl_now_ns());
+	b->rl_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (b->rl_fd < 0 ||
+	    iothread_add(io, b->rl_fd, EPOLLIN, blk_rl_timer, b)) {
+		pr_err("--disk %s: rate limiter timer: %s", disk->path,
+		       strerror(errno));
+		return NULL;
+	}
 	return d;
+}
+
+/* --- control plane: rate limiter, backing file, counters --------------- */
+
+/* Arms the timer for a wait of @ns; the queue rests until it fires. */
+static void arm_timer(int fd, uint64_t ns)
+{
+	struct itimerspec its = { 0 };
+
+	if (ns == 0)
+		ns = 1;
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ULL);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ULL);
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+static uint64_t req_bytes(const struct blk_req *r)
+{
+	return r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT ?
+		       r->len :
+		       0;
+}
+
+/* True if @r must wait for the rate limiter (the timer is then armed). */
+static bool blk_throttle(struct blk *b, const struct blk_req *r)
+{
+	uint64_t wait;
+
+	if (!rl_enabled(&b->rl))
+		return false;
+	wait = rl_consume(&b->rl, req_bytes(r), rl_now_ns());
+	if (!wait)
+		return false;
+	b->throttled = true;
+	arm_timer(b->rl_fd, wait);
+	return true;
+}
+
+static void blk_count(struct blk *b, const struct blk_req *r)
+{
+	if (r->type == VIRTIO_BLK_T_IN) {
+		b->st.in_ops++;
+		b->st.in_bytes += r->len;
+	} else if (r->type == VIRTIO_BLK_T_OUT) {
+		b->st.out_ops++;
+		b->st.out_bytes += r->len;
+	} else {
+		b->st.other_ops++;
+	}
+}
+
+static void blk_rl_timer(void *opaque, uint32_t events)
+{
+	struct blk *b = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(b->rl_fd, &n, sizeof(n)) < 0)
+		return;
+	pthread_mutex_lock(&b->dev->lock);
+	b->throttled = false;
+	if (virtio_queue_usable(b->dev, 0))
+		blk_process(b);
+	pthread_mutex_unlock(&b->dev->lock);
+}
+
+void virtio_blk_set_rate_limiter(struct virtio_dev *d,
+				 const struct rl_config *rl)
+{
+	struct blk *b = d->priv;
+	struct itimerspec off = { 0 };
+
+	pthread_mutex_lock(&d->lock);
+	b->cfg.rl = *rl;
+	rl_init(&b->rl, rl, rl_now_ns());
+	if (b->throttled) {
+		/* Whatever waited goes on under the new limits. */
+		timerfd_settime(b->rl_fd, 0, &off, NULL);
+		b->throttled = false;
+		virtio_requeue(d, 0);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
+			size_t errlen)
+{
+	struct blk *b = d->priv;
+	struct stat st;
+	uint64_t size;
+	int fd = open(path, (b->cfg.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+				    (b->cfg.direct ? O_DIRECT : 0));
+
+	if (fd < 0 || fstat(fd, &st)) {
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size)) {
+			snprintf(err, errlen, "%.400s: %s", path,
+				 strerror(errno));
+			close(fd);
+			return -1;
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		snprintf(err, errlen,
+			 "%.400s: not a regular file or block device", path);
+		close(fd);
+		return -1;
+	}
+	pthread_mutex_lock(&d->lock);
+	/* Requests in flight finish on the old file (host I/O, bounded). */
+	while (b->inflight) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
+			break;
+		if (reap(b, virtio_queue_usable(d, 0)))
+			virtio_notify_queue(d, 0);
+	}
+	close(b->fd);
+	b->fd = fd;
+	snprintf(b->cfg.path, sizeof(b->cfg.path), "%s", path);
+	b->lim.capacity = size / VIRTIO_BLK_SECTOR;
+	virtio_config_changed(d);
+	if (b->stalled)
+		virtio_requeue(d, 0);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void virtio_blk_stats(struct virtio_dev *d, struct virtio_io_stats *out)
+{
+	struct blk *b = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	*out = b->st;
+	out->throttled = b->rl.throttled;
+	out->throttled_ns = b->rl.throttled_ns;
+	pthread_mutex_unlock(&d->lock);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
+#include "runtime.h"
 
 #define VIRTIO_ID_NET 1
 
@@ -55,7 +57,16 @@ struct vnet {
 	struct virtq_elem elem;
 	uint16_t heads[NET_QUEUE_SIZE];
 	uint32_t lens[NET_QUEUE_SIZE];
+	/* Rate limiting (see the end of this file). */
+	struct rate_limiter rx_rl, tx_rl;
+	int rl_fd; /* timerfd: a wait the limiters asked for is over */
+	bool rx_throttled, tx_throttled;
+	struct virtio_io_stats st;
 };
+
+static bool net_throttle(struct vnet *n, struct rate_limiter *rl,
+			 uint64_t bytes, bool *flag);
+static void net_rl_timer(void *opaque, uint32_t events);
 
 static void watch(struct vnet *n, bool on)
 {
@@ -141,7 +152,7 @@ static void rx(struct vnet *n)
 	struct virtio_dev *d = n->dev;
 	bool pushed = false;
 
-	if (!virtio_queue_usable(d, NET_RX)) {
+	if (!virtio_queue_usable(d, NET_RX) || n->rx_throttled) {
 		watch(n, false);
 		return;
 	}
@@ -162,6 +173,12 @@ static void rx(struct vnet *n)
 				continue;
 			n->pkt_len = (size_t)got;
 		}
+		if (net_throttle(n, &n->rx_rl, n->pkt_len - TAP_VNET_HDR_LEN,
+				 &n->rx_throttled)) {
+			/* The frame waits in n->pkt for the timer. */
+			watch(n, false);
+			break;
+		}
 		r = deliver(n);
 		if (r < 0) {
 			virtio_check_queue(d, NET_RX);
@@ -173,6 +190,8 @@ static void rx(struct vnet *n)
 			watch(n, false);
 			break;
 		}
+		n->st.in_ops++;
+		n->st.in_bytes += n->pkt_len - TAP_VNET_HDR_LEN;
 		n->pkt_len = 0;
 		pushed = true;
 	}
@@ -186,6 +205,8 @@ static void tx(struct vnet *n)
 	struct virtq *vq = &d->vqs[NET_TX];
 	bool pushed = false;
 
+	if (n->tx_throttled)
+		return; /* the rate limiter's timer resumes the queue */
 	for (int i = 0; i < NET_BUDGET; i++) {
 		int r = virtq_pop(vq, &n->elem);
 
@@ -194,6 +215,13 @@ static void tx(struct vnet *n)
 		if (r == 0) {
 			if (virtq_enable_notify(vq))
 				continue;
+			break;
+		}
+		if (n->elem.out_len >= TAP_VNET_HDR_LEN &&
+		    net_throttle(n, &n->tx_rl,
+				 n->elem.out_len - TAP_VNET_HDR_LEN,
+				 &n->tx_throttled)) {
+			virtq_unpop(vq);
 			break;
 		}
 		if (n->elem.out_len < TAP_VNET_HDR_LEN) {
@@ -206,6 +234,9 @@ static void tx(struct vnet *n)
 			/* Full or refused (bad header): the frame is lost. */
 			log_once(ONCE_NET, d->base + 3, "%s: tap write: %s",
 				 d->name, strerror(errno));
+		} else {
+			n->st.out_ops++;
+			n->st.out_bytes += n->elem.out_len - TAP_VNET_HDR_LEN;
 		}
 		virtq_push(vq, n->elem.head, 0);
 		pushed = true;
@@ -290,6 +321,8 @@ static void net_destroy(void *priv)
 
 	if (n->fd >= 0)
 		close(n->fd);
+	if (n->rl_fd >= 0)
+		close(n->rl_fd);
 	free(n);
 }
 
@@ -324,6 +357,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 	if (!n)
 		return NULL;
 	n->cfg = *cfg;
+	n->rl_fd = -1;
 	if (!n->cfg.mac_set) {
 		/* A random, locally administered, unicast address. */
 		if (getrandom(n->cfg.mac, 6, 0) != 6)
@@ -345,5 +379,101 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 	n->dev = d;
 	if (iothread_add(io, n->fd, 0, tap_ready, n))
 		return NULL;
+	rl_init(&n->rx_rl, &cfg->rx_rl, rl_now_ns());
+	rl_init(&n->tx_rl, &cfg->tx_rl, rl_now_ns());
+	n->rl_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (n->rl_fd < 0 ||
+	    iothread_add(io, n->rl_fd, EPOLLIN, net_rl_timer, n)) {
+		pr_err("--net %s: rate limiter timer: %s", cfg->tap,
+		       strerror(errno));
+		return NULL;
+	}
 	return d;
+}
+
+/* --- control plane: rate limiters, counters ----------------------------- */
+
+/*
+ * True if @bytes must wait for @rl: *@flag is set and the timer armed
+ * (or brought forward if it was armed for a later time).
+ */
+static bool net_throttle(struct vnet *n, struct rate_limiter *rl,
+			 uint64_t bytes, bool *flag)
+{
+	struct itimerspec its = { 0 }, cur;
+	uint64_t wait;
+
+	if (!rl_enabled(rl))
+		return false;
+	wait = rl_consume(rl, bytes, rl_now_ns());
+	if (!wait)
+		return false;
+	*flag = true;
+	if (!timerfd_gettime(n->rl_fd, &cur) &&
+	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    (uint64_t)cur.it_value.tv_sec * 1000000000ULL +
+			    (uint64_t)cur.it_value.tv_nsec <=
+		    wait)
+		return true;
+	its.it_value.tv_sec = (time_t)(wait / 1000000000ULL);
+	its.it_value.tv_nsec = (long)(wait % 1000000000ULL);
+	timerfd_settime(n->rl_fd, 0, &its, NULL);
+	return true;
+}
+
+static void net_resume(struct vnet *n)
+{
+	n->rx_throttled = n->tx_throttled = false;
+	if (virtio_queue_usable(n->dev, NET_TX))
+		tx(n);
+	if (virtio_queue_usable(n->dev, NET_RX)) {
+		watch(n, true);
+		rx(n);
+	}
+}
+
+static void net_rl_timer(void *opaque, uint32_t events)
+{
+	struct vnet *n = opaque;
+	uint64_t v;
+
+	(void)events;
+	if (read(n->rl_fd, &v, sizeof(v)) < 0)
+		return;
+	pthread_mutex_lock(&n->dev->lock);
+	net_resume(n);
+	pthread_mutex_unlock(&n->dev->lock);
+}
+
+void virtio_net_set_rate_limiters(struct virtio_dev *d,
+				  const struct rl_config *rx,
+				  const struct rl_config *tx_cfg)
+{
+	struct vnet *n = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	n->cfg.rx_rl = *rx;
+	n->cfg.tx_rl = *tx_cfg;
+	rl_init(&n->rx_rl, rx, rl_now_ns());
+	rl_init(&n->tx_rl, tx_cfg, rl_now_ns());
+	if (n->rx_throttled || n->tx_throttled) {
+		/* What waited goes on under the new limits, on the I/O thread. */
+		struct itimerspec soon = { .it_value = { .tv_nsec = 1 } };
+
+		timerfd_settime(n->rl_fd, 0, &soon, NULL);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_net_stats(struct virtio_dev *d, struct virtio_io_stats *out)
+{
+	struct vnet *n = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	*out = n->st;
+	out->throttled = n->tx_rl.throttled;
+	out->throttled_ns = n->tx_rl.throttled_ns;
+	out->rx_throttled = n->rx_rl.throttled;
+	out->rx_throttled_ns = n->rx_rl.throttled_ns;
+	pthread_mutex_unlock(&d->lock);
 }

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../util/ratelimit.h"
+
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (--serial's input and output) is attached to. */
 enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
@@ -24,6 +26,7 @@ struct disk_config {
 	char serial[VMON_DISK_SERIAL_MAX + 1]; /* "": no serial */
 	bool readonly; /* opened O_RDONLY, VIRTIO_BLK_F_RO offered */
 	bool direct; /* opened O_DIRECT (bypasses the host page cache) */
+	struct rl_config rl; /* rate limiter (API): all zero, none */
 };
 
 /* One virtio-net interface on a host tap device. */
@@ -33,6 +36,7 @@ struct net_config {
 	char tap[VMON_IFNAME_MAX];
 	uint8_t mac[6];
 	bool mac_set; /* false: a random locally administered address */
+	struct rl_config rx_rl, tx_rl; /* rate limiters (API): zero, none */
 };
 
 /* The virtio-vsock device: guest CID and the host's Unix socket. */

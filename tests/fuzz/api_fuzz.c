@@ -11,6 +11,7 @@
  * Built with libFuzzer under clang (-Dfuzz=true), else with
  * api_fuzz_main.c, which runs the files given (the corpus) once.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,34 @@ static json_t *op_stats(void *opaque)
 	return json_object();
 }
 
+static int op_drive(void *opaque, const struct api_drive_update *u, char *err)
+{
+	(void)opaque;
+	(void)err;
+	return u->index < VMON_MAX_DISKS ? 0 : -1;
+}
+
+static int op_net(void *opaque, const struct api_net_update *u, char *err)
+{
+	(void)opaque;
+	(void)err;
+	return u->index < VMON_MAX_NETS ? 0 : -1;
+}
+
+static int op_balloon_target(void *opaque, uint64_t mib, char *err)
+{
+	(void)opaque;
+	(void)err;
+	return mib <= API_MAX_MEM_MIB ? 0 : -1;
+}
+
+static int op_balloon_info(void *opaque, struct balloon_info *out)
+{
+	(void)opaque;
+	memset(out, 0, sizeof(*out));
+	return 0;
+}
+
 static const struct api_ops ops = {
 	.start = op_start,
 	.pause = op_pause,
@@ -68,6 +97,11 @@ static const struct api_ops ops = {
 	.stats = op_stats,
 	.logger = op_ok,
 	.metrics = op_ok,
+	.drive_update = op_drive,
+	.net_update = op_net,
+	.balloon_target = op_balloon_target,
+	.balloon_info = op_balloon_info,
+	.ctrl_alt_del = op_ok,
 };
 
 static void check(int cond, const char *what)
@@ -85,6 +119,27 @@ static char *dump(struct api_ctx *ctx)
 
 	json_decref(j);
 	return s;
+}
+
+/* Devices (paths that exist everywhere) for run-time requests. */
+static const char devices_doc[] =
+	"{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+	"\"drives\": [{\"drive_id\": \"root\", \"is_root_device\": true,"
+	" \"is_read_only\": true, \"path_on_host\": \"/dev/null\"}],"
+	"\"network-interfaces\": [{\"iface_id\": \"eth0\","
+	" \"host_dev_name\": \"tap0\"}],"
+	"\"balloon\": {\"amount_mib\": 0, \"deflate_on_oom\": true,"
+	" \"stats_polling_interval_s\": 1},"
+	"\"vsock\": {\"guest_cid\": 3, \"uds_path\": \"/v.sock\"},"
+	"\"entropy\": {}}";
+
+/* Requests that may change the configuration after boot. */
+static bool runtime_update(const char *method, const char *path)
+{
+	return !strcmp(method, "PATCH") &&
+	       (!strncmp(path, "/drives/", 8) ||
+		!strncmp(path, "/network-interfaces/", 20) ||
+		!strcmp(path, "/balloon"));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -111,6 +166,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(path, sizeof(path), "/machine-config");
 	}
 	api_ctx_init(&ctx, "fuzz", &ops, &ctx);
+	/* Sometimes start with devices, so run-time updates find them. */
+	if (size % 5 == 0)
+		check(!api_config_document(&ctx.cfg, devices_doc,
+					   strlen(devices_doc), err),
+		      "the device seed configuration is accepted");
 	/* Sometimes start from a running or paused instance. */
 	if (size % 3 == 1)
 		ctx.state = API_RUNNING;
@@ -140,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       ctx.state == API_RUNNING && resumes == 1) ||
 			      ctx.state == API_STOPPING,
 		      "state changes follow the state machine");
-	if (before != API_NOT_STARTED)
+	if (before != API_NOT_STARTED && !runtime_update(method, path))
 		check(!strcmp(cfg_before, cfg_after),
 		      "no configuration change after boot");
 	json_decref(resp);

@@ -75,11 +75,11 @@ def request(sock_path, method, path, body=None, timeout=10.0):
 class Instance:
     """A `vmon --api-sock` process; serial output goes to a file."""
 
-    def __init__(self, extra=(), env=None, id=None, serial=True):
+    def __init__(self, extra=(), env=None, id=None, serial=True, prefix=()):
         self.dir = tempfile.mkdtemp(prefix="vmon-api-")
         self.sock = os.path.join(self.dir, "api.sock")
         self.serial = os.path.join(self.dir, "serial.out")
-        args = [vmontest.VMON, "--api-sock", self.sock]
+        args = list(prefix) + [vmontest.VMON, "--api-sock", self.sock]
         if id:
             args += ["--id", id]
         if serial:
@@ -176,14 +176,56 @@ SCHEMAS = {
         "required": [],
     },
     "Metrics": {"props": {"metrics_path": str}, "required": ["metrics_path"]},
+    "TokenBucket": {"props": {"size": int, "refill_time": int,
+                              "one_time_burst": int},
+                    "required": ["size", "refill_time"]},
+    "RateLimiter": {"props": {"bandwidth": "TokenBucket", "ops": "TokenBucket"},
+                    "required": []},
+    "Drive": {
+        "props": {"drive_id": str, "partuuid": str, "is_root_device": bool,
+                  "cache_type": str, "is_read_only": bool, "path_on_host": str,
+                  "rate_limiter": "RateLimiter", "io_engine": str,
+                  "socket": str},
+        "required": ["drive_id", "is_root_device"],
+        "enums": {"cache_type": ["Unsafe", "Writeback"],
+                  "io_engine": ["Sync", "Async"]},
+    },
+    "NetworkInterface": {
+        "props": {"guest_mac": str, "host_dev_name": str, "iface_id": str,
+                  "rx_rate_limiter": "RateLimiter",
+                  "tx_rate_limiter": "RateLimiter"},
+        "required": ["host_dev_name", "iface_id"],
+    },
+    "Vsock": {"props": {"guest_cid": int, "uds_path": str, "vsock_id": str},
+              "required": ["guest_cid", "uds_path"]},
+    "Balloon": {
+        "props": {"amount_mib": int, "deflate_on_oom": bool,
+                  "stats_polling_interval_s": int, "free_page_hinting": bool,
+                  "free_page_reporting": bool},
+        "required": ["amount_mib", "deflate_on_oom"],
+    },
+    "BalloonStats": {
+        "props": dict({k: int for k in (
+            "target_pages", "actual_pages", "target_mib", "actual_mib",
+            "swap_in", "swap_out", "major_faults", "minor_faults",
+            "free_memory", "total_memory", "available_memory", "disk_caches",
+            "hugetlb_allocations", "hugetlb_failures", "oom_kill",
+            "alloc_stall", "async_scan", "direct_scan", "async_reclaim",
+            "direct_reclaim")}),
+        "required": ["target_pages", "actual_pages", "target_mib",
+                     "actual_mib"],
+    },
+    "EntropyDevice": {"props": {"rate_limiter": "RateLimiter"},
+                      "required": []},
 }
 FULL_VM_SECTIONS = {"boot-source": "BootSource",
                     "machine-config": "MachineConfiguration",
                     "logger": "Logger", "metrics": "Metrics",
-                    "drives": list, "network-interfaces": list,
-                    "balloon": dict, "cpu-config": dict, "vsock": dict,
-                    "entropy": dict, "mmds-config": dict, "pmem": list,
-                    "memory-hotplug": dict}
+                    "drives": ["Drive"],
+                    "network-interfaces": ["NetworkInterface"],
+                    "balloon": "Balloon", "cpu-config": dict, "vsock": "Vsock",
+                    "entropy": "EntropyDevice", "mmds-config": dict,
+                    "pmem": list, "memory-hotplug": dict}
 
 
 def schema_errors(name, obj):
@@ -198,6 +240,12 @@ def schema_errors(name, obj):
                 errs.append("FullVmConfiguration: unknown property " + k)
             elif isinstance(kind, str):
                 errs += schema_errors(kind, v)
+            elif isinstance(kind, list):
+                if not isinstance(v, list):
+                    errs.append("FullVmConfiguration.%s: not a list" % k)
+                else:
+                    for item in v:
+                        errs += schema_errors(kind[0], item)
             elif not isinstance(v, kind):
                 errs.append("FullVmConfiguration.%s: wrong type" % k)
         return errs
@@ -211,6 +259,8 @@ def schema_errors(name, obj):
         t = sch["props"].get(k)
         if t is None:
             errs.append("%s: property %s not in the schema" % (name, k))
+        elif isinstance(t, str):
+            errs += schema_errors(t, v)
         elif t is int and (isinstance(v, bool) or not isinstance(v, int)):
             errs.append("%s.%s: not an integer" % (name, k))
         elif t is not int and not isinstance(v, t):
