@@ -410,7 +410,7 @@ static const char *path_id(const char *p, const char *prefix)
 {
 	size_t l = strlen(prefix);
 
-	if (strncmp(p, prefix, l) || !p[l] || strchr(p + l, '/'))
+	if (strncmp(p, prefix, l) != 0 || !p[l] || strchr(p + l, '/'))
 		return NULL;
 	return p + l;
 }

@@ -710,7 +710,7 @@ static int check_body_id(json_t *body, const char *what, const char *key,
 			what, API_ID_MAX);
 	if (get_strbuf(body, what, key, true, bid, sizeof(bid), NULL, err))
 		return -1;
-	if (strcmp(bid, id))
+	if (strcmp(bid, id) != 0)
 		return fail(
 			err,
 			"%s: field `%s` (%.64s) does not match the id in the path",
@@ -787,14 +787,16 @@ static int parse_drive(struct api_config *n, const char *id, json_t *body,
 		     what);
 		goto out;
 	}
-	if (cache && strcmp(cache, "Unsafe") && strcmp(cache, "Writeback")) {
+	if (cache && strcmp(cache, "Unsafe") != 0 &&
+	    strcmp(cache, "Writeback") != 0) {
 		fail(err,
 		     "%s: field `cache_type`: `%.32s` is not Unsafe or Writeback",
 		     what, cache);
 		goto out;
 	}
 	d.writeback = cache && !strcmp(cache, "Writeback");
-	if (engine && strcmp(engine, "Sync") && strcmp(engine, "Async")) {
+	if (engine && strcmp(engine, "Sync") != 0 &&
+	    strcmp(engine, "Async") != 0) {
 		fail(err, "%s: field `io_engine`: `%.32s` is not Sync or Async",
 		     what, engine);
 		goto out;
