@@ -5,7 +5,7 @@
  * number at the start of the kernel command line (hvm_start_info in EBX,
  * cmdline_paddr at offset 24).
  */
-#include "pvh-note.h"
+#include "pvh-note.inc"
 	.text
 	.code32
 	.globl start

@@ -3,7 +3,7 @@
  * triple.S - fixture guest: loads an empty IDT and executes ud2; #UD, #GP
  * and #DF cannot be delivered, so the CPU shuts down (triple fault).
  */
-#include "pvh-note.h"
+#include "pvh-note.inc"
 	.text
 	.code32
 	.globl start

@@ -4,7 +4,7 @@
  * instruction emulator rejects it (emulation failure); on VMX/SVM hosts it
  * raises #UD (CR4.OSXSAVE is clear) and, with no IDT, triple-faults.
  */
-#include "pvh-note.h"
+#include "pvh-note.inc"
 	.text
 	.code32
 	.globl start
