@@ -135,6 +135,7 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		free(p.cmdline);
 		return -1;
 	}
+	vm->io = p.io;
 	*cmdline = p.cmdline ? p.cmdline : strdup("");
 	return *cmdline ? 0 : -1;
 fail:

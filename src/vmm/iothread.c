@@ -25,14 +25,21 @@ struct iothread *iothread_create(void)
 {
 	struct iothread *io = calloc(1, sizeof(*io));
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	struct epoll_event pause_ev = { .events = EPOLLIN };
 
 	if (!io)
 		return NULL;
+	io->stop_efd = io->pause_efd = io->epfd = -1;
 	pthread_mutex_init(&io->lock, NULL);
+	pthread_mutex_init(&io->pause_lock, NULL);
+	pthread_cond_init(&io->pause_cond, NULL);
 	io->epfd = epoll_create1(EPOLL_CLOEXEC);
 	io->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (io->epfd < 0 || io->stop_efd < 0 ||
-	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_efd, &ev)) {
+	io->pause_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pause_ev.data.ptr = &io->pause_efd;
+	if (io->epfd < 0 || io->stop_efd < 0 || io->pause_efd < 0 ||
+	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_efd, &ev) ||
+	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->pause_efd, &pause_ev)) {
 		pr_err("I/O thread: %s", strerror(errno));
 		iothread_destroy(io);
 		return NULL;
@@ -117,6 +124,50 @@ static void sweep(struct iothread *io)
 	pthread_mutex_unlock(&io->lock);
 }
 
+/* Runs on the I/O thread: waits, parked, while a pause is requested. */
+static void park(struct iothread *io)
+{
+	uint64_t v;
+
+	if (read(io->pause_efd, &v, sizeof(v)) < 0) {
+		/* already drained by an earlier wakeup */
+	}
+	pthread_mutex_lock(&io->pause_lock);
+	if (io->pause_req) {
+		io->parked = true;
+		pthread_cond_broadcast(&io->pause_cond);
+		while (io->pause_req)
+			pthread_cond_wait(&io->pause_cond, &io->pause_lock);
+		io->parked = false;
+	}
+	pthread_mutex_unlock(&io->pause_lock);
+}
+
+void iothread_pause(struct iothread *io)
+{
+	uint64_t one = 1;
+
+	if (!io || !io->started)
+		return;
+	pthread_mutex_lock(&io->pause_lock);
+	io->pause_req = true;
+	if (write(io->pause_efd, &one, sizeof(one)) < 0)
+		pr_err("I/O thread: cannot pause: %s", strerror(errno));
+	while (!io->parked)
+		pthread_cond_wait(&io->pause_cond, &io->pause_lock);
+	pthread_mutex_unlock(&io->pause_lock);
+}
+
+void iothread_resume(struct iothread *io)
+{
+	if (!io)
+		return;
+	pthread_mutex_lock(&io->pause_lock);
+	io->pause_req = false;
+	pthread_cond_broadcast(&io->pause_cond);
+	pthread_mutex_unlock(&io->pause_lock);
+}
+
 static void *iothread_main(void *arg)
 {
 	struct iothread *io = arg;
@@ -139,6 +190,10 @@ static void *iothread_main(void *arg)
 
 			if (!h)
 				return NULL;
+			if (evs[i].data.ptr == &io->pause_efd) {
+				park(io);
+				continue;
+			}
 			if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) < 0)
 				continue; /* removed by an earlier handler */
 			h->fn(h->opaque, evs[i].events);
@@ -172,6 +227,7 @@ void iothread_destroy(void *opaque)
 	if (!io)
 		return;
 	if (io->started) {
+		iothread_resume(io);
 		if (write(io->stop_efd, &one, sizeof(one)) < 0)
 			pr_err("I/O thread: cannot stop: %s", strerror(errno));
 		pthread_join(io->thread, NULL);
@@ -186,6 +242,10 @@ void iothread_destroy(void *opaque)
 		close(io->epfd);
 	if (io->stop_efd >= 0)
 		close(io->stop_efd);
+	if (io->pause_efd >= 0)
+		close(io->pause_efd);
+	pthread_cond_destroy(&io->pause_cond);
+	pthread_mutex_destroy(&io->pause_lock);
 	pthread_mutex_destroy(&io->lock);
 	free(io);
 }

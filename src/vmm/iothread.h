@@ -25,6 +25,10 @@ struct io_handler;
 struct iothread {
 	int epfd;
 	int stop_efd;
+	int pause_efd; /* wakes the thread to park for a VM pause */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_req, parked;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock; /* the handler list */
@@ -45,6 +49,15 @@ int iothread_modify(struct iothread *io, int fd, uint32_t events);
 int iothread_remove(struct iothread *io, int fd);
 /* Starts the thread. Returns 0 or -1. */
 int iothread_start(struct iothread *io);
+/*
+ * Quiesces the I/O thread for a VM pause: returns once the thread has
+ * finished its current batch of events and parked; no handler runs until
+ * iothread_resume(). Requests the host kernel already has in flight
+ * (io_uring) complete into guest memory but are not reported to the guest
+ * until the resume.
+ */
+void iothread_pause(struct iothread *io);
+void iothread_resume(struct iothread *io);
 /* Stops and joins the thread, frees everything (fds of handlers stay). */
 void iothread_destroy(void *io);
 

@@ -18,6 +18,7 @@
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/layout.h"
 #include "../util/log.h"
+#include "iothread.h"
 #include "vcpu.h"
 
 static int set_memslot(struct vm *vm, const struct mem_region *r)
@@ -315,6 +316,8 @@ int vm_pause(struct vm *vm)
 		pthread_mutex_unlock(&vm->pause_lock);
 		return -1;
 	}
+	/* The vCPUs are parked: no new kicks; now quiesce the back-ends. */
+	iothread_pause(vm->io);
 	memset(&c, 0, sizeof(c));
 	vm->clock_saved = !ioctl(vm->fd, KVM_GET_CLOCK, &c);
 	vm->paused_clock = c.clock;
@@ -342,6 +345,7 @@ int vm_resume(struct vm *vm)
 			pr_warn("KVM_SET_CLOCK: %s: the guest clock jumps",
 				strerror(errno));
 	}
+	iothread_resume(vm->io);
 	atomic_store(&vm->paused, false);
 	atomic_store(&vm->pause_req, false);
 	pthread_cond_broadcast(&vm->pause_cond);

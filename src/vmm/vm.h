@@ -26,6 +26,7 @@
 #include "memory.h"
 
 struct vcpu;
+struct iothread;
 struct virtio_dev;
 struct kvm_cpuid2;
 
@@ -57,6 +58,8 @@ struct vm {
 
 	struct serial *serial;
 	struct virtio_dev *balloon; /* --balloon, for the control plane */
+	/* The virtio I/O thread, NULL without virtio devices. */
+	struct iothread *io;
 
 	/* Lifecycle: the first vm_request_stop() sets the exit code. */
 	pthread_mutex_t lock;
