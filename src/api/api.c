@@ -451,11 +451,9 @@ static int config_file_start(struct instance *in, const char *path)
 	if (!text)
 		return EXIT_USAGE;
 	pthread_mutex_lock(&in->ctx.lock);
-	if (api_config_document(&in->ctx.cfg, text, len, err)) {
-		pr_err("--config-file %s: %s", path, err);
-		ret = EXIT_USAGE;
-	} else if ((in->ctx.cfg.logger_set && op_logger(in, err)) ||
-		   (in->ctx.cfg.metrics_set && op_metrics(in, err))) {
+	if (api_config_document(&in->ctx.cfg, text, len, err) ||
+	    (in->ctx.cfg.logger_set && op_logger(in, err)) ||
+	    (in->ctx.cfg.metrics_set && op_metrics(in, err))) {
 		pr_err("--config-file %s: %s", path, err);
 		ret = EXIT_USAGE;
 	} else if (op_start(in, err)) {

@@ -59,7 +59,7 @@ int api_request(const char *sock, const char *method, const char *path,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strcpy(sa.sun_path, sock);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
 		goto out;

@@ -434,7 +434,7 @@ static unsigned int do_action(struct api_ctx *ctx, const char *body, size_t len,
 
 		json_object_foreach(j, key, v)
 		{
-			if (strcmp(key, action_fields[0])) {
+			if (strcmp(key, action_fields[0]) != 0) {
 				st = fault(resp,
 					   "actions: unknown field `%.64s`",
 					   key);
@@ -513,7 +513,7 @@ static unsigned int do_vm_state(struct api_ctx *ctx, const char *body,
 		return st;
 	json_object_foreach(j, key, v)
 	{
-		if (strcmp(key, vm_fields[0])) {
+		if (strcmp(key, vm_fields[0]) != 0) {
 			st = fault(resp, "vm: unknown field `%.64s`", key);
 			json_decref(j);
 			return st;
@@ -521,8 +521,8 @@ static unsigned int do_vm_state(struct api_ctx *ctx, const char *body,
 	}
 	v = json_object_get(j, "state");
 	if (!v || !json_is_string(v) ||
-	    (strcmp(json_string_value(v), "Paused") &&
-	     strcmp(json_string_value(v), "Resumed"))) {
+	    (strcmp(json_string_value(v), "Paused") != 0 &&
+	     strcmp(json_string_value(v), "Resumed") != 0)) {
 		json_decref(j);
 		return fault(
 			resp,

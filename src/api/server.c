@@ -164,7 +164,7 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		return NULL;
 	s->ctx = ctx;
 	s->path = strdup(path);
-	strcpy(sa.sun_path, path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || !s->path) {
 		pr_err("--api-sock %s: socket: %s", path, strerror(errno));

@@ -273,7 +273,8 @@ static int parse_machine(struct api_config *n, json_t *body, bool partial,
 		goto bad;
 	if (tmpl && check_cpu_template(tmpl, err))
 		goto bad;
-	if (huge && strcmp(huge, "None") && strcmp(huge, "Transparent")) {
+	if (huge && strcmp(huge, "None") != 0 &&
+	    strcmp(huge, "Transparent") != 0) {
 		fail(err,
 		     "machine-config: field `huge_pages`: `%.32s` is not supported (vmon has None and Transparent)",
 		     huge);
@@ -586,7 +587,8 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	vm->cmdline = c->boot_args;
 	vm->cpus = c->vcpu_count;
 	vm->mem_size = c->mem_size_mib << 20;
-	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") ?
+	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") !=
+						      0 ?
 				   c->cpu_template :
 				   NULL;
 	return devices_to_vm(c, vm, err);

@@ -41,8 +41,6 @@ void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)
 	}
 	if (lvl > log_level)
 		return;
-	/* The analyzer misreads a va_list passed on (x86-64 array type). */
-	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	/* One write per line so lines of different threads do not mix. */
 	fprintf(stderr, "vmon: %s%s\n", level_prefix[lvl], buf);

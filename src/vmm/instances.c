@@ -70,7 +70,7 @@ static bool socket_alive(const char *path)
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return false;
-	strcpy(sa.sun_path, path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
@@ -195,7 +195,7 @@ int cmd_list(int argc, char **argv)
 		long pid;
 
 		if (n < 6 || n - 5 >= sizeof(id) ||
-		    strcmp(de->d_name + n - 5, ".json"))
+		    strcmp(de->d_name + n - 5, ".json") != 0)
 			continue;
 		memcpy(id, de->d_name, n - 5);
 		id[n - 5] = 0;

@@ -315,7 +315,12 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_USAGE;
 	if (x86_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
-	/* After the loader: it may have settled the command line. */
+	/*
+	 * After the loader: it may have settled the command line (multiboot
+	 * replaces vm->cmdline; vmm_session_destroy() frees whichever is
+	 * there, which the analyzer cannot follow across files).
+	 */
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 	if (fw_cfg_create(vm))
 		return EXIT_HOST;
 	if (x86_vcpu_boot_regs(&vm->vcpus[0], &entry)) {
@@ -347,6 +352,12 @@ int vmm_session_start(struct vmm_session *s)
 
 int vmm_session_destroy(struct vmm_session *s, int ret)
 {
+	/*
+	 * The command line was built here (build_cmdline); free it first:
+	 * vmm_session_build() zeroes the session, so it is NULL or ours.
+	 */
+	free(s->vm.cmdline);
+	s->vm.cmdline = NULL;
 	if (!s->vm_created)
 		return ret;
 	if (vm_stopping(&s->vm) && ret != EXIT_USAGE)

@@ -91,12 +91,15 @@ int boot_copy(struct vm *vm, const struct boot_file *f, uint64_t gpa,
 	 */
 	for (uint64_t off = 0; off < len;) {
 		uint64_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
-		uintptr_t a = ((uintptr_t)src + off) & ~(uintptr_t)4095;
-		uintptr_t b = ((uintptr_t)src + off + n) & ~(uintptr_t)4095;
+		const uint8_t *from = (const uint8_t *)src + off;
+		/* Whole pages of the source chunk, rounded down. */
+		uint8_t *a = (uint8_t *)from - ((uintptr_t)from & 4095);
+		uint8_t *b =
+			(uint8_t *)from + n - ((uintptr_t)(from + n) & 4095);
 
-		memcpy(dst + off, (const uint8_t *)src + off, n);
+		memcpy(dst + off, from, n);
 		if (b > a)
-			madvise((void *)a, b - a, MADV_DONTNEED);
+			madvise(a, (size_t)(b - a), MADV_DONTNEED);
 		off += n;
 	}
 	memset(dst + len, 0, memsz - len);
