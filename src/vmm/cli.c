@@ -64,6 +64,7 @@ void cli_run_usage(FILE *f)
 		"                           file describes (with --api-sock: API too)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
+		"      --mem-prealloc       make all guest RAM resident before the boot\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
@@ -88,6 +89,7 @@ enum {
 	OPT_NET,
 	OPT_VSOCK,
 	OPT_BALLOON,
+	OPT_MEM_PREALLOC,
 };
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
@@ -108,6 +110,7 @@ static const struct option run_options[] = {
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
+	{ "mem-prealloc", no_argument, NULL, OPT_MEM_PREALLOC },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -354,7 +357,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, run_options,
 				NULL)) != -1) {
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||
-		    (c >= OPT_DISK && c <= OPT_BALLOON))
+		    (c >= OPT_DISK && c <= OPT_MEM_PREALLOC))
 			o->vm_opts = true;
 		switch (c) {
 		case OPT_API_SOCK:
@@ -455,6 +458,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case OPT_TEST_DEVICE:
 			o->cfg.test_device = true;
+			break;
+		case OPT_MEM_PREALLOC:
+			o->cfg.mem_prealloc = true;
 			break;
 		case 'v':
 			if (log_level < LOG_DEBUG)

@@ -65,6 +65,7 @@ struct vm_config {
 	enum serial_mode serial;
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */
+	bool mem_prealloc; /* --mem-prealloc: all guest RAM resident at start */
 
 	/* Virtio-mmio devices, in this order on the MMIO window. */
 	enum console_mode console; /* --console: CONSOLE_VIRTIO adds hvc0 */

@@ -48,7 +48,7 @@ static int set_memslot(struct vm *vm, const struct mem_region *r)
  * pages can be backed by host huge pages (fewer TLB misses for the guest and
  * for KVM's own accesses, e.g. when it emulates guest code).
  */
-static void *map_guest_ram(uint64_t size)
+static void *map_guest_ram(uint64_t size, bool thp)
 {
 	uint8_t *raw, *base;
 	uint64_t pad;
@@ -57,12 +57,16 @@ static void *map_guest_ram(uint64_t size)
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return MAP_FAILED;
-	base = (uint8_t *)(((uintptr_t)raw + HUGE_2M - 1) & ~(HUGE_2M - 1));
-	pad = (uint64_t)(base - raw);
+	pad = (HUGE_2M - ((uintptr_t)raw & (HUGE_2M - 1))) & (HUGE_2M - 1);
+	base = raw + pad;
 	if (pad)
 		munmap(raw, pad);
 	munmap(base + size, HUGE_2M - pad);
-	if (madvise(base, size, MADV_HUGEPAGE))
+	/*
+	 * Not with a balloon: its pages are 4 KiB, and khugepaged would fill
+	 * the holes an inflation leaves back into resident 2 MiB pages.
+	 */
+	if (thp && madvise(base, size, MADV_HUGEPAGE))
 		pr_debug("guest RAM: MADV_HUGEPAGE: %s", strerror(errno));
 	return base;
 }
@@ -72,10 +76,19 @@ static int create_memory(struct vm *vm)
 	uint64_t size = vm->cfg->mem_size;
 	void *base;
 
-	base = size > UINT64_MAX - HUGE_2M ? MAP_FAILED : map_guest_ram(size);
+	base = size > UINT64_MAX - HUGE_2M ?
+		       MAP_FAILED :
+		       map_guest_ram(size, !vm->cfg->balloon.enabled);
 	if (base == MAP_FAILED) {
 		pr_err("--mem %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	/* --mem-prealloc: commit every page now (as QEMU's -mem-prealloc). */
+	if (vm->cfg->mem_prealloc && madvise(base, size, MADV_POPULATE_WRITE)) {
+		pr_err("--mem-prealloc: cannot make %llu MiB resident: %s",
+		       (unsigned long long)(size >> 20), strerror(errno));
+		munmap(base, size);
 		return -1;
 	}
 	if (gmem_layout_ram(&vm->mem, base, size))

@@ -164,7 +164,7 @@ def main():
         g = Guest(["ip", "netns", "exec", NS, vmontest.VMON, "run", "-v",
                    "--kernel", os.path.join(d, "vmlinux"),
                    "--initrd", os.path.join(d, "initramfs.cpio"),
-                   "--mem", "256M", "--console", "virtio", "--append", "vmon.shell",
+                   "--mem", "256M", "--mem-prealloc", "--console", "virtio", "--append", "vmon.shell",
                    "--disk", data + ",serial=vmon-data",
                    "--disk", tools + ",ro",
                    "--net", "tap=vmtap0,mac=02:00:00:00:00:02",
@@ -243,12 +243,14 @@ def main():
         except OSError as e:
             vmontest.fail("host -> guest vsock: %r" % e)
 
-        # Balloon: an inflation whose pages were resident on the host. The
-        # driver is unbound (it deflates), the guest fills nearly all its
-        # free memory with a ramfs file and deletes it (no free page
-        # reporting in this boot: freed pages stay resident), then the
-        # driver is bound again and inflates the balloon to its 32 MiB
-        # target from those pages: vmon's RSS must drop by 32 MiB or more.
+        # Balloon: an inflation whose pages were resident on the host. All
+        # guest RAM is resident from the start (--mem-prealloc), so every
+        # page the guest gives is one the host gets back. The driver is
+        # unbound (it deflates), the guest fills nearly all its free memory
+        # with a ramfs file and deletes it (pages it really used; no free
+        # page reporting in this boot), then the driver is bound again and
+        # inflates the balloon to its 32 MiB target: vmon's RSS must drop by
+        # 32 MiB or more.
         g.sh("cd /sys/bus/virtio/drivers/virtio_balloon; for d in virtio*; do "
              "echo $d > /tmp/bdev; echo $d > unbind; done; cd /")
         out = g.sh("grep MemFree /proc/meminfo") or ""
