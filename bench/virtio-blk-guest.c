@@ -15,87 +15,37 @@
  * Options on the command line: bench.rand=N (random reads, default 20000).
  */
 #include "rt.h"
+#include "vdrv.h"
 
-#define QSZ 16
 #define DEPTH_SEQ 4
 #define BIG (1U << 20)
 #define SMALL 4096U
 
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-
-static struct {
-	struct desc desc[QSZ] __attribute__((aligned(16)));
-	uint16_t avail[2 + QSZ + 1] __attribute__((aligned(4)));
-	struct {
-		uint16_t flags, idx;
-		struct {
-			uint32_t id, len;
-		} ring[QSZ];
-		uint16_t avail_event;
-	} used __attribute__((aligned(4)));
-} q __attribute__((aligned(4096)));
-
-struct req_hdr {
-	uint32_t type, reserved;
-	uint64_t sector;
-};
-
-static struct req_hdr hdrs[QSZ / 3];
-static volatile uint8_t status[QSZ / 3];
+static struct vq q __attribute__((aligned(4096)));
+static struct vblk_req reqs[VQ_SIZE / 3];
 static uint8_t bufs[DEPTH_SEQ][BIG] __attribute__((aligned(4096)));
 
 static uint64_t base;
 static uint64_t capacity; /* sectors */
-static uint16_t avail_idx, used_seen;
+static uint16_t used_seen;
 static unsigned int errors;
-
-static volatile uint32_t *reg(unsigned int off)
-{
-	return (volatile uint32_t *)(base + off);
-}
-
-#define barrier() asm volatile("" ::: "memory")
 
 /* Request slot s uses descriptors 3s, 3s+1, 3s+2. */
 static void submit(unsigned int s, uint32_t type, uint64_t sector, void *buf,
 		   uint32_t len)
 {
-	uint16_t d = (uint16_t)(3 * s);
-
-	hdrs[s] = (struct req_hdr){ type, 0, sector };
-	status[s] = 0xff;
-	q.desc[d] =
-		(struct desc){ (uintptr_t)&hdrs[s], 16, 1, (uint16_t)(d + 1) };
-	if (len) {
-		q.desc[d + 1] = (struct desc){ (uintptr_t)buf, len,
-					       (uint16_t)(1 | (type ? 0 : 2)),
-					       (uint16_t)(d + 2) };
-		q.desc[d + 2] = (struct desc){ (uintptr_t)&status[s], 1, 2, 0 };
-	} else {
-		q.desc[d + 1] = (struct desc){ (uintptr_t)&status[s], 1, 2, 0 };
-	}
-	q.avail[2 + avail_idx % QSZ] = d;
-	barrier();
-	q.avail[1] = ++avail_idx;
-	barrier();
-	*reg(0x50) = 0;
+	vdrv_give(&q, vdrv_blk_chain(&q, (uint16_t)(3 * s), &reqs[s], type,
+				     sector, buf, len));
+	vdrv_kick(base, 0);
 }
 
 /* Waits for one completion; returns its slot. */
 static unsigned int complete(void)
 {
-	unsigned int s;
+	unsigned int s = vdrv_wait_mem(&q, used_seen) / 3;
 
-	while (*(volatile uint16_t *)&q.used.idx == used_seen)
-		cpu_relax();
-	barrier();
-	s = q.used.ring[used_seen % QSZ].id / 3;
 	used_seen++;
-	if (status[s] != 0)
+	if (reqs[s].status != 0)
 		errors++;
 	return s;
 }
@@ -146,64 +96,11 @@ static uint64_t randread(uint64_t arg)
 
 static bool init(void)
 {
-	*reg(0x70) = 0;
-	*reg(0x70) = 1 | 2;
-	*reg(0x24) = 1;
-	*reg(0x20) = 1; /* VERSION_1 only */
-	*reg(0x24) = 0;
-	*reg(0x20) = 0;
-	*reg(0x70) = 1 | 2 | 8;
-	if (!(*reg(0x70) & 8) || *reg(0x34) < QSZ)
+	if (!vdrv_init(base, &q, 1, 0))
 		return false;
-	*reg(0x30) = 0;
-	*reg(0x38) = QSZ;
-	*reg(0x80) = (uint32_t)(uintptr_t)q.desc;
-	*reg(0x84) = 0;
-	*reg(0x90) = (uint32_t)(uintptr_t)q.avail;
-	*reg(0x94) = 0;
-	*reg(0xa0) = (uint32_t)(uintptr_t)&q.used;
-	*reg(0xa4) = 0;
-	*reg(0x44) = 1;
-	*reg(0x70) = 1 | 2 | 8 | 4;
-	capacity = *(volatile uint32_t *)(base + 0x100) |
-		   (uint64_t) * (volatile uint32_t *)(base + 0x104) << 32;
+	capacity = *vdrv_reg(base, VMMIO_CONFIG) |
+		   (uint64_t)*vdrv_reg(base, VMMIO_CONFIG + 4) << 32;
 	return true;
-}
-
-static uint64_t parse_num(const char **p)
-{
-	uint64_t v = 0;
-	unsigned int b = 10;
-
-	if ((*p)[0] == '0' && (*p)[1] == 'x') {
-		b = 16;
-		*p += 2;
-	}
-	for (;; (*p)++) {
-		char c = **p;
-		unsigned int d;
-
-		if (c >= '0' && c <= '9')
-			d = (unsigned int)(c - '0');
-		else if (b == 16 && c >= 'a' && c <= 'f')
-			d = (unsigned int)(c - 'a' + 10);
-		else
-			break;
-		v = v * b + d;
-	}
-	return v;
-}
-
-static const char *find(const char *s, const char *w)
-{
-	size_t n = 0;
-
-	while (w[n])
-		n++;
-	for (; *s; s++)
-		if (!strncmp(s, w, n))
-			return s + n;
-	return NULL;
 }
 
 /*
@@ -223,7 +120,7 @@ static const char *boot_cmdline(void)
 	if (flags && flags < sizeof(fw_cmdline)) {
 		fw_cfg_read(0x15, fw_cmdline, flags); /* FW_CFG_CMDLINE_DATA */
 		fw_cmdline[flags] = 0;
-		if (find(fw_cmdline, "virtio_mmio.device="))
+		if (vdrv_find(fw_cmdline, "virtio_mmio.device="))
 			return fw_cmdline;
 	}
 	if (rt_boot_magic == 0x2badb002) {
@@ -251,22 +148,16 @@ static void phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
 int main(void)
 {
 	const char *cmdline = boot_cmdline();
-	const char *p = find(cmdline, "virtio_mmio.device=");
-	const char *r = find(cmdline, "bench.rand=");
+	const char *p = cmdline;
+	const char *r = vdrv_find(cmdline, "bench.rand=");
 
 	printf("cmdline: %s\n", cmdline);
 	if (r)
-		nrand = parse_num(&r);
-	while (p) {
-		parse_num(&p);
-		if (*p++ != '@')
+		nrand = vdrv_num(&r);
+	while ((base = vdrv_next_device(&p)))
+		if (vdrv_is_virtio(base) &&
+		    *vdrv_reg(base, VMMIO_DEVICE_ID) == 2)
 			break;
-		base = parse_num(&p);
-		if (*reg(0) == 0x74726976 && *reg(4) == 2 && *reg(8) == 2)
-			break;
-		base = 0;
-		p = find(p, "virtio_mmio.device=");
-	}
 	if (!check(base != 0,
 		   "a virtio-blk device (version 2) on the command line"))
 		rt_finish();

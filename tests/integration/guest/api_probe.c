@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QSZ 8
+#include "vdrv.h"
+
 #define CHUNK (64 * 1024)
 #define TOTAL (4 * 1024 * 1024)
 
@@ -31,8 +32,6 @@ void *memset(void *d, int c, size_t n)
 		*p++ = (uint8_t)c;
 	return d;
 }
-
-#define barrier() __asm__ volatile("" ::: "memory")
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -81,118 +80,34 @@ static __attribute__((noreturn)) void finish(bool stay)
 		__asm__ volatile("hlt");
 }
 
-static const char *find(const char *s, const char *w)
-{
-	for (; *s; s++) {
-		const char *a = s, *b = w;
+/* --- virtio-blk (driver: guest/runtime/vdrv.h) ------------------------- */
 
-		while (*b && *a == *b)
-			a++, b++;
-		if (!*b)
-			return a;
-	}
-	return NULL;
-}
-
-/* --- virtio-blk ------------------------------------------------------- */
-
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-
-static struct {
-	struct desc desc[QSZ] __attribute__((aligned(16)));
-	uint16_t avail[2 + QSZ + 1] __attribute__((aligned(4)));
-	struct {
-		uint16_t flags, idx;
-		struct {
-			uint32_t id, len;
-		} ring[QSZ];
-		uint16_t avail_event;
-	} used __attribute__((aligned(4)));
-} q;
-
-static uint8_t hdr[16] __attribute__((aligned(16)));
+static struct vq q;
+static struct vblk_req req;
 static uint8_t data[CHUNK] __attribute__((aligned(4096)));
-static volatile uint8_t status;
-
-static volatile uint32_t *reg(uint64_t base, unsigned int off)
-{
-	return (volatile uint32_t *)(base + off);
-}
-
-static bool blk_init(uint64_t base)
-{
-	*reg(base, 0x70) = 0;
-	*reg(base, 0x70) = 3;
-	*reg(base, 0x24) = 1; /* VERSION_1 */
-	*reg(base, 0x20) = 1;
-	*reg(base, 0x24) = 0;
-	*reg(base, 0x20) = 0;
-	*reg(base, 0x70) = 3 | 8;
-	if (*reg(base, 0x08) != 2 || !(*reg(base, 0x70) & 8))
-		return false;
-	*reg(base, 0x30) = 0;
-	*reg(base, 0x38) = QSZ;
-	*reg(base, 0x80) = (uint32_t)(uintptr_t)q.desc;
-	*reg(base, 0x84) = 0;
-	*reg(base, 0x90) = (uint32_t)(uintptr_t)q.avail;
-	*reg(base, 0x94) = 0;
-	*reg(base, 0xa0) = (uint32_t)(uintptr_t)&q.used;
-	*reg(base, 0xa4) = 0;
-	*reg(base, 0x44) = 1;
-	*reg(base, 0x70) = 3 | 8 | 4;
-	return !(*reg(base, 0x70) & 0x40);
-}
 
 /* One read of CHUNK bytes at @sector; waits (polling) for its completion. */
 static bool blk_read(uint64_t base, uint64_t sector)
 {
-	uint16_t idx = q.avail[1], seen = q.used.idx;
-	uint32_t type = 0;
+	uint32_t len;
+	uint16_t seen = vdrv_submit(base, &q, 0,
+				    vdrv_blk_chain(&q, 0, &req, VBLK_T_IN,
+						   sector, data, CHUNK));
 
-	memset(hdr, 0, sizeof(hdr));
-	__builtin_memcpy(hdr, &type, 4);
-	__builtin_memcpy(hdr + 8, &sector, 8);
-	status = 0xff;
-	q.desc[0] = (struct desc){ (uintptr_t)hdr, 16, 1, 1 };
-	q.desc[1] = (struct desc){ (uintptr_t)data, CHUNK, 1 | 2, 2 };
-	q.desc[2] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
-	q.avail[2 + idx % QSZ] = 0;
-	barrier();
-	q.avail[1] = (uint16_t)(idx + 1);
-	barrier();
-	*reg(base, 0x50) = 0;
-	for (;;) {
-		barrier();
-		if (q.used.idx != seen)
-			break;
-		if (*reg(base, 0x70) & 0x40)
-			return false;
-		__asm__ volatile("pause");
-	}
-	return status == 0 && q.used.ring[seen % QSZ].len == CHUNK + 1;
-}
-
-/* The first device of "virtio_mmio.device=512@0xADDR:IRQ". */
-static uint64_t first_device(const char *cmdline)
-{
-	const char *p = find(cmdline, "virtio_mmio.device=512@0x");
-	uint64_t v = 0;
-
-	for (; p && *p && *p != ':'; p++)
-		v = v * 16 + (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
-	return v;
+	return vdrv_wait(base, &q, seen, &len, 0) && req.status == 0 &&
+	       len == CHUNK + 1;
 }
 
 static void blkrate(const char *cmdline)
 {
-	uint64_t base = first_device(cmdline);
+	const char *p = cmdline;
+	uint64_t base = vdrv_next_device(&p);
 	bool ok = true;
 
-	check(base && blk_init(base), "blk: driver init");
+	check(base && vdrv_is_virtio(base) &&
+		      *vdrv_reg(base, VMMIO_DEVICE_ID) == 2 &&
+		      vdrv_init(base, &q, 1, 0),
+	      "blk: driver init");
 	puts_("blkrate: start\n");
 	for (uint64_t off = 0; ok && off < TOTAL; off += CHUNK)
 		ok = blk_read(base, off / 512);
@@ -250,11 +165,11 @@ void __attribute__((used)) probe_main(const uint8_t *zero_page)
 	puts_("api-probe: ");
 	puts_(cmdline);
 	puts_("\n");
-	if (find(cmdline, "probe.blkrate"))
+	if (vdrv_find(cmdline, "probe.blkrate"))
 		blkrate(cmdline);
-	if (find(cmdline, "probe.kbd"))
+	if (vdrv_find(cmdline, "probe.kbd"))
 		kbd();
-	finish(find(cmdline, "probe.stay"));
+	finish(vdrv_find(cmdline, "probe.stay"));
 }
 
 static uint8_t stack[16384] __attribute__((aligned(16), used));

@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QSZ 8
+#include "vdrv.h"
+
 #define SECTOR 512
 
 void _start(void);
@@ -68,8 +69,6 @@ static uint8_t serial_getc(void)
 	return inb(0x3f8);
 }
 
-#define barrier() __asm__ volatile("" ::: "memory")
-
 static void puts_(const char *s)
 {
 	while (*s)
@@ -104,102 +103,41 @@ static void check(bool ok, const char *what)
 	failures += !ok;
 }
 
-/* --- virtio-mmio --------------------------------------------------------- */
+/* --- virtio-mmio (driver: guest/runtime/vdrv.h) -------------------------- */
 
-struct desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags, next;
-};
-
-struct queue {
-	struct desc desc[QSZ] __attribute__((aligned(16)));
-	uint16_t avail[2 + QSZ + 1] __attribute__((aligned(4)));
-	struct {
-		uint16_t flags, idx;
-		struct {
-			uint32_t id, len;
-		} ring[QSZ];
-		uint16_t avail_event;
-	} used __attribute__((aligned(4)));
-};
-
-static struct queue queues[4], *qs = queues;
+/* The device's queues; qs is the one the helpers below work on. */
+static struct vq queues[4], *qs = queues;
 #define q (*qs)
 
-static uint8_t hdr[16] __attribute__((aligned(16)));
+static struct vblk_req req;
 static uint8_t data[8 * SECTOR] __attribute__((aligned(4096)));
-static volatile uint8_t status;
 
 static volatile uint32_t *reg(uint64_t base, unsigned int off)
 {
-	return (volatile uint32_t *)(base + off);
+	return vdrv_reg(base, off);
 }
 
-static bool dev_init_f(uint64_t base, unsigned int nq, uint32_t feat);
+static bool dev_init_f(uint64_t base, unsigned int nq, uint32_t feat)
+{
+	qs = &queues[0];
+	return vdrv_init(base, queues, nq, feat);
+}
 
 static bool dev_init(uint64_t base, unsigned int nq)
 {
 	return dev_init_f(base, nq, 0);
 }
 
-static bool dev_init_f(uint64_t base, unsigned int nq, uint32_t feat)
-{
-	memset(queues, 0, sizeof(queues));
-	*reg(base, 0x70) = 0;
-	*reg(base, 0x70) = 1;
-	*reg(base, 0x70) = 3;
-	*reg(base, 0x24) = 1; /* driver features, high word: VERSION_1 */
-	*reg(base, 0x20) = 1;
-	*reg(base, 0x24) = 0;
-	*reg(base, 0x20) = feat;
-	*reg(base, 0x70) = 3 | 8;
-	if (!(*reg(base, 0x70) & 8))
-		return false;
-	for (unsigned int i = 0; i < nq; i++) {
-		*reg(base, 0x30) = i;
-		if (*reg(base, 0x34) < QSZ)
-			return false;
-		*reg(base, 0x38) = QSZ;
-		*reg(base, 0x80) = (uint32_t)(uintptr_t)queues[i].desc;
-		*reg(base, 0x84) = 0;
-		*reg(base, 0x90) = (uint32_t)(uintptr_t)queues[i].avail;
-		*reg(base, 0x94) = 0;
-		*reg(base, 0xa0) = (uint32_t)(uintptr_t)&queues[i].used;
-		*reg(base, 0xa4) = 0;
-		*reg(base, 0x44) = 1;
-	}
-	qs = &queues[0];
-	*reg(base, 0x70) = 3 | 8 | 4;
-	return *reg(base, 0x44) == 1 && !(*reg(base, 0x70) & 0x40);
-}
-
 /* Makes chain @head of queue qs available and kicks. */
 static uint16_t submit(uint64_t base, uint16_t head)
 {
-	uint16_t idx = q.avail[1], seen = q.used.idx;
-
-	q.avail[2 + idx % QSZ] = head;
-	barrier();
-	q.avail[1] = (uint16_t)(idx + 1);
-	barrier();
-	*reg(base, 0x50) = (uint32_t)(qs - queues);
-	return seen;
+	return vdrv_submit(base, qs, (unsigned int)(qs - queues), head);
 }
 
 /* Polls queue qs for the completion of what submit() returned. */
 static bool wait_used(uint64_t base, uint16_t seen, uint32_t *len)
 {
-	for (unsigned long i = 0; i < 5000000; i++) {
-		barrier();
-		if (q.used.idx != seen) {
-			*len = q.used.ring[seen % QSZ].len;
-			return true;
-		}
-		if (*reg(base, 0x70) & 0x40)
-			return false;
-	}
-	return false;
+	return vdrv_wait(base, qs, seen, len, 5000000);
 }
 
 static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
@@ -207,22 +145,18 @@ static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
 	return wait_used(base, submit(base, head), len);
 }
 
-static bool blk_req(uint64_t base, uint32_t type, uint64_t sector,
-		    uint32_t bytes, bool in, uint32_t *len)
+/* Gives buffer @head back to queue qs and kicks. */
+static void recycle(uint64_t base, uint16_t head)
 {
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, &type, 4);
-	memcpy(hdr + 8, &sector, 8);
-	status = 0xff;
-	q.desc[0] = (struct desc){ (uintptr_t)hdr, 16, 1, 1 };
-	if (bytes) {
-		q.desc[1] = (struct desc){ (uintptr_t)data, bytes,
-					   (uint16_t)(1 | (in ? 2 : 0)), 2 };
-		q.desc[2] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
-	} else {
-		q.desc[1] = (struct desc){ (uintptr_t)&status, 1, 2, 0 };
-	}
-	return run_chain(base, 0, len) && status == 0;
+	vdrv_give(qs, head);
+	vdrv_kick(base, (unsigned int)(qs - queues));
+}
+
+static bool blk_req(uint64_t base, uint32_t type, uint64_t sector,
+		    uint32_t bytes, uint32_t *len)
+{
+	vdrv_blk_chain(qs, 0, &req, type, sector, data, bytes);
+	return run_chain(base, 0, len) && req.status == 0;
 }
 
 static void test_blk(uint64_t base, const char *serial)
@@ -231,12 +165,12 @@ static void test_blk(uint64_t base, const char *serial)
 	bool ok = true;
 
 	check(dev_init(base, 1), "blk: driver init");
-	check(blk_req(base, 8, 0, 20, true, &len) && len == 21,
+	check(blk_req(base, VBLK_T_GET_ID, 0, 20, &len) && len == 21,
 	      "blk: get-id request");
 	for (int i = 0; serial[i] && serial[i] != ' '; i++)
 		ok &= data[i] == (uint8_t)serial[i];
 	check(ok, "blk: serial matches");
-	check(blk_req(base, 0, 0, sizeof(data), true, &len) &&
+	check(blk_req(base, VBLK_T_IN, 0, sizeof(data), &len) &&
 		      len == sizeof(data) + 1,
 	      "blk: read request");
 	ok = true;
@@ -246,9 +180,9 @@ static void test_blk(uint64_t base, const char *serial)
 	for (unsigned int i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)((i / SECTOR + 8) * 13 + (i % SECTOR)) ^
 			  0x5a;
-	check(blk_req(base, 1, 8, sizeof(data), false, &len) && len == 1,
+	check(blk_req(base, VBLK_T_OUT, 8, sizeof(data), &len) && len == 1,
 	      "blk: write request");
-	check(blk_req(base, 4, 0, 0, false, &len), "blk: flush request");
+	check(blk_req(base, VBLK_T_FLUSH, 0, 0, &len), "blk: flush request");
 	check(*reg(base, 0x60) & 1, "blk: interrupt status set");
 	*reg(base, 0x64) = 1;
 }
@@ -260,7 +194,7 @@ static void test_rng(uint64_t base)
 
 	check(dev_init(base, 1), "rng: driver init");
 	memset(data, 0, 64);
-	q.desc[0] = (struct desc){ (uintptr_t)data, 64, 2, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)data, 64, 2, 0 };
 	check(run_chain(base, 0, &len) && len == 64, "rng: 64 bytes");
 	for (int i = 0; i < 64; i++)
 		nonzero += data[i] != 0;
@@ -279,11 +213,11 @@ static void test_console(uint64_t base)
 	check(dev_init(base, 2), "console: driver init");
 	/* A receive buffer first, then transmit. */
 	memset(rx, 0, sizeof(rx));
-	q.desc[0] = (struct desc){ (uintptr_t)rx, sizeof(rx), 2, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)rx, sizeof(rx), 2, 0 };
 	seen = submit(base, 0);
 	qs = &queues[1];
 	memcpy(data, msg, sizeof(msg) - 1);
-	q.desc[0] = (struct desc){ (uintptr_t)data, sizeof(msg) - 1, 0, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)data, sizeof(msg) - 1, 0, 0 };
 	check(run_chain(base, 0, &len), "console: transmit");
 	qs = &queues[0];
 	ok = wait_used(base, seen, &len) && len >= 4;
@@ -378,17 +312,14 @@ static void test_net(uint64_t base)
 	check((*(volatile uint8_t *)(base + 0x106) & 1), "net: link up");
 	/* Four receive buffers. */
 	for (uint16_t i = 0; i < 4; i++) {
-		q.desc[i] = (struct desc){ (uintptr_t)rxbufs[i],
-					   sizeof(rxbufs[i]), 2, 0 };
-		q.avail[2 + i] = i;
+		q.desc[i] = (struct vq_desc){ (uintptr_t)rxbufs[i],
+					      sizeof(rxbufs[i]), 2, 0 };
+		vdrv_give(qs, i);
 	}
-	barrier();
-	q.avail[1] = 4;
-	barrier();
-	*reg(base, 0x50) = 0;
+	vdrv_kick(base, 0);
 	qs = &queues[1];
-	q.desc[0] = (struct desc){ (uintptr_t)frame,
-				   build_udp(mac, "vmon-net-ping"), 0, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)frame,
+				      build_udp(mac, "vmon-net-ping"), 0, 0 };
 	check(run_chain(base, 0, &len), "net: frame transmitted");
 	/* Frames arrive (maybe IPv6 noise first): look for the answer. */
 	qs = &queues[0];
@@ -398,16 +329,11 @@ static void test_net(uint64_t base)
 
 		if (!wait_used(base, seen, &len))
 			break;
-		head = (uint16_t)q.used.ring[seen % QSZ].id;
+		head = (uint16_t)q.used.ring[seen % VQ_SIZE].id;
 		seen++;
 		if (head < 4) {
 			got = is_reply(rxbufs[head], len, mac);
-			/* Give the buffer back. */
-			q.avail[2 + q.avail[1] % QSZ] = head;
-			barrier();
-			q.avail[1]++;
-			barrier();
-			*reg(base, 0x50) = 0;
+			recycle(base, head); /* give the buffer back */
 		}
 	}
 	check(got, "net: UDP answer from the host received");
@@ -442,7 +368,7 @@ static bool vsock_send(uint64_t base, uint32_t sport, uint32_t dport,
 	memcpy(vtx, &h, sizeof(h));
 	memcpy(vtx + sizeof(h), data, len);
 	qs = &queues[1];
-	q.desc[0] = (struct desc){ (uintptr_t)vtx, sizeof(h) + len, 0, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)vtx, sizeof(h) + len, 0, 0 };
 	return run_chain(base, 0, &used);
 }
 
@@ -454,16 +380,11 @@ static struct vsock_hdr *vsock_recv(uint64_t base, const uint8_t **payload)
 	uint16_t head;
 
 	qs = &queues[0];
-	if (last >= 0) {
-		q.avail[2 + q.avail[1] % QSZ] = (uint16_t)last;
-		barrier();
-		q.avail[1]++;
-		barrier();
-		*reg(base, 0x50) = 0;
-	}
+	if (last >= 0)
+		recycle(base, (uint16_t)last);
 	if (!wait_used(base, vrx_seen, &len))
 		return NULL;
-	head = (uint16_t)q.used.ring[vrx_seen % QSZ].id;
+	head = (uint16_t)q.used.ring[vrx_seen % VQ_SIZE].id;
 	vrx_seen++;
 	if (head >= 4 || len < 44)
 		return NULL;
@@ -495,14 +416,11 @@ static void test_vsock(uint64_t base)
 	check(my_cid == 42, "vsock: guest CID 42 in config space");
 	qs = &queues[0];
 	for (uint16_t i = 0; i < 4; i++) {
-		q.desc[i] = (struct desc){ (uintptr_t)vrx[i], sizeof(vrx[i]), 2,
-					   0 };
-		q.avail[2 + i] = i;
+		q.desc[i] = (struct vq_desc){ (uintptr_t)vrx[i], sizeof(vrx[i]),
+					      2, 0 };
+		vdrv_give(qs, i);
 	}
-	barrier();
-	q.avail[1] = 4;
-	barrier();
-	*reg(base, 0x50) = 0;
+	vdrv_kick(base, 0);
 
 	/* Guest to host. */
 	check(vsock_send(base, 1234, 5000, 1, "", 0), "vsock: request sent");
@@ -584,7 +502,7 @@ static void test_balloon(uint64_t base)
 	put_stat(1, 5, 60ULL << 20); /* MEMTOT */
 	put_stat(2, 6, 23456 * 4096ULL); /* AVAIL */
 	qs = &queues[2];
-	q.desc[0] = (struct desc){ (uintptr_t)stats, sizeof(stats), 0, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)stats, sizeof(stats), 0, 0 };
 	submit(base, 0);
 
 	/*
@@ -593,7 +511,7 @@ static void test_balloon(uint64_t base)
 	 */
 	qs = &queues[0];
 	pfns[0] = (uint32_t)(at >> 12);
-	q.desc[0] = (struct desc){ (uintptr_t)pfns, 4, 0, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)pfns, 4, 0, 0 };
 	check(run_chain(base, 0, &len), "balloon: warm-up inflate");
 	touch(at, (uint64_t)target * 4096);
 	puts_("balloon: touched\n");
@@ -603,7 +521,7 @@ static void test_balloon(uint64_t base)
 		for (uint32_t i = 0; i < 256; i++)
 			pfns[i] = (uint32_t)(at >> 12) + done + i;
 		q.desc[0] =
-			(struct desc){ (uintptr_t)pfns, sizeof(pfns), 0, 0 };
+			(struct vq_desc){ (uintptr_t)pfns, sizeof(pfns), 0, 0 };
 		ok = run_chain(base, 0, &len);
 	}
 	check(ok, "balloon: inflate requests done");
@@ -617,8 +535,8 @@ static void test_balloon(uint64_t base)
 	puts_("balloon: touched again\n");
 	serial_getc();
 	qs = &queues[3];
-	q.desc[0] = (struct desc){ rep, 4ULL << 20, 1 | 2, 1 };
-	q.desc[1] = (struct desc){ rep + (4ULL << 20), 4ULL << 20, 2, 0 };
+	q.desc[0] = (struct vq_desc){ rep, 4ULL << 20, 1 | 2, 1 };
+	q.desc[1] = (struct vq_desc){ rep + (4ULL << 20), 4ULL << 20, 2, 0 };
 	check(run_chain(base, 0, &len), "balloon: free pages reported");
 	puts_("balloon: reported\n");
 	serial_getc();
@@ -628,7 +546,7 @@ static void test_balloon(uint64_t base)
 	/* Deflate: the pages are the guest's again. */
 	qs = &queues[1];
 	pfns[0] = (uint32_t)(at >> 12);
-	q.desc[0] = (struct desc){ (uintptr_t)pfns, 4, 0, 0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)pfns, 4, 0, 0 };
 	check(run_chain(base, 0, &len), "balloon: deflate request done");
 	*(volatile uint8_t *)at = 7;
 	check(*(volatile uint8_t *)at == 7, "balloon: deflated page usable");
@@ -640,7 +558,7 @@ static void test_hostile(uint64_t base)
 
 	check(dev_init(base, 1), "hostile: driver init");
 	/* A writable buffer in the MMIO hole, and a chain that loops. */
-	q.desc[0] = (struct desc){ 0xe0000000ULL, 4096, 2, 0 };
+	q.desc[0] = (struct vq_desc){ 0xe0000000ULL, 4096, 2, 0 };
 	check(!run_chain(base, 0, &len), "hostile: no completion");
 	check(*reg(base, 0x70) & 0x40, "hostile: device needs reset");
 	check(*reg(base, 0x60) & 2, "hostile: config interrupt raised");
@@ -651,62 +569,22 @@ static void test_hostile(uint64_t base)
 
 /* --- command line ---------------------------------------------------------- */
 
-static const char *find(const char *s, const char *word)
-{
-	for (; *s; s++) {
-		const char *a = s, *b = word;
-
-		while (*b && *a == *b)
-			a++, b++;
-		if (!*b)
-			return a;
-	}
-	return NULL;
-}
-
-static uint64_t num(const char **p)
-{
-	uint64_t v = 0;
-	unsigned int base = 10;
-	const char *s = *p;
-
-	if (s[0] == '0' && s[1] == 'x') {
-		base = 16;
-		s += 2;
-	}
-	for (;; s++) {
-		unsigned int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned int)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned int)(*s - 'a' + 10);
-		else
-			break;
-		v = v * base + d;
-	}
-	*p = s;
-	return v;
-}
-
 static void probe(const char *cmdline)
 {
-	const char *p = cmdline, *serial = find(cmdline, "probe.serial=");
-	bool hostile = find(cmdline, "probe.hostile");
+	const char *p = cmdline, *serial = vdrv_find(cmdline, "probe.serial=");
+	bool hostile = vdrv_find(cmdline, "probe.hostile");
 	unsigned int n = 0;
 
-	while ((p = find(p, "virtio_mmio.device="))) {
-		uint64_t base;
+	for (;;) {
+		uint64_t base = vdrv_next_device(&p);
 
-		num(&p); /* size */
-		if (*p++ != '@')
+		if (!base)
 			break;
-		base = num(&p);
 		n++;
 		puts_("device at ");
 		puthex(base);
 		puts_("\n");
-		if (*reg(base, 0) != 0x74726976 || *reg(base, 4) != 2) {
+		if (!vdrv_is_virtio(base)) {
 			check(false, "virtio-mmio magic and version 2");
 			continue;
 		}
@@ -719,7 +597,7 @@ static void probe(const char *cmdline)
 			test_blk(base, serial ? serial : "");
 			break;
 		case 1:
-			if (find(cmdline, "probe.nonet"))
+			if (vdrv_find(cmdline, "probe.nonet"))
 				puts_("net: skipped\n");
 			else
 				test_net(base);

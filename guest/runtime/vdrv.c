@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vdrv.c - the minimal polling virtio-mmio driver of the freestanding guest
+ * programs (vdrv.h): command-line device discovery, device initialisation,
+ * split-queue submission and polling, virtio-blk request chains.
+ */
+#include "vdrv.h"
+
+void *memset(void *d, int c, size_t n);
+
+const char *vdrv_find(const char *s, const char *word)
+{
+	for (; *s; s++) {
+		const char *a = s, *b = word;
+
+		while (*b && *a == *b)
+			a++, b++;
+		if (!*b)
+			return a;
+	}
+	return NULL;
+}
+
+uint64_t vdrv_num(const char **p)
+{
+	uint64_t v = 0;
+	unsigned int base = 10;
+	const char *s = *p;
+
+	if (s[0] == '0' && s[1] == 'x') {
+		base = 16;
+		s += 2;
+	}
+	for (;; s++) {
+		unsigned int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned int)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned int)(*s - 'a' + 10);
+		else
+			break;
+		v = v * base + d;
+	}
+	*p = s;
+	return v;
+}
+
+uint64_t vdrv_next_device(const char **p)
+{
+	const char *s = *p ? vdrv_find(*p, "virtio_mmio.device=") : NULL;
+	uint64_t base = 0;
+
+	if (s) {
+		vdrv_num(&s); /* size */
+		if (*s == '@') {
+			s++;
+			base = vdrv_num(&s);
+		}
+	}
+	*p = s;
+	return base;
+}
+
+bool vdrv_is_virtio(uint64_t base)
+{
+	return *vdrv_reg(base, VMMIO_MAGIC) == 0x74726976 &&
+	       *vdrv_reg(base, VMMIO_VERSION) == 2;
+}
+
+bool vdrv_init(uint64_t base, struct vq *qs, unsigned int nq, uint32_t features)
+{
+	const uint32_t drv = VSTAT_ACKNOWLEDGE | VSTAT_DRIVER;
+
+	memset(qs, 0, nq * sizeof(*qs));
+	*vdrv_reg(base, VMMIO_STATUS) = 0;
+	*vdrv_reg(base, VMMIO_STATUS) = VSTAT_ACKNOWLEDGE;
+	*vdrv_reg(base, VMMIO_STATUS) = drv;
+	*vdrv_reg(base, VMMIO_DRIVER_FEATURES_SEL) = 1;
+	*vdrv_reg(base, VMMIO_DRIVER_FEATURES) = 1; /* VERSION_1 */
+	*vdrv_reg(base, VMMIO_DRIVER_FEATURES_SEL) = 0;
+	*vdrv_reg(base, VMMIO_DRIVER_FEATURES) = features;
+	*vdrv_reg(base, VMMIO_STATUS) = drv | VSTAT_FEATURES_OK;
+	if (!(*vdrv_reg(base, VMMIO_STATUS) & VSTAT_FEATURES_OK))
+		return false;
+	for (unsigned int i = 0; i < nq; i++) {
+		*vdrv_reg(base, VMMIO_QUEUE_SEL) = i;
+		if (*vdrv_reg(base, VMMIO_QUEUE_NUM_MAX) < VQ_SIZE)
+			return false;
+		*vdrv_reg(base, VMMIO_QUEUE_NUM) = VQ_SIZE;
+		*vdrv_reg(base, VMMIO_QUEUE_DESC) =
+			(uint32_t)(uintptr_t)qs[i].desc;
+		*vdrv_reg(base, VMMIO_QUEUE_DESC + 4) = 0;
+		*vdrv_reg(base, VMMIO_QUEUE_AVAIL) =
+			(uint32_t)(uintptr_t)qs[i].avail;
+		*vdrv_reg(base, VMMIO_QUEUE_AVAIL + 4) = 0;
+		*vdrv_reg(base, VMMIO_QUEUE_USED) =
+			(uint32_t)(uintptr_t)&qs[i].used;
+		*vdrv_reg(base, VMMIO_QUEUE_USED + 4) = 0;
+		*vdrv_reg(base, VMMIO_QUEUE_READY) = 1;
+	}
+	*vdrv_reg(base, VMMIO_STATUS) = drv | VSTAT_FEATURES_OK |
+					VSTAT_DRIVER_OK;
+	return *vdrv_reg(base, VMMIO_QUEUE_READY) == 1 &&
+	       !(*vdrv_reg(base, VMMIO_STATUS) & VSTAT_NEEDS_RESET);
+}
+
+void vdrv_give(struct vq *q, uint16_t head)
+{
+	uint16_t idx = q->avail[1];
+
+	q->avail[2 + idx % VQ_SIZE] = head;
+	vdrv_barrier();
+	q->avail[1] = (uint16_t)(idx + 1);
+	vdrv_barrier();
+}
+
+void vdrv_kick(uint64_t base, unsigned int qi)
+{
+	*vdrv_reg(base, VMMIO_QUEUE_NOTIFY) = qi;
+}
+
+uint16_t vdrv_submit(uint64_t base, struct vq *q, unsigned int qi,
+		     uint16_t head)
+{
+	uint16_t seen = q->used.idx;
+
+	vdrv_give(q, head);
+	vdrv_kick(base, qi);
+	return seen;
+}
+
+bool vdrv_wait(uint64_t base, struct vq *q, uint16_t seen, uint32_t *len,
+	       unsigned long limit)
+{
+	for (unsigned long i = 0; !limit || i < limit; i++) {
+		vdrv_barrier();
+		if (*(volatile uint16_t *)&q->used.idx != seen) {
+			vdrv_barrier();
+			*len = q->used.ring[seen % VQ_SIZE].len;
+			return true;
+		}
+		if (*vdrv_reg(base, VMMIO_STATUS) & VSTAT_NEEDS_RESET)
+			return false;
+		__asm__ volatile("pause");
+	}
+	return false;
+}
+
+uint32_t vdrv_wait_mem(struct vq *q, uint16_t seen)
+{
+	while (*(volatile uint16_t *)&q->used.idx == seen)
+		__asm__ volatile("pause");
+	vdrv_barrier();
+	return q->used.ring[seen % VQ_SIZE].id;
+}
+
+uint16_t vdrv_blk_chain(struct vq *q, uint16_t d, struct vblk_req *r,
+			uint32_t type, uint64_t sector, void *buf, uint32_t len)
+{
+	uint16_t st = len ? (uint16_t)(d + 2) : (uint16_t)(d + 1);
+
+	r->type = type;
+	r->reserved = 0;
+	r->sector = sector;
+	r->status = 0xff;
+	q->desc[d] = (struct vq_desc){ (uintptr_t)r, 16, VQ_DESC_F_NEXT,
+				       (uint16_t)(d + 1) };
+	if (len)
+		q->desc[d + 1] = (struct vq_desc){
+			(uintptr_t)buf, len,
+			(uint16_t)(VQ_DESC_F_NEXT |
+				   (type == VBLK_T_OUT ? 0 : VQ_DESC_F_WRITE)),
+			st
+		};
+	q->desc[st] = (struct vq_desc){ (uintptr_t)&r->status, 1,
+					VQ_DESC_F_WRITE, 0 };
+	return d;
+}
