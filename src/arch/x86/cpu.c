@@ -66,15 +66,17 @@ static int set_lapic_lint(struct vcpu *vcpu)
 
 static int set_msrs(struct vcpu *vcpu)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: room for one entry. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
+		uint8_t bytes[sizeof(struct kvm_msrs) +
+			      sizeof(struct kvm_msr_entry)];
 	} msrs;
 
 	memset(&msrs, 0, sizeof(msrs));
 	msrs.hdr.nmsrs = 1;
-	msrs.e[0].index = MSR_MTRR_DEF_TYPE;
-	msrs.e[0].data = MTRR_ENABLE | MTRR_TYPE_WB;
+	msrs.hdr.entries[0].index = MSR_MTRR_DEF_TYPE;
+	msrs.hdr.entries[0].data = MTRR_ENABLE | MTRR_TYPE_WB;
 	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -1;
 }
 
