@@ -175,16 +175,6 @@ do_config(struct api_ctx *ctx, const char *what, const char *body, size_t len,
 	return st;
 }
 
-static int apply_logger(struct api_config *c, json_t *j, char *err)
-{
-	return api_config_logger(c, j, err);
-}
-
-static int apply_boot_source(struct api_config *c, json_t *j, char *err)
-{
-	return api_config_boot_source(c, j, err);
-}
-
 static int apply_machine_put(struct api_config *c, json_t *j, char *err)
 {
 	return api_config_machine(c, j, false, err);
@@ -193,11 +183,6 @@ static int apply_machine_put(struct api_config *c, json_t *j, char *err)
 static int apply_machine_patch(struct api_config *c, json_t *j, char *err)
 {
 	return api_config_machine(c, j, true, err);
-}
-
-static int apply_metrics(struct api_config *c, json_t *j, char *err)
-{
-	return api_config_metrics(c, j, err);
 }
 
 static unsigned int
@@ -220,21 +205,6 @@ do_config_id(struct api_ctx *ctx, const char *what, const char *id,
 		st = 204;
 	json_decref(j);
 	return st;
-}
-
-static int apply_vsock(struct api_config *c, json_t *j, char *err)
-{
-	return api_config_vsock(c, j, err);
-}
-
-static int apply_balloon(struct api_config *c, json_t *j, char *err)
-{
-	return api_config_balloon(c, j, err);
-}
-
-static int apply_entropy(struct api_config *c, json_t *j, char *err)
-{
-	return api_config_entropy(c, j, err);
 }
 
 /* Run-time requests: refused before boot and while stopping. */
@@ -593,13 +563,13 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 		return ok_json(resp, api_config_full_json(&ctx->cfg));
 	if (!strcmp(p, "/boot-source") && put)
 		return do_config(ctx, "boot-source", body, len, resp,
-				 apply_boot_source, NULL);
+				 api_config_boot_source, NULL);
 	if (!strcmp(p, "/logger") && put)
-		return do_config(ctx, "logger", body, len, resp, apply_logger,
-				 ctx->ops->logger);
+		return do_config(ctx, "logger", body, len, resp,
+				 api_config_logger, ctx->ops->logger);
 	if (!strcmp(p, "/metrics") && put)
-		return do_config(ctx, "metrics", body, len, resp, apply_metrics,
-				 ctx->ops->metrics);
+		return do_config(ctx, "metrics", body, len, resp,
+				 api_config_metrics, ctx->ops->metrics);
 	if (!strcmp(p, "/actions") && put)
 		return do_action(ctx, body, len, resp);
 	if (!strcmp(p, "/vm") && patch)
@@ -619,15 +589,15 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 			return do_net_patch(ctx, id, body, len, resp);
 	}
 	if (!strcmp(p, "/vsock") && put)
-		return do_config(ctx, "vsock", body, len, resp, apply_vsock,
-				 NULL);
+		return do_config(ctx, "vsock", body, len, resp,
+				 api_config_vsock, NULL);
 	if (!strcmp(p, "/entropy") && put)
-		return do_config(ctx, "entropy", body, len, resp, apply_entropy,
-				 NULL);
+		return do_config(ctx, "entropy", body, len, resp,
+				 api_config_entropy, NULL);
 	if (!strcmp(p, "/balloon")) {
 		if (put)
 			return do_config(ctx, "balloon", body, len, resp,
-					 apply_balloon, NULL);
+					 api_config_balloon, NULL);
 		if (patch)
 			return do_balloon_patch(ctx, body, len, resp);
 		if (get && !ctx->cfg.balloon_set)
