@@ -165,15 +165,10 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 	if (r == Q_NONE)
 		return;
 	for (int i = 0; i < BALLOON_BUDGET; i++) {
-		int got = virtq_pop(vq, &b->elem);
+		int got = virtq_next(vq, &b->elem);
 
-		if (got < 0)
+		if (got <= 0)
 			break;
-		if (got == 0) {
-			if (virtq_enable_notify(vq))
-				continue;
-			break;
-		}
 		if (r == Q_STATS) {
 			/* Kept until we want the next update. */
 			if (b->stats_held)

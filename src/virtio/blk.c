@@ -275,14 +275,9 @@ static void blk_process(struct blk *b)
 			b->stalled = true;
 			break;
 		}
-		r = virtq_pop(vq, &e);
-		if (r < 0)
+		r = virtq_next(vq, &e);
+		if (r <= 0)
 			break;
-		if (r == 0) {
-			if (!virtq_enable_notify(vq))
-				break;
-			continue;
-		}
 		io = malloc(sizeof(*io));
 		if (!io) {
 			virtq_unpop(vq);

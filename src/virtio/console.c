@@ -45,18 +45,13 @@ static void flush_rx(struct vcon *c)
 	bool pushed = false;
 
 	while (c->npending && virtio_queue_usable(d, CON_RX)) {
-		int r = virtq_pop(vq, &e);
+		int r = virtq_next(vq, &e);
 		uint64_t n;
 
-		if (r < 0) {
+		if (r < 0)
 			virtio_check_queue(d, CON_RX);
+		if (r <= 0)
 			break;
-		}
-		if (r == 0) {
-			if (virtq_enable_notify(vq))
-				continue;
-			break;
-		}
 		n = virtq_buf_to_iov(e.iov + e.nr_out, e.nr_in, 0, c->pending,
 				     c->npending);
 		memmove(c->pending, c->pending + n, c->npending - n);
@@ -130,15 +125,10 @@ static void transmit(struct vcon *c)
 	bool pushed = false;
 
 	for (;;) {
-		int r = virtq_pop(vq, &e);
+		int r = virtq_next(vq, &e);
 
-		if (r < 0)
+		if (r <= 0)
 			break;
-		if (r == 0) {
-			if (virtq_enable_notify(vq))
-				continue;
-			break;
-		}
 		for (unsigned int i = 0; i < e.nr_out && c->out_fd >= 0; i++) {
 			const uint8_t *p = e.iov[i].iov_base;
 			size_t left = e.iov[i].iov_len;

@@ -208,15 +208,10 @@ static void tx(struct vnet *n)
 	if (n->tx_throttled)
 		return; /* the rate limiter's timer resumes the queue */
 	for (int i = 0; i < NET_BUDGET; i++) {
-		int r = virtq_pop(vq, &n->elem);
+		int r = virtq_next(vq, &n->elem);
 
-		if (r < 0)
+		if (r <= 0)
 			break;
-		if (r == 0) {
-			if (virtq_enable_notify(vq))
-				continue;
-			break;
-		}
 		if (n->elem.out_len >= TAP_VNET_HDR_LEN &&
 		    net_throttle(n, &n->tx_rl,
 				 n->elem.out_len - TAP_VNET_HDR_LEN,

@@ -36,15 +36,12 @@ static void rng_notify(struct virtio_dev *d, unsigned int q)
 	bool pushed = false;
 
 	for (;;) {
-		int r = virtq_pop(vq, &e);
+		int r = virtq_next(vq, &e);
 
 		if (r < 0)
 			return;
-		if (r == 0) {
-			if (!virtq_enable_notify(vq))
-				break;
-			continue;
-		}
+		if (r == 0)
+			break;
 		virtq_push(vq, e.head, fill_random(&e));
 		pushed = true;
 		if (--budget == 0) {

@@ -182,6 +182,15 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem)
 	return 1;
 }
 
+int virtq_next(struct virtq *vq, struct virtq_elem *elem)
+{
+	int r = virtq_pop(vq, elem);
+
+	if (r == 0 && virtq_enable_notify(vq))
+		r = virtq_pop(vq, elem);
+	return r;
+}
+
 void virtq_unpop(struct virtq *vq)
 {
 	vq->last_avail--;

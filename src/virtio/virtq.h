@@ -100,6 +100,13 @@ enum virtq_error virtq_enable(struct virtq *vq, const struct guest_mem *mem,
  * or -1 on a violation (vq->error says which; later calls keep failing).
  */
 int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
+/*
+ * virtq_pop() for a device's queue loop: when the ring is empty, re-arms
+ * guest notifications (virtq_enable_notify()) and looks once more, so a
+ * chain the guest added meanwhile is not missed. Returns as virtq_pop();
+ * 0 means empty with notifications armed.
+ */
+int virtq_next(struct virtq *vq, struct virtq_elem *elem);
 
 /* Puts back the last popped chain unprocessed (e.g. no resources). */
 void virtq_unpop(struct virtq *vq);

@@ -259,9 +259,7 @@ static void rx_process(struct vsock *vs)
 
 		if (!vs->pend_count && !(c = next_readable(vs)))
 			break;
-		r = virtq_pop(vq, &vs->elem);
-		if (r == 0 && virtq_enable_notify(vq))
-			r = virtq_pop(vq, &vs->elem);
+		r = virtq_next(vq, &vs->elem);
 		if (r <= 0) {
 			virtio_check_queue(d, VSOCK_RX);
 			break;
@@ -474,15 +472,10 @@ static void tx_process(struct vsock *vs)
 
 	for (int i = 0; i < VSOCK_BUDGET; i++) {
 		struct vsock_hdr h;
-		int r = virtq_pop(vq, e);
+		int r = virtq_next(vq, e);
 
-		if (r < 0)
+		if (r <= 0)
 			break;
-		if (r == 0) {
-			if (virtq_enable_notify(vq))
-				continue;
-			break;
-		}
 		if (e->out_len < sizeof(h)) {
 			virtio_set_broken(d, "packet without a header");
 			break;
