@@ -193,6 +193,30 @@ def test_bad_insn():
     vt.check("FAIL" not in r.out, "the guest did not survive ud2")
 
 
+def test_emul_fail():
+    # lock cmpxchg16b in ring 0: a PVM host's emulator cannot run it
+    # (pvm-host.md); a VMX/SVM host runs it natively.
+    r = boot("emul_fail")
+    if not os.path.exists("/sys/module/kvm_pvm"):
+        expect_pass(r, 1)
+        return
+    vt.check(not r.timed_out and r.code == 10,
+             "exit code %r == 10 (emulation failure)" % r.code)
+    vt.check("emulation failure" in r.err and "hint:" in r.err,
+             "vmon reported the emulation failure with a hint")
+    m = re.search(r"unemulated instruction at rip=0x([0-9a-f]+)", r.out)
+    if vt.check(m, "the program printed the instruction's RIP"):
+        rip = int(m.group(1), 16)
+        vt.check("RIP=0x%016x CPL=0 mode=64-bit" % rip in r.err,
+                 "register report: RIP 0x%x, CPL 0, 64-bit mode" % rip)
+    vt.check("code at RIP: f0 48 0f c7" in r.err,
+             "the report shows the instruction's bytes (lock cmpxchg16b)")
+    vt.check("R8 =0x00c0ffee00c0ffee" in r.err, "register report shows R8")
+    vt.check("FAIL" not in r.out, "the guest did not get past it")
+    if r.code != 10:
+        print(r)
+
+
 def test_rom():
     r = boot("rom")
     expect_pass(r, 8)
@@ -291,6 +315,7 @@ TESTS = {
     "hypercall": test_hypercall,
     "triple_fault": test_triple_fault,
     "bad_insn": test_bad_insn,
+    "emul_fail": test_emul_fail,
     "rom": test_rom,
     "multiboot": test_multiboot,
 }
