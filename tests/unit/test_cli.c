@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "util/log.h"
-#include "vmm/cli.h"
+#include "app/cli.h"
 
 #define MIB (1ULL << 20)
 

@@ -9,7 +9,7 @@
  * with ctx.lock held; the main thread runs the console and signal loop
  * and takes ctx.lock before it tears the VM down.
  */
-#include "api.h"
+#include "api_main.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,17 +26,17 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../api/router.h"
+#include "../api/server.h"
 #include "../devices/devices.h"
 #include "../util/log.h"
 #include "../virtio/balloon.h"
 #include "../virtio/runtime.h"
-#include "../vmm/cli.h"
 #include "../vmm/exitcode.h"
-#include "../vmm/instances.h"
-#include "../vmm/metrics.h"
-#include "../vmm/run.h"
-#include "router.h"
-#include "server.h"
+#include "cli.h"
+#include "instances.h"
+#include "metrics.h"
+#include "run.h"
 
 #define METRICS_PERIOD_S 60
 #define CONFIG_FILE_MAX (1 << 20)

@@ -19,7 +19,6 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../api/api.h"
 #include "../arch/x86/boot.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/cpuid.h"
@@ -28,12 +27,13 @@
 #include "../devices/serial.h"
 #include "../util/log.h"
 #include "../virtio/devices.h"
+#include "../vmm/exitcode.h"
+#include "../vmm/kvm.h"
+#include "../vmm/vcpu.h"
+#include "../vmm/vm.h"
+#include "api_main.h"
 #include "cli.h"
 #include "console.h"
-#include "exitcode.h"
-#include "kvm.h"
-#include "vcpu.h"
-#include "vm.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
 #define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"

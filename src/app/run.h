@@ -8,10 +8,10 @@
 
 #include <stdbool.h>
 
+#include "../vmm/config.h"
+#include "../vmm/kvm.h"
+#include "../vmm/vm.h"
 #include "console.h"
-#include "config.h"
-#include "kvm.h"
-#include "vm.h"
 
 int cmd_run(int argc, char **argv);
 
