@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "arch/arch.h"
+#include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 #include "vmm/memory.h"
 
