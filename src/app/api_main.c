@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * api.c - a vmon process driven by the API: the instance (configuration,
- * state, the VM once started) behind api_ops, the main loop before and
- * after InstanceStart, metrics flushing (on request and every 60 s), the
- * logger, the registry entry for `vmon list`, and orderly teardown.
+ * api_main.c - `vmon run --api-sock/--config-file`: a vmon process driven
+ * by the API (src/api). The instance (configuration, state, the VM once
+ * started) behind api_ops, the main loop before and after InstanceStart,
+ * metrics flushing (on request and every 60 s), the logger, the registry
+ * entry for `vmon list`, and orderly teardown. Part of the program: the
+ * API serves requests and calls api_ops, it never calls back into here.
  *
  * Threads: the API thread (libmicrohttpd) runs the router and api_ops
  * with ctx.lock held; the main thread runs the console and signal loop

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * run.c - `vmon run`: checks the options against the host, builds the VM
- * (CPUID template, memory, vCPUs, legacy devices, kernel), runs the main
- * loop (console input, signals, stop requests) and tears everything down.
- * The build, start, loop and teardown steps are shared with the API's
- * InstanceStart and --config-file (src/api/api.c).
+ * (memory and vCPUs from the core, the CPU model, boot vCPU and kernel
+ * loader from the architecture (src/arch/arch.h), the legacy and virtio
+ * devices), runs the main loop (console input, signals, stop requests) and
+ * tears everything down. The build, start, loop and teardown steps are
+ * shared with the API's InstanceStart and --config-file (api_main.c).
  */
 #include "run.h"
 

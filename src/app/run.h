@@ -3,8 +3,8 @@
  * run.h - the `vmon run` command: from options to a running VM and back
  * to an exit code.
  */
-#ifndef VMON_VMM_RUN_H
-#define VMON_VMM_RUN_H
+#ifndef VMON_APP_RUN_H
+#define VMON_APP_RUN_H
 
 #include <stdbool.h>
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_cli.c - unit tests for `vmon run` option parsing (src/vmm/cli.c):
+ * test_cli.c - unit tests for `vmon run` option parsing (src/app/cli.c):
  * every option, defaults, bad values, and the error messages, which are
  * captured from stderr and must name the offending option.
  */
