@@ -1,27 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * setup.c - places the configured virtio devices on the MMIO window with
- * their interrupt lines, owns the I/O thread that serves them, and builds
- * the virtio_mmio.device= entries of the guest command line.
+ * setup.c - places the configured virtio devices in the platform's
+ * virtio-mmio slots with their interrupt lines (arch_virtio_mmio_slot()),
+ * owns the I/O thread that serves them, and builds the
+ * virtio_mmio.device= entries of the guest command line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../arch/x86/layout.h"
+#include "../arch/arch.h"
 #include "../util/log.h"
 #include "../vmm/iothread.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
-
-/*
- * IOAPIC pins free for virtio (edge, active high in the MP table): the
- * PIT, keyboard, COM1-2, RTC, mouse and FPU lines are avoided.
- */
-static const unsigned int virtio_irqs[VIRTIO_MMIO_SLOTS] = {
-	5, 6, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
-};
 
 struct placer {
 	struct vm *vm;
@@ -54,13 +47,11 @@ static int add_cmdline(struct placer *p, const struct virtio_dev *d)
 static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
 		     const char *what)
 {
-	if (p->next == VIRTIO_MMIO_SLOTS) {
-		pr_err("%s: more than %u virtio devices", what,
-		       VIRTIO_MMIO_SLOTS);
+	/* The slots and their interrupt lines are the platform's. */
+	if (arch_virtio_mmio_slot(p->next, base, irq)) {
+		pr_err("%s: more than %u virtio devices", what, p->next);
 		return -1;
 	}
-	*base = VIRTIO_MMIO_WINDOW + p->next * VIRTIO_MMIO_STRIDE;
-	*irq = virtio_irqs[p->next];
 	p->next++;
 	return 0;
 }

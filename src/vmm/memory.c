@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * memory.c - guest-physical address translation and the RAM layout.
+ * memory.c - guest-physical address translation and the region table.
+ * The RAM layout is the architecture's: gmem_layout_ram() in src/arch.
  */
 #include "memory.h"
 
 #include <string.h>
-
-#include "../arch/x86/layout.h"
 
 static const struct mem_region *find_region(const struct guest_mem *mem,
 					    uint64_t gpa, uint64_t len)
@@ -73,25 +72,4 @@ int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,
 	r->name = name;
 	mem->nr++;
 	return 0;
-}
-
-int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size)
-{
-	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
-
-	mem->base = base;
-	mem->ram_size = ram_size;
-	if (gmem_add_region(mem, 0, low, base, false, "ram-low"))
-		return -1;
-	if (ram_size > low &&
-	    gmem_add_region(mem, MMIO_HOLE_END, ram_size - low, base + low,
-			    false, "ram-high"))
-		return -1;
-	return 0;
-}
-
-uint64_t gmem_low_ram_end(const struct guest_mem *mem)
-{
-	return mem->ram_size < MMIO_HOLE_START ? mem->ram_size :
-						 MMIO_HOLE_START;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * memory.h - guest-physical memory: the host mapping of guest RAM, its
- * split into KVM memory slots around the 32-bit MMIO hole, and the only
- * sanctioned way to turn a guest-physical range into a host pointer.
+ * regions (KVM memory slots: RAM as the architecture lays it out, and
+ * ROMs), and the only sanctioned way to turn a guest-physical range into a
+ * host pointer.
  */
 #ifndef VMON_VMM_MEMORY_H
 #define VMON_VMM_MEMORY_H
@@ -47,10 +48,9 @@ int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
 int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,
 		    void *hva, bool readonly, const char *name);
 
-/* Lays out @ram_size bytes of RAM below and above the 32-bit MMIO hole. */
-int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size);
-
-/* Top of RAM below 4 GiB (exclusive). */
-uint64_t gmem_low_ram_end(const struct guest_mem *mem);
+/*
+ * The split of RAM into regions is the architecture's: gmem_layout_ram()
+ * in src/arch/arch.h.
+ */
 
 #endif

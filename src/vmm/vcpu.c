@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../arch/x86/cpu.h"
 #include "../util/log.h"
 #include "exitcode.h"
 #include "vm.h"

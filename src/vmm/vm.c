@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vm.c - creating and tearing down a VM: the KVM VM, in-kernel irqchip
- * and PIT, guest RAM in memory slots, the buses, vCPUs and device list;
- * and the VM's stop protocol (first stop request wins, everyone joins).
+ * vm.c - creating and tearing down a VM: the KVM VM, its platform
+ * (arch_vm_init(): on x86 the in-kernel irqchip and PIT), guest RAM in
+ * memory slots as the architecture lays it out, the buses, vCPUs and
+ * device list; and the VM's stop protocol (first stop request wins,
+ * everyone joins).
  */
 #include "vm.h"
 
@@ -15,8 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../arch/x86/cpu.h"
-#include "../arch/x86/layout.h"
+#include "../arch/arch.h"
 #include "../util/log.h"
 #include "iothread.h"
 #include "vcpu.h"
@@ -101,9 +102,6 @@ static int create_memory(struct vm *vm)
 
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
-
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = kvm;
 	vm->cfg = cfg;
@@ -127,21 +125,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 		pr_err("eventfd: %s", strerror(errno));
 		return -1;
 	}
-	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
-	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap)) {
-		pr_err("KVM_SET_TSS_ADDR/IDENTITY_MAP_ADDR: %s",
-		       strerror(errno));
-		return -1;
-	}
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0)) {
-		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
-		return -1;
-	}
-	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit)) {
-		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
-		return -1;
-	}
-	if (create_memory(vm))
+	if (arch_vm_init(vm) || create_memory(vm))
 		return -1;
 
 	vm->nr_vcpus = cfg->cpus;

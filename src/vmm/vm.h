@@ -78,7 +78,7 @@ struct vm {
 	bool clock_saved;
 };
 
-/* Creates the VM: KVM VM, irqchip, PIT, memory, buses. */
+/* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);
 /* Stops and joins the vCPUs, destroys devices, frees memory, closes fds. */
 void vm_destroy(struct vm *vm);

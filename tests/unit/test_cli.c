@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_cli.c - unit tests for `vmon run` option parsing (src/vmm/cli.c):
+ * test_cli.c - unit tests for `vmon run` option parsing (src/app/cli.c):
  * every option, defaults, bad values, and the error messages, which are
  * captured from stderr and must name the offending option.
  */
@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "util/log.h"
-#include "vmm/cli.h"
+#include "app/cli.h"
 
 #define MIB (1ULL << 20)
 

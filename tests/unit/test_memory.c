@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_memory.c - unit tests for guest-physical translation and the RAM
- * layout (src/vmm/memory.c): region edges, overflow-safe range checks
- * for any guest value, read-only regions, and the split of RAM around
- * the 32-bit MMIO hole. Large layouts use a fake base pointer: only
- * addresses are computed, nothing is dereferenced.
+ * layout (src/vmm/memory.c, src/arch/x86/e820.c): region edges,
+ * overflow-safe range checks for any guest value, read-only regions, and
+ * the split of RAM around the 32-bit MMIO hole. Large layouts use a fake
+ * base pointer: only addresses are computed, nothing is dereferenced.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "arch/arch.h"
+#include "arch/x86/e820.h"
 #include "arch/x86/layout.h"
 #include "vmm/memory.h"
 

@@ -155,8 +155,8 @@ static int write_mptable(struct vm *vm)
 	return 0;
 }
 
-int x86_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
-		    const char *cmdline, struct boot_entry *entry)
+int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
+		     const char *cmdline, struct boot_entry *entry)
 {
 	struct boot_files f;
 	int ret = -1;

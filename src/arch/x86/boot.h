@@ -31,9 +31,7 @@ struct boot_files {
 	const char *cmdline;
 };
 
-/* Loads everything and fills @entry; errors are logged. Returns 0 or -1. */
-int x86_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
-		    const char *cmdline, struct boot_entry *entry);
+/* arch_load_kernel() (arch.h, boot.c) detects the format and loads it. */
 
 /* --- bzimage.c: the Linux x86 boot protocol --- */
 struct bzimage_info {

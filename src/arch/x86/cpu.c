@@ -80,7 +80,7 @@ static int set_msrs(struct vcpu *vcpu)
 	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs) == 1 ? 0 : -1;
 }
 
-int x86_vcpu_init(struct vcpu *vcpu)
+int arch_vcpu_init(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 	struct kvm_cpuid2 *c = cpuid_dup(vm->cpuid);
@@ -145,7 +145,7 @@ static int write_page_tables(struct vm *vm)
 	return 0;
 }
 
-int x86_vcpu_boot_regs(struct vcpu *vcpu, const struct boot_entry *entry)
+int arch_setup_boot_cpu(struct vcpu *vcpu, const struct boot_entry *entry)
 {
 	struct vm *vm = vcpu->vm;
 	struct kvm_sregs sregs;

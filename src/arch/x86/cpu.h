@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "../arch.h"
+
 struct vcpu;
 struct vm;
 
@@ -17,16 +19,13 @@ enum boot_mode {
 	BOOT_MODE_MULTIBOOT, /* 32-bit protected mode, EAX magic, EBX info */
 };
 
-struct boot_entry {
-	enum boot_mode mode;
-	uint64_t entry; /* guest-physical entry point */
-	uint64_t arg; /* boot_params / start_info / multiboot info address */
-};
-
-/* CPUID (template + topology), LAPIC LINT pins, MTRRs for one vCPU. */
-int x86_vcpu_init(struct vcpu *vcpu);
-/* Sets the BSP's registers for @entry (page tables written if needed). */
-int x86_vcpu_boot_regs(struct vcpu *vcpu, const struct boot_entry *entry);
+/*
+ * struct boot_entry (arch.h): mode is an enum boot_mode, arg the address
+ * of boot_params / start_info / multiboot info. arch_vcpu_init() sets
+ * CPUID (template + topology), LAPIC LINT pins and MTRRs for one vCPU;
+ * arch_setup_boot_cpu() the BSP's registers (page tables written if
+ * needed). Both in cpu.c.
+ */
 
 /* Reads up to @len bytes of code at the guest's RIP; returns the count. */
 unsigned int x86_read_code_at_rip(struct vcpu *vcpu, uint8_t *buf,

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * e820.c - builds the e820 memory map shared by the Linux zero page, the
- * PVH start info, multiboot and fw_cfg.
+ * e820.c - guest RAM on x86: laid out below and above the 32-bit MMIO
+ * hole (gmem_layout_ram(), src/arch/arch.h), and the e820 memory map
+ * shared by the Linux zero page, the PVH start info, multiboot and fw_cfg.
  */
 #include "e820.h"
 
+#include "../arch.h"
 #include "layout.h"
 
 static int add(struct e820_map_entry *out, int n, int max, uint64_t addr,
@@ -16,6 +18,27 @@ static int add(struct e820_map_entry *out, int n, int max, uint64_t addr,
 	out[n].size = size;
 	out[n].type = type;
 	return n + 1;
+}
+
+int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size)
+{
+	uint64_t low = ram_size < MMIO_HOLE_START ? ram_size : MMIO_HOLE_START;
+
+	mem->base = base;
+	mem->ram_size = ram_size;
+	if (gmem_add_region(mem, 0, low, base, false, "ram-low"))
+		return -1;
+	if (ram_size > low &&
+	    gmem_add_region(mem, MMIO_HOLE_END, ram_size - low, base + low,
+			    false, "ram-high"))
+		return -1;
+	return 0;
+}
+
+uint64_t gmem_low_ram_end(const struct guest_mem *mem)
+{
+	return mem->ram_size < MMIO_HOLE_START ? mem->ram_size :
+						 MMIO_HOLE_START;
 }
 
 int e820_build(const struct guest_mem *mem, struct e820_map_entry *out, int max)

@@ -21,6 +21,9 @@ struct e820_map_entry {
 
 #define E820_MAX_MAP 8
 
+/* Top of RAM below 4 GiB (exclusive). */
+uint64_t gmem_low_ram_end(const struct guest_mem *mem);
+
 /* Fills @out (room for @max entries); returns the count or -1. */
 int e820_build(const struct guest_mem *mem, struct e820_map_entry *out,
 	       int max);

@@ -3,13 +3,13 @@
  * cli.h - the `vmon run` command line: options into a vm_config, with
  * every value checked and errors that name the option and the problem.
  */
-#ifndef VMON_VMM_CLI_H
-#define VMON_VMM_CLI_H
+#ifndef VMON_APP_CLI_H
+#define VMON_APP_CLI_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "../vmm/config.h"
 
 struct run_opts {
 	struct vm_config cfg;

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vcpu.h"
-#include "vm.h"
+#include "../vmm/vcpu.h"
+#include "../vmm/vm.h"
 
 /*
  * KVM's statistics from a stats fd (KVM_GET_STATS_FD): {name: value} for

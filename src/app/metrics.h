@@ -5,8 +5,8 @@
  * guest vs in vmon, KVM's binary statistics (KVM_GET_STATS_FD), and the
  * guest clock. Written as JSON lines to the metrics file.
  */
-#ifndef VMON_VMM_METRICS_H
-#define VMON_VMM_METRICS_H
+#ifndef VMON_APP_METRICS_H
+#define VMON_APP_METRICS_H
 
 #include <jansson.h>
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * api.h - vmon driven by Firecracker's API (--api-sock) and/or a
+ * api_main.h - vmon driven by Firecracker's API (--api-sock) and/or a
  * Firecracker configuration file (--config-file).
  */
-#ifndef VMON_API_API_H
-#define VMON_API_API_H
+#ifndef VMON_APP_API_MAIN_H
+#define VMON_APP_API_MAIN_H
 
 struct run_opts;
 

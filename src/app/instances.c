@@ -22,7 +22,7 @@
 
 #include "../api/client.h"
 #include "../util/log.h"
-#include "exitcode.h"
+#include "../vmm/exitcode.h"
 
 #define API_TIMEOUT_MS 5000
 

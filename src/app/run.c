@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * run.c - `vmon run`: checks the options against the host, builds the VM
- * (CPUID template, memory, vCPUs, legacy devices, kernel), runs the main
- * loop (console input, signals, stop requests) and tears everything down.
- * The build, start, loop and teardown steps are shared with the API's
- * InstanceStart and --config-file (src/api/api.c).
+ * (memory and vCPUs from the core, the CPU model, boot vCPU and kernel
+ * loader from the architecture (src/arch/arch.h), the legacy and virtio
+ * devices), runs the main loop (console input, signals, stop requests) and
+ * tears everything down. The build, start, loop and teardown steps are
+ * shared with the API's InstanceStart and --config-file (api_main.c).
  */
 #include "run.h"
 
@@ -19,21 +20,18 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "../api/api.h"
-#include "../arch/x86/boot.h"
-#include "../arch/x86/cpu.h"
-#include "../arch/x86/cpuid.h"
-#include "../arch/x86/layout.h"
+#include "../arch/arch.h"
 #include "../devices/devices.h"
 #include "../devices/serial.h"
 #include "../util/log.h"
 #include "../virtio/devices.h"
+#include "../vmm/exitcode.h"
+#include "../vmm/kvm.h"
+#include "../vmm/vcpu.h"
+#include "../vmm/vm.h"
+#include "api_main.h"
 #include "cli.h"
 #include "console.h"
-#include "exitcode.h"
-#include "kvm.h"
-#include "vcpu.h"
-#include "vm.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
 #define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"
@@ -96,24 +94,12 @@ static int check_initrd(const char *list)
 
 static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 {
-	struct kvm_cpuid_entry2 *e =
-		cpuid_find(kvm->supported_cpuid, 0x80000008, 0);
-	unsigned int bits = e && (e->eax & 0xff) ? e->eax & 0xff : 36;
-	uint64_t top = cfg->mem_size > MMIO_HOLE_START ?
-			       cfg->mem_size + (1ULL << 30) :
-			       cfg->mem_size;
-
 	if (cfg->cpus > kvm->max_vcpus) {
 		pr_err("--cpus %u: this host allows at most %u vCPUs",
 		       cfg->cpus, kvm->max_vcpus);
 		return -1;
 	}
-	if (bits < 64 && top > (1ULL << bits)) {
-		pr_err("--mem %lluM: more than this host can map (guest physical addresses have %u bits)",
-		       (unsigned long long)(cfg->mem_size >> 20), bits);
-		return -1;
-	}
-	return 0;
+	return arch_check_host(kvm, cfg);
 }
 
 static const char *default_cmdline(const struct vm_config *cfg)
@@ -135,24 +121,6 @@ static char *build_cmdline(const struct vm_config *cfg, const char *append,
 	snprintf(s, len, "%s%s%s%s%s", base, append ? " " : "",
 		 append ? append : "", *extra ? " " : "", extra);
 	return s;
-}
-
-static int setup_cpuid(struct vm *vm, const char *spec, char *extra,
-		       size_t extra_len)
-{
-	const char *def = vm->kvm->pvm ? "pvm" : "host";
-	char err[256];
-
-	vm->cpuid = cpuid_dup(vm->kvm->supported_cpuid);
-	if (!vm->cpuid)
-		return -1;
-	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
-	if (cpuid_apply_template(vm->cpuid, spec, def, vm->kvm->pvm, extra,
-				 extra_len, err, sizeof(err))) {
-		pr_err("%s", err);
-		return -1;
-	}
-	return 0;
 }
 
 static int open_serial_out(const struct vm_config *cfg)
@@ -298,13 +266,13 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 	s->vm_created = true;
 	if (vm_create(vm, kvm, cfg))
 		return EXIT_HOST;
-	if (setup_cpuid(vm, cfg->cpu_template, extra, sizeof(extra)))
+	if (arch_cpu_setup(vm, extra, sizeof(extra)))
 		return EXIT_USAGE;
 	vm->cmdline = build_cmdline(cfg, append, extra);
 	if (!vm->cmdline)
 		return EXIT_HOST;
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-		if (x86_vcpu_init(&vm->vcpus[i]))
+		if (arch_vcpu_init(&vm->vcpus[i]))
 			return EXIT_HOST;
 	s->serial_fd = open_serial_out(cfg);
 	if (cfg->serial == SERIAL_FILE && s->serial_fd < 0)
@@ -313,7 +281,7 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (x86_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
+	if (arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
 	 * After the loader: it may have settled the command line (multiboot
@@ -323,7 +291,7 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 	if (fw_cfg_create(vm))
 		return EXIT_HOST;
-	if (x86_vcpu_boot_regs(&vm->vcpus[0], &entry)) {
+	if (arch_setup_boot_cpu(&vm->vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
 		       strerror(errno));
 		return EXIT_HOST;

@@ -14,8 +14,8 @@
 #include "../devices/serial.h"
 #include "../util/log.h"
 #include "../util/term.h"
-#include "exitcode.h"
-#include "vm.h"
+#include "../vmm/exitcode.h"
+#include "../vmm/vm.h"
 
 #define CTRL_A 0x01
 

@@ -4,8 +4,8 @@
  * serial port: raw mode, the Ctrl-A escape (x quits, a sends Ctrl-A,
  * h helps), and input flow control against the UART's receive FIFO.
  */
-#ifndef VMON_VMM_CONSOLE_H
-#define VMON_VMM_CONSOLE_H
+#ifndef VMON_APP_CONSOLE_H
+#define VMON_APP_CONSOLE_H
 
 #include <stdbool.h>
 

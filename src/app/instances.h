@@ -7,8 +7,8 @@
  * socket. RUNDIR is $VMON_RUNTIME_DIR, else $XDG_RUNTIME_DIR/vmon, else
  * /run/vmon for root and /tmp/vmon-UID for others.
  */
-#ifndef VMON_VMM_INSTANCES_H
-#define VMON_VMM_INSTANCES_H
+#ifndef VMON_APP_INSTANCES_H
+#define VMON_APP_INSTANCES_H
 
 #include <stddef.h>
 

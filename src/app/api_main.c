@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * api.c - a vmon process driven by the API: the instance (configuration,
- * state, the VM once started) behind api_ops, the main loop before and
- * after InstanceStart, metrics flushing (on request and every 60 s), the
- * logger, the registry entry for `vmon list`, and orderly teardown.
+ * api_main.c - `vmon run --api-sock/--config-file`: a vmon process driven
+ * by the API (src/api). The instance (configuration, state, the VM once
+ * started) behind api_ops, the main loop before and after InstanceStart,
+ * metrics flushing (on request and every 60 s), the logger, the registry
+ * entry for `vmon list`, and orderly teardown. Part of the program: the
+ * API serves requests and calls api_ops, it never calls back into here.
  *
  * Threads: the API thread (libmicrohttpd) runs the router and api_ops
  * with ctx.lock held; the main thread runs the console and signal loop
  * and takes ctx.lock before it tears the VM down.
  */
-#include "api.h"
+#include "api_main.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,17 +28,17 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../api/router.h"
+#include "../api/server.h"
 #include "../devices/devices.h"
 #include "../util/log.h"
 #include "../virtio/balloon.h"
 #include "../virtio/runtime.h"
-#include "../vmm/cli.h"
 #include "../vmm/exitcode.h"
-#include "../vmm/instances.h"
-#include "../vmm/metrics.h"
-#include "../vmm/run.h"
-#include "router.h"
-#include "server.h"
+#include "cli.h"
+#include "instances.h"
+#include "metrics.h"
+#include "run.h"
 
 #define METRICS_PERIOD_S 60
 #define CONFIG_FILE_MAX (1 << 20)

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/log.h"
-#include "vmm/exitcode.h"
-#include "vmm/instances.h"
-#include "vmm/run.h"
+#include "../util/log.h"
+#include "../vmm/exitcode.h"
+#include "instances.h"
+#include "run.h"
 
 #ifndef VMON_VERSION
 #define VMON_VERSION "unknown"

@@ -3,15 +3,15 @@
  * run.h - the `vmon run` command: from options to a running VM and back
  * to an exit code.
  */
-#ifndef VMON_VMM_RUN_H
-#define VMON_VMM_RUN_H
+#ifndef VMON_APP_RUN_H
+#define VMON_APP_RUN_H
 
 #include <stdbool.h>
 
+#include "../vmm/config.h"
+#include "../vmm/kvm.h"
+#include "../vmm/vm.h"
 #include "console.h"
-#include "config.h"
-#include "kvm.h"
-#include "vm.h"
 
 int cmd_run(int argc, char **argv);
 

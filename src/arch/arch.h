@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * arch.h - what the VM core, the virtio placement and the program ask of
+ * the architecture: the platform set-up of a new VM, the guest-physical
+ * RAM layout, where virtio-mmio devices and their interrupt lines go, the
+ * host check, the vCPU model, the kernel loaders and the boot vCPU.
+ *
+ * Each architecture implements all of it in its own folder, src/arch/ARCH
+ * (x86: src/arch/x86, arch.c and the files it names), and meson.build picks
+ * the folder of the host. The fatal-exit report, vcpu_report() (vmm/vcpu.h),
+ * is the architecture's too (x86: report.c).
+ */
+#ifndef VMON_ARCH_ARCH_H
+#define VMON_ARCH_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct guest_mem;
+struct kvm;
+struct vcpu;
+struct vm;
+struct vm_config;
+
+/* Where the boot vCPU starts: filled by arch_load_kernel(). */
+struct boot_entry {
+	int mode; /* the architecture's boot protocol (x86: enum boot_mode) */
+	uint64_t entry; /* guest-physical entry point */
+	uint64_t arg; /* the protocol's argument (x86: boot_params etc.) */
+};
+
+/* --- The VM core (src/vmm/vm.c) --- */
+
+/*
+ * Platform set-up of a new VM, before its memory and vCPUs (x86: KVM's
+ * TSS and identity-map pages, the in-kernel irqchip and PIT). 0 or -1,
+ * logged.
+ */
+int arch_vm_init(struct vm *vm);
+
+/*
+ * Lays out @ram_size bytes of guest RAM, mapped at @base on the host, as
+ * regions of @mem around the architecture's holes (x86: below and above
+ * the 32-bit MMIO hole, e820.c). No KVM call. 0, or -1 if @mem is full.
+ */
+int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size);
+
+/* --- Device placement (src/virtio/setup.c) --- */
+
+/*
+ * The guest-physical base and interrupt line of virtio-mmio slot @n;
+ * returns 0, or -1 if the platform has no slot @n (slots are 0, 1, ...).
+ */
+int arch_virtio_mmio_slot(unsigned int n, uint64_t *base, unsigned int *irq);
+
+/* --- Building a VM (src/app/run.c) --- */
+
+/* Checks @cfg against what this host can give a guest; 0 or -1, logged. */
+int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg);
+
+/*
+ * Sets up the vCPU model of @vm from its configuration (x86: the CPUID
+ * template, vm->cpuid) before the vCPUs are initialised; options the guest
+ * command line needs are appended to @extra (NUL-terminated, @extra_len
+ * bytes). 0 or -1, logged.
+ */
+int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len);
+
+/* Per-vCPU state from the vCPU model (x86: CPUID, LAPIC, MTRRs). */
+int arch_vcpu_init(struct vcpu *vcpu);
+
+/*
+ * Loads @kernel (and @initrd, may be NULL) into guest memory with the
+ * command line @cmdline in the format the file has, and fills @entry.
+ * Errors are logged. Returns 0 or -1.
+ */
+int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
+		     const char *cmdline, struct boot_entry *entry);
+
+/* Sets the boot vCPU's registers for @entry; 0 or -1 (errno set). */
+int arch_setup_boot_cpu(struct vcpu *vcpu, const struct boot_entry *entry);
+
+#endif

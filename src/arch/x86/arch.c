@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * arch.c - the x86 side of src/arch/arch.h that has no file of its own:
+ * the PC platform of a new VM (KVM's private TSS and identity-map pages,
+ * the in-kernel PIC/IOAPIC and PIT), where virtio-mmio devices and their
+ * IOAPIC pins go, the host's guest-physical address width, and the CPUID
+ * template. The RAM layout is in e820.c, the loaders behind boot.c, the
+ * vCPU state in cpu.c.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "../../util/log.h"
+#include "../../vmm/config.h"
+#include "../../vmm/kvm.h"
+#include "../../vmm/vm.h"
+#include "../arch.h"
+#include "cpuid.h"
+#include "layout.h"
+
+int arch_vm_init(struct vm *vm)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
+	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap)) {
+		pr_err("KVM_SET_TSS_ADDR/IDENTITY_MAP_ADDR: %s",
+		       strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0)) {
+		pr_err("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit)) {
+		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * IOAPIC pins free for virtio (edge, active high in the MP table): the
+ * PIT, keyboard, COM1-2, RTC, mouse and FPU lines are avoided.
+ */
+static const unsigned int virtio_irqs[VIRTIO_MMIO_SLOTS] = {
+	5, 6, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+};
+
+int arch_virtio_mmio_slot(unsigned int n, uint64_t *base, unsigned int *irq)
+{
+	if (n >= VIRTIO_MMIO_SLOTS)
+		return -1;
+	*base = VIRTIO_MMIO_WINDOW + n * VIRTIO_MMIO_STRIDE;
+	*irq = virtio_irqs[n];
+	return 0;
+}
+
+int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg)
+{
+	struct kvm_cpuid_entry2 *e =
+		cpuid_find(kvm->supported_cpuid, 0x80000008, 0);
+	unsigned int bits = e && (e->eax & 0xff) ? e->eax & 0xff : 36;
+	uint64_t top = cfg->mem_size > MMIO_HOLE_START ?
+			       cfg->mem_size + (1ULL << 30) :
+			       cfg->mem_size;
+
+	if (bits < 64 && top > (1ULL << bits)) {
+		pr_err("--mem %lluM: more than this host can map (guest physical addresses have %u bits)",
+		       (unsigned long long)(cfg->mem_size >> 20), bits);
+		return -1;
+	}
+	return 0;
+}
+
+int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len)
+{
+	const char *def = vm->kvm->pvm ? "pvm" : "host";
+	char err[256];
+
+	vm->cpuid = cpuid_dup(vm->kvm->supported_cpuid);
+	if (!vm->cpuid)
+		return -1;
+	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
+	if (cpuid_apply_template(vm->cpuid, vm->cfg->cpu_template, def,
+				 vm->kvm->pvm, extra, extra_len, err,
+				 sizeof(err))) {
+		pr_err("%s", err);
+		return -1;
+	}
+	return 0;
+}
