@@ -77,58 +77,166 @@ def run(args, timeout=60, stdin_data=None, env=None):
                   err.decode(errors="replace"), time.monotonic() - t0, timed_out)
 
 
-class Interactive:
-    """A vmon process whose serial console is driven line by line."""
+# Linux guests on a PVM host: their kernel code is emulated, so how long a
+# step takes depends on how busy the machine is (pvm-host.md: the default
+# guest reaches its marker in ~45 s on an idle machine, 80-300 s on a busy
+# one). Waits on a Linux guest therefore follow the guest's progress:
+# - while the guest keeps printing (or vmon logging), a wait goes on, up to
+#   a ceiling;
+# - it fails early only after STALL_S seconds without any new output;
+# - the budget of each step after the boot scales with this boot's pace,
+#   the time it took to reach its marker against IDLE_BOOT_S.
+IDLE_BOOT_S = 45.0
+STALL_S = float(os.environ.get("VMON_TEST_STALL", "300"))
+CEILING_S = float(os.environ.get("VMON_TEST_CEILING", "1500"))
 
-    def __init__(self, args, env=None):
-        self.p = subprocess.Popen([VMON] + list(args), stdin=subprocess.PIPE,
+
+class Interactive:
+    """A vmon process whose console is driven line by line.
+
+    Both stdout (the guest's console) and stderr (vmon's log) are read as
+    they come, so neither pipe can fill up and stall vmon."""
+
+    def __init__(self, args, env=None, argv=None):
+        cmd = argv if argv is not None else [VMON] + list(args)
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   env=env)
         self.out = b""
+        self.errb = b""
+        self.err = ""
         self.t0 = time.monotonic()
+        self.last_output = self.t0  # when the guest last printed something
+        self.pace = 1.0  # this boot's slowness against an idle machine
+        self.boot_s = None
+
+    def _read(self, left):
+        """Reads what is there (waits at most @left s); False at EOF."""
+        fds = [f for f in (self.p.stdout, self.p.stderr) if not f.closed]
+        if not fds:
+            return False
+        r, _, _ = select.select(fds, [], [], max(0.0, min(left, 1.0)))
+        alive = True
+        for f in r:
+            chunk = os.read(f.fileno(), 65536)
+            if f is self.p.stdout:
+                if chunk:
+                    self.out += chunk
+                    self.last_output = time.monotonic()
+                else:
+                    alive = False
+            elif chunk:
+                # vmon's log shows the guest at work too (-v: devices).
+                self.errb += chunk
+                self.err = self.errb.decode(errors="replace")
+                self.last_output = time.monotonic()
+            else:
+                f.close()
+        return alive
+
+    def _wait_until(self, found, timeout, stall):
+        """Reads until found() is true; stops after @timeout s, after
+        @stall s without guest output (if given) or at EOF."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if found():
+                return True
+            now = time.monotonic()
+            if now >= deadline:
+                return False
+            if stall is not None and now - self.last_output >= stall:
+                return False
+            if not self._read(deadline - now):
+                self.p.wait()
+                return found()
 
     def expect(self, pattern, timeout):
         """Waits until pattern (bytes or str) appears in stdout; True if so."""
         if isinstance(pattern, str):
             pattern = pattern.encode()
-        deadline = time.monotonic() + timeout
-        while pattern not in self.out:
-            left = deadline - time.monotonic()
-            if left <= 0 or self.p.poll() is not None and not self._pending():
-                return pattern in self.out
-            r, _, _ = select.select([self.p.stdout], [], [], min(left, 1.0))
-            if r:
-                chunk = os.read(self.p.stdout.fileno(), 65536)
-                if not chunk:
-                    self.p.wait()
-                    return pattern in self.out
-                self.out += chunk
-        return True
+        return self._wait_until(lambda: pattern in self.out, timeout, None)
 
     def expect_re(self, regex, timeout):
         """Waits until regex (str) matches stdout; returns the match or None."""
         import re
-        deadline = time.monotonic() + timeout
-        while True:
-            m = re.search(regex, self.text())
-            if m:
-                return m
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            if self.p.poll() is not None and not self._pending():
-                return re.search(regex, self.text())
-            r, _, _ = select.select([self.p.stdout], [], [], min(left, 1.0))
-            if r:
-                chunk = os.read(self.p.stdout.fileno(), 65536)
-                if not chunk:
-                    self.p.wait()
-                    return re.search(regex, self.text())
-                self.out += chunk
+        self._wait_until(lambda: re.search(regex, self.text()), timeout, None)
+        return re.search(regex, self.text())
 
-    def _pending(self):
-        r, _, _ = select.select([self.p.stdout], [], [], 0)
-        return bool(r)
+    def budget(self, idle_s):
+        """The time a step that takes @idle_s on an idle machine gets here:
+        scaled by this boot's pace, at least 3 times the idle time."""
+        return 3 * idle_s * max(1.0, self.pace)
+
+    def follow(self, pattern, step, idle_s=None, start=None):
+        """Waits for @pattern while the guest makes progress.
+
+        Without @idle_s (a boot): until the guest prints nothing new for
+        STALL_S seconds, or CEILING_S. With @idle_s (a step after the boot):
+        for budget(idle_s), but never less than while output still flows
+        (at most CEILING_S). Only output after offset @start counts.
+        On failure, names the step and shows what the guest printed last."""
+        if isinstance(pattern, str):
+            pattern = pattern.encode()
+        base = len(self.out) if start is None else start
+        t = time.monotonic()
+        self.last_output = t
+
+        def found():
+            return pattern in self.out[base:]
+        ok = self._wait_until(found, CEILING_S if idle_s is None else self.budget(idle_s),
+                              STALL_S if idle_s is None else None)
+        if not ok and idle_s is not None and self.p.poll() is None:
+            # Out of budget, but the guest may still be printing: go on for
+            # as long as it does.
+            ok = self._wait_until(found, CEILING_S - (time.monotonic() - t),
+                                  max(30.0, self.budget(idle_s) / 3))
+        if not ok:
+            self.report_stall(step, time.monotonic() - t)
+        return ok
+
+    def follow_err(self, text, count, step, idle_s):
+        """Like follow(), for the @count-th occurrence of @text in vmon's
+        log (stderr)."""
+        t = time.monotonic()
+        ok = self._wait_until(lambda: self.err.count(text) >= count,
+                              self.budget(idle_s), None)
+        if not ok:
+            self.report_stall(step, time.monotonic() - t)
+        return ok
+
+    def follow_exit(self, step):
+        """Waits for vmon to exit while the guest makes progress (as a
+        boot: STALL_S, CEILING_S); returns the exit code or None."""
+        t = time.monotonic()
+        self.last_output = t
+        if not self._wait_until(lambda: self.p.poll() is not None, CEILING_S, STALL_S):
+            self.report_stall(step, time.monotonic() - t)
+            self.p.kill()
+        return self.wait(10)
+
+    def boot(self, marker, step="boot to the guest's marker"):
+        """Waits for the boot marker; sets the pace of this boot."""
+        ok = self.follow(marker, step)
+        if ok:
+            self.boot_s = time.monotonic() - self.t0
+            self.pace = self.boot_s / IDLE_BOOT_S
+            print("%s: %.1f s (pace %.2fx an idle machine)" %
+                  (step, self.boot_s, self.pace), flush=True)
+        return ok
+
+    def report_stall(self, step, waited):
+        quiet = time.monotonic() - self.last_output
+        state = ("vmon exited with %r" % self.p.returncode
+                 if self.p.poll() is not None else "vmon still running")
+        fail("step '%s' stalled: waited %.0f s, no guest output for the last "
+             "%.0f s, %s (boot took %s)" %
+             (step, waited, quiet, state,
+              "%.0f s" % self.boot_s if self.boot_s else "-"))
+        lines = self.text().splitlines()[-25:]
+        print("--- what the guest printed last ---", flush=True)
+        print("\n".join(lines), flush=True)
+        print("--- vmon's stderr, last lines ---", flush=True)
+        print("\n".join(self.err.splitlines()[-15:]), flush=True)
 
     def send(self, data):
         if isinstance(data, str):
@@ -138,17 +246,31 @@ class Interactive:
 
     def wait(self, timeout):
         """Waits for exit; returns the exit code, or None after a kill."""
+        deadline = time.monotonic() + timeout
+        while self.p.poll() is None and time.monotonic() < deadline:
+            if not self._read(deadline - time.monotonic()):
+                break
         try:
-            rest, err = self.p.communicate(timeout=timeout)
-            self.out += rest
-            self.err = err.decode(errors="replace")
-            return self.p.returncode
+            self.p.wait(max(0.1, deadline - time.monotonic()))
+            code = self.p.returncode
         except subprocess.TimeoutExpired:
             self.p.kill()
-            rest, err = self.p.communicate()
-            self.out += rest
-            self.err = err.decode(errors="replace")
-            return None
+            self.p.wait()
+            code = None
+        self._drain()
+        return code
+
+    def _drain(self):
+        """After exit: everything left in both pipes."""
+        for f in (self.p.stdout, self.p.stderr):
+            if f.closed:
+                continue
+            rest = f.read()
+            if f is self.p.stdout:
+                self.out += rest
+            else:
+                self.errb += rest
+                self.err = self.errb.decode(errors="replace")
 
     def text(self):
         return self.out.decode(errors="replace")
