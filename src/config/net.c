@@ -82,13 +82,11 @@ int config_check_net_pair(const struct net_config *n,
 
 	snprintf(object, sizeof(object), "net %.15s", n->tap);
 	if (!strcmp(n->tap, other->tap))
-		return config_fail(e, object, "tap", "%s is used twice",
+		return config_fail(e, object, "tap", "%s is already used",
 				   n->tap);
 	if (n->mac_set && other->mac_set && !memcmp(n->mac, other->mac, 6)) {
 		config_format_mac(n->mac, mac);
-		return config_fail(e, object, "mac",
-				   "%s is used twice (also by %s)", mac,
-				   other->tap);
+		return config_fail(e, object, "mac", "%s is already used", mac);
 	}
 	return 0;
 }
