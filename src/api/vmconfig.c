@@ -74,8 +74,8 @@ json_t *api_parse_body(const char *body, size_t len, char *err)
 	}
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		api_fail(err, "invalid JSON at line %d, column %d: %.160s", je.line,
-		     je.column, je.text);
+		api_fail(err, "invalid JSON at line %d, column %d: %.160s",
+			 je.line, je.column, je.text);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
@@ -85,7 +85,6 @@ json_t *api_parse_body(const char *body, size_t len, char *err)
 	}
 	return j;
 }
-
 
 json_t *api_config_full_json(const struct api_config *c)
 {

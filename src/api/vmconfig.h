@@ -20,9 +20,11 @@
 
 #include "../config/config.h"
 
-/* Firecracker's limits: 1..32 vCPUs; memory is vmon's own bound. */
+/*
+ * Firecracker's limit of 32 vCPUs and vmon's bound of memory: the API's
+ * own (the minimums are the machine validator's, src/config).
+ */
 #define API_MAX_VCPUS 32
-#define API_MIN_MEM_MIB 2
 #define API_MAX_MEM_MIB (1024 * 1024)
 #define API_DEFAULT_MEM_MIB 128
 

@@ -21,9 +21,10 @@ int config_check_balloon(const struct balloon_config *b, uint64_t mem_size,
 	if (config_check_stats_interval(b->stats_interval, e))
 		return -1;
 	if (b->size > mem_size)
-		return config_fail(e, "balloon", "size",
-				   "%lluM is more than the guest's %lluM of RAM",
-				   (unsigned long long)(b->size >> 20),
-				   (unsigned long long)(mem_size >> 20));
+		return config_fail(
+			e, "balloon", "size",
+			"%lluM is more than the guest's %lluM of RAM",
+			(unsigned long long)(b->size >> 20),
+			(unsigned long long)(mem_size >> 20));
 	return 0;
 }

@@ -11,10 +11,8 @@ int config_check_boot(const char *kernel, const char *initrd,
 {
 	(void)cmdline; /* any text; its length depends on the kernel */
 	if (kernel && !*kernel)
-		return config_fail(e, "boot source", "kernel",
-				   "an empty path");
+		return config_fail(e, "boot source", "kernel", "an empty path");
 	if (initrd && !*initrd)
-		return config_fail(e, "boot source", "initrd",
-				   "an empty path");
+		return config_fail(e, "boot source", "initrd", "an empty path");
 	return 0;
 }

@@ -9,8 +9,9 @@
 #include "config.h"
 
 /* Fills @e with @object, @field and the formatted cause; returns -1. */
-__attribute__((format(printf, 4, 5))) int
-config_fail(struct config_err *e, const char *object, const char *field,
-	    const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) int config_fail(struct config_err *e,
+						      const char *object,
+						      const char *field,
+						      const char *fmt, ...);
 
 #endif

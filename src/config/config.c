@@ -81,8 +81,7 @@ int config_check_vm(const struct vm_config *cfg, struct config_err *e)
 	if (config_check_machine(cfg->cpus, cfg->mem_size, cfg->cpu_template,
 				 e) ||
 	    config_check_boot(cfg->kernel, cfg->initrd, cfg->cmdline, e) ||
-	    config_check_serial(cfg->serial, cfg->serial_path, cfg->console,
-				e))
+	    config_check_serial(cfg->serial, cfg->serial_path, cfg->console, e))
 		return -1;
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		if (config_check_disk(&cfg->disks[i], e))

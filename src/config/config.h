@@ -132,8 +132,7 @@ int config_check_disk(const struct disk_config *d, struct config_err *e);
 int config_check_net(const struct net_config *n, struct config_err *e);
 /* Two interfaces of one VM: neither the tap nor a given MAC used twice. */
 int config_check_net_pair(const struct net_config *n,
-			  const struct net_config *other,
-			  struct config_err *e);
+			  const struct net_config *other, struct config_err *e);
 /* vsock (when configured): the CID rule, a socket path. */
 int config_check_vsock(const struct vsock_config *v, struct config_err *e);
 /* balloon: the statistics interval, a target within @mem_size. */

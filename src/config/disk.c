@@ -16,12 +16,10 @@ int config_check_disk(const struct disk_config *d, struct config_err *e)
 
 	snprintf(object, sizeof(object), "disk %.60s", d->path);
 	if (!memchr(d->path, 0, sizeof(d->path)) || !d->path[0])
-		return config_fail(e, "disk", "path",
-				   "1 to %d bytes expected",
+		return config_fail(e, "disk", "path", "1 to %d bytes expected",
 				   VMON_DISK_PATH_MAX - 1);
 	if (!memchr(d->serial, 0, sizeof(d->serial)))
-		return config_fail(e, object, "serial",
-				   "at most %d characters",
+		return config_fail(e, object, "serial", "at most %d characters",
 				   VMON_DISK_SERIAL_MAX);
 	if (access(d->path, d->readonly ? R_OK : R_OK | W_OK))
 		return config_fail(e, object, "path", "%s", strerror(errno));

@@ -18,8 +18,7 @@ int config_check_vsock(const struct vsock_config *v, struct config_err *e)
 		return config_fail(
 			e, "vsock", "cid",
 			"%llu: expected %d to %llu (0-2 are reserved, and so is 4294967295)",
-			(unsigned long long)v->cid, VMON_MIN_CID,
-			VMON_MAX_CID);
+			(unsigned long long)v->cid, VMON_MIN_CID, VMON_MAX_CID);
 	if (!memchr(v->uds, 0, sizeof(v->uds)) || !v->uds[0])
 		return config_fail(e, "vsock", "uds",
 				   "a socket path of 1 to %d bytes expected",

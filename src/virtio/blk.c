@@ -441,8 +441,7 @@ static int open_image(struct blk *b)
 	} else if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
 	} else {
-		pr_err("disk %s: not a regular file or block device",
-		       c->path);
+		pr_err("disk %s: not a regular file or block device", c->path);
 		return -1;
 	}
 	if (size % VIRTIO_BLK_SECTOR)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cli.c - option parsing for `vmon run` and its --help text.
+ * cli.c - option parsing for `vmon run` and its --help text: options
+ * into vm_config fields, checked by the validators of src/config, whose
+ * errors are told with the option and its value.
  */
 #include "cli.h"
 
@@ -119,7 +121,8 @@ static const char *find_item(const char *arg, const char *key, size_t *len)
 	size_t klen = strlen(key);
 	const char *found = NULL;
 
-	for (const char *p = arg; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+	for (const char *p = arg; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
 		if (!strncmp(p, key, klen) && p[klen] == '=') {
 			found = p;
 			*len = strcspn(p, ",");
@@ -220,7 +223,7 @@ static bool item_value(const char *p, size_t len, const char *key, char *buf,
 {
 	size_t klen = strlen(key);
 
-	if (len <= klen + 1 || strncmp(p, key, klen) || p[klen] != '=' ||
+	if (len <= klen + 1 || strncmp(p, key, klen) != 0 || p[klen] != '=' ||
 	    len - klen - 1 >= size)
 		return false;
 	memcpy(buf, p + klen + 1, len - klen - 1);
@@ -244,11 +247,12 @@ static int parse_net(const char *arg, struct vm_config *cfg)
 	while (*p) {
 		size_t len = strcspn(p, ",");
 
-		if (item_value(p, len, "tap", n->tap, sizeof(n->tap))) {
-		} else if (len > 4 && !strncmp(p, "mac=", 4) &&
-			   !config_parse_mac(p + 4, len - 4, n->mac)) {
+		bool mac = len > 4 && !strncmp(p, "mac=", 4) &&
+			   !config_parse_mac(p + 4, len - 4, n->mac);
+
+		if (mac) {
 			n->mac_set = true;
-		} else {
+		} else if (!item_value(p, len, "tap", n->tap, sizeof(n->tap))) {
 			pr_err("--net %s: bad option '%.*s' (tap=NAME of at most %u characters, mac=XX:XX:XX:XX:XX:XX unicast)",
 			       arg, (int)len, p, VMON_IFNAME_MAX - 1);
 			return -1;
@@ -379,9 +383,9 @@ static const char *bad_option(char **argv, int c)
 /* --cpus, --mem, --cpu-template: the machine, checked as a whole. */
 static int parse_machine(int c, const char *arg, struct vm_config *cfg)
 {
-	static const char *const flags[] = { ['p'] = "--cpus",
-					     ['m'] = "--mem",
-					     ['t'] = "--cpu-template" };
+	static const char *const flags[] = {
+		['p'] = "--cpus", ['m'] = "--mem", ['t'] = "--cpu-template"
+	};
 	unsigned int cpus = cfg->cpus;
 	uint64_t mem = cfg->mem_size, v;
 	const char *tmpl = cfg->cpu_template;
@@ -417,8 +421,8 @@ static int parse_boot(int c, const char *arg, struct vm_config *cfg)
 
 	if (config_check_boot(c == 'k' ? arg : NULL, c == 'i' ? arg : NULL,
 			      c == 'c' ? arg : NULL, &e))
-		return config_error(c == 'k' ? "--kernel" : "--initrd", arg,
-				    &e, NULL);
+		return config_error(c == 'k' ? "--kernel" : "--initrd", arg, &e,
+				    NULL);
 	if (c == 'k')
 		cfg->kernel = arg;
 	else if (c == 'i')

@@ -33,15 +33,15 @@ static const char *err_text(void)
 	return text;
 }
 
-#define REFUSED(call, field_, needle)                                   \
-	do {                                                            \
-		memset(&e, 0, sizeof(e));                               \
-		assert_int_equal((call), -1);                           \
-		if ((field_) == NULL)                                   \
-			assert_null(e.field);                           \
-		else                                                    \
-			assert_string_equal(e.field, (field_));         \
-		if (!strstr(err_text(), (needle)))                      \
+#define REFUSED(call, field_, needle)                                      \
+	do {                                                               \
+		memset(&e, 0, sizeof(e));                                  \
+		assert_int_equal((call), -1);                              \
+		if ((field_) == NULL)                                      \
+			assert_null(e.field);                              \
+		else                                                       \
+			assert_string_equal(e.field, (field_));            \
+		if (!strstr(err_text(), (needle)))                         \
 			fail_msg("error '%s' lacks '%s'", text, (needle)); \
 	} while (0)
 
@@ -50,8 +50,7 @@ static void test_machine(void **state)
 	(void)state;
 	assert_int_equal(config_check_machine(1, 2 * MIB, NULL, &e), 0);
 	assert_int_equal(config_check_machine(64, 4097 * 1024, "pvm", &e), 0);
-	assert_int_equal(config_check_machine(1, UINT64_MAX - 4095, "", &e),
-			 0);
+	assert_int_equal(config_check_machine(1, UINT64_MAX - 4095, "", &e), 0);
 	REFUSED(config_check_machine(0, 2 * MIB, NULL, &e), "cpus",
 		"machine: cpus: a VM needs at least one vCPU");
 	REFUSED(config_check_machine(1, 2 * MIB - 1, NULL, &e), "mem_size",
@@ -66,8 +65,9 @@ static void test_machine(void **state)
 static void test_cpu_template(void **state)
 {
 	static const char *const good[] = {
-		"host", "pvm", "host,+avx2", "pvm,-avx,+cx16", "+avx2",
-		"-xsave", "host,", "", "host,+AVX2", "host,+sha-ni", NULL
+		"host",	      "pvm",	      "host,+avx2", "pvm,-avx,+cx16",
+		"+avx2",      "-xsave",	      "host,",	    "",
+		"host,+AVX2", "host,+sha-ni", NULL
 	};
 
 	(void)state;
@@ -93,7 +93,8 @@ static void test_cpu_template(void **state)
 	REFUSED(config_check_cpu_template("host,-warp9", &e), "cpu_template",
 		"unknown CPU feature 'warp9'");
 	REFUSED(config_check_cpu_template(
-			"+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &e),
+			"+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+			&e),
 		"cpu_template", "unknown CPU feature");
 }
 
@@ -132,8 +133,7 @@ static void test_disk(void **state)
 	if (geteuid() != 0)
 		REFUSED(config_check_disk(&d, &e), "path", "Permission denied");
 	unlink(path);
-	REFUSED(config_check_disk(&d, &e), "path",
-		"No such file or directory");
+	REFUSED(config_check_disk(&d, &e), "path", "No such file or directory");
 	assert_non_null(strstr(e.object, "disk /tmp/vmon-test-config-"));
 	d.path[0] = 0;
 	REFUSED(config_check_disk(&d, &e), "path", "disk: path:");
@@ -143,12 +143,11 @@ static void test_tap_name(void **state)
 {
 	static const char *const good[] = { "tap0", "vmtap-1_x", "a",
 					    "123456789012345", NULL };
-	static const char *const bad[] = { "",	    "1234567890123456",
-					   "a/b",   "a:b",
-					   "a b",   "tab\there",
-					   ".",	    "..",
-					   "\x7f",  "caf\xc3\xa9",
-					   NULL };
+	static const char *const bad[] = {
+		"",	"1234567890123456", "a/b", "a:b",
+		"a b",	"tab\there",	    ".",   "..",
+		"\x7f", "caf\xc3\xa9",	    NULL
+	};
 
 	(void)state;
 	for (const char *const *g = good; *g; g++)
@@ -161,12 +160,18 @@ static void test_tap_name(void **state)
 
 static void test_mac(void **state)
 {
-	static const char *const bad[] = {
-		"06:00:ac:10:00",     "06:00:ac:10:00:02:", " 6:00:ac:10:00:02",
-		"+6:00:ac:10:00:02",  "-6:00:ac:10:00:02",  "6 :00:ac:10:00:02",
-		"06-00-ac-10-00-02",  "06:00:ac:10:00:0g",  "0600ac100002xxxxx",
-		"06:00:ac:10:00:0 ",  "",		    NULL
-	};
+	static const char *const bad[] = { "06:00:ac:10:00",
+					   "06:00:ac:10:00:02:",
+					   " 6:00:ac:10:00:02",
+					   "+6:00:ac:10:00:02",
+					   "-6:00:ac:10:00:02",
+					   "6 :00:ac:10:00:02",
+					   "06-00-ac-10-00-02",
+					   "06:00:ac:10:00:0g",
+					   "0600ac100002xxxxx",
+					   "06:00:ac:10:00:0 ",
+					   "",
+					   NULL };
 	uint8_t mac[6], want[6] = { 0x06, 0x00, 0xac, 0x10, 0x00, 0x02 };
 	char buf[18];
 
@@ -257,9 +262,8 @@ static void test_balloon(void **state)
 static void test_serial(void **state)
 {
 	(void)state;
-	assert_int_equal(config_check_serial(SERIAL_STDIO, NULL,
-					     CONSOLE_SERIAL, &e),
-			 0);
+	assert_int_equal(
+		config_check_serial(SERIAL_STDIO, NULL, CONSOLE_SERIAL, &e), 0);
 	assert_int_equal(config_check_serial(SERIAL_FILE, "/tmp/x",
 					     CONSOLE_VIRTIO, &e),
 			 0);
@@ -343,12 +347,12 @@ static int put_net(struct api_config *c, const char *id, const char *body)
 	return r;
 }
 
-#define API_REFUSED(call, needle)                                       \
-	do {                                                            \
-		assert_int_equal((call), -1);                           \
-		if (!strstr(err, (needle)))                             \
+#define API_REFUSED(call, needle)                                         \
+	do {                                                              \
+		assert_int_equal((call), -1);                             \
+		if (!strstr(err, (needle)))                               \
 			fail_msg("error '%s' lacks '%s'", err, (needle)); \
-		assert_null(strstr(err, "--"));                         \
+		assert_null(strstr(err, "--"));                           \
 	} while (0)
 
 static void test_api_machine(void **state)
@@ -362,9 +366,10 @@ static void test_api_machine(void **state)
 			     " \"cpu_template\": \"host,+avx2\"}"),
 			 0);
 	assert_string_equal(c.cpu_template, "host,+avx2");
-	API_REFUSED(put(put_machine, &c,
-			"{\"vcpu_count\": 0, \"mem_size_mib\": 64}"),
-		    "machine-config: field `vcpu_count`: a VM needs at least one vCPU");
+	API_REFUSED(
+		put(put_machine, &c,
+		    "{\"vcpu_count\": 0, \"mem_size_mib\": 64}"),
+		"machine-config: field `vcpu_count`: a VM needs at least one vCPU");
 	API_REFUSED(put(put_machine, &c,
 			"{\"vcpu_count\": 1, \"mem_size_mib\": 1}"),
 		    "machine-config: field `mem_size_mib`: too small");
@@ -396,22 +401,25 @@ static void test_api_balloon(void **state)
 	assert_int_equal(put(put_machine, &c,
 			     "{\"vcpu_count\": 1, \"mem_size_mib\": 64}"),
 			 0);
-	API_REFUSED(put(api_config_balloon, &c,
-			"{\"amount_mib\": 65, \"deflate_on_oom\": true}"),
-		    "balloon: field `amount_mib`: 65M is more than the guest's 64M");
-	API_REFUSED(put(api_config_balloon, &c,
-			"{\"amount_mib\": 1, \"deflate_on_oom\": true,"
-			" \"stats_polling_interval_s\": 3601}"),
-		    "field `stats_polling_interval_s`: 3601 seconds: at most 3600");
+	API_REFUSED(
+		put(api_config_balloon, &c,
+		    "{\"amount_mib\": 65, \"deflate_on_oom\": true}"),
+		"balloon: field `amount_mib`: 65M is more than the guest's 64M");
+	API_REFUSED(
+		put(api_config_balloon, &c,
+		    "{\"amount_mib\": 1, \"deflate_on_oom\": true,"
+		    " \"stats_polling_interval_s\": 3601}"),
+		"field `stats_polling_interval_s`: 3601 seconds: at most 3600");
 	assert_false(c.balloon_set);
 	assert_int_equal(put(api_config_balloon, &c,
 			     "{\"amount_mib\": 32, \"deflate_on_oom\": true,"
 			     " \"stats_polling_interval_s\": 3600}"),
 			 0);
 	/* The memory cannot shrink below the balloon's target. */
-	API_REFUSED(put(put_machine, &c,
-			"{\"vcpu_count\": 1, \"mem_size_mib\": 31}"),
-		    "field `mem_size_mib`: 31 MiB is less than the balloon's target of 32 MiB");
+	API_REFUSED(
+		put(put_machine, &c,
+		    "{\"vcpu_count\": 1, \"mem_size_mib\": 31}"),
+		"field `mem_size_mib`: 31 MiB is less than the balloon's target of 32 MiB");
 	assert_int_equal(c.mem_size_mib, 64);
 	api_config_free(&c);
 }
@@ -422,29 +430,35 @@ static void test_api_net(void **state)
 
 	(void)state;
 	api_config_init(&c);
-	assert_int_equal(put_net(&c, "eth0",
-				 "{\"iface_id\": \"eth0\", \"host_dev_name\":"
-				 " \"t0\", \"guest_mac\": \"06:00:ac:10:00:02\"}"),
-			 0);
-	API_REFUSED(put_net(&c, "eth1",
-			    "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t0\"}"),
-		    "network-interfaces/eth1: field `host_dev_name`: t0 is already used by eth0");
-	API_REFUSED(put_net(&c, "eth1",
-			    "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\","
-			    " \"guest_mac\": \"06:00:AC:10:00:02\"}"),
-		    "field `guest_mac`: 06:00:ac:10:00:02 is already used by eth0");
-	API_REFUSED(put_net(&c, "eth1",
-			    "{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\","
-			    " \"guest_mac\": \" 6:00:ac:10:00:02\"}"),
-		    "field `guest_mac`: expected six hexadecimal bytes");
-	API_REFUSED(put_net(&c, "eth1",
-			    "{\"iface_id\": \"eth1\", \"host_dev_name\": \"..\"}"),
-		    "field `host_dev_name`: not a valid interface name");
+	assert_int_equal(
+		put_net(&c, "eth0",
+			"{\"iface_id\": \"eth0\", \"host_dev_name\":"
+			" \"t0\", \"guest_mac\": \"06:00:ac:10:00:02\"}"),
+		0);
+	API_REFUSED(
+		put_net(&c, "eth1",
+			"{\"iface_id\": \"eth1\", \"host_dev_name\": \"t0\"}"),
+		"network-interfaces/eth1: field `host_dev_name`: t0 is already used by eth0");
+	API_REFUSED(
+		put_net(&c, "eth1",
+			"{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\","
+			" \"guest_mac\": \"06:00:AC:10:00:02\"}"),
+		"field `guest_mac`: 06:00:ac:10:00:02 is already used by eth0");
+	API_REFUSED(
+		put_net(&c, "eth1",
+			"{\"iface_id\": \"eth1\", \"host_dev_name\": \"t1\","
+			" \"guest_mac\": \" 6:00:ac:10:00:02\"}"),
+		"field `guest_mac`: expected six hexadecimal bytes");
+	API_REFUSED(
+		put_net(&c, "eth1",
+			"{\"iface_id\": \"eth1\", \"host_dev_name\": \"..\"}"),
+		"field `host_dev_name`: not a valid interface name");
 	/* Replacing eth0 by itself is no conflict. */
-	assert_int_equal(put_net(&c, "eth0",
-				 "{\"iface_id\": \"eth0\", \"host_dev_name\":"
-				 " \"t0\", \"guest_mac\": \"06:00:ac:10:00:02\"}"),
-			 0);
+	assert_int_equal(
+		put_net(&c, "eth0",
+			"{\"iface_id\": \"eth0\", \"host_dev_name\":"
+			" \"t0\", \"guest_mac\": \"06:00:ac:10:00:02\"}"),
+		0);
 	assert_int_equal(c.nr_nets, 1);
 	api_config_free(&c);
 }
@@ -458,18 +472,20 @@ static void test_api_vsock_boot(void **state)
 	API_REFUSED(put(api_config_vsock, &c,
 			"{\"guest_cid\": 2, \"uds_path\": \"/tmp/v\"}"),
 		    "vsock: field `guest_cid`: 2: expected 3 to 4294967294");
-	API_REFUSED(put(api_config_vsock, &c,
-			"{\"guest_cid\": 4294967295, \"uds_path\": \"/tmp/v\"}"),
-		    "field `guest_cid`");
+	API_REFUSED(
+		put(api_config_vsock, &c,
+		    "{\"guest_cid\": 4294967295, \"uds_path\": \"/tmp/v\"}"),
+		"field `guest_cid`");
 	assert_int_equal(put(api_config_vsock, &c,
 			     "{\"guest_cid\": 3, \"uds_path\": \"/tmp/v\"}"),
 			 0);
 	API_REFUSED(put(api_config_boot_source, &c,
 			"{\"kernel_image_path\": \"\"}"),
 		    "boot-source: field `kernel_image_path`: an empty path");
-	API_REFUSED(put(api_config_boot_source, &c,
-			"{\"kernel_image_path\": \"/k\", \"initrd_path\": \"\"}"),
-		    "boot-source: field `initrd_path`: an empty path");
+	API_REFUSED(
+		put(api_config_boot_source, &c,
+		    "{\"kernel_image_path\": \"/k\", \"initrd_path\": \"\"}"),
+		"boot-source: field `initrd_path`: an empty path");
 	api_config_free(&c);
 }
 

@@ -28,16 +28,18 @@ int cfg_parse_balloon(struct api_config *n, json_t *body, char *err)
 
 	memset(&b, 0, sizeof(b));
 	if (api_check_fields(body, "balloon", balloon_fields, err) ||
-	    api_get_uint(body, "balloon", "amount_mib", true, 0, API_MAX_MEM_MIB,
-		     &mib, NULL, err) ||
+	    api_get_uint(body, "balloon", "amount_mib", true, 0,
+			 API_MAX_MEM_MIB, &mib, NULL, err) ||
 	    api_get_uint(body, "balloon", "stats_polling_interval_s", false, 0,
-		     UINT32_MAX, &interval, NULL, err) ||
+			 UINT32_MAX, &interval, NULL, err) ||
 	    api_get_bool(body, "balloon", "free_page_hinting", &hinting, err) ||
-	    api_get_bool(body, "balloon", "free_page_reporting", &b.reporting, err))
+	    api_get_bool(body, "balloon", "free_page_reporting", &b.reporting,
+			 err))
 		return -1;
 	if (!json_object_get(body, "deflate_on_oom"))
 		return api_fail(err, "balloon: missing field `deflate_on_oom`");
-	if (api_get_bool(body, "balloon", "deflate_on_oom", &b.deflate_on_oom, err))
+	if (api_get_bool(body, "balloon", "deflate_on_oom", &b.deflate_on_oom,
+			 err))
 		return -1;
 	if (hinting)
 		return api_fail(
@@ -70,10 +72,11 @@ int api_config_balloon_amount(const struct api_config *c, json_t *body,
 	struct config_err e;
 
 	if (!c->balloon_set)
-		return api_fail(err, "balloon: no balloon device is configured");
+		return api_fail(err,
+				"balloon: no balloon device is configured");
 	if (api_check_fields(body, "balloon", balloon_patch_fields, err) ||
-	    api_get_uint(body, "balloon", "amount_mib", true, 0, API_MAX_MEM_MIB,
-		     mib, NULL, err))
+	    api_get_uint(body, "balloon", "amount_mib", true, 0,
+			 API_MAX_MEM_MIB, mib, NULL, err))
 		return -1;
 	b.size = *mib << 20;
 	if (config_check_balloon(&b, c->mem_size_mib << 20, &e))
@@ -89,10 +92,11 @@ int api_config_balloon_interval(const struct api_config *c, json_t *body,
 	uint64_t s = 0;
 
 	if (!c->balloon_set)
-		return api_fail(err, "%s: no balloon device is configured", what);
+		return api_fail(err, "%s: no balloon device is configured",
+				what);
 	if (api_check_fields(body, what, balloon_stats_fields, err) ||
 	    api_get_uint(body, what, "stats_polling_interval_s", true, 0,
-		     UINT32_MAX, &s, NULL, err))
+			 UINT32_MAX, &s, NULL, err))
 		return -1;
 	if (config_check_stats_interval(s, &e))
 		return api_config_err(err, what, &e, balloon_keys);

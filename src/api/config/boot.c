@@ -28,7 +28,8 @@ int cfg_parse_boot_source(struct api_config *n, json_t *body, char *err)
 	free(n->boot_args);
 	n->kernel = n->initrd = n->boot_args = NULL;
 	if (api_check_fields(body, what, boot_source_fields, err) ||
-	    api_get_str(body, what, "kernel_image_path", true, &n->kernel, err) ||
+	    api_get_str(body, what, "kernel_image_path", true, &n->kernel,
+			err) ||
 	    api_get_str(body, what, "initrd_path", false, &n->initrd, err) ||
 	    api_get_str(body, what, "boot_args", false, &n->boot_args, err))
 		return -1;

@@ -27,7 +27,7 @@ int api_config_err(char *err, const char *what, const struct config_err *e,
 	for (const struct api_field *m = map; e->field && m && m->field; m++)
 		if (!strcmp(m->field, e->field))
 			return api_fail(err, "%s: field `%s`: %s", what, m->key,
-				    e->cause);
+					e->cause);
 	return api_fail(err, "%s: %s", what, e->cause);
 }
 
@@ -40,7 +40,7 @@ void api_swap_config(struct api_config *c, struct api_config *n)
 }
 
 int api_check_fields(json_t *obj, const char *what, const char *const *known,
-		 char *err)
+		     char *err)
 {
 	const char *key;
 	json_t *v;
@@ -56,31 +56,33 @@ int api_check_fields(json_t *obj, const char *what, const char *const *known,
 				ok = true;
 		if (!ok)
 			return api_fail(err, "%s: unknown field `%.64s`", what,
-				    key);
+					key);
 	}
 	return 0;
 }
 
 int api_get_str(json_t *obj, const char *what, const char *key, bool required,
-	    char **out, char *err)
+		char **out, char *err)
 {
 	json_t *v = json_object_get(obj, key);
 	const char *s;
 
 	if (!v) {
 		if (required)
-			return api_fail(err, "%s: missing field `%s`", what, key);
+			return api_fail(err, "%s: missing field `%s`", what,
+					key);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return api_fail(err, "%s: field `%s` must be a string", what, key);
+		return api_fail(err, "%s: field `%s` must be a string", what,
+				key);
 	s = json_string_value(v);
 	if (strlen(s) != json_string_length(v))
 		return api_fail(err, "%s: field `%s` contains a NUL character",
-			    what, key);
+				what, key);
 	if (json_string_length(v) > API_STR_MAX)
-		return api_fail(err, "%s: field `%s` is longer than %d bytes", what,
-			    key, API_STR_MAX);
+		return api_fail(err, "%s: field `%s` is longer than %d bytes",
+				what, key, API_STR_MAX);
 	free(*out);
 	*out = strdup(s);
 	if (!*out)
@@ -88,8 +90,9 @@ int api_get_str(json_t *obj, const char *what, const char *key, bool required,
 	return 0;
 }
 
-int api_get_strbuf(json_t *obj, const char *what, const char *key, bool required,
-	       char *buf, size_t size, bool *given, char *err)
+int api_get_strbuf(json_t *obj, const char *what, const char *key,
+		   bool required, char *buf, size_t size, bool *given,
+		   char *err)
 {
 	char *s = NULL;
 	size_t n;
@@ -103,8 +106,9 @@ int api_get_strbuf(json_t *obj, const char *what, const char *key, bool required
 	n = strlen(s);
 	if (n == 0 || n >= size) {
 		free(s);
-		return api_fail(err, "%s: field `%s` must be 1 to %zu bytes long",
-			    what, key, size - 1);
+		return api_fail(err,
+				"%s: field `%s` must be 1 to %zu bytes long",
+				what, key, size - 1);
 	}
 	memcpy(buf, s, n + 1);
 	free(s);
@@ -114,21 +118,22 @@ int api_get_strbuf(json_t *obj, const char *what, const char *key, bool required
 }
 
 int api_get_bool(json_t *obj, const char *what, const char *key, bool *out,
-	     char *err)
+		 char *err)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (!v)
 		return 0;
 	if (!json_is_boolean(v))
-		return api_fail(err, "%s: field `%s` must be true or false", what,
-			    key);
+		return api_fail(err, "%s: field `%s` must be true or false",
+				what, key);
 	*out = json_is_true(v);
 	return 0;
 }
 
 int api_get_uint(json_t *obj, const char *what, const char *key, bool required,
-	     uint64_t min, uint64_t max, uint64_t *out, bool *given, char *err)
+		 uint64_t min, uint64_t max, uint64_t *out, bool *given,
+		 char *err)
 {
 	json_t *v = json_object_get(obj, key);
 	json_int_t n;
@@ -137,12 +142,13 @@ int api_get_uint(json_t *obj, const char *what, const char *key, bool required,
 		*given = v != NULL;
 	if (!v) {
 		if (required)
-			return api_fail(err, "%s: missing field `%s`", what, key);
+			return api_fail(err, "%s: missing field `%s`", what,
+					key);
 		return 0;
 	}
 	if (!json_is_integer(v))
 		return api_fail(err, "%s: field `%s` must be an integer", what,
-			    key);
+				key);
 	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
 		return api_fail(
@@ -172,11 +178,12 @@ static int parse_bucket(json_t *rl, const char *what, const char *key,
 		return 0;
 	}
 	if (api_check_fields(b, w, bucket_fields, err) ||
-	    api_get_uint(b, w, "size", true, 0, RL_MAX_SIZE, &size, NULL, err) ||
-	    api_get_uint(b, w, "refill_time", true, 0, RL_MAX_REFILL_MS, &refill,
-		     NULL, err) ||
+	    api_get_uint(b, w, "size", true, 0, RL_MAX_SIZE, &size, NULL,
+			 err) ||
+	    api_get_uint(b, w, "refill_time", true, 0, RL_MAX_REFILL_MS,
+			 &refill, NULL, err) ||
 	    api_get_uint(b, w, "one_time_burst", false, 0, RL_MAX_SIZE, &burst,
-		     NULL, err))
+			 NULL, err))
 		return -1;
 	out->size = size;
 	out->refill_time_ms = refill;
@@ -187,7 +194,7 @@ static int parse_bucket(json_t *rl, const char *what, const char *key,
 static const char *const rl_fields[] = { "bandwidth", "ops", NULL };
 
 int api_parse_rl(json_t *obj, const char *what, const char *key,
-	     struct rl_config *rl, bool *given, char *err)
+		 struct rl_config *rl, bool *given, char *err)
 {
 	json_t *v = json_object_get(obj, key);
 	struct rl_config n = *rl;
@@ -257,7 +264,7 @@ static bool valid_id(const char *id)
 }
 
 int api_check_body_id(json_t *body, const char *what, const char *key,
-		  const char *id, char *err)
+		      const char *id, char *err)
 {
 	char bid[API_ID_MAX + 1];
 

@@ -20,7 +20,7 @@
 
 /* Formats @fmt into @err (API_ERR_MAX bytes); returns -1. */
 __attribute__((format(printf, 2, 3))) int api_fail(char *err, const char *fmt,
-					       ...);
+						   ...);
 
 /* A validator's field and the JSON key that holds it. */
 struct api_field {
@@ -37,42 +37,44 @@ int api_config_err(char *err, const char *what, const struct config_err *e,
 
 /* Refuses any key of @obj not in the NULL-terminated @known. */
 int api_check_fields(json_t *obj, const char *what, const char *const *known,
-		 char *err);
+		     char *err);
 /* Optional string field: 0 (absent: *out untouched), or -1. */
 int api_get_str(json_t *obj, const char *what, const char *key, bool required,
-	    char **out, char *err);
+		char **out, char *err);
 /* A string field into @buf of @size bytes (its NUL included). */
-int api_get_strbuf(json_t *obj, const char *what, const char *key, bool required,
-	       char *buf, size_t size, bool *given, char *err);
+int api_get_strbuf(json_t *obj, const char *what, const char *key,
+		   bool required, char *buf, size_t size, bool *given,
+		   char *err);
 int api_get_bool(json_t *obj, const char *what, const char *key, bool *out,
-	     char *err);
+		 char *err);
 int api_get_uint(json_t *obj, const char *what, const char *key, bool required,
-	     uint64_t min, uint64_t max, uint64_t *out, bool *given, char *err);
+		 uint64_t min, uint64_t max, uint64_t *out, bool *given,
+		 char *err);
 /*
  * Rate limiter field @key of @obj onto @rl: a bucket not given stays as
  * it is (PATCH semantics; a PUT starts from zero), null disables.
  */
 int api_parse_rl(json_t *obj, const char *what, const char *key,
-	     struct rl_config *rl, bool *given, char *err);
+		 struct rl_config *rl, bool *given, char *err);
 void api_rl_json(json_t *obj, const char *key, const struct rl_config *rl);
 /* The id of the body (field @key) must be the one of the path. */
 int api_check_body_id(json_t *body, const char *what, const char *key,
-		  const char *id, char *err);
+		      const char *id, char *err);
 
 void api_swap_config(struct api_config *c, struct api_config *n);
 
 /* Runs @call on a copy n_ of @c and commits it only on success. */
-#define TRANSACT(c, err, call)                               \
-	do {                                                 \
-		struct api_config n_;                        \
-		int r_;                                      \
-		if (api_config_copy(&n_, (c)))               \
+#define TRANSACT(c, err, call)                                   \
+	do {                                                     \
+		struct api_config n_;                            \
+		int r_;                                          \
+		if (api_config_copy(&n_, (c)))                   \
 			return api_fail((err), "out of memory"); \
-		r_ = call;                                   \
-		if (!r_)                                     \
+		r_ = call;                                       \
+		if (!r_)                                         \
 			api_swap_config((c), &n_);               \
-		api_config_free(&n_);                        \
-		return r_;                                   \
+		api_config_free(&n_);                            \
+		return r_;                                       \
 	} while (0)
 
 /* Each object's parser, onto the copy @n (see TRANSACT). */

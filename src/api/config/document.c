@@ -42,8 +42,9 @@ static int check_sections(json_t *doc, char *err)
 			if (!strcmp(key, doc_sections[i].key))
 				break;
 		if (i == nr)
-			return api_fail(err, "config file: unknown section `%.64s`",
-				    key);
+			return api_fail(err,
+					"config file: unknown section `%.64s`",
+					key);
 		if (doc_sections[i].missing) {
 			/* Empty lists and null are what tools write for "none". */
 			if (json_is_null(v) ||
@@ -73,16 +74,16 @@ static int parse_list(struct api_config *n, json_t *doc, const char *section,
 		return 0;
 	if (!json_is_array(v))
 		return api_fail(err, "config file: section `%s` must be a list",
-			    section);
+				section);
 	json_array_foreach(v, i, e)
 	{
 		json_t *id = json_is_object(e) ? json_object_get(e, idkey) :
 						 NULL;
 
 		if (!id || !json_is_string(id))
-			return api_fail(err,
-				    "config file: %s[%zu]: missing field `%s`",
-				    section, i, idkey);
+			return api_fail(
+				err, "config file: %s[%zu]: missing field `%s`",
+				section, i, idkey);
 		if (find(n, json_string_value(id)) >= 0)
 			return api_fail(
 				err,
@@ -125,7 +126,8 @@ static int parse_document(struct api_config *n, json_t *doc, char *err)
 		return -1;
 	v = json_object_get(doc, "boot-source");
 	if (!v)
-		return api_fail(err, "config file: missing section `boot-source`");
+		return api_fail(err,
+				"config file: missing section `boot-source`");
 	if (cfg_parse_boot_source(n, v, err))
 		return -1;
 	v = json_object_get(doc, "machine-config");

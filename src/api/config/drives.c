@@ -25,16 +25,15 @@ int cfg_find_drive(const struct api_config *c, const char *id)
 }
 
 /* The disk validator, in the API's words (the path is in the message). */
-static int check_disk(const char *what, const struct disk_config *d,
-		      char *err)
+static int check_disk(const char *what, const struct disk_config *d, char *err)
 {
 	struct config_err e;
 
 	if (!config_check_disk(d, &e))
 		return 0;
 	if (e.field && !strcmp(e.field, "path"))
-		return api_fail(err, "%s: field `path_on_host`: %.400s: %s", what,
-			    d->path, e.cause);
+		return api_fail(err, "%s: field `path_on_host`: %.400s: %s",
+				what, d->path, e.cause);
 	return api_fail(err, "%s: %s", what, e.cause);
 }
 
@@ -63,9 +62,10 @@ static int drive_extras(const char *what, struct api_drive *d, bool partuuid,
 	d->writeback = cache && !strcmp(cache, "Writeback");
 	if (engine && strcmp(engine, "Sync") != 0 &&
 	    strcmp(engine, "Async") != 0)
-		return api_fail(err,
-			    "%s: field `io_engine`: `%.32s` is not Sync or Async",
-			    what, engine);
+		return api_fail(
+			err,
+			"%s: field `io_engine`: `%.32s` is not Sync or Async",
+			what, engine);
 	d->async = engine && !strcmp(engine, "Async");
 	return 0;
 }
@@ -79,13 +79,14 @@ static int drive_body(const char *what, json_t *body, struct api_drive *d,
 	int r = -1;
 
 	if (!json_object_get(body, "is_root_device"))
-		return api_fail(err, "%s: missing field `is_root_device`", what);
+		return api_fail(err, "%s: missing field `is_root_device`",
+				what);
 	if (!api_get_bool(body, what, "is_root_device", &d->root, err) &&
 	    !api_get_bool(body, what, "is_read_only", &d->disk.readonly, err) &&
 	    !api_get_strbuf(body, what, "path_on_host", true, d->disk.path,
-			sizeof(d->disk.path), NULL, err) &&
+			    sizeof(d->disk.path), NULL, err) &&
 	    !api_get_strbuf(body, what, "partuuid", false, d->partuuid,
-			sizeof(d->partuuid), &given, err) &&
+			    sizeof(d->partuuid), &given, err) &&
 	    !api_get_str(body, what, "cache_type", false, &cache, err) &&
 	    !api_get_str(body, what, "io_engine", false, &engine, err) &&
 	    !api_parse_rl(body, what, "rate_limiter", &d->disk.rl, NULL, err) &&
@@ -108,8 +109,8 @@ static int drive_insert(struct api_config *n, int idx, const char *what,
 				what, n->drives[i].id);
 	if (idx < 0) {
 		if (n->nr_drives == VMON_MAX_DISKS)
-			return api_fail(err, "%s: vmon has at most %u drives", what,
-				    VMON_MAX_DISKS);
+			return api_fail(err, "%s: vmon has at most %u drives",
+					what, VMON_MAX_DISKS);
 		idx = (int)n->nr_drives++;
 	}
 	n->drives[idx] = *d;
@@ -171,7 +172,7 @@ int api_config_drive_update(const struct api_config *c, const char *id,
 	u->index = (unsigned int)idx;
 	u->rl = c->drives[idx].disk.rl;
 	if (api_get_strbuf(body, what, "path_on_host", false, u->path,
-		       sizeof(u->path), &u->have_path, err) ||
+			   sizeof(u->path), &u->have_path, err) ||
 	    api_parse_rl(body, what, "rate_limiter", &u->rl, &u->have_rl, err))
 		return -1;
 	if (!u->have_path)

@@ -25,7 +25,8 @@ int cfg_parse_logger(struct api_config *n, json_t *body, char *err)
 	    api_get_str(body, what, "level", false, &level, err) ||
 	    api_get_str(body, what, "module", false, &module, err) ||
 	    api_get_bool(body, what, "show_level", &n->show_level, err) ||
-	    api_get_bool(body, what, "show_log_origin", &n->show_log_origin, err))
+	    api_get_bool(body, what, "show_log_origin", &n->show_log_origin,
+			 err))
 		goto bad;
 	free(module);
 	module = NULL;
@@ -34,9 +35,10 @@ int cfg_parse_logger(struct api_config *n, json_t *body, char *err)
 			if (!strcasecmp(level, *l))
 				ok = true;
 		if (!ok) {
-			api_fail(err,
-			     "logger: field `level`: `%.32s` is not one of Error, Warning, Info, Debug, Trace, Off",
-			     level);
+			api_fail(
+				err,
+				"logger: field `level`: `%.32s` is not one of Error, Warning, Info, Debug, Trace, Off",
+				level);
 			goto bad;
 		}
 		free(n->log_level);
@@ -60,7 +62,7 @@ int cfg_parse_metrics(struct api_config *n, json_t *body, char *err)
 			"metrics: the metrics system is already initialized");
 	if (api_check_fields(body, "metrics", metrics_fields, err) ||
 	    api_get_str(body, "metrics", "metrics_path", true, &n->metrics_path,
-		    err))
+			err))
 		return -1;
 	if (!*n->metrics_path)
 		return api_fail(err, "metrics: field `metrics_path` is empty");

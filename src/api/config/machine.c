@@ -71,30 +71,32 @@ int cfg_parse_machine(struct api_config *n, json_t *body, bool partial,
 
 	if (api_check_fields(body, what, machine_fields, err) ||
 	    api_get_uint(body, what, "vcpu_count", !partial, 0, API_MAX_VCPUS,
-		     &vcpus, NULL, err) ||
-	    api_get_uint(body, what, "mem_size_mib", !partial, 0, API_MAX_MEM_MIB,
-		     &mem, NULL, err))
+			 &vcpus, NULL, err) ||
+	    api_get_uint(body, what, "mem_size_mib", !partial, 0,
+			 API_MAX_MEM_MIB, &mem, NULL, err))
 		return -1;
 	if (!partial)
 		machine_defaults(n);
 	if (api_get_bool(body, what, "smt", &n->smt, err) ||
 	    api_get_bool(body, what, "track_dirty_pages", &n->track_dirty_pages,
-		     err) ||
+			 err) ||
 	    api_get_str(body, what, "cpu_template", false, &tmpl, err) ||
 	    api_get_str(body, what, "huge_pages", false, &huge, err) ||
 	    check_machine(n, vcpus, mem, tmpl, err))
 		goto bad;
 	if (huge && strcmp(huge, "None") != 0 &&
 	    strcmp(huge, "Transparent") != 0) {
-		api_fail(err,
-		     "machine-config: field `huge_pages`: `%.32s` is not supported (vmon has None and Transparent)",
-		     huge);
+		api_fail(
+			err,
+			"machine-config: field `huge_pages`: `%.32s` is not supported (vmon has None and Transparent)",
+			huge);
 		goto bad;
 	}
 	if (n->smt && vcpus > 1 && vcpus % 2) {
-		api_fail(err,
-		     "machine-config: with smt, `vcpu_count` must be 1 or even, not %llu",
-		     (unsigned long long)vcpus);
+		api_fail(
+			err,
+			"machine-config: with smt, `vcpu_count` must be 1 or even, not %llu",
+			(unsigned long long)vcpus);
 		goto bad;
 	}
 	if (tmpl) {

@@ -50,8 +50,7 @@ static int check_net(const struct api_config *n, int idx, const char *what,
 	return 0;
 }
 
-int cfg_parse_net(struct api_config *n, const char *id, json_t *body,
-		  char *err)
+int cfg_parse_net(struct api_config *n, const char *id, json_t *body, char *err)
 {
 	char what[96], mac[24] = "";
 	struct api_net a;
@@ -62,11 +61,13 @@ int cfg_parse_net(struct api_config *n, const char *id, json_t *body,
 	if (api_check_fields(body, what, net_fields, err) ||
 	    api_check_body_id(body, what, "iface_id", id, err) ||
 	    api_get_strbuf(body, what, "host_dev_name", true, a.net.tap,
-		       sizeof(a.net.tap), NULL, err) ||
+			   sizeof(a.net.tap), NULL, err) ||
 	    api_get_strbuf(body, what, "guest_mac", false, mac, sizeof(mac),
-		       &a.net.mac_set, err) ||
-	    api_parse_rl(body, what, "rx_rate_limiter", &a.net.rx_rl, NULL, err) ||
-	    api_parse_rl(body, what, "tx_rate_limiter", &a.net.tx_rl, NULL, err))
+			   &a.net.mac_set, err) ||
+	    api_parse_rl(body, what, "rx_rate_limiter", &a.net.rx_rl, NULL,
+			 err) ||
+	    api_parse_rl(body, what, "tx_rate_limiter", &a.net.tx_rl, NULL,
+			 err))
 		return -1;
 	snprintf(a.id, sizeof(a.id), "%s", id);
 	if (a.net.mac_set && config_parse_mac(mac, strlen(mac), a.net.mac))
@@ -115,8 +116,9 @@ int api_config_net_update(const struct api_config *c, const char *id,
 	u->rx = c->nets[idx].net.rx_rl;
 	u->tx = c->nets[idx].net.tx_rl;
 	return api_parse_rl(body, what, "rx_rate_limiter", &u->rx, &u->have_rx,
-			err) || api_parse_rl(body, what, "tx_rate_limiter", &u->tx,
-					 &u->have_tx, err) ?
+			    err) ||
+			       api_parse_rl(body, what, "tx_rate_limiter",
+					    &u->tx, &u->have_tx, err) ?
 		       -1 :
 		       0;
 }

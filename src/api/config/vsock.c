@@ -28,9 +28,9 @@ int cfg_parse_vsock(struct api_config *n, json_t *body, char *err)
 	if (api_check_fields(body, "vsock", vsock_fields, err) ||
 	    api_get_str(body, "vsock", "vsock_id", false, &vid, err) ||
 	    api_get_uint(body, "vsock", "guest_cid", true, 0, UINT32_MAX, &cid,
-		     NULL, err) ||
-	    api_get_strbuf(body, "vsock", "uds_path", true, v.uds, sizeof(v.uds),
-		       NULL, err)) {
+			 NULL, err) ||
+	    api_get_strbuf(body, "vsock", "uds_path", true, v.uds,
+			   sizeof(v.uds), NULL, err)) {
 		free(vid);
 		return -1;
 	}

@@ -516,10 +516,9 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		}
 		f = feature_find_n(p + 1, len - 1);
 		if (!f) {
-			snprintf(
-				err, errlen,
-				"cpu template %s: unknown CPU feature '%.*s'",
-				spec, (int)len - 1, p + 1);
+			snprintf(err, errlen,
+				 "cpu template %s: unknown CPU feature '%.*s'",
+				 spec, (int)len - 1, p + 1);
 			goto out;
 		}
 		if (sign == '-') {
