@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * vmconfig.h - the VM description the API and --config-file build up
- * (Firecracker's boot-source, machine-config, logger and metrics objects),
- * its JSON parsing with field-by-field validation, its JSON export
- * (GET /machine-config, GET /vm/config) and its conversion to a vm_config.
+ * (Firecracker's configuration objects), its JSON parsing, its JSON
+ * export (GET /machine-config, GET /vm/config) and its conversion to a
+ * vm_config. The JSON of each object is in src/api/config/<object>.c;
+ * the rules are the validators of src/config (docs/config.md), whose
+ * errors come back named by the API's paths and keys.
  *
  * Every parser validates the whole object into a copy first and commits
  * only when all of it is valid: a refused request changes nothing.
@@ -16,11 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmm/config.h"
+#include "../config/config.h"
 
-/* Firecracker's limits: 1..32 vCPUs; memory is vmon's own bound. */
+/*
+ * Firecracker's limit of 32 vCPUs and vmon's bound of memory: the API's
+ * own (the minimums are the machine validator's, src/config).
+ */
 #define API_MAX_VCPUS 32
-#define API_MIN_MEM_MIB 2
 #define API_MAX_MEM_MIB (1024 * 1024)
 #define API_DEFAULT_MEM_MIB 128
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cli.c - option parsing for `vmon run` and its --help text.
+ * cli.c - option parsing for `vmon run` and its --help text: options
+ * into vm_config fields, checked by the validators of src/config, whose
+ * errors are told with the option and its value.
  */
 #include "cli.h"
 
@@ -9,16 +11,9 @@
 #include <string.h>
 
 #include "../util/log.h"
+#include "../config/config.h"
 #include "../util/parse.h"
 #include "instances.h"
-
-void vm_config_init(struct vm_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->cpus = VMON_DEFAULT_CPUS;
-	cfg->mem_size = VMON_DEFAULT_MEM;
-	cfg->serial = SERIAL_STDIO;
-}
 
 void cli_run_usage(FILE *f)
 {
@@ -120,8 +115,46 @@ static const struct option run_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The item of "a,key=b,..." that sets @key (the last one), or NULL. */
+static const char *find_item(const char *arg, const char *key, size_t *len)
+{
+	size_t klen = strlen(key);
+	const char *found = NULL;
+
+	for (const char *p = arg; p;
+	     p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, key, klen) && p[klen] == '=') {
+			found = p;
+			*len = strcspn(p, ",");
+		}
+	return found;
+}
+
+/*
+ * A validator's error in the command line's words: the option and its
+ * value, the sub-option @key that holds the field (NULL: none), and the
+ * cause. Returns -1.
+ */
+static int config_error(const char *flag, const char *arg,
+			const struct config_err *e, const char *key)
+{
+	size_t len = 0;
+	const char *item = key && arg ? find_item(arg, key, &len) : NULL;
+
+	if (item)
+		pr_err("%s %s: bad option '%.*s': %s", flag, arg, (int)len,
+		       item, e->cause);
+	else if (arg)
+		pr_err("%s %s: %s", flag, arg, e->cause);
+	else
+		pr_err("%s: %s", flag, e->cause);
+	return -1;
+}
+
 static int parse_serial(const char *arg, struct vm_config *cfg)
 {
+	struct config_err e;
+
 	if (!strcmp(arg, "stdio")) {
 		cfg->serial = SERIAL_STDIO;
 	} else if (!strcmp(arg, "none")) {
@@ -133,6 +166,9 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 		pr_err("--serial %s: expected stdio, file:PATH or none", arg);
 		return -1;
 	}
+	if (config_check_serial(cfg->serial, cfg->serial_path, cfg->console,
+				&e))
+		return config_error("--serial", arg, &e, NULL);
 	return 0;
 }
 
@@ -140,6 +176,7 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 static int parse_disk(const char *arg, struct vm_config *cfg)
 {
 	struct disk_config *d;
+	struct config_err e;
 	const char *comma = strchr(arg, ',');
 	size_t plen = comma ? (size_t)(comma - arg) : strlen(arg);
 
@@ -174,31 +211,31 @@ static int parse_disk(const char *arg, struct vm_config *cfg)
 			return -1;
 		}
 	}
+	if (config_check_disk(d, &e))
+		return config_error("--disk", arg, &e, e.field);
 	cfg->nr_disks++;
 	return 0;
 }
 
-static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+/* The value of item @p (@len bytes) if it is "@key=VALUE" and fits @size. */
+static bool item_value(const char *p, size_t len, const char *key, char *buf,
+		       size_t size)
 {
-	unsigned int b[6];
-	char buf[18], tail;
+	size_t klen = strlen(key);
 
-	if (len != 17)
-		return -1;
-	memcpy(buf, s, 17);
-	buf[17] = 0;
-	if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
-		   &b[4], &b[5], &tail) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return mac[0] & 1 ? -1 : 0; /* multicast: not an interface address */
+	if (len <= klen + 1 || strncmp(p, key, klen) != 0 || p[klen] != '=' ||
+	    len - klen - 1 >= size)
+		return false;
+	memcpy(buf, p + klen + 1, len - klen - 1);
+	buf[len - klen - 1] = 0;
+	return true;
 }
 
 /* --net tap=NAME[,mac=MAC] */
 static int parse_net(const char *arg, struct vm_config *cfg)
 {
 	struct net_config *n;
+	struct config_err e;
 	const char *p = arg;
 
 	if (cfg->nr_nets == VMON_MAX_NETS) {
@@ -208,27 +245,29 @@ static int parse_net(const char *arg, struct vm_config *cfg)
 	n = &cfg->nets[cfg->nr_nets];
 	memset(n, 0, sizeof(*n));
 	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		size_t len = strcspn(p, ",");
 
-		if (len > 4 && !strncmp(p, "tap=", 4) &&
-		    len - 4 < VMON_IFNAME_MAX) {
-			memcpy(n->tap, p + 4, len - 4);
-			n->tap[len - 4] = 0;
-		} else if (len > 4 && !strncmp(p, "mac=", 4) &&
-			   !parse_mac(p + 4, len - 4, n->mac)) {
+		bool mac = len > 4 && !strncmp(p, "mac=", 4) &&
+			   !config_parse_mac(p + 4, len - 4, n->mac);
+
+		if (mac) {
 			n->mac_set = true;
-		} else {
+		} else if (!item_value(p, len, "tap", n->tap, sizeof(n->tap))) {
 			pr_err("--net %s: bad option '%.*s' (tap=NAME of at most %u characters, mac=XX:XX:XX:XX:XX:XX unicast)",
 			       arg, (int)len, p, VMON_IFNAME_MAX - 1);
 			return -1;
 		}
-		p += len + (comma ? 1 : 0);
+		p += len + (p[len] ? 1 : 0);
 	}
-	if (!n->tap[0] || strchr(n->tap, '/')) {
+	if (!n->tap[0]) {
 		pr_err("--net %s: expected tap=NAME[,mac=MAC]", arg);
 		return -1;
 	}
+	if (config_check_net(n, &e))
+		return config_error("--net", arg, &e, e.field);
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (config_check_net_pair(n, &cfg->nets[i], &e))
+			return config_error("--net", arg, &e, e.field);
 	cfg->nr_nets++;
 	return 0;
 }
@@ -236,56 +275,62 @@ static int parse_net(const char *arg, struct vm_config *cfg)
 /* --vsock cid=N,uds=PATH */
 static int parse_vsock(const char *arg, struct vm_config *cfg)
 {
-	struct vsock_config *v = &cfg->vsock;
+	struct vsock_config v = { 0 };
+	struct config_err e;
 	const char *p = arg;
+	bool have_cid = false;
 
-	memset(v, 0, sizeof(*v));
 	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		size_t len = strcspn(p, ",");
 		char num[24];
-		uint64_t cid;
 
-		if (len > 4 && !strncmp(p, "cid=", 4) &&
-		    len - 4 < sizeof(num)) {
-			memcpy(num, p + 4, len - 4);
-			num[len - 4] = 0;
-			if (parse_uint(num, 3, 0xfffffffeULL, &cid)) {
-				pr_err("--vsock %s: cid=%s: expected 3 to 4294967294 (0-2 are reserved)",
-				       arg, num);
-				return -1;
-			}
-			v->cid = cid;
-		} else if (len > 4 && !strncmp(p, "uds=", 4) &&
-			   len - 4 < VMON_UDS_PATH_MAX) {
-			memcpy(v->uds, p + 4, len - 4);
-			v->uds[len - 4] = 0;
-		} else {
+		if (item_value(p, len, "cid", num, sizeof(num)) &&
+		    !parse_uint(num, 0, UINT64_MAX, &v.cid)) {
+			have_cid = true;
+		} else if (!item_value(p, len, "uds", v.uds, sizeof(v.uds))) {
 			pr_err("--vsock %s: bad option '%.*s' (cid=N, uds=PATH of at most %u characters)",
 			       arg, (int)len, p, VMON_UDS_PATH_MAX - 1);
 			return -1;
 		}
-		p += len + (comma ? 1 : 0);
+		p += len + (p[len] ? 1 : 0);
 	}
-	if (!v->cid || !v->uds[0]) {
+	if (!have_cid || !v.uds[0]) {
 		pr_err("--vsock %s: expected cid=N,uds=PATH", arg);
-		memset(v, 0, sizeof(*v));
 		return -1;
 	}
+	if (config_check_vsock(&v, &e))
+		return config_error("--vsock", arg, &e, e.field);
+	cfg->vsock = v;
 	return 0;
+}
+
+/* One item of --balloon after the size; false: not one. */
+static bool balloon_item(const char *val, struct balloon_config *b)
+{
+	uint64_t v;
+
+	if (!strcmp(val, "deflate-on-oom"))
+		b->deflate_on_oom = true;
+	else if (!strcmp(val, "reporting"))
+		b->reporting = true;
+	else if (!strncmp(val, "stats=", 6) &&
+		 !parse_uint(val + 6, 0, UINT32_MAX, &v))
+		b->stats_interval = (unsigned int)v;
+	else
+		return false;
+	return true;
 }
 
 /* --balloon SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] */
 static int parse_balloon(const char *arg, struct vm_config *cfg)
 {
-	struct balloon_config *b = &cfg->balloon;
+	struct balloon_config b = { .enabled = true };
+	struct config_err e;
 	const char *p = arg;
 	bool first = true;
 
-	memset(b, 0, sizeof(*b));
 	while (*p || first) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		size_t len = strcspn(p, ",");
 		char val[32];
 		uint64_t v;
 
@@ -296,26 +341,21 @@ static int parse_balloon(const char *arg, struct vm_config *cfg)
 		if (first) {
 			if (parse_size(val, 1ULL << 20, &v))
 				goto bad;
-			b->size = v & ~4095ULL;
-		} else if (!strcmp(val, "deflate-on-oom")) {
-			b->deflate_on_oom = true;
-		} else if (!strcmp(val, "reporting")) {
-			b->reporting = true;
-		} else if (!strncmp(val, "stats=", 6) &&
-			   !parse_uint(val + 6, 0, 3600, &v)) {
-			b->stats_interval = (unsigned int)v;
-		} else {
+			b.size = v & ~4095ULL;
+		} else if (!balloon_item(val, &b)) {
 			goto bad;
 		}
 		first = false;
-		p += len + (comma ? 1 : 0);
+		p += len + (p[len] ? 1 : 0);
 	}
-	b->enabled = true;
+	/* Its size against the RAM: when all options are known. */
+	if (config_check_balloon(&b, UINT64_MAX, &e))
+		return config_error("--balloon", arg, &e, "stats");
+	cfg->balloon = b;
 	return 0;
 bad:
-	pr_err("--balloon %s: expected SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] (SIZE like 64M, SECONDS up to 3600)",
-	       arg);
-	memset(b, 0, sizeof(*b));
+	pr_err("--balloon %s: expected SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] (SIZE like 64M, SECONDS up to %d)",
+	       arg, VMON_MAX_STATS_INTERVAL);
 	return -1;
 }
 
@@ -340,10 +380,185 @@ static const char *bad_option(char **argv, int c)
 	return shortopt;
 }
 
+/* --cpus, --mem, --cpu-template: the machine, checked as a whole. */
+static int parse_machine(int c, const char *arg, struct vm_config *cfg)
+{
+	static const char *const flags[] = {
+		['p'] = "--cpus", ['m'] = "--mem", ['t'] = "--cpu-template"
+	};
+	unsigned int cpus = cfg->cpus;
+	uint64_t mem = cfg->mem_size, v;
+	const char *tmpl = cfg->cpu_template;
+	struct config_err e;
+
+	if (c == 'p') {
+		if (parse_uint(arg, 0, 1U << 20, &v)) {
+			pr_err("--cpus %s: not a number", arg);
+			return -1;
+		}
+		cpus = (unsigned int)v;
+	} else if (c == 'm') {
+		if (parse_size(arg, 1ULL << 20, &mem)) {
+			pr_err("--mem %s: not a size (examples: 256M, 1G, 512)",
+			       arg);
+			return -1;
+		}
+	} else {
+		tmpl = arg;
+	}
+	if (config_check_machine(cpus, mem, tmpl, &e))
+		return config_error(flags[c], arg, &e, NULL);
+	cfg->cpus = cpus;
+	cfg->mem_size = (mem + 4095) & ~4095ULL; /* whole pages */
+	cfg->cpu_template = tmpl;
+	return 0;
+}
+
+/* --kernel, --initrd, --cmdline. */
+static int parse_boot(int c, const char *arg, struct vm_config *cfg)
+{
+	struct config_err e;
+
+	if (config_check_boot(c == 'k' ? arg : NULL, c == 'i' ? arg : NULL,
+			      c == 'c' ? arg : NULL, &e))
+		return config_error(c == 'k' ? "--kernel" : "--initrd", arg, &e,
+				    NULL);
+	if (c == 'k')
+		cfg->kernel = arg;
+	else if (c == 'i')
+		cfg->initrd = arg;
+	else
+		cfg->cmdline = arg;
+	return 0;
+}
+
+static int parse_console(const char *arg, struct vm_config *cfg)
+{
+	if (!strcmp(arg, "serial")) {
+		cfg->console = CONSOLE_SERIAL;
+	} else if (!strcmp(arg, "virtio")) {
+		cfg->console = CONSOLE_VIRTIO;
+	} else {
+		pr_err("--console %s: expected serial or virtio", arg);
+		return -1;
+	}
+	return 0;
+}
+
+/* An option that describes the VM: 0, -1 (refused) or 1 (not one). */
+static int vm_option(int c, const char *arg, struct vm_config *cfg)
+{
+	switch (c) {
+	case 'k':
+	case 'i':
+	case 'c':
+		return parse_boot(c, arg, cfg);
+	case 'p':
+	case 'm':
+	case 't':
+		return parse_machine(c, arg, cfg);
+	case 's':
+		return parse_serial(arg, cfg);
+	case OPT_DISK:
+		return parse_disk(arg, cfg);
+	case OPT_NET:
+		return parse_net(arg, cfg);
+	case OPT_VSOCK:
+		return parse_vsock(arg, cfg);
+	case OPT_BALLOON:
+		return parse_balloon(arg, cfg);
+	case OPT_CONSOLE:
+		return parse_console(arg, cfg);
+	case OPT_RNG:
+		cfg->rng = true;
+		return 0;
+	case OPT_TEST_DEVICE:
+		cfg->test_device = true;
+		return 0;
+	case OPT_MEM_PREALLOC:
+		cfg->mem_prealloc = true;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* The options of the program rather than of the VM. */
+static enum cli_result program_option(int c, char **argv, struct run_opts *o)
+{
+	switch (c) {
+	case OPT_API_SOCK:
+		if (!*optarg) {
+			pr_err("--api-sock: needs a socket path");
+			return CLI_ERROR;
+		}
+		o->api_sock = optarg;
+		return CLI_OK;
+	case OPT_CONFIG_FILE:
+		o->config_file = optarg;
+		return CLI_OK;
+	case OPT_ID:
+		if (!instance_id_valid(optarg)) {
+			pr_err("--id %s: use 1 to 64 letters, digits, '_', '-' or '.'",
+			       optarg);
+			return CLI_ERROR;
+		}
+		o->id = optarg;
+		return CLI_OK;
+	case 'a':
+		o->append = optarg;
+		return CLI_OK;
+	case 'v':
+		if (log_level < LOG_DEBUG)
+			log_level++;
+		return CLI_OK;
+	case 'q':
+		log_level = LOG_WARN;
+		return CLI_OK;
+	case 'h':
+		cli_run_usage(stdout);
+		return CLI_EXIT_OK;
+	case ':':
+		pr_err("%s: needs a value (see vmon run --help)",
+		       bad_option(argv, c));
+		return CLI_ERROR;
+	default:
+		pr_err("%s: unknown option (see vmon run --help)",
+		       bad_option(argv, c));
+		return CLI_ERROR;
+	}
+}
+
+/* What only the whole command line tells. */
+static enum cli_result check_run(struct run_opts *o)
+{
+	struct config_err e;
+
+	if ((o->api_sock || o->config_file) && o->vm_opts) {
+		pr_err("%s: the VM is described by the API or the config file; --kernel, --initrd, --cmdline, --append, --cpus, --mem, --cpu-template and the virtio device options do not apply",
+		       o->api_sock ? "--api-sock" : "--config-file");
+		return CLI_ERROR;
+	}
+	if (o->id && !o->api_sock && !o->config_file) {
+		pr_err("--id: only with --api-sock or --config-file");
+		return CLI_ERROR;
+	}
+	if (o->cfg.balloon.enabled &&
+	    config_check_balloon(&o->cfg.balloon, o->cfg.mem_size, &e)) {
+		config_error("--balloon", NULL, &e, NULL);
+		return CLI_ERROR;
+	}
+	if (o->cfg.cmdline && o->append) {
+		pr_err("--append: cannot be combined with --cmdline");
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
 enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
-	uint64_t v;
-	int c;
+	enum cli_result r;
+	int c, v;
 
 	memset(o, 0, sizeof(*o));
 	vm_config_init(&o->cfg);
@@ -359,152 +574,16 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||
 		    (c >= OPT_DISK && c <= OPT_MEM_PREALLOC))
 			o->vm_opts = true;
-		switch (c) {
-		case OPT_API_SOCK:
-			if (!*optarg) {
-				pr_err("--api-sock: needs a socket path");
-				return CLI_ERROR;
-			}
-			o->api_sock = optarg;
-			break;
-		case OPT_CONFIG_FILE:
-			o->config_file = optarg;
-			break;
-		case OPT_ID:
-			if (!instance_id_valid(optarg)) {
-				pr_err("--id %s: use 1 to 64 letters, digits, '_', '-' or '.'",
-				       optarg);
-				return CLI_ERROR;
-			}
-			o->id = optarg;
-			break;
-		case 'k':
-			o->cfg.kernel = optarg;
-			break;
-		case 'i':
-			o->cfg.initrd = optarg;
-			break;
-		case 'c':
-			o->cfg.cmdline = optarg;
-			break;
-		case 'a':
-			o->append = optarg;
-			break;
-		case 'p':
-			if (parse_uint(optarg, 0, 1U << 20, &v)) {
-				pr_err("--cpus %s: not a number", optarg);
-				return CLI_ERROR;
-			}
-			if (v == 0) {
-				pr_err("--cpus %s: a VM needs at least one vCPU",
-				       optarg);
-				return CLI_ERROR;
-			}
-			o->cfg.cpus = (unsigned int)v;
-			break;
-		case 'm':
-			if (parse_size(optarg, 1ULL << 20, &v)) {
-				pr_err("--mem %s: not a size (examples: 256M, 1G, 512)",
-				       optarg);
-				return CLI_ERROR;
-			}
-			if (v < (2ULL << 20)) {
-				pr_err("--mem %s: too small, a VM needs at least 2 MiB",
-				       optarg);
-				return CLI_ERROR;
-			}
-			if (v > UINT64_MAX - 4095) {
-				pr_err("--mem %s: too large", optarg);
-				return CLI_ERROR;
-			}
-			o->cfg.mem_size = (v + 4095) & ~4095ULL;
-			break;
-		case 't':
-			o->cfg.cpu_template = optarg;
-			break;
-		case 's':
-			if (parse_serial(optarg, &o->cfg))
-				return CLI_ERROR;
-			break;
-		case OPT_DISK:
-			if (parse_disk(optarg, &o->cfg))
-				return CLI_ERROR;
-			break;
-		case OPT_NET:
-			if (parse_net(optarg, &o->cfg))
-				return CLI_ERROR;
-			break;
-		case OPT_VSOCK:
-			if (parse_vsock(optarg, &o->cfg))
-				return CLI_ERROR;
-			break;
-		case OPT_BALLOON:
-			if (parse_balloon(optarg, &o->cfg))
-				return CLI_ERROR;
-			break;
-		case OPT_RNG:
-			o->cfg.rng = true;
-			break;
-		case OPT_CONSOLE:
-			if (!strcmp(optarg, "serial")) {
-				o->cfg.console = CONSOLE_SERIAL;
-			} else if (!strcmp(optarg, "virtio")) {
-				o->cfg.console = CONSOLE_VIRTIO;
-			} else {
-				pr_err("--console %s: expected serial or virtio",
-				       optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case OPT_TEST_DEVICE:
-			o->cfg.test_device = true;
-			break;
-		case OPT_MEM_PREALLOC:
-			o->cfg.mem_prealloc = true;
-			break;
-		case 'v':
-			if (log_level < LOG_DEBUG)
-				log_level++;
-			break;
-		case 'q':
-			log_level = LOG_WARN;
-			break;
-		case 'h':
-			cli_run_usage(stdout);
-			return CLI_EXIT_OK;
-		case ':':
-			pr_err("%s: needs a value (see vmon run --help)",
-			       bad_option(argv, c));
+		v = vm_option(c, optarg, &o->cfg);
+		if (v < 0)
 			return CLI_ERROR;
-		default:
-			pr_err("%s: unknown option (see vmon run --help)",
-			       bad_option(argv, c));
-			return CLI_ERROR;
-		}
+		if (v > 0 && (r = program_option(c, argv, o)) != CLI_OK)
+			return r;
 	}
 	if (optind < argc) {
 		pr_err("%s: unexpected argument (see vmon run --help)",
 		       argv[optind]);
 		return CLI_ERROR;
 	}
-	if ((o->api_sock || o->config_file) && o->vm_opts) {
-		pr_err("%s: the VM is described by the API or the config file; --kernel, --initrd, --cmdline, --append, --cpus, --mem, --cpu-template and the virtio device options do not apply",
-		       o->api_sock ? "--api-sock" : "--config-file");
-		return CLI_ERROR;
-	}
-	if (o->id && !o->api_sock && !o->config_file) {
-		pr_err("--id: only with --api-sock or --config-file");
-		return CLI_ERROR;
-	}
-	if (o->cfg.balloon.size > o->cfg.mem_size) {
-		pr_err("--balloon: %lluM is more than the guest's %lluM of RAM",
-		       (unsigned long long)(o->cfg.balloon.size >> 20),
-		       (unsigned long long)(o->cfg.mem_size >> 20));
-		return CLI_ERROR;
-	}
-	if (o->cfg.cmdline && o->append) {
-		pr_err("--append: cannot be combined with --cmdline");
-		return CLI_ERROR;
-	}
-	return CLI_OK;
+	return check_run(o);
 }

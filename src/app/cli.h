@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../vmm/config.h"
+#include "../config/config.h"
 
 struct run_opts {
 	struct vm_config cfg;

@@ -29,7 +29,7 @@ static void bring_up(const char *name)
 	if (!ioctl(s, SIOCGIFFLAGS, &ifr)) {
 		ifr.ifr_flags |= IFF_UP;
 		if (ioctl(s, SIOCSIFFLAGS, &ifr))
-			pr_warn("--net tap=%s: cannot bring it up: %s", name,
+			pr_warn("net %s: tap: cannot bring it up: %s", name,
 				strerror(errno));
 	}
 	close(s);
@@ -44,14 +44,14 @@ int tap_open(const char *name, bool *created)
 	*created = if_nametoindex(name) == 0;
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		pr_err("--net tap=%s: /dev/net/tun: %s", name, strerror(errno));
+		pr_err("net %s: tap: /dev/net/tun: %s", name, strerror(errno));
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	if (ioctl(fd, TUNSETIFF, &ifr)) {
-		pr_err("--net tap=%s: %s%s", name, strerror(errno),
+		pr_err("net %s: tap: %s%s", name, strerror(errno),
 		       *created ?
 			       " (it does not exist; creating it needs CAP_NET_ADMIN)" :
 			       "");
@@ -59,7 +59,7 @@ int tap_open(const char *name, bool *created)
 		return -1;
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) || tap_set_offload(fd, 0)) {
-		pr_err("--net tap=%s: virtio-net headers: %s", name,
+		pr_err("net %s: tap: virtio-net headers: %s", name,
 		       strerror(errno));
 		close(fd);
 		return -1;

@@ -426,27 +426,26 @@ static int open_image(struct blk *b)
 	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
 				      (c->direct ? O_DIRECT : 0));
 	if (b->fd < 0) {
-		pr_err("--disk %s: %s", c->path, strerror(errno));
+		pr_err("disk %s: %s", c->path, strerror(errno));
 		return -1;
 	}
 	if (fstat(b->fd, &st)) {
-		pr_err("--disk %s: %s", c->path, strerror(errno));
+		pr_err("disk %s: %s", c->path, strerror(errno));
 		return -1;
 	}
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(b->fd, BLKGETSIZE64, &size)) {
-			pr_err("--disk %s: %s", c->path, strerror(errno));
+			pr_err("disk %s: %s", c->path, strerror(errno));
 			return -1;
 		}
 	} else if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
 	} else {
-		pr_err("--disk %s: not a regular file or block device",
-		       c->path);
+		pr_err("disk %s: not a regular file or block device", c->path);
 		return -1;
 	}
 	if (size % VIRTIO_BLK_SECTOR)
-		pr_warn("--disk %s: size is not a multiple of 512: the last %llu bytes are not visible",
+		pr_warn("disk %s: size is not a multiple of 512: the last %llu bytes are not visible",
 			c->path,
 			(unsigned long long)(size % VIRTIO_BLK_SECTOR));
 	b->lim.capacity = size / VIRTIO_BLK_SECTOR;
@@ -490,14 +489,14 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 	b->dev = d;
 	err = io_uring_queue_init(BLK_MAX_INFLIGHT, &b->ring, 0);
 	if (err) {
-		pr_err("--disk %s: io_uring: %s", disk->path, strerror(-err));
+		pr_err("disk %s: io_uring: %s", disk->path, strerror(-err));
 		return NULL;
 	}
 	b->ring_ok = true;
 	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (b->efd < 0 || io_uring_register_eventfd(&b->ring, b->efd) ||
 	    iothread_add(io, b->efd, EPOLLIN, blk_completion, b)) {
-		pr_err("--disk %s: completion eventfd: %s", disk->path,
+		pr_err("disk %s: completion eventfd: %s", disk->path,
 		       strerror(errno));
 		return NULL;
 	}
@@ -505,7 +504,7 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 	b->rl_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (b->rl_fd < 0 ||
 	    iothread_add(io, b->rl_fd, EPOLLIN, blk_rl_timer, b)) {
-		pr_err("--disk %s: rate limiter timer: %s", disk->path,
+		pr_err("disk %s: rate limiter timer: %s", disk->path,
 		       strerror(errno));
 		return NULL;
 	}

@@ -365,7 +365,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	}
 	if (created)
-		pr_info("--net: created tap %s", cfg->tap);
+		pr_info("net: created tap %s", cfg->tap);
 	/* From here on, the device's destroy frees n. */
 	d = virtio_mmio_create(vm, io, base, irq, &net_ops, 2, NET_QUEUE_SIZE,
 			       features, n, "virtio-net");
@@ -379,7 +379,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 	n->rl_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (n->rl_fd < 0 ||
 	    iothread_add(io, n->rl_fd, EPOLLIN, net_rl_timer, n)) {
-		pr_err("--net %s: rate limiter timer: %s", cfg->tap,
+		pr_err("net %s: rate limiter timer: %s", cfg->tap,
 		       strerror(errno));
 		return NULL;
 	}

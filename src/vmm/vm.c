@@ -81,13 +81,13 @@ static int create_memory(struct vm *vm)
 		       MAP_FAILED :
 		       map_guest_ram(size, !vm->cfg->balloon.enabled);
 	if (base == MAP_FAILED) {
-		pr_err("--mem %lluM: cannot map guest memory: %s",
+		pr_err("memory %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
 		return -1;
 	}
 	/* --mem-prealloc: commit every page now (as QEMU's -mem-prealloc). */
 	if (vm->cfg->mem_prealloc && madvise(base, size, MADV_POPULATE_WRITE)) {
-		pr_err("--mem-prealloc: cannot make %llu MiB resident: %s",
+		pr_err("memory: cannot make %llu MiB resident: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
 		munmap(base, size);
 		return -1;

@@ -320,6 +320,43 @@ static void test_verbosity(void **state)
 	assert_int_equal(log_level, LOG_WARN);
 }
 
+/* Device options: the validators' rules, told with the option. */
+static void test_device_rules(void **state)
+{
+	struct run_opts o;
+
+	(void)state;
+	assert_int_equal(PARSE(&o, "--net", "tap=t0,mac=06:00:AC:10:00:02",
+			       "--net", "tap=t1"),
+			 CLI_OK);
+	assert_int_equal(o.cfg.nr_nets, 2);
+	assert_int_equal(o.cfg.nets[0].mac[2], 0xac);
+	ERROR_MENTIONS("--net tap=t0: bad option 'tap=t0': t0 is already used",
+		       "--net", "tap=t0", "--net", "tap=t0");
+	ERROR_MENTIONS(
+		"bad option 'mac=02:00:00:00:00:01': 02:00:00:00:00:01 is already used",
+		"--net", "tap=t0,mac=02:00:00:00:00:01", "--net",
+		"tap=t1,mac=02:00:00:00:00:01");
+	ERROR_MENTIONS("bad option 'mac= 2:00:00:00:00:01'", "--net",
+		       "tap=t0,mac= 2:00:00:00:00:01");
+	ERROR_MENTIONS("bad option 'mac=+2:00:00:00:00:01'", "--net",
+		       "tap=t0,mac=+2:00:00:00:00:01");
+	ERROR_MENTIONS("bad option 'tap=a:b': not a valid interface name",
+		       "--net", "tap=a:b");
+	ERROR_MENTIONS("--balloon 16M,stats=3601: bad option 'stats=3601'",
+		       "--balloon", "16M,stats=3601");
+	assert_int_equal(PARSE(&o, "--balloon", "16M,stats=3600"), CLI_OK);
+	assert_int_equal(o.cfg.balloon.stats_interval, 3600);
+	ERROR_MENTIONS(
+		"--vsock cid=4294967295,uds=/s: bad option 'cid=4294967295'",
+		"--vsock", "cid=4294967295,uds=/s");
+	/* Template edits are checked when parsed, not when the VM is built. */
+	ERROR_MENTIONS(
+		"--cpu-template host,-warp9: unknown CPU feature 'warp9'",
+		"--cpu-template", "host,-warp9");
+	ERROR_MENTIONS("--kernel : an empty path", "--kernel", "");
+}
+
 static void test_help(void **state)
 {
 	struct run_opts o;
@@ -355,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_reparse_after_error),
 		cmocka_unit_test_setup_teardown(test_verbosity, reset_log_level,
 						reset_log_level),
+		cmocka_unit_test(test_device_rules),
 		cmocka_unit_test(test_help),
 	};
 

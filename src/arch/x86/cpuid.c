@@ -474,7 +474,7 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		if (!t) {
 			snprintf(
 				err, errlen,
-				"--cpu-template %s: unknown template '%.*s' (known: host, pvm)",
+				"cpu template %s: unknown template '%.*s' (known: host, pvm)",
 				spec, (int)len, p);
 			return -1;
 		}
@@ -510,16 +510,15 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		if ((sign != '+' && sign != '-') || len < 2) {
 			snprintf(
 				err, errlen,
-				"--cpu-template %s: '%.*s' is no edit: write +FEATURE or -FEATURE",
+				"cpu template %s: '%.*s' is no edit: write +FEATURE or -FEATURE",
 				spec, (int)len, p);
 			goto out;
 		}
 		f = feature_find_n(p + 1, len - 1);
 		if (!f) {
-			snprintf(
-				err, errlen,
-				"--cpu-template %s: unknown CPU feature '%.*s'",
-				spec, (int)len - 1, p + 1);
+			snprintf(err, errlen,
+				 "cpu template %s: unknown CPU feature '%.*s'",
+				 spec, (int)len - 1, p + 1);
 			goto out;
 		}
 		if (sign == '-') {
@@ -531,13 +530,13 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 		} else if (!f->forcible && !cpuid_has(supported, f)) {
 			snprintf(
 				err, errlen,
-				"--cpu-template %s: feature '%s' is not supported by this host's KVM",
+				"cpu template %s: feature '%s' is not supported by this host's KVM",
 				spec, f->name);
 			goto out;
 		} else if (show_with_parents(c, supported, f, &clear)) {
 			snprintf(
 				err, errlen,
-				"--cpu-template %s: feature '%s': CPUID leaf 0x%x is missing",
+				"cpu template %s: feature '%s': CPUID leaf 0x%x is missing",
 				spec, f->name, f->leaf);
 			goto out;
 		}
@@ -557,7 +556,7 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 						"clearcpuid=",
 					 clear.names[i]);
 	if (used >= cmdline_len) {
-		snprintf(err, errlen, "--cpu-template %s: too many edits",
+		snprintf(err, errlen, "cpu template %s: too many edits",
 			 spec ? spec : "");
 		goto out;
 	}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * config.h - the description of one VM (machine, boot source, disks,
+ * network interfaces, vsock, balloon, rng, serial and console) and its
+ * checks: one validator per object, shared by the command line, the API
+ * and --config-file, which only turn text or JSON into these fields.
+ * Plain data: filled by the front ends, read by vm.c, the loaders and
+ * the devices. The rules are written down in docs/config.md.
+ */
+#ifndef VMON_CONFIG_CONFIG_H
+#define VMON_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/ratelimit.h"
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+/* Which device the console (the serial's input and output) is on. */
+enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+
+/* Virtio devices (src/virtio). Strings are copied in: no ownership. */
+#define VMON_MAX_DISKS 8
+#define VMON_DISK_PATH_MAX 4096
+#define VMON_DISK_SERIAL_MAX 20 /* virtio-blk GET_ID: 20 bytes */
+
+/* One virtio-blk disk: a raw image file. */
+struct disk_config {
+	char path[VMON_DISK_PATH_MAX];
+	char serial[VMON_DISK_SERIAL_MAX + 1]; /* "": no serial */
+	bool readonly; /* opened O_RDONLY, VIRTIO_BLK_F_RO offered */
+	bool direct; /* opened O_DIRECT (bypasses the host page cache) */
+	struct rl_config rl; /* rate limiter (API): all zero, none */
+};
+
+/* One virtio-net interface on a host tap device. */
+#define VMON_MAX_NETS 4
+#define VMON_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
+struct net_config {
+	char tap[VMON_IFNAME_MAX];
+	uint8_t mac[6];
+	bool mac_set; /* false: a random locally administered address */
+	struct rl_config rx_rl, tx_rl; /* rate limiters (API): zero, none */
+};
+
+/* The virtio-vsock device: guest CID and the host's Unix socket. */
+#define VMON_UDS_PATH_MAX 96 /* leaves room for "_<port>" in sun_path */
+struct vsock_config {
+	uint64_t cid; /* 0: no vsock device; else >= 3 */
+	char uds[VMON_UDS_PATH_MAX];
+};
+
+/* The virtio-balloon device. */
+struct balloon_config {
+	bool enabled;
+	uint64_t size; /* initial target: bytes the guest should give back */
+	bool deflate_on_oom; /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
+	bool reporting; /* VIRTIO_BALLOON_F_PAGE_REPORTING */
+	unsigned int stats_interval; /* seconds between statistics; 0: off */
+};
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline; /* the whole command line; NULL: the default */
+	unsigned int cpus;
+	uint64_t mem_size;
+	const char *cpu_template; /* "NAME[,+feat,-feat...]", NULL: auto */
+	enum serial_mode serial;
+	const char *serial_path; /* SERIAL_FILE */
+	bool test_device; /* QEMU pc-testdev layout (tests) */
+	bool mem_prealloc; /* all guest RAM resident at start */
+
+	/* Virtio-mmio devices, in this order on the MMIO window. */
+	enum console_mode console; /* CONSOLE_VIRTIO adds hvc0 */
+	struct disk_config disks[VMON_MAX_DISKS];
+	unsigned int nr_disks;
+	struct net_config nets[VMON_MAX_NETS];
+	unsigned int nr_nets;
+	struct vsock_config vsock;
+	struct balloon_config balloon;
+	bool rng; /* virtio-rng fed by getrandom() */
+};
+
+#define VMON_DEFAULT_CPUS 1
+#define VMON_DEFAULT_MEM (256ULL << 20)
+#define VMON_MIN_MEM (2ULL << 20)
+/* Balloon statistics: an interval of at most an hour (in Firecracker's u16). */
+#define VMON_MAX_STATS_INTERVAL 3600
+/* Guest CIDs: 0-2 are reserved, 0xffffffff is VMADDR_CID_ANY. */
+#define VMON_MIN_CID 3
+#define VMON_MAX_CID 0xfffffffeULL
+
+/* The defaults: 1 vCPU, 256 MiB, serial on stdio, no devices. */
+void vm_config_init(struct vm_config *cfg);
+
+/*
+ * A refused configuration: the object ("net vmtap0", "machine"), the field
+ * of it ("mac"; NULL: the object as a whole) and the cause ("not a unicast
+ * address"), apart, so that each front end names the object and the field
+ * in its own vocabulary (--net tap=..., network-interfaces/ID ...).
+ * Field names are the ones of the structures above; never a flag name.
+ */
+#define CONFIG_ERR_MAX 320
+struct config_err {
+	char object[96];
+	const char *field;
+	char cause[CONFIG_ERR_MAX];
+};
+
+/* "object: field: cause" (or "object: cause") into @buf; returns @buf. */
+const char *config_err_str(const struct config_err *e, char *buf, size_t size);
+
+/*
+ * The validators: 0, or -1 with @e filled. Each checks one object once,
+ * where the front end accepts it (at PUT time in the API, when the option
+ * is parsed on the command line).
+ */
+/* machine: cpus >= 1, 2 MiB <= mem_size < 2^64 - 4 KiB (a front end
+ * rounds it up to pages), the template's names. */
+int config_check_machine(unsigned int cpus, uint64_t mem_size,
+			 const char *cpu_template, struct config_err *e);
+/* CPU template "NAME[,+feat,-feat...]" or "+feat,...": names exist. */
+int config_check_cpu_template(const char *spec, struct config_err *e);
+/* boot source: kernel and initrd paths, when given, are not empty. */
+int config_check_boot(const char *kernel, const char *initrd,
+		      const char *cmdline, struct config_err *e);
+/* disk: a path that can be opened (read-write unless readonly), serial. */
+int config_check_disk(const struct disk_config *d, struct config_err *e);
+/* net: the tap-name rule, a unicast MAC. */
+int config_check_net(const struct net_config *n, struct config_err *e);
+/* Two interfaces of one VM: neither the tap nor a given MAC used twice. */
+int config_check_net_pair(const struct net_config *n,
+			  const struct net_config *other, struct config_err *e);
+/* vsock (when configured): the CID rule, a socket path. */
+int config_check_vsock(const struct vsock_config *v, struct config_err *e);
+/* balloon: the statistics interval, a target within @mem_size. */
+int config_check_balloon(const struct balloon_config *b, uint64_t mem_size,
+			 struct config_err *e);
+/* serial and console: a file mode has a path. */
+int config_check_serial(enum serial_mode mode, const char *path,
+			enum console_mode console, struct config_err *e);
+/* A whole VM: every object above, and the checks between objects. */
+int config_check_vm(const struct vm_config *cfg, struct config_err *e);
+
+/* The rules themselves, for the parsers and the single-field updates. */
+bool config_tap_name_valid(const char *name);
+bool config_cid_valid(uint64_t cid);
+/* "xx:xx:xx:xx:xx:xx", two hex digits a byte: 0 or -1 (any address). */
+int config_parse_mac(const char *s, size_t len, uint8_t mac[6]);
+/* @buf of 18 bytes, lower case. */
+void config_format_mac(const uint8_t mac[6], char *buf);
+int config_check_stats_interval(uint64_t seconds, struct config_err *e);
+
+#endif
