@@ -1001,10 +1001,7 @@ static int parse_entropy(struct api_config *n, json_t *body, char *err)
 	if (check_fields(body, "entropy", entropy_fields, err) ||
 	    parse_rl(body, "entropy", "rate_limiter", &rl, NULL, err))
 		return -1;
-	if (rl_config_enabled(&rl))
-		return fail(
-			err,
-			"entropy: field `rate_limiter`: vmon's virtio-rng has no rate limiter yet");
+	n->entropy_rl = rl;
 	n->entropy_set = true;
 	return 0;
 }
@@ -1305,8 +1302,12 @@ static void devices_json(const struct api_config *c, json_t *j)
 					      "uds_path", c->vsock.uds));
 	if (c->balloon_set)
 		json_object_set_new(j, "balloon", api_config_balloon_json(c));
-	if (c->entropy_set)
-		json_object_set_new(j, "entropy", json_object());
+	if (c->entropy_set) {
+		json_t *e = json_object();
+
+		rl_json(e, "rate_limiter", &c->entropy_rl);
+		json_object_set_new(j, "entropy", e);
+	}
 }
 
 static int devices_to_vm(struct api_config *c, struct vm_config *vm, char *err)
@@ -1324,6 +1325,7 @@ static int devices_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	if (c->balloon_set)
 		vm->balloon = c->balloon;
 	vm->rng = c->entropy_set;
+	vm->rng_rl = c->entropy_rl;
 	if (c->nr_drives && c->drives[0].root) {
 		const struct api_drive *d = &c->drives[0];
 		char buf[API_ID_MAX + 64];

@@ -54,7 +54,9 @@ void cli_run_usage(FILE *f)
 		"                           virtio-balloon asking the guest for SIZE (e.g.\n"
 		"                           64M) at start; free page reporting; statistics\n"
 		"                           every SECONDS\n"
-		"      --rng                virtio-rng fed by the host's getrandom()\n"
+		"      --rng [bytes=SIZE[/MS]][,ops=N[/MS]]\n"
+		"                           virtio-rng fed by the host's getrandom(), at\n"
+		"                           most SIZE bytes and N reads per MS ms (1000)\n"
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
 		"                           console=hvc0 in the default command line\n"
@@ -104,7 +106,7 @@ static const struct option run_options[] = {
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
 	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
@@ -319,6 +321,24 @@ bad:
 	return -1;
 }
 
+/* --rng [bytes=SIZE[/MS]][,ops=N[/MS]]: the limits may follow a space. */
+static int parse_rng(int argc, char **argv, struct vm_config *cfg)
+{
+	const char *arg = optarg;
+	char err[128];
+
+	if (!arg && optind < argc &&
+	    (!strncmp(argv[optind], "bytes=", 6) ||
+	     !strncmp(argv[optind], "ops=", 4)))
+		arg = argv[optind++];
+	if (arg && rl_parse(arg, &cfg->rng_rl, err, sizeof(err))) {
+		pr_err("--rng %s: %s", arg, err);
+		return -1;
+	}
+	cfg->rng = true;
+	return 0;
+}
+
 /*
  * The option getopt_long() just refused, for messages. A long option is
  * always a whole element, consumed: argv[optind - 1]. A short one may sit
@@ -443,7 +463,8 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				return CLI_ERROR;
 			break;
 		case OPT_RNG:
-			o->cfg.rng = true;
+			if (parse_rng(argc, argv, &o->cfg))
+				return CLI_ERROR;
 			break;
 		case OPT_CONSOLE:
 			if (!strcmp(optarg, "serial")) {

@@ -76,6 +76,7 @@ struct vm_config {
 	struct vsock_config vsock; /* --vsock */
 	struct balloon_config balloon; /* --balloon */
 	bool rng; /* --rng: virtio-rng fed by getrandom() */
+	struct rl_config rng_rl; /* its rate limiter: all zero, none */
 };
 
 #define VMON_DEFAULT_CPUS 1
