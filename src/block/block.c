@@ -9,8 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-struct block *block_open(const struct block_params *p, char *err,
-			 size_t errlen)
+struct block *block_open(const struct block_params *p, char *err, size_t errlen)
 {
 	struct block *b = calloc(1, sizeof(*b));
 

@@ -45,8 +45,8 @@ struct raw {
 	struct io_uring ring;
 };
 
-static int open_fd(struct raw *r, const struct block_params *p,
-		   uint64_t *size, char *err, size_t errlen)
+static int open_fd(struct raw *r, const struct block_params *p, uint64_t *size,
+		   char *err, size_t errlen)
 {
 	struct stat st;
 
@@ -90,8 +90,8 @@ static int raw_open(struct block *b, const struct block_params *p, char *err,
 	}
 	if (!ret && io_uring_register_eventfd(&r->ring, p->event_fd)) {
 		ret = -errno;
-		snprintf(err, errlen, "%.400s: completion eventfd: %s",
-			 p->path, strerror(errno));
+		snprintf(err, errlen, "%.400s: completion eventfd: %s", p->path,
+			 strerror(errno));
 		io_uring_queue_exit(&r->ring);
 	}
 	if (ret) {

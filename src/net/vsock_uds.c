@@ -113,8 +113,7 @@ static void listen_ready(void *opaque, uint32_t events)
 	for (unsigned int i = 0; i < UDS_MAX_PENDING && !p; i++)
 		if (u->pend[i].fd < 0)
 			p = &u->pend[i];
-	if (p && !iothread_add(u->io, fd, EPOLLIN | EPOLLRDHUP, line_ready,
-			       p))
+	if (p && !iothread_add(u->io, fd, EPOLLIN | EPOLLRDHUP, line_ready, p))
 		p->fd = fd;
 	else
 		close(fd);

@@ -152,9 +152,10 @@ int rl_parse(const char *s, struct rl_config *c, char *err, size_t errlen)
 				bad = 1;
 		}
 		if (bad) {
-			snprintf(err, errlen,
-				 "bad rate limit '%.*s' (bytes=SIZE[/MS], ops=N[/MS])",
-				 (int)(len < 64 ? len : 64), s);
+			snprintf(
+				err, errlen,
+				"bad rate limit '%.*s' (bytes=SIZE[/MS], ops=N[/MS])",
+				(int)(len < 64 ? len : 64), s);
 			return -1;
 		}
 		s += len + (comma ? 1 : 0);

@@ -324,7 +324,8 @@ static struct vconn *find_conn(struct vsock *vs, const struct vsock_hdr *h)
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vconn *c = &vs->conns[i];
 
-		if (c->st != C_FREE && c->host_port == h->dst_port && c->guest_port == h->src_port)
+		if (c->st != C_FREE && c->host_port == h->dst_port &&
+		    c->guest_port == h->src_port)
 			return c;
 	}
 	return NULL;

@@ -106,11 +106,16 @@ static void test_read_write(void **state)
 	static uint8_t a[4096], c[512], back[4608];
 	struct iovec wv[2] = { { a, sizeof(a) }, { c, sizeof(c) } };
 	struct iovec rv[1] = { { back, sizeof(back) } };
-	struct block_req w = { .op = BLOCK_WRITE, .offset = 8192,
-			       .len = sizeof(a) + sizeof(c), .iov = wv,
+	struct block_req w = { .op = BLOCK_WRITE,
+			       .offset = 8192,
+			       .len = sizeof(a) + sizeof(c),
+			       .iov = wv,
 			       .nr_iov = 2 };
-	struct block_req r = { .op = BLOCK_READ, .offset = 8192,
-			       .len = sizeof(back), .iov = rv, .nr_iov = 1 };
+	struct block_req r = { .op = BLOCK_READ,
+			       .offset = 8192,
+			       .len = sizeof(back),
+			       .iov = rv,
+			       .nr_iov = 1 };
 	struct pollfd p = { .fd = f->efd, .events = POLLIN };
 
 	memset(a, 0xa5, sizeof(a));
@@ -131,11 +136,14 @@ static void test_discard_zeroes(void **state)
 	struct fix *f = *state;
 	static uint8_t buf[8192], back[8192];
 	struct iovec v = { buf, sizeof(buf) }, bv = { back, sizeof(back) };
-	struct block_req w = { .op = BLOCK_WRITE, .len = sizeof(buf),
-			       .iov = &v, .nr_iov = 1 };
-	struct block_req r = { .op = BLOCK_READ, .len = sizeof(back),
-			       .iov = &bv, .nr_iov = 1 };
-	struct block_req z = { .op = BLOCK_WRITE_ZEROES, .offset = 4096,
+	struct block_req w = {
+		.op = BLOCK_WRITE, .len = sizeof(buf), .iov = &v, .nr_iov = 1
+	};
+	struct block_req r = {
+		.op = BLOCK_READ, .len = sizeof(back), .iov = &bv, .nr_iov = 1
+	};
+	struct block_req z = { .op = BLOCK_WRITE_ZEROES,
+			       .offset = 4096,
 			       .len = 4096 };
 	struct block_req d = { .op = BLOCK_DISCARD, .len = 4096 };
 	int res;

@@ -183,9 +183,8 @@ static void test_parse(void **state)
 	assert_int_equal(c.bandwidth.size, MIB);
 	assert_int_equal(c.bandwidth.refill_time_ms, 1000);
 	assert_false(tb_config_enabled(&c.ops));
-	assert_int_equal(rl_parse("ops=16/250,bytes=4096/10", &c, err,
-				  sizeof(err)),
-			 0);
+	assert_int_equal(
+		rl_parse("ops=16/250,bytes=4096/10", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.ops.size, 16);
 	assert_int_equal(c.ops.refill_time_ms, 250);
 	assert_int_equal(c.bandwidth.size, 4096);
@@ -193,9 +192,9 @@ static void test_parse(void **state)
 	assert_int_equal(rl_parse("", &c, err, sizeof(err)), 0);
 	assert_false(rl_config_enabled(&c));
 	static const char *const bad[] = {
-		"bytes",   "bytes=",	  "bytes=0",	"ops=1M",
-		"ops=1/0", "bytes=1M/x", "iops=3",	"bytes=1M,,ops=2",
-		"ops=-1",  "bytes=1M/",  "bytes=2P",	"ops=1/99999999999",
+		"bytes",   "bytes=",	 "bytes=0",  "ops=1M",
+		"ops=1/0", "bytes=1M/x", "iops=3",   "bytes=1M,,ops=2",
+		"ops=-1",  "bytes=1M/",	 "bytes=2P", "ops=1/99999999999",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
@@ -286,8 +285,7 @@ static void test_timer_earliest_wait(void **state)
 	struct rate_limiter slow = { 0 }, fast = { 0 }, slower = { 0 };
 	struct rl_config cs = { .ops = { .size = 1, .refill_time_ms = 5000 } };
 	struct rl_config cf = { .ops = { .size = 1, .refill_time_ms = 50 } };
-	struct rl_config cl = { .ops = { .size = 1,
-					 .refill_time_ms = 60000 } };
+	struct rl_config cl = { .ops = { .size = 1, .refill_time_ms = 60000 } };
 
 	(void)state;
 	rl_init(&slow, &cs, rl_now_ns());

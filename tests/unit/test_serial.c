@@ -66,7 +66,8 @@ static void test_output_and_teardown(void **state)
 	assert_true(inb(&h, 5) & LSR_THRE);
 	/* The writer thread sends it without a teardown. */
 	while (n < 6) {
-		size_t got = read_some(p[0], buf + n, sizeof(buf) - 1 - n, 2000);
+		size_t got =
+			read_some(p[0], buf + n, sizeof(buf) - 1 - n, 2000);
 
 		assert_true(got > 0);
 		n += got;

@@ -111,8 +111,8 @@ static void test_mux(void **state)
 	iothread_destroy(io);
 	vsock_uds_close(u);
 	assert_int_not_equal(stat(path, &st), 0);
-	assert_null(vsock_uds_open(NULL, "/nonexistent/dir/sock", on_connect, NULL,
-				   err, sizeof(err)));
+	assert_null(vsock_uds_open(NULL, "/nonexistent/dir/sock", on_connect,
+				   NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/dir/sock: "));
 }
 

@@ -128,8 +128,8 @@ static bool rng_read(uint64_t base)
 	uint32_t len = 0;
 	uint16_t seen;
 
-	q.desc[0] = (struct vq_desc){ (uintptr_t)data, RNG_CHUNK, VQ_DESC_F_WRITE,
-				      0 };
+	q.desc[0] = (struct vq_desc){ (uintptr_t)data, RNG_CHUNK,
+				      VQ_DESC_F_WRITE, 0 };
 	seen = vdrv_submit(base, &q, 0, 0);
 	return vdrv_wait(base, &q, seen, &len, 0) && len == RNG_CHUNK;
 }
