@@ -101,7 +101,7 @@ json_t *api_config_full_json(const struct api_config *c)
 	if (c->balloon_set)
 		json_object_set_new(j, "balloon", api_config_balloon_json(c));
 	if (c->entropy_set)
-		json_object_set_new(j, "entropy", json_object());
+		json_object_set_new(j, "entropy", cfg_entropy_json(c));
 	return j;
 }
 
@@ -120,6 +120,7 @@ static int devices_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	if (c->balloon_set)
 		vm->balloon = c->balloon;
 	vm->rng = c->entropy_set;
+	vm->rng_rl = c->entropy_rl;
 	if (c->nr_drives && c->drives[0].root) {
 		const struct api_drive *d = &c->drives[0];
 		char buf[API_ID_MAX + 64];

@@ -80,6 +80,7 @@ struct api_config {
 	uint64_t balloon_mib;
 	struct balloon_config balloon;
 	bool entropy_set;
+	struct rl_config entropy_rl;
 	/* Built by api_config_to_vm(): root= for the command line, or NULL. */
 	char *root_args;
 };

@@ -49,7 +49,9 @@ void cli_run_usage(FILE *f)
 		"                           virtio-balloon asking the guest for SIZE (e.g.\n"
 		"                           64M) at start; free page reporting; statistics\n"
 		"                           every SECONDS\n"
-		"      --rng                virtio-rng fed by the host's getrandom()\n"
+		"      --rng [bytes=SIZE[/MS]][,ops=N[/MS]]\n"
+		"                           virtio-rng fed by the host's getrandom(), at\n"
+		"                           most SIZE bytes and N reads per MS ms (1000)\n"
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
 		"                           console=hvc0 in the default command line\n"
@@ -99,7 +101,7 @@ static const struct option run_options[] = {
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
 	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng", optional_argument, NULL, OPT_RNG },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
@@ -359,6 +361,24 @@ bad:
 	return -1;
 }
 
+/* --rng [bytes=SIZE[/MS]][,ops=N[/MS]]: the limits may follow a space. */
+static int parse_rng(int argc, char **argv, struct vm_config *cfg)
+{
+	const char *arg = optarg;
+	char err[128];
+
+	if (!arg && optind < argc &&
+	    (!strncmp(argv[optind], "bytes=", 6) ||
+	     !strncmp(argv[optind], "ops=", 4)))
+		arg = argv[optind++];
+	if (arg && rl_parse(arg, &cfg->rng_rl, err, sizeof(err))) {
+		pr_err("--rng %s: %s", arg, err);
+		return -1;
+	}
+	cfg->rng = true;
+	return 0;
+}
+
 /*
  * The option getopt_long() just refused, for messages. A long option is
  * always a whole element, consumed: argv[optind - 1]. A short one may sit
@@ -469,9 +489,6 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		return parse_balloon(arg, cfg);
 	case OPT_CONSOLE:
 		return parse_console(arg, cfg);
-	case OPT_RNG:
-		cfg->rng = true;
-		return 0;
 	case OPT_TEST_DEVICE:
 		cfg->test_device = true;
 		return 0;
@@ -574,7 +591,9 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||
 		    (c >= OPT_DISK && c <= OPT_MEM_PREALLOC))
 			o->vm_opts = true;
-		v = vm_option(c, optarg, &o->cfg);
+		/* --rng's optional limits may follow as a separate word. */
+		v = c == OPT_RNG ? parse_rng(argc, argv, &o->cfg) :
+				   vm_option(c, optarg, &o->cfg);
 		if (v < 0)
 			return CLI_ERROR;
 		if (v > 0 && (r = program_option(c, argv, o)) != CLI_OK)

@@ -81,6 +81,7 @@ struct vm_config {
 	struct vsock_config vsock;
 	struct balloon_config balloon;
 	bool rng; /* virtio-rng fed by getrandom() */
+	struct rl_config rng_rl; /* its rate limiter: all zero, none */
 };
 
 #define VMON_DEFAULT_CPUS 1

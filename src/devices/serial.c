@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * serial.c - 16550A UART model: registers, FIFOs, loopback, interrupt
- * identification and the IRQ line. Owns its receive FIFO and the output
- * descriptor's writes. Locking: one mutex per UART; vCPU threads (register
- * access) and the main thread (receive) both take it.
+ * identification and the IRQ line. Owns its receive FIFO and its transmit
+ * buffer: the vCPU thread only appends to the buffer, a writer thread of
+ * the UART's own writes it to the output descriptor (blocking there if it
+ * must) and the UART's teardown writes out whatever is left. Locking: one
+ * mutex per UART; vCPU threads (register access), the main thread
+ * (receive) and the writer take it; nobody holds it across a write(2).
+ *
+ * A full buffer behaves like a busy 16550A: THRE and TEMT read clear, and
+ * the THR-empty interrupt comes when the writer has made room again. A
+ * driver that waits for THRE (Linux's 8250) loses nothing; bytes a guest
+ * writes regardless once even the FIFO's worth of headroom is gone are
+ * dropped and counted, as on hardware, instead of stopping the vCPU.
  */
 #include "serial.h"
 
@@ -19,6 +28,8 @@
 #include "../vmm/vm.h"
 
 #define RX_FIFO 64
+#define TX_BUF 65536 /* host-side transmit buffer */
+#define TX_FIFO 16 /* a 16550A's transmit FIFO: headroom past "busy" */
 
 /* Register offsets. */
 #define UART_RBR 0 /* DLAB=0 read */
@@ -82,6 +93,16 @@ struct serial {
 
 	uint8_t rx[RX_FIFO];
 	unsigned int rx_head, rx_count;
+
+	/* Transmit buffer, emptied by the writer thread into out_fd. */
+	uint8_t tx[TX_BUF];
+	unsigned int tx_head, tx_count;
+	bool tx_busy; /* above TX_BUF - TX_FIFO: THRE clear */
+	bool tx_stop; /* teardown: write out the rest and exit */
+	uint64_t tx_dropped;
+	pthread_cond_t tx_cond;
+	pthread_t writer;
+	bool writer_started;
 };
 
 static void update_irq(struct serial *s)
@@ -148,6 +169,7 @@ static uint8_t rx_get(struct serial *s)
 	return b;
 }
 
+/* Queues @b for the writer; never blocks. Lock held. */
 static void transmit(struct serial *s, uint8_t b)
 {
 	if (s->mcr & MCR_LOOP) {
@@ -156,8 +178,72 @@ static void transmit(struct serial *s, uint8_t b)
 	}
 	if (s->out_fd < 0)
 		return;
-	while (write(s->out_fd, &b, 1) < 0 && errno == EINTR)
-		;
+	if (s->tx_count == TX_BUF) {
+		if (!s->tx_dropped++)
+			pr_warn("serial: output stalled with %u bytes buffered: dropping what the guest writes while THRE is clear",
+				TX_BUF);
+		return;
+	}
+	s->tx[(s->tx_head + s->tx_count) % TX_BUF] = b;
+	if (s->tx_count++ == 0)
+		pthread_cond_signal(&s->tx_cond);
+	if (s->tx_count >= TX_BUF - TX_FIFO)
+		s->tx_busy = true;
+}
+
+/* Writes @len bytes to @fd, whatever it takes (EINTR, short writes). */
+static void write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* output gone: nothing to do with the bytes */
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+/*
+ * The writer thread: takes what the guest transmitted out of the buffer
+ * (under the lock) and writes it to out_fd (without it); raises THR-empty
+ * when a busy buffer has room again. Exits once stopped and empty.
+ */
+static void *writer_main(void *opaque)
+{
+	struct serial *s = opaque;
+	uint8_t chunk[4096];
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		unsigned int n = s->tx_count;
+
+		if (!n) {
+			if (s->tx_stop)
+				break;
+			pthread_cond_wait(&s->tx_cond, &s->lock);
+			continue;
+		}
+		if (n > sizeof(chunk))
+			n = sizeof(chunk);
+		if (n > TX_BUF - s->tx_head)
+			n = TX_BUF - s->tx_head;
+		memcpy(chunk, s->tx + s->tx_head, n);
+		s->tx_head = (s->tx_head + n) % TX_BUF;
+		s->tx_count -= n;
+		if (s->tx_busy && s->tx_count < TX_BUF - TX_FIFO) {
+			s->tx_busy = false;
+			s->thr_ipending = true;
+			update_irq(s);
+		}
+		pthread_mutex_unlock(&s->lock);
+		write_all(s->out_fd, chunk, n);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }
 
 static uint8_t modem_status(struct serial *s)
@@ -202,7 +288,8 @@ static void serial_read(void *opaque, uint64_t off, void *data,
 		v = s->mcr;
 		break;
 	case UART_LSR:
-		v = LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+		v = (s->tx_busy ? 0 : LSR_THRE | LSR_TEMT) |
+		    (s->rx_count ? LSR_DR : 0);
 		break;
 	case UART_MSR:
 		v = modem_status(s);
@@ -232,8 +319,11 @@ static void serial_write(void *opaque, uint64_t off, const void *data,
 			s->dll = v;
 		} else {
 			transmit(s, v);
-			/* Sent at once: the THR is empty again. */
-			s->thr_ipending = true;
+			/*
+			 * Writing THR clears THR-empty; buffered at once, the
+			 * THR is empty again unless the buffer is full.
+			 */
+			s->thr_ipending = !s->tx_busy;
 		}
 		break;
 	case UART_IER:
@@ -302,11 +392,31 @@ int serial_rx_wake_fd(struct serial *s)
 	return s->wake_fd;
 }
 
+uint64_t serial_tx_dropped(struct serial *s)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->tx_dropped;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Teardown (vCPUs stopped): the writer writes out the rest, then exits. */
 static void serial_destroy(void *opaque)
 {
 	struct serial *s = opaque;
 
-	close(s->wake_fd);
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->lock);
+		s->tx_stop = true;
+		pthread_cond_signal(&s->tx_cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->writer, NULL);
+	}
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	pthread_cond_destroy(&s->tx_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -324,14 +434,20 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
 	s->dll = 0x0c; /* 9600 baud until the guest programs it */
 	s->mcr = MCR_OUT2;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->tx_cond, NULL);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0) {
 		pr_err("serial: eventfd: %s", strerror(errno));
-		pthread_mutex_destroy(&s->lock);
-		free(s);
-		return NULL;
+		s->wake_fd = -1;
+	} else if (out_fd >= 0) {
+		int err = pthread_create(&s->writer, NULL, writer_main, s);
+
+		if (err)
+			pr_err("serial: writer thread: %s", strerror(err));
+		s->writer_started = !err;
 	}
-	if (vm_add_device(vm, "serial", serial_destroy, s)) {
+	if (s->wake_fd < 0 || (out_fd >= 0 && !s->writer_started) ||
+	    vm_add_device(vm, "serial", serial_destroy, s)) {
 		serial_destroy(s);
 		return NULL;
 	}

@@ -6,6 +6,9 @@
  */
 #include "ratelimit.h"
 
+#include "parse.h"
+
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,6 +103,63 @@ uint64_t rl_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns)
 	}
 	tb_take(&rl->bw, bytes);
 	tb_take(&rl->ops, 1);
+	return 0;
+}
+
+/* "SIZE[/MS]" into @b; SIZE with a size suffix if @bytes. */
+static int parse_bucket(const char *v, bool bytes, struct tb_config *b)
+{
+	char num[32];
+	const char *slash = strchr(v, '/');
+	size_t len = slash ? (size_t)(slash - v) : strlen(v);
+	uint64_t ms = 1000;
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, v, len);
+	num[len] = 0;
+	if (bytes ? parse_size(num, 1, &b->size) :
+		    parse_uint(num, 1, RL_MAX_SIZE, &b->size))
+		return -1;
+	if (b->size == 0 || b->size > RL_MAX_SIZE)
+		return -1;
+	if (slash && parse_uint(slash + 1, 1, RL_MAX_REFILL_MS, &ms))
+		return -1;
+	b->one_time_burst = 0;
+	b->refill_time_ms = ms;
+	return 0;
+}
+
+int rl_parse(const char *s, struct rl_config *c, char *err, size_t errlen)
+{
+	char item[64];
+
+	memset(c, 0, sizeof(*c));
+	while (*s) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		int bad = len >= sizeof(item);
+
+		if (!bad) {
+			memcpy(item, s, len);
+			item[len] = 0;
+			if (!strncmp(item, "bytes=", 6))
+				bad = parse_bucket(item + 6, true,
+						   &c->bandwidth);
+			else if (!strncmp(item, "ops=", 4))
+				bad = parse_bucket(item + 4, false, &c->ops);
+			else
+				bad = 1;
+		}
+		if (bad) {
+			snprintf(
+				err, errlen,
+				"bad rate limit '%.*s' (bytes=SIZE[/MS], ops=N[/MS])",
+				(int)(len < 64 ? len : 64), s);
+			return -1;
+		}
+		s += len + (comma ? 1 : 0);
+	}
 	return 0;
 }
 

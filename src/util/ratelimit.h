@@ -14,6 +14,7 @@
 #define VMON_UTIL_RATELIMIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Bounds the API accepts: keep the arithmetic inside 128 bits. */
@@ -65,6 +66,13 @@ bool rl_enabled(const struct rate_limiter *rl);
  * to wait before trying again (counted in rl->throttled).
  */
 uint64_t rl_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns);
+/*
+ * Parses a rate limiter as the command line gives it:
+ * "bytes=SIZE[/MS],ops=N[/MS]" (either or both, any order): a bucket of
+ * SIZE bytes (64K, 1M...) or N operations, refilled every MS ms (default
+ * 1000). Returns 0, or -1 with @err naming the bad item.
+ */
+int rl_parse(const char *s, struct rl_config *c, char *err, size_t errlen);
 /* CLOCK_MONOTONIC in ns. */
 uint64_t rl_now_ns(void);
 

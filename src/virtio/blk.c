@@ -1,28 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * blk.c - the virtio-blk device model (virtio 1.2, 5.2) on a raw image;
- * requests are checked by blk_req.c. Reads, writes, flushes (fdatasync), discards and
- * write-zeroes (fallocate) go to io_uring from the I/O thread; the ring's
- * eventfd brings the completions back to the same thread.
+ * blk.c - the virtio-blk device model (virtio 1.2, 5.2); requests are
+ * checked by blk_req.c and stored by a block back-end (src/block: a raw
+ * image through io_uring). Requests are popped and submitted on the I/O
+ * thread; the back-end's completion eventfd brings them back there.
  */
 #include "blk.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <liburing.h>
-#include <linux/falloc.h>
-#include <linux/fs.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../block/block.h"
 #include "../util/log.h"
+#include "../util/rl_timer.h"
 #include "../vmm/iothread.h"
 #include "../vmm/vm.h"
 #include "devices.h"
@@ -41,77 +37,41 @@
 
 #define BLK_QUEUE_SIZE 256
 #define BLK_MAX_INFLIGHT BLK_QUEUE_SIZE
-#define BLK_DIRECT_ALIGN 512
-#define BLK_ASYNC_BYTES (128 * 1024)
 
 enum { ONCE_BLK = 0x7620 };
 
 struct blk_io {
+	struct block_req bq; /* what the back-end does */
 	struct blk_req r;
 	uint16_t head;
 	uint32_t used_len; /* bytes written to the guest on success */
-	void *bounce; /* O_DIRECT with unaligned guest buffers */
-	struct iovec biov; /* the bounce buffer, submitted instead of r.iov */
 };
 
 struct blk {
 	struct virtio_dev *dev;
 	struct disk_config cfg;
 	struct blk_limits lim;
-	int fd;
-	int efd;
-	bool ring_ok;
-	struct io_uring ring;
-	unsigned int inflight;
+	struct block *bk; /* the image's back-end */
+	int efd; /* the back-end's completions */
+	bool push; /* completions go to the guest (not dropped by a reset) */
 	bool stalled; /* stopped popping at BLK_MAX_INFLIGHT */
 	/* Rate limiting (see the end of this file). */
 	struct rate_limiter rl;
-	int rl_fd; /* timerfd: the wait the limiter asked for is over */
-	bool throttled; /* rl_fd armed: the queue is not processed */
+	struct rl_timer rl_timer;
+	bool throttled; /* the queue waits for the limiter's timer */
 	struct virtio_io_stats st;
 };
 
 static bool blk_throttle(struct blk *b, const struct blk_req *r);
 static void blk_count(struct blk *b, const struct blk_req *r);
-static void blk_rl_timer(void *opaque, uint32_t events);
+static void blk_rl_fire(void *opaque);
 
 static void complete(struct blk *b, struct blk_io *io, uint8_t status)
 {
 	*io->r.status = status;
 	virtq_push(&b->dev->vqs[0], io->head,
 		   status == VIRTIO_BLK_S_OK ? io->used_len : 1);
-	free(io->bounce);
 	free(io);
-}
-
-static bool aligned(const struct blk_req *r)
-{
-	for (unsigned int i = 0; i < r->nr_iov; i++)
-		if ((uintptr_t)r->iov[i].iov_base % BLK_DIRECT_ALIGN ||
-		    r->iov[i].iov_len % BLK_DIRECT_ALIGN)
-			return false;
-	return true;
-}
-
-static void zero_fallback(struct blk *b, struct blk_io *io, int *res)
-{
-	static const uint8_t zeros[65536];
-	uint64_t done = 0;
-
-	while (done < io->r.len) {
-		uint64_t n = io->r.len - done;
-		ssize_t w;
-
-		if (n > sizeof(zeros))
-			n = sizeof(zeros);
-		w = pwrite(b->fd, zeros, n, (off_t)(io->r.offset + done));
-		if (w <= 0) {
-			*res = -EIO;
-			return;
-		}
-		done += (uint64_t)w;
-	}
-	*res = 0;
 }
 
 static void finish_io(struct blk *b, struct blk_io *io, int res)
@@ -127,20 +87,12 @@ static void finish_io(struct blk *b, struct blk_io *io, int res)
 				 (unsigned long long)io->r.offset,
 				 res < 0 ? strerror(-res) : "short transfer");
 			st = VIRTIO_BLK_S_IOERR;
-		} else if (io->bounce && io->r.type == VIRTIO_BLK_T_IN) {
-			virtq_buf_to_iov(io->r.iov, io->r.nr_iov, 0, io->bounce,
-					 io->r.len);
 		}
 		break;
 	case VIRTIO_BLK_T_DISCARD:
 		/* Discard is a hint: a file system without holes is fine. */
 		if (res == -EOPNOTSUPP)
 			res = 0;
-		st = res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-		break;
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		if (res == -EOPNOTSUPP)
-			zero_fallback(b, io, &res);
 		st = res < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 		break;
 	default:
@@ -150,12 +102,53 @@ static void finish_io(struct blk *b, struct blk_io *io, int res)
 	complete(b, io, st);
 }
 
-/* Prepares the io_uring submission for @io; false if done synchronously. */
+/* The back-end finished @q (block.h's done callback). */
+static void blk_done(void *opaque, struct block_req *q, int res)
+{
+	struct blk *b = opaque;
+	struct blk_io *io =
+		(struct blk_io *)((char *)q - offsetof(struct blk_io, bq));
+
+	if (b->push)
+		finish_io(b, io, res);
+	else
+		free(io);
+}
+
+static void to_block_req(struct blk_io *io)
+{
+	const struct blk_req *r = &io->r;
+	struct block_req *q = &io->bq;
+
+	memset(q, 0, sizeof(*q));
+	switch (r->type) {
+	case VIRTIO_BLK_T_IN:
+		q->op = BLOCK_READ;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		q->op = BLOCK_WRITE;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		q->op = BLOCK_FLUSH;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+		q->op = BLOCK_DISCARD;
+		break;
+	default:
+		q->op = BLOCK_WRITE_ZEROES;
+		break;
+	}
+	q->offset = r->offset;
+	q->len = r->len;
+	q->unmap = r->unmap;
+	q->iov = r->iov;
+	q->nr_iov = r->nr_iov;
+}
+
+/* Hands @io to the back-end; false if it was completed at once. */
 static bool submit(struct blk *b, struct blk_io *io)
 {
-	struct io_uring_sqe *sqe;
 	struct blk_req *r = &io->r;
-	int mode;
 
 	if (r->type == VIRTIO_BLK_T_GET_ID) {
 		char id[VIRTIO_BLK_ID_BYTES] = { 0 };
@@ -166,95 +159,20 @@ static bool submit(struct blk *b, struct blk_io *io)
 		complete(b, io, VIRTIO_BLK_S_OK);
 		return false;
 	}
-	if ((r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_OUT) &&
-	    r->len && b->cfg.direct && !aligned(r)) {
-		size_t sz = (r->len + 4095) & ~(size_t)4095;
-
-		io->bounce = aligned_alloc(4096, sz);
-		if (!io->bounce) {
-			complete(b, io, VIRTIO_BLK_S_IOERR);
-			return false;
-		}
-		if (r->type == VIRTIO_BLK_T_OUT)
-			virtq_iov_to_buf(r->iov, r->nr_iov, 0, io->bounce,
-					 r->len);
-		io->biov.iov_base = io->bounce;
-		io->biov.iov_len = r->len;
-	}
-	sqe = io_uring_get_sqe(&b->ring);
-	if (!sqe) {
-		io_uring_submit(&b->ring);
-		sqe = io_uring_get_sqe(&b->ring);
-	}
-	if (!sqe) {
+	io->used_len = r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->len + 1 : 1;
+	to_block_req(io);
+	if (block_submit(b->bk, &io->bq)) {
 		complete(b, io, VIRTIO_BLK_S_IOERR);
 		return false;
 	}
-	switch (r->type) {
-	case VIRTIO_BLK_T_IN:
-	case VIRTIO_BLK_T_OUT:
-		io->used_len =
-			r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->len + 1 : 1;
-		if (r->type == VIRTIO_BLK_T_IN)
-			io_uring_prep_readv(sqe, b->fd,
-					    io->bounce ? &io->biov : r->iov,
-					    io->bounce ? 1 : r->nr_iov,
-					    r->offset);
-		else
-			io_uring_prep_writev(sqe, b->fd,
-					     io->bounce ? &io->biov : r->iov,
-					     io->bounce ? 1 : r->nr_iov,
-					     r->offset);
-		/*
-		 * Large transfers go to io_uring's workers at once: copies to
-		 * and from the page cache then run in parallel, not one after
-		 * another on the I/O thread.
-		 */
-		if (r->len >= BLK_ASYNC_BYTES)
-			io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
-		break;
-	case VIRTIO_BLK_T_FLUSH:
-		io->used_len = 1;
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
-		break;
-	default: /* discard, write-zeroes */
-		io->used_len = 1;
-		mode = FALLOC_FL_KEEP_SIZE;
-		if (r->type == VIRTIO_BLK_T_DISCARD || r->unmap)
-			mode |= FALLOC_FL_PUNCH_HOLE;
-		else
-			mode |= FALLOC_FL_ZERO_RANGE;
-		io_uring_prep_fallocate(sqe, b->fd, mode, r->offset, r->len);
-		break;
-	}
-	io_uring_sqe_set_data(sqe, io);
-	b->inflight++;
 	return true;
 }
 
-/* Takes every available completion; returns how many. */
+/* Completes what the back-end finished; returns how many. */
 static unsigned int reap(struct blk *b, bool push)
 {
-	struct io_uring_cqe *cqe;
-	unsigned int n = 0;
-
-	while (io_uring_peek_cqe(&b->ring, &cqe) == 0) {
-		struct blk_io *io = io_uring_cqe_get_data(cqe);
-		int res = cqe->res;
-
-		io_uring_cqe_seen(&b->ring, cqe);
-		if (!io)
-			continue;
-		b->inflight--;
-		n++;
-		if (push) {
-			finish_io(b, io, res);
-		} else {
-			free(io->bounce);
-			free(io);
-		}
-	}
-	return n;
+	b->push = push;
+	return block_reap(b->bk);
 }
 
 static void blk_process(struct blk *b)
@@ -271,7 +189,7 @@ static void blk_process(struct blk *b)
 		struct blk_io *io;
 		int r;
 
-		if (b->inflight >= BLK_MAX_INFLIGHT) {
+		if (b->bk->inflight >= BLK_MAX_INFLIGHT) {
 			b->stalled = true;
 			break;
 		}
@@ -285,7 +203,6 @@ static void blk_process(struct blk *b)
 			break;
 		}
 		io->head = e.head;
-		io->bounce = NULL;
 		r = blk_parse(&e, &b->lim, &io->r);
 		if (r < 0) {
 			free(io);
@@ -310,7 +227,7 @@ static void blk_process(struct blk *b)
 			pushed = true;
 	}
 	if (queued) {
-		io_uring_submit(&b->ring);
+		block_commit(b->bk);
 		/*
 		 * Reads from the page cache complete inside the submission:
 		 * answer them now instead of after another epoll round trip.
@@ -350,13 +267,8 @@ static void blk_completion(void *opaque, uint32_t events)
 /* Waits for every in-flight request and drops it (device reset). */
 static void drain(struct blk *b)
 {
-	while (b->inflight) {
-		struct io_uring_cqe *cqe;
-
-		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
-			break;
-		reap(b, false);
-	}
+	b->push = false;
+	block_drain(b->bk);
 	b->stalled = false;
 }
 
@@ -396,16 +308,11 @@ static void blk_destroy(void *priv)
 
 	if (!b)
 		return;
-	if (b->ring_ok) {
-		drain(b);
-		io_uring_queue_exit(&b->ring);
-	}
+	b->push = false;
+	block_close(b->bk);
 	if (b->efd >= 0)
 		close(b->efd);
-	if (b->rl_fd >= 0)
-		close(b->rl_fd);
-	if (b->fd >= 0)
-		close(b->fd);
+	rl_timer_close(&b->rl_timer);
 	free(b);
 }
 
@@ -417,38 +324,44 @@ static const struct virtio_dev_ops blk_ops = {
 	.destroy = blk_destroy,
 };
 
-static int open_image(struct blk *b)
+/* Opens the back-end of @path with @b's options. NULL: @err says why. */
+static struct block *open_image(struct blk *b, const char *path, char *err,
+				size_t errlen)
+{
+	struct block_params p = {
+		.path = path,
+		.readonly = b->cfg.readonly,
+		.direct = b->cfg.direct,
+		.depth = BLK_MAX_INFLIGHT,
+		.event_fd = b->efd,
+		.done = blk_done,
+		.opaque = b,
+	};
+
+	return block_open(&p, err, errlen);
+}
+
+static int blk_open(struct blk *b)
 {
 	const struct disk_config *c = &b->cfg;
-	struct stat st;
-	uint64_t size;
+	char err[512];
 
-	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-				      (c->direct ? O_DIRECT : 0));
-	if (b->fd < 0) {
-		pr_err("disk %s: %s", c->path, strerror(errno));
+	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->efd < 0) {
+		pr_err("disk %s: completion eventfd: %s", c->path,
+		       strerror(errno));
 		return -1;
 	}
-	if (fstat(b->fd, &st)) {
-		pr_err("disk %s: %s", c->path, strerror(errno));
+	b->bk = open_image(b, c->path, err, sizeof(err));
+	if (!b->bk) {
+		pr_err("disk %s", err);
 		return -1;
 	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &size)) {
-			pr_err("disk %s: %s", c->path, strerror(errno));
-			return -1;
-		}
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else {
-		pr_err("disk %s: not a regular file or block device", c->path);
-		return -1;
-	}
-	if (size % VIRTIO_BLK_SECTOR)
+	if (b->bk->size % VIRTIO_BLK_SECTOR)
 		pr_warn("disk %s: size is not a multiple of 512: the last %llu bytes are not visible",
 			c->path,
-			(unsigned long long)(size % VIRTIO_BLK_SECTOR));
-	b->lim.capacity = size / VIRTIO_BLK_SECTOR;
+			(unsigned long long)(b->bk->size % VIRTIO_BLK_SECTOR));
+	b->lim.capacity = b->bk->size / VIRTIO_BLK_SECTOR;
 	b->lim.readonly = c->readonly;
 	b->lim.discard = b->lim.write_zeroes = !c->readonly;
 	return 0;
@@ -463,17 +376,13 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 			    (1ULL << VIRTIO_BLK_F_FLUSH);
 	struct virtio_dev *d;
 	struct blk *b = calloc(1, sizeof(*b));
-	int err;
 
 	if (!b)
 		return NULL;
 	b->cfg = *disk;
-	b->efd = -1;
-	b->rl_fd = -1;
-	if (open_image(b)) {
-		if (b->fd >= 0)
-			close(b->fd);
-		free(b);
+	b->rl_timer.fd = -1;
+	if (blk_open(b)) {
+		blk_destroy(b);
 		return NULL;
 	}
 	if (disk->readonly)
@@ -487,23 +396,13 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 	if (!d)
 		return NULL;
 	b->dev = d;
-	err = io_uring_queue_init(BLK_MAX_INFLIGHT, &b->ring, 0);
-	if (err) {
-		pr_err("disk %s: io_uring: %s", disk->path, strerror(-err));
-		return NULL;
-	}
-	b->ring_ok = true;
-	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->efd < 0 || io_uring_register_eventfd(&b->ring, b->efd) ||
-	    iothread_add(io, b->efd, EPOLLIN, blk_completion, b)) {
+	if (iothread_add(io, b->efd, EPOLLIN, blk_completion, b)) {
 		pr_err("disk %s: completion eventfd: %s", disk->path,
 		       strerror(errno));
 		return NULL;
 	}
 	rl_init(&b->rl, &disk->rl, rl_now_ns());
-	b->rl_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (b->rl_fd < 0 ||
-	    iothread_add(io, b->rl_fd, EPOLLIN, blk_rl_timer, b)) {
+	if (rl_timer_init(&b->rl_timer, io, blk_rl_fire, b)) {
 		pr_err("disk %s: rate limiter timer: %s", disk->path,
 		       strerror(errno));
 		return NULL;
@@ -512,18 +411,6 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 }
 
 /* --- control plane: rate limiter, backing file, counters --------------- */
-
-/* Arms the timer for a wait of @ns; the queue rests until it fires. */
-static void arm_timer(int fd, uint64_t ns)
-{
-	struct itimerspec its = { 0 };
-
-	if (ns == 0)
-		ns = 1;
-	its.it_value.tv_sec = (time_t)(ns / 1000000000ULL);
-	its.it_value.tv_nsec = (long)(ns % 1000000000ULL);
-	timerfd_settime(fd, 0, &its, NULL);
-}
 
 static uint64_t req_bytes(const struct blk_req *r)
 {
@@ -535,15 +422,9 @@ static uint64_t req_bytes(const struct blk_req *r)
 /* True if @r must wait for the rate limiter (the timer is then armed). */
 static bool blk_throttle(struct blk *b, const struct blk_req *r)
 {
-	uint64_t wait;
-
-	if (!rl_enabled(&b->rl))
-		return false;
-	wait = rl_consume(&b->rl, req_bytes(r), rl_now_ns());
-	if (!wait)
+	if (!rl_timer_throttle(&b->rl_timer, &b->rl, req_bytes(r)))
 		return false;
 	b->throttled = true;
-	arm_timer(b->rl_fd, wait);
 	return true;
 }
 
@@ -560,14 +441,11 @@ static void blk_count(struct blk *b, const struct blk_req *r)
 	}
 }
 
-static void blk_rl_timer(void *opaque, uint32_t events)
+/* The limiter's wait is over, or its limits changed: the queue goes on. */
+static void blk_rl_fire(void *opaque)
 {
 	struct blk *b = opaque;
-	uint64_t n;
 
-	(void)events;
-	if (read(b->rl_fd, &n, sizeof(n)) < 0)
-		return;
 	pthread_mutex_lock(&b->dev->lock);
 	b->throttled = false;
 	if (virtio_queue_usable(b->dev, 0))
@@ -579,68 +457,45 @@ void virtio_blk_set_rate_limiter(struct virtio_dev *d,
 				 const struct rl_config *rl)
 {
 	struct blk *b = d->priv;
-	struct itimerspec off = { 0 };
 
 	pthread_mutex_lock(&d->lock);
 	b->cfg.rl = *rl;
 	rl_init(&b->rl, rl, rl_now_ns());
-	if (b->throttled) {
-		/* Whatever waited goes on under the new limits. */
-		timerfd_settime(b->rl_fd, 0, &off, NULL);
-		b->throttled = false;
-		virtio_requeue(d, 0);
-	}
+	/* Whatever waited goes on under the new limits, on the I/O thread. */
+	if (b->throttled)
+		rl_timer_kick(&b->rl_timer);
 	pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * Backing-file hot swap: the new file is opened outside the device lock;
+ * requests in flight finish on the old one, which is closed afterwards.
+ */
 int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
 			size_t errlen)
 {
 	struct blk *b = d->priv;
-	struct stat st;
-	uint64_t size;
-	int fd = open(path, (b->cfg.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
-				    (b->cfg.direct ? O_DIRECT : 0));
+	struct block *nb = open_image(b, path, err, errlen), *old;
 
-	if (fd < 0 || fstat(fd, &st)) {
-		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (!nb)
 		return -1;
-	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &size)) {
-			snprintf(err, errlen, "%.400s: %s", path,
-				 strerror(errno));
-			close(fd);
-			return -1;
-		}
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
-	} else {
-		snprintf(err, errlen,
-			 "%.400s: not a regular file or block device", path);
-		close(fd);
-		return -1;
-	}
 	pthread_mutex_lock(&d->lock);
 	/* Requests in flight finish on the old file (host I/O, bounded). */
-	while (b->inflight) {
-		struct io_uring_cqe *cqe;
-
-		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
-			break;
-		if (reap(b, virtio_queue_usable(d, 0)))
+	if (b->bk->inflight) {
+		b->push = virtio_queue_usable(d, 0);
+		block_drain(b->bk);
+		if (b->push)
 			virtio_notify_queue(d, 0);
 	}
-	close(b->fd);
-	b->fd = fd;
+	old = b->bk;
+	b->bk = nb;
 	snprintf(b->cfg.path, sizeof(b->cfg.path), "%s", path);
-	b->lim.capacity = size / VIRTIO_BLK_SECTOR;
+	b->lim.capacity = nb->size / VIRTIO_BLK_SECTOR;
 	virtio_config_changed(d);
 	if (b->stalled)
 		virtio_requeue(d, 0);
 	pthread_mutex_unlock(&d->lock);
+	block_close(old);
 	return 0;
 }
 

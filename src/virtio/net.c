@@ -12,12 +12,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
-#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "../net/tap.h"
 #include "../util/log.h"
+#include "../util/rl_timer.h"
 #include "../vmm/iothread.h"
 #include "../vmm/vm.h"
 #include "devices.h"
@@ -59,14 +59,14 @@ struct vnet {
 	uint32_t lens[NET_QUEUE_SIZE];
 	/* Rate limiting (see the end of this file). */
 	struct rate_limiter rx_rl, tx_rl;
-	int rl_fd; /* timerfd: a wait the limiters asked for is over */
+	struct rl_timer rl_timer; /* a wait the limiters asked for is over */
 	bool rx_throttled, tx_throttled;
 	struct virtio_io_stats st;
 };
 
 static bool net_throttle(struct vnet *n, struct rate_limiter *rl,
 			 uint64_t bytes, bool *flag);
-static void net_rl_timer(void *opaque, uint32_t events);
+static void net_rl_fire(void *opaque);
 
 static void watch(struct vnet *n, bool on)
 {
@@ -316,8 +316,7 @@ static void net_destroy(void *priv)
 
 	if (n->fd >= 0)
 		close(n->fd);
-	if (n->rl_fd >= 0)
-		close(n->rl_fd);
+	rl_timer_close(&n->rl_timer);
 	free(n);
 }
 
@@ -352,7 +351,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 	if (!n)
 		return NULL;
 	n->cfg = *cfg;
-	n->rl_fd = -1;
+	n->rl_timer.fd = -1;
 	if (!n->cfg.mac_set) {
 		/* A random, locally administered, unicast address. */
 		if (getrandom(n->cfg.mac, 6, 0) != 6)
@@ -376,9 +375,7 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	rl_init(&n->rx_rl, &cfg->rx_rl, rl_now_ns());
 	rl_init(&n->tx_rl, &cfg->tx_rl, rl_now_ns());
-	n->rl_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (n->rl_fd < 0 ||
-	    iothread_add(io, n->rl_fd, EPOLLIN, net_rl_timer, n)) {
+	if (rl_timer_init(&n->rl_timer, io, net_rl_fire, n)) {
 		pr_err("net %s: rate limiter timer: %s", cfg->tap,
 		       strerror(errno));
 		return NULL;
@@ -388,31 +385,13 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 
 /* --- control plane: rate limiters, counters ----------------------------- */
 
-/*
- * True if @bytes must wait for @rl: *@flag is set and the timer armed
- * (or brought forward if it was armed for a later time).
- */
+/* True if @bytes must wait for @rl: *@flag is set, the timer armed. */
 static bool net_throttle(struct vnet *n, struct rate_limiter *rl,
 			 uint64_t bytes, bool *flag)
 {
-	struct itimerspec its = { 0 }, cur;
-	uint64_t wait;
-
-	if (!rl_enabled(rl))
-		return false;
-	wait = rl_consume(rl, bytes, rl_now_ns());
-	if (!wait)
+	if (!rl_timer_throttle(&n->rl_timer, rl, bytes))
 		return false;
 	*flag = true;
-	if (!timerfd_gettime(n->rl_fd, &cur) &&
-	    (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
-	    (uint64_t)cur.it_value.tv_sec * 1000000000ULL +
-			    (uint64_t)cur.it_value.tv_nsec <=
-		    wait)
-		return true;
-	its.it_value.tv_sec = (time_t)(wait / 1000000000ULL);
-	its.it_value.tv_nsec = (long)(wait % 1000000000ULL);
-	timerfd_settime(n->rl_fd, 0, &its, NULL);
 	return true;
 }
 
@@ -427,14 +406,10 @@ static void net_resume(struct vnet *n)
 	}
 }
 
-static void net_rl_timer(void *opaque, uint32_t events)
+static void net_rl_fire(void *opaque)
 {
 	struct vnet *n = opaque;
-	uint64_t v;
 
-	(void)events;
-	if (read(n->rl_fd, &v, sizeof(v)) < 0)
-		return;
 	pthread_mutex_lock(&n->dev->lock);
 	net_resume(n);
 	pthread_mutex_unlock(&n->dev->lock);
@@ -451,12 +426,9 @@ void virtio_net_set_rate_limiters(struct virtio_dev *d,
 	n->cfg.tx_rl = *tx_cfg;
 	rl_init(&n->rx_rl, rx, rl_now_ns());
 	rl_init(&n->tx_rl, tx_cfg, rl_now_ns());
-	if (n->rx_throttled || n->tx_throttled) {
-		/* What waited goes on under the new limits, on the I/O thread. */
-		struct itimerspec soon = { .it_value = { .tv_nsec = 1 } };
-
-		timerfd_settime(n->rl_fd, 0, &soon, NULL);
-	}
+	/* What waited goes on under the new limits, on the I/O thread. */
+	if (n->rx_throttled || n->tx_throttled)
+		rl_timer_kick(&n->rl_timer);
 	pthread_mutex_unlock(&d->lock);
 }
 

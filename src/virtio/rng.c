@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * rng.c - virtio-rng (virtio 1.2, 5.4): the guest's hwrng. Each buffer
- * the driver offers is filled with bytes from the host's getrandom().
+ * the driver offers is filled with bytes from the host's getrandom(),
+ * within the rate limiter the configuration gives (vm_config.rng_rl).
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 
+#include "../util/log.h"
+#include "../util/rl_timer.h"
+#include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
 
@@ -13,14 +19,25 @@
 #define RNG_QUEUE_SIZE 64
 #define RNG_MAX_FILL 4096 /* per buffer: enough for any hwrng read */
 
+struct rng {
+	struct virtio_dev *dev;
+	struct rate_limiter rl;
+	struct rl_timer rl_timer;
+	bool throttled; /* the queue waits for the limiter's timer */
+};
+
+static uint64_t fill_len(const struct virtq_elem *e)
+{
+	return e->in_len < RNG_MAX_FILL ? e->in_len : RNG_MAX_FILL;
+}
+
 static uint32_t fill_random(const struct virtq_elem *e)
 {
 	uint8_t buf[RNG_MAX_FILL];
-	uint64_t want = e->in_len < sizeof(buf) ? e->in_len : sizeof(buf);
 	ssize_t got;
 
 	do
-		got = getrandom(buf, want, 0);
+		got = getrandom(buf, fill_len(e), 0);
 	while (got < 0 && errno == EINTR);
 	if (got <= 0)
 		return 0;
@@ -30,11 +47,14 @@ static uint32_t fill_random(const struct virtq_elem *e)
 
 static void rng_notify(struct virtio_dev *d, unsigned int q)
 {
+	struct rng *g = d->priv;
 	struct virtq *vq = &d->vqs[q];
 	struct virtq_elem e;
 	unsigned int budget = vq->size;
 	bool pushed = false;
 
+	if (g->throttled)
+		return; /* the rate limiter's timer resumes the queue */
 	for (;;) {
 		int r = virtq_next(vq, &e);
 
@@ -42,6 +62,11 @@ static void rng_notify(struct virtio_dev *d, unsigned int q)
 			return;
 		if (r == 0)
 			break;
+		if (rl_timer_throttle(&g->rl_timer, &g->rl, fill_len(&e))) {
+			virtq_unpop(vq);
+			g->throttled = true;
+			break;
+		}
 		virtq_push(vq, e.head, fill_random(&e));
 		pushed = true;
 		if (--budget == 0) {
@@ -54,14 +79,51 @@ static void rng_notify(struct virtio_dev *d, unsigned int q)
 		virtio_notify_queue(d, q);
 }
 
+static void rng_rl_fire(void *opaque)
+{
+	struct rng *g = opaque;
+
+	pthread_mutex_lock(&g->dev->lock);
+	g->throttled = false;
+	if (virtio_queue_usable(g->dev, 0))
+		rng_notify(g->dev, 0);
+	pthread_mutex_unlock(&g->dev->lock);
+}
+
+static void rng_destroy(void *priv)
+{
+	struct rng *g = priv;
+
+	rl_timer_close(&g->rl_timer);
+	free(g);
+}
+
 static const struct virtio_dev_ops rng_ops = {
 	.device_id = VIRTIO_ID_RNG,
 	.queue_notify = rng_notify,
+	.destroy = rng_destroy,
 };
 
 struct virtio_dev *virtio_rng_create(struct vm *vm, struct iothread *io,
 				     uint64_t base, unsigned int irq)
 {
-	return virtio_mmio_create(vm, io, base, irq, &rng_ops, 1,
-				  RNG_QUEUE_SIZE, 0, NULL, "virtio-rng");
+	static const struct rl_config none;
+	struct rng *g = calloc(1, sizeof(*g));
+	struct virtio_dev *d;
+
+	if (!g)
+		return NULL;
+	g->rl_timer.fd = -1;
+	rl_init(&g->rl, vm->cfg ? &vm->cfg->rng_rl : &none, rl_now_ns());
+	/* From here on, the device's destroy frees g. */
+	d = virtio_mmio_create(vm, io, base, irq, &rng_ops, 1, RNG_QUEUE_SIZE,
+			       0, g, "virtio-rng");
+	if (!d)
+		return NULL;
+	g->dev = d;
+	if (rl_timer_init(&g->rl_timer, io, rng_rl_fire, g)) {
+		pr_err("virtio-rng: rate limiter timer: %s", strerror(errno));
+		return NULL;
+	}
+	return d;
 }

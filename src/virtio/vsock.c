@@ -10,7 +10,10 @@
  * Flow control uses the virtio-vsock credits (buf_alloc, fwd_cnt): vmon
  * never sends the guest more than it has room for, and keeps at most
  * VSOCK_BUF bytes per connection that the host side has not taken yet.
- * Everything runs on the I/O thread under the device lock.
+ * Everything runs on the I/O thread under the device lock. The Unix
+ * sockets (listening, the CONNECT line, dialling PATH_P) belong to the
+ * multiplexer, src/net/vsock_uds.c; this file is the virtio device and
+ * its connections' streams.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,10 +21,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "../net/vsock_uds.h"
 #include "../util/log.h"
 #include "../vmm/iothread.h"
 #include "../vmm/vm.h"
@@ -72,7 +74,7 @@ struct vsock_hdr {
 } __attribute__((packed));
 _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr");
 
-enum conn_state { C_FREE, C_LINE, C_REQUESTED, C_OPEN, C_CLOSING };
+enum conn_state { C_FREE, C_REQUESTED, C_OPEN, C_CLOSING };
 
 struct vsock;
 
@@ -89,14 +91,12 @@ struct vconn {
 	bool shut_wr; /* the guest sends no more: shut the socket's write side */
 	uint8_t *wbuf; /* guest data the host socket has not taken yet */
 	size_t wlen;
-	char line[32]; /* "CONNECT <port>\n" */
-	size_t line_len;
 };
 
 struct vsock {
 	struct virtio_dev *dev;
 	struct vsock_config cfg;
-	int listen_fd;
+	struct vsock_uds *uds; /* the host side: Unix sockets */
 	uint32_t next_port;
 	unsigned int rr; /* round robin among readable connections */
 	struct vconn conns[VSOCK_MAX_CONNS];
@@ -324,8 +324,8 @@ static struct vconn *find_conn(struct vsock *vs, const struct vsock_hdr *h)
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct vconn *c = &vs->conns[i];
 
-		if (c->st != C_FREE && c->st != C_LINE &&
-		    c->host_port == h->dst_port && c->guest_port == h->src_port)
+		if (c->st != C_FREE && c->host_port == h->dst_port &&
+		    c->guest_port == h->src_port)
 			return c;
 	}
 	return NULL;
@@ -336,20 +336,10 @@ static void conn_ready(void *opaque, uint32_t events);
 /* The guest connects to host port P: relay to the Unix socket PATH_P. */
 static void guest_connect(struct vsock *vs, const struct vsock_hdr *h)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vconn *c = free_slot(vs);
-	int fd;
+	int fd = c ? vsock_uds_dial(vs->uds, h->dst_port) : -1;
 
-	if (!c ||
-	    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", vs->cfg.uds,
-		     h->dst_port) >= (int)sizeof(sa.sun_path)) {
-		queue_rst_reply(vs, h);
-		return;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0) {
 		queue_rst_reply(vs, h);
 		return;
 	}
@@ -507,51 +497,13 @@ static void vsock_notify(struct virtio_dev *d, unsigned int q)
 		rx_process(vs);
 }
 
-/* A host client's "CONNECT <port>\n", read a byte at a time. */
-static void read_line(struct vsock *vs, struct vconn *c)
-{
-	unsigned int port;
-	char ch, tail;
-	ssize_t n;
-
-	while ((n = read(c->fd, &ch, 1)) == 1) {
-		if (ch != '\n') {
-			if (c->line_len == sizeof(c->line) - 1) {
-				conn_close(vs, c);
-				return;
-			}
-			c->line[c->line_len++] = ch;
-			continue;
-		}
-		c->line[c->line_len] = 0;
-		if (sscanf(c->line, "CONNECT %u%c", &port, &tail) != 1 ||
-		    !(vs->dev->status & VIRTIO_STATUS_DRIVER_OK)) {
-			conn_close(vs, c);
-			return;
-		}
-		c->guest_port = port;
-		c->host_port = vs->next_port++;
-		if (vs->next_port < VSOCK_HOST_PORT_BASE)
-			vs->next_port = VSOCK_HOST_PORT_BASE;
-		c->st = C_REQUESTED;
-		c->peer_buf_alloc = 0;
-		queue_op(vs, c, OP_REQUEST, 0);
-		rx_process(vs);
-		return;
-	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		conn_close(vs, c);
-}
-
 static void conn_ready(void *opaque, uint32_t events)
 {
 	struct vconn *c = opaque;
 	struct vsock *vs = c->vs;
 
 	pthread_mutex_lock(&vs->dev->lock);
-	if (c->st == C_LINE) {
-		read_line(vs, c);
-	} else if (c->st == C_OPEN || c->st == C_CLOSING) {
+	if (c->st == C_OPEN || c->st == C_CLOSING) {
 		if (events & EPOLLOUT)
 			flush_w(vs, c);
 		if (c->fd >= 0 && c->st == C_OPEN &&
@@ -567,30 +519,39 @@ static void conn_ready(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&vs->dev->lock);
 }
 
-static void listen_ready(void *opaque, uint32_t events)
+/*
+ * A host program sent "CONNECT <port>" (vsock_uds.c): ask the guest for
+ * that port. 0: the connection is ours; -1: refused (no driver, no slot).
+ */
+static int host_connect(void *opaque, int fd, uint32_t port)
 {
 	struct vsock *vs = opaque;
 	struct vconn *c;
-	int fd;
+	int ret = -1;
 
-	(void)events;
-	fd = accept4(vs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
+	if (!vs->dev)
+		return -1;
 	pthread_mutex_lock(&vs->dev->lock);
 	c = free_slot(vs);
-	if (!c || !(c->wbuf = malloc(VSOCK_BUF)) ||
-	    iothread_add(vs->dev->io, fd, CONN_EVENTS, conn_ready, c)) {
-		if (c) {
-			free(c->wbuf);
-			c->wbuf = NULL;
-		}
-		close(fd);
-	} else {
+	if (c && (vs->dev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	    (c->wbuf = malloc(VSOCK_BUF)) &&
+	    !iothread_add(vs->dev->io, fd, CONN_EVENTS, conn_ready, c)) {
 		c->fd = fd;
-		c->st = C_LINE;
+		c->guest_port = port;
+		c->host_port = vs->next_port++;
+		if (vs->next_port < VSOCK_HOST_PORT_BASE)
+			vs->next_port = VSOCK_HOST_PORT_BASE;
+		c->st = C_REQUESTED;
+		c->peer_buf_alloc = 0;
+		queue_op(vs, c, OP_REQUEST, 0);
+		rx_process(vs);
+		ret = 0;
+	} else if (c) {
+		free(c->wbuf);
+		c->wbuf = NULL;
 	}
 	pthread_mutex_unlock(&vs->dev->lock);
+	return ret;
 }
 
 static void vsock_reset(struct virtio_dev *d)
@@ -601,6 +562,7 @@ static void vsock_reset(struct virtio_dev *d)
 		if (vs->conns[i].st != C_FREE)
 			conn_close(vs, &vs->conns[i]);
 	vs->pend_head = vs->pend_count = 0;
+	vsock_uds_drop_pending(vs->uds);
 }
 
 static void vsock_config_read(struct virtio_dev *d, uint64_t off, void *data,
@@ -623,10 +585,7 @@ static void vsock_destroy(void *priv)
 			close(vs->conns[i].fd);
 		free(vs->conns[i].wbuf);
 	}
-	if (vs->listen_fd >= 0) {
-		close(vs->listen_fd);
-		unlink(vs->cfg.uds);
-	}
+	vsock_uds_close(vs->uds);
 	free(vs);
 }
 
@@ -638,37 +597,13 @@ static const struct virtio_dev_ops vsock_ops = {
 	.destroy = vsock_destroy,
 };
 
-static int listen_uds(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd;
-
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path) >=
-	    (int)sizeof(sa.sun_path)) {
-		pr_err("--vsock uds=%s: path too long", path);
-		return -1;
-	}
-	/* A socket left over by an earlier run is replaced. */
-	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(fd, 16)) {
-		pr_err("--vsock uds=%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 				       uint64_t base, unsigned int irq,
 				       const struct vsock_config *cfg)
 {
 	struct vsock *vs = calloc(1, sizeof(*vs));
 	struct virtio_dev *d;
+	char err[256];
 
 	if (!vs)
 		return NULL;
@@ -678,8 +613,10 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 		vs->conns[i].vs = vs;
 		vs->conns[i].fd = -1;
 	}
-	vs->listen_fd = listen_uds(cfg->uds);
-	if (vs->listen_fd < 0) {
+	vs->uds = vsock_uds_open(io, cfg->uds, host_connect, vs, err,
+				 sizeof(err));
+	if (!vs->uds) {
+		pr_err("--vsock uds=%s", err);
 		free(vs);
 		return NULL;
 	}
@@ -689,7 +626,5 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 	if (!d)
 		return NULL;
 	vs->dev = d;
-	if (iothread_add(io, vs->listen_fd, EPOLLIN, listen_ready, vs))
-		return NULL;
 	return d;
 }

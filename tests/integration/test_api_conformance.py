@@ -232,8 +232,13 @@ check(b["amount_mib"] == 2 and b["deflate_on_oom"] is True and
       b["stats_polling_interval_s"] == 1 and b["free_page_reporting"] is True,
       "GET /balloon before boot: the configuration, PATCH applied")
 expect("GET", "/balloon/statistics", None, 400, fault="before starting")
-expect("PUT", "/entropy", {"rate_limiter": {"bandwidth": {"size": 1, "refill_time": 1}}},
-       400, fault="rate_limiter")
+rng_rl = {"bandwidth": {"size": 1, "refill_time": 1}}
+expect("PUT", "/entropy", {"rate_limiter": rng_rl}, 204)
+full = expect("GET", "/vm/config", None, 200, "FullVmConfiguration")
+check(full["entropy"].get("rate_limiter", {}).get("bandwidth", {}).get("size") == 1,
+      "GET /vm/config: the entropy device's rate limiter: %r" % full["entropy"])
+expect("PUT", "/entropy", {"rate_limiter": {"bandwidth": {"size": -1}}}, 400,
+       fault="rate_limiter")
 expect("PUT", "/entropy", {"bogus": 1}, 400, fault="bogus")
 expect("PUT", "/entropy", {}, 204)
 full = expect("GET", "/vm/config", None, 200, "FullVmConfiguration")

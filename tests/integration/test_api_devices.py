@@ -6,6 +6,10 @@
   64 KiB requests, which must take (4 - 1) MiB / (1 MiB/s) = 3 s within
   10 %; the metrics count the throttling; without a limiter the same read
   is far quicker; a PATCH at run time changes the limit;
+- virtio-rng's rate limiter: with PUT /entropy's 1 KiB/s bandwidth bucket
+  (full at start) the guest's 3 KiB of 256-byte reads take (3 - 1) s; with
+  `vmon run --rng ops=4/1000` its 12 reads take (12 - 4) / 4 = 2 s; without
+  a limiter both are far quicker;
 - SendCtrlAltDel: the guest reads the keys from the i8042 data port,
   scancode set 1 with translation on, set 2 after it turns it off.
 """
@@ -32,7 +36,7 @@ def wait_serial(inst, text, timeout):
     return None
 
 
-def boot(inst, args, drive=None):
+def boot(inst, args, drive=None, entropy=None):
     ok = inst.req("PUT", "/boot-source", {"kernel_image_path": PROBE,
                                           "boot_args": args})[0] == 204
     ok &= inst.req("PUT", "/machine-config",
@@ -40,6 +44,8 @@ def boot(inst, args, drive=None):
     if drive:
         st, b = inst.req("PUT", "/drives/disk", drive)
         ok &= st == 204
+    if entropy is not None:
+        ok &= inst.req("PUT", "/entropy", entropy)[0] == 204
     st, b = inst.req("PUT", "/actions", {"action_type": "InstanceStart"})
     return ok and st == 204
 
@@ -100,6 +106,51 @@ took, _ = timed_read({"ops": {"size": 16, "refill_time": 1000}},
 print("64 requests at 16 ops/s, patched to 4 MiB/s: %.3f s" % (took or -1))
 check(took is not None and took < 1.5,
       "a PATCHed rate limiter takes effect at once (took %s)" % took)
+
+# --- virtio-rng rate limiter ----------------------------------------------
+def timed_rng_api(entropy):
+    tmp = vmon_api.Instance(id="rngrate")
+    check(boot(tmp, "console=ttyS0 probe.rngrate probe.stay", entropy=entropy),
+          "boot with an entropy device %r" % (entropy,))
+    t0 = wait_serial(tmp, "rngrate: start", 30)
+    t1 = wait_serial(tmp, "rngrate: done", 60)
+    wait_serial(tmp, "api-probe: PASSED", 10)
+    text = tmp.serial_text()
+    check(tmp.stop() == 0, "vmon stops on SIGTERM with 0")
+    check(t0 is not None and t1 is not None and "ok: rng: 3 KiB read" in text
+          and "api-probe: PASSED" in text, "the guest read 3 KiB: %s" % text[-300:])
+    return (t1 - t0) if t0 and t1 else None
+
+
+took = timed_rng_api({"rate_limiter": {"bandwidth": {"size": 1024,
+                                                     "refill_time": 1000}}})
+print("3 KiB of entropy at 1 KiB/s (bucket of 1 KiB, full): %.3f s" % (took or -1))
+check(took is not None and 1.8 <= took <= 2.2,
+      "entropy 1 KiB/s bucket: 3 KiB take 2 s within 10 %% (took %s)" % took)
+took = timed_rng_api({})
+print("3 KiB of entropy without a limiter: %.3f s" % (took or -1))
+check(took is not None and took < 1.0,
+      "entropy without a rate limiter: much quicker (%s s)" % took)
+
+
+def timed_rng_cli(limit):
+    args = ["run", "-k", PROBE, "-m", "32M", "--rng"] + limit + \
+        ["--append", "probe.rngrate"]
+    r = vmontest.run(args, timeout=60)
+    check(not r.timed_out and r.code == 1 and "ok: rng: 3 KiB read" in r.out
+          and "api-probe: PASSED" in r.out, "%s: the guest read 3 KiB: %r" % (
+              " ".join(args[4:]), r))
+    return r.elapsed
+
+
+took = timed_rng_cli(["ops=4/1000"])
+print("12 entropy reads at 4 ops/s (--rng ops=4/1000): %.3f s in all" % took)
+check(1.8 <= took <= 3.0, "--rng ops=4/1000: 12 reads take 2 s (%s s in all)" % took)
+took = timed_rng_cli([])
+check(took < 1.5, "--rng without limits: much quicker (%s s in all)" % took)
+r = vmontest.run(["run", "-k", PROBE, "--rng=bytes=1M,iops=3"], timeout=30)
+check(r.code == 2 and "--rng bytes=1M,iops=3: bad rate limit 'iops=3'" in r.err,
+      "--rng with a bad limit: exit 2, the item named: %r" % r.err)
 
 # --- SendCtrlAltDel --------------------------------------------------------
 inst = vmon_api.Instance(id="kbd")

@@ -2,7 +2,10 @@
 /*
  * test_ratelimit.c - unit tests for the token buckets (src/util/ratelimit.c):
  * a full start, refill rate, one-time burst, both buckets at once,
- * operations bigger than the bucket, re-initialisation and huge values.
+ * operations bigger than the bucket, re-initialisation and huge values;
+ * the command-line syntax (rl_parse) and the shared timer (rl_timer.c):
+ * it fires after the wait, is brought forward by a shorter one and not
+ * pushed back by a longer one, and a kick fires it at once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +14,15 @@
 
 #include <cmocka.h>
 
+#include <poll.h>
+#include <string.h>
+#include <stdatomic.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include "util/ratelimit.h"
+#include "util/rl_timer.h"
+#include "vmm/iothread.h"
 
 #define MS 1000000ULL
 #define S 1000000000ULL
@@ -162,6 +173,159 @@ static void test_reinit_and_limits(void **state)
 	assert_int_not_equal(rl_consume(&rl, 1, S), 0);
 }
 
+static void test_parse(void **state)
+{
+	struct rl_config c;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(rl_parse("bytes=1M", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.bandwidth.size, MIB);
+	assert_int_equal(c.bandwidth.refill_time_ms, 1000);
+	assert_false(tb_config_enabled(&c.ops));
+	assert_int_equal(
+		rl_parse("ops=16/250,bytes=4096/10", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.ops.size, 16);
+	assert_int_equal(c.ops.refill_time_ms, 250);
+	assert_int_equal(c.bandwidth.size, 4096);
+	assert_int_equal(c.bandwidth.refill_time_ms, 10);
+	assert_int_equal(rl_parse("", &c, err, sizeof(err)), 0);
+	assert_false(rl_config_enabled(&c));
+	static const char *const bad[] = {
+		"bytes",   "bytes=",	 "bytes=0",  "ops=1M",
+		"ops=1/0", "bytes=1M/x", "iops=3",   "bytes=1M,,ops=2",
+		"ops=-1",  "bytes=1M/",	 "bytes=2P", "ops=1/99999999999",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		assert_int_equal(rl_parse(bad[i], &c, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "bad rate limit"));
+	}
+}
+
+/* --- the timer, on a real I/O thread ------------------------------------ */
+
+static atomic_int fired;
+static int fired_efd;
+
+static void on_fire(void *opaque)
+{
+	uint64_t one = 1;
+
+	assert_ptr_equal(opaque, &fired);
+	atomic_fetch_add(&fired, 1);
+	assert_int_equal(write(fired_efd, &one, sizeof(one)), sizeof(one));
+}
+
+/* Waits up to @ms for the timer's callback; true if it ran. */
+static bool wait_fired(int ms)
+{
+	struct pollfd p = { .fd = fired_efd, .events = POLLIN };
+	uint64_t v;
+
+	if (poll(&p, 1, ms) != 1)
+		return false;
+	assert_int_equal(read(fired_efd, &v, sizeof(v)), sizeof(v));
+	return true;
+}
+
+static struct iothread *timer_up(struct rl_timer *t)
+{
+	struct iothread *io = iothread_create();
+
+	assert_non_null(io);
+	atomic_store(&fired, 0);
+	fired_efd = eventfd(0, EFD_CLOEXEC);
+	assert_true(fired_efd >= 0);
+	assert_int_equal(rl_timer_init(t, io, on_fire, &fired), 0);
+	assert_int_equal(iothread_start(io), 0);
+	return io;
+}
+
+static void timer_down(struct iothread *io, struct rl_timer *t)
+{
+	iothread_destroy(io);
+	rl_timer_close(t);
+	assert_int_equal(t->fd, -1);
+	close(fired_efd);
+}
+
+static void test_timer_fires_after_wait(void **state)
+{
+	struct rl_timer t;
+	struct iothread *io = timer_up(&t);
+	struct rate_limiter rl = { 0 }, off = { 0 };
+	struct rl_config c = { .ops = { .size = 1, .refill_time_ms = 100 } };
+	struct rl_config none = { 0 };
+	uint64_t t0, pending;
+
+	(void)state;
+	rl_init(&off, &none, rl_now_ns());
+	assert_false(rl_timer_throttle(&t, &off, 1ULL << 40));
+	assert_int_equal(rl_timer_pending_ns(&t), 0);
+	rl_init(&rl, &c, rl_now_ns());
+	t0 = rl_now_ns();
+	assert_false(rl_timer_throttle(&t, &rl, 0));
+	assert_int_equal(rl_timer_pending_ns(&t), 0);
+	assert_true(rl_timer_throttle(&t, &rl, 0));
+	pending = rl_timer_pending_ns(&t);
+	assert_true(pending > 50 * MS && pending <= 100 * MS);
+	assert_true(wait_fired(2000));
+	assert_true(rl_now_ns() - t0 >= 95 * MS);
+	assert_int_equal(atomic_load(&fired), 1);
+	/* The bucket refilled meanwhile: the operation goes now. */
+	assert_false(rl_timer_throttle(&t, &rl, 0));
+	timer_down(io, &t);
+}
+
+static void test_timer_earliest_wait(void **state)
+{
+	struct rl_timer t;
+	struct iothread *io = timer_up(&t);
+	struct rate_limiter slow = { 0 }, fast = { 0 }, slower = { 0 };
+	struct rl_config cs = { .ops = { .size = 1, .refill_time_ms = 5000 } };
+	struct rl_config cf = { .ops = { .size = 1, .refill_time_ms = 50 } };
+	struct rl_config cl = { .ops = { .size = 1, .refill_time_ms = 60000 } };
+
+	(void)state;
+	rl_init(&slow, &cs, rl_now_ns());
+	rl_init(&fast, &cf, rl_now_ns());
+	rl_init(&slower, &cl, rl_now_ns());
+	assert_false(rl_timer_throttle(&t, &slow, 0));
+	assert_false(rl_timer_throttle(&t, &fast, 0));
+	assert_false(rl_timer_throttle(&t, &slower, 0));
+	/* 5 s, then 50 ms brings it forward, then 60 s leaves it alone. */
+	assert_true(rl_timer_throttle(&t, &slow, 0));
+	assert_true(rl_timer_pending_ns(&t) > 4 * S);
+	assert_true(rl_timer_throttle(&t, &fast, 0));
+	assert_true(rl_timer_pending_ns(&t) <= 50 * MS);
+	assert_true(rl_timer_throttle(&t, &slower, 0));
+	assert_true(rl_timer_pending_ns(&t) <= 50 * MS);
+	assert_true(wait_fired(2000));
+	assert_int_equal(atomic_load(&fired), 1);
+	timer_down(io, &t);
+}
+
+static void test_timer_kick(void **state)
+{
+	struct rl_timer t;
+	struct iothread *io = timer_up(&t);
+	struct rate_limiter rl = { 0 };
+	struct rl_config c = { .ops = { .size = 1, .refill_time_ms = 60000 } };
+
+	(void)state;
+	rl_init(&rl, &c, rl_now_ns());
+	assert_false(rl_timer_throttle(&t, &rl, 0));
+	assert_true(rl_timer_throttle(&t, &rl, 0));
+	/* New limits: what waited goes on at once, not in a minute. */
+	rl_timer_kick(&t);
+	assert_true(wait_fired(2000));
+	assert_int_equal(rl_timer_pending_ns(&t), 0);
+	assert_false(wait_fired(100));
+	assert_int_equal(atomic_load(&fired), 1);
+	timer_down(io, &t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +336,10 @@ int main(void)
 		cmocka_unit_test(test_ops_and_both),
 		cmocka_unit_test(test_over_consumption),
 		cmocka_unit_test(test_reinit_and_limits),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_timer_fires_after_wait),
+		cmocka_unit_test(test_timer_earliest_wait),
+		cmocka_unit_test(test_timer_kick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,9 @@
  *   probe.blkrate: reads 4 MiB from the first virtio-blk disk in 64 KiB
  *     requests, between the lines "blkrate: start" and "blkrate: done"
  *     (the host times them against the drive's rate limiter);
+ *   probe.rngrate: reads 3 KiB from the first virtio device, a
+ *     virtio-rng, in 256-byte requests between "rngrate: start" and
+ *     "rngrate: done" (timed against the entropy device's rate limiter);
  *   probe.kbd: reads the i8042 keyboard (port 0x60) after the host's
  *     SendCtrlAltDel, first with translation (scancode set 1), then with
  *     the command byte switched to set 2, and prints the bytes.
@@ -115,6 +118,39 @@ static void blkrate(const char *cmdline)
 	check(ok, "blk: 4 MiB read");
 }
 
+/* --- virtio-rng ------------------------------------------------------ */
+
+#define RNG_CHUNK 256
+#define RNG_TOTAL 3072
+
+static bool rng_read(uint64_t base)
+{
+	uint32_t len = 0;
+	uint16_t seen;
+
+	q.desc[0] = (struct vq_desc){ (uintptr_t)data, RNG_CHUNK,
+				      VQ_DESC_F_WRITE, 0 };
+	seen = vdrv_submit(base, &q, 0, 0);
+	return vdrv_wait(base, &q, seen, &len, 0) && len == RNG_CHUNK;
+}
+
+static void rngrate(const char *cmdline)
+{
+	const char *p = cmdline;
+	uint64_t base = vdrv_next_device(&p);
+	bool ok = true;
+
+	check(base && vdrv_is_virtio(base) &&
+		      *vdrv_reg(base, VMMIO_DEVICE_ID) == 4 &&
+		      vdrv_init(base, &q, 1, 0),
+	      "rng: driver init");
+	puts_("rngrate: start\n");
+	for (unsigned int done = 0; ok && done < RNG_TOTAL; done += RNG_CHUNK)
+		ok = rng_read(base);
+	puts_("rngrate: done\n");
+	check(ok, "rng: 3 KiB read");
+}
+
 /* --- i8042 keyboard --------------------------------------------------- */
 
 static void kbd_read(unsigned int n, const uint8_t *want, const char *what)
@@ -167,6 +203,8 @@ void __attribute__((used)) probe_main(const uint8_t *zero_page)
 	puts_("\n");
 	if (vdrv_find(cmdline, "probe.blkrate"))
 		blkrate(cmdline);
+	if (vdrv_find(cmdline, "probe.rngrate"))
+		rngrate(cmdline);
 	if (vdrv_find(cmdline, "probe.kbd"))
 		kbd();
 	finish(vdrv_find(cmdline, "probe.stay"));

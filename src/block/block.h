@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * block.h - the interface between a block device model (virtio-blk) and
+ * the host back-end that stores its image. A back-end (raw.c: a raw file
+ * or block device through io_uring; qcow2 next) implements struct
+ * block_ops; the model only sees struct block and the calls below.
+ *
+ * Requests are vectored byte ranges, queued with block_submit(), sent to
+ * the host with block_commit() and completed through the @done callback
+ * that block_reap() (or block_drain()) calls, on the caller's thread.
+ * The back-end signals the @event_fd the model gave it (an eventfd the
+ * I/O thread watches) when completions wait for block_reap(). None of
+ * these calls take a lock: the model serialises them (its device lock).
+ */
+#ifndef VMON_BLOCK_BLOCK_H
+#define VMON_BLOCK_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum block_op {
+	BLOCK_READ,
+	BLOCK_WRITE,
+	BLOCK_FLUSH, /* data written so far reaches stable storage */
+	BLOCK_DISCARD, /* the range may be deallocated (a hint) */
+	BLOCK_WRITE_ZEROES, /* the range reads as zeroes afterwards */
+};
+
+/* One request; the caller owns it (and its buffers) until @done. */
+struct block_req {
+	enum block_op op;
+	uint64_t offset; /* bytes */
+	uint64_t len; /* bytes (read, write, discard, write-zeroes) */
+	bool unmap; /* write-zeroes may deallocate */
+	const struct iovec *iov; /* read and write data */
+	unsigned int nr_iov;
+	/* The back-end's, for the request's lifetime. */
+	void *bounce;
+	struct iovec biov;
+};
+
+/*
+ * Called once per submitted request, with @res the bytes transferred
+ * (read, write) or 0, or -errno.
+ */
+typedef void (*block_done_fn)(void *opaque, struct block_req *r, int res);
+
+struct block_params {
+	const char *path;
+	bool readonly; /* opened read-only */
+	bool direct; /* bypass the host page cache (O_DIRECT) */
+	unsigned int depth; /* requests in flight at most */
+	int event_fd; /* signalled when completions wait */
+	block_done_fn done;
+	void *opaque; /* passed to @done */
+};
+
+struct block;
+
+/* One back-end. Every call returns 0 or -errno unless it says otherwise. */
+struct block_ops {
+	const char *name;
+	/* Opens @p->path into @b (b->size set); @err gets "PATH: cause". */
+	int (*open)(struct block *b, const struct block_params *p, char *err,
+		    size_t errlen);
+	/* Queues @r; -errno: not queued (nothing will complete). */
+	int (*submit)(struct block *b, struct block_req *r);
+	/* Sends what is queued to the host. */
+	void (*commit)(struct block *b);
+	/* Calls @done for each finished request; returns how many. */
+	unsigned int (*reap)(struct block *b);
+	/* Waits for one completion at least (nothing in flight: returns). */
+	int (*wait)(struct block *b);
+	void (*close)(struct block *b);
+};
+
+struct block {
+	const struct block_ops *ops;
+	uint64_t size; /* bytes */
+	unsigned int inflight; /* submitted, not yet completed */
+	block_done_fn done;
+	void *opaque;
+	void *priv; /* the back-end's */
+};
+
+/*
+ * Opens the image @p names (today always the raw back-end). Returns NULL
+ * with @err filled ("PATH: cause") on failure.
+ */
+struct block *block_open(const struct block_params *p, char *err,
+			 size_t errlen);
+/* Queues @r (0), or -errno: @r is not queued and @done is not called. */
+int block_submit(struct block *b, struct block_req *r);
+void block_commit(struct block *b);
+/* Completes what has finished (calls @done); returns how many. */
+unsigned int block_reap(struct block *b);
+/* Waits until nothing is in flight, completing everything (calls @done). */
+void block_drain(struct block *b);
+/* Drains @b, then frees it. NULL is fine. */
+void block_close(struct block *b);
+
+/* The back-ends. */
+extern const struct block_ops block_raw_ops;
+
+#endif
