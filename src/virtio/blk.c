@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "../util/log.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -409,12 +411,22 @@ static void blk_destroy(void *priv)
 	free(b);
 }
 
+static void blk_pause(struct virtio_dev *d);
+static void blk_resume(struct virtio_dev *d);
+static int blk_save(struct virtio_dev *d, struct state_writer *w);
+static int blk_restore(struct virtio_dev *d, struct state_reader *r);
+
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.config_read = blk_config_read,
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.state_version = 1,
+	.pause = blk_pause,
+	.resume = blk_resume,
+	.save = blk_save,
+	.restore = blk_restore,
 };
 
 static int open_image(struct blk *b)
@@ -594,10 +606,52 @@ void virtio_blk_set_rate_limiter(struct virtio_dev *d,
 	pthread_mutex_unlock(&d->lock);
 }
 
+struct blk_swap {
+	struct blk *b;
+	int fd;
+	const char *path;
+	uint64_t size;
+};
+
+/*
+ * On the I/O thread: requests in flight finish on the old file, waited
+ * for without the device lock (a vCPU reading the device's registers does
+ * not wait for host I/O); then the new file takes over.
+ */
+static void blk_swap_file(void *arg)
+{
+	struct blk_swap *s = arg;
+	struct blk *b = s->b;
+	struct virtio_dev *d = b->dev;
+
+	pthread_mutex_lock(&d->lock);
+	while (b->inflight) {
+		struct pollfd p = { .fd = b->efd, .events = POLLIN };
+		uint64_t v;
+
+		pthread_mutex_unlock(&d->lock);
+		if (poll(&p, 1, 10) == 1 && read(b->efd, &v, sizeof(v)) < 0) {
+			/* drained meanwhile: reap() below looks anyway */
+		}
+		pthread_mutex_lock(&d->lock);
+		if (reap(b, virtio_queue_usable(d, 0)))
+			virtio_notify_queue(d, 0);
+	}
+	close(b->fd);
+	b->fd = s->fd;
+	snprintf(b->cfg.path, sizeof(b->cfg.path), "%s", s->path);
+	b->lim.capacity = s->size / VIRTIO_BLK_SECTOR;
+	virtio_config_changed(d);
+	if (b->stalled)
+		virtio_requeue(d, 0);
+	pthread_mutex_unlock(&d->lock);
+}
+
 int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
 			size_t errlen)
 {
 	struct blk *b = d->priv;
+	struct blk_swap swap;
 	struct stat st;
 	uint64_t size;
 	int fd = open(path, (b->cfg.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
@@ -624,24 +678,12 @@ int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
 		close(fd);
 		return -1;
 	}
-	pthread_mutex_lock(&d->lock);
-	/* Requests in flight finish on the old file (host I/O, bounded). */
-	while (b->inflight) {
-		struct io_uring_cqe *cqe;
-
-		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
-			break;
-		if (reap(b, virtio_queue_usable(d, 0)))
-			virtio_notify_queue(d, 0);
-	}
-	close(b->fd);
-	b->fd = fd;
-	snprintf(b->cfg.path, sizeof(b->cfg.path), "%s", path);
-	b->lim.capacity = size / VIRTIO_BLK_SECTOR;
-	virtio_config_changed(d);
-	if (b->stalled)
-		virtio_requeue(d, 0);
-	pthread_mutex_unlock(&d->lock);
+	swap.b = b;
+	swap.fd = fd;
+	swap.path = path;
+	swap.size = size;
+	/* The I/O thread owns the back-end: it swaps the file. */
+	iothread_call(d->io, blk_swap_file, &swap);
 	return 0;
 }
 
@@ -654,4 +696,71 @@ void virtio_blk_stats(struct virtio_dev *d, struct virtio_io_stats *out)
 	out->throttled = b->rl.throttled;
 	out->throttled_ns = b->rl.throttled_ns;
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* --- device interface: pause, saved state -------------------------------- */
+
+/*
+ * Pause (the vCPUs and the I/O thread are parked): every request in
+ * flight completes into guest memory and onto the used ring now, so
+ * nothing changes guest memory until the resume and the saved state has
+ * no host I/O pending.
+ */
+static void blk_pause(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+	bool pushed = false;
+
+	while (b->inflight) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&b->ring, &cqe) < 0)
+			break;
+		if (reap(b, virtio_queue_usable(d, 0)))
+			pushed = true;
+	}
+	if (pushed)
+		virtio_notify_queue(d, 0);
+}
+
+/* Requests left on the ring when in-flight ones filled it go on. */
+static void blk_resume(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	if (b->stalled || b->throttled)
+		virtio_requeue(d, 0);
+}
+
+/*
+ * The configuration the guest sees (the disk's capacity and mode); the
+ * queue's state is the transport's. Only with nothing in flight (paused).
+ */
+static int blk_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct blk *b = d->priv;
+
+	if (b->inflight) {
+		pr_err("%s %s: cannot save state with %u requests in flight",
+		       d->name, b->cfg.path, b->inflight);
+		return -1;
+	}
+	state_put_u64(w, b->lim.capacity);
+	state_put_bool(w, b->cfg.readonly);
+	return 0;
+}
+
+static int blk_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct blk *b = d->priv;
+	uint64_t capacity = state_get_u64(r, "disk capacity");
+	bool readonly = state_get_bool(r, "disk read-only");
+
+	state_expect_end(r, "virtio-blk");
+	if (state_ok(r) && capacity != b->lim.capacity)
+		state_fail(r, "disk capacity: %llu sectors saved, %s has %llu",
+			   (unsigned long long)capacity, b->cfg.path,
+			   (unsigned long long)b->lim.capacity);
+	state_check(r, readonly == b->cfg.readonly, "disk read-only");
+	return state_ok(r) ? 0 : -1;
 }
