@@ -173,9 +173,7 @@ static int testdev_restore(struct device *dev, struct state_reader *r)
 	struct testdev *t = dev->opaque;
 
 	/* All there before anything is copied: the buffer is 64 KiB. */
-	state_check(r,
-		    r->len - r->pos ==
-			    sizeof(t->scratch) + sizeof(t->iomem),
+	state_check(r, r->len - r->pos == sizeof(t->scratch) + sizeof(t->iomem),
 		    "testdev state size");
 	if (!state_ok(r))
 		return -1;

@@ -405,7 +405,6 @@ static void kick_handler(void *opaque, uint32_t events)
 
 static void virtio_free(struct virtio_dev *d)
 {
-
 	for (unsigned int q = 0; q < d->nr_queues; q++) {
 		struct virtio_kick *k = &d->kicks[q];
 
@@ -639,9 +638,9 @@ struct transport_state {
 	struct virtq vqs[VIRTIO_MAX_QUEUES];
 };
 
-#define STATUS_BITS                                                    \
-	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |            \
-	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK |         \
+#define STATUS_BITS                                            \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |    \
+	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK | \
 	 VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
 
 /* The saved configuration must be this device's. */

@@ -337,8 +337,8 @@ int virtq_load(struct virtq *vq, struct state_reader *r,
 	signalled = state_get_u16(r, "queue signalled_used");
 	signalled_valid = state_get_bool(r, "queue signalled_valid");
 	error = state_get_u8(r, "queue error");
-	if (!state_ok(r) || !state_check(r, error <= VIRTQ_E_LAYOUT,
-					 "queue error"))
+	if (!state_ok(r) ||
+	    !state_check(r, error <= VIRTQ_E_LAYOUT, "queue error"))
 		return -1;
 	if (enabled) {
 		if (virtq_enable(&q, mem, max_size, indirect, event_idx)) {

@@ -732,8 +732,8 @@ static int vsock_save(struct virtio_dev *d, struct state_writer *w)
 	state_put_u32(w, vs->next_port);
 	state_put_u32(w, vs->pend_count);
 	for (unsigned int i = 0; i < vs->pend_count; i++)
-		put_hdr(w, &vs->pending[(vs->pend_head + i) %
-					VSOCK_MAX_PENDING]);
+		put_hdr(w,
+			&vs->pending[(vs->pend_head + i) % VSOCK_MAX_PENDING]);
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		n += vs->conns[i].st > C_LINE;
 	state_put_u32(w, n);
@@ -797,7 +797,8 @@ static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
 	vs->pend_count = np;
 	memcpy(vs->pending, pend, np * sizeof(pend[0]));
 	for (uint32_t i = 0; i < nc; i++) {
-		struct vconn gone = { .vs = vs, .fd = -1,
+		struct vconn gone = { .vs = vs,
+				      .fd = -1,
 				      .host_port = ports[i][0],
 				      .guest_port = ports[i][1] };
 

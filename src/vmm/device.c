@@ -47,7 +47,11 @@ struct device *device_register(struct device_registry *reg,
 {
 	struct device *dev;
 
-	if ((unsigned int)kind >= DEVICE_NR_KINDS || reg->nr == DEVICE_MAX) {
+	if ((unsigned int)kind >= DEVICE_NR_KINDS) {
+		pr_err("device kind %d: unknown", (int)kind);
+		return NULL;
+	}
+	if (reg->nr == DEVICE_MAX) {
 		pr_err("%s: more than %u devices", device_kind_name(kind),
 		       DEVICE_MAX);
 		return NULL;

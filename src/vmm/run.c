@@ -178,9 +178,8 @@ static int create_devices(struct vm *vm, int serial_fd)
 {
 	/* Each registers itself in vm->devices under its kind. */
 	if (!serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd) ||
-	    i8042_create(vm) || rtc_create(vm) ||
-	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
-	    hypercall_create(vm))
+	    i8042_create(vm) || rtc_create(vm) || debug_exit_create(vm) ||
+	    post_port_create(vm) || rom_create(vm) || hypercall_create(vm))
 		return -1;
 	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
@@ -231,8 +230,9 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 			(struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 		wake_idx = n;
-		p[n++] = (struct pollfd){ .fd = serial_rx_wake_fd(vm_serial(vm)),
-					  .events = POLLIN };
+		p[n++] =
+			(struct pollfd){ .fd = serial_rx_wake_fd(vm_serial(vm)),
+					 .events = POLLIN };
 		if (session_wants_input(s)) {
 			in_idx = n;
 			p[n++] = (struct pollfd){ .fd = s->con.in_fd,

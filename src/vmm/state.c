@@ -150,8 +150,7 @@ static const uint8_t *take(struct state_reader *r, size_t n, const char *what)
 	return r->data + r->pos - n;
 }
 
-static uint64_t get_le(struct state_reader *r, unsigned int n,
-		       const char *what)
+static uint64_t get_le(struct state_reader *r, unsigned int n, const char *what)
 {
 	const uint8_t *p = take(r, n, what);
 	uint64_t v = 0;
