@@ -35,24 +35,21 @@
  * only takes locks further down the list:
  *   1. api_ctx.lock        the control plane (API thread; main thread
  *                          before teardown).
- *   2. iothread.pause_lock iothread_pause/resume/call; held only for the
- *                          hand-over, never while a device op runs.
- *   3. a device lock       virtio_dev.lock, serial, i8042, rtc, fw_cfg,
+ *   2. a device lock       virtio_dev.lock, serial, i8042, rtc, fw_cfg,
  *                          testdev: one at a time, never two devices'.
- *   4. vm.lock, then vm.pause_lock
- *                          vm_request_stop() may be called with a device
- *                          lock held (i8042 reset, console C-a x).
- *   5. iothread.lock       the handler list (leaf), and
- *      iothread.call_lock  the posted-call queue (leaf).
- * vm_pause() takes vm.pause_lock to park the vCPUs and the I/O thread
- * (2 under 4: iothread_pause() only waits for the thread to park, which
- * takes no device lock), then releases it before calling the devices'
- * pause ops, which take their device lock. No device op is called with
- * a VM lock held. Host I/O is never waited for under a device lock on the
- * API thread: back-end requests (virtio_blk_set_path) are posted to the
- * I/O thread, which owns the back-end; while that thread is parked (VM
- * paused, so the device is quiesced and has nothing in flight) they run
- * on the caller.
+ *   3. vm.lock             vm_request_stop(), which may be called with a
+ *                          device lock held (i8042 reset, console C-a x);
+ *   4. vm.pause_lock       then this one, to wake parked vCPUs.
+ *   5. iothread.pause_lock vm_pause() parks the I/O thread under 4;
+ *                          iothread_call() holds it only to queue a call.
+ *   6. iothread.lock, iothread.call_lock: leaves (handler list, calls).
+ * vm_pause() releases vm.pause_lock before it calls the devices' pause
+ * ops, which take their device lock: no device op is called with a VM
+ * lock held, and nothing waits for a device lock under 3, 4 or 5.
+ * Host I/O is never waited for under a device lock on the API thread:
+ * back-end requests (virtio_blk_set_path) are posted to the I/O thread,
+ * which owns the back-end; while that thread is parked (VM paused, so the
+ * device is quiesced and has nothing in flight) they run on the caller.
  */
 #ifndef VMON_VMM_DEVICE_H
 #define VMON_VMM_DEVICE_H
