@@ -33,6 +33,7 @@
 #include "../devices/devices.h"
 #include "../util/log.h"
 #include "../virtio/balloon.h"
+#include "../virtio/mmio.h"
 #include "../virtio/runtime.h"
 #include "../vmm/exitcode.h"
 #include "cli.h"
@@ -137,8 +138,12 @@ static int op_stop(void *opaque, char *err)
 	return 0;
 }
 
-static void *find_device(struct instance *in, const char *name,
-			 unsigned int nth);
+/* The @nth virtio device of @kind of the running VM (drive n: blk n). */
+static struct virtio_dev *find_virtio(struct instance *in,
+				      enum device_kind kind, unsigned int nth)
+{
+	return virtio_find(&in->sess.vm, kind, nth);
+}
 
 /*
  * The virtio-blk and virtio-net counters, by drive and interface id:
@@ -155,7 +160,7 @@ static void add_device_metrics(struct instance *in, json_t *m)
 		return;
 	}
 	for (unsigned int i = 0; i < c->nr_drives; i++) {
-		struct virtio_dev *d = find_device(in, "virtio-blk", i);
+		struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_BLK, i);
 		struct virtio_io_stats st;
 
 		if (!d)
@@ -175,7 +180,7 @@ static void add_device_metrics(struct instance *in, json_t *m)
 				  (json_int_t)(st.throttled_ns / 1000000)));
 	}
 	for (unsigned int i = 0; i < c->nr_nets; i++) {
-		struct virtio_dev *d = find_device(in, "virtio-net", i);
+		struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_NET, i);
 		struct virtio_io_stats st;
 
 		if (!d)
@@ -303,23 +308,11 @@ static int op_metrics(void *opaque, char *err)
 	return 0;
 }
 
-/* The @nth device named @name (creation order), or NULL. */
-static void *find_device(struct instance *in, const char *name,
-			 unsigned int nth)
-{
-	struct vm *vm = &in->sess.vm;
-
-	for (unsigned int i = 0; i < vm->nr_devices; i++)
-		if (!strcmp(vm->devices[i].name, name) && nth-- == 0)
-			return vm->devices[i].opaque;
-	return NULL;
-}
-
 static int op_drive_update(void *opaque, const struct api_drive_update *u,
 			   char *err)
 {
 	struct instance *in = opaque;
-	struct virtio_dev *d = find_device(in, "virtio-blk", u->index);
+	struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_BLK, u->index);
 
 	if (!d) {
 		snprintf(err, API_ERR_MAX, "the drive has no device");
@@ -336,7 +329,7 @@ static int op_net_update(void *opaque, const struct api_net_update *u,
 			 char *err)
 {
 	struct instance *in = opaque;
-	struct virtio_dev *d = find_device(in, "virtio-net", u->index);
+	struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_NET, u->index);
 
 	if (!d) {
 		snprintf(err, API_ERR_MAX, "the interface has no device");
@@ -349,9 +342,9 @@ static int op_net_update(void *opaque, const struct api_net_update *u,
 static int op_balloon_target(void *opaque, uint64_t mib, char *err)
 {
 	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
 
-	if (!in->sess.vm.balloon ||
-	    virtio_balloon_set_target(in->sess.vm.balloon, mib << 20)) {
+	if (!b || virtio_balloon_set_target(b, mib << 20)) {
 		snprintf(err, API_ERR_MAX, "the balloon device refused it");
 		return -1;
 	}
@@ -361,17 +354,18 @@ static int op_balloon_target(void *opaque, uint64_t mib, char *err)
 static int op_balloon_info(void *opaque, struct balloon_info *out)
 {
 	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
 
-	if (!in->sess.vm.balloon)
+	if (!b)
 		return -1;
-	virtio_balloon_get(in->sess.vm.balloon, out);
+	virtio_balloon_get(b, out);
 	return 0;
 }
 
 static int op_ctrl_alt_del(void *opaque, char *err)
 {
 	struct instance *in = opaque;
-	void *kbd = find_device(in, "i8042", 0);
+	struct i8042 *kbd = vm_i8042(&in->sess.vm);
 
 	if (!kbd || i8042_ctrl_alt_del(kbd)) {
 		snprintf(err, API_ERR_MAX, "the i8042 keyboard buffer is full");

@@ -144,11 +144,10 @@ static int open_serial_out(const struct vm_config *cfg)
 
 static int create_devices(struct vm *vm, int serial_fd)
 {
-	vm->serial =
-		serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd);
-	if (!vm->serial || i8042_create(vm) || rtc_create(vm) ||
-	    debug_exit_create(vm) || post_port_create(vm) || rom_create(vm) ||
-	    hypercall_create(vm))
+	/* Each registers itself in vm->devices under its kind. */
+	if (!serial_create(vm, SERIAL_COM1_BASE, SERIAL_COM1_IRQ, serial_fd) ||
+	    i8042_create(vm) || rtc_create(vm) || debug_exit_create(vm) ||
+	    post_port_create(vm) || rom_create(vm) || hypercall_create(vm))
 		return -1;
 	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
@@ -199,8 +198,9 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 			(struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
 		wake_idx = n;
-		p[n++] = (struct pollfd){ .fd = serial_rx_wake_fd(vm->serial),
-					  .events = POLLIN };
+		p[n++] =
+			(struct pollfd){ .fd = serial_rx_wake_fd(vm_serial(vm)),
+					 .events = POLLIN };
 		if (session_wants_input(s)) {
 			in_idx = n;
 			p[n++] = (struct pollfd){ .fd = s->con.in_fd,
@@ -308,7 +308,7 @@ int vmm_session_start(struct vmm_session *s)
 
 	/* With --console virtio, hvc0 reads the input (raw mode still). */
 	console_init(&s->con, &s->vm,
-		     cfg->console == CONSOLE_VIRTIO ? NULL : s->vm.serial,
+		     cfg->console == CONSOLE_VIRTIO ? NULL : vm_serial(&s->vm),
 		     cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1);
 	s->console_on = true;
 	if (vm_start(&s->vm)) {

@@ -32,6 +32,9 @@ static const struct bus_ops debug_exit_ops = {
 
 int debug_exit_create(struct vm *vm)
 {
+	/* No state: registered so that every device is in the registry. */
+	if (!vm_add_device(vm, DEVICE_DEBUG_EXIT, &device_stateless_ops, vm))
+		return -1;
 	return vm_register_pio(vm, DEBUG_EXIT_PORT, 4, &debug_exit_ops, vm,
 			       "debug-exit");
 }

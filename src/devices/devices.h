@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * devices.h - constructors of the legacy PC devices vmon always has.
- * Each registers its ports and its teardown with the VM.
+ * Each registers itself with the VM's device registry under its kind
+ * (vmm/device.h: reset, save and restore of its state, teardown) and
+ * registers its ports.
  */
 #ifndef VMON_DEVICES_DEVICES_H
 #define VMON_DEVICES_DEVICES_H
 
 struct vm;
+struct i8042;
 
 /* i8042 keyboard controller at 0x60/0x64: enough for the reset line. */
 int i8042_create(struct vm *vm);
+/* The VM's i8042 (its DEVICE_I8042 in the registry), or NULL. */
+struct i8042 *vm_i8042(struct vm *vm);
 /*
- * Queues Ctrl+Alt+Del on the i8042's keyboard (@opaque: the device's
- * opaque in the VM's device list) and raises IRQ 1 if the guest enabled
- * it. Thread-safe. Returns 0, or -1 if the keyboard queue is full.
+ * Queues Ctrl+Alt+Del on the i8042's keyboard and raises IRQ 1 if the
+ * guest enabled it. Thread-safe. Returns 0, or -1 if the queue is full.
  */
-int i8042_ctrl_alt_del(void *opaque);
+int i8042_ctrl_alt_del(struct i8042 *k);
 /* MC146818 CMOS RTC at 0x70/0x71 with the host's time (UTC). */
 int rtc_create(struct vm *vm);
 /* isa-debug-exit at 0xf4: a write of V ends vmon with (V << 1) | 1. */

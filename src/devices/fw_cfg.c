@@ -8,7 +8,8 @@
  * (size and data), and the file directory with "etc/e820". Integers are
  * little-endian, the directory big-endian, as in QEMU.
  * Owns the items, built once at creation; the selection and read offset
- * are guarded by one mutex (any vCPU may access the ports).
+ * (its saved state) are guarded by one mutex (any vCPU may access the
+ * ports).
  */
 #include <arpa/inet.h>
 #include <linux/qemu_fw_cfg.h>
@@ -177,15 +178,15 @@ static const struct bus_ops fw_cfg_ops = {
 	.write = fw_cfg_write,
 };
 
-static void fw_cfg_destroy(void *opaque)
+static void fw_cfg_free(struct fw_cfg *fc)
 {
-	struct fw_cfg *fc = opaque;
-
 	for (unsigned int i = 0; i < fc->nr; i++)
 		free(fc->items[i].data);
 	pthread_mutex_destroy(&fc->lock);
 	free(fc);
 }
+
+static const struct device_ops fw_cfg_device_ops;
 
 int fw_cfg_create(struct vm *vm)
 {
@@ -196,8 +197,8 @@ int fw_cfg_create(struct vm *vm)
 	if (!fc)
 		return -1;
 	pthread_mutex_init(&fc->lock, NULL);
-	if (vm_add_device(vm, "fw_cfg", fw_cfg_destroy, fc)) {
-		fw_cfg_destroy(fc);
+	if (!vm_add_device(vm, DEVICE_FW_CFG, &fw_cfg_device_ops, fc)) {
+		fw_cfg_free(fc);
 		return -1;
 	}
 	if (add_item(fc, FW_CFG_SIGNATURE, "QEMU", FW_CFG_SIG_SIZE, NULL) ||
@@ -214,3 +215,61 @@ int fw_cfg_create(struct vm *vm)
 	return vm_register_pio(vm, FW_CFG_PORT_SEL, 2, &fw_cfg_ops, fc,
 			       "fw_cfg");
 }
+
+/* --- the device interface: reset, state, teardown ------------------------ */
+
+static void fw_cfg_reset(struct device *dev)
+{
+	struct fw_cfg *fc = dev->opaque;
+
+	pthread_mutex_lock(&fc->lock);
+	fc->cur = NULL;
+	fc->offset = 0;
+	pthread_mutex_unlock(&fc->lock);
+}
+
+/* The items come from the configuration: only the selection is state. */
+static int fw_cfg_save(struct device *dev, struct state_writer *w)
+{
+	struct fw_cfg *fc = dev->opaque;
+
+	pthread_mutex_lock(&fc->lock);
+	state_put_bool(w, fc->cur != NULL);
+	state_put_u16(w, fc->cur ? fc->cur->key : 0);
+	state_put_u32(w, fc->offset);
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
+static int fw_cfg_restore(struct device *dev, struct state_reader *r)
+{
+	struct fw_cfg *fc = dev->opaque;
+	bool selected = state_get_bool(r, "fw_cfg selected");
+	uint16_t key = state_get_u16(r, "fw_cfg selector");
+	uint32_t offset = state_get_u32(r, "fw_cfg offset");
+	const struct fw_cfg_item *it = selected ? find_item(fc, key) : NULL;
+
+	state_check(r, !selected || it, "fw_cfg selector");
+	state_check(r, it ? offset <= it->len : offset == 0, "fw_cfg offset");
+	state_expect_end(r, "fw_cfg");
+	if (!state_ok(r))
+		return -1;
+	pthread_mutex_lock(&fc->lock);
+	fc->cur = it;
+	fc->offset = offset;
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
+static void fw_cfg_destroy(struct device *dev)
+{
+	fw_cfg_free(dev->opaque);
+}
+
+static const struct device_ops fw_cfg_device_ops = {
+	.state_version = 1,
+	.reset = fw_cfg_reset,
+	.save = fw_cfg_save,
+	.restore = fw_cfg_restore,
+	.destroy = fw_cfg_destroy,
+};

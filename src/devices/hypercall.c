@@ -119,6 +119,9 @@ static const struct bus_ops doorbell_ops = {
 
 int hypercall_create(struct vm *vm)
 {
+	/* No state: registered so that every device is in the registry. */
+	if (!vm_add_device(vm, DEVICE_HYPERCALL, &device_stateless_ops, vm))
+		return -1;
 	return vm_register_pio(vm, VMON_HC_PORT, 4, &doorbell_ops, vm,
 			       "hypercall");
 }

@@ -6,11 +6,13 @@
  * the pulse-reset commands. A keyboard is attached for the control
  * plane's Ctrl+Alt+Del only: a queue of scancodes (set 2, or set 1 when
  * the command byte asks for translation) announced on IRQ 1, and ACKs to
- * the commands a keyboard driver sends. No mouse is attached.
+ * the commands a keyboard driver sends. No mouse is attached. Saved
+ * state: status, command byte, pending command and both byte queues.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../vmm/exitcode.h"
 #include "../vmm/vm.h"
@@ -249,13 +251,21 @@ static const struct bus_ops i8042_cmd_ops = {
 	.write = cmd_write,
 };
 
-static void i8042_destroy(void *opaque)
+static void i8042_power_on(struct i8042 *k)
 {
-	struct i8042 *k = opaque;
+	k->status = STAT_SYS;
+	k->ctr = 0x61; /* translate, keyboard interrupt, system flag... */
+	k->pending = 0;
+	k->nout = k->nkbd = 0;
+}
 
+static void i8042_free(struct i8042 *k)
+{
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
+
+static const struct device_ops i8042_device_ops;
 
 int i8042_create(struct vm *vm)
 {
@@ -264,11 +274,10 @@ int i8042_create(struct vm *vm)
 	if (!k)
 		return -1;
 	k->vm = vm;
-	k->status = STAT_SYS;
-	k->ctr = 0x61; /* translate, keyboard interrupt, system flag... */
+	i8042_power_on(k);
 	pthread_mutex_init(&k->lock, NULL);
-	if (vm_add_device(vm, "i8042", i8042_destroy, k)) {
-		i8042_destroy(k);
+	if (!vm_add_device(vm, DEVICE_I8042, &i8042_device_ops, k)) {
+		i8042_free(k);
 		return -1;
 	}
 	if (vm_register_pio(vm, I8042_DATA, 1, &i8042_data_ops, k, "i8042") ||
@@ -277,14 +286,18 @@ int i8042_create(struct vm *vm)
 	return 0;
 }
 
-int i8042_ctrl_alt_del(void *opaque)
+struct i8042 *vm_i8042(struct vm *vm)
+{
+	return device_model(vm_device(vm, DEVICE_I8042, 0), DEVICE_I8042);
+}
+
+int i8042_ctrl_alt_del(struct i8042 *k)
 {
 	/* Ctrl, Alt, Delete pressed, then released in reverse order. */
 	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
 					0x71, 0xf0, 0x11, 0xf0, 0x14 };
 	static const uint8_t set1[] = { 0x1d, 0x38, 0xe0, 0x53,
 					0xe0, 0xd3, 0xb8, 0x9d };
-	struct i8042 *k = opaque;
 	bool ok;
 
 	pthread_mutex_lock(&k->lock);
@@ -297,3 +310,79 @@ int i8042_ctrl_alt_del(void *opaque)
 	pthread_mutex_unlock(&k->lock);
 	return ok ? 0 : -1;
 }
+
+/* --- the device interface: reset, state, teardown ------------------------ */
+
+static void i8042_reset(struct device *dev)
+{
+	struct i8042 *k = dev->opaque;
+
+	pthread_mutex_lock(&k->lock);
+	i8042_power_on(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static int i8042_save(struct device *dev, struct state_writer *w)
+{
+	struct i8042 *k = dev->opaque;
+
+	pthread_mutex_lock(&k->lock);
+	state_put_u8(w, k->status);
+	state_put_u8(w, k->ctr);
+	state_put_u8(w, k->pending);
+	state_put_u8(w, (uint8_t)k->nout);
+	state_put_bytes(w, k->out, k->nout);
+	state_put_u8(w, (uint8_t)k->nkbd);
+	state_put_bytes(w, k->kbd, k->nkbd);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static bool valid_pending(uint8_t cmd)
+{
+	return cmd == 0 || cmd == 0x60 || (cmd >= 0xd1 && cmd <= 0xd4);
+}
+
+static int i8042_restore(struct device *dev, struct state_reader *r)
+{
+	struct i8042 *k = dev->opaque;
+	struct i8042 t = { 0 };
+
+	t.status = state_get_u8(r, "i8042 status");
+	t.ctr = state_get_u8(r, "i8042 command byte");
+	t.pending = state_get_u8(r, "i8042 pending command");
+	t.nout = state_get_u8(r, "i8042 output count");
+	if (state_check(r, t.nout <= sizeof(t.out), "i8042 output count"))
+		state_get_bytes(r, t.out, t.nout, "i8042 output");
+	t.nkbd = state_get_u8(r, "i8042 keyboard count");
+	if (state_check(r, t.nkbd <= KBD_QUEUE, "i8042 keyboard count"))
+		state_get_bytes(r, t.kbd, t.nkbd, "i8042 keyboard queue");
+	state_check(r, valid_pending(t.pending), "i8042 pending command");
+	state_check(r, !(t.status & ~(STAT_SYS | STAT_CMD)), "i8042 status");
+	state_expect_end(r, "i8042");
+	if (!state_ok(r))
+		return -1;
+	pthread_mutex_lock(&k->lock);
+	k->status = t.status;
+	k->ctr = t.ctr;
+	k->pending = t.pending;
+	k->nout = t.nout;
+	memcpy(k->out, t.out, t.nout);
+	k->nkbd = t.nkbd;
+	memcpy(k->kbd, t.kbd, t.nkbd);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static void i8042_destroy(struct device *dev)
+{
+	i8042_free(dev->opaque);
+}
+
+static const struct device_ops i8042_device_ops = {
+	.state_version = 1,
+	.reset = i8042_reset,
+	.save = i8042_save,
+	.restore = i8042_restore,
+	.destroy = i8042_destroy,
+};

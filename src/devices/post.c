@@ -20,5 +20,8 @@ static const struct bus_ops post_ops = {
 
 int post_port_create(struct vm *vm)
 {
+	/* No state: registered so that every device is in the registry. */
+	if (!vm_add_device(vm, DEVICE_POST, &device_stateless_ops, NULL))
+		return -1;
 	return vm_register_pio(vm, 0x80, 1, &post_ops, NULL, "post");
 }

@@ -5,7 +5,7 @@
  * binary and 12/24-hour formats follow register B; the update-in-progress
  * flag is raised in the last 244 us of each second, as on the chip. The
  * NVRAM carries the memory sizes PC firmware would store. No alarm or
- * periodic interrupts.
+ * periodic interrupts. Saved state: the index, the NVRAM and the offset.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -218,14 +218,6 @@ static const struct bus_ops rtc_ops = {
 	.write = rtc_write,
 };
 
-static void rtc_destroy(void *opaque)
-{
-	struct rtc *r = opaque;
-
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-}
-
 static void set_nvram_memory(struct rtc *r, uint64_t ram)
 {
 	uint64_t ext_kb, above16m, above4g;
@@ -252,6 +244,8 @@ static void set_nvram_memory(struct rtc *r, uint64_t ram)
 	r->nvram[0x5d] = (above4g >> 16) & 0xff;
 }
 
+static const struct device_ops rtc_device_ops;
+
 int rtc_create(struct vm *vm)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
@@ -262,9 +256,79 @@ int rtc_create(struct vm *vm)
 	r->nvram[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz */
 	r->nvram[RTC_REG_B] = REG_B_24H; /* BCD, 24-hour */
 	set_nvram_memory(r, vm->mem.ram_size);
-	if (vm_add_device(vm, "rtc", rtc_destroy, r)) {
-		rtc_destroy(r);
+	if (!vm_add_device(vm, DEVICE_RTC, &rtc_device_ops, r)) {
+		pthread_mutex_destroy(&r->lock);
+		free(r);
 		return -1;
 	}
 	return vm_register_pio(vm, 0x70, 2, &rtc_ops, r, "rtc");
 }
+
+/* --- the device interface: reset, state, teardown ------------------------ */
+
+/* The CMOS is battery-backed: a reset keeps the clock and the NVRAM. */
+static void rtc_reset(struct device *dev)
+{
+	struct rtc *r = dev->opaque;
+
+	pthread_mutex_lock(&r->lock);
+	r->index = 0;
+	r->nvram[RTC_REG_C] = 0;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* The guest's clock is saved as its offset from the host's (UTC). */
+static int rtc_save(struct device *dev, struct state_writer *w)
+{
+	struct rtc *r = dev->opaque;
+
+	pthread_mutex_lock(&r->lock);
+	state_put_u8(w, r->index);
+	state_put_bytes(w, r->nvram, sizeof(r->nvram));
+	state_put_u64(w, (uint64_t)(int64_t)r->offset);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* Some ten thousand years either way: timegm() and gmtime_r() cope. */
+#define RTC_MAX_OFFSET (1LL << 38)
+
+static int rtc_restore(struct device *dev, struct state_reader *rd)
+{
+	struct rtc *r = dev->opaque;
+	uint8_t nvram[sizeof(r->nvram)];
+	uint8_t index = state_get_u8(rd, "rtc index");
+	int64_t offset;
+
+	state_get_bytes(rd, nvram, sizeof(nvram), "rtc NVRAM");
+	offset = (int64_t)state_get_u64(rd, "rtc clock offset");
+	state_check(rd, index < 0x80, "rtc index");
+	state_check(rd, offset >= -RTC_MAX_OFFSET && offset <= RTC_MAX_OFFSET,
+		    "rtc clock offset");
+	state_check(rd, !(nvram[RTC_REG_A] & REG_A_UIP), "rtc register A");
+	state_expect_end(rd, "rtc");
+	if (!state_ok(rd))
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	r->index = index;
+	memcpy(r->nvram, nvram, sizeof(nvram));
+	r->offset = (time_t)offset;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static void rtc_destroy(struct device *dev)
+{
+	struct rtc *r = dev->opaque;
+
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static const struct device_ops rtc_device_ops = {
+	.state_version = 1,
+	.reset = rtc_reset,
+	.save = rtc_save,
+	.restore = rtc_restore,
+	.destroy = rtc_destroy,
+};

@@ -13,6 +13,9 @@
  * driver that waits for THRE (Linux's 8250) loses nothing; bytes a guest
  * writes regardless once even the FIFO's worth of headroom is gone are
  * dropped and counted, as on hardware, instead of stopping the vCPU.
+ *
+ * Its part of the device interface: registers and receive FIFO are saved;
+ * the host side (output fd, transmit buffer, wake-up) is not state.
  */
 #include "serial.h"
 
@@ -403,10 +406,8 @@ uint64_t serial_tx_dropped(struct serial *s)
 }
 
 /* Teardown (vCPUs stopped): the writer writes out the rest, then exits. */
-static void serial_destroy(void *opaque)
+static void serial_free(struct serial *s)
 {
-	struct serial *s = opaque;
-
 	if (s->writer_started) {
 		pthread_mutex_lock(&s->lock);
 		s->tx_stop = true;
@@ -420,6 +421,8 @@ static void serial_destroy(void *opaque)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
+
+static const struct device_ops serial_device_ops;
 
 struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
 			     int out_fd)
@@ -447,11 +450,110 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
 		s->writer_started = !err;
 	}
 	if (s->wake_fd < 0 || (out_fd >= 0 && !s->writer_started) ||
-	    vm_add_device(vm, "serial", serial_destroy, s)) {
-		serial_destroy(s);
+	    !vm_add_device(vm, DEVICE_SERIAL, &serial_device_ops, s)) {
+		serial_free(s);
 		return NULL;
 	}
 	if (vm_register_pio(vm, base, 8, &serial_ops, s, "serial"))
 		return NULL;
 	return s;
 }
+
+struct serial *vm_serial(struct vm *vm)
+{
+	return device_model(vm_device(vm, DEVICE_SERIAL, 0), DEVICE_SERIAL);
+}
+
+/* --- the device interface: reset, state, teardown ------------------------ */
+
+static void serial_reset(struct device *dev)
+{
+	struct serial *s = dev->opaque;
+
+	pthread_mutex_lock(&s->lock);
+	s->ier = s->lcr = s->msr = s->scr = s->fcr = s->dlm = 0;
+	s->dll = 0x0c;
+	s->mcr = MCR_OUT2;
+	s->thr_ipending = false;
+	s->rx_head = s->rx_count = 0;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int serial_save(struct device *dev, struct state_writer *w)
+{
+	struct serial *s = dev->opaque;
+
+	pthread_mutex_lock(&s->lock);
+	state_put_u8(w, s->ier);
+	state_put_u8(w, s->lcr);
+	state_put_u8(w, s->mcr);
+	state_put_u8(w, s->msr);
+	state_put_u8(w, s->scr);
+	state_put_u8(w, s->fcr);
+	state_put_u8(w, s->dll);
+	state_put_u8(w, s->dlm);
+	state_put_bool(w, s->thr_ipending);
+	state_put_bool(w, s->irq_level);
+	state_put_u8(w, (uint8_t)s->rx_count);
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		state_put_u8(w, s->rx[(s->rx_head + i) % RX_FIFO]);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int serial_restore(struct device *dev, struct state_reader *r)
+{
+	struct serial *s = dev->opaque;
+	struct serial t = { 0 };
+
+	t.ier = state_get_u8(r, "serial IER");
+	t.lcr = state_get_u8(r, "serial LCR");
+	t.mcr = state_get_u8(r, "serial MCR");
+	t.msr = state_get_u8(r, "serial MSR");
+	t.scr = state_get_u8(r, "serial SCR");
+	t.fcr = state_get_u8(r, "serial FCR");
+	t.dll = state_get_u8(r, "serial DLL");
+	t.dlm = state_get_u8(r, "serial DLM");
+	t.thr_ipending = state_get_bool(r, "serial THR interrupt");
+	t.irq_level = state_get_bool(r, "serial IRQ level");
+	t.rx_count = state_get_u8(r, "serial receive count");
+	if (state_check(r, t.rx_count <= RX_FIFO, "serial receive count"))
+		state_get_bytes(r, t.rx, t.rx_count, "serial receive FIFO");
+	state_check(r, !(t.ier & ~0x0fu), "serial IER");
+	state_check(r, !(t.mcr & ~0x1fu), "serial MCR");
+	state_check(r, !(t.fcr & ~(unsigned int)(FCR_ENABLE | 0xc0)),
+		    "serial FCR");
+	state_expect_end(r, "serial");
+	if (!state_ok(r))
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	s->ier = t.ier;
+	s->lcr = t.lcr;
+	s->mcr = t.mcr;
+	s->msr = t.msr;
+	s->scr = t.scr;
+	s->fcr = t.fcr;
+	s->dll = t.dll;
+	s->dlm = t.dlm;
+	s->thr_ipending = t.thr_ipending;
+	s->irq_level = t.irq_level;
+	memcpy(s->rx, t.rx, t.rx_count);
+	s->rx_head = 0;
+	s->rx_count = t.rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void serial_destroy(struct device *dev)
+{
+	serial_free(dev->opaque);
+}
+
+static const struct device_ops serial_device_ops = {
+	.state_version = 1,
+	.reset = serial_reset,
+	.save = serial_save,
+	.restore = serial_restore,
+	.destroy = serial_destroy,
+};

@@ -19,6 +19,8 @@ struct serial;
 /* @out_fd: where transmitted bytes go (-1: discarded). */
 struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
 			     int out_fd);
+/* The VM's UART (the first DEVICE_SERIAL), or NULL. */
+struct serial *vm_serial(struct vm *vm);
 /* Queues received bytes; returns how many fit in the receive FIFO. */
 size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t len);
 /* Free space in the receive FIFO. */

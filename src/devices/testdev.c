@@ -8,7 +8,8 @@
  *   0xe4-0xe7   a 4-byte write names a page to flush (a no-op here);
  *   0x2000+n    (n < 24) a 1-byte write sets ISA IRQ line n to (value != 0);
  *   0xff000000  a 64 KiB RAM-like MMIO buffer: reads return what was written.
- * Owns the scratch register and the buffer; one mutex guards both.
+ * Owns the scratch register and the buffer (its saved state); one mutex
+ * guards both.
  * Off by default (--test-device).
  */
 #include <pthread.h>
@@ -116,13 +117,7 @@ static const struct bus_ops iomem_ops = {
 	.write = iomem_write,
 };
 
-static void testdev_destroy(void *opaque)
-{
-	struct testdev *t = opaque;
-
-	pthread_mutex_destroy(&t->lock);
-	free(t);
-}
+static const struct device_ops testdev_device_ops;
 
 int testdev_create(struct vm *vm)
 {
@@ -132,8 +127,9 @@ int testdev_create(struct vm *vm)
 		return -1;
 	t->vm = vm;
 	pthread_mutex_init(&t->lock, NULL);
-	if (vm_add_device(vm, "testdev", testdev_destroy, t)) {
-		testdev_destroy(t);
+	if (!vm_add_device(vm, DEVICE_TESTDEV, &testdev_device_ops, t)) {
+		pthread_mutex_destroy(&t->lock);
+		free(t);
 		return -1;
 	}
 	if (vm_register_pio(vm, TESTDEV_SCRATCH_PORT, TESTDEV_SCRATCH_LEN,
@@ -147,3 +143,59 @@ int testdev_create(struct vm *vm)
 		return -1;
 	return 0;
 }
+
+/* --- the device interface: reset, state, teardown ------------------------ */
+
+static void testdev_reset(struct device *dev)
+{
+	struct testdev *t = dev->opaque;
+
+	pthread_mutex_lock(&t->lock);
+	memset(t->scratch, 0, sizeof(t->scratch));
+	memset(t->iomem, 0, sizeof(t->iomem));
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The scratch register and the buffer; IRQ lines live in the irqchip. */
+static int testdev_save(struct device *dev, struct state_writer *w)
+{
+	struct testdev *t = dev->opaque;
+
+	pthread_mutex_lock(&t->lock);
+	state_put_bytes(w, t->scratch, sizeof(t->scratch));
+	state_put_bytes(w, t->iomem, sizeof(t->iomem));
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static int testdev_restore(struct device *dev, struct state_reader *r)
+{
+	struct testdev *t = dev->opaque;
+
+	/* All there before anything is copied: the buffer is 64 KiB. */
+	state_check(r, r->len - r->pos == sizeof(t->scratch) + sizeof(t->iomem),
+		    "testdev state size");
+	if (!state_ok(r))
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	state_get_bytes(r, t->scratch, sizeof(t->scratch), "testdev scratch");
+	state_get_bytes(r, t->iomem, sizeof(t->iomem), "testdev buffer");
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+static void testdev_destroy(struct device *dev)
+{
+	struct testdev *t = dev->opaque;
+
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static const struct device_ops testdev_device_ops = {
+	.state_version = 1,
+	.reset = testdev_reset,
+	.save = testdev_save,
+	.restore = testdev_restore,
+	.destroy = testdev_destroy,
+};

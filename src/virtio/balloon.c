@@ -19,6 +19,7 @@
 
 #include "../util/log.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -263,6 +264,9 @@ static void balloon_destroy(void *priv)
 	free(b);
 }
 
+static int balloon_save(struct virtio_dev *d, struct state_writer *w);
+static int balloon_restore(struct virtio_dev *d, struct state_reader *r);
+
 static const struct virtio_dev_ops balloon_ops = {
 	.device_id = VIRTIO_ID_BALLOON,
 	.config_read = balloon_config_read,
@@ -270,6 +274,9 @@ static const struct virtio_dev_ops balloon_ops = {
 	.queue_notify = balloon_notify,
 	.reset = balloon_reset,
 	.destroy = balloon_destroy,
+	.state_version = 1,
+	.save = balloon_save,
+	.restore = balloon_restore,
 };
 
 int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes)
@@ -336,6 +343,64 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
 			return NULL;
 		}
 	}
-	vm->balloon = d;
 	return d;
+}
+
+/* --- saved state --------------------------------------------------------- */
+
+/*
+ * The target and the guest's actual size, the statistics buffer held, and
+ * the counters the control plane reports. The statistics timer is
+ * configuration (it keeps running).
+ */
+static int balloon_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct balloon *b = d->priv;
+
+	state_put_u32(w, b->num_pages);
+	state_put_u32(w, b->actual);
+	state_put_bool(w, b->stats_held);
+	state_put_u16(w, b->stats_head);
+	state_put_u64(w, b->info.inflated_bytes);
+	state_put_u64(w, b->info.reported_bytes);
+	state_put_u32(w, b->info.stats_updates);
+	for (unsigned int i = 0; i < BALLOON_NR_STATS; i++) {
+		state_put_bool(w, b->info.have_stat[i]);
+		state_put_u64(w, b->info.stats[i]);
+	}
+	return 0;
+}
+
+static int balloon_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct balloon *b = d->priv;
+	struct balloon t = { 0 };
+
+	t.num_pages = state_get_u32(r, "balloon target");
+	t.actual = state_get_u32(r, "balloon actual");
+	t.stats_held = state_get_bool(r, "balloon statistics held");
+	t.stats_head = state_get_u16(r, "balloon statistics buffer");
+	t.info.inflated_bytes = state_get_u64(r, "balloon inflated bytes");
+	t.info.reported_bytes = state_get_u64(r, "balloon reported bytes");
+	t.info.stats_updates = state_get_u32(r, "balloon statistics updates");
+	for (unsigned int i = 0; i < BALLOON_NR_STATS; i++) {
+		t.info.have_stat[i] = state_get_bool(r, "balloon statistic");
+		t.info.stats[i] = state_get_u64(r, "balloon statistic");
+	}
+	state_check(r, t.num_pages * BALLOON_PAGE <= d->vm->mem.ram_size,
+		    "balloon target");
+	/* The transport is restored: the held buffer is queue 2's. */
+	state_check(r,
+		    !t.stats_held || (role(d, 2) == Q_STATS &&
+				      t.stats_head < d->vqs[2].size),
+		    "balloon statistics buffer");
+	state_expect_end(r, "balloon");
+	if (!state_ok(r))
+		return -1;
+	b->num_pages = t.num_pages;
+	b->actual = t.actual;
+	b->stats_held = t.stats_held;
+	b->stats_head = t.stats_head;
+	b->info = t.info;
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "../util/log.h"
 #include "../util/rl_timer.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -316,12 +318,22 @@ static void blk_destroy(void *priv)
 	free(b);
 }
 
+static void blk_pause(struct virtio_dev *d);
+static void blk_resume(struct virtio_dev *d);
+static int blk_save(struct virtio_dev *d, struct state_writer *w);
+static int blk_restore(struct virtio_dev *d, struct state_reader *r);
+
 static const struct virtio_dev_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.config_read = blk_config_read,
 	.queue_notify = blk_notify,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
+	.state_version = 1,
+	.pause = blk_pause,
+	.resume = blk_resume,
+	.save = blk_save,
+	.restore = blk_restore,
 };
 
 /* Opens the back-end of @path with @b's options. NULL: @err says why. */
@@ -467,35 +479,60 @@ void virtio_blk_set_rate_limiter(struct virtio_dev *d,
 	pthread_mutex_unlock(&d->lock);
 }
 
-/*
- * Backing-file hot swap: the new file is opened outside the device lock;
- * requests in flight finish on the old one, which is closed afterwards.
- */
-int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
-			size_t errlen)
-{
-	struct blk *b = d->priv;
-	struct block *nb = open_image(b, path, err, errlen), *old;
+struct blk_swap {
+	struct blk *b;
+	struct block *nb; /* the new back-end, opened by the caller */
+	const char *path;
+};
 
-	if (!nb)
-		return -1;
+/*
+ * Backing-file hot swap, on the I/O thread (it owns the back-end): the
+ * requests in flight finish on the old back-end, waited for without the
+ * device lock (a vCPU reading the device's registers does not wait for
+ * host I/O); then the new one takes over and the old one is closed.
+ */
+static void blk_swap_file(void *arg)
+{
+	struct blk_swap *s = arg;
+	struct blk *b = s->b;
+	struct virtio_dev *d = b->dev;
+	struct block *old;
+
 	pthread_mutex_lock(&d->lock);
-	/* Requests in flight finish on the old file (host I/O, bounded). */
-	if (b->bk->inflight) {
-		b->push = virtio_queue_usable(d, 0);
-		block_drain(b->bk);
-		if (b->push)
+	while (b->bk->inflight) {
+		struct pollfd p = { .fd = b->efd, .events = POLLIN };
+		uint64_t v;
+
+		pthread_mutex_unlock(&d->lock);
+		if (poll(&p, 1, 10) == 1 && read(b->efd, &v, sizeof(v)) < 0) {
+			/* drained meanwhile: reap() below looks anyway */
+		}
+		pthread_mutex_lock(&d->lock);
+		if (reap(b, virtio_queue_usable(d, 0)))
 			virtio_notify_queue(d, 0);
 	}
 	old = b->bk;
-	b->bk = nb;
-	snprintf(b->cfg.path, sizeof(b->cfg.path), "%s", path);
-	b->lim.capacity = nb->size / VIRTIO_BLK_SECTOR;
+	b->bk = s->nb;
+	snprintf(b->cfg.path, sizeof(b->cfg.path), "%s", s->path);
+	b->lim.capacity = s->nb->size / VIRTIO_BLK_SECTOR;
 	virtio_config_changed(d);
 	if (b->stalled)
 		virtio_requeue(d, 0);
 	pthread_mutex_unlock(&d->lock);
 	block_close(old);
+}
+
+int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
+			size_t errlen)
+{
+	struct blk *b = d->priv;
+	struct blk_swap swap = { .b = b, .path = path };
+
+	swap.nb = open_image(b, path, err, errlen);
+	if (!swap.nb)
+		return -1;
+	/* The I/O thread owns the back-end: it swaps the file. */
+	iothread_call(d->io, blk_swap_file, &swap);
 	return 0;
 }
 
@@ -508,4 +545,66 @@ void virtio_blk_stats(struct virtio_dev *d, struct virtio_io_stats *out)
 	out->throttled = b->rl.throttled;
 	out->throttled_ns = b->rl.throttled_ns;
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* --- device interface: pause, saved state -------------------------------- */
+
+/*
+ * Pause (the vCPUs and the I/O thread are parked): every request in
+ * flight completes into guest memory and onto the used ring now, so
+ * nothing changes guest memory until the resume and the saved state has
+ * no host I/O pending.
+ */
+static void blk_pause(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	if (!b->bk->inflight)
+		return;
+	b->push = virtio_queue_usable(d, 0);
+	block_drain(b->bk);
+	if (b->push)
+		virtio_notify_queue(d, 0);
+}
+
+/* Requests left on the ring when in-flight ones filled it go on. */
+static void blk_resume(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	if (b->stalled || b->throttled)
+		virtio_requeue(d, 0);
+}
+
+/*
+ * The configuration the guest sees (the disk's capacity and mode); the
+ * queue's state is the transport's. Only with nothing in flight (paused).
+ */
+static int blk_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct blk *b = d->priv;
+
+	if (b->bk->inflight) {
+		pr_err("%s %s: cannot save state with %u requests in flight",
+		       d->name, b->cfg.path, b->bk->inflight);
+		return -1;
+	}
+	state_put_u64(w, b->lim.capacity);
+	state_put_bool(w, b->cfg.readonly);
+	return 0;
+}
+
+static int blk_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct blk *b = d->priv;
+	uint64_t capacity = state_get_u64(r, "disk capacity");
+	bool readonly = state_get_bool(r, "disk read-only");
+
+	state_expect_end(r, "virtio-blk");
+	if (state_ok(r) && capacity != b->lim.capacity)
+		state_fail(r, "disk capacity: %llu sectors saved, %s has %llu",
+			   (unsigned long long)capacity, b->cfg.path,
+			   (unsigned long long)b->lim.capacity);
+	state_check(r, readonly == b->cfg.readonly, "disk read-only");
+	return state_ok(r) ? 0 : -1;
 }

@@ -17,6 +17,7 @@
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -35,6 +36,16 @@ struct vcon {
 	uint8_t pending[CON_PENDING]; /* input not yet given to the guest */
 	size_t npending;
 };
+
+/* Reads more input only when there is room to keep it. */
+static void update_watch(struct vcon *c)
+{
+	if (c->in_fd >= 0 && c->watching != (c->npending < CON_PENDING)) {
+		c->watching = !c->watching;
+		iothread_modify(c->dev->io, c->in_fd,
+				c->watching ? EPOLLIN : 0);
+	}
+}
 
 /* Gives pending input to the guest's receive buffers. */
 static void flush_rx(struct vcon *c)
@@ -61,11 +72,7 @@ static void flush_rx(struct vcon *c)
 	}
 	if (pushed)
 		virtio_notify_queue(d, CON_RX);
-	/* Read more input only when there is room to keep it. */
-	if (c->in_fd >= 0 && c->watching != (c->npending < CON_PENDING)) {
-		c->watching = !c->watching;
-		iothread_modify(d->io, c->in_fd, c->watching ? EPOLLIN : 0);
-	}
+	update_watch(c);
 }
 
 static void take_input(struct vcon *c, const uint8_t *in, size_t n)
@@ -186,12 +193,42 @@ static void con_destroy(void *priv)
 	free(priv);
 }
 
+/* Saved: the input the guest has not taken yet, and a half escape. */
+static int con_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct vcon *c = d->priv;
+
+	state_put_bool(w, c->escape);
+	state_put_u32(w, (uint32_t)c->npending);
+	state_put_bytes(w, c->pending, c->npending);
+	return 0;
+}
+
+static int con_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct vcon *c = d->priv;
+	bool escape = state_get_bool(r, "console escape");
+	uint32_t n = state_get_u32(r, "console pending input");
+
+	if (state_check(r, n <= CON_PENDING, "console pending input") &&
+	    state_check(r, r->len - r->pos == n, "console pending input")) {
+		state_get_bytes(r, c->pending, n, "console pending input");
+		c->npending = n;
+		c->escape = escape;
+		update_watch(c);
+	}
+	return state_ok(r) ? 0 : -1;
+}
+
 static const struct virtio_dev_ops con_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.config_read = con_config_read,
 	.queue_notify = con_notify,
 	.activate = con_activate,
 	.destroy = con_destroy,
+	.state_version = 1,
+	.save = con_save,
+	.restore = con_restore,
 };
 
 /* epoll refuses regular files (and /dev/null reads as EOF anyway). */

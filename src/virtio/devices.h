@@ -34,7 +34,7 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 				       uint64_t base, unsigned int irq,
 				       const struct vsock_config *vsock);
 
-/* virtio-balloon (device 5); also sets vm->balloon (see balloon.h). */
+/* virtio-balloon (device 5); run-time control in balloon.h. */
 struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
 					 uint64_t base, unsigned int irq,
 					 const struct balloon_config *balloon);
@@ -51,7 +51,8 @@ struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
  * Creates every virtio device @vm->cfg asks for, with the I/O thread that
  * serves them (a virtio console uses @con_in and @con_out), and returns in *@cmdline (malloc'd, "" if none) the
  * virtio_mmio.device= entries to append to the guest command line.
- * Returns 0 or -1 (logged). Teardown goes through the VM's device list.
+ * Returns 0 or -1 (logged). Teardown goes through the VM's device
+ * registry; the n-th --disk (--net) is the n-th DEVICE_VIRTIO_BLK (_NET).
  */
 int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 			  char **cmdline);

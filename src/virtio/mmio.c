@@ -2,7 +2,9 @@
 /*
  * mmio.c - the virtio-mmio version 2 transport: the register file a driver
  * programs, feature negotiation and the status state machine, queue setup
- * with validation, ioeventfd kicks and irqfd interrupts (see mmio.h).
+ * with validation, ioeventfd kicks and irqfd interrupts (see mmio.h); the
+ * device interface of every virtio device (device.h): reset, pause and
+ * resume, and the transport's saved state around the model's.
  */
 #include "mmio.h"
 
@@ -18,6 +20,7 @@
 
 #include "../util/log.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 
 /* log_once() classes: one message per device base and kind of problem. */
@@ -400,10 +403,8 @@ static void kick_handler(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static void virtio_mmio_destroy(void *opaque)
+static void virtio_free(struct virtio_dev *d)
 {
-	struct virtio_dev *d = opaque;
-
 	for (unsigned int q = 0; q < d->nr_queues; q++) {
 		struct virtio_kick *k = &d->kicks[q];
 
@@ -467,6 +468,28 @@ static int setup_kvm(struct virtio_dev *d)
 	return 0;
 }
 
+static enum device_kind device_kind(uint32_t device_id)
+{
+	switch (device_id) {
+	case 1:
+		return DEVICE_VIRTIO_NET;
+	case 2:
+		return DEVICE_VIRTIO_BLK;
+	case 3:
+		return DEVICE_VIRTIO_CONSOLE;
+	case 4:
+		return DEVICE_VIRTIO_RNG;
+	case 5:
+		return DEVICE_VIRTIO_BALLOON;
+	case 19:
+		return DEVICE_VIRTIO_VSOCK;
+	default:
+		return DEVICE_NR_KINDS; /* refused by the registry */
+	}
+}
+
+static const struct device_ops virtio_device_ops;
+
 struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 				      uint64_t base, unsigned int irq,
 				      const struct virtio_dev_ops *ops,
@@ -500,8 +523,10 @@ struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 		d->kicks[q].q = q;
 		d->kicks[q].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	}
-	if (vm_add_device(vm, d->name, virtio_mmio_destroy, d)) {
-		virtio_mmio_destroy(d);
+	d->device = vm_add_device(vm, device_kind(ops->device_id),
+				  &virtio_device_ops, d);
+	if (!d->device) {
+		virtio_free(d);
 		return NULL;
 	}
 	/* From here on, the VM's teardown frees d. */
@@ -531,3 +556,196 @@ int virtio_mmio_cmdline(const struct virtio_dev *d, char *buf, size_t len)
 
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
+
+struct virtio_dev *virtio_find(struct vm *vm, enum device_kind kind,
+			       unsigned int nth)
+{
+	if (!device_kind_is_virtio(kind))
+		return NULL;
+	return device_model(vm_device(vm, kind, nth), kind);
+}
+
+/* --- the device interface ------------------------------------------------ */
+
+static void virtio_dev_reset(struct device *dev)
+{
+	struct virtio_dev *d = dev->opaque;
+
+	pthread_mutex_lock(&d->lock);
+	device_reset(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void virtio_dev_pause(struct device *dev)
+{
+	struct virtio_dev *d = dev->opaque;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->ops->pause)
+		d->ops->pause(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void virtio_dev_resume(struct device *dev)
+{
+	struct virtio_dev *d = dev->opaque;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->ops->resume)
+		d->ops->resume(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void virtio_dev_destroy(struct device *dev)
+{
+	virtio_free(dev->opaque);
+}
+
+/* The transport's registers, then each queue, then the model's section. */
+static int virtio_dev_save(struct device *dev, struct state_writer *w)
+{
+	struct virtio_dev *d = dev->opaque;
+	size_t model;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->lock);
+	state_put_u32(w, d->ops->device_id);
+	state_put_u32(w, d->nr_queues);
+	state_put_u16(w, d->queue_max);
+	state_put_u64(w, d->host_features);
+	state_put_u64(w, d->driver_features);
+	state_put_u32(w, d->dev_feat_sel);
+	state_put_u32(w, d->drv_feat_sel);
+	state_put_u32(w, d->queue_sel);
+	state_put_u32(w, d->shm_sel);
+	state_put_u32(w, d->status);
+	state_put_u32(w, d->config_generation);
+	state_put_u32(w, atomic_load(&d->isr));
+	for (unsigned int q = 0; q < d->nr_queues; q++)
+		virtq_save(&d->vqs[q], w);
+	model = state_begin(w, d->ops->device_id, d->ops->state_version);
+	if (d->ops->save)
+		ret = d->ops->save(d, w);
+	state_end(w, model);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+struct transport_state {
+	uint64_t driver_features;
+	uint32_t dev_feat_sel, drv_feat_sel, queue_sel, shm_sel;
+	uint32_t status, config_generation, isr;
+	struct virtq vqs[VIRTIO_MAX_QUEUES];
+};
+
+#define STATUS_BITS                                            \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |    \
+	 VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK | \
+	 VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+/* The saved configuration must be this device's. */
+static bool same_device(struct virtio_dev *d, struct state_reader *r)
+{
+	uint32_t id = state_get_u32(r, "virtio device id");
+	uint32_t nq = state_get_u32(r, "virtio queue count");
+	uint16_t qmax = state_get_u16(r, "virtio queue size");
+	uint64_t features = state_get_u64(r, "virtio device features");
+
+	return state_ok(r) &&
+	       state_check(r, id == d->ops->device_id, "virtio device id") &&
+	       state_check(r, nq == d->nr_queues, "virtio queue count") &&
+	       state_check(r, qmax == d->queue_max, "virtio queue size") &&
+	       state_check(r, features == d->host_features,
+			   "virtio device features");
+}
+
+static int read_transport(struct virtio_dev *d, struct state_reader *r,
+			  struct transport_state *t)
+{
+	bool indirect, event_idx;
+
+	if (!same_device(d, r))
+		return -1;
+	t->driver_features = state_get_u64(r, "virtio driver features");
+	t->dev_feat_sel = state_get_u32(r, "virtio feature select");
+	t->drv_feat_sel = state_get_u32(r, "virtio driver feature select");
+	t->queue_sel = state_get_u32(r, "virtio queue select");
+	t->shm_sel = state_get_u32(r, "virtio shm select");
+	t->status = state_get_u32(r, "virtio status");
+	t->config_generation = state_get_u32(r, "virtio config generation");
+	t->isr = state_get_u32(r, "virtio interrupt status");
+	if (!state_ok(r) ||
+	    !state_check(r, !(t->driver_features & ~d->host_features),
+			 "virtio driver features") ||
+	    !state_check(r,
+			 !(t->status & ~(uint32_t)STATUS_BITS) &&
+				 (!(t->status & VIRTIO_STATUS_DRIVER_OK) ||
+				  (t->status & VIRTIO_STATUS_FEATURES_OK)),
+			 "virtio status") ||
+	    !state_check(r, t->isr <= (VIRTIO_INT_USED | VIRTIO_INT_CONFIG),
+			 "virtio interrupt status"))
+		return -1;
+	indirect = t->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
+	event_idx = t->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
+	for (unsigned int q = 0; q < d->nr_queues; q++)
+		if (virtq_load(&t->vqs[q], r, &d->vm->mem, d->queue_max,
+			       indirect, event_idx))
+			return -1;
+	return 0;
+}
+
+static void apply_transport(struct virtio_dev *d,
+			    const struct transport_state *t)
+{
+	d->driver_features = t->driver_features;
+	d->dev_feat_sel = t->dev_feat_sel;
+	d->drv_feat_sel = t->drv_feat_sel;
+	d->queue_sel = t->queue_sel;
+	d->shm_sel = t->shm_sel;
+	d->status = t->status;
+	d->config_generation = t->config_generation;
+	atomic_store(&d->isr, t->isr);
+	memcpy(d->vqs, t->vqs, sizeof(d->vqs[0]) * d->nr_queues);
+}
+
+static int virtio_dev_restore(struct device *dev, struct state_reader *r)
+{
+	struct virtio_dev *d = dev->opaque;
+	struct transport_state t;
+	struct state_reader model;
+
+	memset(&t, 0, sizeof(t));
+	pthread_mutex_lock(&d->lock);
+	if (read_transport(d, r, &t) ||
+	    state_enter(r, d->ops->device_id, d->ops->state_version, &model,
+			"virtio device state")) {
+		pthread_mutex_unlock(&d->lock);
+		return -1;
+	}
+	/* From a clean slate: the model forgets what it had in flight. */
+	device_reset(d);
+	apply_transport(d, &t);
+	if (d->ops->restore && d->ops->restore(d, &model) && state_ok(&model))
+		state_fail(&model, "virtio device state: cannot restore");
+	state_expect_end(&model, "virtio device state");
+	if (!state_ok(&model)) {
+		state_fail(r, "%s", model.err);
+		device_reset(d);
+	} else if ((d->status & VIRTIO_STATUS_DRIVER_OK) &&
+		   !(d->status & VIRTIO_STATUS_NEEDS_RESET) &&
+		   d->ops->activate && d->ops->activate(d)) {
+		virtio_set_broken(d, "cannot activate");
+	}
+	pthread_mutex_unlock(&d->lock);
+	return state_ok(r) ? 0 : -1;
+}
+
+static const struct device_ops virtio_device_ops = {
+	.state_version = 1,
+	.reset = virtio_dev_reset,
+	.pause = virtio_dev_pause,
+	.resume = virtio_dev_resume,
+	.save = virtio_dev_save,
+	.restore = virtio_dev_restore,
+	.destroy = virtio_dev_destroy,
+};

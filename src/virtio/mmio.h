@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../vmm/device.h"
 #include "virtq.h"
 
 struct vm;
@@ -94,6 +95,20 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* Frees the device model's state @priv (teardown, I/O thread gone). */
 	void (*destroy)(void *priv);
+	/*
+	 * The device model's part of the device interface (device.h), each
+	 * called with the device lock held, the transport handling its own
+	 * state around them. pause: finish in-flight host I/O; resume: undo.
+	 * save: the model's state (version @state_version); restore: read it
+	 * back after the transport's state, checking all before applying any;
+	 * on failure the transport resets the device. A restored device that
+	 * is DRIVER_OK gets activate() again to set its back-end up.
+	 */
+	uint32_t state_version;
+	void (*pause)(struct virtio_dev *d);
+	void (*resume)(struct virtio_dev *d);
+	int (*save)(struct virtio_dev *d, struct state_writer *w);
+	int (*restore)(struct virtio_dev *d, struct state_reader *r);
 };
 
 struct virtio_kick {
@@ -106,6 +121,7 @@ struct virtio_kick {
 struct virtio_dev {
 	struct vm *vm;
 	struct iothread *io;
+	struct device *device; /* the VM's handle of this device */
 	const struct virtio_dev_ops *ops;
 	void *priv;
 	char name[32];
@@ -131,8 +147,8 @@ struct virtio_dev {
 /*
  * Creates a device at MMIO @base with interrupt @irq, @nr_queues queues of
  * at most @queue_max entries, offering @features (the transport adds
- * VERSION_1, INDIRECT_DESC and EVENT_IDX). Registers it with the VM for
- * teardown. Takes @priv: ops->destroy(@priv) runs at teardown, or at once
+ * VERSION_1, INDIRECT_DESC and EVENT_IDX). Registers it with the VM's
+ * device registry under the kind of @ops->device_id (DEVICE_VIRTIO_BLK...). Takes @priv: ops->destroy(@priv) runs at teardown, or at once
  * if creation fails (NULL returned). Without a
  * KVM VM (vm->fd < 0, unit tests) kicks arrive by MMIO write only and
  * interrupts only signal call_fd.
@@ -143,6 +159,13 @@ struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 				      unsigned int nr_queues,
 				      uint16_t queue_max, uint64_t features,
 				      void *priv, const char *name);
+
+/*
+ * The @nth virtio device of @kind (DEVICE_VIRTIO_BLK...), in creation
+ * order, or NULL: the control plane's typed lookup.
+ */
+struct virtio_dev *virtio_find(struct vm *vm, enum device_kind kind,
+			       unsigned int nth);
 
 /* The kernel command-line entry announcing @d: "virtio_mmio.device=..." */
 int virtio_mmio_cmdline(const struct virtio_dev *d, char *buf, size_t len);

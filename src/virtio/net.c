@@ -19,6 +19,7 @@
 #include "../util/log.h"
 #include "../util/rl_timer.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -320,6 +321,9 @@ static void net_destroy(void *priv)
 	free(n);
 }
 
+static int net_save(struct virtio_dev *d, struct state_writer *w);
+static int net_restore(struct virtio_dev *d, struct state_reader *r);
+
 static const struct virtio_dev_ops net_ops = {
 	.device_id = VIRTIO_ID_NET,
 	.config_read = net_config_read,
@@ -327,6 +331,9 @@ static const struct virtio_dev_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 	.destroy = net_destroy,
+	.state_version = 1,
+	.save = net_save,
+	.restore = net_restore,
 };
 
 struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
@@ -443,4 +450,44 @@ void virtio_net_stats(struct virtio_dev *d, struct virtio_io_stats *out)
 	out->rx_throttled = n->rx_rl.throttled;
 	out->rx_throttled_ns = n->rx_rl.throttled_ns;
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* --- saved state --------------------------------------------------------- */
+
+/*
+ * The MAC address the guest sees and a frame read from the tap but not
+ * delivered yet. The tap itself, its offloads and whether it is watched
+ * come back from the configuration and activate().
+ */
+static int net_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct vnet *n = d->priv;
+
+	state_put_bytes(w, n->cfg.mac, 6);
+	state_put_u32(w, (uint32_t)n->pkt_len);
+	state_put_bytes(w, n->pkt, n->pkt_len);
+	return 0;
+}
+
+static int net_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct vnet *n = d->priv;
+	uint8_t mac[6];
+	uint32_t len;
+
+	state_get_bytes(r, mac, sizeof(mac), "net MAC address");
+	len = state_get_u32(r, "net pending frame");
+	state_check(r, len <= NET_MAX_FRAME && r->len - r->pos == len,
+		    "net pending frame");
+	/* A configured address must match; a random one is the saved one. */
+	state_check(r, !n->cfg.mac_set || !memcmp(mac, n->cfg.mac, 6),
+		    "net MAC address");
+	if (!state_ok(r))
+		return -1;
+	memcpy(n->cfg.mac, mac, 6);
+	state_get_bytes(r, n->pkt, len, "net pending frame");
+	n->pkt_len = len;
+	if (len)
+		virtio_requeue(d, NET_RX);
+	return 0;
 }

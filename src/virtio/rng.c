@@ -3,6 +3,8 @@
  * rng.c - virtio-rng (virtio 1.2, 5.4): the guest's hwrng. Each buffer
  * the driver offers is filled with bytes from the host's getrandom(),
  * within the rate limiter the configuration gives (vm_config.rng_rl).
+ * No state beyond the transport's and the limiter's configuration (its
+ * saved model section is empty).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
 /*
  * setup.c - places the configured virtio devices in the platform's
  * virtio-mmio slots with their interrupt lines (arch_virtio_mmio_slot()),
- * owns the I/O thread that serves them, and builds the
- * virtio_mmio.device= entries of the guest command line.
+ * creates the I/O thread that serves them (the VM owns it: vm->io), and
+ * builds the virtio_mmio.device= entries of the guest command line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +74,8 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 	p.io = iothread_create();
 	if (!p.io)
 		return -1;
+	/* The VM owns it: vm_destroy() stops it before the devices go. */
+	vm->io = p.io;
 	if (cfg->console == CONSOLE_VIRTIO) {
 		if (next_slot(&p, &base, &irq, "--console virtio"))
 			goto fail;
@@ -81,18 +83,23 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}
+	/*
+	 * Disks and interfaces in configuration order: the registry's index
+	 * of the n-th virtio-blk (virtio-net) is the control plane's drive
+	 * (interface) n, checked here.
+	 */
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
 		if (next_slot(&p, &base, &irq, "--disk"))
 			goto fail;
 		d = virtio_blk_create(vm, p.io, base, irq, &cfg->disks[i]);
-		if (!d || add_cmdline(&p, d))
+		if (!d || d->device->index != i || add_cmdline(&p, d))
 			goto fail;
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
 		if (next_slot(&p, &base, &irq, "--net"))
 			goto fail;
 		d = virtio_net_create(vm, p.io, base, irq, &cfg->nets[i]);
-		if (!d || add_cmdline(&p, d))
+		if (!d || d->device->index != i || add_cmdline(&p, d))
 			goto fail;
 	}
 	if (cfg->vsock.cid) {
@@ -116,21 +123,11 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}
-	/*
-	 * Registered last, so the VM's teardown stops the I/O thread before
-	 * it frees the devices the thread serves.
-	 */
-	if (iothread_start(p.io) ||
-	    vm_add_device(vm, "iothread", iothread_destroy, p.io)) {
-		iothread_destroy(p.io);
-		free(p.cmdline);
-		return -1;
-	}
-	vm->io = p.io;
+	if (iothread_start(p.io))
+		goto fail;
 	*cmdline = p.cmdline ? p.cmdline : strdup("");
 	return *cmdline ? 0 : -1;
 fail:
-	iothread_destroy(p.io);
 	free(p.cmdline);
 	return -1;
 }

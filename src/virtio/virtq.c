@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "../vmm/state.h"
+
 /* Byte offsets inside the rings (virtio 1.2, 2.7.6 and 2.7.8). */
 #define AVAIL_FLAGS 0
 #define AVAIL_IDX 1 /* in uint16_t units */
@@ -296,4 +298,65 @@ uint64_t virtq_buf_to_iov(const struct iovec *iov, unsigned int n,
 		skip = 0;
 	}
 	return done;
+}
+
+/* --- state ------------------------------------------------------------- */
+
+void virtq_save(const struct virtq *vq, struct state_writer *w)
+{
+	state_put_u16(w, vq->size);
+	state_put_u64(w, vq->desc_gpa);
+	state_put_u64(w, vq->avail_gpa);
+	state_put_u64(w, vq->used_gpa);
+	state_put_bool(w, vq->enabled);
+	state_put_u16(w, vq->last_avail);
+	state_put_u16(w, vq->used_idx);
+	state_put_u16(w, vq->signalled_used);
+	state_put_bool(w, vq->signalled_valid);
+	state_put_u8(w, (uint8_t)vq->error);
+}
+
+int virtq_load(struct virtq *vq, struct state_reader *r,
+	       const struct guest_mem *mem, uint16_t max_size, bool indirect,
+	       bool event_idx)
+{
+	struct virtq q;
+	bool enabled;
+	uint16_t last_avail, used_idx, signalled;
+	bool signalled_valid;
+	uint8_t error;
+
+	memset(&q, 0, sizeof(q));
+	q.size = state_get_u16(r, "queue size");
+	q.desc_gpa = state_get_u64(r, "queue descriptor address");
+	q.avail_gpa = state_get_u64(r, "queue driver address");
+	q.used_gpa = state_get_u64(r, "queue device address");
+	enabled = state_get_bool(r, "queue ready");
+	last_avail = state_get_u16(r, "queue last_avail");
+	used_idx = state_get_u16(r, "queue used_idx");
+	signalled = state_get_u16(r, "queue signalled_used");
+	signalled_valid = state_get_bool(r, "queue signalled_valid");
+	error = state_get_u8(r, "queue error");
+	if (!state_ok(r) ||
+	    !state_check(r, error <= VIRTQ_E_LAYOUT, "queue error"))
+		return -1;
+	if (enabled) {
+		if (virtq_enable(&q, mem, max_size, indirect, event_idx)) {
+			state_fail(r, "queue layout: %s",
+				   virtq_strerror(VIRTQ_E_LAYOUT));
+			return -1;
+		}
+		/* Popped but not yet used: at most a queue's worth. */
+		if (!state_check(r, (uint16_t)(last_avail - used_idx) <= q.size,
+				 "queue indices"))
+			return -1;
+	}
+	/* A disabled queue keeps them too; enabling it starts from 0. */
+	q.last_avail = last_avail;
+	q.used_idx = used_idx;
+	q.signalled_used = signalled;
+	q.signalled_valid = signalled_valid;
+	q.error = (enum virtq_error)error;
+	*vq = q;
+	return 0;
 }

@@ -19,6 +19,9 @@
 
 #include "../vmm/memory.h"
 
+struct state_writer;
+struct state_reader;
+
 /* Descriptor flags and ring flags (virtio 1.2, 2.7). */
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
@@ -127,6 +130,23 @@ bool virtq_should_notify(struct virtq *vq);
  * has entries.
  */
 bool virtq_enable_notify(struct virtq *vq);
+
+/*
+ * Saves what the driver set up and the device's ring positions (size,
+ * ring addresses, enabled, last_avail, used_idx, the interrupt
+ * suppression state, the error). The mapped pointers are not saved.
+ */
+void virtq_save(const struct virtq *vq, struct state_writer *w);
+/*
+ * Reads a queue saved by virtq_save() into @vq (a copy, not yet live):
+ * an enabled queue is validated and mapped as virtq_enable() does, with
+ * @indirect and @event_idx from the negotiated features, and its indices
+ * must not describe more chains in flight than the queue holds. Returns
+ * 0, or -1 with @r failed.
+ */
+int virtq_load(struct virtq *vq, struct state_reader *r,
+	       const struct guest_mem *mem, uint16_t max_size, bool indirect,
+	       bool event_idx);
 
 /* Copies up to @len bytes out of / into an element's buffers. */
 uint64_t virtq_iov_to_buf(const struct iovec *iov, unsigned int n,

@@ -26,6 +26,7 @@
 #include "../net/vsock_uds.h"
 #include "../util/log.h"
 #include "../vmm/iothread.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -589,12 +590,18 @@ static void vsock_destroy(void *priv)
 	free(vs);
 }
 
+static int vsock_save(struct virtio_dev *d, struct state_writer *w);
+static int vsock_restore(struct virtio_dev *d, struct state_reader *r);
+
 static const struct virtio_dev_ops vsock_ops = {
 	.device_id = VIRTIO_ID_VSOCK,
 	.config_read = vsock_config_read,
 	.queue_notify = vsock_notify,
 	.reset = vsock_reset,
 	.destroy = vsock_destroy,
+	.state_version = 1,
+	.save = vsock_save,
+	.restore = vsock_restore,
 };
 
 struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
@@ -627,4 +634,112 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	vs->dev = d;
 	return d;
+}
+
+/* --- saved state --------------------------------------------------------- */
+
+/*
+ * The CID, the next host port, the control packets waiting for the guest
+ * and the guest's end of each connection. Host connections (sockets,
+ * buffered bytes) are not saved: a restored device resets each one the
+ * guest had, so its sockets see ECONNRESET instead of hanging.
+ */
+static void put_hdr(struct state_writer *w, const struct vsock_hdr *h)
+{
+	state_put_u64(w, h->src_cid);
+	state_put_u64(w, h->dst_cid);
+	state_put_u32(w, h->src_port);
+	state_put_u32(w, h->dst_port);
+	state_put_u32(w, h->len);
+	state_put_u16(w, h->type);
+	state_put_u16(w, h->op);
+	state_put_u32(w, h->flags);
+	state_put_u32(w, h->buf_alloc);
+	state_put_u32(w, h->fwd_cnt);
+}
+
+static int vsock_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct vsock *vs = d->priv;
+	uint32_t n = 0;
+
+	state_put_u64(w, vs->cfg.cid);
+	state_put_u32(w, vs->next_port);
+	state_put_u32(w, vs->pend_count);
+	for (unsigned int i = 0; i < vs->pend_count; i++)
+		put_hdr(w,
+			&vs->pending[(vs->pend_head + i) % VSOCK_MAX_PENDING]);
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
+		n += vs->conns[i].st != C_FREE;
+	state_put_u32(w, n);
+	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++) {
+		if (vs->conns[i].st == C_FREE)
+			continue;
+		state_put_u32(w, vs->conns[i].host_port);
+		state_put_u32(w, vs->conns[i].guest_port);
+	}
+	return 0;
+}
+
+static void get_hdr(struct state_reader *r, const struct vsock *vs,
+		    struct vsock_hdr *h)
+{
+	h->src_cid = state_get_u64(r, "vsock packet source");
+	h->dst_cid = state_get_u64(r, "vsock packet destination");
+	h->src_port = state_get_u32(r, "vsock packet source port");
+	h->dst_port = state_get_u32(r, "vsock packet destination port");
+	h->len = state_get_u32(r, "vsock packet length");
+	h->type = state_get_u16(r, "vsock packet type");
+	h->op = state_get_u16(r, "vsock packet op");
+	h->flags = state_get_u32(r, "vsock packet flags");
+	h->buf_alloc = state_get_u32(r, "vsock packet buf_alloc");
+	h->fwd_cnt = state_get_u32(r, "vsock packet fwd_cnt");
+	/* Control packets from the host to this guest only. */
+	state_check(r,
+		    h->src_cid == VSOCK_HOST_CID && h->dst_cid == vs->cfg.cid &&
+			    h->len == 0 && h->type == VSOCK_TYPE_STREAM &&
+			    h->op >= OP_REQUEST && h->op <= OP_CREDIT_REQUEST,
+		    "vsock pending packet");
+}
+
+static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
+{
+	struct vsock *vs = d->priv;
+	struct vsock_hdr pend[VSOCK_MAX_PENDING];
+	uint32_t ports[VSOCK_MAX_CONNS][2];
+	uint64_t cid = state_get_u64(r, "vsock CID");
+	uint32_t next_port = state_get_u32(r, "vsock next port");
+	uint32_t np = state_get_u32(r, "vsock pending packets"), nc;
+
+	state_check(r, cid == vs->cfg.cid, "vsock CID");
+	state_check(r, next_port >= VSOCK_HOST_PORT_BASE, "vsock next port");
+	if (!state_check(r, np <= VSOCK_MAX_PENDING, "vsock pending packets"))
+		return -1;
+	for (uint32_t i = 0; i < np && state_ok(r); i++)
+		get_hdr(r, vs, &pend[i]);
+	nc = state_get_u32(r, "vsock connections");
+	if (!state_check(r, nc <= VSOCK_MAX_CONNS, "vsock connections"))
+		return -1;
+	for (uint32_t i = 0; i < nc; i++) {
+		ports[i][0] = state_get_u32(r, "vsock host port");
+		ports[i][1] = state_get_u32(r, "vsock guest port");
+	}
+	state_expect_end(r, "virtio-vsock");
+	if (!state_ok(r))
+		return -1;
+	vs->next_port = next_port;
+	vs->pend_head = 0;
+	vs->pend_count = np;
+	memcpy(vs->pending, pend, np * sizeof(pend[0]));
+	for (uint32_t i = 0; i < nc; i++) {
+		struct vconn gone = { .vs = vs,
+				      .fd = -1,
+				      .host_port = ports[i][0],
+				      .guest_port = ports[i][1] };
+
+		queue_op(vs, &gone, OP_RST, 0);
+	}
+	if (vs->pend_count)
+		virtio_requeue(d, VSOCK_RX);
+	return 0;
 }

@@ -14,6 +14,13 @@
 
 #include "../util/log.h"
 
+struct io_call {
+	void (*fn)(void *arg);
+	void *arg;
+	bool done;
+	struct io_call *next;
+};
+
 struct io_handler {
 	int fd; /* -1: removed, freed by the I/O thread between batches */
 	iothread_fn fn;
@@ -26,20 +33,27 @@ struct iothread *iothread_create(void)
 	struct iothread *io = calloc(1, sizeof(*io));
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct epoll_event pause_ev = { .events = EPOLLIN };
+	struct epoll_event call_ev = { .events = EPOLLIN };
 
 	if (!io)
 		return NULL;
-	io->stop_efd = io->pause_efd = io->epfd = -1;
+	io->stop_efd = io->pause_efd = io->epfd = io->call_efd = -1;
 	pthread_mutex_init(&io->lock, NULL);
+	pthread_mutex_init(&io->call_lock, NULL);
+	pthread_cond_init(&io->call_cond, NULL);
 	pthread_mutex_init(&io->pause_lock, NULL);
 	pthread_cond_init(&io->pause_cond, NULL);
 	io->epfd = epoll_create1(EPOLL_CLOEXEC);
 	io->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	io->pause_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	io->call_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pause_ev.data.ptr = &io->pause_efd;
+	call_ev.data.ptr = &io->call_efd;
 	if (io->epfd < 0 || io->stop_efd < 0 || io->pause_efd < 0 ||
+	    io->call_efd < 0 ||
 	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stop_efd, &ev) ||
-	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->pause_efd, &pause_ev)) {
+	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->pause_efd, &pause_ev) ||
+	    epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->call_efd, &call_ev)) {
 		pr_err("I/O thread: %s", strerror(errno));
 		iothread_destroy(io);
 		return NULL;
@@ -124,6 +138,36 @@ static void sweep(struct iothread *io)
 	pthread_mutex_unlock(&io->lock);
 }
 
+/* Runs the posted calls, oldest first, and wakes their callers. */
+static void run_calls(struct iothread *io)
+{
+	struct io_call *c, *list, *rev = NULL;
+	uint64_t v;
+
+	if (read(io->call_efd, &v, sizeof(v)) < 0) {
+		/* drained by an earlier wakeup */
+	}
+	pthread_mutex_lock(&io->call_lock);
+	list = io->calls;
+	io->calls = NULL;
+	pthread_mutex_unlock(&io->call_lock);
+	while (list) {
+		c = list;
+		list = c->next;
+		c->next = rev;
+		rev = c;
+	}
+	while (rev) {
+		c = rev;
+		rev = c->next;
+		c->fn(c->arg);
+		pthread_mutex_lock(&io->call_lock);
+		c->done = true;
+		pthread_cond_broadcast(&io->call_cond);
+		pthread_mutex_unlock(&io->call_lock);
+	}
+}
+
 /* Runs on the I/O thread: waits, parked, while a pause is requested. */
 static void park(struct iothread *io)
 {
@@ -132,6 +176,8 @@ static void park(struct iothread *io)
 	if (read(io->pause_efd, &v, sizeof(v)) < 0) {
 		/* already drained by an earlier wakeup */
 	}
+	/* A call posted before the pause must not wait for the resume. */
+	run_calls(io);
 	pthread_mutex_lock(&io->pause_lock);
 	if (io->pause_req) {
 		io->parked = true;
@@ -188,10 +234,16 @@ static void *iothread_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			struct io_handler *h = evs[i].data.ptr;
 
-			if (!h)
+			if (!h) {
+				run_calls(io);
 				return NULL;
+			}
 			if (evs[i].data.ptr == &io->pause_efd) {
 				park(io);
+				continue;
+			}
+			if (evs[i].data.ptr == &io->call_efd) {
+				run_calls(io);
 				continue;
 			}
 			if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) < 0)
@@ -219,6 +271,34 @@ int iothread_start(struct iothread *io)
 	return 0;
 }
 
+void iothread_call(struct iothread *io, void (*fn)(void *arg), void *arg)
+{
+	struct io_call c = { .fn = fn, .arg = arg };
+	uint64_t one = 1;
+	bool inline_call;
+
+	pthread_mutex_lock(&io->pause_lock);
+	inline_call = !io->started || io->pause_req || io->stopping;
+	if (!inline_call) {
+		/* Queued under pause_lock: park() runs it before parking. */
+		pthread_mutex_lock(&io->call_lock);
+		c.next = io->calls;
+		io->calls = &c;
+		pthread_mutex_unlock(&io->call_lock);
+	}
+	pthread_mutex_unlock(&io->pause_lock);
+	if (inline_call) {
+		fn(arg);
+		return;
+	}
+	if (write(io->call_efd, &one, sizeof(one)) < 0)
+		pr_err("I/O thread: cannot post a call: %s", strerror(errno));
+	pthread_mutex_lock(&io->call_lock);
+	while (!c.done)
+		pthread_cond_wait(&io->call_cond, &io->call_lock);
+	pthread_mutex_unlock(&io->call_lock);
+}
+
 void iothread_destroy(void *opaque)
 {
 	struct iothread *io = opaque;
@@ -227,6 +307,9 @@ void iothread_destroy(void *opaque)
 	if (!io)
 		return;
 	if (io->started) {
+		pthread_mutex_lock(&io->pause_lock);
+		io->stopping = true;
+		pthread_mutex_unlock(&io->pause_lock);
 		iothread_resume(io);
 		if (write(io->stop_efd, &one, sizeof(one)) < 0)
 			pr_err("I/O thread: cannot stop: %s", strerror(errno));
@@ -244,6 +327,10 @@ void iothread_destroy(void *opaque)
 		close(io->stop_efd);
 	if (io->pause_efd >= 0)
 		close(io->pause_efd);
+	if (io->call_efd >= 0)
+		close(io->call_efd);
+	pthread_cond_destroy(&io->call_cond);
+	pthread_mutex_destroy(&io->call_lock);
 	pthread_cond_destroy(&io->pause_cond);
 	pthread_mutex_destroy(&io->pause_lock);
 	pthread_mutex_destroy(&io->lock);

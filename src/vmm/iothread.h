@@ -21,6 +21,7 @@
 typedef void (*iothread_fn)(void *opaque, uint32_t events);
 
 struct io_handler;
+struct io_call;
 
 struct iothread {
 	int epfd;
@@ -29,10 +30,16 @@ struct iothread {
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	bool pause_req, parked;
+	bool stopping; /* iothread_destroy() began: calls run on the caller */
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock; /* the handler list */
 	struct io_handler *handlers;
+	/* Calls posted by iothread_call(), run in order by the thread. */
+	int call_efd;
+	pthread_mutex_t call_lock;
+	pthread_cond_t call_cond;
+	struct io_call *calls;
 };
 
 /* Creates the epoll set (no thread yet). Returns NULL on error (logged). */
@@ -58,6 +65,16 @@ int iothread_start(struct iothread *io);
  */
 void iothread_pause(struct iothread *io);
 void iothread_resume(struct iothread *io);
+/*
+ * Runs @fn(@arg) on the I/O thread, between handlers, and returns when it
+ * has run: control requests that touch a back-end the thread owns go
+ * through here instead of blocking under a device lock on the caller.
+ * While the thread is not started, paused or stopping, @fn runs on the
+ * caller instead (the thread runs no handler then; it may resume while
+ * @fn runs, so @fn takes the device lock as any handler does).
+ * Not from the I/O thread itself.
+ */
+void iothread_call(struct iothread *io, void (*fn)(void *arg), void *arg);
 /* Stops and joins the thread, frees everything (fds of handlers stay). */
 void iothread_destroy(void *io);
 

@@ -2,9 +2,9 @@
 /*
  * vm.c - creating and tearing down a VM: the KVM VM, its platform
  * (arch_vm_init(): on x86 the in-kernel irqchip and PIT), guest RAM in
- * memory slots as the architecture lays it out, the buses, vCPUs and
- * device list; and the VM's stop protocol (first stop request wins,
- * everyone joins).
+ * memory slots as the architecture lays it out, the buses, vCPUs and the
+ * device registry (device.h), whose devices vm_pause() quiesces; and the
+ * VM's stop protocol (first stop request wins, everyone joins).
  */
 #include "vm.h"
 
@@ -140,16 +140,10 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 	return 0;
 }
 
-int vm_add_device(struct vm *vm, const char *name,
-		  void (*destroy)(void *opaque), void *opaque)
+struct device *vm_add_device(struct vm *vm, enum device_kind kind,
+			     const struct device_ops *ops, void *opaque)
 {
-	if (vm->nr_devices == VM_MAX_DEVICES) {
-		pr_err("%s: too many devices", name);
-		return -1;
-	}
-	vm->devices[vm->nr_devices++] =
-		(struct vm_device){ name, destroy, opaque };
-	return 0;
+	return device_register(&vm->devices, kind, ops, opaque);
 }
 
 struct rom {
@@ -183,13 +177,22 @@ static const struct bus_ops rom_ops = {
 	.write = rom_write,
 };
 
-static void rom_destroy(void *opaque)
+static void rom_free(struct rom *rom)
 {
-	struct rom *rom = opaque;
-
 	munmap(rom->hva, rom->size);
 	free(rom);
 }
+
+static void rom_destroy(struct device *dev)
+{
+	rom_free(dev->opaque);
+}
+
+/* Its contents are fixed at creation: no state to save. */
+static const struct device_ops rom_device_ops = {
+	.state_version = 1,
+	.destroy = rom_destroy,
+};
 
 int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
 	       const char *name)
@@ -210,8 +213,8 @@ int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
 	}
 	memcpy(rom->hva, data, size);
 	mprotect(rom->hva, size, PROT_READ);
-	if (vm_add_device(vm, name, rom_destroy, rom)) {
-		rom_destroy(rom);
+	if (!vm_add_device(vm, DEVICE_ROM, &rom_device_ops, rom)) {
+		rom_free(rom);
 		return -1;
 	}
 	if (gmem_add_region(&vm->mem, gpa, size, rom->hva, true, name)) {
@@ -315,6 +318,10 @@ int vm_pause(struct vm *vm)
 	}
 	/* The vCPUs are parked: no new kicks; now quiesce the back-ends. */
 	iothread_pause(vm->io);
+	/* Device ops take device locks: not under pause_lock (device.h). */
+	pthread_mutex_unlock(&vm->pause_lock);
+	device_pause_all(&vm->devices);
+	pthread_mutex_lock(&vm->pause_lock);
 	memset(&c, 0, sizeof(c));
 	vm->clock_saved = !ioctl(vm->fd, KVM_GET_CLOCK, &c);
 	vm->paused_clock = c.clock;
@@ -328,6 +335,9 @@ int vm_pause(struct vm *vm)
 
 int vm_resume(struct vm *vm)
 {
+	if (!atomic_load(&vm->paused))
+		return 0;
+	device_resume_all(&vm->devices);
 	pthread_mutex_lock(&vm->pause_lock);
 	if (!atomic_load(&vm->paused)) {
 		pthread_mutex_unlock(&vm->pause_lock);
@@ -372,12 +382,10 @@ void vm_destroy(struct vm *vm)
 		pthread_mutex_unlock(&vm->lock);
 	}
 	stop_vcpus(vm);
-	while (vm->nr_devices) {
-		struct vm_device *d = &vm->devices[--vm->nr_devices];
-
-		if (d->destroy)
-			d->destroy(d->opaque);
-	}
+	/* Before the devices: its handlers use them. */
+	iothread_destroy(vm->io);
+	vm->io = NULL;
+	device_destroy_all(&vm->devices);
 	if (vm->vcpus) {
 		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 			vcpu_destroy(&vm->vcpus[i]);

@@ -8,9 +8,11 @@
  * and call vm_request_stop(). See docs/design.md.
  *
  * Pause: vm_pause() kicks every vCPU out of KVM_RUN and waits until all
- * are parked on pause_cond, at an instruction boundary; the KVM clock is
+ * are parked on pause_cond, at an instruction boundary, parks the I/O
+ * thread and quiesces every device (device_pause_all()); the KVM clock is
  * saved then and restored by vm_resume(), so the guest's clock does not
- * jump over the pause.
+ * jump over the pause. One controlling thread at a time calls vm_pause()
+ * and vm_resume() (the API thread, under its lock).
  */
 #ifndef VMON_VMM_VM_H
 #define VMON_VMM_VM_H
@@ -22,22 +24,13 @@
 
 #include "bus.h"
 #include "config.h"
+#include "device.h"
 #include "kvm.h"
 #include "memory.h"
 
 struct vcpu;
 struct iothread;
-struct virtio_dev;
 struct kvm_cpuid2;
-
-/* A device's teardown hook, run in reverse order of registration. */
-struct vm_device {
-	const char *name;
-	void (*destroy)(void *opaque);
-	void *opaque;
-};
-
-#define VM_MAX_DEVICES 64
 
 struct vm {
 	struct kvm *kvm;
@@ -53,12 +46,12 @@ struct vm {
 	struct kvm_cpuid2 *cpuid; /* template applied, before per-vCPU topology */
 	char *cmdline; /* the final guest command line */
 
-	struct vm_device devices[VM_MAX_DEVICES];
-	unsigned int nr_devices;
-
-	struct serial *serial;
-	struct virtio_dev *balloon; /* --balloon, for the control plane */
-	/* The virtio I/O thread, NULL without virtio devices. */
+	/* Every device, typed (device.h); destroyed newest first. */
+	struct device_registry devices;
+	/*
+	 * The virtio I/O thread, NULL without virtio devices; vm_destroy()
+	 * stops it before it destroys the devices it serves.
+	 */
 	struct iothread *io;
 
 	/* Lifecycle: the first vm_request_stop() sets the exit code. */
@@ -80,11 +73,24 @@ struct vm {
 
 /* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);
-/* Stops and joins the vCPUs, destroys devices, frees memory, closes fds. */
+/*
+ * Stops and joins the vCPUs, stops the I/O thread, destroys the devices
+ * (newest first), frees memory, closes fds.
+ */
 void vm_destroy(struct vm *vm);
 
-int vm_add_device(struct vm *vm, const char *name,
-		  void (*destroy)(void *opaque), void *opaque);
+/*
+ * Registers a device of @kind with the VM (device.h). Returns its handle,
+ * or NULL if there are too many devices (the caller frees @opaque).
+ */
+struct device *vm_add_device(struct vm *vm, enum device_kind kind,
+			     const struct device_ops *ops, void *opaque);
+/* The @nth device of @kind in creation order, or NULL. */
+static inline struct device *vm_device(struct vm *vm, enum device_kind kind,
+				       unsigned int nth)
+{
+	return device_find(&vm->devices, kind, nth);
+}
 
 /*
  * Maps @size bytes (a multiple of 4 KiB) at @gpa as read-only guest memory

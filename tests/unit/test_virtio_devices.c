@@ -60,7 +60,7 @@ static struct bfix *balloon_up(void)
 	h_init(&f->h);
 	f->d = virtio_balloon_create(&f->h.vm, f->h.io, BASE, 5, &cfg);
 	assert_non_null(f->d);
-	assert_ptr_equal(f->h.vm.balloon, f->d);
+	assert_ptr_equal(virtio_find(&f->h.vm, DEVICE_VIRTIO_BALLOON, 0), f->d);
 	assert_int_equal(iothread_start(f->h.io), 0);
 	assert_true(h_negotiate(&f->h, BASE, all_features(f->d)) &
 		    VIRTIO_STATUS_FEATURES_OK);

@@ -50,12 +50,7 @@ static inline void h_init(struct harness *h)
 static inline void h_fini(struct harness *h)
 {
 	iothread_destroy(h->io);
-	while (h->vm.nr_devices) {
-		struct vm_device *d = &h->vm.devices[--h->vm.nr_devices];
-
-		if (d->destroy)
-			d->destroy(d->opaque);
-	}
+	device_destroy_all(&h->vm.devices);
 	bus_free(&h->vm.pio);
 	bus_free(&h->vm.mmio);
 	pthread_mutex_destroy(&h->vm.lock);
