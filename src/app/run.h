@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "../vmm/config.h"
+#include "../config/config.h"
 #include "../vmm/kvm.h"
 #include "../vmm/vm.h"
 #include "console.h"

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "../vmm/config.h"
+#include "../config/config.h"
 
 struct vm;
 struct iothread;

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "bus.h"
-#include "config.h"
+#include "../config/config.h"
 #include "device.h"
 #include "kvm.h"
 #include "memory.h"

@@ -13,7 +13,7 @@
 #include <sys/ioctl.h>
 
 #include "../../util/log.h"
-#include "../../vmm/config.h"
+#include "../../config/config.h"
 #include "../../vmm/kvm.h"
 #include "../../vmm/vm.h"
 #include "../arch.h"
