@@ -59,7 +59,7 @@ class Guest(vmontest.Interactive):
         super().__init__(None, argv=argv)
         self.seq = 0
 
-    def sh(self, cmd, idle_s=2, what=None):
+    def sh(self, cmd, idle_s=3, what=None):
         """Runs cmd in the guest's shell (@idle_s: what it takes on an idle
         machine); returns its output, or None after a failure."""
         self.seq += 1
@@ -200,7 +200,8 @@ def main():
         vmontest.check("vmon-data" in out.split() and "1" in out.split(),
                        "serial and read-only flag seen by the guest: %r" % out)
         g.sh("yes vmon-guest-wrote-this | head -c 65536 | "
-             "dd of=/dev/vda bs=4096 seek=64 conv=fsync 2>/dev/null")
+             "dd of=/dev/vda bs=4096 seek=64 conv=fsync 2>/dev/null", 10,
+             "write 64 KiB to the disk with fsync")
         with open(data, "rb") as f:
             f.seek(64 * 4096)
             back = f.read(65536)
@@ -218,7 +219,7 @@ def main():
         tcp = tcp_echo_server()
         g.sh("ip addr add %s/24 dev eth0; ip link set eth0 up" % GUEST_IP)
         # nc's -w is its connect and final-read timeout: give it the pace too.
-        out = g.sh("echo hello-tcp | nc -w %d %s 7777" % (g.budget(10), HOST_IP), 5,
+        out = g.sh("echo hello-tcp | nc -w %d %s 7777" % (g.budget(3), HOST_IP), 5,
                    "TCP round trip") or ""
         vmontest.check("echo:hello-tcp" in out, "TCP round trip over the tap: %r" % out)
         try:
