@@ -46,8 +46,8 @@ multiboot_header:
 	pvh_note _start
 #endif
 
-/* PAE, EFER.LME, paging: a far jump to 64-bit code must follow. */
-.macro enter_long_mode
+/* The runtime's data segments (its GDT is loaded). */
+.macro load_data_segments
 	movw $SEL_KDATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
@@ -55,6 +55,11 @@ multiboot_header:
 	xorw %ax, %ax
 	movw %ax, %fs
 	movw %ax, %gs
+.endm
+
+/* PAE, EFER.LME, paging: a far jump to 64-bit code must follow. */
+.macro enter_long_mode
+	load_data_segments
 	movl $pml4, %eax
 	movl %eax, %cr3
 	movl %cr4, %eax
@@ -99,13 +104,7 @@ _start:
 	movq $pml4, %rax
 	movq %rax, %cr3
 	lgdt gdt_ptr
-	movw $SEL_KDATA, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw %ax, %ss
-	xorw %ax, %ax
-	movw %ax, %fs
-	movw %ax, %gs
+	load_data_segments
 	pushq $SEL_KCODE
 	pushq $start64
 	lretq
