@@ -134,7 +134,7 @@ def main():
     ap.add_argument("-n", type=int, default=20)
     a = ap.parse_args()
     vmon = os.path.abspath(os.path.join(a.build, "vmon"))
-    guest = os.path.abspath(os.path.join(a.build, "tests", "api_counter"))
+    guest = os.path.abspath(os.path.join(a.build, "guest", "api_counter.elf"))
     med = statistics.median
     v = [vmon_start(vmon, guest, True) for _ in range(a.n)]
     q = [qemu_start("qemu-system-x86_64") for _ in range(a.n)]

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * rt.c - the guest runtime's C part: serial output and printf, PASS/FAIL
- * accounting and the exit through debug-exit, the IDT and exception
+ * rt.c - the guest runtime's C part: the boot command line, serial input,
+ * output and printf, PASS/FAIL accounting and the exit through debug-exit, the IDT and exception
  * report, per-CPU TSS and the ring-3 call, local APIC and IOAPIC helpers,
  * SMP bring-up, fw_cfg access, and the string functions.
  */
@@ -121,6 +121,13 @@ void rt_puts(const char *s)
 {
 	while (*s)
 		rt_putc(*s++);
+}
+
+char rt_getc(void)
+{
+	while (!(inb(COM1 + 5) & 1)) /* LSR: data ready */
+		cpu_relax();
+	return (char)inb(COM1);
 }
 
 struct out {
@@ -251,25 +258,47 @@ void printf(const char *fmt, ...)
 	rt_puts(buf);
 }
 
-bool check(bool ok, const char *fmt, ...)
+static bool vcheck(const char *pass, bool ok, const char *fmt, va_list ap)
 {
 	char buf[400];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	printf("%s: %s\n", ok ? "PASS" : "FAIL", buf);
+	printf("%s: %s\n", ok ? pass : "FAIL", buf);
 	if (!ok)
 		rt_failures++;
 	return ok;
 }
 
+bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ok = vcheck("PASS", ok, fmt, ap);
+	va_end(ap);
+	return ok;
+}
+
+bool check_as(const char *pass, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ok = vcheck(pass, ok, fmt, ap);
+	va_end(ap);
+	return ok;
+}
+
+void rt_halt(void)
+{
+	for (;;)
+		asm volatile("cli; hlt");
+}
+
 void rt_exit(uint8_t status)
 {
 	outb(DEBUG_EXIT_PORT, status);
-	for (;;)
-		asm volatile("cli; hlt");
+	rt_halt();
 }
 
 void rt_finish(void)
@@ -468,6 +497,30 @@ bool fw_cfg_find(const char *name, uint16_t *key, uint32_t *size)
 		}
 	}
 	return false;
+}
+
+/* ------------------------------------------------------ command line */
+const char *rt_cmdline(void)
+{
+	const uint8_t *info = (const uint8_t *)(uintptr_t)rt_boot_info;
+	uint32_t magic, flags, cmd32 = 0;
+	uint64_t cmd64 = 0;
+
+	if (rt_boot_magic == MULTIBOOT_BOOT_MAGIC) {
+		memcpy(&flags, info, 4);
+		if (flags & 4) /* MULTIBOOT_INFO_CMDLINE */
+			memcpy(&cmd32, info + 16, 4);
+		cmd64 = cmd32;
+	} else if (rt_boot_magic == RT_BOOT_LINUX64) {
+		/* boot_params.hdr.cmd_line_ptr */
+		memcpy(&cmd32, info + 0x228, 4);
+		cmd64 = cmd32;
+	} else if (info) {
+		memcpy(&magic, info, 4);
+		if (magic == PVH_START_MAGIC) /* hvm_start_info.cmdline_paddr */
+			memcpy(&cmd64, info + 24, 8);
+	}
+	return cmd64 ? (const char *)(uintptr_t)cmd64 : "";
 }
 
 /* ---------------------------------------------------------------- start */

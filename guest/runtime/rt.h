@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * rt.h - the guest test runtime: what a guest test program (guest/tests)
- * can use. The runtime boots from vmon's PVH entry or from multiboot,
- * switches to 64-bit mode with an identity map of the first 4 GiB, installs
- * a GDT, IDT and per-CPU TSS, and calls the program's main() in ring 0.
+ * rt.h - the guest runtime: what a guest program (guest/tests,
+ * guest/probes, guest/bench) can use. The runtime boots from vmon's PVH
+ * entry or from multiboot (built with -DRT_ENTRY_LINUX64: from the 64-bit
+ * Linux boot protocol instead), switches to 64-bit mode with an identity
+ * map of the first 4 GiB, installs a GDT, IDT and per-CPU TSS, and calls
+ * the program's main() in ring 0.
  * Everything runs in ring 0 unless passed to rt_user_call(); keep ring-0
  * work short (it is emulated on a PVM host) and loop in ring 3.
  * docs/testing.md explains how to write a program.
@@ -29,7 +31,9 @@
 #define SEL_TSS0 0x30
 
 #define MULTIBOOT_BOOT_MAGIC 0x2badb002
-#define PVH_START_MAGIC 0x336ec578
+#define PVH_START_MAGIC 0x336ec578 /* hvm_start_info.magic */
+/* rt_boot_magic after the 64-bit Linux entry ("HdrS"); rt_boot_info is RSI */
+#define RT_BOOT_LINUX64 0x53726448
 
 #define LAPIC_BASE 0xfee00000UL
 #define IOAPIC_BASE 0xfec00000UL
@@ -57,8 +61,13 @@ struct rt_frame {
 typedef void (*rt_handler)(struct rt_frame *f);
 
 /* --- boot --- */
-extern uint32_t rt_boot_magic; /* EAX at entry */
-extern uint32_t rt_boot_info; /* EBX at entry */
+extern uint32_t rt_boot_magic; /* EAX at entry (or RT_BOOT_LINUX64) */
+extern uint32_t rt_boot_info; /* EBX at entry (RSI: the zero page) */
+/*
+ * The kernel command line the loader passed, whichever the boot protocol
+ * (PVH start info, multiboot info, Linux zero page); "" if none.
+ */
+const char *rt_cmdline(void);
 int main(void); /* the program: returns when done, see rt_finish() */
 
 /* --- port and memory-mapped I/O, CPU instructions --- */
@@ -148,20 +157,30 @@ static inline void cpu_relax(void)
 	asm volatile("pause" ::: "memory");
 }
 
-/* --- output and results --- */
+/* --- serial port (COM1), output and results --- */
 void rt_putc(char c);
 void rt_puts(const char *s);
+/* Waits for a byte from COM1 (the host's go-ahead, say) and returns it. */
+char rt_getc(void);
 __attribute__((format(printf, 1, 2))) void printf(const char *fmt, ...);
 int vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
 __attribute__((format(printf, 3, 4))) int snprintf(char *buf, size_t len,
 						   const char *fmt, ...);
 /* Prints "PASS: msg" or "FAIL: msg" and counts failures; returns @ok. */
 __attribute__((format(printf, 2, 3))) bool check(bool ok, const char *fmt, ...);
+/*
+ * check() with @pass in place of "PASS" (the probes print "ok: msg", the
+ * form their host-side tests match).
+ */
+__attribute__((format(printf, 3, 4))) bool check_as(const char *pass, bool ok,
+						    const char *fmt, ...);
 extern unsigned int rt_failures;
 /* Prints "RESULT: PASS" or "RESULT: FAIL" and exits RT_PASS / RT_FAIL. */
 __attribute__((noreturn)) void rt_finish(void);
 /* Ends vmon through debug-exit: vmon's exit code is (status << 1) | 1. */
 __attribute__((noreturn)) void rt_exit(uint8_t status);
+/* Halts this CPU for good, interrupts off: the VM stays up. */
+__attribute__((noreturn)) void rt_halt(void);
 
 /* --- interrupts --- */
 /* Installs @fn for @vector (0..255); NULL restores the default (fatal). */

@@ -5,8 +5,13 @@
  * (static identity page tables for the first 4 GiB in 2 MiB pages, all
  * user-accessible), the AP real-mode trampoline, interrupt entry stubs,
  * and the ring-3 call and its return gate.
+ * Built with -DRT_ENTRY_LINUX64 instead, the image has neither header nor
+ * note and enters through the 64-bit Linux boot protocol (an ELF without a
+ * PVH note: e_entry in long mode, RSI = the zero page); the probes
+ * (guest/probes) boot that way, the only guests that use that vmon path.
  */
 #include "../../src/devices/hypercall.h"
+#include "pvh-note.inc"
 
 #define SEL_KCODE 0x08
 #define SEL_KDATA 0x10
@@ -15,6 +20,7 @@
 #define SEL_KCODE32 0x28
 #define RT_MAX_CPUS 8
 #define KSTACK_SIZE 16384
+#define RT_BOOT_LINUX64 0x53726448 /* rt.h */
 
 #define CR0_PE 0x1
 #define CR0_WP 0x10000
@@ -24,6 +30,7 @@
 #define EFER_LME 0x100
 
 /* ---------------------------------------------------------------- header */
+#ifndef RT_ENTRY_LINUX64
 	.section .head, "ax"
 	.align 4
 multiboot_header:
@@ -36,14 +43,11 @@ multiboot_header:
 	.long 0x1badb002, 0, -0x1badb002
 #endif
 
-	.section .note.pvh, "a"
-	.align 4
-	.long 4, 4, 18 /* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
-	.asciz "Xen"
-	.long _start
+	pvh_note _start
+#endif
 
-/* PAE, EFER.LME, paging: a far jump to 64-bit code must follow. */
-.macro enter_long_mode
+/* The runtime's data segments (its GDT is loaded). */
+.macro load_data_segments
 	movw $SEL_KDATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
@@ -51,6 +55,11 @@ multiboot_header:
 	xorw %ax, %ax
 	movw %ax, %fs
 	movw %ax, %gs
+.endm
+
+/* PAE, EFER.LME, paging: a far jump to 64-bit code must follow. */
+.macro enter_long_mode
+	load_data_segments
 	movl $pml4, %eax
 	movl %eax, %cr3
 	movl %cr4, %eax
@@ -65,6 +74,7 @@ multiboot_header:
 	movl %eax, %cr0
 .endm
 
+#ifndef RT_ENTRY_LINUX64
 /* --------------------------------------------------- 32-bit entry (BSP) */
 	.section .head, "ax"
 	.code32
@@ -77,6 +87,28 @@ _start:
 	ljmp $SEL_KCODE32, $1f
 1:	enter_long_mode
 	ljmp $SEL_KCODE, $start64
+#else
+/* ------------------------------------ 64-bit Linux boot protocol (BSP) */
+	.section .head, "ax"
+	.code64
+	.globl _start
+_start:
+	/*
+	 * Long mode on the loader's page tables and GDT: switch to ours (both
+	 * map the first 4 GiB 1:1) and reload CS through a far return.
+	 */
+	cli
+	movl $RT_BOOT_LINUX64, rt_boot_magic
+	movl %esi, rt_boot_info
+	movq $(kstacks + KSTACK_SIZE), %rsp
+	movq $pml4, %rax
+	movq %rax, %cr3
+	lgdt gdt_ptr
+	load_data_segments
+	pushq $SEL_KCODE
+	pushq $start64
+	lretq
+#endif
 
 
 /* --------------------------------------- AP trampoline (copied to 0x8000) */

@@ -4,9 +4,8 @@
  * programs (vdrv.h): command-line device discovery, device initialisation,
  * split-queue submission and polling, virtio-blk request chains.
  */
+#include "rt.h"
 #include "vdrv.h"
-
-void *memset(void *d, int c, size_t n);
 
 const char *vdrv_find(const char *s, const char *word)
 {

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * vdrv.h - the minimal polling virtio-mmio (version 2) driver shared by the
- * freestanding guest programs that talk to virtio devices
- * (tests/integration/guest/virtio_probe.c and api_probe.c,
- * bench/virtio-blk-guest.c): split-queue layout, device discovery from the
- * virtio_mmio.device= command-line entries, feature negotiation and queue
- * setup, submit / poll helpers and the virtio-blk request chain. It owns
- * no state: the programs own their queues and buffers. Depends on nothing
- * but the compiler's headers and memset(), so it links both with the guest
- * runtime (guest/runtime) and without it (the probes' own entry code).
+ * guest programs that talk to virtio devices (guest/probes/virtio_probe.c
+ * and api_probe.c, guest/bench/virtio-blk-guest.c): split-queue layout,
+ * device discovery from the virtio_mmio.device= command-line entries,
+ * feature negotiation and queue setup, submit / poll helpers and the
+ * virtio-blk request chain. It owns no state: the programs own their
+ * queues and buffers. Linked with the runtime (rt.c: memset()).
  */
 #ifndef GUEST_VDRV_H
 #define GUEST_VDRV_H

@@ -2,7 +2,7 @@
 """Control plane and devices on real KVM, with a guest program (no Linux):
 
 - rate limiter: a drive with a 1 MiB/s bandwidth bucket (1 MiB, full at
-  start); the guest (tests/integration/guest/api_probe.c) reads 4 MiB in
+  start); the guest (guest/probes/api_probe.c) reads 4 MiB in
   64 KiB requests, which must take (4 - 1) MiB / (1 MiB/s) = 3 s within
   10 %; the metrics count the throttling; without a limiter the same read
   is far quicker; a PATCH at run time changes the limit;
@@ -21,7 +21,7 @@ from vmontest import check
 import vmon_api
 
 vmontest.require_kvm()
-PROBE = os.path.join(vmontest.BUILD_ROOT, "tests", "api_probe.elf")
+PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "api_probe.elf")
 MIB = 1 << 20
 
 

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Core command-line behaviour: version/help, every bad input with its
 message and exit code, the debug-exit code, serial modes, and the reports
-of a triple fault and an emulation failure (tiny PVH fixture guests)."""
+of a triple fault and an emulation failure (tiny bare PVH guests,
+guest/bare/)."""
 import os
 import re
 import subprocess
@@ -9,7 +10,7 @@ import tempfile
 
 import vmontest as t
 
-FIX = os.path.join(t.BUILD_ROOT, "tests", "guests")
+FIX = os.path.join(t.BUILD_ROOT, "guest")  # guest/bare/*.S
 EXITCODE = os.path.join(FIX, "exitcode.elf")
 XRSTOR = os.path.join(FIX, "xrstor.elf")
 TRIPLE = os.path.join(FIX, "triple.elf")

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Virtio devices on real KVM, driven by a guest program (no Linux boot).
 
-tests/integration/guest/virtio_probe.c is a freestanding 64-bit guest with
-a polling virtio-mmio driver. It finds the devices from the
-virtio_mmio.device= entries vmon put on its command line; notifications
-reach vmon through KVM ioeventfds. Checked here:
+guest/probes/virtio_probe.c is a guest program with the runtime's polling
+virtio-mmio driver, booted through the 64-bit Linux entry. It finds the
+devices from the virtio_mmio.device= entries vmon put on its command line;
+notifications reach vmon through KVM ioeventfds. Checked here:
 - virtio-blk: the guest reads the pattern the host wrote into sectors 0-7
   and the serial; it writes sectors 8-15, which the host then reads back;
 - virtio-rng: 64 random bytes;
@@ -31,7 +31,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmontest  # noqa: E402
 
-PROBE = os.path.join(vmontest.BUILD_ROOT, "tests", "virtio_probe.elf")
+PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "virtio_probe.elf")
 SECTOR = 512
 
 

@@ -12,7 +12,7 @@ import time
 
 import vmontest
 
-GUEST_COUNTER = os.path.join(vmontest.BUILD_ROOT, "tests", "api_counter")
+GUEST_COUNTER = os.path.join(vmontest.BUILD_ROOT, "guest", "api_counter.elf")
 
 
 def raw(sock_path, data, timeout=5.0, shutdown=True):

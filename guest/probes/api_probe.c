@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * api_probe.c - a freestanding 64-bit guest (ELF, Linux 64-bit entry) for
- * the control-plane tests of test_api_devices.py, with a tiny polling
- * virtio-mmio block driver. Modes, from its command line:
+ * api_probe.c - a guest program (the runtime, booted through the 64-bit
+ * Linux entry) for the control-plane tests of test_api_devices.py, with
+ * the runtime's polling virtio-mmio driver (vdrv.h). Modes, from its
+ * command line:
  *   probe.blkrate: reads 4 MiB from the first virtio-blk disk in 64 KiB
  *     requests, between the lines "blkrate: start" and "blkrate: done"
  *     (the host times them against the drive's rate limiter);
@@ -12,75 +13,27 @@
  *   probe.kbd: reads the i8042 keyboard (port 0x60) after the host's
  *     SendCtrlAltDel, first with translation (scancode set 1), then with
  *     the command byte switched to set 2, and prints the bytes.
- * Results go to COM1; the exit code to isa-debug-exit (0: all passed),
- * or with probe.stay the guest halts and the VM stays up.
+ * Results go to COM1, each check as "ok: what" or "FAIL: what" (the
+ * host-side test matches these lines); the number of failed checks goes
+ * to isa-debug-exit (0: all passed), or with probe.stay the guest halts
+ * and the VM stays up.
  */
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
+#include "rt.h"
 #include "vdrv.h"
 
 #define CHUNK (64 * 1024)
 #define TOTAL (4 * 1024 * 1024)
 
-void _start(void);
-void *memset(void *d, int c, size_t n);
-
-void *memset(void *d, int c, size_t n)
-{
-	volatile uint8_t *p = d;
-
-	while (n--)
-		*p++ = (uint8_t)c;
-	return d;
-}
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		outb(0x3f8, (uint8_t)*s++);
-}
-
-static void puthex8(uint8_t v)
-{
-	char b[4] = { "0123456789abcdef"[v >> 4], "0123456789abcdef"[v & 15],
-		      ' ', 0 };
-
-	puts_(b);
-}
-
-static unsigned int failures;
-
-static void check(bool ok, const char *what)
-{
-	puts_(ok ? "ok: " : "FAIL: ");
-	puts_(what);
-	puts_("\n");
-	failures += !ok;
-}
+/* A check, printed "ok: ..." or "FAIL: ..." and counted by the runtime. */
+#define expect(cond, ...) check_as("ok", cond, __VA_ARGS__)
 
 /* With @stay the VM keeps running (halted) for the host to inspect it. */
 static __attribute__((noreturn)) void finish(bool stay)
 {
-	puts_(failures ? "api-probe: FAILED\n" : "api-probe: PASSED\n");
+	rt_puts(rt_failures ? "api-probe: FAILED\n" : "api-probe: PASSED\n");
 	if (!stay)
-		outb(0xf4, (uint8_t)failures);
-	for (;;)
-		__asm__ volatile("hlt");
+		rt_exit((uint8_t)rt_failures);
+	rt_halt();
 }
 
 /* --- virtio-blk (driver: guest/runtime/vdrv.h) ------------------------- */
@@ -107,15 +60,15 @@ static void blkrate(const char *cmdline)
 	uint64_t base = vdrv_next_device(&p);
 	bool ok = true;
 
-	check(base && vdrv_is_virtio(base) &&
-		      *vdrv_reg(base, VMMIO_DEVICE_ID) == 2 &&
-		      vdrv_init(base, &q, 1, 0),
-	      "blk: driver init");
-	puts_("blkrate: start\n");
+	expect(base && vdrv_is_virtio(base) &&
+		       *vdrv_reg(base, VMMIO_DEVICE_ID) == 2 &&
+		       vdrv_init(base, &q, 1, 0),
+	       "blk: driver init");
+	rt_puts("blkrate: start\n");
 	for (uint64_t off = 0; ok && off < TOTAL; off += CHUNK)
 		ok = blk_read(base, off / 512);
-	puts_("blkrate: done\n");
-	check(ok, "blk: 4 MiB read");
+	rt_puts("blkrate: done\n");
+	expect(ok, "blk: 4 MiB read");
 }
 
 /* --- virtio-rng ------------------------------------------------------ */
@@ -161,13 +114,13 @@ static void kbd_read(unsigned int n, const uint8_t *want, const char *what)
 		uint8_t v;
 
 		while (!(inb(0x64) & 1))
-			__asm__ volatile("pause");
+			cpu_relax();
 		v = inb(0x60);
-		puthex8(v);
+		printf("%02x ", v);
 		ok &= v == want[i];
 	}
-	puts_("\n");
-	check(ok && !(inb(0x64) & 1), what);
+	rt_puts("\n");
+	expect(ok && !(inb(0x64) & 1), "%s", what);
 }
 
 static void kbd(void)
@@ -177,8 +130,8 @@ static void kbd(void)
 	static const uint8_t set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0,
 					0x71, 0xf0, 0x11, 0xf0, 0x14 };
 
-	check(!(inb(0x64) & 1), "kbd: nothing to read at first");
-	puts_("kbd: ready for set 1\n");
+	expect(!(inb(0x64) & 1), "kbd: nothing to read at first");
+	rt_puts("kbd: ready for set 1\n");
 	kbd_read(sizeof(set1), set1, "kbd: Ctrl+Alt+Del in scancode set 1");
 	/* Command byte: keyboard interrupt on, no translation. */
 	outb(0x64, 0x60);
@@ -186,21 +139,18 @@ static void kbd(void)
 	outb(0x64, 0x20);
 	while (!(inb(0x64) & 1))
 		;
-	check(inb(0x60) == 0x01, "kbd: command byte written");
-	puts_("kbd: ready for set 2\n");
+	expect(inb(0x60) == 0x01, "kbd: command byte written");
+	rt_puts("kbd: ready for set 2\n");
 	kbd_read(sizeof(set2), set2, "kbd: Ctrl+Alt+Del in scancode set 2");
 }
 
-void __attribute__((used)) probe_main(const uint8_t *zero_page)
+int main(void)
 {
-	uint32_t cmd;
-	const char *cmdline;
+	const char *cmdline = rt_cmdline();
 
-	__builtin_memcpy(&cmd, zero_page + 0x228, 4);
-	cmdline = (const char *)(uintptr_t)cmd;
-	puts_("api-probe: ");
-	puts_(cmdline);
-	puts_("\n");
+	rt_puts("api-probe: ");
+	rt_puts(cmdline); /* not printf(): no length limit */
+	rt_puts("\n");
 	if (vdrv_find(cmdline, "probe.blkrate"))
 		blkrate(cmdline);
 	if (vdrv_find(cmdline, "probe.rngrate"))
@@ -209,13 +159,3 @@ void __attribute__((used)) probe_main(const uint8_t *zero_page)
 		kbd();
 	finish(vdrv_find(cmdline, "probe.stay"));
 }
-
-static uint8_t stack[16384] __attribute__((aligned(16), used));
-
-__asm__(".globl _start\n"
-	"_start:\n"
-	"	lea stack+16384(%rip), %rsp\n"
-	"	mov %rsi, %rdi\n"
-	"	call probe_main\n"
-	"1:	hlt\n"
-	"	jmp 1b\n");

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * virtio_probe.c - a freestanding 64-bit guest (ELF, Linux 64-bit entry)
- * with a minimal polling virtio-mmio driver, used by
- * tests/integration/test_virtio_devices.py on real KVM. It finds its
+ * virtio_probe.c - a guest program (the runtime, booted through the 64-bit
+ * Linux entry) with the runtime's polling virtio-mmio driver (vdrv.h),
+ * used by tests/integration/test_virtio_devices.py on real KVM. It finds its
  * devices from the virtio_mmio.device= entries on its command line, as
  * Linux does, and for each one:
  *   virtio-blk: checks the serial (GET_ID), reads sectors 0-7 and checks
@@ -14,93 +14,24 @@
  *   virtio-balloon: inflate, free page reporting, stats (test_balloon()).
  * With "hostile" on the command line it instead hands the first device a
  * buffer outside RAM and checks the device answers with NEEDS_RESET.
- * Results go to COM1; the exit code to isa-debug-exit (0: all passed).
- * Runs in ring 0 (emulated on a PVM host): kept small and simple.
+ * Results go to COM1, each check as "ok: what" or "FAIL: what" (the
+ * host-side test matches these lines); the number of failed checks goes
+ * to isa-debug-exit (0: all passed). Runs in ring 0 (emulated on a PVM
+ * host): kept small and simple.
  */
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
+#include "rt.h"
 #include "vdrv.h"
 
 #define SECTOR 512
 
-void _start(void);
-void *memset(void *d, int c, size_t n);
-void *memcpy(void *d, const void *s, size_t n);
+/* A check, printed "ok: ..." or "FAIL: ..." and counted by the runtime. */
+#define expect(cond, ...) check_as("ok", cond, __VA_ARGS__)
 
-void *memset(void *d, int c, size_t n)
+static __attribute__((noreturn)) void finish(void)
 {
-	volatile uint8_t *p = d;
-
-	while (n--)
-		*p++ = (uint8_t)c;
-	return d;
-}
-
-void *memcpy(void *d, const void *s, size_t n)
-{
-	volatile uint8_t *p = d;
-	const uint8_t *q = s;
-
-	while (n--)
-		*p++ = *q++;
-	return d;
-}
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-/* Waits for a byte on COM1 (the test's go-ahead). */
-static uint8_t serial_getc(void)
-{
-	while (!(inb(0x3fd) & 1))
-		;
-	return inb(0x3f8);
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		outb(0x3f8, (uint8_t)*s++);
-}
-
-static void puthex(uint64_t v)
-{
-	char b[19] = "0x";
-
-	for (int i = 0; i < 16; i++)
-		b[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 15];
-	b[18] = 0;
-	puts_(b);
-}
-
-static __attribute__((noreturn)) void finish(unsigned int failures)
-{
-	puts_(failures ? "virtio-probe: FAILED\n" : "virtio-probe: PASSED\n");
-	outb(0xf4, (uint8_t)failures);
-	for (;;)
-		__asm__ volatile("hlt");
-}
-
-static unsigned int failures;
-
-static void check(bool ok, const char *what)
-{
-	puts_(ok ? "ok: " : "FAIL: ");
-	puts_(what);
-	puts_("\n");
-	failures += !ok;
+	rt_puts(rt_failures ? "virtio-probe: FAILED\n" :
+			      "virtio-probe: PASSED\n");
+	rt_exit((uint8_t)rt_failures);
 }
 
 /* --- virtio-mmio (driver: guest/runtime/vdrv.h) -------------------------- */
@@ -164,26 +95,26 @@ static void test_blk(uint64_t base, const char *serial)
 	uint32_t len;
 	bool ok = true;
 
-	check(dev_init(base, 1), "blk: driver init");
-	check(blk_req(base, VBLK_T_GET_ID, 0, 20, &len) && len == 21,
-	      "blk: get-id request");
+	expect(dev_init(base, 1), "blk: driver init");
+	expect(blk_req(base, VBLK_T_GET_ID, 0, 20, &len) && len == 21,
+	       "blk: get-id request");
 	for (int i = 0; serial[i] && serial[i] != ' '; i++)
 		ok &= data[i] == (uint8_t)serial[i];
-	check(ok, "blk: serial matches");
-	check(blk_req(base, VBLK_T_IN, 0, sizeof(data), &len) &&
-		      len == sizeof(data) + 1,
-	      "blk: read request");
+	expect(ok, "blk: serial matches");
+	expect(blk_req(base, VBLK_T_IN, 0, sizeof(data), &len) &&
+		       len == sizeof(data) + 1,
+	       "blk: read request");
 	ok = true;
 	for (unsigned int i = 0; i < sizeof(data); i++)
 		ok &= data[i] == (uint8_t)(i / SECTOR * 7 + i % SECTOR + 1);
-	check(ok, "blk: read the host's pattern");
+	expect(ok, "blk: read the host's pattern");
 	for (unsigned int i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)((i / SECTOR + 8) * 13 + (i % SECTOR)) ^
 			  0x5a;
-	check(blk_req(base, VBLK_T_OUT, 8, sizeof(data), &len) && len == 1,
-	      "blk: write request");
-	check(blk_req(base, VBLK_T_FLUSH, 0, 0, &len), "blk: flush request");
-	check(*reg(base, 0x60) & 1, "blk: interrupt status set");
+	expect(blk_req(base, VBLK_T_OUT, 8, sizeof(data), &len) && len == 1,
+	       "blk: write request");
+	expect(blk_req(base, VBLK_T_FLUSH, 0, 0, &len), "blk: flush request");
+	expect(*reg(base, 0x60) & 1, "blk: interrupt status set");
 	*reg(base, 0x64) = 1;
 }
 
@@ -192,13 +123,13 @@ static void test_rng(uint64_t base)
 	uint32_t len = 0;
 	unsigned int nonzero = 0;
 
-	check(dev_init(base, 1), "rng: driver init");
+	expect(dev_init(base, 1), "rng: driver init");
 	memset(data, 0, 64);
 	q.desc[0] = (struct vq_desc){ (uintptr_t)data, 64, 2, 0 };
-	check(run_chain(base, 0, &len) && len == 64, "rng: 64 bytes");
+	expect(run_chain(base, 0, &len) && len == 64, "rng: 64 bytes");
 	for (int i = 0; i < 64; i++)
 		nonzero += data[i] != 0;
-	check(nonzero > 32, "rng: bytes look random");
+	expect(nonzero > 32, "rng: bytes look random");
 }
 
 static uint8_t rx[64] __attribute__((aligned(64)));
@@ -210,7 +141,7 @@ static void test_console(uint64_t base)
 	uint16_t seen;
 	bool ok;
 
-	check(dev_init(base, 2), "console: driver init");
+	expect(dev_init(base, 2), "console: driver init");
 	/* A receive buffer first, then transmit. */
 	memset(rx, 0, sizeof(rx));
 	q.desc[0] = (struct vq_desc){ (uintptr_t)rx, sizeof(rx), 2, 0 };
@@ -218,12 +149,12 @@ static void test_console(uint64_t base)
 	qs = &queues[1];
 	memcpy(data, msg, sizeof(msg) - 1);
 	q.desc[0] = (struct vq_desc){ (uintptr_t)data, sizeof(msg) - 1, 0, 0 };
-	check(run_chain(base, 0, &len), "console: transmit");
+	expect(run_chain(base, 0, &len), "console: transmit");
 	qs = &queues[0];
 	ok = wait_used(base, seen, &len) && len >= 4;
-	check(ok, "console: received input");
+	expect(ok, "console: received input");
 	ok = ok && rx[0] == 'p' && rx[1] == 'i' && rx[2] == 'n' && rx[3] == 'g';
-	check(ok, "console: input is what the host sent");
+	expect(ok, "console: input is what the host sent");
 }
 
 /*
@@ -305,11 +236,11 @@ static void test_net(uint64_t base)
 	uint16_t seen;
 	bool got = false;
 
-	check(dev_init(base, 2), "net: driver init");
+	expect(dev_init(base, 2), "net: driver init");
 	for (int i = 0; i < 6; i++)
 		mac[i] = *(volatile uint8_t *)(base + 0x100 + i);
-	check(mac[0] == 2 && mac[5] == 2, "net: MAC from the command line");
-	check((*(volatile uint8_t *)(base + 0x106) & 1), "net: link up");
+	expect(mac[0] == 2 && mac[5] == 2, "net: MAC from the command line");
+	expect((*(volatile uint8_t *)(base + 0x106) & 1), "net: link up");
 	/* Four receive buffers. */
 	for (uint16_t i = 0; i < 4; i++) {
 		q.desc[i] = (struct vq_desc){ (uintptr_t)rxbufs[i],
@@ -320,7 +251,7 @@ static void test_net(uint64_t base)
 	qs = &queues[1];
 	q.desc[0] = (struct vq_desc){ (uintptr_t)frame,
 				      build_udp(mac, "vmon-net-ping"), 0, 0 };
-	check(run_chain(base, 0, &len), "net: frame transmitted");
+	expect(run_chain(base, 0, &len), "net: frame transmitted");
 	/* Frames arrive (maybe IPv6 noise first): look for the answer. */
 	qs = &queues[0];
 	seen = 0;
@@ -336,7 +267,7 @@ static void test_net(uint64_t base)
 			recycle(base, head); /* give the buffer back */
 		}
 	}
-	check(got, "net: UDP answer from the host received");
+	expect(got, "net: UDP answer from the host received");
 }
 
 /*
@@ -411,9 +342,9 @@ static void test_vsock(uint64_t base)
 	const uint8_t *pl;
 	bool ok;
 
-	check(dev_init(base, 3), "vsock: driver init");
+	expect(dev_init(base, 3), "vsock: driver init");
 	my_cid = *(volatile uint64_t *)(base + 0x100);
-	check(my_cid == 42, "vsock: guest CID 42 in config space");
+	expect(my_cid == 42, "vsock: guest CID 42 in config space");
 	qs = &queues[0];
 	for (uint16_t i = 0; i < 4; i++) {
 		q.desc[i] = (struct vq_desc){ (uintptr_t)vrx[i], sizeof(vrx[i]),
@@ -423,22 +354,22 @@ static void test_vsock(uint64_t base)
 	vdrv_kick(base, 0);
 
 	/* Guest to host. */
-	check(vsock_send(base, 1234, 5000, 1, "", 0), "vsock: request sent");
+	expect(vsock_send(base, 1234, 5000, 1, "", 0), "vsock: request sent");
 	h = vsock_recv(base, &pl);
-	check(h && h->op == 2 && h->src_port == 5000 && h->dst_port == 1234,
-	      "vsock: host accepted the connection to port 5000");
-	check(vsock_send(base, 1234, 5000, 5, "hello-from-guest", 16),
-	      "vsock: data sent");
+	expect(h && h->op == 2 && h->src_port == 5000 && h->dst_port == 1234,
+	       "vsock: host accepted the connection to port 5000");
+	expect(vsock_send(base, 1234, 5000, 5, "hello-from-guest", 16),
+	       "vsock: data sent");
 	h = vsock_recv(base, &pl);
 	ok = h && h->op == 5 && payload_is(pl, h->len, "echo:hello-from-guest");
-	check(ok, "vsock: echo from the host");
+	expect(ok, "vsock: echo from the host");
 	vsock_send(base, 1234, 5000, 3, "", 0);
 
 	/* Host to guest. */
-	puts_("vsock: waiting for host\n");
+	rt_puts("vsock: waiting for host\n");
 	h = vsock_recv(base, &pl);
 	ok = h && h->op == 1 && h->dst_port == 6000 && h->src_cid == 2;
-	check(ok, "vsock: connection request from the host to port 6000");
+	expect(ok, "vsock: connection request from the host to port 6000");
 	if (!ok)
 		return;
 	{
@@ -446,20 +377,20 @@ static void test_vsock(uint64_t base)
 
 		vfwd = 0; /* credit counters are per connection */
 
-		check(vsock_send(base, 6000, hp, 2, "", 0),
-		      "vsock: response sent");
+		expect(vsock_send(base, 6000, hp, 2, "", 0),
+		       "vsock: response sent");
 		h = vsock_recv(base, &pl);
 		ok = h && h->op == 5 && h->len < 64;
-		check(ok, "vsock: data from the host");
+		expect(ok, "vsock: data from the host");
 		if (!ok)
 			return;
 		memcpy(echo, "echo:", 5);
 		memcpy(echo + 5, pl, h->len);
-		check(vsock_send(base, 6000, hp, 5, echo, 5 + h->len),
-		      "vsock: echo sent");
+		expect(vsock_send(base, 6000, hp, 5, echo, 5 + h->len),
+		       "vsock: echo sent");
 		h = vsock_recv(base, &pl);
-		check(h && (h->op == 4 || h->op == 3),
-		      "vsock: host closed the connection");
+		expect(h && (h->op == 4 || h->op == 3),
+		       "vsock: host closed the connection");
 		vsock_send(base, 6000, hp, 3, "", 0);
 	}
 }
@@ -493,10 +424,10 @@ static void test_balloon(uint64_t base)
 	uint64_t at = 16ULL << 20, rep = 48ULL << 20;
 	bool ok = true;
 
-	check(dev_init_f(base, 4, (1 << 1) | (1 << 5)),
-	      "balloon: driver init (stats, reporting)");
+	expect(dev_init_f(base, 4, (1 << 1) | (1 << 5)),
+	       "balloon: driver init (stats, reporting)");
 	target = *(volatile uint32_t *)(base + 0x100);
-	check(target == 8192, "balloon: target of 32 MiB (8192 pages)");
+	expect(target == 8192, "balloon: target of 32 MiB (8192 pages)");
 	/* Statistics: the device keeps the buffer until it wants more. */
 	put_stat(0, 4, 12345 * 4096ULL); /* MEMFREE */
 	put_stat(1, 5, 60ULL << 20); /* MEMTOT */
@@ -512,10 +443,10 @@ static void test_balloon(uint64_t base)
 	qs = &queues[0];
 	pfns[0] = (uint32_t)(at >> 12);
 	q.desc[0] = (struct vq_desc){ (uintptr_t)pfns, 4, 0, 0 };
-	check(run_chain(base, 0, &len), "balloon: warm-up inflate");
+	expect(run_chain(base, 0, &len), "balloon: warm-up inflate");
 	touch(at, (uint64_t)target * 4096);
-	puts_("balloon: touched\n");
-	serial_getc();
+	rt_puts("balloon: touched\n");
+	rt_getc();
 	qs = &queues[0];
 	for (uint32_t done = 0; done < target && ok; done += 256) {
 		for (uint32_t i = 0; i < 256; i++)
@@ -524,47 +455,47 @@ static void test_balloon(uint64_t base)
 			(struct vq_desc){ (uintptr_t)pfns, sizeof(pfns), 0, 0 };
 		ok = run_chain(base, 0, &len);
 	}
-	check(ok, "balloon: inflate requests done");
+	expect(ok, "balloon: inflate requests done");
 	*(volatile uint32_t *)(base + 0x104) = target;
-	check(*(volatile uint32_t *)(base + 0x104) == target,
-	      "balloon: actual reads back");
-	puts_("balloon: inflated\n");
-	serial_getc();
+	expect(*(volatile uint32_t *)(base + 0x104) == target,
+	       "balloon: actual reads back");
+	rt_puts("balloon: inflated\n");
+	rt_getc();
 
 	touch(rep, 8ULL << 20);
-	puts_("balloon: touched again\n");
-	serial_getc();
+	rt_puts("balloon: touched again\n");
+	rt_getc();
 	qs = &queues[3];
 	q.desc[0] = (struct vq_desc){ rep, 4ULL << 20, 1 | 2, 1 };
 	q.desc[1] = (struct vq_desc){ rep + (4ULL << 20), 4ULL << 20, 2, 0 };
-	check(run_chain(base, 0, &len), "balloon: free pages reported");
-	puts_("balloon: reported\n");
-	serial_getc();
-	check(*(volatile uint8_t *)at == 0 &&
-		      *(volatile uint8_t *)(rep + 4096) == 0,
-	      "balloon: returned pages read as zero");
+	expect(run_chain(base, 0, &len), "balloon: free pages reported");
+	rt_puts("balloon: reported\n");
+	rt_getc();
+	expect(*(volatile uint8_t *)at == 0 &&
+		       *(volatile uint8_t *)(rep + 4096) == 0,
+	       "balloon: returned pages read as zero");
 	/* Deflate: the pages are the guest's again. */
 	qs = &queues[1];
 	pfns[0] = (uint32_t)(at >> 12);
 	q.desc[0] = (struct vq_desc){ (uintptr_t)pfns, 4, 0, 0 };
-	check(run_chain(base, 0, &len), "balloon: deflate request done");
+	expect(run_chain(base, 0, &len), "balloon: deflate request done");
 	*(volatile uint8_t *)at = 7;
-	check(*(volatile uint8_t *)at == 7, "balloon: deflated page usable");
+	expect(*(volatile uint8_t *)at == 7, "balloon: deflated page usable");
 }
 
 static void test_hostile(uint64_t base)
 {
 	uint32_t len;
 
-	check(dev_init(base, 1), "hostile: driver init");
+	expect(dev_init(base, 1), "hostile: driver init");
 	/* A writable buffer in the MMIO hole, and a chain that loops. */
 	q.desc[0] = (struct vq_desc){ 0xe0000000ULL, 4096, 2, 0 };
-	check(!run_chain(base, 0, &len), "hostile: no completion");
-	check(*reg(base, 0x70) & 0x40, "hostile: device needs reset");
-	check(*reg(base, 0x60) & 2, "hostile: config interrupt raised");
+	expect(!run_chain(base, 0, &len), "hostile: no completion");
+	expect(*reg(base, 0x70) & 0x40, "hostile: device needs reset");
+	expect(*reg(base, 0x60) & 2, "hostile: config interrupt raised");
 	*reg(base, 0x70) = 0;
-	check(*reg(base, 0x70) == 0, "hostile: reset clears the status");
-	check(dev_init(base, 1), "hostile: device usable after reset");
+	expect(*reg(base, 0x70) == 0, "hostile: reset clears the status");
+	expect(dev_init(base, 1), "hostile: device usable after reset");
 }
 
 /* --- command line ---------------------------------------------------------- */
@@ -581,11 +512,9 @@ static void probe(const char *cmdline)
 		if (!base)
 			break;
 		n++;
-		puts_("device at ");
-		puthex(base);
-		puts_("\n");
+		printf("device at 0x%016lx\n", base);
 		if (!vdrv_is_virtio(base)) {
-			check(false, "virtio-mmio magic and version 2");
+			expect(false, "virtio-mmio magic and version 2");
 			continue;
 		}
 		if (hostile) {
@@ -598,7 +527,7 @@ static void probe(const char *cmdline)
 			break;
 		case 1:
 			if (vdrv_find(cmdline, "probe.nonet"))
-				puts_("net: skipped\n");
+				rt_puts("net: skipped\n");
 			else
 				test_net(base);
 			break;
@@ -615,30 +544,19 @@ static void probe(const char *cmdline)
 			test_rng(base);
 			break;
 		default:
-			check(false, "known device id");
+			expect(false, "known device id");
 		}
 	}
-	check(n > 0, "found virtio devices on the command line");
+	expect(n > 0, "found virtio devices on the command line");
 }
 
-void __attribute__((used)) probe_main(const uint8_t *zero_page)
+int main(void)
 {
-	uint32_t cmd;
+	const char *cmdline = rt_cmdline();
 
-	memcpy(&cmd, zero_page + 0x228, 4);
-	puts_("virtio-probe: ");
-	puts_((const char *)(uintptr_t)cmd);
-	puts_("\n");
-	probe((const char *)(uintptr_t)cmd);
-	finish(failures);
+	rt_puts("virtio-probe: ");
+	rt_puts(cmdline); /* not printf(): no length limit */
+	rt_puts("\n");
+	probe(cmdline);
+	finish();
 }
-
-static uint8_t stack[16384] __attribute__((aligned(16), used));
-
-__asm__(".globl _start\n"
-	"_start:\n"
-	"	lea stack+16384(%rip), %rsp\n"
-	"	mov %rsi, %rdi\n"
-	"	call probe_main\n"
-	"1:	hlt\n"
-	"	jmp 1b\n");

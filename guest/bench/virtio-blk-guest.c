@@ -112,24 +112,16 @@ static char fw_cmdline[4096];
 
 static const char *boot_cmdline(void)
 {
-	const uint8_t *info = (const uint8_t *)(uintptr_t)rt_boot_info;
-	uint32_t flags, mb_cmdline;
-	uint64_t pvh_cmdline;
+	uint32_t size;
 
-	fw_cfg_read(0x14, &flags, 4); /* FW_CFG_CMDLINE_SIZE */
-	if (flags && flags < sizeof(fw_cmdline)) {
-		fw_cfg_read(0x15, fw_cmdline, flags); /* FW_CFG_CMDLINE_DATA */
-		fw_cmdline[flags] = 0;
+	fw_cfg_read(0x14, &size, 4); /* FW_CFG_CMDLINE_SIZE */
+	if (size && size < sizeof(fw_cmdline)) {
+		fw_cfg_read(0x15, fw_cmdline, size); /* FW_CFG_CMDLINE_DATA */
+		fw_cmdline[size] = 0;
 		if (vdrv_find(fw_cmdline, "virtio_mmio.device="))
 			return fw_cmdline;
 	}
-	if (rt_boot_magic == 0x2badb002) {
-		memcpy(&flags, info, 4);
-		memcpy(&mb_cmdline, info + 16, 4);
-		return flags & 4 ? (const char *)(uintptr_t)mb_cmdline : "";
-	}
-	memcpy(&pvh_cmdline, info + 24, 8); /* hvm_start_info.cmdline_paddr */
-	return (const char *)(uintptr_t)pvh_cmdline;
+	return rt_cmdline();
 }
 
 static void phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * exitcode.S - fixture guest: prints "vmon-fixture: exit N" on the serial
- * port and writes N to the debug-exit port 0xf4, where N is the decimal
- * number at the start of the kernel command line (hvm_start_info in EBX,
- * cmdline_paddr at offset 24).
+ * exitcode.S - bare guest (test_cli.py, bench/boot): prints
+ * "vmon-fixture: exit" on the serial port and writes N to the debug-exit
+ * port 0xf4, where N is the decimal number at the start of the kernel
+ * command line (hvm_start_info in EBX, cmdline_paddr at offset 24). Bare:
+ * the benchmark times the VMM up to the guest's first instructions.
  */
 #include "pvh-note.inc"
+
+	pvh_note _start
+
 	.text
 	.code32
-	.globl start
-start:
+	.globl _start
+_start:
 	mov 24(%ebx), %esi	/* cmdline_paddr (low half) */
 	xor %ecx, %ecx		/* N */
 1:	movzbl (%esi), %eax
