@@ -93,15 +93,15 @@ static void rngrate(const char *cmdline)
 	uint64_t base = vdrv_next_device(&p);
 	bool ok = true;
 
-	check(base && vdrv_is_virtio(base) &&
-		      *vdrv_reg(base, VMMIO_DEVICE_ID) == 4 &&
-		      vdrv_init(base, &q, 1, 0),
-	      "rng: driver init");
-	puts_("rngrate: start\n");
+	expect(base && vdrv_is_virtio(base) &&
+		       *vdrv_reg(base, VMMIO_DEVICE_ID) == 4 &&
+		       vdrv_init(base, &q, 1, 0),
+	       "rng: driver init");
+	rt_puts("rngrate: start\n");
 	for (unsigned int done = 0; ok && done < RNG_TOTAL; done += RNG_CHUNK)
 		ok = rng_read(base);
-	puts_("rngrate: done\n");
-	check(ok, "rng: 3 KiB read");
+	rt_puts("rngrate: done\n");
+	expect(ok, "rng: 3 KiB read");
 }
 
 /* --- i8042 keyboard --------------------------------------------------- */
