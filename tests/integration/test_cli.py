@@ -69,7 +69,7 @@ def main():
     expect_error(["run", "--kernel", EXITCODE, "--mem", "1M"], 2,
                  r"--mem 1M: too small", "--mem below the minimum")
     expect_error(["run", "--kernel", EXITCODE, "--mem", "1000T"], 2,
-                 r"--mem \d+M: more than this host can map", "--mem above the host")
+                 r"memory \d+M: more than this host can map", "--mem above the host")
     big = os.path.join(tmp, "initrd.big")
     with open(big, "wb") as f:
         f.write(os.urandom(1 << 20) * 8)

@@ -69,7 +69,7 @@ int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg)
 			       cfg->mem_size;
 
 	if (bits < 64 && top > (1ULL << bits)) {
-		pr_err("--mem %lluM: more than this host can map (guest physical addresses have %u bits)",
+		pr_err("memory %lluM: more than this host can map (guest physical addresses have %u bits)",
 		       (unsigned long long)(cfg->mem_size >> 20), bits);
 		return -1;
 	}

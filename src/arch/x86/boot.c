@@ -78,7 +78,7 @@ int boot_copy(struct vm *vm, const struct boot_file *f, uint64_t gpa,
 		return -1;
 	dst = gpa_to_hva_rw(&vm->mem, gpa, memsz);
 	if (!dst) {
-		pr_err("%s %s: needs guest memory up to %llu MiB, --mem is %llu MiB",
+		pr_err("%s %s: needs guest memory up to %llu MiB, the VM has %llu MiB",
 		       f->what, f->path,
 		       (unsigned long long)mib_up(gpa + memsz),
 		       (unsigned long long)(vm->mem.ram_size >> 20));
@@ -116,7 +116,7 @@ int boot_place_initrd(struct vm *vm, const struct boot_file *initrd,
 		top = max_end;
 	if (initrd->size > top ||
 	    ((top - initrd->size) & ~0xfffULL) < min_addr) {
-		pr_err("initrd %s: %llu MiB does not fit in guest memory above the kernel (--mem %llu MiB)",
+		pr_err("initrd %s: %llu MiB does not fit in guest memory above the kernel (memory %llu MiB)",
 		       initrd->path, (unsigned long long)mib_up(initrd->size),
 		       (unsigned long long)(vm->mem.ram_size >> 20));
 		return -1;
@@ -136,7 +136,7 @@ int boot_write_cmdline(struct vm *vm, const char *cmdline, size_t max)
 	if (max > BOOT_CMDLINE_MAX)
 		max = BOOT_CMDLINE_MAX;
 	if (len > max) {
-		pr_err("--cmdline: %zu bytes, the kernel accepts at most %zu",
+		pr_err("kernel command line: %zu bytes, the kernel accepts at most %zu",
 		       len - 1, max - 1);
 		return -1;
 	}

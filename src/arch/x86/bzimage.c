@@ -137,7 +137,7 @@ int bzimage_load(struct vm *vm, const struct boot_files *f,
 	nmap = e820_build(&vm->mem, map, E820_MAX_MAP);
 	bp = gpa_to_hva_rw(&vm->mem, BOOT_ZERO_PAGE_ADDR, sizeof(*bp));
 	if (nmap < 0 || !bp) {
-		pr_err("--mem: too small for the boot structures");
+		pr_err("memory: too small for the boot structures");
 		return -1;
 	}
 	linux_zero_page(bp, f->kernel.data, map, nmap, BOOT_CMDLINE_ADDR,

@@ -70,7 +70,7 @@ static int load_pvh(struct vm *vm, const struct boot_files *f,
 	int n = e820_build(&vm->mem, map, E820_MAX_MAP);
 
 	if (n < 0) {
-		pr_err("--mem: too small for the boot structures");
+		pr_err("memory: too small for the boot structures");
 		return -1;
 	}
 	memset(&si, 0, sizeof(si));
@@ -120,7 +120,7 @@ static int load_linux64(struct vm *vm, const struct boot_files *f,
 
 	bp = gpa_to_hva_rw(&vm->mem, BOOT_ZERO_PAGE_ADDR, sizeof(*bp));
 	if (n < 0 || !bp) {
-		pr_err("--mem: too small for the boot structures");
+		pr_err("memory: too small for the boot structures");
 		return -1;
 	}
 	memset(fake, 0, sizeof(fake));

@@ -272,7 +272,7 @@ static int load_module(struct vm *vm, const char *spec, uint64_t *end,
 	}
 	f.size = (size_t)st.st_size;
 	if (at > top || f.size > top - at) {
-		pr_err("initrd %s: multiboot module does not fit in guest RAM below %llu MiB (--mem)",
+		pr_err("initrd %s: multiboot module does not fit in guest RAM below %llu MiB",
 		       path, (unsigned long long)(top >> 20));
 		goto out;
 	}
@@ -292,7 +292,7 @@ static int load_module(struct vm *vm, const char *spec, uint64_t *end,
 	mod->mod_end = (uint32_t)(at + f.size);
 	mod->string = put_string(vm, strings, spec, strlen(spec));
 	if (!mod->string) {
-		pr_err("--initrd: the module names are too long");
+		pr_err("multiboot modules: the module names are too long");
 		goto out;
 	}
 	*end = at + f.size;
@@ -322,8 +322,7 @@ static int load_modules(struct vm *vm, const char *list, uint64_t *end,
 		if (!spec)
 			return -1;
 		if (n == MB_MAX_MODS) {
-			pr_err("--initrd: more than %d multiboot modules",
-			       MB_MAX_MODS);
+			pr_err("multiboot modules: more than %d", MB_MAX_MODS);
 			free(spec);
 			return -1;
 		}
@@ -355,7 +354,7 @@ static int write_info(struct vm *vm, const struct boot_files *f,
 	int n = e820_build(&vm->mem, map, E820_MAX_MAP), ret;
 
 	if (n < 0) {
-		pr_err("--mem: too small for the boot structures");
+		pr_err("memory: too small for the boot structures");
 		return -1;
 	}
 	memset(&mbi, 0, sizeof(mbi));
