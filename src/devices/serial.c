@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/thread.h"
 #include "../vmm/vm.h"
 
 #define RX_FIFO 64
@@ -443,7 +444,8 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
 		pr_err("serial: eventfd: %s", strerror(errno));
 		s->wake_fd = -1;
 	} else if (out_fd >= 0) {
-		int err = pthread_create(&s->writer, NULL, writer_main, s);
+		/* Signals (SIGTERM...) are the main loop's, not the writer's. */
+		int err = thread_spawn(&s->writer, writer_main, s);
 
 		if (err)
 			pr_err("serial: writer thread: %s", strerror(err));

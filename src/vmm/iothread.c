@@ -5,7 +5,6 @@
 #include "iothread.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/thread.h"
 
 struct io_call {
 	void (*fn)(void *arg);
@@ -255,14 +255,9 @@ static void *iothread_main(void *arg)
 
 int iothread_start(struct iothread *io)
 {
-	sigset_t all, old;
-	int err;
-
 	/* Signals are for the main loop and the vCPU kicks, not for us. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&io->thread, NULL, iothread_main, io);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int err = thread_spawn(&io->thread, iothread_main, io);
+
 	if (err) {
 		pr_err("I/O thread: %s", strerror(err));
 		return -1;

@@ -136,7 +136,5 @@ int64_t vm_guest_clock(struct vm *vm);
 
 /* Starts all vCPU threads; returns 0 or -1. */
 int vm_start(struct vm *vm);
-/* Blocks until a stop was requested; runs the console I/O meanwhile. */
-int vm_run_main_loop(struct vm *vm);
 
 #endif

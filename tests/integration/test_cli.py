@@ -5,8 +5,10 @@ of a triple fault and an emulation failure (tiny bare PVH guests,
 guest/bare/)."""
 import os
 import re
+import signal
 import subprocess
 import tempfile
+import time
 
 import vmontest as t
 
@@ -14,6 +16,7 @@ FIX = os.path.join(t.BUILD_ROOT, "guest")  # guest/bare/*.S
 EXITCODE = os.path.join(FIX, "exitcode.elf")
 XRSTOR = os.path.join(FIX, "xrstor.elf")
 TRIPLE = os.path.join(FIX, "triple.elf")
+COUNTER = os.path.join(FIX, "api_counter.elf")  # counts and prints forever
 PVM = os.path.exists("/sys/module/kvm_pvm")
 
 
@@ -131,6 +134,24 @@ def main():
             print(r)
     else:
         t.check(r.code == 8, "xrstor without OSXSAVE triple-faults on VMX/SVM")
+
+    # SIGTERM and SIGINT end a running VM cleanly (exit 0), whichever
+    # thread the kernel would pick for the signal (the UART writer thread
+    # exists with --serial file: and stdio).
+    for sig, mode in ((signal.SIGTERM, "file:" + os.path.join(tmp, "term.out")),
+                      (signal.SIGINT, "stdio")):
+        p = subprocess.Popen([t.VMON, "run", "--kernel", COUNTER, "--serial", mode],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        time.sleep(1)
+        p.send_signal(sig)
+        try:
+            err = p.communicate(timeout=30)[1].decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            p.kill()
+            err = p.communicate()[1].decode(errors="replace")
+        t.check(p.returncode == 0, "%s with --serial %s: exit %r == 0 (%s)" %
+                (sig.name, mode.split(":")[0], p.returncode, err.strip()[-200:]))
     t.finish()
 
 
