@@ -199,7 +199,7 @@ void iothread_pause(struct iothread *io)
 	io->pause_req = true;
 	if (write(io->pause_efd, &one, sizeof(one)) < 0)
 		pr_err("I/O thread: cannot pause: %s", strerror(errno));
-	while (!io->parked)
+	while (!io->parked && !io->exited)
 		pthread_cond_wait(&io->pause_cond, &io->pause_lock);
 	pthread_mutex_unlock(&io->pause_lock);
 }
@@ -212,6 +212,16 @@ void iothread_resume(struct iothread *io)
 	io->pause_req = false;
 	pthread_cond_broadcast(&io->pause_cond);
 	pthread_mutex_unlock(&io->pause_lock);
+}
+
+/* The thread's last act: a pause waiting for it must not wait forever. */
+static void *exiting(struct iothread *io)
+{
+	pthread_mutex_lock(&io->pause_lock);
+	io->exited = true;
+	pthread_cond_broadcast(&io->pause_cond);
+	pthread_mutex_unlock(&io->pause_lock);
+	return NULL;
 }
 
 static void *iothread_main(void *arg)
@@ -229,14 +239,14 @@ static void *iothread_main(void *arg)
 			if (errno == EINTR)
 				continue;
 			pr_err("I/O thread: epoll_wait: %s", strerror(errno));
-			return NULL;
+			return exiting(io);
 		}
 		for (int i = 0; i < n; i++) {
 			struct io_handler *h = evs[i].data.ptr;
 
 			if (!h) {
 				run_calls(io);
-				return NULL;
+				return exiting(io);
 			}
 			if (evs[i].data.ptr == &io->pause_efd) {
 				park(io);

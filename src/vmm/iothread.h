@@ -30,6 +30,7 @@ struct iothread {
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	bool pause_req, parked;
+	bool exited; /* the thread has returned: nothing to pause */
 	bool stopping; /* iothread_destroy() began: calls run on the caller */
 	pthread_t thread;
 	bool started;

@@ -316,10 +316,14 @@ int vm_pause(struct vm *vm)
 		pthread_mutex_unlock(&vm->pause_lock);
 		return -1;
 	}
-	/* The vCPUs are parked: no new kicks; now quiesce the back-ends. */
-	iothread_pause(vm->io);
-	/* Device ops take device locks: not under pause_lock (device.h). */
+	/*
+	 * The vCPUs are parked: no new kicks; now quiesce the I/O thread and
+	 * the back-ends, not under pause_lock: an I/O-thread handler may ask
+	 * for a stop (C-a x on a virtio console), which takes pause_lock, and
+	 * device ops take device locks (device.h).
+	 */
 	pthread_mutex_unlock(&vm->pause_lock);
+	iothread_pause(vm->io);
 	device_pause_all(&vm->devices);
 	pthread_mutex_lock(&vm->pause_lock);
 	memset(&c, 0, sizeof(c));
