@@ -8,8 +8,8 @@
  * Each architecture implements all of it in its own folder, src/arch/ARCH
  * (x86: src/arch/x86, arch.c and the files it names), and meson.build picks
  * the folder of the host. What it keeps per host KVM and per VM hangs off
- * the opaque kvm->arch and vm->arch (x86: x86.h). The fatal-exit report, vcpu_report() (vmm/vcpu.h),
- * is the architecture's too (x86: report.c).
+ * the opaque kvm->arch and vm->arch (x86: x86.h). The fatal-exit report,
+ * vcpu_report() (vmm/vcpu.h), is the architecture's too (x86: report.c).
  */
 #ifndef VMON_ARCH_ARCH_H
 #define VMON_ARCH_ARCH_H

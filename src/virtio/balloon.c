@@ -338,7 +338,7 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
 		if (b->timer_fd < 0 ||
 		    timerfd_settime(b->timer_fd, 0, &its, NULL) ||
 		    iothread_add(io, b->timer_fd, EPOLLIN, stats_timer, b)) {
-			pr_err("--balloon: statistics timer: %s",
+			pr_err("balloon: statistics timer: %s",
 			       strerror(errno));
 			return NULL;
 		}

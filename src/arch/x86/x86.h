@@ -15,7 +15,8 @@ struct arch_kvm {
 };
 
 struct arch_vm {
-	struct kvm_cpuid2 *cpuid; /* template applied, before per-vCPU topology */
+	/* The template applied, before the per-vCPU topology. */
+	struct kvm_cpuid2 *cpuid;
 };
 
 #endif
