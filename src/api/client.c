@@ -45,24 +45,98 @@ static int wait_fd(int fd, short ev, long long deadline)
 	return r < 0 ? -1 : 0;
 }
 
-int api_request(const char *sock, const char *method, const char *path,
-		const char *body, char **resp, int timeout_ms)
+/* A non-blocking stream socket connected to @sock, or -1 with errno. */
+static int connect_unix(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long deadline = now_ms() + timeout_ms;
-	size_t blen = body ? strlen(body) : 0, len = 0, cap = 4096, off = 0;
-	char *req = NULL, *buf = NULL, *p;
-	int fd = -1, status = -1, n;
+	int fd;
 
-	*resp = NULL;
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-		goto out;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *buf, size_t n, long long deadline)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w;
+
+		if (wait_fd(fd, POLLOUT, deadline))
+			return -1;
+		w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w < 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads until the peer closes; a NUL-terminated buffer or NULL with errno. */
+static char *recv_all(int fd, long long deadline)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return NULL;
+	for (;;) {
+		ssize_t r;
+
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap >= MAX_ANSWER) {
+				errno = EMSGSIZE;
+				goto fail;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				goto fail;
+			buf = nb;
+			cap *= 2;
+		}
+		if (wait_fd(fd, POLLIN, deadline))
+			goto fail;
+		r = recv(fd, buf + len, cap - len - 1, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = 0;
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+int api_request(const char *sock, const char *method, const char *path,
+		const char *body, char **resp, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t blen = body ? strlen(body) : 0;
+	char *req = NULL, *buf = NULL, *p;
+	int fd, status = -1, n;
+
+	*resp = NULL;
+	fd = connect_unix(sock);
+	if (fd < 0)
+		return -1;
 	n = asprintf(
 		&req,
 		"%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
@@ -73,49 +147,11 @@ int api_request(const char *sock, const char *method, const char *path,
 		req = NULL;
 		goto out;
 	}
-	while (off < (size_t)n) {
-		ssize_t w;
-
-		if (wait_fd(fd, POLLOUT, deadline))
-			goto out;
-		w = send(fd, req + off, (size_t)n - off, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (w < 0)
-			goto out;
-		off += (size_t)w;
-	}
-	buf = malloc(cap);
+	if (send_all(fd, req, (size_t)n, deadline))
+		goto out;
+	buf = recv_all(fd, deadline);
 	if (!buf)
 		goto out;
-	for (;;) {
-		ssize_t r;
-
-		if (len + 1 >= cap) {
-			char *nb;
-
-			if (cap >= MAX_ANSWER) {
-				errno = EMSGSIZE;
-				goto out;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb)
-				goto out;
-			buf = nb;
-			cap *= 2;
-		}
-		if (wait_fd(fd, POLLIN, deadline))
-			goto out;
-		r = recv(fd, buf + len, cap - len - 1, 0);
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	buf[len] = 0;
 	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1) {
 		errno = EPROTO;
 		status = -1;
@@ -126,8 +162,7 @@ int api_request(const char *sock, const char *method, const char *path,
 	if (!*resp)
 		status = -1;
 out:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	free(req);
 	free(buf);
 	return status;

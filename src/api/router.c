@@ -261,18 +261,26 @@ static unsigned int need_running(struct api_ctx *ctx, const char *what,
 	return 0;
 }
 
+/* A run-time request with a body: need_running(), then need_body(). */
+static unsigned int need_running_body(struct api_ctx *ctx,
+				      const struct request *rq,
+				      const char *what, json_t **j,
+				      json_t **resp)
+{
+	unsigned int st = need_running(ctx, what, resp);
+
+	return st ? st : need_body(rq->body, rq->len, j, resp);
+}
+
 static unsigned int do_drive_patch(struct api_ctx *ctx,
 				   const struct request *rq, json_t **resp)
 {
 	char err[API_ERR_MAX] = "";
 	struct api_drive_update *u;
-	unsigned int st = need_running(ctx, "drives", resp);
 	const char *id = rq->id;
 	json_t *j;
+	unsigned int st = need_running_body(ctx, rq, "drives", &j, resp);
 
-	if (st)
-		return st;
-	st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
 	u = malloc(sizeof(*u));
@@ -299,13 +307,11 @@ static unsigned int do_net_patch(struct api_ctx *ctx, const struct request *rq,
 {
 	char err[API_ERR_MAX] = "";
 	struct api_net_update u;
-	unsigned int st = need_running(ctx, "network-interfaces", resp);
 	const char *id = rq->id;
 	json_t *j;
+	unsigned int st =
+		need_running_body(ctx, rq, "network-interfaces", &j, resp);
 
-	if (st)
-		return st;
-	st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
 	if (api_config_net_update(&ctx->cfg, id, j, &u, err))

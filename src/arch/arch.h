@@ -7,8 +7,9 @@
  *
  * Each architecture implements all of it in its own folder, src/arch/ARCH
  * (x86: src/arch/x86, arch.c and the files it names), and meson.build picks
- * the folder of the host. The fatal-exit report, vcpu_report() (vmm/vcpu.h),
- * is the architecture's too (x86: report.c).
+ * the folder of the host. What it keeps per host KVM and per VM hangs off
+ * the opaque kvm->arch and vm->arch (x86: x86.h). The fatal-exit report,
+ * vcpu_report() (vmm/vcpu.h), is the architecture's too (x86: report.c).
  */
 #ifndef VMON_ARCH_ARCH_H
 #define VMON_ARCH_ARCH_H
@@ -16,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct arch_kvm;
+struct arch_vm;
 struct guest_mem;
 struct kvm;
 struct vcpu;
@@ -29,6 +32,19 @@ struct boot_entry {
 	uint64_t arg; /* the protocol's argument (x86: boot_params etc.) */
 };
 
+/* --- The host's KVM (src/vmm/kvm.c) --- */
+
+/*
+ * Checks what the architecture needs of the host's KVM at @path beyond the
+ * common capabilities, caps kvm->max_vcpus to what its platform can
+ * address, and fills kvm->arch (x86: the CPUID KVM supports). 0 or -1,
+ * logged; kvm_close() then frees what was filled.
+ */
+int arch_kvm_open(struct kvm *kvm, const char *path);
+
+/* Frees kvm->arch; safe on a partly opened @kvm. */
+void arch_kvm_close(struct kvm *kvm);
+
 /* --- The VM core (src/vmm/vm.c) --- */
 
 /*
@@ -37,6 +53,9 @@ struct boot_entry {
  * logged.
  */
 int arch_vm_init(struct vm *vm);
+
+/* Frees vm->arch (the vCPU model, arch_cpu_setup()); safe if never set. */
+void arch_vm_destroy(struct vm *vm);
 
 /*
  * Lays out @ram_size bytes of guest RAM, mapped at @base on the host, as
@@ -59,8 +78,8 @@ int arch_virtio_mmio_slot(unsigned int n, uint64_t *base, unsigned int *irq);
 int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg);
 
 /*
- * Sets up the vCPU model of @vm from its configuration (x86: the CPUID
- * template, vm->cpuid) before the vCPUs are initialised; options the guest
+ * Sets up the vCPU model of @vm, vm->arch, from its configuration (x86: the
+ * CPUID template) before the vCPUs are initialised; options the guest
  * command line needs are appended to @extra (NUL-terminated, @extra_len
  * bytes). 0 or -1, logged.
  */

@@ -49,10 +49,12 @@ struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
 
 /*
  * Creates every virtio device @vm->cfg asks for, with the I/O thread that
- * serves them (a virtio console uses @con_in and @con_out), and returns in *@cmdline (malloc'd, "" if none) the
- * virtio_mmio.device= entries to append to the guest command line.
- * Returns 0 or -1 (logged). Teardown goes through the VM's device
- * registry; the n-th --disk (--net) is the n-th DEVICE_VIRTIO_BLK (_NET).
+ * serves them (a virtio console uses @con_in and @con_out), and returns in
+ * *@cmdline (malloc'd, "" if none) the virtio_mmio.device= entries to
+ * append to the guest command line. Returns 0 or -1 (logged). Teardown
+ * goes through the VM's device registry; the n-th configured drive
+ * (network interface), cfg->disks[n] (nets[n]), is the n-th
+ * DEVICE_VIRTIO_BLK (_NET).
  */
 int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 			  char **cmdline);

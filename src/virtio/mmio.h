@@ -148,10 +148,10 @@ struct virtio_dev {
  * Creates a device at MMIO @base with interrupt @irq, @nr_queues queues of
  * at most @queue_max entries, offering @features (the transport adds
  * VERSION_1, INDIRECT_DESC and EVENT_IDX). Registers it with the VM's
- * device registry under the kind of @ops->device_id (DEVICE_VIRTIO_BLK...). Takes @priv: ops->destroy(@priv) runs at teardown, or at once
- * if creation fails (NULL returned). Without a
- * KVM VM (vm->fd < 0, unit tests) kicks arrive by MMIO write only and
- * interrupts only signal call_fd.
+ * device registry under the kind of @ops->device_id (DEVICE_VIRTIO_BLK...).
+ * Takes @priv: ops->destroy(@priv) runs at teardown, or at once if creation
+ * fails (NULL returned). Without a KVM VM (vm->fd < 0, unit tests) kicks
+ * arrive by MMIO write only and interrupts only signal call_fd.
  */
 struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 				      uint64_t base, unsigned int irq,

@@ -77,7 +77,7 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 	/* The VM owns it: vm_destroy() stops it before the devices go. */
 	vm->io = p.io;
 	if (cfg->console == CONSOLE_VIRTIO) {
-		if (next_slot(&p, &base, &irq, "virtio console"))
+		if (next_slot(&p, &base, &irq, "virtio-console"))
 			goto fail;
 		d = virtio_console_create(vm, p.io, base, irq, con_in, con_out);
 		if (!d || add_cmdline(&p, d))
@@ -89,35 +89,35 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 	 * (interface) n, checked here.
 	 */
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		if (next_slot(&p, &base, &irq, "disk"))
+		if (next_slot(&p, &base, &irq, "virtio-blk"))
 			goto fail;
 		d = virtio_blk_create(vm, p.io, base, irq, &cfg->disks[i]);
 		if (!d || d->device->index != i || add_cmdline(&p, d))
 			goto fail;
 	}
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		if (next_slot(&p, &base, &irq, "net"))
+		if (next_slot(&p, &base, &irq, "virtio-net"))
 			goto fail;
 		d = virtio_net_create(vm, p.io, base, irq, &cfg->nets[i]);
 		if (!d || d->device->index != i || add_cmdline(&p, d))
 			goto fail;
 	}
 	if (cfg->vsock.cid) {
-		if (next_slot(&p, &base, &irq, "vsock"))
+		if (next_slot(&p, &base, &irq, "virtio-vsock"))
 			goto fail;
 		d = virtio_vsock_create(vm, p.io, base, irq, &cfg->vsock);
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}
 	if (cfg->balloon.enabled) {
-		if (next_slot(&p, &base, &irq, "balloon"))
+		if (next_slot(&p, &base, &irq, "virtio-balloon"))
 			goto fail;
 		d = virtio_balloon_create(vm, p.io, base, irq, &cfg->balloon);
 		if (!d || add_cmdline(&p, d))
 			goto fail;
 	}
 	if (cfg->rng) {
-		if (next_slot(&p, &base, &irq, "rng"))
+		if (next_slot(&p, &base, &irq, "virtio-rng"))
 			goto fail;
 		d = virtio_rng_create(vm, p.io, base, irq);
 		if (!d || add_cmdline(&p, d))

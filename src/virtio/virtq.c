@@ -254,13 +254,19 @@ bool virtq_enable_notify(struct virtq *vq)
 	return load_avail_idx(vq) != vq->last_avail;
 }
 
-uint64_t virtq_iov_to_buf(const struct iovec *iov, unsigned int n,
-			  uint64_t skip, void *buf, uint64_t len)
+/*
+ * Copies up to @len bytes between a buffer and the buffers @iov, starting
+ * @skip bytes into them: out of them into @out, or (@out NULL) into them
+ * from @in.
+ */
+static uint64_t iov_copy(const struct iovec *iov, unsigned int n, uint64_t skip,
+			 uint8_t *out, const uint8_t *in, uint64_t len)
 {
 	uint64_t done = 0;
 
 	for (unsigned int i = 0; i < n && done < len; i++) {
 		uint64_t l = iov[i].iov_len;
+		uint8_t *part;
 
 		if (skip >= l) {
 			skip -= l;
@@ -269,35 +275,27 @@ uint64_t virtq_iov_to_buf(const struct iovec *iov, unsigned int n,
 		l -= skip;
 		if (l > len - done)
 			l = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip,
-		       l);
+		part = (uint8_t *)iov[i].iov_base + skip;
+		if (out)
+			memcpy(out + done, part, l);
+		else
+			memcpy(part, in + done, l);
 		done += l;
 		skip = 0;
 	}
 	return done;
 }
 
+uint64_t virtq_iov_to_buf(const struct iovec *iov, unsigned int n,
+			  uint64_t skip, void *buf, uint64_t len)
+{
+	return iov_copy(iov, n, skip, buf, NULL, len);
+}
+
 uint64_t virtq_buf_to_iov(const struct iovec *iov, unsigned int n,
 			  uint64_t skip, const void *buf, uint64_t len)
 {
-	uint64_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		uint64_t l = iov[i].iov_len;
-
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len - done)
-			l = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip,
-		       (const uint8_t *)buf + done, l);
-		done += l;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, NULL, buf, len);
 }
 
 /* --- state ------------------------------------------------------------- */

@@ -623,7 +623,7 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 	vs->uds = vsock_uds_open(io, cfg->uds, host_connect, vs, err,
 				 sizeof(err));
 	if (!vs->uds) {
-		pr_err("vsock: %s", err);
+		pr_err("vsock uds %s", err);
 		free(vs);
 		return NULL;
 	}

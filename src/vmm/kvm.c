@@ -7,34 +7,38 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../arch/arch.h"
 #include "../util/log.h"
-
-#define CPUID_MAX_ENTRIES 256
 
 bool kvm_host_is_pvm(void)
 {
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
-static const struct {
-	int cap;
-	const char *name;
-} required_caps[] = {
+static const struct kvm_cap required_caps[] = {
 	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP" },
-	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
 	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD" },
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD" },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY" },
-	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
-	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
 	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE" },
 };
+
+int kvm_require_caps(const struct kvm *kvm, const char *path,
+		     const struct kvm_cap *caps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, caps[i].cap) <= 0) {
+			pr_err("%s: this KVM lacks %s", path, caps[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int kvm_open(struct kvm *kvm, const char *path)
 {
@@ -57,15 +61,9 @@ int kvm_open(struct kvm *kvm, const char *path)
 		       KVM_API_VERSION);
 		goto fail;
 	}
-	for (size_t i = 0; i < sizeof(required_caps) / sizeof(*required_caps);
-	     i++) {
-		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <=
-		    0) {
-			pr_err("%s: this KVM lacks %s", path,
-			       required_caps[i].name);
-			goto fail;
-		}
-	}
+	if (kvm_require_caps(kvm, path, required_caps,
+			     sizeof(required_caps) / sizeof(*required_caps)))
+		goto fail;
 	kvm->run_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->run_size < (int)sizeof(struct kvm_run)) {
 		pr_err("%s: KVM_GET_VCPU_MMAP_SIZE: %s", path, strerror(errno));
@@ -75,25 +73,13 @@ int kvm_open(struct kvm *kvm, const char *path)
 	if (v <= 0)
 		v = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	kvm->max_vcpus = v > 0 ? (unsigned int)v : 4;
-	/* vmon's own limits: APIC IDs fit in 8 bits (xAPIC, MP table). */
-	if (kvm->max_vcpus > 254)
-		kvm->max_vcpus = 254;
 	v = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
 	kvm->nr_memslots = v > 0 ? (unsigned int)v : 32;
 	kvm->readonly_mem =
 		ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 
-	kvm->supported_cpuid = calloc(
-		1, sizeof(struct kvm_cpuid2) +
-			   CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
-	if (!kvm->supported_cpuid)
+	if (arch_kvm_open(kvm, path))
 		goto fail;
-	kvm->supported_cpuid->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, kvm->supported_cpuid)) {
-		pr_err("%s: KVM_GET_SUPPORTED_CPUID: %s", path,
-		       strerror(errno));
-		goto fail;
-	}
 	kvm->pvm = kvm_host_is_pvm();
 	return 0;
 fail:
@@ -106,6 +92,5 @@ void kvm_close(struct kvm *kvm)
 	if (kvm->fd >= 0)
 		close(kvm->fd);
 	kvm->fd = -1;
-	free(kvm->supported_cpuid);
-	kvm->supported_cpuid = NULL;
+	arch_kvm_close(kvm);
 }

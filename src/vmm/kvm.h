@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * kvm.h - the host's KVM: /dev/kvm, the API version and capabilities
- * vmon needs, the size of the vCPU run area, and the PVM-backend check.
+ * kvm.h - the host's KVM: /dev/kvm, the API version and the common
+ * capabilities vmon needs (the architecture checks its own and keeps what
+ * it reads in kvm->arch: arch_kvm_open()), the size of the vCPU run area,
+ * and the PVM-backend check.
  */
 #ifndef VMON_VMM_KVM_H
 #define VMON_VMM_KVM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-struct kvm_cpuid2;
+struct arch_kvm;
 
 struct kvm {
 	int fd;
@@ -18,8 +21,21 @@ struct kvm {
 	unsigned int nr_memslots;
 	bool readonly_mem;
 	bool pvm; /* the software (PVM) backend: /sys/module/kvm_pvm */
-	struct kvm_cpuid2 *supported_cpuid;
+	struct arch_kvm *arch; /* the architecture's (arch_kvm_open()) */
 };
+
+/* A KVM capability (KVM_CAP_...) vmon needs, and its name for errors. */
+struct kvm_cap {
+	int cap;
+	const char *name;
+};
+
+/*
+ * Checks that the KVM opened from @path has each of @caps; logs the first
+ * it lacks and returns -1.
+ */
+int kvm_require_caps(const struct kvm *kvm, const char *path,
+		     const struct kvm_cap *caps, size_t n);
 
 /* Opens @path (NULL: /dev/kvm) and checks it; errors logged, -1 returned. */
 int kvm_open(struct kvm *kvm, const char *path);

@@ -396,8 +396,7 @@ void vm_destroy(struct vm *vm)
 		free(vm->vcpus);
 		vm->vcpus = NULL;
 	}
-	free(vm->cpuid);
-	vm->cpuid = NULL;
+	arch_vm_destroy(vm);
 	free(vm->cmdline);
 	vm->cmdline = NULL;
 	if (vm->fd >= 0)

@@ -30,7 +30,7 @@
 
 struct vcpu;
 struct iothread;
-struct kvm_cpuid2;
+struct arch_vm;
 
 struct vm {
 	struct kvm *kvm;
@@ -43,7 +43,7 @@ struct vm {
 
 	unsigned int nr_vcpus;
 	struct vcpu *vcpus;
-	struct kvm_cpuid2 *cpuid; /* template applied, before per-vCPU topology */
+	struct arch_vm *arch; /* the architecture's vCPU model (x86: CPUID) */
 	char *cmdline; /* the final guest command line */
 
 	/* Every device, typed (device.h); destroyed newest first. */

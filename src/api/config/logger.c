@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * logger.c - PUT /logger and PUT /metrics: Firecracker's log and metrics
- * outputs (opened by the instance, src/api/api.c).
+ * outputs (opened by the instance, src/app/api_main.c).
  */
 #include <stdlib.h>
 #include <strings.h>

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * arch.c - the x86 side of src/arch/arch.h that has no file of its own:
- * the PC platform of a new VM (KVM's private TSS and identity-map pages,
- * the in-kernel PIC/IOAPIC and PIT), where virtio-mmio devices and their
- * IOAPIC pins go, the host's guest-physical address width, and the CPUID
- * template. The RAM layout is in e820.c, the loaders behind boot.c, the
- * vCPU state in cpu.c.
+ * what x86 needs of the host's KVM (the x86 capabilities, the CPUID it
+ * supports: kvm->arch), the PC platform of a new VM (KVM's private TSS and
+ * identity-map pages, the in-kernel PIC/IOAPIC and PIT), where virtio-mmio
+ * devices and their IOAPIC pins go, the host's guest-physical address
+ * width, and the CPUID template (vm->arch). The RAM layout is in e820.c,
+ * the loaders behind boot.c, the vCPU state in cpu.c.
  */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -19,6 +21,49 @@
 #include "../arch.h"
 #include "cpuid.h"
 #include "layout.h"
+#include "x86.h"
+
+/* Beyond the common ones kvm_open() checks. */
+static const struct kvm_cap x86_caps[] = {
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
+};
+
+int arch_kvm_open(struct kvm *kvm, const char *path)
+{
+	struct arch_kvm *a;
+
+	if (kvm_require_caps(kvm, path, x86_caps,
+			     sizeof(x86_caps) / sizeof(*x86_caps)))
+		return -1;
+	/* APIC IDs fit in 8 bits (xAPIC, MP table). */
+	if (kvm->max_vcpus > 254)
+		kvm->max_vcpus = 254;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -1;
+	kvm->arch = a;
+	a->supported_cpuid = cpuid_alloc();
+	if (!a->supported_cpuid)
+		return -1;
+	a->supported_cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(kvm->fd, KVM_GET_SUPPORTED_CPUID, a->supported_cpuid)) {
+		pr_err("%s: KVM_GET_SUPPORTED_CPUID: %s", path,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void arch_kvm_close(struct kvm *kvm)
+{
+	if (!kvm->arch)
+		return;
+	free(kvm->arch->supported_cpuid);
+	free(kvm->arch);
+	kvm->arch = NULL;
+}
 
 int arch_vm_init(struct vm *vm)
 {
@@ -42,6 +87,15 @@ int arch_vm_init(struct vm *vm)
 	return 0;
 }
 
+void arch_vm_destroy(struct vm *vm)
+{
+	if (!vm->arch)
+		return;
+	free(vm->arch->cpuid);
+	free(vm->arch);
+	vm->arch = NULL;
+}
+
 /*
  * IOAPIC pins free for virtio (edge, active high in the MP table): the
  * PIT, keyboard, COM1-2, RTC, mouse and FPU lines are avoided.
@@ -62,7 +116,7 @@ int arch_virtio_mmio_slot(unsigned int n, uint64_t *base, unsigned int *irq)
 int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg)
 {
 	struct kvm_cpuid_entry2 *e =
-		cpuid_find(kvm->supported_cpuid, 0x80000008, 0);
+		cpuid_find(kvm->arch->supported_cpuid, 0x80000008, 0);
 	unsigned int bits = e && (e->eax & 0xff) ? e->eax & 0xff : 36;
 	uint64_t top = cfg->mem_size > MMIO_HOLE_START ?
 			       cfg->mem_size + (1ULL << 30) :
@@ -81,11 +135,14 @@ int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len)
 	const char *def = vm->kvm->pvm ? "pvm" : "host";
 	char err[256];
 
-	vm->cpuid = cpuid_dup(vm->kvm->supported_cpuid);
-	if (!vm->cpuid)
+	vm->arch = calloc(1, sizeof(*vm->arch));
+	if (!vm->arch)
+		return -1;
+	vm->arch->cpuid = cpuid_dup(vm->kvm->arch->supported_cpuid);
+	if (!vm->arch->cpuid)
 		return -1;
 	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
-	if (cpuid_apply_template(vm->cpuid, vm->cfg->cpu_template, def,
+	if (cpuid_apply_template(vm->arch->cpuid, vm->cfg->cpu_template, def,
 				 vm->kvm->pvm, extra, extra_len, err,
 				 sizeof(err))) {
 		pr_err("%s", err);

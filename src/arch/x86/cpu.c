@@ -16,6 +16,7 @@
 #include "../../vmm/vm.h"
 #include "cpuid.h"
 #include "layout.h"
+#include "x86.h"
 
 #define APIC_LVT_LINT0 0x350
 #define APIC_LVT_LINT1 0x360
@@ -83,7 +84,7 @@ static int set_msrs(struct vcpu *vcpu)
 int arch_vcpu_init(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
-	struct kvm_cpuid2 *c = cpuid_dup(vm->cpuid);
+	struct kvm_cpuid2 *c = cpuid_dup(vm->arch->cpuid);
 	int ret = -1;
 
 	if (!c)

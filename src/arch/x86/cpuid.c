@@ -453,50 +453,136 @@ static int show_with_parents(struct kvm_cpuid2 *c, struct kvm_cpuid2 *supported,
 	return cpuid_show(c, f);
 }
 
+/* What applying one template spec works on. */
+struct spec_ctx {
+	struct kvm_cpuid2 *c;
+	struct kvm_cpuid2 *supported; /* what KVM supports, before any edit */
+	struct clear_list clear;
+	bool noxsave;
+	bool cmdline_hides;
+	const char *spec;
+	char *err;
+	size_t errlen;
+};
+
+/*
+ * The template the spec names in its first item (then *@p moves past it),
+ * or @default_template when the spec starts with an edit; NULL on error.
+ */
+static const struct cpu_template *template_pick(const char **p,
+						const char *spec,
+						const char *default_template,
+						char *err, size_t errlen)
+{
+	const struct cpu_template *t;
+
+	if (**p && **p != '+' && **p != '-') {
+		size_t len = strcspn(*p, ",");
+
+		t = template_find(*p, len);
+		if (!t) {
+			snprintf(
+				err, errlen,
+				"cpu template %s: unknown template '%.*s' (known: host, pvm)",
+				spec, (int)len, *p);
+			return NULL;
+		}
+		*p += len;
+		if (**p == ',')
+			(*p)++;
+	} else {
+		t = template_find(default_template, strlen(default_template));
+	}
+	if (!t)
+		snprintf(err, errlen, "unknown default template '%s'",
+			 default_template);
+	return t;
+}
+
+/* Applies one edit "+FEATURE" or "-FEATURE" of @len characters at @item. */
+static int apply_edit(struct spec_ctx *x, const char *item, size_t len)
+{
+	const struct cpu_feature *f;
+	char sign = *item;
+
+	if ((sign != '+' && sign != '-') || len < 2) {
+		snprintf(
+			x->err, x->errlen,
+			"cpu template %s: '%.*s' is no edit: write +FEATURE or -FEATURE",
+			x->spec, (int)len, item);
+		return -1;
+	}
+	f = feature_find_n(item + 1, len - 1);
+	if (!f) {
+		snprintf(x->err, x->errlen,
+			 "cpu template %s: unknown CPU feature '%.*s'", x->spec,
+			 (int)len - 1, item + 1);
+		return -1;
+	}
+	if (sign == '-') {
+		cpuid_hide(x->c, f);
+		if (!strcmp(f->name, "xsave"))
+			x->noxsave = true;
+		else if (x->cmdline_hides)
+			clear_add(&x->clear, f->name);
+	} else if (!f->forcible && !cpuid_has(x->supported, f)) {
+		snprintf(
+			x->err, x->errlen,
+			"cpu template %s: feature '%s' is not supported by this host's KVM",
+			x->spec, f->name);
+		return -1;
+	} else if (show_with_parents(x->c, x->supported, f, &x->clear)) {
+		snprintf(
+			x->err, x->errlen,
+			"cpu template %s: feature '%s': CPUID leaf 0x%x is missing",
+			x->spec, f->name, f->leaf);
+		return -1;
+	}
+	if (sign == '+' && !strcmp(f->name, "xsave"))
+		x->noxsave = false;
+	return 0;
+}
+
+/* "noxsave clearcpuid=a,b,..." as far as it applies; -1 if it does not fit. */
+static int write_cmdline(const struct spec_ctx *x, char *out, size_t outlen)
+{
+	size_t used = (size_t)snprintf(out, outlen, "%s",
+				       x->noxsave ? "noxsave" : "");
+
+	for (unsigned int i = 0; i < x->clear.n && used < outlen; i++)
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+					 i    ? "," :
+					 used ? " clearcpuid=" :
+						"clearcpuid=",
+					 x->clear.names[i]);
+	return used >= outlen ? -1 : 0;
+}
+
 int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 			 const char *default_template, bool cmdline_hides,
 			 char *cmdline_extra, size_t cmdline_len, char *err,
 			 size_t errlen)
 {
-	struct clear_list clear = { .n = 0 };
-	bool noxsave;
-	size_t used;
-	const struct cpu_template *t = NULL;
+	struct spec_ctx x = { .c = c,
+			      .cmdline_hides = cmdline_hides,
+			      .spec = spec,
+			      .err = err,
+			      .errlen = errlen };
 	const char *p = spec ? spec : "";
-	struct kvm_cpuid2 *supported;
+	const struct cpu_template *t;
 	int ret = -1;
 
-	/* The first item names the template unless it is an edit. */
-	if (*p && *p != '+' && *p != '-') {
-		size_t len = strcspn(p, ",");
-
-		t = template_find(p, len);
-		if (!t) {
-			snprintf(
-				err, errlen,
-				"cpu template %s: unknown template '%.*s' (known: host, pvm)",
-				spec, (int)len, p);
-			return -1;
-		}
-		p += len;
-		if (*p == ',')
-			p++;
-	} else {
-		t = template_find(default_template, strlen(default_template));
-	}
-	if (!t) {
-		snprintf(err, errlen, "unknown default template '%s'",
-			 default_template);
+	t = template_pick(&p, spec, default_template, err, errlen);
+	if (!t)
 		return -1;
-	}
-	supported = cpuid_dup(c);
-	if (!supported) {
+	x.supported = cpuid_dup(c);
+	if (!x.supported) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	noxsave = t->noxsave;
+	x.noxsave = t->noxsave;
 	for (const char *const *n = t->clear; *n; n++)
-		clear_add(&clear, *n);
+		clear_add(&x.clear, *n);
 	if (apply_template(c, t)) {
 		snprintf(err, errlen, "template %s: a leaf it sets is missing",
 			 t->name);
@@ -504,65 +590,21 @@ int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
 	}
 	while (*p) {
 		size_t len = strcspn(p, ",");
-		const struct cpu_feature *f;
-		char sign = *p;
 
-		if ((sign != '+' && sign != '-') || len < 2) {
-			snprintf(
-				err, errlen,
-				"cpu template %s: '%.*s' is no edit: write +FEATURE or -FEATURE",
-				spec, (int)len, p);
+		if (apply_edit(&x, p, len))
 			goto out;
-		}
-		f = feature_find_n(p + 1, len - 1);
-		if (!f) {
-			snprintf(err, errlen,
-				 "cpu template %s: unknown CPU feature '%.*s'",
-				 spec, (int)len - 1, p + 1);
-			goto out;
-		}
-		if (sign == '-') {
-			cpuid_hide(c, f);
-			if (!strcmp(f->name, "xsave"))
-				noxsave = true;
-			else if (cmdline_hides)
-				clear_add(&clear, f->name);
-		} else if (!f->forcible && !cpuid_has(supported, f)) {
-			snprintf(
-				err, errlen,
-				"cpu template %s: feature '%s' is not supported by this host's KVM",
-				spec, f->name);
-			goto out;
-		} else if (show_with_parents(c, supported, f, &clear)) {
-			snprintf(
-				err, errlen,
-				"cpu template %s: feature '%s': CPUID leaf 0x%x is missing",
-				spec, f->name, f->leaf);
-			goto out;
-		}
-		if (sign == '+' && !strcmp(f->name, "xsave"))
-			noxsave = false;
 		p += len;
 		if (*p == ',')
 			p++;
 	}
-	used = (size_t)snprintf(cmdline_extra, cmdline_len, "%s",
-				noxsave ? "noxsave" : "");
-	for (unsigned int i = 0; i < clear.n && used < cmdline_len; i++)
-		used += (size_t)snprintf(cmdline_extra + used,
-					 cmdline_len - used, "%s%s",
-					 i    ? "," :
-					 used ? " clearcpuid=" :
-						"clearcpuid=",
-					 clear.names[i]);
-	if (used >= cmdline_len) {
+	if (write_cmdline(&x, cmdline_extra, cmdline_len)) {
 		snprintf(err, errlen, "cpu template %s: too many edits",
 			 spec ? spec : "");
 		goto out;
 	}
 	ret = 0;
 out:
-	free(supported);
+	free(x.supported);
 	return ret;
 }
 

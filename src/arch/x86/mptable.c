@@ -94,19 +94,9 @@ size_t mptable_size(unsigned int ncpus)
 	       (MPTABLE_NR_IRQS + 2) * sizeof(struct mpc_intsrc);
 }
 
-long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
+/* One processor entry per vCPU; vCPU 0 is the bootstrap processor. */
+static uint8_t *put_cpus(uint8_t *p, unsigned int ncpus)
 {
-	struct mpf *mpf = (struct mpf *)buf;
-	struct mpc_header *mpc = (struct mpc_header *)(mpf + 1);
-	uint8_t *p = (uint8_t *)(mpc + 1);
-	uint8_t ioapic_id = (uint8_t)ncpus;
-	size_t total = mptable_size(ncpus);
-	uint16_t count = 0;
-
-	if (ncpus == 0 || ncpus > 254 || len < total)
-		return -1;
-	memset(buf, 0, total);
-
 	for (unsigned int i = 0; i < ncpus; i++) {
 		struct mpc_cpu *c = (struct mpc_cpu *)p;
 
@@ -117,28 +107,30 @@ long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 		c->signature = 0x600; /* family 6 */
 		c->features = 0x201; /* FPU, APIC */
 		p += sizeof(*c);
-		count++;
 	}
-	{
-		struct mpc_bus *b = (struct mpc_bus *)p;
+	return p;
+}
 
-		b->type = MP_BUS;
-		b->id = 0;
-		memcpy(b->name, "ISA   ", 6);
-		p += sizeof(*b);
-		count++;
-	}
-	{
-		struct mpc_ioapic *io = (struct mpc_ioapic *)p;
+/* The ISA bus (id 0) and the IOAPIC. */
+static uint8_t *put_bus_ioapic(uint8_t *p, uint8_t ioapic_id)
+{
+	struct mpc_bus *b = (struct mpc_bus *)p;
+	struct mpc_ioapic *io = (struct mpc_ioapic *)(b + 1);
 
-		io->type = MP_IOAPIC;
-		io->id = ioapic_id;
-		io->ver = 0x11;
-		io->flags = 1;
-		io->addr = (uint32_t)IOAPIC_ADDR;
-		p += sizeof(*io);
-		count++;
-	}
+	b->type = MP_BUS;
+	b->id = 0;
+	memcpy(b->name, "ISA   ", 6);
+	io->type = MP_IOAPIC;
+	io->id = ioapic_id;
+	io->ver = 0x11;
+	io->flags = 1;
+	io->addr = (uint32_t)IOAPIC_ADDR;
+	return (uint8_t *)(io + 1);
+}
+
+/* ISA IRQ n to IOAPIC pin n, then LINT0 = ExtINT and LINT1 = NMI. */
+static uint8_t *put_intsrcs(uint8_t *p, uint8_t ioapic_id)
+{
 	for (unsigned int irq = 0; irq < MPTABLE_NR_IRQS; irq++) {
 		struct mpc_intsrc *s = (struct mpc_intsrc *)p;
 
@@ -150,7 +142,6 @@ long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 		s->dstapic = ioapic_id;
 		s->dstirq = (uint8_t)irq;
 		p += sizeof(*s);
-		count++;
 	}
 	for (unsigned int lint = 0; lint < 2; lint++) {
 		struct mpc_intsrc *s = (struct mpc_intsrc *)p;
@@ -162,15 +153,32 @@ long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 		s->dstapic = 0xff; /* all local APICs */
 		s->dstirq = (uint8_t)lint;
 		p += sizeof(*s);
-		count++;
 	}
+	return p;
+}
+
+long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
+{
+	struct mpf *mpf = (struct mpf *)buf;
+	struct mpc_header *mpc = (struct mpc_header *)(mpf + 1);
+	uint8_t *p = (uint8_t *)(mpc + 1);
+	uint8_t ioapic_id = (uint8_t)ncpus;
+	size_t total = mptable_size(ncpus);
+
+	if (ncpus == 0 || ncpus > 254 || len < total)
+		return -1;
+	memset(buf, 0, total);
+
+	p = put_cpus(p, ncpus);
+	p = put_bus_ioapic(p, ioapic_id);
+	p = put_intsrcs(p, ioapic_id);
 
 	memcpy(mpc->sig, "PCMP", 4);
 	mpc->length = (uint16_t)(p - (uint8_t *)mpc);
 	mpc->spec_rev = 4;
 	memcpy(mpc->oem, "VMON    ", 8);
 	memcpy(mpc->product, "VMON        ", 12);
-	mpc->count = count;
+	mpc->count = (uint16_t)(ncpus + 2 + MPTABLE_NR_IRQS + 2);
 	mpc->lapic = (uint32_t)LAPIC_ADDR;
 	mpc->checksum = checksum(mpc, mpc->length);
 
