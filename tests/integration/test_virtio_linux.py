@@ -195,7 +195,7 @@ def main():
         # Block: read what the host wrote, write what the host reads.
         want = hashlib.md5(pattern).hexdigest()
         out = g.sh("dd if=/dev/vda bs=4096 count=16 2>/dev/null | md5sum") or ""
-        vmontest.check(want in out, "guest reads the host's pattern (md5 %s)" % want)
+        vmontest.check(want in out, "guest reads the host's pattern (md5 %s): %r" % (want, out))
         out = g.sh("cat /sys/block/vda/serial; echo; cat /sys/block/vdb/ro") or ""
         vmontest.check("vmon-data" in out.split() and "1" in out.split(),
                        "serial and read-only flag seen by the guest: %r" % out)
