@@ -66,8 +66,43 @@ def console_devnull():
              (p.returncode, p.stderr.decode(errors="replace").strip()))
 
 
+def runtime_dir():
+    """Item 5: a runtime directory that is not the user's private one
+    (a symlink, group/other access, another owner) is refused."""
+    base = tempfile.mkdtemp(prefix="vmon-rundir-")
+    real = os.path.join(base, "real")
+    os.mkdir(real, 0o700)
+    link = os.path.join(base, "link")
+    os.symlink(real, link)
+    open_dir = os.path.join(base, "open")
+    os.mkdir(open_dir)
+    os.chmod(open_dir, 0o777)
+    for what, d in (("a symlink", link), ("mode 0777", open_dir)):
+        env = dict(os.environ, VMON_RUNTIME_DIR=d)
+        sock = os.path.join(base, "api.sock")
+        r = vt.run(["--api-sock", sock, "--id", TAG + "-rd"], timeout=20,
+                   env=env)
+        vt.check(not r.timed_out and r.code != 0 and
+                 "runtime directory" in r.err and not os.path.exists(sock),
+                 "runtime directory %s refused: %s" % (what, r.err.strip()))
+        vt.check(not os.listdir(real) and not os.listdir(open_dir),
+                 "nothing written in the runtime directory (%s)" % what)
+        r = vt.run(["list"], timeout=20, env=env)
+        vt.check(r.code != 0 and "runtime directory" in r.err,
+                 "vmon list refuses the runtime directory (%s)" % what)
+    # The user's own 0700 directory works.
+    env = dict(os.environ, VMON_RUNTIME_DIR=real)
+    inst = vmon_api.Instance(id=TAG + "-rd", env=env)
+    try:
+        vt.check(os.path.exists(os.path.join(real, TAG + "-rd.json")),
+                 "registry entry in a private runtime directory")
+    finally:
+        inst.stop()
+
+
 def main():
     vt.require_kvm()
+    runtime_dir()
     api_socket_mode()
     fifos()
     console_devnull()
