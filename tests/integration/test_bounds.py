@@ -4,6 +4,7 @@
 docs/limits.md): the API socket's mode whatever the umask, FIFOs given as
 files, a console on /dev/null, the runtime directory's checks, stalled
 API connections, blocked console output and stop in bounded time."""
+import fcntl
 import os
 import socket
 import stat
@@ -19,6 +20,7 @@ import vmontest as vt  # noqa: E402
 
 GUEST = os.path.join(vt.BUILD_ROOT, "guest")
 HELLO = os.path.join(GUEST, "hello.elf")
+FLOOD = os.path.join(GUEST, "flood.elf")  # prints without end
 TAG = "bounds-%d" % os.getpid()
 
 
@@ -100,8 +102,80 @@ def runtime_dir():
         inst.stop()
 
 
+def stop_with_stuck_output():
+    """Item 2: with a stdout nobody reads (the guest printing without end),
+    SIGTERM still ends vmon in bounded time."""
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+    p = subprocess.Popen([vt.VMON, "run", "--kernel", FLOOD],
+                         stdin=subprocess.DEVNULL, stdout=w,
+                         stderr=subprocess.PIPE)
+    os.close(w)
+    try:
+        # The pipe and the UART's 64 KiB fill (a slow guest: give it time).
+        err = b""
+        deadline = time.monotonic() + 60
+        while b"output stalled" not in err and time.monotonic() < deadline:
+            err += os.read(p.stderr.fileno(), 65536)
+        # vmon's log goes on being read: only stdout is stuck.
+        threading.Thread(target=lambda: [None for _ in
+                                         iter(lambda: os.read(
+                                             p.stderr.fileno(), 65536), b"")],
+                         daemon=True).start()
+        vt.check(p.poll() is None and b"output stalled" in err,
+                 "guest runs with its output stalled")
+        t0 = time.monotonic()
+        p.terminate()
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            pass
+        dt = time.monotonic() - t0
+        # An orderly exit (not killed by the signal: a thread that takes
+        # SIGTERM instead of the main loop would end vmon without cleanup).
+        vt.check(p.poll() is not None and p.returncode >= 0 and dt < 10,
+                 "SIGTERM ends vmon in %.1f s with stdout not drained "
+                 "(exit %r)" % (dt, p.returncode))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+        os.close(r)
+
+
+def serial_file_limits():
+    """Item 4: --serial file: is capped, and output is rate limited."""
+    d = tempfile.mkdtemp(prefix="vmon-serial-cap-")
+    out = os.path.join(d, "serial.out")
+    r = vt.run(["run", "--kernel", FLOOD, "--serial", "file:" + out,
+                "--console-limit", "max=20K"], timeout=6)
+    size = os.path.getsize(out)
+    vt.check(r.timed_out and 0 < size <= 20 * 1024,
+             "--serial file capped at 20K: %d bytes" % size)
+    t0 = time.monotonic()
+    r = vt.run(["run", "--kernel", FLOOD, "--serial", "file:" + out,
+                "--console-limit", "rate=4K"], timeout=4)
+    dt = time.monotonic() - t0
+    size = os.path.getsize(out)
+    vt.check(0 < size <= 4096 * (1 + dt) + 4096,
+             "console output at 4K/s: %d bytes in %.1f s" % (size, dt))
+    # The print hypercall: a line rate, the rest counted and summarised.
+    r = vt.run(["run", "--kernel", FLOOD, "--serial", "none"], timeout=5)
+    lines = r.err.count("guest: flood")
+    vt.check(r.timed_out and 0 < lines <= 50 * (1 + r.elapsed) + 10 and
+             "suppressed" in r.err,
+             "print hypercalls at 50 lines/s: %d lines in %.1f s" %
+             (lines, r.elapsed))
+    r = vt.run(["run", "--kernel", HELLO, "--console-limit", "rate=1X"])
+    vt.check(r.code != 0 and "--console-limit" in r.err,
+             "a bad --console-limit is refused")
+
+
 def main():
     vt.require_kvm()
+    stop_with_stuck_output()
+    serial_file_limits()
     runtime_dir()
     api_socket_mode()
     fifos()

@@ -436,6 +436,74 @@ static void test_console_pipes(void **state)
 	close(out[1]);
 }
 
+/*
+ * An output nobody reads does not block the I/O thread (issue 13, item 2):
+ * 1 MiB of transmit chains wait on the ring while input still reaches the
+ * guest; once the output is read, every byte arrives, in order.
+ */
+static void test_console_stalled_output(void **state)
+{
+	enum { DATA = 0x100000, CHAIN = 256 << 10, NCHAIN = 4 };
+	static uint8_t got[NCHAIN * CHAIN];
+	struct harness h;
+	struct virtio_dev *d;
+	struct h_ring rx, tx;
+	uint8_t *data;
+	size_t n = 0;
+	int in[2], out[2];
+
+	(void)state;
+	log_level = LOG_ERROR;
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(pipe(out), 0);
+	fcntl(out[1], F_SETPIPE_SZ, 4096);
+	h_init(&h);
+	data = h_ptr(&h, DATA);
+	for (unsigned int i = 0; i < NCHAIN * CHAIN; i++)
+		data[i] = (uint8_t)(i * 13 + i / 4096);
+	d = virtio_console_create(&h.vm, h.io, BASE, 5, in[0], out[1]);
+	assert_non_null(d);
+	assert_int_equal(iothread_start(h.io), 0);
+	assert_true(h_negotiate(&h, BASE, d->host_features) &
+		    VIRTIO_STATUS_FEATURES_OK);
+	h_ring_init(&rx, 0x1000, 16);
+	h_ring_init(&tx, 0x2000, 16);
+	h_queue(&h, BASE, 0, 16, rx.desc, rx.avail, rx.used);
+	h_queue(&h, BASE, 1, 16, tx.desc, tx.avail, tx.used);
+	h_driver_ok(&h, BASE);
+	for (uint16_t i = 0; i < NCHAIN; i++) {
+		h_desc(&h, &tx, i, DATA + (uint64_t)i * CHAIN, CHAIN, 0, 0);
+		h_avail(&h, &tx, i);
+	}
+	h_w32(&h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+	usleep(100000);
+	/* The I/O thread still serves input. */
+	h_desc(&h, &rx, 0, 0x20000, 16, VIRTQ_DESC_F_WRITE, 0);
+	h_avail(&h, &rx, 0);
+	assert_int_equal(write(in[1], "typed", 5), 5);
+	h_w32(&h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	assert_true(h_wait_used(&h, d, &rx, 1, 5000));
+	assert_memory_equal(h_ptr(&h, 0x20000), "typed", 5);
+	assert_true(h_used_idx(&h, &tx) < NCHAIN);
+	/* Reading the output: all of it, in order, every chain used. */
+	while (n < sizeof(got)) {
+		struct pollfd p = { .fd = out[0], .events = POLLIN };
+		ssize_t r;
+
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		r = read(out[0], got + n, sizeof(got) - n);
+		assert_true(r > 0);
+		n += (size_t)r;
+	}
+	assert_memory_equal(got, data, sizeof(got));
+	assert_true(h_wait_used(&h, d, &tx, NCHAIN, 5000));
+	h_fini(&h);
+	close(in[0]);
+	close(in[1]);
+	close(out[0]);
+	close(out[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_vsock_echo),
 		cmocka_unit_test(test_vsock_short_header),
 		cmocka_unit_test(test_console_pipes),
+		cmocka_unit_test(test_console_stalled_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
