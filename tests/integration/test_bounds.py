@@ -172,8 +172,44 @@ def serial_file_limits():
              "a bad --console-limit is refused")
 
 
+def stalled_api_clients():
+    """Item 10: 64 connections that say nothing do not keep a legitimate
+    request waiting for long (idle connections time out in 2 s)."""
+    inst = vmon_api.Instance(id=TAG + "-stall")
+    stalled = []
+    try:
+        for _ in range(64):
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.connect(inst.sock)
+            stalled.append(c)
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        st, _ = vmon_api.request(inst.sock, "GET", "/", timeout=20)
+        dt = time.monotonic() - t0
+        vt.check(st == 200 and dt < 5,
+                 "a request behind 64 stalled connections: %d in %.1f s" %
+                 (st, dt))
+        # A keep-alive client that goes on sending is not cut off.
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(inst.sock)
+        ok = True
+        for _ in range(3):
+            c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            c.settimeout(5)
+            ok = ok and c.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(1)
+        c.close()
+        vt.check(ok, "keep-alive requests a second apart are served")
+        vt.check(inst.alive(), "vmon still runs")
+    finally:
+        for c in stalled:
+            c.close()
+        inst.stop()
+
+
 def main():
     vt.require_kvm()
+    stalled_api_clients()
     stop_with_stuck_output()
     serial_file_limits()
     runtime_dir()
