@@ -145,7 +145,8 @@ static void listen_ready(void *opaque, uint32_t events)
 		return;
 	pthread_mutex_lock(&u->lock);
 	p = free_slot(u);
-	if (p && !iothread_add(u->io, fd, EPOLLIN | EPOLLRDHUP, line_ready, p)) {
+	if (p &&
+	    !iothread_add(u->io, fd, EPOLLIN | EPOLLRDHUP, line_ready, p)) {
 		p->fd = fd;
 		p->since_ms = now_ms();
 	} else {

@@ -80,8 +80,7 @@ static void test_rate_limit(void **state)
 static void test_size_cap(void **state)
 {
 	static char data[5000];
-	struct outq_params p = { .size = 8192, .max_bytes = 1000,
-				 .name = "t" };
+	struct outq_params p = { .size = 8192, .max_bytes = 1000, .name = "t" };
 	struct outq *q;
 	int fd[2];
 
@@ -113,8 +112,9 @@ static void on_room(void *opaque)
 static void test_stuck_output(void **state)
 {
 	static char data[200000];
-	struct outq_params p = { .size = 65536, .room = on_room,
-				 .room_mark = 32768, .name = "t" };
+	struct outq_params p = {
+		.size = 65536, .room = on_room, .room_mark = 32768, .name = "t"
+	};
 	struct outq *q;
 	size_t put = 0;
 	double t0;

@@ -130,8 +130,8 @@ static void test_live_path_refused(void **state)
 	snprintf(path, sizeof(path), "/tmp/vmon-uds-live-%d", getpid());
 	u = vsock_uds_open(io, path, on_connect, NULL, err, sizeof(err));
 	assert_non_null(u);
-	assert_null(vsock_uds_open(io, path, on_connect, NULL, err,
-				   sizeof(err)));
+	assert_null(
+		vsock_uds_open(io, path, on_connect, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "in use"));
 	assert_int_equal(stat(path, &st), 0); /* still the first one's */
 	iothread_destroy(io);
