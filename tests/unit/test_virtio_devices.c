@@ -380,6 +380,19 @@ static void test_vsock_short_header(void **state)
 
 /* --- console ----------------------------------------------------------- */
 
+/* The driver side of a console: features, receive and transmit rings. */
+static void console_driver_up(struct harness *h, struct virtio_dev *d,
+			      struct h_ring *rx, struct h_ring *tx)
+{
+	assert_true(h_negotiate(h, BASE, d->host_features) &
+		    VIRTIO_STATUS_FEATURES_OK);
+	h_ring_init(rx, 0x1000, 16);
+	h_ring_init(tx, 0x2000, 16);
+	h_queue(h, BASE, 0, 16, rx->desc, rx->avail, rx->used);
+	h_queue(h, BASE, 1, 16, tx->desc, tx->avail, tx->used);
+	h_driver_ok(h, BASE);
+}
+
 static void test_console_pipes(void **state)
 {
 	struct harness h;
@@ -399,13 +412,7 @@ static void test_console_pipes(void **state)
 	assert_int_equal(iothread_start(h.io), 0);
 	/* Input typed before the driver is ready is kept. */
 	assert_int_equal(write(in[1], "early", 5), 5);
-	assert_true(h_negotiate(&h, BASE, d->host_features) &
-		    VIRTIO_STATUS_FEATURES_OK);
-	h_ring_init(&rx, 0x1000, 16);
-	h_ring_init(&tx, 0x2000, 16);
-	h_queue(&h, BASE, 0, 16, rx.desc, rx.avail, rx.used);
-	h_queue(&h, BASE, 1, 16, tx.desc, tx.avail, tx.used);
-	h_driver_ok(&h, BASE);
+	console_driver_up(&h, d, &rx, &tx);
 	h_desc(&h, &rx, 0, 0x20000, 3, VIRTQ_DESC_F_WRITE, 0);
 	h_avail(&h, &rx, 0);
 	h_desc(&h, &rx, 1, 0x21000, 64, VIRTQ_DESC_F_WRITE, 0);
@@ -464,13 +471,7 @@ static void test_console_stalled_output(void **state)
 	d = virtio_console_create(&h.vm, h.io, BASE, 5, in[0], out[1]);
 	assert_non_null(d);
 	assert_int_equal(iothread_start(h.io), 0);
-	assert_true(h_negotiate(&h, BASE, d->host_features) &
-		    VIRTIO_STATUS_FEATURES_OK);
-	h_ring_init(&rx, 0x1000, 16);
-	h_ring_init(&tx, 0x2000, 16);
-	h_queue(&h, BASE, 0, 16, rx.desc, rx.avail, rx.used);
-	h_queue(&h, BASE, 1, 16, tx.desc, tx.avail, tx.used);
-	h_driver_ok(&h, BASE);
+	console_driver_up(&h, d, &rx, &tx);
 	for (uint16_t i = 0; i < NCHAIN; i++) {
 		h_desc(&h, &tx, i, DATA + (uint64_t)i * CHAIN, CHAIN, 0, 0);
 		h_avail(&h, &tx, i);
