@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -32,7 +33,15 @@ struct request {
 #define MAX_CONNECTIONS 64
 /* Bodies up to this size are read (and dropped) before the 400. */
 #define API_DISCARD_MAX (16 << 20)
-#define CONNECTION_TIMEOUT_S 10
+/*
+ * A connection with no request in progress (a client that connected and
+ * says nothing, or an idle keep-alive one) is closed after IDLE_TIMEOUT_S
+ * without traffic: stalled clients hold one of the MAX_CONNECTIONS slots
+ * that long at most. Once a request's headers are in, REQUEST_TIMEOUT_S
+ * (its body may be large). docs/limits.md.
+ */
+#define IDLE_TIMEOUT_S 2
+#define REQUEST_TIMEOUT_S 10
 
 static enum MHD_Result send_json(struct MHD_Connection *conn,
 				 unsigned int status, json_t *body)
@@ -97,6 +106,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		if (!rq)
 			return MHD_NO;
 		*state = rq;
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)REQUEST_TIMEOUT_S);
 		/*
 		 * An oversized body is read and dropped, so that the client
 		 * (still sending) gets the 400; an absurd one is refused at
@@ -140,8 +151,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	struct request *rq = *state;
 
 	(void)cls;
-	(void)conn;
 	(void)why;
+	/* Idle again (keep-alive): the short timeout. */
+	if (conn)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)IDLE_TIMEOUT_S);
 	if (rq) {
 		free(rq->body);
 		free(rq);
@@ -174,6 +188,15 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		pr_err("--api-sock %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/*
+	 * Owner only, whatever the umask: nobody can connect before
+	 * listen(), so the window between bind() and chmod() is harmless.
+	 */
+	if (chmod(path, 0600)) {
+		pr_err("--api-sock %s: chmod: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
 	if (listen(s->fd, 64)) {
 		pr_err("--api-sock %s: listen: %s", path, strerror(errno));
 		unlink(path);
@@ -184,8 +207,8 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned int)CONNECTION_TIMEOUT_S, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+		MHD_OPTION_END);
 	if (!s->daemon) {
 		pr_err("--api-sock %s: cannot start the HTTP server", path);
 		unlink(path);

@@ -410,7 +410,8 @@ static char *read_file(const char *path, size_t *len)
 	struct stat st;
 	char *buf;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO is refused below instead of hanging here. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0 || fstat(fd, &st)) {
 		pr_err("--config-file %s: %s", path, strerror(errno));

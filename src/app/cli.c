@@ -55,6 +55,10 @@ void cli_run_usage(FILE *f)
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
 		"                           console=hvc0 in the default command line\n"
+		"      --console-limit [rate=SIZE][,max=SIZE]\n"
+		"                           guest console output at most SIZE bytes per\n"
+		"                           second (2M) and, to a --serial file, SIZE bytes\n"
+		"                           in all (256M); 0: no limit (docs/limits.md)\n"
 		"      --api-sock PATH      serve Firecracker's HTTP API on the Unix socket\n"
 		"                           PATH and boot on its InstanceStart (docs/api.md)\n"
 		"      --config-file FILE   boot the VM a Firecracker JSON configuration\n"
@@ -83,6 +87,7 @@ enum {
 	OPT_DISK,
 	OPT_RNG,
 	OPT_CONSOLE,
+	OPT_CONSOLE_LIMIT,
 	OPT_NET,
 	OPT_VSOCK,
 	OPT_BALLOON,
@@ -106,6 +111,7 @@ static const struct option run_options[] = {
 	{ "vsock", required_argument, NULL, OPT_VSOCK },
 	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT },
 	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "mem-prealloc", no_argument, NULL, OPT_MEM_PREALLOC },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -465,6 +471,29 @@ static int parse_console(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
+/* --console-limit [rate=SIZE][,max=SIZE] */
+static int parse_console_limit(const char *arg, struct vm_config *cfg)
+{
+	char buf[128], *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+		goto bad;
+	for (char *o = strtok_r(buf, ",", &save); o;
+	     o = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(o, "rate=", 5) &&
+		    !parse_size(o + 5, 1, &cfg->console_rate))
+			continue;
+		if (!strncmp(o, "max=", 4) &&
+		    !parse_size(o + 4, 1, &cfg->serial_file_max))
+			continue;
+		goto bad;
+	}
+	return 0;
+bad:
+	pr_err("--console-limit %s: expected [rate=SIZE][,max=SIZE]", arg);
+	return -1;
+}
+
 /* An option that describes the VM: 0, -1 (refused) or 1 (not one). */
 static int vm_option(int c, const char *arg, struct vm_config *cfg)
 {
@@ -489,6 +518,8 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		return parse_balloon(arg, cfg);
 	case OPT_CONSOLE:
 		return parse_console(arg, cfg);
+	case OPT_CONSOLE_LIMIT:
+		return parse_console_limit(arg, cfg);
 	case OPT_TEST_DEVICE:
 		cfg->test_device = true;
 		return 0;

@@ -26,8 +26,33 @@
 
 #define API_TIMEOUT_MS 5000
 
+/*
+ * The runtime directory must be the caller's own: a directory (not a
+ * symlink to one), owned by the effective uid, with no access for group or
+ * others. Otherwise another local user could have planted it (or a link
+ * in it) under the predictable name. Returns 0, or -1 (logged).
+ */
+static int check_private_dir(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st)) {
+		pr_err("runtime directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077)) {
+		pr_err("runtime directory %s: not a private directory of user %u (a directory, not a symlink, owned by that user, mode 0700): refused",
+		       dir, (unsigned int)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 static int runtime_dir(char *dir, size_t len, int create)
 {
+	struct stat st;
+
 	const char *env = getenv("VMON_RUNTIME_DIR");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
@@ -43,7 +68,9 @@ static int runtime_dir(char *dir, size_t len, int create)
 		pr_err("runtime directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	return 0;
+	if (!create && lstat(dir, &st) && errno == ENOENT)
+		return 0; /* nothing registered yet */
+	return check_private_dir(dir);
 }
 
 int instance_id_valid(const char *id)
@@ -134,7 +161,10 @@ int instance_register(const char *id, const char *sock, char *entry, size_t len)
 	j = json_pack("{s:s, s:I, s:s}", "id", id, "pid", (json_int_t)getpid(),
 		      "api_sock", abs);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", entry);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A new file of ours: never through a link somebody left there. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
 	if (!j || fd < 0 || json_dumpfd(j, fd, JSON_COMPACT) ||
 	    rename(tmp, entry)) {
 		pr_err("instance registry %s: %s", entry, strerror(errno));

@@ -5,7 +5,9 @@
  * "api_sock"}); `vmon list` reads the directory and asks each instance for
  * its state; `vmon pause|resume|stop|stat ID` talk to one through its
  * socket. RUNDIR is $VMON_RUNTIME_DIR, else $XDG_RUNTIME_DIR/vmon, else
- * /run/vmon for root and /tmp/vmon-UID for others.
+ * /run/vmon for root and /tmp/vmon-UID for others; created 0700 and used
+ * only if it is the caller's private directory (not a symlink, owned by
+ * the effective uid, no group or other access).
  */
 #ifndef VMON_APP_INSTANCES_H
 #define VMON_APP_INSTANCES_H

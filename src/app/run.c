@@ -131,11 +131,17 @@ static int open_serial_out(const struct vm_config *cfg)
 	case SERIAL_STDIO:
 		return STDOUT_FILENO;
 	case SERIAL_FILE:
+		/*
+		 * Non-blocking open: a FIFO without a reader fails (ENXIO)
+		 * instead of hanging; then blocking again for the writer.
+		 */
 		fd = open(cfg->serial_path,
-			  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
+			  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK,
+			  0644);
+		if (fd < 0 || fcntl(fd, F_SETFL, 0))
 			pr_err("--serial file:%s: %s", cfg->serial_path,
-			       strerror(errno));
+			       errno == ENXIO ? "a FIFO nobody reads" :
+						strerror(errno));
 		return fd;
 	default:
 		return -1;

@@ -39,6 +39,8 @@ struct block_req {
 	/* The back-end's, for the request's lifetime. */
 	void *bounce;
 	struct iovec biov;
+	uint64_t bounce_done; /* bytes moved through the bounce buffer */
+	struct block_req *bounce_next; /* waiting for a bounce buffer */
 };
 
 /*

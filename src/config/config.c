@@ -16,6 +16,8 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->cpus = VMON_DEFAULT_CPUS;
 	cfg->mem_size = VMON_DEFAULT_MEM;
 	cfg->serial = SERIAL_STDIO;
+	cfg->console_rate = VMON_DEFAULT_CONSOLE_RATE;
+	cfg->serial_file_max = VMON_DEFAULT_SERIAL_FILE_MAX;
 }
 
 int config_fail(struct config_err *e, const char *object, const char *field,

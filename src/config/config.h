@@ -71,6 +71,9 @@ struct vm_config {
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 	bool mem_prealloc; /* all guest RAM resident at start */
+	/* Guest console output (UART, hvc0), per device: docs/limits.md. */
+	uint64_t console_rate; /* bytes per second; 0: unlimited */
+	uint64_t serial_file_max; /* SERIAL_FILE: bytes at most; 0: no cap */
 
 	/* Virtio-mmio devices, in this order on the MMIO window. */
 	enum console_mode console; /* CONSOLE_VIRTIO adds hvc0 */
@@ -87,6 +90,8 @@ struct vm_config {
 #define VMON_DEFAULT_CPUS 1
 #define VMON_DEFAULT_MEM (256ULL << 20)
 #define VMON_MIN_MEM (2ULL << 20)
+#define VMON_DEFAULT_CONSOLE_RATE (2ULL << 20)
+#define VMON_DEFAULT_SERIAL_FILE_MAX (256ULL << 20)
 /* Balloon statistics: an interval of at most an hour (in Firecracker's u16). */
 #define VMON_MAX_STATS_INTERVAL 3600
 /* Guest CIDs: 0-2 are reserved, 0xffffffff is VMADDR_CID_ANY. */

@@ -8,10 +8,13 @@
  * Owns nothing but its port; state lives in the VM.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
@@ -22,6 +25,47 @@
 
 /* Class for log_once(), distinct from the other users. */
 enum { ONCE_HC = 0x4863 };
+
+/*
+ * Guest prints reach vmon's log at most HC_PRINT_PER_S lines a second;
+ * the rest are counted and summarised once the second is over
+ * (docs/limits.md). One VM per process: the window is the process's.
+ */
+#define HC_PRINT_PER_S 50
+
+static struct {
+	pthread_mutex_t lock;
+	time_t second; /* the window (CLOCK_MONOTONIC seconds) */
+	unsigned int lines; /* printed in it */
+	uint64_t suppressed; /* not printed since the last summary */
+} print_rl = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* True if one more guest line may be logged now. */
+static bool print_allowed(void)
+{
+	struct timespec ts;
+	uint64_t dropped = 0;
+	bool ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	pthread_mutex_lock(&print_rl.lock);
+	if (ts.tv_sec != print_rl.second) {
+		print_rl.second = ts.tv_sec;
+		print_rl.lines = 0;
+		dropped = print_rl.suppressed;
+		print_rl.suppressed = 0;
+	}
+	ok = print_rl.lines < HC_PRINT_PER_S;
+	if (ok)
+		print_rl.lines++;
+	else
+		print_rl.suppressed++;
+	pthread_mutex_unlock(&print_rl.lock);
+	if (dropped)
+		pr_note("guest: %llu print hypercalls suppressed (at most %d lines a second)",
+			(unsigned long long)dropped, HC_PRINT_PER_S);
+	return ok;
+}
 
 static uint64_t version_word(void)
 {
@@ -46,7 +90,8 @@ static uint64_t hc_print(struct vm *vm, uint64_t gpa, uint64_t len)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = '?';
 	buf[len] = 0;
-	pr_note("guest: %s", buf);
+	if (print_allowed())
+		pr_note("guest: %s", buf);
 	return len;
 }
 

@@ -2,13 +2,15 @@
 /*
  * serial.c - 16550A UART model: registers, FIFOs, loopback, interrupt
  * identification and the IRQ line. Owns its receive FIFO and its transmit
- * buffer: the vCPU thread only appends to the buffer, a writer thread of
- * the UART's own writes it to the output descriptor (blocking there if it
- * must) and the UART's teardown writes out whatever is left. Locking: one
- * mutex per UART; vCPU threads (register access), the main thread
- * (receive) and the writer take it; nobody holds it across a write(2).
+ * queue (util/outq.h): the vCPU thread only appends to the queue, its
+ * writer thread writes it to the output descriptor (blocking there if it
+ * must), no faster than the console rate limit and, to a file, up to the
+ * size cap; the UART's teardown gives it OUTQ_CLOSE_GRACE_MS to write out
+ * the rest, never longer. Locking: one mutex per UART; vCPU threads
+ * (register access), the main thread (receive) and the writer's room
+ * callback take it; nobody holds it across a write(2).
  *
- * A full buffer behaves like a busy 16550A: THRE and TEMT read clear, and
+ * A full queue behaves like a busy 16550A: THRE and TEMT read clear, and
  * the THR-empty interrupt comes when the writer has made room again. A
  * driver that waits for THRE (Linux's 8250) loses nothing; bytes a guest
  * writes regardless once even the FIFO's worth of headroom is gone are
@@ -28,8 +30,8 @@
 #include <unistd.h>
 
 #include "../util/log.h"
-#include "../util/thread.h"
 #include "../vmm/vm.h"
+#include "console_out.h"
 
 #define RX_FIFO 64
 #define TX_BUF 65536 /* host-side transmit buffer */
@@ -86,7 +88,7 @@ struct serial {
 	struct vm *vm;
 	pthread_mutex_t lock;
 	unsigned int irq;
-	int out_fd;
+	struct outq *out; /* NULL: no output */
 	int wake_fd;
 	bool rx_was_full;
 	int irq_level;
@@ -98,15 +100,8 @@ struct serial {
 	uint8_t rx[RX_FIFO];
 	unsigned int rx_head, rx_count;
 
-	/* Transmit buffer, emptied by the writer thread into out_fd. */
-	uint8_t tx[TX_BUF];
-	unsigned int tx_head, tx_count;
-	bool tx_busy; /* above TX_BUF - TX_FIFO: THRE clear */
-	bool tx_stop; /* teardown: write out the rest and exit */
+	bool tx_busy; /* TX_FIFO bytes of room or less: THRE clear */
 	uint64_t tx_dropped;
-	pthread_cond_t tx_cond;
-	pthread_t writer;
-	bool writer_started;
 };
 
 static void update_irq(struct serial *s)
@@ -180,74 +175,30 @@ static void transmit(struct serial *s, uint8_t b)
 		rx_put(s, b);
 		return;
 	}
-	if (s->out_fd < 0)
+	if (!s->out)
 		return;
-	if (s->tx_count == TX_BUF) {
+	if (!outq_put(s->out, &b, 1)) {
 		if (!s->tx_dropped++)
 			pr_warn("serial: output stalled with %u bytes buffered: dropping what the guest writes while THRE is clear",
 				TX_BUF);
 		return;
 	}
-	s->tx[(s->tx_head + s->tx_count) % TX_BUF] = b;
-	if (s->tx_count++ == 0)
-		pthread_cond_signal(&s->tx_cond);
-	if (s->tx_count >= TX_BUF - TX_FIFO)
+	if (outq_space(s->out) <= TX_FIFO)
 		s->tx_busy = true;
 }
 
-/* Writes @len bytes to @fd, whatever it takes (EINTR, short writes). */
-static void write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return; /* output gone: nothing to do with the bytes */
-		p += w;
-		len -= (size_t)w;
-	}
-}
-
-/*
- * The writer thread: takes what the guest transmitted out of the buffer
- * (under the lock) and writes it to out_fd (without it); raises THR-empty
- * when a busy buffer has room again. Exits once stopped and empty.
- */
-static void *writer_main(void *opaque)
+/* The writer made room: THRE and the THR-empty interrupt come back. */
+static void tx_room(void *opaque)
 {
 	struct serial *s = opaque;
-	uint8_t chunk[4096];
 
 	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		unsigned int n = s->tx_count;
-
-		if (!n) {
-			if (s->tx_stop)
-				break;
-			pthread_cond_wait(&s->tx_cond, &s->lock);
-			continue;
-		}
-		if (n > sizeof(chunk))
-			n = sizeof(chunk);
-		if (n > TX_BUF - s->tx_head)
-			n = TX_BUF - s->tx_head;
-		memcpy(chunk, s->tx + s->tx_head, n);
-		s->tx_head = (s->tx_head + n) % TX_BUF;
-		s->tx_count -= n;
-		if (s->tx_busy && s->tx_count < TX_BUF - TX_FIFO) {
-			s->tx_busy = false;
-			s->thr_ipending = true;
-			update_irq(s);
-		}
-		pthread_mutex_unlock(&s->lock);
-		write_all(s->out_fd, chunk, n);
-		pthread_mutex_lock(&s->lock);
+	if (s->tx_busy) {
+		s->tx_busy = false;
+		s->thr_ipending = true;
+		update_irq(s);
 	}
 	pthread_mutex_unlock(&s->lock);
-	return NULL;
 }
 
 static uint8_t modem_status(struct serial *s)
@@ -406,19 +357,15 @@ uint64_t serial_tx_dropped(struct serial *s)
 	return n;
 }
 
-/* Teardown (vCPUs stopped): the writer writes out the rest, then exits. */
+/*
+ * Teardown (vCPUs stopped): the writer writes out the rest if the output
+ * drains within the grace period.
+ */
 static void serial_free(struct serial *s)
 {
-	if (s->writer_started) {
-		pthread_mutex_lock(&s->lock);
-		s->tx_stop = true;
-		pthread_cond_signal(&s->tx_cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->writer, NULL);
-	}
+	outq_close(s->out, OUTQ_CLOSE_GRACE_MS);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
-	pthread_cond_destroy(&s->tx_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -434,24 +381,20 @@ struct serial *serial_create(struct vm *vm, uint16_t base, unsigned int irq,
 		return NULL;
 	s->vm = vm;
 	s->irq = irq;
-	s->out_fd = out_fd;
 	s->dll = 0x0c; /* 9600 baud until the guest programs it */
 	s->mcr = MCR_OUT2;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->tx_cond, NULL);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->wake_fd < 0) {
 		pr_err("serial: eventfd: %s", strerror(errno));
 		s->wake_fd = -1;
 	} else if (out_fd >= 0) {
-		/* Signals (SIGTERM...) are the main loop's, not the writer's. */
-		int err = thread_spawn(&s->writer, writer_main, s);
-
-		if (err)
-			pr_err("serial: writer thread: %s", strerror(err));
-		s->writer_started = !err;
+		s->out = console_outq(vm, out_fd, TX_BUF, TX_FIFO + 1, tx_room,
+				      s, "serial");
+		if (!s->out)
+			pr_err("serial: writer thread: %s", strerror(errno));
 	}
-	if (s->wake_fd < 0 || (out_fd >= 0 && !s->writer_started) ||
+	if (s->wake_fd < 0 || (out_fd >= 0 && !s->out) ||
 	    !vm_add_device(vm, DEVICE_SERIAL, &serial_device_ops, s)) {
 		serial_free(s);
 		return NULL;

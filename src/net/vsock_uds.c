@@ -16,11 +16,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../vmm/iothread.h"
 
 #define UDS_MAX_PENDING 64 /* host connections still sending their line */
+/* A pending connection this old gives its slot to a new one (docs/limits.md). */
+#define UDS_PENDING_IDLE_MS 2000
 #define UDS_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 struct pending {
@@ -28,6 +31,7 @@ struct pending {
 	int fd; /* -1: a free slot */
 	char line[32]; /* "CONNECT <port>\n" */
 	size_t len;
+	uint64_t since_ms; /* accepted at (CLOCK_MONOTONIC) */
 };
 
 struct vsock_uds {
@@ -38,7 +42,16 @@ struct vsock_uds {
 	void *opaque;
 	pthread_mutex_t lock; /* pend[] */
 	struct pending pend[UDS_MAX_PENDING];
+	uint64_t evicted; /* idle pending connections closed for new ones */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static void pend_close(struct pending *p)
 {
@@ -99,6 +112,27 @@ static void line_ready(void *opaque, uint32_t events)
 		close(fd);
 }
 
+/*
+ * A free slot; with none, the slot of the oldest connection if it has not
+ * sent its line for UDS_PENDING_IDLE_MS (closed). Lock held.
+ */
+static struct pending *free_slot(struct vsock_uds *u)
+{
+	struct pending *old = NULL;
+
+	for (unsigned int i = 0; i < UDS_MAX_PENDING; i++) {
+		if (u->pend[i].fd < 0)
+			return &u->pend[i];
+		if (!old || u->pend[i].since_ms < old->since_ms)
+			old = &u->pend[i];
+	}
+	if (now_ms() - old->since_ms < UDS_PENDING_IDLE_MS)
+		return NULL;
+	pend_close(old);
+	u->evicted++;
+	return old;
+}
+
 static void listen_ready(void *opaque, uint32_t events)
 {
 	struct vsock_uds *u = opaque;
@@ -110,14 +144,28 @@ static void listen_ready(void *opaque, uint32_t events)
 	if (fd < 0)
 		return;
 	pthread_mutex_lock(&u->lock);
-	for (unsigned int i = 0; i < UDS_MAX_PENDING && !p; i++)
-		if (u->pend[i].fd < 0)
-			p = &u->pend[i];
-	if (p && !iothread_add(u->io, fd, EPOLLIN | EPOLLRDHUP, line_ready, p))
+	p = free_slot(u);
+	if (p &&
+	    !iothread_add(u->io, fd, EPOLLIN | EPOLLRDHUP, line_ready, p)) {
 		p->fd = fd;
-	else
+		p->since_ms = now_ms();
+	} else {
 		close(fd);
+	}
 	pthread_mutex_unlock(&u->lock);
+}
+
+/* True if something accepts connections at @sa. */
+static bool listener_alive(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool alive;
+
+	if (fd < 0)
+		return false;
+	alive = !connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	return alive;
 }
 
 static int listen_uds(struct vsock_uds *u, char *err, size_t errlen)
@@ -126,9 +174,19 @@ static int listen_uds(struct vsock_uds *u, char *err, size_t errlen)
 	struct stat st;
 
 	memcpy(sa.sun_path, u->path, sizeof(sa.sun_path));
-	/* A socket left over by an earlier run is replaced. */
-	if (!lstat(u->path, &st) && S_ISSOCK(st.st_mode))
+	/*
+	 * A socket left over by an earlier run is replaced; one that a live
+	 * program (another VM) accepts on is not taken over.
+	 */
+	if (!lstat(u->path, &st) && S_ISSOCK(st.st_mode)) {
+		if (listener_alive(&sa)) {
+			snprintf(err, errlen,
+				 "%s: in use: another program listens on it",
+				 u->path);
+			return -1;
+		}
 		unlink(u->path);
+	}
 	u->listen_fd =
 		socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->listen_fd < 0 ||
@@ -201,6 +259,16 @@ void vsock_uds_drop_pending(struct vsock_uds *u)
 		if (u->pend[i].fd >= 0)
 			pend_close(&u->pend[i]);
 	pthread_mutex_unlock(&u->lock);
+}
+
+uint64_t vsock_uds_evicted(struct vsock_uds *u)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&u->lock);
+	n = u->evicted;
+	pthread_mutex_unlock(&u->lock);
+	return n;
 }
 
 void vsock_uds_close(struct vsock_uds *u)

@@ -38,6 +38,11 @@ struct vsock_uds *vsock_uds_open(struct iothread *io, const char *path,
 int vsock_uds_dial(const struct vsock_uds *u, uint32_t port);
 /* Closes the connections that have not sent their line yet. */
 void vsock_uds_drop_pending(struct vsock_uds *u);
+/*
+ * How many pending connections were closed after UDS_PENDING_IDLE_MS
+ * without their line, to give their slot to a new one.
+ */
+uint64_t vsock_uds_evicted(struct vsock_uds *u);
 /* Closes everything and removes the socket file (I/O thread stopped). */
 void vsock_uds_close(struct vsock_uds *u);
 

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 enum log_level log_level = LOG_NOTE;
 
@@ -61,32 +62,63 @@ static struct {
 	uint64_t key;
 } once_seen[LOG_ONCE_MAX];
 static unsigned int once_count;
+/* The classes, each with the keys it logged and whether it was told full. */
+static struct {
+	unsigned int cls, keys;
+	bool full_noted;
+} once_class[LOG_ONCE_CLASSES];
+static unsigned int once_nclass;
 static bool once_full_noted;
+
+/* @cls's budget entry, added if new; NULL if there is no room. */
+static unsigned int *class_keys(unsigned int cls, bool **full_noted)
+{
+	unsigned int i;
+
+	for (i = 0; i < once_nclass; i++)
+		if (once_class[i].cls == cls)
+			break;
+	if (i == once_nclass) {
+		if (once_nclass == LOG_ONCE_CLASSES)
+			return NULL;
+		once_class[once_nclass++].cls = cls;
+	}
+	*full_noted = &once_class[i].full_noted;
+	return &once_class[i].keys;
+}
+
+/* Whether (@cls, @key) is new and may be logged (lock held). */
+static bool once_admit(unsigned int cls, uint64_t key)
+{
+	unsigned int *keys;
+	bool *noted = &once_full_noted;
+
+	for (unsigned int i = 0; i < once_count; i++)
+		if (once_seen[i].cls == cls && once_seen[i].key == key)
+			return false;
+	keys = class_keys(cls, &noted);
+	if (!keys || *keys == LOG_ONCE_PER_CLASS ||
+	    once_count == LOG_ONCE_MAX) {
+		if (!*noted)
+			pr_warn("too many distinct guest events of this kind (class 0x%x), further ones are not logged",
+				cls);
+		*noted = true;
+		return false;
+	}
+	(*keys)++;
+	once_seen[once_count].cls = cls;
+	once_seen[once_count].key = key;
+	once_count++;
+	return true;
+}
 
 void log_once(unsigned int cls, uint64_t key, const char *fmt, ...)
 {
-	bool print = true;
+	bool print;
 	va_list ap;
 
 	pthread_mutex_lock(&once_lock);
-	for (unsigned int i = 0; i < once_count; i++) {
-		if (once_seen[i].cls == cls && once_seen[i].key == key) {
-			print = false;
-			break;
-		}
-	}
-	if (print) {
-		if (once_count < LOG_ONCE_MAX) {
-			once_seen[once_count].cls = cls;
-			once_seen[once_count].key = key;
-			once_count++;
-		} else {
-			if (!once_full_noted)
-				pr_warn("too many distinct guest events, further ones are not logged");
-			once_full_noted = true;
-			print = false;
-		}
-	}
+	print = once_admit(cls, key);
 	pthread_mutex_unlock(&once_lock);
 	if (!print)
 		return;
@@ -99,6 +131,8 @@ void log_once_reset(void)
 {
 	pthread_mutex_lock(&once_lock);
 	once_count = 0;
+	once_nclass = 0;
+	memset(once_class, 0, sizeof(once_class));
 	once_full_noted = false;
 	pthread_mutex_unlock(&once_lock);
 }

@@ -32,10 +32,14 @@ __attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
 /*
  * Guest-triggered messages: log_once() prints the message the first time
  * @key (e.g. a port or MMIO address within a class) is seen and stays quiet
- * afterwards; once LOG_ONCE_MAX distinct keys were logged, one final notice
- * says further messages are suppressed. Thread-safe.
+ * afterwards. Each class has its own budget of LOG_ONCE_PER_CLASS keys, so
+ * that guest-chosen addresses of one class cannot silence another (a
+ * device going bad); once a class used its budget, one notice says its
+ * further messages are suppressed. Thread-safe.
  */
-#define LOG_ONCE_MAX 64
+#define LOG_ONCE_PER_CLASS 16
+#define LOG_ONCE_CLASSES 32
+#define LOG_ONCE_MAX (LOG_ONCE_PER_CLASS * LOG_ONCE_CLASSES)
 __attribute__((format(printf, 3, 4))) void
 log_once(unsigned int cls, uint64_t key, const char *fmt, ...);
 

@@ -34,6 +34,11 @@
 #define BALLOON_PAGE 4096ULL
 #define BALLOON_QUEUE_SIZE 128
 #define BALLOON_BUDGET 64
+/*
+ * Page numbers handled per turn of the I/O thread, across chains: a longer
+ * inflate chain goes on in the next turns (docs/limits.md).
+ */
+#define BALLOON_PFNS_PER_TURN 16384
 
 enum { ONCE_BALLOON = 0x7650 };
 
@@ -50,6 +55,13 @@ struct balloon {
 	uint16_t stats_head;
 	struct balloon_info info;
 	struct virtq_elem elem;
+	/*
+	 * The inflate chain at the head of the queue, partly done: its head
+	 * and the bytes of page numbers handled. It stays on the avail ring
+	 * (unpopped) between turns, so a snapshot just replays it.
+	 */
+	uint16_t part_head;
+	uint64_t part_off;
 };
 
 static enum balloon_role role(struct virtio_dev *d, unsigned int q)
@@ -80,17 +92,29 @@ static void discard(uint8_t *hva, uint64_t len)
 			 strerror(errno));
 }
 
-/* Inflate: the buffers hold 32-bit page frame numbers of 4 KiB pages. */
-static void inflate(struct balloon *b, const struct virtq_elem *e)
+/*
+ * Inflate: the buffers hold 32-bit page frame numbers of 4 KiB pages;
+ * contiguous ones go back to the host in one madvise. Handles at most
+ * *@budget of them (taken from it), from where an earlier turn stopped;
+ * returns true when the chain is done.
+ */
+static bool inflate(struct balloon *b, const struct virtq_elem *e,
+		    unsigned int *budget)
 {
 	const struct guest_mem *mem = &b->dev->vm->mem;
 	uint8_t *run = NULL;
-	uint64_t run_len = 0;
+	uint64_t run_len = 0, off = 0;
+	bool done;
 
-	for (uint64_t off = 0; off + 4 <= e->out_len; off += 4) {
+	if (b->part_off && b->part_head == e->head)
+		off = b->part_off;
+	for (; off + 4 <= e->out_len; off += 4) {
 		uint32_t pfn;
 		uint8_t *p;
 
+		if (!*budget)
+			break;
+		--*budget;
 		virtq_iov_to_buf(e->iov, e->nr_out, off, &pfn, 4);
 		p = gpa_to_hva_rw(mem, (uint64_t)pfn * BALLOON_PAGE,
 				  BALLOON_PAGE);
@@ -111,6 +135,10 @@ static void inflate(struct balloon *b, const struct virtq_elem *e)
 		run_len = BALLOON_PAGE;
 	}
 	discard(run, run_len);
+	done = off + 4 > e->out_len;
+	b->part_head = e->head;
+	b->part_off = done ? 0 : off;
+	return done;
 }
 
 /* Free page reporting: each device-writable buffer is a free range. */
@@ -161,6 +189,7 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 	struct balloon *b = d->priv;
 	struct virtq *vq = &d->vqs[q];
 	enum balloon_role r = role(d, q);
+	unsigned int pfns = BALLOON_PFNS_PER_TURN;
 	bool pushed = false;
 
 	if (r == Q_NONE)
@@ -179,9 +208,13 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 			b->stats_head = b->elem.head;
 			continue;
 		}
-		if (r == Q_INFLATE)
-			inflate(b, &b->elem);
-		else if (r == Q_REPORTING)
+		if (r == Q_INFLATE && !inflate(b, &b->elem, &pfns)) {
+			/* The rest of the chain in the next turn. */
+			virtq_unpop(vq);
+			virtio_requeue(d, q);
+			break;
+		}
+		if (r == Q_REPORTING)
 			reported(b, &b->elem);
 		/* Deflate: nothing to do, a page comes back when touched. */
 		virtq_push(vq, b->elem.head, 0);
@@ -219,6 +252,7 @@ static void balloon_reset(struct virtio_dev *d)
 
 	b->stats_held = false;
 	b->actual = 0;
+	b->part_off = 0;
 }
 
 static void balloon_config_read(struct virtio_dev *d, uint64_t off, void *data,

@@ -5,7 +5,11 @@
  * console output (the same place as the UART's); with --console virtio
  * the terminal's input comes here instead of to the UART, read on the I/O
  * thread, with the Ctrl-A escapes of vmon's console (C-a x quits, C-a C-a
- * sends C-a).
+ * sends C-a). Output goes through a bounded queue with a writer thread of
+ * its own (console_out.h): the I/O thread never blocks on a stalled
+ * terminal; a chain that does not fit stays on the ring (partly sent) and
+ * the writer's room callback kicks the queue again, so the guest is held
+ * back at the output's pace and the console rate limit.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../devices/console_out.h"
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
 #include "../vmm/iothread.h"
@@ -27,11 +32,15 @@
 #define CON_RX 0
 #define CON_TX 1
 #define CON_PENDING 4096
+#define CON_OUT_BUF 65536 /* the output queue */
 #define CTRL_A 1
 
 struct vcon {
 	struct virtio_dev *dev;
-	int in_fd, out_fd;
+	int in_fd;
+	struct outq *out; /* NULL: output dropped */
+	uint16_t part_head; /* a transmit chain partly queued */
+	uint64_t part_off; /* and how far */
 	bool tty, escape, watching;
 	uint8_t pending[CON_PENDING]; /* input not yet given to the guest */
 	size_t npending;
@@ -123,6 +132,34 @@ static void input_ready(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/*
+ * Queues the output of chain @e, from where an earlier turn stopped;
+ * false if the queue is full before its end (the rest waits for room).
+ */
+static bool send_chain(struct vcon *c, const struct virtq_elem *e)
+{
+	uint64_t off = c->part_head == e->head ? c->part_off : 0;
+	uint8_t buf[4096];
+
+	c->part_off = 0;
+	while (c->out && off < e->out_len) {
+		uint64_t n = e->out_len - off;
+		size_t put;
+
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		n = virtq_iov_to_buf(e->iov, e->nr_out, off, buf, n);
+		put = outq_put(c->out, buf, n);
+		off += put;
+		if (put < n) {
+			c->part_head = e->head;
+			c->part_off = off;
+			return false;
+		}
+	}
+	return true;
+}
+
 static void transmit(struct vcon *c)
 {
 	struct virtio_dev *d = c->dev;
@@ -136,20 +173,9 @@ static void transmit(struct vcon *c)
 
 		if (r <= 0)
 			break;
-		for (unsigned int i = 0; i < e.nr_out && c->out_fd >= 0; i++) {
-			const uint8_t *p = e.iov[i].iov_base;
-			size_t left = e.iov[i].iov_len;
-
-			while (left) {
-				ssize_t w = write(c->out_fd, p, left);
-
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0)
-					break; /* output gone: drop the rest */
-				p += w;
-				left -= (size_t)w;
-			}
+		if (!send_chain(c, &e)) {
+			virtq_unpop(vq); /* the room callback kicks us */
+			break;
 		}
 		virtq_push(vq, e.head, 0);
 		pushed = true;
@@ -162,6 +188,14 @@ static void transmit(struct vcon *c)
 		virtio_notify_queue(d, CON_TX);
 }
 
+/* The output queue has room again: the transmit queue goes on. */
+static void out_room(void *opaque)
+{
+	struct vcon *c = opaque;
+
+	virtio_requeue(c->dev, CON_TX);
+}
+
 static void con_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct vcon *c = d->priv;
@@ -170,6 +204,14 @@ static void con_notify(struct virtio_dev *d, unsigned int q)
 		transmit(c);
 	else
 		flush_rx(c);
+}
+
+/* A chain partly sent belongs to the rings the reset discards. */
+static void con_reset(struct virtio_dev *d)
+{
+	struct vcon *c = d->priv;
+
+	c->part_off = 0;
 }
 
 static int con_activate(struct virtio_dev *d)
@@ -190,7 +232,10 @@ static void con_config_read(struct virtio_dev *d, uint64_t off, void *data,
 
 static void con_destroy(void *priv)
 {
-	free(priv);
+	struct vcon *c = priv;
+
+	outq_close(c->out, OUTQ_CLOSE_GRACE_MS);
+	free(c);
 }
 
 /* Saved: the input the guest has not taken yet, and a half escape. */
@@ -225,20 +270,35 @@ static const struct virtio_dev_ops con_ops = {
 	.config_read = con_config_read,
 	.queue_notify = con_notify,
 	.activate = con_activate,
+	.reset = con_reset,
 	.destroy = con_destroy,
 	.state_version = 1,
 	.save = con_save,
 	.restore = con_restore,
 };
 
-/* epoll refuses regular files (and /dev/null reads as EOF anyway). */
+/*
+ * epoll refuses regular files and some character devices (/dev/null, the
+ * usual stdin under a service manager): asked on a scratch epoll, such an
+ * input means no input rather than no console.
+ */
 static bool pollable(int fd)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	struct stat st;
+	bool ok;
+	int ep;
 
-	return fd >= 0 && !fstat(fd, &st) &&
-	       (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
-		S_ISSOCK(st.st_mode));
+	if (fd < 0 || fstat(fd, &st) ||
+	    !(S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) ||
+	      S_ISSOCK(st.st_mode)))
+		return false;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return false;
+	ok = !epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	close(ep);
+	return ok;
 }
 
 struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
@@ -251,13 +311,20 @@ struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
 	if (!c)
 		return NULL;
 	c->in_fd = pollable(in_fd) ? in_fd : -1;
-	c->out_fd = out_fd;
 	c->tty = c->in_fd >= 0 && isatty(c->in_fd);
 	d = virtio_mmio_create(vm, io, base, irq, &con_ops, 2, CON_QUEUE_SIZE,
 			       0, c, "virtio-console");
 	if (!d)
 		return NULL;
 	c->dev = d;
+	if (out_fd >= 0) {
+		c->out = console_outq(vm, out_fd, CON_OUT_BUF, CON_OUT_BUF / 2,
+				      out_room, c, "virtio-console");
+		if (!c->out) {
+			pr_err("virtio-console: output: %s", strerror(errno));
+			return NULL;
+		}
+	}
 	if (c->in_fd >= 0) {
 		if (iothread_add(io, c->in_fd, EPOLLIN, input_ready, c))
 			return NULL;

@@ -4,7 +4,9 @@
  * (src/net/vsock_uds.c) on its own: a host program's "CONNECT <port>"
  * reaches the device callback with the connection, the bytes after the
  * line left for the device; a bad line or a refusal closes it; dialling
- * reaches PATH_<port>; the socket file goes away on close.
+ * reaches PATH_<port>; the socket file goes away on close. A path a live
+ * listener owns is refused; connections that never send their line lose
+ * their slot to new ones after the idle bound (issue 13).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -116,10 +118,84 @@ static void test_mux(void **state)
 	assert_non_null(strstr(err, "/nonexistent/dir/sock: "));
 }
 
+/* A second multiplexer on a live one's path is refused (issue 13, item 8). */
+static void test_live_path_refused(void **state)
+{
+	struct iothread *io = iothread_create();
+	char path[64], err[256];
+	struct vsock_uds *u;
+	struct stat st;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/vmon-uds-live-%d", getpid());
+	u = vsock_uds_open(io, path, on_connect, NULL, err, sizeof(err));
+	assert_non_null(u);
+	assert_null(
+		vsock_uds_open(io, path, on_connect, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "in use"));
+	assert_int_equal(stat(path, &st), 0); /* still the first one's */
+	iothread_destroy(io);
+	vsock_uds_close(u);
+	/* A stale socket (nobody listening) is replaced. */
+	io = iothread_create();
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		assert_int_equal(bind(l, (struct sockaddr *)&sa, sizeof(sa)),
+				 0);
+		close(l);
+	}
+	u = vsock_uds_open(io, path, on_connect, NULL, err, sizeof(err));
+	assert_non_null(u);
+	iothread_destroy(io);
+	vsock_uds_close(u);
+}
+
+/*
+ * 64 host connections that never send their line do not hold every slot
+ * forever (issue 13, item 10): past the idle bound a new one gets in.
+ */
+static void test_idle_pending(void **state)
+{
+	struct iothread *io = iothread_create();
+	char path[64], err[256];
+	struct vsock_uds *u;
+	int idle[64], c;
+
+	(void)state;
+	atomic_store(&refuse, 0);
+	atomic_store(&got_fd, -1);
+	snprintf(path, sizeof(path), "/tmp/vmon-uds-idle-%d", getpid());
+	u = vsock_uds_open(io, path, on_connect, NULL, err, sizeof(err));
+	assert_non_null(u);
+	assert_int_equal(iothread_start(io), 0);
+	for (unsigned int i = 0; i < 64; i++)
+		idle[i] = client(path);
+	usleep(2500 * 1000); /* past the 2 s idle bound */
+	c = client(path);
+	assert_int_equal(write(c, "CONNECT 9\n", 10), 10);
+	for (int i = 0; i < 500 && atomic_load(&got_fd) < 0; i++)
+		usleep(10000);
+	assert_true(atomic_load(&got_fd) >= 0);
+	assert_int_equal(atomic_load(&got_port), 9);
+	assert_true(vsock_uds_evicted(u) >= 1);
+	assert_true(closed(idle[0]));
+	close(atomic_load(&got_fd));
+	close(c);
+	for (unsigned int i = 0; i < 64; i++)
+		close(idle[i]);
+	iothread_destroy(io);
+	vsock_uds_close(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mux),
+		cmocka_unit_test(test_live_path_refused),
+		cmocka_unit_test(test_idle_pending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,8 @@ static int map_file(const char *what, const char *path, struct boot_file *f)
 
 	f->what = what;
 	f->path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO is refused below instead of hanging here. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		pr_err("%s %s: %s", what, path, strerror(errno));
 		return -1;

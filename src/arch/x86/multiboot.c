@@ -261,7 +261,8 @@ static int load_module(struct vm *vm, const char *spec, uint64_t *end,
 	if (!path)
 		return -1;
 	f.path = path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO is refused below instead of hanging here. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st)) {
 		pr_err("initrd %s: %s", path, strerror(errno));
 		goto out;

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * outq.h - a bounded output queue with a writer thread of its own, for
+ * what a guest prints (the UART's and virtio-console's output). Putting
+ * bytes never blocks: it takes what fits. The writer writes them to the
+ * output descriptor (blocking there if it must), no faster than the rate
+ * limit, and drops (and counts) what comes after the size cap. Closing
+ * gives the writer a grace period to write the rest, then leaves it
+ * behind if the output does not drain (a stuck terminal cannot hold up
+ * vmon's exit). Thread-safe.
+ */
+#ifndef VMON_UTIL_OUTQ_H
+#define VMON_UTIL_OUTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct outq_params {
+	int fd; /* where the bytes go; the caller keeps it open */
+	size_t size; /* buffered bytes at most */
+	uint64_t rate; /* bytes per second, bursts of one second; 0: none */
+	uint64_t max_bytes; /* written at most, later bytes dropped; 0: none */
+	/*
+	 * Called on the writer thread, without the queue's lock, when the
+	 * free space reaches @room_mark again after a put left less.
+	 */
+	void (*room)(void *opaque);
+	void *opaque;
+	size_t room_mark;
+	const char *name; /* for messages ("serial", "virtio-console") */
+};
+
+struct outq;
+
+/* What outq_close() gives a writer at teardown (docs/limits.md). */
+#define OUTQ_CLOSE_GRACE_MS 2000
+
+/* NULL (errno set) on failure. */
+struct outq *outq_create(const struct outq_params *p);
+/* Queues what fits of @buf; returns how many bytes were taken. */
+size_t outq_put(struct outq *q, const void *buf, size_t len);
+size_t outq_space(struct outq *q);
+/* Bytes dropped past the size cap. */
+uint64_t outq_capped(struct outq *q);
+/*
+ * Waits up to @grace_ms for the writer to write what is queued, then
+ * frees @q (or, if the output does not drain, leaves it to the stuck
+ * writer, which frees it if its write ever returns). No callback runs
+ * after this returns. NULL is fine.
+ */
+void outq_close(struct outq *q, unsigned int grace_ms);
+
+#endif

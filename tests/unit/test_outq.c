@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_outq.c - the bounded output queue of guest consoles
+ * (src/util/outq.c, issue 13 items 2 and 4): puts never block and take
+ * what fits; the writer keeps to the rate limit; bytes past the size cap
+ * are dropped and counted; closing on an output nobody reads returns
+ * after the grace period; the room callback comes when space is back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/outq.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Reads from @fd until @want bytes or @ms without data; returns the count. */
+static size_t drain(int fd, size_t want, int ms)
+{
+	static char buf[65536];
+	size_t n = 0;
+
+	while (n < want) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t got;
+
+		if (poll(&p, 1, ms) != 1)
+			break;
+		got = read(fd, buf, sizeof(buf));
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	return n;
+}
+
+static void test_rate_limit(void **state)
+{
+	enum { RATE = 100000, TOTAL = 300000 };
+	static char data[TOTAL];
+	struct outq_params p = { .size = TOTAL, .rate = RATE, .name = "t" };
+	struct outq *q;
+	double t0, dt;
+	int fd[2];
+
+	(void)state;
+	assert_int_equal(pipe(fd), 0);
+	p.fd = fd[1];
+	q = outq_create(&p);
+	assert_non_null(q);
+	t0 = now_s();
+	assert_int_equal(outq_put(q, data, TOTAL), TOTAL);
+	assert_int_equal(drain(fd[0], TOTAL, 5000), TOTAL);
+	dt = now_s() - t0;
+	/* One second's burst, then RATE per second: 2 s at least. */
+	assert_true(dt >= 1.8);
+	outq_close(q, 1000);
+	close(fd[0]);
+	close(fd[1]);
+}
+
+static void test_size_cap(void **state)
+{
+	static char data[5000];
+	struct outq_params p = { .size = 8192, .max_bytes = 1000, .name = "t" };
+	struct outq *q;
+	int fd[2];
+
+	(void)state;
+	log_level = LOG_ERROR;
+	assert_int_equal(pipe(fd), 0);
+	p.fd = fd[1];
+	q = outq_create(&p);
+	assert_non_null(q);
+	assert_int_equal(outq_put(q, data, sizeof(data)), sizeof(data));
+	outq_close(q, 2000); /* everything went through the writer */
+	close(fd[1]);
+	assert_int_equal(drain(fd[0], 100000, 1000), 1000);
+	close(fd[0]);
+}
+
+static atomic_int rooms;
+
+static void on_room(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&rooms, 1);
+}
+
+/*
+ * Nobody reads: puts take what fits and return at once; close returns
+ * after the grace period although the writer is stuck in write(2).
+ */
+static void test_stuck_output(void **state)
+{
+	static char data[200000];
+	struct outq_params p = {
+		.size = 65536, .room = on_room, .room_mark = 32768, .name = "t"
+	};
+	struct outq *q;
+	size_t put = 0;
+	double t0;
+	int fd[2];
+
+	(void)state;
+	log_level = LOG_ERROR;
+	assert_int_equal(pipe(fd), 0);
+	fcntl(fd[1], F_SETPIPE_SZ, 4096);
+	p.fd = fd[1];
+	q = outq_create(&p);
+	assert_non_null(q);
+	t0 = now_s();
+	for (int i = 0; i < 10; i++)
+		put += outq_put(q, data, sizeof(data));
+	assert_true(now_s() - t0 < 1.0);
+	assert_true(put < 10 * sizeof(data));
+	assert_true(outq_space(q) < 32768);
+	/* Reading makes room: the callback comes. */
+	drain(fd[0], 65536 + 4096, 200);
+	for (int i = 0; i < 200 && !atomic_load(&rooms); i++)
+		usleep(10000);
+	assert_true(atomic_load(&rooms) > 0);
+	/* Stuck again, then closed: bounded by the grace period. */
+	while (outq_put(q, data, sizeof(data)))
+		;
+	t0 = now_s();
+	outq_close(q, 300);
+	assert_true(now_s() - t0 < 5.0);
+	close(fd[0]); /* the stuck writer gets EPIPE (SIGPIPE ignored) */
+	close(fd[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_size_cap),
+		cmocka_unit_test(test_stuck_output),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
