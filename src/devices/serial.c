@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/seccomp.h"
 #include "../vmm/vm.h"
 
 #define RX_FIFO 64
@@ -219,6 +220,7 @@ static void *writer_main(void *opaque)
 	struct serial *s = opaque;
 	uint8_t chunk[4096];
 
+	seccomp_thread_enter(THREAD_UART);
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		unsigned int n = s->tx_count;
