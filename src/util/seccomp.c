@@ -21,6 +21,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -100,7 +101,8 @@ static int add_rule(scmp_filter_ctx ctx, const char *kind,
 	err = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, r->nconds,
 					   a);
 	if (err && err != -EEXIST) {
-		pr_err("seccomp list %s: %s: %s", kind, r->call, strerror(-err));
+		pr_err("seccomp list %s: %s: %s", kind, r->call,
+		       strerror(-err));
 		return -1;
 	}
 	return 0;
@@ -372,7 +374,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		") made a system call outside its list: ");
 	put_str(buf, &n, sizeof(buf),
 		nr >= 0 && nr < NAMES_MAX && sys_names[nr] ? sys_names[nr] :
-							      "?");
+							     "?");
 	put_str(buf, &n, sizeof(buf), " (");
 	put_num(buf, &n, sizeof(buf), (uint64_t)nr, 10);
 	put_str(buf, &n, sizeof(buf), ") with arguments ");
@@ -450,6 +452,8 @@ static void test_forbidden_call(enum thread_kind kind)
 
 void seccomp_thread_enter(enum thread_kind kind)
 {
+	sigset_t sys;
+
 	if (cur_kind == (int)kind)
 		return;
 	if (sc_kinds[kind].comm)
@@ -458,6 +462,10 @@ void seccomp_thread_enter(enum thread_kind kind)
 	cur_kind = (int)kind;
 	if (!enabled)
 		return;
+	/* A blocked SIGSYS would kill without the report (the kernel resets it). */
+	sigemptyset(&sys);
+	sigaddset(&sys, SIGSYS);
+	pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &progs[kind])) {
 		pr_err("seccomp: the %s thread cannot install its filter: %s",
 		       sc_kinds[kind].name, strerror(errno));

@@ -14,6 +14,8 @@
 #include "seccomp_lists.h"
 
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -25,20 +27,38 @@
 #endif
 
 #define U32 0xffffffffULL
-#define ALLOW(c, w) { .call = #c, .why = w }
+#define ALLOW(c, w)                  \
+	{                            \
+		.call = #c, .why = w \
+	}
 /* Argument @i equal to @v (an int argument: the low 32 bits). */
-#define ALLOW_EQ(c, i, v, w)                                               \
-	{ .call = #c, .cond_text = "arg" #i " == " #v, .why = w, .nconds = 1, \
-	  .cond = { { i, U32, v } } }
+#define ALLOW_EQ(c, i, v, w)                                           \
+	{                                                              \
+		.call = #c, .cond_text = "arg" #i " == " #v, .why = w, \
+		.nconds = 1, .cond = {                                 \
+			{ i, U32, v }                                  \
+		}                                                      \
+	}
 /* An ioctl with request @req. */
-#define IOCTL(req, w)                                                    \
-	{ .call = "ioctl", .cond_text = #req, .why = w, .nconds = 1,     \
-	  .cond = { { 1, U32, req } } }
+#define IOCTL(req, w)                                                      \
+	{                                                                  \
+		.call = "ioctl", .cond_text = #req, .why = w, .nconds = 1, \
+		.cond = {                                                  \
+			{ 1, U32, req }                                    \
+		}                                                          \
+	}
 /* Memory that is never executable: arg @i (the protection) without X. */
-#define NO_EXEC(c, i, w)                                                  \
-	{ .call = #c, .cond_text = "no PROT_EXEC", .why = w, .nconds = 1, \
-	  .cond = { { i, PROT_EXEC, 0 } } }
-#define GROUP(n, r) { .name = n, .rules = r, .nr_rules = sizeof(r) / sizeof(r[0]) }
+#define NO_EXEC(c, i, w)                                           \
+	{                                                          \
+		.call = #c, .cond_text = "no PROT_EXEC", .why = w, \
+		.nconds = 1, .cond = {                             \
+			{ i, PROT_EXEC, 0 }                        \
+		}                                                  \
+	}
+#define GROUP(n, r)                                                         \
+	{                                                                   \
+		.name = n, .rules = r, .nr_rules = sizeof(r) / sizeof(r[0]) \
+	}
 
 /* Every thread. */
 static const struct sc_rule base_rules[] = {
@@ -47,7 +67,8 @@ static const struct sc_rule base_rules[] = {
 	ALLOW(exit_group, "vmon exits (also the SIGSYS report's _exit)"),
 	ALLOW(rt_sigreturn, "return from a signal handler (the vCPU kick)"),
 	ALLOW(rt_sigprocmask, "glibc masks signals while a thread ends"),
-	ALLOW(restart_syscall, "the kernel resumes a call a signal interrupted"),
+	ALLOW(restart_syscall,
+	      "the kernel resumes a call a signal interrupted"),
 	ALLOW(write, "log lines on stderr, eventfd signals, guest output"),
 	ALLOW(clock_gettime, "time stamps (when the vDSO cannot answer)"),
 	ALLOW(gettid, "its thread id (the vCPU records it for kicks)"),
@@ -87,10 +108,12 @@ static const struct sc_rule io_rules[] = {
 	ALLOW(readv, "tap frames into guest buffers"),
 	ALLOW(writev, "tap frames and vsock data from guest buffers"),
 	ALLOW(io_uring_enter, "virtio-blk requests"),
-	ALLOW(timerfd_settime, "rate limiters and the balloon statistics timer"),
+	ALLOW(timerfd_settime,
+	      "rate limiters and the balloon statistics timer"),
 	ALLOW(timerfd_gettime, "rate limiters"),
 	ALLOW(getrandom, "virtio-rng entropy"),
-	ALLOW_EQ(socket, 0, AF_UNIX, "vsock: guest connections to host sockets"),
+	ALLOW_EQ(socket, 0, AF_UNIX,
+		 "vsock: guest connections to host sockets"),
 	ALLOW(connect, "vsock: guest connections to host sockets"),
 	ALLOW(accept4, "vsock: host programs connecting to the guest"),
 	ALLOW(shutdown, "vsock: a half-closed connection"),
@@ -120,6 +143,9 @@ static const struct sc_rule main_rules[] = {
 	ALLOW(tgkill, "kick the vCPUs out of KVM_RUN (pause, stop)"),
 	ALLOW(openat, "the metrics file on a flush (API mode)"),
 	ALLOW(pread64, "KVM statistics for the metrics"),
+	ALLOW(newfstatat, "stdio's first write to the metrics or log file"),
+	ALLOW(fstat, "stdio's first write to the metrics or log file"),
+	ALLOW(lseek, "stdio on the metrics file"),
 	IOCTL(KVM_GET_STATS_FD, "KVM statistics for the metrics"),
 };
 
@@ -136,6 +162,10 @@ static const struct sc_rule teardown_rules[] = {
 	ALLOW(shutdown, "the API socket's connections"),
 	ALLOW(madvise, "guest memory given back"),
 	ALLOW(munmap, "guest memory, vCPU run areas, io_uring rings"),
+	IOCTL(KVM_GET_CLOCK, "pause: the guest clock stops"),
+	IOCTL(KVM_SET_CLOCK, "resume: the guest clock goes on"),
+	ALLOW(clock_nanosleep, "the API server waits for requests to end"),
+	ALLOW(nanosleep, "the API server waits for requests to end"),
 };
 
 /* The API thread (libmicrohttpd): HTTP over the API socket. */
@@ -149,15 +179,14 @@ static const struct sc_rule api_rules[] = {
 	ALLOW(close, "a connection ends; files opened for a request"),
 	ALLOW(read, "libmicrohttpd's wake-up eventfd; files"),
 	ALLOW(tgkill, "kick the vCPUs (pause)"),
-	IOCTL(KVM_GET_CLOCK, "pause: the guest clock stops"),
-	IOCTL(KVM_SET_CLOCK, "resume: the guest clock goes on"),
 	IOCTL(KVM_GET_STATS_FD, "KVM statistics for the metrics"),
 	ALLOW(pread64, "KVM statistics for the metrics; kernel files"),
 };
 
 /* Building the VM (InstanceStart, drive and net updates): the API thread. */
 static const struct sc_rule build_rules[] = {
-	ALLOW(openat, "/dev/kvm, /dev/net/tun, kernel, initrd, disks, log, metrics and serial files"),
+	ALLOW(openat,
+	      "/dev/kvm, /dev/net/tun, kernel, initrd, disks, log, metrics and serial files"),
 	ALLOW(newfstatat, "size and type of those files"),
 	ALLOW(fstat, "size and type of those files"),
 	ALLOW(lstat, "the vsock socket path"),
@@ -176,7 +205,8 @@ static const struct sc_rule build_rules[] = {
 	ALLOW(prlimit64, "thread stack size"),
 	ALLOW(madvise, "guest memory: MADV_HUGEPAGE; thread stacks"),
 	ALLOW_EQ(socket, 0, AF_UNIX, "the vsock listening socket"),
-	ALLOW_EQ(socket, 0, AF_INET, "tap: the interface's flags (SIOCSIFFLAGS)"),
+	ALLOW_EQ(socket, 0, AF_INET,
+		 "tap: the interface's flags (SIOCSIFFLAGS)"),
 	ALLOW(bind, "the vsock listening socket"),
 	ALLOW(listen, "the vsock listening socket"),
 	ALLOW(getsockname, "libmicrohttpd and vsock socket checks"),
@@ -217,6 +247,17 @@ static const struct sc_rule build_rules[] = {
 	IOCTL(TCSETSF, "the console's raw mode"),
 };
 
+/* What a new thread does before it installs its own filter. */
+static const struct sc_rule start_rules[] = {
+	ALLOW(set_robust_list, "glibc: a new thread's robust futex list"),
+	ALLOW(rseq, "glibc: a new thread's restartable sequences"),
+	ALLOW_EQ(prctl, 0, PR_SET_NAME, "a new thread takes its name"),
+	ALLOW_EQ(prctl, 0, PR_GET_NAME, "a new thread's name for reports"),
+	ALLOW_EQ(seccomp, 0, SECCOMP_SET_MODE_FILTER,
+		 "a new thread installs its own filter"),
+};
+
+static const struct sc_group start = GROUP("thread start", start_rules);
 static const struct sc_group base = GROUP("every thread", base_rules);
 static const struct sc_group alloc = GROUP("memory (malloc)", alloc_rules);
 static const struct sc_group vcpu = GROUP("vCPU", vcpu_rules);
@@ -227,17 +268,15 @@ static const struct sc_group teardown = GROUP("teardown", teardown_rules);
 static const struct sc_group api = GROUP("API", api_rules);
 static const struct sc_group build = GROUP("VM build", build_rules);
 
-static const struct sc_group *const main_groups[] = { &base, &alloc,
-						      &main_loop, &teardown,
-						      NULL };
+static const struct sc_group *const main_groups[] = { &base, &alloc, &main_loop,
+						      &teardown, NULL };
 static const struct sc_group *const vcpu_groups[] = { &base, &alloc, &vcpu,
 						      NULL };
-static const struct sc_group *const io_groups[] = { &base, &alloc, &io,
-						    NULL };
+static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
 /* The API thread starts the others: their lists are in its own. */
 static const struct sc_group *const api_groups[] = {
-	&base, &alloc, &api, &build, &teardown, &vcpu, &io, &uart, NULL
+	&base, &alloc, &api, &build, &start, &teardown, &vcpu, &io, &uart, NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
