@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "api_thread.h"
 
 struct api_server {
 	struct MHD_Daemon *daemon;
@@ -206,6 +207,7 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0,
 		NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, api_thread_on_connection, NULL,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 		MHD_OPTION_END);

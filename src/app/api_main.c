@@ -32,6 +32,7 @@
 #include "../api/server.h"
 #include "../devices/devices.h"
 #include "../util/log.h"
+#include "../util/seccomp.h"
 #include "../virtio/balloon.h"
 #include "../virtio/mmio.h"
 #include "../virtio/runtime.h"
@@ -543,6 +544,8 @@ int api_main(const struct run_opts *o)
 		if (ret)
 			goto out;
 	} else {
+		/* The API thread builds the VM; this one only waits. */
+		seccomp_thread_enter(THREAD_MAIN);
 		ret = wait_for_start(in, sig_fd);
 		if (ret >= 0)
 			goto out;

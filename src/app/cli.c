@@ -65,6 +65,13 @@ void cli_run_usage(FILE *f)
 		"                           file describes (with --api-sock: API too)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
+		"      --seccomp-level LEVEL\n"
+		"                           trap (default): a system call outside a\n"
+		"                           thread's seccomp list stops vmon (exit 148);\n"
+		"                           log: the kernel logs it (docs/seccomp.md)\n"
+		"      --seccomp-filter FILE\n"
+		"                           the filters of FILE (vmon seccomp-print --export)\n"
+		"      --no-seccomp         no system call filters\n"
 		"      --mem-prealloc       make all guest RAM resident before the boot\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
@@ -76,7 +83,7 @@ void cli_run_usage(FILE *f)
 		"Exit status: 0 guest reset/power-off or quit; (V<<1)|1 after a guest wrote V\n"
 		"to port 0xf4; 2 bad option or input; 4 host cannot run the VM; 8 triple\n"
 		"fault; 10 emulation failure; 12 VM entry failure; 14 unexpected exit;\n"
-		"16 guest crash. See vmon(1).\n");
+		"16 guest crash; 148 system call outside the seccomp list. See vmon(1).\n");
 }
 
 enum {
@@ -84,6 +91,9 @@ enum {
 	OPT_API_SOCK,
 	OPT_CONFIG_FILE,
 	OPT_ID,
+	OPT_SECCOMP_LEVEL,
+	OPT_SECCOMP_FILTER,
+	OPT_NO_SECCOMP,
 	OPT_DISK,
 	OPT_RNG,
 	OPT_CONSOLE,
@@ -120,6 +130,9 @@ static const struct option run_options[] = {
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "id", required_argument, NULL, OPT_ID },
+	{ "seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL },
+	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -531,6 +544,24 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 	}
 }
 
+/* --seccomp-level, --seccomp-filter, --no-seccomp: one of them at most. */
+static enum cli_result seccomp_option(int c, struct run_opts *o)
+{
+	if (o->seccomp_level != SECCOMP_LEVEL_TRAP || o->seccomp_filter) {
+		pr_err("--seccomp-level, --seccomp-filter, --no-seccomp: give one at most");
+		return CLI_ERROR;
+	}
+	if (c == OPT_NO_SECCOMP) {
+		o->seccomp_level = SECCOMP_LEVEL_OFF;
+	} else if (c == OPT_SECCOMP_FILTER) {
+		o->seccomp_filter = optarg;
+	} else if (seccomp_level_parse(optarg, &o->seccomp_level)) {
+		pr_err("--seccomp-level %s: expected trap or log", optarg);
+		return CLI_ERROR;
+	}
+	return CLI_OK;
+}
+
 /* The options of the program rather than of the VM. */
 static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 {
@@ -553,6 +584,10 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 		}
 		o->id = optarg;
 		return CLI_OK;
+	case OPT_SECCOMP_LEVEL:
+	case OPT_SECCOMP_FILTER:
+	case OPT_NO_SECCOMP:
+		return seccomp_option(c, o);
 	case 'a':
 		o->append = optarg;
 		return CLI_OK;

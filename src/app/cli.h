@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "../config/config.h"
+#include "../util/seccomp.h"
 
 struct run_opts {
 	struct vm_config cfg;
@@ -17,6 +18,8 @@ struct run_opts {
 	const char *api_sock; /* --api-sock: serve Firecracker's API */
 	const char *config_file; /* --config-file: Firecracker's JSON */
 	const char *id; /* --id: the instance id (API mode) */
+	enum seccomp_level seccomp_level; /* --seccomp-level, --no-seccomp */
+	const char *seccomp_filter; /* --seccomp-filter: a filter file */
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 };
 

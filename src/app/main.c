@@ -9,6 +9,7 @@
 #include "../vmm/exitcode.h"
 #include "instances.h"
 #include "run.h"
+#include "seccomp_print.h"
 
 #ifndef VMON_VERSION
 #define VMON_VERSION "unknown"
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 		"  resume ID  resume it\n"
 		"  stop ID    stop it (vmon exits 0)\n"
 		"  stat ID    print its metrics as JSON\n"
+		"  seccomp-print [--export FILE]\n"
+		"             each thread's system call list (docs/seccomp.md)\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -53,6 +56,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc > 1 ? argc - 1 : 1,
 			       argc > 1 ? argv + 1 : argv);
+	if (!strcmp(cmd, "seccomp-print"))
+		return cmd_seccomp_print(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||

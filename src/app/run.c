@@ -24,6 +24,7 @@
 #include "../devices/devices.h"
 #include "../devices/serial.h"
 #include "../util/log.h"
+#include "../util/seccomp.h"
 #include "../virtio/devices.h"
 #include "../vmm/exitcode.h"
 #include "../vmm/kvm.h"
@@ -196,6 +197,8 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 {
 	struct vm *vm = &s->vm;
 
+	/* The VM is built and running: from here on the main thread's list. */
+	seccomp_thread_enter(THREAD_MAIN);
 	while (!vm_stopping(vm)) {
 		struct pollfd p[4 + VMM_LOOP_MAX_EXTRA];
 		int n = 0, in_idx = -1, wake_idx, ex_idx;
@@ -426,6 +429,8 @@ int cmd_run(int argc, char **argv)
 	case CLI_OK:
 		break;
 	}
+	if (seccomp_filters_setup(o.seccomp_level, o.seccomp_filter))
+		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
 	if (o.api_sock || o.config_file)
 		return api_main(&o);
 	if (!o.cfg.kernel) {

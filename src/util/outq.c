@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "seccomp.h"
 #include "thread.h"
 
 #define NS 1000000000ULL
@@ -136,6 +137,7 @@ static void *writer_main(void *opaque)
 	struct outq *q = opaque;
 	uint8_t chunk[4096];
 
+	seccomp_thread_enter(THREAD_UART);
 	pthread_mutex_lock(&q->lock);
 	while (!q->abandoned) {
 		size_t n, w;

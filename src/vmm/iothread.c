@@ -13,6 +13,7 @@
 
 #include "../util/log.h"
 #include "../util/thread.h"
+#include "../util/seccomp.h"
 
 struct io_call {
 	void (*fn)(void *arg);
@@ -229,6 +230,7 @@ static void *iothread_main(void *arg)
 	struct iothread *io = arg;
 	struct epoll_event evs[32];
 
+	seccomp_thread_enter(THREAD_IO);
 	for (;;) {
 		int n;
 

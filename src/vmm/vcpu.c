@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "../util/seccomp.h"
 #include "exitcode.h"
 #include "vm.h"
 
@@ -340,6 +341,7 @@ static void *vcpu_thread(void *arg)
 	current_vcpu = vcpu;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
+	seccomp_thread_enter(THREAD_VCPU);
 	sigemptyset(&set);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
