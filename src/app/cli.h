@@ -17,6 +17,8 @@ struct run_opts {
 	const char *api_sock; /* --api-sock: serve Firecracker's API */
 	const char *config_file; /* --config-file: Firecracker's JSON */
 	const char *id; /* --id: the instance id (API mode) */
+	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
+	bool resume; /* --resume: run the restored VM (else paused) */
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 };
 
