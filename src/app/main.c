@@ -9,6 +9,7 @@
 #include "../vmm/exitcode.h"
 #include "instances.h"
 #include "run.h"
+#include "snapshot_cmd.h"
 
 #ifndef VMON_VERSION
 #define VMON_VERSION "unknown"
@@ -28,6 +29,10 @@ static void usage(FILE *f)
 		"  resume ID  resume it\n"
 		"  stop ID    stop it (vmon exits 0)\n"
 		"  stat ID    print its metrics as JSON\n"
+		"  snapshot ID DIR [--resume]\n"
+		"             pause it and write a snapshot to DIR (state, memory)\n"
+		"  snapshot-info DIR\n"
+		"             check and describe the snapshot in DIR\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -55,6 +60,10 @@ int main(int argc, char **argv)
 			       argc > 1 ? argv + 1 : argv);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot-info"))
+		return cmd_snapshot_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
 	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
 		return cmd_instance(argc - 1, argv + 1);

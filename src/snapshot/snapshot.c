@@ -293,6 +293,13 @@ int snapshot_restore(struct snapshot *s, struct vm *vm, char *err,
 			s->info.nr_vcpus, (unsigned long long)s->info.mem_size);
 		return -1;
 	}
+	if (vm->devices.nr != s->info.nr_devices) {
+		snprintf(
+			err, errlen,
+			"the snapshot has %u devices, this VM %u: another configuration",
+			s->info.nr_devices, vm->devices.nr);
+		return -1;
+	}
 	restore_all(s, vm, &r);
 	if (!state_ok(&r)) {
 		snprintf(err, errlen, "%s", r.err);
