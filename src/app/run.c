@@ -251,17 +251,6 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 	return vm->exit_code;
 }
 
-/* The boot of a new VM: kernel, boot vCPU. */
-static int session_boot(struct vmm_session *s, struct boot_entry *entry)
-{
-	struct vm *vm = &s->vm;
-
-	if (arch_load_kernel(vm, s->cfg->kernel, s->cfg->initrd, vm->cmdline,
-			     entry))
-		return EXIT_USAGE;
-	return 0;
-}
-
 /*
  * Builds the VM of @cfg; with @mem_fd >= 0 (a snapshot's memory) guest
  * RAM is that file and nothing is loaded nor any register set: the
@@ -298,7 +287,8 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (mem_fd < 0 && session_boot(s, &entry))
+	if (mem_fd < 0 &&
+	    arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
 	 * After the loader: it may have settled the command line (multiboot

@@ -49,7 +49,7 @@ int snapfile_unpack(const uint8_t *data, size_t len, const uint8_t **payload,
 	uint64_t n, crc;
 	uint32_t version;
 
-	if (len < 8 || memcmp(data, SNAPSHOT_MAGIC, 8)) {
+	if (len < 8 || memcmp(data, SNAPSHOT_MAGIC, 8) != 0) {
 		snprintf(err, errlen, "not a vmon snapshot state file");
 		return -1;
 	}

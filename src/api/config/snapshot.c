@@ -31,7 +31,7 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 		return api_fail(
 			err,
 			"snapshot/create: field `snapshot_type`: vmon does not support Diff snapshots yet (use Full)");
-	if (strcmp(type, "Full"))
+	if (strcmp(type, "Full") != 0)
 		return api_fail(
 			err,
 			"snapshot/create: field `snapshot_type` must be \"Full\" or \"Diff\"");
@@ -82,7 +82,7 @@ static int parse_backend(json_t *body, struct api_snapshot_load *out, char *err)
 		return api_fail(
 			err,
 			"snapshot/load: mem_backend: field `backend_type`: vmon does not support the Uffd back-end yet (use File)");
-	if (strcmp(type, "File"))
+	if (strcmp(type, "File") != 0)
 		return api_fail(
 			err,
 			"snapshot/load: mem_backend: field `backend_type` must be \"File\" or \"Uffd\"");

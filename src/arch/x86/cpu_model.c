@@ -154,7 +154,7 @@ void arch_cpu_model_check(const struct kvm *kvm, struct state_reader *r)
 	if (!state_ok(r))
 		return;
 	host_model(kvm, &h);
-	if (strcmp(s.vendor, h.vendor))
+	if (strcmp(s.vendor, h.vendor) != 0)
 		state_fail(r, "CPU vendor %s, this host's is %s", s.vendor,
 			   h.vendor);
 	else if (s.family != h.family || s.model != h.model)
