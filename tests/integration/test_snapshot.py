@@ -250,7 +250,12 @@ check(st == 400 and "Uffd" in b["fault_message"], "Uffd refused: %r" % (b,))
 
 
 def fds(p):
-    return len(os.listdir("/proc/%d/fd" % p.pid))
+    """Open fds, the fewest of a few looks (a request's socket may close)."""
+    n = []
+    for _ in range(5):
+        n.append(len(os.listdir("/proc/%d/fd" % p.pid)))
+        time.sleep(0.05)
+    return min(n)
 
 
 def rss(p):
@@ -272,7 +277,7 @@ for i, d in enumerate(loads):
     if i == 2:
         fd0, rss0 = fds(api.p), rss(api.p)
 fd1, rss1 = fds(api.p), rss(api.p)
-check(api.alive() and fd1 == fd0,
+check(api.alive() and fd1 <= fd0,
       "20 refused loads: the process lives, fds %s -> %s" % (fd0, fd1))
 check(rss1 - rss0 < 4096, "20 refused loads: RSS %d -> %d KiB" % (rss0, rss1))
 check(api.req("GET", "/")[1].get("state") == "Not started",
