@@ -127,8 +127,6 @@ static const struct {
 	{ "/balloon/hinting/stop", false, "PATCH",
 	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
-	{ "/snapshot/create", false, "PUT", "snapshots" },
-	{ "/snapshot/load", false, "PUT", "snapshots" },
 	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
 	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
 	{ "/cpu-config", false, "PUT",
@@ -202,6 +200,8 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 		memset(&saved, 0, sizeof(saved));
 		st = fault(resp, "%s: %s", what, err);
 	} else {
+		/* Logger and metrics (the hooked routes) allow a load. */
+		ctx->configured |= !hook;
 		st = 204;
 	}
 	api_config_free(&saved);
@@ -244,8 +244,10 @@ static unsigned int do_config_id(struct api_ctx *ctx, const struct request *rq,
 		return st;
 	if (rq->route->set_id(&ctx->cfg, rq->id, j, err))
 		st = fault(resp, "%s", err);
-	else
+	else {
+		ctx->configured = true;
 		st = 204;
+	}
 	json_decref(j);
 	return st;
 }
@@ -345,6 +347,7 @@ static unsigned int do_balloon_patch(struct api_ctx *ctx,
 		 ctx->ops->balloon_target(ctx->opaque, mib, err))
 		st = fault(resp, "balloon: %s", err);
 	else {
+		ctx->configured = true;
 		ctx->cfg.balloon_mib = mib;
 		ctx->cfg.balloon.size = mib << 20;
 		st = 204;
@@ -565,6 +568,68 @@ static unsigned int do_vm_state(struct api_ctx *ctx, const struct request *rq,
 	return st;
 }
 
+static unsigned int do_snapshot_create(struct api_ctx *ctx,
+				       const struct request *rq, json_t **resp)
+{
+	struct api_snapshot_create *c = malloc(sizeof(*c));
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+
+	st = c ? need_body(rq->body, rq->len, &j, resp) : 500;
+	if (st) {
+		free(c);
+		return st == 500 ? fault(resp, "out of memory") : st;
+	}
+	if (api_snapshot_create_parse(j, c, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->state != API_PAUSED)
+		st = fault(
+			resp,
+			"snapshot/create: the microVM must be paused (PATCH /vm Paused) first; it is %s",
+			api_state_name(ctx->state));
+	else if (ctx->ops->snapshot_create(ctx->opaque, c, err))
+		st = fault(resp, "snapshot/create: %s", err);
+	else
+		st = 204;
+	free(c);
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_snapshot_load(struct api_ctx *ctx,
+				     const struct request *rq, json_t **resp)
+{
+	struct api_snapshot_load *l = malloc(sizeof(*l));
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+
+	st = l ? need_body(rq->body, rq->len, &j, resp) : 500;
+	if (st) {
+		free(l);
+		return st == 500 ? fault(resp, "out of memory") : st;
+	}
+	if (api_snapshot_load_parse(j, l, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->state != API_NOT_STARTED)
+		st = fault(resp, "snapshot/load: " MSG_AFTER_BOOT);
+	else if (ctx->configured)
+		st = fault(
+			resp,
+			"snapshot/load: only a fresh instance loads a snapshot: this one was configured (only logger and metrics may be set before a load)");
+	else if (ctx->ops->snapshot_load(ctx->opaque, l, err))
+		st = fault(resp, "snapshot/load: %s", err);
+	else {
+		ctx->configured = true;
+		ctx->state = l->resume ? API_RUNNING : API_PAUSED;
+		st = 204;
+	}
+	free(l);
+	json_decref(j);
+	return st;
+}
+
 static unsigned int ok_json(json_t **resp, json_t *j)
 {
 	if (!j) {
@@ -654,6 +719,8 @@ static const struct route routes[] = {
 	{ "GET", "/balloon/statistics", do_balloon_stats },
 	{ "PATCH", "/balloon/statistics", do_balloon_stats_patch },
 	{ "GET", "/vmon/stats", get_vmon_stats },
+	{ "PUT", "/snapshot/create", do_snapshot_create },
+	{ "PUT", "/snapshot/load", do_snapshot_load },
 };
 
 /*

@@ -44,12 +44,21 @@ struct api_ops {
 	int (*balloon_info)(void *opaque, struct balloon_info *out);
 	/* Presses Ctrl+Alt+Del on the i8042 keyboard. */
 	int (*ctrl_alt_del)(void *opaque, char *err);
+	/* Snapshots (docs/snapshot.md): of the paused VM; into a fresh
+	 * instance, whose configuration becomes the snapshot's. */
+	int (*snapshot_create)(void *opaque,
+			       const struct api_snapshot_create *req,
+			       char *err);
+	int (*snapshot_load)(void *opaque, const struct api_snapshot_load *req,
+			     char *err);
 };
 
 struct api_ctx {
 	pthread_mutex_t lock; /* held by api_handle() for each request */
 	enum api_state state;
 	struct api_config cfg;
+	/* Configured beyond logger and metrics: no snapshot load then. */
+	bool configured;
 	const char *id;
 	const struct api_ops *ops;
 	void *opaque;

@@ -167,6 +167,24 @@ json_t *api_config_full_json(const struct api_config *c);
  */
 int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
 
+/* PUT /snapshot/create and /snapshot/load (src/api/config/snapshot.c). */
+#define API_PATH_MAX 4096
+struct api_snapshot_create {
+	char state_path[API_PATH_MAX];
+	char mem_path[API_PATH_MAX];
+};
+struct api_snapshot_load {
+	char state_path[API_PATH_MAX];
+	char mem_path[API_PATH_MAX]; /* the File back-end's path */
+	bool resume;
+	bool track_dirty; /* accepted; dirty tracking is not used yet */
+};
+/* Each 0, or -1 with @err naming the field (or what vmon lacks). */
+int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
+			      char *err);
+int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
+			    char *err);
+
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing
  * garbage. Returns a new reference or NULL with @err filled.

@@ -31,6 +31,7 @@
 #include "../api/router.h"
 #include "../api/server.h"
 #include "../devices/devices.h"
+#include "../snapshot/snapshot.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "../virtio/balloon.h"
@@ -375,6 +376,111 @@ static int op_ctrl_alt_del(void *opaque, char *err)
 	return 0;
 }
 
+static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
+			      char *err)
+{
+	struct instance *in = opaque;
+	json_t *j = api_config_full_json(&in->ctx.cfg);
+	char *text;
+	int r;
+
+	/* The logger and metrics are the process's, not the VM's. */
+	json_object_del(j, "logger");
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!text) {
+		snprintf(err, API_ERR_MAX, "out of memory");
+		return -1;
+	}
+	r = snapshot_create(&in->sess.vm, text, c->state_path, c->mem_path, err,
+			    API_ERR_MAX);
+	free(text);
+	return r;
+}
+
+/* Builds the VM of the snapshot @snap, restores it, starts it paused. */
+static int load_build(struct instance *in, struct snapshot *snap, bool resume,
+		      char *err)
+{
+	int r;
+
+	if (api_config_to_vm(&in->ctx.cfg, &in->vmcfg, err))
+		return -1;
+	in->vmcfg.serial = in->opts->cfg.serial;
+	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
+	    in->vmcfg.mem_size != snap->info.mem_size) {
+		snprintf(
+			err, API_ERR_MAX,
+			"the snapshot's configuration does not match its header");
+		return -1;
+	}
+	log_clear_last_error();
+	if (!in->kvm_open) {
+		if (vmm_host_open(&in->kvm, &in->vmcfg)) {
+			copy_err(err, "cannot open /dev/kvm");
+			return -1;
+		}
+		in->kvm_open = true;
+	}
+	if (snapshot_check_host(snap, &in->kvm, err, API_ERR_MAX))
+		return -1;
+	r = vmm_session_build_restore(&in->sess, &in->kvm, &in->vmcfg,
+				      snap->mem_fd);
+	if (!r && vm_pause(&in->sess.vm))
+		r = EXIT_HOST;
+	if (r)
+		copy_err(err, "cannot build the VM");
+	else if (snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
+		r = EXIT_USAGE;
+	if (!r && vmm_session_start(&in->sess)) {
+		copy_err(err, "cannot start the vCPUs");
+		r = EXIT_HOST;
+	}
+	if (r) {
+		vmm_session_destroy(&in->sess, r);
+		return -1;
+	}
+	if (resume)
+		vm_resume(&in->sess.vm);
+	return 0;
+}
+
+static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
+			    char *err)
+{
+	struct instance *in = opaque;
+	struct api_config saved;
+	struct snapshot snap;
+	uint64_t one = 1;
+	int r;
+
+	if (snapshot_open(&snap, l->state_path, l->mem_path, NULL, err,
+			  API_ERR_MAX))
+		return -1;
+	if (api_config_copy(&saved, &in->ctx.cfg)) {
+		snapshot_close(&snap);
+		snprintf(err, API_ERR_MAX, "out of memory");
+		return -1;
+	}
+	r = api_config_document(&in->ctx.cfg, snap.config, strlen(snap.config),
+				err);
+	if (!r)
+		r = load_build(in, &snap, l->resume, err);
+	snapshot_close(&snap);
+	if (r) {
+		api_config_free(&in->ctx.cfg);
+		in->ctx.cfg = saved;
+		return -1;
+	}
+	api_config_free(&saved);
+	in->started = true;
+	if (write(in->start_efd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from overflowing */
+	}
+	return 0;
+}
+
 static const struct api_ops instance_ops = {
 	.start = op_start,
 	.pause = op_pause,
@@ -389,6 +495,8 @@ static const struct api_ops instance_ops = {
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
 	.ctrl_alt_del = op_ctrl_alt_del,
+	.snapshot_create = op_snapshot_create,
+	.snapshot_load = op_snapshot_load,
 };
 
 static void on_timer(void *opaque)
@@ -462,6 +570,31 @@ static int config_file_start(struct instance *in, const char *path)
 	}
 	pthread_mutex_unlock(&in->ctx.lock);
 	free(text);
+	return ret;
+}
+
+/* --restore DIR [--resume]: loads DIR/state and DIR/memory. */
+static int restore_start(struct instance *in, const char *dir, bool resume)
+{
+	struct api_snapshot_load *l = calloc(1, sizeof(*l));
+	char err[API_ERR_MAX];
+	int ret = 0;
+
+	if (!l)
+		return EXIT_HOST;
+	snprintf(l->state_path, sizeof(l->state_path), "%.4000s/state", dir);
+	snprintf(l->mem_path, sizeof(l->mem_path), "%.4000s/memory", dir);
+	l->resume = resume;
+	pthread_mutex_lock(&in->ctx.lock);
+	if (op_snapshot_load(in, l, err)) {
+		pr_err("snapshot %s: %s", dir, err);
+		ret = EXIT_USAGE;
+	} else {
+		in->ctx.configured = true;
+		in->ctx.state = resume ? API_RUNNING : API_PAUSED;
+	}
+	pthread_mutex_unlock(&in->ctx.lock);
+	free(l);
 	return ret;
 }
 
@@ -539,8 +672,9 @@ int api_main(const struct run_opts *o)
 			goto out;
 		}
 	}
-	if (o->config_file) {
-		ret = config_file_start(in, o->config_file);
+	if (o->config_file || o->restore) {
+		ret = o->restore ? restore_start(in, o->restore, o->resume) :
+				   config_file_start(in, o->config_file);
 		if (ret)
 			goto out;
 	} else {

@@ -63,6 +63,9 @@ void cli_run_usage(FILE *f)
 		"                           PATH and boot on its InstanceStart (docs/api.md)\n"
 		"      --config-file FILE   boot the VM a Firecracker JSON configuration\n"
 		"                           file describes (with --api-sock: API too)\n"
+		"      --restore DIR        start from the snapshot in DIR (DIR/state,\n"
+		"                           DIR/memory: vmon snapshot), paused\n"
+		"      --resume             with --restore: run it at once\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
 		"      --seccomp-level LEVEL\n"
@@ -94,6 +97,8 @@ enum {
 	OPT_SECCOMP_LEVEL,
 	OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP,
+	OPT_RESTORE,
+	OPT_RESUME,
 	OPT_DISK,
 	OPT_RNG,
 	OPT_CONSOLE,
@@ -133,6 +138,8 @@ static const struct option run_options[] = {
 	{ "seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL },
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -576,6 +583,12 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 	case OPT_CONFIG_FILE:
 		o->config_file = optarg;
 		return CLI_OK;
+	case OPT_RESTORE:
+		o->restore = optarg;
+		return CLI_OK;
+	case OPT_RESUME:
+		o->resume = true;
+		return CLI_OK;
 	case OPT_ID:
 		if (!instance_id_valid(optarg)) {
 			pr_err("--id %s: use 1 to 64 letters, digits, '_', '-' or '.'",
@@ -622,8 +635,16 @@ static enum cli_result check_run(struct run_opts *o)
 		       o->api_sock ? "--api-sock" : "--config-file");
 		return CLI_ERROR;
 	}
-	if (o->id && !o->api_sock && !o->config_file) {
-		pr_err("--id: only with --api-sock or --config-file");
+	if (o->restore && (o->config_file || o->vm_opts)) {
+		pr_err("--restore: the snapshot describes the VM; --config-file, --kernel, --mem and the device options do not apply");
+		return CLI_ERROR;
+	}
+	if (o->resume && !o->restore) {
+		pr_err("--resume: only with --restore");
+		return CLI_ERROR;
+	}
+	if (o->id && !o->api_sock && !o->config_file && !o->restore) {
+		pr_err("--id: only with --api-sock, --config-file or --restore");
 		return CLI_ERROR;
 	}
 	if (o->cfg.balloon.enabled &&

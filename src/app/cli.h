@@ -20,6 +20,8 @@ struct run_opts {
 	const char *id; /* --id: the instance id (API mode) */
 	enum seccomp_level seccomp_level; /* --seccomp-level, --no-seccomp */
 	const char *seccomp_filter; /* --seccomp-filter: a filter file */
+	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
+	bool resume; /* --resume: run the restored VM (else paused) */
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 };
 

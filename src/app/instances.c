@@ -255,7 +255,7 @@ int cmd_list(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int find_socket(const char *id, char *sock, size_t len)
+int instance_socket(const char *id, char *sock, size_t len)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 80];
 	long pid;
@@ -302,7 +302,7 @@ int cmd_instance(int argc, char **argv)
 		method = "GET";
 		path = "/vmon/stats";
 	}
-	if (find_socket(argv[1], sock, sizeof(sock)))
+	if (instance_socket(argv[1], sock, sizeof(sock)))
 		return EXIT_USAGE;
 	st = api_request(sock, method, path, body, &resp, API_TIMEOUT_MS);
 	if (st < 0) {

@@ -26,6 +26,9 @@ void instance_unregister(const char *entry);
 /* True if @id is a usable instance id: [A-Za-z0-9_.-], 1..64 chars. */
 int instance_id_valid(const char *id);
 
+/* The API socket of instance @id (or @id itself if a socket); 0 or -1. */
+int instance_socket(const char *id, char *sock, size_t len);
+
 int cmd_list(int argc, char **argv);
 /* pause, resume, stop, stat: argv[0] is the command. */
 int cmd_instance(int argc, char **argv);

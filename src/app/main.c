@@ -10,6 +10,7 @@
 #include "instances.h"
 #include "run.h"
 #include "seccomp_print.h"
+#include "snapshot_cmd.h"
 
 #ifndef VMON_VERSION
 #define VMON_VERSION "unknown"
@@ -31,6 +32,10 @@ static void usage(FILE *f)
 		"  stat ID    print its metrics as JSON\n"
 		"  seccomp-print [--export FILE]\n"
 		"             each thread's system call list (docs/seccomp.md)\n"
+		"  snapshot ID DIR [--resume]\n"
+		"             pause it and write a snapshot to DIR (state, memory)\n"
+		"  snapshot-info DIR\n"
+		"             check and describe the snapshot in DIR\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -60,6 +65,10 @@ int main(int argc, char **argv)
 		return cmd_seccomp_print(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot"))
+		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot-info"))
+		return cmd_snapshot_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
 	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
 		return cmd_instance(argc - 1, argv + 1);

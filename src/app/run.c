@@ -260,8 +260,14 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 	return vm->exit_code;
 }
 
-int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
-		      const struct vm_config *cfg, const char *append)
+/*
+ * Builds the VM of @cfg; with @mem_fd >= 0 (a snapshot's memory) guest
+ * RAM is that file and nothing is loaded nor any register set: the
+ * snapshot's state comes next.
+ */
+static int session_build(struct vmm_session *s, struct kvm *kvm,
+			 const struct vm_config *cfg, const char *append,
+			 int mem_fd)
 {
 	char extra[320];
 	struct boot_entry entry;
@@ -273,7 +279,7 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 	s->con.in_fd = -1;
 	s->cfg = cfg;
 	s->vm_created = true;
-	if (vm_create(vm, kvm, cfg))
+	if (vm_create_from(vm, kvm, cfg, mem_fd))
 		return EXIT_HOST;
 	if (arch_cpu_setup(vm, extra, sizeof(extra)))
 		return EXIT_USAGE;
@@ -290,7 +296,8 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
+	if (mem_fd < 0 &&
+	    arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
 	 * After the loader: it may have settled the command line (multiboot
@@ -300,6 +307,8 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 	if (fw_cfg_create(vm))
 		return EXIT_HOST;
+	if (mem_fd >= 0)
+		return 0;
 	if (arch_setup_boot_cpu(&vm->vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
 		       strerror(errno));
@@ -309,6 +318,18 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		vm->nr_vcpus, (unsigned long long)(cfg->mem_size >> 20),
 		vm->cmdline);
 	return 0;
+}
+
+int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
+		      const struct vm_config *cfg, const char *append)
+{
+	return session_build(s, kvm, cfg, append, -1);
+}
+
+int vmm_session_build_restore(struct vmm_session *s, struct kvm *kvm,
+			      const struct vm_config *cfg, int mem_fd)
+{
+	return session_build(s, kvm, cfg, NULL, mem_fd);
 }
 
 int vmm_session_start(struct vmm_session *s)
@@ -431,7 +452,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (seccomp_filters_setup(o.seccomp_level, o.seccomp_filter))
 		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
-	if (o.api_sock || o.config_file)
+	if (o.api_sock || o.config_file || o.restore)
 		return api_main(&o);
 	if (!o.cfg.kernel) {
 		if (o.cfg.initrd) {

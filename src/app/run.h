@@ -34,6 +34,13 @@ int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg);
  */
 int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		      const struct vm_config *cfg, const char *append);
+/*
+ * As vmm_session_build() for a snapshot's VM: guest RAM mapped private
+ * from @mem_fd, no kernel loaded, no register set (snapshot_restore()
+ * does that next).
+ */
+int vmm_session_build_restore(struct vmm_session *s, struct kvm *kvm,
+			      const struct vm_config *cfg, int mem_fd);
 /* Attaches the console and starts the vCPUs; 0 or an exit code. */
 int vmm_session_start(struct vmm_session *s);
 

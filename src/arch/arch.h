@@ -16,11 +16,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct arch_kvm;
 struct arch_vm;
 struct guest_mem;
 struct kvm;
+struct state_reader;
+struct state_writer;
 struct vcpu;
 struct vm;
 struct vm_config;
@@ -98,5 +101,34 @@ int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 
 /* Sets the boot vCPU's registers for @entry; 0 or -1 (errno set). */
 int arch_setup_boot_cpu(struct vcpu *vcpu, const struct boot_entry *entry);
+
+/* --- Snapshots (src/snapshot; x86: vcpu_state.c, vm_state.c, cpu_model.c) --- */
+
+/*
+ * Appends one section with everything of @vcpu (paused or not started)
+ * that KVM holds: registers, FPU, MSRs, interrupt controller, CPUID...
+ * 0 or -1, logged.
+ */
+int arch_vcpu_save(struct vcpu *vcpu, struct state_writer *w);
+/*
+ * Reads that section from an untrusted @r, checks all of it (against this
+ * host too) and only then gives it to KVM. 0, or -1 with @r failed.
+ */
+int arch_vcpu_restore(struct vcpu *vcpu, struct state_reader *r);
+/*
+ * The VM's own state (x86: PIC, IOAPIC, PIT, KVM clock) as one section;
+ * restore as arch_vcpu_restore(), and the restored clock becomes the
+ * paused clock vm_resume() sets.
+ */
+int arch_vm_save(struct vm *vm, struct state_writer *w);
+int arch_vm_restore(struct vm *vm, struct state_reader *r);
+/*
+ * The CPU model and host features a snapshot depends on, as one section
+ * of its header; _check() fails @r naming the first difference with this
+ * host, _print() writes it for people.
+ */
+int arch_cpu_model_save(const struct kvm *kvm, struct state_writer *w);
+void arch_cpu_model_check(const struct kvm *kvm, struct state_reader *r);
+void arch_cpu_model_print(struct state_reader *r, FILE *f);
 
 #endif

@@ -49,7 +49,7 @@ static int set_memslot(struct vm *vm, const struct mem_region *r)
  * pages can be backed by host huge pages (fewer TLB misses for the guest and
  * for KVM's own accesses, e.g. when it emulates guest code).
  */
-static void *map_guest_ram(uint64_t size, bool thp)
+static void *map_guest_ram(uint64_t size, bool thp, int fd)
 {
 	uint8_t *raw, *base;
 	uint64_t pad;
@@ -64,6 +64,23 @@ static void *map_guest_ram(uint64_t size, bool thp)
 		munmap(raw, pad);
 	munmap(base + size, HUGE_2M - pad);
 	/*
+	 * A snapshot's memory file: private, so pages load on first touch
+	 * from the page cache, which every VM restored from it shares until
+	 * it writes a page (copy on write).
+	 */
+	if (fd >= 0) {
+		if (mmap(base, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+			 0) == MAP_FAILED) {
+			int e = errno;
+
+			munmap(base, size);
+			errno = e;
+			return MAP_FAILED;
+		}
+		return base;
+	}
+	/*
 	 * Not with a balloon: its pages are 4 KiB, and khugepaged would fill
 	 * the holes an inflation leaves back into resident 2 MiB pages.
 	 */
@@ -72,21 +89,22 @@ static void *map_guest_ram(uint64_t size, bool thp)
 	return base;
 }
 
-static int create_memory(struct vm *vm)
+static int create_memory(struct vm *vm, int mem_fd)
 {
 	uint64_t size = vm->cfg->mem_size;
 	void *base;
 
 	base = size > UINT64_MAX - HUGE_2M ?
 		       MAP_FAILED :
-		       map_guest_ram(size, !vm->cfg->balloon.enabled);
+		       map_guest_ram(size, !vm->cfg->balloon.enabled, mem_fd);
 	if (base == MAP_FAILED) {
 		pr_err("memory %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
 		return -1;
 	}
 	/* --mem-prealloc: commit every page now (as QEMU's -mem-prealloc). */
-	if (vm->cfg->mem_prealloc && madvise(base, size, MADV_POPULATE_WRITE)) {
+	if (mem_fd < 0 && vm->cfg->mem_prealloc &&
+	    madvise(base, size, MADV_POPULATE_WRITE)) {
 		pr_err("memory: cannot make %llu MiB resident: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
 		munmap(base, size);
@@ -101,6 +119,12 @@ static int create_memory(struct vm *vm)
 }
 
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
+{
+	return vm_create_from(vm, kvm, cfg, -1);
+}
+
+int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
+		   int mem_fd)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = kvm;
@@ -125,7 +149,7 @@ int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg)
 		pr_err("eventfd: %s", strerror(errno));
 		return -1;
 	}
-	if (arch_vm_init(vm) || create_memory(vm))
+	if (arch_vm_init(vm) || create_memory(vm, mem_fd))
 		return -1;
 
 	vm->nr_vcpus = cfg->cpus;

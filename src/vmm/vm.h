@@ -74,6 +74,13 @@ struct vm {
 /* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);
 /*
+ * As vm_create(), with guest RAM mapped private from @mem_fd (a
+ * snapshot's memory file of cfg->mem_size bytes) instead of anonymous
+ * memory; @mem_fd may be closed afterwards. -1: vm_create().
+ */
+int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
+		   int mem_fd);
+/*
  * Stops and joins the vCPUs, stops the I/O thread, destroys the devices
  * (newest first), frees memory, closes fds.
  */

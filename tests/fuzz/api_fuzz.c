@@ -88,6 +88,22 @@ static int op_balloon_info(void *opaque, struct balloon_info *out)
 	return 0;
 }
 
+static int op_snap_create(void *opaque, const struct api_snapshot_create *c,
+			  char *err)
+{
+	(void)opaque;
+	(void)err;
+	return *c->state_path && *c->mem_path ? 0 : -1;
+}
+
+static int op_snap_load(void *opaque, const struct api_snapshot_load *l,
+			char *err)
+{
+	(void)opaque;
+	(void)err;
+	return *l->state_path && *l->mem_path ? 0 : -1;
+}
+
 static const struct api_ops ops = {
 	.start = op_start,
 	.pause = op_pause,
@@ -102,6 +118,8 @@ static const struct api_ops ops = {
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
 	.ctrl_alt_del = op_ok,
+	.snapshot_create = op_snap_create,
+	.snapshot_load = op_snap_load,
 };
 
 static void check(int cond, const char *what)

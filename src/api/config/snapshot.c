@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * snapshot.c - the bodies of PUT /snapshot/create and PUT /snapshot/load
+ * (Firecracker's fields), checked into struct api_snapshot_create/_load;
+ * what vmon does not do yet (Diff snapshots, the Uffd back-end,
+ * overrides) is refused naming it.
+ */
+#include <string.h>
+
+#include "common.h"
+
+static const char *const create_fields[] = { "snapshot_type", "snapshot_path",
+					     "mem_file_path", "version", NULL };
+
+int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
+			      char *err)
+{
+	char type[16] = "Full";
+
+	memset(out, 0, sizeof(*out));
+	if (api_check_fields(body, "snapshot/create", create_fields, err) ||
+	    api_get_strbuf(body, "snapshot/create", "snapshot_type", false,
+			   type, sizeof(type), NULL, err) ||
+	    api_get_strbuf(body, "snapshot/create", "snapshot_path", true,
+			   out->state_path, sizeof(out->state_path), NULL,
+			   err) ||
+	    api_get_strbuf(body, "snapshot/create", "mem_file_path", true,
+			   out->mem_path, sizeof(out->mem_path), NULL, err))
+		return -1;
+	if (!strcmp(type, "Diff"))
+		return api_fail(
+			err,
+			"snapshot/create: field `snapshot_type`: vmon does not support Diff snapshots yet (use Full)");
+	if (strcmp(type, "Full") != 0)
+		return api_fail(
+			err,
+			"snapshot/create: field `snapshot_type` must be \"Full\" or \"Diff\"");
+	if (!*out->state_path || !*out->mem_path)
+		return api_fail(
+			err,
+			"snapshot/create: fields `snapshot_path` and `mem_file_path` must not be empty");
+	return 0;
+}
+
+static const char *const load_fields[] = {
+	"snapshot_path",	 "mem_backend",
+	"mem_file_path",	 "resume_vm",
+	"enable_diff_snapshots", "track_dirty_pages",
+	"network_overrides",	 "vsock_override",
+	"clock_realtime",	 NULL
+};
+static const char *const backend_fields[] = { "backend_type", "backend_path",
+					      NULL };
+
+static int parse_backend(json_t *body, struct api_snapshot_load *out, char *err)
+{
+	json_t *b = json_object_get(body, "mem_backend");
+	char type[16];
+	bool old = json_object_get(body, "mem_file_path") != NULL;
+
+	if (!b == !old)
+		return api_fail(
+			err,
+			"snapshot/load: exactly one of the fields `mem_backend` and `mem_file_path` is required");
+	if (old)
+		return api_get_strbuf(body, "snapshot/load", "mem_file_path",
+				      true, out->mem_path,
+				      sizeof(out->mem_path), NULL, err);
+	if (!json_is_object(b))
+		return api_fail(
+			err,
+			"snapshot/load: field `mem_backend` must be an object");
+	if (api_check_fields(b, "snapshot/load: mem_backend", backend_fields,
+			     err) ||
+	    api_get_strbuf(b, "snapshot/load: mem_backend", "backend_type",
+			   true, type, sizeof(type), NULL, err) ||
+	    api_get_strbuf(b, "snapshot/load: mem_backend", "backend_path",
+			   true, out->mem_path, sizeof(out->mem_path), NULL,
+			   err))
+		return -1;
+	if (!strcmp(type, "Uffd"))
+		return api_fail(
+			err,
+			"snapshot/load: mem_backend: field `backend_type`: vmon does not support the Uffd back-end yet (use File)");
+	if (strcmp(type, "File") != 0)
+		return api_fail(
+			err,
+			"snapshot/load: mem_backend: field `backend_type` must be \"File\" or \"Uffd\"");
+	return 0;
+}
+
+/* Overrides vmon cannot apply yet: refused unless empty. */
+static int check_overrides(json_t *body, char *err)
+{
+	json_t *n = json_object_get(body, "network_overrides");
+	json_t *v = json_object_get(body, "vsock_override");
+	bool realtime = false;
+
+	if (n && !json_is_null(n) &&
+	    !(json_is_array(n) && json_array_size(n) == 0))
+		return api_fail(
+			err,
+			"snapshot/load: field `network_overrides`: vmon does not support overrides yet");
+	if (v && !json_is_null(v))
+		return api_fail(
+			err,
+			"snapshot/load: field `vsock_override`: vmon does not support overrides yet");
+	if (api_get_bool(body, "snapshot/load", "clock_realtime", &realtime,
+			 err))
+		return -1;
+	if (realtime)
+		return api_fail(
+			err,
+			"snapshot/load: field `clock_realtime`: vmon does not support it yet");
+	return 0;
+}
+
+int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
+			    char *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (api_check_fields(body, "snapshot/load", load_fields, err) ||
+	    api_get_strbuf(body, "snapshot/load", "snapshot_path", true,
+			   out->state_path, sizeof(out->state_path), NULL,
+			   err) ||
+	    parse_backend(body, out, err) || check_overrides(body, err) ||
+	    api_get_bool(body, "snapshot/load", "resume_vm", &out->resume,
+			 err) ||
+	    api_get_bool(body, "snapshot/load", "enable_diff_snapshots",
+			 &out->track_dirty, err) ||
+	    api_get_bool(body, "snapshot/load", "track_dirty_pages",
+			 &out->track_dirty, err))
+		return -1;
+	if (!*out->state_path || !*out->mem_path)
+		return api_fail(
+			err,
+			"snapshot/load: the snapshot and memory paths must not be empty");
+	return 0;
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * snapshot_cmd.c - the snapshot commands: `vmon snapshot ID DIR
+ * [--resume]` (pause instance ID through its API, write DIR/state and
+ * DIR/memory, leave it paused unless --resume) and `vmon snapshot-info
+ * DIR` (what a snapshot holds, checked). `vmon run --restore DIR` is in
+ * api_main.c.
+ */
+#include "snapshot_cmd.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../api/client.h"
+#include "../snapshot/snapshot.h"
+#include "../util/log.h"
+#include "../vmm/exitcode.h"
+#include "instances.h"
+
+/* Snapshots of large VMs take a while to write. */
+#define SNAPSHOT_TIMEOUT_MS 600000
+#define API_TIMEOUT_MS 5000
+
+/* One API request; 0, or an exit code with the fault printed. */
+static int call(const char *sock, const char *id, const char *method,
+		const char *path, const char *body, int timeout_ms)
+{
+	char *resp = NULL;
+	int st = api_request(sock, method, path, body, &resp, timeout_ms);
+
+	if (st < 0) {
+		pr_err("%s: %s", sock, strerror(errno));
+		return EXIT_HOST;
+	}
+	if (st >= 300) {
+		json_t *j = json_loads(resp ? resp : "", 0, NULL);
+		const char *m =
+			json_string_value(json_object_get(j, "fault_message"));
+
+		pr_err("snapshot %s: %s", id, m ? m : resp ? resp : "refused");
+		json_decref(j);
+		free(resp);
+		return EXIT_USAGE;
+	}
+	free(resp);
+	return 0;
+}
+
+static char *create_body(const char *dir)
+{
+	char state[PATH_MAX + 8], mem[PATH_MAX + 8];
+	json_t *j;
+	char *s;
+
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(mem, sizeof(mem), "%s/memory", dir);
+	j = json_pack("{s:s, s:s, s:s}", "snapshot_type", "Full",
+		      "snapshot_path", state, "mem_file_path", mem);
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	char sock[PATH_MAX], dir[PATH_MAX], *body;
+	bool resume = argc == 4 && !strcmp(argv[3], "--resume");
+	int ret;
+
+	if (argc != 3 && !resume) {
+		pr_err("snapshot: expected an instance id and a directory (vmon snapshot ID DIR [--resume])");
+		return EXIT_USAGE;
+	}
+	if (mkdir(argv[2], 0700) && errno != EEXIST) {
+		pr_err("snapshot directory %s: %s", argv[2], strerror(errno));
+		return EXIT_USAGE;
+	}
+	/* The instance may run elsewhere: it needs an absolute path. */
+	if (!realpath(argv[2], dir)) {
+		pr_err("snapshot directory %s: %s", argv[2], strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (instance_socket(argv[1], sock, sizeof(sock)))
+		return EXIT_USAGE;
+	body = create_body(dir);
+	if (!body)
+		return EXIT_HOST;
+	ret = call(sock, argv[1], "PATCH", "/vm", "{\"state\":\"Paused\"}",
+		   API_TIMEOUT_MS);
+	if (!ret)
+		ret = call(sock, argv[1], "PUT", "/snapshot/create", body,
+			   SNAPSHOT_TIMEOUT_MS);
+	if (!ret && resume)
+		ret = call(sock, argv[1], "PATCH", "/vm",
+			   "{\"state\":\"Resumed\"}", API_TIMEOUT_MS);
+	free(body);
+	if (!ret)
+		printf("%s/state\n%s/memory\n", dir, dir);
+	return ret;
+}
+
+int cmd_snapshot_info(int argc, char **argv)
+{
+	char state[PATH_MAX + 8], mem[PATH_MAX + 8], err[SNAPSHOT_ERR_MAX];
+	struct snapshot s;
+
+	if (argc != 2) {
+		pr_err("snapshot-info: expected a snapshot directory (vmon snapshot-info DIR)");
+		return EXIT_USAGE;
+	}
+	snprintf(state, sizeof(state), "%s/state", argv[1]);
+	snprintf(mem, sizeof(mem), "%s/memory", argv[1]);
+	if (snapshot_open(&s, state, mem, NULL, err, sizeof(err))) {
+		pr_err("snapshot %s: %s", argv[1], err);
+		return EXIT_USAGE;
+	}
+	snapshot_print(&s, stdout);
+	snapshot_close(&s);
+	return EXIT_OK;
+}
