@@ -249,6 +249,45 @@ static const struct sc_rule build_rules[] = {
 	IOCTL(TCSETSF, "the console's raw mode"),
 };
 
+/* Snapshot create and load (API thread: /snapshot/create, /snapshot/load). */
+static const struct sc_rule snapshot_rules[] = {
+	IOCTL(KVM_GET_MSR_INDEX_LIST, "create: which MSRs a vCPU has"),
+	IOCTL(KVM_GET_MSRS, "create: the vCPUs' MSRs"),
+	IOCTL(KVM_GET_REGS, "create: the vCPUs' registers"),
+	IOCTL(KVM_GET_FPU, "create: the FPU state (no XSAVE)"),
+	IOCTL(KVM_SET_FPU, "load: the FPU state (no XSAVE)"),
+	IOCTL(KVM_GET_XSAVE, "create: the XSAVE area"),
+	IOCTL(KVM_GET_XSAVE2, "create: the XSAVE area (AMX-sized)"),
+	IOCTL(KVM_SET_XSAVE, "load: the XSAVE area"),
+	IOCTL(KVM_GET_XCRS, "create: the extended control registers"),
+	IOCTL(KVM_SET_XCRS, "load: the extended control registers"),
+	IOCTL(KVM_GET_VCPU_EVENTS, "create: pending exceptions and interrupts"),
+	IOCTL(KVM_SET_VCPU_EVENTS, "load: pending exceptions and interrupts"),
+	IOCTL(KVM_GET_DEBUGREGS, "create: the debug registers"),
+	IOCTL(KVM_SET_DEBUGREGS, "load: the debug registers"),
+	IOCTL(KVM_GET_MP_STATE, "create: runnable, halted, waiting for SIPI"),
+	IOCTL(KVM_SET_MP_STATE, "load: runnable, halted, waiting for SIPI"),
+	IOCTL(KVM_GET_CPUID2, "create: the CPUID each vCPU was given"),
+	IOCTL(KVM_GET_IRQCHIP, "create: PIC and IOAPIC"),
+	IOCTL(KVM_SET_IRQCHIP, "load: PIC and IOAPIC"),
+	IOCTL(KVM_GET_PIT2, "create: the PIT"),
+	IOCTL(KVM_SET_PIT2, "load: the PIT"),
+	IOCTL(KVM_GET_CLOCK, "create: the KVM clock"),
+	IOCTL(KVM_SET_CLOCK, "load: the KVM clock"),
+	ALLOW(fsync, "create: the files reach the disk before the rename"),
+	ALLOW(fdatasync, "create: the files reach the disk before the rename"),
+	ALLOW(rename, "create: the finished file takes its name at once"),
+	ALLOW(renameat, "create: the finished file takes its name at once"),
+	ALLOW(renameat2, "create: the finished file takes its name at once"),
+	ALLOW(unlink, "create: a half-written temporary file goes"),
+	ALLOW(unlinkat, "create: a half-written temporary file goes"),
+	ALLOW(ftruncate, "create: the memory file's size"),
+	ALLOW(pwrite64, "create: the memory file, page by page"),
+	ALLOW(pread64, "load: the state file"),
+	ALLOW(lseek, "create, load: the memory file's holes"),
+	ALLOW(fchmod, "create: the files are the user's alone (0600)"),
+};
+
 /* What a new thread does before it installs its own filter. */
 static const struct sc_rule start_rules[] = {
 	ALLOW(set_robust_list, "glibc: a new thread's robust futex list"),
@@ -269,6 +308,7 @@ static const struct sc_group main_loop = GROUP("main loop", main_rules);
 static const struct sc_group teardown = GROUP("teardown", teardown_rules);
 static const struct sc_group api = GROUP("API", api_rules);
 static const struct sc_group build = GROUP("VM build", build_rules);
+static const struct sc_group snapshot = GROUP("snapshot", snapshot_rules);
 
 static const struct sc_group *const main_groups[] = { &base, &alloc, &main_loop,
 						      &teardown, NULL };
@@ -278,7 +318,8 @@ static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
 /* The API thread starts the others: their lists are in its own. */
 static const struct sc_group *const api_groups[] = {
-	&base, &alloc, &api, &build, &start, &teardown, &vcpu, &io, &uart, NULL
+	&base,	   &alloc, &api, &build, &snapshot, &start,
+	&teardown, &vcpu,  &io,	 &uart,	 NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
