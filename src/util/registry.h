@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * registry.h - compile-time registration of descriptors in a linker
+ * section: each device type, command-line option or API object describes
+ * itself in its own file with REGISTER(), and the generic code walks the
+ * section with REGISTRY_FOREACH(). Like the kernel's initcalls: no central
+ * list to edit. The section holds pointers; the order of the entries is
+ * the link order, so a registry that needs an order sorts by a field of
+ * its own (every registry here has an `order`).
+ *
+ * The objects of libvmon are linked whole (meson.build: link_whole), or
+ * a file only reachable through its registration would be left out.
+ */
+#ifndef VMON_UTIL_REGISTRY_H
+#define VMON_UTIL_REGISTRY_H
+
+/*
+ * Declares the section @name of pointers to @type: the bounds the linker
+ * provides (__start_/__stop_ + a section name that is a C identifier).
+ */
+#define REGISTRY_DECLARE(type, name)                               \
+	extern type *const __start_##name[] __attribute__((weak)); \
+	extern type *const __stop_##name[] __attribute__((weak))
+
+/* Adds &@obj (a static or global const object) to section @name. */
+#define REGISTER(name, obj)                          \
+	static __typeof__(&(obj)) const name##_##obj \
+		__attribute__((used, section(#name))) = &(obj)
+
+/* Walks section @name: @p points to each entry (a pointer). */
+#define REGISTRY_FOREACH(name, p) \
+	for (p = __start_##name; p < __stop_##name; p++)
+
+/* The number of entries of section @name. */
+#define REGISTRY_SIZE(name) ((unsigned int)(__stop_##name - __start_##name))
+
+#endif
