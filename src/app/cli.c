@@ -9,7 +9,6 @@
 
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../util/log.h"
@@ -23,24 +22,12 @@
 static const struct cli_option *dev_opts[MAX_DEV_OPTS];
 static unsigned int nr_dev_opts;
 
-static int by_order(const void *a, const void *b)
-{
-	const struct cli_option *x = *(const struct cli_option *const *)a;
-	const struct cli_option *y = *(const struct cli_option *const *)b;
-
-	return (x->order > y->order) - (x->order < y->order);
-}
-
 static void load_dev_opts(void)
 {
-	const struct cli_option *const *e;
-
-	if (nr_dev_opts)
-		return;
-	REGISTRY_FOREACH(vmon_cli_options, e)
-	if (nr_dev_opts < MAX_DEV_OPTS)
-		dev_opts[nr_dev_opts++] = *e;
-	qsort(dev_opts, nr_dev_opts, sizeof(*dev_opts), by_order);
+	if (!nr_dev_opts)
+		nr_dev_opts = REGISTRY_SORTED(vmon_cli_options,
+					      struct cli_option, dev_opts,
+					      MAX_DEV_OPTS);
 }
 
 void cli_run_usage(FILE *f)

@@ -14,6 +14,8 @@
 #ifndef VMON_UTIL_REGISTRY_H
 #define VMON_UTIL_REGISTRY_H
 
+#include <stddef.h>
+
 /*
  * Declares the section @name of pointers to @type: the bounds the linker
  * provides (__start_/__stop_ + a section name that is a C identifier).
@@ -31,7 +33,17 @@
 #define REGISTRY_FOREACH(name, p) \
 	for (p = __start_##name; p < __stop_##name; p++)
 
-/* The number of entries of section @name. */
-#define REGISTRY_SIZE(name) ((unsigned int)(__stop_##name - __start_##name))
+/*
+ * The entries of section @name (pointers to @type, which has an unsigned
+ * int member `order`) into @out, at most @max, sorted by ascending order
+ * (equal orders: link order). Returns their number.
+ */
+#define REGISTRY_SORTED(name, type, out, max)                \
+	registry_sorted((const void *const *)__start_##name, \
+			(const void *const *)__stop_##name,  \
+			(const void **)(out), (max), offsetof(type, order))
+unsigned int registry_sorted(const void *const *start, const void *const *stop,
+			     const void **out, unsigned int max,
+			     size_t order_offset);
 
 #endif

@@ -57,25 +57,10 @@ static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
 	return 0;
 }
 
-static int by_order(const void *a, const void *b)
-{
-	const struct virtio_type *x = *(const struct virtio_type *const *)a;
-	const struct virtio_type *y = *(const struct virtio_type *const *)b;
-
-	return (x->order > y->order) - (x->order < y->order);
-}
-
 /* The registered types in slot order into @t; their number. */
 static unsigned int sorted_types(const struct virtio_type **t, unsigned int max)
 {
-	const struct virtio_type *const *e;
-	unsigned int n = 0;
-
-	REGISTRY_FOREACH(vmon_virtio_types, e)
-	if (n < max)
-		t[n++] = *e;
-	qsort(t, n, sizeof(*t), by_order);
-	return n;
+	return REGISTRY_SORTED(vmon_virtio_types, struct virtio_type, t, max);
 }
 
 /* The devices of @type, in configuration order. */
