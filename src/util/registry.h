@@ -3,7 +3,7 @@
  * registry.h - compile-time registration of descriptors in a linker
  * section: each device type, command-line option or API object describes
  * itself in its own file with REGISTER(), and the generic code walks the
- * section with REGISTRY_FOREACH(). Like the kernel's initcalls: no central
+ * section with REGISTRY_SORTED(). Like the kernel's initcalls: no central
  * list to edit. The section holds pointers; the order of the entries is
  * the link order, so a registry that needs an order sorts by a field of
  * its own (every registry here has an `order`).
@@ -20,18 +20,16 @@
  * Declares the section @name of pointers to @type: the bounds the linker
  * provides (__start_/__stop_ + a section name that is a C identifier).
  */
+/* NOLINTBEGIN(bugprone-macro-parentheses): @type is a type name. */
 #define REGISTRY_DECLARE(type, name)                               \
 	extern type *const __start_##name[] __attribute__((weak)); \
 	extern type *const __stop_##name[] __attribute__((weak))
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Adds &@obj (a static or global const object) to section @name. */
 #define REGISTER(name, obj)                          \
 	static __typeof__(&(obj)) const name##_##obj \
 		__attribute__((used, section(#name))) = &(obj)
-
-/* Walks section @name: @p points to each entry (a pointer). */
-#define REGISTRY_FOREACH(name, p) \
-	for (p = __start_##name; p < __stop_##name; p++)
 
 /*
  * The entries of section @name (pointers to @type, which has an unsigned
