@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/object.h"
+
 #ifndef VMON_VERSION
 #define VMON_VERSION "unknown"
 #endif
@@ -52,6 +54,7 @@ struct route {
 	int (*set_id)(struct api_config *c, const char *id, json_t *j,
 		      char *err);
 	int (*hook)(struct api_ctx *ctx, char *err);
+	const struct api_object *object; /* instead of set/set_id */
 };
 
 void api_ctx_init(struct api_ctx *ctx, const char *id,
@@ -191,7 +194,9 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 		*resp = api_fault("out of memory");
 		return 500;
 	}
-	if (rq->route->set(&ctx->cfg, j, err)) {
+	if (rq->route->object ? api_config_object(&ctx->cfg, rq->route->object,
+						  NULL, j, err) :
+				rq->route->set(&ctx->cfg, j, err)) {
 		st = fault(resp, "%s", err);
 	} else if (hook && hook(ctx, err)) {
 		/* The hook could not open its file: nothing changes. */
@@ -242,7 +247,9 @@ static unsigned int do_config_id(struct api_ctx *ctx, const struct request *rq,
 	st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
-	if (rq->route->set_id(&ctx->cfg, rq->id, j, err))
+	if (rq->route->object ? api_config_object(&ctx->cfg, rq->route->object,
+						  rq->id, j, err) :
+				rq->route->set_id(&ctx->cfg, rq->id, j, err))
 		st = fault(resp, "%s", err);
 	else {
 		ctx->configured = true;
@@ -691,7 +698,11 @@ static unsigned int get_vmon_stats(struct api_ctx *ctx,
 	return ok_json(resp, ctx->ops->stats(ctx->opaque));
 }
 
-/* Every endpoint vmon serves. Add an endpoint here (docs/design.md). */
+/*
+ * Every endpoint vmon serves but the configuration objects' PUTs, which
+ * come from their registry (object_routes below). Add an endpoint here
+ * (docs/design.md).
+ */
 static const struct route routes[] = {
 	{ "GET", "/", get_root },
 	{ "GET", "/version", get_version },
@@ -706,14 +717,8 @@ static const struct route routes[] = {
 	  .hook = hook_metrics },
 	{ "PUT", "/actions", do_action },
 	{ "PATCH", "/vm", do_vm_state },
-	{ "PUT", "/drives/{id}", do_config_id, .set_id = api_config_drive },
 	{ "PATCH", "/drives/{id}", do_drive_patch },
-	{ "PUT", "/network-interfaces/{id}", do_config_id,
-	  .set_id = api_config_net },
 	{ "PATCH", "/network-interfaces/{id}", do_net_patch },
-	{ "PUT", "/vsock", do_config, .set = api_config_vsock },
-	{ "PUT", "/entropy", do_config, .set = api_config_entropy },
-	{ "PUT", "/balloon", do_config, .set = api_config_balloon },
 	{ "PATCH", "/balloon", do_balloon_patch },
 	{ "GET", "/balloon", get_balloon },
 	{ "GET", "/balloon/statistics", do_balloon_stats },
@@ -722,6 +727,41 @@ static const struct route routes[] = {
 	{ "PUT", "/snapshot/create", do_snapshot_create },
 	{ "PUT", "/snapshot/load", do_snapshot_load },
 };
+
+/* PUT /KEY or PUT /KEY/{id} of each registered object (config/object.h). */
+#define MAX_OBJECT_ROUTES 32
+static struct route object_routes[MAX_OBJECT_ROUTES];
+static char object_paths[MAX_OBJECT_ROUTES][48];
+static unsigned int nr_object_routes;
+static pthread_once_t object_routes_once = PTHREAD_ONCE_INIT;
+
+static void build_object_routes(void)
+{
+	const struct api_object *const *objs;
+	unsigned int nr = api_objects(&objs);
+
+	for (unsigned int i = 0; i < nr && i < MAX_OBJECT_ROUTES; i++) {
+		const struct api_object *o = objs[i];
+
+		snprintf(object_paths[i], sizeof(object_paths[i]),
+			 o->parse_id ? "/%s/{id}" : "/%s", o->key);
+		object_routes[nr_object_routes++] =
+			(struct route){ "PUT", object_paths[i],
+					o->parse_id ? do_config_id : do_config,
+					.object = o };
+	}
+}
+
+/* The @i-th route: routes[], then object_routes[]; NULL past the end. */
+static const struct route *route_at(size_t i)
+{
+	size_t fixed = sizeof(routes) / sizeof(*routes);
+
+	pthread_once(&object_routes_once, build_object_routes);
+	if (i < fixed)
+		return &routes[i];
+	return i - fixed < nr_object_routes ? &object_routes[i - fixed] : NULL;
+}
 
 /*
  * True if @path matches @pattern; a trailing "{id}" in @pattern takes one
@@ -775,14 +815,15 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 			  const char *body, size_t len, json_t **resp)
 {
 	struct request rq = { .method = m, .path = p, .body = body, .len = len };
+	const struct route *r;
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
-		if (strcmp(routes[i].method, m) != 0 ||
-		    !path_match(routes[i].path, p, &rq.id))
+	for (size_t i = 0; (r = route_at(i)); i++) {
+		if (strcmp(r->method, m) != 0 ||
+		    !path_match(r->path, p, &rq.id))
 			continue;
-		rq.route = &routes[i];
-		route_what(&routes[i], rq.what, sizeof(rq.what));
-		return routes[i].handler(ctx, &rq, resp);
+		rq.route = r;
+		route_what(r, rq.what, sizeof(rq.what));
+		return r->handler(ctx, &rq, resp);
 	}
 	return missing_route(m, p, resp);
 }

@@ -13,10 +13,12 @@
 #include <string.h>
 
 #include "config/common.h"
+#include "config/object.h"
 
 void api_config_init(struct api_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	vm_config_init(&c->devices);
 	c->vcpu_count = 1;
 	c->mem_size_mib = API_DEFAULT_MEM_MIB;
 }
@@ -88,20 +90,18 @@ json_t *api_parse_body(const char *body, size_t len, char *err)
 
 json_t *api_config_full_json(const struct api_config *c)
 {
+	const struct api_object *const *objs;
 	json_t *j = json_object();
+	unsigned int nr;
 
 	if (!j)
 		return NULL;
 	cfg_boot_source_json(c, j);
 	json_object_set_new(j, "machine-config", api_config_machine_json(c));
 	cfg_logger_json(c, j);
-	cfg_drives_json(c, j);
-	cfg_nets_json(c, j);
-	cfg_vsock_json(c, j);
-	if (c->balloon_set)
-		json_object_set_new(j, "balloon", api_config_balloon_json(c));
-	if (c->entropy_set)
-		json_object_set_new(j, "entropy", cfg_entropy_json(c));
+	nr = api_objects(&objs);
+	for (unsigned int i = 0; i < nr; i++)
+		objs[i]->json(c, j);
 	return j;
 }
 
@@ -119,8 +119,6 @@ static int devices_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 		vm->vsock = c->vsock;
 	if (c->balloon_set)
 		vm->balloon = c->balloon;
-	vm->rng = c->entropy_set;
-	vm->rng_rl = c->entropy_rl;
 	if (c->nr_drives && c->drives[0].root) {
 		const struct api_drive *d = &c->drives[0];
 		char buf[API_ID_MAX + 64];
@@ -144,7 +142,8 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 		return api_fail(
 			err,
 			"Cannot start microvm without kernel configuration: PUT /boot-source first");
-	vm_config_init(vm);
+	/* What the objects keep in vm_config form (entropy...), then the rest. */
+	*vm = c->devices;
 	vm->kernel = c->kernel;
 	vm->initrd = c->initrd;
 	vm->cmdline = c->boot_args;

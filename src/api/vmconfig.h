@@ -73,14 +73,18 @@ struct api_config {
 	unsigned int nr_drives;
 	struct api_net nets[VMON_MAX_NETS];
 	unsigned int nr_nets;
-	/* vsock, balloon (amount in MiB), entropy */
+	/* vsock, balloon (amount in MiB) */
 	bool vsock_set;
 	struct vsock_config vsock;
 	bool balloon_set;
 	uint64_t balloon_mib;
 	struct balloon_config balloon;
-	bool entropy_set;
-	struct rl_config entropy_rl;
+	/*
+	 * The objects that keep their configuration in vm_config form
+	 * (config/object.h): entropy (rng, rng_rl). InstanceStart starts
+	 * from it; its other fields are unused.
+	 */
+	struct vm_config devices;
 	/* Built by api_config_to_vm(): root= for the command line, or NULL. */
 	char *root_args;
 };
@@ -111,7 +115,6 @@ int api_config_net(struct api_config *c, const char *id, json_t *body,
 		   char *err);
 int api_config_vsock(struct api_config *c, json_t *body, char *err);
 int api_config_balloon(struct api_config *c, json_t *body, char *err);
-int api_config_entropy(struct api_config *c, json_t *body, char *err);
 
 /*
  * Run-time updates, validated only (the caller applies them to the device

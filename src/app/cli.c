@@ -2,7 +2,8 @@
 /*
  * cli.c - option parsing for `vmon run` and its --help text: options
  * into vm_config fields, checked by the validators of src/config, whose
- * errors are told with the option and its value.
+ * errors are told with the option and its value. The devices' options
+ * are registered by their own files (cli_option.h, src/app/options/).
  */
 #include "cli.h"
 
@@ -12,11 +13,26 @@
 
 #include "../util/log.h"
 #include "../config/config.h"
+#include "cli_option.h"
 #include "../util/parse.h"
 #include "instances.h"
 
+/* The devices' options (cli_option.h), sorted once by their order. */
+#define MAX_DEV_OPTS 32
+static const struct cli_option *dev_opts[MAX_DEV_OPTS];
+static unsigned int nr_dev_opts;
+
+static void load_dev_opts(void)
+{
+	if (!nr_dev_opts)
+		nr_dev_opts = REGISTRY_SORTED(vmon_cli_options,
+					      struct cli_option, dev_opts,
+					      MAX_DEV_OPTS);
+}
+
 void cli_run_usage(FILE *f)
 {
+	load_dev_opts();
 	fprintf(f,
 		"Usage: vmon run [OPTIONS]\n"
 		"Boot a virtual machine on KVM with its serial console on the terminal.\n"
@@ -33,25 +49,10 @@ void cli_run_usage(FILE *f)
 		"  -t, --cpu-template SPEC  CPUID template NAME[,+FEAT,-FEAT...]: 'host' (all\n"
 		"                           KVM supports) or 'pvm' (what a PVM host can run);\n"
 		"                           default: pvm on a PVM host, else host\n"
-		"  -s, --serial MODE        stdio (default), file:PATH or none\n"
-		"      --disk PATH[,ro][,serial=ID][,direct]\n"
-		"                           virtio-blk disk on raw image PATH (up to 8):\n"
-		"                           ro read-only, serial=ID its serial (20 chars\n"
-		"                           at most), direct opens it O_DIRECT\n"
-		"      --net tap=NAME[,mac=MAC]\n"
-		"                           virtio-net on host tap NAME (created if missing\n"
-		"                           and allowed); MAC like 02:00:00:00:00:01\n"
-		"      --vsock cid=N,uds=PATH\n"
-		"                           virtio-vsock with guest CID N (>= 3): host\n"
-		"                           programs connect to PATH and send 'CONNECT port';\n"
-		"                           guest connections to port P go to PATH_P\n"
-		"      --balloon SIZE[,deflate-on-oom][,reporting][,stats=SECONDS]\n"
-		"                           virtio-balloon asking the guest for SIZE (e.g.\n"
-		"                           64M) at start; free page reporting; statistics\n"
-		"                           every SECONDS\n"
-		"      --rng [bytes=SIZE[/MS]][,ops=N[/MS]]\n"
-		"                           virtio-rng fed by the host's getrandom(), at\n"
-		"                           most SIZE bytes and N reads per MS ms (1000)\n"
+		"  -s, --serial MODE        stdio (default), file:PATH or none\n");
+	for (unsigned int i = 0; i < nr_dev_opts; i++)
+		fputs(dev_opts[i]->usage, f);
+	fprintf(f,
 		"      --console DEV        serial (default) or virtio: the console (see\n"
 		"                           --serial) on virtio-console hvc0, and\n"
 		"                           console=hvc0 in the default command line\n"
@@ -99,14 +100,10 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_RESTORE,
 	OPT_RESUME,
-	OPT_DISK,
-	OPT_RNG,
-	OPT_CONSOLE,
+	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
-	OPT_NET,
-	OPT_VSOCK,
-	OPT_BALLOON,
 	OPT_MEM_PREALLOC,
+	OPT_DEVICE, /* + i: dev_opts[i] */
 };
 
 #define SHORT_OPTIONS "k:i:c:a:p:m:t:s:vqh"
@@ -120,11 +117,6 @@ static const struct option run_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "cpu-template", required_argument, NULL, 't' },
 	{ "serial", required_argument, NULL, 's' },
-	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "rng", optional_argument, NULL, OPT_RNG },
-	{ "net", required_argument, NULL, OPT_NET },
-	{ "vsock", required_argument, NULL, OPT_VSOCK },
-	{ "balloon", required_argument, NULL, OPT_BALLOON },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT },
 	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
@@ -140,8 +132,26 @@ static const struct option run_options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
-	{ NULL, 0, NULL, 0 },
 };
+
+#define NR_RUN_OPTIONS (sizeof(run_options) / sizeof(*run_options))
+
+/* run_options[], then the devices' options, then the end. */
+static struct option all_options[NR_RUN_OPTIONS + MAX_DEV_OPTS + 1];
+
+static const struct option *long_options(void)
+{
+	size_t n = NR_RUN_OPTIONS;
+
+	load_dev_opts();
+	memcpy(all_options, run_options, sizeof(run_options));
+	for (unsigned int i = 0; i < nr_dev_opts; i++)
+		all_options[n++] = (struct option){ dev_opts[i]->name,
+						    dev_opts[i]->has_arg, NULL,
+						    OPT_DEVICE + (int)i };
+	all_options[n] = (struct option){ NULL, 0, NULL, 0 };
+	return all_options;
+}
 
 /* The item of "a,key=b,..." that sets @key (the last one), or NULL. */
 static const char *find_item(const char *arg, const char *key, size_t *len)
@@ -158,13 +168,8 @@ static const char *find_item(const char *arg, const char *key, size_t *len)
 	return found;
 }
 
-/*
- * A validator's error in the command line's words: the option and its
- * value, the sub-option @key that holds the field (NULL: none), and the
- * cause. Returns -1.
- */
-static int config_error(const char *flag, const char *arg,
-			const struct config_err *e, const char *key)
+int cli_config_error(const char *flag, const char *arg,
+		     const struct config_err *e, const char *key)
 {
 	size_t len = 0;
 	const char *item = key && arg ? find_item(arg, key, &len) : NULL;
@@ -196,58 +201,13 @@ static int parse_serial(const char *arg, struct vm_config *cfg)
 	}
 	if (config_check_serial(cfg->serial, cfg->serial_path, cfg->console,
 				&e))
-		return config_error("--serial", arg, &e, NULL);
-	return 0;
-}
-
-/* --disk PATH[,ro][,serial=ID][,direct] */
-static int parse_disk(const char *arg, struct vm_config *cfg)
-{
-	struct disk_config *d;
-	struct config_err e;
-	const char *comma = strchr(arg, ',');
-	size_t plen = comma ? (size_t)(comma - arg) : strlen(arg);
-
-	if (cfg->nr_disks == VMON_MAX_DISKS) {
-		pr_err("--disk %s: at most %u disks", arg, VMON_MAX_DISKS);
-		return -1;
-	}
-	if (plen == 0 || plen >= VMON_DISK_PATH_MAX) {
-		pr_err("--disk %s: expected PATH[,ro][,serial=ID][,direct]",
-		       arg);
-		return -1;
-	}
-	d = &cfg->disks[cfg->nr_disks];
-	memset(d, 0, sizeof(*d));
-	memcpy(d->path, arg, plen);
-	while (comma) {
-		const char *opt = comma + 1;
-		size_t olen;
-
-		comma = strchr(opt, ',');
-		olen = comma ? (size_t)(comma - opt) : strlen(opt);
-		if (olen == 2 && !strncmp(opt, "ro", 2)) {
-			d->readonly = true;
-		} else if (olen == 6 && !strncmp(opt, "direct", 6)) {
-			d->direct = true;
-		} else if (olen > 7 && !strncmp(opt, "serial=", 7) &&
-			   olen - 7 <= VMON_DISK_SERIAL_MAX) {
-			memcpy(d->serial, opt + 7, olen - 7);
-		} else {
-			pr_err("--disk %s: bad option '%.*s' (ro, direct, serial=ID of at most %u characters)",
-			       arg, (int)olen, opt, VMON_DISK_SERIAL_MAX);
-			return -1;
-		}
-	}
-	if (config_check_disk(d, &e))
-		return config_error("--disk", arg, &e, e.field);
-	cfg->nr_disks++;
+		return cli_config_error("--serial", arg, &e, NULL);
 	return 0;
 }
 
 /* The value of item @p (@len bytes) if it is "@key=VALUE" and fits @size. */
-static bool item_value(const char *p, size_t len, const char *key, char *buf,
-		       size_t size)
+bool cli_item_value(const char *p, size_t len, const char *key, char *buf,
+		    size_t size)
 {
 	size_t klen = strlen(key);
 
@@ -257,152 +217,6 @@ static bool item_value(const char *p, size_t len, const char *key, char *buf,
 	memcpy(buf, p + klen + 1, len - klen - 1);
 	buf[len - klen - 1] = 0;
 	return true;
-}
-
-/* --net tap=NAME[,mac=MAC] */
-static int parse_net(const char *arg, struct vm_config *cfg)
-{
-	struct net_config *n;
-	struct config_err e;
-	const char *p = arg;
-
-	if (cfg->nr_nets == VMON_MAX_NETS) {
-		pr_err("--net %s: at most %u interfaces", arg, VMON_MAX_NETS);
-		return -1;
-	}
-	n = &cfg->nets[cfg->nr_nets];
-	memset(n, 0, sizeof(*n));
-	while (*p) {
-		size_t len = strcspn(p, ",");
-
-		bool mac = len > 4 && !strncmp(p, "mac=", 4) &&
-			   !config_parse_mac(p + 4, len - 4, n->mac);
-
-		if (mac) {
-			n->mac_set = true;
-		} else if (!item_value(p, len, "tap", n->tap, sizeof(n->tap))) {
-			pr_err("--net %s: bad option '%.*s' (tap=NAME of at most %u characters, mac=XX:XX:XX:XX:XX:XX unicast)",
-			       arg, (int)len, p, VMON_IFNAME_MAX - 1);
-			return -1;
-		}
-		p += len + (p[len] ? 1 : 0);
-	}
-	if (!n->tap[0]) {
-		pr_err("--net %s: expected tap=NAME[,mac=MAC]", arg);
-		return -1;
-	}
-	if (config_check_net(n, &e))
-		return config_error("--net", arg, &e, e.field);
-	for (unsigned int i = 0; i < cfg->nr_nets; i++)
-		if (config_check_net_pair(n, &cfg->nets[i], &e))
-			return config_error("--net", arg, &e, e.field);
-	cfg->nr_nets++;
-	return 0;
-}
-
-/* --vsock cid=N,uds=PATH */
-static int parse_vsock(const char *arg, struct vm_config *cfg)
-{
-	struct vsock_config v = { 0 };
-	struct config_err e;
-	const char *p = arg;
-	bool have_cid = false;
-
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		char num[24];
-
-		if (item_value(p, len, "cid", num, sizeof(num)) &&
-		    !parse_uint(num, 0, UINT64_MAX, &v.cid)) {
-			have_cid = true;
-		} else if (!item_value(p, len, "uds", v.uds, sizeof(v.uds))) {
-			pr_err("--vsock %s: bad option '%.*s' (cid=N, uds=PATH of at most %u characters)",
-			       arg, (int)len, p, VMON_UDS_PATH_MAX - 1);
-			return -1;
-		}
-		p += len + (p[len] ? 1 : 0);
-	}
-	if (!have_cid || !v.uds[0]) {
-		pr_err("--vsock %s: expected cid=N,uds=PATH", arg);
-		return -1;
-	}
-	if (config_check_vsock(&v, &e))
-		return config_error("--vsock", arg, &e, e.field);
-	cfg->vsock = v;
-	return 0;
-}
-
-/* One item of --balloon after the size; false: not one. */
-static bool balloon_item(const char *val, struct balloon_config *b)
-{
-	uint64_t v;
-
-	if (!strcmp(val, "deflate-on-oom"))
-		b->deflate_on_oom = true;
-	else if (!strcmp(val, "reporting"))
-		b->reporting = true;
-	else if (!strncmp(val, "stats=", 6) &&
-		 !parse_uint(val + 6, 0, UINT32_MAX, &v))
-		b->stats_interval = (unsigned int)v;
-	else
-		return false;
-	return true;
-}
-
-/* --balloon SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] */
-static int parse_balloon(const char *arg, struct vm_config *cfg)
-{
-	struct balloon_config b = { .enabled = true };
-	struct config_err e;
-	const char *p = arg;
-	bool first = true;
-
-	while (*p || first) {
-		size_t len = strcspn(p, ",");
-		char val[32];
-		uint64_t v;
-
-		if (len >= sizeof(val))
-			goto bad;
-		memcpy(val, p, len);
-		val[len] = 0;
-		if (first) {
-			if (parse_size(val, 1ULL << 20, &v))
-				goto bad;
-			b.size = v & ~4095ULL;
-		} else if (!balloon_item(val, &b)) {
-			goto bad;
-		}
-		first = false;
-		p += len + (p[len] ? 1 : 0);
-	}
-	/* Its size against the RAM: when all options are known. */
-	if (config_check_balloon(&b, UINT64_MAX, &e))
-		return config_error("--balloon", arg, &e, "stats");
-	cfg->balloon = b;
-	return 0;
-bad:
-	pr_err("--balloon %s: expected SIZE[,deflate-on-oom][,reporting][,stats=SECONDS] (SIZE like 64M, SECONDS up to %d)",
-	       arg, VMON_MAX_STATS_INTERVAL);
-	return -1;
-}
-
-/* --rng [bytes=SIZE[/MS]][,ops=N[/MS]]: the limits may follow a space. */
-static int parse_rng(int argc, char **argv, struct vm_config *cfg)
-{
-	const char *arg = optarg;
-	char err[128];
-
-	if (!arg && optind < argc &&
-	    (!strncmp(argv[optind], "bytes=", 6) ||
-	     !strncmp(argv[optind], "ops=", 4)))
-		arg = argv[optind++];
-	if (arg && rl_parse(arg, &cfg->rng_rl, err, sizeof(err))) {
-		pr_err("--rng %s: %s", arg, err);
-		return -1;
-	}
-	cfg->rng = true;
-	return 0;
 }
 
 /*
@@ -453,7 +267,7 @@ static int parse_machine(int c, const char *arg, struct vm_config *cfg)
 		tmpl = arg;
 	}
 	if (config_check_machine(cpus, mem, tmpl, &e))
-		return config_error(flags[c], arg, &e, NULL);
+		return cli_config_error(flags[c], arg, &e, NULL);
 	cfg->cpus = cpus;
 	cfg->mem_size = (mem + 4095) & ~4095ULL; /* whole pages */
 	cfg->cpu_template = tmpl;
@@ -467,8 +281,8 @@ static int parse_boot(int c, const char *arg, struct vm_config *cfg)
 
 	if (config_check_boot(c == 'k' ? arg : NULL, c == 'i' ? arg : NULL,
 			      c == 'c' ? arg : NULL, &e))
-		return config_error(c == 'k' ? "--kernel" : "--initrd", arg, &e,
-				    NULL);
+		return cli_config_error(c == 'k' ? "--kernel" : "--initrd", arg,
+					&e, NULL);
 	if (c == 'k')
 		cfg->kernel = arg;
 	else if (c == 'i')
@@ -528,14 +342,6 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		return parse_machine(c, arg, cfg);
 	case 's':
 		return parse_serial(arg, cfg);
-	case OPT_DISK:
-		return parse_disk(arg, cfg);
-	case OPT_NET:
-		return parse_net(arg, cfg);
-	case OPT_VSOCK:
-		return parse_vsock(arg, cfg);
-	case OPT_BALLOON:
-		return parse_balloon(arg, cfg);
 	case OPT_CONSOLE:
 		return parse_console(arg, cfg);
 	case OPT_CONSOLE_LIMIT:
@@ -628,8 +434,6 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 /* What only the whole command line tells. */
 static enum cli_result check_run(struct run_opts *o)
 {
-	struct config_err e;
-
 	if ((o->api_sock || o->config_file) && o->vm_opts) {
 		pr_err("%s: the VM is described by the API or the config file; --kernel, --initrd, --cmdline, --append, --cpus, --mem, --cpu-template and the virtio device options do not apply",
 		       o->api_sock ? "--api-sock" : "--config-file");
@@ -647,11 +451,9 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--id: only with --api-sock, --config-file or --restore");
 		return CLI_ERROR;
 	}
-	if (o->cfg.balloon.enabled &&
-	    config_check_balloon(&o->cfg.balloon, o->cfg.mem_size, &e)) {
-		config_error("--balloon", NULL, &e, NULL);
-		return CLI_ERROR;
-	}
+	for (unsigned int i = 0; i < nr_dev_opts; i++)
+		if (dev_opts[i]->check && dev_opts[i]->check(&o->cfg))
+			return CLI_ERROR;
 	if (o->cfg.cmdline && o->append) {
 		pr_err("--append: cannot be combined with --cmdline");
 		return CLI_ERROR;
@@ -659,8 +461,21 @@ static enum cli_result check_run(struct run_opts *o)
 	return CLI_OK;
 }
 
+/* A device's option; an optional value may be the next word. */
+static int device_option(int i, int argc, char **argv, struct vm_config *cfg)
+{
+	const struct cli_option *opt = dev_opts[i];
+	const char *arg = optarg;
+
+	if (!arg && opt->next_word && optind < argc &&
+	    opt->next_word(argv[optind]))
+		arg = argv[optind++];
+	return opt->parse(arg, cfg);
+}
+
 enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
+	const struct option *options = long_options();
 	enum cli_result r;
 	int c, v;
 
@@ -673,14 +488,14 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	 */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, run_options,
+	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, options,
 				NULL)) != -1) {
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||
-		    (c >= OPT_DISK && c <= OPT_MEM_PREALLOC))
+		    c >= OPT_CONSOLE)
 			o->vm_opts = true;
-		/* --rng's optional limits may follow as a separate word. */
-		v = c == OPT_RNG ? parse_rng(argc, argv, &o->cfg) :
-				   vm_option(c, optarg, &o->cfg);
+		v = c >= OPT_DEVICE ?
+			    device_option(c - OPT_DEVICE, argc, argv, &o->cfg) :
+			    vm_option(c, optarg, &o->cfg);
 		if (v < 0)
 			return CLI_ERROR;
 		if (v > 0 && (r = program_option(c, argv, o)) != CLI_OK)

@@ -438,3 +438,26 @@ static int balloon_restore(struct virtio_dev *d, struct state_reader *r)
 	b->info = t.info;
 	return 0;
 }
+
+/* --- the device type: one when configured (setup.c places it) --- */
+
+static unsigned int balloon_type_count(const struct vm_config *cfg)
+{
+	return cfg->balloon.enabled ? 1 : 0;
+}
+
+static struct virtio_dev *balloon_type_place(const struct virtio_place *p,
+					     unsigned int i)
+{
+	(void)i;
+	return virtio_balloon_create(p->vm, p->io, p->base, p->irq,
+				     &p->vm->cfg->balloon);
+}
+
+static const struct virtio_type virtio_balloon_type = {
+	.what = "balloon",
+	.order = 50,
+	.count = balloon_type_count,
+	.create = balloon_type_place,
+};
+VIRTIO_TYPE(virtio_balloon_type);

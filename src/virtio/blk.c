@@ -608,3 +608,25 @@ static int blk_restore(struct virtio_dev *d, struct state_reader *r)
 	state_check(r, readonly == b->cfg.readonly, "disk read-only");
 	return state_ok(r) ? 0 : -1;
 }
+
+/* --- the device type: one per disk (setup.c places it) --- */
+
+static unsigned int blk_type_count(const struct vm_config *cfg)
+{
+	return cfg->nr_disks;
+}
+
+static struct virtio_dev *blk_type_place(const struct virtio_place *p,
+					 unsigned int i)
+{
+	return virtio_blk_create(p->vm, p->io, p->base, p->irq,
+				 &p->vm->cfg->disks[i]);
+}
+
+static const struct virtio_type virtio_blk_type = {
+	.what = "disk",
+	.order = 20,
+	.count = blk_type_count,
+	.create = blk_type_place,
+};
+VIRTIO_TYPE(virtio_blk_type);

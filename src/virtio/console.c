@@ -332,3 +332,26 @@ struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
 	}
 	return d;
 }
+
+/* --- the device type: the console, when --console virtio (setup.c places it) --- */
+
+static unsigned int console_type_count(const struct vm_config *cfg)
+{
+	return cfg->console == CONSOLE_VIRTIO ? 1 : 0;
+}
+
+static struct virtio_dev *console_type_place(const struct virtio_place *p,
+					     unsigned int i)
+{
+	(void)i;
+	return virtio_console_create(p->vm, p->io, p->base, p->irq, p->con_in,
+				     p->con_out);
+}
+
+static const struct virtio_type virtio_console_type = {
+	.what = "virtio console",
+	.order = 10,
+	.count = console_type_count,
+	.create = console_type_place,
+};
+VIRTIO_TYPE(virtio_console_type);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
+#include "../util/registry.h"
 
 struct vm;
 struct iothread;
@@ -46,6 +47,34 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
 struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
 					 uint64_t base, unsigned int irq,
 					 int in_fd, int out_fd);
+
+/*
+ * A virtio device type: how many devices of it the configuration asks for
+ * and how to create the i-th one in the slot at @base with line @irq.
+ * Each model describes itself in its own file with VIRTIO_TYPE(); the
+ * placement below creates the devices of every registered type, types in
+ * ascending @order (the slot order, which the guest sees as its device
+ * order), devices of a type in configuration order: the i-th device of a
+ * type has registry index i, which the control plane relies on.
+ */
+struct virtio_place {
+	struct vm *vm; /* vm->cfg: the configuration */
+	struct iothread *io;
+	uint64_t base;
+	unsigned int irq;
+	int con_in, con_out; /* the console's terminal (virtio-console) */
+};
+
+struct virtio_type {
+	const char *what; /* "disk", "net"...: for placement errors */
+	unsigned int order;
+	unsigned int (*count)(const struct vm_config *cfg);
+	struct virtio_dev *(*create)(const struct virtio_place *p,
+				     unsigned int i);
+};
+
+REGISTRY_DECLARE(const struct virtio_type, vmon_virtio_types);
+#define VIRTIO_TYPE(type) REGISTER(vmon_virtio_types, type)
 
 /*
  * Creates every virtio device @vm->cfg asks for, with the I/O thread that

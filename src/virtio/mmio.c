@@ -468,24 +468,12 @@ static int setup_kvm(struct virtio_dev *d)
 	return 0;
 }
 
+/* The registry's kind of a device id: DEVICE_VIRTIO(id), derived. */
 static enum device_kind device_kind(uint32_t device_id)
 {
-	switch (device_id) {
-	case 1:
-		return DEVICE_VIRTIO_NET;
-	case 2:
-		return DEVICE_VIRTIO_BLK;
-	case 3:
-		return DEVICE_VIRTIO_CONSOLE;
-	case 4:
-		return DEVICE_VIRTIO_RNG;
-	case 5:
-		return DEVICE_VIRTIO_BALLOON;
-	case 19:
-		return DEVICE_VIRTIO_VSOCK;
-	default:
+	if (device_id == 0 || device_id > DEVICE_VIRTIO_ID_MAX)
 		return DEVICE_NR_KINDS; /* refused by the registry */
-	}
+	return DEVICE_VIRTIO(device_id);
 }
 
 static const struct device_ops virtio_device_ops;

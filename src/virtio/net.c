@@ -491,3 +491,25 @@ static int net_restore(struct virtio_dev *d, struct state_reader *r)
 		virtio_requeue(d, NET_RX);
 	return 0;
 }
+
+/* --- the device type: one per interface (setup.c places it) --- */
+
+static unsigned int net_type_count(const struct vm_config *cfg)
+{
+	return cfg->nr_nets;
+}
+
+static struct virtio_dev *net_type_place(const struct virtio_place *p,
+					 unsigned int i)
+{
+	return virtio_net_create(p->vm, p->io, p->base, p->irq,
+				 &p->vm->cfg->nets[i]);
+}
+
+static const struct virtio_type virtio_net_type = {
+	.what = "net",
+	.order = 30,
+	.count = net_type_count,
+	.create = net_type_place,
+};
+VIRTIO_TYPE(virtio_net_type);

@@ -129,3 +129,25 @@ struct virtio_dev *virtio_rng_create(struct vm *vm, struct iothread *io,
 	}
 	return d;
 }
+
+/* --- the device type: one when configured (setup.c places it) --- */
+
+static unsigned int rng_type_count(const struct vm_config *cfg)
+{
+	return cfg->rng ? 1 : 0;
+}
+
+static struct virtio_dev *rng_type_place(const struct virtio_place *p,
+					 unsigned int i)
+{
+	(void)i;
+	return virtio_rng_create(p->vm, p->io, p->base, p->irq);
+}
+
+static const struct virtio_type virtio_rng_type = {
+	.what = "rng",
+	.order = 60,
+	.count = rng_type_count,
+	.create = rng_type_place,
+};
+VIRTIO_TYPE(virtio_rng_type);

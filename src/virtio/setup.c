@@ -3,7 +3,8 @@
  * setup.c - places the configured virtio devices in the platform's
  * virtio-mmio slots with their interrupt lines (arch_virtio_mmio_slot()),
  * creates the I/O thread that serves them (the VM owns it: vm->io), and
- * builds the virtio_mmio.device= entries of the guest command line.
+ * builds the virtio_mmio.device= entries of the guest command line. It
+ * names no device: it walks the registered types (VIRTIO_TYPE()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,18 +57,46 @@ static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
 	return 0;
 }
 
+/* The registered types in slot order into @t; their number. */
+static unsigned int sorted_types(const struct virtio_type **t, unsigned int max)
+{
+	return REGISTRY_SORTED(vmon_virtio_types, struct virtio_type, t, max);
+}
+
+/* The devices of @type, in configuration order. */
+static int place_type(struct placer *p, const struct virtio_type *type,
+		      int con_in, int con_out)
+{
+	unsigned int n = type->count(p->vm->cfg);
+	struct virtio_place where = {
+		.vm = p->vm, .io = p->io, .con_in = con_in, .con_out = con_out
+	};
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct virtio_dev *d;
+
+		if (next_slot(p, &where.base, &where.irq, type->what))
+			return -1;
+		d = type->create(&where, i);
+		/* The control plane's device i is the registry's index i. */
+		if (!d || d->device->index != i || add_cmdline(p, d))
+			return -1;
+	}
+	return 0;
+}
+
 int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 			  char **cmdline)
 {
-	const struct vm_config *cfg = vm->cfg;
+	const struct virtio_type *types[DEVICE_VIRTIO_ID_MAX];
+	unsigned int nr = sorted_types(types, DEVICE_VIRTIO_ID_MAX);
 	struct placer p = { .vm = vm };
-	struct virtio_dev *d;
-	unsigned int irq;
-	uint64_t base;
+	unsigned int wanted = 0;
 
 	*cmdline = NULL;
-	if (!cfg->nr_disks && !cfg->nr_nets && !cfg->rng && !cfg->vsock.cid &&
-	    !cfg->balloon.enabled && cfg->console != CONSOLE_VIRTIO) {
+	for (unsigned int t = 0; t < nr; t++)
+		wanted += types[t]->count(vm->cfg);
+	if (!wanted) {
 		*cmdline = strdup("");
 		return *cmdline ? 0 : -1;
 	}
@@ -76,53 +105,9 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 		return -1;
 	/* The VM owns it: vm_destroy() stops it before the devices go. */
 	vm->io = p.io;
-	if (cfg->console == CONSOLE_VIRTIO) {
-		if (next_slot(&p, &base, &irq, "virtio-console"))
+	for (unsigned int t = 0; t < nr; t++)
+		if (place_type(&p, types[t], con_in, con_out))
 			goto fail;
-		d = virtio_console_create(vm, p.io, base, irq, con_in, con_out);
-		if (!d || add_cmdline(&p, d))
-			goto fail;
-	}
-	/*
-	 * Disks and interfaces in configuration order: the registry's index
-	 * of the n-th virtio-blk (virtio-net) is the control plane's drive
-	 * (interface) n, checked here.
-	 */
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		if (next_slot(&p, &base, &irq, "virtio-blk"))
-			goto fail;
-		d = virtio_blk_create(vm, p.io, base, irq, &cfg->disks[i]);
-		if (!d || d->device->index != i || add_cmdline(&p, d))
-			goto fail;
-	}
-	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		if (next_slot(&p, &base, &irq, "virtio-net"))
-			goto fail;
-		d = virtio_net_create(vm, p.io, base, irq, &cfg->nets[i]);
-		if (!d || d->device->index != i || add_cmdline(&p, d))
-			goto fail;
-	}
-	if (cfg->vsock.cid) {
-		if (next_slot(&p, &base, &irq, "virtio-vsock"))
-			goto fail;
-		d = virtio_vsock_create(vm, p.io, base, irq, &cfg->vsock);
-		if (!d || add_cmdline(&p, d))
-			goto fail;
-	}
-	if (cfg->balloon.enabled) {
-		if (next_slot(&p, &base, &irq, "virtio-balloon"))
-			goto fail;
-		d = virtio_balloon_create(vm, p.io, base, irq, &cfg->balloon);
-		if (!d || add_cmdline(&p, d))
-			goto fail;
-	}
-	if (cfg->rng) {
-		if (next_slot(&p, &base, &irq, "virtio-rng"))
-			goto fail;
-		d = virtio_rng_create(vm, p.io, base, irq);
-		if (!d || add_cmdline(&p, d))
-			goto fail;
-	}
 	if (iothread_start(p.io))
 		goto fail;
 	*cmdline = p.cmdline ? p.cmdline : strdup("");

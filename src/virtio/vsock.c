@@ -743,3 +743,26 @@ static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
 		virtio_requeue(d, VSOCK_RX);
 	return 0;
 }
+
+/* --- the device type: one when a CID is configured (setup.c places it) --- */
+
+static unsigned int vsock_type_count(const struct vm_config *cfg)
+{
+	return cfg->vsock.cid ? 1 : 0;
+}
+
+static struct virtio_dev *vsock_type_place(const struct virtio_place *p,
+					   unsigned int i)
+{
+	(void)i;
+	return virtio_vsock_create(p->vm, p->io, p->base, p->irq,
+				   &p->vm->cfg->vsock);
+}
+
+static const struct virtio_type virtio_vsock_type = {
+	.what = "vsock",
+	.order = 40,
+	.count = vsock_type_count,
+	.create = vsock_type_place,
+};
+VIRTIO_TYPE(virtio_vsock_type);

@@ -13,7 +13,7 @@
 
 #define DEVICE_STATE_TAG(kind, index) (0x44450000U | (kind) << 8 | (index))
 
-static const char *const kind_names[DEVICE_NR_KINDS] = {
+static const char *const kind_names[DEVICE_VIRTIO_BASE] = {
 	[DEVICE_SERIAL] = "serial",
 	[DEVICE_I8042] = "i8042",
 	[DEVICE_RTC] = "rtc",
@@ -23,12 +23,19 @@ static const char *const kind_names[DEVICE_NR_KINDS] = {
 	[DEVICE_TESTDEV] = "testdev",
 	[DEVICE_FW_CFG] = "fw_cfg",
 	[DEVICE_HYPERCALL] = "hypercall",
-	[DEVICE_VIRTIO_CONSOLE] = "virtio-console",
-	[DEVICE_VIRTIO_BLK] = "virtio-blk",
-	[DEVICE_VIRTIO_NET] = "virtio-net",
-	[DEVICE_VIRTIO_VSOCK] = "virtio-vsock",
-	[DEVICE_VIRTIO_BALLOON] = "virtio-balloon",
-	[DEVICE_VIRTIO_RNG] = "virtio-rng",
+};
+
+/*
+ * Virtio kinds are named after the device id (the virtio specification's
+ * list, "Device Types"), so that a new virtio device needs no entry here.
+ */
+static const char *const virtio_names[DEVICE_VIRTIO_ID_MAX + 1] = {
+	[1] = "virtio-net",    [2] = "virtio-blk",     [3] = "virtio-console",
+	[4] = "virtio-rng",    [5] = "virtio-balloon", [8] = "virtio-scsi",
+	[9] = "virtio-9p",     [16] = "virtio-gpu",    [18] = "virtio-input",
+	[19] = "virtio-vsock", [20] = "virtio-crypto", [23] = "virtio-iommu",
+	[24] = "virtio-mem",   [25] = "virtio-sound",  [26] = "virtio-fs",
+	[27] = "virtio-pmem",  [34] = "virtio-i2c",    [41] = "virtio-gpio",
 };
 
 const struct device_ops device_stateless_ops = {
@@ -37,8 +44,15 @@ const struct device_ops device_stateless_ops = {
 
 const char *device_kind_name(enum device_kind kind)
 {
-	return (unsigned int)kind < DEVICE_NR_KINDS ? kind_names[kind] :
-						      "unknown device";
+	const char *name = NULL;
+
+	if ((unsigned int)kind < DEVICE_VIRTIO_BASE)
+		name = kind_names[kind];
+	else if ((unsigned int)kind < DEVICE_NR_KINDS)
+		name = virtio_names[kind - DEVICE_VIRTIO_BASE];
+	if (name)
+		return name;
+	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";
 }
 
 struct device *device_register(struct device_registry *reg,

@@ -69,15 +69,25 @@ enum device_kind {
 	DEVICE_TESTDEV,
 	DEVICE_FW_CFG,
 	DEVICE_HYPERCALL,
-	/* virtio-mmio transports, by the virtio device type behind them */
-	DEVICE_VIRTIO_CONSOLE,
-	DEVICE_VIRTIO_BLK,
-	DEVICE_VIRTIO_NET,
-	DEVICE_VIRTIO_VSOCK,
-	DEVICE_VIRTIO_BALLOON,
-	DEVICE_VIRTIO_RNG,
-	DEVICE_NR_KINDS
+	/*
+	 * virtio-mmio transports, by the virtio device id behind them:
+	 * DEVICE_VIRTIO(id). A new virtio device needs no entry here; the
+	 * names below are shorthands for the control plane and the tests.
+	 */
+	DEVICE_VIRTIO_BASE,
+	DEVICE_VIRTIO_NET = DEVICE_VIRTIO_BASE + 1,
+	DEVICE_VIRTIO_BLK = DEVICE_VIRTIO_BASE + 2,
+	DEVICE_VIRTIO_CONSOLE = DEVICE_VIRTIO_BASE + 3,
+	DEVICE_VIRTIO_RNG = DEVICE_VIRTIO_BASE + 4,
+	DEVICE_VIRTIO_BALLOON = DEVICE_VIRTIO_BASE + 5,
+	DEVICE_VIRTIO_VSOCK = DEVICE_VIRTIO_BASE + 19,
+	DEVICE_NR_KINDS = DEVICE_VIRTIO_BASE + 64
 };
+
+/* Virtio device ids 1..63 (the virtio specification's list). */
+#define DEVICE_VIRTIO_ID_MAX 63
+/* The kind of a virtio-mmio transport with virtio device @id. */
+#define DEVICE_VIRTIO(id) ((enum device_kind)(DEVICE_VIRTIO_BASE + (id)))
 
 #define DEVICE_MAX 64
 
@@ -114,7 +124,7 @@ extern const struct device_ops device_stateless_ops;
 const char *device_kind_name(enum device_kind kind);
 static inline bool device_kind_is_virtio(enum device_kind kind)
 {
-	return kind >= DEVICE_VIRTIO_CONSOLE && kind < DEVICE_NR_KINDS;
+	return kind > DEVICE_VIRTIO_BASE && kind < DEVICE_NR_KINDS;
 }
 
 /*

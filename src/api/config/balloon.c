@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "object.h"
 
 static const struct api_field balloon_keys[] = {
 	{ "size", "amount_mib" },
@@ -113,3 +114,17 @@ json_t *api_config_balloon_json(const struct api_config *c)
 			 "free_page_hinting", 0, "free_page_reporting",
 			 c->balloon.reporting);
 }
+
+static void balloon_json(const struct api_config *c, json_t *j)
+{
+	if (c->balloon_set)
+		json_object_set_new(j, "balloon", api_config_balloon_json(c));
+}
+
+static const struct api_object balloon_object = {
+	.key = "balloon",
+	.order = 40,
+	.parse = cfg_parse_balloon,
+	.json = balloon_json,
+};
+API_OBJECT(balloon_object);

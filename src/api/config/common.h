@@ -89,8 +89,6 @@ int cfg_parse_net(struct api_config *n, const char *id, json_t *body,
 		  char *err);
 int cfg_parse_vsock(struct api_config *n, json_t *body, char *err);
 int cfg_parse_balloon(struct api_config *n, json_t *body, char *err);
-int cfg_parse_entropy(struct api_config *n, json_t *body, char *err);
-json_t *cfg_entropy_json(const struct api_config *c);
 int cfg_find_drive(const struct api_config *c, const char *id);
 int cfg_find_net(const struct api_config *c, const char *id);
 

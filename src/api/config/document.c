@@ -6,8 +6,12 @@
 #include <string.h>
 
 #include "common.h"
+#include "object.h"
 
-/* Sections of a Firecracker config file and what vmon lacks for them. */
+/*
+ * Sections of a Firecracker config file other than the registered objects'
+ * (object.h), and what vmon lacks for them.
+ */
 static const struct {
 	const char *key;
 	const char *missing; /* NULL: handled */
@@ -16,17 +20,23 @@ static const struct {
 	{ "machine-config", NULL },
 	{ "logger", NULL },
 	{ "metrics", NULL },
-	{ "drives", NULL },
-	{ "network-interfaces", NULL },
-	{ "vsock", NULL },
-	{ "balloon", NULL },
-	{ "entropy", NULL },
 	{ "mmds-config", "MMDS" },
 	{ "cpu-config", "custom CPU configuration (cpu-config)" },
 	{ "pmem", "pmem devices (virtio-pmem)" },
 	{ "memory-hotplug", "memory hotplug (virtio-mem)" },
 	{ "serial", "serial configuration" },
 };
+
+static const struct api_object *find_object(const char *key)
+{
+	const struct api_object *const *objs;
+	unsigned int nr = api_objects(&objs);
+
+	for (unsigned int i = 0; i < nr; i++)
+		if (!strcmp(objs[i]->key, key))
+			return objs[i];
+	return NULL;
+}
 
 /* Refuses unknown sections, and sections vmon lacks unless empty. */
 static int check_sections(json_t *doc, char *err)
@@ -38,6 +48,8 @@ static int check_sections(json_t *doc, char *err)
 	{
 		size_t i, nr = sizeof(doc_sections) / sizeof(*doc_sections);
 
+		if (find_object(key))
+			continue;
 		for (i = 0; i < nr; i++)
 			if (!strcmp(key, doc_sections[i].key))
 				break;
@@ -60,18 +72,13 @@ static int check_sections(json_t *doc, char *err)
 }
 
 /* A list section of devices with ids (drives, network-interfaces). */
-static int parse_list(struct api_config *n, json_t *doc, const char *section,
-		      const char *idkey,
-		      int (*find)(const struct api_config *, const char *),
-		      int (*parse)(struct api_config *, const char *, json_t *,
-				   char *),
-		      char *err)
+static int parse_list(struct api_config *n, json_t *v,
+		      const struct api_object *o, char *err)
 {
-	json_t *v = json_object_get(doc, section), *e;
+	const char *section = o->key, *idkey = o->idkey;
+	json_t *e;
 	size_t i;
 
-	if (!v || json_is_null(v))
-		return 0;
 	if (!json_is_array(v))
 		return api_fail(err, "config file: section `%s` must be a list",
 				section);
@@ -84,35 +91,32 @@ static int parse_list(struct api_config *n, json_t *doc, const char *section,
 			return api_fail(
 				err, "config file: %s[%zu]: missing field `%s`",
 				section, i, idkey);
-		if (find(n, json_string_value(id)) >= 0)
+		if (o->find(n, json_string_value(id)) >= 0)
 			return api_fail(
 				err,
 				"config file: %s[%zu]: %s `%.64s` given twice",
 				section, i, idkey, json_string_value(id));
-		if (parse(n, json_string_value(id), e, err))
+		if (o->parse_id(n, json_string_value(id), e, err))
 			return -1;
 	}
 	return 0;
 }
 
+/* The registered objects' sections, in their order. */
 static int parse_document_devices(struct api_config *n, json_t *doc, char *err)
 {
-	json_t *v;
+	const struct api_object *const *objs;
+	unsigned int nr = api_objects(&objs);
 
-	if (parse_list(n, doc, "drives", "drive_id", cfg_find_drive,
-		       cfg_parse_drive, err) ||
-	    parse_list(n, doc, "network-interfaces", "iface_id", cfg_find_net,
-		       cfg_parse_net, err))
-		return -1;
-	v = json_object_get(doc, "vsock");
-	if (v && !json_is_null(v) && cfg_parse_vsock(n, v, err))
-		return -1;
-	v = json_object_get(doc, "balloon");
-	if (v && !json_is_null(v) && cfg_parse_balloon(n, v, err))
-		return -1;
-	v = json_object_get(doc, "entropy");
-	if (v && !json_is_null(v) && cfg_parse_entropy(n, v, err))
-		return -1;
+	for (unsigned int i = 0; i < nr; i++) {
+		json_t *v = json_object_get(doc, objs[i]->key);
+
+		if (!v || json_is_null(v))
+			continue;
+		if (objs[i]->parse_id ? parse_list(n, v, objs[i], err) :
+					objs[i]->parse(n, v, err))
+			return -1;
+	}
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "object.h"
 
 static const char *const drive_fields[] = { "drive_id",	      "path_on_host",
 					    "is_root_device", "partuuid",
@@ -217,3 +218,13 @@ void cfg_drives_json(const struct api_config *c, json_t *j)
 	}
 	json_object_set_new(j, "drives", drives);
 }
+
+static const struct api_object drives_object = {
+	.key = "drives",
+	.order = 10,
+	.parse_id = cfg_parse_drive,
+	.idkey = "drive_id",
+	.find = cfg_find_drive,
+	.json = cfg_drives_json,
+};
+API_OBJECT(drives_object);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "object.h"
 
 static const char *const net_fields[] = { "iface_id",	     "host_dev_name",
 					  "guest_mac",	     "rx_rate_limiter",
@@ -156,3 +157,13 @@ void cfg_nets_json(const struct api_config *c, json_t *j)
 	}
 	json_object_set_new(j, "network-interfaces", nets);
 }
+
+static const struct api_object net_object = {
+	.key = "network-interfaces",
+	.order = 20,
+	.parse_id = cfg_parse_net,
+	.idkey = "iface_id",
+	.find = cfg_find_net,
+	.json = cfg_nets_json,
+};
+API_OBJECT(net_object);

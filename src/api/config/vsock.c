@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "object.h"
 
 static const char *const vsock_fields[] = { "guest_cid", "uds_path", "vsock_id",
 					    NULL };
@@ -56,3 +57,11 @@ void cfg_vsock_json(const struct api_config *c, json_t *j)
 					      (json_int_t)c->vsock.cid,
 					      "uds_path", c->vsock.uds));
 }
+
+static const struct api_object vsock_object = {
+	.key = "vsock",
+	.order = 30,
+	.parse = cfg_parse_vsock,
+	.json = cfg_vsock_json,
+};
+API_OBJECT(vsock_object);
