@@ -87,8 +87,8 @@ def run(args, timeout=60, stdin_data=None, env=None):
 # - the budget of each step after the boot scales with this boot's pace,
 #   the time it took to reach its marker against IDLE_BOOT_S (budget()).
 IDLE_BOOT_S = 45.0
-STALL_S = float(os.environ.get("VMON_TEST_STALL", "300"))
-CEILING_S = float(os.environ.get("VMON_TEST_CEILING", "1500"))
+STALL_S = float(os.environ.get("VMON_TEST_STALL", "600"))
+CEILING_S = float(os.environ.get("VMON_TEST_CEILING", "1800"))
 
 
 class Interactive:
