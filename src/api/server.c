@@ -170,7 +170,7 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 	struct api_server *s;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		pr_err("--api-sock %s: path too long (at most %zu bytes)", path,
+		pr_err("API socket %s: path too long (at most %zu bytes)", path,
 		       sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
@@ -182,11 +182,12 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || !s->path) {
-		pr_err("--api-sock %s: socket: %s", path, strerror(errno));
+		pr_err("API socket %s: socket: %s", sa.sun_path,
+		       strerror(errno));
 		goto fail;
 	}
 	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		pr_err("--api-sock %s: %s", path, strerror(errno));
+		pr_err("API socket %s: %s", sa.sun_path, strerror(errno));
 		goto fail;
 	}
 	/*
@@ -194,12 +195,14 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 	 * listen(), so the window between bind() and chmod() is harmless.
 	 */
 	if (chmod(path, 0600)) {
-		pr_err("--api-sock %s: chmod: %s", path, strerror(errno));
+		pr_err("API socket %s: chmod: %s", sa.sun_path,
+		       strerror(errno));
 		unlink(path);
 		goto fail;
 	}
 	if (listen(s->fd, 64)) {
-		pr_err("--api-sock %s: listen: %s", path, strerror(errno));
+		pr_err("API socket %s: listen: %s", sa.sun_path,
+		       strerror(errno));
 		unlink(path);
 		goto fail;
 	}
@@ -212,7 +215,8 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 		MHD_OPTION_END);
 	if (!s->daemon) {
-		pr_err("--api-sock %s: cannot start the HTTP server", path);
+		pr_err("API socket %s: cannot start the HTTP server",
+		       sa.sun_path);
 		unlink(path);
 		goto fail;
 	}
