@@ -62,8 +62,10 @@ struct cpu_model {
 
 static void host_model(const struct kvm *kvm, struct cpu_model *m)
 {
-	struct kvm_cpuid_entry2 *e0 = cpuid_find(kvm->arch->supported_cpuid, 0, 0);
-	struct kvm_cpuid_entry2 *e1 = cpuid_find(kvm->arch->supported_cpuid, 1, 0);
+	struct kvm_cpuid_entry2 *e0 =
+		cpuid_find(kvm->arch->supported_cpuid, 0, 0);
+	struct kvm_cpuid_entry2 *e1 =
+		cpuid_find(kvm->arch->supported_cpuid, 1, 0);
 	uint32_t a = e1 ? e1->eax : 0;
 
 	memset(m, 0, sizeof(*m));
