@@ -630,6 +630,38 @@ static int wait_for_start(struct instance *in, int sig_fd)
 	}
 }
 
+/*
+ * The end of api_main(): the server stops first (no request runs past it),
+ * then the VM, the registry entry and every descriptor. Returns @ret, or
+ * the VM's exit code if it ran.
+ */
+static int instance_end(struct instance *in, struct api_server *server,
+			const char *entry, int sig_fd, int ret)
+{
+	api_server_stop(server);
+	pthread_mutex_lock(&in->ctx.lock);
+	if (in->started) {
+		in->ctx.state = API_STOPPING;
+		flush_metrics(in);
+		ret = vmm_session_destroy(&in->sess, ret);
+	}
+	pthread_mutex_unlock(&in->ctx.lock);
+	if (in->kvm_open)
+		kvm_close(&in->kvm);
+	instance_unregister(entry);
+	api_ctx_destroy(&in->ctx);
+	if (in->metrics_fd >= 0)
+		close(in->metrics_fd);
+	if (in->start_efd >= 0)
+		close(in->start_efd);
+	if (in->timer_fd >= 0)
+		close(in->timer_fd);
+	if (sig_fd >= 0)
+		close(sig_fd);
+	free(in);
+	return ret;
+}
+
 int api_main(const struct run_opts *o)
 {
 	struct itimerspec period = { { METRICS_PERIOD_S, 0 },
@@ -690,27 +722,5 @@ int api_main(const struct run_opts *o)
 		ret = vmm_main_loop(&in->sess, sig_fd, ex, 1);
 	}
 out:
-	/* No request runs past this point. */
-	api_server_stop(server);
-	pthread_mutex_lock(&in->ctx.lock);
-	if (in->started) {
-		in->ctx.state = API_STOPPING;
-		flush_metrics(in);
-		ret = vmm_session_destroy(&in->sess, ret);
-	}
-	pthread_mutex_unlock(&in->ctx.lock);
-	if (in->kvm_open)
-		kvm_close(&in->kvm);
-	instance_unregister(entry);
-	api_ctx_destroy(&in->ctx);
-	if (in->metrics_fd >= 0)
-		close(in->metrics_fd);
-	if (in->start_efd >= 0)
-		close(in->start_efd);
-	if (in->timer_fd >= 0)
-		close(in->timer_fd);
-	if (sig_fd >= 0)
-		close(sig_fd);
-	free(in);
-	return ret;
+	return instance_end(in, server, entry, sig_fd, ret);
 }
