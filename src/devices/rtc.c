@@ -252,6 +252,12 @@ int rtc_create(struct vm *vm)
 
 	if (!r)
 		return -1;
+	/*
+	 * glibc's first gmtime_r() reads the time zone (/etc/localtime): do
+	 * it now, on the building thread, not on a vCPU thread whose seccomp
+	 * filter has no openat.
+	 */
+	tzset();
 	pthread_mutex_init(&r->lock, NULL);
 	r->nvram[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz */
 	r->nvram[RTC_REG_B] = REG_B_24H; /* BCD, 24-hour */
