@@ -142,6 +142,8 @@ static const struct sc_rule main_rules[] = {
 	IOCTL(TCSETS, "the console's terminal mode"),
 	IOCTL(TCSETSW, "the console's terminal mode"),
 	IOCTL(TCSETSF, "restore the terminal mode at exit"),
+	IOCTL(KVM_IRQ_LINE,
+	      "console input raises the UART's receive interrupt"),
 	ALLOW(tgkill, "kick the vCPUs out of KVM_RUN (pause, stop)"),
 	ALLOW(openat, "the metrics file on a flush (API mode)"),
 	ALLOW(pread64, "KVM statistics for the metrics"),
