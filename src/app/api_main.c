@@ -147,6 +147,18 @@ static struct virtio_dev *find_virtio(struct instance *in,
 	return virtio_find(&in->sess.vm, kind, nth);
 }
 
+/* The device of a run-time update, or NULL with @err: "the @what has none". */
+static struct virtio_dev *update_target(void *opaque, enum device_kind kind,
+					unsigned int nth, const char *what,
+					char *err)
+{
+	struct virtio_dev *d = find_virtio(opaque, kind, nth);
+
+	if (!d)
+		snprintf(err, API_ERR_MAX, "the %s has no device", what);
+	return d;
+}
+
 /*
  * The virtio-blk and virtio-net counters, by drive and interface id:
  * requests, bytes, and what the rate limiters held back.
@@ -313,13 +325,11 @@ static int op_metrics(void *opaque, char *err)
 static int op_drive_update(void *opaque, const struct api_drive_update *u,
 			   char *err)
 {
-	struct instance *in = opaque;
-	struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_BLK, u->index);
+	struct virtio_dev *d = update_target(opaque, DEVICE_VIRTIO_BLK,
+					     u->index, "drive", err);
 
-	if (!d) {
-		snprintf(err, API_ERR_MAX, "the drive has no device");
+	if (!d)
 		return -1;
-	}
 	if (u->have_path && virtio_blk_set_path(d, u->path, err, API_ERR_MAX))
 		return -1;
 	if (u->have_rl)
@@ -330,13 +340,11 @@ static int op_drive_update(void *opaque, const struct api_drive_update *u,
 static int op_net_update(void *opaque, const struct api_net_update *u,
 			 char *err)
 {
-	struct instance *in = opaque;
-	struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_NET, u->index);
+	struct virtio_dev *d = update_target(opaque, DEVICE_VIRTIO_NET,
+					     u->index, "interface", err);
 
-	if (!d) {
-		snprintf(err, API_ERR_MAX, "the interface has no device");
+	if (!d)
 		return -1;
-	}
 	virtio_net_set_rate_limiters(d, &u->rx, &u->tx);
 	return 0;
 }
