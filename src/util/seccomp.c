@@ -184,7 +184,7 @@ static int parse_file(const char *path, const char *buf, size_t len,
 	const struct file_header *h = (const void *)buf;
 	size_t off = sizeof(*h);
 
-	if (len < sizeof(*h) || memcmp(h->magic, FILE_MAGIC, 8) ||
+	if (len < sizeof(*h) || memcmp(h->magic, FILE_MAGIC, 8) != 0 ||
 	    h->version != FILE_VERSION) {
 		pr_err("seccomp filter file %s: not a version %d vmon filter file",
 		       path, FILE_VERSION);
@@ -461,7 +461,7 @@ static void test_forbidden_call(enum thread_kind kind)
 	const char *want = getenv("VMON_TEST_SECCOMP_FAULT");
 	const char *name = sc_kinds[kind].name;
 
-	if (!want || strcmp(want, name))
+	if (!want || strcmp(want, name) != 0)
 		return;
 	pr_note("test hook: the %s thread calls personality(0xffffffff), which no list allows",
 		name);

@@ -27,37 +27,38 @@
 #endif
 
 #define U32 0xffffffffULL
-#define ALLOW(c, w)                  \
-	{                            \
-		.call = #c, .why = w \
+#define ALLOW(c, w)                    \
+	{                              \
+		.call = #c, .why = (w) \
 	}
 /* Argument @i equal to @v (an int argument: the low 32 bits). */
-#define ALLOW_EQ(c, i, v, w)                                           \
-	{                                                              \
-		.call = #c, .cond_text = "arg" #i " == " #v, .why = w, \
-		.nconds = 1, .cond = {                                 \
-			{ i, U32, v }                                  \
-		}                                                      \
+#define ALLOW_EQ(c, i, v, w)                                             \
+	{                                                                \
+		.call = #c, .cond_text = "arg" #i " == " #v, .why = (w), \
+		.nconds = 1, .cond = {                                   \
+			{ (i), U32, (v) }                                \
+		}                                                        \
 	}
 /* An ioctl with request @req. */
-#define IOCTL(req, w)                                                      \
-	{                                                                  \
-		.call = "ioctl", .cond_text = #req, .why = w, .nconds = 1, \
-		.cond = {                                                  \
-			{ 1, U32, req }                                    \
-		}                                                          \
+#define IOCTL(req, w)                                                        \
+	{                                                                    \
+		.call = "ioctl", .cond_text = #req, .why = (w), .nconds = 1, \
+		.cond = {                                                    \
+			{ 1, U32, (req) }                                    \
+		}                                                            \
 	}
 /* Memory that is never executable: arg @i (the protection) without X. */
-#define NO_EXEC(c, i, w)                                           \
-	{                                                          \
-		.call = #c, .cond_text = "no PROT_EXEC", .why = w, \
-		.nconds = 1, .cond = {                             \
-			{ i, PROT_EXEC, 0 }                        \
-		}                                                  \
+#define NO_EXEC(c, i, w)                                             \
+	{                                                            \
+		.call = #c, .cond_text = "no PROT_EXEC", .why = (w), \
+		.nconds = 1, .cond = {                               \
+			{ (i), PROT_EXEC, 0 }                        \
+		}                                                    \
 	}
-#define GROUP(n, r)                                                         \
-	{                                                                   \
-		.name = n, .rules = r, .nr_rules = sizeof(r) / sizeof(r[0]) \
+#define GROUP(n, r)                                    \
+	{                                              \
+		.name = (n), .rules = (r),             \
+		.nr_rules = sizeof(r) / sizeof((r)[0]) \
 	}
 
 /* Every thread. */
