@@ -25,7 +25,6 @@
 
 #define RAW_DIRECT_ALIGN 512
 #define RAW_BOUNCE_ALIGN 4096
-#define RAW_ASYNC_BYTES (128 * 1024)
 #define RAW_BOUNCE_CHUNK (256 * 1024)
 #define RAW_BOUNCE_BUFS 16 /* 4 MiB of bounce memory per disk at most */
 
@@ -162,17 +161,11 @@ static void set_rw(struct io_uring_sqe *sqe, enum block_op op, int fd,
 		   const struct iovec *iov, unsigned int n, uint64_t off,
 		   uint64_t len)
 {
+	(void)len;
 	if (op == BLOCK_READ)
 		io_uring_prep_readv(sqe, fd, iov, n, off);
 	else
 		io_uring_prep_writev(sqe, fd, iov, n, off);
-	/*
-	 * Large transfers go to io_uring's workers at once: copies to and
-	 * from the page cache then run in parallel, not one after another
-	 * on the I/O thread.
-	 */
-	if (len >= RAW_ASYNC_BYTES)
-		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 }
 
 static struct io_uring_sqe *get_sqe(struct raw *r)
