@@ -225,44 +225,61 @@ static void *exiting(struct iothread *io)
 	return NULL;
 }
 
+/*
+ * Waits up to @timeout_ms (-1: forever) and runs one batch of events.
+ * Returns the number of events, or -1 when the loop must end (stop
+ * requested, or epoll failed: logged).
+ */
+static int batch(struct iothread *io, int timeout_ms)
+{
+	struct epoll_event evs[32];
+	int n;
+
+	sweep(io);
+	n = epoll_wait(io->epfd, evs, 32, timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		pr_err("I/O thread: epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct io_handler *h = evs[i].data.ptr;
+
+		if (!h) {
+			run_calls(io);
+			return -1;
+		}
+		if (evs[i].data.ptr == &io->pause_efd) {
+			park(io);
+			continue;
+		}
+		if (evs[i].data.ptr == &io->call_efd) {
+			run_calls(io);
+			continue;
+		}
+		if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) < 0)
+			continue; /* removed by an earlier handler */
+		h->fn(h->opaque, evs[i].events);
+	}
+	return n;
+}
+
 static void *iothread_main(void *arg)
 {
 	struct iothread *io = arg;
-	struct epoll_event evs[32];
 
 	seccomp_thread_enter(THREAD_IO);
-	for (;;) {
-		int n;
-
-		sweep(io);
-		n = epoll_wait(io->epfd, evs, 32, -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_err("I/O thread: epoll_wait: %s", strerror(errno));
-			return exiting(io);
-		}
-		for (int i = 0; i < n; i++) {
-			struct io_handler *h = evs[i].data.ptr;
-
-			if (!h) {
-				run_calls(io);
-				return exiting(io);
-			}
-			if (evs[i].data.ptr == &io->pause_efd) {
-				park(io);
-				continue;
-			}
-			if (evs[i].data.ptr == &io->call_efd) {
-				run_calls(io);
-				continue;
-			}
-			if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) < 0)
-				continue; /* removed by an earlier handler */
-			h->fn(h->opaque, evs[i].events);
-		}
+	while (batch(io, -1) >= 0) {
 	}
+	return exiting(io);
+}
+
+int iothread_poll(struct iothread *io, int timeout_ms)
+{
+	if (io->started)
+		return -1;
+	return batch(io, timeout_ms);
 }
 
 int iothread_start(struct iothread *io)

@@ -58,6 +58,13 @@ int iothread_remove(struct iothread *io, int fd);
 /* Starts the thread. Returns 0 or -1. */
 int iothread_start(struct iothread *io);
 /*
+ * Runs one batch of events on the caller, waiting up to @timeout_ms for
+ * one (-1: forever), on an I/O thread that was never started: unit tests
+ * step the device models turn by turn with it. Returns the number of
+ * events handled, or -1 (started, stopped, or epoll failed).
+ */
+int iothread_poll(struct iothread *io, int timeout_ms);
+/*
  * Quiesces the I/O thread for a VM pause: returns once the thread has
  * finished its current batch of events and parked; no handler runs until
  * iothread_resume(). Requests the host kernel already has in flight
