@@ -15,10 +15,15 @@ struct vm;
 
 /*
  * An output queue of @size bytes to @fd for device @name; @room(@opaque)
- * when @room_mark bytes are free again (outq.h). NULL (errno) on failure.
+ * when @room_mark bytes are free again (outq.h). The consoles of one VM
+ * that print to the same descriptor (the UART and virtio-console both on
+ * stdout) share one queue, so their output keeps its order. NULL (errno)
+ * on failure.
  */
 struct outq *console_outq(struct vm *vm, int fd, size_t size, size_t room_mark,
 			  void (*room)(void *opaque), void *opaque,
 			  const char *name);
+/* Ends a queue from console_outq() (outq_close() with the grace period). */
+void console_outq_close(struct vm *vm, struct outq *q);
 
 #endif

@@ -363,7 +363,8 @@ uint64_t serial_tx_dropped(struct serial *s)
  */
 static void serial_free(struct serial *s)
 {
-	outq_close(s->out, OUTQ_CLOSE_GRACE_MS);
+	if (s->out)
+		console_outq_close(s->vm, s->out);
 	if (s->wake_fd >= 0)
 		close(s->wake_fd);
 	pthread_mutex_destroy(&s->lock);

@@ -22,17 +22,32 @@
 
 #define NS 1000000000ULL
 
-struct outq {
-	struct outq_params p;
+/*
+ * The ring and its writer thread, shared by the producers (struct outq
+ * handles) that write to the same output: the bytes go out in the order
+ * they were put, whoever put them.
+ */
+struct ring {
+	struct outq_params p; /* the first producer's: fd, size, bounds */
 	pthread_mutex_t lock, cb_lock;
 	pthread_cond_t cond; /* data queued, stop, writer exited */
 	pthread_t writer;
 	uint8_t *buf;
 	size_t head, count;
-	bool low; /* a put left less than room_mark free */
 	bool stop, exited, abandoned;
 	uint64_t written, capped;
 	uint64_t tokens, last_ns; /* the rate limit's bucket */
+	struct outq *producers; /* under both locks to change, either to read */
+};
+
+/* One producer's handle: its room callback and whether it waits for it. */
+struct outq {
+	struct ring *r;
+	void (*room)(void *opaque);
+	void *opaque;
+	size_t room_mark;
+	bool low; /* a put left less than room_mark free */
+	struct outq *next;
 };
 
 static uint64_t now_ns(void)
@@ -44,7 +59,7 @@ static uint64_t now_ns(void)
 }
 
 /* Refills the bucket; returns the bytes @want allows now (lock held). */
-static size_t allowed(struct outq *q, size_t want)
+static size_t allowed(struct ring *q, size_t want)
 {
 	uint64_t now = now_ns();
 
@@ -58,12 +73,12 @@ static size_t allowed(struct outq *q, size_t want)
 }
 
 /* Sleeps (lock held, woken by close) until one more byte is allowed. */
-static void wait_tokens(struct outq *q)
+static void wait_tokens(struct ring *q)
 {
 	uint64_t ns = NS / q->p.rate + 1, t = now_ns() + ns;
 	struct timespec ts;
 
-	/* The cond uses CLOCK_MONOTONIC (outq_create). */
+	/* The cond uses CLOCK_MONOTONIC (ring_create). */
 	ts.tv_sec = (time_t)(t / NS);
 	ts.tv_nsec = (long)(t % NS);
 	pthread_cond_timedwait(&q->cond, &q->lock, &ts);
@@ -85,7 +100,7 @@ static void write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /* Takes up to @max bytes off the ring into @chunk (lock held). */
-static size_t take(struct outq *q, uint8_t *chunk, size_t max)
+static size_t take(struct ring *q, uint8_t *chunk, size_t max)
 {
 	size_t n = q->count < max ? q->count : max;
 
@@ -97,24 +112,42 @@ static size_t take(struct outq *q, uint8_t *chunk, size_t max)
 	return n;
 }
 
-/* After a take: the room callback if a producer waits for space. */
-static void notify_room(struct outq *q)
+/* The producer owed a room callback now, if any (lock held). */
+static struct outq *owed_room(struct ring *q)
 {
-	if (!q->low || q->p.size - q->count < q->p.room_mark)
-		return;
-	q->low = false;
-	if (!q->p.room)
-		return;
-	pthread_mutex_unlock(&q->lock);
-	pthread_mutex_lock(&q->cb_lock);
-	if (!q->abandoned)
-		q->p.room(q->p.opaque);
-	pthread_mutex_unlock(&q->cb_lock);
-	pthread_mutex_lock(&q->lock);
+	for (struct outq *h = q->producers; h; h = h->next) {
+		if (h->low && q->p.size - q->count >= h->room_mark) {
+			h->low = false;
+			return h;
+		}
+	}
+	return NULL;
+}
+
+/* After a take: the room callbacks of producers waiting for space. */
+static void notify_room(struct ring *q)
+{
+	struct outq *h;
+
+	while ((h = owed_room(q))) {
+		if (!h->room)
+			continue;
+		pthread_mutex_unlock(&q->lock);
+		/* Under cb_lock the producer list cannot change. */
+		pthread_mutex_lock(&q->cb_lock);
+		for (struct outq *it = q->producers; it; it = it->next) {
+			if (it == h) {
+				h->room(h->opaque);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&q->cb_lock);
+		pthread_mutex_lock(&q->lock);
+	}
 }
 
 /* Counts what the size cap drops; true if @n bytes may be written. */
-static size_t cap(struct outq *q, size_t n)
+static size_t cap(struct ring *q, size_t n)
 {
 	uint64_t left;
 
@@ -134,7 +167,7 @@ static size_t cap(struct outq *q, size_t n)
 
 static void *writer_main(void *opaque)
 {
-	struct outq *q = opaque;
+	struct ring *q = opaque;
 	uint8_t chunk[4096];
 
 	seccomp_thread_enter(THREAD_UART);
@@ -178,9 +211,10 @@ static void *writer_main(void *opaque)
 	return NULL;
 }
 
-struct outq *outq_create(const struct outq_params *p)
+/* A new ring with its writer; NULL (errno set) on failure. */
+static struct ring *ring_create(const struct outq_params *p)
 {
-	struct outq *q = calloc(1, sizeof(*q));
+	struct ring *q = calloc(1, sizeof(*q));
 	pthread_condattr_t ca;
 	int err;
 
@@ -218,8 +252,38 @@ fail:
 	return NULL;
 }
 
-size_t outq_put(struct outq *q, const void *buf, size_t len)
+struct outq *outq_create(const struct outq_params *p)
 {
+	struct outq *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	h->room = p->room;
+	h->opaque = p->opaque;
+	h->room_mark = p->room_mark;
+	if (p->share) {
+		h->r = p->share->r;
+	} else {
+		h->r = ring_create(p);
+		if (!h->r) {
+			free(h);
+			return NULL;
+		}
+	}
+	pthread_mutex_lock(&h->r->cb_lock);
+	pthread_mutex_lock(&h->r->lock);
+	h->next = h->r->producers;
+	h->r->producers = h;
+	pthread_mutex_unlock(&h->r->lock);
+	pthread_mutex_unlock(&h->r->cb_lock);
+	return h;
+}
+
+size_t outq_put(struct outq *h, const void *buf, size_t len)
+{
+	struct ring *q = h->r;
 	size_t n, tail;
 
 	pthread_mutex_lock(&q->lock);
@@ -231,16 +295,17 @@ size_t outq_put(struct outq *q, const void *buf, size_t len)
 		memcpy(q->buf + at, (const uint8_t *)buf + done, tail);
 		q->count += tail;
 	}
-	if (q->p.size - q->count < q->p.room_mark || n < len)
-		q->low = true;
+	if (q->p.size - q->count < h->room_mark || n < len)
+		h->low = true;
 	if (n)
 		pthread_cond_signal(&q->cond);
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
 
-size_t outq_space(struct outq *q)
+size_t outq_space(struct outq *h)
 {
+	struct ring *q = h->r;
 	size_t n;
 
 	pthread_mutex_lock(&q->lock);
@@ -249,8 +314,9 @@ size_t outq_space(struct outq *q)
 	return n;
 }
 
-uint64_t outq_capped(struct outq *q)
+uint64_t outq_capped(struct outq *h)
 {
+	struct ring *q = h->r;
 	uint64_t n;
 
 	pthread_mutex_lock(&q->lock);
@@ -260,7 +326,7 @@ uint64_t outq_capped(struct outq *q)
 }
 
 /* After the writer exited: frees everything. */
-static void destroy(struct outq *q)
+static void destroy(struct ring *q)
 {
 	pthread_join(q->writer, NULL);
 	pthread_cond_destroy(&q->cond);
@@ -270,13 +336,39 @@ static void destroy(struct outq *q)
 	free(q);
 }
 
-void outq_close(struct outq *q, unsigned int grace_ms)
+/* Takes @h off its ring; true if it was the last producer. */
+static bool leave(struct outq *h)
+{
+	struct ring *q = h->r;
+	bool last;
+
+	pthread_mutex_lock(&q->cb_lock);
+	pthread_mutex_lock(&q->lock);
+	for (struct outq **pp = &q->producers; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	last = !q->producers;
+	pthread_mutex_unlock(&q->lock);
+	pthread_mutex_unlock(&q->cb_lock);
+	free(h);
+	return last;
+}
+
+void outq_close(struct outq *h, unsigned int grace_ms)
 {
 	uint64_t t = now_ns() + (uint64_t)grace_ms * 1000000;
 	struct timespec ts = { .tv_sec = (time_t)(t / NS),
 			       .tv_nsec = (long)(t % NS) };
+	struct ring *q;
 
-	if (!q)
+	if (!h)
+		return;
+	q = h->r;
+	/* The ring goes on for the other producers; its bytes with it. */
+	if (!leave(h))
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->stop = true;
@@ -284,23 +376,17 @@ void outq_close(struct outq *q, unsigned int grace_ms)
 	while (!q->exited &&
 	       pthread_cond_timedwait(&q->cond, &q->lock, &ts) != ETIMEDOUT)
 		;
-	pthread_mutex_unlock(&q->lock);
-	/* cb_lock first: a callback in progress ends before we decide. */
-	pthread_mutex_lock(&q->cb_lock);
-	pthread_mutex_lock(&q->lock);
 	if (q->exited) {
 		pthread_mutex_unlock(&q->lock);
-		pthread_mutex_unlock(&q->cb_lock);
 		destroy(q);
 		return;
 	}
-	/* Stuck in write(2): no more callbacks, and it frees the queue. */
+	/* Stuck in write(2): it frees the ring if the write ever returns. */
 	if (q->count)
 		pr_warn("%s: output does not drain: %zu bytes not written",
 			q->p.name, q->count);
 	q->abandoned = true;
 	pthread_detach(q->writer);
-	pthread_mutex_unlock(&q->cb_lock);
 	/* The writer may free @q as soon as this is released. */
 	pthread_mutex_unlock(&q->lock);
 }

@@ -7,7 +7,9 @@
  * limit, and drops (and counts) what comes after the size cap. Closing
  * gives the writer a grace period to write the rest, then leaves it
  * behind if the output does not drain (a stuck terminal cannot hold up
- * vmon's exit). Thread-safe.
+ * vmon's exit). Producers writing to the same output share one queue
+ * (outq_params.share): their bytes go out in the order they were put,
+ * under one rate limit, and each has its own room callback. Thread-safe.
  */
 #ifndef VMON_UTIL_OUTQ_H
 #define VMON_UTIL_OUTQ_H
@@ -28,6 +30,11 @@ struct outq_params {
 	void *opaque;
 	size_t room_mark;
 	const char *name; /* for messages ("serial", "virtio-console") */
+	/*
+	 * Another producer's queue to the same output: join its ring and
+	 * writer (fd, size and bounds are then that queue's).
+	 */
+	struct outq *share;
 };
 
 struct outq;
@@ -43,10 +50,11 @@ size_t outq_space(struct outq *q);
 /* Bytes dropped past the size cap. */
 uint64_t outq_capped(struct outq *q);
 /*
- * Waits up to @grace_ms for the writer to write what is queued, then
- * frees @q (or, if the output does not drain, leaves it to the stuck
- * writer, which frees it if its write ever returns). No callback runs
- * after this returns. NULL is fine.
+ * Ends this producer: no callback of its runs after this returns. The
+ * last producer of a queue waits up to @grace_ms for the writer to write
+ * what is queued, then frees it (or, if the output does not drain,
+ * leaves it to the stuck writer, which frees it if its write ever
+ * returns). NULL is fine.
  */
 void outq_close(struct outq *q, unsigned int grace_ms);
 

@@ -234,7 +234,8 @@ static void con_destroy(void *priv)
 {
 	struct vcon *c = priv;
 
-	outq_close(c->out, OUTQ_CLOSE_GRACE_MS);
+	if (c->out)
+		console_outq_close(c->dev->vm, c->out);
 	free(c);
 }
 

@@ -32,6 +32,10 @@ struct vcpu;
 struct iothread;
 struct arch_vm;
 
+#define VM_CONSOLE_OUTS 4
+
+struct outq;
+
 struct vm {
 	struct kvm *kvm;
 	int fd;
@@ -53,6 +57,14 @@ struct vm {
 	 * stops it before it destroys the devices it serves.
 	 */
 	struct iothread *io;
+	/*
+	 * The guest consoles' output queues by descriptor, for consoles that
+	 * print to the same one to share a queue (devices/console_out.c).
+	 */
+	struct {
+		struct outq *q;
+		int fd;
+	} console_outs[VM_CONSOLE_OUTS];
 
 	/* Lifecycle: the first vm_request_stop() sets the exit code. */
 	pthread_mutex_t lock;
