@@ -59,6 +59,7 @@ struct api_config {
 	bool track_dirty_pages;
 	char *cpu_template; /* as given; NULL or "None": the host default */
 	char *huge_pages; /* "None" or "Transparent" */
+	bool mem_merge; /* vmon's extension "mem_merge" (docs/density.md) */
 	/* logger */
 	bool logger_set;
 	char *log_path;

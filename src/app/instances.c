@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * instances.c - the host's registry of vmon instances and the commands
- * that use it: list, pause, resume, stop, stat.
+ * that use it: list, pause, resume, stop, stat (list --mem and balance:
+ * density.c).
  */
 #include "instances.h"
 
@@ -23,6 +24,7 @@
 #include "../api/client.h"
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
+#include "density.h"
 
 #define API_TIMEOUT_MS 5000
 
@@ -187,8 +189,7 @@ void instance_unregister(const char *entry)
 		unlink(entry);
 }
 
-/* GET @path of the instance at @sock, parsed; NULL on any error. */
-static json_t *get_json(const char *sock, const char *path)
+json_t *instance_get_json(const char *sock, const char *path)
 {
 	char *body = NULL;
 	int st = api_request(sock, "GET", path, NULL, &body, API_TIMEOUT_MS);
@@ -200,28 +201,23 @@ static json_t *get_json(const char *sock, const char *path)
 	return j;
 }
 
-int cmd_list(int argc, char **argv)
+int instance_foreach(int (*fn)(const char *id, const char *sock, long pid,
+			       void *arg),
+		     void *arg)
 {
 	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
+	int r = 0;
 
-	(void)argv;
-	if (argc > 1) {
-		pr_err("list: takes no arguments");
-		return EXIT_USAGE;
-	}
 	if (runtime_dir(dir, sizeof(dir), 0))
-		return EXIT_HOST;
-	printf("%-24s %8s %-12s %5s %8s %s\n", "ID", "PID", "STATE", "VCPUS",
-	       "MEM_MIB", "API_SOCKET");
+		return -1;
 	d = opendir(dir);
 	if (!d)
-		return EXIT_OK; /* nothing ever registered */
-	while ((de = readdir(d))) {
+		return 0; /* nothing ever registered */
+	while (!r && (de = readdir(d))) {
 		char path[PATH_MAX + 256], sock[PATH_MAX], id[128];
 		size_t n = strlen(de->d_name);
-		json_t *info, *mc;
 		long pid;
 
 		if (n < 6 || n - 5 >= sizeof(id) ||
@@ -235,24 +231,45 @@ int cmd_list(int argc, char **argv)
 			unlink(path);
 			continue;
 		}
-		info = get_json(sock, "/");
-		mc = get_json(sock, "/machine-config");
-		printf("%-24s %8ld %-12s %5lld %8lld %s\n", id, pid,
-		       info ? json_string_value(
-				      json_object_get(info, "state")) :
-			      "unreachable",
-		       mc ? (long long)json_integer_value(
-				    json_object_get(mc, "vcpu_count")) :
-			    0LL,
-		       mc ? (long long)json_integer_value(
-				    json_object_get(mc, "mem_size_mib")) :
-			    0LL,
-		       sock);
-		json_decref(info);
-		json_decref(mc);
+		r = fn(id, sock, pid, arg);
 	}
 	closedir(d);
-	return EXIT_OK;
+	return r;
+}
+
+static int list_one(const char *id, const char *sock, long pid, void *arg)
+{
+	json_t *info = instance_get_json(sock, "/");
+	json_t *mc = instance_get_json(sock, "/machine-config");
+
+	(void)arg;
+	printf("%-24s %8ld %-12s %5lld %8lld %s\n", id, pid,
+	       info ? json_string_value(json_object_get(info, "state")) :
+		      "unreachable",
+	       mc ? (long long)json_integer_value(
+			    json_object_get(mc, "vcpu_count")) :
+		    0LL,
+	       mc ? (long long)json_integer_value(
+			    json_object_get(mc, "mem_size_mib")) :
+		    0LL,
+	       sock);
+	json_decref(info);
+	json_decref(mc);
+	return 0;
+}
+
+int cmd_list(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "--mem"))
+		return cmd_list_mem();
+	if (argc > 1) {
+		pr_err("list: %s: unknown argument (vmon list [--mem])",
+		       argv[1]);
+		return EXIT_USAGE;
+	}
+	printf("%-24s %8s %-12s %5s %8s %s\n", "ID", "PID", "STATE", "VCPUS",
+	       "MEM_MIB", "API_SOCKET");
+	return instance_foreach(list_one, NULL) ? EXIT_HOST : EXIT_OK;
 }
 
 int instance_socket(const char *id, char *sock, size_t len)

@@ -12,6 +12,7 @@
 #ifndef VMON_APP_INSTANCES_H
 #define VMON_APP_INSTANCES_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /*
@@ -28,6 +29,17 @@ int instance_id_valid(const char *id);
 
 /* The API socket of instance @id (or @id itself if a socket); 0 or -1. */
 int instance_socket(const char *id, char *sock, size_t len);
+
+/*
+ * Calls @fn for each live registered instance (entries of dead ones are
+ * removed) until it returns non-zero; returns that, 0, or -1 (logged) if
+ * the runtime directory is unusable.
+ */
+int instance_foreach(int (*fn)(const char *id, const char *sock, long pid,
+			       void *arg),
+		     void *arg);
+/* GET @path of the instance at @sock, parsed; NULL on any error. */
+json_t *instance_get_json(const char *sock, const char *path);
 
 int cmd_list(int argc, char **argv);
 /* pause, resume, stop, stat: argv[0] is the command. */

@@ -7,6 +7,7 @@
 
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
+#include "density.h"
 #include "instances.h"
 #include "run.h"
 #include "seccomp_print.h"
@@ -25,7 +26,12 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  run        boot a VM (vmon run --help); --api-sock PATH serves\n"
 		"             Firecracker's API instead (docs/api.md)\n"
-		"  list       the vmon instances with an API socket on this host\n"
+		"  list [--mem]\n"
+		"             the vmon instances with an API socket on this host;\n"
+		"             --mem: each one's memory and the total\n"
+		"  balance --target SIZE [--floor SIZE] [--interval S] [--once]\n"
+		"             move the instances' balloons to keep their memory\n"
+		"             under SIZE (docs/density.md)\n"
 		"  pause ID   pause instance ID (or API socket path)\n"
 		"  resume ID  resume it\n"
 		"  stop ID    stop it (vmon exits 0)\n"
@@ -65,6 +71,8 @@ int main(int argc, char **argv)
 		return cmd_seccomp_print(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
+	if (!strcmp(cmd, "balance"))
+		return cmd_balance(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))

@@ -17,6 +17,7 @@
 
 #include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
+#include "memstat.h"
 
 /*
  * KVM's statistics from a stats fd (KVM_GET_STATS_FD): {name: value} for
@@ -185,6 +186,15 @@ json_t *metrics_collect(struct vm *vm)
 		json_object_set_new(m, "kvm_vm", kvm_stats(sfd));
 		if (sfd >= 0)
 			close(sfd);
+	}
+	{
+		/* /proc/self/smaps: on this (API or main) thread, on request. */
+		struct mem_usage u;
+
+		if (!memstat_read(vm->mem.base, vm->mem.ram_size, &u))
+			json_object_set_new(m, "memory",
+					    memstat_json(&u,
+							 vm->cfg->mem_merge));
 	}
 	json_object_set_new(m, "guest_clock_ns",
 			    json_integer((json_int_t)vm_guest_clock(vm)));

@@ -2,8 +2,8 @@
 /*
  * metrics.h - a VM's counters as one JSON object: VM exits by reason,
  * per-device access and byte counters (from the buses), vCPU time in the
- * guest vs in vmon, KVM's binary statistics (KVM_GET_STATS_FD), and the
- * guest clock. Written as JSON lines to the metrics file.
+ * guest vs in vmon, KVM's binary statistics (KVM_GET_STATS_FD), the
+ * guest clock, and where guest RAM lives on the host (memstat.h). Written as JSON lines to the metrics file.
  */
 #ifndef VMON_APP_METRICS_H
 #define VMON_APP_METRICS_H

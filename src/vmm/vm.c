@@ -96,10 +96,23 @@ static int create_memory(struct vm *vm, int mem_fd)
 
 	base = size > UINT64_MAX - HUGE_2M ?
 		       MAP_FAILED :
-		       map_guest_ram(size, !vm->cfg->balloon.enabled, mem_fd);
+		       map_guest_ram(size,
+				     !vm->cfg->balloon.enabled &&
+					     !vm->cfg->mem_merge,
+				     mem_fd);
 	if (base == MAP_FAILED) {
 		pr_err("memory %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
+	/*
+	 * --mem-merge: KSM may share identical pages with other VMs (and
+	 * within this one). Not with THP: KSM merges 4 KiB pages only.
+	 */
+	if (vm->cfg->mem_merge && madvise(base, size, MADV_MERGEABLE)) {
+		pr_err("memory: cannot mark guest memory mergeable (KSM): %s",
+		       strerror(errno));
+		munmap(base, size);
 		return -1;
 	}
 	/* --mem-prealloc: commit every page now (as QEMU's -mem-prealloc). */

@@ -2,7 +2,8 @@
 /*
  * machine.c - PUT/PATCH/GET /machine-config: vCPUs, memory, SMT, the CPU
  * template (Firecracker's names refused, vmon's checked by the machine
- * validator), dirty page tracking and huge pages.
+ * validator), dirty page tracking, huge pages, and vmon's extension
+ * mem_merge (KSM, docs/density.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,8 @@
 #include "common.h"
 
 static const char *const machine_fields[] = {
-	"vcpu_count",	     "mem_size_mib", "smt", "cpu_template",
-	"track_dirty_pages", "huge_pages",   NULL
+	"vcpu_count",	     "mem_size_mib", "smt",	  "cpu_template",
+	"track_dirty_pages", "huge_pages",   "mem_merge", NULL
 };
 
 static const struct api_field machine_keys[] = {
@@ -57,6 +58,7 @@ static void machine_defaults(struct api_config *n)
 {
 	n->smt = false;
 	n->track_dirty_pages = false;
+	n->mem_merge = false;
 	free(n->cpu_template);
 	free(n->huge_pages);
 	n->cpu_template = n->huge_pages = NULL;
@@ -80,6 +82,7 @@ int cfg_parse_machine(struct api_config *n, json_t *body, bool partial,
 	if (api_get_bool(body, what, "smt", &n->smt, err) ||
 	    api_get_bool(body, what, "track_dirty_pages", &n->track_dirty_pages,
 			 err) ||
+	    api_get_bool(body, what, "mem_merge", &n->mem_merge, err) ||
 	    api_get_str(body, what, "cpu_template", false, &tmpl, err) ||
 	    api_get_str(body, what, "huge_pages", false, &huge, err) ||
 	    check_machine(n, vcpus, mem, tmpl, err))
@@ -134,5 +137,7 @@ json_t *api_config_machine_json(const struct api_config *c)
 	if (j && c->cpu_template)
 		json_object_set_new(j, "cpu_template",
 				    json_string(c->cpu_template));
+	if (j && c->mem_merge) /* vmon's extension: only when set */
+		json_object_set_new(j, "mem_merge", json_true());
 	return j;
 }

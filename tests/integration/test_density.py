@@ -1,0 +1,296 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Density (docs/density.md), one part per argument:
+
+ksm      two VMs with mem_merge running the same guest program with the
+         same memory content are merged by KSM, and vmon reports the
+         shared and merged pages of each; two more without it, same
+         content, have nothing merged. The test turns KSM on with a high
+         scan rate for its duration and restores the host's settings.
+many     50 small VMs (a guest program that halts) started at once all
+         boot, stay under a per-VM RSS bound and use no CPU while idle,
+         and all stop cleanly: exit 0, no process, socket or registry
+         entry left.
+balance  four VMs with balloons: `vmon list --mem` shows each one's memory
+         and the total; `vmon balance --once` under their sum sets balloon
+         targets through the API (never leaving a VM less than the floor);
+         with room again it gives them back.
+"""
+import atexit
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import vmontest
+from vmontest import check
+import vmon_api
+
+GUEST = os.path.join(vmontest.BUILD_ROOT, "guest", "density.elf")
+KSM = "/sys/kernel/mm/ksm/"
+MIB = 1 << 20
+# Per-VM RSS bound of an idle 16 MiB VM (docs/density.md).
+IDLE_RSS_MAX = 16 * MIB
+
+vmontest.require_kvm()
+RUNDIR = tempfile.mkdtemp(prefix="vmon-density-")
+os.chmod(RUNDIR, 0o700)
+ENV = dict(os.environ, VMON_RUNTIME_DIR=RUNDIR)
+TAG = "d%d" % os.getpid()
+
+
+class VM:
+    """A vmon booted from a config file, with an API socket and an id."""
+
+    def __init__(self, name, mem_mib, args="", merge=False, balloon=None):
+        self.id = "%s-%s" % (TAG, name)
+        self.dir = tempfile.mkdtemp(prefix="vmon-density-vm-")
+        self.sock = os.path.join(self.dir, "api.sock")
+        self.serial = os.path.join(self.dir, "serial")
+        mc = {"vcpu_count": 1, "mem_size_mib": mem_mib}
+        if merge:
+            mc["mem_merge"] = True
+        doc = {"boot-source": {"kernel_image_path": GUEST,
+                               "boot_args": args},
+               "machine-config": mc}
+        if balloon is not None:
+            doc["balloon"] = balloon
+        cfg = os.path.join(self.dir, "config.json")
+        with open(cfg, "w") as f:
+            json.dump(doc, f)
+        self.errf = open(os.path.join(self.dir, "stderr"), "wb")
+        self.p = subprocess.Popen(
+            [vmontest.VMON, "run", "--config-file", cfg, "--api-sock",
+             self.sock, "--id", self.id, "--serial", "file:" + self.serial],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=self.errf, env=ENV)
+
+    def ready(self):
+        try:
+            with open(self.serial) as f:
+                return "density: ready" in f.read()
+        except FileNotFoundError:
+            return False
+
+    def req(self, method, path, body=None):
+        return vmon_api.request(self.sock, method, path, body)
+
+    def memory(self):
+        st, m = self.req("GET", "/vmon/stats")
+        return m.get("memory", {}) if st == 200 and m else {}
+
+    def stderr(self):
+        self.errf.flush()
+        with open(os.path.join(self.dir, "stderr")) as f:
+            return f.read()
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
+def vmon(*args, timeout=60):
+    r = subprocess.run([vmontest.VMON] + list(args), env=ENV,
+                       capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def wait_ready(vms, ceiling=300, stall=120):
+    """Until every VM said ready; fails after @stall s without a new one."""
+    t0 = last = time.monotonic()
+    done = 0
+    while time.monotonic() - t0 < ceiling and time.monotonic() - last < stall:
+        n = sum(v.ready() for v in vms)
+        if n > done:
+            done, last = n, time.monotonic()
+        if n == len(vms) or any(v.p.poll() is not None for v in vms):
+            break
+        time.sleep(0.1)
+    return done
+
+
+def ksm_read(name):
+    with open(KSM + name) as f:
+        return int(f.read().split()[0])
+
+
+def ksm_write(name, value):
+    with open(KSM + name, "w") as f:
+        f.write(str(value))
+
+
+def test_ksm():
+    if not os.access(KSM + "run", os.W_OK):
+        vmontest.fail("KSM: %srun is not writable (needs root and a kernel "
+                      "with CONFIG_KSM)" % KSM)
+        return
+    saved = {k: ksm_read(k) for k in ("run", "pages_to_scan",
+                                      "sleep_millisecs")}
+
+    def restore():
+        for k in ("pages_to_scan", "sleep_millisecs", "run"):
+            ksm_write(k, saved[k])
+    atexit.register(restore)
+    args = "fill=24 seed=77"
+    merged = [VM("m%d" % i, 64, args, merge=True) for i in range(2)]
+    plain = [VM("p%d" % i, 64, args) for i in range(2)]
+    vms = merged + plain
+    try:
+        check(wait_ready(vms) == 4, "the four VMs filled 24 MiB each")
+        ksm_write("pages_to_scan", 20000)
+        ksm_write("sleep_millisecs", 10)
+        ksm_write("run", 1)
+        # Bounded by KSM's progress: enough full scans after the start
+        # (each merge needs two: one to note a page, one to merge it), or
+        # a long time without any page scanned.
+        scans0 = ksm_read("full_scans")
+        scanned, last = ksm_read("pages_scanned"), time.monotonic()
+        want = 24 * MIB
+        mems = []
+        while True:
+            mems = [v.memory() for v in merged]
+            if all(m.get("ksm_merged_bytes", 0) >= want and
+                   m.get("shared_bytes", 0) >= want for m in mems):
+                break
+            if ksm_read("full_scans") - scans0 > 20:
+                break
+            s = ksm_read("pages_scanned")
+            if s != scanned:
+                scanned, last = s, time.monotonic()
+            elif time.monotonic() - last > 120:
+                break
+            time.sleep(0.2)
+        for v, m in zip(merged, mems):
+            check(m.get("mem_merge") is True and
+                  m.get("ksm_merged_bytes", 0) >= want and
+                  m.get("shared_bytes", 0) >= want and
+                  m.get("pss_bytes", want) < m.get("resident_bytes", 0),
+                  "%s (mem_merge): its 24 MiB merged and shared (KSM full "
+                  "scans: %d): %s" % (v.id, ksm_read("full_scans") - scans0, m))
+        # The VMs without the flag have had as many scans: nothing merged.
+        for v in plain:
+            m = v.memory()
+            with open("/proc/%d/ksm_stat" % v.p.pid) as f:
+                ksm_stat = f.read()
+            check(m.get("mem_merge") is False and
+                  m.get("ksm_merged_bytes", -1) == 0 and
+                  m.get("shared_bytes", -1) == 0 and
+                  m.get("resident_bytes", 0) >= want and
+                  "ksm_merging_pages 0\n" in ksm_stat,
+                  "%s (no mem_merge): nothing merged or shared: %s" %
+                  (v.id, m))
+        code, out, _ = vmon("stat", merged[0].id)
+        check(code == 0 and '"ksm_merged_bytes"' in out,
+              "vmon stat shows the memory report")
+    finally:
+        for v in vms:
+            vmon("stop", v.id)
+            v.kill()
+        restore()
+
+
+def cpu_ticks(pid):
+    """utime + stime of process @pid (all threads), in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_many(n=50):
+    vms = [VM("i%d" % i, 16) for i in range(n)]
+    try:
+        ready = wait_ready(vms)
+        check(ready == n, "%d of %d idle VMs started at once booted" %
+              (ready, n))
+        rss = [v.memory().get("process_rss_bytes", 1 << 40) for v in vms]
+        check(max(rss) < IDLE_RSS_MAX,
+              "every idle VM's RSS under %d MiB (largest %.1f MiB, mean "
+              "%.1f MiB)" % (IDLE_RSS_MAX // MIB, max(rss) / MIB,
+                             sum(rss) / len(rss) / MIB))
+        # Idle: the vCPUs sleep in KVM. Over 3 s all 50 together use
+        # well under a second of CPU (ticks of 1/100 s: 100 ticks).
+        t0 = [cpu_ticks(v.p.pid) for v in vms]
+        time.sleep(3)
+        used = sum(cpu_ticks(v.p.pid) - a for v, a in zip(vms, t0))
+        check(used < 100, "%d idle VMs used %d CPU ticks in 3 s" % (n, used))
+        rss2 = [v.memory().get("process_rss_bytes", 1 << 40) for v in vms]
+        grew = max(b - a for a, b in zip(rss, rss2))
+        check(grew < 2 * MIB, "RSS flat while idle (largest growth %d KiB)"
+              % (grew >> 10))
+        stopped = sum(vmon("stop", v.id)[0] == 0 for v in vms)
+        check(stopped == n, "vmon stop accepted for %d of %d" % (stopped, n))
+        codes = []
+        for v in vms:
+            try:
+                codes.append(v.p.wait(120))
+            except subprocess.TimeoutExpired:
+                codes.append(None)
+        check(codes == [0] * n, "all %d exited with status 0: %s" %
+              (n, [c for c in codes if c != 0]))
+        left = [v.sock for v in vms if os.path.exists(v.sock)]
+        check(not left, "no API socket left behind: %s" % left[:3])
+        entries = [e for e in os.listdir(RUNDIR) if e.startswith(TAG)]
+        check(not entries, "no registry entry left: %s" % entries[:3])
+        bad = [v.id for v in vms if "vmon:" in v.stderr() and
+               "note:" not in v.stderr()]
+        check(not bad, "no errors on stderr: %s" % bad[:3])
+    finally:
+        for v in vms:
+            v.kill()
+
+
+def balloon_mib(v):
+    st, b = v.req("GET", "/balloon")
+    return b.get("amount_mib") if st == 200 and b else None
+
+
+def test_balance():
+    balloon = {"amount_mib": 0, "deflate_on_oom": False,
+               "stats_polling_interval_s": 1}
+    vms = [VM("b%d" % i, 128, "fill=%d seed=%d" % (16 + 8 * i, i),
+              balloon=balloon) for i in range(4)]
+    floor = 96
+    try:
+        check(wait_ready(vms) == 4, "four VMs with balloons booted")
+        code, out, err = vmon("list", "--mem")
+        rows = {l.split()[0]: l.split() for l in out.splitlines()[1:]}
+        ours = [rows.get(v.id) for v in vms]
+        check(code == 0 and all(ours) and "total" in rows and
+              all(int(r[3]) >= 16 for r in ours),
+              "vmon list --mem: each VM's memory and the total\n" + out + err)
+        # A target 40 MiB under what the four use (the runtime directory
+        # is the test's own: no other instance counts): balloons move.
+        pss = sum(v.memory().get("process_pss_bytes", 0) for v in vms)
+        target = max(pss // MIB - 40, 1)
+        code, out, err = vmon("balance", "--target", "%dM" % target,
+                              "--floor", "%dM" % floor, "--once")
+        amounts = [balloon_mib(v) for v in vms]
+        check(code == 0 and sum(amounts) >= 40 and
+              all(128 - a >= floor for a in amounts),
+              "balance --once under the sum: balloon targets %s MiB set "
+              "through the API, none past the floor\n%s%s" %
+              (amounts, out, err))
+        big = amounts.index(max(amounts))
+        st, stats = vms[big].req("GET", "/balloon/statistics")
+        check(st == 200 and stats["target_mib"] == amounts[big] > 0,
+              "the device has the new target: %s" % stats)
+        code, out, err = vmon("balance", "--target", "64G", "--once")
+        amounts = [balloon_mib(v) for v in vms]
+        check(code == 0 and amounts == [0] * 4,
+              "with room again the balloons are let out: %s\n%s%s" %
+              (amounts, out, err))
+        check(all(v.p.poll() is None for v in vms), "no VM was killed")
+    finally:
+        for v in vms:
+            vmon("stop", v.id)
+            v.kill()
+
+
+TESTS = {"ksm": test_ksm, "many": test_many, "balance": test_balance}
+if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+    print("usage: test_density.py ksm|many|balance")
+    sys.exit(2)
+TESTS[sys.argv[1]]()
+vmontest.finish()
