@@ -496,9 +496,19 @@ static void serial_destroy(struct device *dev)
 	serial_free(dev->opaque);
 }
 
+/* Paused means quiet: what the guest printed before is written now. */
+static void serial_pause(struct device *dev)
+{
+	struct serial *s = dev->opaque;
+
+	if (s->out && !outq_drain(s->out, OUTQ_PAUSE_DRAIN_MS))
+		pr_debug("serial: output still queued at the pause");
+}
+
 static const struct device_ops serial_device_ops = {
 	.state_version = 1,
 	.reset = serial_reset,
+	.pause = serial_pause,
 	.save = serial_save,
 	.restore = serial_restore,
 	.destroy = serial_destroy,

@@ -35,6 +35,7 @@ struct ring {
 	uint8_t *buf;
 	size_t head, count;
 	bool stop, exited, abandoned;
+	bool writing; /* a chunk taken off the ring is being written */
 	uint64_t written, capped;
 	uint64_t tokens, last_ns; /* the rate limit's bucket */
 	struct outq *producers; /* under both locks to change, either to read */
@@ -194,9 +195,13 @@ static void *writer_main(void *opaque)
 		n = take(q, chunk, n);
 		w = cap(q, n);
 		notify_room(q);
+		q->writing = true;
 		pthread_mutex_unlock(&q->lock);
 		write_all(q->p.fd, chunk, w);
 		pthread_mutex_lock(&q->lock);
+		q->writing = false;
+		/* For outq_drain(). */
+		pthread_cond_broadcast(&q->cond);
 	}
 	if (q->abandoned) {
 		/* outq_close() gave up on us: the queue is ours to free. */
@@ -323,6 +328,23 @@ uint64_t outq_capped(struct outq *h)
 	n = q->capped;
 	pthread_mutex_unlock(&q->lock);
 	return n;
+}
+
+bool outq_drain(struct outq *h, unsigned int timeout_ms)
+{
+	struct ring *q = h->r;
+	uint64_t t = now_ns() + (uint64_t)timeout_ms * 1000000;
+	struct timespec ts = { .tv_sec = (time_t)(t / NS),
+			       .tv_nsec = (long)(t % NS) };
+	bool empty;
+
+	pthread_mutex_lock(&q->lock);
+	while ((q->count || q->writing) && !q->exited &&
+	       pthread_cond_timedwait(&q->cond, &q->lock, &ts) != ETIMEDOUT)
+		;
+	empty = !q->count && !q->writing;
+	pthread_mutex_unlock(&q->lock);
+	return empty;
 }
 
 /* After the writer exited: frees everything. */

@@ -14,6 +14,7 @@
 #ifndef VMON_UTIL_OUTQ_H
 #define VMON_UTIL_OUTQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,12 +42,19 @@ struct outq;
 
 /* What outq_close() gives a writer at teardown (docs/limits.md). */
 #define OUTQ_CLOSE_GRACE_MS 2000
+/* What a VM pause waits for queued output at most. */
+#define OUTQ_PAUSE_DRAIN_MS 1000
 
 /* NULL (errno set) on failure. */
 struct outq *outq_create(const struct outq_params *p);
 /* Queues what fits of @buf; returns how many bytes were taken. */
 size_t outq_put(struct outq *q, const void *buf, size_t len);
 size_t outq_space(struct outq *q);
+/*
+ * Waits up to @timeout_ms until everything queued was written (a VM
+ * pause: no guest output appears while paused). True if it was.
+ */
+bool outq_drain(struct outq *q, unsigned int timeout_ms);
 /* Bytes dropped past the size cap. */
 uint64_t outq_capped(struct outq *q);
 /*

@@ -266,6 +266,15 @@ static int con_restore(struct virtio_dev *d, struct state_reader *r)
 	return state_ok(r) ? 0 : -1;
 }
 
+/* Paused means quiet: what the guest sent before is written now. */
+static void con_pause(struct virtio_dev *d)
+{
+	struct vcon *c = d->priv;
+
+	if (c->out && !outq_drain(c->out, OUTQ_PAUSE_DRAIN_MS))
+		pr_debug("virtio-console: output still queued at the pause");
+}
+
 static const struct virtio_dev_ops con_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.config_read = con_config_read,
@@ -273,6 +282,7 @@ static const struct virtio_dev_ops con_ops = {
 	.activate = con_activate,
 	.reset = con_reset,
 	.destroy = con_destroy,
+	.pause = con_pause,
 	.state_version = 1,
 	.save = con_save,
 	.restore = con_restore,

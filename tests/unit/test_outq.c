@@ -239,6 +239,32 @@ static void test_shared_output(void **state)
 	close(fd[1]);
 }
 
+/* A pause waits for what was queued, bounded when nobody reads. */
+static void test_drain(void **state)
+{
+	static char data[32768];
+	struct outq_params p = { .size = 65536, .name = "t" };
+	struct outq *q;
+	int fd[2];
+
+	(void)state;
+	assert_int_equal(pipe(fd), 0);
+	fcntl(fd[1], F_SETPIPE_SZ, 4096);
+	p.fd = fd[1];
+	q = outq_create(&p);
+	assert_non_null(q);
+	assert_int_equal(outq_put(q, data, sizeof(data)), sizeof(data));
+	/* Nobody reads: the drain gives up after its time. */
+	assert_false(outq_drain(q, 200));
+	/* Read it all: the drain sees everything written. */
+	assert_int_equal(drain(fd[0], sizeof(data), 2000), sizeof(data));
+	assert_true(outq_drain(q, 5000));
+	assert_int_equal(outq_space(q), 65536);
+	outq_close(q, 1000);
+	close(fd[0]);
+	close(fd[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_stuck_output),
 		cmocka_unit_test(test_shared_output),
+		cmocka_unit_test(test_drain),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
