@@ -48,6 +48,31 @@ def finish():
     sys.exit(0)
 
 
+def threads_report(pid):
+    """One line per thread of @pid: name, state, wchan, utime+stime: a
+    stalled guest's vCPU threads busy (R, ticks growing) are a slow guest;
+    all asleep on a futex would be a deadlock in vmon."""
+    out = []
+    try:
+        tasks = sorted(os.listdir("/proc/%d/task" % pid), key=int)
+    except OSError:
+        return "(gone)"
+    for tid in tasks:
+        d = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(d + "comm") as f:
+                comm = f.read().strip()
+            with open(d + "stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()
+            with open(d + "wchan") as f:
+                wchan = f.read().strip() or "-"
+        except OSError:
+            continue
+        out.append("%-10s %s wchan=%-24s ticks=%d" %
+                   (comm, st[0], wchan, int(st[11]) + int(st[12])))
+    return "\n".join(out)
+
+
 class Result:
     def __init__(self, code, out, err, elapsed, timed_out):
         self.code = code
@@ -240,6 +265,12 @@ class Interactive:
         print("\n".join(lines), flush=True)
         print("--- vmon's stderr, last lines ---", flush=True)
         print("\n".join(self.err.splitlines()[-15:]), flush=True)
+        if self.p.poll() is None:
+            print("--- vmon's threads (state, kernel wait, CPU ticks; "
+                  "twice, 2 s apart) ---", flush=True)
+            for _ in range(2):
+                print(threads_report(self.p.pid), flush=True)
+                time.sleep(2)
 
     def send(self, data):
         if isinstance(data, str):
