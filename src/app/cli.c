@@ -447,10 +447,6 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--resume: only with --restore");
 		return CLI_ERROR;
 	}
-	if (o->id && !o->api_sock && !o->config_file && !o->restore) {
-		pr_err("--id: only with --api-sock, --config-file or --restore");
-		return CLI_ERROR;
-	}
 	for (unsigned int i = 0; i < nr_dev_opts; i++)
 		if (dev_opts[i]->check && dev_opts[i]->check(&o->cfg))
 			return CLI_ERROR;
