@@ -164,6 +164,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	*state = NULL;
 }
 
+int api_server_share(const char *path, gid_t gid)
+{
+	if (chown(path, (uid_t)-1, gid) || chmod(path, 0660)) {
+		pr_err("API socket %s: group %u: %s", path, (unsigned int)gid,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -707,6 +707,11 @@ int api_main(const struct run_opts *o)
 			goto out;
 		}
 		server = api_server_start(o->api_sock, &in->ctx);
+		if (server && o->api_sock_group &&
+		    api_server_share(o->api_sock, o->api_sock_gid)) {
+			api_server_stop(server);
+			server = NULL;
+		}
 		if (!server) {
 			ret = EXIT_USAGE;
 			goto out;

@@ -424,6 +424,78 @@ def test_pid_ns_daemon():
         cleanup(jid)
 
 
+AS_USER = r"""
+import os, socket, subprocess, sys
+uid, groups = int(sys.argv[1]), [int(g) for g in sys.argv[2].split(",") if g]
+os.setgroups(groups); os.setgid(groups[0] if groups else uid); os.setuid(uid)
+if sys.argv[3] == "connect":
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[4]); print("connected")
+    except OSError as e:
+        print(e.strerror)
+else:
+    os.environ["VMON_RUNTIME_DIR"] = sys.argv[4]
+    sys.stdout.write(subprocess.run([sys.argv[5], "list"], capture_output=True,
+                                    text=True).stdout)
+"""
+
+
+def as_user(groups, *args):
+    r = subprocess.run(["python3", "-c", AS_USER, str(UID),
+                        ",".join(str(g) for g in groups)] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() + r.stderr.strip()
+
+
+def test_sock_group():
+    """--api-sock-group: mode 0660 and that group; vmon list shows an
+    instance only to a user its socket accepts."""
+    tmp = tempfile.mkdtemp(prefix="vmon-sockgroup-")
+    os.chmod(tmp, 0o755)
+    group = UID + 1
+    insts = []
+    try:
+        for name, extra in (("shared", ["--api-sock-group", str(group)]),
+                            ("private", [])):
+            os.mkdir(os.path.join(tmp, name), 0o755)
+            insts.append(vmon_api.Instance(
+                extra, id="sg-%s-%d" % (name, os.getpid()),
+                env=dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, name, "reg"))))
+        shared, private = insts
+        for inst in insts:
+            os.chmod(inst.dir, 0o755)  # the socket's mode decides
+        st = os.stat(shared.sock)
+        check(st.st_mode & 0o777 == 0o660 and st.st_gid == group,
+              "--api-sock-group: mode 0660, the group (%o %d)"
+              % (st.st_mode & 0o777, st.st_gid))
+        check(os.stat(private.sock).st_mode & 0o777 == 0o600,
+              "without it: mode 0600")
+        check(as_user([group], "connect", shared.sock) == "connected",
+              "a member of the group connects")
+        check(as_user([UID], "connect", shared.sock) == "Permission denied"
+              and as_user([group], "connect", private.sock) == "Permission denied",
+              "others do not")
+        # A registry of the user's own naming both instances.
+        reg = os.path.join(tmp, "userreg")
+        os.mkdir(reg, 0o700)
+        for inst in insts:
+            with open(os.path.join(reg, os.path.basename(inst.dir) + ".json"), "w") as f:
+                json.dump({"id": "x", "pid": inst.p.pid, "api_sock": inst.sock}, f)
+        os.chown(reg, UID, UID)
+        out = as_user([group], "list", reg, VMON)
+        check(shared.sock in out and private.sock not in out,
+              "vmon list: only the instance whose socket accepts the user: %r" % out)
+        check(len(os.listdir(reg)) == 2, "the refused one's entry is kept (it lives)")
+        out = as_user([UID], "list", reg, VMON)
+        check(shared.sock not in out, "without the group: not listed")
+    finally:
+        for inst in insts:
+            inst.stop()
+            shutil.rmtree(inst.dir, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_options():
     """vmon-jailer by its name; option errors exit 2 before any change."""
     tmp = tempfile.mkdtemp(prefix="vmon-jailer-")
@@ -455,6 +527,7 @@ try:
     for path in (PROBE, COUNTER):
         check(os.path.exists(path), "guest program built: " + path)
     test_options()
+    test_sock_group()
     test_boot()
     test_api_mode()
     test_memory_limit()
