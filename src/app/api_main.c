@@ -11,6 +11,7 @@
  * with ctx.lock held; the main thread runs the console and signal loop
  * and takes ctx.lock before it tears the VM down.
  */
+#include "../util/bounds.h"
 #include "api_main.h"
 
 #include <errno.h>
@@ -537,6 +538,8 @@ static char *read_file(const char *path, size_t *len)
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+		if (S_ISREG(st.st_mode))
+			bound_hit(BOUND_CONFIG_FILE);
 		pr_err("--config-file %s: not a regular file of at most %d bytes",
 		       path, CONFIG_FILE_MAX);
 		close(fd);
