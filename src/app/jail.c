@@ -28,8 +28,20 @@
 #include "instances.h"
 
 enum {
-	J_ID = 256, J_EXEC, J_UID, J_GID, J_BASE, J_NETNS, J_DAEMON,
-	J_PIDNS, J_CGROUP, J_CGVER, J_PARENT, J_RLIMIT, J_LINK, J_HELP,
+	J_ID = 256,
+	J_EXEC,
+	J_UID,
+	J_GID,
+	J_BASE,
+	J_NETNS,
+	J_DAEMON,
+	J_PIDNS,
+	J_CGROUP,
+	J_CGVER,
+	J_PARENT,
+	J_RLIMIT,
+	J_LINK,
+	J_HELP,
 };
 
 static const struct option jail_options[] = {
@@ -151,8 +163,8 @@ static int jail_check(struct jail_opts *o, bool uid, bool gid)
 	if (o->base[0] != '/' || strstr(o->base, "/.."))
 		return bad("--chroot-base-dir", o->base,
 			   "expected an absolute path without '..'");
-	if ((size_t)snprintf(o->root, sizeof(o->root), "%s/%s/%s/root",
-			     o->base, o->exec_name, o->id) >= sizeof(o->root))
+	if ((size_t)snprintf(o->root, sizeof(o->root), "%s/%s/%s/root", o->base,
+			     o->exec_name, o->id) >= sizeof(o->root))
 		return bad("--chroot-base-dir", o->base, "path too long");
 	return 0;
 }
@@ -163,8 +175,10 @@ static int jail_parse(int argc, char **argv, struct jail_opts *o)
 	bool uid = false, gid = false;
 	int c;
 
-	*o = (struct jail_opts){ .base = "/srv/jailer", .cgroup_version = 1,
-				 .rl_fsize = -1, .rl_nofile = -1 };
+	*o = (struct jail_opts){ .base = "/srv/jailer",
+				 .cgroup_version = 1,
+				 .rl_fsize = -1,
+				 .rl_nofile = -1 };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", jail_options, NULL)) != -1) {
@@ -296,8 +310,7 @@ static int jail_enter(const struct jail_opts *o)
 		pr_err("jail: new namespaces: %s", strerror(errno));
 		return -1;
 	}
-	if (jail_build_root(o) || jail_pivot(o) ||
-	    detach(o, netns_fd, null_fd))
+	if (jail_build_root(o) || jail_pivot(o) || detach(o, netns_fd, null_fd))
 		return -1;
 	if (o->new_pid_ns && enter_pid_ns(o))
 		return -1;

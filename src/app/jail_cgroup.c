@@ -74,8 +74,7 @@ static int hierarchy(int version, const char *ctl, char *mnt, size_t len)
  * hierarchy's mount point); on version 2 enables @ctl in each parent's
  * cgroup.subtree_control first. 0 or -1 (logged).
  */
-static int make_cgroup(int version, const char *dir, size_t n,
-		       const char *ctl)
+static int make_cgroup(int version, const char *dir, size_t n, const char *ctl)
 {
 	char path[PATH_MAX], plus[72];
 

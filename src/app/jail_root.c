@@ -175,8 +175,8 @@ static int loader_list(const char *interp, const char *exec, char *out,
 	}
 	out[got] = 0;
 	close(p[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
-	    !WIFEXITED(status) || WEXITSTATUS(status)) {
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
 		pr_err("jail: %s --list %s failed: cannot tell its libraries",
 		       interp, exec);
 		return -1;
@@ -213,8 +213,8 @@ static int place_libs(const struct jail_opts *o, int fd)
 }
 
 /* Device node @path (as on the host, if the host has it) in the root. */
-static int make_node(const struct jail_opts *o, const char *path,
-		     mode_t mode, bool owned)
+static int make_node(const struct jail_opts *o, const char *path, mode_t mode,
+		     bool owned)
 {
 	char dst[PATH_MAX * 2];
 	struct stat st;
@@ -252,8 +252,7 @@ static int place_link(const struct jail_opts *o, const char *file)
 		return -1;
 	}
 	if (!lstat(dst, &b) && (b.st_ino != a.st_ino || b.st_dev != a.st_dev)) {
-		pr_err("jail: link %s: %s is another file: refused", file,
-		       dst);
+		pr_err("jail: link %s: %s is another file: refused", file, dst);
 		return -1;
 	}
 	if (!lstat(dst, &b) || !link(file, dst))

@@ -136,9 +136,9 @@ static json_t *bounds_json(void)
 	json_t *b = json_object();
 
 	for (int i = 0; i < BOUND_NR; i++)
-		json_object_set_new(b, bound_name((enum bound)i),
-				    json_integer((json_int_t)bound_count(
-					    (enum bound)i)));
+		json_object_set_new(
+			b, bound_name((enum bound)i),
+			json_integer((json_int_t)bound_count((enum bound)i)));
 	return b;
 }
 
