@@ -85,15 +85,19 @@ out:
 
 /*
  * Puts file @src (symlinks followed) at @dst inside the root: a hard link
- * when both are on one file system, else a copy. A file left at @dst by
+ * when it is root's and nobody else may write it, and both are on one
+ * file system; else a copy (root's). Never a link to a file that another
+ * user may change: the jailed user could otherwise rewrite, through the
+ * shared inode, a program that root runs outside. A file left at @dst by
  * an earlier jail of the same id is replaced.
  */
 static int place_file(const char *src, const char *dst)
 {
 	char real[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
 	char *slash;
 
-	if (!realpath(src, real)) {
+	if (!realpath(src, real) || stat(real, &st)) {
 		pr_err("jail: %s: %s", src, strerror(errno));
 		return -1;
 	}
@@ -108,7 +112,7 @@ static int place_file(const char *src, const char *dst)
 		pr_err("jail: %s: %s", dst, strerror(errno));
 		return -1;
 	}
-	if (!link(real, dst))
+	if (st.st_uid == 0 && !(st.st_mode & 022) && !link(real, dst))
 		return 0;
 	return copy_file(real, dst);
 }
@@ -189,6 +193,7 @@ static int place_libs(const struct jail_opts *o, int fd)
 {
 	char interp[PATH_MAX], dst[PATH_MAX * 2];
 	static char list[65536];
+	struct stat st;
 	int r = elf_interp(fd, interp, sizeof(interp));
 
 	if (r <= 0) {
@@ -196,6 +201,12 @@ static int place_libs(const struct jail_opts *o, int fd)
 			pr_err("jail: exec file %s: not a 64-bit ELF executable",
 			       o->exec_file);
 		return r;
+	}
+	/* It runs as root here: only a loader that root alone controls. */
+	if (stat(interp, &st) || st.st_uid != 0 || (st.st_mode & 022)) {
+		pr_err("jail: exec file %s: its loader %s is not a file of root's that only root may write",
+		       o->exec_file, interp);
+		return -1;
 	}
 	if (loader_list(interp, o->exec_file, list, sizeof(list)))
 		return -1;

@@ -20,7 +20,9 @@ jailer options, run as root.
 - --new-pid-ns --daemonize: the jailer returns at once, the pid file
   names vmon, which is init of its PID namespace and stops through its
   socket.
-- vmon-jailer (the same program by that name) and option errors.
+- an exec file another user may write is copied into the jail, not
+  hard-linked; vmon-jailer (the same program by that name) and option
+  errors.
 Every test removes its chroot and cgroups.
 """
 import ctypes
@@ -300,8 +302,13 @@ def test_api_mode():
         check(int(s["CapEff"], 16) == 0 and int(s["CapPrm"], 16) == 0
               and int(s["CapBnd"], 16) == 0 and int(s["CapAmb"], 16) == 0,
               "no capabilities (effective, permitted, bounding, ambient)")
+        # The main thread installs its filter just after opening the socket.
+        deadline = time.monotonic() + 20
+        while status(p.pid)["Seccomp"] != "2" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        s = status(p.pid)
         check(s["NoNewPrivs"] == "1" and s["Seccomp"] == "2",
-              "NoNewPrivs 1, Seccomp 2")
+              "NoNewPrivs 1, Seccomp 2: %s, %s" % (s["NoNewPrivs"], s["Seccomp"]))
         rs, js = os.stat("/proc/%d/root" % p.pid), os.stat(root)
         check((rs.st_dev, rs.st_ino) == (js.st_dev, js.st_ino),
               "/proc/PID/root is the chroot")
@@ -496,6 +503,28 @@ def test_sock_group():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_exec_copy():
+    """An exec file another user may write is copied, never linked."""
+    jid = "copy-%d" % os.getpid()
+    own_dir = tempfile.mkdtemp(prefix="vmon-jail-own-")
+    own = os.path.join(own_dir, "vmon-own")
+    shutil.copy(VMON, own)
+    os.chown(own, UID, GID)
+    try:
+        r = run([VMON, "jail", "--id", jid, "--exec-file", own, "--uid",
+                 str(UID), "--gid", str(GID), "--chroot-base-dir", BASE,
+                 "--", "--help"], timeout=60)
+        check(r.code == 0 and "--kernel" in r.out,
+              "the jailed copy runs: %r %s" % (r.code, r.err[-300:]))
+        st = os.stat(os.path.join(BASE, "vmon-own", jid, "root", "vmon-own"))
+        check(st.st_ino != os.stat(own).st_ino and st.st_uid == 0
+              and st.st_mode & 0o777 == 0o755,
+              "an exec file of the jail's user: a copy of root's, 0755")
+    finally:
+        shutil.rmtree(os.path.join(BASE, "vmon-own"), ignore_errors=True)
+        shutil.rmtree(own_dir)
+
+
 def test_options():
     """vmon-jailer by its name; option errors exit 2 before any change."""
     tmp = tempfile.mkdtemp(prefix="vmon-jailer-")
@@ -528,6 +557,7 @@ try:
         check(os.path.exists(path), "guest program built: " + path)
     test_options()
     test_sock_group()
+    test_exec_copy()
     test_boot()
     test_api_mode()
     test_memory_limit()
