@@ -25,10 +25,16 @@
 #include "../util/log.h"
 #include "jail.h"
 
-/* mkdir -p @path (each new directory @mode, root's). 0 or -1 (logged). */
-static int mkdirs(const char *path, mode_t mode)
+/*
+ * mkdir -p @path (each new directory @mode, root's). Every component
+ * after the first @from characters (inside the jail's root, where a user
+ * jailed there before may have left a symbolic link) must be a directory
+ * itself, not a link to one. 0 or -1 (logged).
+ */
+static int mkdirs(const char *path, size_t from, mode_t mode)
 {
 	char buf[PATH_MAX];
+	struct stat st;
 
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (char *p = buf + 1;; p++) {
@@ -39,6 +45,12 @@ static int mkdirs(const char *path, mode_t mode)
 		*p = 0;
 		if (mkdir(buf, mode) && errno != EEXIST) {
 			pr_err("jail: directory %s: %s", buf, strerror(errno));
+			return -1;
+		}
+		if ((size_t)(p - buf) > from &&
+		    (lstat(buf, &st) || !S_ISDIR(st.st_mode))) {
+			pr_err("jail: %s: not a directory (a symbolic link?): refused",
+			       buf);
 			return -1;
 		}
 		*p = c;
@@ -91,7 +103,7 @@ out:
  * shared inode, a program that root runs outside. A file left at @dst by
  * an earlier jail of the same id is replaced.
  */
-static int place_file(const char *src, const char *dst)
+static int place_file(const char *src, const char *dst, size_t from)
 {
 	char real[PATH_MAX], dir[PATH_MAX];
 	struct stat st;
@@ -105,7 +117,7 @@ static int place_file(const char *src, const char *dst)
 	slash = strrchr(dir, '/');
 	if (slash) {
 		*slash = 0;
-		if (mkdirs(dir, 0755))
+		if (mkdirs(dir, from, 0755))
 			return -1;
 	}
 	if (unlink(dst) && errno != ENOENT) {
@@ -211,13 +223,13 @@ static int place_libs(const struct jail_opts *o, int fd)
 	if (loader_list(interp, o->exec_file, list, sizeof(list)))
 		return -1;
 	snprintf(dst, sizeof(dst), "%s%s", o->root, interp);
-	if (place_file(interp, dst))
+	if (place_file(interp, dst, strlen(o->root)))
 		return -1;
 	for (char *s = strtok(list, " \t\n"); s; s = strtok(NULL, " \t\n")) {
 		if (s[0] != '/' || strstr(s, "/../"))
 			continue; /* names, "=>", addresses */
 		snprintf(dst, sizeof(dst), "%s%s", o->root, s);
-		if (place_file(s, dst))
+		if (place_file(s, dst, strlen(o->root)))
 			return -1;
 	}
 	return 0;
@@ -234,7 +246,7 @@ static int make_node(const struct jail_opts *o, const char *path, mode_t mode,
 		return 0; /* not on this host: vmon reports it if needed */
 	snprintf(dst, sizeof(dst), "%s%s", o->root, path);
 	*strrchr(dst, '/') = 0;
-	if (mkdirs(dst, 0755))
+	if (mkdirs(dst, strlen(o->root), 0755))
 		return -1;
 	snprintf(dst, sizeof(dst), "%s%s", o->root, path);
 	if ((unlink(dst) && errno != ENOENT) ||
@@ -282,13 +294,14 @@ int jail_build_root(const struct jail_opts *o)
 	char dst[PATH_MAX * 2];
 	int fd, ret;
 
-	if (mkdirs(o->root, 0755) || chown(o->root, o->uid, o->gid) ||
+	if (mkdirs(o->root, strlen(o->root), 0755) ||
+	    chown(o->root, o->uid, o->gid) ||
 	    chmod(o->root, 0755)) {
 		pr_err("jail: %s: %s", o->root, strerror(errno));
 		return -1;
 	}
 	snprintf(dst, sizeof(dst), "%s/%s", o->root, o->exec_name);
-	if (place_file(o->exec_file, dst))
+	if (place_file(o->exec_file, dst, strlen(o->root)))
 		return -1;
 	fd = open(dst, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -306,8 +319,8 @@ int jail_build_root(const struct jail_opts *o)
 			return -1;
 	/* vmon's runtime directory (JAIL_RUNTIME_DIR), the user's own. */
 	snprintf(dst, sizeof(dst), "%s%s", o->root, JAIL_RUNTIME_DIR);
-	if (mkdirs(dst, 0755) || chown(dst, o->uid, o->gid) ||
-	    chmod(dst, 0700)) {
+	if (mkdirs(dst, strlen(o->root), 0755) ||
+	    lchown(dst, o->uid, o->gid) || chmod(dst, 0700)) {
 		pr_err("jail: %s: %s", dst, strerror(errno));
 		return -1;
 	}

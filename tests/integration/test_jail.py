@@ -525,6 +525,26 @@ def test_exec_copy():
         shutil.rmtree(own_dir)
 
 
+def test_reuse_symlink():
+    """A chroot reused after a jailed user left a symbolic link in it:
+    the jailer refuses instead of following it out of the jail."""
+    jid = "reuse-%d" % os.getpid()
+    root = root_of(jid)
+    victim = tempfile.mkdtemp(prefix="vmon-jail-victim-")
+    try:
+        os.makedirs(root)
+        os.symlink(victim, os.path.join(root, "run"))
+        r = run(jail_args(jid, ["--help"]), timeout=60)
+        st = os.stat(victim)
+        check(r.code == 4 and "not a directory (a symbolic link?): refused"
+              in r.err and st.st_uid == 0 and os.listdir(victim) == [],
+              "a symbolic link left in the chroot is refused, its target "
+              "untouched: %r %s" % (r.code, r.err.strip()[-300:]))
+    finally:
+        shutil.rmtree(victim)
+        cleanup(jid)
+
+
 def test_options():
     """vmon-jailer by its name; option errors exit 2 before any change."""
     tmp = tempfile.mkdtemp(prefix="vmon-jailer-")
@@ -558,6 +578,7 @@ try:
     test_options()
     test_sock_group()
     test_exec_copy()
+    test_reuse_symlink()
     test_boot()
     test_api_mode()
     test_memory_limit()
