@@ -295,8 +295,7 @@ int jail_build_root(const struct jail_opts *o)
 	int fd, ret;
 
 	if (mkdirs(o->root, strlen(o->root), 0755) ||
-	    chown(o->root, o->uid, o->gid) ||
-	    chmod(o->root, 0755)) {
+	    chown(o->root, o->uid, o->gid) || chmod(o->root, 0755)) {
 		pr_err("jail: %s: %s", o->root, strerror(errno));
 		return -1;
 	}
@@ -319,8 +318,8 @@ int jail_build_root(const struct jail_opts *o)
 			return -1;
 	/* vmon's runtime directory (JAIL_RUNTIME_DIR), the user's own. */
 	snprintf(dst, sizeof(dst), "%s%s", o->root, JAIL_RUNTIME_DIR);
-	if (mkdirs(dst, strlen(o->root), 0755) ||
-	    lchown(dst, o->uid, o->gid) || chmod(dst, 0700)) {
+	if (mkdirs(dst, strlen(o->root), 0755) || lchown(dst, o->uid, o->gid) ||
+	    chmod(dst, 0700)) {
 		pr_err("jail: %s: %s", dst, strerror(errno));
 		return -1;
 	}
