@@ -114,7 +114,7 @@ static int jail_option(struct jail_opts *o, int c, const char *arg)
 			o->gid = (gid_t)v;
 		return 0;
 	case J_CGVER:
-		if (strcmp(arg, "1") && strcmp(arg, "2"))
+		if (strcmp(arg, "1") != 0 && strcmp(arg, "2") != 0)
 			return bad("--cgroup-version", arg, "expected 1 or 2");
 		o->cgroup_version = arg[0] - '0';
 		return 0;
@@ -208,7 +208,7 @@ static int jail_parse(int argc, char **argv, struct jail_opts *o)
 		if (jail_option(o, c, optarg))
 			return -1;
 	}
-	if (optind < argc && strcmp(argv[optind - 1], "--")) {
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0) {
 		pr_err("jail: %s: unexpected (vmon's options go after --)",
 		       argv[optind]);
 		return -1;
@@ -331,8 +331,10 @@ int cmd_jail(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	args = calloc((size_t)o.vmm_argc + 4, sizeof(*args));
-	if (!args || jail_enter(&o))
+	if (!args || jail_enter(&o)) {
+		free(args);
 		return EXIT_HOST;
+	}
 	snprintf(exe, sizeof(exe), "/%s", o.exec_name);
 	args[0] = (char *)o.exec_name;
 	args[1] = "--id";
@@ -343,5 +345,6 @@ int cmd_jail(int argc, char **argv)
 	syscall(SYS_close_range, 3, ~0U, 0);
 	execv(exe, args);
 	pr_err("jail: exec %s in %s: %s", exe, o.root, strerror(errno));
+	free(args);
 	return EXIT_HOST;
 }
