@@ -3,6 +3,7 @@
  * server.c - libmicrohttpd glue: the Unix listening socket, per-request
  * body accumulation with the size limit, and JSON responses.
  */
+#include "../util/bounds.h"
 #include "server.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@ struct api_server {
 	struct api_ctx *ctx;
 	int fd;
 	char *path;
+	unsigned int connections; /* open now (the API thread's) */
 };
 
 /* One request in progress. */
@@ -77,6 +79,7 @@ static enum MHD_Result refuse_size(struct MHD_Connection *conn,
 	json_t *j;
 	enum MHD_Result ret;
 
+	bound_hit(BOUND_API_BODY);
 	snprintf(
 		msg, sizeof(msg),
 		"Request payload with size %llu is larger than the limit of %d allowed by server.",
@@ -152,7 +155,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 	struct request *rq = *state;
 
 	(void)cls;
-	(void)why;
+	if (why == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+		bound_hit(BOUND_API_TIMEOUT);
 	/* Idle again (keep-alive): the short timeout. */
 	if (conn)
 		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
@@ -162,6 +166,31 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		free(rq);
 	}
 	*state = NULL;
+}
+
+/* Counts the open connections: all slots in use is a bound hit. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct api_server *s = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED &&
+	    ++s->connections >= MAX_CONNECTIONS)
+		bound_hit(BOUND_API_CONNECTIONS);
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED && s->connections)
+		s->connections--;
+	api_thread_on_connection(NULL, conn, socket_context, code);
+}
+
+int api_server_share(const char *path, gid_t gid)
+{
+	if (chown(path, (uid_t)-1, gid) || chmod(path, 0660)) {
+		pr_err("API socket %s: group %u: %s", path, (unsigned int)gid,
+		       strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
@@ -210,7 +239,7 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0,
 		NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_NOTIFY_CONNECTION, api_thread_on_connection, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 		MHD_OPTION_END);

@@ -8,6 +8,8 @@
 #ifndef VMON_API_SERVER_H
 #define VMON_API_SERVER_H
 
+#include <sys/types.h>
+
 #include "router.h"
 
 struct api_server;
@@ -17,6 +19,11 @@ struct api_server;
  * Returns NULL with the error logged.
  */
 struct api_server *api_server_start(const char *path, struct api_ctx *ctx);
+/*
+ * Gives group @gid read and write access to the socket at @path (mode
+ * 0660). Returns 0, or -1 (logged).
+ */
+int api_server_share(const char *path, gid_t gid);
 /* Stops the API thread, closes and unlinks the socket. */
 void api_server_stop(struct api_server *s);
 

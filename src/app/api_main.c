@@ -11,6 +11,7 @@
  * with ctx.lock held; the main thread runs the console and signal loop
  * and takes ctx.lock before it tears the VM down.
  */
+#include "../util/bounds.h"
 #include "api_main.h"
 
 #include <errno.h>
@@ -537,6 +538,8 @@ static char *read_file(const char *path, size_t *len)
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+		if (S_ISREG(st.st_mode))
+			bound_hit(BOUND_CONFIG_FILE);
 		pr_err("--config-file %s: not a regular file of at most %d bytes",
 		       path, CONFIG_FILE_MAX);
 		close(fd);
@@ -707,6 +710,11 @@ int api_main(const struct run_opts *o)
 			goto out;
 		}
 		server = api_server_start(o->api_sock, &in->ctx);
+		if (server && o->api_sock_group &&
+		    api_server_share(o->api_sock, o->api_sock_gid)) {
+			api_server_stop(server);
+			server = NULL;
+		}
 		if (!server) {
 			ret = EXIT_USAGE;
 			goto out;

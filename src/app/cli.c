@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ void cli_run_usage(FILE *f)
 		"                           in all (256M); 0: no limit (docs/limits.md)\n"
 		"      --api-sock PATH      serve Firecracker's HTTP API on the Unix socket\n"
 		"                           PATH and boot on its InstanceStart (docs/api.md)\n"
+		"      --api-sock-group GROUP  the socket's group, mode 0660 (else 0600)\n"
 		"      --config-file FILE   boot the VM a Firecracker JSON configuration\n"
 		"                           file describes (with --api-sock: API too)\n"
 		"      --restore DIR        start from the snapshot in DIR (DIR/state,\n"
@@ -95,6 +97,7 @@ void cli_run_usage(FILE *f)
 enum {
 	OPT_TEST_DEVICE = 256,
 	OPT_API_SOCK,
+	OPT_API_SOCK_GROUP,
 	OPT_CONFIG_FILE,
 	OPT_ID,
 	OPT_SECCOMP_LEVEL,
@@ -129,6 +132,7 @@ static const struct option run_options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "api-sock", required_argument, NULL, OPT_API_SOCK },
+	{ "api-sock-group", required_argument, NULL, OPT_API_SOCK_GROUP },
 	{ "config-file", required_argument, NULL, OPT_CONFIG_FILE },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "seccomp-level", required_argument, NULL, OPT_SECCOMP_LEVEL },
@@ -382,6 +386,24 @@ static enum cli_result seccomp_option(int c, struct run_opts *o)
 	return CLI_OK;
 }
 
+/* --api-sock-group: a group name or number. */
+static enum cli_result sock_group_option(const char *arg, struct run_opts *o)
+{
+	struct group *g = getgrnam(arg);
+	uint64_t v;
+
+	if (g) {
+		o->api_sock_gid = g->gr_gid;
+	} else if (!parse_uint(arg, 0, UINT32_MAX - 1, &v)) {
+		o->api_sock_gid = (gid_t)v;
+	} else {
+		pr_err("--api-sock-group %s: no such group", arg);
+		return CLI_ERROR;
+	}
+	o->api_sock_group = true;
+	return CLI_OK;
+}
+
 /* The options of the program rather than of the VM. */
 static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 {
@@ -393,6 +415,8 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 		}
 		o->api_sock = optarg;
 		return CLI_OK;
+	case OPT_API_SOCK_GROUP:
+		return sock_group_option(optarg, o);
 	case OPT_CONFIG_FILE:
 		o->config_file = optarg;
 		return CLI_OK;
@@ -450,12 +474,12 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--restore: the snapshot describes the VM; --config-file, --kernel, --mem and the device options do not apply");
 		return CLI_ERROR;
 	}
-	if (o->resume && !o->restore) {
-		pr_err("--resume: only with --restore");
+	if (o->api_sock_group && !o->api_sock) {
+		pr_err("--api-sock-group: only with --api-sock");
 		return CLI_ERROR;
 	}
-	if (o->id && !o->api_sock && !o->config_file && !o->restore) {
-		pr_err("--id: only with --api-sock, --config-file or --restore");
+	if (o->resume && !o->restore) {
+		pr_err("--resume: only with --restore");
 		return CLI_ERROR;
 	}
 	for (unsigned int i = 0; i < nr_dev_opts; i++)

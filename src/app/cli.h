@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "../config/config.h"
 #include "../util/seccomp.h"
@@ -16,6 +17,8 @@ struct run_opts {
 	struct vm_config cfg;
 	const char *append; /* --append: added to the default cmdline */
 	const char *api_sock; /* --api-sock: serve Firecracker's API */
+	bool api_sock_group; /* --api-sock-group given: */
+	gid_t api_sock_gid; /* the socket's group (mode 0660) */
 	const char *config_file; /* --config-file: Firecracker's JSON */
 	const char *id; /* --id: the instance id (API mode) */
 	enum seccomp_level seccomp_level; /* --seccomp-level, --no-seccomp */

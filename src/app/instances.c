@@ -90,27 +90,33 @@ int instance_id_valid(const char *id)
 	return 1;
 }
 
-/* True if something accepts connections on the Unix socket @path. */
-static bool socket_alive(const char *path)
+/*
+ * Whether the caller can talk on the Unix socket @path: 0 if it connects,
+ * 1 if the socket is there but its mode or owner refuses the caller, -1
+ * if nothing listens.
+ */
+static int socket_state(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	bool ok;
-	int fd;
+	int fd, ret = 0;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return false;
+		return -1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return false;
-	ok = !connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		ret = errno == EACCES || errno == EPERM ? 1 : -1;
 	close(fd);
-	return ok;
+	return ret;
 }
 
 /*
- * Reads a registry entry; 0 if it names a live instance: its process
- * exists and its socket accepts (a reused PID alone does not count).
+ * Reads a registry entry; 0 if it names a live instance the caller may
+ * talk to: its process exists and its socket accepts the caller (a
+ * reused PID alone does not count); 1 if it lives but its socket refuses
+ * the caller; -1 if it is gone (or the entry is bad).
  */
 static int read_entry(const char *path, char *sock, size_t len, long *pid)
 {
@@ -126,9 +132,8 @@ static int read_entry(const char *path, char *sock, size_t len, long *pid)
 	    json_integer_value(p) > 0) {
 		snprintf(sock, len, "%s", json_string_value(s));
 		*pid = (long)json_integer_value(p);
-		if ((kill((pid_t)*pid, 0) == 0 || errno == EPERM) &&
-		    socket_alive(sock))
-			ret = 0;
+		if (kill((pid_t)*pid, 0) == 0 || errno == EPERM)
+			ret = socket_state(sock);
 	}
 	json_decref(j);
 	return ret;
@@ -154,7 +159,7 @@ int instance_register(const char *id, const char *sock, char *entry, size_t len)
 		snprintf(abs, sizeof(abs), "%.2000s/%.2000s", cwd, sock);
 	}
 	snprintf(entry, len, "%.3000s/%s.json", dir, id);
-	if (!read_entry(entry, old, sizeof(old), &pid)) {
+	if (read_entry(entry, old, sizeof(old), &pid) >= 0) {
 		pr_err("--id %s: already used by vmon instance %ld (%s)", id,
 		       pid, old);
 		entry[0] = 0;
@@ -219,6 +224,7 @@ int instance_foreach(int (*fn)(const char *id, const char *sock, long pid,
 		char path[PATH_MAX + 256], sock[PATH_MAX], id[128];
 		size_t n = strlen(de->d_name);
 		long pid;
+		int e;
 
 		if (n < 6 || n - 5 >= sizeof(id) ||
 		    strcmp(de->d_name + n - 5, ".json") != 0)
@@ -226,11 +232,11 @@ int instance_foreach(int (*fn)(const char *id, const char *sock, long pid,
 		memcpy(id, de->d_name, n - 5);
 		id[n - 5] = 0;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (read_entry(path, sock, sizeof(sock), &pid)) {
-			/* The instance died without cleaning up. */
+		e = read_entry(path, sock, sizeof(sock), &pid);
+		if (e < 0) /* The instance died without cleaning up. */
 			unlink(path);
+		if (e) /* gone, or not the caller's to talk to */
 			continue;
-		}
 		r = fn(id, sock, pid, arg);
 	}
 	closedir(d);
@@ -276,6 +282,7 @@ int instance_socket(const char *id, char *sock, size_t len)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 80];
 	long pid;
+	int r;
 
 	if (strchr(id, '/')) {
 		snprintf(sock, len, "%s", id);
@@ -288,8 +295,11 @@ int instance_socket(const char *id, char *sock, size_t len)
 	if (runtime_dir(dir, sizeof(dir), 0))
 		return -1;
 	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
-	if (read_entry(path, sock, len, &pid)) {
-		pr_err("%s: no such vmon instance (see vmon list)", id);
+	r = read_entry(path, sock, len, &pid);
+	if (r) {
+		pr_err("%s: %s", id,
+		       r > 0 ? "its API socket refuses this user" :
+			       "no such vmon instance (see vmon list)");
 		return -1;
 	}
 	return 0;

@@ -9,6 +9,7 @@
 #include "../vmm/exitcode.h"
 #include "density.h"
 #include "instances.h"
+#include "jail.h"
 #include "run.h"
 #include "seccomp_print.h"
 #include "snapshot_cmd.h"
@@ -40,6 +41,9 @@ static void usage(FILE *f)
 		"             each thread's system call list (docs/seccomp.md)\n"
 		"  snapshot ID DIR [--resume]\n"
 		"             pause it and write a snapshot to DIR (state, memory)\n"
+		"  jail --id ID --exec-file VMON --uid U --gid G [...] [-- OPTIONS]\n"
+		"             run VMON in a chroot as U:G (Firecracker's jailer,\n"
+		"             also as vmon-jailer: docs/jail.md)\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
 		"  help       this help\n"
@@ -54,6 +58,11 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
+	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
+						   argv[0];
+
+	if (!strcmp(self, "vmon-jailer"))
+		return cmd_jail(argc, argv);
 
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
 		printf("vmon %s\n", VMON_VERSION);
@@ -69,6 +78,8 @@ int main(int argc, char **argv)
 			       argc > 1 ? argv + 1 : argv);
 	if (!strcmp(cmd, "seccomp-print"))
 		return cmd_seccomp_print(argc - 1, argv + 1);
+	if (!strcmp(cmd, "jail"))
+		return cmd_jail(argc - 1, argv + 1);
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "balance"))

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../util/bounds.h"
 #include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
 #include "memstat.h"
@@ -130,6 +131,18 @@ static void bus_metrics(json_t *devs, const struct bus *bus)
 	}
 }
 
+/* How often each bound of docs/limits.md was hit: {name: count}. */
+static json_t *bounds_json(void)
+{
+	json_t *b = json_object();
+
+	for (int i = 0; i < BOUND_NR; i++)
+		json_object_set_new(
+			b, bound_name((enum bound)i),
+			json_integer((json_int_t)bound_count((enum bound)i)));
+	return b;
+}
+
 json_t *metrics_collect(struct vm *vm)
 {
 	struct timespec ts;
@@ -138,6 +151,8 @@ json_t *metrics_collect(struct vm *vm)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m = json_pack("{s:I}", "utc_timestamp_ms",
 		      (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (m)
+		json_object_set_new(m, "bounds", bounds_json());
 	if (!m || !vm)
 		return m;
 	exits = json_object();

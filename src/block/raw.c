@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/bounds.h"
 #include "block.h"
 
 #define RAW_DIRECT_ALIGN 512
@@ -149,8 +150,10 @@ static void *get_buf(struct raw *r)
 
 	if (r->npool)
 		return r->pool[--r->npool];
-	if (r->nbufs == RAW_BOUNCE_BUFS)
+	if (r->nbufs == RAW_BOUNCE_BUFS) {
+		bound_hit(BOUND_DISK_BOUNCE);
 		return NULL;
+	}
 	p = aligned_alloc(RAW_BOUNCE_ALIGN, RAW_BOUNCE_CHUNK);
 	if (p)
 		r->nbufs++;

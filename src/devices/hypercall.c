@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "../util/bounds.h"
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
 #include "../vmm/vcpu.h"
@@ -60,6 +61,8 @@ static bool print_allowed(void)
 		print_rl.lines++;
 	else
 		print_rl.suppressed++;
+	if (!ok)
+		bound_hit(BOUND_HC_PRINT_RATE);
 	pthread_mutex_unlock(&print_rl.lock);
 	if (dropped)
 		pr_note("guest: %llu print hypercalls suppressed (at most %d lines a second)",

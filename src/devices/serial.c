@@ -19,6 +19,7 @@
  * Its part of the device interface: registers and receive FIFO are saved;
  * the host side (output fd, transmit buffer, wake-up) is not state.
  */
+#include "../util/bounds.h"
 #include "serial.h"
 
 #include <errno.h>
@@ -178,6 +179,7 @@ static void transmit(struct serial *s, uint8_t b)
 	if (!s->out)
 		return;
 	if (!outq_put(s->out, &b, 1)) {
+		bound_hit(BOUND_UART_TX_BUF);
 		if (!s->tx_dropped++)
 			pr_warn("serial: output stalled with %u bytes buffered: dropping what the guest writes while THRE is clear",
 				TX_BUF);

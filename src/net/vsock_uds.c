@@ -4,6 +4,7 @@
  * the listening socket, the host connections until their "CONNECT
  * <port>\n" line is read, and the dialling of "PATH_<port>".
  */
+#include "../util/bounds.h"
 #include "vsock_uds.h"
 
 #include <errno.h>
@@ -126,6 +127,7 @@ static struct pending *free_slot(struct vsock_uds *u)
 		if (!old || u->pend[i].since_ms < old->since_ms)
 			old = &u->pend[i];
 	}
+	bound_hit(BOUND_VSOCK_UDS_PENDING); /* the old one or the new */
 	if (now_ms() - old->since_ms < UDS_PENDING_IDLE_MS)
 		return NULL;
 	pend_close(old);

@@ -3,6 +3,7 @@
  * log.c - diagnostics on stderr and the once-per-key suppression table
  * for messages a guest can trigger.
  */
+#include "bounds.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -99,6 +100,7 @@ static bool once_admit(unsigned int cls, uint64_t key)
 	keys = class_keys(cls, &noted);
 	if (!keys || *keys == LOG_ONCE_PER_CLASS ||
 	    once_count == LOG_ONCE_MAX) {
+		bound_hit(BOUND_LOG_ONCE);
 		if (!*noted)
 			pr_warn("too many distinct guest events of this kind (class 0x%x), further ones are not logged",
 				cls);

@@ -6,6 +6,7 @@
  * is held while the room callback runs, so that outq_close() can be sure
  * no callback runs once it returns. Neither is held across write(2).
  */
+#include "bounds.h"
 #include "outq.h"
 
 #include <errno.h>
@@ -79,6 +80,7 @@ static void wait_tokens(struct ring *q)
 	uint64_t ns = NS / q->p.rate + 1, t = now_ns() + ns;
 	struct timespec ts;
 
+	bound_hit(BOUND_CONSOLE_RATE);
 	/* The cond uses CLOCK_MONOTONIC (ring_create). */
 	ts.tv_sec = (time_t)(t / NS);
 	ts.tv_nsec = (long)(t % NS);
@@ -160,6 +162,7 @@ static size_t cap(struct ring *q, size_t n)
 			pr_warn("%s: output reached its limit of %llu bytes: the rest is dropped",
 				q->p.name, (unsigned long long)q->p.max_bytes);
 		q->capped += n - left;
+		bound_hit(BOUND_SERIAL_FILE_MAX);
 		n = (size_t)left;
 	}
 	q->written += n;
@@ -404,9 +407,11 @@ void outq_close(struct outq *h, unsigned int grace_ms)
 		return;
 	}
 	/* Stuck in write(2): it frees the ring if the write ever returns. */
-	if (q->count)
+	if (q->count) {
 		pr_warn("%s: output does not drain: %zu bytes not written",
 			q->p.name, q->count);
+		bound_hit(BOUND_OUTPUT_TEARDOWN);
+	}
 	q->abandoned = true;
 	pthread_detach(q->writer);
 	/* The writer may free @q as soon as this is released. */

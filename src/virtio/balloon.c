@@ -7,6 +7,7 @@
  * every N seconds, free page reporting, deflate-on-OOM offered on request.
  * The target changes at run time through virtio_balloon_set_target().
  */
+#include "../util/bounds.h"
 #include "balloon.h"
 
 #include <errno.h>
@@ -210,6 +211,7 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 		}
 		if (r == Q_INFLATE && !inflate(b, &b->elem, &pfns)) {
 			/* The rest of the chain in the next turn. */
+			bound_hit(BOUND_BALLOON_PFNS);
 			virtq_unpop(vq);
 			virtio_requeue(d, q);
 			break;
@@ -219,8 +221,10 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 		/* Deflate: nothing to do, a page comes back when touched. */
 		virtq_push(vq, b->elem.head, 0);
 		pushed = true;
-		if (i == BALLOON_BUDGET - 1)
+		if (i == BALLOON_BUDGET - 1) {
+			bound_hit(BOUND_BALLOON_CHAINS);
 			virtio_requeue(d, q);
+		}
 	}
 	if (pushed)
 		virtio_notify_queue(d, q);

@@ -5,6 +5,7 @@
  * image through io_uring). Requests are popped and submitted on the I/O
  * thread; the back-end's completion eventfd brings them back there.
  */
+#include "../util/bounds.h"
 #include "blk.h"
 
 #include <errno.h>
@@ -192,6 +193,7 @@ static void blk_process(struct blk *b)
 		int r;
 
 		if (b->bk->inflight >= BLK_MAX_INFLIGHT) {
+			bound_hit(BOUND_BLK_INFLIGHT);
 			b->stalled = true;
 			break;
 		}

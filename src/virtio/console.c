@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../util/bounds.h"
 #include "../devices/console_out.h"
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
@@ -152,6 +153,7 @@ static bool send_chain(struct vcon *c, const struct virtq_elem *e)
 		put = outq_put(c->out, buf, n);
 		off += put;
 		if (put < n) {
+			bound_hit(BOUND_CONSOLE_OUT_BUF);
 			c->part_head = e->head;
 			c->part_off = off;
 			return false;

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../util/bounds.h"
 #include "../net/vsock_uds.h"
 #include "../util/log.h"
 #include "../vmm/iothread.h"
@@ -122,6 +123,7 @@ static void conn_close(struct vsock *vs, struct vconn *c)
 static void queue_hdr(struct vsock *vs, const struct vsock_hdr *h)
 {
 	if (vs->pend_count == VSOCK_MAX_PENDING) {
+		bound_hit(BOUND_VSOCK_PENDING);
 		log_once(
 			ONCE_VSOCK, vs->dev->base,
 			"%s: too many control packets waiting for the guest: dropped",
@@ -317,6 +319,7 @@ static struct vconn *free_slot(struct vsock *vs)
 	for (unsigned int i = 0; i < VSOCK_MAX_CONNS; i++)
 		if (vs->conns[i].st == C_FREE)
 			return &vs->conns[i];
+	bound_hit(BOUND_VSOCK_CONNS);
 	return NULL;
 }
 

@@ -207,7 +207,41 @@ def stalled_api_clients():
         inst.stop()
 
 
+BOUND_NAMES = {"console_rate", "serial_file_max", "uart_tx_buf",
+               "console_out_buf", "output_teardown", "hypercall_print_rate",
+               "log_once", "disk_bounce", "blk_inflight",
+               "balloon_pfns_per_turn", "balloon_chains_per_turn",
+               "vsock_connections", "vsock_pending", "api_connections",
+               "api_timeout", "api_body", "vsock_uds_pending", "config_file"}
+
+
+def bound_counters():
+    """A bound hit is counted: `vmon stat` shows "bounds", one counter per
+    bound of docs/limits.md; a body over API_MAX_BODY moves api_body."""
+    import json
+    inst = vmon_api.Instance(id=TAG + "-count")
+    try:
+        ok, body = inst.boot_counter()
+        vt.check(ok, "the counter guest boots (stats need a VM): %r" % body)
+        def bounds():
+            r = vt.run(["stat", inst.sock], timeout=20)
+            return json.loads(r.out).get("bounds", {}) if r.code == 0 else {}
+        before = bounds()
+        vt.check(set(before) == BOUND_NAMES,
+                 "vmon stat: a counter per bound: %r" % sorted(before))
+        st, _ = inst.req("PUT", "/machine-config", "{" + " " * (80 << 10) + "}")
+        after = bounds()
+        vt.check(st == 400 and after.get("api_body") == before.get("api_body", -9) + 1,
+                 "a body over 64 KiB (400: %r) counts once in api_body: %r -> %r"
+                 % (st, before.get("api_body"), after.get("api_body")))
+        vt.check(all(after[k] == before[k] for k in before if k != "api_body"),
+                 "no other counter moved")
+    finally:
+        inst.stop()
+
+
 def main():
+    bound_counters()
     vt.require_kvm()
     stalled_api_clients()
     stop_with_stuck_output()

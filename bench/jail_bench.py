@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""bench/jail_bench.py - the start-up cost of the jail (docs/jail.md):
+time from exec to the API socket accepting, and the CPU time spent by
+then, for `vmon --api-sock` and for `vmon jail ... -- --api-sock`
+(the jailer executes vmon in the same process: its CPU time includes the
+jailer's, plus the loader it runs to list the libraries, a reaped child).
+Needs root. Median of N runs each, alternating.
+
+Usage: bench/jail_bench.py [--build build] [-n 20]; prints a Markdown table.
+"""
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+def cpu_ms(pid):
+    """CPU time of the process's threads (schedstat) and reaped children."""
+    total = 0.0
+    for t in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
+                total += int(f.read().split()[0]) / 1e6
+        except OSError:
+            pass
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    children = int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total + children * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def start(args, sock, env):
+    """(wall ms, CPU ms) from exec to @sock accepting; the process ends."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    while True:
+        if os.path.exists(sock):
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(sock)
+                break
+            except OSError:
+                pass
+            finally:
+                s.close()
+        if p.poll() is not None:
+            raise RuntimeError("vmon exited: %r" % args)
+        time.sleep(0.0002)
+    wall = (time.monotonic() - t0) * 1000
+    cpu = cpu_ms(p.pid)
+    p.kill()
+    p.wait()
+    return wall, cpu
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("-n", type=int, default=20)
+    a = ap.parse_args()
+    vmon = os.path.abspath(os.path.join(a.build, "vmon"))
+    tmp = tempfile.mkdtemp(prefix="vmon-jail-bench-")
+    env = dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, "reg"))
+    res = {"plain": [], "jail": []}
+    try:
+        for i in range(a.n):
+            sock = os.path.join(tmp, "api.sock")
+            res["plain"].append(start([vmon, "--api-sock", sock, "--id",
+                                       "b%d" % i], sock, env))
+            os.unlink(sock)
+            base = os.path.join(tmp, "base")
+            res["jail"].append(start(
+                [vmon, "jail", "--id", "b%d" % i, "--exec-file", vmon,
+                 "--uid", "60001", "--gid", "60001", "--chroot-base-dir",
+                 base, "--", "--api-sock", "/api.sock"],
+                os.path.join(base, "vmon", "b%d" % i, "root", "api.sock"),
+                env))
+            shutil.rmtree(base)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("| measure (median of %d) | vmon --api-sock | vmon jail | "
+          "difference |" % a.n)
+    print("|---|---|---|---|")
+    for k, name in ((0, "exec to API socket accepting, wall"),
+                    (1, "CPU time by then")):
+        p = statistics.median(r[k] for r in res["plain"])
+        j = statistics.median(r[k] for r in res["jail"])
+        print("| %s | %.2f ms | %.2f ms | %+.2f ms |" % (name, p, j, j - p))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,590 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The jail (docs/jail.md): `vmon jail` / `vmon-jailer` with Firecracker's
+jailer options, run as root.
+
+- A jailed vmon boots guest/probes/virtio_probe.elf with a disk (a hard
+  link) and a second one (a bind mount: /dev/shm is another file system),
+  an entropy device and a network interface on a tap in the network
+  namespace given with --netns, inside a cgroup (pids.max, memory limit)
+  and resource limits.
+- A jailed vmon in API mode, looked at from outside: its uid and gid,
+  CapEff 0, an empty bounding set, NoNewPrivs 1, Seccomp 2 on every
+  thread; its root is the chroot and its mount namespace holds nothing
+  else; a process that enters its mount namespace as its uid sees only
+  the files the jail put there and cannot write to any of them nor leave
+  the root; the API socket under the chroot answers from outside and
+  boots a guest.
+- A memory limit below the guest's RAM: the kernel ends vmon (SIGKILL),
+  the host goes on; pids.max 2: vmon cannot start its threads and exits
+  with an error.
+- --new-pid-ns --daemonize: the jailer returns at once, the pid file
+  names vmon, which is init of its PID namespace and stops through its
+  socket.
+- an exec file another user may write is copied into the jail, not
+  hard-linked; vmon-jailer (the same program by that name) and option
+  errors.
+Every test removes its chroot and cgroups.
+"""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import vmontest
+from vmontest import check
+import vmon_api
+
+GUEST = os.path.join(vmontest.BUILD_ROOT, "guest")
+PROBE = os.path.join(GUEST, "virtio_probe.elf")
+COUNTER = os.path.join(GUEST, "api_counter.elf")
+VMON = os.path.abspath(vmontest.VMON)
+NAME = os.path.basename(VMON)
+UID = GID = 60000 + os.getpid() % 5000
+PARENT = "vmon-jail-test-%d" % os.getpid()
+SECTOR = 512
+
+vmontest.require_kvm()
+if os.geteuid() != 0:
+    vmontest.fail("the jail test needs root (namespaces, cgroups, mknod)")
+    vmontest.finish()
+BASE = tempfile.mkdtemp(prefix="vmon-jail-")
+SHM = tempfile.mkdtemp(prefix="vmon-jail-", dir="/dev/shm")
+
+
+def root_of(jid):
+    return os.path.join(BASE, NAME, jid, "root")
+
+
+def jail_args(jid, vmm, extra=()):
+    return [VMON, "jail", "--id", jid, "--exec-file", VMON,
+            "--uid", str(UID), "--gid", str(GID),
+            "--chroot-base-dir", BASE] + list(extra) + ["--"] + list(vmm)
+
+
+def cgroups():
+    """(version, {controller: mount}) for memory and pids: the unified
+    hierarchy if it has both controllers, else the version 1 mounts."""
+    with open("/proc/mounts") as f:
+        mounts = [line.split() for line in f]
+    for m in mounts:
+        if m[2] == "cgroup2":
+            with open(os.path.join(m[1], "cgroup.controllers")) as f:
+                if {"memory", "pids"} <= set(f.read().split()):
+                    return 2, {"memory": m[1], "pids": m[1]}
+    v1 = {}
+    for m in mounts:
+        for c in m[3].split(",") if m[2] == "cgroup" else ():
+            if c in ("memory", "pids"):
+                v1[c] = m[1]
+    return 1, v1
+
+
+CG_VERSION, CG_MOUNTS = cgroups()
+
+
+def cg_dir(ctl, jid):
+    return os.path.join(CG_MOUNTS[ctl], PARENT, jid)
+
+
+def cg_read(ctl, jid, name):
+    """{key: int} of a flat-keyed cgroup file of jail @jid."""
+    out = {}
+    with open(os.path.join(cg_dir(ctl, jid), name)) as f:
+        for line in f:
+            k, _, v = line.strip().partition(" ")
+            out[k] = int(v) if v.isdigit() else v
+    return out
+
+
+def cg_opts(memory=None, pids=None):
+    """The --cgroup options of a memory limit and a pids.max."""
+    opts = ["--cgroup-version", str(CG_VERSION), "--parent-cgroup", PARENT]
+    if memory is not None:
+        if CG_VERSION == 2:
+            opts += ["--cgroup", "memory.max=%d" % memory,
+                     "--cgroup", "memory.swap.max=0"]
+        else:
+            opts += ["--cgroup", "memory.limit_in_bytes=%d" % memory]
+            if os.path.exists(os.path.join(CG_MOUNTS["memory"],
+                                           "memory.memsw.limit_in_bytes")):
+                opts += ["--cgroup", "memory.memsw.limit_in_bytes=%d" % memory]
+    if pids is not None:
+        opts += ["--cgroup", "pids.max=%d" % pids]
+    return opts
+
+
+def cleanup(jid):
+    """The chroot and the cgroups of jail @jid (its processes gone)."""
+    shutil.rmtree(os.path.join(BASE, NAME, jid), ignore_errors=True)
+    for mnt in set(CG_MOUNTS.values()):
+        for d in (os.path.join(mnt, PARENT, jid), os.path.join(mnt, PARENT)):
+            try:
+                os.rmdir(d)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                vmontest.fail("cgroup %s not removable: %s" % (d, e))
+
+
+def run(args, timeout=90):
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        timed_out = True
+    return vmontest.Result(p.returncode, out.decode(errors="replace"),
+                           err.decode(errors="replace"),
+                           time.monotonic() - t0, timed_out)
+
+
+def status(pid, tid=None):
+    path = "/proc/%d/task/%s/status" % (pid, tid) if tid else \
+        "/proc/%d/status" % pid
+    with open(path) as f:
+        return {k: v.strip() for k, _, v in (line.partition(":") for line in f)}
+
+
+def make_file(path, data, size):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.truncate(size)
+    os.chown(path, UID, GID)
+
+
+def test_boot():
+    """The probe with two disks, rng and net, jailed in a netns."""
+    jid = "boot-%d" % os.getpid()
+    ns = "vmon-jail-%d" % os.getpid()
+    pattern = bytes((s * 7 + i + 1) & 0xff for s in range(8) for i in range(SECTOR))
+    disk = os.path.join(BASE, "disk-%d.img" % os.getpid())
+    disk2 = os.path.join(SHM, "shm.img")
+    make_file(disk, pattern, 1 << 20)
+    make_file(disk2, pattern, 1 << 20)
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    r = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True)
+    check(r.returncode == 0, "network namespace %s: %s" % (ns, r.stderr.strip()))
+    r = subprocess.run(["ip", "netns", "exec", ns, "ip", "tuntap", "add", "dev",
+                        "vmjail0", "mode", "tap", "user", str(UID), "group",
+                        str(GID)], capture_output=True, text=True)
+    check(r.returncode == 0, "a tap owned by the jail's uid: %s" % r.stderr.strip())
+    try:
+        r = run(jail_args(jid, ["-k", "/virtio_probe.elf", "-m", "64M",
+                                "--disk", "/" + os.path.basename(disk)
+                                + ",serial=jailed",
+                                "--disk", "/shm.img,serial=jailed", "--rng",
+                                "--net", "tap=vmjail0",
+                                "--append", "probe.serial=jailed probe.nonet"],
+                          ["--link", PROBE, "--link", disk, "--link", disk2,
+                           "--netns", "/var/run/netns/" + ns,
+                           "--resource-limit", "no-file=256",
+                           "--resource-limit", "fsize=%d" % (4 << 20)]
+                          + cg_opts(memory=512 << 20, pids=64)))
+        check(not r.timed_out and r.code == 1,
+              "jailed probe passes: exit 1 (debug-exit 0), got %r\n%s"
+              % (r.code, r.err[-2000:]))
+        for what in ("blk: read the host's pattern", "blk: serial matches",
+                     "blk: write request", "rng: bytes look random"):
+            check("ok: " + what in r.out, "jailed: " + what)
+        check("net: skipped" in r.out and "FAIL" not in r.out,
+              "jailed: the tap in --netns opened, no failed guest check")
+        with open(disk, "rb") as f:
+            f.seek(8 * SECTOR)
+            check(f.read(8 * SECTOR) != bytes(8 * SECTOR),
+                  "the hard-linked disk holds the guest's writes")
+        root = root_of(jid)
+        check(os.stat(os.path.join(root, os.path.basename(disk))).st_ino
+              == os.stat(disk).st_ino, "--link on one file system: a hard link")
+        check(os.stat(os.path.join(root, "shm.img")).st_size == 0 and
+              r.out.count("ok: blk: read the host's pattern") == 2,
+              "--link from another file system: a bind mount in the jail only")
+        st = os.stat(os.path.join(root, "dev", "kvm"))
+        check(st.st_rdev == os.stat("/dev/kvm").st_rdev and st.st_uid == UID
+              and st.st_mode & 0o777 == 0o600, "/dev/kvm node: the uid's, 0600")
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        os.unlink(disk)
+        cleanup(jid)
+
+
+def files_under(root):
+    out = set()
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            out.add(os.path.relpath(os.path.join(d, n), root))
+    return out
+
+
+ESCAPE = r"""
+import ctypes, errno, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open("/proc/%d/ns/mnt" % int(sys.argv[1]), os.O_RDONLY)
+if libc.setns(fd, 0x00020000):
+    print(json.dumps({"setns": ctypes.get_errno()})); sys.exit(0)
+os.setgroups([]); os.setgid(int(sys.argv[2])); os.setuid(int(sys.argv[2]))
+res = {"ls": sorted(os.listdir("/")), "cwd": os.getcwd()}
+for p in ("/vmon", "/lib64/" + os.listdir("/lib64")[0], "/dev/kvm-x",
+          "/../../../../etc/vmon-jail-escape", "/proc/1/root/tmp/x"):
+    try:
+        os.close(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600))
+        res[p] = "written"
+    except OSError as e:
+        res[p] = errno.errorcode[e.errno]
+try:
+    os.chroot("/")
+    res["chroot"] = "done"
+except OSError as e:
+    res["chroot"] = errno.errorcode[e.errno]
+print(json.dumps(res))
+"""
+
+
+def check_inside(pid, root):
+    """What a process of the jail's uid in its mount namespace can do."""
+    r = subprocess.run(["python3", "-c", ESCAPE, str(pid), str(UID)],
+                       capture_output=True, text=True, timeout=60)
+    try:
+        res = json.loads(r.stdout)
+    except ValueError:
+        res = {}
+    check("ls" in res, "entered the jail's mount namespace: %s %s"
+          % (r.stdout.strip(), r.stderr.strip()[-500:]))
+    if "ls" not in res:
+        return
+    check(set(res["ls"]) == {"api.sock", "api_counter.elf", "dev", "lib",
+                             "lib64", "run", NAME} and res["cwd"] == "/",
+          "inside: only the jail's files at / (%r)" % res["ls"])
+    check(res["/vmon" if NAME == "vmon" else "/" + NAME] in ("EACCES", "ETXTBSY")
+          and res["/dev/kvm-x"] == "EACCES",
+          "inside: the exec file and /dev are not writable (%r)" % res)
+    check(all(v in ("EACCES", "EROFS") for k, v in res.items()
+              if k.startswith("/lib64/")), "inside: the libraries are not writable")
+    check(res["/proc/1/root/tmp/x"] == "ENOENT",
+          "inside: no /proc, no way to the host's root")
+    check(res["/../../../../etc/vmon-jail-escape"] == "ENOENT"
+          and not os.path.exists("/etc/vmon-jail-escape"),
+          "inside: '..' stops at the jail's root")
+    check(res["chroot"] == "EPERM", "inside: no chroot (no capability)")
+
+
+def test_api_mode():
+    """The jailed vmon seen from outside; its API socket in the chroot."""
+    jid = "api-%d" % os.getpid()
+    root = root_of(jid)
+    sock = os.path.join(root, "api.sock")
+    p = subprocess.Popen(jail_args(jid, ["--api-sock", "/api.sock"],
+                                   ["--link", COUNTER]),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock) and p.poll() is None and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not check(os.path.exists(sock), "API socket under the chroot: %s"
+                     % sock):
+            return
+        st, body = vmon_api.request(sock, "GET", "/")
+        check(st == 200 and body.get("id") == jid,
+              "GET / from outside through the jail's socket: %r %r" % (st, body))
+        s = status(p.pid)
+        check(s["Uid"].split() == [str(UID)] * 4 and s["Gid"].split() == [str(GID)] * 4,
+              "runs as the given uid and gid: %s / %s" % (s["Uid"], s["Gid"]))
+        check(s["Groups"] == "", "no supplementary groups")
+        check(int(s["CapEff"], 16) == 0 and int(s["CapPrm"], 16) == 0
+              and int(s["CapBnd"], 16) == 0 and int(s["CapAmb"], 16) == 0,
+              "no capabilities (effective, permitted, bounding, ambient)")
+        # The main thread installs its filter just after opening the socket.
+        deadline = time.monotonic() + 20
+        while status(p.pid)["Seccomp"] != "2" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        s = status(p.pid)
+        check(s["NoNewPrivs"] == "1" and s["Seccomp"] == "2",
+              "NoNewPrivs 1, Seccomp 2: %s, %s" % (s["NoNewPrivs"], s["Seccomp"]))
+        rs, js = os.stat("/proc/%d/root" % p.pid), os.stat(root)
+        check((rs.st_dev, rs.st_ino) == (js.st_dev, js.st_ino),
+              "/proc/PID/root is the chroot")
+        with open("/proc/%d/mountinfo" % p.pid) as f:
+            mi = [line.split() for line in f]
+        check(len(mi) == 1 and mi[0][4] == "/" and mi[0][3].endswith(
+            os.path.relpath(root, "/")),
+              "its mount namespace holds the chroot at / and nothing else: %r"
+              % mi)
+        check(files_under(root) >= {"dev/kvm", "dev/net/tun", NAME}
+              and all(f.split("/")[0] in ("dev", "lib", "lib64", "run",
+                                          "usr", NAME, "api.sock",
+                                          "api_counter.elf")
+                      for f in files_under(root)),
+              "the chroot holds vmon, its libraries, the nodes, the linked file")
+        for pth in ("/proc/%d/ns/ipc", "/proc/%d/ns/uts", "/proc/%d/ns/mnt"):
+            check(os.readlink(pth % p.pid) != os.readlink(pth % os.getpid()),
+                  "own namespace: " + pth.split("/")[-1])
+        check_inside(p.pid, root)
+        ok = [vmon_api.request(sock, "PUT", "/boot-source",
+                               {"kernel_image_path": "/api_counter.elf"})[0],
+              vmon_api.request(sock, "PUT", "/machine-config",
+                               {"vcpu_count": 2, "mem_size_mib": 32})[0],
+              vmon_api.request(sock, "PUT", "/actions",
+                               {"action_type": "InstanceStart"})[0]]
+        check(ok == [204, 204, 204], "the guest boots through the jail's socket: %r" % ok)
+        time.sleep(0.5)
+        st, body = vmon_api.request(sock, "GET", "/")
+        check(st == 200 and body.get("state") == "Running", "state Running: %r" % body)
+        tasks = os.listdir("/proc/%d/task" % p.pid)
+        bad = []
+        for t in tasks:
+            ts = status(p.pid, t)
+            if ts["Name"].startswith(("iou-", "kvm-")):
+                continue
+            if ts["Seccomp"] != "2" or int(ts["CapEff"], 16) or ts["NoNewPrivs"] != "1":
+                bad.append(ts["Name"])
+        check(len(tasks) >= 4 and not bad,
+              "every thread (%d) filtered, without capabilities: bad %r"
+              % (len(tasks), bad))
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        cleanup(jid)
+
+
+def test_memory_limit():
+    """memory below the guest's RAM: the kernel's OOM killer ends vmon."""
+    jid = "oom-%d" % os.getpid()
+    try:
+        r = run(jail_args(jid, ["-k", "/hello.elf", "-m", "512M",
+                                "--mem-prealloc"],
+                          ["--link", os.path.join(GUEST, "hello.elf")]
+                          + cg_opts(memory=64 << 20)), timeout=120)
+        check(r.code == -signal.SIGKILL,
+              "memory limit 64 MiB, guest 512 MiB preallocated: vmon killed "
+              "(SIGKILL), got %r %s" % (r.code, r.err[-500:]))
+        if CG_VERSION == 2:
+            ev = cg_read("memory", jid, "memory.events")
+            check(ev.get("oom_kill", 0) >= 1, "memory.events oom_kill: %r" % ev)
+        else:
+            ev = cg_read("memory", jid, "memory.oom_control")
+            check(ev.get("oom_kill", 1) >= 1 and
+                  cg_read("memory", jid, "memory.failcnt"), "memory.failcnt, oom_kill: %r" % ev)
+    finally:
+        cleanup(jid)
+
+
+def test_pids_limit():
+    """pids.max 2: vmon cannot start its vCPU and I/O threads."""
+    jid = "pids-%d" % os.getpid()
+    try:
+        r = run(jail_args(jid, ["-k", "/hello.elf", "-p", "2"],
+                          ["--link", os.path.join(GUEST, "hello.elf")]
+                          + cg_opts(pids=2)), timeout=60)
+        check(not r.timed_out and r.code not in (0, 85) and r.code > 0
+              and "Resource temporarily unavailable" in r.err,
+              "pids.max 2: vmon fails to start its threads, with an error: "
+              "%r %s" % (r.code, r.err[-500:]))
+        ev = cg_read("pids", jid, "pids.events")
+        check(ev.get("max", 0) >= 1, "pids.events max: %r" % ev)
+    finally:
+        cleanup(jid)
+
+
+def test_pid_ns_daemon():
+    """--new-pid-ns --daemonize: a pid file; vmon is init of its PID ns."""
+    jid = "pidns-%d" % os.getpid()
+    root = root_of(jid)
+    sock = os.path.join(root, "api.sock")
+    pid = None
+    try:
+        r = run(jail_args(jid, ["--api-sock", "/api.sock"],
+                          ["--new-pid-ns", "--daemonize"]), timeout=30)
+        check(r.code == 0 and r.out == "" and r.err == "",
+              "the jailer returns 0 at once: %r %r" % (r.code, r.err))
+        with open(os.path.join(root, NAME + ".pid")) as f:
+            pid = int(f.read())
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        s = status(pid)
+        check(s["NSpid"].split()[-1] == "1" and s["Name"] == NAME[:15],
+              "the pid file names vmon, pid 1 of its namespace: %s" % s["NSpid"])
+        check(os.getsid(pid) != os.getsid(0), "--daemonize: out of the caller's session")
+        st, body = vmon_api.request(sock, "GET", "/")
+        check(st == 200 and body.get("id") == jid, "its socket answers: %r" % body)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        check(not os.path.exists("/proc/%d" % pid),
+              "SIGTERM from outside ends it (init of its namespace)")
+    finally:
+        if pid and os.path.exists("/proc/%d" % pid):
+            os.kill(pid, signal.SIGKILL)
+        cleanup(jid)
+
+
+AS_USER = r"""
+import os, socket, subprocess, sys
+uid, groups = int(sys.argv[1]), [int(g) for g in sys.argv[2].split(",") if g]
+os.setgroups(groups); os.setgid(groups[0] if groups else uid); os.setuid(uid)
+if sys.argv[3] == "connect":
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[4]); print("connected")
+    except OSError as e:
+        print(e.strerror)
+else:
+    os.environ["VMON_RUNTIME_DIR"] = sys.argv[4]
+    sys.stdout.write(subprocess.run([sys.argv[5], "list"], capture_output=True,
+                                    text=True).stdout)
+"""
+
+
+def as_user(groups, *args):
+    r = subprocess.run(["python3", "-c", AS_USER, str(UID),
+                        ",".join(str(g) for g in groups)] + list(args),
+                       capture_output=True, text=True, timeout=60)
+    return r.stdout.strip() + r.stderr.strip()
+
+
+def test_sock_group():
+    """--api-sock-group: mode 0660 and that group; vmon list shows an
+    instance only to a user its socket accepts."""
+    tmp = tempfile.mkdtemp(prefix="vmon-sockgroup-")
+    os.chmod(tmp, 0o755)
+    group = UID + 1
+    insts = []
+    try:
+        for name, extra in (("shared", ["--api-sock-group", str(group)]),
+                            ("private", [])):
+            os.mkdir(os.path.join(tmp, name), 0o755)
+            insts.append(vmon_api.Instance(
+                extra, id="sg-%s-%d" % (name, os.getpid()),
+                env=dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, name, "reg"))))
+        shared, private = insts
+        for inst in insts:
+            os.chmod(inst.dir, 0o755)  # the socket's mode decides
+        st = os.stat(shared.sock)
+        check(st.st_mode & 0o777 == 0o660 and st.st_gid == group,
+              "--api-sock-group: mode 0660, the group (%o %d)"
+              % (st.st_mode & 0o777, st.st_gid))
+        check(os.stat(private.sock).st_mode & 0o777 == 0o600,
+              "without it: mode 0600")
+        check(as_user([group], "connect", shared.sock) == "connected",
+              "a member of the group connects")
+        check(as_user([UID], "connect", shared.sock) == "Permission denied"
+              and as_user([group], "connect", private.sock) == "Permission denied",
+              "others do not")
+        # A registry of the user's own naming both instances.
+        reg = os.path.join(tmp, "userreg")
+        os.mkdir(reg, 0o700)
+        for inst in insts:
+            with open(os.path.join(reg, os.path.basename(inst.dir) + ".json"), "w") as f:
+                json.dump({"id": "x", "pid": inst.p.pid, "api_sock": inst.sock}, f)
+        os.chown(reg, UID, UID)
+        out = as_user([group], "list", reg, VMON)
+        check(shared.sock in out and private.sock not in out,
+              "vmon list: only the instance whose socket accepts the user: %r" % out)
+        check(len(os.listdir(reg)) == 2, "the refused one's entry is kept (it lives)")
+        out = as_user([UID], "list", reg, VMON)
+        check(shared.sock not in out, "without the group: not listed")
+    finally:
+        for inst in insts:
+            inst.stop()
+            shutil.rmtree(inst.dir, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_exec_copy():
+    """An exec file another user may write is copied, never linked."""
+    jid = "copy-%d" % os.getpid()
+    own_dir = tempfile.mkdtemp(prefix="vmon-jail-own-")
+    own = os.path.join(own_dir, "vmon-own")
+    shutil.copy(VMON, own)
+    os.chown(own, UID, GID)
+    try:
+        r = run([VMON, "jail", "--id", jid, "--exec-file", own, "--uid",
+                 str(UID), "--gid", str(GID), "--chroot-base-dir", BASE,
+                 "--", "--help"], timeout=60)
+        check(r.code == 0 and "--kernel" in r.out,
+              "the jailed copy runs: %r %s" % (r.code, r.err[-300:]))
+        st = os.stat(os.path.join(BASE, "vmon-own", jid, "root", "vmon-own"))
+        check(st.st_ino != os.stat(own).st_ino and st.st_uid == 0
+              and st.st_mode & 0o777 == 0o755,
+              "an exec file of the jail's user: a copy of root's, 0755")
+    finally:
+        shutil.rmtree(os.path.join(BASE, "vmon-own"), ignore_errors=True)
+        shutil.rmtree(own_dir)
+
+
+def test_reuse_symlink():
+    """A chroot reused after a jailed user left a symbolic link in it:
+    the jailer refuses instead of following it out of the jail."""
+    jid = "reuse-%d" % os.getpid()
+    root = root_of(jid)
+    victim = tempfile.mkdtemp(prefix="vmon-jail-victim-")
+    try:
+        os.makedirs(root)
+        os.symlink(victim, os.path.join(root, "run"))
+        r = run(jail_args(jid, ["--help"]), timeout=60)
+        st = os.stat(victim)
+        check(r.code == 4 and "not a directory (a symbolic link?): refused"
+              in r.err and st.st_uid == 0 and os.listdir(victim) == [],
+              "a symbolic link left in the chroot is refused, its target "
+              "untouched: %r %s" % (r.code, r.err.strip()[-300:]))
+    finally:
+        shutil.rmtree(victim)
+        cleanup(jid)
+
+
+def test_options():
+    """vmon-jailer by its name; option errors exit 2 before any change."""
+    tmp = tempfile.mkdtemp(prefix="vmon-jailer-")
+    try:
+        jailer = os.path.join(tmp, "vmon-jailer")
+        os.symlink(VMON, jailer)
+        r = run([jailer, "--help"], timeout=30)
+        check(r.code == 0 and "--exec-file" in r.out and "--new-pid-ns" in r.out,
+              "vmon-jailer --help: %r" % r.code)
+        base = ["--id", "x-%d" % os.getpid(), "--exec-file", VMON,
+                "--uid", str(UID), "--gid", str(GID), "--chroot-base-dir", BASE]
+        for args, msg in (
+                (base[:6], "--id, --exec-file, --uid and --gid are required"),
+                (base + ["--cgroup-version", "3"], "expected 1 or 2"),
+                (base + ["--resource-limit", "cpu=1"], "expected fsize="),
+                (base + ["--parent-cgroup", "a/../b"], "without '..'"),
+                (["--id", "../x"] + base[2:], "--id ../x"),
+                (base[:2] + ["--exec-file", "vmon"] + base[4:], "absolute path"),
+                (base + ["--bogus"], "unknown option")):
+            r = run([jailer] + args, timeout=30)
+            check(r.code == 2 and msg in r.err, "%s: exit 2, %r" % (msg, r.err.strip()))
+        check(not os.path.exists(os.path.join(BASE, NAME, "x-%d" % os.getpid())),
+              "nothing created by a refused command line")
+    finally:
+        shutil.rmtree(tmp)
+
+
+try:
+    for path in (PROBE, COUNTER):
+        check(os.path.exists(path), "guest program built: " + path)
+    test_options()
+    test_sock_group()
+    test_exec_copy()
+    test_reuse_symlink()
+    test_boot()
+    test_api_mode()
+    test_memory_limit()
+    test_pids_limit()
+    test_pid_ns_daemon()
+finally:
+    shutil.rmtree(BASE, ignore_errors=True)
+    shutil.rmtree(SHM, ignore_errors=True)
+vmontest.finish()
