@@ -65,6 +65,7 @@ void api_ctx_init(struct api_ctx *ctx, const char *id,
 	api_config_init(&ctx->cfg);
 	ctx->state = API_NOT_STARTED;
 	ctx->id = id;
+	ctx->max_body = API_MAX_BODY;
 	ctx->ops = ops;
 	ctx->opaque = opaque;
 }
@@ -662,8 +663,10 @@ static unsigned int get_version(struct api_ctx *ctx, const struct request *rq,
 {
 	(void)ctx;
 	(void)rq;
+	/* Firecracker's version for version-gated clients, and vmon's. */
 	return ok_json(resp,
-		       json_pack("{s:s}", "firecracker_version", VMON_VERSION));
+		       json_pack("{s:s, s:s}", "firecracker_version",
+				 API_FC_VERSION, "vmon_version", VMON_VERSION));
 }
 
 static unsigned int get_machine_config(struct api_ctx *ctx,
@@ -835,11 +838,11 @@ unsigned int api_handle(struct api_ctx *ctx, const char *method,
 	unsigned int st;
 
 	*resp = NULL;
-	if (len > API_MAX_BODY)
+	if (len > ctx->max_body)
 		return fault(
 			resp,
-			"Request payload with size %zu is larger than the limit of %d allowed by server.",
-			len, API_MAX_BODY);
+			"Request payload with size %zu is larger than the limit of %zu allowed by server.",
+			len, ctx->max_body);
 	pthread_mutex_lock(&ctx->lock);
 	st = route(ctx, method, path, body, len, resp);
 	pthread_mutex_unlock(&ctx->lock);

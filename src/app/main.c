@@ -7,6 +7,8 @@
 
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
+#include "cli.h"
+#include "fc_cli.h"
 #include "instances.h"
 #include "run.h"
 #include "seccomp_print.h"
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
-		"  --version  print the version\n"
+		"  --version  print the Firecracker API version and vmon's\n"
 		"  --help     this help\n"
 		"\n"
 		"See vmon(1) (docs/vmon.1) for details.\n");
@@ -50,9 +52,12 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : "run";
 
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-		printf("vmon %s\n", VMON_VERSION);
+		fc_print_version();
 		return EXIT_OK;
 	}
+	/* A `firecracker` link to vmon: Firecracker's command line. */
+	if (cli_is_firecracker(argv[0]))
+		return cmd_run(argc, argv);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
 	    !strcmp(cmd, "help")) {
 		usage(stdout);
