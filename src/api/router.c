@@ -663,10 +663,9 @@ static unsigned int get_version(struct api_ctx *ctx, const struct request *rq,
 {
 	(void)ctx;
 	(void)rq;
-	/* Firecracker's version for version-gated clients, and vmon's. */
-	return ok_json(resp,
-		       json_pack("{s:s, s:s}", "firecracker_version",
-				 API_FC_VERSION, "vmon_version", VMON_VERSION));
+	/* Firecracker's version for version-gated clients (GET / says vmon). */
+	return ok_json(resp, json_pack("{s:s}", "firecracker_version",
+				       API_FC_VERSION));
 }
 
 static unsigned int get_machine_config(struct api_ctx *ctx,
