@@ -256,7 +256,7 @@ void api_rl_json(json_t *obj, const char *key, const struct rl_config *rl)
 	json_object_set_new(obj, key, j);
 }
 
-/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_-]. */
+/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_] (Firecracker's). */
 static bool valid_id(const char *id)
 {
 	size_t n = strlen(id);
@@ -267,7 +267,7 @@ static bool valid_id(const char *id)
 		char ch = id[i];
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+		      (ch >= '0' && ch <= '9') || ch == '_'))
 			return false;
 	}
 	return true;
@@ -281,7 +281,7 @@ int api_check_body_id(json_t *body, const char *what, const char *key,
 	if (!valid_id(id))
 		return api_fail(
 			err,
-			"%s: the id in the path must be 1 to %d of A-Z a-z 0-9 _ -",
+			"%s: the id in the path must be 1 to %d of A-Z a-z 0-9 _",
 			what, API_ID_MAX);
 	if (api_get_strbuf(body, what, key, true, bid, sizeof(bid), NULL, err))
 		return -1;
