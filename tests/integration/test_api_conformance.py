@@ -283,10 +283,16 @@ check(st == 200 and not schema_errors("FullVmConfiguration", full) and
       "GET /vm/config: the network interface as given")
 net_inst.stop()
 
-# a missing kernel fails InstanceStart cleanly, and nothing changes
-expect("PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}, 204)
-expect("PUT", "/actions", {"action_type": "InstanceStart"}, 400,
+# a missing kernel is refused at PUT time (as in Firecracker); one that
+# disappears after it fails InstanceStart cleanly, and nothing changes
+expect("PUT", "/boot-source", {"kernel_image_path": "/nonexistent/vmlinux"}, 400,
        fault="/nonexistent/vmlinux")
+gone = os.path.join(d, "gone-vmlinux")
+open(gone, "wb").close()
+expect("PUT", "/boot-source", {"kernel_image_path": gone}, 204)
+os.unlink(gone)
+expect("PUT", "/actions", {"action_type": "InstanceStart"}, 400,
+       fault=gone)
 check(inst.req("GET", "/")[1]["state"] == "Not started",
       "failed InstanceStart leaves the instance Not started")
 expect("PUT", "/boot-source", {"kernel_image_path": vmon_api.GUEST_COUNTER}, 204)
