@@ -166,6 +166,14 @@ with open(img2, "wb") as f:
     f.write(b"\1" * (2 << 20))
 RL = {"bandwidth": {"size": 1048576, "refill_time": 1000, "one_time_burst": 4096},
       "ops": {"size": 100, "refill_time": 1000}}
+
+
+def fc_rl(rl):
+    """@rl as GET /vm/config shows it: Firecracker's keys, null if unset."""
+    return {k: dict({"one_time_burst": None}, **rl[k]) if rl.get(k) else None
+            for k in ("bandwidth", "ops")}
+
+
 drive = {"drive_id": "rootfs", "path_on_host": img, "is_root_device": True,
          "is_read_only": True}
 for body, field in [
@@ -205,7 +213,7 @@ for i in range(6):
 full = expect("GET", "/vm/config", None, 200, "FullVmConfiguration")
 drives = full["drives"]
 check(len(drives) == 8 and drives[0]["drive_id"] == "rootfs" and
-      drives[0]["rate_limiter"] == RL and "partuuid" not in drives[0] and
+      drives[0]["rate_limiter"] == fc_rl(RL) and drives[0]["partuuid"] is None and
       drives[1]["drive_id"] == "data" and drives[1]["cache_type"] == "Writeback" and
       drives[1]["io_engine"] == "Async" and drives[1]["is_read_only"] is False,
       "GET /vm/config: drives, the root device first, rate limiter as given")
@@ -247,7 +255,8 @@ expect("PUT", "/entropy", {"rate_limiter": {"bandwidth": {"size": -1}}}, 400,
 expect("PUT", "/entropy", {"bogus": 1}, 400, fault="bogus")
 expect("PUT", "/entropy", {}, 204)
 full = expect("GET", "/vm/config", None, 200, "FullVmConfiguration")
-check(full["vsock"] == {"guest_cid": 3, "uds_path": vs} and full["entropy"] == {} and
+check(full["vsock"] == {"guest_cid": 3, "uds_path": vs, "vsock_id": None} and
+      full["entropy"] == {"rate_limiter": None} and
       full["balloon"]["amount_mib"] == 4, "GET /vm/config: vsock, balloon, entropy")
 
 # network interfaces (this instance never boots them: no tap is created)
@@ -279,7 +288,8 @@ st, b = net_inst.req("PATCH", "/network-interfaces/eth0",
 check(st == 400 and "before starting" in b["fault_message"], "PATCH net before boot: 400")
 st, full = net_inst.req("GET", "/vm/config")
 check(st == 200 and not schema_errors("FullVmConfiguration", full) and
-      full["network-interfaces"] == [dict(nif, tx_rate_limiter=RL)],
+      full["network-interfaces"] == [dict(nif, tx_rate_limiter=fc_rl(RL),
+                                          rx_rate_limiter=None)],
       "GET /vm/config: the network interface as given")
 net_inst.stop()
 
@@ -338,8 +348,8 @@ expect("PATCH", "/drives/rootfs", {"drive_id": "data", "path_on_host": img2}, 40
        fault="does not match")
 drives = expect("GET", "/vm/config", None, 200, "FullVmConfiguration")["drives"]
 check(drives[0]["path_on_host"] == img2 and
-      drives[0]["rate_limiter"] == {"bandwidth": RL["bandwidth"],
-                                    "ops": {"size": 10, "refill_time": 100}},
+      drives[0]["rate_limiter"] == fc_rl({"bandwidth": RL["bandwidth"],
+                                          "ops": {"size": 10, "refill_time": 100}}),
       "PATCH /drives: new backing file and rate limiter (bandwidth kept)")
 expect("PATCH", "/network-interfaces/eth0", {"iface_id": "eth0", "rx_rate_limiter": {}},
        400, fault="no such network interface")
