@@ -17,6 +17,10 @@
 #include "../util/log.h"
 #include "api_thread.h"
 
+#ifndef VMON_VERSION
+#define VMON_VERSION "unknown"
+#endif
+
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct api_ctx *ctx;
@@ -65,6 +69,9 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 	if (text)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
+	/* Firecracker's Server header, saying it is vmon's. */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER,
+				"Firecracker API (vmon " VMON_VERSION ")");
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;

@@ -303,6 +303,10 @@ st, b = vmon_api.parse_response(vmon_api.raw(
     b"Content-Length: 2\r\n\r\n{}"))[:2]
 check(st == 400 and "GET request cannot have a body" in b["fault_message"],
       "GET with a body: 400 (%d %r)" % (st, b))
+head = vmon_api.raw(lim.sock, b"GET /version HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: close\r\n\r\n").split(b"\r\n\r\n")[0]
+check(re.search(rb"\r\nServer: Firecracker API \(vmon [^)]*\)\r\n", head + b"\r\n"),
+      "the Server header: Firecracker's, saying vmon (%r)" % head)
 lim.expect("PUT", "/drives/bad-id", {"drive_id": "bad-id",
                                      "path_on_host": image("lim.img"),
                                      "is_root_device": False}, 400,
