@@ -187,7 +187,6 @@ for body, field in [
         (dict(drive, socket="/tmp/vhost.sock"), "socket"),
         (dict(drive, bogus=1), "bogus"),
         (dict(drive, partuuid="zz"), "partuuid"),
-        (dict(drive, is_root_device=False, partuuid="0eaa-01"), "partuuid"),
         (dict(drive, rate_limiter={"bandwidth": {"size": -1, "refill_time": 1}}), "size"),
         (dict(drive, rate_limiter={"bandwidth": {"size": 1}}), "refill_time"),
         (dict(drive, rate_limiter={"bandwidth": {"size": 1, "refill_time": 1, "x": 0}}), "`x`"),

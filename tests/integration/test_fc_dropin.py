@@ -311,6 +311,13 @@ lim.expect("PUT", "/drives/bad-id", {"drive_id": "bad-id",
                                      "path_on_host": image("lim.img"),
                                      "is_root_device": False}, 400,
            fault="A-Z a-z 0-9 _")
+# partuuid off the root drive: kept and ignored, as in Firecracker.
+lim.expect("PUT", "/drives/d0", {"drive_id": "d0", "partuuid": "0eaa-01",
+                                 "path_on_host": image("lim.img"),
+                                 "is_root_device": False}, 204)
+full = lim.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(full and full["drives"][0]["partuuid"] == "0eaa-01",
+      "partuuid on a drive that is not the root: accepted and reported")
 for i in range(16):
     lim.expect("PUT", "/drives/d%d" % i, {"drive_id": "d%d" % i,
                                           "path_on_host": image("lim.img"),
