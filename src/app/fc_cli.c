@@ -66,7 +66,7 @@ const struct option fc_options[] = {
 
 void fc_print_version(void)
 {
-	printf("vmon v%s (the Firecracker API version it implements; vmon %s)\n",
+	printf("vmon v%s (the Firecracker API version it implements)\nvmon %s\n",
 	       FC_VERSION, VMON_VERSION);
 }
 

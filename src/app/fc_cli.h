@@ -45,7 +45,8 @@ enum fc_result { FC_OK, FC_EXIT_OK, FC_ERROR };
 /* One Firecracker flag (@c from fc_options[]) with its value @arg. */
 enum fc_result fc_option(int c, const char *arg, struct fc_opts *o);
 
-/* `--version`: "vmon vFC_VERSION (...)", the second field for Kata. */
+/* `--version`: "vmon vFC_VERSION (...)" (the second field, for Kata),
+ * then "vmon VMON_VERSION". */
 void fc_print_version(void);
 
 #endif
