@@ -482,9 +482,8 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 		/* As in Firecracker: after boot; no metrics file, no-op. */
 		if (ctx->state == API_NOT_STARTED)
 			st = fault(resp, "FlushMetrics: " MSG_BEFORE_BOOT);
-		else if (!ctx->cfg.metrics_set)
-			st = 204;
-		else if (ctx->ops->flush_metrics(ctx->opaque, err))
+		else if (ctx->cfg.metrics_set &&
+			 ctx->ops->flush_metrics(ctx->opaque, err))
 			st = fault(resp, "FlushMetrics: %s", err);
 		else
 			st = 204;
