@@ -65,6 +65,7 @@ void api_ctx_init(struct api_ctx *ctx, const char *id,
 	api_config_init(&ctx->cfg);
 	ctx->state = API_NOT_STARTED;
 	ctx->id = id;
+	ctx->max_body = API_MAX_BODY;
 	ctx->ops = ops;
 	ctx->opaque = opaque;
 }
@@ -343,15 +344,13 @@ static unsigned int do_balloon_patch(struct api_ctx *ctx,
 	uint64_t mib;
 	json_t *j;
 
-	if (ctx->state == API_STOPPING)
-		return fault(resp, "balloon: the microVM is stopping");
-	st = need_body(rq->body, rq->len, &j, resp);
+	/* As in Firecracker: a run-time request only. */
+	st = need_running_body(ctx, rq, "balloon", &j, resp);
 	if (st)
 		return st;
 	if (api_config_balloon_amount(&ctx->cfg, j, &mib, err))
 		st = fault(resp, "%s", err);
-	else if (ctx->state != API_NOT_STARTED &&
-		 ctx->ops->balloon_target(ctx->opaque, mib, err))
+	else if (ctx->ops->balloon_target(ctx->opaque, mib, err))
 		st = fault(resp, "balloon: %s", err);
 	else {
 		ctx->configured = true;
@@ -371,16 +370,12 @@ static unsigned int do_balloon_stats_patch(struct api_ctx *ctx,
 	unsigned int st, secs;
 	json_t *j;
 
-	if (ctx->state == API_STOPPING)
-		return fault(resp,
-			     "balloon/statistics: the microVM is stopping");
-	st = need_body(rq->body, rq->len, &j, resp);
+	st = need_running_body(ctx, rq, "balloon/statistics", &j, resp);
 	if (st)
 		return st;
 	if (api_config_balloon_interval(&ctx->cfg, j, &secs, err))
 		st = fault(resp, "%s", err);
-	else if (ctx->state != API_NOT_STARTED &&
-		 secs != ctx->cfg.balloon.stats_interval)
+	else if (secs != ctx->cfg.balloon.stats_interval)
 		st = fault(
 			resp,
 			"balloon/statistics: field `stats_polling_interval_s`: vmon cannot change the statistics interval after boot (it is %u)",
@@ -484,11 +479,11 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 			st = 204;
 		}
 	} else if (!strcmp(type, "FlushMetrics")) {
-		if (!ctx->cfg.metrics_set)
-			st = fault(
-				resp,
-				"FlushMetrics: the metrics system is not initialized: PUT /metrics first");
-		else if (ctx->ops->flush_metrics(ctx->opaque, err))
+		/* As in Firecracker: after boot; no metrics file, no-op. */
+		if (ctx->state == API_NOT_STARTED)
+			st = fault(resp, "FlushMetrics: " MSG_BEFORE_BOOT);
+		else if (ctx->cfg.metrics_set &&
+			 ctx->ops->flush_metrics(ctx->opaque, err))
 			st = fault(resp, "FlushMetrics: %s", err);
 		else
 			st = 204;
@@ -662,8 +657,9 @@ static unsigned int get_version(struct api_ctx *ctx, const struct request *rq,
 {
 	(void)ctx;
 	(void)rq;
-	return ok_json(resp,
-		       json_pack("{s:s}", "firecracker_version", VMON_VERSION));
+	/* Firecracker's version for version-gated clients (GET / says vmon). */
+	return ok_json(resp, json_pack("{s:s}", "firecracker_version",
+				       API_FC_VERSION));
 }
 
 static unsigned int get_machine_config(struct api_ctx *ctx,
@@ -811,11 +807,39 @@ static unsigned int missing_route(const char *m, const char *p, json_t **resp)
 	return bad_route(m, p, resp);
 }
 
+/*
+ * A PATCH body that names nothing to change: an object with no field but
+ * the device id (nulls are "not set"). Unparsable bodies are the
+ * handler's to refuse.
+ */
+static bool patch_is_empty(const char *body, size_t len)
+{
+	json_t *j = body ? json_loadb(body, len, 0, NULL) : NULL;
+	bool empty = json_is_object(j);
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(j, key, v)
+	{
+		if (!json_is_null(v) && strcmp(key, "drive_id") != 0 &&
+		    strcmp(key, "iface_id") != 0)
+			empty = false;
+	}
+	json_decref(j);
+	return empty;
+}
+
 static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 			  const char *body, size_t len, json_t **resp)
 {
 	struct request rq = { .method = m, .path = p, .body = body, .len = len };
 	const struct route *r;
+
+	/* Firecracker's checks of the request before its path. */
+	if (!strcmp(m, "GET") && len)
+		return fault(resp, "GET request cannot have a body.");
+	if (!strcmp(m, "PATCH") && patch_is_empty(body, len))
+		return fault(resp, "Empty PATCH request.");
 
 	for (size_t i = 0; (r = route_at(i)); i++) {
 		if (strcmp(r->method, m) != 0 ||
@@ -835,11 +859,11 @@ unsigned int api_handle(struct api_ctx *ctx, const char *method,
 	unsigned int st;
 
 	*resp = NULL;
-	if (len > API_MAX_BODY)
+	if (len > ctx->max_body)
 		return fault(
 			resp,
-			"Request payload with size %zu is larger than the limit of %d allowed by server.",
-			len, API_MAX_BODY);
+			"Request payload with size %zu is larger than the limit of %zu allowed by server.",
+			len, ctx->max_body);
 	pthread_mutex_lock(&ctx->lock);
 	st = route(ctx, method, path, body, len, resp);
 	pthread_mutex_unlock(&ctx->lock);

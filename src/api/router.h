@@ -16,8 +16,14 @@
 #include "../virtio/balloon.h"
 #include "vmconfig.h"
 
-/* The largest request body accepted (bigger ones are refused unread). */
-#define API_MAX_BODY (64 * 1024)
+/*
+ * The largest request body accepted by default (bigger ones are refused
+ * unread): Firecracker's --http-api-max-payload-size default.
+ */
+#define API_MAX_BODY 51200
+
+/* The Firecracker API version vmon implements (GET /version, --version). */
+#define API_FC_VERSION "1.10.1"
 
 enum api_state { API_NOT_STARTED, API_RUNNING, API_PAUSED, API_STOPPING };
 
@@ -60,6 +66,7 @@ struct api_ctx {
 	/* Configured beyond logger and metrics: no snapshot load then. */
 	bool configured;
 	const char *id;
+	size_t max_body; /* the body size limit (API_MAX_BODY by default) */
 	const struct api_ops *ops;
 	void *opaque;
 };

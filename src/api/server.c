@@ -18,6 +18,10 @@
 #include "../util/log.h"
 #include "api_thread.h"
 
+#ifndef VMON_VERSION
+#define VMON_VERSION "unknown"
+#endif
+
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct api_ctx *ctx;
@@ -67,13 +71,16 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 	if (text)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"application/json");
+	/* Firecracker's Server header, saying it is vmon's. */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER,
+				"Firecracker API (vmon " VMON_VERSION ")");
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
 static enum MHD_Result refuse_size(struct MHD_Connection *conn,
-				   unsigned long long size)
+				   unsigned long long size, size_t max)
 {
 	char msg[160];
 	json_t *j;
@@ -82,8 +89,8 @@ static enum MHD_Result refuse_size(struct MHD_Connection *conn,
 	bound_hit(BOUND_API_BODY);
 	snprintf(
 		msg, sizeof(msg),
-		"Request payload with size %llu is larger than the limit of %d allowed by server.",
-		size, API_MAX_BODY);
+		"Request payload with size %llu is larger than the limit of %zu allowed by server.",
+		size, max);
 	j = api_fault(msg);
 	ret = send_json(conn, 400, j);
 	json_decref(j);
@@ -117,16 +124,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		 * (still sending) gets the 400; an absurd one is refused at
 		 * once and the connection closed.
 		 */
-		if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
+		if (cl && strtoull(cl, NULL, 10) > s->ctx->max_body) {
 			rq->too_big = true;
 			if (strtoull(cl, NULL, 10) > API_DISCARD_MAX)
-				return refuse_size(conn,
-						   strtoull(cl, NULL, 10));
+				return refuse_size(conn, strtoull(cl, NULL, 10),
+						   s->ctx->max_body);
 		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!rq->too_big && rq->len + *upload_size <= API_MAX_BODY) {
+		if (!rq->too_big &&
+		    rq->len + *upload_size <= s->ctx->max_body) {
 			char *n = realloc(rq->body, rq->len + *upload_size + 1);
 
 			if (!n)
@@ -142,7 +150,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	if (rq->too_big)
-		return refuse_size(conn, (unsigned long long)API_MAX_BODY + 1);
+		return refuse_size(conn,
+				   (unsigned long long)s->ctx->max_body + 1,
+				   s->ctx->max_body);
 	status = api_handle(s->ctx, method, url, rq->body, rq->len, &resp);
 	ret = send_json(conn, status, resp);
 	json_decref(resp);

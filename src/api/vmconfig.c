@@ -102,6 +102,7 @@ json_t *api_config_full_json(const struct api_config *c)
 	nr = api_objects(&objs);
 	for (unsigned int i = 0; i < nr; i++)
 		objs[i]->json(c, j);
+	api_fc_shape(j);
 	return j;
 }
 

@@ -28,7 +28,7 @@
 #define API_MAX_MEM_MIB (1024 * 1024)
 #define API_DEFAULT_MEM_MIB 128
 
-/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_-]. */
+/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_]. */
 #define API_ID_MAX 64
 
 /* A Firecracker drive: vmon's disk plus what only the API knows. */

@@ -557,6 +557,44 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/*
+ * Firecracker's --log-path, --level, --show-level, --show-log-origin,
+ * --module and --metrics-path: as if PUT /logger and PUT /metrics came
+ * first (GET /vm/config shows them). 0 or an exit code.
+ */
+static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
+{
+	char err[API_ERR_MAX] = "out of memory";
+	json_t *l = NULL, *m = NULL;
+	int r = 0;
+
+	if (f->log_path || f->level || f->show_level || f->show_log_origin ||
+	    f->module) {
+		l = json_pack("{s:b, s:b}", "show_level", f->show_level,
+			      "show_log_origin", f->show_log_origin);
+		if (l && f->log_path)
+			json_object_set_new(l, "log_path",
+					    json_string(f->log_path));
+		if (l && f->level)
+			json_object_set_new(l, "level", json_string(f->level));
+		if (l && f->module)
+			json_object_set_new(l, "module",
+					    json_string(f->module));
+		r = !l || api_config_logger(&in->ctx.cfg, l, err) ||
+		    op_logger(in, err);
+	}
+	if (!r && f->metrics_path) {
+		m = json_pack("{s:s}", "metrics_path", f->metrics_path);
+		r = !m || api_config_metrics(&in->ctx.cfg, m, err) ||
+		    op_metrics(in, err);
+	}
+	json_decref(l);
+	json_decref(m);
+	if (r)
+		pr_err("%s", err);
+	return r ? EXIT_USAGE : 0;
+}
+
 /* Applies --config-file and starts the VM; 0 or an exit code. */
 static int config_file_start(struct instance *in, const char *path)
 {
@@ -691,6 +729,12 @@ int api_main(const struct run_opts *o)
 	else
 		snprintf(in->id, sizeof(in->id), "vmon-%d", (int)getpid());
 	api_ctx_init(&in->ctx, in->id, &instance_ops, in);
+	if (o->fc.max_payload)
+		in->ctx.max_body = o->fc.max_payload;
+	ret = apply_fc_flags(in, &o->fc);
+	if (ret)
+		goto out;
+	ret = EXIT_HOST;
 	in->start_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	in->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	if (in->start_efd < 0 || in->timer_fd < 0 ||

@@ -78,6 +78,8 @@ void cli_run_usage(FILE *f)
 		"      --seccomp-filter FILE\n"
 		"                           the filters of FILE (vmon seccomp-print --export)\n"
 		"      --no-seccomp         no system call filters\n"
+		"      Firecracker's flags (--no-api, --level, --log-path, --metrics-path,\n"
+		"      --http-api-max-payload-size, --version...): see vmon(1)\n"
 		"      --mem-prealloc       make all guest RAM resident before the boot\n"
 		"      --mem-merge          let the host's KSM share identical guest pages\n"
 		"                           (MADV_MERGEABLE; docs/density.md)\n"
@@ -143,9 +145,10 @@ static const struct option run_options[] = {
 };
 
 #define NR_RUN_OPTIONS (sizeof(run_options) / sizeof(*run_options))
+#define MAX_FC_OPTS 32
 
-/* run_options[], then the devices' options, then the end. */
-static struct option all_options[NR_RUN_OPTIONS + MAX_DEV_OPTS + 1];
+/* run_options[], the devices' options, Firecracker's, then the end. */
+static struct option all_options[NR_RUN_OPTIONS + MAX_DEV_OPTS + MAX_FC_OPTS];
 
 static const struct option *long_options(void)
 {
@@ -157,6 +160,8 @@ static const struct option *long_options(void)
 		all_options[n++] = (struct option){ dev_opts[i]->name,
 						    dev_opts[i]->has_arg, NULL,
 						    OPT_DEVICE + (int)i };
+	for (unsigned int i = 0; fc_options[i].name && i + 1 < MAX_FC_OPTS; i++)
+		all_options[n++] = fc_options[i];
 	all_options[n] = (struct option){ NULL, 0, NULL, 0 };
 	return all_options;
 }
@@ -462,9 +467,26 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 	}
 }
 
+/* Firecracker's defaults and its rules on --api-sock and --no-api. */
+static enum cli_result check_firecracker(struct run_opts *o)
+{
+	if (o->fc.no_api) {
+		if (!o->config_file) {
+			pr_err("--no-api: needs --config-file (the VM must come from somewhere)");
+			return CLI_ERROR;
+		}
+		o->api_sock = NULL;
+	} else if (o->fc.firecracker && !o->api_sock && !o->restore) {
+		o->api_sock = FC_DEFAULT_API_SOCK;
+	}
+	return CLI_OK;
+}
+
 /* What only the whole command line tells. */
 static enum cli_result check_run(struct run_opts *o)
 {
+	if (check_firecracker(o) != CLI_OK)
+		return CLI_ERROR;
 	if ((o->api_sock || o->config_file) && o->vm_opts) {
 		pr_err("%s: the VM is described by the API or the config file; --kernel, --initrd, --cmdline, --append, --cpus, --mem, --cpu-template and the virtio device options do not apply",
 		       o->api_sock ? "--api-sock" : "--config-file");
@@ -504,6 +526,13 @@ static int device_option(int i, int argc, char **argv, struct vm_config *cfg)
 	return opt->parse(arg, cfg);
 }
 
+bool cli_is_firecracker(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	return !strcmp(base ? base + 1 : argv0, "firecracker");
+}
+
 enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 {
 	const struct option *options = long_options();
@@ -512,6 +541,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	vm_config_init(&o->cfg);
+	o->fc.firecracker = argc > 0 && cli_is_firecracker(argv[0]);
 	/*
 	 * optind = 0, not 1: glibc then also forgets its position inside a
 	 * flag group ("-xv") where an earlier call stopped with an error,
@@ -521,6 +551,14 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":" SHORT_OPTIONS, options,
 				NULL)) != -1) {
+		if (c >= FC_OPT_BASE) {
+			enum fc_result f = fc_option(c, optarg, &o->fc);
+
+			if (f != FC_OK)
+				return f == FC_EXIT_OK ? CLI_EXIT_OK :
+							 CLI_ERROR;
+			continue;
+		}
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||
 		    c >= OPT_CONSOLE)
 			o->vm_opts = true;

@@ -12,6 +12,7 @@
 
 #include "../config/config.h"
 #include "../util/seccomp.h"
+#include "fc_cli.h"
 
 struct run_opts {
 	struct vm_config cfg;
@@ -26,6 +27,7 @@ struct run_opts {
 	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
 	bool resume; /* --resume: run the restored VM (else paused) */
 	bool vm_opts; /* a --kernel/--mem/... option was given */
+	struct fc_opts fc; /* Firecracker's flags (fc_cli.h) */
 };
 
 enum cli_result { CLI_OK, CLI_EXIT_OK, CLI_ERROR };
@@ -33,5 +35,7 @@ enum cli_result { CLI_OK, CLI_EXIT_OK, CLI_ERROR };
 /* Parses `run` options (argv[0] is "run"). Prints help / errors itself. */
 enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o);
 void cli_run_usage(FILE *f);
+/* Started as `firecracker` (a link to vmon): Firecracker's defaults. */
+bool cli_is_firecracker(const char *argv0);
 
 #endif

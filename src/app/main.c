@@ -7,7 +7,9 @@
 
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
+#include "cli.h"
 #include "density.h"
+#include "fc_cli.h"
 #include "instances.h"
 #include "jail.h"
 #include "run.h"
@@ -49,7 +51,7 @@ static void usage(FILE *f)
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
-		"  --version  print the version\n"
+		"  --version  print the Firecracker API version and vmon's\n"
 		"  --help     this help\n"
 		"\n"
 		"See vmon(1) (docs/vmon.1) for details.\n");
@@ -65,9 +67,12 @@ int main(int argc, char **argv)
 		return cmd_jail(argc, argv);
 
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-		printf("vmon %s\n", VMON_VERSION);
+		fc_print_version();
 		return EXIT_OK;
 	}
+	/* A `firecracker` link to vmon: Firecracker's command line. */
+	if (cli_is_firecracker(argv[0]))
+		return cmd_run(argc, argv);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
 	    !strcmp(cmd, "help")) {
 		usage(stdout);

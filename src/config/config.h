@@ -20,8 +20,12 @@ enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
 enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
 
-/* Virtio devices (src/virtio). Strings are copied in: no ownership. */
-#define VMON_MAX_DISKS 8
+/*
+ * Virtio devices (src/virtio). Strings are copied in: no ownership. As
+ * many disks and interfaces as the platform has virtio-mmio slots (16 on
+ * x86, their interrupt lines); all devices together must fit them too.
+ */
+#define VMON_MAX_DISKS 16
 #define VMON_DISK_PATH_MAX 4096
 #define VMON_DISK_SERIAL_MAX 20 /* virtio-blk GET_ID: 20 bytes */
 
@@ -35,7 +39,7 @@ struct disk_config {
 };
 
 /* One virtio-net interface on a host tap device. */
-#define VMON_MAX_NETS 4
+#define VMON_MAX_NETS 16
 #define VMON_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
 struct net_config {
 	char tap[VMON_IFNAME_MAX];

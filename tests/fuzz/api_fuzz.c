@@ -141,7 +141,7 @@ static char *dump(struct api_ctx *ctx)
 
 /* Devices (paths that exist everywhere) for run-time requests. */
 static const char devices_doc[] =
-	"{\"boot-source\": {\"kernel_image_path\": \"/k\"},"
+	"{\"boot-source\": {\"kernel_image_path\": \"/dev/null\"},"
 	"\"drives\": [{\"drive_id\": \"root\", \"is_root_device\": true,"
 	" \"is_read_only\": true, \"path_on_host\": \"/dev/null\"}],"
 	"\"network-interfaces\": [{\"iface_id\": \"eth0\","

@@ -238,6 +238,8 @@ def schema_errors(name, obj):
             kind = FULL_VM_SECTIONS.get(k)
             if kind is None:
                 errs.append("FullVmConfiguration: unknown property " + k)
+            elif v is None and not isinstance(kind, list):
+                pass  # Firecracker writes null for a section not set
             elif isinstance(kind, str):
                 errs += schema_errors(kind, v)
             elif isinstance(kind, list):
@@ -259,6 +261,8 @@ def schema_errors(name, obj):
         t = sch["props"].get(k)
         if t is None:
             errs.append("%s: property %s not in the schema" % (name, k))
+        elif v is None and k not in sch["required"]:
+            pass  # null: an optional field not set (as Firecracker writes)
         elif isinstance(t, str):
             errs += schema_errors(t, v)
         elif t is int and (isinstance(v, bool) or not isinstance(v, int)):

@@ -3,7 +3,10 @@
  * boot.c - PUT /boot-source: kernel, initrd and boot arguments, checked
  * by the boot source validator (the files are read at InstanceStart).
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -35,6 +38,14 @@ int cfg_parse_boot_source(struct api_config *n, json_t *body, char *err)
 		return -1;
 	if (config_check_boot(n->kernel, n->initrd, n->boot_args, &e))
 		return api_config_err(err, what, &e, boot_keys);
+	/* As Firecracker: the files must be there to read at PUT time. */
+	if (access(n->kernel, R_OK))
+		return api_fail(err,
+				"%s: field `kernel_image_path`: %.400s: %s",
+				what, n->kernel, strerror(errno));
+	if (n->initrd && access(n->initrd, R_OK))
+		return api_fail(err, "%s: field `initrd_path`: %.400s: %s",
+				what, n->initrd, strerror(errno));
 	n->boot_source_set = true;
 	return 0;
 }

@@ -39,6 +39,23 @@ void api_swap_config(struct api_config *c, struct api_config *n)
 	*n = t;
 }
 
+/*
+ * `null` means "not set" (Firecracker's optional fields): a key whose
+ * value is null is removed, so every getter sees it absent.
+ */
+void api_drop_nulls(json_t *obj)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, v)
+	{
+		if (json_is_null(v))
+			json_object_del(obj, key);
+	}
+}
+
 int api_check_fields(json_t *obj, const char *what, const char *const *known,
 		     char *err)
 {
@@ -47,6 +64,7 @@ int api_check_fields(json_t *obj, const char *what, const char *const *known,
 
 	if (!json_is_object(obj))
 		return api_fail(err, "%s: expected a JSON object", what);
+	api_drop_nulls(obj);
 	json_object_foreach(obj, key, v)
 	{
 		bool ok = false;
@@ -171,12 +189,8 @@ static int parse_bucket(json_t *rl, const char *what, const char *key,
 	uint64_t size = 0, refill = 0, burst = 0;
 
 	if (!b)
-		return 0; /* absent: unchanged */
+		return 0; /* absent or null: unchanged */
 	snprintf(w, sizeof(w), "%s.%s", what, key);
-	if (json_is_null(b)) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
 	if (api_check_fields(b, w, bucket_fields, err) ||
 	    api_get_uint(b, w, "size", true, 0, RL_MAX_SIZE, &size, NULL,
 			 err) ||
@@ -205,10 +219,6 @@ int api_parse_rl(json_t *obj, const char *what, const char *key,
 	if (!v)
 		return 0;
 	snprintf(w, sizeof(w), "%s: %s", what, key);
-	if (json_is_null(v)) {
-		memset(rl, 0, sizeof(*rl));
-		return 0;
-	}
 	if (api_check_fields(v, w, rl_fields, err) ||
 	    parse_bucket(v, w, "bandwidth", &n.bandwidth, err) ||
 	    parse_bucket(v, w, "ops", &n.ops, err))
@@ -246,7 +256,7 @@ void api_rl_json(json_t *obj, const char *key, const struct rl_config *rl)
 	json_object_set_new(obj, key, j);
 }
 
-/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_-]. */
+/* Device ids in paths and bodies: 1..64 of [A-Za-z0-9_] (Firecracker's). */
 static bool valid_id(const char *id)
 {
 	size_t n = strlen(id);
@@ -257,7 +267,7 @@ static bool valid_id(const char *id)
 		char ch = id[i];
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+		      (ch >= '0' && ch <= '9') || ch == '_'))
 			return false;
 	}
 	return true;
@@ -271,7 +281,7 @@ int api_check_body_id(json_t *body, const char *what, const char *key,
 	if (!valid_id(id))
 		return api_fail(
 			err,
-			"%s: the id in the path must be 1 to %d of A-Z a-z 0-9 _ -",
+			"%s: the id in the path must be 1 to %d of A-Z a-z 0-9 _",
 			what, API_ID_MAX);
 	if (api_get_strbuf(body, what, key, true, bid, sizeof(bid), NULL, err))
 		return -1;

@@ -35,7 +35,13 @@ struct api_field {
 int api_config_err(char *err, const char *what, const struct config_err *e,
 		   const struct api_field *map);
 
-/* Refuses any key of @obj not in the NULL-terminated @known. */
+/* GET /vm/config in Firecracker's shape: every key, null where unset. */
+void api_fc_shape(json_t *full);
+
+/* Removes the keys of @obj whose value is null ("not set"). */
+void api_drop_nulls(json_t *obj);
+/* Drops the null fields, then refuses any key not in the NULL-terminated
+ * @known. */
 int api_check_fields(json_t *obj, const char *what, const char *const *known,
 		     char *err);
 /* Optional string field: 0 (absent: *out untouched), or -1. */

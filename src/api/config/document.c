@@ -126,6 +126,7 @@ static int parse_document(struct api_config *n, json_t *doc, char *err)
 
 	if (!json_is_object(doc))
 		return api_fail(err, "config file: expected a JSON object");
+	api_drop_nulls(doc); /* a null section is an absent one */
 	if (check_sections(doc, err))
 		return -1;
 	v = json_object_get(doc, "boot-source");

@@ -39,7 +39,7 @@ static int check_disk(const char *what, const struct disk_config *d, char *err)
 }
 
 /* partuuid, cache_type and io_engine: what only Firecracker's drive has. */
-static int drive_extras(const char *what, struct api_drive *d, bool partuuid,
+static int drive_extras(const char *what, struct api_drive *d,
 			const char *cache, const char *engine, char *err)
 {
 	for (const char *p = d->partuuid; *p; p++)
@@ -49,11 +49,7 @@ static int drive_extras(const char *what, struct api_drive *d, bool partuuid,
 				err,
 				"%s: field `partuuid` must be hexadecimal digits and dashes",
 				what);
-	if (partuuid && !d->root)
-		return api_fail(
-			err,
-			"%s: field `partuuid` is only used with `is_root_device`: true",
-			what);
+	/* Off the root drive it is kept and ignored, as in Firecracker. */
 	if (cache && strcmp(cache, "Unsafe") != 0 &&
 	    strcmp(cache, "Writeback") != 0)
 		return api_fail(
@@ -76,7 +72,6 @@ static int drive_body(const char *what, json_t *body, struct api_drive *d,
 		      char *err)
 {
 	char *cache = NULL, *engine = NULL;
-	bool given = false;
 	int r = -1;
 
 	if (!json_object_get(body, "is_root_device"))
@@ -87,11 +82,11 @@ static int drive_body(const char *what, json_t *body, struct api_drive *d,
 	    !api_get_strbuf(body, what, "path_on_host", true, d->disk.path,
 			    sizeof(d->disk.path), NULL, err) &&
 	    !api_get_strbuf(body, what, "partuuid", false, d->partuuid,
-			    sizeof(d->partuuid), &given, err) &&
+			    sizeof(d->partuuid), NULL, err) &&
 	    !api_get_str(body, what, "cache_type", false, &cache, err) &&
 	    !api_get_str(body, what, "io_engine", false, &engine, err) &&
 	    !api_parse_rl(body, what, "rate_limiter", &d->disk.rl, NULL, err) &&
-	    !drive_extras(what, d, given, cache, engine, err))
+	    !drive_extras(what, d, cache, engine, err))
 		r = check_disk(what, &d->disk, err);
 	free(cache);
 	free(engine);

@@ -1,0 +1,338 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""vmon as a Firecracker drop-in: the command lines and request sequences
+of the tools that drive Firecracker, replayed against a `firecracker` link
+to vmon, with the status codes and bodies Firecracker gives them:
+firecracker-go-sdk's default machine start (with --no-seccomp), firectl's,
+Kata Containers' (version check, config file with 9 drives, hybrid vsock,
+FIFOs for logs and metrics, PATCH /drives) and the getting-started guide's
+(API sequence and its example configuration file, full of nulls). Then the
+--config-file round trip of GET /vm/config, and Firecracker's limits and
+request checks. The guest is the counting guest program (no Linux)."""
+import json
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+import vmontest
+from vmontest import check
+import vmon_api
+from vmon_api import schema_errors
+
+vmontest.require_kvm()
+TMP = tempfile.mkdtemp(prefix="vmon-fc-")
+FC = os.path.join(TMP, "firecracker")
+os.symlink(os.path.abspath(vmontest.VMON), FC)
+KERNEL = vmon_api.GUEST_COUNTER
+PID = os.getpid()
+
+
+def image(name, size=1 << 20):
+    path = os.path.join(TMP, name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+class Fc:
+    """A vmon started with Firecracker's command line @args."""
+
+    def __init__(self, name, args, api=True):
+        self.sock = os.path.join(TMP, name + ".sock")
+        self.err = open(os.path.join(TMP, name + ".err"), "wb")
+        self.p = subprocess.Popen([FC] + args, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=self.err)
+        deadline = time.monotonic() + 30
+        while api and time.monotonic() < deadline and self.p.poll() is None:
+            if os.path.exists(self.sock):
+                try:
+                    self.req("GET", "/")
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.02)
+
+    def req(self, method, path, body=None):
+        return vmon_api.request(self.sock, method, path, body)
+
+    def expect(self, method, path, body, status, fault=None, schema=None):
+        st, b = self.req(method, path, body)
+        ok = st == status
+        if fault is not None:
+            ok = ok and b is not None and fault in b.get("fault_message", "")
+        if schema:
+            errs = schema_errors(schema, b)
+            ok = ok and not errs
+        check(ok, "%s %s %s -> %d (got %d %r)" % (
+            method, path, json.dumps(body)[:70] if body is not None else "",
+            status, st, b))
+        return b
+
+    def stderr(self):
+        self.err.flush()
+        with open(self.err.name, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+        try:
+            code = self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            code = None
+        self.err.close()
+        return code
+
+
+def vm_id(name):
+    return "%s_%d" % (name, PID)
+
+
+# --- versions: Kata reads the second field of --version's first line -------
+out = subprocess.run([FC, "--version"], capture_output=True, text=True)
+fields = out.stdout.split("\n")[0].split(" ")
+version = fields[1].lstrip("v") if len(fields) > 1 else ""
+check(out.returncode == 0 and "vmon" in out.stdout and
+      re.fullmatch(r"\d+\.\d+\.\d+", version) and
+      tuple(map(int, version.split("."))) >= (0, 21, 1),
+      "--version: Kata's parse gives %r (>= 0.21.1), and it says vmon: %r"
+      % (version, out.stdout))
+out = subprocess.run([FC, "--snapshot-version"], capture_output=True, text=True)
+check(out.returncode == 0 and re.fullmatch(r"v\d+\.\d+\.\d+\n", out.stdout),
+      "--snapshot-version: %r" % out.stdout)
+out = subprocess.run([FC, "--no-api"], capture_output=True, text=True)
+check(out.returncode == 2 and "--config-file" in out.stderr,
+      "--no-api without --config-file: exit 2 (%r)" % out.stderr)
+out = subprocess.run([FC, "--metadata", "/dev/null", "--api-sock",
+                      os.path.join(TMP, "md.sock")], capture_output=True,
+                     text=True)
+check(out.returncode == 2 and "MMDS" in out.stderr,
+      "--metadata: refused, naming the missing MMDS (%r)" % out.stderr)
+
+# --- firecracker-go-sdk: its default start (seccomp off) -------------------
+sdk = Fc("sdk", ["--api-sock", os.path.join(TMP, "sdk.sock"),
+                 "--id", vm_id("sdk"), "--no-seccomp"])
+v = sdk.expect("GET", "/version", None, 200, schema="FirecrackerVersion")
+check(v and v["firecracker_version"] == version,
+      "GET /version: the version --version gives")
+info = sdk.expect("GET", "/", None, 200, schema="InstanceInfo")
+check(info and info["id"] == vm_id("sdk") and info["app_name"] == "vmon",
+      "GET /: the --id, and it says vmon")
+fifo_log = os.path.join(TMP, "sdk.log.fifo")
+os.mkfifo(fifo_log)
+log_reader = os.open(fifo_log, os.O_RDONLY | os.O_NONBLOCK)
+sdk.expect("PUT", "/logger", {"log_path": fifo_log, "level": "Debug",
+                              "show_level": True, "show_log_origin": False}, 204)
+sdk.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 32,
+                                      "smt": False}, 204)
+mc = sdk.expect("GET", "/machine-config", None, 200,
+                schema="MachineConfiguration")
+sdk.expect("PUT", "/boot-source", {
+    "kernel_image_path": KERNEL,
+    "boot_args": "ro console=ttyS0 noapic reboot=k panic=1 pci=off nomodules"},
+    204)
+sdk.expect("PUT", "/drives/1", {"drive_id": "1", "path_on_host": image("sdk.img"),
+                                "is_root_device": True, "is_read_only": False},
+           204)
+sdk.expect("PUT", "/vsock", {"guest_cid": 3,
+                             "uds_path": os.path.join(TMP, "sdk.vsock")}, 204)
+sdk.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
+info = sdk.expect("GET", "/", None, 200, schema="InstanceInfo")
+check(info and info["state"] == "Running", "SDK: Running after InstanceStart")
+sdk.expect("PUT", "/actions", {"action_type": "FlushMetrics"}, 204)
+check(sdk.stop() == 0, "SDK: vmon stops on SIGTERM with 0")
+os.close(log_reader)
+
+# --- firectl: the same SDK, its flags' defaults, a read-only root ----------
+ctl = Fc("firectl", ["--api-sock", os.path.join(TMP, "firectl.sock"),
+                     "--id", vm_id("firectl"), "--no-seccomp"])
+ctl.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 32,
+                                      "smt": False, "cpu_template": None,
+                                      "track_dirty_pages": False}, 204)
+ctl.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL,
+                                   "boot_args": "ro console=ttyS0 noapic reboot=k panic=1 pci=off nomodules",
+                                   "initrd_path": None}, 204)
+ctl.expect("PUT", "/drives/1", {"drive_id": "1", "path_on_host": image("ctl.img"),
+                                "is_root_device": True, "is_read_only": True,
+                                "partuuid": None, "rate_limiter": None,
+                                "io_engine": None, "cache_type": None}, 204)
+ctl.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
+ctl.expect("PUT", "/actions", {"action_type": "SendCtrlAltDel"}, 204)
+check(ctl.stop() == 0, "firectl: vmon stops on SIGTERM with 0")
+
+# --- Kata: config file with 9 drives, hybrid vsock, FIFOs, PATCH /drives ----
+kfifo_log = os.path.join(TMP, "kata.log.fifo")
+kfifo_met = os.path.join(TMP, "kata.metrics.fifo")
+os.mkfifo(kfifo_log)
+os.mkfifo(kfifo_met)
+klog = os.open(kfifo_log, os.O_RDONLY | os.O_NONBLOCK)
+kmet = os.open(kfifo_met, os.O_RDONLY | os.O_NONBLOCK)
+kata_cfg = {
+    "boot-source": {"kernel_image_path": KERNEL,
+                    "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"},
+    "machine-config": {"vcpu_count": 1, "mem_size_mib": 32, "smt": False},
+    "drives": [{"drive_id": "rootfs", "path_on_host": image("kata-root.img"),
+                "is_root_device": True, "is_read_only": True}] +
+              [{"drive_id": "drive_%d" % i,
+                "path_on_host": image("kata-pool%d.img" % i, 4096),
+                "is_root_device": False, "is_read_only": False}
+               for i in range(8)],
+    "vsock": {"vsock_id": "root", "guest_cid": 3,
+              "uds_path": os.path.join(TMP, "kata.hvsock")},
+    "logger": {"log_path": kfifo_log, "level": "Debug"},
+    "metrics": {"metrics_path": kfifo_met},
+    "network-interfaces": [],
+}
+kata_file = os.path.join(TMP, "kata.json")
+with open(kata_file, "w") as f:
+    json.dump(kata_cfg, f)
+kata = Fc("kata", ["--api-sock", os.path.join(TMP, "kata.sock"),
+                   "--config-file", kata_file])
+full = kata.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(full and [d["drive_id"] for d in full["drives"]] ==
+      ["rootfs"] + ["drive_%d" % i for i in range(8)],
+      "Kata: the 9 drives of its config file, in order")
+info = kata.expect("GET", "/", None, 200, schema="InstanceInfo")
+check(info and info["state"] == "Running", "Kata: Running from the config file")
+new = image("kata-new.img", 8192)
+kata.expect("PATCH", "/drives/drive_3", {"drive_id": "drive_3",
+                                         "path_on_host": new}, 204)
+full = kata.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(full and full["drives"][4]["path_on_host"] == new,
+      "Kata: PATCH /drives swapped drive_3's backing file")
+kata.expect("PATCH", "/drives/drive_3", {"drive_id": "drive_3"}, 400,
+            fault="Empty PATCH request.")
+kata.expect("PUT", "/actions", {"action_type": "FlushMetrics"}, 204)
+time.sleep(0.1)
+try:
+    met = os.read(kmet, 1 << 20).decode()
+except BlockingIOError:
+    met = ""
+check(met.strip() and json.loads(met.strip().split("\n")[-1])["state"] == "Running",
+      "Kata: FlushMetrics wrote a line to the metrics FIFO")
+check(kata.stop() == 0, "Kata: vmon stops on SIGTERM with 0")
+os.close(klog)
+os.close(kmet)
+
+# --- the getting-started guide: API sequence, then its config file --------
+gs = Fc("guide", ["--api-sock", os.path.join(TMP, "guide.sock"),
+                  "--id", vm_id("guide")])
+gs.expect("PUT", "/logger", {"log_path": os.path.join(TMP, "firecracker.log"),
+                             "level": "debug", "show_level": True,
+                             "show_log_origin": True}, 204)
+gs.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL,
+                                  "boot_args": "console=ttyS0 reboot=k panic=1 pci=off"},
+          204)
+gs.expect("PUT", "/drives/rootfs", {"drive_id": "rootfs",
+                                    "path_on_host": image("guide.ext4"),
+                                    "is_root_device": True,
+                                    "is_read_only": False}, 204)
+gs.expect("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 32}, 204)
+gs.expect("PUT", "/balloon", {"amount_mib": 4, "deflate_on_oom": True,
+                              "stats_polling_interval_s": 1}, 204)
+gs.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
+saved = gs.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+keys = {"boot-source", "machine-config", "logger", "metrics", "drives",
+        "network-interfaces", "vsock", "balloon", "entropy", "cpu-config",
+        "mmds-config"}
+check(saved and keys <= set(saved) and saved["vsock"] is None and
+      saved["metrics"] is None and saved["logger"]["level"] == "Debug" and
+      saved["boot-source"]["initrd_path"] is None and
+      saved["drives"][0]["partuuid"] is None and
+      saved["drives"][0]["rate_limiter"] is None and
+      "cpu_template" in saved["machine-config"],
+      "GET /vm/config: every section and key, null where unset, "
+      "'Debug' spelled as Firecracker does: %r" % saved)
+check(gs.stop() == 0, "guide: vmon stops on SIGTERM with 0")
+
+# The --config-file round trip: the saved configuration, replayed.
+saved_file = os.path.join(TMP, "saved.json")
+with open(saved_file, "w") as f:
+    json.dump(saved, f)
+rt = Fc("roundtrip", ["--api-sock", os.path.join(TMP, "roundtrip.sock"),
+                      "--config-file", saved_file])
+again = rt.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(again == saved, "--config-file of a saved GET /vm/config: the same "
+      "configuration (%r)" % again)
+check(rt.stop() == 0, "round trip: vmon stops on SIGTERM with 0")
+
+# The guide's example configuration file (vm_config.json), nulls and all.
+example = {
+    "boot-source": {"kernel_image_path": KERNEL,
+                    "boot_args": "console=ttyS0 reboot=k panic=1 pci=off",
+                    "initrd_path": None},
+    "drives": [{"drive_id": "rootfs", "partuuid": None, "is_root_device": True,
+                "cache_type": "Unsafe", "is_read_only": False,
+                "path_on_host": image("example.ext4"), "io_engine": "Sync",
+                "rate_limiter": None, "socket": None}],
+    "machine-config": {"vcpu_count": 2, "mem_size_mib": 32, "smt": False,
+                       "track_dirty_pages": False, "huge_pages": "None"},
+    "cpu-config": None, "balloon": None, "network-interfaces": [],
+    "vsock": None, "logger": None, "metrics": None, "mmds-config": None,
+    "entropy": None,
+}
+ex_file = os.path.join(TMP, "vm_config.json")
+with open(ex_file, "w") as f:
+    json.dump(example, f)
+ex = Fc("example", ["--api-sock", os.path.join(TMP, "example.sock"),
+                    "--config-file", ex_file])
+info = ex.expect("GET", "/", None, 200, schema="InstanceInfo")
+check(info and info["state"] == "Running",
+      "the getting-started guide's vm_config.json boots")
+check(ex.stop() == 0, "example: vmon stops on SIGTERM with 0")
+
+# --- Firecracker's limits and request checks --------------------------------
+lim = Fc("limits", ["--api-sock", os.path.join(TMP, "limits.sock"),
+                    "--http-api-max-payload-size", "1000"])
+lim.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL,
+                                   "boot_args": "x" * 1000}, 400,
+           fault="larger than the limit of 1000")
+lim.expect("PUT", "/boot-source", {"kernel_image_path": "/nonexistent/k"}, 400,
+           fault="/nonexistent/k")
+lim.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL,
+                                   "initrd_path": "/nonexistent/i"}, 400,
+           fault="/nonexistent/i")
+lim.expect("PATCH", "/machine-config", {}, 400, fault="Empty PATCH request.")
+lim.expect("PATCH", "/machine-config", {"vcpu_count": None}, 400,
+           fault="Empty PATCH request.")
+st, b = vmon_api.parse_response(vmon_api.raw(
+    lim.sock, b"GET /machine-config HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    b"Content-Length: 2\r\n\r\n{}"))[:2]
+check(st == 400 and "GET request cannot have a body" in b["fault_message"],
+      "GET with a body: 400 (%d %r)" % (st, b))
+head = vmon_api.raw(lim.sock, b"GET /version HTTP/1.1\r\nHost: x\r\n"
+                    b"Connection: close\r\n\r\n").split(b"\r\n\r\n")[0]
+check(re.search(rb"\r\nServer: Firecracker API \(vmon [^)]*\)\r\n", head + b"\r\n"),
+      "the Server header: Firecracker's, saying vmon (%r)" % head)
+lim.expect("PUT", "/drives/bad-id", {"drive_id": "bad-id",
+                                     "path_on_host": image("lim.img"),
+                                     "is_root_device": False}, 400,
+           fault="A-Z a-z 0-9 _")
+# partuuid off the root drive: kept and ignored, as in Firecracker.
+lim.expect("PUT", "/drives/d0", {"drive_id": "d0", "partuuid": "0eaa-01",
+                                 "path_on_host": image("lim.img"),
+                                 "is_root_device": False}, 204)
+full = lim.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(full and full["drives"][0]["partuuid"] == "0eaa-01",
+      "partuuid on a drive that is not the root: accepted and reported")
+for i in range(16):
+    lim.expect("PUT", "/drives/d%d" % i, {"drive_id": "d%d" % i,
+                                          "path_on_host": image("lim.img"),
+                                          "is_root_device": False,
+                                          "is_read_only": True}, 204)
+lim.expect("PUT", "/drives/d16", {"drive_id": "d16",
+                                  "path_on_host": image("lim.img"),
+                                  "is_root_device": False,
+                                  "is_read_only": True}, 400, fault="at most 16")
+lim.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 16}, 204)
+lim.expect("PUT", "/balloon", {"amount_mib": 17, "deflate_on_oom": True}, 400,
+           fault="amount_mib")
+lim.expect("PATCH", "/balloon", {"amount_mib": 1}, 400, fault="before starting")
+lim.expect("PUT", "/actions", {"action_type": "FlushMetrics"}, 400,
+           fault="before starting")
+lim.stop()
+
+vmontest.finish()
