@@ -7,6 +7,7 @@
 
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
+#include "img.h"
 #include "instances.h"
 #include "run.h"
 #include "seccomp_print.h"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"             pause it and write a snapshot to DIR (state, memory)\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
+		"  img create|info|check|commit\n"
+		"             qcow2 images, as qemu-img (docs/qcow2.md)\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -67,6 +70,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "img"))
+		return cmd_img(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))
 		return cmd_snapshot_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
