@@ -84,7 +84,7 @@ static int backing_size(const char *path, const char *name, const char *fmt,
 		return -1;
 	if (!strcmp(fmt, "raw"))
 		return 0;
-	if (strcmp(found, "qcow2")) {
+	if (strcmp(found, "qcow2") != 0) {
 		fprintf(stderr, "vmon img: %s: not a qcow2 image\n", full);
 		return -1;
 	}
@@ -173,10 +173,11 @@ static int cmd_create(int argc, char **argv)
 			backing = argv[i + 1];
 		else if (!strcmp(argv[i], "-F"))
 			bfmt = argv[i + 1];
-		else if (strcmp(argv[i], "-f") || strcmp(argv[i + 1], "qcow2"))
+		else if (strcmp(argv[i], "-f") != 0 ||
+			 strcmp(argv[i + 1], "qcow2") != 0)
 			return usage();
 	}
-	if (bfmt && strcmp(bfmt, "raw") && strcmp(bfmt, "qcow2")) {
+	if (bfmt && strcmp(bfmt, "raw") != 0 && strcmp(bfmt, "qcow2") != 0) {
 		fprintf(stderr, "vmon img: backing format %s: raw or qcow2\n",
 			bfmt);
 		return 2;
@@ -229,7 +230,7 @@ static int cmd_check(const char *path)
 
 	if (!fmt)
 		return 1;
-	if (strcmp(fmt, "qcow2")) {
+	if (strcmp(fmt, "qcow2") != 0) {
 		fprintf(stderr,
 			"vmon img: %s: raw images have nothing to check\n",
 			path);

@@ -146,7 +146,8 @@ static int open_backing(struct qcow2 *q, struct chain_seen *seen, char *err,
 		return 0;
 	backing_name(q);
 	snprintf(q->bfmt, sizeof(q->bfmt), "%s", q->h.backing_fmt);
-	if (q->bfmt[0] && strcmp(q->bfmt, "raw") && strcmp(q->bfmt, "qcow2")) {
+	if (q->bfmt[0] && strcmp(q->bfmt, "raw") != 0 &&
+	    strcmp(q->bfmt, "qcow2") != 0) {
 		snprintf(err, errlen,
 			 "%.300s: backing format %s is not supported", q->path,
 			 q->bfmt);
