@@ -391,7 +391,7 @@ static int read_piece(struct qcow2 *q, uint64_t off, uint8_t *buf, uint64_t len)
 	host = e & QCOW2_OFFSET_MASK;
 	if (!host)
 		return read_backing(q, off, buf, len);
-	if (host % q->cs)
+	if (host % q->cs || host >= q->file_size)
 		return qcow2_mark_corrupt(q, "data cluster offset", host);
 	return qcow2_pread(q, buf, len, host + (off & (q->cs - 1)));
 }
@@ -468,7 +468,8 @@ static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 	if (r)
 		return r;
 	if (in_place(q, e)) {
-		if ((e & QCOW2_OFFSET_MASK) % q->cs)
+		if ((e & QCOW2_OFFSET_MASK) % q->cs ||
+		    (e & QCOW2_OFFSET_MASK) >= q->file_size)
 			return qcow2_mark_corrupt(q, "data cluster offset", e);
 		return qcow2_pwrite(q, buf, len,
 				    (e & QCOW2_OFFSET_MASK) +

@@ -232,7 +232,9 @@ uint64_t qcow2_alloc_cluster(struct qcow2 *q, int *ret)
 		*ret = rbo < 0 ? -EIO : 0;
 		if (!*ret && rbo == 0) {
 			*ret = add_refblock(q, ci);
-			continue;
+			if (*ret)
+				return 0;
+			continue; /* @ci holds the new block */
 		}
 		if (*ret || (*ret = rc_update(q, ci, 0, &v)))
 			return 0;
