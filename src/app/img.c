@@ -25,7 +25,7 @@ static int usage(void)
 		"usage: vmon img create [-f qcow2] [-b BACKING [-F raw|qcow2]] PATH [SIZE]\n"
 		"       vmon img info PATH\n"
 		"       vmon img check PATH\n"
-		"       vmon img commit PATH\n");
+		"       vmon img commit [-d] PATH\n");
 	return 2;
 }
 
@@ -261,32 +261,44 @@ static int cmd_check(const char *path)
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;
 }
 
-/* Copies what @top allocates into its backing image @b (qcow2 or @bfd). */
+/* The cluster at @off of @top into @b (qcow2) or @bfd (raw). */
+static int commit_one(struct qcow2 *top, struct qcow2 *b, int bfd, uint64_t off,
+		      uint8_t *buf, uint64_t len)
+{
+	int r = qcow2_read(top, off, buf, len);
+
+	if (r)
+		return r;
+	if (b)
+		return qcow2_write(b, off, buf, len);
+	return pwrite(bfd, buf, len, (off_t)off) == (ssize_t)len ? 0 : -EIO;
+}
+
+/*
+ * Copies what @top allocates into its backing image @b (qcow2) or @bfd
+ * (raw), makes that reach the disk, then empties @top unless @keep.
+ */
 static int commit_clusters(struct qcow2 *top, struct qcow2 *b, int bfd,
-			   uint64_t bsize)
+			   uint64_t bsize, bool keep)
 {
 	uint64_t cs = 1ULL << qcow2_hdr(top)->cluster_bits, n = 0;
+	uint64_t end = qcow2_size(top) < bsize ? qcow2_size(top) : bsize;
 	uint8_t *buf = malloc(cs);
 	int r = buf ? 0 : -ENOMEM;
 
-	for (uint64_t off = 0; !r && off < qcow2_size(top) && off < bsize;
-	     off += cs) {
-		uint64_t len = bsize - off < cs ? bsize - off : cs;
-
-		if (len > qcow2_size(top) - off)
-			len = qcow2_size(top) - off;
+	for (uint64_t off = 0; !r && off < end; off += cs) {
 		if (!qcow2_is_allocated(top, off))
 			continue;
-		r = qcow2_read(top, off, buf, len);
-		if (!r)
-			r = b ? qcow2_write(b, off, buf, len) :
-			    pwrite(bfd, buf, len, (off_t)off) == (ssize_t)len ?
-				0 :
-				-EIO;
+		r = commit_one(top, b, bfd, off, buf,
+			       end - off < cs ? end - off : cs);
 		n++;
 	}
 	if (!r)
 		r = b ? qcow2_flush(b) : fdatasync(bfd) ? -errno : 0;
+	for (uint64_t off = 0; !r && !keep && off < end; off += cs)
+		r = qcow2_unallocate(top, off);
+	if (!r && !keep)
+		r = qcow2_flush(top);
 	free(buf);
 	if (!r)
 		printf("Image committed (%llu clusters).\n",
@@ -294,13 +306,18 @@ static int commit_clusters(struct qcow2 *top, struct qcow2 *b, int bfd,
 	return r;
 }
 
-static int cmd_commit(const char *path)
+/* `commit [-d] PATH`: -d keeps the overlay's clusters (qemu-img's -d). */
+static int cmd_commit(int argc, char **argv)
 {
-	struct qcow2 *top = open_img(path, true), *b = NULL;
-	const char *bpath;
+	bool keep = argc == 3 && !strcmp(argv[1], "-d");
+	const char *path = argv[argc - 1], *bpath;
+	struct qcow2 *top, *b = NULL;
 	int bfd = -1, r = -EINVAL;
 	uint64_t bsize = 0;
 
+	if (argc != 2 && !keep)
+		return usage();
+	top = open_img(path, keep);
 	if (!top)
 		return 1;
 	bpath = qcow2_backing_path(top, 0);
@@ -309,11 +326,12 @@ static int cmd_commit(const char *path)
 	} else if (!strcmp(qcow2_backing_format(top, 0), "qcow2")) {
 		b = open_img(bpath, false);
 		bsize = b ? qcow2_size(b) : 0;
-		r = b ? commit_clusters(top, b, -1, bsize) : -EINVAL;
+		r = b ? commit_clusters(top, b, -1, bsize, keep) : -EINVAL;
 	} else {
 		bfd = open(bpath, O_RDWR | O_CLOEXEC);
 		bsize = bfd >= 0 ? (uint64_t)lseek(bfd, 0, SEEK_END) : 0;
-		r = bfd >= 0 ? commit_clusters(top, NULL, bfd, bsize) : -errno;
+		r = bfd >= 0 ? commit_clusters(top, NULL, bfd, bsize, keep) :
+			       -errno;
 	}
 	if (r && r != -EINVAL)
 		fprintf(stderr, "vmon img: commit %s into %s: %s\n", path,
@@ -331,13 +349,13 @@ int cmd_img(int argc, char **argv)
 		return usage();
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "commit"))
+		return cmd_commit(argc - 1, argv + 1);
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argv[2]);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argv[2]);
-	if (!strcmp(argv[1], "commit"))
-		return cmd_commit(argv[2]);
 	return usage();
 }

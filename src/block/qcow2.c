@@ -552,6 +552,19 @@ int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard)
 	return r;
 }
 
+int qcow2_unallocate(struct qcow2 *q, uint64_t off)
+{
+	uint64_t e;
+	int r = qcow2_l2_get(q, off, &e);
+
+	if (r || !e)
+		return r;
+	if ((r = qcow2_l2_set(q, off, 0)))
+		return r;
+	q->dbuf_entry = 0;
+	return qcow2_free_entry(q, e);
+}
+
 int qcow2_flush(struct qcow2 *q)
 {
 	if (q->readonly)

@@ -118,6 +118,8 @@ int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, uint64_t len);
 int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len);
 /* Clusters wholly inside the range read as zeroes afterwards. */
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard);
+/* The cluster at @off reads from the backing file again (commit). */
+int qcow2_unallocate(struct qcow2 *q, uint64_t off);
 /* Metadata and data reach stable storage. */
 int qcow2_flush(struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */

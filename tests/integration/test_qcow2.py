@@ -17,11 +17,13 @@
   with a corrupted refcount (2) and on one with a leaked cluster (3).
 - Overlays of one base: several VMs at once, each overlay with its own
   data (written by qemu-io first); each sees only its own; base unchanged.
-- `vmon img commit`: the overlay's data lands in the base.
+- `vmon img commit`: the overlay's data lands in the base and the overlay
+  is emptied (with -d, kept).
 - Crash consistency: the disk benchmark guest writes over an overlay and
   vmon is killed (SIGKILL) at several moments; `qemu-img check` finds no
   corruption each time (leaked clusters are allowed).
 """
+import json
 import os
 import shutil
 import signal
@@ -204,6 +206,13 @@ def corrupted(tmp):
                        % (name, q, r.code, code, r))
 
 
+def top_allocated(img):
+    """The ranges of @img's own clusters (qemu-img map, depth 0)."""
+    rc, out = sh(["qemu-img", "map", "--output=json", img])
+    return [m for m in json.loads(out[:out.rindex("]") + 1])
+            if m["depth"] == 0 and m["data"]]
+
+
 def overlays(tmp):
     base = os.path.join(tmp, "shared.raw")
     write_raw(base, host_pattern(8))
@@ -238,7 +247,15 @@ def overlays(tmp):
     r = vmontest.run(["img", "commit", os.path.join(tmp, "vm0.qcow2")])
     vmontest.check(r.code == 0, "vmon img commit\n%s" % r)
     qcheck(base + ".qcow2", "base after commit")
-    sh(["qemu-img", "compare", base + ".qcow2", os.path.join(tmp, "vm0.qcow2")])
+    vm0 = os.path.join(tmp, "vm0.qcow2")
+    sh(["qemu-img", "compare", base + ".qcow2", vm0])
+    qcheck(vm0, "overlay emptied by commit")
+    vmontest.check(not top_allocated(vm0), "commit empties the overlay")
+    vm1 = os.path.join(tmp, "vm1.qcow2")
+    r = vmontest.run(["img", "commit", "-d", vm1])
+    vmontest.check(r.code == 0, "vmon img commit -d\n%s" % r)
+    sh(["qemu-img", "compare", base + ".qcow2", vm1])
+    vmontest.check(top_allocated(vm1), "commit -d keeps the overlay")
 
 
 def crash(tmp):
