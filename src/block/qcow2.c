@@ -59,8 +59,6 @@ static int check_writable(struct qcow2 *q, char *err, size_t errlen)
 
 	if (q->h.incompat & QCOW2_INCOMPAT_CORRUPT)
 		why = "marked corrupt (repair it with qemu-img check -r all)";
-	else if (q->h.incompat & QCOW2_INCOMPAT_DIRTY)
-		why = "dirty refcounts (repair them with qemu-img check -r all)";
 	else if (q->h.nb_snapshots)
 		why = "internal snapshots are not supported for writing";
 	if (why) {
@@ -72,6 +70,22 @@ static int check_writable(struct qcow2 *q, char *err, size_t errlen)
 		return qcow2_pwrite(q, z, 8, 88) ? -1 : 0;
 	}
 	return 0;
+}
+
+/* An image left dirty (lazy refcounts) opened for writing: repaired. */
+static int repair(struct qcow2 *q, char *err, size_t errlen)
+{
+	int r;
+
+	if (q->readonly || !(q->h.incompat & QCOW2_INCOMPAT_DIRTY))
+		return 0;
+	r = qcow2_repair_refcounts(q);
+	if (r)
+		snprintf(
+			err, errlen,
+			"%.400s: dirty refcounts could not be repaired: %s (try qemu-img check -r all)",
+			q->path, strerror(-r));
+	return r ? -1 : 0;
 }
 
 static int load_table(struct qcow2 *q, uint64_t **t, uint64_t n, uint64_t off)
@@ -224,7 +238,8 @@ static struct qcow2 *open_chain(const char *path, int fd, bool readonly,
 	}
 	if (check_loop(q, seen, err, errlen) || read_header(q, err, errlen) ||
 	    (!readonly && check_writable(q, err, errlen)) ||
-	    init_engine(q, err, errlen) || open_backing(q, seen, err, errlen)) {
+	    init_engine(q, err, errlen) || repair(q, err, errlen) ||
+	    open_backing(q, seen, err, errlen)) {
 		qcow2_close(q);
 		return NULL;
 	}

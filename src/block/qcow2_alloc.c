@@ -200,6 +200,22 @@ static int rc_update(struct qcow2 *q, uint64_t ci, int delta, uint64_t *out)
 	return 0;
 }
 
+int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v)
+{
+	int64_t rbo = rb_of(q, ci);
+	uint64_t i = ci % q->rb_entries, s, n;
+	uint8_t *rb;
+
+	if (rbo <= 0)
+		return rbo < 0 ? -EIO : -ENOENT;
+	rb = qcow2_cache_get(q, &q->rbc, (uint64_t)rbo);
+	if (!rb)
+		return -EIO;
+	qcow2_rc_set(rb, i, q->h.refcount_order, v);
+	rc_bytes(q, i, &s, &n);
+	return qcow2_pwrite(q, rb + s, n, (uint64_t)rbo + s);
+}
+
 /*
  * Cluster @ci is past the refcount blocks: a new block stored in @ci
  * itself (its own refcount 1), then the table entry naming it.

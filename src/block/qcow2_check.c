@@ -5,11 +5,13 @@
  * L2 tables and the refcount table counted per cluster, then compared
  * with the stored refcounts. A stored count below the references (or a
  * reference outside the file, or a wrong COPIED flag) is a corruption;
- * above them, a leak.
+ * above them, a leak. The same count repairs the refcounts of an image
+ * left dirty (lazy refcounts) before it is written.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "qcow2_int.h"
 
@@ -18,6 +20,7 @@ struct walk {
 	struct qcow2_check *r;
 	uint32_t *refs; /* per cluster of the file */
 	uint64_t nclusters;
+	uint64_t bad_refs; /* references outside the file or misaligned */
 	bool verbose;
 };
 
@@ -33,6 +36,12 @@ static void problem(struct walk *w, bool leak, const char *what, uint64_t off)
 			(unsigned long long)off);
 }
 
+static void bad_ref(struct walk *w, const char *what, uint64_t off)
+{
+	w->bad_refs++;
+	problem(w, false, what, off);
+}
+
 /* One reference to the clusters of [@off, @off + @len). */
 static void ref(struct walk *w, uint64_t off, uint64_t len, const char *what)
 {
@@ -42,7 +51,7 @@ static void ref(struct walk *w, uint64_t off, uint64_t len, const char *what)
 		return;
 	for (uint64_t c = off / cs; c <= (off + len - 1) / cs; c++) {
 		if (c >= w->nclusters) {
-			problem(w, false, what, c * cs);
+			bad_ref(w, what, c * cs);
 			return;
 		}
 		w->refs[c]++;
@@ -87,7 +96,7 @@ static void walk_entry(struct walk *w, uint64_t e, uint64_t voff)
 	if (!off)
 		return;
 	if (off % q->cs) {
-		problem(w, false, "unaligned data cluster", off);
+		bad_ref(w, "unaligned data cluster", off);
 		return;
 	}
 	(void)voff;
@@ -102,7 +111,7 @@ static int walk_l2(struct walk *w, uint64_t l1i, uint64_t l2)
 	uint8_t *t;
 
 	if (l2 % q->cs || l2 >= q->file_size) {
-		problem(w, false, "L2 table outside the image", l2);
+		bad_ref(w, "L2 table outside the image", l2);
 		return 0;
 	}
 	ref(w, l2, q->cs, "L2 table");
@@ -127,8 +136,7 @@ static int walk_tables(struct walk *w)
 		uint64_t rb = q->reft[i] & QCOW2_REFT_OFFSET_MASK;
 
 		if (rb && (rb % q->cs || rb >= q->file_size))
-			problem(w, false, "refcount block outside the image",
-				rb);
+			bad_ref(w, "refcount block outside the image", rb);
 		else if (rb)
 			ref(w, rb, q->cs, "refcount block");
 	}
@@ -157,22 +165,51 @@ static void compare(struct walk *w)
 	}
 }
 
+/* Counts the references of @w->q into @w->refs (the caller frees it). */
+static int count(struct walk *w)
+{
+	struct qcow2 *q = w->q;
+
+	*w->r = (struct qcow2_check){ 0 };
+	if (q->h.nb_snapshots)
+		return -ENOTSUP;
+	w->nclusters = (q->file_size + q->cs - 1) / q->cs;
+	w->refs = calloc(w->nclusters ? w->nclusters : 1, sizeof(*w->refs));
+	if (!w->refs)
+		return -ENOMEM;
+	w->r->total = (q->h.size + q->cs - 1) / q->cs;
+	return walk_tables(w);
+}
+
 int qcow2_check(struct qcow2 *q, struct qcow2_check *r, bool verbose)
 {
 	struct walk w = { .q = q, .r = r, .verbose = verbose };
-	int ret;
+	int ret = count(&w);
 
-	*r = (struct qcow2_check){ 0 };
-	if (q->h.nb_snapshots)
-		return -ENOTSUP;
-	w.nclusters = (q->file_size + q->cs - 1) / q->cs;
-	w.refs = calloc(w.nclusters ? w.nclusters : 1, sizeof(*w.refs));
-	if (!w.refs)
-		return -ENOMEM;
-	r->total = (q->h.size + q->cs - 1) / q->cs;
-	ret = walk_tables(&w);
 	if (!ret)
 		compare(&w);
 	free(w.refs);
 	return ret;
+}
+
+int qcow2_repair_refcounts(struct qcow2 *q)
+{
+	struct qcow2_check r;
+	struct walk w = { .q = q, .r = &r };
+	uint8_t b[8];
+	int ret = count(&w);
+
+	if (!ret && w.bad_refs)
+		ret = -EIO; /* not what lazy refcounts leave behind */
+	for (uint64_t c = 0; !ret && c < w.nclusters; c++)
+		if (stored_rc(&w, c) != w.refs[c])
+			ret = qcow2_rc_put(q, c, w.refs[c]);
+	free(w.refs);
+	if (ret || fdatasync(q->fd))
+		return ret ? ret : -EIO;
+	q->h.incompat &= ~QCOW2_INCOMPAT_DIRTY;
+	qcow2_put64(b, q->h.incompat);
+	if (qcow2_pwrite(q, b, 8, 72) || fdatasync(q->fd))
+		return -EIO;
+	return 0;
 }

@@ -76,6 +76,10 @@ int qcow2_free_entry(struct qcow2 *q, uint64_t entry);
 /* The host range of a compressed entry. */
 void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry,
 			    uint64_t *off, uint64_t *len);
+/* Stores refcount @v for cluster @ci (its refcount block must exist). */
+int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v);
+/* Dirty image: every refcount set from the tables, then the bit cleared. */
+int qcow2_repair_refcounts(struct qcow2 *q);
 /* Refcount @i of refcount block @rb (of @order). */
 uint64_t qcow2_rc_get(const uint8_t *rb, uint64_t i, unsigned int order);
 void qcow2_rc_set(uint8_t *rb, uint64_t i, unsigned int order, uint64_t v);

@@ -15,6 +15,9 @@
   incompatible feature, encryption; each error names the image.
 - `vmon img check` agrees with `qemu-img check` (exit code) on an image
   with a corrupted refcount (2) and on one with a leaked cluster (3).
+- An image qemu-io left dirty (lazy refcounts): both checks report it
+  (2); opened for writing (command line, and PUT /drives with `format` on
+  the API thread) its refcounts are repaired and the dirty bit cleared.
 - Overlays of one base: several VMs at once, each overlay with its own
   data (written by qemu-io first); each sees only its own; base unchanged.
 - `vmon img commit`: the overlay's data lands in the base and the overlay
@@ -179,6 +182,71 @@ def refused(tmp):
                        "refused with a clear error: %s\n%s" % (why, r))
 
 
+def dirty_image(tmp, name):
+    """The host pattern in a lazy-refcounts image qemu-io left dirty."""
+    raw = os.path.join(tmp, name + ".raw")
+    write_raw(raw, host_pattern(8))
+    img = os.path.join(tmp, name + ".qcow2")
+    sh(["qemu-img", "convert", "-O", "qcow2", "-o", "lazy_refcounts=on", raw, img])
+    # qemu-io's abort leaves the dirty bit and refcounts not yet written.
+    subprocess.run(["qemu-io", "-c", "write -P 9 256k 64k", "-c", "abort", img],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(img, "rb") as f:
+        f.seek(72)
+        vmontest.check(int.from_bytes(f.read(8), "big") & 1, name + ": dirty bit set")
+    return img
+
+
+def dirty(tmp):
+    img = dirty_image(tmp, "dirty")
+    q, _ = sh(["qemu-img", "check", img], ok=(0, 1, 2, 3))
+    r = vmontest.run(["img", "check", img])
+    vmontest.check(q == 2 and r.code == 2,
+                   "dirty image: qemu-img check %d, vmon img check %d (want 2)" % (q, r.code))
+    probe(img, "dirty image (repaired at open)")
+    qcheck(img, "dirty image after vmon")
+    sh(["qemu-io", "-c", "read -P 9 256k 64k", img])
+    with open(img, "rb") as f:
+        f.seek(72)
+        vmontest.check(not int.from_bytes(f.read(8), "big") & 1, "dirty bit cleared")
+
+
+def api(tmp):
+    """PUT /drives with format, a dirty image repaired on the API thread."""
+    import vmon_api
+    img = dirty_image(tmp, "api")
+    inst = vmon_api.Instance(id="qcow2-%d" % os.getpid())
+    try:
+        drive = {"drive_id": "disk", "path_on_host": img, "is_root_device": False,
+                 "format": "vmdk"}
+        st, b = inst.req("PUT", "/drives/disk", drive)
+        vmontest.check(st == 400 and "format" in str(b), "format vmdk refused: %r" % (b,))
+        drive["format"] = "qcow2"
+        st, b = inst.req("PUT", "/drives/disk", drive)
+        vmontest.check(st == 204, "PUT /drives format qcow2: %r" % (b,))
+        st, cfg = inst.req("GET", "/vm/config")
+        vmontest.check(st == 200 and cfg["drives"][0].get("format") == "qcow2",
+                       "GET /vm/config shows the format: %r" % (cfg,))
+        st, _ = inst.req("PUT", "/boot-source", {"kernel_image_path": PROBE})
+        st2, _ = inst.req("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64})
+        st3, b = inst.req("PUT", "/actions", {"action_type": "InstanceStart"})
+        vmontest.check((st, st2, st3) == (204, 204, 204), "InstanceStart: %r" % (b,))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and "virtio-probe: " not in inst.serial_text():
+            time.sleep(0.05)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and inst.alive():
+            time.sleep(0.05)
+        out = inst.serial_text()
+        vmontest.check("ok: blk: read the host's pattern" in out and
+                       "ok: blk: flush request" in out,
+                       "guest under the API reads the qcow2 disk\n%s\n%s"
+                       % (out[-2000:], inst.stderr()[-2000:]))
+    finally:
+        inst.stop()
+    qcheck(img, "API image after the guest")
+
+
 def poke_refcount(img, cluster, value):
     """Sets the 16-bit refcount of @cluster (the first refcount block)."""
     with open(img, "r+b") as f:
@@ -298,6 +366,8 @@ def main():
         vmon_images(tmp)
         refused(tmp)
         corrupted(tmp)
+        dirty(tmp)
+        api(tmp)
         overlays(tmp)
         crash(tmp)
     vmontest.finish()
