@@ -451,11 +451,11 @@ static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 		       uint64_t len, uint64_t old)
 {
 	uint64_t start = off & ~(q->cs - 1), in = off - start;
-	uint64_t host = qcow2_alloc_cluster(q, &(int){ 0 });
 	int r;
+	uint64_t host = qcow2_alloc_cluster(q, &r);
 
 	if (!host)
-		return -EIO;
+		return r ? r : -EIO;
 	if (len < q->cs &&
 	    (r = qcow2_read(q, start, q->cow,
 			    q->cs <= q->h.size - start ? q->cs :
