@@ -19,6 +19,7 @@
 #define QCOW2_MAX_CLUSTER_BITS 21
 #define QCOW2_MAX_BACKING_NAME 1023
 #define QCOW2_MAX_CHAIN 16 /* backing files at most below an image */
+#define QCOW2_MAX_REFT_BYTES (8ULL << 20) /* refcount table, at most */
 
 /* Incompatible feature bits. */
 #define QCOW2_INCOMPAT_DIRTY (1ULL << 0)

@@ -216,6 +216,115 @@ int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v)
 	return qcow2_pwrite(q, rb + s, n, (uint64_t)rbo + s);
 }
 
+/* Refcount blocks a table of @k clusters at cluster @t needs, @m of them
+ * placed right after it: how many of those ranges have no block yet. */
+static uint64_t missing_blocks(struct qcow2 *q, uint64_t t, uint64_t k,
+			       uint64_t m)
+{
+	uint64_t n = 0;
+
+	for (uint64_t ri = t / q->rb_entries;
+	     ri <= (t + k + m - 1) / q->rb_entries; ri++)
+		n += ri >= q->reft_n || !q->reft[ri];
+	return n;
+}
+
+/*
+ * Writes the new blocks (after the table at @t of @k clusters) into
+ * @nt and the file, each counting the new clusters it covers; the new
+ * clusters covered by existing blocks are counted there.
+ */
+static int write_new_blocks(struct qcow2 *q, uint64_t *nt, uint64_t t,
+			    uint64_t k, uint64_t m)
+{
+	uint64_t next = t + k, v;
+
+	for (uint64_t ri = t / q->rb_entries;
+	     ri <= (t + k + m - 1) / q->rb_entries; ri++) {
+		if (ri < q->reft_n && q->reft[ri])
+			continue;
+		nt[ri] = next++ * q->cs;
+		memset(q->cow, 0, q->cs);
+		for (uint64_t c = t; c < t + k + m; c++)
+			if (c / q->rb_entries == ri)
+				qcow2_rc_set(q->cow, c % q->rb_entries,
+					     q->h.refcount_order, 1);
+		if (qcow2_pwrite(q, q->cow, q->cs, nt[ri]))
+			return -EIO;
+	}
+	for (uint64_t c = t; c < t + k + m; c++)
+		if (c / q->rb_entries < q->reft_n &&
+		    q->reft[c / q->rb_entries] && rc_update(q, c, 1, &v))
+			return -EIO;
+	return 0;
+}
+
+/* Writes table @nt of @k clusters at cluster @t, then points the header
+ * at it, then frees the old one (a crash in between leaks clusters). */
+static int switch_table(struct qcow2 *q, uint64_t *nt, uint64_t t, uint64_t k)
+{
+	uint64_t n = k * q->cs / 8, old = q->h.reft_offset, v;
+	uint64_t oldk = q->h.reft_clusters;
+	uint8_t *raw = calloc(k, q->cs), hb[12];
+	int r = raw ? 0 : -ENOMEM;
+
+	for (uint64_t i = 0; !r && i < n; i++)
+		qcow2_put64(raw + i * 8, nt[i]);
+	if (!r && qcow2_pwrite(q, raw, k * q->cs, t * q->cs))
+		r = -EIO;
+	free(raw);
+	qcow2_put64(hb, t * q->cs);
+	hb[8] = (uint8_t)(k >> 24);
+	hb[9] = (uint8_t)(k >> 16);
+	hb[10] = (uint8_t)(k >> 8);
+	hb[11] = (uint8_t)k;
+	if (r || qcow2_pwrite(q, hb, 12, 48))
+		return r ? r : -EIO;
+	free(q->reft);
+	q->reft = nt;
+	q->reft_n = n;
+	q->h.reft_offset = t * q->cs;
+	q->h.reft_clusters = (uint32_t)k;
+	for (uint64_t c = 0; c < oldk; c++)
+		if (rc_update(q, old / q->cs + c, -1, &v))
+			return -EIO;
+	if (old / q->cs < q->free_hint)
+		q->free_hint = old / q->cs;
+	return 0;
+}
+
+/*
+ * The refcount table cannot name a block for cluster @ci: a larger one
+ * (twice the size at least) at the end of the file, with the blocks that
+ * cover it right after it.
+ */
+static int grow_table(struct qcow2 *q, uint64_t ci)
+{
+	uint64_t t = (q->file_size + q->cs - 1) / q->cs, k, m = 0, need;
+	uint64_t *nt;
+
+	if (t < ci)
+		t = ci;
+	k = 2 * q->h.reft_clusters;
+	need = ((t / q->rb_entries + 4) * 8 + q->cs - 1) / q->cs;
+	if (k < need)
+		k = need;
+	if (k * q->cs > QCOW2_MAX_REFT_BYTES)
+		return -ENOSPC;
+	while ((need = missing_blocks(q, t, k, m)) != m)
+		m = need;
+	nt = calloc(k * q->cs / 8, 8);
+	if (!nt)
+		return -ENOMEM;
+	memcpy(nt, q->reft, q->reft_n * 8);
+	if (write_new_blocks(q, nt, t, k, m) || switch_table(q, nt, t, k)) {
+		if (q->reft != nt)
+			free(nt);
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * Cluster @ci is past the refcount blocks: a new block stored in @ci
  * itself (its own refcount 1), then the table entry naming it.
@@ -226,7 +335,7 @@ static int add_refblock(struct qcow2 *q, uint64_t ci)
 	uint8_t e[8];
 
 	if (ri >= q->reft_n)
-		return -ENOSPC; /* growing the refcount table: not done */
+		return grow_table(q, ci);
 	memset(q->cow, 0, q->cs);
 	qcow2_rc_set(q->cow, ci % q->rb_entries, q->h.refcount_order, 1);
 	if (qcow2_pwrite(q, q->cow, q->cs, off))

@@ -24,7 +24,6 @@
 	 QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION)
 /* Tables are limited so a hostile header cannot make us allocate much. */
 #define MAX_L1_BYTES (32ULL << 20)
-#define MAX_REFT_BYTES (8ULL << 20)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -93,7 +92,7 @@ static int check_geometry(const struct qcow2_header *h, uint64_t file_size,
 			err, errlen,
 			"L1 table (%u entries at %llu) is larger than the file allows or misaligned",
 			h->l1_size, (unsigned long long)h->l1_offset);
-	if (!h->reft_clusters || h->reft_clusters * cs > MAX_REFT_BYTES ||
+	if (!h->reft_clusters || h->reft_clusters * cs > QCOW2_MAX_REFT_BYTES ||
 	    h->reft_offset % cs || h->reft_offset == 0 ||
 	    h->reft_offset + h->reft_clusters * cs > file_size)
 		return fail(
