@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "density.h"
 #include "fc_cli.h"
+#include "img.h"
 #include "instances.h"
 #include "jail.h"
 #include "run.h"
@@ -48,6 +49,8 @@ static void usage(FILE *f)
 		"             also as vmon-jailer: docs/jail.md)\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
+		"  img create|info|check|commit\n"
+		"             qcow2 images, as qemu-img (docs/qcow2.md)\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -91,6 +94,8 @@ int main(int argc, char **argv)
 		return cmd_balance(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "img"))
+		return cmd_img(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))
 		return cmd_snapshot_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||

@@ -1,13 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * block.c - the generic half of the block layer (block.h): picks the
- * back-end for an image and keeps the in-flight count around its ops.
+ * back-end for an image (its format) and keeps the in-flight count around its ops.
  */
 #include "block.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include "qcow2.h"
+
+/* The back-end for @p: its forced format, else what the header says. */
+static const struct block_ops *pick(const struct block_params *p)
+{
+	uint8_t magic[4] = { 0 };
+	int fd;
+
+	if (p->format == BLOCK_FORMAT_RAW)
+		return &block_raw_ops;
+	if (p->format == BLOCK_FORMAT_QCOW2)
+		return &block_qcow2_ops;
+	fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return &block_raw_ops; /* its open names the error */
+	if (pread(fd, magic, sizeof(magic), 0) != sizeof(magic))
+		magic[0] = 0;
+	close(fd);
+	return qcow2_probe(magic, sizeof(magic)) ? &block_qcow2_ops :
+						   &block_raw_ops;
+}
 
 struct block *block_open(const struct block_params *p, char *err, size_t errlen)
 {
@@ -17,7 +41,7 @@ struct block *block_open(const struct block_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "%.400s: out of memory", p->path);
 		return NULL;
 	}
-	b->ops = &block_raw_ops;
+	b->ops = pick(p);
 	b->done = p->done;
 	b->opaque = p->opaque;
 	if (b->ops->open(b, p, err, errlen)) {

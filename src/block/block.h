@@ -2,7 +2,7 @@
 /*
  * block.h - the interface between a block device model (virtio-blk) and
  * the host back-end that stores its image. A back-end (raw.c: a raw file
- * or block device through io_uring; qcow2 next) implements struct
+ * or block device through io_uring; qcow2.c: qcow2 images) implements struct
  * block_ops; the model only sees struct block and the calls below.
  *
  * Requests are vectored byte ranges, queued with block_submit(), sent to
@@ -49,8 +49,16 @@ struct block_req {
  */
 typedef void (*block_done_fn)(void *opaque, struct block_req *r, int res);
 
+/* The image format: probed from the header, or forced. */
+enum block_format {
+	BLOCK_FORMAT_AUTO,
+	BLOCK_FORMAT_RAW,
+	BLOCK_FORMAT_QCOW2,
+};
+
 struct block_params {
 	const char *path;
+	enum block_format format;
 	bool readonly; /* opened read-only */
 	bool direct; /* bypass the host page cache (O_DIRECT) */
 	unsigned int depth; /* requests in flight at most */
@@ -88,8 +96,9 @@ struct block {
 };
 
 /*
- * Opens the image @p names (today always the raw back-end). Returns NULL
- * with @err filled ("PATH: cause") on failure.
+ * Opens the image @p names with the back-end of its format (a qcow2
+ * header, unless @p->format says raw, picks qcow2). Returns NULL with
+ * @err filled ("PATH: cause") on failure.
  */
 struct block *block_open(const struct block_params *p, char *err,
 			 size_t errlen);
@@ -105,5 +114,6 @@ void block_close(struct block *b);
 
 /* The back-ends. */
 extern const struct block_ops block_raw_ops;
+extern const struct block_ops block_qcow2_ops;
 
 #endif

@@ -35,6 +35,7 @@ struct disk_config {
 	char serial[VMON_DISK_SERIAL_MAX + 1]; /* "": no serial */
 	bool readonly; /* opened O_RDONLY, VIRTIO_BLK_F_RO offered */
 	bool direct; /* opened O_DIRECT (bypasses the host page cache) */
+	uint8_t format; /* enum block_format: 0 probes the header */
 	struct rl_config rl; /* rate limiter (API): all zero, none */
 };
 
@@ -139,6 +140,9 @@ int config_check_boot(const char *kernel, const char *initrd,
 		      const char *cmdline, struct config_err *e);
 /* disk: a path that can be opened (read-write unless readonly), serial. */
 int config_check_disk(const struct disk_config *d, struct config_err *e);
+/* "auto", "raw" or "qcow2" (@len bytes of @s): its disk format, or -1. */
+int config_parse_disk_format(const char *s, size_t len);
+const char *config_disk_format_name(unsigned int f);
 /* net: the tap-name rule, a unicast MAC. */
 int config_check_net(const struct net_config *n, struct config_err *e);
 /* Two interfaces of one VM: neither the tap nor a given MAC used twice. */

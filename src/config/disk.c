@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * disk.c - the disk object (virtio-blk): its image must open as asked
- * (read-only, or read-write), its serial fits the 20 bytes of GET_ID.
+ * (read-only, or read-write), its serial fits the 20 bytes of GET_ID;
+ * its format (auto, raw, qcow2: enum block_format) by name.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,22 @@
 #include <unistd.h>
 
 #include "check.h"
+
+static const char *const disk_formats[] = { "auto", "raw", "qcow2" };
+
+int config_parse_disk_format(const char *s, size_t len)
+{
+	for (unsigned int i = 0; i < 3; i++)
+		if (strlen(disk_formats[i]) == len &&
+		    !strncmp(s, disk_formats[i], len))
+			return (int)i;
+	return -1;
+}
+
+const char *config_disk_format_name(unsigned int f)
+{
+	return f < 3 ? disk_formats[f] : "?";
+}
 
 int config_check_disk(const struct disk_config *d, struct config_err *e)
 {

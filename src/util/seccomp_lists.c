@@ -250,6 +250,10 @@ static const struct sc_rule build_rules[] = {
 	IOCTL(BLKGETSIZE64, "a block device disk's size"),
 	IOCTL(TCGETS, "the console's terminal mode"),
 	IOCTL(TCSETSF, "the console's raw mode"),
+	ALLOW(pread64, "qcow2: a disk's format, header and tables"),
+	ALLOW(pwrite64,
+	      "qcow2: autoclear bits cleared, a dirty image repaired at open"),
+	ALLOW(fdatasync, "qcow2: a dirty image repaired at open"),
 };
 
 /* Snapshot create and load (API thread: /snapshot/create, /snapshot/load). */

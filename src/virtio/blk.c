@@ -344,6 +344,7 @@ static struct block *open_image(struct blk *b, const char *path, char *err,
 {
 	struct block_params p = {
 		.path = path,
+		.format = (enum block_format)b->cfg.format,
 		.readonly = b->cfg.readonly,
 		.direct = b->cfg.direct,
 		.depth = BLK_MAX_INFLIGHT,

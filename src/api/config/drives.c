@@ -11,11 +11,17 @@
 #include "common.h"
 #include "object.h"
 
-static const char *const drive_fields[] = { "drive_id",	      "path_on_host",
-					    "is_root_device", "partuuid",
-					    "is_read_only",   "cache_type",
-					    "io_engine",      "rate_limiter",
-					    "socket",	      NULL };
+static const char *const drive_fields[] = { "drive_id",
+					    "path_on_host",
+					    "is_root_device",
+					    "partuuid",
+					    "is_read_only",
+					    "cache_type",
+					    "io_engine",
+					    "rate_limiter",
+					    "socket",
+					    "format",
+					    NULL };
 
 int cfg_find_drive(const struct api_config *c, const char *id)
 {
@@ -71,7 +77,7 @@ static int drive_extras(const char *what, struct api_drive *d,
 static int drive_body(const char *what, json_t *body, struct api_drive *d,
 		      char *err)
 {
-	char *cache = NULL, *engine = NULL;
+	char *cache = NULL, *engine = NULL, fmt[8] = "";
 	int r = -1;
 
 	if (!json_object_get(body, "is_root_device"))
@@ -86,8 +92,20 @@ static int drive_body(const char *what, json_t *body, struct api_drive *d,
 	    !api_get_str(body, what, "cache_type", false, &cache, err) &&
 	    !api_get_str(body, what, "io_engine", false, &engine, err) &&
 	    !api_parse_rl(body, what, "rate_limiter", &d->disk.rl, NULL, err) &&
+	    !api_get_strbuf(body, what, "format", false, fmt, sizeof(fmt), NULL,
+			    err) &&
 	    !drive_extras(what, d, cache, engine, err))
 		r = check_disk(what, &d->disk, err);
+	if (!r && fmt[0]) {
+		int f = config_parse_disk_format(fmt, strlen(fmt));
+
+		if (f < 0)
+			r = api_fail(
+				err,
+				"%s: field `format`: `%s` is not auto, raw or qcow2",
+				what, fmt);
+		d->disk.format = (uint8_t)(f < 0 ? 0 : f);
+	}
 	free(cache);
 	free(engine);
 	return r;
@@ -208,6 +226,10 @@ void cfg_drives_json(const struct api_config *c, json_t *j)
 		if (*d->partuuid)
 			json_object_set_new(o, "partuuid",
 					    json_string(d->partuuid));
+		if (d->disk.format)
+			json_object_set_new(o, "format",
+					    json_string(config_disk_format_name(
+						    d->disk.format)));
 		api_rl_json(o, "rate_limiter", &d->disk.rl);
 		json_array_append_new(drives, o);
 	}

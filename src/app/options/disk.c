@@ -9,7 +9,7 @@
 #include "../../util/log.h"
 #include "../cli_option.h"
 
-/* --disk PATH[,ro][,serial=ID][,direct] */
+/* --disk PATH[,ro][,serial=ID][,direct][,format=raw|qcow2] */
 static int parse_disk(const char *arg, struct vm_config *cfg)
 {
 	struct disk_config *d;
@@ -22,7 +22,7 @@ static int parse_disk(const char *arg, struct vm_config *cfg)
 		return -1;
 	}
 	if (plen == 0 || plen >= VMON_DISK_PATH_MAX) {
-		pr_err("--disk %s: expected PATH[,ro][,serial=ID][,direct]",
+		pr_err("--disk %s: expected PATH[,ro][,serial=ID][,direct][,format=F]",
 		       arg);
 		return -1;
 	}
@@ -39,11 +39,15 @@ static int parse_disk(const char *arg, struct vm_config *cfg)
 			d->readonly = true;
 		} else if (olen == 6 && !strncmp(opt, "direct", 6)) {
 			d->direct = true;
+		} else if (olen > 7 && !strncmp(opt, "format=", 7) &&
+			   config_parse_disk_format(opt + 7, olen - 7) >= 0) {
+			d->format = (uint8_t)config_parse_disk_format(opt + 7,
+								      olen - 7);
 		} else if (olen > 7 && !strncmp(opt, "serial=", 7) &&
 			   olen - 7 <= VMON_DISK_SERIAL_MAX) {
 			memcpy(d->serial, opt + 7, olen - 7);
 		} else {
-			pr_err("--disk %s: bad option '%.*s' (ro, direct, serial=ID of at most %u characters)",
+			pr_err("--disk %s: bad option '%.*s' (ro, direct, format=auto|raw|qcow2, serial=ID of at most %u characters)",
 			       arg, (int)olen, opt, VMON_DISK_SERIAL_MAX);
 			return -1;
 		}
@@ -59,10 +63,11 @@ static const struct cli_option disk_option = {
 	.has_arg = required_argument,
 	.order = 20,
 	.usage =
-		"      --disk PATH[,ro][,serial=ID][,direct]\n"
-		"                           virtio-blk disk on raw image PATH (up to 8):\n"
+		"      --disk PATH[,ro][,serial=ID][,direct][,format=F]\n"
+		"                           virtio-blk disk on image PATH (up to 8):\n"
 		"                           ro read-only, serial=ID its serial (20 chars\n"
-		"                           at most), direct opens it O_DIRECT\n",
+		"                           at most), direct opens it O_DIRECT, format\n"
+		"                           raw or qcow2 (default: from its header)\n",
 	.parse = parse_disk,
 };
 CLI_OPTION(disk_option);

@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * qcow2.c - the qcow2 image engine (qcow2.h): opening an image and its
+ * backing chain, guest reads (allocated, zero, compressed and backing
+ * clusters), writes (allocating clusters with copy-on-write from below),
+ * zeroing and discarding clusters, and flushes. Metadata lives in
+ * qcow2_alloc.c. Everything is synchronous on the caller's thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "qcow2_int.h"
+
+#define HEADER_PROBE 4096
+
+struct chain_seen {
+	dev_t dev[QCOW2_MAX_CHAIN + 1];
+	ino_t ino[QCOW2_MAX_CHAIN + 1];
+	unsigned int n;
+};
+
+static struct qcow2 *open_chain(const char *path, int fd, bool readonly,
+				struct chain_seen *seen, char *err,
+				size_t errlen);
+
+/* The first cluster (at most) of @q's file, parsed into q->h. */
+static int read_header(struct qcow2 *q, char *err, size_t errlen)
+{
+	uint64_t len = q->file_size < (1ULL << QCOW2_MAX_CLUSTER_BITS) ?
+			       q->file_size :
+			       (1ULL << QCOW2_MAX_CLUSTER_BITS);
+	uint8_t *b = malloc(len ? len : 1);
+	char why[256];
+	int r = -ENOMEM;
+
+	if (b && !qcow2_pread(q, b, len, 0)) {
+		r = qcow2_parse_header(b, len, q->file_size, &q->h, why,
+				       sizeof(why));
+		if (r)
+			snprintf(err, errlen, "%.400s: %s", q->path, why);
+	} else {
+		snprintf(err, errlen, "%.400s: cannot read the header",
+			 q->path);
+	}
+	free(b);
+	return r ? -1 : 0;
+}
+
+/* Features that forbid writing, and the autoclear bits we drop. */
+static int check_writable(struct qcow2 *q, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	uint8_t z[8] = { 0 };
+
+	if (q->h.incompat & QCOW2_INCOMPAT_CORRUPT)
+		why = "marked corrupt (repair it with qemu-img check -r all)";
+	else if (q->h.nb_snapshots)
+		why = "internal snapshots are not supported for writing";
+	if (why) {
+		snprintf(err, errlen, "%.400s: %s", q->path, why);
+		return -1;
+	}
+	if (q->h.version == 3 && q->h.autoclear) {
+		q->h.autoclear = 0;
+		return qcow2_pwrite(q, z, 8, 88) ? -1 : 0;
+	}
+	return 0;
+}
+
+/* An image left dirty (lazy refcounts) opened for writing: repaired. */
+static int repair(struct qcow2 *q, char *err, size_t errlen)
+{
+	int r;
+
+	if (q->readonly || !(q->h.incompat & QCOW2_INCOMPAT_DIRTY))
+		return 0;
+	r = qcow2_repair_refcounts(q);
+	if (r)
+		snprintf(
+			err, errlen,
+			"%.400s: dirty refcounts could not be repaired: %s (try qemu-img check -r all)",
+			q->path, strerror(-r));
+	return r ? -1 : 0;
+}
+
+static int load_table(struct qcow2 *q, uint64_t **t, uint64_t n, uint64_t off)
+{
+	uint8_t *raw;
+
+	*t = calloc(n ? n : 1, 8);
+	if (!*t || qcow2_pread(q, *t, n * 8, off))
+		return -1;
+	raw = (uint8_t *)*t;
+	for (uint64_t i = 0; i < n; i++)
+		(*t)[i] = qcow2_be64(raw + i * 8);
+	return 0;
+}
+
+static int init_engine(struct qcow2 *q, char *err, size_t errlen)
+{
+	q->cs = 1ULL << q->h.cluster_bits;
+	q->l2_bits = q->h.cluster_bits - 3;
+	q->reft_n = q->h.reft_clusters * q->cs / 8;
+	q->rb_entries = q->cs * 8 >> q->h.refcount_order;
+	q->l2c.n = q->h.l1_size < 16 ? 16 : QCOW2_CACHE_MAX;
+	q->rbc.n = 8;
+	q->cow = malloc(q->cs);
+	q->cbuf = malloc(2 * q->cs);
+	q->dbuf = malloc(q->cs);
+	q->zd = ZSTD_createDCtx();
+	q->zs_ready = inflateInit2(&q->zs, -12) == Z_OK;
+	if (!q->cow || !q->cbuf || !q->dbuf || !q->zd || !q->zs_ready ||
+	    load_table(q, &q->l1, q->h.l1_size, q->h.l1_offset) ||
+	    load_table(q, &q->reft, q->reft_n, q->h.reft_offset)) {
+		snprintf(err, errlen, "%.400s: cannot load its tables",
+			 q->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The backing file's name, relative to @q's directory unless absolute. */
+static void backing_name(struct qcow2 *q)
+{
+	const char *slash = strrchr(q->path, '/');
+
+	if (q->h.backing[0] == '/' || !slash)
+		snprintf(q->bpath, sizeof(q->bpath), "%s", q->h.backing);
+	else
+		snprintf(q->bpath, sizeof(q->bpath), "%.*s/%s",
+			 (int)(slash - q->path), q->path, q->h.backing);
+}
+
+static int open_raw_backing(struct qcow2 *q, char *err, size_t errlen)
+{
+	struct stat st;
+
+	q->bfd = open(q->bpath, O_RDONLY | O_CLOEXEC);
+	if (q->bfd < 0 || fstat(q->bfd, &st)) {
+		snprintf(err, errlen, "%.300s: backing file %.300s: %s",
+			 q->path, q->bpath, strerror(errno));
+		return -1;
+	}
+	q->bsize = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int open_backing(struct qcow2 *q, struct chain_seen *seen, char *err,
+			size_t errlen)
+{
+	char sub[1024];
+	uint8_t magic[4] = { 0 };
+
+	if (!q->h.backing[0])
+		return 0;
+	backing_name(q);
+	snprintf(q->bfmt, sizeof(q->bfmt), "%s", q->h.backing_fmt);
+	if (q->bfmt[0] && strcmp(q->bfmt, "raw") != 0 &&
+	    strcmp(q->bfmt, "qcow2") != 0) {
+		snprintf(err, errlen,
+			 "%.300s: backing format %s is not supported", q->path,
+			 q->bfmt);
+		return -1;
+	}
+	if (open_raw_backing(q, err, errlen))
+		return -1;
+	if (!q->bfmt[0])
+		snprintf(q->bfmt, sizeof(q->bfmt), "%s",
+			 pread(q->bfd, magic, 4, 0) == 4 &&
+					 qcow2_probe(magic, 4) ?
+				 "qcow2" :
+				 "raw");
+	if (!strcmp(q->bfmt, "raw"))
+		return 0;
+	q->bq = open_chain(q->bpath, q->bfd, true, seen, sub, sizeof(sub));
+	if (!q->bq) {
+		snprintf(err, errlen, "%.300s: backing file: %.600s", q->path,
+			 sub);
+		return -1;
+	}
+	q->bfd = -1; /* the backing engine owns it */
+	q->bsize = q->bq->h.size;
+	return 0;
+}
+
+/* (dev, inode) of @q's file not seen yet in the chain. */
+static int check_loop(struct qcow2 *q, struct chain_seen *seen, char *err,
+		      size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(q->fd, &st))
+		return -1;
+	for (unsigned int i = 0; i < seen->n; i++)
+		if (seen->dev[i] == st.st_dev && seen->ino[i] == st.st_ino) {
+			snprintf(err, errlen,
+				 "%.400s: the backing chain loops back to it",
+				 q->path);
+			return -1;
+		}
+	if (seen->n == QCOW2_MAX_CHAIN + 1) {
+		snprintf(err, errlen,
+			 "%.400s: the backing chain is longer than %d images",
+			 q->path, QCOW2_MAX_CHAIN);
+		return -1;
+	}
+	seen->dev[seen->n] = st.st_dev;
+	seen->ino[seen->n++] = st.st_ino;
+	q->file_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static struct qcow2 *open_chain(const char *path, int fd, bool readonly,
+				struct chain_seen *seen, char *err,
+				size_t errlen)
+{
+	struct qcow2 *q = calloc(1, sizeof(*q));
+
+	if (!q) {
+		snprintf(err, errlen, "%.400s: out of memory", path);
+		return NULL;
+	}
+	snprintf(q->path, sizeof(q->path), "%s", path);
+	q->readonly = readonly;
+	q->bfd = -1;
+	q->fd = fd >= 0 ?
+			fd :
+			open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (q->fd < 0) {
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
+		free(q);
+		return NULL;
+	}
+	if (check_loop(q, seen, err, errlen) || read_header(q, err, errlen) ||
+	    (!readonly && check_writable(q, err, errlen)) ||
+	    init_engine(q, err, errlen) || repair(q, err, errlen) ||
+	    open_backing(q, seen, err, errlen)) {
+		qcow2_close(q);
+		return NULL;
+	}
+	return q;
+}
+
+struct qcow2 *qcow2_open(const char *path, int fd, bool readonly, char *err,
+			 size_t errlen)
+{
+	struct chain_seen seen = { .n = 0 };
+
+	return open_chain(path, fd, readonly, &seen, err, errlen);
+}
+
+void qcow2_close(struct qcow2 *q)
+{
+	if (!q)
+		return;
+	if (q->bq)
+		qcow2_close(q->bq);
+	if (q->bfd >= 0)
+		close(q->bfd);
+	if (q->fd >= 0)
+		close(q->fd);
+	qcow2_cache_free(&q->l2c);
+	qcow2_cache_free(&q->rbc);
+	if (q->zs_ready)
+		inflateEnd(&q->zs);
+	ZSTD_freeDCtx(q->zd);
+	free(q->l1);
+	free(q->reft);
+	free(q->cow);
+	free(q->cbuf);
+	free(q->dbuf);
+	free(q);
+}
+
+uint64_t qcow2_size(const struct qcow2 *q)
+{
+	return q->h.size;
+}
+
+const struct qcow2_header *qcow2_hdr(const struct qcow2 *q)
+{
+	return &q->h;
+}
+
+static const struct qcow2 *chain_at(const struct qcow2 *q, unsigned int depth)
+{
+	while (q && depth--)
+		q = q->bq;
+	return q;
+}
+
+const char *qcow2_backing_path(const struct qcow2 *q, unsigned int depth)
+{
+	q = chain_at(q, depth);
+	return q && q->h.backing[0] ? q->bpath : "";
+}
+
+const char *qcow2_backing_format(const struct qcow2 *q, unsigned int depth)
+{
+	q = chain_at(q, depth);
+	return q ? q->bfmt : "";
+}
+
+struct qcow2 *qcow2_backing(struct qcow2 *q)
+{
+	return q->bq;
+}
+
+int qcow2_backing_fd(const struct qcow2 *q)
+{
+	return q->bfd;
+}
+
+static int inflate_zlib(struct qcow2 *q, uint64_t n)
+{
+	int r;
+
+	inflateReset(&q->zs);
+	q->zs.next_in = q->cbuf;
+	q->zs.avail_in = (uInt)n;
+	q->zs.next_out = q->dbuf;
+	q->zs.avail_out = (uInt)q->cs;
+	r = inflate(&q->zs, Z_FINISH);
+	return (r == Z_STREAM_END || r == Z_BUF_ERROR) && !q->zs.avail_out ? 0 :
+									     -1;
+}
+
+static int inflate_zstd(struct qcow2 *q, uint64_t n)
+{
+	ZSTD_inBuffer in = { q->cbuf, n, 0 };
+	ZSTD_outBuffer out = { q->dbuf, q->cs, 0 };
+
+	ZSTD_DCtx_reset(q->zd, ZSTD_reset_session_only);
+	while (out.pos < out.size) {
+		size_t r = ZSTD_decompressStream(q->zd, &out, &in);
+
+		if (ZSTD_isError(r))
+			return -1;
+		if (r == 0 || in.pos == in.size)
+			break;
+	}
+	return out.pos == out.size ? 0 : -1;
+}
+
+/* The cluster compressed entry @e describes, into q->dbuf. */
+static int decompress(struct qcow2 *q, uint64_t e)
+{
+	uint64_t off, len;
+
+	if (q->dbuf_entry == e)
+		return 0;
+	q->dbuf_entry = 0;
+	qcow2_compressed_range(q, e, &off, &len);
+	if (len > 2 * q->cs || off >= q->file_size)
+		return qcow2_mark_corrupt(q, "compressed cluster", off);
+	if (off + len > q->file_size)
+		len = q->file_size - off;
+	if (qcow2_pread(q, q->cbuf, len, off))
+		return -EIO;
+	if (q->h.compression == QCOW2_COMP_ZSTD ? inflate_zstd(q, len) :
+						  inflate_zlib(q, len))
+		return qcow2_mark_corrupt(q, "compressed cluster data", off);
+	q->dbuf_entry = e;
+	return 0;
+}
+
+/* @len bytes at @off from below @q (zeroes past the backing file). */
+static int read_backing(struct qcow2 *q, uint64_t off, uint8_t *buf,
+			uint64_t len)
+{
+	uint64_t n = off >= q->bsize	  ? 0 :
+		     q->bsize - off < len ? q->bsize - off :
+					    len;
+
+	memset(buf + n, 0, len - n);
+	if (!n)
+		return 0;
+	if (q->bq)
+		return qcow2_read(q->bq, off, buf, n);
+	return pread(q->bfd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -EIO;
+}
+
+/* @len bytes at @off, within one cluster. */
+static int read_piece(struct qcow2 *q, uint64_t off, uint8_t *buf, uint64_t len)
+{
+	uint64_t e, host;
+	int r = qcow2_l2_get(q, off, &e);
+
+	if (r)
+		return r;
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		r = decompress(q, e & ~QCOW2_OFLAG_COPIED);
+		if (!r)
+			memcpy(buf, q->dbuf + (off & (q->cs - 1)), len);
+		return r;
+	}
+	if (e & QCOW2_OFLAG_ZERO && q->h.version == 3) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	host = e & QCOW2_OFFSET_MASK;
+	if (!host)
+		return read_backing(q, off, buf, len);
+	if (host % q->cs || host >= q->file_size)
+		return qcow2_mark_corrupt(q, "data cluster offset", host);
+	return qcow2_pread(q, buf, len, host + (off & (q->cs - 1)));
+}
+
+/* Calls @fn on each piece of [@off, @off + @len) within one cluster. */
+#define FOR_PIECES(q, off, len, buf, fn)                                \
+	({                                                              \
+		int _r = 0;                                             \
+		uint64_t _done = 0;                                     \
+		if ((off) > (q)->h.size || (len) > (q)->h.size - (off)) \
+			_r = -EINVAL;                                   \
+		while (!_r && _done < (len)) {                          \
+			uint64_t _o = (off) + _done;                    \
+			uint64_t _n = (q)->cs - (_o & ((q)->cs - 1));   \
+			if (_n > (len)-_done)                           \
+				_n = (len)-_done;                       \
+			_r = fn((q), _o, (buf) + _done, _n);            \
+			_done += _n;                                    \
+		}                                                       \
+		_r;                                                     \
+	})
+
+int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, uint64_t len)
+{
+	return FOR_PIECES(q, off, len, (uint8_t *)buf, read_piece);
+}
+
+/* Whether entry @e is a cluster of this image that can be written in place. */
+static bool in_place(const struct qcow2 *q, uint64_t e)
+{
+	return !(e & QCOW2_OFLAG_COMPRESSED) && e & QCOW2_OFLAG_COPIED &&
+	       (e & QCOW2_OFFSET_MASK) &&
+	       !(q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
+}
+
+/*
+ * A new cluster for the write of @len bytes at @off: the rest of the
+ * cluster copied from what the guest saw, the data written, then the L2
+ * entry, then the old clusters freed.
+ */
+static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf,
+		       uint64_t len, uint64_t old)
+{
+	uint64_t start = off & ~(q->cs - 1), in = off - start;
+	int r;
+	uint64_t host = qcow2_alloc_cluster(q, &r);
+
+	if (!host)
+		return r ? r : -EIO;
+	if (len < q->cs &&
+	    (r = qcow2_read(q, start, q->cow,
+			    q->cs <= q->h.size - start ? q->cs :
+							 q->h.size - start)))
+		return r;
+	if (q->h.size - start < q->cs)
+		memset(q->cow + (q->h.size - start), 0,
+		       q->cs - (q->h.size - start));
+	memcpy(q->cow + in, buf, len);
+	if ((r = qcow2_pwrite(q, q->cow, q->cs, host)) ||
+	    (r = qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED)))
+		return r;
+	if (old & QCOW2_OFLAG_COMPRESSED &&
+	    q->dbuf_entry == (old & ~QCOW2_OFLAG_COPIED))
+		q->dbuf_entry = 0;
+	return qcow2_free_entry(q, old);
+}
+
+static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
+		       uint64_t len)
+{
+	uint64_t e;
+	int r = qcow2_l2_get(q, off, &e);
+
+	if (r)
+		return r;
+	if (in_place(q, e)) {
+		if ((e & QCOW2_OFFSET_MASK) % q->cs ||
+		    (e & QCOW2_OFFSET_MASK) >= q->file_size)
+			return qcow2_mark_corrupt(q, "data cluster offset", e);
+		return qcow2_pwrite(q, buf, len,
+				    (e & QCOW2_OFFSET_MASK) +
+					    (off & (q->cs - 1)));
+	}
+	return write_alloc(q, off, buf, len, e);
+}
+
+int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len)
+{
+	if (q->readonly)
+		return -EROFS;
+	if (q->corrupt)
+		return -EIO;
+	return FOR_PIECES(q, off, len, (const uint8_t *)buf, write_piece);
+}
+
+/* Whole cluster @off reads as zeroes (or is dropped, @discard). */
+static int zero_cluster(struct qcow2 *q, uint64_t off, bool discard)
+{
+	bool below = q->h.backing[0];
+	uint64_t e, ne;
+	int r = qcow2_l2_get(q, off, &e);
+
+	if (r)
+		return r;
+	if (q->h.version == 2 && below)
+		return discard ? 0 : -EOPNOTSUPP;
+	ne = q->h.version == 3 && (below || !discard) ? QCOW2_OFLAG_ZERO : 0;
+	if (e == ne)
+		return 0;
+	if ((r = qcow2_l2_set(q, off, ne)))
+		return r;
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		q->dbuf_entry = 0;
+	return qcow2_free_entry(q, e);
+}
+
+static int write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	while (len) {
+		uint64_t n = len < q->cs ? len : q->cs;
+		int r;
+
+		memset(q->dbuf, 0, n);
+		q->dbuf_entry = 0;
+		r = qcow2_write(q, off, q->dbuf, n);
+		if (r)
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard)
+{
+	uint64_t end = off + len, a, b;
+	int r = 0;
+
+	if (q->readonly)
+		return -EROFS;
+	if (q->corrupt)
+		return -EIO;
+	if (off > q->h.size || len > q->h.size - off)
+		return -EINVAL;
+	a = (off + q->cs - 1) & ~(q->cs - 1);
+	b = end == q->h.size ? end : end & ~(q->cs - 1);
+	if (a >= b) /* within one cluster */
+		return discard ? 0 : write_zeroes(q, off, len);
+	if (!discard && (r = write_zeroes(q, off, a - off)))
+		return r;
+	for (uint64_t c = a; !r && c < b; c += q->cs) {
+		r = zero_cluster(q, c, discard);
+		if (r == -EOPNOTSUPP)
+			r = write_zeroes(q, c, b - c < q->cs ? b - c : q->cs);
+	}
+	if (!r && !discard && b < end)
+		r = write_zeroes(q, b, end - b);
+	return r;
+}
+
+int qcow2_unallocate(struct qcow2 *q, uint64_t off)
+{
+	uint64_t e;
+	int r = qcow2_l2_get(q, off, &e);
+
+	if (r || !e)
+		return r;
+	if ((r = qcow2_l2_set(q, off, 0)))
+		return r;
+	q->dbuf_entry = 0;
+	return qcow2_free_entry(q, e);
+}
+
+int qcow2_flush(struct qcow2 *q)
+{
+	if (q->readonly)
+		return 0;
+	return fdatasync(q->fd) ? -errno : 0;
+}
+
+bool qcow2_is_allocated(struct qcow2 *q, uint64_t off)
+{
+	uint64_t e;
+
+	if (qcow2_l2_get(q, off, &e))
+		return false;
+	return e & QCOW2_OFLAG_COMPRESSED || e & QCOW2_OFFSET_MASK ||
+	       (q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * qcow2.h - the qcow2 image format (QEMU's docs/interop/qcow2.txt): the
+ * header parser (qcow2_meta.c), the image engine that reads and writes
+ * through the L1/L2 tables and keeps the refcounts (qcow2.c, qcow2_alloc.c),
+ * the consistency check (qcow2_check.c) and the block back-end
+ * (qcow2_blk.c). The engine is synchronous (pread/pwrite on the caller's
+ * thread): the back-end runs it on the I/O thread, `vmon img` on the main.
+ */
+#ifndef VMON_BLOCK_QCOW2_H
+#define VMON_BLOCK_QCOW2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QCOW2_MAGIC 0x514649fbU /* "QFI\xfb" */
+#define QCOW2_MIN_CLUSTER_BITS 9
+#define QCOW2_MAX_CLUSTER_BITS 21
+#define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_MAX_CHAIN 16 /* backing files at most below an image */
+#define QCOW2_MAX_REFT_BYTES (8ULL << 20) /* refcount table, at most */
+
+/* Incompatible feature bits. */
+#define QCOW2_INCOMPAT_DIRTY (1ULL << 0)
+#define QCOW2_INCOMPAT_CORRUPT (1ULL << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ULL << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ULL << 3)
+#define QCOW2_INCOMPAT_EXTL2 (1ULL << 4)
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
+
+/* Table entries. */
+#define QCOW2_OFLAG_COPIED (1ULL << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ULL << 62)
+#define QCOW2_OFLAG_ZERO (1ULL << 0)
+#define QCOW2_OFFSET_MASK 0x00fffffffffffe00ULL
+#define QCOW2_REFT_OFFSET_MASK 0xfffffffffffffe00ULL
+
+enum qcow2_compression { QCOW2_COMP_ZLIB = 0, QCOW2_COMP_ZSTD = 1 };
+
+/* The header, in host order, with what its extensions say. */
+struct qcow2_header {
+	uint32_t version; /* 2 or 3 */
+	uint32_t cluster_bits;
+	uint64_t size; /* virtual, bytes */
+	uint64_t backing_offset;
+	uint32_t backing_len;
+	uint32_t crypt_method;
+	uint32_t l1_size; /* entries */
+	uint64_t l1_offset;
+	uint64_t reft_offset;
+	uint32_t reft_clusters;
+	uint32_t nb_snapshots;
+	uint64_t snapshots_offset;
+	uint64_t incompat, compat, autoclear;
+	uint32_t refcount_order; /* refcounts of 1 << order bits */
+	uint32_t header_len;
+	uint8_t compression; /* enum qcow2_compression */
+	char backing[QCOW2_MAX_BACKING_NAME + 1]; /* "": none */
+	char backing_fmt[16]; /* the backing format extension, "": none */
+	bool has_data_file; /* the external data file extension */
+	bool has_crypto; /* the full disk encryption extension */
+	uint32_t ext_end; /* where the extensions end in the first cluster */
+};
+
+/*
+ * Parses and checks the header in @buf (@len bytes, the file's first
+ * bytes) of a file of @file_size bytes: 0, or -1 with @err saying what
+ * is wrong or unsupported (without the image's name).
+ */
+int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
+		       struct qcow2_header *h, char *err, size_t errlen);
+/* true if @buf (4 bytes at least) starts with the qcow2 magic. */
+bool qcow2_probe(const uint8_t *buf, size_t len);
+/*
+ * Writes a version-3 header (16-bit refcounts, zlib) with the backing
+ * file @h->backing (and format) into @buf of @len bytes (a cluster):
+ * its length, or -1 if it does not fit.
+ */
+int qcow2_format_header(const struct qcow2_header *h, uint8_t *buf, size_t len);
+
+/* Big-endian fields. */
+static inline uint64_t qcow2_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static inline uint32_t qcow2_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void qcow2_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+struct qcow2;
+
+/*
+ * An image and its backing chain (qcow2 or raw, read-only). Returns
+ * NULL with @err ("PATH: cause") on failure. @fd >= 0: the image is
+ * that already open file (its path still names it in messages).
+ */
+struct qcow2 *qcow2_open(const char *path, int fd, bool readonly, char *err,
+			 size_t errlen);
+void qcow2_close(struct qcow2 *q);
+uint64_t qcow2_size(const struct qcow2 *q);
+const struct qcow2_header *qcow2_hdr(const struct qcow2 *q);
+
+/* Guest bytes: 0 or -errno (reads past the end fail). */
+int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, uint64_t len);
+int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len);
+/* Clusters wholly inside the range read as zeroes afterwards. */
+int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard);
+/* The cluster at @off reads from the backing file again (commit). */
+int qcow2_unallocate(struct qcow2 *q, uint64_t off);
+/* Metadata and data reach stable storage. */
+int qcow2_flush(struct qcow2 *q);
+/* Whether a cluster-aligned guest range is allocated in this image. */
+bool qcow2_is_allocated(struct qcow2 *q, uint64_t off);
+/* The image's backing chain, for `img info` ("" at the end). */
+const char *qcow2_backing_path(const struct qcow2 *q, unsigned int depth);
+const char *qcow2_backing_format(const struct qcow2 *q, unsigned int depth);
+/* The backing image's raw fd and engine (NULL: raw or none). */
+struct qcow2 *qcow2_backing(struct qcow2 *q);
+int qcow2_backing_fd(const struct qcow2 *q);
+
+/* Results of qcow2_check(). */
+struct qcow2_check {
+	uint64_t corruptions, leaks;
+	uint64_t allocated, total; /* clusters: data; of the virtual size */
+	uint64_t image_end; /* bytes */
+};
+/*
+ * Recomputes every refcount of @q from its tables and compares them with
+ * the stored ones. Each problem is printed to stderr when @verbose.
+ * Returns 0, or -errno if the tables could not be read.
+ */
+int qcow2_check(struct qcow2 *q, struct qcow2_check *r, bool verbose);
+
+#endif

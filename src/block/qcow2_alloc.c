@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * qcow2_alloc.c - the qcow2 engine's metadata (qcow2_int.h): the
+ * write-through caches of L2 tables and refcount blocks, L2 entries,
+ * refcounts, cluster allocation and freeing, and the corrupt bit.
+ *
+ * Crash safety: every metadata update is written (pwrite) when it is
+ * made, in an order that can only leak clusters if the process dies in
+ * between: a cluster's refcount is raised before anything points to it,
+ * the data or the zeroed table is written before the entry pointing to
+ * it, and an entry is cleared before its clusters' refcounts drop. A
+ * refcount block covers the cluster it is stored in. A flush is one
+ * fdatasync of the file after all of these (qcow2.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qcow2_int.h"
+
+int qcow2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pread(q->fd, p, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			memset(p, 0, len);
+			return 0;
+		}
+		p += r;
+		len -= (uint64_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int qcow2_pwrite(struct qcow2 *q, const void *buf, uint64_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t r = pwrite(q->fd, p, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		p += r;
+		len -= (uint64_t)r;
+		off += (uint64_t)r;
+		if (off > q->file_size)
+			q->file_size = off;
+	}
+	return 0;
+}
+
+int qcow2_mark_corrupt(struct qcow2 *q, const char *what, uint64_t off)
+{
+	uint8_t b[8];
+
+	if (!q->corrupt)
+		fprintf(stderr, "vmon: %s: corrupt image: %s at %llu\n",
+			q->path, what, (unsigned long long)off);
+	q->corrupt = true;
+	if (!q->readonly && q->h.version == 3) {
+		q->h.incompat |= QCOW2_INCOMPAT_CORRUPT;
+		qcow2_put64(b, q->h.incompat);
+		qcow2_pwrite(q, b, 8, 72);
+	}
+	return -EIO;
+}
+
+uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off)
+{
+	unsigned int victim = 0;
+
+	for (unsigned int i = 0; i < c->n; i++) {
+		if (c->e[i].off == off) {
+			c->e[i].used = ++c->tick;
+			return c->e[i].data;
+		}
+		if (c->e[i].used < c->e[victim].used)
+			victim = i;
+	}
+	if (!c->e[victim].data)
+		c->e[victim].data = malloc(q->cs);
+	c->e[victim].off = 0;
+	if (!c->e[victim].data || qcow2_pread(q, c->e[victim].data, q->cs, off))
+		return NULL;
+	c->e[victim].off = off;
+	c->e[victim].used = ++c->tick;
+	return c->e[victim].data;
+}
+
+void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off)
+{
+	for (unsigned int i = 0; i < c->n; i++)
+		if (c->e[i].off == off)
+			c->e[i].off = 0;
+}
+
+void qcow2_cache_free(struct qcow2_cache *c)
+{
+	for (unsigned int i = 0; i < c->n; i++)
+		free(c->e[i].data);
+}
+
+uint64_t qcow2_rc_get(const uint8_t *rb, uint64_t i, unsigned int order)
+{
+	unsigned int bits = 1U << order;
+
+	if (bits < 8)
+		return (rb[i * bits / 8] >> (i * bits % 8)) &
+		       ((1U << bits) - 1);
+	rb += i * (bits / 8);
+	if (bits == 8)
+		return rb[0];
+	if (bits == 16)
+		return (uint64_t)rb[0] << 8 | rb[1];
+	if (bits == 32)
+		return qcow2_be32(rb);
+	return qcow2_be64(rb);
+}
+
+void qcow2_rc_set(uint8_t *rb, uint64_t i, unsigned int order, uint64_t v)
+{
+	unsigned int bits = 1U << order, bytes = bits / 8;
+	uint8_t tmp[8];
+
+	if (bits < 8) {
+		uint8_t mask = (uint8_t)(((1U << bits) - 1) << (i * bits % 8));
+
+		rb[i * bits / 8] = (uint8_t)((rb[i * bits / 8] & ~mask) |
+					     ((v << (i * bits % 8)) & mask));
+		return;
+	}
+	qcow2_put64(tmp, v);
+	memcpy(rb + i * bytes, tmp + 8 - bytes, bytes);
+}
+
+/* The bytes of refcount @i in its block: where they start, how many. */
+static void rc_bytes(const struct qcow2 *q, uint64_t i, uint64_t *start,
+		     uint64_t *n)
+{
+	unsigned int bits = 1U << q->h.refcount_order;
+
+	*start = i * bits / 8;
+	*n = bits < 8 ? 1 : bits / 8;
+}
+
+/* Refcount block of cluster @ci: its offset (0: none), or -1 corrupt. */
+static int64_t rb_of(struct qcow2 *q, uint64_t ci)
+{
+	uint64_t ri = ci / q->rb_entries, off;
+
+	if (ri >= q->reft_n)
+		return 0;
+	off = q->reft[ri] & QCOW2_REFT_OFFSET_MASK;
+	if (off % q->cs || off >= q->file_size) {
+		qcow2_mark_corrupt(q, "refcount block offset", off);
+		return -1;
+	}
+	return (int64_t)off;
+}
+
+static int rc_update(struct qcow2 *q, uint64_t ci, int delta, uint64_t *out)
+{
+	int64_t rbo = rb_of(q, ci);
+	uint64_t i = ci % q->rb_entries, max, v, s, n;
+	uint8_t *rb;
+
+	if (rbo <= 0)
+		return rbo < 0 ? -EIO : -ENOENT;
+	rb = qcow2_cache_get(q, &q->rbc, (uint64_t)rbo);
+	if (!rb)
+		return -EIO;
+	v = qcow2_rc_get(rb, i, q->h.refcount_order);
+	max = q->h.refcount_order == 6 ?
+		      UINT64_MAX :
+		      (1ULL << (1U << q->h.refcount_order)) - 1;
+	if ((delta < 0 && v == 0) || (delta > 0 && v == max))
+		return qcow2_mark_corrupt(q, "refcount out of range",
+					  ci * q->cs);
+	if (delta) {
+		v = delta > 0 ? v + 1 : v - 1;
+		qcow2_rc_set(rb, i, q->h.refcount_order, v);
+		rc_bytes(q, i, &s, &n);
+		if (qcow2_pwrite(q, rb + s, n, (uint64_t)rbo + s))
+			return -EIO;
+	}
+	*out = v;
+	return 0;
+}
+
+int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v)
+{
+	int64_t rbo = rb_of(q, ci);
+	uint64_t i = ci % q->rb_entries, s, n;
+	uint8_t *rb;
+
+	if (rbo <= 0)
+		return rbo < 0 ? -EIO : -ENOENT;
+	rb = qcow2_cache_get(q, &q->rbc, (uint64_t)rbo);
+	if (!rb)
+		return -EIO;
+	qcow2_rc_set(rb, i, q->h.refcount_order, v);
+	rc_bytes(q, i, &s, &n);
+	return qcow2_pwrite(q, rb + s, n, (uint64_t)rbo + s);
+}
+
+/* Refcount blocks a table of @k clusters at cluster @t needs, @m of them
+ * placed right after it: how many of those ranges have no block yet. */
+static uint64_t missing_blocks(struct qcow2 *q, uint64_t t, uint64_t k,
+			       uint64_t m)
+{
+	uint64_t n = 0;
+
+	for (uint64_t ri = t / q->rb_entries;
+	     ri <= (t + k + m - 1) / q->rb_entries; ri++)
+		n += ri >= q->reft_n || !q->reft[ri];
+	return n;
+}
+
+/*
+ * Writes the new blocks (after the table at @t of @k clusters) into
+ * @nt and the file, each counting the new clusters it covers; the new
+ * clusters covered by existing blocks are counted there.
+ */
+static int write_new_blocks(struct qcow2 *q, uint64_t *nt, uint64_t t,
+			    uint64_t k, uint64_t m)
+{
+	uint64_t next = t + k, v;
+
+	for (uint64_t ri = t / q->rb_entries;
+	     ri <= (t + k + m - 1) / q->rb_entries; ri++) {
+		if (ri < q->reft_n && q->reft[ri])
+			continue;
+		nt[ri] = next++ * q->cs;
+		memset(q->cow, 0, q->cs);
+		for (uint64_t c = t; c < t + k + m; c++)
+			if (c / q->rb_entries == ri)
+				qcow2_rc_set(q->cow, c % q->rb_entries,
+					     q->h.refcount_order, 1);
+		if (qcow2_pwrite(q, q->cow, q->cs, nt[ri]))
+			return -EIO;
+	}
+	for (uint64_t c = t; c < t + k + m; c++)
+		if (c / q->rb_entries < q->reft_n &&
+		    q->reft[c / q->rb_entries] && rc_update(q, c, 1, &v))
+			return -EIO;
+	return 0;
+}
+
+/* Writes table @nt of @k clusters at cluster @t, then points the header
+ * at it, then frees the old one (a crash in between leaks clusters). */
+static int switch_table(struct qcow2 *q, uint64_t *nt, uint64_t t, uint64_t k)
+{
+	uint64_t n = k * q->cs / 8, old = q->h.reft_offset, v;
+	uint64_t oldk = q->h.reft_clusters;
+	uint8_t *raw = calloc(k, q->cs), hb[12];
+	int r = raw ? 0 : -ENOMEM;
+
+	for (uint64_t i = 0; !r && i < n; i++)
+		qcow2_put64(raw + i * 8, nt[i]);
+	if (!r && qcow2_pwrite(q, raw, k * q->cs, t * q->cs))
+		r = -EIO;
+	free(raw);
+	qcow2_put64(hb, t * q->cs);
+	hb[8] = (uint8_t)(k >> 24);
+	hb[9] = (uint8_t)(k >> 16);
+	hb[10] = (uint8_t)(k >> 8);
+	hb[11] = (uint8_t)k;
+	if (r || qcow2_pwrite(q, hb, 12, 48))
+		return r ? r : -EIO;
+	free(q->reft);
+	q->reft = nt;
+	q->reft_n = n;
+	q->h.reft_offset = t * q->cs;
+	q->h.reft_clusters = (uint32_t)k;
+	for (uint64_t c = 0; c < oldk; c++)
+		if (rc_update(q, old / q->cs + c, -1, &v))
+			return -EIO;
+	if (old / q->cs < q->free_hint)
+		q->free_hint = old / q->cs;
+	return 0;
+}
+
+/*
+ * The refcount table cannot name a block for cluster @ci: a larger one
+ * (twice the size at least) at the end of the file, with the blocks that
+ * cover it right after it.
+ */
+static int grow_table(struct qcow2 *q, uint64_t ci)
+{
+	uint64_t t = (q->file_size + q->cs - 1) / q->cs, k, m = 0, need;
+	uint64_t *nt;
+
+	if (t < ci)
+		t = ci;
+	k = 2 * q->h.reft_clusters;
+	need = ((t / q->rb_entries + 4) * 8 + q->cs - 1) / q->cs;
+	if (k < need)
+		k = need;
+	if (k * q->cs > QCOW2_MAX_REFT_BYTES)
+		return -ENOSPC;
+	while ((need = missing_blocks(q, t, k, m)) != m)
+		m = need;
+	nt = calloc(k * q->cs / 8, 8);
+	if (!nt)
+		return -ENOMEM;
+	memcpy(nt, q->reft, q->reft_n * 8);
+	if (write_new_blocks(q, nt, t, k, m) || switch_table(q, nt, t, k)) {
+		if (q->reft != nt)
+			free(nt);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Cluster @ci is past the refcount blocks: a new block stored in @ci
+ * itself (its own refcount 1), then the table entry naming it.
+ */
+static int add_refblock(struct qcow2 *q, uint64_t ci)
+{
+	uint64_t ri = ci / q->rb_entries, off = ci * q->cs;
+	uint8_t e[8];
+
+	if (ri >= q->reft_n)
+		return grow_table(q, ci);
+	memset(q->cow, 0, q->cs);
+	qcow2_rc_set(q->cow, ci % q->rb_entries, q->h.refcount_order, 1);
+	if (qcow2_pwrite(q, q->cow, q->cs, off))
+		return -EIO;
+	qcow2_put64(e, off);
+	if (qcow2_pwrite(q, e, 8, q->h.reft_offset + ri * 8))
+		return -EIO;
+	q->reft[ri] = off;
+	qcow2_cache_drop(&q->rbc, off);
+	return 0;
+}
+
+uint64_t qcow2_alloc_cluster(struct qcow2 *q, int *ret)
+{
+	for (uint64_t ci = q->free_hint;; ci++) {
+		uint64_t v;
+		int64_t rbo = rb_of(q, ci);
+
+		*ret = rbo < 0 ? -EIO : 0;
+		if (!*ret && rbo == 0) {
+			*ret = add_refblock(q, ci);
+			if (*ret)
+				return 0;
+			continue; /* @ci holds the new block */
+		}
+		if (*ret || (*ret = rc_update(q, ci, 0, &v)))
+			return 0;
+		if (v == 0 && ci > 0) {
+			if ((*ret = rc_update(q, ci, 1, &v)))
+				return 0;
+			q->free_hint = ci + 1;
+			return ci * q->cs;
+		}
+	}
+}
+
+static int unref(struct qcow2 *q, uint64_t off)
+{
+	uint64_t v;
+	int r = rc_update(q, off / q->cs, -1, &v);
+
+	if (!r && v == 0 && off / q->cs < q->free_hint)
+		q->free_hint = off / q->cs;
+	return r;
+}
+
+void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry,
+			    uint64_t *off, uint64_t *len)
+{
+	unsigned int x = 62 - (q->h.cluster_bits - 8);
+	uint64_t sectors = (entry >> x) &
+			   ((1ULL << (q->h.cluster_bits - 8)) - 1);
+
+	*off = entry & ((1ULL << x) - 1);
+	*len = (sectors + 1) * 512 - (*off & 511);
+}
+
+int qcow2_free_entry(struct qcow2 *q, uint64_t entry)
+{
+	uint64_t off, len;
+
+	if (entry & QCOW2_OFLAG_COMPRESSED) {
+		qcow2_compressed_range(q, entry, &off, &len);
+		for (uint64_t c = off / q->cs; c <= (off + len - 1) / q->cs;
+		     c++)
+			if (unref(q, c * q->cs))
+				return -EIO;
+		return 0;
+	}
+	off = entry & QCOW2_OFFSET_MASK;
+	return off ? unref(q, off) : 0;
+}
+
+/* The L2 table of @voff: its offset (0: none yet), or -1 corrupt. */
+static int64_t l2_table(struct qcow2 *q, uint64_t voff, uint64_t *l1i)
+{
+	uint64_t off;
+
+	*l1i = voff >> (q->h.cluster_bits + q->l2_bits);
+	if (*l1i >= q->h.l1_size)
+		return qcow2_mark_corrupt(q, "offset past the L1 table", voff);
+	off = q->l1[*l1i] & QCOW2_OFFSET_MASK;
+	if (off % q->cs || off >= q->file_size) {
+		qcow2_mark_corrupt(q, "L2 table offset", off);
+		return -1;
+	}
+	return (int64_t)off;
+}
+
+int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+{
+	uint64_t l1i;
+	int64_t l2 = l2_table(q, voff, &l1i);
+	uint8_t *t;
+
+	*entry = 0;
+	if (l2 <= 0)
+		return l2 < 0 ? -EIO : 0;
+	t = qcow2_cache_get(q, &q->l2c, (uint64_t)l2);
+	if (!t)
+		return -EIO;
+	*entry = qcow2_be64(
+		t +
+		((voff >> q->h.cluster_bits) & ((1ULL << q->l2_bits) - 1)) * 8);
+	return 0;
+}
+
+/* A new, zeroed L2 table for L1 entry @l1i. */
+static int64_t new_l2(struct qcow2 *q, uint64_t l1i)
+{
+	int ret;
+	uint64_t off = qcow2_alloc_cluster(q, &ret);
+	uint8_t e[8];
+
+	if (!off)
+		return ret;
+	memset(q->cow, 0, q->cs);
+	if (qcow2_pwrite(q, q->cow, q->cs, off))
+		return -EIO;
+	qcow2_put64(e, off | QCOW2_OFLAG_COPIED);
+	if (qcow2_pwrite(q, e, 8, q->h.l1_offset + l1i * 8))
+		return -EIO;
+	q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
+	qcow2_cache_drop(&q->l2c, off);
+	return (int64_t)off;
+}
+
+int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
+{
+	uint64_t l1i, i;
+	int64_t l2 = l2_table(q, voff, &l1i);
+	uint8_t *t;
+
+	if (l2 == 0)
+		l2 = new_l2(q, l1i);
+	if (l2 <= 0)
+		return l2 < 0 ? (int)l2 : -EIO;
+	t = qcow2_cache_get(q, &q->l2c, (uint64_t)l2);
+	if (!t)
+		return -EIO;
+	i = (voff >> q->h.cluster_bits) & ((1ULL << q->l2_bits) - 1);
+	qcow2_put64(t + i * 8, entry);
+	return qcow2_pwrite(q, t + i * 8, 8, (uint64_t)l2 + i * 8);
+}

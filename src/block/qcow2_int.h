@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * qcow2_int.h - the qcow2 engine's state, shared by its files: the open
+ * image (qcow2.c), its table caches and cluster allocation
+ * (qcow2_alloc.c). Nothing outside src/block/qcow2*.c includes it.
+ */
+#ifndef VMON_BLOCK_QCOW2_INT_H
+#define VMON_BLOCK_QCOW2_INT_H
+
+#include <limits.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "qcow2.h"
+
+#define QCOW2_CACHE_MAX 64
+
+/* A write-through cache of whole tables (L2 tables, refcount blocks). */
+struct qcow2_cache {
+	unsigned int n;
+	uint64_t tick;
+	struct {
+		uint64_t off; /* 0: empty */
+		uint64_t used;
+		uint8_t *data;
+	} e[QCOW2_CACHE_MAX];
+};
+
+struct qcow2 {
+	char path[PATH_MAX];
+	int fd;
+	bool readonly, corrupt;
+	struct qcow2_header h;
+	uint64_t cs; /* cluster size */
+	unsigned int l2_bits; /* entries per L2 table: 1 << l2_bits */
+	uint64_t file_size;
+	uint64_t *l1; /* host order */
+	uint64_t *reft; /* host order */
+	uint64_t reft_n; /* entries */
+	uint64_t rb_entries; /* refcounts a refcount block holds */
+	uint64_t free_hint; /* no free cluster below it */
+	struct qcow2_cache l2c, rbc;
+	uint8_t *cow; /* a cluster: the data of an allocating write */
+	/* Compressed clusters. */
+	uint8_t *cbuf, *dbuf;
+	uint64_t dbuf_entry; /* the L2 entry dbuf holds, 0: none */
+	z_stream zs;
+	bool zs_ready;
+	ZSTD_DCtx *zd;
+	/* The backing image: qcow2 (@bq) or raw (@bfd). */
+	struct qcow2 *bq;
+	int bfd;
+	uint64_t bsize;
+	char bpath[PATH_MAX];
+	char bfmt[16];
+};
+
+/* Reads @len bytes at @off of the image file; short reads give zeroes. */
+int qcow2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off);
+int qcow2_pwrite(struct qcow2 *q, const void *buf, uint64_t len, uint64_t off);
+/* Marks the image corrupt (header bit, writes refused): -EIO. */
+int qcow2_mark_corrupt(struct qcow2 *q, const char *what, uint64_t off);
+/* The table at @off through @c (loaded on a miss), or NULL. */
+uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off);
+void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
+void qcow2_cache_free(struct qcow2_cache *c);
+
+/* The L2 entry of guest offset @voff (0: none). */
+int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry);
+/* Sets it, allocating the L2 table if needed. */
+int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry);
+/* One new cluster with refcount 1: its offset, or 0 (error in @ret). */
+uint64_t qcow2_alloc_cluster(struct qcow2 *q, int *ret);
+/* Drops one reference to the clusters an L2 entry points to. */
+int qcow2_free_entry(struct qcow2 *q, uint64_t entry);
+/* The host range of a compressed entry. */
+void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry,
+			    uint64_t *off, uint64_t *len);
+/* Stores refcount @v for cluster @ci (its refcount block must exist). */
+int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v);
+/* Dirty image: every refcount set from the tables, then the bit cleared. */
+int qcow2_repair_refcounts(struct qcow2 *q);
+/* Refcount @i of refcount block @rb (of @order). */
+uint64_t qcow2_rc_get(const uint8_t *rb, uint64_t i, unsigned int order);
+void qcow2_rc_set(uint8_t *rb, uint64_t i, unsigned int order, uint64_t v);
+
+#endif
