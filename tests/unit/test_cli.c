@@ -20,7 +20,7 @@
 
 #define MIB (1ULL << 20)
 
-static char errbuf[4096];
+static char errbuf[16384]; /* the whole --help text */
 
 /*
  * Runs cli_parse_run() on {"run", args..., NULL} with stderr and stdout
