@@ -46,6 +46,10 @@ def expect_pass(r, passes, code=PASS_CODE):
     return ok
 
 
+def test_mce():
+    expect_pass(boot("mce"), 4)
+
+
 def test_hello():
     kernel = path("hello.elf")
     p = subprocess.run([vt.VMON, "run", "--kernel", kernel],
@@ -89,7 +93,7 @@ def test_pio_mmio():
 
 
 def test_interrupts():
-    expect_pass(boot("interrupts", "--test-device"), 9)
+    expect_pass(boot("interrupts", "--test-device"), 13)
 
 
 def test_smp():
@@ -318,6 +322,7 @@ TESTS = {
     "emul_fail": test_emul_fail,
     "rom": test_rom,
     "multiboot": test_multiboot,
+    "mce": test_mce,
 }
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@
 #include "../arch.h"
 #include "cpuid.h"
 #include "layout.h"
+#include "mce.h"
 #include "x86.h"
 
 /* Beyond the common ones kvm_open() checks. */
@@ -53,6 +54,7 @@ int arch_kvm_open(struct kvm *kvm, const char *path)
 		       strerror(errno));
 		return -1;
 	}
+	mce_probe(kvm, a);
 	return 0;
 }
 

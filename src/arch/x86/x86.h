@@ -8,10 +8,15 @@
 #ifndef VMON_ARCH_X86_X86_H
 #define VMON_ARCH_X86_X86_H
 
+#include <stdint.h>
+
 struct kvm_cpuid2;
 
 struct arch_kvm {
 	struct kvm_cpuid2 *supported_cpuid; /* KVM_GET_SUPPORTED_CPUID */
+	/* Machine checks (mce.c): KVM's banks (0: none) and MCG_CAP flags */
+	unsigned int mce_banks;
+	uint64_t mce_cap;
 };
 
 struct arch_vm {
