@@ -77,6 +77,8 @@ void cli_run_usage(FILE *f)
 		"                           the filters of FILE (vmon seccomp-print --export)\n"
 		"      --no-seccomp         no system call filters\n"
 		"      --mem-prealloc       make all guest RAM resident before the boot\n"
+		"      --acpi, --no-acpi    ACPI tables and power management (default\n"
+		"                           off; docs/acpi.md)\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
@@ -103,6 +105,8 @@ enum {
 	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
+	OPT_ACPI,
+	OPT_NO_ACPI,
 	OPT_DEVICE, /* + i: dev_opts[i] */
 };
 
@@ -121,6 +125,8 @@ static const struct option run_options[] = {
 	{ "console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT },
 	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "mem-prealloc", no_argument, NULL, OPT_MEM_PREALLOC },
+	{ "acpi", no_argument, NULL, OPT_ACPI },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -351,6 +357,10 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		return 0;
 	case OPT_MEM_PREALLOC:
 		cfg->mem_prealloc = true;
+		return 0;
+	case OPT_ACPI:
+	case OPT_NO_ACPI:
+		cfg->acpi = c == OPT_ACPI;
 		return 0;
 	default:
 		return 1;

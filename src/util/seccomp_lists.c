@@ -231,6 +231,7 @@ static const struct sc_rule build_rules[] = {
 	IOCTL(KVM_SET_IDENTITY_MAP_ADDR, "x86 set-up"),
 	IOCTL(KVM_CREATE_IRQCHIP, "the in-kernel PIC, IOAPIC and local APICs"),
 	IOCTL(KVM_CREATE_PIT2, "the in-kernel PIT"),
+	IOCTL(KVM_SET_GSI_ROUTING, "ACPI: ISA IRQ 0 to IOAPIC pin 2"),
 	IOCTL(KVM_SET_USER_MEMORY_REGION, "guest memory"),
 	IOCTL(KVM_CREATE_VCPU, "the vCPUs"),
 	IOCTL(KVM_SET_CPUID2, "the vCPUs' CPU model"),

@@ -50,6 +50,23 @@ def test_mce():
     expect_pass(boot("mce"), 4)
 
 
+def test_acpi():
+    # Without ACPI (the default) there is no RSDP.
+    expect_pass(boot("acpi", "--append", "acpi.expect=none"), 1)
+    expect_pass(boot("acpi", "--no-acpi", "--append", "acpi.expect=none"), 1)
+    # With it: the tables, the PM timer, then the guest powers off (exit 0).
+    r = boot("acpi", "--acpi", "--cpus", "2", timeout=60)
+    vt.check(not r.timed_out and r.code == 0,
+             "ACPI S5 ends vmon with exit 0 (%r)" % r.code)
+    fails = [l for l in r.out.splitlines() if l.startswith("FAIL")]
+    vt.check(not fails, "no FAIL lines %s" % fails)
+    n = sum(1 for l in r.out.splitlines() if l.startswith("PASS: "))
+    vt.check(n == 19, "19 PASS lines (%d)" % n)
+    vt.check("powering off" in r.out, "the guest reached the S5 write")
+    if r.code != 0 or fails or n != 19:
+        print(r)
+
+
 def test_hello():
     kernel = path("hello.elf")
     p = subprocess.run([vt.VMON, "run", "--kernel", kernel],
@@ -323,6 +340,7 @@ TESTS = {
     "rom": test_rom,
     "multiboot": test_multiboot,
     "mce": test_mce,
+    "acpi": test_acpi,
 }
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 
 #include "../../util/log.h"
 #include "../../vmm/vm.h"
+#include "acpi.h"
 #include "layout.h"
 #include "mptable.h"
 
@@ -166,7 +167,7 @@ int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 	f.cmdline = cmdline;
 	if (map_file("kernel", kernel, &f.kernel))
 		return -1;
-	if (write_mptable(vm))
+	if (write_mptable(vm) || acpi_write_tables(vm))
 		goto out;
 	/* Before the ELF check: multiboot kernels are often ELF32 files. */
 	if (multiboot_detect(f.kernel.data, f.kernel.size)) {

@@ -22,6 +22,8 @@ struct arch_kvm {
 struct arch_vm {
 	/* The template applied, before the per-vCPU topology. */
 	struct kvm_cpuid2 *cpuid;
+	/* The ACPI RSDP's guest-physical address (acpi.c); 0: no ACPI */
+	uint64_t rsdp;
 };
 
 #endif
