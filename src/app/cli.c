@@ -102,11 +102,11 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_RESTORE,
 	OPT_RESUME,
+	OPT_ACPI, /* platform options: with the API and --restore too */
+	OPT_NO_ACPI,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
-	OPT_ACPI,
-	OPT_NO_ACPI,
 	OPT_DEVICE, /* + i: dev_opts[i] */
 };
 

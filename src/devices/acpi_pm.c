@@ -7,7 +7,8 @@
  *   +4  PM1a control: SCI_EN reads 1 (no SMI: always in ACPI mode);
  *       SLP_TYP = S5 with SLP_EN ends vmon with exit 0, as a poweroff;
  *   +8  the PM timer, a 32-bit counter at 3.579545 MHz from the host's
- *       monotonic clock;
+ *       monotonic clock; it stands still while the VM is paused and from
+ *       a restore to the guest's first access, as the guest's clock does;
  *   +12 the reset register: ACPI_RESET_VALUE ends vmon with exit 0, as
  *       the guest's reset through the i8042 does.
  * The SCI (IRQ 9, level, active high) is up while an enabled status bit
@@ -34,6 +35,8 @@ struct acpi_pm {
 	pthread_mutex_t lock;
 	uint16_t sts, en, cnt;
 	uint32_t tmr_offset; /* added to the host clock's ticks */
+	bool frozen; /* paused or restored: the timer reads tmr_frozen */
+	uint32_t tmr_frozen;
 	bool sci;
 };
 
@@ -58,11 +61,28 @@ static void update_sci(struct acpi_pm *pm)
 	}
 }
 
+/* Under the lock: the timer's value now. */
+static uint32_t timer(struct acpi_pm *pm)
+{
+	return pm->frozen ? pm->tmr_frozen : host_ticks() + pm->tmr_offset;
+}
+
+/* Under the lock: the guest runs, the timer goes on from where it stood. */
+static void thaw(struct acpi_pm *pm)
+{
+	if (pm->frozen)
+		pm->tmr_offset = pm->tmr_frozen - host_ticks();
+	pm->frozen = false;
+}
+
 /* The 16 bytes of the block as the guest reads them. */
 static void image(struct acpi_pm *pm, uint8_t b[ACPI_PM_LEN])
 {
 	uint16_t cnt = pm->cnt | ACPI_PM1_SCI_EN;
-	uint32_t tmr = host_ticks() + pm->tmr_offset;
+	uint32_t tmr;
+
+	thaw(pm);
+	tmr = timer(pm);
 
 	memset(b, 0, ACPI_PM_LEN);
 	memcpy(b + 0, &pm->sts, 2);
@@ -114,6 +134,7 @@ static void pm_write(void *opaque, uint64_t off, const void *data,
 	memcpy(b + off, data, len);
 	memset(mask + off, 0xff, len);
 	pthread_mutex_lock(&pm->lock);
+	thaw(pm);
 	v = merged(b, mask, 0, 0, &m);
 	pm->sts &= (uint16_t)~(v & m); /* write 1 to clear */
 	pm->en = merged(b, mask, 2, pm->en, &m);
@@ -189,7 +210,7 @@ static int acpi_pm_save(struct device *dev, struct state_writer *w)
 	state_put_u16(w, pm->sts);
 	state_put_u16(w, pm->en);
 	state_put_u16(w, pm->cnt);
-	state_put_u32(w, host_ticks() + pm->tmr_offset);
+	state_put_u32(w, timer(pm));
 	pthread_mutex_unlock(&pm->lock);
 	return 0;
 }
@@ -208,10 +229,21 @@ static int acpi_pm_restore(struct device *dev, struct state_reader *r)
 	pm->sts = sts;
 	pm->en = en;
 	pm->cnt = cnt & (uint16_t)~ACPI_PM1_SLP_EN;
-	pm->tmr_offset = tmr - host_ticks();
+	pm->frozen = true;
+	pm->tmr_frozen = tmr;
 	pm->sci = (sts & en & ACPI_PM1_PWRBTN) != 0;
 	pthread_mutex_unlock(&pm->lock);
 	return 0;
+}
+
+static void acpi_pm_pause(struct device *dev)
+{
+	struct acpi_pm *pm = dev->opaque;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->tmr_frozen = timer(pm);
+	pm->frozen = true;
+	pthread_mutex_unlock(&pm->lock);
 }
 
 static void acpi_pm_destroy(struct device *dev)
@@ -225,6 +257,7 @@ static void acpi_pm_destroy(struct device *dev)
 static const struct device_ops acpi_pm_device_ops = {
 	.state_version = 1,
 	.reset = acpi_pm_reset,
+	.pause = acpi_pm_pause,
 	.save = acpi_pm_save,
 	.restore = acpi_pm_restore,
 	.destroy = acpi_pm_destroy,

@@ -7,10 +7,13 @@ the variant the test names) under vmon and asserts its serial output, its
 PASS/FAIL lines and vmon's exit code; a hang is a failure after a timeout.
 Each program is its own meson test (tests/meson.build).
 """
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -65,6 +68,28 @@ def test_acpi():
     vt.check("powering off" in r.out, "the guest reached the S5 write")
     if r.code != 0 or fails or n != 19:
         print(r)
+    # The power button: `vmon stop --acpi ID` raises the SCI, the guest
+    # sees PWRBTN_STS and powers off.
+    # (Through the API: --acpi is a platform option there too.)
+    d = tempfile.mkdtemp(prefix="vmon-acpi-")
+    sock, cfg = os.path.join(d, "api.sock"), os.path.join(d, "vm.json")
+    with open(cfg, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": path("acpi.elf"),
+                                   "boot_args": "acpi.button"},
+                   "machine-config": {"vcpu_count": 2, "mem_size_mib": 64}},
+                  f)
+    vm = vt.Interactive(["run", "--acpi", "--api-sock", sock,
+                         "--config-file", cfg])
+    if vt.check(vm.follow(b"waiting for the power button", "the guest's "
+                          "table checks", idle_s=20), "the guest waits"):
+        r = vt.run(["stop", "--acpi", sock], timeout=TIMEOUT)
+        vt.check(r.code == 0, "vmon stop --acpi: exit 0 (%r)" % (r,))
+    code = vm.wait(vm.budget(10))
+    shutil.rmtree(d, ignore_errors=True)
+    out = vm.out.decode(errors="replace")
+    vt.check(code == 0, "the power button ends vmon with exit 0 (%r)" % code)
+    vt.check("PASS: SCI with PWRBTN_STS" in out and "FAIL" not in out,
+             "the guest got the SCI with PWRBTN_STS:\n%s" % out[-600:])
 
 
 def test_hello():
