@@ -7,12 +7,21 @@
  * reads the PM timer over one RTC second and against the TSC, then writes
  * the DSDT's \_S5 SLP_TYP with SLP_EN: vmon must exit 0 (a poweroff).
  * With "acpi.expect=none" on the command line (--no-acpi) it checks that
- * there is no RSDP and ends as the other tests do.
+ * there is no RSDP and ends as the other tests do. With "acpi.button" it
+ * enables the power button's event and waits (printing "waiting for the
+ * power button") for the SCI that `vmon stop --acpi` raises before the S5
+ * write.
  */
 #include "rt.h"
 
 #define PM_TIMER_HZ 3579545U
 #define SLP_EN (1U << 13)
+#define PWRBTN (1U << 8)
+#define SCI_VECTOR 0x43
+
+static uint16_t pm1a_evt;
+static volatile uint16_t sci_status;
+static volatile unsigned int sci_hits;
 
 struct hdr {
 	char sig[4];
@@ -180,6 +189,31 @@ static int s5_type(const uint8_t *dsdt)
 	return -1;
 }
 
+static void sci_handler(struct rt_frame *f)
+{
+	(void)f;
+	sci_status = inw(pm1a_evt);
+	outw(pm1a_evt, sci_status); /* write 1 to clear: the SCI drops */
+	sci_hits++;
+	lapic_eoi();
+}
+
+/* Waits for the SCI of the power button (vmon stop --acpi). */
+static void power_button(const uint8_t *fadt)
+{
+	pm1a_evt = (uint16_t)rd32(fadt + 56);
+	rt_set_handler(SCI_VECTOR, sci_handler);
+	ioapic_route(9, SCI_VECTOR);
+	outw(pm1a_evt + 2, PWRBTN); /* PWRBTN_EN */
+	rt_puts("waiting for the power button\n");
+	while (!sci_hits)
+		sti_hlt();
+	cli();
+	check(sci_status & PWRBTN, "SCI with PWRBTN_STS (0x%x)", sci_status);
+	check(!(inw(pm1a_evt) & PWRBTN), "PWRBTN_STS cleared by writing 1");
+	ioapic_mask(9);
+}
+
 int main(void)
 {
 	const uint8_t *rsdp = find_rsdp(), *fadt, *madt, *dsdt;
@@ -210,6 +244,8 @@ int main(void)
 	check(rd32(fadt + 76) && fadt[91] == 4, "FADT: a 4-byte PM timer block");
 	check(rd32(fadt + 112) & (1U << 10), "FADT: a reset register");
 	check_timer((uint16_t)rd32(fadt + 76));
+	if (cmdline_has("acpi.button"))
+		power_button(fadt);
 	typ = s5_type(dsdt);
 	check(typ >= 0, "DSDT: \\_S5 package, SLP_TYP %d", typ);
 	rt_puts("powering off through PM1a_CNT\n");

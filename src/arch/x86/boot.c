@@ -150,7 +150,9 @@ static int write_mptable(struct vm *vm)
 	size_t size = mptable_size(vm->nr_vcpus);
 	uint8_t *p = gpa_to_hva_rw(&vm->mem, BIOS_START, size);
 
-	if (!p || mptable_build(p, size, BIOS_START, vm->nr_vcpus) < 0) {
+	/* With ACPI, IRQ 0 reaches pin 2 (acpi_irq_routing()). */
+	if (!p || mptable_build_irq0(p, size, BIOS_START, vm->nr_vcpus,
+				     vm->cfg->acpi ? 2 : 0) < 0) {
 		pr_err("MP table for %u vCPUs does not fit", vm->nr_vcpus);
 		return -1;
 	}
