@@ -104,7 +104,8 @@ static void check_madt(const uint8_t *m)
 	uint32_t len = rd32(m + 4), lapics = 0, ioapics = 0;
 	bool irq0 = false, sci = false;
 
-	for (uint32_t off = 44; off + 2 <= len && m[off + 1]; off += m[off + 1]) {
+	for (uint32_t off = 44; off + 2 <= len && m[off + 1];
+	     off += m[off + 1]) {
 		const uint8_t *e = m + off;
 
 		if (e[0] == 0 && (rd32(e + 4) & 1) && e[3] == lapics)
@@ -241,7 +242,8 @@ int main(void)
 	      "FADT: X_DSDT, its checksum");
 	check(rd16(fadt + 46) == 9, "FADT: SCI on IRQ 9");
 	check(!(rd32(fadt + 112) & (1U << 20)), "FADT: not hardware-reduced");
-	check(rd32(fadt + 76) && fadt[91] == 4, "FADT: a 4-byte PM timer block");
+	check(rd32(fadt + 76) && fadt[91] == 4,
+	      "FADT: a 4-byte PM timer block");
 	check(rd32(fadt + 112) & (1U << 10), "FADT: a reset register");
 	check_timer((uint16_t)rd32(fadt + 76));
 	if (cmdline_has("acpi.button"))

@@ -250,8 +250,10 @@ static void insert(struct aml *a, size_t at, const uint8_t *p, size_t n)
 /* The PkgLength of @body bytes, which counts its own bytes too. */
 static size_t pkg_length(size_t body, uint8_t out[4])
 {
-	size_t n = body + 1 <= 63 ? 1 : body + 2 < (1 << 12) ? 2 :
-			      body + 3 < (1 << 20) ? 3 : 4;
+	size_t n = body + 1 <= 63	? 1 :
+		   body + 2 < (1 << 12) ? 2 :
+		   body + 3 < (1 << 20) ? 3 :
+					  4;
 	size_t len = body + n;
 
 	if (n == 1) {
@@ -298,8 +300,10 @@ void aml_return(struct aml *a)
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 {
 	/* IO(Decode16, base, base, 1, len) */
-	uint8_t d[] = { 0x47, 0x01, (uint8_t)base, (uint8_t)(base >> 8),
-			(uint8_t)base, (uint8_t)(base >> 8), 0x01, len };
+	uint8_t d[] = { 0x47,	       0x01,
+			(uint8_t)base, (uint8_t)(base >> 8),
+			(uint8_t)base, (uint8_t)(base >> 8),
+			0x01,	       len };
 
 	aml_bytes(a, d, sizeof(d));
 }

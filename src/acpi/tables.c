@@ -73,7 +73,9 @@ static struct acpi_gas io_gas(uint16_t port, uint8_t bytes)
 	struct acpi_gas g = {
 		.space = ACPI_GAS_IO,
 		.bit_width = (uint8_t)(bytes * 8),
-		.access_size = (uint8_t)(bytes == 4 ? 3 : bytes == 2 ? 2 : 1),
+		.access_size = (uint8_t)(bytes == 4 ? 3 :
+					 bytes == 2 ? 2 :
+						      1),
 		.address = port,
 	};
 

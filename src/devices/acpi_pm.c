@@ -118,8 +118,7 @@ static uint16_t merged(const uint8_t *b, const uint8_t *mask, unsigned int reg,
 static bool write_cnt(struct acpi_pm *pm, uint16_t v)
 {
 	pm->cnt = v & (uint16_t)~ACPI_PM1_SLP_EN; /* SLP_EN reads 0 */
-	return (v & ACPI_PM1_SLP_EN) &&
-	       ACPI_PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5;
+	return (v & ACPI_PM1_SLP_EN) && ACPI_PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5;
 }
 
 static void pm_write(void *opaque, uint64_t off, const void *data,
@@ -136,7 +135,7 @@ static void pm_write(void *opaque, uint64_t off, const void *data,
 	pthread_mutex_lock(&pm->lock);
 	thaw(pm);
 	v = merged(b, mask, 0, 0, &m);
-	pm->sts &= (uint16_t)~(v & m); /* write 1 to clear */
+	pm->sts &= (uint16_t) ~(v & m); /* write 1 to clear */
 	pm->en = merged(b, mask, 2, pm->en, &m);
 	v = merged(b, mask, 4, pm->cnt, &m);
 	off_now = m && write_cnt(pm, v);
@@ -144,7 +143,8 @@ static void pm_write(void *opaque, uint64_t off, const void *data,
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 	if (off_now)
-		vm_request_stop(pm->vm, EXIT_POWEROFF, "guest power-off (ACPI S5)");
+		vm_request_stop(pm->vm, EXIT_POWEROFF,
+				"guest power-off (ACPI S5)");
 	else if (reset)
 		vm_request_stop(pm->vm, EXIT_POWEROFF, "guest reset (ACPI)");
 }

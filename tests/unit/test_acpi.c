@@ -34,8 +34,8 @@ static void aml_is(struct aml *a, const uint8_t *want, size_t len)
 
 static void test_aml_names(void **state)
 {
-	static const uint8_t path[] = { 0x5c, 0x2e, '_', 'S', 'B', '_',
-					'C',  'O',  'M', '1' };
+	static const uint8_t path[] = { 0x5c, 0x2e, '_', 'S', 'B',
+					'_',  'C',  'O', 'M', '1' };
 	static const uint8_t multi[] = { 0x2f, 3,   'A', '_', '_', '_', 'B',
 					 '_',  '_', '_', 'C', 'D', '_', '_' };
 	static const uint8_t eisa[] = { 0x0c, 0x41, 0xd0, 0x05, 0x01 };
@@ -65,8 +65,8 @@ static void test_aml_integers(void **state)
 {
 	static const uint8_t want[] = { 0x00, 0x01, 0x0a, 0x02, 0x0b, 0x00,
 					0x01, 0x0c, 0x00, 0x00, 0x01, 0x00,
-					0x0e, 0,    0,    0,    0,    1,
-					0,    0,    0,    0xff };
+					0x0e, 0,    0,	  0,	0,    1,
+					0,    0,    0,	  0xff };
 	struct aml a;
 
 	(void)state;

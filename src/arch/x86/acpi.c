@@ -76,8 +76,8 @@ int acpi_write_tables(struct vm *vm)
 	return 0;
 }
 
-static void route(struct kvm_irq_routing_entry *e, uint32_t gsi,
-		  uint32_t chip, uint32_t pin)
+static void route(struct kvm_irq_routing_entry *e, uint32_t gsi, uint32_t chip,
+		  uint32_t pin)
 {
 	memset(e, 0, sizeof(*e));
 	e->gsi = gsi;
@@ -92,8 +92,9 @@ int acpi_irq_routing(struct vm *vm)
 	unsigned int n = 0;
 	int ret;
 
-	r = calloc(1, sizeof(*r) + (NR_IOAPIC_PINS + NR_PIC_IRQS) *
-					   sizeof(struct kvm_irq_routing_entry));
+	r = calloc(1,
+		   sizeof(*r) + (NR_IOAPIC_PINS + NR_PIC_IRQS) *
+					sizeof(struct kvm_irq_routing_entry));
 	if (!r)
 		return -1;
 	/* KVM's default, except that GSI 0 (the PIT) goes to pin 2. */
@@ -105,8 +106,7 @@ int acpi_irq_routing(struct vm *vm)
 			      gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
 					KVM_IRQCHIP_PIC_SLAVE,
 			      gsi & 7);
-		route(&r->entries[n++], gsi, KVM_IRQCHIP_IOAPIC,
-		      gsi ? gsi : 2);
+		route(&r->entries[n++], gsi, KVM_IRQCHIP_IOAPIC, gsi ? gsi : 2);
 	}
 	r->nr = n;
 	ret = ioctl(vm->fd, KVM_SET_GSI_ROUTING, r);
