@@ -171,6 +171,23 @@ static void check_timer(uint16_t port)
 	      u1 - u0, tsc_hz);
 }
 
+/* "LNRO0005" devices in the DSDT, as many as vmon placed (acpi.virtio=N). */
+static void check_virtio(const uint8_t *dsdt)
+{
+	uint32_t len = rd32(dsdt + 4), n = 0, want = 0;
+	const char *s = rt_cmdline();
+
+	for (uint32_t i = 36; i + 8 <= len; i++)
+		n += !memcmp(dsdt + i, "LNRO0005", 8);
+	for (; *s; s++)
+		if (!strncmp(s, "acpi.virtio=", 12))
+			want = (uint32_t)(s[12] - '0');
+	check(n == want, "DSDT: %u virtio-mmio devices (LNRO0005), %u expected",
+	      n, want);
+	check(!cmdline_has("virtio_mmio.device="),
+	      "no virtio_mmio.device= on the command line with ACPI");
+}
+
 /* SLP_TYPa of \_S5: Name(_S5_, Package(4) { typ, ... }) in the DSDT. */
 static int s5_type(const uint8_t *dsdt)
 {
@@ -245,6 +262,7 @@ int main(void)
 	check(rd32(fadt + 76) && fadt[91] == 4,
 	      "FADT: a 4-byte PM timer block");
 	check(rd32(fadt + 112) & (1U << 10), "FADT: a reset register");
+	check_virtio(dsdt);
 	check_timer((uint16_t)rd32(fadt + 76));
 	if (cmdline_has("acpi.button"))
 		power_button(fadt);

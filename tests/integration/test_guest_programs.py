@@ -58,15 +58,16 @@ def test_acpi():
     expect_pass(boot("acpi", "--append", "acpi.expect=none"), 1)
     expect_pass(boot("acpi", "--no-acpi", "--append", "acpi.expect=none"), 1)
     # With it: the tables, the PM timer, then the guest powers off (exit 0).
-    r = boot("acpi", "--acpi", "--cpus", "2", timeout=60)
+    r = boot("acpi", "--acpi", "--cpus", "2", "--rng", "--balloon", "16M",
+             "--append", "acpi.virtio=2", timeout=60)
     vt.check(not r.timed_out and r.code == 0,
              "ACPI S5 ends vmon with exit 0 (%r)" % r.code)
     fails = [l for l in r.out.splitlines() if l.startswith("FAIL")]
     vt.check(not fails, "no FAIL lines %s" % fails)
     n = sum(1 for l in r.out.splitlines() if l.startswith("PASS: "))
-    vt.check(n == 19, "19 PASS lines (%d)" % n)
+    vt.check(n == 21, "21 PASS lines (%d)" % n)
     vt.check("powering off" in r.out, "the guest reached the S5 write")
-    if r.code != 0 or fails or n != 19:
+    if r.code != 0 or fails or n != 21:
         print(r)
     # The power button: `vmon stop --acpi ID` raises the SCI, the guest
     # sees PWRBTN_STS and powers off.
