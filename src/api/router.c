@@ -435,6 +435,22 @@ static unsigned int do_balloon_stats(struct api_ctx *ctx,
 
 static const char *const action_fields[] = { "action_type", NULL };
 
+/* An event for the running guest: SendCtrlAltDel, PowerButton. */
+static unsigned int guest_event(struct api_ctx *ctx, json_t **resp,
+				const char *type,
+				int (*fn)(void *opaque, char *err))
+{
+	char err[API_ERR_MAX];
+
+	if (ctx->state == API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_BEFORE_BOOT, type);
+	if (ctx->state == API_STOPPING)
+		return fault(resp, "%s: the microVM is stopping", type);
+	if (fn(ctx->opaque, err))
+		return fault(resp, "%s: %s", type, err);
+	return 204;
+}
+
 static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 			      json_t **resp)
 {
@@ -466,7 +482,7 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 		json_decref(j);
 		return fault(
 			resp,
-			"actions: field `action_type` must be one of InstanceStart, SendCtrlAltDel, FlushMetrics (or vmon's Stop)");
+			"actions: field `action_type` must be one of InstanceStart, SendCtrlAltDel, FlushMetrics (or vmon's Stop, PowerButton)");
 	}
 	type = json_string_value(t);
 	if (!strcmp(type, "InstanceStart")) {
@@ -488,15 +504,9 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 		else
 			st = 204;
 	} else if (!strcmp(type, "SendCtrlAltDel")) {
-		if (ctx->state == API_NOT_STARTED)
-			st = fault(resp, "SendCtrlAltDel: " MSG_BEFORE_BOOT);
-		else if (ctx->state == API_STOPPING)
-			st = fault(resp,
-				   "SendCtrlAltDel: the microVM is stopping");
-		else if (ctx->ops->ctrl_alt_del(ctx->opaque, err))
-			st = fault(resp, "SendCtrlAltDel: %s", err);
-		else
-			st = 204;
+		st = guest_event(ctx, resp, type, ctx->ops->ctrl_alt_del);
+	} else if (!strcmp(type, "PowerButton")) {
+		st = guest_event(ctx, resp, type, ctx->ops->power_button);
 	} else if (!strcmp(type, "Stop")) {
 		if (ctx->state != API_RUNNING && ctx->state != API_PAUSED)
 			st = fault(resp, "Stop: " MSG_BEFORE_BOOT);
@@ -509,7 +519,7 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 	} else {
 		st = fault(
 			resp,
-			"actions: field `action_type`: unknown action `%.64s` (expected InstanceStart, SendCtrlAltDel, FlushMetrics or vmon's Stop)",
+			"actions: field `action_type`: unknown action `%.64s` (expected InstanceStart, SendCtrlAltDel, FlushMetrics or vmon's Stop, PowerButton)",
 			type);
 	}
 	json_decref(j);

@@ -50,6 +50,8 @@ struct api_ops {
 	int (*balloon_info)(void *opaque, struct balloon_info *out);
 	/* Presses Ctrl+Alt+Del on the i8042 keyboard. */
 	int (*ctrl_alt_del)(void *opaque, char *err);
+	/* Presses the ACPI power button (vmon's PowerButton action). */
+	int (*power_button)(void *opaque, char *err);
 	/* Snapshots (docs/snapshot.md): of the paused VM; into a fresh
 	 * instance, whose configuration becomes the snapshot's. */
 	int (*snapshot_create)(void *opaque,

@@ -31,6 +31,7 @@
 
 #include "../api/router.h"
 #include "../api/server.h"
+#include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
 #include "../snapshot/snapshot.h"
 #include "../util/log.h"
@@ -79,6 +80,7 @@ static int op_start(void *opaque, char *err)
 		return -1;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
 			 in->vmcfg.kernel, strerror(errno));
@@ -385,6 +387,20 @@ static int op_ctrl_alt_del(void *opaque, char *err)
 	return 0;
 }
 
+static int op_power_button(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+	struct acpi_pm *pm = vm_acpi_pm(&in->sess.vm);
+
+	if (!pm) {
+		snprintf(err, API_ERR_MAX,
+			 "the microVM has no ACPI power button (ACPI is off)");
+		return -1;
+	}
+	acpi_pm_power_button(pm);
+	return 0;
+}
+
 static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 			      char *err)
 {
@@ -417,6 +433,7 @@ static int load_build(struct instance *in, struct snapshot *snap, bool resume,
 		return -1;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
 		snprintf(
@@ -504,6 +521,7 @@ static const struct api_ops instance_ops = {
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
 	.ctrl_alt_del = op_ctrl_alt_del,
+	.power_button = op_power_button,
 	.snapshot_create = op_snapshot_create,
 	.snapshot_load = op_snapshot_load,
 };

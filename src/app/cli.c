@@ -83,6 +83,8 @@ void cli_run_usage(FILE *f)
 		"      --mem-prealloc       make all guest RAM resident before the boot\n"
 		"      --mem-merge          let the host's KSM share identical guest pages\n"
 		"                           (MADV_MERGEABLE; docs/density.md)\n"
+		"      --acpi, --no-acpi    ACPI tables and power management (default\n"
+		"                           off; docs/acpi.md)\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
@@ -107,6 +109,8 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_RESTORE,
 	OPT_RESUME,
+	OPT_ACPI, /* platform options: with the API and --restore too */
+	OPT_NO_ACPI,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
@@ -130,6 +134,8 @@ static const struct option run_options[] = {
 	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "mem-prealloc", no_argument, NULL, OPT_MEM_PREALLOC },
 	{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
+	{ "acpi", no_argument, NULL, OPT_ACPI },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -367,6 +373,10 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		return 0;
 	case OPT_MEM_MERGE:
 		cfg->mem_merge = true;
+		return 0;
+	case OPT_ACPI:
+	case OPT_NO_ACPI:
+		cfg->acpi = c == OPT_ACPI;
 		return 0;
 	default:
 		return 1;

@@ -311,6 +311,12 @@ int cmd_instance(int argc, char **argv)
 	char sock[PATH_MAX], *resp = NULL;
 	int st;
 
+	/* vmon stop --acpi ID: the ACPI power button, not the hard stop. */
+	if (!strcmp(cmd, "stop") && argc == 3 && !strcmp(argv[1], "--acpi")) {
+		cmd = "stop --acpi";
+		argc--;
+		argv++;
+	}
 	if (argc != 2) {
 		pr_err("%s: expected one instance id or API socket path (vmon %s ID)",
 		       cmd, cmd);
@@ -321,10 +327,11 @@ int cmd_instance(int argc, char **argv)
 		path = "/vm";
 		body = !strcmp(cmd, "pause") ? "{\"state\":\"Paused\"}" :
 					       "{\"state\":\"Resumed\"}";
-	} else if (!strcmp(cmd, "stop")) {
+	} else if (!strcmp(cmd, "stop") || !strcmp(cmd, "stop --acpi")) {
 		method = "PUT";
 		path = "/actions";
-		body = "{\"action_type\":\"Stop\"}";
+		body = cmd[4] ? "{\"action_type\":\"PowerButton\"}" :
+				"{\"action_type\":\"Stop\"}";
 	} else {
 		method = "GET";
 		path = "/vmon/stats";

@@ -39,6 +39,8 @@ static void usage(FILE *f)
 		"  pause ID   pause instance ID (or API socket path)\n"
 		"  resume ID  resume it\n"
 		"  stop ID    stop it (vmon exits 0)\n"
+		"  stop --acpi ID\n"
+		"             press its ACPI power button (the guest shuts down)\n"
 		"  stat ID    print its metrics as JSON\n"
 		"  seccomp-print [--export FILE]\n"
 		"             each thread's system call list (docs/seccomp.md)\n"

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../arch/arch.h"
+#include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
 #include "../devices/serial.h"
 #include "../util/log.h"
@@ -158,6 +159,8 @@ static int create_devices(struct vm *vm, int serial_fd)
 		return -1;
 	if (vm->cfg->test_device && testdev_create(vm))
 		return -1;
+	if (vm->cfg->acpi && acpi_pm_create(vm))
+		return -1;
 	return 0;
 }
 
@@ -169,7 +172,8 @@ static int create_virtio_devices(struct vm *vm, int con_in, int con_out)
 
 	if (virtio_devices_create(vm, con_in, con_out, &entries))
 		return -1;
-	if (!*entries) {
+	/* With ACPI the DSDT describes them (docs/acpi.md). */
+	if (!*entries || vm->cfg->acpi) {
 		free(entries);
 		return 0;
 	}

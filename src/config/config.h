@@ -77,6 +77,7 @@ struct vm_config {
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 	bool mem_prealloc; /* all guest RAM resident at start */
 	bool mem_merge; /* guest RAM MADV_MERGEABLE: the host's KSM may share it */
+	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */
 	uint64_t console_rate; /* bytes per second; 0: unlimited */
 	uint64_t serial_file_max; /* SERIAL_FILE: bytes at most; 0: no cap */

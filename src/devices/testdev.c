@@ -6,7 +6,11 @@
  *   0xe0-0xe3   a 32-bit scratch register, readable and writable at any
  *               width and offset;
  *   0xe4-0xe7   a 4-byte write names a page to flush (a no-op here);
- *   0x2000+n    (n < 24) a 1-byte write sets ISA IRQ line n to (value != 0);
+ *   0x2000+n    (n < 24) a write sets ISA IRQ line n to (value != 0); a
+ *               wider write acts as that many 1-byte writes to successive
+ *               ports (byte i of the value to line n + i), as QEMU splits
+ *               it, so an outl of 1 to 0x200b raises IRQ 11 (and lowers
+ *               12-14);
  *   0xff000000  a 64 KiB RAM-like MMIO buffer: reads return what was written.
  * Owns the scratch register and the buffer (its saved state); one mutex
  * guards both.
@@ -19,9 +23,6 @@
 #include "../util/log.h"
 #include "../vmm/vm.h"
 #include "devices.h"
-
-/* Classes for log_once(), distinct from vcpu.c's 1..3. */
-enum { ONCE_TESTDEV = 0x7e57 };
 
 struct testdev {
 	struct vm *vm;
@@ -77,16 +78,11 @@ static void irq_write(void *opaque, uint64_t off, const void *data,
 		      unsigned int len)
 {
 	struct testdev *t = opaque;
+	const uint8_t *b = data;
 
-	if (len != 1) {
-		log_once(
-			ONCE_TESTDEV, TESTDEV_IRQ_PORT + off,
-			"testdev: %u-byte write to IRQ port 0x%llx ignored (1-byte writes only)",
-			len, (unsigned long long)(TESTDEV_IRQ_PORT + off));
-		return;
-	}
-	/* off < TESTDEV_NR_IRQS: the bus checked the range. */
-	vm_irq_line(t->vm, (unsigned int)off, *(const uint8_t *)data != 0);
+	/* off + len <= TESTDEV_NR_IRQS: the bus checked the range. */
+	for (unsigned int i = 0; i < len; i++)
+		vm_irq_line(t->vm, (unsigned int)off + i, b[i] != 0);
 }
 
 static const struct bus_ops irq_ops = {

@@ -48,8 +48,10 @@ const char *device_kind_name(enum device_kind kind)
 
 	if ((unsigned int)kind < DEVICE_VIRTIO_BASE)
 		name = kind_names[kind];
-	else if ((unsigned int)kind < DEVICE_NR_KINDS)
+	else if ((unsigned int)kind < DEVICE_VIRTIO_END)
 		name = virtio_names[kind - DEVICE_VIRTIO_BASE];
+	else if (kind == DEVICE_ACPI_PM)
+		name = "acpi-pm";
 	if (name)
 		return name;
 	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";

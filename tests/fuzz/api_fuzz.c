@@ -118,6 +118,7 @@ static const struct api_ops ops = {
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
 	.ctrl_alt_del = op_ok,
+	.power_button = op_ok,
 	.snapshot_create = op_snap_create,
 	.snapshot_load = op_snap_load,
 };

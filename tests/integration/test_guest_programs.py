@@ -7,10 +7,13 @@ the variant the test names) under vmon and asserts its serial output, its
 PASS/FAIL lines and vmon's exit code; a hang is a failure after a timeout.
 Each program is its own meson test (tests/meson.build).
 """
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +47,50 @@ def expect_pass(r, passes, code=PASS_CODE):
     if not ok:
         print(r)
     return ok
+
+
+def test_mce():
+    expect_pass(boot("mce"), 4)
+
+
+def test_acpi():
+    # Without ACPI (the default) there is no RSDP.
+    expect_pass(boot("acpi", "--append", "acpi.expect=none"), 1)
+    expect_pass(boot("acpi", "--no-acpi", "--append", "acpi.expect=none"), 1)
+    # With it: the tables, the PM timer, then the guest powers off (exit 0).
+    r = boot("acpi", "--acpi", "--cpus", "2", "--rng", "--balloon", "16M",
+             "--append", "acpi.virtio=2", timeout=60)
+    vt.check(not r.timed_out and r.code == 0,
+             "ACPI S5 ends vmon with exit 0 (%r)" % r.code)
+    fails = [l for l in r.out.splitlines() if l.startswith("FAIL")]
+    vt.check(not fails, "no FAIL lines %s" % fails)
+    n = sum(1 for l in r.out.splitlines() if l.startswith("PASS: "))
+    vt.check(n == 21, "21 PASS lines (%d)" % n)
+    vt.check("powering off" in r.out, "the guest reached the S5 write")
+    if r.code != 0 or fails or n != 21:
+        print(r)
+    # The power button: `vmon stop --acpi ID` raises the SCI, the guest
+    # sees PWRBTN_STS and powers off.
+    # (Through the API: --acpi is a platform option there too.)
+    d = tempfile.mkdtemp(prefix="vmon-acpi-")
+    sock, cfg = os.path.join(d, "api.sock"), os.path.join(d, "vm.json")
+    with open(cfg, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": path("acpi.elf"),
+                                   "boot_args": "acpi.button"},
+                   "machine-config": {"vcpu_count": 2, "mem_size_mib": 64}},
+                  f)
+    vm = vt.Interactive(["run", "--acpi", "--api-sock", sock,
+                         "--config-file", cfg])
+    if vt.check(vm.follow(b"waiting for the power button", "the guest's "
+                          "table checks", idle_s=20), "the guest waits"):
+        r = vt.run(["stop", "--acpi", sock], timeout=TIMEOUT)
+        vt.check(r.code == 0, "vmon stop --acpi: exit 0 (%r)" % (r,))
+    code = vm.wait(vm.budget(10))
+    shutil.rmtree(d, ignore_errors=True)
+    out = vm.out.decode(errors="replace")
+    vt.check(code == 0, "the power button ends vmon with exit 0 (%r)" % code)
+    vt.check("PASS: SCI with PWRBTN_STS" in out and "FAIL" not in out,
+             "the guest got the SCI with PWRBTN_STS:\n%s" % out[-600:])
 
 
 def test_hello():
@@ -89,7 +136,7 @@ def test_pio_mmio():
 
 
 def test_interrupts():
-    expect_pass(boot("interrupts", "--test-device"), 9)
+    expect_pass(boot("interrupts", "--test-device"), 13)
 
 
 def test_smp():
@@ -318,6 +365,8 @@ TESTS = {
     "emul_fail": test_emul_fail,
     "rom": test_rom,
     "multiboot": test_multiboot,
+    "mce": test_mce,
+    "acpi": test_acpi,
 }
 
 if __name__ == "__main__":

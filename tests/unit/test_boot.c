@@ -121,7 +121,8 @@ static uint32_t get32(const uint8_t *p)
 	       (uint32_t)p[3] << 24;
 }
 
-static void check_mptable(unsigned int ncpus)
+/* The MP table for @ncpus with ISA IRQ 0 on IOAPIC pin @irq0_pin. */
+static void check_mptable_irq0(unsigned int ncpus, uint8_t irq0_pin)
 {
 	size_t size = mptable_size(ncpus);
 	uint8_t *buf = malloc(size + 64);
@@ -132,7 +133,7 @@ static void check_mptable(unsigned int ncpus)
 
 	assert_non_null(buf);
 	memset(buf, 0xcc, size + 64);
-	len = mptable_build(buf, size, 0xf0000, ncpus);
+	len = mptable_build_irq0(buf, size, 0xf0000, ncpus, irq0_pin);
 	assert_int_equal(len, (long)size);
 	/* Nothing written past the table. */
 	for (size_t i = size; i < size + 64; i++)
@@ -182,7 +183,7 @@ static void check_mptable(unsigned int ncpus)
 		case 3: /* I/O interrupt: ISA IRQ n -> IOAPIC pin n */
 			assert_int_equal(p[5], ints);
 			assert_int_equal(p[6], ncpus);
-			assert_int_equal(p[7], ints);
+			assert_int_equal(p[7], ints ? ints : irq0_pin);
 			ints++;
 			p += 8;
 			break;
@@ -206,6 +207,11 @@ static void check_mptable(unsigned int ncpus)
 	free(buf);
 }
 
+static void check_mptable(unsigned int ncpus)
+{
+	check_mptable_irq0(ncpus, 0);
+}
+
 static void test_mptable(void **state)
 {
 	(void)state;
@@ -213,6 +219,7 @@ static void test_mptable(void **state)
 	check_mptable(2);
 	check_mptable(7);
 	check_mptable(254);
+	check_mptable_irq0(2, 2); /* with ACPI's routing */
 }
 
 static void test_mptable_errors(void **state)

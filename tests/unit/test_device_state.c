@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "acpi/tables.h"
+#include "devices/acpi_pm.h"
 #include "devices/devices.h"
 #include "devices/serial.h"
 #include "util/log.h"
@@ -402,6 +404,61 @@ static void test_testdev(void **state)
 		  vm_device(&b->vm, DEVICE_TESTDEV, 0));
 	bus_access(&b->vm.mmio, TESTDEV_IOMEM_ADDR + 0x8000, &got, 4, false);
 	assert_int_equal(got, v);
+	vm_down(a);
+	vm_down(b);
+}
+
+static uint32_t pio_r(struct harness *h, uint16_t port, unsigned int len)
+{
+	uint32_t v = 0;
+
+	bus_access(&h->vm.pio, port, &v, len, false);
+	return v;
+}
+
+static void pio_w(struct harness *h, uint16_t port, uint32_t v,
+		  unsigned int len)
+{
+	bus_access(&h->vm.pio, port, &v, len, true);
+}
+
+/* The PM registers, the power button, and their state across a restore. */
+static void test_acpi_pm(void **state)
+{
+	struct harness *a = vm_up(), *b = vm_up();
+	uint32_t t0, t1;
+
+	(void)state;
+	assert_int_equal(acpi_pm_create(&a->vm), 0);
+	assert_int_equal(acpi_pm_create(&b->vm), 0);
+	/* SCI_EN reads 1; the button sets PWRBTN_STS; writing 1 clears it. */
+	assert_int_equal(pio_r(a, ACPI_PM1A_CNT, 2) & ACPI_PM1_SCI_EN, 1);
+	pio_w(a, ACPI_PM1A_EVT + 2, ACPI_PM1_PWRBTN, 2);
+	acpi_pm_power_button(vm_acpi_pm(&a->vm));
+	assert_int_equal(pio_r(a, ACPI_PM1A_EVT, 4),
+			 ACPI_PM1_PWRBTN | ACPI_PM1_PWRBTN << 16);
+	/* A byte write to the enable's high byte leaves the status alone. */
+	pio_w(a, ACPI_PM1A_EVT + 3, 0x01, 1);
+	assert_int_equal(pio_r(a, ACPI_PM1A_EVT, 2), ACPI_PM1_PWRBTN);
+	/* The timer counts up at 3.58 MHz. */
+	t0 = pio_r(a, ACPI_PM_TMR, 4);
+	usleep(20000);
+	t1 = pio_r(a, ACPI_PM_TMR, 4);
+	assert_true(t1 - t0 >= 20000 * 3579545ULL / 1000000 * 9 / 10);
+	assert_true(t1 - t0 < 3579545U * 10); /* not more than 10 s' worth */
+	roundtrip(vm_device(&a->vm, DEVICE_ACPI_PM, 0),
+		  vm_device(&b->vm, DEVICE_ACPI_PM, 0));
+	assert_int_equal(pio_r(b, ACPI_PM1A_EVT, 4),
+			 ACPI_PM1_PWRBTN | ACPI_PM1_PWRBTN << 16);
+	pio_w(b, ACPI_PM1A_EVT, ACPI_PM1_PWRBTN, 2);
+	assert_int_equal(pio_r(b, ACPI_PM1A_EVT, 2), 0);
+	/* The restored timer goes on from the saved value, not from 0. */
+	assert_true(pio_r(b, ACPI_PM_TMR, 4) - t1 < 3579545U * 10);
+	assert_false(b->vm.stopping);
+	/* S5 with SLP_EN stops the VM with exit 0. */
+	pio_w(b, ACPI_PM1A_CNT, ACPI_SLP_TYP_S5 << 10 | 1U << 13, 2);
+	assert_true(b->vm.stopping);
+	assert_int_equal(b->vm.exit_code, 0);
 	vm_down(a);
 	vm_down(b);
 }
@@ -797,6 +854,7 @@ int main(void)
 		cmocka_unit_test(test_rtc),
 		cmocka_unit_test(test_fw_cfg),
 		cmocka_unit_test(test_testdev),
+		cmocka_unit_test(test_acpi_pm),
 		cmocka_unit_test(test_stateless),
 		cmocka_unit_test(test_virtio_rng),
 		cmocka_unit_test(test_virtio_hostile),

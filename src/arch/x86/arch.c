@@ -19,8 +19,10 @@
 #include "../../vmm/kvm.h"
 #include "../../vmm/vm.h"
 #include "../arch.h"
+#include "acpi.h"
 #include "cpuid.h"
 #include "layout.h"
+#include "mce.h"
 #include "x86.h"
 
 /* Beyond the common ones kvm_open() checks. */
@@ -53,6 +55,7 @@ int arch_kvm_open(struct kvm *kvm, const char *path)
 		       strerror(errno));
 		return -1;
 	}
+	mce_probe(kvm, a);
 	return 0;
 }
 
@@ -84,6 +87,8 @@ int arch_vm_init(struct vm *vm)
 		pr_err("KVM_CREATE_PIT2: %s", strerror(errno));
 		return -1;
 	}
+	if (vm->cfg->acpi)
+		return acpi_irq_routing(vm);
 	return 0;
 }
 
@@ -98,10 +103,12 @@ void arch_vm_destroy(struct vm *vm)
 
 /*
  * IOAPIC pins free for virtio (edge, active high in the MP table): the
- * PIT, keyboard, COM1-2, RTC, mouse and FPU lines are avoided.
+ * PIT, keyboard, COM1-2, RTC, mouse and FPU lines are avoided. IRQ 9,
+ * the ACPI SCI, comes last: with ACPI on, the 16th slot is refused
+ * (acpi.c).
  */
 static const unsigned int virtio_irqs[VIRTIO_MMIO_SLOTS] = {
-	5, 6, 7, 9, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+	5, 6, 7, 10, 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 9,
 };
 
 int arch_virtio_mmio_slot(unsigned int n, uint64_t *base, unsigned int *irq)

@@ -14,6 +14,7 @@
 
 #include "../../util/log.h"
 #include "../../vmm/vm.h"
+#include "acpi.h"
 #include "layout.h"
 #include "mptable.h"
 
@@ -149,7 +150,9 @@ static int write_mptable(struct vm *vm)
 	size_t size = mptable_size(vm->nr_vcpus);
 	uint8_t *p = gpa_to_hva_rw(&vm->mem, BIOS_START, size);
 
-	if (!p || mptable_build(p, size, BIOS_START, vm->nr_vcpus) < 0) {
+	/* With ACPI, IRQ 0 reaches pin 2 (acpi_irq_routing()). */
+	if (!p || mptable_build_irq0(p, size, BIOS_START, vm->nr_vcpus,
+				     vm->cfg->acpi ? 2 : 0) < 0) {
 		pr_err("MP table for %u vCPUs does not fit", vm->nr_vcpus);
 		return -1;
 	}
@@ -166,7 +169,7 @@ int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 	f.cmdline = cmdline;
 	if (map_file("kernel", kernel, &f.kernel))
 		return -1;
-	if (write_mptable(vm))
+	if (write_mptable(vm) || acpi_write_tables(vm))
 		goto out;
 	/* Before the ELF check: multiboot kernels are often ELF32 files. */
 	if (multiboot_detect(f.kernel.data, f.kernel.size)) {

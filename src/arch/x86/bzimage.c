@@ -11,6 +11,7 @@
 #include "../../vmm/vm.h"
 #include "boot.h"
 #include "layout.h"
+#include "x86.h"
 
 #define SETUP_HEADER_OFFSET 0x1f1
 #define HDRS_MAGIC 0x53726448 /* "HdrS" */
@@ -142,6 +143,8 @@ int bzimage_load(struct vm *vm, const struct boot_files *f,
 	}
 	linux_zero_page(bp, f->kernel.data, map, nmap, BOOT_CMDLINE_ADDR,
 			initrd_gpa, initrd_size);
+	if (info.version >= 0x020e) /* boot protocol 2.14: acpi_rsdp_addr */
+		bp->acpi_rsdp_addr = vm->arch->rsdp;
 	entry->mode = BOOT_MODE_LINUX64;
 	entry->entry = info.load_addr + 0x200;
 	entry->arg = BOOT_ZERO_PAGE_ADDR;

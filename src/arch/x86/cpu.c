@@ -16,6 +16,7 @@
 #include "../../vmm/vm.h"
 #include "cpuid.h"
 #include "layout.h"
+#include "mce.h"
 #include "x86.h"
 
 #define APIC_LVT_LINT0 0x350
@@ -97,6 +98,8 @@ int arch_vcpu_init(struct vcpu *vcpu)
 		pr_err("vcpu%u: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));
 		goto out;
 	}
+	if (mce_vcpu_setup(vcpu, c))
+		goto out;
 	if (set_lapic_lint(vcpu)) {
 		pr_err("vcpu%u: local APIC setup: %s", vcpu->id,
 		       strerror(errno));

@@ -13,6 +13,7 @@
 #include "boot.h"
 #include "layout.h"
 #include "pvh.h"
+#include "x86.h"
 
 #define LINUX_COMMAND_LINE_SIZE 2048
 
@@ -79,6 +80,7 @@ static int load_pvh(struct vm *vm, const struct boot_files *f,
 	si.cmdline_paddr = BOOT_CMDLINE_ADDR;
 	si.memmap_paddr = memmap;
 	si.memmap_entries = (uint32_t)n;
+	si.rsdp_paddr = vm->arch->rsdp;
 	memset(mm, 0, sizeof(mm));
 	for (int i = 0; i < n; i++) {
 		mm[i].addr = map[i].addr;

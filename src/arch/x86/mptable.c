@@ -128,8 +128,11 @@ static uint8_t *put_bus_ioapic(uint8_t *p, uint8_t ioapic_id)
 	return (uint8_t *)(io + 1);
 }
 
-/* ISA IRQ n to IOAPIC pin n, then LINT0 = ExtINT and LINT1 = NMI. */
-static uint8_t *put_intsrcs(uint8_t *p, uint8_t ioapic_id)
+/*
+ * ISA IRQ n to IOAPIC pin n (IRQ 0 to @irq0_pin), then LINT0 = ExtINT and
+ * LINT1 = NMI.
+ */
+static uint8_t *put_intsrcs(uint8_t *p, uint8_t ioapic_id, uint8_t irq0_pin)
 {
 	for (unsigned int irq = 0; irq < MPTABLE_NR_IRQS; irq++) {
 		struct mpc_intsrc *s = (struct mpc_intsrc *)p;
@@ -140,7 +143,7 @@ static uint8_t *put_intsrcs(uint8_t *p, uint8_t ioapic_id)
 		s->srcbus = 0;
 		s->srcbusirq = (uint8_t)irq;
 		s->dstapic = ioapic_id;
-		s->dstirq = (uint8_t)irq;
+		s->dstirq = irq ? (uint8_t)irq : irq0_pin;
 		p += sizeof(*s);
 	}
 	for (unsigned int lint = 0; lint < 2; lint++) {
@@ -159,6 +162,12 @@ static uint8_t *put_intsrcs(uint8_t *p, uint8_t ioapic_id)
 
 long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 {
+	return mptable_build_irq0(buf, len, gpa, ncpus, 0);
+}
+
+long mptable_build_irq0(uint8_t *buf, size_t len, uint32_t gpa,
+			unsigned int ncpus, uint8_t irq0_pin)
+{
 	struct mpf *mpf = (struct mpf *)buf;
 	struct mpc_header *mpc = (struct mpc_header *)(mpf + 1);
 	uint8_t *p = (uint8_t *)(mpc + 1);
@@ -171,7 +180,7 @@ long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus)
 
 	p = put_cpus(p, ncpus);
 	p = put_bus_ioapic(p, ioapic_id);
-	p = put_intsrcs(p, ioapic_id);
+	p = put_intsrcs(p, ioapic_id, irq0_pin);
 
 	memcpy(mpc->sig, "PCMP", 4);
 	mpc->length = (uint16_t)(p - (uint8_t *)mpc);

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ISA IRQs 0..MPTABLE_NR_IRQS-1 are routed 1:1 to IOAPIC pins. */
+/* ISA IRQs 0..MPTABLE_NR_IRQS-1 are routed 1:1 to IOAPIC pins (but 0). */
 #define MPTABLE_NR_IRQS 24
 
 /* Bytes mptable_build() needs for @ncpus. */
@@ -21,5 +21,8 @@ size_t mptable_size(unsigned int ncpus);
  * live at guest-physical @gpa. Returns the length written or -1.
  */
 long mptable_build(uint8_t *buf, size_t len, uint32_t gpa, unsigned int ncpus);
+/* The same with ISA IRQ 0 on IOAPIC pin @irq0_pin (2 with ACPI's routing). */
+long mptable_build_irq0(uint8_t *buf, size_t len, uint32_t gpa,
+			unsigned int ncpus, uint8_t irq0_pin);
 
 #endif
