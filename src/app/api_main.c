@@ -729,6 +729,23 @@ static int instance_end(struct instance *in, struct api_server *server,
 	return ret;
 }
 
+/* The API socket and the registry entry, if asked for. 0 or EXIT_USAGE. */
+static int start_api(struct instance *in, const struct run_opts *o,
+		     char *entry, size_t entry_len, struct api_server **server)
+{
+	if (!o->api_sock)
+		return 0;
+	if (instance_register(in->id, o->api_sock, entry, entry_len))
+		return EXIT_USAGE;
+	*server = api_server_start(o->api_sock, &in->ctx);
+	if (*server && o->api_sock_group &&
+	    api_server_share(o->api_sock, o->api_sock_gid)) {
+		api_server_stop(*server);
+		*server = NULL;
+	}
+	return *server ? 0 : EXIT_USAGE;
+}
+
 int api_main(const struct run_opts *o)
 {
 	struct itimerspec period = { { METRICS_PERIOD_S, 0 },
@@ -765,33 +782,26 @@ int api_main(const struct run_opts *o)
 	if (sig_fd < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
-	if (o->api_sock) {
-		if (instance_register(in->id, o->api_sock, entry,
-				      sizeof(entry))) {
-			ret = EXIT_USAGE;
-			goto out;
-		}
-		server = api_server_start(o->api_sock, &in->ctx);
-		if (server && o->api_sock_group &&
-		    api_server_share(o->api_sock, o->api_sock_gid)) {
-			api_server_stop(server);
-			server = NULL;
-		}
-		if (!server) {
-			ret = EXIT_USAGE;
-			goto out;
-		}
-	}
-	if (o->config_file || o->restore) {
-		ret = o->restore ? restore_start(in, o->restore, o->resume) :
-				   config_file_start(in, o->config_file);
+	/*
+	 * With a start of its own (a config file, a snapshot), the API
+	 * answers once the VM is there: never "Not started" for a VM that is
+	 * being restored.
+	 */
+	if (!(o->config_file || o->restore)) {
+		ret = start_api(in, o, entry, sizeof(entry), &server);
 		if (ret)
 			goto out;
-	} else {
 		/* The API thread builds the VM; this one only waits. */
 		seccomp_thread_enter(THREAD_MAIN);
 		ret = wait_for_start(in, sig_fd);
 		if (ret >= 0)
+			goto out;
+	} else {
+		ret = o->restore ? restore_start(in, o->restore, o->resume) :
+				   config_file_start(in, o->config_file);
+		if (!ret)
+			ret = start_api(in, o, entry, sizeof(entry), &server);
+		if (ret)
 			goto out;
 	}
 	{
