@@ -180,7 +180,7 @@ struct api_snapshot_load {
 	char state_path[API_PATH_MAX];
 	char mem_path[API_PATH_MAX]; /* the File back-end's path */
 	bool resume;
-	bool track_dirty; /* accepted; dirty tracking is not used yet */
+	bool track_dirty; /* track_dirty_pages (or enable_diff_snapshots) */
 };
 /* Each 0, or -1 with @err naming the field (or what vmon lacks). */
 int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,

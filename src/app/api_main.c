@@ -407,13 +407,16 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 }
 
 /* Builds the VM of the snapshot @snap, restores it, starts it paused. */
-static int load_build(struct instance *in, struct snapshot *snap, bool resume,
-		      char *err)
+static int load_build(struct instance *in, struct snapshot *snap,
+		      const struct api_snapshot_load *l, char *err)
 {
 	int r;
 
 	if (api_config_to_vm(&in->ctx.cfg, &in->vmcfg, err))
 		return -1;
+	/* The load request decides, not the snapshotted machine-config. */
+	in->vmcfg.track_dirty_pages = l->track_dirty;
+	in->ctx.cfg.track_dirty_pages = l->track_dirty;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
@@ -449,7 +452,7 @@ static int load_build(struct instance *in, struct snapshot *snap, bool resume,
 		vmm_session_destroy(&in->sess, r);
 		return -1;
 	}
-	if (resume)
+	if (l->resume)
 		vm_resume(&in->sess.vm);
 	return 0;
 }
@@ -474,7 +477,7 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	r = api_config_document(&in->ctx.cfg, snap.config, strlen(snap.config),
 				err);
 	if (!r)
-		r = load_build(in, &snap, l->resume, err);
+		r = load_build(in, &snap, l, err);
 	snapshot_close(&snap);
 	if (r) {
 		api_config_free(&in->ctx.cfg);

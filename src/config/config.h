@@ -71,6 +71,7 @@ struct vm_config {
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 	bool mem_prealloc; /* all guest RAM resident at start */
+	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */
 	uint64_t console_rate; /* bytes per second; 0: unlimited */
 	uint64_t serial_file_max; /* SERIAL_FILE: bytes at most; 0: no cap */

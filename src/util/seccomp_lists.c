@@ -277,6 +277,8 @@ static const struct sc_rule snapshot_rules[] = {
 	IOCTL(KVM_SET_PIT2, "load: the PIT"),
 	IOCTL(KVM_GET_CLOCK, "create: the KVM clock"),
 	IOCTL(KVM_SET_CLOCK, "load: the KVM clock"),
+	IOCTL(KVM_GET_DIRTY_LOG,
+	      "create: the pages the vCPUs wrote (Diff snapshots)"),
 	ALLOW(fsync, "create: the files reach the disk before the rename"),
 	ALLOW(fdatasync, "create: the files reach the disk before the rename"),
 	ALLOW(rename, "create: the finished file takes its name at once"),
