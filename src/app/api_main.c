@@ -487,6 +487,8 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	r = api_config_document(&in->ctx.cfg, snap.config, strlen(snap.config),
 				err);
 	if (!r)
+		r = api_overrides_apply(&in->ctx.cfg, &l->ov, err);
+	if (!r)
 		r = load_build(in, &snap, l, err);
 	snapshot_close(&snap);
 	if (r) {
@@ -606,6 +608,15 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 	snprintf(l->state_path, sizeof(l->state_path), "%.4000s/state", dir);
 	snprintf(l->mem_path, sizeof(l->mem_path), "%.4000s/memory", dir);
 	l->resume = resume;
+	for (unsigned int i = 0; i < in->opts->nr_overrides; i++) {
+		if (api_override_parse_text(in->opts->overrides[i], &l->ov,
+					    err)) {
+			pr_err("--override %s: %s", in->opts->overrides[i],
+			       err);
+			free(l);
+			return EXIT_USAGE;
+		}
+	}
 	pthread_mutex_lock(&in->ctx.lock);
 	if (op_snapshot_load(in, l, err)) {
 		pr_err("snapshot %s: %s", dir, err);

@@ -12,6 +12,9 @@
 #include "../config/config.h"
 #include "../util/seccomp.h"
 
+/* --override: each net and drive once, and the vsock. */
+#define CLI_MAX_OVERRIDES (VMON_MAX_NETS + VMON_MAX_DISKS + 1)
+
 struct run_opts {
 	struct vm_config cfg;
 	const char *append; /* --append: added to the default cmdline */
@@ -22,6 +25,9 @@ struct run_opts {
 	const char *seccomp_filter; /* --seccomp-filter: a filter file */
 	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
 	bool resume; /* --resume: run the restored VM (else paused) */
+	/* --override net:ID=TAP|drive:ID=PATH|vsock=PATH, with --restore */
+	const char *overrides[CLI_MAX_OVERRIDES];
+	unsigned int nr_overrides;
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 };
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../arch/arch.h"
+#include "../devices/devices.h"
 #include "../util/log.h"
 #include "../vmm/device.h"
 #include "../vmm/dirty.h"
@@ -418,6 +419,11 @@ int snapshot_restore(struct snapshot *s, struct vm *vm, char *err,
 	restore_all(s, vm, &r);
 	if (!state_ok(&r)) {
 		snprintf(err, errlen, "%s", r.err);
+		return -1;
+	}
+	/* The guest can tell it was restored, and clones apart. */
+	if (fw_cfg_next_generation(vm)) {
+		snprintf(err, errlen, "the VM has no fw_cfg device");
 		return -1;
 	}
 	return 0;
