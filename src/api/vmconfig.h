@@ -193,6 +193,7 @@ struct api_overrides {
 struct api_snapshot_load {
 	char state_path[API_PATH_MAX];
 	char mem_path[API_PATH_MAX]; /* the File back-end's path */
+	bool uffd; /* the Uffd back-end: mem_path is the handler's socket */
 	bool resume;
 	bool track_dirty; /* track_dirty_pages (or enable_diff_snapshots) */
 	struct api_overrides ov;

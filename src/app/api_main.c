@@ -32,6 +32,7 @@
 #include "../api/server.h"
 #include "../devices/devices.h"
 #include "../snapshot/snapshot.h"
+#include "../snapshot/uffd.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "../virtio/balloon.h"
@@ -53,6 +54,7 @@ struct instance {
 	struct kvm kvm;
 	bool kvm_open;
 	uint64_t snap_id; /* the VM's last snapshot (written or loaded) */
+	int uffd_fds[2]; /* Uffd back-end: handler socket, userfaultfd */
 	struct vm_config vmcfg;
 	struct vmm_session sess;
 	bool started;
@@ -451,6 +453,10 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		r = EXIT_HOST;
 	if (r)
 		copy_err(err, "cannot build the VM");
+	else if (l->uffd && uffd_backend_connect(&in->sess.vm, l->mem_path,
+						 in->uffd_fds, err,
+						 API_ERR_MAX))
+		r = EXIT_USAGE;
 	else if (snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
 		r = EXIT_USAGE;
 	if (!r && vmm_session_start(&in->sess)) {
@@ -459,6 +465,11 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	}
 	if (r) {
 		vmm_session_destroy(&in->sess, r);
+		/* After the VM: its memory is gone, nothing faults any more. */
+		for (int i = 0; i < 2; i++)
+			if (in->uffd_fds[i] >= 0)
+				close(in->uffd_fds[i]);
+		in->uffd_fds[0] = in->uffd_fds[1] = -1;
 		return -1;
 	}
 	in->snap_id = snap->info.id;
@@ -476,8 +487,8 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	uint64_t one = 1;
 	int r;
 
-	if (snapshot_open(&snap, l->state_path, l->mem_path, NULL, err,
-			  API_ERR_MAX))
+	if (snapshot_open(&snap, l->state_path, l->uffd ? NULL : l->mem_path,
+			  NULL, err, API_ERR_MAX))
 		return -1;
 	if (api_config_copy(&saved, &in->ctx.cfg)) {
 		snapshot_close(&snap);
@@ -707,6 +718,7 @@ int api_main(const struct run_opts *o)
 		return EXIT_HOST;
 	in->opts = o;
 	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
+	in->uffd_fds[0] = in->uffd_fds[1] = -1;
 	if (o->id)
 		snprintf(in->id, sizeof(in->id), "%s", o->id);
 	else

@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"             pause it and write a snapshot to DIR (state, memory)\n"
 		"  snapshot-merge BASE DIFF\n"
 		"             apply the Diff snapshot DIFF to BASE (BASE becomes it)\n"
+		"  uffd-handler SOCKET MEMFILE\n"
+		"             serve one VM's pages from MEMFILE (Uffd back-end)\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
 		"  help       this help\n"
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "uffd-handler"))
+		return cmd_uffd_handler(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-merge"))
 		return cmd_snapshot_merge(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))

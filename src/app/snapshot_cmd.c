@@ -4,7 +4,8 @@
  * [--resume]` (pause instance ID through its API, write DIR/state and
  * DIR/memory, leave it paused unless --resume) and `vmon snapshot-info
  * DIR` (what a snapshot holds, checked), `vmon snapshot-merge BASE
- * DIFF` (a Diff applied to its base). `vmon run --restore DIR` is in
+ * DIFF` (a Diff applied to its base), `vmon uffd-handler SOCKET MEMFILE`
+ * (the Uffd back-end's page server). `vmon run --restore DIR` is in
  * api_main.c.
  */
 #include "snapshot_cmd.h"
@@ -19,6 +20,7 @@
 
 #include "../api/client.h"
 #include "../snapshot/snapshot.h"
+#include "../snapshot/uffd_handler.h"
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
 #include "instances.h"
@@ -138,6 +140,21 @@ int cmd_snapshot_merge(int argc, char **argv)
 			   sizeof(err))) {
 		pr_err("snapshot-merge %s %s: %s", argv[1], argv[2], err);
 		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+int cmd_uffd_handler(int argc, char **argv)
+{
+	char err[SNAPSHOT_ERR_MAX] = "";
+
+	if (argc != 3) {
+		pr_err("uffd-handler: expected a socket path and a memory file (vmon uffd-handler SOCKET MEMFILE)");
+		return EXIT_USAGE;
+	}
+	if (uffd_handler_run(argv[1], argv[2], stdout, err, sizeof(err))) {
+		pr_err("uffd-handler %s: %s", argv[1], err);
+		return EXIT_HOST;
 	}
 	return EXIT_OK;
 }

@@ -2,8 +2,7 @@
 /*
  * snapshot.c - the bodies of PUT /snapshot/create and PUT /snapshot/load
  * (Firecracker's fields), checked into struct api_snapshot_create/_load;
- * what vmon does not do yet (the Uffd back-end, clock_realtime) is
- * refused naming it. The overrides are in overrides.c.
+ * what vmon does not do yet (clock_realtime) is refused naming it. The overrides are in overrides.c.
  */
 #include <string.h>
 
@@ -76,11 +75,8 @@ static int parse_backend(json_t *body, struct api_snapshot_load *out, char *err)
 			   true, out->mem_path, sizeof(out->mem_path), NULL,
 			   err))
 		return -1;
-	if (!strcmp(type, "Uffd"))
-		return api_fail(
-			err,
-			"snapshot/load: mem_backend: field `backend_type`: vmon does not support the Uffd back-end yet (use File)");
-	if (strcmp(type, "File") != 0)
+	out->uffd = !strcmp(type, "Uffd");
+	if (!out->uffd && strcmp(type, "File") != 0)
 		return api_fail(
 			err,
 			"snapshot/load: mem_backend: field `backend_type` must be \"File\" or \"Uffd\"");
