@@ -301,9 +301,9 @@ int fw_cfg_next_generation(struct vm *vm)
 {
 	struct device *dev = vm_device(vm, DEVICE_FW_CFG, 0);
 	struct fw_cfg *fc = dev ? dev->opaque : NULL;
-	struct fw_cfg_item *g =
-		fc ? (struct fw_cfg_item *)find_item(fc, FW_CFG_GENERATION_KEY) :
-		     NULL;
+	struct fw_cfg_item *g = fc ? (struct fw_cfg_item *)find_item(
+					     fc, FW_CFG_GENERATION_KEY) :
+				     NULL;
 
 	if (!g)
 		return -1;

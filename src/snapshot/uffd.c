@@ -51,9 +51,8 @@ static int make_uffd(struct vm *vm, char *err, size_t errlen)
 		if (!is_ram(&vm->mem, r))
 			continue;
 		if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
-			snprintf(err, errlen,
-				 "userfaultfd: registering %s: %s", r->name,
-				 strerror(errno));
+			snprintf(err, errlen, "userfaultfd: registering %s: %s",
+				 r->name, strerror(errno));
 			goto fail;
 		}
 	}
@@ -78,8 +77,7 @@ static int region_table(const struct vm *vm, char *buf, size_t len)
 		n += (size_t)snprintf(
 			buf + n, len - n,
 			"%s{\"base_host_virt_addr\":%llu,\"size\":%llu,\"offset\":%llu,\"page_size\":4096,\"page_size_kib\":4}",
-			n > 1 ? "," : "",
-			(unsigned long long)(uintptr_t)r->hva,
+			n > 1 ? "," : "", (unsigned long long)(uintptr_t)r->hva,
 			(unsigned long long)r->size,
 			(unsigned long long)(r->hva - vm->mem.base));
 	}

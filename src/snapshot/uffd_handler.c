@@ -116,7 +116,9 @@ static int parse_region(struct handler *h, json_t *e)
 	if (page != (json_int_t)PAGE || !r->size || r->base % PAGE ||
 	    r->size % PAGE || r->offset % PAGE || r->offset > h->file_size ||
 	    r->size > h->file_size - r->offset)
-		return fail(h, "region table: a region of 4 KiB pages inside the memory file expected");
+		return fail(
+			h,
+			"region table: a region of 4 KiB pages inside the memory file expected");
 	h->nr++;
 	return 0;
 }
@@ -133,7 +135,8 @@ static int parse_table(struct handler *h, const char *text)
 		json_decref(a);
 		return fail(h, "region table: not a JSON array of regions");
 	}
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		if (!ret)
 			ret = parse_region(h, e);
 	}
@@ -225,8 +228,9 @@ static int map_file(struct handler *h, const char *path)
 int uffd_handler_run(const char *sock_path, const char *mem_path, FILE *ready,
 		     char *err, size_t errlen)
 {
-	struct handler h = { .uffd = -1, .conn = -1, .err = err,
-			     .errlen = errlen };
+	struct handler h = {
+		.uffd = -1, .conn = -1, .err = err, .errlen = errlen
+	};
 	char *buf = malloc(MSG_MAX);
 	int lfd = -1, ret = -1;
 

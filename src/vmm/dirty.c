@@ -94,8 +94,8 @@ static int collect_slot(struct vm *vm, const struct mem_region *r,
 
 			word &= word - 1;
 			if (p < npages)
-				bitmap[(first + p) / 64] |= 1ULL
-							    << ((first + p) % 64);
+				bitmap[(first + p) / 64] |=
+					1ULL << ((first + p) % 64);
 		}
 	}
 	return 0;
@@ -138,7 +138,8 @@ void dirty_log_remark(struct vm *vm, const uint64_t *bitmap)
 void dirty_log_disable(struct vm *vm)
 {
 	struct guest_mem *mem = &vm->mem;
-	uint64_t *own = __atomic_exchange_n(&mem->dirty, NULL, __ATOMIC_ACQ_REL);
+	uint64_t *own =
+		__atomic_exchange_n(&mem->dirty, NULL, __ATOMIC_ACQ_REL);
 
 	if (!own)
 		return;

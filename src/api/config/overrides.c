@@ -33,7 +33,8 @@ static int parse_list(json_t *body, const char *key, const char *const *fields,
 			err,
 			"snapshot/load: field `%s` must be an array of at most %u objects",
 			key, max);
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		snprintf(what, sizeof(what), "snapshot/load: %s[%zu]", key, i);
 		if (!json_is_object(e))
 			return api_fail(err, "%s: must be an object", what);
@@ -128,9 +129,9 @@ static int apply_net(struct api_config *c, const struct api_override *o,
 			 o->value);
 		return 0;
 	}
-	return api_fail(err,
-			"network override %s: the snapshot has no such interface",
-			o->id);
+	return api_fail(
+		err, "network override %s: the snapshot has no such interface",
+		o->id);
 }
 
 static int apply_drive(struct api_config *c, const struct api_override *o,
@@ -148,7 +149,8 @@ static int apply_drive(struct api_config *c, const struct api_override *o,
 			 "%s", o->value);
 		return 0;
 	}
-	return api_fail(err, "drive override %s: the snapshot has no such drive",
+	return api_fail(err,
+			"drive override %s: the snapshot has no such drive",
 			o->id);
 }
 
@@ -165,10 +167,12 @@ int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
 		return 0;
 	if (!c->vsock_set)
 		return api_fail(
-			err, "vsock override: the snapshot has no vsock device");
+			err,
+			"vsock override: the snapshot has no vsock device");
 	if (!*ov->vsock_uds || strlen(ov->vsock_uds) >= VMON_UDS_PATH_MAX)
 		return api_fail(
-			err, "vsock override: uds_path must be 1 to %d characters",
+			err,
+			"vsock override: uds_path must be 1 to %d characters",
 			VMON_UDS_PATH_MAX - 1);
 	snprintf(c->vsock.uds, sizeof(c->vsock.uds), "%s", ov->vsock_uds);
 	return 0;

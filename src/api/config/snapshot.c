@@ -38,14 +38,17 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 	return 0;
 }
 
-static const char *const load_fields[] = {
-	"snapshot_path",	 "mem_backend",
-	"mem_file_path",	 "resume_vm",
-	"enable_diff_snapshots", "track_dirty_pages",
-	"network_overrides",	 "vsock_override",
-	"drive_overrides",	 "clock_realtime",
-	NULL
-};
+static const char *const load_fields[] = { "snapshot_path",
+					   "mem_backend",
+					   "mem_file_path",
+					   "resume_vm",
+					   "enable_diff_snapshots",
+					   "track_dirty_pages",
+					   "network_overrides",
+					   "vsock_override",
+					   "drive_overrides",
+					   "clock_realtime",
+					   NULL };
 static const char *const backend_fields[] = { "backend_type", "backend_path",
 					      NULL };
 
