@@ -21,12 +21,6 @@
 
 #define TABLE_MAX 2048
 
-static bool is_ram(const struct guest_mem *mem, const struct mem_region *r)
-{
-	return !r->readonly && r->hva >= mem->base &&
-	       (uint64_t)(r->hva - mem->base) < mem->ram_size;
-}
-
 /* A userfaultfd with every RAM region registered for missing pages. */
 static int make_uffd(struct vm *vm, char *err, size_t errlen)
 {
@@ -48,7 +42,7 @@ static int make_uffd(struct vm *vm, char *err, size_t errlen)
 			.mode = UFFDIO_REGISTER_MODE_MISSING,
 		};
 
-		if (!is_ram(&vm->mem, r))
+		if (!gmem_is_ram(&vm->mem, r))
 			continue;
 		if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
 			snprintf(err, errlen, "userfaultfd: registering %s: %s",
@@ -72,7 +66,7 @@ static int region_table(const struct vm *vm, char *buf, size_t len)
 	for (unsigned int i = 0; i < vm->mem.nr && n < len; i++) {
 		const struct mem_region *r = &vm->mem.regions[i];
 
-		if (!is_ram(&vm->mem, r))
+		if (!gmem_is_ram(&vm->mem, r))
 			continue;
 		n += (size_t)snprintf(
 			buf + n, len - n,

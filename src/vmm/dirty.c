@@ -15,13 +15,6 @@
 #include "../util/log.h"
 #include "vm.h"
 
-/* A RAM slot: writable and inside the one mapping of RAM. */
-static bool is_ram(const struct guest_mem *mem, const struct mem_region *r)
-{
-	return !r->readonly && r->hva >= mem->base &&
-	       (uint64_t)(r->hva - mem->base) < mem->ram_size;
-}
-
 static int set_logging(struct vm *vm, const struct mem_region *r, bool on)
 {
 	struct kvm_userspace_memory_region region = {
@@ -58,10 +51,10 @@ int dirty_log_enable(struct vm *vm)
 		return -1;
 	}
 	for (unsigned int i = 0; i < mem->nr; i++) {
-		if (is_ram(mem, &mem->regions[i]) &&
+		if (gmem_is_ram(mem, &mem->regions[i]) &&
 		    set_logging(vm, &mem->regions[i], true)) {
 			while (i--)
-				if (is_ram(mem, &mem->regions[i]))
+				if (gmem_is_ram(mem, &mem->regions[i]))
 					set_logging(vm, &mem->regions[i],
 						    false);
 			free(bits);
@@ -118,7 +111,7 @@ int dirty_log_collect(struct vm *vm, uint64_t *bitmap)
 		return -1;
 	}
 	for (unsigned int i = 0; i < mem->nr && !ret; i++)
-		if (is_ram(mem, &mem->regions[i]))
+		if (gmem_is_ram(mem, &mem->regions[i]))
 			ret = collect_slot(vm, &mem->regions[i], bitmap, buf);
 	for (uint64_t w = 0; w < dirty_words(mem->ram_size); w++)
 		bitmap[w] |= __atomic_exchange_n(&own[w], 0, __ATOMIC_ACQ_REL);
@@ -145,7 +138,7 @@ void dirty_log_disable(struct vm *vm)
 		return;
 	if (vm->fd >= 0)
 		for (unsigned int i = 0; i < mem->nr; i++)
-			if (is_ram(mem, &mem->regions[i]))
+			if (gmem_is_ram(mem, &mem->regions[i]))
 				set_logging(vm, &mem->regions[i], false);
 	free(own);
 }

@@ -58,6 +58,14 @@ int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
 int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
 	       uint64_t len);
 
+/* A RAM region: writable and inside the one mapping of RAM at base. */
+static inline bool gmem_is_ram(const struct guest_mem *mem,
+			       const struct mem_region *r)
+{
+	return !r->readonly && r->hva >= mem->base &&
+	       (uint64_t)(r->hva - mem->base) < mem->ram_size;
+}
+
 /* Adds a region to the table (no KVM call); returns 0 or -1 if full. */
 int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,
 		    void *hva, bool readonly, const char *name);
