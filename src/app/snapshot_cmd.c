@@ -149,11 +149,16 @@ int cmd_uffd_handler(int argc, char **argv)
 {
 	char err[SNAPSHOT_ERR_MAX] = "";
 
-	if (argc != 3) {
-		pr_err("uffd-handler: expected a socket path and a memory file (vmon uffd-handler SOCKET MEMFILE)");
+	const char *wset = NULL;
+
+	if (argc == 5 && !strcmp(argv[3], "--working-set"))
+		wset = argv[4];
+	else if (argc != 3) {
+		pr_err("uffd-handler: expected a socket path and a memory file (vmon uffd-handler SOCKET MEMFILE [--working-set FILE])");
 		return EXIT_USAGE;
 	}
-	if (uffd_handler_run(argv[1], argv[2], stdout, err, sizeof(err))) {
+	if (uffd_handler_run(argv[1], argv[2], wset, stdout, err,
+			     sizeof(err))) {
 		pr_err("uffd-handler %s: %s", argv[1], err);
 		return EXIT_HOST;
 	}

@@ -7,11 +7,14 @@
  */
 #include "uffd_handler.h"
 
+#include "wset.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +41,10 @@ struct handler {
 	int uffd, conn;
 	char *err;
 	size_t errlen;
+	/* Record-and-prefetch: the pages recorded (when recording). */
+	bool recording;
+	struct wset rec;
+	uint64_t faults, prefetched;
 };
 
 static int fail(struct handler *h, const char *what)
@@ -144,30 +151,108 @@ static int parse_table(struct handler *h, const char *text)
 	return ret;
 }
 
+/* Copies @len bytes of the file at @off to @dst; 1 if already there. */
+static int copy_in(struct handler *h, uint64_t dst, uint64_t off, uint64_t len)
+{
+	struct uffdio_copy copy = {
+		.dst = dst,
+		.src = (uint64_t)(uintptr_t)(h->file + off),
+		.len = len,
+	};
+
+	while (ioctl(h->uffd, UFFDIO_COPY, &copy)) {
+		if (errno == EEXIST)
+			return 1; /* filled meanwhile */
+		if (errno != EAGAIN && errno != EINTR)
+			return fail(h, "UFFDIO_COPY");
+		if (copy.copy > 0) /* partly done: the rest */
+			return copy_in(h, dst + (uint64_t)copy.copy,
+				       off + (uint64_t)copy.copy,
+				       len - (uint64_t)copy.copy);
+	}
+	return 0;
+}
+
 /* Fills the page at @addr (a fault's address) from the file. */
 static int serve(struct handler *h, uint64_t addr)
 {
-	struct uffdio_copy copy = { .len = PAGE };
-
 	addr &= ~(PAGE - 1);
 	for (unsigned int i = 0; i < h->nr; i++) {
 		const struct region *r = &h->regions[i];
+		uint64_t off = r->offset + (addr - r->base);
+		int c;
 
 		if (addr < r->base || addr - r->base >= r->size)
 			continue;
-		copy.dst = addr;
-		copy.src = (uint64_t)(uintptr_t)(h->file + r->offset +
-						 (addr - r->base));
-		while (ioctl(h->uffd, UFFDIO_COPY, &copy)) {
-			if (errno == EEXIST)
-				return 0; /* filled meanwhile */
-			if (errno != EAGAIN && errno != EINTR)
-				return fail(h, "UFFDIO_COPY");
-		}
+		c = copy_in(h, addr, off, PAGE);
+		if (c < 0)
+			return -1;
+		h->faults++;
+		if (!c && h->recording && wset_add(&h->rec, off))
+			return fail(h, "recording the working set");
 		return 0;
 	}
 	errno = 0;
 	return fail(h, "a page fault outside the regions");
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs of adjacent pages of @w inside one region, one copy each. */
+static int prefetch(struct handler *h, struct wset *w)
+{
+	qsort(w->pages, w->nr, sizeof(*w->pages), cmp_u64);
+	for (size_t i = 0; i < w->nr;) {
+		const struct region *r = NULL;
+		size_t j = i + 1;
+
+		for (unsigned int k = 0; k < h->nr && !r; k++)
+			if (w->pages[i] >= h->regions[k].offset &&
+			    w->pages[i] - h->regions[k].offset <
+				    h->regions[k].size)
+				r = &h->regions[k];
+		if (!r) { /* not guest RAM any more: skip it */
+			i++;
+			continue;
+		}
+		while (j < w->nr && w->pages[j] == w->pages[j - 1] + PAGE &&
+		       w->pages[j] - r->offset < r->size)
+			j++;
+		/* A page already there: page by page for this run. */
+		if (copy_in(h, r->base + (w->pages[i] - r->offset), w->pages[i],
+			    (j - i) * PAGE) == 1) {
+			for (size_t k = i; k < j; k++)
+				if (copy_in(h,
+					    r->base + (w->pages[k] - r->offset),
+					    w->pages[k], PAGE) < 0)
+					return -1;
+		}
+		h->prefetched += j - i;
+		i = j;
+	}
+	return 0;
+}
+
+/* With a working set file: prefetch it, or record one if there is none. */
+static int start_wset(struct handler *h, const char *path)
+{
+	struct wset w;
+	int r = wset_load(&w, path, h->file_size, h->err, h->errlen);
+
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		h->recording = true;
+		return 0;
+	}
+	r = prefetch(h, &w);
+	wset_free(&w);
+	return r;
 }
 
 static int fault_loop(struct handler *h)
@@ -225,8 +310,9 @@ static int map_file(struct handler *h, const char *path)
 	return 0;
 }
 
-int uffd_handler_run(const char *sock_path, const char *mem_path, FILE *ready,
-		     char *err, size_t errlen)
+int uffd_handler_run(const char *sock_path, const char *mem_path,
+		     const char *wset_path, FILE *ready, char *err,
+		     size_t errlen)
 {
 	struct handler h = {
 		.uffd = -1, .conn = -1, .err = err, .errlen = errlen
@@ -248,9 +334,18 @@ int uffd_handler_run(const char *sock_path, const char *mem_path, FILE *ready,
 		fail(&h, "accept");
 		goto out;
 	}
-	if (!receive(&h, buf, MSG_MAX) && !parse_table(&h, buf))
+	if (!receive(&h, buf, MSG_MAX) && !parse_table(&h, buf) &&
+	    (!wset_path || !start_wset(&h, wset_path)))
 		ret = fault_loop(&h);
+	if (!ret && h.recording && wset_save(&h.rec, wset_path, err, errlen))
+		ret = -1;
+	if (!ret)
+		fprintf(ready, "%llu faults served, %llu pages prefetched%s\n",
+			(unsigned long long)h.faults,
+			(unsigned long long)h.prefetched,
+			h.recording ? ", working set recorded" : "");
 out:
+	wset_free(&h.rec);
 	if (h.uffd >= 0)
 		close(h.uffd);
 	if (h.conn >= 0)

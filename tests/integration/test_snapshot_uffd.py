@@ -6,7 +6,10 @@ mem_backend Uffd: paused, its memory (every page fetched through the
 handler by a new snapshot) is the snapshot's byte for byte; resumed, the
 guest counts on without a step lost, finds its pattern intact and sees
 generation 1; when the VM ends the handler exits 0. A load whose handler
-is not there is refused (400) and the process can load again."""
+is not there is refused (400) and the process can load again.
+Record-and-prefetch (--working-set): the first restore records the pages
+its guest touched, the next loads them before its first fault and
+faults only on pages beyond them."""
 import hashlib
 import os
 import shutil
@@ -98,6 +101,44 @@ except subprocess.TimeoutExpired:
 err = handler.stderr.read().decode()
 check(code == 0 and not os.path.exists(sock),
       "the handler exits 0 when the VM is gone: %s %r" % (code, err))
+
+# Record-and-prefetch: a first restore records the pages its guest
+# touches, the next loads them in one batch before the first fault.
+WS = os.path.join(WORK, "wset")
+
+
+def run_with_wset(tag, lines):
+    h = subprocess.Popen([vmontest.VMON, "uffd-handler", sock, S + "/memory",
+                          "--working-set", WS], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    h.stdout.readline()
+    inst = vmon_api.Instance(id="uffd-%s-%d" % (tag, PID))
+    st, b = inst.req("PUT", "/snapshot/load", dict(load, resume_vm=True))
+    check(st == 204, "%s: load: %s %r" % (tag, st, b))
+    wait_for(lambda: len(counts(inst.serial_text())) >= lines)
+    inst.req("PATCH", "/vm", {"state": "Paused"})
+    text = inst.serial_text()
+    n = len(counts(text))
+    check(inst.stop() == 0 and "BAD" not in text and n >= lines,
+          "%s: counts on (%d lines), memory intact" % (tag, n))
+    out, err = h.communicate(timeout=20)
+    out = out.decode()
+    check(h.returncode == 0, "%s: the handler exits 0: %r" % (tag, err))
+    print("%s: %s" % (tag, out.strip()))
+    nums = [int(w) for w in out.split() if w.isdigit()]
+    return nums[0], nums[1], n
+
+
+faults1, pre1, lines1 = run_with_wset("record", 40)
+check(pre1 == 0 and os.path.getsize(WS) == 16 + 8 * faults1,
+      "the first restore records its %d pages" % faults1)
+faults2, pre2, lines2 = run_with_wset("prefetch", 40)
+# Each line beyond the first run's touches two new pages: one of the
+# pattern (read) and one of the ring (written).
+extra = max(0, lines2 - lines1)
+check(pre2 == faults1 and faults2 <= 2 * extra + 8,
+      "the next restore prefetches them: %d pages, then %d faults "
+      "(%d lines more than the first)" % (pre2, faults2, extra))
 
 shutil.rmtree(WORK, ignore_errors=True)
 vmontest.finish()
