@@ -5,7 +5,9 @@ pattern, counts, checks one page of the pattern per line and prints the
 fw_cfg generation when it changes), each with its own vsock socket (one
 through PUT /snapshot/load's vsock_override, the others through `run
 --restore --override vsock=PATH`). Each clone counts on from the
-snapshot's count without a step lost, finds its memory intact, sees
+snapshot's count without a step lost, has its own disk image (one
+drive_overrides, the others --override drive:ID=PATH), finds its memory
+intact, sees
 generation 1 with an id of its own; the clones' memory (PSS, from
 /proc/PID/smaps_rollup) is well below 8 times the source VM's, because
 they share the snapshot's pages (MAP_PRIVATE, loaded on demand).
@@ -46,11 +48,32 @@ def wait_for(pred, timeout=60):
     return pred()
 
 
+def image(name):
+    path = os.path.join(WORK, name + ".img")
+    with open(path, "wb") as f:
+        f.truncate(1 << 20)
+    return path
+
+
+def open_files(pid):
+    out = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out.add(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out
+
+
 src = vmon_api.Instance(id="clones-src-%d" % PID)
 for path, body in (
         ("/boot-source", {"kernel_image_path": PROBE}),
         ("/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}),
         ("/vsock", {"guest_cid": 3, "uds_path": WORK + "/src.vsock"}),
+        ("/drives/scratch", {"drive_id": "scratch",
+                             "path_on_host": image("src"),
+                             "is_root_device": False,
+                             "is_read_only": False}),
         ("/actions", {"action_type": "InstanceStart"})):
     st, b = src.req("PUT", path, body)
     check(st == 204, "PUT %s: %s %r" % (path, st, b))
@@ -86,6 +109,8 @@ st, b = api.req("PUT", "/snapshot/load",
                  "mem_backend": {"backend_type": "File",
                                  "backend_path": S + "/memory"},
                  "vsock_override": {"uds_path": WORK + "/c0.vsock"},
+                 "drive_overrides": [{"drive_id": "scratch",
+                                      "path_on_host": image("c0")}],
                  "resume_vm": True})
 check(st == 204, "clone 0 through the API: %s %r" % (st, b))
 clones.append(api)
@@ -93,7 +118,8 @@ for i in range(1, N):
     clones.append(vmon_api.Instance(
         id="clones-%d-%d" % (i, PID),
         extra=["--restore", S, "--resume",
-               "--override", "vsock=%s/c%d.vsock" % (WORK, i)]))
+               "--override", "vsock=%s/c%d.vsock" % (WORK, i),
+               "--override", "drive:scratch=" + image("c%d" % i)]))
 print("%d clones started in %.0f ms" % (N, (time.monotonic() - t0) * 1000))
 
 # Each runs a while: it reads a page of the pattern per line.
@@ -121,9 +147,11 @@ for i, c in enumerate(clones):
     check(len(gens) == 1 and gens[0][0] == "1",
           "clone %d: the guest sees generation 1: %r" % (i, gens))
     ids.update(g[1] for g in gens)
+    files = open_files(c.p.pid)
     check(os.path.exists("%s/c%d.vsock" % (WORK, i))
-          and not os.path.exists(WORK + "/src.vsock.lock"),
-          "clone %d listens on its own vsock socket" % i)
+          and "%s/c%d.img" % (WORK, i) in files
+          and WORK + "/src.img" not in files,
+          "clone %d has its own vsock socket and disk image" % i)
 check(len(ids) == N, "every clone has its own generation id: %d" % len(ids))
 for c in clones:
     check(c.alive(), "the clone still runs")
