@@ -453,11 +453,11 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		r = EXIT_HOST;
 	if (r)
 		copy_err(err, "cannot build the VM");
-	else if (l->uffd &&
-		 uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
-				      err, API_ERR_MAX))
-		r = EXIT_USAGE;
-	else if (snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
+	/* With Uffd, the handler serves the pages the restore touches. */
+	else if ((l->uffd &&
+		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
+				       err, API_ERR_MAX)) ||
+		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
 		r = EXIT_USAGE;
 	if (!r && vmm_session_start(&in->sess)) {
 		copy_err(err, "cannot start the vCPUs");

@@ -12,8 +12,9 @@
 
 #include "file.h"
 
-#define MAGIC "VMONWSET"
 #define PAGE 4096ULL
+
+static const uint8_t magic[8] = { 'V', 'M', 'O', 'N', 'W', 'S', 'E', 'T' };
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -60,8 +61,8 @@ int wset_load(struct wset *w, const char *path, uint64_t file_size, char *err,
 	if (!data)
 		return -1;
 	n = len >= 16 ? le64(data + 8) : 0;
-	if (len < 16 || memcmp(data, MAGIC, 8) != 0 || n != (len - 16) / 8 ||
-	    (len - 16) % 8) {
+	if (len < 16 || memcmp(data, magic, sizeof(magic)) != 0 ||
+	    n != (len - 16) / 8 || (len - 16) % 8) {
 		snprintf(err, errlen, "not a vmon working set file");
 		goto out;
 	}
@@ -97,7 +98,7 @@ int wset_save(const struct wset *w, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	memcpy(data, MAGIC, 8);
+	memcpy(data, magic, sizeof(magic));
 	put_le64(data + 8, w->nr);
 	for (size_t i = 0; i < w->nr; i++)
 		put_le64(data + 16 + 8 * i, w->pages[i]);
