@@ -151,6 +151,7 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	vm->cpus = c->vcpu_count;
 	vm->mem_size = c->mem_size_mib << 20;
 	vm->mem_merge = c->mem_merge;
+	vm->track_dirty_pages = c->track_dirty_pages;
 	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") !=
 						      0 ?
 				   c->cpu_template :

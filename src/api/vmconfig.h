@@ -176,18 +176,46 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
 struct api_snapshot_create {
 	char state_path[API_PATH_MAX];
 	char mem_path[API_PATH_MAX];
+	bool diff; /* snapshot_type Diff */
+};
+/* What a load changes in the snapshot's configuration (clones). */
+struct api_override {
+	char id[API_ID_MAX + 1]; /* iface_id or drive_id */
+	char value[API_PATH_MAX]; /* host_dev_name or path_on_host */
+};
+struct api_overrides {
+	struct api_override nets[VMON_MAX_NETS];
+	unsigned int nr_nets;
+	struct api_override drives[VMON_MAX_DISKS];
+	unsigned int nr_drives;
+	bool vsock_set;
+	char vsock_uds[API_PATH_MAX];
 };
 struct api_snapshot_load {
 	char state_path[API_PATH_MAX];
 	char mem_path[API_PATH_MAX]; /* the File back-end's path */
+	bool uffd; /* the Uffd back-end: mem_path is the handler's socket */
 	bool resume;
-	bool track_dirty; /* accepted; dirty tracking is not used yet */
+	bool track_dirty; /* track_dirty_pages (or enable_diff_snapshots) */
+	struct api_overrides ov;
 };
 /* Each 0, or -1 with @err naming the field (or what vmon lacks). */
 int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 			      char *err);
 int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 			    char *err);
+/*
+ * Overrides (src/api/config/overrides.c): the load's fields
+ * network_overrides, vsock_override and vmon's drive_overrides; one
+ * override as text ("net:ID=TAP", "drive:ID=PATH", "vsock=PATH"); and
+ * applying them to the snapshot's configuration @c, each naming an
+ * object the snapshot has. Each 0, or -1 with @err.
+ */
+int api_overrides_parse(json_t *body, struct api_overrides *ov, char *err);
+int api_override_parse_text(const char *text, struct api_overrides *ov,
+			    char *err);
+int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
+			char *err);
 
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing

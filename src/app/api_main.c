@@ -34,6 +34,7 @@
 #include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
 #include "../snapshot/snapshot.h"
+#include "../snapshot/uffd.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "../virtio/balloon.h"
@@ -54,6 +55,8 @@ struct instance {
 	char id[80];
 	struct kvm kvm;
 	bool kvm_open;
+	uint64_t snap_id; /* the VM's last snapshot (written or loaded) */
+	int uffd_fds[2]; /* Uffd back-end: handler socket, userfaultfd */
 	struct vm_config vmcfg;
 	struct vmm_session sess;
 	bool started;
@@ -417,20 +420,31 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 		snprintf(err, API_ERR_MAX, "out of memory");
 		return -1;
 	}
-	r = snapshot_create(&in->sess.vm, text, c->state_path, c->mem_path, err,
-			    API_ERR_MAX);
+	struct snapshot_params p = {
+		.type = c->diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
+		.config_json = text,
+		.state_path = c->state_path,
+		.mem_path = c->mem_path,
+		.parent = in->snap_id,
+	};
+	r = snapshot_create(&in->sess.vm, &p, err, API_ERR_MAX);
+	if (!r)
+		in->snap_id = p.id;
 	free(text);
 	return r;
 }
 
 /* Builds the VM of the snapshot @snap, restores it, starts it paused. */
-static int load_build(struct instance *in, struct snapshot *snap, bool resume,
-		      char *err)
+static int load_build(struct instance *in, struct snapshot *snap,
+		      const struct api_snapshot_load *l, char *err)
 {
 	int r;
 
 	if (api_config_to_vm(&in->ctx.cfg, &in->vmcfg, err))
 		return -1;
+	/* The load request decides, not the snapshotted machine-config. */
+	in->vmcfg.track_dirty_pages = l->track_dirty;
+	in->ctx.cfg.track_dirty_pages = l->track_dirty;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
 	in->vmcfg.acpi = in->opts->cfg.acpi;
@@ -457,7 +471,11 @@ static int load_build(struct instance *in, struct snapshot *snap, bool resume,
 		r = EXIT_HOST;
 	if (r)
 		copy_err(err, "cannot build the VM");
-	else if (snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
+	/* With Uffd, the handler serves the pages the restore touches. */
+	else if ((l->uffd &&
+		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
+				       err, API_ERR_MAX)) ||
+		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
 		r = EXIT_USAGE;
 	if (!r && vmm_session_start(&in->sess)) {
 		copy_err(err, "cannot start the vCPUs");
@@ -465,9 +483,15 @@ static int load_build(struct instance *in, struct snapshot *snap, bool resume,
 	}
 	if (r) {
 		vmm_session_destroy(&in->sess, r);
+		/* After the VM: its memory is gone, nothing faults any more. */
+		for (int i = 0; i < 2; i++)
+			if (in->uffd_fds[i] >= 0)
+				close(in->uffd_fds[i]);
+		in->uffd_fds[0] = in->uffd_fds[1] = -1;
 		return -1;
 	}
-	if (resume)
+	in->snap_id = snap->info.id;
+	if (l->resume)
 		vm_resume(&in->sess.vm);
 	return 0;
 }
@@ -481,8 +505,8 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	uint64_t one = 1;
 	int r;
 
-	if (snapshot_open(&snap, l->state_path, l->mem_path, NULL, err,
-			  API_ERR_MAX))
+	if (snapshot_open(&snap, l->state_path, l->uffd ? NULL : l->mem_path,
+			  NULL, err, API_ERR_MAX))
 		return -1;
 	if (api_config_copy(&saved, &in->ctx.cfg)) {
 		snapshot_close(&snap);
@@ -492,7 +516,9 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	r = api_config_document(&in->ctx.cfg, snap.config, strlen(snap.config),
 				err);
 	if (!r)
-		r = load_build(in, &snap, l->resume, err);
+		r = api_overrides_apply(&in->ctx.cfg, &l->ov, err);
+	if (!r)
+		r = load_build(in, &snap, l, err);
 	snapshot_close(&snap);
 	if (r) {
 		api_config_free(&in->ctx.cfg);
@@ -652,6 +678,15 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 	snprintf(l->state_path, sizeof(l->state_path), "%.4000s/state", dir);
 	snprintf(l->mem_path, sizeof(l->mem_path), "%.4000s/memory", dir);
 	l->resume = resume;
+	for (unsigned int i = 0; i < in->opts->nr_overrides; i++) {
+		if (api_override_parse_text(in->opts->overrides[i], &l->ov,
+					    err)) {
+			pr_err("--override %s: %s", in->opts->overrides[i],
+			       err);
+			free(l);
+			return EXIT_USAGE;
+		}
+	}
 	pthread_mutex_lock(&in->ctx.lock);
 	if (op_snapshot_load(in, l, err)) {
 		pr_err("snapshot %s: %s", dir, err);
@@ -759,6 +794,7 @@ int api_main(const struct run_opts *o)
 		return EXIT_HOST;
 	in->opts = o;
 	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
+	in->uffd_fds[0] = in->uffd_fds[1] = -1;
 	if (o->id)
 		snprintf(in->id, sizeof(in->id), "%s", o->id);
 	else

@@ -69,6 +69,9 @@ void cli_run_usage(FILE *f)
 		"      --restore DIR        start from the snapshot in DIR (DIR/state,\n"
 		"                           DIR/memory: vmon snapshot), paused\n"
 		"      --resume             with --restore: run it at once\n"
+		"      --override WHAT      with --restore: net:ID=TAP, drive:ID=PATH or\n"
+		"                           vsock=PATH replaces the snapshot's tap, disk\n"
+		"                           image or vsock socket (clones; repeatable)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
 		"      --seccomp-level LEVEL\n"
@@ -111,6 +114,7 @@ enum {
 	OPT_RESUME,
 	OPT_ACPI, /* platform options: with the API and --restore too */
 	OPT_NO_ACPI,
+	OPT_OVERRIDE,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
@@ -148,6 +152,7 @@ static const struct option run_options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "override", required_argument, NULL, OPT_OVERRIDE },
 };
 
 #define NR_RUN_OPTIONS (sizeof(run_options) / sizeof(*run_options))
@@ -441,6 +446,13 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 	case OPT_RESUME:
 		o->resume = true;
 		return CLI_OK;
+	case OPT_OVERRIDE:
+		if (o->nr_overrides == CLI_MAX_OVERRIDES) {
+			pr_err("--override: at most %d", CLI_MAX_OVERRIDES);
+			return CLI_ERROR;
+		}
+		o->overrides[o->nr_overrides++] = optarg;
+		return CLI_OK;
 	case OPT_ID:
 		if (!instance_id_valid(optarg)) {
 			pr_err("--id %s: use 1 to 64 letters, digits, '_', '-' or '.'",
@@ -510,8 +522,8 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--api-sock-group: only with --api-sock");
 		return CLI_ERROR;
 	}
-	if (o->resume && !o->restore) {
-		pr_err("--resume: only with --restore");
+	if ((o->resume || o->nr_overrides) && !o->restore) {
+		pr_err("--resume, --override: only with --restore");
 		return CLI_ERROR;
 	}
 	for (unsigned int i = 0; i < nr_dev_opts; i++)

@@ -14,6 +14,9 @@
 #include "../util/seccomp.h"
 #include "fc_cli.h"
 
+/* --override: each net and drive once, and the vsock. */
+#define CLI_MAX_OVERRIDES (VMON_MAX_NETS + VMON_MAX_DISKS + 1)
+
 struct run_opts {
 	struct vm_config cfg;
 	const char *append; /* --append: added to the default cmdline */
@@ -26,6 +29,9 @@ struct run_opts {
 	const char *seccomp_filter; /* --seccomp-filter: a filter file */
 	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
 	bool resume; /* --resume: run the restored VM (else paused) */
+	/* --override net:ID=TAP|drive:ID=PATH|vsock=PATH, with --restore */
+	const char *overrides[CLI_MAX_OVERRIDES];
+	unsigned int nr_overrides;
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 	struct fc_opts fc; /* Firecracker's flags (fc_cli.h) */
 };

@@ -44,11 +44,16 @@ static void usage(FILE *f)
 		"  stat ID    print its metrics as JSON\n"
 		"  seccomp-print [--export FILE]\n"
 		"             each thread's system call list (docs/seccomp.md)\n"
-		"  snapshot ID DIR [--resume]\n"
+		"  snapshot ID DIR [--diff] [--resume]\n"
 		"             pause it and write a snapshot to DIR (state, memory)\n"
 		"  jail --id ID --exec-file VMON --uid U --gid G [...] [-- OPTIONS]\n"
 		"             run VMON in a chroot as U:G (Firecracker's jailer,\n"
 		"             also as vmon-jailer: docs/jail.md)\n"
+		"  snapshot-merge BASE DIFF\n"
+		"             apply the Diff snapshot DIFF to BASE (BASE becomes it)\n"
+		"  uffd-handler SOCKET MEMFILE [--working-set FILE]\n"
+		"             serve one VM's pages from MEMFILE (Uffd back-end);\n"
+		"             record its working set in FILE, or prefetch it\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
 		"  img create|info|check|commit\n"
@@ -98,6 +103,10 @@ int main(int argc, char **argv)
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "img"))
 		return cmd_img(argc - 1, argv + 1);
+	if (!strcmp(cmd, "uffd-handler"))
+		return cmd_uffd_handler(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot-merge"))
+		return cmd_snapshot_merge(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))
 		return cmd_snapshot_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||

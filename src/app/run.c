@@ -265,13 +265,13 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 }
 
 /*
- * Builds the VM of @cfg; with @mem_fd >= 0 (a snapshot's memory) guest
- * RAM is that file and nothing is loaded nor any register set: the
- * snapshot's state comes next.
+ * Builds the VM of @cfg; with @restore nothing is loaded nor any register
+ * set (the snapshot's state comes next) and guest RAM is the snapshot's
+ * memory file @mem_fd, or with -1 (the Uffd back-end) anonymous.
  */
 static int session_build(struct vmm_session *s, struct kvm *kvm,
 			 const struct vm_config *cfg, const char *append,
-			 int mem_fd)
+			 bool restore, int mem_fd)
 {
 	char extra[320];
 	struct boot_entry entry;
@@ -300,7 +300,7 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (mem_fd < 0 &&
+	if (!restore &&
 	    arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
@@ -311,7 +311,7 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 	if (fw_cfg_create(vm))
 		return EXIT_HOST;
-	if (mem_fd >= 0)
+	if (restore)
 		return 0;
 	if (arch_setup_boot_cpu(&vm->vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
@@ -327,13 +327,13 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		      const struct vm_config *cfg, const char *append)
 {
-	return session_build(s, kvm, cfg, append, -1);
+	return session_build(s, kvm, cfg, append, false, -1);
 }
 
 int vmm_session_build_restore(struct vmm_session *s, struct kvm *kvm,
 			      const struct vm_config *cfg, int mem_fd)
 {
-	return session_build(s, kvm, cfg, NULL, mem_fd);
+	return session_build(s, kvm, cfg, NULL, true, mem_fd);
 }
 
 int vmm_session_start(struct vmm_session *s)

@@ -36,8 +36,8 @@ int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		      const struct vm_config *cfg, const char *append);
 /*
  * As vmm_session_build() for a snapshot's VM: guest RAM mapped private
- * from @mem_fd, no kernel loaded, no register set (snapshot_restore()
- * does that next).
+ * from @mem_fd (-1: anonymous, for the Uffd back-end), no kernel loaded,
+ * no register set (snapshot_restore() does that next).
  */
 int vmm_session_build_restore(struct vmm_session *s, struct kvm *kvm,
 			      const struct vm_config *cfg, int mem_fd);

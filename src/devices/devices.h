@@ -47,7 +47,17 @@ int testdev_create(struct vm *vm);
 /* QEMU's fw_cfg at 0x510 (selector) and 0x511 (data), see fw_cfg.c. */
 #define FW_CFG_PORT_SEL 0x510
 #define FW_CFG_PORT_DATA 0x511
+/*
+ * "etc/vmon/generation" (docs/snapshot.md): u64 little-endian, how many
+ * restores this VM's state went through (0 after boot), then a 16-byte
+ * random id, new at boot and at each restore: clones of one snapshot
+ * differ in it. Its selector key:
+ */
+#define FW_CFG_GENERATION_KEY 0x21
+#define FW_CFG_GENERATION_SIZE 24
 int fw_cfg_create(struct vm *vm);
+/* A restored VM: one more generation, a new id. 0, or -1 (no fw_cfg). */
+int fw_cfg_next_generation(struct vm *vm);
 
 /* The paravirtual call doorbell (docs/hypercalls.md), see hypercall.c. */
 int hypercall_create(struct vm *vm);

@@ -5,17 +5,21 @@
  * 0x511 returns its next byte (0 past the end). Items (QEMU's keys):
  * signature "QEMU", id (traditional interface only, no DMA), RAM size,
  * nb_cpus and max_cpus (the vCPUs vmon created), the kernel command line
- * (size and data), and the file directory with "etc/e820". Integers are
- * little-endian, the directory big-endian, as in QEMU.
+ * (size and data), and the file directory with "etc/e820" and vmon's
+ * "etc/vmon/generation" (devices.h). Integers are little-endian, the
+ * directory big-endian, as in QEMU.
  * Owns the items, built once at creation; the selection and read offset
- * (its saved state) are guarded by one mutex (any vCPU may access the
- * ports).
+ * and the generation (its saved state) are guarded by one mutex (any
+ * vCPU may access the ports). A restored VM counts one more generation
+ * with a new id (fw_cfg_next_generation()).
  */
 #include <arpa/inet.h>
 #include <linux/qemu_fw_cfg.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "../arch/x86/e820.h"
 #include "../util/log.h"
@@ -37,6 +41,7 @@ struct fw_cfg {
 	unsigned int nr;
 	const struct fw_cfg_item *cur; /* NULL: nothing selected */
 	uint32_t offset;
+	uint64_t generation;
 };
 
 static int add_item(struct fw_cfg *fc, uint16_t key, const void *data,
@@ -103,6 +108,29 @@ static int add_e820(struct fw_cfg *fc, struct vm *vm, uint16_t key)
 			p[16 + j] = (uint8_t)(map[i].type >> (8 * j));
 	}
 	return add_item(fc, key, buf, 20 * (size_t)n, "etc/e820");
+}
+
+/* The generation item's bytes: @gen, then a new random id. */
+static void fill_generation(uint8_t *b, uint64_t gen)
+{
+	struct timespec ts;
+
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(gen >> (8 * i));
+	if (getrandom(b + 8, 16, 0) == 16)
+		return;
+	/* No entropy: still different from any other VM's. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memcpy(b + 8, &ts, sizeof(ts) < 16 ? sizeof(ts) : 16);
+}
+
+static int add_generation(struct fw_cfg *fc)
+{
+	uint8_t b[FW_CFG_GENERATION_SIZE];
+
+	fill_generation(b, 0);
+	return add_item(fc, FW_CFG_GENERATION_KEY, b, sizeof(b),
+			"etc/vmon/generation");
 }
 
 /* The directory lists every item that has a file name, in key order. */
@@ -208,7 +236,8 @@ int fw_cfg_create(struct vm *vm)
 	    add_u16(fc, FW_CFG_MAX_CPUS, (uint16_t)vm->nr_vcpus) ||
 	    add_u32(fc, FW_CFG_CMDLINE_SIZE, (uint32_t)cmdline_len) ||
 	    add_item(fc, FW_CFG_CMDLINE_DATA, cmdline, cmdline_len, NULL) ||
-	    add_e820(fc, vm, FW_CFG_FILE_FIRST) || add_file_dir(fc)) {
+	    add_e820(fc, vm, FW_CFG_FILE_FIRST) || add_generation(fc) ||
+	    add_file_dir(fc)) {
 		pr_err("fw_cfg: cannot build the configuration items");
 		return -1;
 	}
@@ -236,6 +265,7 @@ static int fw_cfg_save(struct device *dev, struct state_writer *w)
 	pthread_mutex_lock(&fc->lock);
 	state_put_bool(w, fc->cur != NULL);
 	state_put_u16(w, fc->cur ? fc->cur->key : 0);
+	state_put_u64(w, fc->generation);
 	state_put_u32(w, fc->offset);
 	pthread_mutex_unlock(&fc->lock);
 	return 0;
@@ -246,17 +276,41 @@ static int fw_cfg_restore(struct device *dev, struct state_reader *r)
 	struct fw_cfg *fc = dev->opaque;
 	bool selected = state_get_bool(r, "fw_cfg selected");
 	uint16_t key = state_get_u16(r, "fw_cfg selector");
+	uint64_t gen = state_get_u64(r, "fw_cfg generation");
 	uint32_t offset = state_get_u32(r, "fw_cfg offset");
 	const struct fw_cfg_item *it = selected ? find_item(fc, key) : NULL;
+	struct fw_cfg_item *g =
+		(struct fw_cfg_item *)find_item(fc, FW_CFG_GENERATION_KEY);
 
 	state_check(r, !selected || it, "fw_cfg selector");
 	state_check(r, it ? offset <= it->len : offset == 0, "fw_cfg offset");
+	state_check(r, gen < UINT64_MAX && g, "fw_cfg generation");
 	state_expect_end(r, "fw_cfg");
 	if (!state_ok(r))
 		return -1;
 	pthread_mutex_lock(&fc->lock);
 	fc->cur = it;
 	fc->offset = offset;
+	fc->generation = gen;
+	fill_generation(g->data, fc->generation);
+	pthread_mutex_unlock(&fc->lock);
+	return 0;
+}
+
+int fw_cfg_next_generation(struct vm *vm)
+{
+	struct device *dev = vm_device(vm, DEVICE_FW_CFG, 0);
+	struct fw_cfg *fc = dev ? dev->opaque : NULL;
+	struct fw_cfg_item *g = fc ? (struct fw_cfg_item *)find_item(
+					     fc, FW_CFG_GENERATION_KEY) :
+				     NULL;
+
+	if (!g)
+		return -1;
+	pthread_mutex_lock(&fc->lock);
+	if (fc->generation < UINT64_MAX)
+		fc->generation++;
+	fill_generation(g->data, fc->generation);
 	pthread_mutex_unlock(&fc->lock);
 	return 0;
 }
@@ -267,7 +321,7 @@ static void fw_cfg_destroy(struct device *dev)
 }
 
 static const struct device_ops fw_cfg_device_ops = {
-	.state_version = 1,
+	.state_version = 2,
 	.reset = fw_cfg_reset,
 	.save = fw_cfg_save,
 	.restore = fw_cfg_restore,

@@ -14,6 +14,7 @@
 #include "seccomp_lists.h"
 
 #include <linux/kvm.h>
+#include <linux/userfaultfd.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <linux/if_tun.h>
@@ -284,6 +285,11 @@ static const struct sc_rule snapshot_rules[] = {
 	IOCTL(KVM_SET_PIT2, "load: the PIT"),
 	IOCTL(KVM_GET_CLOCK, "create: the KVM clock"),
 	IOCTL(KVM_SET_CLOCK, "load: the KVM clock"),
+	IOCTL(KVM_GET_DIRTY_LOG,
+	      "create: the pages the vCPUs wrote (Diff snapshots)"),
+	ALLOW(userfaultfd, "load, Uffd back-end: guest RAM's missing pages"),
+	IOCTL(UFFDIO_API, "load, Uffd back-end: the userfaultfd's API"),
+	IOCTL(UFFDIO_REGISTER, "load, Uffd back-end: register guest RAM"),
 	ALLOW(fsync, "create: the files reach the disk before the rename"),
 	ALLOW(fdatasync, "create: the files reach the disk before the rename"),
 	ALLOW(rename, "create: the finished file takes its name at once"),

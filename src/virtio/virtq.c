@@ -212,6 +212,8 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	vq->used_idx++;
 	__atomic_store_n((uint16_t *)(used + USED_IDX_OFF), vq->used_idx,
 			 __ATOMIC_RELEASE);
+	/* The element and the index, through the pointer mapped at enable. */
+	gmem_mark_dirty(vq->mem, vq->used_gpa, (uint64_t)(e + 8 - used));
 }
 
 bool virtq_should_notify(struct virtq *vq)
@@ -249,6 +251,7 @@ bool virtq_enable_notify(struct virtq *vq)
 			(uint16_t *)(used + USED_RING_OFF + 8ULL * vq->size);
 
 		__atomic_store_n(ev, vq->last_avail, __ATOMIC_RELAXED);
+		gmem_mark_dirty(vq->mem, vq->used_gpa, used_bytes(vq->size));
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
 	return load_avail_idx(vq) != vq->last_avail;

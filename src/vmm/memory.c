@@ -27,11 +27,45 @@ void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return r ? r->hva + (gpa - r->gpa) : NULL;
 }
 
+/* Sets the bits of the RAM pages [hva, hva + len) in the dirty bitmap. */
+static void mark(const struct guest_mem *mem, uint64_t *bits,
+		 const uint8_t *hva, uint64_t len)
+{
+	uint64_t first, last;
+
+	if (hva < mem->base || !len ||
+	    (uint64_t)(hva - mem->base) >= mem->ram_size)
+		return;
+	first = (uint64_t)(hva - mem->base) / 4096;
+	last = ((uint64_t)(hva - mem->base) + len - 1) / 4096;
+	for (uint64_t p = first; p <= last; p++) {
+		uint64_t bit = 1ULL << (p % 64);
+
+		/* Read first: most marks find the bit set already. */
+		if (!(__atomic_load_n(&bits[p / 64], __ATOMIC_RELAXED) & bit))
+			__atomic_fetch_or(&bits[p / 64], bit, __ATOMIC_RELAXED);
+	}
+}
+
 void *gpa_to_hva_rw(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	const struct mem_region *r = find_region(mem, gpa, len);
+	uint64_t *bits;
 
-	return r && !r->readonly ? r->hva + (gpa - r->gpa) : NULL;
+	if (!r || r->readonly)
+		return NULL;
+	bits = __atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE);
+	if (bits)
+		mark(mem, bits, r->hva + (gpa - r->gpa), len);
+	return r->hva + (gpa - r->gpa);
+}
+
+void gmem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t *bits = __atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE);
+
+	if (bits)
+		gpa_to_hva_rw(mem, gpa, len);
 }
 
 int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,

@@ -28,6 +28,12 @@ struct guest_mem {
 	uint64_t ram_size;
 	struct mem_region regions[MEM_MAX_REGIONS];
 	unsigned int nr;
+	/*
+	 * Pages of RAM vmon itself wrote while dirty tracking is on (dirty.h),
+	 * one bit per page by offset from base; NULL when off. Read and set
+	 * atomically: devices mark from any thread.
+	 */
+	uint64_t *dirty;
 };
 
 /*
@@ -35,14 +41,30 @@ struct guest_mem {
  * one region (RAM or ROM), else NULL. Overflow-safe for any guest value.
  */
 void *gpa_to_hva(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
-/* As gpa_to_hva(), but only for writable RAM. */
+/*
+ * As gpa_to_hva(), but only for writable RAM: the caller is about to
+ * write there, so with dirty tracking on the pages are marked dirty.
+ */
 void *gpa_to_hva_rw(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/*
+ * Marks [gpa, gpa + len) dirty for a write through a host pointer taken
+ * earlier (virtqueue rings); nothing if tracking is off or not RAM.
+ */
+void gmem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* Copies guest memory; return 0, or -1 if the range is not all guest RAM. */
 int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,
 	      uint64_t len);
 int gmem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf,
 	       uint64_t len);
+
+/* A RAM region: writable and inside the one mapping of RAM at base. */
+static inline bool gmem_is_ram(const struct guest_mem *mem,
+			       const struct mem_region *r)
+{
+	return !r->readonly && r->hva >= mem->base &&
+	       (uint64_t)(r->hva - mem->base) < mem->ram_size;
+}
 
 /* Adds a region to the table (no KVM call); returns 0 or -1 if full. */
 int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,

@@ -19,6 +19,7 @@
 
 #include "../arch/arch.h"
 #include "../util/log.h"
+#include "dirty.h"
 #include "iothread.h"
 #include "vcpu.h"
 
@@ -163,6 +164,8 @@ int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 		return -1;
 	}
 	if (arch_vm_init(vm) || create_memory(vm, mem_fd))
+		return -1;
+	if (cfg->track_dirty_pages && dirty_log_enable(vm))
 		return -1;
 
 	vm->nr_vcpus = cfg->cpus;
@@ -442,6 +445,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->mem.base)
 		munmap(vm->mem.base, vm->mem.ram_size);
 	vm->mem.base = NULL;
+	/* No device is left to mark it, and the VM's slots are gone. */
+	free(vm->mem.dirty);
+	vm->mem.dirty = NULL;
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	vm->stop_efd = -1;

@@ -375,6 +375,7 @@ static void test_fw_cfg(void **state)
 {
 	struct harness *a = vm_up(), *b = vm_up();
 	uint16_t sel = 0; /* FW_CFG_SIGNATURE */
+	uint8_t gen[2][FW_CFG_GENERATION_SIZE];
 
 	(void)state;
 	assert_int_equal(fw_cfg_create(&a->vm), 0);
@@ -386,6 +387,19 @@ static void test_fw_cfg(void **state)
 		  vm_device(&b->vm, DEVICE_FW_CFG, 0));
 	assert_int_equal(pio_r8(b, FW_CFG_PORT_DATA), 'M');
 	assert_int_equal(pio_r8(b, FW_CFG_PORT_DATA), 'U');
+	/* The generation: 0 after boot, 1 restored, a new id each. */
+	assert_int_equal(fw_cfg_next_generation(&b->vm), 0);
+	sel = FW_CFG_GENERATION_KEY;
+	for (int i = 0; i < 2; i++) {
+		struct harness *h = i ? b : a;
+
+		bus_access(&h->vm.pio, FW_CFG_PORT_SEL, &sel, 2, true);
+		for (int j = 0; j < FW_CFG_GENERATION_SIZE; j++)
+			gen[i][j] = pio_r8(h, FW_CFG_PORT_DATA);
+	}
+	assert_int_equal(gen[0][0], 0);
+	assert_int_equal(gen[1][0], 1);
+	assert_memory_not_equal(gen[0] + 8, gen[1] + 8, 16);
 	vm_down(a);
 	vm_down(b);
 }

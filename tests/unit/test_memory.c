@@ -201,6 +201,36 @@ static void test_readonly(void **state)
 	assert_int_equal(b, 0);
 }
 
+/* Dirty tracking: writable translations and marks set the page bits. */
+static void test_dirty_marks(void **state)
+{
+	static uint8_t rom[4096];
+	uint64_t bits[2] = { 0, 0 };
+	struct guest_mem mem;
+
+	(void)state;
+	memset(&mem, 0, sizeof(mem));
+	assert_int_equal(gmem_layout_ram(&mem, fake_base, 128 * 4096), 0);
+	assert_int_equal(gmem_add_region(&mem, 0x100000000ULL, sizeof(rom), rom,
+					 true, "rom"),
+			 0);
+	/* Off: nothing marked, nothing dereferenced. */
+	assert_non_null(gpa_to_hva_rw(&mem, 0x3000, 8));
+	mem.dirty = bits;
+	assert_non_null(gpa_to_hva(&mem, 0x5000, 8)); /* a read: no mark */
+	assert_int_equal(bits[0], 0);
+	/* A write across a page boundary marks both pages. */
+	assert_non_null(gpa_to_hva_rw(&mem, 0x3ff8, 16));
+	assert_int_equal(bits[0], 1ULL << 3 | 1ULL << 4);
+	gmem_mark_dirty(&mem, 65 * 4096, 1);
+	assert_int_equal(bits[1], 1ULL << 1);
+	/* Outside RAM (a ROM, no memory at all): nothing. */
+	gmem_mark_dirty(&mem, 0x100000000ULL, 4096);
+	gmem_mark_dirty(&mem, 200 * 4096, 4096);
+	assert_int_equal(bits[0], 1ULL << 3 | 1ULL << 4);
+	assert_int_equal(bits[1], 1ULL << 1);
+}
+
 static void test_region_table_full(void **state)
 {
 	struct guest_mem mem;
@@ -228,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_layout_hole_split),
 		cmocka_unit_test(test_layout_just_above_3g),
 		cmocka_unit_test(test_region_edges),
+		cmocka_unit_test(test_dirty_marks),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_region_table_full),

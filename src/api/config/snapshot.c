@@ -2,8 +2,7 @@
 /*
  * snapshot.c - the bodies of PUT /snapshot/create and PUT /snapshot/load
  * (Firecracker's fields), checked into struct api_snapshot_create/_load;
- * what vmon does not do yet (Diff snapshots, the Uffd back-end,
- * overrides) is refused naming it.
+ * what vmon does not do yet (clock_realtime) is refused naming it. The overrides are in overrides.c.
  */
 #include <string.h>
 
@@ -27,11 +26,8 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 	    api_get_strbuf(body, "snapshot/create", "mem_file_path", true,
 			   out->mem_path, sizeof(out->mem_path), NULL, err))
 		return -1;
-	if (!strcmp(type, "Diff"))
-		return api_fail(
-			err,
-			"snapshot/create: field `snapshot_type`: vmon does not support Diff snapshots yet (use Full)");
-	if (strcmp(type, "Full") != 0)
+	out->diff = !strcmp(type, "Diff");
+	if (!out->diff && strcmp(type, "Full") != 0)
 		return api_fail(
 			err,
 			"snapshot/create: field `snapshot_type` must be \"Full\" or \"Diff\"");
@@ -42,13 +38,17 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 	return 0;
 }
 
-static const char *const load_fields[] = {
-	"snapshot_path",	 "mem_backend",
-	"mem_file_path",	 "resume_vm",
-	"enable_diff_snapshots", "track_dirty_pages",
-	"network_overrides",	 "vsock_override",
-	"clock_realtime",	 NULL
-};
+static const char *const load_fields[] = { "snapshot_path",
+					   "mem_backend",
+					   "mem_file_path",
+					   "resume_vm",
+					   "enable_diff_snapshots",
+					   "track_dirty_pages",
+					   "network_overrides",
+					   "vsock_override",
+					   "drive_overrides",
+					   "clock_realtime",
+					   NULL };
 static const char *const backend_fields[] = { "backend_type", "backend_path",
 					      NULL };
 
@@ -78,33 +78,18 @@ static int parse_backend(json_t *body, struct api_snapshot_load *out, char *err)
 			   true, out->mem_path, sizeof(out->mem_path), NULL,
 			   err))
 		return -1;
-	if (!strcmp(type, "Uffd"))
-		return api_fail(
-			err,
-			"snapshot/load: mem_backend: field `backend_type`: vmon does not support the Uffd back-end yet (use File)");
-	if (strcmp(type, "File") != 0)
+	out->uffd = !strcmp(type, "Uffd");
+	if (!out->uffd && strcmp(type, "File") != 0)
 		return api_fail(
 			err,
 			"snapshot/load: mem_backend: field `backend_type` must be \"File\" or \"Uffd\"");
 	return 0;
 }
 
-/* Overrides vmon cannot apply yet: refused unless empty. */
-static int check_overrides(json_t *body, char *err)
+static int check_realtime(json_t *body, char *err)
 {
-	json_t *n = json_object_get(body, "network_overrides");
-	json_t *v = json_object_get(body, "vsock_override");
 	bool realtime = false;
 
-	if (n && !json_is_null(n) &&
-	    !(json_is_array(n) && json_array_size(n) == 0))
-		return api_fail(
-			err,
-			"snapshot/load: field `network_overrides`: vmon does not support overrides yet");
-	if (v && !json_is_null(v))
-		return api_fail(
-			err,
-			"snapshot/load: field `vsock_override`: vmon does not support overrides yet");
 	if (api_get_bool(body, "snapshot/load", "clock_realtime", &realtime,
 			 err))
 		return -1;
@@ -123,7 +108,8 @@ int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 	    api_get_strbuf(body, "snapshot/load", "snapshot_path", true,
 			   out->state_path, sizeof(out->state_path), NULL,
 			   err) ||
-	    parse_backend(body, out, err) || check_overrides(body, err) ||
+	    parse_backend(body, out, err) || check_realtime(body, err) ||
+	    api_overrides_parse(body, &out->ov, err) ||
 	    api_get_bool(body, "snapshot/load", "resume_vm", &out->resume,
 			 err) ||
 	    api_get_bool(body, "snapshot/load", "enable_diff_snapshots",

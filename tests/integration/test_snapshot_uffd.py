@@ -1,0 +1,144 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The Uffd memory back-end (docs/snapshot.md) with vmon's own handler,
+`vmon uffd-handler SOCKET MEMFILE`: a snapshot of snap_probe.elf (64 MiB,
+its RAM filled with a pattern) loaded through PUT /snapshot/load with
+mem_backend Uffd: paused, its memory (every page fetched through the
+handler by a new snapshot) is the snapshot's byte for byte; resumed, the
+guest counts on without a step lost, finds its pattern intact and sees
+generation 1; when the VM ends the handler exits 0. A load whose handler
+is not there is refused (400) and the process can load again.
+Record-and-prefetch (--working-set): the first restore records the pages
+its guest touched, the next loads them before its first fault and
+faults only on pages beyond them."""
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import vmontest
+from vmontest import check
+import vmon_api
+
+vmontest.require_kvm()
+PID = os.getpid()
+WORK = tempfile.mkdtemp(prefix="vmon-uffd-")
+PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "snap_probe.elf")
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def counts(text):
+    return [int(l[2:], 16) for l in text.split("\n")
+            if l.startswith("c=") and len(l) == 10]
+
+
+def wait_for(pred, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not pred():
+        time.sleep(0.02)
+    return pred()
+
+
+def create(inst, d):
+    os.makedirs(d)
+    return inst.req("PUT", "/snapshot/create",
+                    {"snapshot_type": "Full", "snapshot_path": d + "/state",
+                     "mem_file_path": d + "/memory"})
+
+
+src = vmon_api.Instance(id="uffd-src-%d" % PID)
+src.req("PUT", "/boot-source", {"kernel_image_path": PROBE})
+src.req("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64})
+st, b = src.req("PUT", "/actions", {"action_type": "InstanceStart"})
+check(st == 204 and wait_for(lambda: len(counts(src.serial_text())) > 30),
+      "the source fills its memory and counts")
+check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
+S = os.path.join(WORK, "snap")
+check(create(src, S)[0] == 204, "snapshot")
+before = src.serial_text()
+src.stop()
+
+sock = os.path.join(WORK, "uffd.sock")
+dst = vmon_api.Instance(id="uffd-dst-%d" % PID)
+load = {"snapshot_path": S + "/state",
+        "mem_backend": {"backend_type": "Uffd", "backend_path": sock}}
+st, b = dst.req("PUT", "/snapshot/load", load)
+check(st == 400 and "Uffd" in b["fault_message"],
+      "no handler listening: 400 (%r)" % (b,))
+
+handler = subprocess.Popen([vmontest.VMON, "uffd-handler", sock,
+                            S + "/memory"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+line = handler.stdout.readline().decode()
+check(line.startswith("listening on"), "the handler listens: %r" % line)
+t = time.monotonic()
+st, b = dst.req("PUT", "/snapshot/load", load)
+print("load (Uffd): %.1f ms" % ((time.monotonic() - t) * 1000))
+check(st == 204, "load with the Uffd back-end: %s %r" % (st, b))
+C = os.path.join(WORK, "check")
+check(create(dst, C)[0] == 204 and sha(C + "/memory") == sha(S + "/memory"),
+      "every page through the handler: the memory is the snapshot's")
+check(dst.req("PATCH", "/vm", {"state": "Resumed"})[0] == 204, "resume")
+check(wait_for(lambda: len(counts(dst.serial_text())) > 50),
+      "the restored guest counts on")
+text = dst.serial_text()
+vals = counts(before + text)
+check(vals == [0x1000 * (k + 1) for k in range(len(vals))],
+      "no step lost or repeated (%d lines)" % len(vals))
+check("BAD" not in text and "gen=1 " in text,
+      "its pattern is intact, it sees generation 1: %r" % text[:200])
+check(dst.stop() == 0, "the restored VM stops")
+try:
+    code = handler.wait(10)
+except subprocess.TimeoutExpired:
+    handler.kill()
+    code = None
+err = handler.stderr.read().decode()
+check(code == 0 and not os.path.exists(sock),
+      "the handler exits 0 when the VM is gone: %s %r" % (code, err))
+
+# Record-and-prefetch: a first restore records the pages its guest
+# touches, the next loads them in one batch before the first fault.
+WS = os.path.join(WORK, "wset")
+
+
+def run_with_wset(tag, lines):
+    h = subprocess.Popen([vmontest.VMON, "uffd-handler", sock, S + "/memory",
+                          "--working-set", WS], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    h.stdout.readline()
+    inst = vmon_api.Instance(id="uffd-%s-%d" % (tag, PID))
+    st, b = inst.req("PUT", "/snapshot/load", dict(load, resume_vm=True))
+    check(st == 204, "%s: load: %s %r" % (tag, st, b))
+    wait_for(lambda: len(counts(inst.serial_text())) >= lines)
+    inst.req("PATCH", "/vm", {"state": "Paused"})
+    text = inst.serial_text()
+    n = len(counts(text))
+    check(inst.stop() == 0 and "BAD" not in text and n >= lines,
+          "%s: counts on (%d lines), memory intact" % (tag, n))
+    out, err = h.communicate(timeout=20)
+    out = out.decode()
+    check(h.returncode == 0, "%s: the handler exits 0: %r" % (tag, err))
+    print("%s: %s" % (tag, out.strip()))
+    nums = [int(w) for w in out.split() if w.isdigit()]
+    return nums[0], nums[1], n
+
+
+faults1, pre1, lines1 = run_with_wset("record", 40)
+check(pre1 == 0 and os.path.getsize(WS) == 16 + 8 * faults1,
+      "the first restore records its %d pages" % faults1)
+faults2, pre2, lines2 = run_with_wset("prefetch", 40)
+# Each line beyond the first run's touches two new pages: one of the
+# pattern (read) and one of the ring (written).
+extra = max(0, lines2 - lines1)
+check(pre2 == faults1 and faults2 <= 2 * extra + 8,
+      "the next restore prefetches them: %d pages, then %d faults "
+      "(%d lines more than the first)" % (pre2, faults2, extra))
+
+shutil.rmtree(WORK, ignore_errors=True)
+vmontest.finish()
