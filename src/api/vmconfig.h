@@ -188,6 +188,10 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 			    char *err);
 
+/* PUT /migration/send (src/api/config/migration.c); 0, or -1 with @err. */
+struct mig_params;
+int api_migration_send_parse(json_t *body, struct mig_params *out, char *err);
+
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing
  * garbage. Returns a new reference or NULL with @err filled.

@@ -31,6 +31,7 @@
 #include "../api/router.h"
 #include "../api/server.h"
 #include "../devices/devices.h"
+#include "../migration/migration.h"
 #include "../snapshot/snapshot.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
@@ -59,6 +60,7 @@ struct instance {
 	int timer_fd;
 	int metrics_fd;
 	int log_fd;
+	struct mig_source *mig; /* the last migration sent, if any */
 };
 
 static void copy_err(char *err, const char *fallback)
@@ -112,10 +114,16 @@ static int op_start(void *opaque, char *err)
 	return 0;
 }
 
+static bool migrating(struct instance *in);
+
 static int op_pause(void *opaque, char *err)
 {
 	struct instance *in = opaque;
 
+	if (migrating(in)) {
+		snprintf(err, API_ERR_MAX, "a migration is in progress (PUT /migration/cancel first)");
+		return -1;
+	}
 	if (vm_pause(&in->sess.vm)) {
 		snprintf(err, API_ERR_MAX, "the VM is stopping");
 		return -1;
@@ -127,7 +135,10 @@ static int op_resume(void *opaque, char *err)
 {
 	struct instance *in = opaque;
 
-	(void)err;
+	if (migrating(in)) {
+		snprintf(err, API_ERR_MAX, "a migration is in progress (PUT /migration/cancel first)");
+		return -1;
+	}
 	return vm_resume(&in->sess.vm);
 }
 
@@ -384,31 +395,150 @@ static int op_ctrl_alt_del(void *opaque, char *err)
 	return 0;
 }
 
-static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
-			      char *err)
+/* The VM's configuration as a snapshot or migration carries it. */
+static char *vm_config_text(struct instance *in, char *err)
 {
-	struct instance *in = opaque;
 	json_t *j = api_config_full_json(&in->ctx.cfg);
 	char *text;
-	int r;
 
 	/* The logger and metrics are the process's, not the VM's. */
 	json_object_del(j, "logger");
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (!text) {
+	if (!text)
 		snprintf(err, API_ERR_MAX, "out of memory");
+	return text;
+}
+
+static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
+			      char *err)
+{
+	struct instance *in = opaque;
+	char *text = vm_config_text(in, err);
+	int r;
+
+	if (!text)
 		return -1;
-	}
 	r = snapshot_create(&in->sess.vm, text, c->state_path, c->mem_path, err,
 			    API_ERR_MAX);
 	free(text);
 	return r;
 }
 
-/* Builds the VM of the snapshot @snap, restores it, starts it paused. */
+/* --- live migration, sending side (docs/migration.md) --- */
+
+static bool migrating(struct instance *in)
+{
+	struct mig_progress p;
+
+	if (!in->mig)
+		return false;
+	mig_source_progress(in->mig, &p);
+	return p.state == MIG_ACTIVE;
+}
+
+/* The migration thread pauses the VM for the switch-over. */
+static int mig_pause(void *opaque)
+{
+	struct instance *in = opaque;
+	int r;
+
+	pthread_mutex_lock(&in->ctx.lock);
+	r = vm_pause(&in->sess.vm);
+	if (!r)
+		in->ctx.state = API_PAUSED;
+	pthread_mutex_unlock(&in->ctx.lock);
+	return r;
+}
+
+static void mig_resume(void *opaque)
+{
+	struct instance *in = opaque;
+
+	pthread_mutex_lock(&in->ctx.lock);
+	if (!vm_resume(&in->sess.vm))
+		in->ctx.state = API_RUNNING;
+	pthread_mutex_unlock(&in->ctx.lock);
+}
+
+/* The VM runs on the destination: this instance ends, exit 0. */
+static void mig_completed(void *opaque)
+{
+	struct instance *in = opaque;
+
+	vm_request_stop(&in->sess.vm, EXIT_OK, "migrated");
+}
+
+static int op_migrate_send(void *opaque, const struct mig_params *p,
+			   char *err)
+{
+	struct instance *in = opaque;
+	struct mig_hooks h = { mig_pause, mig_resume, mig_completed, in };
+	char *text;
+
+	if (migrating(in)) {
+		snprintf(err, API_ERR_MAX, "a migration is in progress");
+		return -1;
+	}
+	text = vm_config_text(in, err);
+	if (!text)
+		return -1;
+	mig_source_free(in->mig);
+	in->mig = mig_source_start(&in->sess.vm, text, p, &h, err,
+				   API_ERR_MAX);
+	free(text);
+	return in->mig ? 0 : -1;
+}
+
+static int op_migrate_cancel(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	if (!migrating(in)) {
+		snprintf(err, API_ERR_MAX, "no migration in progress");
+		return -1;
+	}
+	mig_source_cancel(in->mig);
+	return 0;
+}
+
+static json_t *op_migrate_info(void *opaque)
+{
+	struct instance *in = opaque;
+	struct mig_progress p = { 0 };
+
+	if (in->mig)
+		mig_source_progress(in->mig, &p);
+	return json_pack(
+		"{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"state", mig_state_name(p.state), "mode",
+		mig_mode_name(p.mode), "rounds", (json_int_t)p.rounds,
+		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
+		(json_int_t)p.pages_sent, "zero_pages",
+		(json_int_t)p.zero_pages, "bytes_sent",
+		(json_int_t)p.bytes_sent, "dirty_pages",
+		(json_int_t)p.dirty_pages, "dirty_rate_pages_s",
+		(json_int_t)p.dirty_rate, "expected_downtime_ms",
+		(json_int_t)p.expected_downtime_ms, "downtime_ms",
+		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
+		"error", *p.error ? p.error : NULL);
+}
+
+/*
+ * What fills a VM built for a restore before its state is restored: a
+ * live migration's receiver (guest RAM and the state come from the
+ * stream). 0, or -1 with @err.
+ */
+typedef int (*load_fill_fn)(void *arg, struct vm *vm, struct snapshot *snap,
+			    char *err);
+
+/*
+ * Builds the VM of the snapshot @snap, fills it (@fill, if any), restores
+ * it and starts it paused (running with l->resume, read after @fill).
+ */
 static int load_build(struct instance *in, struct snapshot *snap,
-		      const struct api_snapshot_load *l, char *err)
+		      const struct api_snapshot_load *l, load_fill_fn fill,
+		      void *fill_arg, char *err)
 {
 	int r;
 
@@ -442,6 +572,8 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		r = EXIT_HOST;
 	if (r)
 		copy_err(err, "cannot build the VM");
+	else if (fill && fill(fill_arg, &in->sess.vm, snap, err))
+		r = EXIT_USAGE;
 	else if (snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
 		r = EXIT_USAGE;
 	if (!r && vmm_session_start(&in->sess)) {
@@ -457,28 +589,23 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	return 0;
 }
 
-static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
-			    char *err)
+/* Takes @snap's configuration and builds, fills and restores its VM. */
+static int load_snapshot(struct instance *in, struct snapshot *snap,
+			 const struct api_snapshot_load *l, load_fill_fn fill,
+			 void *fill_arg, char *err)
 {
-	struct instance *in = opaque;
 	struct api_config saved;
-	struct snapshot snap;
 	uint64_t one = 1;
 	int r;
 
-	if (snapshot_open(&snap, l->state_path, l->mem_path, NULL, err,
-			  API_ERR_MAX))
-		return -1;
 	if (api_config_copy(&saved, &in->ctx.cfg)) {
-		snapshot_close(&snap);
 		snprintf(err, API_ERR_MAX, "out of memory");
 		return -1;
 	}
-	r = api_config_document(&in->ctx.cfg, snap.config, strlen(snap.config),
-				err);
+	r = api_config_document(&in->ctx.cfg, snap->config,
+				strlen(snap->config), err);
 	if (!r)
-		r = load_build(in, &snap, l, err);
-	snapshot_close(&snap);
+		r = load_build(in, snap, l, fill, fill_arg, err);
 	if (r) {
 		api_config_free(&in->ctx.cfg);
 		in->ctx.cfg = saved;
@@ -490,6 +617,80 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 		/* cannot fail: the counter is far from overflowing */
 	}
 	return 0;
+}
+
+static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
+			    char *err)
+{
+	struct instance *in = opaque;
+	struct snapshot snap;
+	int r;
+
+	if (snapshot_open(&snap, l->state_path, l->mem_path, NULL, err,
+			  API_ERR_MAX))
+		return -1;
+	r = load_snapshot(in, &snap, l, NULL, NULL, err);
+	snapshot_close(&snap);
+	return r;
+}
+
+/* --- live migration, receiving side: run --incoming URL --- */
+
+struct incoming {
+	struct mig_dest dest;
+	struct api_snapshot_load *l;
+};
+
+static int incoming_fill(void *arg, struct vm *vm, struct snapshot *snap,
+			 char *err)
+{
+	struct incoming *inc = arg;
+
+	/* Started paused: it runs once the source knows it does. */
+	return mig_receive_memory(&inc->dest, vm, snap, err, API_ERR_MAX);
+}
+
+static int incoming_start(struct instance *in, const char *url)
+{
+	struct incoming inc = { .l = calloc(1, sizeof(*inc.l)) };
+	char err[API_ERR_MAX] = "";
+	struct snapshot snap;
+	int ret = EXIT_USAGE;
+
+	if (!inc.l)
+		return EXIT_HOST;
+	memset(&snap, 0, sizeof(snap));
+	snap.mem_fd = -1;
+	/* While it waits for the source, API requests are served. */
+	if (!mig_accept(&inc.dest, url, &snap, err, sizeof(err))) {
+		pthread_mutex_lock(&in->ctx.lock);
+		if (!load_snapshot(in, &snap, inc.l, incoming_fill, &inc,
+				   err)) {
+			in->ctx.configured = true;
+			in->ctx.state = API_PAUSED;
+			ret = 0;
+		}
+		pthread_mutex_unlock(&in->ctx.lock);
+	}
+	/* The source stops once told; only then may the VM run here. */
+	if (mig_finish(&inc.dest, ret ? err : NULL) && !ret) {
+		snprintf(err, sizeof(err),
+			 "the source could not be told: the VM stays there");
+		ret = EXIT_HOST;
+	}
+	if (!ret && inc.dest.run) {
+		pthread_mutex_lock(&in->ctx.lock);
+		if (!vm_resume(&in->sess.vm))
+			in->ctx.state = API_RUNNING;
+		pthread_mutex_unlock(&in->ctx.lock);
+	}
+	snapshot_close(&snap);
+	if (ret)
+		pr_err("incoming migration on %s: %s", url, err);
+	else
+		pr_info("incoming migration on %s: the VM runs here", url);
+	free(inc.l);
+	return ret;
 }
 
 static const struct api_ops instance_ops = {
@@ -508,6 +709,9 @@ static const struct api_ops instance_ops = {
 	.ctrl_alt_del = op_ctrl_alt_del,
 	.snapshot_create = op_snapshot_create,
 	.snapshot_load = op_snapshot_load,
+	.migrate_send = op_migrate_send,
+	.migrate_cancel = op_migrate_cancel,
+	.migrate_info = op_migrate_info,
 };
 
 static void on_timer(void *opaque)
@@ -650,6 +854,8 @@ static int instance_end(struct instance *in, struct api_server *server,
 			const char *entry, int sig_fd, int ret)
 {
 	api_server_stop(server);
+	/* The migration thread may wait for the lock: it ends first. */
+	mig_source_free(in->mig);
 	pthread_mutex_lock(&in->ctx.lock);
 	if (in->started) {
 		in->ctx.state = API_STOPPING;
@@ -715,9 +921,10 @@ int api_main(const struct run_opts *o)
 			goto out;
 		}
 	}
-	if (o->config_file || o->restore) {
-		ret = o->restore ? restore_start(in, o->restore, o->resume) :
-				   config_file_start(in, o->config_file);
+	if (o->config_file || o->restore || o->incoming) {
+		ret = o->incoming ? incoming_start(in, o->incoming) :
+		      o->restore  ? restore_start(in, o->restore, o->resume) :
+				    config_file_start(in, o->config_file);
 		if (ret)
 			goto out;
 	} else {

@@ -67,6 +67,9 @@ void cli_run_usage(FILE *f)
 		"      --restore DIR        start from the snapshot in DIR (DIR/state,\n"
 		"                           DIR/memory: vmon snapshot), paused\n"
 		"      --resume             with --restore: run it at once\n"
+		"      --incoming URL       wait for a live migration on URL (tcp:ADDR:PORT\n"
+		"                           or unix:PATH) and run the VM that arrives\n"
+		"                           (vmon migrate; docs/migration.md)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
 		"      --seccomp-level LEVEL\n"
@@ -99,6 +102,7 @@ enum {
 	OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP,
 	OPT_RESTORE,
+	OPT_INCOMING,
 	OPT_RESUME,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
@@ -131,6 +135,7 @@ static const struct option run_options[] = {
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 };
 
@@ -392,6 +397,9 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 	case OPT_RESTORE:
 		o->restore = optarg;
 		return CLI_OK;
+	case OPT_INCOMING:
+		o->incoming = optarg;
+		return CLI_OK;
 	case OPT_RESUME:
 		o->resume = true;
 		return CLI_OK;
@@ -443,12 +451,17 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--restore: the snapshot describes the VM; --config-file, --kernel, --mem and the device options do not apply");
 		return CLI_ERROR;
 	}
+	if (o->incoming && (o->restore || o->config_file || o->vm_opts)) {
+		pr_err("--incoming: the source describes the VM; --restore, --config-file, --kernel, --mem and the device options do not apply");
+		return CLI_ERROR;
+	}
 	if (o->resume && !o->restore) {
 		pr_err("--resume: only with --restore");
 		return CLI_ERROR;
 	}
-	if (o->id && !o->api_sock && !o->config_file && !o->restore) {
-		pr_err("--id: only with --api-sock, --config-file or --restore");
+	if (o->id && !o->api_sock && !o->config_file && !o->restore &&
+	    !o->incoming) {
+		pr_err("--id: only with --api-sock, --config-file, --restore or --incoming");
 		return CLI_ERROR;
 	}
 	for (unsigned int i = 0; i < nr_dev_opts; i++)

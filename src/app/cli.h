@@ -22,6 +22,7 @@ struct run_opts {
 	const char *seccomp_filter; /* --seccomp-filter: a filter file */
 	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
 	bool resume; /* --resume: run the restored VM (else paused) */
+	const char *incoming; /* --incoming URL: a live migration arrives */
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 };
 

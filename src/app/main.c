@@ -8,6 +8,7 @@
 #include "../util/log.h"
 #include "../vmm/exitcode.h"
 #include "instances.h"
+#include "migrate_cmd.h"
 #include "run.h"
 #include "seccomp_print.h"
 #include "snapshot_cmd.h"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
 		"             pause it and write a snapshot to DIR (state, memory)\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
+		"  migrate ID URL [options]\n"
+		"             live-migrate instance ID to `vmon run --incoming URL`\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
 		return cmd_snapshot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))
 		return cmd_snapshot_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
 	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
 		return cmd_instance(argc - 1, argv + 1);

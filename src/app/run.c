@@ -261,13 +261,13 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 }
 
 /*
- * Builds the VM of @cfg; with @mem_fd >= 0 (a snapshot's memory) guest
- * RAM is that file and nothing is loaded nor any register set: the
- * snapshot's state comes next.
+ * Builds the VM of @cfg. For a @restore nothing is loaded nor any
+ * register set (a snapshot's or a migration's state comes next), and
+ * with @mem_fd >= 0 (a snapshot's memory) guest RAM is that file.
  */
 static int session_build(struct vmm_session *s, struct kvm *kvm,
 			 const struct vm_config *cfg, const char *append,
-			 int mem_fd)
+			 int mem_fd, bool restore)
 {
 	char extra[320];
 	struct boot_entry entry;
@@ -296,7 +296,7 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (mem_fd < 0 &&
+	if (!restore &&
 	    arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
@@ -307,7 +307,7 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
 	if (fw_cfg_create(vm))
 		return EXIT_HOST;
-	if (mem_fd >= 0)
+	if (restore)
 		return 0;
 	if (arch_setup_boot_cpu(&vm->vcpus[0], &entry)) {
 		pr_err("vcpu0: cannot set the boot registers: %s",
@@ -323,13 +323,13 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 int vmm_session_build(struct vmm_session *s, struct kvm *kvm,
 		      const struct vm_config *cfg, const char *append)
 {
-	return session_build(s, kvm, cfg, append, -1);
+	return session_build(s, kvm, cfg, append, -1, false);
 }
 
 int vmm_session_build_restore(struct vmm_session *s, struct kvm *kvm,
 			      const struct vm_config *cfg, int mem_fd)
 {
-	return session_build(s, kvm, cfg, NULL, mem_fd);
+	return session_build(s, kvm, cfg, NULL, mem_fd, true);
 }
 
 int vmm_session_start(struct vmm_session *s)
@@ -452,7 +452,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (seccomp_filters_setup(o.seccomp_level, o.seccomp_filter))
 		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
-	if (o.api_sock || o.config_file || o.restore)
+	if (o.api_sock || o.config_file || o.restore || o.incoming)
 		return api_main(&o);
 	if (!o.cfg.kernel) {
 		if (o.cfg.initrd) {

@@ -68,6 +68,31 @@ static int build_state(struct vm *vm, const char *config_json,
 	return w->failed ? -1 : 0;
 }
 
+int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
+		   struct state_writer *file)
+{
+	struct state_writer payload;
+	int ret;
+
+	state_writer_init(&payload);
+	if (prelude) {
+		size_t sec;
+
+		put_header(vm, &payload);
+		sec = state_begin(&payload, CONF_TAG, CONF_VERSION);
+		state_put_u32(&payload, (uint32_t)strlen(config_json));
+		state_put_bytes(&payload, config_json, strlen(config_json));
+		state_end(&payload, sec);
+		ret = payload.failed ? -1 : 0;
+	} else {
+		ret = build_state(vm, config_json, &payload);
+	}
+	if (!ret)
+		ret = snapfile_pack(&payload, file);
+	state_writer_free(&payload);
+	return ret;
+}
+
 int snapshot_create(struct vm *vm, const char *config_json,
 		    const char *state_path, const char *mem_path, char *err,
 		    size_t errlen)

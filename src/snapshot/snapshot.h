@@ -52,6 +52,15 @@ int snapshot_create(struct vm *vm, const char *config_json,
 		    size_t errlen);
 
 /*
+ * Builds a whole state file of @vm into @file (live migration sends it):
+ * with @prelude only the header and the configuration (what a receiver
+ * needs to build the VM), else everything (@vm paused). 0, or -1 (the
+ * reason logged, or out of memory).
+ */
+int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
+		   struct state_writer *file);
+
+/*
  * Parses a state file held in memory: checksum, version, header and
  * configuration. Fills @s (whose data the caller owns) apart from the
  * memory file. 0, or -1 with @err.

@@ -293,6 +293,31 @@ static const struct sc_rule snapshot_rules[] = {
 	ALLOW(fchmod, "create: the files are the user's alone (0600)"),
 };
 
+/*
+ * Live migration's sending side (PUT /migration/send): the migration
+ * thread starts from the API thread and runs under its list.
+ */
+static const struct sc_rule migration_rules[] = {
+	ALLOW_EQ(socket, 0, AF_INET, "the connection to the destination"),
+	ALLOW_EQ(socket, 0, AF_INET6, "the connection to the destination"),
+	ALLOW_EQ(socket, 0, AF_UNIX, "a unix: destination"),
+	ALLOW(connect, "the connection to the destination"),
+	ALLOW(getsockopt, "the outcome of a non-blocking connect"),
+	ALLOW(setsockopt, "TCP_NODELAY on the connection"),
+	ALLOW(fcntl, "the connection blocks once connected"),
+	ALLOW(poll, "connect and receive time-outs"),
+	ALLOW(sendto, "the stream"),
+	ALLOW(recvfrom, "the destination's answer"),
+	ALLOW(close, "the connection"),
+	ALLOW(clock_nanosleep, "the bandwidth limit"),
+	ALLOW(nanosleep, "the bandwidth limit"),
+	IOCTL(KVM_GET_DIRTY_LOG, "pre-copy rounds: the pages the guest wrote"),
+	IOCTL(KVM_SET_USER_MEMORY_REGION,
+	      "dirty logging on and off on the RAM slots"),
+	ALLOW(clone3, "start the migration thread"),
+	ALLOW(clone, "start the migration thread (glibc's fallback)"),
+};
+
 /* What a new thread does before it installs its own filter. */
 static const struct sc_rule start_rules[] = {
 	ALLOW(set_robust_list, "glibc: a new thread's robust futex list"),
@@ -314,6 +339,7 @@ static const struct sc_group teardown = GROUP("teardown", teardown_rules);
 static const struct sc_group api = GROUP("API", api_rules);
 static const struct sc_group build = GROUP("VM build", build_rules);
 static const struct sc_group snapshot = GROUP("snapshot", snapshot_rules);
+static const struct sc_group migration = GROUP("migration", migration_rules);
 
 static const struct sc_group *const main_groups[] = { &base, &alloc, &main_loop,
 						      &teardown, NULL };
@@ -323,8 +349,8 @@ static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
 /* The API thread starts the others: their lists are in its own. */
 static const struct sc_group *const api_groups[] = {
-	&base,	   &alloc, &api, &build, &snapshot, &start,
-	&teardown, &vcpu,  &io,	 &uart,	 NULL
+	&base, &alloc, &api, &build, &snapshot, &migration, &start,
+	&teardown, &vcpu, &io, &uart, NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
