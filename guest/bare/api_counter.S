@@ -10,6 +10,9 @@
  *   the count in 8 lower-case hex digits), so the lines read 0x1000,
  *   0x2000, ... in order with none lost or repeated (test_api_pause.py;
  *   vmon_api.Instance.last_count());
+ * - after each line it writes the count into one page of a ring of 256
+ *   pages at 4 MiB (page (count >> 12) & 0xff): the memory the snapshot
+ *   tests see it dirty (test_snapshot_diff.py), a few pages at a time;
  * - it runs on any vCPU count and from 16 MiB of RAM; the APs stay in
  *   wait-for-SIPI; while the VM is paused no line appears, after resume
  *   the count goes on from where it stopped.
@@ -20,6 +23,7 @@
 #include "pvh-note.inc"
 
 #define COM1 0x3f8
+#define MEM_RING 0x400000
 
 	pvh_note _start
 
@@ -50,6 +54,9 @@ _start:
 	loop 2b
 	movb $'\n', %al
 	outb %al, %dx
+	movl %esi, %ebx
+	andl $0xff000, %ebx
+	movl %esi, MEM_RING(%ebx)
 	jmp 1b
 
 	.section .rodata

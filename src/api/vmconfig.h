@@ -175,6 +175,7 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
 struct api_snapshot_create {
 	char state_path[API_PATH_MAX];
 	char mem_path[API_PATH_MAX];
+	bool diff; /* snapshot_type Diff */
 };
 struct api_snapshot_load {
 	char state_path[API_PATH_MAX];

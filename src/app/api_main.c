@@ -53,6 +53,7 @@ struct instance {
 	char id[80];
 	struct kvm kvm;
 	bool kvm_open;
+	uint64_t snap_id; /* the VM's last snapshot (written or loaded) */
 	struct vm_config vmcfg;
 	struct vmm_session sess;
 	bool started;
@@ -415,12 +416,20 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 {
 	struct instance *in = opaque;
 	char *text = vm_config_text(in, err);
+	struct snapshot_params p = {
+		.type = c->diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
+		.config_json = text,
+		.state_path = c->state_path,
+		.mem_path = c->mem_path,
+		.parent = in->snap_id,
+	};
 	int r;
 
 	if (!text)
 		return -1;
-	r = snapshot_create(&in->sess.vm, text, c->state_path, c->mem_path, err,
-			    API_ERR_MAX);
+	r = snapshot_create(&in->sess.vm, &p, err, API_ERR_MAX);
+	if (!r)
+		in->snap_id = p.id;
 	free(text);
 	return r;
 }
@@ -584,6 +593,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		vmm_session_destroy(&in->sess, r);
 		return -1;
 	}
+	in->snap_id = snap->info.id;
 	if (l->resume)
 		vm_resume(&in->sess.vm);
 	return 0;

@@ -33,8 +33,10 @@ static void usage(FILE *f)
 		"  stat ID    print its metrics as JSON\n"
 		"  seccomp-print [--export FILE]\n"
 		"             each thread's system call list (docs/seccomp.md)\n"
-		"  snapshot ID DIR [--resume]\n"
+		"  snapshot ID DIR [--diff] [--resume]\n"
 		"             pause it and write a snapshot to DIR (state, memory)\n"
+		"  snapshot-merge BASE DIFF\n"
+		"             apply the Diff snapshot DIFF to BASE (BASE becomes it)\n"
 		"  snapshot-info DIR\n"
 		"             check and describe the snapshot in DIR\n"
 		"  migrate ID URL [options]\n"
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
 		return cmd_list(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot"))
 		return cmd_snapshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "snapshot-merge"))
+		return cmd_snapshot_merge(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))
 		return cmd_snapshot_info(argc - 1, argv + 1);
 	if (!strcmp(cmd, "migrate"))

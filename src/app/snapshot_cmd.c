@@ -3,7 +3,8 @@
  * snapshot_cmd.c - the snapshot commands: `vmon snapshot ID DIR
  * [--resume]` (pause instance ID through its API, write DIR/state and
  * DIR/memory, leave it paused unless --resume) and `vmon snapshot-info
- * DIR` (what a snapshot holds, checked). `vmon run --restore DIR` is in
+ * DIR` (what a snapshot holds, checked), `vmon snapshot-merge BASE
+ * DIFF` (a Diff applied to its base). `vmon run --restore DIR` is in
  * api_main.c.
  */
 #include "snapshot_cmd.h"
@@ -51,7 +52,7 @@ static int call(const char *sock, const char *id, const char *method,
 	return 0;
 }
 
-static char *create_body(const char *dir)
+static char *create_body(const char *dir, bool diff)
 {
 	char state[PATH_MAX + 8], mem[PATH_MAX + 8];
 	json_t *j;
@@ -59,7 +60,7 @@ static char *create_body(const char *dir)
 
 	snprintf(state, sizeof(state), "%s/state", dir);
 	snprintf(mem, sizeof(mem), "%s/memory", dir);
-	j = json_pack("{s:s, s:s, s:s}", "snapshot_type", "Full",
+	j = json_pack("{s:s, s:s, s:s}", "snapshot_type", diff ? "Diff" : "Full",
 		      "snapshot_path", state, "mem_file_path", mem);
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -69,11 +70,19 @@ static char *create_body(const char *dir)
 int cmd_snapshot(int argc, char **argv)
 {
 	char sock[PATH_MAX], dir[PATH_MAX], *body;
-	bool resume = argc == 4 && !strcmp(argv[3], "--resume");
+	bool resume = false, diff = false, bad = argc < 3;
 	int ret;
 
-	if (argc != 3 && !resume) {
-		pr_err("snapshot: expected an instance id and a directory (vmon snapshot ID DIR [--resume])");
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--resume"))
+			resume = true;
+		else if (!strcmp(argv[i], "--diff"))
+			diff = true;
+		else
+			bad = true;
+	}
+	if (bad) {
+		pr_err("snapshot: expected an instance id and a directory (vmon snapshot ID DIR [--diff] [--resume])");
 		return EXIT_USAGE;
 	}
 	if (mkdir(argv[2], 0700) && errno != EEXIST) {
@@ -87,7 +96,7 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	if (instance_socket(argv[1], sock, sizeof(sock)))
 		return EXIT_USAGE;
-	body = create_body(dir);
+	body = create_body(dir, diff);
 	if (!body)
 		return EXIT_HOST;
 	ret = call(sock, argv[1], "PATCH", "/vm", "{\"state\":\"Paused\"}",
@@ -104,18 +113,47 @@ int cmd_snapshot(int argc, char **argv)
 	return ret;
 }
 
+struct snap_paths {
+	char state[PATH_MAX + 8], mem[PATH_MAX + 8];
+};
+
+static void paths(struct snap_paths *p, const char *dir)
+{
+	snprintf(p->state, sizeof(p->state), "%s/state", dir);
+	snprintf(p->mem, sizeof(p->mem), "%s/memory", dir);
+}
+
+int cmd_snapshot_merge(int argc, char **argv)
+{
+	char err[SNAPSHOT_ERR_MAX];
+	struct snap_paths base, diff;
+
+	if (argc != 3) {
+		pr_err("snapshot-merge: expected a base and a diff snapshot directory (vmon snapshot-merge BASE DIFF)");
+		return EXIT_USAGE;
+	}
+	paths(&base, argv[1]);
+	paths(&diff, argv[2]);
+	if (snapshot_merge(base.state, base.mem, diff.state, diff.mem, err,
+			   sizeof(err))) {
+		pr_err("snapshot-merge %s %s: %s", argv[1], argv[2], err);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int cmd_snapshot_info(int argc, char **argv)
 {
-	char state[PATH_MAX + 8], mem[PATH_MAX + 8], err[SNAPSHOT_ERR_MAX];
+	char err[SNAPSHOT_ERR_MAX];
+	struct snap_paths p;
 	struct snapshot s;
 
 	if (argc != 2) {
 		pr_err("snapshot-info: expected a snapshot directory (vmon snapshot-info DIR)");
 		return EXIT_USAGE;
 	}
-	snprintf(state, sizeof(state), "%s/state", argv[1]);
-	snprintf(mem, sizeof(mem), "%s/memory", argv[1]);
-	if (snapshot_open(&s, state, mem, NULL, err, sizeof(err))) {
+	paths(&p, argv[1]);
+	if (snapshot_open(&s, p.state, p.mem, NULL, err, sizeof(err))) {
 		pr_err("snapshot %s: %s", argv[1], err);
 		return EXIT_USAGE;
 	}

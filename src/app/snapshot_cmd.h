@@ -8,6 +8,7 @@
 
 /* argv[0] is the command; each returns an exit code. */
 int cmd_snapshot(int argc, char **argv);
+int cmd_snapshot_merge(int argc, char **argv);
 int cmd_snapshot_info(int argc, char **argv);
 
 #endif

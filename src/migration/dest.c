@@ -152,7 +152,13 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 			if (!r && (st.info.nr_vcpus != s->info.nr_vcpus ||
 				   st.info.mem_size != s->info.mem_size)) {
 				snprintf(err, errlen, "the state does not match the prelude");
+				r = -1;
+			}
+			if (r || st.info.type != SNAPSHOT_FULL) {
 				free(st.config);
+				free(st.pages);
+				if (!r)
+					snprintf(err, errlen, "the state is not a Full one");
 				r = -1;
 			}
 			if (!r) {

@@ -215,8 +215,18 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
+static bool page_skipped(const uint8_t *mem, uint64_t off,
+			 const uint64_t *pages)
+{
+	uint64_t n = off / PAGE;
+
+	if (pages)
+		return !(pages[n / 64] >> (n % 64) & 1);
+	return page_is_zero(mem + off);
+}
+
 int snapfile_write_memory(const char *path, const uint8_t *mem, uint64_t size,
-			  char *err, size_t errlen)
+			  const uint64_t *pages, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
 	int fd = create_tmp(path, tmp, sizeof(tmp), err, errlen);
@@ -231,9 +241,9 @@ int snapfile_write_memory(const char *path, const uint8_t *mem, uint64_t size,
 	if (ftruncate(fd, (off_t)size))
 		return abort_tmp(fd, tmp, err, errlen);
 	for (uint64_t off = 0; off <= size; off += PAGE) {
-		bool zero = off == size || page_is_zero(mem + off);
+		bool skip = off == size || page_skipped(mem, off, pages);
 
-		if (!zero)
+		if (!skip)
 			continue;
 		if (off > run &&
 		    write_all(fd, mem + run, off - run, (off_t)run))

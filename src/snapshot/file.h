@@ -39,9 +39,11 @@ int snapfile_write(const char *path, const void *data, size_t len, char *err,
 		   size_t errlen);
 /*
  * Writes guest memory (@size bytes at @mem) to @path crash-safe, as a
- * file of @size bytes whose all-zero pages are holes.
+ * file of @size bytes: without @pages, whose all-zero pages are holes;
+ * with @pages (a bitmap, bit N for page N), with only those pages and
+ * holes elsewhere (a Diff).
  */
 int snapfile_write_memory(const char *path, const uint8_t *mem, uint64_t size,
-			  char *err, size_t errlen);
+			  const uint64_t *pages, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,11 +19,14 @@
 #include "../arch/arch.h"
 #include "../util/log.h"
 #include "../vmm/device.h"
+#include "../vmm/dirty.h"
 #include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
 
 #define HEAD_TAG 0x44414548 /* "HEAD" */
 #define HEAD_VERSION 1
+#define LINK_TAG 0x4b4e494c /* "LINK" */
+#define LINK_VERSION 1
 #define CONF_TAG 0x464e4f43 /* "CONF" */
 #define CONF_VERSION 1
 #define DEVS_TAG 0x53564544 /* "DEVS" */
@@ -30,14 +34,14 @@
 #define CONFIG_MAX (1U << 20)
 #define MAX_VCPUS 1024
 
-static void put_header(struct vm *vm, struct state_writer *w)
+static void put_header(struct vm *vm, uint32_t type, struct state_writer *w)
 {
 	size_t sec = state_begin(w, HEAD_TAG, HEAD_VERSION);
 	const char *version = VMON_VERSION;
 
 	state_put_u32(w, vm->nr_vcpus);
 	state_put_u64(w, vm->mem.ram_size);
-	state_put_u32(w, SNAPSHOT_FULL);
+	state_put_u32(w, type);
 	state_put_u64(w, (uint64_t)time(NULL));
 	state_put_u32(w, (uint32_t)strlen(version));
 	state_put_bytes(w, version, strlen(version));
@@ -46,12 +50,30 @@ static void put_header(struct vm *vm, struct state_writer *w)
 	state_end(w, sec);
 }
 
-static int build_state(struct vm *vm, const char *config_json,
-		       struct state_writer *w)
+/* The snapshot's id, its parent's, and a Diff's page bitmap (@nwords). */
+static void put_link(struct state_writer *w, uint64_t id, uint64_t parent,
+		     const uint64_t *pages, uint64_t nwords)
 {
+	size_t sec = state_begin(w, LINK_TAG, LINK_VERSION);
+
+	state_put_u64(w, id);
+	state_put_u64(w, parent);
+	state_put_u64(w, pages ? nwords : 0);
+	for (uint64_t i = 0; pages && i < nwords; i++)
+		state_put_u64(w, pages[i]);
+	state_end(w, sec);
+}
+
+static int build_state(struct vm *vm, const struct snapshot_params *p,
+		       const uint64_t *pages, struct state_writer *w)
+{
+	const char *config_json = p->config_json;
 	size_t sec;
 
-	put_header(vm, w);
+	put_header(vm, p->type, w);
+	put_link(w, p->id, p->parent,
+		 p->type == SNAPSHOT_DIFF ? pages : NULL,
+		 dirty_words(vm->mem.ram_size));
 	sec = state_begin(w, CONF_TAG, CONF_VERSION);
 	state_put_u32(w, (uint32_t)strlen(config_json));
 	state_put_bytes(w, config_json, strlen(config_json));
@@ -68,9 +90,62 @@ static int build_state(struct vm *vm, const char *config_json,
 	return w->failed ? -1 : 0;
 }
 
+/*
+ * With tracking on, takes the pages written since the last round into
+ * *@pages (a new round starts). A Diff needs tracking. 0, or -1 with @err.
+ */
+static int take_pages(struct vm *vm, enum snapshot_type type,
+		      uint64_t **pages, char *err, size_t errlen)
+{
+	*pages = NULL;
+	if (!dirty_log_enabled(vm)) {
+		if (type != SNAPSHOT_DIFF)
+			return 0;
+		snprintf(
+			err, errlen,
+			"a Diff snapshot needs dirty page tracking (track_dirty_pages in the machine configuration or the snapshot load)");
+		return -1;
+	}
+	*pages = calloc(dirty_words(vm->mem.ram_size), sizeof(**pages));
+	log_clear_last_error();
+	if (!*pages || dirty_log_collect(vm, *pages)) {
+		snprintf(err, errlen, "dirty page tracking: %s",
+			 *log_last_error() ? log_last_error() :
+					     "out of memory");
+		if (*pages)
+			dirty_log_remark(vm, *pages);
+		free(*pages);
+		*pages = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int write_files(struct vm *vm, const struct snapshot_params *p,
+		       const uint64_t *pages, const struct state_writer *file,
+		       char *err, size_t errlen)
+{
+	/* Memory first: the state file is the commit point. */
+	if (snapfile_write_memory(p->mem_path, vm->mem.base, vm->mem.ram_size,
+				  p->type == SNAPSHOT_DIFF ? pages : NULL, err,
+				  errlen)) {
+		snprintf(err + strlen(err), errlen - strlen(err),
+			 " (memory file %.200s)", p->mem_path);
+		return -1;
+	}
+	if (snapfile_write(p->state_path, file->data, file->len, err, errlen)) {
+		snprintf(err + strlen(err), errlen - strlen(err),
+			 " (state file %.200s)", p->state_path);
+		return -1;
+	}
+	return 0;
+}
+
 int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
 		   struct state_writer *file)
 {
+	struct snapshot_params p = { .type = SNAPSHOT_FULL,
+				     .config_json = config_json };
 	struct state_writer payload;
 	int ret;
 
@@ -78,14 +153,15 @@ int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
 	if (prelude) {
 		size_t sec;
 
-		put_header(vm, &payload);
+		put_header(vm, SNAPSHOT_FULL, &payload);
+		put_link(&payload, 0, 0, NULL, 0);
 		sec = state_begin(&payload, CONF_TAG, CONF_VERSION);
 		state_put_u32(&payload, (uint32_t)strlen(config_json));
 		state_put_bytes(&payload, config_json, strlen(config_json));
 		state_end(&payload, sec);
 		ret = payload.failed ? -1 : 0;
 	} else {
-		ret = build_state(vm, config_json, &payload);
+		ret = build_state(vm, &p, NULL, &payload);
 	}
 	if (!ret)
 		ret = snapfile_pack(&payload, file);
@@ -93,11 +169,11 @@ int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
 	return ret;
 }
 
-int snapshot_create(struct vm *vm, const char *config_json,
-		    const char *state_path, const char *mem_path, char *err,
+int snapshot_create(struct vm *vm, struct snapshot_params *p, char *err,
 		    size_t errlen)
 {
 	struct state_writer payload, file;
+	uint64_t *pages = NULL;
 	int ret = -1;
 
 	state_writer_init(&payload);
@@ -106,28 +182,26 @@ int snapshot_create(struct vm *vm, const char *config_json,
 		snprintf(err, errlen, "the VM is not paused");
 		goto out;
 	}
+	if (take_pages(vm, p->type, &pages, err, errlen))
+		goto out;
+	do
+		if (getrandom(&p->id, sizeof(p->id), 0) != sizeof(p->id))
+			p->id = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	while (!p->id);
 	log_clear_last_error();
-	if (build_state(vm, config_json, &payload) ||
+	if (build_state(vm, p, pages, &payload) ||
 	    snapfile_pack(&payload, &file)) {
 		snprintf(err, errlen, "cannot take the VM state: %s",
 			 *log_last_error() ? log_last_error() :
 					     "out of memory");
 		goto out;
 	}
-	/* Memory first: the state file is the commit point. */
-	if (snapfile_write_memory(mem_path, vm->mem.base, vm->mem.ram_size, err,
-				  errlen)) {
-		snprintf(err + strlen(err), errlen - strlen(err),
-			 " (memory file %.200s)", mem_path);
-		goto out;
-	}
-	if (snapfile_write(state_path, file.data, file.len, err, errlen)) {
-		snprintf(err + strlen(err), errlen - strlen(err),
-			 " (state file %.200s)", state_path);
-		goto out;
-	}
-	ret = 0;
+	ret = write_files(vm, p, pages, &file, err, errlen);
 out:
+	/* Not written: the pages count in the next snapshot. */
+	if (ret && pages)
+		dirty_log_remark(vm, pages);
+	free(pages);
 	state_writer_free(&payload);
 	state_writer_free(&file);
 	return ret;
@@ -148,7 +222,8 @@ static void read_header(struct state_reader *r, struct snapshot *s)
 	state_check(&sub, h->mem_size && !(h->mem_size & 4095),
 		    "header: memory size");
 	h->type = state_get_u32(&sub, "header: snapshot type");
-	state_check(&sub, h->type == SNAPSHOT_FULL, "header: snapshot type");
+	state_check(&sub, h->type == SNAPSHOT_FULL || h->type == SNAPSHOT_DIFF,
+		    "header: snapshot type");
 	h->created = state_get_u64(&sub, "header: creation time");
 	n = state_get_u32(&sub, "header: vmon version");
 	if (state_check(&sub, n < sizeof(h->vmon_version),
@@ -163,6 +238,39 @@ static void read_header(struct state_reader *r, struct snapshot *s)
 	if (state_ok(&sub))
 		state_reader_init(&s->cpu_model, sub.data + sub.pos,
 				  sub.len - sub.pos);
+	if (!state_ok(&sub))
+		state_fail(r, "%s", sub.err);
+}
+
+static void read_link(struct state_reader *r, struct snapshot *s)
+{
+	uint64_t want = s->info.type == SNAPSHOT_DIFF ?
+				dirty_words(s->info.mem_size) :
+				0;
+	struct state_reader sub;
+	uint64_t n;
+
+	s->link_off = r->pos;
+	if (state_enter(r, LINK_TAG, LINK_VERSION, &sub, "snapshot link"))
+		return;
+	s->link_end = r->pos;
+	s->info.id = state_get_u64(&sub, "snapshot id");
+	s->info.parent = state_get_u64(&sub, "parent snapshot id");
+	n = state_get_u64(&sub, "page map size");
+	if (!state_check(&sub, n == want,
+			 "page map size (for the header's snapshot type)"))
+		goto out;
+	if (n) {
+		s->pages = calloc(n, sizeof(*s->pages));
+		if (!s->pages) {
+			state_fail(&sub, "page map: out of memory");
+			goto out;
+		}
+	}
+	for (uint64_t i = 0; i < n && state_ok(&sub); i++)
+		s->pages[i] = state_get_u64(&sub, "page map");
+	state_expect_end(&sub, "snapshot link");
+out:
 	if (!state_ok(&sub))
 		state_fail(r, "%s", sub.err);
 }
@@ -203,11 +311,14 @@ int snapshot_parse(struct snapshot *s, const uint8_t *data, size_t len,
 		return -1;
 	state_reader_init(&r, payload, plen);
 	read_header(&r, s);
+	read_link(&r, s);
 	read_config(&r, s);
 	if (!state_ok(&r)) {
 		snprintf(err, errlen, "%s", r.err);
 		free(s->config);
+		free(s->pages);
 		s->config = NULL;
+		s->pages = NULL;
 		return -1;
 	}
 	state_reader_init(&s->rest, r.data + r.pos, r.len - r.pos);
@@ -278,6 +389,7 @@ void snapshot_close(struct snapshot *s)
 {
 	free(s->data);
 	free(s->config);
+	free(s->pages);
 	if (s->mem_fd >= 0)
 		close(s->mem_fd);
 	memset(s, 0, sizeof(*s));
@@ -309,6 +421,12 @@ int snapshot_restore(struct snapshot *s, struct vm *vm, char *err,
 {
 	struct state_reader r = s->rest;
 
+	if (s->info.type != SNAPSHOT_FULL) {
+		snprintf(
+			err, errlen,
+			"snapshot type Diff: it holds only the pages written since its parent; merge it onto that first (vmon snapshot-merge)");
+		return -1;
+	}
 	if (vm->nr_vcpus != s->info.nr_vcpus ||
 	    vm->mem.ram_size != s->info.mem_size) {
 		snprintf(
@@ -333,6 +451,28 @@ int snapshot_restore(struct snapshot *s, struct vm *vm, char *err,
 	return 0;
 }
 
+int snapshot_state_as_full(const struct snapshot *s, struct state_writer *file)
+{
+	const uint8_t *payload = s->data + SNAPSHOT_HEAD_SIZE;
+	size_t plen = s->rest.len + (size_t)(s->rest.data - payload);
+	/* HEAD: section head (12 bytes), vCPU count, memory size, type. */
+	const size_t type_off = 12 + 4 + 8;
+	uint8_t full[4] = { SNAPSHOT_FULL };
+	struct state_writer w;
+	int ret;
+
+	state_writer_init(&w);
+	state_put_bytes(&w, payload, type_off);
+	state_put_bytes(&w, full, sizeof(full));
+	state_put_bytes(&w, payload + type_off + 4,
+			s->link_off - type_off - 4);
+	put_link(&w, s->info.id, s->info.parent, NULL, 0);
+	state_put_bytes(&w, payload + s->link_end, plen - s->link_end);
+	ret = w.failed ? -1 : snapfile_pack(&w, file);
+	state_writer_free(&w);
+	return ret;
+}
+
 void snapshot_print(struct snapshot *s, FILE *f)
 {
 	struct state_reader model = s->cpu_model;
@@ -343,7 +483,19 @@ void snapshot_print(struct snapshot *s, FILE *f)
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(f, "format version: %u\n", SNAPSHOT_FORMAT_VERSION);
-	fprintf(f, "type: Full\n");
+	fprintf(f, "type: %s\n",
+		s->info.type == SNAPSHOT_DIFF ? "Diff" : "Full");
+	fprintf(f, "id: %016llx\n", (unsigned long long)s->info.id);
+	if (s->info.parent)
+		fprintf(f, "parent: %016llx\n",
+			(unsigned long long)s->info.parent);
+	if (s->pages) {
+		uint64_t n = 0;
+
+		for (uint64_t i = 0; i < dirty_words(s->info.mem_size); i++)
+			n += (uint64_t)__builtin_popcountll(s->pages[i]);
+		fprintf(f, "pages: %llu\n", (unsigned long long)n);
+	}
 	fprintf(f, "written by: vmon %s at %s\n", s->info.vmon_version, when);
 	fprintf(f, "vcpus: %u\n", s->info.nr_vcpus);
 	fprintf(f, "memory: %llu MiB (%llu bytes)\n",

@@ -21,7 +21,8 @@
 struct kvm;
 struct vm;
 
-enum snapshot_type { SNAPSHOT_FULL = 0 };
+/* Full: all of guest RAM; Diff: only the pages written since the last. */
+enum snapshot_type { SNAPSHOT_FULL = 0, SNAPSHOT_DIFF = 1 };
 
 struct snapshot_info {
 	uint32_t nr_vcpus;
@@ -30,6 +31,8 @@ struct snapshot_info {
 	uint64_t created; /* seconds since the epoch */
 	char vmon_version[32];
 	uint32_t nr_devices;
+	uint64_t id; /* random, names this snapshot */
+	uint64_t parent; /* the snapshot a Diff applies to (0: none) */
 };
 
 /* An opened, checked snapshot; snapshot_close() frees it. */
@@ -40,25 +43,47 @@ struct snapshot {
 	char *config; /* the VM configuration (JSON, NUL-terminated) */
 	struct state_reader rest; /* the vCPUs, the VM, the devices */
 	int mem_fd; /* the memory file, -1 if not opened */
+	uint64_t *pages; /* Diff: the pages in the memory file (bitmap) */
+	size_t link_off, link_end; /* the LINK section in the payload */
 };
 
+/* What snapshot_create() writes. */
+struct snapshot_params {
+	enum snapshot_type type;
+	const char *config_json; /* the VM's configuration to rebuild it */
+	const char *state_path, *mem_path;
+	uint64_t parent; /* the id of the VM's last snapshot (0: none) */
+	uint64_t id; /* out: the new snapshot's id */
+};
 /*
- * Writes a snapshot of @vm, which is paused: the state file at
- * @state_path (@config_json: the VM's configuration to rebuild it from)
- * and guest memory at @mem_path. 0, or -1 with @err.
+ * Writes a snapshot of @vm, which is paused: the state file and the
+ * memory file of @p; Full: all of RAM; Diff (dirty tracking on): the
+ * pages written since tracking started or since the last snapshot, in a
+ * sparse file. With tracking on, either type starts a new round of it.
+ * 0, or -1 with @err.
  */
-int snapshot_create(struct vm *vm, const char *config_json,
-		    const char *state_path, const char *mem_path, char *err,
+int snapshot_create(struct vm *vm, struct snapshot_params *p, char *err,
 		    size_t errlen);
 
 /*
- * Builds a whole state file of @vm into @file (live migration sends it):
- * with @prelude only the header and the configuration (what a receiver
- * needs to build the VM), else everything (@vm paused). 0, or -1 (the
- * reason logged, or out of memory).
+ * Builds a whole Full state file of @vm into @file (live migration sends
+ * it): with @prelude only the header and the configuration (what a
+ * receiver needs to build the VM), else everything (@vm paused). 0, or
+ * -1 (the reason logged, or out of memory).
  */
 int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
 		   struct state_writer *file);
+
+/*
+ * Applies the Diff snapshot (@diff_state, @diff_mem) to the snapshot it
+ * follows (@base_state, @base_mem): the diff's pages are written into the
+ * base's memory file and the base's state file becomes the diff's, as a
+ * Full snapshot. The base's state file is removed first, so an
+ * interrupted merge leaves no loadable half. 0, or -1 with @err.
+ */
+int snapshot_merge(const char *base_state, const char *base_mem,
+		   const char *diff_state, const char *diff_mem, char *err,
+		   size_t errlen);
 
 /*
  * Parses a state file held in memory: checksum, version, header and
@@ -89,6 +114,12 @@ int snapshot_check_host(struct snapshot *s, const struct kvm *kvm, char *err,
  */
 int snapshot_restore(struct snapshot *s, struct vm *vm, char *err,
 		     size_t errlen);
+
+/*
+ * The state file of the opened Diff @s made a Full snapshot's (its type
+ * and page map; the rest as is), whole in @file. 0 or -1 (no memory).
+ */
+int snapshot_state_as_full(const struct snapshot *s, struct state_writer *file);
 
 /* Prints what the opened @s holds (vmon snapshot-info). */
 void snapshot_print(struct snapshot *s, FILE *f);

@@ -126,6 +126,15 @@ int dirty_log_collect(struct vm *vm, uint64_t *bitmap)
 	return ret;
 }
 
+void dirty_log_remark(struct vm *vm, const uint64_t *bitmap)
+{
+	uint64_t *own = __atomic_load_n(&vm->mem.dirty, __ATOMIC_ACQUIRE);
+
+	for (uint64_t w = 0; own && w < dirty_words(vm->mem.ram_size); w++)
+		if (bitmap[w])
+			__atomic_fetch_or(&own[w], bitmap[w], __ATOMIC_RELAXED);
+}
+
 void dirty_log_disable(struct vm *vm)
 {
 	struct guest_mem *mem = &vm->mem;

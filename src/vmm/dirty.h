@@ -42,6 +42,11 @@ bool dirty_log_enabled(const struct vm *vm);
  * (both logs cleared). 0, or -1 logged (tracking off, KVM failed).
  */
 int dirty_log_collect(struct vm *vm, uint64_t *bitmap);
+/*
+ * Gives back pages a collection took but the caller could not use (a
+ * snapshot that failed): they count as dirty in the next collection.
+ */
+void dirty_log_remark(struct vm *vm, const uint64_t *bitmap);
 /* Turns tracking off and frees it (vm_destroy() calls it). */
 void dirty_log_disable(struct vm *vm);
 

@@ -105,14 +105,32 @@ static void test_write_crash_safe(void **state)
 	free(back);
 	mem[4096 + 7] = 1;
 	snprintf(path, sizeof(path), "%s/memory", dir);
-	assert_int_equal(snapfile_write_memory(path, mem, sizeof(mem), err,
-					       sizeof(err)),
+	assert_int_equal(snapfile_write_memory(path, mem, sizeof(mem), NULL,
+					       err, sizeof(err)),
 			 0);
 	back = snapfile_read(path, &len, err, sizeof(err));
 	assert_non_null(back);
 	assert_int_equal(len, sizeof(mem));
 	assert_memory_equal(back, mem, sizeof(mem));
 	free(back);
+	/* A Diff: only the pages of the map, zero pages included. */
+	{
+		static const uint8_t zero[4096];
+		uint64_t pages = 1 << 0 | 1 << 2;
+
+		mem[0] = 5;
+		assert_int_equal(snapfile_write_memory(path, mem, sizeof(mem),
+						       &pages, err,
+						       sizeof(err)),
+				 0);
+		back = snapfile_read(path, &len, err, sizeof(err));
+		assert_non_null(back);
+		assert_int_equal(len, sizeof(mem));
+		assert_int_equal(back[0], 5);
+		/* page 1 not in the map: a hole, though not zero in RAM */
+		assert_memory_equal(back + 4096, zero, 4096);
+		free(back);
+	}
 	d = opendir(dir);
 	while ((e = readdir(d)))
 		entries += e->d_name[0] != '.';

@@ -2,8 +2,8 @@
 /*
  * snapshot.c - the bodies of PUT /snapshot/create and PUT /snapshot/load
  * (Firecracker's fields), checked into struct api_snapshot_create/_load;
- * what vmon does not do yet (Diff snapshots, the Uffd back-end,
- * overrides) is refused naming it.
+ * what vmon does not do yet (the Uffd back-end, overrides) is refused
+ * naming it.
  */
 #include <string.h>
 
@@ -27,11 +27,8 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 	    api_get_strbuf(body, "snapshot/create", "mem_file_path", true,
 			   out->mem_path, sizeof(out->mem_path), NULL, err))
 		return -1;
-	if (!strcmp(type, "Diff"))
-		return api_fail(
-			err,
-			"snapshot/create: field `snapshot_type`: vmon does not support Diff snapshots yet (use Full)");
-	if (strcmp(type, "Full") != 0)
+	out->diff = !strcmp(type, "Diff");
+	if (!out->diff && strcmp(type, "Full") != 0)
 		return api_fail(
 			err,
 			"snapshot/create: field `snapshot_type` must be \"Full\" or \"Diff\"");
