@@ -737,8 +737,8 @@ static unsigned int get_vmon_stats(struct api_ctx *ctx,
 	return ok_json(resp, ctx->ops->stats(ctx->opaque));
 }
 
-static unsigned int get_migration(struct api_ctx *ctx,
-				  const struct request *rq, json_t **resp)
+static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
+				  json_t **resp)
 {
 	(void)rq;
 	if (!ctx->ops->migrate_info)
@@ -751,8 +751,8 @@ static unsigned int get_migration(struct api_ctx *ctx,
  * come from their registry (object_routes below). Add an endpoint here
  * (docs/design.md).
  */
-static unsigned int get_migration(struct api_ctx *ctx,
-				  const struct request *rq, json_t **resp);
+static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
+				  json_t **resp);
 
 static const struct route routes[] = {
 	{ "GET", "/", get_root },

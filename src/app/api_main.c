@@ -47,6 +47,8 @@
 #define METRICS_PERIOD_S 60
 #define CONFIG_FILE_MAX (1 << 20)
 
+struct incoming;
+
 struct instance {
 	struct api_ctx ctx;
 	const struct run_opts *opts;
@@ -62,7 +64,13 @@ struct instance {
 	int metrics_fd;
 	int log_fd;
 	struct mig_source *mig; /* the last migration sent, if any */
+	struct incoming *inc; /* --incoming: listening, not yet accepted */
+	pthread_cond_t mig_cond; /* with ctx.lock: the end was reported */
+	bool mig_reported;
 };
+
+/* How long a migrated source waits for its end to be asked about. */
+#define MIG_LINGER_S 5
 
 static void copy_err(char *err, const char *fallback)
 {
@@ -122,7 +130,9 @@ static int op_pause(void *opaque, char *err)
 	struct instance *in = opaque;
 
 	if (migrating(in)) {
-		snprintf(err, API_ERR_MAX, "a migration is in progress (PUT /migration/cancel first)");
+		snprintf(
+			err, API_ERR_MAX,
+			"a migration is in progress (PUT /migration/cancel first)");
 		return -1;
 	}
 	if (vm_pause(&in->sess.vm)) {
@@ -137,7 +147,9 @@ static int op_resume(void *opaque, char *err)
 	struct instance *in = opaque;
 
 	if (migrating(in)) {
-		snprintf(err, API_ERR_MAX, "a migration is in progress (PUT /migration/cancel first)");
+		snprintf(
+			err, API_ERR_MAX,
+			"a migration is in progress (PUT /migration/cancel first)");
 		return -1;
 	}
 	return vm_resume(&in->sess.vm);
@@ -470,16 +482,27 @@ static void mig_resume(void *opaque)
 	pthread_mutex_unlock(&in->ctx.lock);
 }
 
-/* The VM runs on the destination: this instance ends, exit 0. */
+/*
+ * The VM runs on the destination: this instance ends, exit 0, once the
+ * end was reported (GET /migration: `vmon migrate` waits for it) or after
+ * MIG_LINGER_S.
+ */
 static void mig_completed(void *opaque)
 {
 	struct instance *in = opaque;
+	struct timespec t;
 
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += MIG_LINGER_S;
+	pthread_mutex_lock(&in->ctx.lock);
+	while (!in->mig_reported &&
+	       pthread_cond_timedwait(&in->mig_cond, &in->ctx.lock, &t) == 0)
+		;
+	pthread_mutex_unlock(&in->ctx.lock);
 	vm_request_stop(&in->sess.vm, EXIT_OK, "migrated");
 }
 
-static int op_migrate_send(void *opaque, const struct mig_params *p,
-			   char *err)
+static int op_migrate_send(void *opaque, const struct mig_params *p, char *err)
 {
 	struct instance *in = opaque;
 	struct mig_hooks h = { mig_pause, mig_resume, mig_completed, in };
@@ -493,8 +516,7 @@ static int op_migrate_send(void *opaque, const struct mig_params *p,
 	if (!text)
 		return -1;
 	mig_source_free(in->mig);
-	in->mig = mig_source_start(&in->sess.vm, text, p, &h, err,
-				   API_ERR_MAX);
+	in->mig = mig_source_start(&in->sess.vm, text, p, &h, err, API_ERR_MAX);
 	free(text);
 	return in->mig ? 0 : -1;
 }
@@ -518,13 +540,16 @@ static json_t *op_migrate_info(void *opaque)
 
 	if (in->mig)
 		mig_source_progress(in->mig, &p);
+	if (p.state == MIG_COMPLETED) {
+		in->mig_reported = true;
+		pthread_cond_broadcast(&in->mig_cond);
+	}
 	return json_pack(
 		"{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
-		"state", mig_state_name(p.state), "mode",
-		mig_mode_name(p.mode), "rounds", (json_int_t)p.rounds,
-		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
-		(json_int_t)p.pages_sent, "zero_pages",
-		(json_int_t)p.zero_pages, "bytes_sent",
+		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
+		"rounds", (json_int_t)p.rounds, "ram_pages",
+		(json_int_t)p.ram_pages, "pages_sent", (json_int_t)p.pages_sent,
+		"zero_pages", (json_int_t)p.zero_pages, "bytes_sent",
 		(json_int_t)p.bytes_sent, "dirty_pages",
 		(json_int_t)p.dirty_pages, "dirty_rate_pages_s",
 		(json_int_t)p.dirty_rate, "expected_downtime_ms",
@@ -660,19 +685,37 @@ static int incoming_fill(void *arg, struct vm *vm, struct snapshot *snap,
 	return mig_receive_memory(&inc->dest, vm, snap, err, API_ERR_MAX);
 }
 
+/* Listens before the API answers: a source told to come finds us. */
+static int incoming_listen(struct instance *in, const char *url)
+{
+	char err[API_ERR_MAX];
+
+	in->inc = calloc(1, sizeof(*in->inc));
+	if (!in->inc)
+		return EXIT_HOST;
+	if (mig_listen_url(&in->inc->dest, url, err, sizeof(err))) {
+		pr_err("--incoming %s", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int incoming_start(struct instance *in, const char *url)
 {
-	struct incoming inc = { .l = calloc(1, sizeof(*inc.l)) };
+	struct incoming inc = { .dest = in->inc->dest,
+				.l = calloc(1, sizeof(*inc.l)) };
 	char err[API_ERR_MAX] = "";
 	struct snapshot snap;
 	int ret = EXIT_USAGE;
 
+	free(in->inc);
+	in->inc = NULL;
 	if (!inc.l)
 		return EXIT_HOST;
 	memset(&snap, 0, sizeof(snap));
 	snap.mem_fd = -1;
 	/* While it waits for the source, API requests are served. */
-	if (!mig_accept(&inc.dest, url, &snap, err, sizeof(err))) {
+	if (!mig_accept(&inc.dest, &snap, err, sizeof(err))) {
 		pthread_mutex_lock(&in->ctx.lock);
 		if (!load_snapshot(in, &snap, inc.l, incoming_fill, &inc,
 				   err)) {
@@ -885,6 +928,14 @@ static int instance_end(struct instance *in, struct api_server *server,
 		close(in->timer_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
+	if (in->inc) {
+		if (in->inc->dest.listen_fd >= 0)
+			close(in->inc->dest.listen_fd);
+		if (in->inc->dest.addr.unix_sock)
+			unlink(in->inc->dest.addr.path);
+		free(in->inc);
+	}
+	pthread_cond_destroy(&in->mig_cond);
 	free(in);
 	return ret;
 }
@@ -901,6 +952,7 @@ int api_main(const struct run_opts *o)
 	if (!in)
 		return EXIT_HOST;
 	in->opts = o;
+	pthread_cond_init(&in->mig_cond, NULL);
 	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
 	if (o->id)
 		snprintf(in->id, sizeof(in->id), "%s", o->id);
@@ -919,6 +971,11 @@ int api_main(const struct run_opts *o)
 	if (sig_fd < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	if (o->incoming) {
+		ret = incoming_listen(in, o->incoming);
+		if (ret)
+			goto out;
+	}
 	if (o->api_sock) {
 		if (instance_register(in->id, o->api_sock, entry,
 				      sizeof(entry))) {

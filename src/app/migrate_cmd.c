@@ -194,7 +194,8 @@ int cmd_migrate(int argc, char **argv)
 			break;
 		case 'd':
 			if (parse_uint(optarg, 1, 3600000, &downtime)) {
-				pr_err("--downtime-ms %s: 1 to 3600000", optarg);
+				pr_err("--downtime-ms %s: 1 to 3600000",
+				       optarg);
 				return EXIT_USAGE;
 			}
 			break;

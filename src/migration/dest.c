@@ -20,32 +20,39 @@
 /* Waits between records: a source may pause while the link is slow. */
 #define RECV_TIMEOUT_MS 600000
 
-int mig_accept(struct mig_dest *d, const char *url, struct snapshot *s,
-	       char *err, size_t errlen)
+int mig_listen_url(struct mig_dest *d, const char *url, char *err,
+		   size_t errlen)
 {
-	struct mig_addr a;
+	memset(d, 0, sizeof(*d));
+	d->conn.fd = -1;
+	d->listen_fd = -1;
+	if (mig_addr_parse(url, &d->addr, err, errlen))
+		return -1;
+	d->listen_fd = mig_listen(&d->addr, err, errlen);
+	if (d->listen_fd < 0)
+		return -1;
+	snprintf(d->url, sizeof(d->url), "%s", url);
+	return 0;
+}
+
+int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
+{
 	uint8_t *payload = NULL;
 	uint32_t type;
 	size_t len;
 	int fd;
 
-	memset(d, 0, sizeof(*d));
-	d->conn.fd = -1;
-	if (mig_addr_parse(url, &a, err, errlen))
-		return -1;
-	d->listen_fd = mig_listen(&a, err, errlen);
-	if (d->listen_fd < 0)
-		return -1;
-	pr_info("waiting for a migration on %s", url);
+	pr_info("waiting for a migration on %s", d->url);
 	do {
 		fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	} while (fd < 0 && errno == EINTR);
 	close(d->listen_fd);
 	d->listen_fd = -1;
-	if (a.unix_sock)
-		unlink(a.path);
+	if (d->addr.unix_sock)
+		unlink(d->addr.path);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: accept: %s", url, strerror(errno));
+		snprintf(err, errlen, "%s: accept: %s", d->url,
+			 strerror(errno));
 		return -1;
 	}
 	mig_conn_init(&d->conn, fd);
@@ -53,8 +60,10 @@ int mig_accept(struct mig_dest *d, const char *url, struct snapshot *s,
 		     errlen))
 		return -1;
 	if (type != MIG_HELLO) {
-		snprintf(err, errlen, "the source began with record type %u, not the prelude",
-			 type);
+		snprintf(
+			err, errlen,
+			"the source began with record type %u, not the prelude",
+			type);
 		free(payload);
 		return -1;
 	}
@@ -89,9 +98,11 @@ static int put_pages(struct vm *vm, const uint8_t *p, size_t len, char *err,
 		memcpy(&e, p + 8 + 8ULL * i, 8);
 		idx = e & ~MIG_PAGE_ZERO;
 		if (idx >= ram_pages) {
-			snprintf(err, errlen, "corrupt stream: page %llu beyond the VM's %llu",
-				 (unsigned long long)idx,
-				 (unsigned long long)ram_pages);
+			snprintf(
+				err, errlen,
+				"corrupt stream: page %llu beyond the VM's %llu",
+				(unsigned long long)idx,
+				(unsigned long long)ram_pages);
 			return -1;
 		}
 		dst = vm->mem.base + idx * MIG_PAGE;
@@ -110,8 +121,10 @@ static int put_pages(struct vm *vm, const uint8_t *p, size_t len, char *err,
 	*pages += n;
 	return 0;
 bad:
-	snprintf(err, errlen, "corrupt stream: a page batch of %zu bytes does not match its list",
-		 len);
+	snprintf(
+		err, errlen,
+		"corrupt stream: a page batch of %zu bytes does not match its list",
+		len);
 	return -1;
 }
 
@@ -141,7 +154,8 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 				 (int)(len > 400 ? 400 : len),
 				 payload ? (char *)payload : "");
 		} else if (type != MIG_STATE || len < 4) {
-			snprintf(err, errlen, "unexpected record type %u", type);
+			snprintf(err, errlen, "unexpected record type %u",
+				 type);
 		} else {
 			struct snapshot st;
 
@@ -151,14 +165,17 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 					   errlen);
 			if (!r && (st.info.nr_vcpus != s->info.nr_vcpus ||
 				   st.info.mem_size != s->info.mem_size)) {
-				snprintf(err, errlen, "the state does not match the prelude");
+				snprintf(
+					err, errlen,
+					"the state does not match the prelude");
 				r = -1;
 			}
 			if (r || st.info.type != SNAPSHOT_FULL) {
 				free(st.config);
 				free(st.pages);
 				if (!r)
-					snprintf(err, errlen, "the state is not a Full one");
+					snprintf(err, errlen,
+						 "the state is not a Full one");
 				r = -1;
 			}
 			if (!r) {

@@ -85,7 +85,8 @@ int mig_mode_parse(const char *s, enum mig_mode *m);
 
 /*
  * The destination side, in three steps so the instance builds the VM in
- * between: mig_accept() waits for the source and receives the prelude
+ * between: mig_listen_url() opens the address, mig_accept() waits for
+ * the source and receives the prelude
  * (a state file: header and configuration) into @s; the caller parses
  * it into a VM built but not started; mig_receive_memory() fills that
  * VM's RAM and receives the state, which replaces @s's (then restored by
@@ -95,11 +96,16 @@ int mig_mode_parse(const char *s, enum mig_mode *m);
 struct mig_dest {
 	struct mig_conn conn;
 	int listen_fd;
+	struct mig_addr addr;
+	char url[512];
 	bool run; /* the VM ran on the source: resume it here */
 };
 
-int mig_accept(struct mig_dest *d, const char *url, struct snapshot *s,
-	       char *err, size_t errlen);
+/* Listens on @url (before anything tells a source to come). 0 or -1. */
+int mig_listen_url(struct mig_dest *d, const char *url, char *err,
+		   size_t errlen);
+int mig_accept(struct mig_dest *d, struct snapshot *s, char *err,
+	       size_t errlen);
 int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 		       char *err, size_t errlen);
 /* 0, or -1 if the source could not be told (logged). */

@@ -91,8 +91,8 @@ static void put64(uint8_t *p, uint64_t v)
 }
 
 /* Sends the @n pages listed in @idx as one PAGES record. */
-static int send_batch(struct mig_source *m, const uint64_t *idx,
-		      unsigned int n, char *err)
+static int send_batch(struct mig_source *m, const uint64_t *idx, unsigned int n,
+		      char *err)
 {
 	const uint8_t *ram = m->vm->mem.base;
 	uint8_t *p = m->batch;
@@ -206,9 +206,10 @@ static int precopy(struct mig_source *m, char *err)
 		m->prog.dirty_rate = n * 1000 / dt;
 		m->prog.expected_downtime_ms = n * MIG_PAGE * 1000 / rate;
 		pthread_mutex_unlock(&m->lock);
-		pr_debug("migration: round %u: %llu pages dirty, %llu ms expected downtime",
-			 round, (unsigned long long)n,
-			 (unsigned long long)(n * MIG_PAGE * 1000 / rate));
+		pr_debug(
+			"migration: round %u: %llu pages dirty, %llu ms expected downtime",
+			round, (unsigned long long)n,
+			(unsigned long long)(n * MIG_PAGE * 1000 / rate));
 		if (n * MIG_PAGE * 1000 / rate <= m->p.downtime_ms ||
 		    round >= MIG_MAX_ROUNDS)
 			return 0;
@@ -372,8 +373,10 @@ struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
 	int e;
 
 	if (p->mode == MIG_MODE_POSTCOPY) {
-		snprintf(err, errlen, "post-copy migration is not implemented yet: use precopy (or auto, which is pre-copy with a forced switch-over after %d rounds)",
-			 MIG_MAX_ROUNDS);
+		snprintf(
+			err, errlen,
+			"post-copy migration is not implemented yet: use precopy (or auto, which is pre-copy with a forced switch-over after %d rounds)",
+			MIG_MAX_ROUNDS);
 		free(m);
 		return NULL;
 	}

@@ -42,8 +42,10 @@ int mig_addr_parse(const char *url, struct mig_addr *a, char *err,
 	memset(a, 0, sizeof(*a));
 	if (!strncmp(url, "unix:", 5)) {
 		if (!url[5] || strlen(url + 5) >= sizeof(a->path)) {
-			snprintf(err, errlen, "%s: a unix: address needs a path of at most %zu bytes",
-				 url, sizeof(a->path) - 1);
+			snprintf(
+				err, errlen,
+				"%s: a unix: address needs a path of at most %zu bytes",
+				url, sizeof(a->path) - 1);
 			return -1;
 		}
 		a->unix_sock = true;
@@ -225,8 +227,9 @@ int mig_listen(const struct mig_addr *a, char *err, size_t errlen)
 
 		unix_sockaddr(a, &sun);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
-				listen(fd, 1))) {
+		if (fd >= 0 &&
+		    (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+		     listen(fd, 1))) {
 			close(fd);
 			fd = -1;
 		}
@@ -332,8 +335,8 @@ static void throttle(struct mig_conn *c, size_t n)
 	}
 }
 
-static int write_all(struct mig_conn *c, const void *buf, size_t len,
-		     char *err, size_t errlen)
+static int write_all(struct mig_conn *c, const void *buf, size_t len, char *err,
+		     size_t errlen)
 {
 	const uint8_t *p = buf;
 
@@ -372,7 +375,8 @@ int mig_send(struct mig_conn *c, enum mig_rec type, const void *payload,
 		}
 		zl = ZSTD_compress2(c->zctx, z + 8, cap, payload, len);
 		if (ZSTD_isError(zl)) {
-			snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(zl));
+			snprintf(err, errlen, "zstd: %s",
+				 ZSTD_getErrorName(zl));
 			free(z);
 			return -1;
 		}
@@ -434,12 +438,14 @@ static int decompress(uint8_t **buf, size_t *len, char *err, size_t errlen)
 	size_t got;
 
 	if (*len < 8) {
-		snprintf(err, errlen, "corrupt stream: short compressed record");
+		snprintf(err, errlen,
+			 "corrupt stream: short compressed record");
 		return -1;
 	}
 	raw = get_le64(*buf);
 	if (!raw || raw > MIG_PAYLOAD_MAX) {
-		snprintf(err, errlen, "corrupt stream: compressed record of %llu bytes",
+		snprintf(err, errlen,
+			 "corrupt stream: compressed record of %llu bytes",
 			 (unsigned long long)raw);
 		return -1;
 	}
@@ -462,8 +468,8 @@ static int decompress(uint8_t **buf, size_t *len, char *err, size_t errlen)
 	return 0;
 }
 
-int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload,
-	     size_t *len, int timeout_ms, char *err, size_t errlen)
+int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
+	     int timeout_ms, char *err, size_t errlen)
 {
 	uint8_t head[MIG_HEAD_SIZE];
 	uint64_t n, crc;
@@ -478,13 +484,15 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload,
 	n = get_le64(head + 8);
 	crc = get_le64(head + 16);
 	if (get_le32(head) != MIG_MAGIC) {
-		snprintf(err, errlen, "not a vmon migration stream (bad magic)");
+		snprintf(err, errlen,
+			 "not a vmon migration stream (bad magic)");
 		return -1;
 	}
 	*type = word & 0xffff;
 	if (*type < MIG_HELLO || *type > MIG_ERROR || (word >> 16) & ~1U ||
 	    n > MIG_PAYLOAD_MAX) {
-		snprintf(err, errlen, "corrupt stream: record type %u, flags %u, %llu bytes",
+		snprintf(err, errlen,
+			 "corrupt stream: record type %u, flags %u, %llu bytes",
 			 *type, word >> 16, (unsigned long long)n);
 		return -1;
 	}
@@ -498,8 +506,10 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload,
 			goto fail;
 	}
 	if (crc64(0, buf, n) != crc) {
-		snprintf(err, errlen, "corrupt stream: checksum mismatch in a record of type %u",
-			 *type);
+		snprintf(
+			err, errlen,
+			"corrupt stream: checksum mismatch in a record of type %u",
+			*type);
 		goto fail;
 	}
 	*len = n;

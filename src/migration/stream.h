@@ -41,7 +41,8 @@ enum mig_rec {
 #define MIG_BATCH_PAGES 256U
 #define MIG_PAGE_ZERO (1ULL << 63)
 /* A STATE payload: u32 flags, then the state file. */
-#define MIG_STATE_RUN 1U /* the VM ran on the source: run it */ /* the payload is [u64 raw length][zstd frame] */
+#define MIG_STATE_RUN \
+	1U /* the VM ran on the source: run it */ /* the payload is [u64 raw length][zstd frame] */
 
 struct mig_conn {
 	int fd;
@@ -91,7 +92,7 @@ int mig_send(struct mig_conn *c, enum mig_rec type, const void *payload,
  * malloc'ed, checked and decompressed payload of *@len bytes (NULL when
  * empty). 0, or -1 with @err (closed, timed out, corrupt, too large).
  */
-int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload,
-	     size_t *len, int timeout_ms, char *err, size_t errlen);
+int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
+	     int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -71,8 +71,7 @@ static int build_state(struct vm *vm, const struct snapshot_params *p,
 	size_t sec;
 
 	put_header(vm, p->type, w);
-	put_link(w, p->id, p->parent,
-		 p->type == SNAPSHOT_DIFF ? pages : NULL,
+	put_link(w, p->id, p->parent, p->type == SNAPSHOT_DIFF ? pages : NULL,
 		 dirty_words(vm->mem.ram_size));
 	sec = state_begin(w, CONF_TAG, CONF_VERSION);
 	state_put_u32(w, (uint32_t)strlen(config_json));
@@ -94,8 +93,8 @@ static int build_state(struct vm *vm, const struct snapshot_params *p,
  * With tracking on, takes the pages written since the last round into
  * *@pages (a new round starts). A Diff needs tracking. 0, or -1 with @err.
  */
-static int take_pages(struct vm *vm, enum snapshot_type type,
-		      uint64_t **pages, char *err, size_t errlen)
+static int take_pages(struct vm *vm, enum snapshot_type type, uint64_t **pages,
+		      char *err, size_t errlen)
 {
 	*pages = NULL;
 	if (!dirty_log_enabled(vm)) {
@@ -464,8 +463,7 @@ int snapshot_state_as_full(const struct snapshot *s, struct state_writer *file)
 	state_writer_init(&w);
 	state_put_bytes(&w, payload, type_off);
 	state_put_bytes(&w, full, sizeof(full));
-	state_put_bytes(&w, payload + type_off + 4,
-			s->link_off - type_off - 4);
+	state_put_bytes(&w, payload + type_off + 4, s->link_off - type_off - 4);
 	put_link(&w, s->info.id, s->info.parent, NULL, 0);
 	state_put_bytes(&w, payload + s->link_end, plen - s->link_end);
 	ret = w.failed ? -1 : snapfile_pack(&w, file);

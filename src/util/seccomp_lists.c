@@ -349,8 +349,8 @@ static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
 /* The API thread starts the others: their lists are in its own. */
 static const struct sc_group *const api_groups[] = {
-	&base, &alloc, &api, &build, &snapshot, &migration, &start,
-	&teardown, &vcpu, &io, &uart, NULL
+	&base,	&alloc,	   &api,  &build, &snapshot, &migration,
+	&start, &teardown, &vcpu, &io,	  &uart,     NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
