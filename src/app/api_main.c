@@ -545,11 +545,12 @@ static json_t *op_migrate_info(void *opaque)
 		pthread_cond_broadcast(&in->mig_cond);
 	}
 	return json_pack(
-		"{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
 		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
-		"rounds", (json_int_t)p.rounds, "ram_pages",
-		(json_int_t)p.ram_pages, "pages_sent", (json_int_t)p.pages_sent,
-		"zero_pages", (json_int_t)p.zero_pages, "bytes_sent",
+		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
+		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
+		(json_int_t)p.pages_sent, "zero_pages",
+		(json_int_t)p.zero_pages, "bytes_sent",
 		(json_int_t)p.bytes_sent, "dirty_pages",
 		(json_int_t)p.dirty_pages, "dirty_rate_pages_s",
 		(json_int_t)p.dirty_rate, "expected_downtime_ms",
@@ -702,22 +703,20 @@ static int incoming_listen(struct instance *in, const char *url)
 
 static int incoming_start(struct instance *in, const char *url)
 {
-	struct incoming inc = { .dest = in->inc->dest,
-				.l = calloc(1, sizeof(*inc.l)) };
+	struct incoming *inc = in->inc;
 	char err[API_ERR_MAX] = "";
 	struct snapshot snap;
 	int ret = EXIT_USAGE;
 
-	free(in->inc);
-	in->inc = NULL;
-	if (!inc.l)
+	inc->l = calloc(1, sizeof(*inc->l));
+	if (!inc->l)
 		return EXIT_HOST;
 	memset(&snap, 0, sizeof(snap));
 	snap.mem_fd = -1;
 	/* While it waits for the source, API requests are served. */
-	if (!mig_accept(&inc.dest, &snap, err, sizeof(err))) {
+	if (!mig_accept(&inc->dest, &snap, err, sizeof(err))) {
 		pthread_mutex_lock(&in->ctx.lock);
-		if (!load_snapshot(in, &snap, inc.l, incoming_fill, &inc,
+		if (!load_snapshot(in, &snap, inc->l, incoming_fill, inc,
 				   err)) {
 			in->ctx.configured = true;
 			in->ctx.state = API_PAUSED;
@@ -726,23 +725,24 @@ static int incoming_start(struct instance *in, const char *url)
 		pthread_mutex_unlock(&in->ctx.lock);
 	}
 	/* The source stops once told; only then may the VM run here. */
-	if (mig_finish(&inc.dest, ret ? err : NULL) && !ret) {
+	if (mig_finish(&inc->dest, ret ? err : NULL) && !ret) {
 		snprintf(err, sizeof(err),
 			 "the source could not be told: the VM stays there");
 		ret = EXIT_HOST;
 	}
-	if (!ret && inc.dest.run) {
+	if (!ret && inc->dest.run) {
 		pthread_mutex_lock(&in->ctx.lock);
 		if (!vm_resume(&in->sess.vm))
 			in->ctx.state = API_RUNNING;
 		pthread_mutex_unlock(&in->ctx.lock);
 	}
 	snapshot_close(&snap);
+	free(inc->l);
+	inc->l = NULL;
 	if (ret)
 		pr_err("incoming migration on %s: %s", url, err);
 	else
 		pr_info("incoming migration on %s: the VM runs here", url);
-	free(inc.l);
 	return ret;
 }
 
@@ -909,6 +909,9 @@ static int instance_end(struct instance *in, struct api_server *server,
 	api_server_stop(server);
 	/* The migration thread may wait for the lock: it ends first. */
 	mig_source_free(in->mig);
+	/* Post-copy threads write into guest memory: before it goes. */
+	if (in->inc)
+		mig_dest_free(&in->inc->dest);
 	pthread_mutex_lock(&in->ctx.lock);
 	if (in->started) {
 		in->ctx.state = API_STOPPING;
@@ -928,13 +931,7 @@ static int instance_end(struct instance *in, struct api_server *server,
 		close(in->timer_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
-	if (in->inc) {
-		if (in->inc->dest.listen_fd >= 0)
-			close(in->inc->dest.listen_fd);
-		if (in->inc->dest.addr.unix_sock)
-			unlink(in->inc->dest.addr.path);
-		free(in->inc);
-	}
+	free(in->inc);
 	pthread_cond_destroy(&in->mig_cond);
 	free(in);
 	return ret;

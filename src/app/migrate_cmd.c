@@ -43,8 +43,10 @@ static void usage(FILE *f)
 		"Usage: vmon migrate ID URL [options]\n"
 		"Live-migrate instance ID to a vmon waiting with\n"
 		"`vmon run --incoming URL` (URL: tcp:HOST:PORT or unix:PATH).\n"
-		"  --mode MODE          precopy (default) or auto; postcopy is not\n"
-		"                       implemented yet\n"
+		"  --mode MODE          precopy (default), postcopy (the VM moves\n"
+		"                       after one round, its pages follow on demand)\n"
+		"                       or auto (pre-copy, post-copy if it does not\n"
+		"                       converge)\n"
 		"  --downtime-ms N      the pause the guest may see (default %d)\n"
 		"  --bandwidth RATE     bytes per second at most (K, M, G suffixes)\n"
 		"  --compress           zstd-compress guest pages on the wire\n"
@@ -108,10 +110,14 @@ static int ended(json_t *j, const char *state, bool tty)
 		       e ? e : "");
 		return EXIT_MIGRATION;
 	}
-	fprintf(stderr, "migrated in %llu ms, downtime %llu ms, %llu rounds\n",
+	fprintf(stderr,
+		"migrated in %llu ms, downtime %llu ms, %llu rounds%s\n",
 		(unsigned long long)jint(j, "total_ms"),
 		(unsigned long long)jint(j, "downtime_ms"),
-		(unsigned long long)jint(j, "rounds"));
+		(unsigned long long)jint(j, "rounds"),
+		json_is_true(json_object_get(j, "postcopy")) ?
+			", then post-copy" :
+			"");
 	return EXIT_OK;
 }
 

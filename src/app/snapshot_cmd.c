@@ -60,8 +60,9 @@ static char *create_body(const char *dir, bool diff)
 
 	snprintf(state, sizeof(state), "%s/state", dir);
 	snprintf(mem, sizeof(mem), "%s/memory", dir);
-	j = json_pack("{s:s, s:s, s:s}", "snapshot_type", diff ? "Diff" : "Full",
-		      "snapshot_path", state, "mem_file_path", mem);
+	j = json_pack("{s:s, s:s, s:s}", "snapshot_type",
+		      diff ? "Diff" : "Full", "snapshot_path", state,
+		      "mem_file_path", mem);
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;

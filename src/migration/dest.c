@@ -50,6 +50,7 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 	d->listen_fd = -1;
 	if (d->addr.unix_sock)
 		unlink(d->addr.path);
+	d->addr.unix_sock = false;
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: accept: %s", d->url,
 			 strerror(errno));
@@ -149,6 +150,14 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 				return -1;
 			continue;
 		}
+		if (type == MIG_DISCARD) {
+			r = mig_postcopy_prepare(d, vm, payload, len, err,
+						 errlen);
+			free(payload);
+			if (r)
+				return -1;
+			continue;
+		}
 		if (type == MIG_ERROR) {
 			snprintf(err, errlen, "the source gave up: %.*s",
 				 (int)(len > 400 ? 400 : len),
@@ -161,6 +170,13 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 
 			memcpy(&flags, payload, 4);
 			d->run = flags & MIG_STATE_RUN;
+			if (!(flags & MIG_STATE_POSTCOPY) != !d->post) {
+				snprintf(
+					err, errlen,
+					"corrupt stream: post-copy state without its page list");
+				free(payload);
+				return -1;
+			}
 			r = snapshot_parse(&st, payload + 4, len - 4, err,
 					   errlen);
 			if (!r && (st.info.nr_vcpus != s->info.nr_vcpus ||
@@ -188,7 +204,10 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 				s->data = payload;
 				pr_info("migration: received %llu pages and the state",
 					(unsigned long long)pages);
-				return 0;
+				/* Restoring touches memory: pages must come. */
+				return d->post ? mig_postcopy_start(d, err,
+								    errlen) :
+						 0;
 			}
 		}
 		free(payload);
@@ -201,6 +220,12 @@ int mig_finish(struct mig_dest *d, const char *fail)
 	char err[MIG_ERR_MAX];
 	int ret = -1;
 
+	if (d->post && d->post_started) {
+		/* The post-copy threads share the connection. */
+		ret = mig_postcopy_send(d, fail ? MIG_ERROR : MIG_DONE, fail,
+					fail ? strlen(fail) + 1 : 0);
+		return fail ? -1 : ret;
+	}
 	if (d->conn.fd >= 0) {
 		if (fail)
 			mig_send(&d->conn, MIG_ERROR, fail, strlen(fail) + 1,
@@ -213,4 +238,16 @@ int mig_finish(struct mig_dest *d, const char *fail)
 	}
 	mig_conn_close(&d->conn);
 	return ret;
+}
+
+void mig_dest_free(struct mig_dest *d)
+{
+	mig_postcopy_free(d);
+	mig_conn_close(&d->conn);
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	d->listen_fd = -1;
+	if (d->addr.unix_sock)
+		unlink(d->addr.path);
+	d->addr.unix_sock = false;
 }

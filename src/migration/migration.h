@@ -50,6 +50,7 @@ struct mig_progress {
 	uint64_t dirty_pages; /* left after the last round */
 	uint64_t dirty_rate; /* pages per second, last round */
 	uint64_t expected_downtime_ms, downtime_ms, total_ms;
+	bool postcopy; /* switched over to post-copy */
 	char error[MIG_ERR_MAX];
 };
 
@@ -93,12 +94,16 @@ int mig_mode_parse(const char *s, enum mig_mode *m);
  * the caller); mig_finish() tells the source the VM is ready here (or,
  * with @fail, why not); only then does the caller run it.
  */
+struct mig_postcopy;
+
 struct mig_dest {
 	struct mig_conn conn;
 	int listen_fd;
 	struct mig_addr addr;
 	char url[512];
 	bool run; /* the VM ran on the source: resume it here */
+	struct mig_postcopy *post; /* post-copy: pages still to come */
+	bool post_started; /* its threads run */
 };
 
 /* Listens on @url (before anything tells a source to come). 0 or -1. */
@@ -110,5 +115,20 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 		       char *err, size_t errlen);
 /* 0, or -1 if the source could not be told (logged). */
 int mig_finish(struct mig_dest *d, const char *fail);
+/*
+ * Ends the destination's side: post-copy threads stopped (any page fault
+ * still waiting is let go), the connection closed. Before the VM's
+ * memory goes.
+ */
+void mig_dest_free(struct mig_dest *d);
+
+/* Post-copy, inside mig_receive_memory() (postcopy.c). */
+int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
+			 const uint8_t *bitmap, size_t len, char *err,
+			 size_t errlen);
+int mig_postcopy_start(struct mig_dest *d, char *err, size_t errlen);
+int mig_postcopy_send(struct mig_dest *d, enum mig_rec type,
+		      const void *payload, size_t len);
+void mig_postcopy_free(struct mig_dest *d);
 
 #endif

@@ -40,6 +40,8 @@ struct mig_source {
 	uint8_t *batch;
 	bool we_enabled; /* dirty tracking was off before us */
 	bool paused_by_us;
+	bool committed; /* post-copy: the destination runs the VM */
+	uint64_t t_committed; /* when it said so (ms) */
 };
 
 static uint64_t now_ms(void)
@@ -181,15 +183,22 @@ static int collect(struct mig_source *m)
 	return r;
 }
 
-/* Pre-copy rounds until what is dirty fits the downtime budget. */
+/*
+ * Pre-copy rounds until what is dirty fits the downtime budget: 0 then
+ * (stop and copy the rest), 1 to go on post-copy (mode postcopy after the
+ * first round; auto when the dirty pages stop shrinking), -1 with @err.
+ */
 static int precopy(struct mig_source *m, char *err)
 {
 	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
+	uint64_t best = UINT64_MAX;
+	unsigned int stale = 0;
 
 	for (uint64_t pg = 0; pg < ram_pages; pg++)
 		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
 	for (unsigned int round = 1;; round++) {
 		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, dt, n, rate;
+		uint64_t expect;
 
 		if (send_dirty(m, err))
 			return -1;
@@ -200,28 +209,169 @@ static int precopy(struct mig_source *m, char *err)
 		dt = now_ms() - t0 + 1;
 		n = count_bits(m->bitmap, m->words);
 		rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
+		expect = n * MIG_PAGE * 1000 / rate;
 		pthread_mutex_lock(&m->lock);
 		m->prog.rounds = round;
 		m->prog.dirty_pages = n;
 		m->prog.dirty_rate = n * 1000 / dt;
-		m->prog.expected_downtime_ms = n * MIG_PAGE * 1000 / rate;
+		m->prog.expected_downtime_ms = expect;
 		pthread_mutex_unlock(&m->lock);
 		pr_debug(
 			"migration: round %u: %llu pages dirty, %llu ms expected downtime",
 			round, (unsigned long long)n,
-			(unsigned long long)(n * MIG_PAGE * 1000 / rate));
-		if (n * MIG_PAGE * 1000 / rate <= m->p.downtime_ms ||
-		    round >= MIG_MAX_ROUNDS)
+			(unsigned long long)expect);
+		if (m->p.mode == MIG_MODE_POSTCOPY)
+			return 1;
+		if (expect <= m->p.downtime_ms)
 			return 0;
+		stale = n < best ? 0 : stale + 1;
+		best = n < best ? n : best;
+		/* Three rounds without progress: it will not converge. */
+		if (m->p.mode == MIG_MODE_AUTO && stale >= 3)
+			return 1;
+		if (round >= MIG_MAX_ROUNDS)
+			return 0;
+		if (atomic_load(&m->cancel)) {
+			snprintf(err, MIG_ERR_MAX, "cancelled");
+			return -1;
+		}
 	}
 }
 
-/* Pause, the last pages, the state; then the destination's answer. */
-static int switch_over(struct mig_source *m, char *err)
+/* Sends the state record: u32 flags, then the VM's state file. */
+static int send_state(struct mig_source *m, uint32_t flags, char *err)
 {
-	struct state_writer file;
+	struct state_writer file, st;
+	int r;
+
+	state_writer_init(&file);
+	state_writer_init(&st);
+	state_put_u32(&file, flags);
+	r = snapshot_state(m->vm, m->config, false, &st);
+	if (!r)
+		state_put_bytes(&file, st.data, st.len);
+	state_writer_free(&st);
+	if (r || file.failed) {
+		snprintf(err, MIG_ERR_MAX, "cannot take the VM state");
+		state_writer_free(&file);
+		return -1;
+	}
+	r = mig_send(&m->conn, MIG_STATE, file.data, file.len, err,
+		     MIG_ERR_MAX);
+	state_writer_free(&file);
+	return r;
+}
+
+/* The destination's word on a record it sent: DONE is 0. */
+static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
+{
+	if (type == MIG_DONE)
+		return 0;
+	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
+		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
+		 type == MIG_ERROR && reply ? (const char *)reply : "");
+	return -1;
+}
+
+/* Post-copy: sends the pages the destination asks for in @req. */
+static int serve_request(struct mig_source *m, const uint8_t *req, size_t len,
+			 char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
+	uint64_t idx[MIG_BATCH_PAGES];
+	unsigned int n = 0;
+	uint32_t count;
+
+	if (len < 8 || (memcpy(&count, req, 4), count > MIG_BATCH_PAGES) ||
+	    len != 8 + 8ULL * count) {
+		snprintf(err, MIG_ERR_MAX, "corrupt page request");
+		return -1;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t pg;
+
+		memcpy(&pg, req + 8 + 8ULL * i, 8);
+		if (pg >= ram_pages ||
+		    !(m->bitmap[pg / 64] & (1ULL << (pg % 64))))
+			continue; /* sent already: on its way */
+		m->bitmap[pg / 64] &= ~(1ULL << (pg % 64));
+		idx[n++] = pg;
+	}
+	return n ? send_batch(m, idx, n, err) : 0;
+}
+
+/* Post-copy: the next batch of pages nobody asked for yet. */
+static int push_some(struct mig_source *m, uint64_t *cursor, char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
+	uint64_t idx[MIG_BATCH_PAGES];
+	unsigned int n = 0;
+
+	for (; *cursor < ram_pages && n < MIG_BATCH_PAGES; ++*cursor) {
+		uint64_t pg = *cursor;
+
+		if (m->bitmap[pg / 64] & (1ULL << (pg % 64))) {
+			m->bitmap[pg / 64] &= ~(1ULL << (pg % 64));
+			idx[n++] = pg;
+		}
+	}
+	return n ? send_batch(m, idx, n, err) : 0;
+}
+
+/*
+ * Post-copy after the state went: pages asked for first, the others in
+ * the background, until all are sent; the destination's DONE says the VM
+ * runs there (from then on the source cannot take it back).
+ */
+static int postcopy_serve(struct mig_source *m, char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE, cursor = 0;
+	uint64_t deadline = now_ms() + DONE_TIMEOUT_MS;
+
+	while (cursor < ram_pages || !m->committed) {
+		if (!m->committed && now_ms() > deadline) {
+			snprintf(err, MIG_ERR_MAX,
+				 "the destination did not start the VM");
+			return -1;
+		}
+		uint8_t *rec;
+		uint32_t type;
+		size_t len;
+		int r;
+
+		if (!mig_readable(&m->conn, cursor < ram_pages ? 0 : 1000)) {
+			if (cursor < ram_pages && push_some(m, &cursor, err))
+				return -1;
+			continue;
+		}
+		if (mig_recv(&m->conn, &type, &rec, &len, 60000, err,
+			     MIG_ERR_MAX))
+			return -1;
+		if (type == MIG_REQ)
+			r = serve_request(m, rec, len, err);
+		else if (!(r = answer(type, rec, len, err))) {
+			m->committed = true;
+			m->t_committed = now_ms();
+		}
+		free(rec);
+		if (r)
+			return -1;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->prog.dirty_pages = 0;
+	pthread_mutex_unlock(&m->lock);
+	return mig_send(&m->conn, MIG_END, NULL, 0, err, MIG_ERR_MAX);
+}
+
+/*
+ * Pause, then either the last pages and the state and the destination's
+ * answer (pre-copy), or the state, the list of pages still to come and
+ * serving them (@postcopy).
+ */
+static int switch_over(struct mig_source *m, bool postcopy, char *err)
+{
 	uint8_t *reply = NULL;
-	uint32_t type, flags;
+	uint32_t type;
 	size_t len;
 	int r;
 
@@ -233,43 +383,28 @@ static int switch_over(struct mig_source *m, char *err)
 		m->paused_by_us = true;
 	}
 	/* Paused: the I/O thread is parked and block I/O drained. */
-	if (dirty_log_collect(m->vm, m->bitmap) || send_dirty(m, err)) {
-		if (!*err)
-			snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
+	if (dirty_log_collect(m->vm, m->bitmap)) {
+		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
 		return -1;
 	}
-	state_writer_init(&file);
-	flags = m->paused_by_us ? MIG_STATE_RUN : 0;
-	state_put_u32(&file, flags);
-	{
-		struct state_writer st;
-
-		state_writer_init(&st);
-		r = snapshot_state(m->vm, m->config, false, &st);
-		if (!r)
-			state_put_bytes(&file, st.data, st.len);
-		state_writer_free(&st);
-	}
-	if (r || file.failed) {
-		snprintf(err, MIG_ERR_MAX, "cannot take the VM state");
-		state_writer_free(&file);
-		return -1;
-	}
-	r = mig_send(&m->conn, MIG_STATE, file.data, file.len, err,
-		     MIG_ERR_MAX);
-	state_writer_free(&file);
-	if (r || mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS, err,
-			  MIG_ERR_MAX))
-		return -1;
-	if (type != MIG_DONE) {
-		snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
-			 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
-			 type == MIG_ERROR && reply ? (char *)reply : "");
+	if (!postcopy) {
+		if (send_dirty(m, err) ||
+		    send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
+		    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS,
+			     err, MIG_ERR_MAX))
+			return -1;
+		r = answer(type, reply, len, err);
 		free(reply);
-		return -1;
+		return r;
 	}
-	free(reply);
-	return 0;
+	if (mig_send(&m->conn, MIG_DISCARD, m->bitmap, m->words * 8, err,
+		     MIG_ERR_MAX) ||
+	    send_state(m,
+		       MIG_STATE_POSTCOPY |
+			       (m->paused_by_us ? MIG_STATE_RUN : 0),
+		       err))
+		return -1;
+	return postcopy_serve(m, err);
 }
 
 /* Everything but the thread: 0, or -1 with @err. */
@@ -303,15 +438,30 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 	else
 		snprintf(err, MIG_ERR_MAX, "cannot describe the VM");
 	state_writer_free(&prelude);
-	if (r || precopy(m, err))
+	if (r)
+		return -1;
+	r = precopy(m, err);
+	if (r < 0)
 		return -1;
 	*t_pause = now_ms();
-	return switch_over(m, err);
+	pthread_mutex_lock(&m->lock);
+	m->prog.postcopy = r == 1;
+	pthread_mutex_unlock(&m->lock);
+	return switch_over(m, r == 1, err);
 }
 
-/* A failure before the switch-over: the source goes on as it was. */
+/*
+ * A failure before the destination runs the VM: the source goes on as it
+ * was. After that (post-copy), the VM is lost with the connection: the
+ * source stays paused.
+ */
 static void fall_back(struct mig_source *m, const char *err)
 {
+	if (m->committed) {
+		pr_err("post-copy migration to %s: %s after the switch-over: the VM, running on the destination without all of its memory, is lost",
+		       m->p.url, err);
+		return;
+	}
 	if (m->conn.fd >= 0)
 		mig_send(&m->conn, MIG_ERROR, err, strlen(err) + 1,
 			 (char[MIG_ERR_MAX]){ 0 }, MIG_ERR_MAX);
@@ -341,7 +491,9 @@ static void *source_main(void *opaque)
 	mig_conn_close(&m->conn);
 	pthread_mutex_lock(&m->lock);
 	m->prog.total_ms = t1 - t0;
-	m->prog.downtime_ms = t_pause ? t1 - t_pause : 0;
+	m->prog.downtime_ms = !t_pause	   ? 0 :
+			      m->committed ? m->t_committed - t_pause :
+					     t1 - t_pause;
 	m->prog.bytes_sent = m->conn.bytes_out;
 	if (r) {
 		m->prog.state = atomic_load(&m->cancel) ? MIG_CANCELLED :
@@ -372,14 +524,6 @@ struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
 	struct mig_source *m = calloc(1, sizeof(*m));
 	int e;
 
-	if (p->mode == MIG_MODE_POSTCOPY) {
-		snprintf(
-			err, errlen,
-			"post-copy migration is not implemented yet: use precopy (or auto, which is pre-copy with a forced switch-over after %d rounds)",
-			MIG_MAX_ROUNDS);
-		free(m);
-		return NULL;
-	}
 	if (!m)
 		goto oom;
 	m->vm = vm;

@@ -468,6 +468,13 @@ static int decompress(uint8_t **buf, size_t *len, char *err, size_t errlen)
 	return 0;
 }
 
+bool mig_readable(struct mig_conn *c, int timeout_ms)
+{
+	struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&pf, 1, timeout_ms) > 0;
+}
+
 int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 	     int timeout_ms, char *err, size_t errlen)
 {
@@ -489,7 +496,7 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 		return -1;
 	}
 	*type = word & 0xffff;
-	if (*type < MIG_HELLO || *type > MIG_ERROR || (word >> 16) & ~1U ||
+	if (*type < MIG_HELLO || *type > MIG_END || (word >> 16) & ~1U ||
 	    n > MIG_PAYLOAD_MAX) {
 		snprintf(err, errlen,
 			 "corrupt stream: record type %u, flags %u, %llu bytes",

@@ -28,8 +28,12 @@ enum mig_rec {
 	MIG_STATE = 3, /* src->dst: vCPUs, VM and devices (a state file) */
 	MIG_DONE = 4, /* dst->src: the VM runs here now (empty payload) */
 	MIG_ERROR = 5, /* either way: the other side gives up (a message) */
+	MIG_REQ = 6, /* post-copy, dst->src: pages the guest waits for */
+	MIG_DISCARD = 7, /* post-copy, src->dst: pages not sent yet (bitmap) */
+	MIG_END = 8, /* post-copy, src->dst: every page was sent */
 };
 
+/* A record flag: the payload is [u64 raw length][zstd frame]. */
 #define MIG_F_ZSTD 1
 
 /*
@@ -40,9 +44,12 @@ enum mig_rec {
 #define MIG_PAGE 4096U
 #define MIG_BATCH_PAGES 256U
 #define MIG_PAGE_ZERO (1ULL << 63)
-/* A STATE payload: u32 flags, then the state file. */
-#define MIG_STATE_RUN \
-	1U /* the VM ran on the source: run it */ /* the payload is [u64 raw length][zstd frame] */
+/*
+ * A STATE payload: u32 flags, then the state file. RUN: the VM ran on
+ * the source, run it; POSTCOPY: pages follow, after a DISCARD record.
+ */
+#define MIG_STATE_RUN 1U
+#define MIG_STATE_POSTCOPY 2U
 
 struct mig_conn {
 	int fd;
@@ -87,6 +94,8 @@ int mig_conn_compress(struct mig_conn *c, char *err, size_t errlen);
 /* Sends one record (compressing PAGES if asked); 0 or -1 with @err. */
 int mig_send(struct mig_conn *c, enum mig_rec type, const void *payload,
 	     size_t len, char *err, size_t errlen);
+/* True if a record (or the end of the stream) is ready to receive. */
+bool mig_readable(struct mig_conn *c, int timeout_ms);
 /*
  * Receives one record within @timeout_ms (-1: no limit): *@type and a
  * malloc'ed, checked and decompressed payload of *@len bytes (NULL when

@@ -15,6 +15,7 @@
 
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sys/prctl.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
@@ -318,6 +319,21 @@ static const struct sc_rule migration_rules[] = {
 	ALLOW(clone, "start the migration thread (glibc's fallback)"),
 };
 
+/*
+ * The destination's post-copy threads (vmon-mig): page faults in, page
+ * requests out, pages installed with userfaultfd.
+ */
+static const struct sc_rule postcopy_rules[] = {
+	ALLOW(poll, "wait for page faults and for the source"),
+	ALLOW(read, "page fault messages from the userfaultfd"),
+	ALLOW(recvfrom, "pages from the source"),
+	ALLOW(sendto, "page requests to the source"),
+	ALLOW(shutdown, "the connection, at teardown"),
+	IOCTL(UFFDIO_COPY, "install a page that arrived"),
+	IOCTL(UFFDIO_ZEROPAGE, "install a page of zeros"),
+	IOCTL(UFFDIO_UNREGISTER, "every page is here: RAM is ordinary again"),
+};
+
 /* What a new thread does before it installs its own filter. */
 static const struct sc_rule start_rules[] = {
 	ALLOW(set_robust_list, "glibc: a new thread's robust futex list"),
@@ -340,6 +356,7 @@ static const struct sc_group api = GROUP("API", api_rules);
 static const struct sc_group build = GROUP("VM build", build_rules);
 static const struct sc_group snapshot = GROUP("snapshot", snapshot_rules);
 static const struct sc_group migration = GROUP("migration", migration_rules);
+static const struct sc_group postcopy = GROUP("post-copy", postcopy_rules);
 
 static const struct sc_group *const main_groups[] = { &base, &alloc, &main_loop,
 						      &teardown, NULL };
@@ -347,6 +364,8 @@ static const struct sc_group *const vcpu_groups[] = { &base, &alloc, &vcpu,
 						      NULL };
 static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
+static const struct sc_group *const migrate_groups[] = { &base, &alloc,
+							 &postcopy, NULL };
 /* The API thread starts the others: their lists are in its own. */
 static const struct sc_group *const api_groups[] = {
 	&base,	&alloc,	   &api,  &build, &snapshot, &migration,
@@ -366,6 +385,9 @@ const struct sc_kind sc_kinds[THREAD_KINDS] = {
 	[THREAD_API] = { "api", "vmon-api",
 			 "the API thread (vmon-api, libmicrohttpd's): requests, InstanceStart builds the VM",
 			 api_groups },
+	[THREAD_MIGRATE] = { "migrate", "vmon-mig",
+			     "the post-copy threads of a migration's destination (vmon-mig): page faults, requests, pages",
+			     migrate_groups },
 	[THREAD_UART] = { "uart", "vmon-uart",
 			  "the serial port's writer (vmon-uart): guest output to stdout or a file",
 			  uart_groups },

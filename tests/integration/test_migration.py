@@ -198,6 +198,73 @@ try:
 finally:
     ns_down()
 
+# --- Post-copy: a guest that dirties 16 MiB as fast as it can ---
+GUEST_DIRTY = os.path.join(vmontest.BUILD_ROOT, "guest", "mig_dirty.elf")
+
+
+def boot_dirty(inst):
+    sts = [inst.req("PUT", "/boot-source",
+                    {"kernel_image_path": GUEST_DIRTY})[0],
+           inst.req("PUT", "/machine-config",
+                    {"vcpu_count": 1, "mem_size_mib": 64})[0],
+           inst.req("PUT", "/actions", {"action_type": "InstanceStart"})[0]]
+    return sts == [204, 204, 204]
+
+
+def dirty_rounds(text):
+    return [int(l[2:], 16) for l in text.split("\n")
+            if l.startswith("d=") and len(l) == 10]
+
+
+def wait_rounds(inst, n, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = dirty_rounds(inst.serial_text())
+        if r and r[-1] >= n:
+            return r[-1]
+        time.sleep(0.05)
+    return 0
+
+
+def dirty_case(tag, body):
+    """Migrates the dirtying guest with @body; returns GET /migration."""
+    url = "unix:" + os.path.join(WORK, tag + ".sock")
+    src = vmon_api.Instance(id="mig-%s-src-%d" % (tag, PID))
+    check(boot_dirty(src), "%s: boot the dirtying guest" % tag)
+    check(wait_rounds(src, 16) >= 16, "%s: it dirties memory" % tag)
+    dst = vmon_api.Instance(id="mig-%s-dst-%d" % (tag, PID),
+                            extra=["--incoming", url])
+    body = dict(body, url=url)
+    st, b = src.req("PUT", "/migration/send", body)
+    check(st == 204, "%s: migration/send %r: %s %r" % (tag, body, st, b))
+    info = wait_state(src, ("completed", "failed", "cancelled"), 300)
+    check(wait_exit(src) == 0, "%s: the source ends with exit 0" % tag)
+    last = dirty_rounds(src.serial_text())[-1]
+    after = wait_rounds(dst, last + 3 * 8)
+    text = src.serial_text() + dst.serial_text()
+    rounds = dirty_rounds(text)
+    check(after >= last + 24 and rounds == list(range(1, len(rounds) + 1)),
+          "%s: the guest goes on from round %d to %d, none lost or repeated"
+          % (tag, last, after))
+    after_mig = dst.serial_text()
+    check("verify ok" in after_mig and "BAD" not in text,
+          "%s: its memory checks out on the destination (%d checks there)"
+          % (tag, after_mig.count("verify ok")))
+    check(dst.stop() == 0, "%s: the destination stops cleanly" % tag)
+    src.stop()
+    return info
+
+
+info = dirty_case("post", {"mode": "postcopy"})
+check(info.get("state") == "completed" and info.get("postcopy"),
+      "postcopy: completed after post-copy: %r" % (info,))
+print("post-copy: %s ms in all, downtime %s ms" % (info.get("total_ms"),
+                                                    info.get("downtime_ms")))
+info = dirty_case("auto", {"mode": "auto", "bandwidth": 16 << 20})
+check(info.get("state") == "completed" and info.get("postcopy")
+      and info.get("rounds", 0) >= 4,
+      "auto: pre-copy did not converge, post-copy finished it: %r" % (info,))
+
 # --- A stream that is not vmon's: refused, nothing left running ---
 url = "unix:" + os.path.join(WORK, "bad.sock")
 dst = vmon_api.Instance(id="mig-dst4-%d" % PID, extra=["--incoming", url])
