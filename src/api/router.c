@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../migration/migration.h"
 #include "config/object.h"
 
 #ifndef VMON_VERSION
@@ -642,6 +643,44 @@ static unsigned int do_snapshot_load(struct api_ctx *ctx,
 	return st;
 }
 
+static unsigned int do_migrate_send(struct api_ctx *ctx,
+				    const struct request *rq, json_t **resp)
+{
+	struct mig_params p;
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+
+	st = need_body(rq->body, rq->len, &j, resp);
+	if (st)
+		return st;
+	if (api_migration_send_parse(j, &p, err))
+		st = fault(resp, "%s", err);
+	else if (ctx->state != API_RUNNING && ctx->state != API_PAUSED)
+		st = fault(resp, "migration/send: " MSG_BEFORE_BOOT);
+	else if (!ctx->ops->migrate_send)
+		st = fault(resp, "migration/send: not supported here");
+	else if (ctx->ops->migrate_send(ctx->opaque, &p, err))
+		st = fault(resp, "migration/send: %s", err);
+	else
+		st = 204;
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_migrate_cancel(struct api_ctx *ctx,
+				      const struct request *rq, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+
+	(void)rq;
+	if (!ctx->ops->migrate_cancel ||
+	    ctx->ops->migrate_cancel(ctx->opaque, err))
+		return fault(resp, "migration/cancel: %s",
+			     *err ? err : "no migration");
+	return 204;
+}
+
 static unsigned int ok_json(json_t **resp, json_t *j)
 {
 	if (!j) {
@@ -704,11 +743,23 @@ static unsigned int get_vmon_stats(struct api_ctx *ctx,
 	return ok_json(resp, ctx->ops->stats(ctx->opaque));
 }
 
+static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
+				  json_t **resp)
+{
+	(void)rq;
+	if (!ctx->ops->migrate_info)
+		return fault(resp, "migration: not supported here");
+	return ok_json(resp, ctx->ops->migrate_info(ctx->opaque));
+}
+
 /*
  * Every endpoint vmon serves but the configuration objects' PUTs, which
  * come from their registry (object_routes below). Add an endpoint here
  * (docs/design.md).
  */
+static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
+				  json_t **resp);
+
 static const struct route routes[] = {
 	{ "GET", "/", get_root },
 	{ "GET", "/version", get_version },
@@ -732,6 +783,9 @@ static const struct route routes[] = {
 	{ "GET", "/vmon/stats", get_vmon_stats },
 	{ "PUT", "/snapshot/create", do_snapshot_create },
 	{ "PUT", "/snapshot/load", do_snapshot_load },
+	{ "PUT", "/migration/send", do_migrate_send },
+	{ "PUT", "/migration/cancel", do_migrate_cancel },
+	{ "GET", "/migration", get_migration },
 };
 
 /* PUT /KEY or PUT /KEY/{id} of each registered object (config/object.h). */

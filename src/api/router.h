@@ -59,6 +59,12 @@ struct api_ops {
 			       char *err);
 	int (*snapshot_load)(void *opaque, const struct api_snapshot_load *req,
 			     char *err);
+	/* Live migration (docs/migration.md): start sending the VM, stop
+	 * doing so, and the progress (new reference). */
+	int (*migrate_send)(void *opaque, const struct mig_params *req,
+			    char *err);
+	int (*migrate_cancel)(void *opaque, char *err);
+	json_t *(*migrate_info)(void *opaque);
 };
 
 struct api_ctx {

@@ -217,6 +217,10 @@ int api_override_parse_text(const char *text, struct api_overrides *ov,
 int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
 			char *err);
 
+/* PUT /migration/send (src/api/config/migration.c); 0, or -1 with @err. */
+struct mig_params;
+int api_migration_send_parse(json_t *body, struct mig_params *out, char *err);
+
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing
  * garbage. Returns a new reference or NULL with @err filled.

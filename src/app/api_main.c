@@ -33,6 +33,7 @@
 #include "../api/server.h"
 #include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
+#include "../migration/migration.h"
 #include "../snapshot/snapshot.h"
 #include "../snapshot/uffd.h"
 #include "../util/log.h"
@@ -49,6 +50,8 @@
 #define METRICS_PERIOD_S 60
 #define CONFIG_FILE_MAX (1 << 20)
 
+struct incoming;
+
 struct instance {
 	struct api_ctx ctx;
 	const struct run_opts *opts;
@@ -64,7 +67,14 @@ struct instance {
 	int timer_fd;
 	int metrics_fd;
 	int log_fd;
+	struct mig_source *mig; /* the last migration sent, if any */
+	struct incoming *inc; /* --incoming: listening, not yet accepted */
+	pthread_cond_t mig_cond; /* with ctx.lock: the end was reported */
+	bool mig_reported;
 };
+
+/* How long a migrated source waits for its end to be asked about. */
+#define MIG_LINGER_S 5
 
 static void copy_err(char *err, const char *fallback)
 {
@@ -118,10 +128,18 @@ static int op_start(void *opaque, char *err)
 	return 0;
 }
 
+static bool migrating(struct instance *in);
+
 static int op_pause(void *opaque, char *err)
 {
 	struct instance *in = opaque;
 
+	if (migrating(in)) {
+		snprintf(
+			err, API_ERR_MAX,
+			"a migration is in progress (PUT /migration/cancel first)");
+		return -1;
+	}
 	if (vm_pause(&in->sess.vm)) {
 		snprintf(err, API_ERR_MAX, "the VM is stopping");
 		return -1;
@@ -133,7 +151,12 @@ static int op_resume(void *opaque, char *err)
 {
 	struct instance *in = opaque;
 
-	(void)err;
+	if (migrating(in)) {
+		snprintf(
+			err, API_ERR_MAX,
+			"a migration is in progress (PUT /migration/cancel first)");
+		return -1;
+	}
 	return vm_resume(&in->sess.vm);
 }
 
@@ -404,22 +427,26 @@ static int op_power_button(void *opaque, char *err)
 	return 0;
 }
 
-static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
-			      char *err)
+/* The VM's configuration as a snapshot or migration carries it. */
+static char *vm_config_text(struct instance *in, char *err)
 {
-	struct instance *in = opaque;
 	json_t *j = api_config_full_json(&in->ctx.cfg);
 	char *text;
-	int r;
 
 	/* The logger and metrics are the process's, not the VM's. */
 	json_object_del(j, "logger");
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (!text) {
+	if (!text)
 		snprintf(err, API_ERR_MAX, "out of memory");
-		return -1;
-	}
+	return text;
+}
+
+static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
+			      char *err)
+{
+	struct instance *in = opaque;
+	char *text = vm_config_text(in, err);
 	struct snapshot_params p = {
 		.type = c->diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
 		.config_json = text,
@@ -427,6 +454,10 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 		.mem_path = c->mem_path,
 		.parent = in->snap_id,
 	};
+	int r;
+
+	if (!text)
+		return -1;
 	r = snapshot_create(&in->sess.vm, &p, err, API_ERR_MAX);
 	if (!r)
 		in->snap_id = p.id;
@@ -434,9 +465,134 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 	return r;
 }
 
-/* Builds the VM of the snapshot @snap, restores it, starts it paused. */
+/* --- live migration, sending side (docs/migration.md) --- */
+
+static bool migrating(struct instance *in)
+{
+	struct mig_progress p;
+
+	if (!in->mig)
+		return false;
+	mig_source_progress(in->mig, &p);
+	return p.state == MIG_ACTIVE;
+}
+
+/* The migration thread pauses the VM for the switch-over. */
+static int mig_pause(void *opaque)
+{
+	struct instance *in = opaque;
+	int r;
+
+	pthread_mutex_lock(&in->ctx.lock);
+	r = vm_pause(&in->sess.vm);
+	if (!r)
+		in->ctx.state = API_PAUSED;
+	pthread_mutex_unlock(&in->ctx.lock);
+	return r;
+}
+
+static void mig_resume(void *opaque)
+{
+	struct instance *in = opaque;
+
+	pthread_mutex_lock(&in->ctx.lock);
+	if (!vm_resume(&in->sess.vm))
+		in->ctx.state = API_RUNNING;
+	pthread_mutex_unlock(&in->ctx.lock);
+}
+
+/*
+ * The VM runs on the destination: this instance ends, exit 0, once the
+ * end was reported (GET /migration: `vmon migrate` waits for it) or after
+ * MIG_LINGER_S.
+ */
+static void mig_completed(void *opaque)
+{
+	struct instance *in = opaque;
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	t.tv_sec += MIG_LINGER_S;
+	pthread_mutex_lock(&in->ctx.lock);
+	while (!in->mig_reported &&
+	       pthread_cond_timedwait(&in->mig_cond, &in->ctx.lock, &t) == 0)
+		;
+	pthread_mutex_unlock(&in->ctx.lock);
+	vm_request_stop(&in->sess.vm, EXIT_OK, "migrated");
+}
+
+static int op_migrate_send(void *opaque, const struct mig_params *p, char *err)
+{
+	struct instance *in = opaque;
+	struct mig_hooks h = { mig_pause, mig_resume, mig_completed, in };
+	char *text;
+
+	if (migrating(in)) {
+		snprintf(err, API_ERR_MAX, "a migration is in progress");
+		return -1;
+	}
+	text = vm_config_text(in, err);
+	if (!text)
+		return -1;
+	mig_source_free(in->mig);
+	in->mig = mig_source_start(&in->sess.vm, text, p, &h, err, API_ERR_MAX);
+	free(text);
+	return in->mig ? 0 : -1;
+}
+
+static int op_migrate_cancel(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	if (!migrating(in)) {
+		snprintf(err, API_ERR_MAX, "no migration in progress");
+		return -1;
+	}
+	mig_source_cancel(in->mig);
+	return 0;
+}
+
+static json_t *op_migrate_info(void *opaque)
+{
+	struct instance *in = opaque;
+	struct mig_progress p = { 0 };
+
+	if (in->mig)
+		mig_source_progress(in->mig, &p);
+	if (p.state == MIG_COMPLETED) {
+		in->mig_reported = true;
+		pthread_cond_broadcast(&in->mig_cond);
+	}
+	return json_pack(
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
+		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
+		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
+		(json_int_t)p.pages_sent, "zero_pages",
+		(json_int_t)p.zero_pages, "bytes_sent",
+		(json_int_t)p.bytes_sent, "dirty_pages",
+		(json_int_t)p.dirty_pages, "dirty_rate_pages_s",
+		(json_int_t)p.dirty_rate, "expected_downtime_ms",
+		(json_int_t)p.expected_downtime_ms, "downtime_ms",
+		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
+		"error", *p.error ? p.error : NULL);
+}
+
+/*
+ * What fills a VM built for a restore before its state is restored: a
+ * live migration's receiver (guest RAM and the state come from the
+ * stream). 0, or -1 with @err.
+ */
+typedef int (*load_fill_fn)(void *arg, struct vm *vm, struct snapshot *snap,
+			    char *err);
+
+/*
+ * Builds the VM of the snapshot @snap, fills it (@fill, if any), restores
+ * it and starts it paused (running with l->resume, read after @fill).
+ */
 static int load_build(struct instance *in, struct snapshot *snap,
-		      const struct api_snapshot_load *l, char *err)
+		      const struct api_snapshot_load *l, load_fill_fn fill,
+		      void *fill_arg, char *err)
 {
 	int r;
 
@@ -471,6 +627,8 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		r = EXIT_HOST;
 	if (r)
 		copy_err(err, "cannot build the VM");
+	else if (fill && fill(fill_arg, &in->sess.vm, snap, err))
+		r = EXIT_USAGE;
 	/* With Uffd, the handler serves the pages the restore touches. */
 	else if ((l->uffd &&
 		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
@@ -496,30 +654,25 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	return 0;
 }
 
-static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
-			    char *err)
+/* Takes @snap's configuration and builds, fills and restores its VM. */
+static int load_snapshot(struct instance *in, struct snapshot *snap,
+			 const struct api_snapshot_load *l, load_fill_fn fill,
+			 void *fill_arg, char *err)
 {
-	struct instance *in = opaque;
 	struct api_config saved;
-	struct snapshot snap;
 	uint64_t one = 1;
 	int r;
 
-	if (snapshot_open(&snap, l->state_path, l->uffd ? NULL : l->mem_path,
-			  NULL, err, API_ERR_MAX))
-		return -1;
 	if (api_config_copy(&saved, &in->ctx.cfg)) {
-		snapshot_close(&snap);
 		snprintf(err, API_ERR_MAX, "out of memory");
 		return -1;
 	}
-	r = api_config_document(&in->ctx.cfg, snap.config, strlen(snap.config),
-				err);
+	r = api_config_document(&in->ctx.cfg, snap->config,
+				strlen(snap->config), err);
 	if (!r)
 		r = api_overrides_apply(&in->ctx.cfg, &l->ov, err);
 	if (!r)
-		r = load_build(in, &snap, l, err);
-	snapshot_close(&snap);
+		r = load_build(in, snap, l, fill, fill_arg, err);
 	if (r) {
 		api_config_free(&in->ctx.cfg);
 		in->ctx.cfg = saved;
@@ -531,6 +684,98 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 		/* cannot fail: the counter is far from overflowing */
 	}
 	return 0;
+}
+
+static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
+			    char *err)
+{
+	struct instance *in = opaque;
+	struct snapshot snap;
+	int r;
+
+	/* Uffd: the memory file is the handler's, not ours to open. */
+	if (snapshot_open(&snap, l->state_path, l->uffd ? NULL : l->mem_path,
+			  NULL, err, API_ERR_MAX))
+		return -1;
+	r = load_snapshot(in, &snap, l, NULL, NULL, err);
+	snapshot_close(&snap);
+	return r;
+}
+
+/* --- live migration, receiving side: run --incoming URL --- */
+
+struct incoming {
+	struct mig_dest dest;
+	struct api_snapshot_load *l;
+};
+
+static int incoming_fill(void *arg, struct vm *vm, struct snapshot *snap,
+			 char *err)
+{
+	struct incoming *inc = arg;
+
+	/* Started paused: it runs once the source knows it does. */
+	return mig_receive_memory(&inc->dest, vm, snap, err, API_ERR_MAX);
+}
+
+/* Listens before the API answers: a source told to come finds us. */
+static int incoming_listen(struct instance *in, const char *url)
+{
+	char err[API_ERR_MAX];
+
+	in->inc = calloc(1, sizeof(*in->inc));
+	if (!in->inc)
+		return EXIT_HOST;
+	if (mig_listen_url(&in->inc->dest, url, err, sizeof(err))) {
+		pr_err("--incoming %s", err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int incoming_start(struct instance *in, const char *url)
+{
+	struct incoming *inc = in->inc;
+	char err[API_ERR_MAX] = "";
+	struct snapshot snap;
+	int ret = EXIT_USAGE;
+
+	inc->l = calloc(1, sizeof(*inc->l));
+	if (!inc->l)
+		return EXIT_HOST;
+	memset(&snap, 0, sizeof(snap));
+	snap.mem_fd = -1;
+	/* While it waits for the source, API requests are served. */
+	if (!mig_accept(&inc->dest, &snap, err, sizeof(err))) {
+		pthread_mutex_lock(&in->ctx.lock);
+		if (!load_snapshot(in, &snap, inc->l, incoming_fill, inc,
+				   err)) {
+			in->ctx.configured = true;
+			in->ctx.state = API_PAUSED;
+			ret = 0;
+		}
+		pthread_mutex_unlock(&in->ctx.lock);
+	}
+	/* The source stops once told; only then may the VM run here. */
+	if (mig_finish(&inc->dest, ret ? err : NULL) && !ret) {
+		snprintf(err, sizeof(err),
+			 "the source could not be told: the VM stays there");
+		ret = EXIT_HOST;
+	}
+	if (!ret && inc->dest.run) {
+		pthread_mutex_lock(&in->ctx.lock);
+		if (!vm_resume(&in->sess.vm))
+			in->ctx.state = API_RUNNING;
+		pthread_mutex_unlock(&in->ctx.lock);
+	}
+	snapshot_close(&snap);
+	free(inc->l);
+	inc->l = NULL;
+	if (ret)
+		pr_err("incoming migration on %s: %s", url, err);
+	else
+		pr_info("incoming migration on %s: the VM runs here", url);
+	return ret;
 }
 
 static const struct api_ops instance_ops = {
@@ -550,6 +795,9 @@ static const struct api_ops instance_ops = {
 	.power_button = op_power_button,
 	.snapshot_create = op_snapshot_create,
 	.snapshot_load = op_snapshot_load,
+	.migrate_send = op_migrate_send,
+	.migrate_cancel = op_migrate_cancel,
+	.migrate_info = op_migrate_info,
 };
 
 static void on_timer(void *opaque)
@@ -741,6 +989,11 @@ static int instance_end(struct instance *in, struct api_server *server,
 			const char *entry, int sig_fd, int ret)
 {
 	api_server_stop(server);
+	/* The migration thread may wait for the lock: it ends first. */
+	mig_source_free(in->mig);
+	/* Post-copy threads write into guest memory: before it goes. */
+	if (in->inc)
+		mig_dest_free(&in->inc->dest);
 	pthread_mutex_lock(&in->ctx.lock);
 	if (in->started) {
 		in->ctx.state = API_STOPPING;
@@ -760,6 +1013,8 @@ static int instance_end(struct instance *in, struct api_server *server,
 		close(in->timer_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
+	free(in->inc);
+	pthread_cond_destroy(&in->mig_cond);
 	free(in);
 	return ret;
 }
@@ -793,6 +1048,7 @@ int api_main(const struct run_opts *o)
 	if (!in)
 		return EXIT_HOST;
 	in->opts = o;
+	pthread_cond_init(&in->mig_cond, NULL);
 	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
 	in->uffd_fds[0] = in->uffd_fds[1] = -1;
 	if (o->id)
@@ -818,12 +1074,24 @@ int api_main(const struct run_opts *o)
 	if (sig_fd < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
+	if (o->incoming) {
+		ret = incoming_listen(in, o->incoming);
+		if (ret)
+			goto out;
+	}
 	/*
 	 * With a start of its own (a config file, a snapshot), the API
 	 * answers once the VM is there: never "Not started" for a VM that is
-	 * being restored.
+	 * being restored. An incoming migration's API answers while it
+	 * waits (GET / says Not started until the VM arrived).
 	 */
-	if (!(o->config_file || o->restore)) {
+	if (o->incoming) {
+		ret = start_api(in, o, entry, sizeof(entry), &server);
+		if (!ret)
+			ret = incoming_start(in, o->incoming);
+		if (ret)
+			goto out;
+	} else if (!(o->config_file || o->restore)) {
 		ret = start_api(in, o, entry, sizeof(entry), &server);
 		if (ret)
 			goto out;

@@ -72,6 +72,9 @@ void cli_run_usage(FILE *f)
 		"      --override WHAT      with --restore: net:ID=TAP, drive:ID=PATH or\n"
 		"                           vsock=PATH replaces the snapshot's tap, disk\n"
 		"                           image or vsock socket (clones; repeatable)\n"
+		"      --incoming URL       wait for a live migration on URL (tcp:ADDR:PORT\n"
+		"                           or unix:PATH) and run the VM that arrives\n"
+		"                           (vmon migrate; docs/migration.md)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
 		"      --seccomp-level LEVEL\n"
@@ -111,6 +114,7 @@ enum {
 	OPT_SECCOMP_FILTER,
 	OPT_NO_SECCOMP,
 	OPT_RESTORE,
+	OPT_INCOMING,
 	OPT_RESUME,
 	OPT_ACPI, /* platform options: with the API and --restore too */
 	OPT_NO_ACPI,
@@ -151,6 +155,7 @@ static const struct option run_options[] = {
 	{ "seccomp-filter", required_argument, NULL, OPT_SECCOMP_FILTER },
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "override", required_argument, NULL, OPT_OVERRIDE },
 };
@@ -443,6 +448,9 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 	case OPT_RESTORE:
 		o->restore = optarg;
 		return CLI_OK;
+	case OPT_INCOMING:
+		o->incoming = optarg;
+		return CLI_OK;
 	case OPT_RESUME:
 		o->resume = true;
 		return CLI_OK;
@@ -524,6 +532,10 @@ static enum cli_result check_run(struct run_opts *o)
 	}
 	if ((o->resume || o->nr_overrides) && !o->restore) {
 		pr_err("--resume, --override: only with --restore");
+		return CLI_ERROR;
+	}
+	if (o->incoming && (o->restore || o->config_file || o->vm_opts)) {
+		pr_err("--incoming: the source describes the VM; --restore, --config-file, --kernel, --mem and the device options do not apply");
 		return CLI_ERROR;
 	}
 	for (unsigned int i = 0; i < nr_dev_opts; i++)

@@ -32,6 +32,7 @@ struct run_opts {
 	/* --override net:ID=TAP|drive:ID=PATH|vsock=PATH, with --restore */
 	const char *overrides[CLI_MAX_OVERRIDES];
 	unsigned int nr_overrides;
+	const char *incoming; /* --incoming URL: a live migration arrives */
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 	struct fc_opts fc; /* Firecracker's flags (fc_cli.h) */
 };

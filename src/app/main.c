@@ -13,6 +13,7 @@
 #include "img.h"
 #include "instances.h"
 #include "jail.h"
+#include "migrate_cmd.h"
 #include "run.h"
 #include "seccomp_print.h"
 #include "snapshot_cmd.h"
@@ -58,6 +59,8 @@ static void usage(FILE *f)
 		"             check and describe the snapshot in DIR\n"
 		"  img create|info|check|commit\n"
 		"             qcow2 images, as qemu-img (docs/qcow2.md)\n"
+		"  migrate ID URL [options]\n"
+		"             live-migrate instance ID to `vmon run --incoming URL`\n"
 		"  help       this help\n"
 		"\n"
 		"Options:\n"
@@ -109,6 +112,8 @@ int main(int argc, char **argv)
 		return cmd_snapshot_merge(argc - 1, argv + 1);
 	if (!strcmp(cmd, "snapshot-info"))
 		return cmd_snapshot_info(argc - 1, argv + 1);
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
 	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
 		return cmd_instance(argc - 1, argv + 1);

@@ -456,7 +456,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (seccomp_filters_setup(o.seccomp_level, o.seccomp_filter))
 		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
-	if (o.api_sock || o.config_file || o.restore)
+	if (o.api_sock || o.config_file || o.restore || o.incoming)
 		return api_main(&o);
 	if (!o.cfg.kernel) {
 		if (o.cfg.initrd) {

@@ -141,6 +141,34 @@ static int write_files(struct vm *vm, const struct snapshot_params *p,
 	return 0;
 }
 
+int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
+		   struct state_writer *file)
+{
+	struct snapshot_params p = { .type = SNAPSHOT_FULL,
+				     .config_json = config_json };
+	struct state_writer payload;
+	int ret;
+
+	state_writer_init(&payload);
+	if (prelude) {
+		size_t sec;
+
+		put_header(vm, SNAPSHOT_FULL, &payload);
+		put_link(&payload, 0, 0, NULL, 0);
+		sec = state_begin(&payload, CONF_TAG, CONF_VERSION);
+		state_put_u32(&payload, (uint32_t)strlen(config_json));
+		state_put_bytes(&payload, config_json, strlen(config_json));
+		state_end(&payload, sec);
+		ret = payload.failed ? -1 : 0;
+	} else {
+		ret = build_state(vm, &p, NULL, &payload);
+	}
+	if (!ret)
+		ret = snapfile_pack(&payload, file);
+	state_writer_free(&payload);
+	return ret;
+}
+
 int snapshot_create(struct vm *vm, struct snapshot_params *p, char *err,
 		    size_t errlen)
 {

@@ -66,6 +66,15 @@ int snapshot_create(struct vm *vm, struct snapshot_params *p, char *err,
 		    size_t errlen);
 
 /*
+ * Builds a whole Full state file of @vm into @file (live migration sends
+ * it): with @prelude only the header and the configuration (what a
+ * receiver needs to build the VM), else everything (@vm paused). 0, or
+ * -1 (the reason logged, or out of memory).
+ */
+int snapshot_state(struct vm *vm, const char *config_json, bool prelude,
+		   struct state_writer *file);
+
+/*
  * Applies the Diff snapshot (@diff_state, @diff_mem) to the snapshot it
  * follows (@base_state, @base_mem): the diff's pages are written into the
  * base's memory file and the base's state file becomes the diff's, as a

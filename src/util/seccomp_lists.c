@@ -16,6 +16,7 @@
 #include <linux/kvm.h>
 #include <linux/userfaultfd.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sys/prctl.h>
 #include <linux/if_tun.h>
 #include <linux/sockios.h>
@@ -304,6 +305,46 @@ static const struct sc_rule snapshot_rules[] = {
 	ALLOW(fchmod, "create: the files are the user's alone (0600)"),
 };
 
+/*
+ * Live migration's sending side (PUT /migration/send): the migration
+ * thread starts from the API thread and runs under its list.
+ */
+static const struct sc_rule migration_rules[] = {
+	ALLOW_EQ(socket, 0, AF_INET, "the connection to the destination"),
+	ALLOW_EQ(socket, 0, AF_INET6, "the connection to the destination"),
+	ALLOW_EQ(socket, 0, AF_UNIX, "a unix: destination"),
+	ALLOW(connect, "the connection to the destination"),
+	ALLOW(getsockopt, "the outcome of a non-blocking connect"),
+	ALLOW(setsockopt, "TCP_NODELAY on the connection"),
+	ALLOW(fcntl, "the connection blocks once connected"),
+	ALLOW(poll, "connect and receive time-outs"),
+	ALLOW(sendto, "the stream"),
+	ALLOW(recvfrom, "the destination's answer"),
+	ALLOW(close, "the connection"),
+	ALLOW(clock_nanosleep, "the bandwidth limit"),
+	ALLOW(nanosleep, "the bandwidth limit"),
+	IOCTL(KVM_GET_DIRTY_LOG, "pre-copy rounds: the pages the guest wrote"),
+	IOCTL(KVM_SET_USER_MEMORY_REGION,
+	      "dirty logging on and off on the RAM slots"),
+	ALLOW(clone3, "start the migration thread"),
+	ALLOW(clone, "start the migration thread (glibc's fallback)"),
+};
+
+/*
+ * The destination's post-copy threads (vmon-mig): page faults in, page
+ * requests out, pages installed with userfaultfd.
+ */
+static const struct sc_rule postcopy_rules[] = {
+	ALLOW(poll, "wait for page faults and for the source"),
+	ALLOW(read, "page fault messages from the userfaultfd"),
+	ALLOW(recvfrom, "pages from the source"),
+	ALLOW(sendto, "page requests to the source"),
+	ALLOW(shutdown, "the connection, at teardown"),
+	IOCTL(UFFDIO_COPY, "install a page that arrived"),
+	IOCTL(UFFDIO_ZEROPAGE, "install a page of zeros"),
+	IOCTL(UFFDIO_UNREGISTER, "every page is here: RAM is ordinary again"),
+};
+
 /* What a new thread does before it installs its own filter. */
 static const struct sc_rule start_rules[] = {
 	ALLOW(set_robust_list, "glibc: a new thread's robust futex list"),
@@ -325,6 +366,8 @@ static const struct sc_group teardown = GROUP("teardown", teardown_rules);
 static const struct sc_group api = GROUP("API", api_rules);
 static const struct sc_group build = GROUP("VM build", build_rules);
 static const struct sc_group snapshot = GROUP("snapshot", snapshot_rules);
+static const struct sc_group migration = GROUP("migration", migration_rules);
+static const struct sc_group postcopy = GROUP("post-copy", postcopy_rules);
 
 static const struct sc_group *const main_groups[] = { &base, &alloc, &main_loop,
 						      &teardown, NULL };
@@ -332,10 +375,12 @@ static const struct sc_group *const vcpu_groups[] = { &base, &alloc, &vcpu,
 						      NULL };
 static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
+static const struct sc_group *const migrate_groups[] = { &base, &alloc,
+							 &postcopy, NULL };
 /* The API thread starts the others: their lists are in its own. */
 static const struct sc_group *const api_groups[] = {
-	&base,	   &alloc, &api, &build, &snapshot, &start,
-	&teardown, &vcpu,  &io,	 &uart,	 NULL
+	&base,	&alloc,	   &api,  &build, &snapshot, &migration,
+	&start, &teardown, &vcpu, &io,	  &uart,     NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
@@ -351,6 +396,9 @@ const struct sc_kind sc_kinds[THREAD_KINDS] = {
 	[THREAD_API] = { "api", "vmon-api",
 			 "the API thread (vmon-api, libmicrohttpd's): requests, InstanceStart builds the VM",
 			 api_groups },
+	[THREAD_MIGRATE] = { "migrate", "vmon-mig",
+			     "the post-copy threads of a migration's destination (vmon-mig): page faults, requests, pages",
+			     migrate_groups },
 	[THREAD_UART] = { "uart", "vmon-uart",
 			  "the serial port's writer (vmon-uart): guest output to stdout or a file",
 			  uart_groups },

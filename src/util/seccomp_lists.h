@@ -17,6 +17,7 @@ enum thread_kind {
 	THREAD_IO, /* the virtio I/O thread (src/vmm/iothread.c) */
 	THREAD_API, /* libmicrohttpd's thread: the API, InstanceStart */
 	THREAD_UART, /* the console output writers (util/outq.c): UART, hvc0 */
+	THREAD_MIGRATE, /* post-copy receivers (migration/postcopy.c) */
 	THREAD_KINDS,
 };
 

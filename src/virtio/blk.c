@@ -112,6 +112,12 @@ static void blk_done(void *opaque, struct block_req *q, int res)
 	struct blk_io *io =
 		(struct blk_io *)((char *)q - offsetof(struct blk_io, bq));
 
+	/* The data landed now, maybe after its pages were collected. */
+	if (q->op == BLOCK_READ && res > 0)
+		for (unsigned int i = 0; i < q->nr_iov; i++)
+			gmem_mark_dirty_hva(&b->dev->vm->mem,
+					    q->iov[i].iov_base,
+					    q->iov[i].iov_len);
 	if (b->push)
 		finish_io(b, io, res);
 	else

@@ -28,6 +28,9 @@ enum vmon_exit {
 	EXIT_UNEXPECTED = 14,
 	/* The guest reported a crash (KVM_SYSTEM_EVENT_CRASH). */
 	EXIT_GUEST_CRASH = 16,
+	/* vmon migrate: the migration failed or was cancelled; the VM runs
+	 * on the source (docs/migration.md). */
+	EXIT_MIGRATION = 6,
 	/* A vmon thread made a system call outside its seccomp list
 	 * (docs/seccomp.md); Firecracker's code for it too. */
 	EXIT_SECCOMP = 148,

@@ -60,6 +60,15 @@ void *gpa_to_hva_rw(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return r->hva + (gpa - r->gpa);
 }
 
+void gmem_mark_dirty_hva(const struct guest_mem *mem, const void *hva,
+			 uint64_t len)
+{
+	uint64_t *bits = __atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE);
+
+	if (bits)
+		mark(mem, bits, hva, len);
+}
+
 void gmem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	uint64_t *bits = __atomic_load_n(&mem->dirty, __ATOMIC_ACQUIRE);

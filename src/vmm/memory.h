@@ -51,6 +51,13 @@ void *gpa_to_hva_rw(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
  * earlier (virtqueue rings); nothing if tracking is off or not RAM.
  */
 void gmem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/*
+ * The same for host addresses inside guest RAM: a write that completed
+ * later than its buffer was translated (an asynchronous block read), so
+ * a live migration that sent the page in between sends it again.
+ */
+void gmem_mark_dirty_hva(const struct guest_mem *mem, const void *hva,
+			 uint64_t len);
 
 /* Copies guest memory; return 0, or -1 if the range is not all guest RAM. */
 int gmem_read(const struct guest_mem *mem, uint64_t gpa, void *buf,

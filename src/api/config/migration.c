@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * migration.c - the body of PUT /migration/send (a vmon extension,
+ * docs/migration.md), checked into struct api_migration_send.
+ */
+#include <string.h>
+
+#include "../../migration/migration.h"
+#include "common.h"
+
+static const char *const send_fields[] = { "url",	  "mode",
+					   "downtime_ms", "bandwidth",
+					   "compress",	  NULL };
+
+int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
+{
+	char mode[16] = "precopy";
+	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
+	struct mig_addr a;
+
+	memset(out, 0, sizeof(*out));
+	if (api_check_fields(body, "migration/send", send_fields, err) ||
+	    api_get_strbuf(body, "migration/send", "url", true, out->url,
+			   sizeof(out->url), NULL, err) ||
+	    api_get_strbuf(body, "migration/send", "mode", false, mode,
+			   sizeof(mode), NULL, err) ||
+	    api_get_uint(body, "migration/send", "downtime_ms", false, 1,
+			 3600000, &downtime, NULL, err) ||
+	    api_get_uint(body, "migration/send", "bandwidth", false, 0,
+			 UINT64_MAX, &bw, NULL, err) ||
+	    api_get_bool(body, "migration/send", "compress", &out->compress,
+			 err))
+		return -1;
+	if (mig_mode_parse(mode, &out->mode))
+		return api_fail(
+			err,
+			"migration/send: field `mode` must be \"precopy\", \"postcopy\" or \"auto\"");
+	if (mig_addr_parse(out->url, &a, err, API_ERR_MAX))
+		return -1;
+	if (!a.unix_sock && !mig_addr_numeric(&a))
+		return api_fail(
+			err,
+			"migration/send: field `url`: give the host as a numeric address (vmon migrate resolves names)");
+	out->downtime_ms = downtime;
+	out->bandwidth = bw;
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * migration.h - live migration of a running VM (docs/migration.md).
+ * The source (mig_source_*) runs on a thread of its own: it connects,
+ * sends the configuration, copies guest RAM while the guest runs
+ * (pre-copy rounds over the dirty log, dirty.h) until what is left fits
+ * the downtime budget, then pauses the VM, sends the rest and the VM's
+ * state (the snapshot format), and waits for the destination to say the
+ * VM runs there. Any failure before that resumes the source. The
+ * destination (mig_receive) builds the VM from the configuration, fills
+ * its RAM, restores the state and starts it.
+ */
+#ifndef VMON_MIGRATION_MIGRATION_H
+#define VMON_MIGRATION_MIGRATION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stream.h"
+
+struct vm;
+struct snapshot;
+
+enum mig_mode { MIG_MODE_PRECOPY, MIG_MODE_POSTCOPY, MIG_MODE_AUTO };
+enum mig_state {
+	MIG_NONE,
+	MIG_ACTIVE,
+	MIG_COMPLETED,
+	MIG_FAILED,
+	MIG_CANCELLED,
+};
+
+#define MIG_DEFAULT_DOWNTIME_MS 300
+#define MIG_MAX_ROUNDS 30
+
+struct mig_params {
+	char url[512];
+	enum mig_mode mode;
+	uint64_t downtime_ms; /* the pause the guest may see */
+	uint64_t bandwidth; /* bytes per second, 0: no limit */
+	bool compress; /* zstd on page batches */
+};
+
+struct mig_progress {
+	enum mig_state state;
+	enum mig_mode mode;
+	unsigned int rounds;
+	uint64_t ram_pages, pages_sent, zero_pages, bytes_sent;
+	uint64_t dirty_pages; /* left after the last round */
+	uint64_t dirty_rate; /* pages per second, last round */
+	uint64_t expected_downtime_ms, downtime_ms, total_ms;
+	bool postcopy; /* switched over to post-copy */
+	char error[MIG_ERR_MAX];
+};
+
+/* What the source asks of the instance that owns the VM. */
+struct mig_hooks {
+	/* Pauses the VM (the API's state follows); 0 or -1. */
+	int (*pause)(void *opaque);
+	void (*resume)(void *opaque);
+	/* The destination runs the VM: the source stops (exit 0). */
+	void (*completed)(void *opaque);
+	void *opaque;
+};
+
+struct mig_source;
+
+/*
+ * Starts migrating @vm (running or paused) to @p->url; @config_json is
+ * the VM's configuration (copied). NULL with @err if it cannot start.
+ */
+struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
+				    const struct mig_params *p,
+				    const struct mig_hooks *hooks, char *err,
+				    size_t errlen);
+void mig_source_progress(struct mig_source *m, struct mig_progress *out);
+/* Asks the migration to stop; the source runs on. */
+void mig_source_cancel(struct mig_source *m);
+/* Cancels if still active, joins the thread, frees. NULL is fine. */
+void mig_source_free(struct mig_source *m);
+
+const char *mig_state_name(enum mig_state s);
+const char *mig_mode_name(enum mig_mode m);
+int mig_mode_parse(const char *s, enum mig_mode *m);
+
+/*
+ * The destination side, in three steps so the instance builds the VM in
+ * between: mig_listen_url() opens the address, mig_accept() waits for
+ * the source and receives the prelude
+ * (a state file: header and configuration) into @s; the caller parses
+ * it into a VM built but not started; mig_receive_memory() fills that
+ * VM's RAM and receives the state, which replaces @s's (then restored by
+ * the caller); mig_finish() tells the source the VM is ready here (or,
+ * with @fail, why not); only then does the caller run it.
+ */
+struct mig_postcopy;
+
+struct mig_dest {
+	struct mig_conn conn;
+	int listen_fd;
+	struct mig_addr addr;
+	char url[512];
+	bool run; /* the VM ran on the source: resume it here */
+	struct mig_postcopy *post; /* post-copy: pages still to come */
+	bool post_started; /* its threads run */
+};
+
+/* Listens on @url (before anything tells a source to come). 0 or -1. */
+int mig_listen_url(struct mig_dest *d, const char *url, char *err,
+		   size_t errlen);
+int mig_accept(struct mig_dest *d, struct snapshot *s, char *err,
+	       size_t errlen);
+int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
+		       char *err, size_t errlen);
+/* 0, or -1 if the source could not be told (logged). */
+int mig_finish(struct mig_dest *d, const char *fail);
+/*
+ * Ends the destination's side: post-copy threads stopped (any page fault
+ * still waiting is let go), the connection closed. Before the VM's
+ * memory goes.
+ */
+void mig_dest_free(struct mig_dest *d);
+
+/* Post-copy, inside mig_receive_memory() (postcopy.c). */
+int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
+			 const uint8_t *bitmap, size_t len, char *err,
+			 size_t errlen);
+int mig_postcopy_start(struct mig_dest *d, char *err, size_t errlen);
+int mig_postcopy_send(struct mig_dest *d, enum mig_rec type,
+		      const void *payload, size_t len);
+void mig_postcopy_free(struct mig_dest *d);
+
+#endif

@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * source.c - the sending side of a live migration (migration.h): the
+ * migration thread, its pre-copy rounds over the dirty log, the
+ * switch-over (pause, last pages, state, wait for the destination) and
+ * the fall-back (resume) on any failure, with progress for GET /migration.
+ */
+#include "migration.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../snapshot/snapshot.h"
+#include "../util/log.h"
+#include "../util/thread.h"
+#include "../vmm/dirty.h"
+#include "../vmm/iothread.h"
+#include "../vmm/vm.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+/* The destination restores and starts the VM: generous on a busy host. */
+#define DONE_TIMEOUT_MS 120000
+
+struct mig_source {
+	struct vm *vm;
+	char *config;
+	struct mig_params p;
+	struct mig_hooks h;
+	pthread_t thread;
+	pthread_mutex_t lock; /* prog */
+	struct mig_progress prog;
+	atomic_bool cancel;
+	struct mig_conn conn;
+	uint64_t *bitmap;
+	uint64_t words;
+	uint8_t *batch;
+	bool we_enabled; /* dirty tracking was off before us */
+	bool paused_by_us;
+	bool committed; /* post-copy: the destination runs the VM */
+	uint64_t t_committed; /* when it said so (ms) */
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *const state_names[] = { "none", "active", "completed",
+					   "failed", "cancelled" };
+static const char *const mode_names[] = { "precopy", "postcopy", "auto" };
+
+const char *mig_state_name(enum mig_state s)
+{
+	return state_names[s];
+}
+
+const char *mig_mode_name(enum mig_mode m)
+{
+	return mode_names[m];
+}
+
+int mig_mode_parse(const char *s, enum mig_mode *m)
+{
+	for (unsigned int i = 0; i < 3; i++) {
+		if (!strcmp(s, mode_names[i])) {
+			*m = (enum mig_mode)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (unsigned int i = 0; i < MIG_PAGE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* Sends the @n pages listed in @idx as one PAGES record. */
+static int send_batch(struct mig_source *m, const uint64_t *idx, unsigned int n,
+		      char *err)
+{
+	const uint8_t *ram = m->vm->mem.base;
+	uint8_t *p = m->batch;
+	uint8_t *data = p + 8 + 8ULL * n;
+	uint64_t zero = 0, len;
+	uint32_t count = n;
+
+	memcpy(p, &count, 4);
+	memset(p + 4, 0, 4);
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *page = ram + idx[i] * MIG_PAGE;
+
+		if (page_is_zero(page)) {
+			put64(p + 8 + 8ULL * i, idx[i] | MIG_PAGE_ZERO);
+			zero++;
+			continue;
+		}
+		put64(p + 8 + 8ULL * i, idx[i]);
+		memcpy(data, page, MIG_PAGE);
+		data += MIG_PAGE;
+	}
+	len = (uint64_t)(data - p);
+	if (mig_send(&m->conn, MIG_PAGES, p, len, err, MIG_ERR_MAX))
+		return -1;
+	pthread_mutex_lock(&m->lock);
+	m->prog.pages_sent += n;
+	m->prog.zero_pages += zero;
+	m->prog.bytes_sent = m->conn.bytes_out;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+/* Sends every page set in the bitmap, clearing it. */
+static int send_dirty(struct mig_source *m, char *err)
+{
+	uint64_t idx[MIG_BATCH_PAGES];
+	unsigned int n = 0;
+	uint64_t pages = m->vm->mem.ram_size / MIG_PAGE;
+
+	for (uint64_t w = 0; w < m->words; w++) {
+		uint64_t word = m->bitmap[w];
+
+		m->bitmap[w] = 0;
+		while (word) {
+			uint64_t pg = w * 64 + (uint64_t)__builtin_ctzll(word);
+
+			word &= word - 1;
+			if (pg >= pages)
+				continue;
+			idx[n++] = pg;
+			if (n < MIG_BATCH_PAGES)
+				continue;
+			if (atomic_load(&m->cancel)) {
+				snprintf(err, MIG_ERR_MAX, "cancelled");
+				return -1;
+			}
+			if (send_batch(m, idx, n, err))
+				return -1;
+			n = 0;
+		}
+	}
+	return n ? send_batch(m, idx, n, err) : 0;
+}
+
+static uint64_t count_bits(const uint64_t *b, uint64_t words)
+{
+	uint64_t n = 0;
+
+	for (uint64_t w = 0; w < words; w++)
+		n += (uint64_t)__builtin_popcountll(b[w]);
+	return n;
+}
+
+/*
+ * The pages dirtied since the last collection, with the I/O thread held
+ * still: what a device copies into guest memory in a turn is complete
+ * before its pages are collected.
+ */
+static int collect(struct mig_source *m)
+{
+	int r;
+
+	iothread_pause(m->vm->io);
+	r = dirty_log_collect(m->vm, m->bitmap);
+	iothread_resume(m->vm->io);
+	return r;
+}
+
+/*
+ * Pre-copy rounds until what is dirty fits the downtime budget: 0 then
+ * (stop and copy the rest), 1 to go on post-copy (mode postcopy after the
+ * first round; auto when the dirty pages stop shrinking), -1 with @err.
+ */
+static int precopy(struct mig_source *m, char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
+	uint64_t best = UINT64_MAX;
+	unsigned int stale = 0;
+
+	for (uint64_t pg = 0; pg < ram_pages; pg++)
+		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
+	for (unsigned int round = 1;; round++) {
+		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, dt, n, rate;
+		uint64_t expect;
+
+		if (send_dirty(m, err))
+			return -1;
+		if (collect(m)) {
+			snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
+			return -1;
+		}
+		dt = now_ms() - t0 + 1;
+		n = count_bits(m->bitmap, m->words);
+		rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
+		expect = n * MIG_PAGE * 1000 / rate;
+		pthread_mutex_lock(&m->lock);
+		m->prog.rounds = round;
+		m->prog.dirty_pages = n;
+		m->prog.dirty_rate = n * 1000 / dt;
+		m->prog.expected_downtime_ms = expect;
+		pthread_mutex_unlock(&m->lock);
+		pr_debug(
+			"migration: round %u: %llu pages dirty, %llu ms expected downtime",
+			round, (unsigned long long)n,
+			(unsigned long long)expect);
+		if (m->p.mode == MIG_MODE_POSTCOPY)
+			return 1;
+		if (expect <= m->p.downtime_ms)
+			return 0;
+		stale = n < best ? 0 : stale + 1;
+		best = n < best ? n : best;
+		/* Three rounds without progress: it will not converge. */
+		if (m->p.mode == MIG_MODE_AUTO && stale >= 3)
+			return 1;
+		if (round >= MIG_MAX_ROUNDS)
+			return 0;
+		if (atomic_load(&m->cancel)) {
+			snprintf(err, MIG_ERR_MAX, "cancelled");
+			return -1;
+		}
+	}
+}
+
+/* Sends the state record: u32 flags, then the VM's state file. */
+static int send_state(struct mig_source *m, uint32_t flags, char *err)
+{
+	struct state_writer file, st;
+	int r;
+
+	state_writer_init(&file);
+	state_writer_init(&st);
+	state_put_u32(&file, flags);
+	r = snapshot_state(m->vm, m->config, false, &st);
+	if (!r)
+		state_put_bytes(&file, st.data, st.len);
+	state_writer_free(&st);
+	if (r || file.failed) {
+		snprintf(err, MIG_ERR_MAX, "cannot take the VM state");
+		state_writer_free(&file);
+		return -1;
+	}
+	r = mig_send(&m->conn, MIG_STATE, file.data, file.len, err,
+		     MIG_ERR_MAX);
+	state_writer_free(&file);
+	return r;
+}
+
+/* The destination's word on a record it sent: DONE is 0. */
+static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
+{
+	if (type == MIG_DONE)
+		return 0;
+	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
+		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
+		 type == MIG_ERROR && reply ? (const char *)reply : "");
+	return -1;
+}
+
+/* Post-copy: sends the pages the destination asks for in @req. */
+static int serve_request(struct mig_source *m, const uint8_t *req, size_t len,
+			 char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
+	uint64_t idx[MIG_BATCH_PAGES];
+	unsigned int n = 0;
+	uint32_t count;
+
+	if (len < 8 || (memcpy(&count, req, 4), count > MIG_BATCH_PAGES) ||
+	    len != 8 + 8ULL * count) {
+		snprintf(err, MIG_ERR_MAX, "corrupt page request");
+		return -1;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t pg;
+
+		memcpy(&pg, req + 8 + 8ULL * i, 8);
+		if (pg >= ram_pages ||
+		    !(m->bitmap[pg / 64] & (1ULL << (pg % 64))))
+			continue; /* sent already: on its way */
+		m->bitmap[pg / 64] &= ~(1ULL << (pg % 64));
+		idx[n++] = pg;
+	}
+	return n ? send_batch(m, idx, n, err) : 0;
+}
+
+/* Post-copy: the next batch of pages nobody asked for yet. */
+static int push_some(struct mig_source *m, uint64_t *cursor, char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
+	uint64_t idx[MIG_BATCH_PAGES];
+	unsigned int n = 0;
+
+	for (; *cursor < ram_pages && n < MIG_BATCH_PAGES; ++*cursor) {
+		uint64_t pg = *cursor;
+
+		if (m->bitmap[pg / 64] & (1ULL << (pg % 64))) {
+			m->bitmap[pg / 64] &= ~(1ULL << (pg % 64));
+			idx[n++] = pg;
+		}
+	}
+	return n ? send_batch(m, idx, n, err) : 0;
+}
+
+/*
+ * Post-copy after the state went: pages asked for first, the others in
+ * the background, until all are sent; the destination's DONE says the VM
+ * runs there (from then on the source cannot take it back).
+ */
+static int postcopy_serve(struct mig_source *m, char *err)
+{
+	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE, cursor = 0;
+	uint64_t deadline = now_ms() + DONE_TIMEOUT_MS;
+
+	while (cursor < ram_pages || !m->committed) {
+		if (!m->committed && now_ms() > deadline) {
+			snprintf(err, MIG_ERR_MAX,
+				 "the destination did not start the VM");
+			return -1;
+		}
+		uint8_t *rec;
+		uint32_t type;
+		size_t len;
+		int r;
+
+		if (!mig_readable(&m->conn, cursor < ram_pages ? 0 : 1000)) {
+			if (cursor < ram_pages && push_some(m, &cursor, err))
+				return -1;
+			continue;
+		}
+		if (mig_recv(&m->conn, &type, &rec, &len, 60000, err,
+			     MIG_ERR_MAX))
+			return -1;
+		if (type == MIG_REQ)
+			r = serve_request(m, rec, len, err);
+		else if (!(r = answer(type, rec, len, err))) {
+			m->committed = true;
+			m->t_committed = now_ms();
+		}
+		free(rec);
+		if (r)
+			return -1;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->prog.dirty_pages = 0;
+	pthread_mutex_unlock(&m->lock);
+	return mig_send(&m->conn, MIG_END, NULL, 0, err, MIG_ERR_MAX);
+}
+
+/*
+ * Pause, then either the last pages and the state and the destination's
+ * answer (pre-copy), or the state, the list of pages still to come and
+ * serving them (@postcopy).
+ */
+static int switch_over(struct mig_source *m, bool postcopy, char *err)
+{
+	uint8_t *reply = NULL;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	if (!vm_paused(m->vm)) {
+		if (m->h.pause(m->h.opaque)) {
+			snprintf(err, MIG_ERR_MAX, "cannot pause the VM");
+			return -1;
+		}
+		m->paused_by_us = true;
+	}
+	/* Paused: the I/O thread is parked and block I/O drained. */
+	if (dirty_log_collect(m->vm, m->bitmap)) {
+		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
+		return -1;
+	}
+	if (!postcopy) {
+		if (send_dirty(m, err) ||
+		    send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
+		    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS,
+			     err, MIG_ERR_MAX))
+			return -1;
+		r = answer(type, reply, len, err);
+		free(reply);
+		return r;
+	}
+	if (mig_send(&m->conn, MIG_DISCARD, m->bitmap, m->words * 8, err,
+		     MIG_ERR_MAX) ||
+	    send_state(m,
+		       MIG_STATE_POSTCOPY |
+			       (m->paused_by_us ? MIG_STATE_RUN : 0),
+		       err))
+		return -1;
+	return postcopy_serve(m, err);
+}
+
+/* Everything but the thread: 0, or -1 with @err. */
+static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
+{
+	struct mig_addr a;
+	struct state_writer prelude;
+	int fd, r;
+
+	if (mig_addr_parse(m->p.url, &a, err, MIG_ERR_MAX))
+		return -1;
+	fd = mig_connect(&a, CONNECT_TIMEOUT_MS, err, MIG_ERR_MAX);
+	if (fd < 0)
+		return -1;
+	mig_conn_init(&m->conn, fd);
+	m->conn.rate = m->p.bandwidth;
+	if (m->p.compress && mig_conn_compress(&m->conn, err, MIG_ERR_MAX))
+		return -1;
+	if (!dirty_log_enabled(m->vm)) {
+		if (dirty_log_enable(m->vm)) {
+			snprintf(err, MIG_ERR_MAX, "cannot track dirty pages");
+			return -1;
+		}
+		m->we_enabled = true;
+	}
+	state_writer_init(&prelude);
+	r = snapshot_state(m->vm, m->config, true, &prelude);
+	if (!r)
+		r = mig_send(&m->conn, MIG_HELLO, prelude.data, prelude.len,
+			     err, MIG_ERR_MAX);
+	else
+		snprintf(err, MIG_ERR_MAX, "cannot describe the VM");
+	state_writer_free(&prelude);
+	if (r)
+		return -1;
+	r = precopy(m, err);
+	if (r < 0)
+		return -1;
+	*t_pause = now_ms();
+	pthread_mutex_lock(&m->lock);
+	m->prog.postcopy = r == 1;
+	pthread_mutex_unlock(&m->lock);
+	return switch_over(m, r == 1, err);
+}
+
+/*
+ * A failure before the destination runs the VM: the source goes on as it
+ * was. After that (post-copy), the VM is lost with the connection: the
+ * source stays paused.
+ */
+static void fall_back(struct mig_source *m, const char *err)
+{
+	if (m->committed) {
+		pr_err("post-copy migration to %s: %s after the switch-over: the VM, running on the destination without all of its memory, is lost",
+		       m->p.url, err);
+		return;
+	}
+	if (m->conn.fd >= 0)
+		mig_send(&m->conn, MIG_ERROR, err, strlen(err) + 1,
+			 (char[MIG_ERR_MAX]){ 0 }, MIG_ERR_MAX);
+	if (m->we_enabled) {
+		dirty_log_disable(m->vm);
+	} else {
+		/* Someone else tracks too: every page counts as dirty. */
+		memset(m->bitmap, 0xff, m->words * 8);
+		dirty_log_remark(m->vm, m->bitmap);
+	}
+	if (m->paused_by_us)
+		m->h.resume(m->h.opaque);
+}
+
+static void *source_main(void *opaque)
+{
+	struct mig_source *m = opaque;
+	char err[MIG_ERR_MAX] = "";
+	uint64_t t0 = now_ms(), t_pause = 0;
+	int r = migrate(m, &t_pause, err);
+	uint64_t t1 = now_ms();
+
+	if (r)
+		fall_back(m, err);
+	else if (m->we_enabled)
+		dirty_log_disable(m->vm);
+	mig_conn_close(&m->conn);
+	pthread_mutex_lock(&m->lock);
+	m->prog.total_ms = t1 - t0;
+	m->prog.downtime_ms = !t_pause	   ? 0 :
+			      m->committed ? m->t_committed - t_pause :
+					     t1 - t_pause;
+	m->prog.bytes_sent = m->conn.bytes_out;
+	if (r) {
+		m->prog.state = atomic_load(&m->cancel) ? MIG_CANCELLED :
+							  MIG_FAILED;
+		snprintf(m->prog.error, sizeof(m->prog.error), "%s", err);
+	} else {
+		m->prog.state = MIG_COMPLETED;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (r) {
+		pr_warn("migration to %s: %s; the VM runs on here", m->p.url,
+			err);
+		return NULL;
+	}
+	pr_info("migration to %s: done in %llu ms, downtime %llu ms, %llu rounds",
+		m->p.url, (unsigned long long)(t1 - t0),
+		(unsigned long long)(t1 - t_pause),
+		(unsigned long long)m->prog.rounds);
+	m->h.completed(m->h.opaque);
+	return NULL;
+}
+
+struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
+				    const struct mig_params *p,
+				    const struct mig_hooks *hooks, char *err,
+				    size_t errlen)
+{
+	struct mig_source *m = calloc(1, sizeof(*m));
+	int e;
+
+	if (!m)
+		goto oom;
+	m->vm = vm;
+	m->p = *p;
+	m->h = *hooks;
+	m->conn.fd = -1;
+	m->words = dirty_words(vm->mem.ram_size);
+	m->config = strdup(config_json);
+	m->bitmap = calloc(m->words, 8);
+	m->batch = malloc(8 + MIG_BATCH_PAGES * (8 + MIG_PAGE));
+	if (!m->config || !m->bitmap || !m->batch)
+		goto oom;
+	pthread_mutex_init(&m->lock, NULL);
+	m->prog.state = MIG_ACTIVE;
+	m->prog.mode = p->mode;
+	m->prog.ram_pages = vm->mem.ram_size / MIG_PAGE;
+	e = thread_spawn(&m->thread, source_main, m);
+	if (!e)
+		return m;
+	pthread_mutex_destroy(&m->lock);
+	snprintf(err, errlen, "cannot start the migration thread: %s",
+		 strerror(e));
+	goto fail;
+oom:
+	snprintf(err, errlen, "out of memory");
+fail:
+	if (m) {
+		free(m->config);
+		free(m->bitmap);
+		free(m->batch);
+	}
+	free(m);
+	return NULL;
+}
+
+void mig_source_progress(struct mig_source *m, struct mig_progress *out)
+{
+	pthread_mutex_lock(&m->lock);
+	*out = m->prog;
+	if (out->state == MIG_ACTIVE)
+		out->bytes_sent = m->prog.bytes_sent;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mig_source_cancel(struct mig_source *m)
+{
+	atomic_store(&m->cancel, true);
+}
+
+void mig_source_free(struct mig_source *m)
+{
+	if (!m)
+		return;
+	mig_source_cancel(m);
+	pthread_join(m->thread, NULL);
+	pthread_mutex_destroy(&m->lock);
+	free(m->config);
+	free(m->bitmap);
+	free(m->batch);
+	free(m);
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * stream.h - the live-migration stream (docs/migration.md): the address
+ * forms (tcp:HOST:PORT, unix:PATH), connecting and listening, and the
+ * framing of records on the connection. Each record is a 24-byte head
+ * (magic "VMIG", type, flags, payload length, CRC-64 of the payload)
+ * and the payload; a PAGES payload may be zstd-compressed. Every read
+ * is bounded and checked: a corrupt or foreign stream is an error, never
+ * a crash.
+ */
+#ifndef VMON_MIGRATION_STREAM_H
+#define VMON_MIGRATION_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MIG_MAGIC 0x47494d56U /* "VMIG" little-endian */
+#define MIG_PROTO_VERSION 1
+#define MIG_HEAD_SIZE 24
+/* The largest payload accepted (a state file, or a batch of pages). */
+#define MIG_PAYLOAD_MAX (256U << 20)
+#define MIG_ERR_MAX 512
+
+enum mig_rec {
+	MIG_HELLO = 1, /* src->dst: header and configuration (a state file) */
+	MIG_PAGES = 2, /* src->dst: a batch of guest pages */
+	MIG_STATE = 3, /* src->dst: vCPUs, VM and devices (a state file) */
+	MIG_DONE = 4, /* dst->src: the VM runs here now (empty payload) */
+	MIG_ERROR = 5, /* either way: the other side gives up (a message) */
+	MIG_REQ = 6, /* post-copy, dst->src: pages the guest waits for */
+	MIG_DISCARD = 7, /* post-copy, src->dst: pages not sent yet (bitmap) */
+	MIG_END = 8, /* post-copy, src->dst: every page was sent */
+};
+
+/* A record flag: the payload is [u64 raw length][zstd frame]. */
+#define MIG_F_ZSTD 1
+
+/*
+ * A PAGES payload: u32 count, u32 zero; count u64 entries (the page's
+ * index in guest RAM, bit 63 set for a page of zeros, whose data is not
+ * sent); then the 4 KiB of each other page, in order.
+ */
+#define MIG_PAGE 4096U
+#define MIG_BATCH_PAGES 256U
+#define MIG_PAGE_ZERO (1ULL << 63)
+/*
+ * A STATE payload: u32 flags, then the state file. RUN: the VM ran on
+ * the source, run it; POSTCOPY: pages follow, after a DISCARD record.
+ */
+#define MIG_STATE_RUN 1U
+#define MIG_STATE_POSTCOPY 2U
+
+struct mig_conn {
+	int fd;
+	uint64_t bytes_out, bytes_in; /* on the wire, heads included */
+	uint64_t rate; /* bytes per second at most, 0: no limit */
+	uint64_t rl_start_ns, rl_bytes; /* the rate limit's window */
+	void *zctx; /* ZSTD_CCtx when compressing */
+};
+
+/* A parsed address: tcp (host, port) or unix (path). */
+struct mig_addr {
+	bool unix_sock;
+	char host[256];
+	char port[16];
+	char path[108];
+};
+
+/* Parses "tcp:HOST:PORT" (HOST may be [v6]) or "unix:PATH"; 0 or -1, @err. */
+int mig_addr_parse(const char *url, struct mig_addr *a, char *err,
+		   size_t errlen);
+/* True if @a's host is a numeric address (nothing to resolve). */
+bool mig_addr_numeric(const struct mig_addr *a);
+/*
+ * Rewrites @url ("tcp:NAME:PORT") into @out with NAME resolved to a
+ * numeric address (the migration thread's filter has no name service);
+ * other forms are copied. 0, or -1 with @err.
+ */
+int mig_url_resolve(const char *url, char *out, size_t outlen, char *err,
+		    size_t errlen);
+/* Connects (numeric hosts only) within @timeout_ms; the fd or -1 with @err. */
+int mig_connect(const struct mig_addr *a, int timeout_ms, char *err,
+		size_t errlen);
+/* A listening socket on @a; the fd or -1 with @err. */
+int mig_listen(const struct mig_addr *a, char *err, size_t errlen);
+
+void mig_conn_init(struct mig_conn *c, int fd);
+/* Closes the connection and frees the compressor. */
+void mig_conn_close(struct mig_conn *c);
+/* Turns on zstd compression of PAGES records; 0 or -1 with @err. */
+int mig_conn_compress(struct mig_conn *c, char *err, size_t errlen);
+
+/* Sends one record (compressing PAGES if asked); 0 or -1 with @err. */
+int mig_send(struct mig_conn *c, enum mig_rec type, const void *payload,
+	     size_t len, char *err, size_t errlen);
+/* True if a record (or the end of the stream) is ready to receive. */
+bool mig_readable(struct mig_conn *c, int timeout_ms);
+/*
+ * Receives one record within @timeout_ms (-1: no limit): *@type and a
+ * malloc'ed, checked and decompressed payload of *@len bytes (NULL when
+ * empty). 0, or -1 with @err (closed, timed out, corrupt, too large).
+ */
+int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
+	     int timeout_ms, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,285 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Live migration (docs/migration.md) of the counting guest
+(api_counter.elf, 2 vCPUs) between two vmon processes:
+- paused, over a unix: socket: the destination's memory is the source's
+  (a snapshot of each, SHA-256 equal) and it stays paused;
+- running, pre-copy over TCP between two network namespaces joined by a
+  veth pair (one host each), with `vmon migrate`: the source exits 0, the
+  destination's counter goes on from where the source's stopped (no step
+  lost or repeated), the downtime is printed;
+- the destination killed mid-migration (a bandwidth limit makes it last):
+  the source keeps running and reports the failure; a stream that is not
+  vmon's: the destination refuses it (exit 2), nothing left running."""
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import vmontest
+from vmontest import check
+import vmon_api
+
+vmontest.require_kvm()
+PID = os.getpid()
+WORK = tempfile.mkdtemp(prefix="vmon-mig-")
+NS_A, NS_B = "vmig-a-%d" % PID, "vmig-b-%d" % PID
+IP_A, IP_B = "10.213.%d.1" % (PID % 200), "10.213.%d.2" % (PID % 200)
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def counts(text):
+    return [int(l[2:], 16) for l in text.split("\n")
+            if l.startswith("c=") and len(l) == 10]
+
+
+def wait_count(inst, above, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and inst.last_count() <= above:
+        time.sleep(0.01)
+    return inst.last_count()
+
+
+def wait_state(inst, want, timeout=120):
+    deadline = time.monotonic() + timeout
+    body = {}
+    while time.monotonic() < deadline:
+        st, body = inst.req("GET", "/migration")
+        if st == 200 and body.get("state") in want:
+            break
+        time.sleep(0.05)
+    return body
+
+
+def snap(inst, d):
+    os.makedirs(d, exist_ok=True)
+    return inst.req("PUT", "/snapshot/create",
+                    {"snapshot_type": "Full",
+                     "snapshot_path": os.path.join(d, "state"),
+                     "mem_file_path": os.path.join(d, "memory")})[0]
+
+
+def wait_exit(inst, timeout=60):
+    try:
+        return inst.p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+# --- A paused VM over a unix socket: memory equal, stays paused ---
+url = "unix:" + os.path.join(WORK, "mig.sock")
+src = vmon_api.Instance(id="mig-src-%d" % PID)
+ok, body = src.boot_counter(vcpus=2)
+check(ok, "boot the counter guest %r" % (body,))
+check(wait_count(src, 0x4000) > 0x4000, "the guest counts")
+check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
+check(snap(src, WORK + "/a") == 204, "snapshot of the source")
+dst = vmon_api.Instance(id="mig-dst-%d" % PID, extra=["--incoming", url])
+st, b = src.req("PUT", "/migration/send", {"url": url})
+check(st == 204, "migration/send: %s %r" % (st, b))
+st, b = src.req("PUT", "/migration/send", {"url": url})
+check(st == 400, "a second migration at once is refused: %s %r" % (st, b))
+check(wait_exit(src) == 0, "the source ends with exit 0 once migrated")
+st, info = dst.req("GET", "/")
+check(info.get("state") == "Paused", "the destination is paused: %r" % (info,))
+check(snap(dst, WORK + "/b") == 204, "snapshot of the destination")
+check(sha(WORK + "/a/memory") == sha(WORK + "/b/memory"),
+      "the destination's memory is the source's (SHA-256)")
+c0 = dst.last_count()
+check(dst.req("PATCH", "/vm", {"state": "Resumed"})[0] == 204, "resume")
+after = wait_count(dst, src.last_count() + 0x2000)
+check(after > src.last_count() + 0x2000,
+      "the migrated guest counts on: 0x%x after 0x%x" % (after, src.last_count()))
+n = len(counts(src.serial_text())) + 2
+check(counts(src.serial_text() + dst.serial_text())[:n] ==
+      [0x1000 * (k + 1) for k in range(n)],
+      "no counter step lost or repeated across the migration")
+check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
+
+# --- Running, pre-copy, TCP between two network namespaces ---
+def sh(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def ns_up():
+    sh("ip", "netns", "add", NS_A)
+    sh("ip", "netns", "add", NS_B)
+    r = sh("ip", "link", "add", "vma%d" % (PID % 10000), "netns", NS_A,
+           "type", "veth", "peer", "name", "vmb%d" % (PID % 10000),
+           "netns", NS_B)
+    for ns, dev, ip in ((NS_A, "vma%d" % (PID % 10000), IP_A),
+                        (NS_B, "vmb%d" % (PID % 10000), IP_B)):
+        sh("ip", "-n", ns, "addr", "add", ip + "/24", "dev", dev)
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+    return r.returncode == 0
+
+
+def ns_down():
+    sh("ip", "netns", "del", NS_A)
+    sh("ip", "netns", "del", NS_B)
+
+
+check(ns_up(), "two network namespaces joined by a veth pair")
+try:
+    in_a = ["ip", "netns", "exec", NS_A]
+    in_b = ["ip", "netns", "exec", NS_B]
+    src = vmon_api.Instance(id="mig-src2-%d" % PID, prefix=in_a)
+    ok, body = src.boot_counter(vcpus=2)
+    check(ok, "boot the counter guest in namespace A %r" % (body,))
+    check(wait_count(src, 0x4000) > 0x4000, "the guest counts")
+    url = "tcp:%s:%d" % (IP_B, 40000 + PID % 20000)
+    dst = vmon_api.Instance(id="mig-dst2-%d" % PID, prefix=in_b,
+                            extra=["--incoming", url])
+    r = subprocess.run(in_a + [vmontest.VMON, "migrate", "mig-src2-%d" % PID,
+                               url, "--downtime-ms", "300"],
+                       capture_output=True, text=True, timeout=300)
+    print(r.stderr.strip())
+    check(r.returncode == 0 and "downtime" in r.stderr,
+          "vmon migrate: exit 0 with the downtime: %r" % (r,))
+    check(wait_exit(src) == 0, "the source ends with exit 0")
+    last_src = src.last_count()
+    after = wait_count(dst, last_src + 0x4000)
+    check(after > last_src + 0x4000,
+          "the guest counts on in namespace B: 0x%x after 0x%x" % (after, last_src))
+    # One serial stream: a line the source began, the destination ends.
+    both = counts(src.serial_text() + dst.serial_text())
+    n = len(counts(src.serial_text())) + 4
+    check(both[:n] == [0x1000 * (k + 1) for k in range(n)],
+          "no counter step lost or repeated across the live migration")
+    st, info = dst.req("GET", "/")
+    check(info.get("state") == "Running", "the destination runs: %r" % (info,))
+    # Memory the guest wrote while pre-copy ran: after each line the
+    # guest stores the count in page (count >> 12) & 0xff of a ring at
+    # 4 MiB; every line but the last must be there.
+    check(dst.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
+    check(snap(dst, WORK + "/c") == 204, "snapshot of the destination")
+    lines = counts(src.serial_text() + dst.serial_text())
+    with open(WORK + "/c/memory", "rb") as f:
+        def ring(k):
+            f.seek(0x400000 + ((k >> 12) & 0xff) * 4096)
+            return int.from_bytes(f.read(4), "little")
+        bad = [hex(k) for k in lines[:-1][-255:] if ring(k) != k]
+    check(not bad, "the ring the guest wrote during pre-copy is intact "
+          "(%d lines; wrong: %s)" % (len(lines), bad[:8]))
+    check(dst.stop() == 0, "the destination stops cleanly")
+
+    # --- The destination dies mid-migration: the source runs on ---
+    src = vmon_api.Instance(id="mig-src3-%d" % PID, prefix=in_a)
+    ok, body = src.boot_counter(vcpus=1, mem=64)
+    check(ok, "boot the counter guest %r" % (body,))
+    dst = vmon_api.Instance(id="mig-dst3-%d" % PID, prefix=in_b,
+                            extra=["--incoming", url])
+    st, b = src.req("PUT", "/migration/send",
+                    {"url": url, "bandwidth": 64 << 10})
+    check(st == 204, "migration/send, 64 KiB/s: %s %r" % (st, b))
+    b = wait_state(src, ("active",))
+    while b.get("state") == "active" and b.get("pages_sent", 0) < 64:
+        b = src.req("GET", "/migration")[1]
+        time.sleep(0.05)
+    check(b.get("state") == "active", "the migration is under way: %r" % (b,))
+    dst.p.kill()
+    dst.stop()
+    b = wait_state(src, ("failed",))
+    check(b.get("state") == "failed" and b.get("error"),
+          "the source reports the failure: %r" % (b,))
+    c = src.last_count()
+    check(wait_count(src, c + 0x2000) > c + 0x2000, "the source runs on")
+    st, info = src.req("GET", "/")
+    check(info.get("state") == "Running", "the source is running: %r" % (info,))
+    check(src.stop() == 0, "the source stops cleanly")
+finally:
+    ns_down()
+
+# --- Post-copy: a guest that dirties 16 MiB as fast as it can ---
+GUEST_DIRTY = os.path.join(vmontest.BUILD_ROOT, "guest", "mig_dirty.elf")
+
+
+def boot_dirty(inst):
+    sts = [inst.req("PUT", "/boot-source",
+                    {"kernel_image_path": GUEST_DIRTY})[0],
+           inst.req("PUT", "/machine-config",
+                    {"vcpu_count": 1, "mem_size_mib": 64})[0],
+           inst.req("PUT", "/actions", {"action_type": "InstanceStart"})[0]]
+    return sts == [204, 204, 204]
+
+
+def dirty_rounds(text):
+    return [int(l[2:], 16) for l in text.split("\n")
+            if l.startswith("d=") and len(l) == 10]
+
+
+def wait_rounds(inst, n, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = dirty_rounds(inst.serial_text())
+        if r and r[-1] >= n:
+            return r[-1]
+        time.sleep(0.05)
+    return 0
+
+
+def dirty_case(tag, body):
+    """Migrates the dirtying guest with @body; returns GET /migration."""
+    url = "unix:" + os.path.join(WORK, tag + ".sock")
+    src = vmon_api.Instance(id="mig-%s-src-%d" % (tag, PID))
+    check(boot_dirty(src), "%s: boot the dirtying guest" % tag)
+    check(wait_rounds(src, 16) >= 16, "%s: it dirties memory" % tag)
+    dst = vmon_api.Instance(id="mig-%s-dst-%d" % (tag, PID),
+                            extra=["--incoming", url])
+    body = dict(body, url=url)
+    st, b = src.req("PUT", "/migration/send", body)
+    check(st == 204, "%s: migration/send %r: %s %r" % (tag, body, st, b))
+    info = wait_state(src, ("completed", "failed", "cancelled"), 300)
+    check(wait_exit(src) == 0, "%s: the source ends with exit 0" % tag)
+    last = dirty_rounds(src.serial_text())[-1]
+    after = wait_rounds(dst, last + 3 * 8)
+    text = src.serial_text() + dst.serial_text()
+    rounds = dirty_rounds(text)
+    check(after >= last + 24 and rounds == list(range(1, len(rounds) + 1)),
+          "%s: the guest goes on from round %d to %d, none lost or repeated"
+          % (tag, last, after))
+    after_mig = dst.serial_text()
+    check("verify ok" in after_mig and "BAD" not in text,
+          "%s: its memory checks out on the destination (%d checks there)"
+          % (tag, after_mig.count("verify ok")))
+    check(dst.stop() == 0, "%s: the destination stops cleanly" % tag)
+    src.stop()
+    return info
+
+
+info = dirty_case("post", {"mode": "postcopy"})
+check(info.get("state") == "completed" and info.get("postcopy"),
+      "postcopy: completed after post-copy: %r" % (info,))
+print("post-copy: %s ms in all, downtime %s ms" % (info.get("total_ms"),
+                                                    info.get("downtime_ms")))
+info = dirty_case("auto", {"mode": "auto", "bandwidth": 16 << 20})
+check(info.get("state") == "completed" and info.get("postcopy")
+      and info.get("rounds", 0) >= 4,
+      "auto: pre-copy did not converge, post-copy finished it: %r" % (info,))
+
+# --- A stream that is not vmon's: refused, nothing left running ---
+url = "unix:" + os.path.join(WORK, "bad.sock")
+dst = vmon_api.Instance(id="mig-dst4-%d" % PID, extra=["--incoming", url])
+for _ in range(100):
+    if os.path.exists(url[5:]):
+        break
+    time.sleep(0.05)
+s = socket.socket(socket.AF_UNIX)
+s.connect(url[5:])
+s.sendall(b"GET / HTTP/1.1\r\n\r\n" + b"\0" * 64)
+code = wait_exit(dst)
+s.close()
+check(code == 2, "a foreign stream: the destination exits 2 (got %r)" % (code,))
+check("not a vmon migration stream" in dst.stderr(),
+      "and says why: %r" % (dst.stderr()[-300:],))
+dst.stop()
+shutil.rmtree(WORK, ignore_errors=True)
+vmontest.finish()
