@@ -1020,8 +1020,8 @@ static int instance_end(struct instance *in, struct api_server *server,
 }
 
 /* The API socket and the registry entry, if asked for. 0 or EXIT_USAGE. */
-static int start_api(struct instance *in, const struct run_opts *o,
-		     char *entry, size_t entry_len, struct api_server **server)
+static int start_api(struct instance *in, const struct run_opts *o, char *entry,
+		     size_t entry_len, struct api_server **server)
 {
 	if (!o->api_sock)
 		return 0;
