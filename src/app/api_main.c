@@ -627,10 +627,12 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		r = EXIT_HOST;
 	if (r)
 		copy_err(err, "cannot build the VM");
-	else if (fill && fill(fill_arg, &in->sess.vm, snap, err))
-		r = EXIT_USAGE;
-	/* With Uffd, the handler serves the pages the restore touches. */
-	else if ((l->uffd &&
+	/*
+	 * A migration fills RAM and brings the state; with Uffd, the handler
+	 * serves the pages the restore touches.
+	 */
+	else if ((fill && fill(fill_arg, &in->sess.vm, snap, err)) ||
+		 (l->uffd &&
 		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
 				       err, API_ERR_MAX)) ||
 		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))

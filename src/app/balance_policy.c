@@ -81,6 +81,8 @@ uint64_t balance_plan(struct bal_vm *vms, size_t n, uint64_t host_target,
 	}
 	for (size_t i = 0; i < m; i++)
 		order[i] = &vms[i];
+	/* An array of pointers into @vms: the elements are pointers. */
+	// NOLINTNEXTLINE(bugprone-sizeof-expression)
 	qsort(order, m, sizeof(*order), more_free);
 	if (total > host_target) {
 		need = total - host_target;

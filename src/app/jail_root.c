@@ -264,10 +264,16 @@ static int make_node(const struct jail_opts *o, const char *path, mode_t mode,
  */
 static int place_link(const struct jail_opts *o, const char *file)
 {
-	const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	const char *slash = strrchr(file, '/');
+	const char *name = slash ? slash + 1 : file;
 	char dst[PATH_MAX * 2];
 	struct stat a, b;
 	int fd;
+
+	if (!*name) {
+		pr_err("jail: link %s: names a directory", file);
+		return -1;
+	}
 
 	snprintf(dst, sizeof(dst), "%s/%s", o->root, name);
 	if (stat(file, &a)) {

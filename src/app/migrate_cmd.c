@@ -105,7 +105,7 @@ static int ended(json_t *j, const char *state, bool tty)
 
 	if (tty)
 		fputc('\n', stderr);
-	if (strcmp(state, "completed")) {
+	if (strcmp(state, "completed") != 0) {
 		pr_err("migration %s: %s; the VM runs on the source", state,
 		       e ? e : "");
 		return EXIT_MIGRATION;
@@ -158,7 +158,7 @@ static int follow(const char *sock, const char *id)
 		if (tty || jint(j, "rounds") != last_round)
 			show(j, tty);
 		last_round = jint(j, "rounds");
-		if (strcmp(state, "active"))
+		if (strcmp(state, "active") != 0)
 			code = ended(j, state, tty);
 		json_decref(j);
 		if (code >= 0)

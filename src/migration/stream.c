@@ -52,7 +52,7 @@ int mig_addr_parse(const char *url, struct mig_addr *a, char *err,
 		snprintf(a->path, sizeof(a->path), "%s", url + 5);
 		return 0;
 	}
-	if (strncmp(url, "tcp:", 4)) {
+	if (strncmp(url, "tcp:", 4) != 0) {
 		snprintf(err, errlen, "%s: expected tcp:HOST:PORT or unix:PATH",
 			 url);
 		return -1;
