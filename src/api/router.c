@@ -930,6 +930,7 @@ unsigned int api_handle(struct api_ctx *ctx, const char *method,
 			len, ctx->max_body);
 	pthread_mutex_lock(&ctx->lock);
 	st = route(ctx, method, path, body, len, resp);
+	api_count(&ctx->requests, method, path, st);
 	pthread_mutex_unlock(&ctx->lock);
 	return st;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "../virtio/balloon.h"
+#include "api_counters.h"
 #include "vmconfig.h"
 
 /*
@@ -77,6 +78,7 @@ struct api_ctx {
 	size_t max_body; /* the body size limit (API_MAX_BODY by default) */
 	const struct api_ops *ops;
 	void *opaque;
+	struct api_counters requests; /* by Firecracker's metric names */
 };
 
 void api_ctx_init(struct api_ctx *ctx, const char *id,
