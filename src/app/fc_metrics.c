@@ -16,100 +16,162 @@
 
 #define END NULL
 
-static const char *const api_server_f[] = { "process_startup_time_us",
-					    "process_startup_time_cpu_us",
-					    "sync_response_fails",
-					    "sync_vmm_send_timeout_count",
-					    END };
-static const char *const balloon_f[] = { "activate_fails", "inflate_count",
-					 "stats_updates_count",
-					 "stats_update_fails", "deflate_count",
-					 "event_fails", END };
-static const char *const block_f[] = {
-	"activate_fails", "cfg_fails", "no_avail_buffer", "event_fails",
-	"execute_fails", "invalid_reqs_count", "flush_count",
-	"queue_event_count", "rate_limiter_event_count", "update_count",
-	"update_fails", "read_bytes", "write_bytes", "read_count",
-	"write_count", "rate_limiter_throttled_events",
-	"io_engine_throttled_events", "remaining_reqs_count", END
+static const char *const api_server_f[] = {
+	"process_startup_time_us", "process_startup_time_cpu_us",
+	"sync_response_fails", "sync_vmm_send_timeout_count", END
 };
+static const char *const balloon_f[] = { "activate_fails",
+					 "inflate_count",
+					 "stats_updates_count",
+					 "stats_update_fails",
+					 "deflate_count",
+					 "event_fails",
+					 END };
+static const char *const block_f[] = { "activate_fails",
+				       "cfg_fails",
+				       "no_avail_buffer",
+				       "event_fails",
+				       "execute_fails",
+				       "invalid_reqs_count",
+				       "flush_count",
+				       "queue_event_count",
+				       "rate_limiter_event_count",
+				       "update_count",
+				       "update_fails",
+				       "read_bytes",
+				       "write_bytes",
+				       "read_count",
+				       "write_count",
+				       "rate_limiter_throttled_events",
+				       "io_engine_throttled_events",
+				       "remaining_reqs_count",
+				       END };
 static const char *const deprecated_f[] = { "deprecated_http_api_calls",
 					    "deprecated_cmd_line_api_calls",
 					    END };
-static const char *const dev_rw_f[] = { "error_count",	  "missed_read_count",
-					"missed_write_count", "read_count",
-					"reset_count",	  "write_count",
+static const char *const dev_rw_f[] = { "error_count",
+					"missed_read_count",
+					"missed_write_count",
+					"read_count",
+					"reset_count",
+					"write_count",
 					END };
-static const char *const uart_f[] = { "error_count",	   "flush_count",
-				      "missed_read_count", "missed_write_count",
-				      "read_count",	   "write_count",
+static const char *const uart_f[] = { "error_count",
+				      "flush_count",
+				      "missed_read_count",
+				      "missed_write_count",
+				      "read_count",
+				      "write_count",
 				      END };
-static const char *const latencies_f[] = {
-	"full_create_snapshot",	    "diff_create_snapshot",
-	"load_snapshot",	    "pause_vm",
-	"resume_vm",		    "vmm_full_create_snapshot",
-	"vmm_diff_create_snapshot", "vmm_load_snapshot",
-	"vmm_pause_vm",		    "vmm_resume_vm",
-	END
-};
-static const char *const logger_f[] = { "missed_metrics_count",
-					"metrics_fails", "missed_log_count",
-					"log_fails", END };
-static const char *const mmds_f[] = {
-	"rx_accepted", "rx_accepted_err", "rx_accepted_unusual", "rx_bad_eth",
-	"rx_count",    "tx_bytes",	  "tx_count",		 "tx_errors",
-	"tx_frames",   "connections_created", "connections_destroyed", END
-};
-static const char *const net_f[] = {
-	"activate_fails", "cfg_fails", "mac_address_updates",
-	"no_rx_avail_buffer", "no_tx_avail_buffer", "event_fails",
-	"rx_queue_event_count", "rx_event_rate_limiter_count",
-	"rx_partial_writes", "rx_rate_limiter_throttled", "rx_tap_event_count",
-	"rx_bytes_count", "rx_packets_count", "rx_fails", "rx_count",
-	"tap_read_fails", "tap_write_fails", "tx_bytes_count",
-	"tx_malformed_frames", "tx_fails", "tx_count", "tx_packets_count",
-	"tx_partial_reads", "tx_queue_event_count",
-	"tx_rate_limiter_event_count", "tx_rate_limiter_throttled",
-	"tx_spoofed_mac_count", "tx_remaining_reqs_count", END
-};
+static const char *const latencies_f[] = { "full_create_snapshot",
+					   "diff_create_snapshot",
+					   "load_snapshot",
+					   "pause_vm",
+					   "resume_vm",
+					   "vmm_full_create_snapshot",
+					   "vmm_diff_create_snapshot",
+					   "vmm_load_snapshot",
+					   "vmm_pause_vm",
+					   "vmm_resume_vm",
+					   END };
+static const char *const logger_f[] = { "missed_metrics_count", "metrics_fails",
+					"missed_log_count", "log_fails", END };
+static const char *const mmds_f[] = { "rx_accepted",
+				      "rx_accepted_err",
+				      "rx_accepted_unusual",
+				      "rx_bad_eth",
+				      "rx_count",
+				      "tx_bytes",
+				      "tx_count",
+				      "tx_errors",
+				      "tx_frames",
+				      "connections_created",
+				      "connections_destroyed",
+				      END };
+static const char *const net_f[] = { "activate_fails",
+				     "cfg_fails",
+				     "mac_address_updates",
+				     "no_rx_avail_buffer",
+				     "no_tx_avail_buffer",
+				     "event_fails",
+				     "rx_queue_event_count",
+				     "rx_event_rate_limiter_count",
+				     "rx_partial_writes",
+				     "rx_rate_limiter_throttled",
+				     "rx_tap_event_count",
+				     "rx_bytes_count",
+				     "rx_packets_count",
+				     "rx_fails",
+				     "rx_count",
+				     "tap_read_fails",
+				     "tap_write_fails",
+				     "tx_bytes_count",
+				     "tx_malformed_frames",
+				     "tx_fails",
+				     "tx_count",
+				     "tx_packets_count",
+				     "tx_partial_reads",
+				     "tx_queue_event_count",
+				     "tx_rate_limiter_event_count",
+				     "tx_rate_limiter_throttled",
+				     "tx_spoofed_mac_count",
+				     "tx_remaining_reqs_count",
+				     END };
 static const char *const seccomp_f[] = { "num_faults", END };
-static const char *const vcpu_f[] = { "exit_io_in",	 "exit_io_out",
+static const char *const vcpu_f[] = { "exit_io_in",	"exit_io_out",
 				      "exit_mmio_read", "exit_mmio_write",
-				      "failures",	 END };
+				      "failures",	END };
 static const char *const vmm_f[] = { "device_events", "panic_count", END };
 static const char *const signals_f[] = { "sigbus",  "sigsegv", "sigxfsz",
 					 "sigxcpu", "sigpipe", "sighup",
 					 "sigill",  END };
-static const char *const vsock_f[] = {
-	"activate_fails", "cfg_fails", "rx_queue_event_fails",
-	"tx_queue_event_fails", "ev_queue_event_fails", "muxer_event_fails",
-	"conn_event_fails", "rx_queue_event_count", "tx_queue_event_count",
-	"rx_bytes_count", "tx_bytes_count", "rx_packets_count",
-	"tx_packets_count", "conns_added", "conns_killed", "conns_removed",
-	"killq_resync", "tx_flush_fails", "tx_write_fails", "rx_read_fails",
-	END
+static const char *const vsock_f[] = { "activate_fails",
+				       "cfg_fails",
+				       "rx_queue_event_fails",
+				       "tx_queue_event_fails",
+				       "ev_queue_event_fails",
+				       "muxer_event_fails",
+				       "conn_event_fails",
+				       "rx_queue_event_count",
+				       "tx_queue_event_count",
+				       "rx_bytes_count",
+				       "tx_bytes_count",
+				       "rx_packets_count",
+				       "tx_packets_count",
+				       "conns_added",
+				       "conns_killed",
+				       "conns_removed",
+				       "killq_resync",
+				       "tx_flush_fails",
+				       "tx_write_fails",
+				       "rx_read_fails",
+				       END };
+static const char *const entropy_f[] = {
+	"activate_fails",	    "entropy_event_fails",
+	"entropy_event_count",	    "entropy_bytes",
+	"host_rng_fails",	    "entropy_rate_limiter_throttled",
+	"rate_limiter_event_count", END
 };
-static const char *const entropy_f[] = { "activate_fails",
-					 "entropy_event_fails",
-					 "entropy_event_count",
-					 "entropy_bytes",
-					 "host_rng_fails",
-					 "entropy_rate_limiter_throttled",
-					 "rate_limiter_event_count",
-					 END };
 
 /* The groups vmon fills with zeros first, then with what it counts. */
 static const struct {
 	const char *name;
 	const char *const *fields;
 } groups[] = {
-	{ "api_server", api_server_f }, { "balloon", balloon_f },
-	{ "deprecated_api", deprecated_f }, { "i8042", dev_rw_f },
-	{ "latencies_us", latencies_f },    { "logger", logger_f },
-	{ "mmds", mmds_f },		    { "seccomp", seccomp_f },
-	{ "vcpu", vcpu_f },		    { "vmm", vmm_f },
-	{ "uart", uart_f },		    { "signals", signals_f },
-	{ "vsock", vsock_f },		    { "entropy", entropy_f },
+	{ "api_server", api_server_f },
+	{ "balloon", balloon_f },
+	{ "deprecated_api", deprecated_f },
+	{ "i8042", dev_rw_f },
+	{ "latencies_us", latencies_f },
+	{ "logger", logger_f },
+	{ "mmds", mmds_f },
+	{ "seccomp", seccomp_f },
+	{ "vcpu", vcpu_f },
+	{ "vmm", vmm_f },
+	{ "uart", uart_f },
+	{ "signals", signals_f },
+	{ "vsock", vsock_f },
+	{ "entropy", entropy_f },
 };
 
 static json_t *zero_group(const char *const *fields)
@@ -124,8 +186,8 @@ static json_t *zero_group(const char *const *fields)
 /* A latency aggregate (min_us, max_us, sum_us): vmon does not time them. */
 static json_t *zero_agg(void)
 {
-	return json_pack("{s:i, s:i, s:i}", "min_us", 0, "max_us", 0,
-			 "sum_us", 0);
+	return json_pack("{s:i, s:i, s:i}", "min_us", 0, "max_us", 0, "sum_us",
+			 0);
 }
 
 static void set(json_t *g, const char *key, uint64_t v)
@@ -265,9 +327,9 @@ static bool is_store(const char *group, const char *field)
 		return strncmp(field, "process_startup", 15) == 0;
 	if (!strcmp(group, "signals"))
 		return strcmp(field, "sigpipe") != 0;
-	return !strcmp(group, "latencies_us") ||
-	       !strcmp(field, "num_faults") || !strcmp(field, "panic_count") ||
-	       !strcmp(field, "min_us") || !strcmp(field, "max_us");
+	return !strcmp(group, "latencies_us") || !strcmp(field, "num_faults") ||
+	       !strcmp(field, "panic_count") || !strcmp(field, "min_us") ||
+	       !strcmp(field, "max_us");
 }
 
 static bool is_fc_group(const char *name)
