@@ -363,6 +363,9 @@ static int op_logger(void *opaque, char *err)
 		log_level = LOG_WARN;
 	else
 		log_level = LOG_DEBUG;
+	/* A configured logger writes Firecracker's lines (log.h). */
+	log_set_fc_format(in->id, c->show_level, c->show_log_origin,
+			  c->log_module);
 	return 0;
 }
 
