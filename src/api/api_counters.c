@@ -66,6 +66,39 @@ void api_count(struct api_counters *c, const char *method, const char *path,
 	}
 }
 
+/* The fields Firecracker's API marks deprecated, by request. */
+static const struct {
+	const char *method, *path, *field;
+} deprecated[] = {
+	{ "PUT", "/vsock", "vsock_id" },
+	{ "PUT", "/snapshot/load", "mem_file_path" },
+	{ "PUT", "/snapshot/load", "enable_diff_snapshots" },
+};
+
+bool api_count_deprecated(struct api_counters *c, const char *method,
+			  const char *path, const char *body, size_t len,
+			  unsigned int status)
+{
+	json_t *j = NULL;
+	bool used = false;
+
+	if (status >= 300 || !body || !len)
+		return false;
+	for (size_t i = 0; i < sizeof(deprecated) / sizeof(*deprecated); i++) {
+		if (strcmp(method, deprecated[i].method) != 0 ||
+		    strcmp(path, deprecated[i].path) != 0)
+			continue;
+		if (!j)
+			j = json_loadb(body, len, 0, NULL);
+		if (json_object_get(j, deprecated[i].field))
+			used = true;
+	}
+	json_decref(j);
+	if (used)
+		__atomic_fetch_add(&c->deprecated, 1, __ATOMIC_RELAXED);
+	return used;
+}
+
 static void set_u64(json_t *g, const char *key, const uint64_t *v)
 {
 	json_object_set_new(

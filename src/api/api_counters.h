@@ -9,6 +9,8 @@
 #define VMON_API_API_COUNTERS_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum api_counter {
@@ -42,6 +44,13 @@ struct api_counters {
 /* Counts a request answered with @status (>= 400: also a failure). */
 void api_count(struct api_counters *c, const char *method, const char *path,
 	       unsigned int status);
+/*
+ * Whether a successful request used a field Firecracker deprecates (its
+ * response then carries "Deprecation: true"); counts it if so.
+ */
+bool api_count_deprecated(struct api_counters *c, const char *method,
+			  const char *path, const char *body, size_t len,
+			  unsigned int status);
 /*
  * Adds Firecracker's get_api_requests, put_api_requests and
  * patch_api_requests groups (cumulative counts) to @m.

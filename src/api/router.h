@@ -93,6 +93,11 @@ void api_ctx_destroy(struct api_ctx *ctx);
 unsigned int api_handle(struct api_ctx *ctx, const char *method,
 			const char *path, const char *body, size_t len,
 			json_t **resp);
+/*
+ * Whether the calling thread's last api_handle() succeeded with a field
+ * Firecracker deprecates: its response carries "Deprecation: true".
+ */
+bool api_response_deprecated(void);
 
 /* A {"fault_message": ...} body. */
 json_t *api_fault(const char *msg);

@@ -7,7 +7,10 @@ block, and vmon's own groups beside them. Real counters move: the guest
 (guest/probes/api_probe.c) reads 4 MiB in 64 requests, which block and
 block_disk count; the PUT requests are counted in put_api_requests,
 failures in *_fails; serial output in uart and vcpu.exit_io_out. The next
-line holds increments since the previous one, as Firecracker's does."""
+line holds increments since the previous one, as Firecracker's does.
+Every response says "Connection: keep-alive", as Firecracker's; one to
+a request with a deprecated field (PUT /vsock's vsock_id) "Deprecation:
+true", counted in deprecated_api."""
 import json
 import os
 import time
@@ -145,6 +148,19 @@ def wait_serial(inst, text, timeout):
     return False
 
 
+def headers(inst, method, path, body):
+    """The status and the headers (lower-case names) of a raw request."""
+    b = json.dumps(body)
+    req = ("%s %s HTTP/1.1\r\nHost: localhost\r\n"
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+           % (method, path, len(b), b))
+    text = vmon_api.raw(inst.sock, req.encode()).decode(errors="replace")
+    head = text.split("\r\n\r\n", 1)[0].split("\r\n")
+    st = int(head[0].split()[1]) if head and len(head[0].split()) > 1 else 0
+    return st, {k.strip().lower(): v.strip() for k, _, v in
+                (h.partition(":") for h in head[1:])}
+
+
 def flush(inst, path, n):
     st, b = inst.req("PUT", "/actions", {"action_type": "FlushMetrics"})
     check(st == 204, "FlushMetrics -> 204 (got %d %r)" % (st, b))
@@ -174,6 +190,15 @@ check(inst.req("PUT", "/drives/disk", {
     "drive_id": "disk", "path_on_host": img, "is_root_device": False,
     "is_read_only": True})[0] == 204, "PUT /drives/disk")
 check(inst.req("GET", "/version")[0] == 200, "GET /version")
+vs = {"guest_cid": 3, "uds_path": os.path.join(inst.dir, "v.sock")}
+st, h = headers(inst, "PUT", "/vsock", dict(vs, vsock_id="v"))
+check(st == 204 and h.get("deprecation") == "true" and
+      h.get("connection", "").lower() == "keep-alive",
+      "PUT /vsock with vsock_id: 204, Deprecation: true, keep-alive: %r" % h)
+st, h = headers(inst, "PUT", "/vsock", vs)
+check(st == 204 and "deprecation" not in h and
+      h.get("connection", "").lower() == "keep-alive",
+      "PUT /vsock without it: no Deprecation header: %r" % h)
 check(inst.req("PUT", "/actions", {"action_type": "InstanceStart"})[0] == 204,
       "InstanceStart")
 check(wait_serial(inst, "blkrate: done", 120), "the guest read its 4 MiB")
@@ -182,7 +207,10 @@ m = flush(inst, mpath, 1)
 errs = validate(m, ["disk"])
 check(not errs, "line 1 has Firecracker's shape: %s" % errs[:8])
 put = m.get("put_api_requests", {})
-check(put.get("drive_count") == 2 and put.get("drive_fails") == 1 and
+check(m.get("deprecated_api", {}).get("deprecated_http_api_calls") == 1,
+      "deprecated_api counts the deprecated field: %r" % m.get("deprecated_api"))
+check(put.get("vsock_count") == 2 and put.get("vsock_fails") == 0 and
+      put.get("drive_count") == 2 and put.get("drive_fails") == 1 and
       put.get("boot_source_count") == 1 and put.get("metrics_count") == 1 and
       put.get("machine_cfg_count") == 1 and put.get("actions_count") == 1 and
       put.get("actions_fails") == 0,
