@@ -916,6 +916,14 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 	return missing_route(m, p, resp);
 }
 
+/* The last api_handle() of this thread used a deprecated field. */
+static __thread bool response_deprecated;
+
+bool api_response_deprecated(void)
+{
+	return response_deprecated;
+}
+
 unsigned int api_handle(struct api_ctx *ctx, const char *method,
 			const char *path, const char *body, size_t len,
 			json_t **resp)
@@ -923,6 +931,7 @@ unsigned int api_handle(struct api_ctx *ctx, const char *method,
 	unsigned int st;
 
 	*resp = NULL;
+	response_deprecated = false;
 	if (len > ctx->max_body)
 		return fault(
 			resp,
@@ -930,6 +939,9 @@ unsigned int api_handle(struct api_ctx *ctx, const char *method,
 			len, ctx->max_body);
 	pthread_mutex_lock(&ctx->lock);
 	st = route(ctx, method, path, body, len, resp);
+	api_count(&ctx->requests, method, path, st);
+	response_deprecated = api_count_deprecated(&ctx->requests, method, path,
+						   body, len, st);
 	pthread_mutex_unlock(&ctx->lock);
 	return st;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "../virtio/balloon.h"
+#include "api_counters.h"
 #include "vmconfig.h"
 
 /*
@@ -77,6 +78,7 @@ struct api_ctx {
 	size_t max_body; /* the body size limit (API_MAX_BODY by default) */
 	const struct api_ops *ops;
 	void *opaque;
+	struct api_counters requests; /* by Firecracker's metric names */
 };
 
 void api_ctx_init(struct api_ctx *ctx, const char *id,
@@ -91,6 +93,11 @@ void api_ctx_destroy(struct api_ctx *ctx);
 unsigned int api_handle(struct api_ctx *ctx, const char *method,
 			const char *path, const char *body, size_t len,
 			json_t **resp);
+/*
+ * Whether the calling thread's last api_handle() succeeded with a field
+ * Firecracker deprecates: its response carries "Deprecation: true".
+ */
+bool api_response_deprecated(void);
 
 /* A {"fault_message": ...} body. */
 json_t *api_fault(const char *msg);

@@ -51,7 +51,8 @@ struct request {
 #define REQUEST_TIMEOUT_S 10
 
 static enum MHD_Result send_json(struct MHD_Connection *conn,
-				 unsigned int status, json_t *body)
+				 unsigned int status, json_t *body,
+				 bool deprecated)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -74,6 +75,11 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 	/* Firecracker's Server header, saying it is vmon's. */
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER,
 				"Firecracker API (vmon " VMON_VERSION ")");
+	/* Firecracker sends both on every response (with the deprecation
+	 * only for a deprecated field). */
+	MHD_set_response_options(r, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
+	if (deprecated)
+		MHD_add_response_header(r, "Deprecation", "true");
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -92,7 +98,7 @@ static enum MHD_Result refuse_size(struct MHD_Connection *conn,
 		"Request payload with size %llu is larger than the limit of %zu allowed by server.",
 		size, max);
 	j = api_fault(msg);
-	ret = send_json(conn, 400, j);
+	ret = send_json(conn, 400, j, false);
 	json_decref(j);
 	return ret;
 }
@@ -154,7 +160,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				   (unsigned long long)s->ctx->max_body + 1,
 				   s->ctx->max_body);
 	status = api_handle(s->ctx, method, url, rq->body, rq->len, &resp);
-	ret = send_json(conn, status, resp);
+	ret = send_json(conn, status, resp, api_response_deprecated());
 	json_decref(resp);
 	return ret;
 }

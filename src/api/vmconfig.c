@@ -32,6 +32,7 @@ void api_config_free(struct api_config *c)
 	free(c->huge_pages);
 	free(c->log_path);
 	free(c->log_level);
+	free(c->log_module);
 	free(c->metrics_path);
 	free(c->root_args);
 	memset(c, 0, sizeof(*c));
@@ -49,6 +50,7 @@ int api_config_copy(struct api_config *dst, const struct api_config *src)
 	dst->huge_pages = src->huge_pages ? strdup(src->huge_pages) : NULL;
 	dst->log_path = src->log_path ? strdup(src->log_path) : NULL;
 	dst->log_level = src->log_level ? strdup(src->log_level) : NULL;
+	dst->log_module = src->log_module ? strdup(src->log_module) : NULL;
 	dst->metrics_path = src->metrics_path ? strdup(src->metrics_path) :
 						NULL;
 	dst->root_args = NULL; /* derived at InstanceStart, never copied */
@@ -58,6 +60,7 @@ int api_config_copy(struct api_config *dst, const struct api_config *src)
 	    (src->huge_pages && !dst->huge_pages) ||
 	    (src->log_path && !dst->log_path) ||
 	    (src->log_level && !dst->log_level) ||
+	    (src->log_module && !dst->log_module) ||
 	    (src->metrics_path && !dst->metrics_path)) {
 		api_config_free(dst);
 		return -1;

@@ -64,6 +64,7 @@ struct api_config {
 	bool logger_set;
 	char *log_path;
 	char *log_level;
+	char *log_module; /* only messages of this module (log.h) */
 	bool show_level;
 	bool show_log_origin;
 	/* metrics */

@@ -44,6 +44,7 @@
 #include "../vmm/exitcode.h"
 #include "cli.h"
 #include "instances.h"
+#include "fc_metrics.h"
 #include "metrics.h"
 #include "run.h"
 
@@ -71,6 +72,7 @@ struct instance {
 	struct incoming *inc; /* --incoming: listening, not yet accepted */
 	pthread_cond_t mig_cond; /* with ctx.lock: the end was reported */
 	bool mig_reported;
+	json_t *fc_prev; /* the last metrics line's Firecracker counters */
 };
 
 /* How long a migrated source waits for its end to be asked about. */
@@ -188,65 +190,91 @@ static struct virtio_dev *update_target(void *opaque, enum device_kind kind,
 	return d;
 }
 
-/*
- * The virtio-blk and virtio-net counters, by drive and interface id:
- * requests, bytes, and what the rate limiters held back.
- */
-static void add_device_metrics(struct instance *in, json_t *m)
+/* The virtio-blk and virtio-net counters of the running VM, by id. */
+static void device_stats(struct instance *in, struct fc_dev_stats *blk,
+			 unsigned int *nr_blk, struct fc_dev_stats *net,
+			 unsigned int *nr_net)
 {
 	const struct api_config *c = &in->ctx.cfg;
-	json_t *blk = json_object(), *net = json_object();
 
-	if (!in->started || !blk || !net) {
-		json_decref(blk);
-		json_decref(net);
+	*nr_blk = *nr_net = 0;
+	if (!in->started)
 		return;
-	}
-	for (unsigned int i = 0; i < c->nr_drives; i++) {
+	for (unsigned int i = 0; i < c->nr_drives && i < VMON_MAX_DISKS; i++) {
 		struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_BLK, i);
-		struct virtio_io_stats st;
 
 		if (!d)
 			continue;
-		virtio_blk_stats(d, &st);
-		json_object_set_new(
-			blk, c->drives[i].id,
-			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				  "read_count", (json_int_t)st.in_ops,
-				  "read_bytes", (json_int_t)st.in_bytes,
-				  "write_count", (json_int_t)st.out_ops,
-				  "write_bytes", (json_int_t)st.out_bytes,
-				  "other_count", (json_int_t)st.other_ops,
-				  "rate_limiter_throttled",
-				  (json_int_t)st.throttled,
-				  "rate_limiter_throttled_ms",
-				  (json_int_t)(st.throttled_ns / 1000000)));
+		blk[*nr_blk].id = c->drives[i].id;
+		virtio_blk_stats(d, &blk[(*nr_blk)++].st);
 	}
-	for (unsigned int i = 0; i < c->nr_nets; i++) {
+	for (unsigned int i = 0; i < c->nr_nets && i < VMON_MAX_NETS; i++) {
 		struct virtio_dev *d = find_virtio(in, DEVICE_VIRTIO_NET, i);
-		struct virtio_io_stats st;
 
 		if (!d)
 			continue;
-		virtio_net_stats(d, &st);
-		json_object_set_new(
-			net, c->nets[i].id,
-			json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-				  "rx_count", (json_int_t)st.in_ops, "rx_bytes",
-				  (json_int_t)st.in_bytes, "tx_count",
-				  (json_int_t)st.out_ops, "tx_bytes",
-				  (json_int_t)st.out_bytes,
-				  "tx_rate_limiter_throttled",
-				  (json_int_t)st.throttled,
-				  "tx_rate_limiter_throttled_ms",
-				  (json_int_t)(st.throttled_ns / 1000000),
-				  "rx_rate_limiter_throttled",
-				  (json_int_t)st.rx_throttled,
-				  "rx_rate_limiter_throttled_ms",
-				  (json_int_t)(st.rx_throttled_ns / 1000000)));
+		net[*nr_net].id = c->nets[i].id;
+		virtio_net_stats(d, &net[(*nr_net)++].st);
 	}
-	json_object_set_new(m, "block", blk);
-	json_object_set_new(m, "net", net);
+}
+
+static json_t *blk_json(const struct virtio_io_stats *st)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "read_count",
+			 (json_int_t)st->in_ops, "read_bytes",
+			 (json_int_t)st->in_bytes, "write_count",
+			 (json_int_t)st->out_ops, "write_bytes",
+			 (json_int_t)st->out_bytes, "other_count",
+			 (json_int_t)st->other_ops, "rate_limiter_throttled",
+			 (json_int_t)st->throttled, "rate_limiter_throttled_ms",
+			 (json_int_t)(st->throttled_ns / 1000000));
+}
+
+static json_t *net_json(const struct virtio_io_stats *st)
+{
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_count",
+		(json_int_t)st->in_ops, "rx_bytes", (json_int_t)st->in_bytes,
+		"tx_count", (json_int_t)st->out_ops, "tx_bytes",
+		(json_int_t)st->out_bytes, "tx_rate_limiter_throttled",
+		(json_int_t)st->throttled, "tx_rate_limiter_throttled_ms",
+		(json_int_t)(st->throttled_ns / 1000000),
+		"rx_rate_limiter_throttled", (json_int_t)st->rx_throttled,
+		"rx_rate_limiter_throttled_ms",
+		(json_int_t)(st->rx_throttled_ns / 1000000));
+}
+
+/*
+ * vmon's virtio-blk and virtio-net counters, by drive and interface id
+ * (requests, bytes, and what the rate limiters held back), as @blk_key
+ * and @net_key; with @fc, Firecracker's groups beside them, as increments
+ * since the last line (fc_metrics.h).
+ */
+static void add_device_metrics(struct instance *in, json_t *m,
+			       const char *blk_key, const char *net_key,
+			       bool fc)
+{
+	struct fc_dev_stats blk[VMON_MAX_DISKS], net[VMON_MAX_NETS];
+	struct fc_metrics_src src = { .blk = blk, .net = net };
+	json_t *jb, *jn;
+
+	device_stats(in, blk, &src.nr_blk, net, &src.nr_net);
+	if (fc) {
+		src.vm = in->started ? &in->sess.vm : NULL;
+		src.requests = &in->ctx.requests;
+		fc_metrics_add(m, &src);
+		fc_metrics_since(m, &in->fc_prev);
+	}
+	if (!in->started)
+		return;
+	jb = json_object();
+	jn = json_object();
+	for (unsigned int i = 0; i < src.nr_blk; i++)
+		json_object_set_new(jb, blk[i].id, blk_json(&blk[i].st));
+	for (unsigned int i = 0; i < src.nr_net; i++)
+		json_object_set_new(jn, net[i].id, net_json(&net[i].st));
+	json_object_set_new(m, blk_key, jb);
+	json_object_set_new(m, net_key, jn);
 }
 
 static int flush_metrics(struct instance *in)
@@ -264,7 +292,7 @@ static int flush_metrics(struct instance *in)
 	json_object_set_new(m, "id", json_string(in->id));
 	json_object_set_new(m, "state",
 			    json_string(api_state_name(in->ctx.state)));
-	add_device_metrics(in, m);
+	add_device_metrics(in, m, "vmon_block", "vmon_net", true);
 	r = metrics_write_line(in->metrics_fd, m);
 	json_decref(m);
 	return r;
@@ -290,7 +318,7 @@ static json_t *op_stats(void *opaque)
 	if (m) {
 		json_object_set_new(m, "state",
 				    json_string(api_state_name(in->ctx.state)));
-		add_device_metrics(in, m);
+		add_device_metrics(in, m, "block", "net", false);
 	}
 	return m;
 }
@@ -335,6 +363,9 @@ static int op_logger(void *opaque, char *err)
 		log_level = LOG_WARN;
 	else
 		log_level = LOG_DEBUG;
+	/* A configured logger writes Firecracker's lines (log.h). */
+	log_set_fc_format(in->id, c->show_level, c->show_log_origin,
+			  c->log_module);
 	return 0;
 }
 
@@ -1016,6 +1047,7 @@ static int instance_end(struct instance *in, struct api_server *server,
 	if (sig_fd >= 0)
 		close(sig_fd);
 	free(in->inc);
+	json_decref(in->fc_prev);
 	pthread_cond_destroy(&in->mig_cond);
 	free(in);
 	return ret;

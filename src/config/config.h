@@ -42,10 +42,12 @@ struct disk_config {
 /* One virtio-net interface on a host tap device. */
 #define VMON_MAX_NETS 16
 #define VMON_IFNAME_MAX 16 /* IFNAMSIZ, with the NUL */
+#define VMON_NET_MTU_MIN 68 /* IPv4's minimum (RFC 791) */
 struct net_config {
 	char tap[VMON_IFNAME_MAX];
 	uint8_t mac[6];
 	bool mac_set; /* false: a random locally administered address */
+	uint16_t mtu; /* told the guest (VIRTIO_NET_F_MTU); 0: not told */
 	struct rl_config rx_rl, tx_rl; /* rate limiters (API): zero, none */
 };
 

@@ -69,9 +69,10 @@ int config_check_net(const struct net_config *n, struct config_err *e)
 			e, "net", "tap",
 			"not a valid interface name (1 to %d printable characters, no '/', ':' or blank, not . or ..)",
 			VMON_IFNAME_MAX - 1);
-	if (n->mac_set && (n->mac[0] & 1))
-		return config_fail(e, object, "mac",
-				   "not a unicast address (a multicast one)");
+	/* Any six octets, as Firecracker takes (vmon's --net wants unicast). */
+	if (n->mtu && n->mtu < VMON_NET_MTU_MIN)
+		return config_fail(e, object, "mtu", "%u is below %u", n->mtu,
+				   VMON_NET_MTU_MIN);
 	return 0;
 }
 

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * log.c - diagnostics on stderr and the once-per-key suppression table
- * for messages a guest can trigger.
+ * log.c - diagnostics on stderr (vmon's format or Firecracker's) and the
+ * once-per-key suppression table for messages a guest can trigger.
  */
 #include "bounds.h"
 #include "log.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum log_level log_level = LOG_NOTE;
 
@@ -30,7 +32,86 @@ void log_clear_last_error(void)
 	last_error[0] = 0;
 }
 
-void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)
+/* Firecracker's format, once set (log_set_fc_format); under fc_lock. */
+static pthread_mutex_t fc_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool on, show_level, show_origin;
+	char id[80], module[128];
+} fc;
+static __thread char thread_name[16] = "-";
+
+static const char *const fc_level[] = {
+	[LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",   [LOG_NOTE] = "INFO",
+	[LOG_INFO] = "INFO",   [LOG_DEBUG] = "DEBUG",
+};
+
+void log_set_thread_name(const char *name)
+{
+	snprintf(thread_name, sizeof(thread_name), "%s", name);
+}
+
+void log_set_fc_format(const char *id, bool show_level, bool show_origin,
+		       const char *module)
+{
+	char *p;
+
+	/* Reads the time zone now, not on a thread that may not open it. */
+	tzset();
+	pthread_mutex_lock(&fc_lock);
+	fc.on = id != NULL;
+	fc.show_level = show_level;
+	fc.show_origin = show_origin;
+	snprintf(fc.id, sizeof(fc.id), "%s", id ? id : "");
+	snprintf(fc.module, sizeof(fc.module), "%s", module ? module : "");
+	while ((p = strstr(fc.module, "::"))) {
+		*p = '/';
+		memmove(p + 1, p + 2, strlen(p + 2) + 1);
+	}
+	pthread_mutex_unlock(&fc_lock);
+}
+
+/* @file from its "src/" on ("../src/virtio/net.c": "virtio/net.c"). */
+static const char *source_path(const char *file)
+{
+	const char *s = strstr(file, "src/");
+
+	return s ? s + 4 : file;
+}
+
+/* Writes @msg in Firecracker's format; false if that format is off. */
+static bool fc_line(enum log_level lvl, const char *file, int line,
+		    const char *msg)
+{
+	const char *src = source_path(file);
+	char head[256] = "", where[160] = "";
+	struct timespec ts;
+	struct tm tm;
+
+	pthread_mutex_lock(&fc_lock);
+	if (!fc.on) {
+		pthread_mutex_unlock(&fc_lock);
+		return false;
+	}
+	if (*fc.module && strncmp(src, fc.module, strlen(fc.module)) != 0) {
+		pthread_mutex_unlock(&fc_lock);
+		return true;
+	}
+	if (fc.show_origin)
+		snprintf(where, sizeof(where), ":src/%s:%d", src, line);
+	snprintf(head, sizeof(head), "%s:%s%s%s%s", fc.id, thread_name,
+		 fc.show_level ? ":" : "", fc.show_level ? fc_level[lvl] : "",
+		 where);
+	pthread_mutex_unlock(&fc_lock);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%09ld [%s] %s\n",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, ts.tv_nsec, head, msg);
+	return true;
+}
+
+void vlog_msg_at(enum log_level lvl, const char *file, int line,
+		 const char *fmt, va_list ap)
 {
 	char buf[1024];
 
@@ -44,16 +125,19 @@ void vlog_msg(enum log_level lvl, const char *fmt, va_list ap)
 	if (lvl > log_level)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (fc_line(lvl, file, line, buf))
+		return;
 	/* One write per line so lines of different threads do not mix. */
 	fprintf(stderr, "vmon: %s%s\n", level_prefix[lvl], buf);
 }
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
+void log_msg_at(enum log_level lvl, const char *file, int line, const char *fmt,
+		...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog_msg(lvl, fmt, ap);
+	vlog_msg_at(lvl, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -114,7 +198,8 @@ static bool once_admit(unsigned int cls, uint64_t key)
 	return true;
 }
 
-void log_once(unsigned int cls, uint64_t key, const char *fmt, ...)
+void log_once_at(const char *file, int line, unsigned int cls, uint64_t key,
+		 const char *fmt, ...)
 {
 	bool print;
 	va_list ap;
@@ -125,7 +210,7 @@ void log_once(unsigned int cls, uint64_t key, const char *fmt, ...)
 	if (!print)
 		return;
 	va_start(ap, fmt);
-	vlog_msg(LOG_WARN, fmt, ap);
+	vlog_msg_at(LOG_WARN, file, line, fmt, ap);
 	va_end(ap);
 }
 

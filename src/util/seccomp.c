@@ -480,6 +480,7 @@ void seccomp_thread_enter(enum thread_kind kind)
 	if (sc_kinds[kind].comm)
 		prctl(PR_SET_NAME, sc_kinds[kind].comm, 0, 0, 0);
 	prctl(PR_GET_NAME, cur_comm, 0, 0, 0);
+	log_set_thread_name(cur_comm);
 	cur_kind = (int)kind;
 	if (!enabled)
 		return;

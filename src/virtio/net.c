@@ -30,6 +30,7 @@
 /* Feature bits (virtio 1.2, 5.1.3). */
 #define VIRTIO_NET_F_CSUM 0
 #define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MTU 3
 #define VIRTIO_NET_F_MAC 5
 #define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_GUEST_TSO6 8
@@ -307,6 +308,8 @@ static void net_config_read(struct virtio_dev *d, uint64_t off, void *data,
 	memcpy(cfg, n->cfg.mac, 6);
 	cfg[6] = 1; /* status: VIRTIO_NET_S_LINK_UP */
 	cfg[8] = 1; /* max_virtqueue_pairs */
+	cfg[10] = (uint8_t)n->cfg.mtu; /* mtu, little-endian */
+	cfg[11] = (uint8_t)(n->cfg.mtu >> 8);
 	if (off < sizeof(cfg) && len <= sizeof(cfg) - off)
 		memcpy(data, cfg + off, len);
 }
@@ -359,6 +362,9 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	n->cfg = *cfg;
 	n->rl_timer.fd = -1;
+	/* Firecracker's mtu: offered to the guest, the tap keeps its own. */
+	if (cfg->mtu)
+		features |= 1ULL << VIRTIO_NET_F_MTU;
 	if (!n->cfg.mac_set) {
 		/* A random, locally administered, unicast address. */
 		if (getrandom(n->cfg.mac, 6, 0) != 6)

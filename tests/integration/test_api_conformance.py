@@ -267,7 +267,9 @@ for body, field in [
         (dict(nif, host_dev_name="a/b"), "host_dev_name"),
         (dict(nif, host_dev_name="x" * 16), "host_dev_name"),
         (dict(nif, guest_mac="06:00:ac:10:00"), "guest_mac"),
-        (dict(nif, guest_mac="07:00:ac:10:00:02"), "multicast"),
+        (dict(nif, mtu=67), "mtu"),
+        (dict(nif, mtu=65536), "mtu"),
+        (dict(nif, mtu="1500"), "mtu"),
         (dict(nif, rx_rate_limiter={"ops": {"size": 1, "refill_time": "1"}}), "refill_time"),
         (dict(nif, mmds=True), "mmds")]:
     st, b = net_inst.req("PUT", "/network-interfaces/eth0", body)
@@ -290,6 +292,17 @@ check(st == 200 and not schema_errors("FullVmConfiguration", full) and
       full["network-interfaces"] == [dict(nif, tx_rate_limiter=fc_rl(RL),
                                           rx_rate_limiter=None)],
       "GET /vm/config: the network interface as given")
+# Firecracker takes any six octets (multicast too) and an mtu of 68 to
+# 65535, told to the guest.
+mc = {"iface_id": "eth2", "host_dev_name": "vmconf2",
+      "guest_mac": "07:00:ac:10:00:02", "mtu": 9000}
+st, b = net_inst.req("PUT", "/network-interfaces/eth2", mc)
+check(st == 204, "a multicast guest_mac and an mtu: 204 (%r)" % (b,))
+st, full = net_inst.req("GET", "/vm/config")
+got = [n for n in full.get("network-interfaces", []) if n["iface_id"] == "eth2"]
+check(st == 200 and not schema_errors("FullVmConfiguration", full) and
+      got == [dict(mc, rx_rate_limiter=None, tx_rate_limiter=None)],
+      "GET /vm/config: the MAC and the mtu as given: %r" % got)
 net_inst.stop()
 
 # a missing kernel is refused at PUT time (as in Firecracker); one that

@@ -192,7 +192,7 @@ SCHEMAS = {
     },
     "NetworkInterface": {
         "props": {"guest_mac": str, "host_dev_name": str, "iface_id": str,
-                  "rx_rate_limiter": "RateLimiter",
+                  "mtu": int, "rx_rate_limiter": "RateLimiter",
                   "tx_rate_limiter": "RateLimiter"},
         "required": ["host_dev_name", "iface_id"],
     },

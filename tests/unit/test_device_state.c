@@ -789,6 +789,32 @@ static void test_virtio_net(void **state)
 	vm_down(b.h);
 }
 
+/*
+ * Firecracker's mtu: offered as VIRTIO_NET_F_MTU (bit 3) with the value
+ * in the config space after max_virtqueue_pairs; without it, neither.
+ */
+static void test_virtio_net_mtu(void **state)
+{
+	struct net_config c = { .mtu = 9000 };
+	struct vfix a = { .h = vm_up() }, b = { .h = vm_up() };
+
+	(void)state;
+	snprintf(c.tap, sizeof(c.tap), "vmtu-a-%d", (int)getpid());
+	a.d = virtio_net_create(&a.h->vm, a.h->io, BASE, 5, &c);
+	assert_non_null(a.d);
+	assert_true(a.d->host_features & (1ULL << 3));
+	/* Config bytes 8..11: max_virtqueue_pairs 1, mtu 9000. */
+	assert_int_equal(h_r32(a.h, BASE, 0x100 + 8), 1 | (9000u << 16));
+	c.mtu = 0;
+	snprintf(c.tap, sizeof(c.tap), "vmtu-b-%d", (int)getpid());
+	b.d = virtio_net_create(&b.h->vm, b.h->io, BASE, 5, &c);
+	assert_non_null(b.d);
+	assert_false(b.d->host_features & (1ULL << 3));
+	assert_int_equal(h_r32(b.h, BASE, 0x100 + 8), 1);
+	vm_down(a.h);
+	vm_down(b.h);
+}
+
 /* --- control requests posted to the I/O thread --------------------------- */
 
 static void where(void *arg)
@@ -877,6 +903,7 @@ int main(void)
 		cmocka_unit_test(test_virtio_blk),
 		cmocka_unit_test(test_virtio_vsock),
 		cmocka_unit_test(test_virtio_net),
+		cmocka_unit_test(test_virtio_net_mtu),
 		cmocka_unit_test(test_iothread_call),
 		cmocka_unit_test(test_blk_set_path),
 	};

@@ -28,8 +28,11 @@ int cfg_parse_logger(struct api_config *n, json_t *body, char *err)
 	    api_get_bool(body, what, "show_log_origin", &n->show_log_origin,
 			 err))
 		goto bad;
-	free(module);
-	module = NULL;
+	if (module) {
+		free(n->log_module);
+		n->log_module = module;
+		module = NULL;
+	}
 	if (level) {
 		for (const char *const *l = log_levels; *l; l++)
 			if (!strcasecmp(level, *l))
@@ -92,6 +95,9 @@ void cfg_logger_json(const struct api_config *c, json_t *j)
 		if (l && c->log_path)
 			json_object_set_new(l, "log_path",
 					    json_string(c->log_path));
+		if (l && c->log_module)
+			json_object_set_new(l, "module",
+					    json_string(c->log_module));
 		json_object_set_new(j, "logger", l);
 	}
 	if (c->metrics_set)

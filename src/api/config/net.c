@@ -10,13 +10,15 @@
 #include "common.h"
 #include "object.h"
 
-static const char *const net_fields[] = { "iface_id",	     "host_dev_name",
-					  "guest_mac",	     "rx_rate_limiter",
-					  "tx_rate_limiter", NULL };
+static const char *const net_fields[] = {
+	"iface_id",	   "host_dev_name",   "guest_mac", "mtu",
+	"rx_rate_limiter", "tx_rate_limiter", NULL
+};
 
 static const struct api_field net_keys[] = {
 	{ "tap", "host_dev_name" },
 	{ "mac", "guest_mac" },
+	{ "mtu", "mtu" },
 	{ NULL, NULL },
 };
 
@@ -54,6 +56,7 @@ static int check_net(const struct api_config *n, int idx, const char *what,
 int cfg_parse_net(struct api_config *n, const char *id, json_t *body, char *err)
 {
 	char what[96], mac[24] = "";
+	uint64_t mtu = 0;
 	struct api_net a;
 	int idx = cfg_find_net(n, id);
 
@@ -65,12 +68,15 @@ int cfg_parse_net(struct api_config *n, const char *id, json_t *body, char *err)
 			   sizeof(a.net.tap), NULL, err) ||
 	    api_get_strbuf(body, what, "guest_mac", false, mac, sizeof(mac),
 			   &a.net.mac_set, err) ||
+	    api_get_uint(body, what, "mtu", false, VMON_NET_MTU_MIN, 65535,
+			 &mtu, NULL, err) ||
 	    api_parse_rl(body, what, "rx_rate_limiter", &a.net.rx_rl, NULL,
 			 err) ||
 	    api_parse_rl(body, what, "tx_rate_limiter", &a.net.tx_rl, NULL,
 			 err))
 		return -1;
 	snprintf(a.id, sizeof(a.id), "%s", id);
+	a.net.mtu = (uint16_t)mtu;
 	if (a.net.mac_set && config_parse_mac(mac, strlen(mac), a.net.mac))
 		return api_fail(
 			err,
@@ -151,6 +157,8 @@ void cfg_nets_json(const struct api_config *c, json_t *j)
 			config_format_mac(a->net.mac, mac);
 			json_object_set_new(o, "guest_mac", json_string(mac));
 		}
+		if (a->net.mtu)
+			json_object_set_new(o, "mtu", json_integer(a->net.mtu));
 		api_rl_json(o, "rx_rate_limiter", &a->net.rx_rl);
 		api_rl_json(o, "tx_rate_limiter", &a->net.tx_rl);
 		json_array_append_new(nets, o);

@@ -26,7 +26,8 @@ static int parse_net(const char *arg, struct vm_config *cfg)
 		size_t len = strcspn(p, ",");
 
 		bool mac = len > 4 && !strncmp(p, "mac=", 4) &&
-			   !config_parse_mac(p + 4, len - 4, n->mac);
+			   !config_parse_mac(p + 4, len - 4, n->mac) &&
+			   !(n->mac[0] & 1); /* unicast */
 
 		if (mac) {
 			n->mac_set = true;
