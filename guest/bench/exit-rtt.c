@@ -36,11 +36,11 @@ static const char *const names[NKINDS] = {
  * that the loop around the access is as short as it can be (ring-0 code is
  * emulated on a PVM host: every instruction of the loop counts).
  */
-#define BATCH_OF(name, access)                       \
-	static void name(void)                       \
-	{                                            \
-		for (int i = 0; i < BATCH; i++)      \
-			access;                      \
+#define BATCH_OF(name, access)                  \
+	static void name(void)                  \
+	{                                       \
+		for (int i = 0; i < BATCH; i++) \
+			access;                 \
 	}
 BATCH_OF(batch_loop, asm volatile("" ::: "memory"))
 BATCH_OF(batch_pio_user, (void)inl(SCRATCH_PORT))
@@ -49,8 +49,8 @@ BATCH_OF(batch_mmio_user, (void)mmio_read32(TESTDEV_MMIO))
 BATCH_OF(batch_mmio_kernel, (void)mmio_read32(LAPIC_BASE + LAPIC_ID))
 
 static void (*const batches[NKINDS])(void) = {
-	batch_loop, batch_pio_user, batch_pio_kernel, batch_mmio_user,
-	batch_mmio_kernel,
+	batch_loop,	 batch_pio_user,    batch_pio_kernel,
+	batch_mmio_user, batch_mmio_kernel,
 };
 
 /* The fewest cycles per access of kind @k over REPS batches. */
