@@ -41,8 +41,8 @@ def ratios_chart(res, out):
 set terminal svg size 1200,%d dynamic font 'sans,11'
 set output 'OUT'
 set logscale x 2
-set xrange [0.04:4]
-set xtics ('1/16' 0.0625, '1/8' 0.125, '1/4' 0.25, '1/2' 0.5, '1' 1, '2' 2, '4' 4)
+set xrange [0.02:8]
+set xtics ('1/32' 0.03125, '1/16' 0.0625, '1/8' 0.125, '1/4' 0.25, '1/2' 0.5, '1' 1, '2' 2, '4' 4, '8' 8)
 set yrange [-1:%d]
 set ytics nomirror
 set grid xtics
@@ -56,9 +56,9 @@ plot 'DATA' using 3:1:4:5:ytic(2) with xerrorbars pt 7 ps 1.2 lc rgb '#1f77b4'
 
 def blk_chart(res, out):
     rows = []
-    for ph, label in (("seqread", "seq read 1 MiB QD4"),
-                      ("seqwrite", "seq write 1 MiB QD4"),
-                      ("randread", "rand read 4 KiB QD1")):
+    for ph, label in (("seqread", "seq read, 1M QD4"),
+                      ("seqwrite", "seq write, 1M QD4"),
+                      ("randread", "rand read, 4K QD1")):
         m = res.raw.get("blk " + ph)
         if not m or "host" not in m:
             continue
@@ -68,7 +68,7 @@ def blk_chart(res, out):
     if not rows:
         return
     script = """
-set terminal svg size 700,380 dynamic font 'sans,11'
+set terminal svg size 800,380 dynamic font 'sans,11'
 set output 'OUT'
 set style data histograms
 set style histogram clustered gap 1
@@ -84,7 +84,7 @@ plot 'DATA' using 2:xtic(1) title 'vmon' lc rgb '#1f77b4', '' using 3 title 'QEM
 
 def memory_chart(res, out):
     rows = []
-    for metric, label in (("RSS idle VM", "RSS, 128 MiB VM, tiny guest"),
+    for metric, label in (("RSS idle VM", "RSS minus guest RAM, 128 MiB VM, tiny guest"),
                           ("boot RSS overhead", "peak RSS minus guest RAM, Linux boot")):
         m = res.raw.get(metric)
         if m:
