@@ -38,7 +38,7 @@ def ratios_chart(res, out):
                                         r["ratio"], min(runs), max(runs)))
     n = len(rows)
     script = """
-set terminal svg size 1200,%d dynamic font 'sans,11'
+set terminal svg size 1300,%d dynamic font 'sans,11'
 set output 'OUT'
 set logscale x 2
 set xrange [0.02:8]
@@ -46,11 +46,29 @@ set xtics ('1/32' 0.03125, '1/16' 0.0625, '1/8' 0.125, '1/4' 0.25, '1/2' 0.5, '1
 set yrange [-1:%d]
 set ytics nomirror
 set grid xtics
-set xlabel 'ratio, log scale; 1 = parity; lower is better except for throughput (virtio-blk)'
+set xlabel 'ratio (log scale; 1 = parity; throughput: higher is better, all else lower)'
 set arrow from 1, graph 0 to 1, graph 1 nohead lw 2 lc rgb '#888888'
 unset key
 plot 'DATA' using 3:1:4:5:ytic(2) with xerrorbars pt 7 ps 1.2 lc rgb '#1f77b4'
 """ % (60 + 28 * n, n)
+    gnuplot(script, "\n".join(rows) + "\n", out)
+
+
+def bars(rows, ylabel, key, out):
+    """Bars of vmon and QEMU side by side, one group per row "label v q"."""
+    script = """
+set terminal svg size 800,380 dynamic font 'sans,11'
+set output 'OUT'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel '%s'
+set yrange [0:*]
+set grid ytics
+set key %s
+plot 'DATA' using 2:xtic(1) title 'vmon' lc rgb '#1f77b4', \\
+     '' using 3 title 'QEMU 7.2 microvm' lc rgb '#ff7f0e'
+""" % (ylabel, key)
     gnuplot(script, "\n".join(rows) + "\n", out)
 
 
@@ -67,19 +85,7 @@ def blk_chart(res, out):
                                   statistics.median(m["qemu"]) / host))
     if not rows:
         return
-    script = """
-set terminal svg size 800,380 dynamic font 'sans,11'
-set output 'OUT'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set ylabel 'fraction of the host (fio, same image) = 1'
-set yrange [0:*]
-set grid ytics
-set key top right
-plot 'DATA' using 2:xtic(1) title 'vmon' lc rgb '#1f77b4', '' using 3 title 'QEMU 7.2 microvm' lc rgb '#ff7f0e'
-"""
-    gnuplot(script, "\n".join(rows) + "\n", out)
+    bars(rows, "fraction of the host (fio, same image) = 1", "top right", out)
 
 
 def memory_chart(res, out):
@@ -92,19 +98,7 @@ def memory_chart(res, out):
                                       statistics.median(m["qemu"])))
     if not rows:
         return
-    script = """
-set terminal svg size 700,380 dynamic font 'sans,11'
-set output 'OUT'
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set ylabel 'MiB per VM (median)'
-set yrange [0:*]
-set grid ytics
-set key top left
-plot 'DATA' using 2:xtic(1) title 'vmon' lc rgb '#1f77b4', '' using 3 title 'QEMU 7.2 microvm' lc rgb '#ff7f0e'
-"""
-    gnuplot(script, "\n".join(rows) + "\n", out)
+    bars(rows, "MiB per VM (median)", "top left", out)
 
 
 def render(res, outdir):
