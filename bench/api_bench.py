@@ -8,7 +8,7 @@ with QEMU's equivalent.
   time from sending InstanceStart to the guest's first instruction (the
   api_counter guest writes "!" to COM1 first), median of N;
   RSS of vmon running that guest with 1 vCPU / 128 MiB, minus the guest
-  memory it touched (VMM overhead).
+  memory it touched (VMM overhead, from /proc/PID/smaps).
 - QEMU: `qemu-system-x86_64 -S -qmp unix:...` (KVM, -M microvm, 128 MiB,
   no devices) exec to the QMP greeting, wall and CPU, median of N; its RSS.
 
@@ -36,12 +36,21 @@ def cpu_ms(pid):
     return total / 1e6
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
+def rss_kib(pid, guest_kib=128 * 1024):
+    """Resident memory minus that of the guest RAM mapping (the mappings of
+    at least @guest_kib): the VMM's own. A guest touching one page can make
+    2 MiB resident when its RAM is backed by transparent huge pages."""
+    total = guest = size = 0
+    with open("/proc/%d/smaps" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            w = line.split()
+            if "-" in w[0] and line[0] in "0123456789abcdef":
+                lo, hi = w[0].split("-")
+                size = (int(hi, 16) - int(lo, 16)) >> 10
+            elif w[0] == "Rss:":
+                total += int(w[1])
+                guest += int(w[1]) if size >= guest_kib else 0
+    return total - guest
 
 
 def wait_connect(path, proc, deadline):
