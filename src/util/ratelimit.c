@@ -95,11 +95,17 @@ uint64_t rl_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns)
 	w1 = tb_wait(&rl->bw, bytes);
 	w2 = tb_wait(&rl->ops, 1);
 	if (w1 || w2) {
-		uint64_t w = w1 > w2 ? w1 : w2;
-
-		rl->throttled++;
-		rl->throttled_ns += w;
-		return w;
+		if (!rl->waiting) {
+			rl->waiting = true;
+			rl->wait_since = now_ns;
+			rl->throttled++;
+		}
+		return w1 > w2 ? w1 : w2;
+	}
+	if (rl->waiting) {
+		rl->waiting = false;
+		if (now_ns > rl->wait_since)
+			rl->throttled_ns += now_ns - rl->wait_since;
 	}
 	tb_take(&rl->bw, bytes);
 	tb_take(&rl->ops, 1);

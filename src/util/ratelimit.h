@@ -43,7 +43,14 @@ struct token_bucket {
 struct rate_limiter {
 	struct token_bucket bw, ops;
 	uint64_t throttled; /* operations that had to wait */
-	uint64_t throttled_ns; /* the waits handed out, summed */
+	/*
+	 * How long they waited, from the first refusal to the admission (not
+	 * the waits handed out: a retry that comes late, on a busy host,
+	 * waited longer than it was told).
+	 */
+	uint64_t throttled_ns;
+	bool waiting; /* an operation was refused and not admitted yet */
+	uint64_t wait_since; /* when it was first refused */
 };
 
 static inline bool tb_config_enabled(const struct tb_config *c)
@@ -63,7 +70,9 @@ bool rl_enabled(const struct rate_limiter *rl);
 /*
  * One operation of @bytes at @now_ns: returns 0 and takes the tokens if
  * both buckets allow it now, else takes nothing and returns how many ns
- * to wait before trying again (counted in rl->throttled).
+ * to wait before trying again (rl->throttled counts the operations
+ * refused, rl->throttled_ns how long from the first refusal to the
+ * admission: the caller retries the same operation until admitted).
  */
 uint64_t rl_consume(struct rate_limiter *rl, uint64_t bytes, uint64_t now_ns);
 /*

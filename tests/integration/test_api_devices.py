@@ -82,9 +82,12 @@ print("4 MiB at 1 MiB/s (bucket of 1 MiB, full): %.3f s" % (took or -1))
 check(took is not None and 2.7 <= took <= 3.3,
       "1 MiB/s bucket: 4 MiB take 3 s within 10 %% (took %s)" % took)
 blk = (stats or {}).get("block", {}).get("disk", {})
+# The queue is held from each refusal to its admission: about 3 s for the
+# 3 MiB past the full bucket, less the time the guest and the I/O thread
+# take between two requests (tens of ms each on a busy host).
 check(blk.get("read_count") == 64 and blk.get("read_bytes") == 4 * MIB and
       blk.get("rate_limiter_throttled", 0) > 0 and
-      2500 <= blk.get("rate_limiter_throttled_ms", 0),
+      2000 <= blk.get("rate_limiter_throttled_ms", 0) <= (took or 0) * 1000,
       "metrics: 64 reads, 4 MiB, throttling counted: %r" % blk)
 
 took_free, _ = timed_read(None)

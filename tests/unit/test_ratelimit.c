@@ -123,8 +123,14 @@ static void test_ops_and_both(void **state)
 	assert_int_equal(rl_consume(&rl, 10, 0), S / 2);
 	/* A refused operation takes nothing from the other bucket. */
 	assert_int_equal(rl_consume(&rl, 980, S / 2), 0);
+	/* Refused at 0, admitted at 0.5 s: it waited 0.5 s. */
+	assert_int_equal(rl.throttled_ns, S / 2);
 	assert_int_not_equal(rl_consume(&rl, 1, S / 2), 0);
+	/* Its retries count once, however late they come. */
+	assert_int_not_equal(rl_consume(&rl, 1, S / 2 + 1), 0);
 	assert_int_equal(rl.throttled, 2);
+	assert_int_equal(rl_consume(&rl, 1, 3 * S), 0);
+	assert_int_equal(rl.throttled_ns, S / 2 + 5 * S / 2);
 }
 
 static void test_over_consumption(void **state)
