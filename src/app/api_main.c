@@ -735,6 +735,21 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	return r;
 }
 
+/* --override WHAT...: the host resources replacing the loaded VM's. */
+static int parse_overrides(struct instance *in, struct api_overrides *ov)
+{
+	char err[API_ERR_MAX];
+
+	for (unsigned int i = 0; i < in->opts->nr_overrides; i++) {
+		if (api_override_parse_text(in->opts->overrides[i], ov, err)) {
+			pr_err("--override %s: %s", in->opts->overrides[i],
+			       err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* --- live migration, receiving side: run --incoming URL --- */
 
 struct incoming {
@@ -759,6 +774,12 @@ static int incoming_listen(struct instance *in, const char *url)
 	in->inc = calloc(1, sizeof(*in->inc));
 	if (!in->inc)
 		return EXIT_HOST;
+	/* The source's configuration, with this host's tap, disks, vsock. */
+	in->inc->l = calloc(1, sizeof(*in->inc->l));
+	if (!in->inc->l)
+		return EXIT_HOST;
+	if (parse_overrides(in, &in->inc->l->ov))
+		return EXIT_USAGE;
 	if (mig_listen_url(&in->inc->dest, url, err, sizeof(err))) {
 		pr_err("--incoming %s", err);
 		return EXIT_USAGE;
@@ -773,9 +794,6 @@ static int incoming_start(struct instance *in, const char *url)
 	struct snapshot snap;
 	int ret = EXIT_USAGE;
 
-	inc->l = calloc(1, sizeof(*inc->l));
-	if (!inc->l)
-		return EXIT_HOST;
 	memset(&snap, 0, sizeof(snap));
 	snap.mem_fd = -1;
 	/* While it waits for the source, API requests are served. */
@@ -802,8 +820,6 @@ static int incoming_start(struct instance *in, const char *url)
 		pthread_mutex_unlock(&in->ctx.lock);
 	}
 	snapshot_close(&snap);
-	free(inc->l);
-	inc->l = NULL;
 	if (ret)
 		pr_err("incoming migration on %s: %s", url, err);
 	else
@@ -959,14 +975,9 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 	snprintf(l->state_path, sizeof(l->state_path), "%.4000s/state", dir);
 	snprintf(l->mem_path, sizeof(l->mem_path), "%.4000s/memory", dir);
 	l->resume = resume;
-	for (unsigned int i = 0; i < in->opts->nr_overrides; i++) {
-		if (api_override_parse_text(in->opts->overrides[i], &l->ov,
-					    err)) {
-			pr_err("--override %s: %s", in->opts->overrides[i],
-			       err);
-			free(l);
-			return EXIT_USAGE;
-		}
+	if (parse_overrides(in, &l->ov)) {
+		free(l);
+		return EXIT_USAGE;
 	}
 	pthread_mutex_lock(&in->ctx.lock);
 	if (op_snapshot_load(in, l, err)) {
@@ -1046,6 +1057,8 @@ static int instance_end(struct instance *in, struct api_server *server,
 		close(in->timer_fd);
 	if (sig_fd >= 0)
 		close(sig_fd);
+	if (in->inc)
+		free(in->inc->l);
 	free(in->inc);
 	json_decref(in->fc_prev);
 	pthread_cond_destroy(&in->mig_cond);

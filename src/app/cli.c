@@ -69,9 +69,10 @@ void cli_run_usage(FILE *f)
 		"      --restore DIR        start from the snapshot in DIR (DIR/state,\n"
 		"                           DIR/memory: vmon snapshot), paused\n"
 		"      --resume             with --restore: run it at once\n"
-		"      --override WHAT      with --restore: net:ID=TAP, drive:ID=PATH or\n"
-		"                           vsock=PATH replaces the snapshot's tap, disk\n"
-		"                           image or vsock socket (clones; repeatable)\n"
+		"      --override WHAT      with --restore or --incoming: net:ID=TAP,\n"
+		"                           drive:ID=PATH or vsock=PATH replaces the\n"
+		"                           snapshot's (or the source's) tap, disk image\n"
+		"                           or vsock socket (clones; repeatable)\n"
 		"      --incoming URL       wait for a live migration on URL (tcp:ADDR:PORT\n"
 		"                           or unix:PATH) and run the VM that arrives\n"
 		"                           (vmon migrate; docs/migration.md)\n"
@@ -530,8 +531,12 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--api-sock-group: only with --api-sock");
 		return CLI_ERROR;
 	}
-	if ((o->resume || o->nr_overrides) && !o->restore) {
-		pr_err("--resume, --override: only with --restore");
+	if (o->resume && !o->restore) {
+		pr_err("--resume: only with --restore");
+		return CLI_ERROR;
+	}
+	if (o->nr_overrides && !o->restore && !o->incoming) {
+		pr_err("--override: only with --restore or --incoming");
 		return CLI_ERROR;
 	}
 	if (o->incoming && (o->restore || o->config_file || o->vm_opts)) {

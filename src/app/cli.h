@@ -29,7 +29,7 @@ struct run_opts {
 	const char *seccomp_filter; /* --seccomp-filter: a filter file */
 	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
 	bool resume; /* --resume: run the restored VM (else paused) */
-	/* --override net:ID=TAP|drive:ID=PATH|vsock=PATH, with --restore */
+	/* --override net:ID=TAP|drive:ID=PATH|vsock=PATH: --restore, --incoming */
 	const char *overrides[CLI_MAX_OVERRIDES];
 	unsigned int nr_overrides;
 	const char *incoming; /* --incoming URL: a live migration arrives */

@@ -9,7 +9,10 @@
   lost or repeated), the downtime is printed;
 - the destination killed mid-migration (a bandwidth limit makes it last):
   the source keeps running and reports the failure; a stream that is not
-  vmon's: the destination refuses it (exit 2), nothing left running."""
+  vmon's: the destination refuses it (exit 2), nothing left running;
+- destination overrides (--override drive:ID=PATH): one naming a drive
+  the source lacks is refused (exit 2, the source runs on); one naming
+  d1 gives the destination its own image path, and the guest runs on."""
 import hashlib
 import os
 import shutil
@@ -264,6 +267,47 @@ info = dirty_case("auto", {"mode": "auto", "bandwidth": 16 << 20})
 check(info.get("state") == "completed" and info.get("postcopy")
       and info.get("rounds", 0) >= 4,
       "auto: pre-copy did not converge, post-copy finished it: %r" % (info,))
+
+# --- Destination overrides: the source's VM with this host's disk path ---
+url = "unix:" + os.path.join(WORK, "ov.sock")
+img_a, img_b = os.path.join(WORK, "a.img"), os.path.join(WORK, "b.img")
+for p in (img_a, img_b):
+    with open(p, "wb") as f:
+        f.truncate(1 << 20)
+src = vmon_api.Instance(id="mig-src5-%d" % PID)
+st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": img_a,
+                                      "is_root_device": False,
+                                      "is_read_only": False})
+check(st == 204, "source drive d1: %s %r" % (st, b))
+ok, body = src.boot_counter()
+check(ok, "boot the counter guest with a drive %r" % (body,))
+check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
+dst = vmon_api.Instance(id="mig-dst5-%d" % PID,
+                        extra=["--incoming", url, "--override",
+                               "drive:nosuch=" + img_b])
+check(src.req("PUT", "/migration/send", {"url": url})[0] == 204, "send")
+code = wait_exit(dst)
+check(code == 2, "an override naming a drive the source lacks: exit 2 (%r)"
+      % (code,))
+check("nosuch" in dst.stderr(), "and names it: %r" % (dst.stderr()[-300:],))
+dst.stop()
+info = wait_state(src, ("failed",))
+check(info.get("state") == "failed" and src.alive(),
+      "the source runs on: %r" % (info,))
+dst = vmon_api.Instance(id="mig-dst6-%d" % PID,
+                        extra=["--incoming", url, "--override",
+                               "drive:d1=" + img_b])
+check(src.req("PUT", "/migration/send", {"url": url})[0] == 204, "send again")
+check(wait_exit(src) == 0, "the source ends with exit 0 once migrated")
+st, cfg = dst.req("GET", "/vm/config")
+paths = [d.get("path_on_host") for d in cfg.get("drives", [])]
+check(st == 200 and paths == [img_b],
+      "the destination's drive d1 is its override: %r" % (paths,))
+check(dst.req("PATCH", "/vm", {"state": "Resumed"})[0] == 204, "resume")
+c = wait_count(dst, 0x2000)
+check(c > 0x2000, "the migrated guest counts on (0x%x)" % c)
+check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
 
 # --- A stream that is not vmon's: refused, nothing left running ---
 url = "unix:" + os.path.join(WORK, "bad.sock")

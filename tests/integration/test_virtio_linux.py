@@ -42,36 +42,6 @@ HOST_IP, GUEST_IP = "169.254.78.1", "169.254.78.2"
 MEM = 128 << 20
 
 
-def guest_dir():
-    cache = os.environ.get("VMON_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vmon")
-    for d in sorted(glob.glob(os.path.join(cache, "guest", "*"))):
-        if os.path.exists(os.path.join(d, "vmlinux")) and \
-                os.path.exists(os.path.join(d, "initramfs.cpio")):
-            return d
-    return None
-
-
-class Guest(vmontest.Interactive):
-    """vmontest.Interactive for a full command line (vmon in a netns)."""
-
-    def __init__(self, argv):
-        super().__init__(None, argv=argv)
-        self.seq = 0
-
-    def sh(self, cmd, idle_s=3, what=None):
-        """Runs cmd in the guest's shell (@idle_s: what it takes on an idle
-        machine); returns its output, or None after a failure."""
-        self.seq += 1
-        start = len(self.out)
-        self.send("%s; echo @@$((%d+1))@@\n" % (cmd, self.seq - 1))
-        tag = "@@%d@@" % self.seq
-        if not self.follow(tag, what or cmd, idle_s=idle_s, start=start):
-            return None
-        text = self.out[start:].decode(errors="replace")
-        return text[:text.rfind(tag)]
-
-
 def ns(*cmd):
     r = subprocess.run(["ip", "netns", "exec", NS] + list(cmd), capture_output=True,
                        text=True, timeout=30)
@@ -118,7 +88,7 @@ def tcp_echo_server():
 
 def main():
     vmontest.require_kvm()
-    d = guest_dir()
+    d = vmontest.default_guest_dir()
     if not vmontest.check(d is not None, "default guest built (scripts/build-guest)"):
         vmontest.finish()
     vmontest.check(os.path.exists(VSOCK_ECHO), "vsock helper built: " + VSOCK_ECHO)
@@ -162,17 +132,17 @@ def main():
 
         threading.Thread(target=vsock_server, daemon=True).start()
 
-        g = Guest(["ip", "netns", "exec", NS, vmontest.VMON, "run", "-v",
-                   "--kernel", os.path.join(d, "vmlinux"),
-                   "--initrd", os.path.join(d, "initramfs.cpio"),
-                   "--mem", "%dM" % (MEM >> 20), "--mem-prealloc", "--console", "virtio",
-                   "--append", "vmon.shell",
-                   "--disk", data + ",serial=vmon-data",
-                   "--disk", tools + ",ro",
-                   "--net", "tap=vmtap0,mac=02:00:00:00:00:02",
-                   "--vsock", "cid=42,uds=" + uds,
-                   "--balloon", "32M,stats=2",
-                   "--rng"])
+        g = vmontest.Shell(["ip", "netns", "exec", NS, vmontest.VMON, "run", "-v",
+                            "--kernel", os.path.join(d, "vmlinux"),
+                            "--initrd", os.path.join(d, "initramfs.cpio"),
+                            "--mem", "%dM" % (MEM >> 20), "--mem-prealloc", "--console", "virtio",
+                            "--append", "vmon.shell",
+                            "--disk", data + ",serial=vmon-data",
+                            "--disk", tools + ",ro",
+                            "--net", "tap=vmtap0,mac=02:00:00:00:00:02",
+                            "--vsock", "cid=42,uds=" + uds,
+                            "--balloon", "32M,stats=2",
+                            "--rng"])
         # Guest RAM is all resident once vmon has built the VM; the balloon
         # driver inflates much later in the boot.
         ram_start = 0

@@ -72,6 +72,23 @@ def request(sock_path, method, path, body=None, timeout=10.0):
     return status, parsed
 
 
+def wait_socket(sock, p, timeout=10):
+    """Waits until vmon process @p answers on its API socket @sock; False
+    if it exits first or after @timeout s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(sock):
+            try:
+                request(sock, "GET", "/")
+                return True
+            except OSError:
+                pass
+        if p.poll() is not None:
+            break
+        time.sleep(0.01)
+    return False
+
+
 class Instance:
     """A `vmon --api-sock` process; serial output goes to a file."""
 
@@ -90,18 +107,9 @@ class Instance:
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=self.errf,
                                   env=env)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if os.path.exists(self.sock):
-                try:
-                    request(self.sock, "GET", "/")
-                    return
-                except OSError:
-                    pass
-            if self.p.poll() is not None:
-                break
-            time.sleep(0.01)
-        raise RuntimeError("vmon did not open its API socket: " + self.stderr())
+        if not wait_socket(self.sock, self.p):
+            raise RuntimeError("vmon did not open its API socket: " +
+                               self.stderr())
 
     def req(self, method, path, body=None):
         return request(self.sock, method, path, body)

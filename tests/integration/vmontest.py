@@ -5,6 +5,7 @@ Each test script is a plain Python program run by `meson test`: it starts
 vmon (path in $VMON) with a timeout, checks what it printed and its exit
 code, and exits non-zero on the first failed check. A hang is a failure.
 """
+import glob
 import os
 import select
 import subprocess
@@ -308,3 +309,36 @@ class Interactive:
 
     def text(self):
         return self.out.decode(errors="replace")
+
+
+def default_guest_dir():
+    """The directory of the default Linux guest (scripts/build-guest:
+    vmlinux, initramfs.cpio) in vmon's cache, or None."""
+    cache = os.environ.get("VMON_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vmon")
+    for d in sorted(glob.glob(os.path.join(cache, "guest", "*"))):
+        if os.path.exists(os.path.join(d, "vmlinux")) and \
+                os.path.exists(os.path.join(d, "initramfs.cpio")):
+            return d
+    return None
+
+
+class Shell(Interactive):
+    """Interactive for a full command line (@argv) whose console is the
+    default guest's shell (vmon.shell), driven command by command."""
+
+    def __init__(self, argv, env=None):
+        super().__init__(None, env=env, argv=argv)
+        self.seq = 0
+
+    def sh(self, cmd, idle_s=3, what=None):
+        """Runs cmd in the guest's shell (@idle_s: what it takes on an idle
+        machine); returns its output, or None after a failure."""
+        self.seq += 1
+        start = len(self.out)
+        self.send("%s; echo @@$((%d+1))@@\n" % (cmd, self.seq - 1))
+        tag = "@@%d@@" % self.seq
+        if not self.follow(tag, what or cmd, idle_s=idle_s, start=start):
+            return None
+        text = self.out[start:].decode(errors="replace")
+        return text[:text.rfind(tag)]

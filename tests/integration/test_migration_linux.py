@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Live migration of the default Linux guest while it writes to its disk
+(docs/migration.md), one Linux boot in all.
+
+The source is `vmon run --api-sock`, configured over the API: the default
+guest, 1 vCPU, its shell on the serial console (stdio), a data disk on
+shared storage (the destination opens the same path). Once the shell
+answers, a loop in the guest writes block i of the disk (a "blk-<i>"
+line padded to 4 KiB, dd with conv=fsync) and then records i. The guest is
+migrated pre-copy with `vmon migrate` (under a bandwidth limit, so that
+the copy spans several of the loop's writes) to a `vmon run --incoming
+unix:PATH` on the same host. Checked on the destination:
+- the shell answers (a command typed there, its output back);
+- the write loop goes on (its counter passes where it was);
+- after it is stopped, the disk is consistent: the guest's MD5 of blocks
+  0..n read from the device (page cache dropped first) equals the host's
+  MD5 of the image, and equals the MD5 of what the loop wrote.
+Every wait follows the guest's progress (vmontest.Interactive.follow):
+the boot sets the pace, each step's budget scales with it."""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmontest  # noqa: E402
+from vmontest import check  # noqa: E402
+import vmon_api  # noqa: E402
+
+PID = os.getpid()
+BLOCKS = 8192  # 32 MiB of disk: the loop never gets that far
+# One fork per block (each costs seconds of emulated kernel work on a busy
+# PVM host): the block's line comes from the shell's printf, dd pads it
+# with zeros to 4 KiB (conv=sync) and writes it with fsync.
+LOOP = ("mkdir -p /tmp; rm -f /tmp/stop /tmp/stopped; echo 0 > /tmp/n; "
+        "(i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); "
+        "printf 'blk-%d\\n' $i > /tmp/blk; "
+        "dd if=/tmp/blk of=/dev/vda bs=4096 seek=$i conv=sync,fsync "
+        "2>/dev/null || break; "
+        "echo $i > /tmp/n; done; echo stopped > /tmp/stopped) "
+        ">/dev/null 2>&1 & :")
+# Waits in the guest until the loop has written @k more blocks; prints
+# the counter before and after (a read racing the loop's rewrite of
+# /tmp/n may find it empty: the last value read stands).
+PROGRESS = ("read a < /tmp/n; a=${a:-0}; b=$a; while [ $b -lt $((a+%d)) ]; "
+            "do sleep 3; read b < /tmp/n; b=${b:-$a}; done; "
+            "echo progress $a $b")
+
+
+def block(i):
+    line = b"blk-%d\n" % i
+    return line + bytes(4096 - len(line))
+
+
+def progress(g, k, where):
+    """Waits for the loop to write @k more blocks: (before, after) or None."""
+    out = g.sh(PROGRESS % k, 5 * k, "the write loop progresses " + where) or ""
+    m = re.search(r"^progress (\d+) (\d+)\r?$", out, re.M)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def configure(sock, d, disk):
+    reqs = [("PUT", "/boot-source",
+             {"kernel_image_path": os.path.join(d, "vmlinux"),
+              "initrd_path": os.path.join(d, "initramfs.cpio"),
+              "boot_args": "console=ttyS0 reboot=k panic=-1 vmon.shell"}),
+            ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}),
+            ("PUT", "/drives/data", {"drive_id": "data", "path_on_host": disk,
+                                     "is_root_device": False,
+                                     "is_read_only": False}),
+            ("PUT", "/actions", {"action_type": "InstanceStart"})]
+    for method, path, body in reqs:
+        st, b = vmon_api.request(sock, method, path, body)
+        if not check(st == 204, "%s %s: %s %r" % (method, path, st, b)):
+            return False
+    return True
+
+
+def migrate(src, dst, env, ident, url, log):
+    """vmon migrate, pre-copy, while the guest writes; True once the
+    destination runs the guest and the source is gone."""
+    with open(log, "w") as f:
+        r = subprocess.Popen([vmontest.VMON, "migrate", ident, url,
+                              "--bandwidth", "16M"], env=env,
+                             stdout=f, stderr=f)
+    # The source runs the guest (and prints its console) until the end:
+    # the wait follows the source's progress.
+    code = src.follow_exit("the source migrates and exits")
+    try:
+        r.wait(timeout=src.budget(10))
+    except subprocess.TimeoutExpired:
+        r.kill()
+        r.wait()
+    with open(log) as f:
+        err = f.read()
+    print(err.strip().split("\n")[-1].split("\r")[-1], flush=True)
+    ok = check(r.returncode == 0 and "downtime" in err,
+               "vmon migrate: exit 0 with the downtime (%r, %r)"
+               % (r.returncode, err[-400:]))
+    return check(code == 0, "the source exits 0 once migrated (%r): %s"
+                 % (code, src.err[-400:])) and ok and dst.p.poll() is None
+
+
+def check_disk(g, disk, n_mig):
+    out = g.sh("touch /tmp/stop; while [ ! -e /tmp/stopped ]; do sleep 1; "
+               "done; read n < /tmp/n; echo 3 > /proc/sys/vm/drop_caches; "
+               "echo n=$n; dd if=/dev/vda bs=4096 count=$((n+1)) 2>/dev/null"
+               " | md5sum", 10, "stop the loop, checksum the disk") or ""
+    n = re.search(r"^n=(\d+)\r?$", out, re.M)
+    sums = re.findall(r"^([0-9a-f]{32})\s", out, re.M)
+    if not check(n and sums, "the guest's count and MD5: %r" % out):
+        return
+    n = int(n.group(1))
+    check(n > n_mig, "the loop wrote on after the migration (%d > %d)"
+          % (n, n_mig))
+    with open(disk, "rb") as f:
+        host = hashlib.md5(f.read((n + 1) * 4096)).hexdigest()
+    want = hashlib.md5(bytes(4096) + b"".join(block(i)
+                                              for i in range(1, n + 1)))
+    check(sums[0] == host, "the guest's MD5 of blocks 0..%d is the host's "
+          "read of the image (%s, %s)" % (n, sums[0], host))
+    check(host == want.hexdigest(), "and the image holds what the loop "
+          "wrote, every block 1..%d in place" % n)
+
+
+def run(d, tmp, env):
+    disk = os.path.join(tmp, "data.img")
+    with open(disk, "wb") as f:
+        f.truncate(BLOCKS * 4096)
+    src_id, dst_id = "mlx-src-%d" % PID, "mlx-dst-%d" % PID
+    url = "unix:" + os.path.join(tmp, "mig.sock")
+    src_sock, dst_sock = (os.path.join(tmp, n) for n in ("src.sock", "dst.sock"))
+    src = vmontest.Shell([vmontest.VMON, "run", "--api-sock", src_sock,
+                          "--id", src_id], env=env)
+    dst = None
+    try:
+        if not (check(vmon_api.wait_socket(src_sock, src.p),
+                      "the source's API answers") and
+                configure(src_sock, d, disk)):
+            return
+        if not check(src.boot("VMON-GUEST-OK"), "the guest boots"):
+            return
+        check(src.sh("echo hi-$((6*7))", 5) is not None, "the shell answers")
+        src.sh(LOOP, 5, "start the write loop")
+        p = progress(src, 1, "on the source")
+        if not check(p is not None, "the write loop runs on the source"):
+            return
+        dst = vmontest.Shell([vmontest.VMON, "run", "--incoming", url,
+                              "--api-sock", dst_sock, "--id", dst_id], env=env)
+        if not check(vmon_api.wait_socket(dst_sock, dst.p),
+                     "the destination's API answers"):
+            return
+        dst.pace, dst.boot_s = src.pace, src.boot_s
+        if not migrate(src, dst, env, src_id, url,
+                       os.path.join(tmp, "migrate.log")):
+            return
+        out = dst.sh("echo on-dst-$((6*7))", 5, "the shell on the destination")
+        check(out is not None and "on-dst-42" in out,
+              "the shell answers on the destination: %r" % (out,))
+        st, info = vmon_api.request(dst_sock, "GET", "/")
+        check(info and info.get("state") == "Running",
+              "the destination runs the guest: %r" % (info,))
+        q = progress(dst, 2, "on the destination")
+        if not check(q is not None and q[0] >= p[1],
+                     "the write loop goes on on the destination: %r after %r"
+                     % (q, p)):
+            return
+        check_disk(dst, disk, q[0])
+    finally:
+        for g in (src, dst):
+            if g and g.p.poll() is None:
+                g.p.terminate()
+                g.wait(30)
+
+
+def main():
+    vmontest.require_kvm()
+    d = vmontest.default_guest_dir()
+    if not check(d is not None, "default guest built (scripts/build-guest)"):
+        vmontest.finish()
+    tmp = tempfile.mkdtemp(prefix="vmon-miglinux-")
+    env = dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, "run"))
+    try:
+        run(d, tmp, env)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    vmontest.finish()
+
+
+main()
