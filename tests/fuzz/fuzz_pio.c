@@ -73,9 +73,9 @@ static void setup(void)
 	bus_init(&vm->mmio, "MMIO");
 	gmem_add_region(&vm->mem, 0, RAM_SIZE, ram, false, "ram");
 	vm->mem.ram_size = RAM_SIZE;
-	if (!serial_create(vm, SERIAL_COM1_BASE, 4, out) ||
-	    i8042_create(vm) || rtc_create(vm) || post_port_create(vm) ||
-	    testdev_create(vm) || acpi_pm_create(vm) || fw_cfg_create(vm))
+	if (!serial_create(vm, SERIAL_COM1_BASE, 4, out) || i8042_create(vm) ||
+	    rtc_create(vm) || post_port_create(vm) || testdev_create(vm) ||
+	    acpi_pm_create(vm) || fw_cfg_create(vm))
 		abort();
 }
 

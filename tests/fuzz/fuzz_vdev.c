@@ -181,8 +181,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = data + HDR_BYTES + 6u * nw;
 	memset(F.ram, 0, RAM_SIZE);
 	memcpy(F.ram, p,
-	       (size_t)(data + size - p) < RAM_SIZE ? (size_t)(data + size - p) :
-						      RAM_SIZE);
+	       (size_t)(data + size - p) < RAM_SIZE ?
+		       (size_t)(data + size - p) :
+		       RAM_SIZE);
 
 	drive_up(d, base, feat, 1u << (data[9] % 9));
 	for (unsigned int i = 0; i < nw; i++) {
