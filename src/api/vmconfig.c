@@ -154,6 +154,7 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	vm->cpus = c->vcpu_count;
 	vm->mem_size = c->mem_size_mib << 20;
 	vm->mem_merge = c->mem_merge;
+	vm->hugetlb = c->huge_pages && !strcmp(c->huge_pages, "2M");
 	vm->track_dirty_pages = c->track_dirty_pages;
 	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") !=
 						      0 ?

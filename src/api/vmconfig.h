@@ -58,7 +58,7 @@ struct api_config {
 	bool smt;
 	bool track_dirty_pages;
 	char *cpu_template; /* as given; NULL or "None": the host default */
-	char *huge_pages; /* "None" or "Transparent" */
+	char *huge_pages; /* "None", "Transparent" or "2M" (hugetlbfs) */
 	bool mem_merge; /* vmon's extension "mem_merge" (docs/density.md) */
 	/* logger */
 	bool logger_set;

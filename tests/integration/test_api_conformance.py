@@ -71,7 +71,9 @@ expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64,
                                   "cpu_template": "nosuch"}, 400,
        fault="cpu_template")
 expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64,
-                                  "huge_pages": "2M"}, 400, fault="huge_pages")
+                                  "huge_pages": "4M"}, 400, fault="huge_pages")
+expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 63,
+                                  "huge_pages": "2M"}, 400, fault="mem_size_mib")
 mc = expect("GET", "/machine-config", None, 200, "MachineConfiguration")
 check(mc["vcpu_count"] == 2 and mc["mem_size_mib"] == 64 and "cpu_template" not in mc,
       "refused machine-config requests changed nothing")

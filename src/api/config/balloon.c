@@ -46,6 +46,10 @@ int cfg_parse_balloon(struct api_config *n, json_t *body, char *err)
 		return api_fail(
 			err,
 			"balloon: field `free_page_hinting`: free page hinting is not supported by vmon (free_page_reporting is)");
+	if (n->huge_pages && !strcmp(n->huge_pages, "2M"))
+		return api_fail(
+			err,
+			"balloon: the balloon device is incompatible with huge pages 2M (as in Firecracker)");
 	b.enabled = true;
 	b.size = mib << 20;
 	b.stats_interval = (unsigned int)interval;

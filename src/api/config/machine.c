@@ -53,6 +53,37 @@ static int check_machine(const struct api_config *n, uint64_t vcpus,
 	return 0;
 }
 
+/*
+ * huge_pages: None, Transparent or 2M (hugetlbfs; the memory a multiple of
+ * 2 MiB and, as in Firecracker, no balloon: it gives back 4 KiB pages,
+ * which cannot free a 2 MiB one).
+ */
+static int check_huge_pages(const struct api_config *n, const char *huge,
+			    uint64_t mib, char *err)
+{
+	if (!huge || !strcmp(huge, "None") || !strcmp(huge, "Transparent"))
+		return 0;
+	if (strcmp(huge, "2M") != 0)
+		return api_fail(
+			err,
+			"machine-config: field `huge_pages`: `%.32s` is not one of None, Transparent, 2M",
+			huge);
+	if (mib % 2)
+		return api_fail(
+			err,
+			"machine-config: field `mem_size_mib`: %llu MiB is not a multiple of the 2 MiB huge page size",
+			(unsigned long long)mib);
+	if (n->balloon_set)
+		return api_fail(
+			err,
+			"machine-config: field `huge_pages`: huge pages 2M are incompatible with the balloon device (as in Firecracker)");
+	if (n->mem_merge)
+		return api_fail(
+			err,
+			"machine-config: field `huge_pages`: huge pages 2M are incompatible with mem_merge (KSM merges 4 KiB pages)");
+	return 0;
+}
+
 /* What is not given returns to its default (PUT). */
 static void machine_defaults(struct api_config *n)
 {
@@ -87,14 +118,8 @@ int cfg_parse_machine(struct api_config *n, json_t *body, bool partial,
 	    api_get_str(body, what, "huge_pages", false, &huge, err) ||
 	    check_machine(n, vcpus, mem, tmpl, err))
 		goto bad;
-	if (huge && strcmp(huge, "None") != 0 &&
-	    strcmp(huge, "Transparent") != 0) {
-		api_fail(
-			err,
-			"machine-config: field `huge_pages`: `%.32s` is not supported (vmon has None and Transparent)",
-			huge);
+	if (check_huge_pages(n, huge ? huge : n->huge_pages, mem, err))
 		goto bad;
-	}
 	if (n->smt && vcpus > 1 && vcpus % 2) {
 		api_fail(
 			err,

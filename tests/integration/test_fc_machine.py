@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Firecracker's machine-level options applied (issue 12): huge_pages "2M"
+(guest RAM on hugetlbfs pages; a clear error when the host's pool is too
+small; the balloon refused with it), PUT /serial, PUT /cpu-config and
+PATCH /balloon/statistics at run time."""
+import os
+import time
+
+import vmontest
+from vmontest import check
+import vmon_api
+
+vmontest.require_kvm()
+PID = os.getpid()
+NR_HUGE = "/proc/sys/vm/nr_hugepages"
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read().split()[0])
+
+
+def huge_mappings(pid):
+    """Sizes (kB) of the mappings of @pid on 2 MiB pages."""
+    sizes, size = [], 0
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1])
+            elif line.startswith("KernelPageSize:") and \
+                    int(line.split()[1]) == 2048:
+                sizes.append(size)
+    return sizes
+
+
+def start(inst, mem, extra_machine=None):
+    body = {"vcpu_count": 1, "mem_size_mib": mem}
+    body.update(extra_machine or {})
+    r = [inst.req("PUT", "/boot-source",
+                  {"kernel_image_path": vmon_api.GUEST_COUNTER})[0],
+         inst.req("PUT", "/machine-config", body)[0]]
+    st, b = inst.req("PUT", "/actions", {"action_type": "InstanceStart"})
+    return r + [st], b
+
+
+def wait_count(inst, timeout=120):
+    end = time.time() + timeout
+    while time.time() < end and inst.alive():
+        if inst.last_count() > 0:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_huge_pages():
+    # The balloon and huge pages 2M exclude each other, in either order.
+    inst = vmon_api.Instance(id="fcm_bal_%d" % PID)
+    try:
+        st, b = inst.req("PUT", "/machine-config",
+                         {"vcpu_count": 1, "mem_size_mib": 32,
+                          "huge_pages": "2M"})
+        check(st == 204, "huge_pages 2M accepted")
+        st, b = inst.req("PUT", "/balloon", {"amount_mib": 0,
+                                             "deflate_on_oom": False})
+        check(st == 400 and "huge pages" in b["fault_message"],
+              "balloon refused with huge pages 2M: %s" % b)
+        inst.req("PUT", "/machine-config", {"vcpu_count": 1,
+                                            "mem_size_mib": 32})
+        st, _ = inst.req("PUT", "/balloon", {"amount_mib": 0,
+                                             "deflate_on_oom": False})
+        check(st == 204, "balloon accepted without huge pages")
+        st, b = inst.req("PATCH", "/machine-config", {"huge_pages": "2M"})
+        check(st == 400 and "balloon" in b["fault_message"],
+              "huge pages 2M refused with a balloon: %s" % b)
+    finally:
+        inst.stop()
+
+    old = read_int(NR_HUGE)
+    free = read_int("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages")
+    try:
+        # Not enough pages: InstanceStart fails and says why.
+        inst = vmon_api.Instance(id="fcm_few_%d" % PID)
+        try:
+            sts, b = start(inst, 2 * (free + 1), {"huge_pages": "2M"})
+            check(sts[:2] == [204, 204] and sts[2] == 400 and
+                  "free 2 MiB pages" in b["fault_message"],
+                  "too few huge pages: InstanceStart refused: %s" % b)
+        finally:
+            inst.stop()
+        # Reserve 16 more pages (32 MiB) for a 32 MiB guest.
+        with open(NR_HUGE, "w") as f:
+            f.write(str(old + 16))
+        if read_int("/sys/kernel/mm/hugepages/hugepages-2048kB/"
+                    "free_hugepages") < 16:
+            check(False, "the host could not reserve 16 huge pages")
+            return
+        inst = vmon_api.Instance(id="fcm_huge_%d" % PID)
+        try:
+            sts, b = start(inst, 32, {"huge_pages": "2M"})
+            check(sts == [204, 204, 204], "2M guest started: %s %s" % (sts, b))
+            check(wait_count(inst), "2M guest runs: %r" %
+                  inst.serial_text()[-200:])
+            sizes = huge_mappings(inst.p.pid)
+            check(32 * 1024 in sizes,
+                  "guest RAM is one 32 MiB mapping on 2 MiB pages: %s" % sizes)
+            st, mc = inst.req("GET", "/machine-config")
+            check(mc.get("huge_pages") == "2M", "GET reports 2M")
+        finally:
+            inst.stop()
+    finally:
+        with open(NR_HUGE, "w") as f:
+            f.write(str(old))
+
+
+test_huge_pages()
+vmontest.finish()
