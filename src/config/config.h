@@ -72,6 +72,7 @@ struct vm_config {
 	const char *initrd;
 	const char *cmdline; /* the whole command line; NULL: the default */
 	unsigned int cpus;
+	bool smt; /* 2 threads per core (cpus even); else 1 */
 	uint64_t mem_size;
 	const char *cpu_template; /* "NAME[,+feat,-feat...]", NULL: auto */
 	enum serial_mode serial;

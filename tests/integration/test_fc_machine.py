@@ -112,5 +112,21 @@ def test_huge_pages():
             f.write(str(old))
 
 
+def test_smt():
+    inst = vmon_api.Instance(id="fcm_smt_%d" % PID)
+    try:
+        st, b = inst.req("PUT", "/machine-config", {"vcpu_count": 3,
+                                                    "mem_size_mib": 32,
+                                                    "smt": True})
+        check(st == 400 and "smt" in b["fault_message"],
+              "smt with 3 vCPUs refused (as Firecracker): %s" % b)
+        sts, b = start(inst, 32, {"vcpu_count": 2, "smt": True})
+        check(sts == [204, 204, 204], "2 vCPUs with smt started: %s" % b)
+        check(wait_count(inst), "the guest runs with smt (2 threads)")
+    finally:
+        inst.stop()
+
+
 test_huge_pages()
+test_smt()
 vmontest.finish()

@@ -90,7 +90,8 @@ int arch_vcpu_init(struct vcpu *vcpu)
 
 	if (!c)
 		return -1;
-	if (cpuid_set_topology(c, vcpu->id, vm->nr_vcpus)) {
+	if (cpuid_set_topology(c, vcpu->id, vm->nr_vcpus,
+			       vm->cfg->smt ? 2 : 1)) {
 		pr_err("vcpu%u: CPUID table full", vcpu->id);
 		goto out;
 	}

@@ -57,11 +57,13 @@ extern const char *const cpu_template_names[];
 const char *cpu_template_desc(const char *name);
 
 /*
- * Writes into @c the topology of vCPU @apic_id among @nr_cpus: one socket,
- * @nr_cpus cores, one thread per core. @c must have room for 3 more
- * entries. Returns 0 or -1.
+ * Writes into @c the topology of vCPU @apic_id among @nr_cpus: one socket
+ * of @nr_cpus / @threads cores with @threads threads each (2 with SMT,
+ * when @nr_cpus is even; otherwise 1: APIC IDs are the vCPU numbers, the
+ * thread in the low bit). @c must have room for 3 more entries. Returns
+ * 0 or -1.
  */
 int cpuid_set_topology(struct kvm_cpuid2 *c, unsigned int apic_id,
-		       unsigned int nr_cpus);
+		       unsigned int nr_cpus, unsigned int threads);
 
 #endif
