@@ -136,7 +136,6 @@ static const struct {
 	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
 	{ "/cpu-config", false, "PUT",
 	  "custom CPU configuration (use machine-config cpu_template)" },
-	{ "/serial", false, "PUT", "serial configuration (use --serial)" },
 	{ "/hotplug/memory", false, "GET PUT PATCH",
 	  "memory hotplug (virtio-mem)" },
 };

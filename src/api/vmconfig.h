@@ -60,6 +60,8 @@ struct api_config {
 	char *cpu_template; /* as given; NULL or "None": the host default */
 	char *huge_pages; /* "None", "Transparent" or "2M" (hugetlbfs) */
 	bool mem_merge; /* vmon's extension "mem_merge" (docs/density.md) */
+	/* serial: PUT /serial's output file; "": where the options say */
+	char serial_out_path[VMON_DISK_PATH_MAX];
 	/* logger */
 	bool logger_set;
 	char *log_path;
@@ -171,6 +173,8 @@ json_t *api_config_full_json(const struct api_config *c);
  * incomplete or inconsistent.
  */
 int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
+/* PUT /serial's output file, if any, over @vm's serial mode. */
+void api_config_serial_apply(const struct api_config *c, struct vm_config *vm);
 
 /* PUT /snapshot/create and /snapshot/load (src/api/config/snapshot.c). */
 #define API_PATH_MAX 4096

@@ -95,6 +95,7 @@ static int op_start(void *opaque, char *err)
 		return -1;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
@@ -634,6 +635,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	in->ctx.cfg.track_dirty_pages = l->track_dirty;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {

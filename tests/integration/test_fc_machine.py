@@ -127,6 +127,37 @@ def test_smt():
         inst.stop()
 
 
+def test_serial():
+    inst = vmon_api.Instance(id="fcm_ser_%d" % PID, serial=False)
+    out = os.path.join(inst.dir, "ttyS0.out")
+    try:
+        st, b = inst.req("PUT", "/serial", {"serial_out_path": 5})
+        check(st == 400 and "serial_out_path" in b["fault_message"],
+              "PUT /serial with a number refused")
+        st, b = inst.req("PUT", "/serial", {"serial_out_path": out,
+                                            "rate_limiter": {"size": 1,
+                                                             "refill_time": 1}})
+        check(st == 400 and "rate_limiter" in b["fault_message"],
+              "PUT /serial rate_limiter refused with the reason: %s" % b)
+        st, _ = inst.req("PUT", "/serial", {"serial_out_path": out,
+                                            "rate_limiter": None})
+        check(st == 204, "PUT /serial {serial_out_path} before boot")
+        st, full = inst.req("GET", "/vm/config")
+        check(full.get("serial") == {"serial_out_path": out},
+              "GET /vm/config shows the serial section: %s" %
+              full.get("serial"))
+        sts, b = start(inst, 32)
+        check(sts == [204, 204, 204], "guest started: %s" % b)
+        inst.serial = out  # the counter lines now land in this file
+        check(wait_count(inst), "the guest's serial output reaches "
+              "serial_out_path")
+        st, b = inst.req("PUT", "/serial", {"serial_out_path": out})
+        check(st == 400, "PUT /serial after boot refused")
+    finally:
+        inst.stop()
+
+
 test_huge_pages()
 test_smt()
+test_serial()
 vmontest.finish()

@@ -24,7 +24,6 @@ static const struct {
 	{ "cpu-config", "custom CPU configuration (cpu-config)" },
 	{ "pmem", "pmem devices (virtio-pmem)" },
 	{ "memory-hotplug", "memory hotplug (virtio-mem)" },
-	{ "serial", "serial configuration" },
 };
 
 static const struct api_object *find_object(const char *key)
