@@ -134,8 +134,6 @@ static const struct {
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
 	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
 	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
-	{ "/cpu-config", false, "PUT",
-	  "custom CPU configuration (use machine-config cpu_template)" },
 	{ "/hotplug/memory", false, "GET PUT PATCH",
 	  "memory hotplug (virtio-mem)" },
 };

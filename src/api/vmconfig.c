@@ -153,6 +153,7 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	vm->cmdline = c->boot_args;
 	vm->cpus = c->vcpu_count;
 	vm->smt = c->smt;
+	vm->cpu_custom = c->cpu_custom_set ? &c->cpu_custom : NULL;
 	vm->mem_size = c->mem_size_mib << 20;
 	vm->mem_merge = c->mem_merge;
 	vm->hugetlb = c->huge_pages && !strcmp(c->huge_pages, "2M");

@@ -60,6 +60,9 @@ struct api_config {
 	char *cpu_template; /* as given; NULL or "None": the host default */
 	char *huge_pages; /* "None", "Transparent" or "2M" (hugetlbfs) */
 	bool mem_merge; /* vmon's extension "mem_merge" (docs/density.md) */
+	/* cpu-config: PUT /cpu-config's custom CPU template */
+	bool cpu_custom_set;
+	struct cpu_custom cpu_custom;
 	/* serial: PUT /serial's output file; "": where the options say */
 	char serial_out_path[VMON_DISK_PATH_MAX];
 	/* logger */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../util/ratelimit.h"
+#include "cpu_custom.h"
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
@@ -75,6 +76,9 @@ struct vm_config {
 	bool smt; /* 2 threads per core (cpus even); else 1 */
 	uint64_t mem_size;
 	const char *cpu_template; /* "NAME[,+feat,-feat...]", NULL: auto */
+	/* Firecracker's named template (T2, C3...) on top; NULL: none. */
+	const char *cpu_named;
+	const struct cpu_custom *cpu_custom; /* PUT /cpu-config; NULL: none */
 	enum serial_mode serial;
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */

@@ -157,7 +157,129 @@ def test_serial():
         inst.stop()
 
 
+PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "cpuid_probe.elf")
+PVM = os.path.isdir("/sys/module/kvm_pvm")
+
+
+def bitmap(bits, width=32):
+    """A Firecracker bitmap: "0b" then x except {bit: 0 or 1}."""
+    return "0b" + "".join(str(bits[b]) if b in bits else "x"
+                          for b in range(width - 1, -1, -1))
+
+
+def probe_lines(inst, timeout=120):
+    end = time.time() + timeout
+    while time.time() < end and "cpuid probe done" not in inst.serial_text():
+        if not inst.alive():
+            break
+        time.sleep(0.2)
+    regs = {}
+    for line in inst.serial_text().splitlines():
+        w = line.split()
+        if len(w) >= 2 and "=" in line and w[0] in ("cpuid", "ucpuid", "msr"):
+            regs[w[0] + " " + w[1].split("=")[0]] = dict(
+                kv.split("=") for kv in w[1 if w[0] == "msr" else 2:])
+    return regs
+
+
+def leaf1(eax_bits):
+    return {"leaf": "0x1", "subleaf": "0x0", "flags": 0,
+            "modifiers": [{"register": "eax", "bitmap": bitmap(eax_bits)}]}
+
+
+def test_cpu_config():
+    inst = vmon_api.Instance(id="fcm_cpu_%d" % PID)
+    try:
+        for body, needle in [
+                ({"cpuid_modifiers": [{"leaf": "0x1", "subleaf": "0",
+                                       "flags": 0, "modifiers": [
+                                           {"register": "exx",
+                                            "bitmap": "0b1"}]}]},
+                 "register"),
+                ({"cpuid_modifiers": [{"leaf": "zz", "subleaf": "0",
+                                       "modifiers": []}]}, "leaf"),
+                ({"msr_modifiers": [{"addr": "0x1a0",
+                                     "bitmap": "0b" + "1" * 65}]}, "bitmap"),
+                ({"msr_modifiers": [{"addr": "0x1a0", "bitmap": "0b12"}]},
+                 "bitmap"),
+                ({"kvm_capabilities": ["x1"]}, "kvm_capabilities"),
+                ({"reg_modifiers": [{"addr": "0x0", "bitmap": "0b1"}]},
+                 "aarch64"),
+                ({"bogus": []}, "bogus")]:
+            st, b = inst.req("PUT", "/cpu-config", body)
+            check(st == 400 and needle in b["fault_message"],
+                  "PUT /cpu-config refused (%s): %s" % (needle, b))
+        # Accepted, then refused at InstanceStart with the reason.
+        refusals = [
+            ({"cpuid_modifiers": [{"leaf": "0x40000000", "subleaf": "0x0",
+                                   "flags": 0, "modifiers": [
+                                       {"register": "eax",
+                                        "bitmap": bitmap({0: 0})}]}]},
+             "hypervisor leaves"),
+            ({"cpuid_modifiers": [{"leaf": "0x8fffff00", "subleaf": "0x0",
+                                   "flags": 0, "modifiers": [
+                                       {"register": "eax",
+                                        "bitmap": bitmap({0: 1})}]}]},
+             "not in the CPUID"),
+            ({"msr_modifiers": [{"addr": "0x12345678",
+                                 "bitmap": bitmap({0: 1}, 64)}]},
+             "MSR 0x12345678"),
+            ({"kvm_capabilities": ["4000000"]}, "capability 4000000")]
+        if PVM:  # popcnt: leaf 1 ECX bit 23, which KVM does not report
+            refusals.append(({"cpuid_modifiers": [{
+                "leaf": "0x1", "subleaf": "0x0", "flags": 0,
+                "modifiers": [{"register": "ecx",
+                               "bitmap": bitmap({23: 0})}]}]},
+                "clearcpuid=popcnt"))
+        inst.req("PUT", "/boot-source", {"kernel_image_path": PROBE})
+        for body, needle in refusals:
+            st, _ = inst.req("PUT", "/cpu-config", body)
+            st2, b = inst.req("PUT", "/actions",
+                              {"action_type": "InstanceStart"})
+            check(st == 204 and st2 == 400 and needle in b["fault_message"],
+                  "cpu-config refused at InstanceStart (%s): %s" %
+                  (needle, b))
+    finally:
+        inst.stop()
+
+    # Applied: leaf 1 EAX stepping 5, MISC_ENABLE bit 12; with SMT.
+    inst = vmon_api.Instance(id="fcm_cpu2_%d" % PID)
+    try:
+        cfg = {"kvm_capabilities": ["1", "!121"],
+               "cpuid_modifiers": [leaf1({3: 0, 2: 1, 1: 0, 0: 1})],
+               "msr_modifiers": [{"addr": "0x1a0",
+                                  "bitmap": bitmap({12: 1}, 64)}]}
+        st, b = inst.req("PUT", "/cpu-config", cfg)
+        check(st == 204, "PUT /cpu-config accepted: %s" % b)
+        st, full = inst.req("GET", "/vm/config")
+        cc = full.get("cpu-config") or {}
+        check(cc.get("kvm_capabilities") == ["1", "!121"] and
+              cc["cpuid_modifiers"][0]["modifiers"][0]["bitmap"] ==
+              bitmap({3: 0, 2: 1, 1: 0, 0: 1}) and
+              cc["msr_modifiers"][0]["addr"] == "0x1a0",
+              "GET /vm/config gives cpu-config back: %s" % cc)
+        inst.req("PUT", "/boot-source", {"kernel_image_path": PROBE})
+        inst.req("PUT", "/machine-config", {"vcpu_count": 2,
+                                            "mem_size_mib": 32, "smt": True})
+        st, b = inst.req("PUT", "/actions", {"action_type": "InstanceStart"})
+        check(st == 204, "cpuid probe started: %s" % b)
+        regs = probe_lines(inst)
+        l1 = regs.get("cpuid 1.0", {})
+        check(l1 and int(l1["eax"], 16) & 0xf == 5,
+              "the guest reads the modified stepping: %s" % l1)
+        msr = regs.get("msr 1a0", {})
+        check(msr and int(msr["1a0"], 16) >> 12 & 1,
+              "the guest reads MISC_ENABLE bit 12 set: %s" % msr)
+        smt, core = regs.get("cpuid b.0", {}), regs.get("cpuid b.1", {})
+        check(smt.get("ebx") == "00000002" and smt.get("eax") == "00000001"
+              and core.get("ebx") == "00000002",
+              "SMT: leaf 0xb shows 2 threads per core: %s %s" % (smt, core))
+    finally:
+        inst.stop()
+
+
 test_huge_pages()
 test_smt()
 test_serial()
+test_cpu_config()
 vmontest.finish()

@@ -21,7 +21,6 @@ static const struct {
 	{ "logger", NULL },
 	{ "metrics", NULL },
 	{ "mmds-config", "MMDS" },
-	{ "cpu-config", "custom CPU configuration (cpu-config)" },
 	{ "pmem", "pmem devices (virtio-pmem)" },
 	{ "memory-hotplug", "memory hotplug (virtio-mem)" },
 };

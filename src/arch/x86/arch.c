@@ -20,6 +20,7 @@
 #include "../../vmm/vm.h"
 #include "../arch.h"
 #include "acpi.h"
+#include "cpu_custom.h"
 #include "cpuid.h"
 #include "layout.h"
 #include "mce.h"
@@ -137,6 +138,32 @@ int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg)
 	return 0;
 }
 
+/* PUT /cpu-config, if any, where this host can honour it. */
+static int apply_custom(struct vm *vm, char *err, size_t errlen)
+{
+	const struct cpu_custom *cc = vm->cfg->cpu_custom;
+	struct kvm_cpuid2 *supported = vm->kvm->arch->supported_cpuid;
+	struct kvm_cpuid2 *raw = NULL;
+	int r;
+
+	if (!cc)
+		return 0;
+	if (cpu_custom_check_caps(cc, vm->kvm->fd, err, errlen))
+		return -1;
+	if (vm->kvm->pvm) {
+		raw = cpu_custom_raw_host(supported);
+		if (!raw) {
+			snprintf(err, errlen, "cpu-config: out of memory");
+			return -1;
+		}
+	}
+	r = cpu_custom_check(cc, vm->arch->cpuid, supported, raw, err, errlen);
+	free(raw);
+	if (!r)
+		cpu_custom_apply_cpuid(cc, vm->arch->cpuid);
+	return r;
+}
+
 int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len)
 {
 	const char *def = vm->kvm->pvm ? "pvm" : "host";
@@ -151,7 +178,8 @@ int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len)
 	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
 	if (cpuid_apply_template(vm->arch->cpuid, vm->cfg->cpu_template, def,
 				 vm->kvm->pvm, extra, extra_len, err,
-				 sizeof(err))) {
+				 sizeof(err)) ||
+	    apply_custom(vm, err, sizeof(err))) {
 		pr_err("%s", err);
 		return -1;
 	}

@@ -327,7 +327,20 @@ struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t leaf,
 	return NULL;
 }
 
-static uint32_t *reg_of(struct kvm_cpuid_entry2 *e, enum cpuid_reg r)
+const struct cpu_feature *cpu_feature_at(uint32_t leaf, uint32_t subleaf,
+					 enum cpuid_reg reg, unsigned int bit)
+{
+	for (size_t i = 0; i < sizeof(features) / sizeof(*features); i++) {
+		const struct cpu_feature *f = &features[i];
+
+		if (f->leaf == leaf && f->subleaf == subleaf && f->reg == reg &&
+		    f->bit == bit)
+			return f;
+	}
+	return NULL;
+}
+
+uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, enum cpuid_reg r)
 {
 	switch (r) {
 	case CPUID_EAX:
@@ -345,7 +358,7 @@ bool cpuid_has(struct kvm_cpuid2 *c, const struct cpu_feature *f)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(c, f->leaf, f->subleaf);
 
-	return e && (*reg_of(e, f->reg) >> f->bit & 1);
+	return e && (*cpuid_reg(e, f->reg) >> f->bit & 1);
 }
 
 static void clear_leaf(struct kvm_cpuid2 *c, uint32_t leaf)
@@ -363,7 +376,7 @@ void cpuid_hide(struct kvm_cpuid2 *c, const struct cpu_feature *f)
 	struct kvm_cpuid_entry2 *e = cpuid_find(c, f->leaf, f->subleaf);
 
 	if (e)
-		*reg_of(e, f->reg) &= ~(1U << f->bit);
+		*cpuid_reg(e, f->reg) &= ~(1U << f->bit);
 	for (size_t i = 0; i < sizeof(deps) / sizeof(*deps); i++)
 		if (!strcmp(deps[i].parent, f->name))
 			cpuid_hide(c, cpu_feature_find(deps[i].child));
@@ -378,7 +391,7 @@ int cpuid_show(struct kvm_cpuid2 *c, const struct cpu_feature *f)
 
 	if (!e)
 		return -1;
-	*reg_of(e, f->reg) |= 1U << f->bit;
+	*cpuid_reg(e, f->reg) |= 1U << f->bit;
 	return 0;
 }
 

@@ -27,12 +27,16 @@ struct cpu_feature {
 
 /* Looks a feature up by name; '-' and '_' are equal, case is ignored. */
 const struct cpu_feature *cpu_feature_find(const char *name);
+/* The named feature at bit @bit of @reg of a leaf, or NULL. */
+const struct cpu_feature *cpu_feature_at(uint32_t leaf, uint32_t subleaf,
+					 enum cpuid_reg reg, unsigned int bit);
 
 struct kvm_cpuid2 *cpuid_alloc(void);
 struct kvm_cpuid2 *cpuid_dup(const struct kvm_cpuid2 *src);
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t leaf,
 				    uint32_t subleaf);
 bool cpuid_has(struct kvm_cpuid2 *c, const struct cpu_feature *f);
+uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, enum cpuid_reg r);
 /* Clears @f and every feature that depends on it. */
 void cpuid_hide(struct kvm_cpuid2 *c, const struct cpu_feature *f);
 /* Sets @f; returns -1 if its leaf is absent. */
