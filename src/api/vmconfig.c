@@ -162,5 +162,10 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 						      0 ?
 				   c->cpu_template :
 				   NULL;
+	/* Firecracker's names apply on top of vmon's default template. */
+	if (api_fc_cpu_template(vm->cpu_template)) {
+		vm->cpu_named = vm->cpu_template;
+		vm->cpu_template = NULL;
+	}
 	return devices_to_vm(c, vm, err);
 }

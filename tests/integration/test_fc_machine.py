@@ -278,8 +278,41 @@ def test_cpu_config():
         inst.stop()
 
 
+def host_vendor():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("vendor_id"):
+                return line.split(":")[1].strip()
+    return ""
+
+
+def test_named_templates():
+    """Firecracker's names: accepted by machine-config, checked against
+    the host when the VM is built."""
+    intel = host_vendor() == "GenuineIntel"
+    mine, other = ("T2", "T2A") if intel else ("T2A", "T2")
+    cases = [("V1N1", 400, "aarch64"), (other, 400, "needs an")]
+    if PVM:  # each hides features a PVM guest reads from the CPU itself
+        cases.append((mine, 400, "PVM host"))
+    else:
+        cases.append((mine, 204, None))
+    for name, status, needle in cases:
+        inst = vmon_api.Instance(id="fcm_tpl_%d" % PID)
+        try:
+            sts, b = start(inst, 32, {"cpu_template": name})
+            ok = sts[:2] == [204, 204] and sts[2] == status
+            if needle:
+                ok = ok and needle in b["fault_message"]
+            else:
+                ok = ok and wait_count(inst)
+            check(ok, "cpu_template %s: %s %s" % (name, sts, b))
+        finally:
+            inst.stop()
+
+
 test_huge_pages()
 test_smt()
 test_serial()
 test_cpu_config()
+test_named_templates()
 vmontest.finish()

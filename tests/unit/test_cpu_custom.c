@@ -4,7 +4,8 @@
  * (src/arch/x86/cpu_custom.c): CPUID modifiers applied bit by bit, and
  * the checks that refuse what the host cannot honour (a feature KVM
  * cannot give, a feature a PVM guest reads from the CPU, the hypervisor
- * leaves, a missing leaf).
+ * leaves, a missing leaf); Firecracker's named templates (cpu_named.c):
+ * the CPU they need and the features they hide.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "arch/x86/cpu_custom.h"
+#include "arch/x86/cpu_named.h"
 #include "arch/x86/cpuid.h"
 
 static void add(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx, uint32_t eax,
@@ -139,12 +141,66 @@ static void test_allowed(void **state)
 	free(r);
 }
 
+/* An Intel Cascade Lake (family 6, model 0x55) with AVX-512 and SHA. */
+static struct kvm_cpuid2 *cascade_lake(void)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc();
+
+	assert_non_null(c);
+	add(c, 0, 0, 0x16, 0x756e6547, 0x6c65746e, 0x49656e69);
+	add(c, 1, 0, 0x50657, 0x0800, 1U << 13, 1U << 0);
+	add(c, 7, 0, 0, 1U << 5 | 1U << 16 | 1U << 29, 0, 0);
+	return c;
+}
+
+static bool hides(const struct cpu_custom *m, uint32_t leaf, uint8_t reg,
+		  unsigned int bit)
+{
+	for (unsigned int i = 0; i < m->nr_cpuid; i++)
+		if (m->cpuid[i].leaf == leaf && m->cpuid[i].reg == reg &&
+		    m->cpuid[i].mask == 1U << bit && !m->cpuid[i].value)
+			return true;
+	return false;
+}
+
+static void test_named(void **state)
+{
+	struct kvm_cpuid2 *c = cascade_lake();
+	struct cpu_custom m;
+
+	(void)state;
+	assert_true(cpu_named_is("T2CL") && cpu_named_is("V1N1"));
+	assert_false(cpu_named_is("host"));
+	/* T2CL on Cascade Lake: AVX-512F and SHA hidden, AVX2 kept. */
+	assert_int_equal(cpu_named_build("T2CL", c, &m, err, sizeof(err)), 0);
+	assert_true(hides(&m, 7, CPUID_EBX, 16));
+	assert_true(hides(&m, 7, CPUID_EBX, 29));
+	assert_false(hides(&m, 7, CPUID_EBX, 5));
+	/* C3 (Ivy Bridge) hides AVX2 too; an absent leaf adds nothing. */
+	assert_int_equal(cpu_named_build("C3", c, &m, err, sizeof(err)), 0);
+	assert_true(hides(&m, 7, CPUID_EBX, 5));
+	for (unsigned int i = 0; i < m.nr_cpuid; i++)
+		assert_non_null(cpuid_find(c, m.cpuid[i].leaf,
+					   m.cpuid[i].subleaf));
+	/* The CPU each needs. */
+	assert_int_equal(cpu_named_build("T2A", c, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "AMD Milan"));
+	assert_int_equal(cpu_named_build("V1N1", c, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "aarch64"));
+	cpuid_find(c, 1, 0)->eax = 0x306f2; /* Haswell: model 0x3f */
+	assert_int_equal(cpu_named_build("T2CL", c, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Cascade Lake"));
+	assert_int_equal(cpu_named_build("T2", c, &m, err, sizeof(err)), 0);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_allowed),
+		cmocka_unit_test(test_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

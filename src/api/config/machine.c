@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * machine.c - PUT/PATCH/GET /machine-config: vCPUs, memory, SMT, the CPU
- * template (Firecracker's names refused, vmon's checked by the machine
+ * template (Firecracker's names, or vmon's checked by the machine
  * validator), dirty page tracking, huge pages, and vmon's extension
  * mem_merge (KSM, docs/density.md).
  */
@@ -22,9 +22,17 @@ static const struct api_field machine_keys[] = {
 	{ NULL, NULL },
 };
 
-/* Firecracker's instance-type templates, which vmon does not model. */
+/* Firecracker's instance-type templates (src/arch/x86/cpu_named.c). */
 static const char *const fc_templates[] = { "C3",  "T2",   "T2S", "T2CL",
 					    "T2A", "V1N1", NULL };
+
+bool api_fc_cpu_template(const char *t)
+{
+	for (const char *const *f = fc_templates; t && *f; f++)
+		if (!strcmp(t, *f))
+			return true;
+	return false;
+}
 
 /* The machine validator on the new values; "None" is no template. */
 static int check_machine(const struct api_config *n, uint64_t vcpus,
@@ -33,14 +41,8 @@ static int check_machine(const struct api_config *n, uint64_t vcpus,
 	const char *t = tmpl ? tmpl : n->cpu_template;
 	struct config_err e;
 
-	if (t && !strcmp(t, "None"))
-		t = NULL;
-	for (const char *const *f = fc_templates; t && *f; f++)
-		if (!strcmp(t, *f))
-			return api_fail(
-				err,
-				"machine-config: field `cpu_template`: Firecracker's %s template is not implemented by vmon; use None, host or pvm (with ,+FEATURE,-FEATURE edits)",
-				t);
+	if (t && (!strcmp(t, "None") || api_fc_cpu_template(t)))
+		t = NULL; /* whether the host fits: when the VM is built */
 	if (config_check_machine((unsigned int)vcpus, mib << 20, t, &e))
 		return api_config_err(err, "machine-config", &e, machine_keys);
 	/* As Firecracker: the balloon's target stays within the memory. */
