@@ -371,13 +371,16 @@ static unsigned int do_balloon_stats_patch(struct api_ctx *ctx,
 	st = need_running_body(ctx, rq, "balloon/statistics", &j, resp);
 	if (st)
 		return st;
+	/* As Firecracker: statistics cannot be turned on or off now. */
 	if (api_config_balloon_interval(&ctx->cfg, j, &secs, err))
 		st = fault(resp, "%s", err);
-	else if (secs != ctx->cfg.balloon.stats_interval)
+	else if (!secs != !ctx->cfg.balloon.stats_interval)
 		st = fault(
 			resp,
-			"balloon/statistics: field `stats_polling_interval_s`: vmon cannot change the statistics interval after boot (it is %u)",
-			ctx->cfg.balloon.stats_interval);
+			"balloon/statistics: field `stats_polling_interval_s`: statistics cannot be turned %s after boot",
+			secs ? "on" : "off");
+	else if (secs && ctx->ops->balloon_interval(ctx->opaque, secs, err))
+		st = fault(resp, "balloon/statistics: %s", err);
 	else {
 		ctx->cfg.balloon.stats_interval = secs;
 		st = 204;

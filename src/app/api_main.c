@@ -422,6 +422,19 @@ static int op_balloon_target(void *opaque, uint64_t mib, char *err)
 	return 0;
 }
 
+static int op_balloon_interval(void *opaque, unsigned int seconds, char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
+
+	if (!b || virtio_balloon_set_stats_interval(b, seconds)) {
+		snprintf(err, API_ERR_MAX,
+			 "the balloon device refused the interval");
+		return -1;
+	}
+	return 0;
+}
+
 static int op_balloon_info(void *opaque, struct balloon_info *out)
 {
 	struct instance *in = opaque;
@@ -842,6 +855,7 @@ static const struct api_ops instance_ops = {
 	.net_update = op_net_update,
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
+	.balloon_interval = op_balloon_interval,
 	.ctrl_alt_del = op_ctrl_alt_del,
 	.power_button = op_power_button,
 	.snapshot_create = op_snapshot_create,

@@ -330,6 +330,21 @@ int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes)
 	return 0;
 }
 
+int virtio_balloon_set_stats_interval(struct virtio_dev *d,
+				      unsigned int seconds)
+{
+	struct balloon *b = d->priv;
+	/* The first period ends at once: the guest reports right away. */
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = seconds },
+		.it_value = { .tv_nsec = 1 },
+	};
+
+	if (b->timer_fd < 0 || !seconds)
+		return -1;
+	return timerfd_settime(b->timer_fd, 0, &its, NULL);
+}
+
 void virtio_balloon_get(struct virtio_dev *d, struct balloon_info *out)
 {
 	struct balloon *b = d->priv;

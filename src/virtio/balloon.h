@@ -40,5 +40,11 @@ struct balloon_info {
 /* Sets the balloon's target size; the guest is told at once. */
 int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes);
 void virtio_balloon_get(struct virtio_dev *d, struct balloon_info *out);
+/*
+ * A new statistics interval (seconds, not 0), the next update requested
+ * at once; -1 if the device was created without statistics.
+ */
+int virtio_balloon_set_stats_interval(struct virtio_dev *d,
+				      unsigned int seconds);
 
 #endif

@@ -377,8 +377,12 @@ bs = expect("GET", "/balloon/statistics", None, 200, "BalloonStats")
 check(bs["target_mib"] == 8 and bs["target_pages"] == 8 * 256,
       "GET /balloon/statistics: the device's target")
 expect("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 1}, 204)
-expect("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 5}, 400,
-       fault="after boot")
+expect("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 5}, 204)
+check(expect("GET", "/balloon", None, 200, "Balloon")
+      ["stats_polling_interval_s"] == 5,
+      "PATCH /balloon/statistics: the new interval")
+expect("PATCH", "/balloon/statistics", {"stats_polling_interval_s": 0}, 400,
+       fault="cannot be turned off")
 
 deadline = time.monotonic() + 20
 while inst.last_count() < 0x4000 and time.monotonic() < deadline:

@@ -49,12 +49,16 @@ struct bfix {
 	struct h_ring rq[4];
 };
 
-/* @start: run the I/O thread (else the test steps it with iothread_poll) */
-static struct bfix *balloon_up_io(bool start)
+/*
+ * @start: run the I/O thread (else the test steps it with iothread_poll);
+ * @interval: seconds between statistics (0: none)
+ */
+static struct bfix *balloon_up_cfg(bool start, unsigned int interval)
 {
 	struct balloon_config cfg = { .enabled = true,
 				      .size = 1 << 20,
-				      .reporting = true };
+				      .reporting = true,
+				      .stats_interval = interval };
 	struct bfix *f = calloc(1, sizeof(*f));
 
 	log_level = LOG_ERROR;
@@ -73,6 +77,11 @@ static struct bfix *balloon_up_io(bool start)
 	}
 	h_driver_ok(&f->h, BASE);
 	return f;
+}
+
+static struct bfix *balloon_up_io(bool start)
+{
+	return balloon_up_cfg(start, 0);
 }
 
 static struct bfix *balloon_up(void)
@@ -225,6 +234,38 @@ static void test_balloon_stats(void **state)
 	assert_int_equal(info.stats[BALLOON_MEMFREE], 1234567);
 	/* The buffer is held for the next poll, not returned. */
 	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 0);
+	balloon_down(f);
+}
+
+/* PATCH /balloon/statistics: a new interval asks for statistics at once. */
+static void test_balloon_stats_interval(void **state)
+{
+	struct bfix *f = balloon_up_cfg(true, 3600);
+	struct bfix *none = balloon_up_cfg(true, 0);
+	struct balloon_info info;
+
+	(void)state;
+	assert_int_equal(virtio_balloon_set_stats_interval(none->d, 5), -1);
+	assert_int_equal(virtio_balloon_set_stats_interval(f->d, 0), -1);
+	/* The driver's buffer: held until the next period, an hour away. */
+	memset(h_ptr(&f->h, BUF), 0, 10);
+	h_desc(&f->h, &f->rq[2], 0, BUF, 10, 0, 0);
+	h_avail(&f->h, &f->rq[2], 0);
+	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	for (int i = 0; i < 400; i++) {
+		virtio_balloon_get(f->d, &info);
+		if (info.stats_updates)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(info.stats_updates, 1);
+	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 0);
+	/* A new interval: the buffer goes back to the driver now. */
+	assert_int_equal(virtio_balloon_set_stats_interval(f->d, 2), 0);
+	for (int i = 0; i < 400 && !h_used_idx(&f->h, &f->rq[2]); i++)
+		usleep(5000);
+	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 1);
+	balloon_down(none);
 	balloon_down(f);
 }
 
@@ -527,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_balloon_long_chain),
 		cmocka_unit_test(test_balloon_reporting),
 		cmocka_unit_test(test_balloon_stats),
+		cmocka_unit_test(test_balloon_stats_interval),
 		cmocka_unit_test(test_vsock_no_listener),
 		cmocka_unit_test(test_vsock_echo),
 		cmocka_unit_test(test_vsock_short_header),
