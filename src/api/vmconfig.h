@@ -154,6 +154,8 @@ int api_config_balloon_amount(const struct api_config *c, json_t *body,
 			      uint64_t *mib, char *err);
 int api_config_balloon_interval(const struct api_config *c, json_t *body,
 				unsigned int *seconds, char *err);
+/* PATCH /balloon/hinting/start's body: its acknowledge_on_stop. */
+int api_config_balloon_hint_start(json_t *body, bool *ack, char *err);
 
 /* GET /balloon (before boot: the configuration). */
 json_t *api_config_balloon_json(const struct api_config *c);

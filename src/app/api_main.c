@@ -435,6 +435,20 @@ static int op_balloon_interval(void *opaque, unsigned int seconds, char *err)
 	return 0;
 }
 
+static int op_balloon_hint(void *opaque, bool start, bool ack_on_stop,
+			   char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
+
+	if (!b || virtio_balloon_hint(b, start, ack_on_stop)) {
+		snprintf(err, API_ERR_MAX,
+			 "free page hinting was not enabled when the device was configured");
+		return -1;
+	}
+	return 0;
+}
+
 static int op_balloon_info(void *opaque, struct balloon_info *out)
 {
 	struct instance *in = opaque;
@@ -856,6 +870,7 @@ static const struct api_ops instance_ops = {
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
 	.balloon_interval = op_balloon_interval,
+	.balloon_hint = op_balloon_hint,
 	.ctrl_alt_del = op_ctrl_alt_del,
 	.power_button = op_power_button,
 	.snapshot_create = op_snapshot_create,

@@ -65,6 +65,7 @@ struct balloon_config {
 	uint64_t size; /* initial target: bytes the guest should give back */
 	bool deflate_on_oom; /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
 	bool reporting; /* VIRTIO_BALLOON_F_PAGE_REPORTING */
+	bool hinting; /* VIRTIO_BALLOON_F_FREE_PAGE_HINT */
 	unsigned int stats_interval; /* seconds between statistics; 0: off */
 };
 

@@ -131,8 +131,6 @@ expect("GET", "/vmon/stats", None, 400, fault="before starting")
 
 # endpoints vmon does not have yet: a clear 400 naming the feature
 for method, path, feature in [
-        ("PATCH", "/balloon/hinting/start", "hinting"),
-        ("GET", "/balloon/hinting/status", "hinting"),
         ("PUT", "/mmds", "MMDS"),
         ("GET", "/mmds", "MMDS"), ("PUT", "/mmds/config", "MMDS"),
         ("PUT", "/hotplug/memory", "virtio-mem"), ("PUT", "/pmem/p0", "pmem")]:
@@ -232,7 +230,7 @@ expect("GET", "/balloon", None, 400, fault="no balloon")
 expect("PATCH", "/balloon", {"amount_mib": 1}, 400, fault="before starting")
 expect("PUT", "/balloon", {"amount_mib": 4}, 400, fault="deflate_on_oom")
 expect("PUT", "/balloon", {"amount_mib": 4, "deflate_on_oom": True,
-                           "free_page_hinting": True}, 400, fault="free_page_hinting")
+                           "free_page_hinting": 1}, 400, fault="free_page_hinting")
 expect("PUT", "/balloon", {"amount_mib": -4, "deflate_on_oom": True}, 400,
        fault="amount_mib")
 expect("PUT", "/balloon", {"amount_mib": 4, "deflate_on_oom": True,

@@ -310,9 +310,53 @@ def test_named_templates():
             inst.stop()
 
 
+def test_balloon_hinting():
+    inst = vmon_api.Instance(id="fcm_hint_%d" % PID)
+    plain = vmon_api.Instance(id="fcm_nohint_%d" % PID)
+    try:
+        bal = {"amount_mib": 0, "deflate_on_oom": False,
+               "free_page_hinting": True}
+        st, _ = inst.req("PUT", "/balloon", bal)
+        check(st == 204, "PUT /balloon with free_page_hinting")
+        st, b = inst.req("GET", "/balloon")
+        check(b.get("free_page_hinting") is True, "GET /balloon: hinting on")
+        st, b = inst.req("PATCH", "/balloon/hinting/start", {})
+        check(st == 400, "hinting start before boot refused: %s" % b)
+        sts, b = start(inst, 32)
+        check(sts == [204, 204, 204], "guest with a hinting balloon: %s" % b)
+        st, b = inst.req("PATCH", "/balloon/hinting/start",
+                         {"acknowledge_on_stop": "yes"})
+        check(st == 400 and "acknowledge_on_stop" in b["fault_message"],
+              "hinting start: a bad acknowledge_on_stop refused")
+        st, _ = inst.req("PATCH", "/balloon/hinting/start",
+                         {"acknowledge_on_stop": False})
+        st2, s1 = inst.req("GET", "/balloon/hinting/status")
+        check(st == 204 and st2 == 200 and s1["host_cmd"] >= 2 and
+              "guest_cmd" not in s1,
+              "hinting started: a run id, no guest command yet: %s" % s1)
+        st, _ = inst.req("PATCH", "/balloon/hinting/start")  # no body
+        _, s2 = inst.req("GET", "/balloon/hinting/status")
+        check(st == 204 and s2["host_cmd"] > s1["host_cmd"],
+              "a second run gets a new id: %s" % s2)
+        st, _ = inst.req("PATCH", "/balloon/hinting/stop")
+        _, s3 = inst.req("GET", "/balloon/hinting/status")
+        check(st == 204 and s3["host_cmd"] == 1,
+              "hinting stopped: DONE (1): %s" % s3)
+        plain.req("PUT", "/balloon", {"amount_mib": 0,
+                                      "deflate_on_oom": False})
+        start(plain, 32)
+        st, b = plain.req("PATCH", "/balloon/hinting/start", {})
+        check(st == 400 and "not enabled" in b["fault_message"],
+              "hinting on a balloon without it refused: %s" % b)
+    finally:
+        inst.stop()
+        plain.stop()
+
+
 test_huge_pages()
 test_smt()
 test_serial()
 test_cpu_config()
 test_named_templates()
+test_balloon_hinting()
 vmontest.finish()
