@@ -12,8 +12,7 @@ static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	r[0] = leaf;
 	r[2] = sub;
-	asm volatile("cpuid"
-		     : "+a"(r[0]), "=b"(r[1]), "+c"(r[2]), "=d"(r[3]));
+	asm volatile("cpuid" : "+a"(r[0]), "=b"(r[1]), "+c"(r[2]), "=d"(r[3]));
 }
 
 static uint64_t user_leaf1_ecx(uint64_t unused)

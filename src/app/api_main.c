@@ -442,8 +442,9 @@ static int op_balloon_hint(void *opaque, bool start, bool ack_on_stop,
 	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
 
 	if (!b || virtio_balloon_hint(b, start, ack_on_stop)) {
-		snprintf(err, API_ERR_MAX,
-			 "free page hinting was not enabled when the device was configured");
+		snprintf(
+			err, API_ERR_MAX,
+			"free page hinting was not enabled when the device was configured");
 		return -1;
 	}
 	return 0;

@@ -98,7 +98,8 @@ static void *map_guest_ram(uint64_t size, bool thp, int fd)
 static long free_huge_pages(void)
 {
 	FILE *f = fopen(
-		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+		"r");
 	long n = -1;
 
 	if (f) {

@@ -180,8 +180,8 @@ static void test_named(void **state)
 	assert_int_equal(cpu_named_build("C3", c, &m, err, sizeof(err)), 0);
 	assert_true(hides(&m, 7, CPUID_EBX, 5));
 	for (unsigned int i = 0; i < m.nr_cpuid; i++)
-		assert_non_null(cpuid_find(c, m.cpuid[i].leaf,
-					   m.cpuid[i].subleaf));
+		assert_non_null(
+			cpuid_find(c, m.cpuid[i].leaf, m.cpuid[i].subleaf));
 	/* The CPU each needs. */
 	assert_int_equal(cpu_named_build("T2A", c, &m, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "AMD Milan"));

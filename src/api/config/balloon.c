@@ -124,8 +124,7 @@ json_t *api_config_balloon_json(const struct api_config *c)
 			 c->balloon.deflate_on_oom, "stats_polling_interval_s",
 			 (json_int_t)c->balloon.stats_interval,
 			 "free_page_hinting", c->balloon.hinting,
-			 "free_page_reporting",
-			 c->balloon.reporting);
+			 "free_page_reporting", c->balloon.reporting);
 }
 
 static void balloon_json(const struct api_config *c, json_t *j)

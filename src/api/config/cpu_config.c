@@ -17,8 +17,8 @@
 #define WHAT "cpu-config"
 
 static const char *const cpu_fields[] = { "kvm_capabilities", "cpuid_modifiers",
-					  "msr_modifiers", "reg_modifiers",
-					  "vcpu_features", NULL };
+					  "msr_modifiers",    "reg_modifiers",
+					  "vcpu_features",    NULL };
 static const char *const leaf_fields[] = { "leaf", "subleaf", "flags",
 					   "modifiers", NULL };
 static const char *const reg_fields[] = { "register", "bitmap", NULL };
@@ -50,7 +50,8 @@ static int get_num(json_t *o, const char *ctx, const char *key, uint64_t max,
 	}
 	if ((s && (!end || *end)) || *out > max)
 		return api_fail(
-			err, WHAT ": %s: field `%s`: not a number of at most 0x%llx",
+			err,
+			WHAT ": %s: field `%s`: not a number of at most 0x%llx",
 			ctx, key, (unsigned long long)max);
 	return 0;
 }
@@ -68,7 +69,9 @@ static int get_bitmap(json_t *o, const char *ctx, unsigned int bits,
 	*mask = *value = 0;
 	if (!s || strncmp(s, "0b", 2) != 0)
 		return api_fail(
-			err, WHAT ": %s: field `bitmap` must be a string \"0b\" followed by 0, 1 and x",
+			err,
+			WHAT
+			": %s: field `bitmap` must be a string \"0b\" followed by 0, 1 and x",
 			ctx);
 	for (s += 2; *s; s++) {
 		if (*s == '_')
@@ -76,7 +79,9 @@ static int get_bitmap(json_t *o, const char *ctx, unsigned int bits,
 		if ((*s != '0' && *s != '1' && *s != 'x' && *s != 'X') ||
 		    ++n > bits)
 			return api_fail(
-				err, WHAT ": %s: field `bitmap`: at most %u characters 0, 1 or x after 0b",
+				err,
+				WHAT
+				": %s: field `bitmap`: at most %u characters 0, 1 or x after 0b",
 				ctx, bits);
 		*mask <<= 1;
 		*value <<= 1;
@@ -104,12 +109,15 @@ static int parse_register(struct cpu_custom *cc, json_t *r, const char *ctx,
 		;
 	if (reg == 4)
 		return api_fail(
-			err, WHAT ": %s: field `register` must be eax, ebx, ecx or edx",
+			err,
+			WHAT
+			": %s: field `register` must be eax, ebx, ecx or edx",
 			ctx);
 	if (get_bitmap(r, ctx, 32, &mask, &value, err))
 		return -1;
 	if (cc->nr_cpuid == CPU_CUSTOM_MAX_CPUID)
-		return api_fail(err, WHAT ": more than %u CPUID register modifiers",
+		return api_fail(err,
+				WHAT ": more than %u CPUID register modifiers",
 				CPU_CUSTOM_MAX_CPUID);
 	m = &cc->cpuid[cc->nr_cpuid++];
 	*m = *leaf;
@@ -135,13 +143,15 @@ static int parse_leaf(struct cpu_custom *cc, json_t *l, size_t i, char *err)
 	     get_num(l, ctx, "flags", UINT32_MAX, &v[2], err)))
 		return json_is_object(l) ?
 			       -1 :
-			       api_fail(err, WHAT ": %s must be an object", ctx);
+			       api_fail(err, WHAT ": %s must be an object",
+					ctx);
 	leaf.leaf = (uint32_t)v[0];
 	leaf.subleaf = (uint32_t)v[1];
 	leaf.flags = (uint32_t)v[2];
 	regs = json_object_get(l, "modifiers");
 	if (!json_is_array(regs))
-		return api_fail(err, WHAT ": %s: field `modifiers` must be a list",
+		return api_fail(err,
+				WHAT ": %s: field `modifiers` must be a list",
 				ctx);
 	json_array_foreach(regs, k, r)
 	{
@@ -189,7 +199,8 @@ static int parse_cap(struct cpu_custom *cc, json_t *v, size_t i, char *err)
 	bool remove;
 
 	if (!s)
-		return api_fail(err, WHAT ": kvm_capabilities[%zu] must be a string",
+		return api_fail(err,
+				WHAT ": kvm_capabilities[%zu] must be a string",
 				i);
 	remove = *s == '!';
 	s += remove;
@@ -197,7 +208,9 @@ static int parse_cap(struct cpu_custom *cc, json_t *v, size_t i, char *err)
 		n = strtoul(s, &end, 10);
 	if (!end || *end || n > UINT32_MAX)
 		return api_fail(
-			err, WHAT ": kvm_capabilities[%zu]: `%.32s` is not a capability number (\"N\" or \"!N\")",
+			err,
+			WHAT
+			": kvm_capabilities[%zu]: `%.32s` is not a capability number (\"N\" or \"!N\")",
 			i, json_string_value(v));
 	if (cc->nr_caps == CPU_CUSTOM_MAX_CAPS)
 		return api_fail(err, WHAT ": more than %u KVM capabilities",
@@ -242,8 +255,11 @@ static int cfg_parse_cpu_config(struct api_config *n, json_t *body, char *err)
 		json_t *v = json_object_get(body, arm[i]);
 
 		if (v && !(json_is_array(v) && !json_array_size(v))) {
-			api_fail(err, WHAT ": field `%s`: aarch64 only (this is an x86-64 host)",
-				 arm[i]);
+			api_fail(
+				err,
+				WHAT
+				": field `%s`: aarch64 only (this is an x86-64 host)",
+				arm[i]);
 			goto out;
 		}
 	}
@@ -266,7 +282,9 @@ static json_t *bitmap_json(uint64_t mask, uint64_t value, unsigned int bits)
 	for (unsigned int i = 0; i < bits; i++) {
 		unsigned int b = bits - 1 - i;
 
-		s[2 + i] = !(mask >> b & 1) ? 'x' : (value >> b & 1) ? '1' : '0';
+		s[2 + i] = !(mask >> b & 1) ? 'x' :
+			   (value >> b & 1) ? '1' :
+					      '0';
 	}
 	s[2 + bits] = 0;
 	return json_string(s);

@@ -27,8 +27,8 @@
 
 static const char reg_names[][4] = { "eax", "ebx", "ecx", "edx" };
 
-__attribute__((format(printf, 3, 4))) static int
-fail(char *err, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
+						      const char *fmt, ...)
 {
 	va_list ap;
 

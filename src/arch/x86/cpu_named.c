@@ -18,30 +18,30 @@
 #include "cpuid.h"
 
 /* Features that came after Cascade Lake (Intel) and Milan (AMD). */
-#define NEWER                                                              \
-	"avx512ifma", "avx512vbmi", "avx512_vbmi2", "gfni", "vaes",        \
-		"vpclmulqdq", "avx512_bitalg", "avx512_vpopcntdq", "la57", \
-		"avx512_4vnniw", "avx512_4fmaps", "fsrm",                  \
-		"avx512_vp2intersect", "serialize", "tsxldtrk", "amx_bf16", \
-		"avx512_fp16", "amx_tile", "amx_int8", "avx_vnni",         \
-		"avx512_bf16", "fzrm", "fsrs", "fsrc", "waitpkg",          \
-		"cldemote", "movdiri", "movdir64b"
+#define NEWER                                                                 \
+	"avx512ifma", "avx512vbmi", "avx512_vbmi2", "gfni", "vaes",           \
+		"vpclmulqdq", "avx512_bitalg", "avx512_vpopcntdq", "la57",    \
+		"avx512_4vnniw", "avx512_4fmaps", "fsrm",                     \
+		"avx512_vp2intersect", "serialize", "tsxldtrk", "amx_bf16",   \
+		"avx512_fp16", "amx_tile", "amx_int8", "avx_vnni",            \
+		"avx512_bf16", "fzrm", "fsrs", "fsrc", "waitpkg", "cldemote", \
+		"movdiri", "movdir64b"
 /* What a guest of these instance types never had. */
 #define NOT_OFFERED "vmx", "svm", "monitor", "pdcm", "hle", "rtm", "mpx"
 /* AVX-512 as Skylake-SP/Cascade Lake have it. */
-#define AVX512_SKX                                                       \
-	"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",      \
-		"avx512pf", "avx512er"
+#define AVX512_SKX                                                             \
+	"avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl", "avx512pf", \
+		"avx512er"
 /* Haswell (T2) lacks what Broadwell and Skylake added. */
 #define AFTER_HASWELL                                                    \
 	"rdseed", "adx", "smap", "clflushopt", "clwb", "sha_ni", "umip", \
-		"pku", "ospke", "rdpid", "xsavec", "xgetbv1", "xsaves",    \
+		"pku", "ospke", "rdpid", "xsavec", "xgetbv1", "xsaves",  \
 		"3dnowprefetch", "pdpe1gb", "wbnoinvd"
 
 static const char *const c3_hide[] = {
 	/* Ivy Bridge EP: no AVX2 generation (Haswell) features either. */
-	NOT_OFFERED, AVX512_SKX, NEWER, AFTER_HASWELL, "fma", "movbe",
-	"bmi1", "avx2", "bmi2", "invpcid", "abm", NULL,
+	NOT_OFFERED, AVX512_SKX, NEWER,	 AFTER_HASWELL, "fma", "movbe",
+	"bmi1",	     "avx2",	 "bmi2", "invpcid",	"abm", NULL,
 };
 static const char *const t2_hide[] = {
 	/* Haswell E5-2676 v3 (T2S: also safe between Skylake and Cascade
@@ -51,9 +51,9 @@ static const char *const t2_hide[] = {
 static const char *const t2cl_hide[] = {
 	/* The features Cascade Lake and Milan share (T2CL and T2A guests
 	 * see the same set). */
-	NOT_OFFERED, AVX512_SKX, NEWER, "sha_ni", "rdpid", "wbnoinvd",
-	"sse4a", "xop", "fma4", "tbm", "topoext", "clzero",
-	NULL,
+	NOT_OFFERED, AVX512_SKX, NEWER, "sha_ni", "rdpid",
+	"wbnoinvd",  "sse4a",	 "xop", "fma4",	  "tbm",
+	"topoext",   "clzero",	 NULL,
 };
 
 struct named {
@@ -68,15 +68,15 @@ static const struct named named[] = {
 	{ "C3", "GenuineIntel", 0, 0, "an Intel CPU", c3_hide },
 	{ "T2", "GenuineIntel", 0, 0, "an Intel CPU", t2_hide },
 	{ "T2S", "GenuineIntel", 0, 0, "an Intel CPU", t2_hide },
-	{ "T2CL", "GenuineIntel", 6, 0x55,
-	  "an Intel Cascade Lake or newer CPU", t2cl_hide },
+	{ "T2CL", "GenuineIntel", 6, 0x55, "an Intel Cascade Lake or newer CPU",
+	  t2cl_hide },
 	{ "T2A", "AuthenticAMD", 0x19, 0, "an AMD Milan or newer CPU",
 	  t2cl_hide },
 	{ "V1N1", NULL, 0, 0, "an aarch64 (Neoverse V1) host", NULL },
 };
 
-__attribute__((format(printf, 3, 4))) static int
-fail(char *err, size_t len, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
