@@ -211,6 +211,21 @@ static void test_balloon_reporting(void **state)
 	balloon_down(f);
 }
 
+/* The driver's statistics buffer (@len bytes at BUF): the first update. */
+static void stats_give(struct bfix *f, uint32_t len, struct balloon_info *info)
+{
+	h_desc(&f->h, &f->rq[2], 0, BUF, len, 0, 0);
+	h_avail(&f->h, &f->rq[2], 0);
+	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	for (int i = 0; i < 400; i++) {
+		virtio_balloon_get(f->d, info);
+		if (info->stats_updates)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(info->stats_updates, 1);
+}
+
 static void test_balloon_stats(void **state)
 {
 	struct bfix *f = balloon_up();
@@ -227,16 +242,7 @@ static void test_balloon_stats(void **state)
 	tag = 999; /* unknown tags are skipped */
 	memcpy(s + 10, &tag, 2);
 	memcpy(h_ptr(&f->h, BUF), s, sizeof(s));
-	h_desc(&f->h, &f->rq[2], 0, BUF, 19, 0, 0); /* a truncated entry */
-	h_avail(&f->h, &f->rq[2], 0);
-	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
-	for (int i = 0; i < 400; i++) {
-		virtio_balloon_get(f->d, &info);
-		if (info.stats_updates)
-			break;
-		usleep(5000);
-	}
-	assert_int_equal(info.stats_updates, 1);
+	stats_give(f, 19, &info); /* a truncated entry */
 	assert_true(info.have_stat[BALLOON_MEMFREE]);
 	assert_int_equal(info.stats[BALLOON_MEMFREE], 1234567);
 	/* The buffer is held for the next poll, not returned. */
@@ -256,16 +262,7 @@ static void test_balloon_stats_interval(void **state)
 	assert_int_equal(virtio_balloon_set_stats_interval(f->d, 0), -1);
 	/* The driver's buffer: held until the next period, an hour away. */
 	memset(h_ptr(&f->h, BUF), 0, 10);
-	h_desc(&f->h, &f->rq[2], 0, BUF, 10, 0, 0);
-	h_avail(&f->h, &f->rq[2], 0);
-	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
-	for (int i = 0; i < 400; i++) {
-		virtio_balloon_get(f->d, &info);
-		if (info.stats_updates)
-			break;
-		usleep(5000);
-	}
-	assert_int_equal(info.stats_updates, 1);
+	stats_give(f, 10, &info);
 	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 0);
 	/* A new interval: the buffer goes back to the driver now. */
 	assert_int_equal(virtio_balloon_set_stats_interval(f->d, 2), 0);

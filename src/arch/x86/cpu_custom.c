@@ -27,8 +27,7 @@
 
 static const char reg_names[][4] = { "eax", "ebx", "ecx", "edx" };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
-						      const char *fmt, ...)
+int cpu_custom_fail(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -50,12 +49,12 @@ static int check_bit(const struct cpuid_modifier *m, unsigned int bit,
 	if (!f)
 		return 0;
 	if (want && !f->forcible && !cpuid_has(supported, f))
-		return fail(
+		return cpu_custom_fail(
 			err, len,
 			"cpu-config: CPUID leaf 0x%x subleaf 0x%x %s bit %u (%s): KVM on this host cannot give it to a guest",
 			m->leaf, m->subleaf, reg_names[m->reg], bit, f->name);
 	if (!want && raw && !cpuid_has(supported, f) && cpuid_has(raw, f))
-		return fail(
+		return cpu_custom_fail(
 			err, len,
 			"cpu-config: CPUID leaf 0x%x subleaf 0x%x %s bit %u (%s): this PVM host lets the guest read it from the CPU whatever vmon sets (only bits KVM reports can be hidden); use clearcpuid=%s on the guest's command line",
 			m->leaf, m->subleaf, reg_names[m->reg], bit, f->name,
@@ -71,12 +70,12 @@ int cpu_custom_check(const struct cpu_custom *cc, struct kvm_cpuid2 *c,
 		const struct cpuid_modifier *m = &cc->cpuid[i];
 
 		if (m->leaf >= 0x40000000 && m->leaf <= 0x4fffffff)
-			return fail(
+			return cpu_custom_fail(
 				err, errlen,
 				"cpu-config: CPUID leaf 0x%x: vmon leaves the hypervisor leaves as KVM reports them (kvmclock; a PVM guest kernel checks them)",
 				m->leaf);
 		if (!cpuid_find(c, m->leaf, m->subleaf))
-			return fail(
+			return cpu_custom_fail(
 				err, errlen,
 				"cpu-config: CPUID leaf 0x%x subleaf 0x%x: not in the CPUID this host's KVM gives a guest",
 				m->leaf, m->subleaf);
@@ -128,7 +127,7 @@ int cpu_custom_check_caps(const struct cpu_custom *cc, int kvm_fd, char *err,
 			continue;
 		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, (unsigned long)k->cap) <=
 		    0)
-			return fail(
+			return cpu_custom_fail(
 				err, errlen,
 				"cpu-config: KVM capability %u is not available on this host",
 				k->cap);
@@ -153,13 +152,13 @@ int cpu_custom_apply_msrs(const struct cpu_custom *cc, int vcpu_fd, char *err,
 		msrs.hdr.nmsrs = 1;
 		e->index = m->addr;
 		if (ioctl(vcpu_fd, KVM_GET_MSRS, &msrs) != 1)
-			return fail(
+			return cpu_custom_fail(
 				err, errlen,
 				"cpu-config: MSR 0x%x: KVM on this host does not let vmon read or set it",
 				m->addr);
 		e->data = (e->data & ~m->mask) | (m->value & m->mask);
 		if (ioctl(vcpu_fd, KVM_SET_MSRS, &msrs) != 1)
-			return fail(
+			return cpu_custom_fail(
 				err, errlen,
 				"cpu-config: MSR 0x%x: KVM on this host refuses the value 0x%llx",
 				m->addr, (unsigned long long)e->data);

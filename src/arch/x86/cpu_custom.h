@@ -28,6 +28,9 @@ struct kvm_cpuid2 *cpu_custom_raw_host(const struct kvm_cpuid2 *like);
 /* The capabilities @cc requires are offered by KVM (@kvm_fd): 0 or -1. */
 int cpu_custom_check_caps(const struct cpu_custom *cc, int kvm_fd, char *err,
 			  size_t errlen);
+/* Formats a refusal into @err; returns -1. */
+__attribute__((format(printf, 3, 4))) int cpu_custom_fail(char *err, size_t len,
+							  const char *fmt, ...);
 /* The MSR modifiers of @cc on vCPU @vcpu_fd: 0, or -1 with @err. */
 int cpu_custom_apply_msrs(const struct cpu_custom *cc, int vcpu_fd, char *err,
 			  size_t errlen);

@@ -11,10 +11,10 @@
  */
 #include "cpu_named.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cpu_custom.h"
 #include "cpuid.h"
 
 /* Features that came after Cascade Lake (Intel) and Milan (AMD). */
@@ -75,17 +75,6 @@ static const struct named named[] = {
 	{ "V1N1", NULL, 0, 0, "an aarch64 (Neoverse V1) host", NULL },
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 bool cpu_named_is(const char *name)
 {
 	for (size_t i = 0; i < sizeof(named) / sizeof(*named); i++)
@@ -141,11 +130,13 @@ int cpu_named_build(const char *name, struct kvm_cpuid2 *c,
 		if (!strcmp(named[i].name, name))
 			t = &named[i];
 	if (!t)
-		return fail(err, errlen, "CPU template %s: unknown", name);
+		return cpu_custom_fail(err, errlen, "CPU template %s: unknown",
+				       name);
 	if (!host_fits(t, c))
-		return fail(err, errlen,
-			    "CPU template %s: needs %s, which this host is not",
-			    name, t->needs);
+		return cpu_custom_fail(
+			err, errlen,
+			"CPU template %s: needs %s, which this host is not",
+			name, t->needs);
 	memset(out, 0, sizeof(*out));
 	for (const char *const *n = t->hide; *n; n++) {
 		const struct cpu_feature *f = cpu_feature_find(*n);
@@ -155,8 +146,8 @@ int cpu_named_build(const char *name, struct kvm_cpuid2 *c,
 		if (!f || !cpuid_find(c, f->leaf, f->subleaf))
 			continue;
 		if (out->nr_cpuid == CPU_CUSTOM_MAX_CPUID)
-			return fail(err, errlen, "CPU template %s: too long",
-				    name);
+			return cpu_custom_fail(
+				err, errlen, "CPU template %s: too long", name);
 		m = &out->cpuid[out->nr_cpuid++];
 		m->leaf = f->leaf;
 		m->subleaf = f->subleaf;
