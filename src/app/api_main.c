@@ -660,6 +660,9 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		return -1;
 	/* The load request decides, not the snapshotted machine-config. */
 	in->vmcfg.track_dirty_pages = l->track_dirty;
+	/* Restored RAM is on ordinary pages (the memory file, or 4 KiB
+	 * pages through userfaultfd), huge_pages "2M" or not. */
+	in->vmcfg.hugetlb = false;
 	in->ctx.cfg.track_dirty_pages = l->track_dirty;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;

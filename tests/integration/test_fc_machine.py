@@ -52,6 +52,28 @@ def wait_count(inst, timeout=120):
     return False
 
 
+def snap_restore(inst):
+    """A snapshot of a 2M VM restores (on ordinary pages) and runs on."""
+    snap = os.path.join(inst.dir, "vm.snap")
+    mem = os.path.join(inst.dir, "vm.mem")
+    st1, _ = inst.req("PATCH", "/vm", {"state": "Paused"})
+    st2, b = inst.req("PUT", "/snapshot/create",
+                      {"snapshot_path": snap, "mem_file_path": mem})
+    check((st1, st2) == (204, 204), "snapshot of the 2M VM: %s" % b)
+    inst.stop()
+    new = vmon_api.Instance(id="fcm_hres_%d" % PID)
+    try:
+        st, b = new.req("PUT", "/snapshot/load", {
+            "snapshot_path": snap, "resume_vm": True,
+            "mem_backend": {"backend_type": "File", "backend_path": mem}})
+        check(st == 204, "the 2M VM's snapshot loads: %s" % b)
+        check(wait_count(new), "the restored guest counts on")
+        check(huge_mappings(new.p.pid) == [],
+              "restored on ordinary pages: %s" % huge_mappings(new.p.pid))
+    finally:
+        new.stop()
+
+
 def test_huge_pages():
     # The balloon and huge pages 2M exclude each other, in either order.
     inst = vmon_api.Instance(id="fcm_bal_%d" % PID)
@@ -105,6 +127,7 @@ def test_huge_pages():
                   "guest RAM is one 32 MiB mapping on 2 MiB pages: %s" % sizes)
             st, mc = inst.req("GET", "/machine-config")
             check(mc.get("huge_pages") == "2M", "GET reports 2M")
+            snap_restore(inst)
         finally:
             inst.stop()
     finally:
