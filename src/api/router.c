@@ -963,7 +963,7 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 	if (!strcmp(m, "GET") && len)
 		return fault(resp, "GET request cannot have a body.");
 	/* Not the hinting commands, whose body is all optional. */
-	if (!strcmp(m, "PATCH") && strncmp(p, "/balloon/hinting/", 17) &&
+	if (!strcmp(m, "PATCH") && strncmp(p, "/balloon/hinting/", 17) != 0 &&
 	    patch_is_empty(body, len))
 		return fault(resp, "Empty PATCH request.");
 

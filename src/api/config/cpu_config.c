@@ -105,8 +105,9 @@ static int parse_register(struct cpu_custom *cc, json_t *r, const char *ctx,
 
 	if (api_check_fields(r, ctx, reg_fields, err))
 		return -1;
-	for (reg = 0; reg < 4 && (!name || strcmp(name, reg_names[reg])); reg++)
-		;
+	for (reg = 0; reg < 4; reg++)
+		if (name && !strcmp(name, reg_names[reg]))
+			break;
 	if (reg == 4)
 		return api_fail(
 			err,
