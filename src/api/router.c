@@ -125,18 +125,9 @@ static const struct {
 	const char *methods; /* Firecracker's methods, space-separated */
 	const char *missing;
 } missing_endpoints[] = {
-	{ "/balloon/hinting/start", false, "PATCH",
-	  "free page hinting (vmon's balloon has free page reporting)" },
-	{ "/balloon/hinting/status", false, "GET",
-	  "free page hinting (vmon's balloon has free page reporting)" },
-	{ "/balloon/hinting/stop", false, "PATCH",
-	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
 	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
 	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
-	{ "/cpu-config", false, "PUT",
-	  "custom CPU configuration (use machine-config cpu_template)" },
-	{ "/serial", false, "PUT", "serial configuration (use --serial)" },
 	{ "/hotplug/memory", false, "GET PUT PATCH",
 	  "memory hotplug (virtio-mem)" },
 };
@@ -374,19 +365,85 @@ static unsigned int do_balloon_stats_patch(struct api_ctx *ctx,
 	st = need_running_body(ctx, rq, "balloon/statistics", &j, resp);
 	if (st)
 		return st;
+	/* As Firecracker: statistics cannot be turned on or off now. */
 	if (api_config_balloon_interval(&ctx->cfg, j, &secs, err))
 		st = fault(resp, "%s", err);
-	else if (secs != ctx->cfg.balloon.stats_interval)
+	else if (!secs != !ctx->cfg.balloon.stats_interval)
 		st = fault(
 			resp,
-			"balloon/statistics: field `stats_polling_interval_s`: vmon cannot change the statistics interval after boot (it is %u)",
-			ctx->cfg.balloon.stats_interval);
+			"balloon/statistics: field `stats_polling_interval_s`: statistics cannot be turned %s after boot",
+			secs ? "on" : "off");
+	else if (secs && ctx->ops->balloon_interval(ctx->opaque, secs, err))
+		st = fault(resp, "balloon/statistics: %s", err);
 	else {
 		ctx->cfg.balloon.stats_interval = secs;
 		st = 204;
 	}
 	json_decref(j);
 	return st;
+}
+
+/* The hinting endpoints: running, a balloon configured with hinting. */
+static unsigned int need_hinting(struct api_ctx *ctx, json_t **resp)
+{
+	unsigned int st = need_running(ctx, "balloon/hinting", resp);
+
+	if (st)
+		return st;
+	if (!ctx->cfg.balloon_set || !ctx->cfg.balloon.hinting)
+		return fault(
+			resp,
+			"balloon/hinting: free page hinting was not enabled when the balloon device was configured");
+	return 0;
+}
+
+/* PATCH /balloon/hinting/start [{acknowledge_on_stop}] and .../stop. */
+static unsigned int do_balloon_hint(struct api_ctx *ctx,
+				    const struct request *rq, json_t **resp)
+{
+	bool start = !strcmp(rq->path, "/balloon/hinting/start");
+	char err[API_ERR_MAX] = "";
+	unsigned int st = need_hinting(ctx, resp);
+	bool ack = true; /* Firecracker's default */
+	json_t *j = NULL;
+
+	if (st)
+		return st;
+	/* The body is optional. */
+	if (start && rq->len) {
+		st = need_body(rq->body, rq->len, &j, resp);
+		if (st)
+			return st;
+		st = api_config_balloon_hint_start(j, &ack, err);
+		json_decref(j);
+		if (st)
+			return fault(resp, "%s", err);
+	}
+	if (ctx->ops->balloon_hint(ctx->opaque, start, ack, err))
+		return fault(resp, "balloon/hinting: %s", err);
+	return 204;
+}
+
+static unsigned int ok_json(json_t **resp, json_t *j);
+
+static unsigned int do_balloon_hint_status(struct api_ctx *ctx,
+					   const struct request *rq,
+					   json_t **resp)
+{
+	unsigned int st = need_hinting(ctx, resp);
+	struct balloon_info bi;
+	json_t *j;
+
+	(void)rq;
+	if (st)
+		return st;
+	if (ctx->ops->balloon_info(ctx->opaque, &bi))
+		return fault(resp, "balloon/hinting: no balloon device");
+	j = json_pack("{s:I}", "host_cmd", (json_int_t)bi.host_cmd);
+	if (j && bi.guest_cmd_seen)
+		json_object_set_new(j, "guest_cmd",
+				    json_integer((json_int_t)bi.guest_cmd));
+	return ok_json(resp, j);
 }
 
 static const char *const stat_names[BALLOON_NR_STATS] = {
@@ -780,6 +837,9 @@ static const struct route routes[] = {
 	{ "GET", "/balloon", get_balloon },
 	{ "GET", "/balloon/statistics", do_balloon_stats },
 	{ "PATCH", "/balloon/statistics", do_balloon_stats_patch },
+	{ "PATCH", "/balloon/hinting/start", do_balloon_hint },
+	{ "PATCH", "/balloon/hinting/stop", do_balloon_hint },
+	{ "GET", "/balloon/hinting/status", do_balloon_hint_status },
 	{ "GET", "/vmon/stats", get_vmon_stats },
 	{ "PUT", "/snapshot/create", do_snapshot_create },
 	{ "PUT", "/snapshot/load", do_snapshot_load },
@@ -902,7 +962,9 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 	/* Firecracker's checks of the request before its path. */
 	if (!strcmp(m, "GET") && len)
 		return fault(resp, "GET request cannot have a body.");
-	if (!strcmp(m, "PATCH") && patch_is_empty(body, len))
+	/* Not the hinting commands, whose body is all optional. */
+	if (!strcmp(m, "PATCH") && strncmp(p, "/balloon/hinting/", 17) != 0 &&
+	    patch_is_empty(body, len))
 		return fault(resp, "Empty PATCH request.");
 
 	for (size_t i = 0; (r = route_at(i)); i++) {

@@ -47,6 +47,10 @@ struct api_ops {
 	int (*net_update)(void *opaque, const struct api_net_update *u,
 			  char *err);
 	int (*balloon_target)(void *opaque, uint64_t mib, char *err);
+	int (*balloon_interval)(void *opaque, unsigned int seconds, char *err);
+	/* Free page hinting: start a run (@ack_on_stop) or stop it. */
+	int (*balloon_hint)(void *opaque, bool start, bool ack_on_stop,
+			    char *err);
 	/* Fills @out from the balloon device; -1 if there is none. */
 	int (*balloon_info)(void *opaque, struct balloon_info *out);
 	/* Presses Ctrl+Alt+Del on the i8042 keyboard. */

@@ -152,12 +152,20 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	vm->initrd = c->initrd;
 	vm->cmdline = c->boot_args;
 	vm->cpus = c->vcpu_count;
+	vm->smt = c->smt;
+	vm->cpu_custom = c->cpu_custom_set ? &c->cpu_custom : NULL;
 	vm->mem_size = c->mem_size_mib << 20;
 	vm->mem_merge = c->mem_merge;
+	vm->hugetlb = c->huge_pages && !strcmp(c->huge_pages, "2M");
 	vm->track_dirty_pages = c->track_dirty_pages;
 	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") !=
 						      0 ?
 				   c->cpu_template :
 				   NULL;
+	/* Firecracker's names apply on top of vmon's default template. */
+	if (api_fc_cpu_template(vm->cpu_template)) {
+		vm->cpu_named = vm->cpu_template;
+		vm->cpu_template = NULL;
+	}
 	return devices_to_vm(c, vm, err);
 }

@@ -58,8 +58,13 @@ struct api_config {
 	bool smt;
 	bool track_dirty_pages;
 	char *cpu_template; /* as given; NULL or "None": the host default */
-	char *huge_pages; /* "None" or "Transparent" */
+	char *huge_pages; /* "None", "Transparent" or "2M" (hugetlbfs) */
 	bool mem_merge; /* vmon's extension "mem_merge" (docs/density.md) */
+	/* cpu-config: PUT /cpu-config's custom CPU template */
+	bool cpu_custom_set;
+	struct cpu_custom cpu_custom;
+	/* serial: PUT /serial's output file; "": where the options say */
+	char serial_out_path[VMON_DISK_PATH_MAX];
 	/* logger */
 	bool logger_set;
 	char *log_path;
@@ -149,6 +154,8 @@ int api_config_balloon_amount(const struct api_config *c, json_t *body,
 			      uint64_t *mib, char *err);
 int api_config_balloon_interval(const struct api_config *c, json_t *body,
 				unsigned int *seconds, char *err);
+/* PATCH /balloon/hinting/start's body: its acknowledge_on_stop. */
+int api_config_balloon_hint_start(json_t *body, bool *ack, char *err);
 
 /* GET /balloon (before boot: the configuration). */
 json_t *api_config_balloon_json(const struct api_config *c);
@@ -171,6 +178,8 @@ json_t *api_config_full_json(const struct api_config *c);
  * incomplete or inconsistent.
  */
 int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
+/* PUT /serial's output file, if any, over @vm's serial mode. */
+void api_config_serial_apply(const struct api_config *c, struct vm_config *vm);
 
 /* PUT /snapshot/create and /snapshot/load (src/api/config/snapshot.c). */
 #define API_PATH_MAX 4096

@@ -95,6 +95,7 @@ static int op_start(void *opaque, char *err)
 		return -1;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
@@ -421,6 +422,34 @@ static int op_balloon_target(void *opaque, uint64_t mib, char *err)
 	return 0;
 }
 
+static int op_balloon_interval(void *opaque, unsigned int seconds, char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
+
+	if (!b || virtio_balloon_set_stats_interval(b, seconds)) {
+		snprintf(err, API_ERR_MAX,
+			 "the balloon device refused the interval");
+		return -1;
+	}
+	return 0;
+}
+
+static int op_balloon_hint(void *opaque, bool start, bool ack_on_stop,
+			   char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
+
+	if (!b || virtio_balloon_hint(b, start, ack_on_stop)) {
+		snprintf(
+			err, API_ERR_MAX,
+			"free page hinting was not enabled when the device was configured");
+		return -1;
+	}
+	return 0;
+}
+
 static int op_balloon_info(void *opaque, struct balloon_info *out)
 {
 	struct instance *in = opaque;
@@ -631,9 +660,13 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		return -1;
 	/* The load request decides, not the snapshotted machine-config. */
 	in->vmcfg.track_dirty_pages = l->track_dirty;
+	/* Restored RAM is on ordinary pages (the memory file, or 4 KiB
+	 * pages through userfaultfd), huge_pages "2M" or not. */
+	in->vmcfg.hugetlb = false;
 	in->ctx.cfg.track_dirty_pages = l->track_dirty;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
@@ -840,6 +873,8 @@ static const struct api_ops instance_ops = {
 	.net_update = op_net_update,
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
+	.balloon_interval = op_balloon_interval,
+	.balloon_hint = op_balloon_hint,
 	.ctrl_alt_del = op_ctrl_alt_del,
 	.power_button = op_power_button,
 	.snapshot_create = op_snapshot_create,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../util/ratelimit.h"
+#include "cpu_custom.h"
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
@@ -64,6 +65,7 @@ struct balloon_config {
 	uint64_t size; /* initial target: bytes the guest should give back */
 	bool deflate_on_oom; /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
 	bool reporting; /* VIRTIO_BALLOON_F_PAGE_REPORTING */
+	bool hinting; /* VIRTIO_BALLOON_F_FREE_PAGE_HINT */
 	unsigned int stats_interval; /* seconds between statistics; 0: off */
 };
 
@@ -72,13 +74,18 @@ struct vm_config {
 	const char *initrd;
 	const char *cmdline; /* the whole command line; NULL: the default */
 	unsigned int cpus;
+	bool smt; /* 2 threads per core (cpus even); else 1 */
 	uint64_t mem_size;
 	const char *cpu_template; /* "NAME[,+feat,-feat...]", NULL: auto */
+	/* Firecracker's named template (T2, C3...) on top; NULL: none. */
+	const char *cpu_named;
+	const struct cpu_custom *cpu_custom; /* PUT /cpu-config; NULL: none */
 	enum serial_mode serial;
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 	bool mem_prealloc; /* all guest RAM resident at start */
 	bool mem_merge; /* guest RAM MADV_MERGEABLE: the host's KSM may share it */
+	bool hugetlb; /* guest RAM on 2 MiB hugetlbfs pages (MAP_HUGETLB) */
 	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
 	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */

@@ -264,7 +264,8 @@ static const struct sc_rule build_rules[] = {
 /* Snapshot create and load (API thread: /snapshot/create, /snapshot/load). */
 static const struct sc_rule snapshot_rules[] = {
 	IOCTL(KVM_GET_MSR_INDEX_LIST, "create: which MSRs a vCPU has"),
-	IOCTL(KVM_GET_MSRS, "create: the vCPUs' MSRs"),
+	IOCTL(KVM_GET_MSRS,
+	      "create: the vCPUs' MSRs; cpu-config: an MSR modifier's value"),
 	IOCTL(KVM_GET_REGS, "create: the vCPUs' registers"),
 	IOCTL(KVM_GET_FPU, "create: the FPU state (no XSAVE)"),
 	IOCTL(KVM_SET_FPU, "load: the FPU state (no XSAVE)"),

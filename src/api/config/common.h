@@ -85,6 +85,8 @@ void api_swap_config(struct api_config *c, struct api_config *n);
 
 /* Each object's parser, onto the copy @n (see TRANSACT). */
 int cfg_parse_boot_source(struct api_config *n, json_t *body, char *err);
+/* Whether @t is one of Firecracker's named CPU templates (C3, T2...). */
+bool api_fc_cpu_template(const char *t);
 int cfg_parse_machine(struct api_config *n, json_t *body, bool partial,
 		      char *err);
 int cfg_parse_logger(struct api_config *n, json_t *body, char *err);

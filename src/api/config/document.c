@@ -21,10 +21,8 @@ static const struct {
 	{ "logger", NULL },
 	{ "metrics", NULL },
 	{ "mmds-config", "MMDS" },
-	{ "cpu-config", "custom CPU configuration (cpu-config)" },
 	{ "pmem", "pmem devices (virtio-pmem)" },
 	{ "memory-hotplug", "memory hotplug (virtio-mem)" },
-	{ "serial", "serial configuration" },
 };
 
 static const struct api_object *find_object(const char *key)
