@@ -12,7 +12,11 @@
   vmon's: the destination refuses it (exit 2), nothing left running;
 - destination overrides (--override drive:ID=PATH): one naming a drive
   the source lacks is refused (exit 2, the source runs on); one naming
-  d1 gives the destination its own image path, and the guest runs on."""
+  d1 gives the destination its own image path, and the guest runs on;
+- PUT /migration/receive on a fresh API process: refused once
+  configured, configuration refused while it waits, the VM arrives over
+  TCP with the receive's drive override; a waiting receiver stops on
+  SIGTERM."""
 import hashlib
 import os
 import shutil
@@ -308,6 +312,69 @@ c = wait_count(dst, 0x2000)
 check(c > 0x2000, "the migrated guest counts on (0x%x)" % c)
 check(dst.stop() == 0, "the destination stops cleanly")
 src.stop()
+
+# --- PUT /migration/receive: a fresh API process waits for the VM ---
+url = "tcp:127.0.0.1:%d" % (20000 + PID % 20000)
+cfgd = vmon_api.Instance(id="mig-cfgd-%d" % PID)
+check(cfgd.req("PUT", "/machine-config",
+               {"vcpu_count": 1, "mem_size_mib": 32})[0] == 204, "configure")
+st, b = cfgd.req("PUT", "/migration/receive", {"url": url})
+check(st == 400 and "configured" in b.get("fault_message", ""),
+      "migration/receive after configuration: 400 (%s %r)" % (st, b))
+cfgd.stop()
+dst = vmon_api.Instance(id="mig-recv-%d" % PID)
+st, b = dst.req("PUT", "/migration/receive", {"url": "tcp:nosuch.invalid:1"})
+check(st == 400, "migration/receive with a host name: 400 (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/migration/receive",
+                {"url": url, "drive_overrides": [{"drive_id": "d1"}]})
+check(st == 400 and "path_on_host" in b.get("fault_message", ""),
+      "a drive override without its path: 400 (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/migration/receive",
+                {"url": url, "drive_overrides": [{"drive_id": "d1",
+                                                  "path_on_host": img_a}]})
+check(st == 204, "migration/receive: %s %r" % (st, b))
+st, b = dst.req("PUT", "/migration/receive", {"url": url})
+check(st == 400, "a second migration/receive: 400 (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/machine-config", {"vcpu_count": 1,
+                                           "mem_size_mib": 32})
+check(st == 400 and "incoming migration" in b.get("fault_message", ""),
+      "no configuration while a migration is awaited (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/actions", {"action_type": "InstanceStart"})
+check(st == 400, "no InstanceStart while a migration is awaited (%s %r)"
+      % (st, b))
+check(dst.req("GET", "/")[1].get("state") == "Not started",
+      "the receiver is not started yet")
+src = vmon_api.Instance(id="mig-src7-%d" % PID)
+st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": img_b,
+                                      "is_root_device": False,
+                                      "is_read_only": False})
+check(st == 204, "source drive d1: %s %r" % (st, b))
+ok, body = src.boot_counter()
+check(ok, "boot the counter guest %r" % (body,))
+c0 = wait_count(src, 0x2000)
+check(src.req("PUT", "/migration/send", {"url": url})[0] == 204, "send")
+check(wait_exit(src) == 0, "the source ends with exit 0 once migrated")
+st, info = dst.req("GET", "/")
+check(info.get("state") == "Running",
+      "the received VM runs (it ran on the source): %r" % (info,))
+st, cfg = dst.req("GET", "/vm/config")
+paths = [d.get("path_on_host") for d in cfg.get("drives", [])]
+check(paths == [img_a], "its drive d1 is the receive's override: %r" % (paths,))
+last = src.last_count()
+c = wait_count(dst, last + 0x2000)
+check(c > last + 0x2000, "the received guest counts on (0x%x after 0x%x)"
+      % (c, last))
+check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
+# A receiver stopped while it waits: it ends at once, cleanly.
+url = "unix:" + os.path.join(WORK, "recv.sock")
+dst = vmon_api.Instance(id="mig-recv2-%d" % PID)
+check(dst.req("PUT", "/migration/receive", {"url": url})[0] == 204,
+      "migration/receive")
+t0 = time.monotonic()
+check(dst.stop() == 0 and not os.path.exists(url[5:]),
+      "a waiting receiver stops on SIGTERM (%.1f s), its socket gone"
+      % (time.monotonic() - t0))
 
 # --- A stream that is not vmon's: refused, nothing left running ---
 url = "unix:" + os.path.join(WORK, "bad.sock")
