@@ -16,13 +16,17 @@
 - PUT /migration/receive on a fresh API process: refused once
   configured, configuration refused while it waits, the VM arrives over
   TCP with the receive's drive override; a waiting receiver stops on
-  SIGTERM."""
+  SIGTERM;
+- a corrupted stream (a TCP proxy flips a byte in a page batch): the
+  destination exits 2 naming the checksum, the source resumes by itself
+  and its guest counts on."""
 import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import vmontest
@@ -375,6 +379,109 @@ t0 = time.monotonic()
 check(dst.stop() == 0 and not os.path.exists(url[5:]),
       "a waiting receiver stops on SIGTERM (%.1f s), its socket gone"
       % (time.monotonic() - t0))
+
+# --- A corrupted stream: one byte of a page batch flipped on the way ---
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def corrupting_proxy(listen_port, dst_port, batch):
+    """Forwards one connection to dst_port; flips a byte in the middle of
+    the payload of the @batch-th PAGES record (type 2) from the source.
+    Returns the thread and a dict that says whether it flipped one."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", listen_port))
+    ls.listen(1)
+    done = {"flipped": False}
+
+    def pipe_back(a, b):
+        while True:
+            try:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+            except OSError:
+                break
+        for s_ in (a, b):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def run():
+        a, _ = ls.accept()
+        ls.close()
+        b = socket.create_connection(("127.0.0.1", dst_port))
+        threading.Thread(target=pipe_back, args=(b, a), daemon=True).start()
+        seen = 0
+        try:
+            while True:
+                head = recv_exact(a, 24)
+                if head is None:
+                    break
+                rtype = int.from_bytes(head[4:6], "little")
+                n = int.from_bytes(head[8:16], "little")
+                payload = recv_exact(a, n) if n else b""
+                if payload is None:
+                    break
+                if rtype == 2:
+                    seen += 1
+                    if seen == batch:
+                        k = n // 2
+                        payload = payload[:k] + bytes([payload[k] ^ 0x5a]) \
+                            + payload[k + 1:]
+                        done["flipped"] = True
+                b.sendall(head + payload)
+        except OSError:
+            pass
+        for s_ in (a, b):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, done
+
+
+port = 20000 + (PID + 7) % 20000
+proxy_port = 20000 + (PID + 13) % 20000
+src = vmon_api.Instance(id="mig-src8-%d" % PID)
+ok, body = src.boot_counter(mem=64)
+check(ok, "boot the counter guest %r" % (body,))
+c = wait_count(src, 0x2000)
+dst = vmon_api.Instance(id="mig-dst8-%d" % PID,
+                        extra=["--incoming", "tcp:127.0.0.1:%d" % port])
+proxy, flip = corrupting_proxy(proxy_port, port, 3)
+st, b = src.req("PUT", "/migration/send",
+                {"url": "tcp:127.0.0.1:%d" % proxy_port})
+check(st == 204, "migration/send through the corrupting proxy: %s %r"
+      % (st, b))
+code = wait_exit(dst)
+check(flip["flipped"], "the proxy flipped a byte of the third page batch")
+check(code == 2, "a corrupted page batch: the destination exits 2 (%r)"
+      % (code,))
+check("checksum" in dst.stderr(),
+      "and names the checksum: %r" % (dst.stderr()[-300:],))
+dst.stop()
+info = wait_state(src, ("failed",))
+check(info.get("state") == "failed" and info.get("error"),
+      "the source reports the failure: %r" % (info,))
+c = src.last_count()
+check(wait_count(src, c + 0x2000) > c + 0x2000,
+      "the source resumed by itself and counts on (past 0x%x)" % c)
+check(src.req("GET", "/")[1].get("state") == "Running", "the source runs")
+check(src.stop() == 0, "the source stops cleanly")
+proxy.join(10)
 
 # --- A stream that is not vmon's: refused, nothing left running ---
 url = "unix:" + os.path.join(WORK, "bad.sock")
