@@ -394,6 +394,12 @@ static int op_drive_update(void *opaque, const struct api_drive_update *u,
 
 	if (!d)
 		return -1;
+	/* Block migration reads and tracks the image it started with. */
+	if (u->have_path && migrating(opaque)) {
+		snprintf(err, API_ERR_MAX,
+			 "a migration is in progress: the disk's file stays");
+		return -1;
+	}
 	if (u->have_path && virtio_blk_set_path(d, u->path, err, API_ERR_MAX))
 		return -1;
 	if (u->have_rl)
@@ -599,7 +605,7 @@ static json_t *op_migrate_info(void *opaque)
 		pthread_cond_broadcast(&in->mig_cond);
 	}
 	return json_pack(
-		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
 		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
 		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
 		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
@@ -610,7 +616,9 @@ static json_t *op_migrate_info(void *opaque)
 		(json_int_t)p.dirty_rate, "expected_downtime_ms",
 		(json_int_t)p.expected_downtime_ms, "downtime_ms",
 		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
-		"error", *p.error ? p.error : NULL);
+		"disk_bytes_sent", (json_int_t)p.disk_bytes_sent,
+		"disk_dirty_bytes", (json_int_t)p.disk_dirty_bytes, "error",
+		*p.error ? p.error : NULL);
 }
 
 /*

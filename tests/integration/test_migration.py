@@ -19,7 +19,10 @@
   SIGTERM;
 - a corrupted stream (a TCP proxy flips a byte in a page batch): the
   destination exits 2 naming the checksum, the source resumes by itself
-  and its guest counts on."""
+  and its guest counts on;
+- block migration (with_disks): a guest writing its disk block after
+  block (api_probe.elf probe.blkwrite) moves to another image file; the
+  destination's file ends with every block written on either side."""
 import hashlib
 import os
 import shutil
@@ -482,6 +485,87 @@ check(wait_count(src, c + 0x2000) > c + 0x2000,
 check(src.req("GET", "/")[1].get("state") == "Running", "the source runs")
 check(src.stop() == 0, "the source stops cleanly")
 proxy.join(10)
+
+# --- Block migration: the disk copied while the guest writes it ---
+PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "api_probe.elf")
+BW_BLOCKS, BW_MAGIC, DISK = 1536, 0x5752000000000000, 8 << 20
+
+
+def blocks_written(text):
+    b = [int(l[2:], 16) for l in text.split("\n")
+         if l.startswith("b=") and len(l) == 10]
+    return b[-1] if b else 0
+
+
+def disk_blocks_ok(path, n):
+    """Blocks 0..n-1 of @path hold the guest's pattern, the rest zeros."""
+    with open(path, "rb") as f:
+        data = f.read()
+    want = b"".join((BW_MAGIC | k).to_bytes(8, "little") * 512
+                    for k in range(n))
+    bad = [k for k in range(n) if data[k * 4096:(k + 1) * 4096] !=
+           want[k * 4096:(k + 1) * 4096]]
+    return len(data) == DISK and not bad and \
+        data[n * 4096:] == bytes(DISK - n * 4096), bad[:8]
+
+
+url = "unix:" + os.path.join(WORK, "disks.sock")
+disk_a, disk_b = os.path.join(WORK, "da.img"), os.path.join(WORK, "db.img")
+for p_ in (disk_a, disk_b):
+    with open(p_, "wb") as f:
+        f.truncate(DISK)
+src = vmon_api.Instance(id="mig-src9-%d" % PID)
+sts = [src.req("PUT", "/boot-source",
+               {"kernel_image_path": PROBE,
+                "boot_args": "console=ttyS0 probe.blkwrite probe.stay"})[0],
+       src.req("PUT", "/machine-config",
+               {"vcpu_count": 1, "mem_size_mib": 32})[0],
+       # 100 writes a second: the guest writes all through the migration.
+       src.req("PUT", "/drives/d1",
+               {"drive_id": "d1", "path_on_host": disk_a,
+                "is_root_device": False, "is_read_only": False,
+                "rate_limiter": {"ops": {"size": 10,
+                                         "refill_time": 100}}})[0],
+       src.req("PUT", "/actions", {"action_type": "InstanceStart"})[0]]
+check(sts == [204] * 4, "boot the disk-writing guest: %r" % (sts,))
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and blocks_written(src.serial_text()) < 64:
+    time.sleep(0.05)
+check(blocks_written(src.serial_text()) >= 64, "the guest writes its disk")
+dst = vmon_api.Instance(id="mig-dst9-%d" % PID,
+                        extra=["--incoming", url, "--override",
+                               "drive:d1=" + disk_b])
+st, b = src.req("PUT", "/migration/send",
+                {"url": url, "with_disks": True, "bandwidth": 1 << 20})
+check(st == 204, "migration/send with_disks: %s %r" % (st, b))
+info = wait_state(src, ("completed", "failed", "cancelled"), 300)
+check(info.get("state") == "completed",
+      "the migration with its disk completes: %r" % (info,))
+check(wait_exit(src) == 0, "the source ends with exit 0")
+on_src = blocks_written(src.serial_text())
+check(64 <= on_src < BW_BLOCKS, "the guest wrote on the source up to block "
+      "%d, not to its end" % on_src)
+check(info.get("disk_bytes_sent", 0) > DISK,
+      "chunks written during the migration were sent again (%s bytes of "
+      "disk sent for %d)" % (info.get("disk_bytes_sent"), DISK))
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline and \
+        "blkwrite: done" not in dst.serial_text():
+    time.sleep(0.1)
+text = dst.serial_text()
+check("blkwrite: done" in text and "ok: blk: 1536 blocks written" in text,
+      "the guest finished its writes on the destination: %r" % text[-200:])
+check(dst.req("PATCH", "/vm", {"state": "Paused"})[0] == 204,
+      "pause the destination (its writes drained)")
+ok, bad = disk_blocks_ok(disk_b, BW_BLOCKS)
+check(ok, "the destination's disk file holds every block the guest wrote, "
+      "on either side, and nothing else (wrong blocks: %s)" % (bad,))
+# It printed every 16 blocks: it stopped within 16 past its last line.
+kept = [m for m in range(on_src, on_src + 16) if disk_blocks_ok(disk_a, m)[0]]
+check(kept and sha(disk_a) != sha(disk_b),
+      "the source's file kept its own blocks (to %s), another file" % kept)
+check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
 
 # --- A stream that is not vmon's: refused, nothing left running ---
 url = "unix:" + os.path.join(WORK, "bad.sock")

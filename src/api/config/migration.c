@@ -11,7 +11,8 @@
 
 static const char *const send_fields[] = { "url",	  "mode",
 					   "downtime_ms", "bandwidth",
-					   "compress",	  NULL };
+					   "compress",	  "with_disks",
+					   NULL };
 
 /* The thread that connects or listens has no name service. */
 static int check_url(const char *url, const char *req, char *err)
@@ -44,6 +45,8 @@ int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
 	    api_get_uint(body, "migration/send", "bandwidth", false, 0,
 			 UINT64_MAX, &bw, NULL, err) ||
 	    api_get_bool(body, "migration/send", "compress", &out->compress,
+			 err) ||
+	    api_get_bool(body, "migration/send", "with_disks", &out->with_disks,
 			 err))
 		return -1;
 	if (mig_mode_parse(mode, &out->mode))
