@@ -427,6 +427,9 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 	struct state_writer prelude;
 	int fd, r;
 
+	/* A disk that cannot be copied refuses before anything moves. */
+	if (m->p.with_disks && !(m->disks = mig_disks_open(m->vm, err)))
+		return -1;
 	if (mig_addr_parse(m->p.url, &a, err, MIG_ERR_MAX))
 		return -1;
 	fd = mig_connect(&a, CONNECT_TIMEOUT_MS, err, MIG_ERR_MAX);
@@ -443,8 +446,6 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 		}
 		m->we_enabled = true;
 	}
-	if (m->p.with_disks && !(m->disks = mig_disks_open(m->vm, err)))
-		return -1;
 	state_writer_init(&prelude);
 	r = snapshot_state(m->vm, m->config, true, &prelude);
 	if (!r)
