@@ -59,16 +59,24 @@ static bool blk_read(uint64_t base, uint64_t sector)
 	       len == CHUNK + 1;
 }
 
-static void blkrate(const char *cmdline)
+/* The first virtio device, a virtio-blk disk, driven; its base. */
+static uint64_t blk_init(const char *cmdline)
 {
 	const char *p = cmdline;
 	uint64_t base = vdrv_next_device(&p);
-	bool ok = true;
 
 	expect(base && vdrv_is_virtio(base) &&
 		       *vdrv_reg(base, VMMIO_DEVICE_ID) == 2 &&
 		       vdrv_init(base, &q, 1, 0),
 	       "blk: driver init");
+	return base;
+}
+
+static void blkrate(const char *cmdline)
+{
+	uint64_t base = blk_init(cmdline);
+	bool ok = true;
+
 	rt_puts("blkrate: start\n");
 	for (uint64_t off = 0; ok && off < TOTAL; off += CHUNK)
 		ok = blk_read(base, off / 512);
@@ -97,14 +105,9 @@ static bool blk_write(uint64_t base, uint64_t n)
 
 static void blkwrite(const char *cmdline)
 {
-	const char *p = cmdline;
-	uint64_t base = vdrv_next_device(&p);
+	uint64_t base = blk_init(cmdline);
 	bool ok = true;
 
-	expect(base && vdrv_is_virtio(base) &&
-		       *vdrv_reg(base, VMMIO_DEVICE_ID) == 2 &&
-		       vdrv_init(base, &q, 1, 0),
-	       "blk: driver init");
 	for (uint64_t n = 0; ok && n < BW_BLOCKS; n++) {
 		ok = blk_write(base, n);
 		if (ok && (n + 1) % 16 == 0)

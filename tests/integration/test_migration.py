@@ -279,19 +279,26 @@ check(info.get("state") == "completed" and info.get("postcopy")
       and info.get("rounds", 0) >= 4,
       "auto: pre-copy did not converge, post-copy finished it: %r" % (info,))
 
+
+def counter_with_drive(id, img):
+    """A counting guest with writable drive d1 on @img, running."""
+    inst = vmon_api.Instance(id=id)
+    st, b = inst.req("PUT", "/drives/d1",
+                     {"drive_id": "d1", "path_on_host": img,
+                      "is_root_device": False, "is_read_only": False})
+    check(st == 204, "%s: drive d1 on %s: %s %r" % (id, img, st, b))
+    ok, body = inst.boot_counter()
+    check(ok, "%s: boot the counter guest with a drive %r" % (id, body))
+    return inst
+
+
 # --- Destination overrides: the source's VM with this host's disk path ---
 url = "unix:" + os.path.join(WORK, "ov.sock")
 img_a, img_b = os.path.join(WORK, "a.img"), os.path.join(WORK, "b.img")
 for p in (img_a, img_b):
     with open(p, "wb") as f:
         f.truncate(1 << 20)
-src = vmon_api.Instance(id="mig-src5-%d" % PID)
-st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": img_a,
-                                      "is_root_device": False,
-                                      "is_read_only": False})
-check(st == 204, "source drive d1: %s %r" % (st, b))
-ok, body = src.boot_counter()
-check(ok, "boot the counter guest with a drive %r" % (body,))
+src = counter_with_drive("mig-src5-%d" % PID, img_a)
 check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
 dst = vmon_api.Instance(id="mig-dst5-%d" % PID,
                         extra=["--incoming", url, "--override",
@@ -351,13 +358,7 @@ check(st == 400, "no InstanceStart while a migration is awaited (%s %r)"
       % (st, b))
 check(dst.req("GET", "/")[1].get("state") == "Not started",
       "the receiver is not started yet")
-src = vmon_api.Instance(id="mig-src7-%d" % PID)
-st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": img_b,
-                                      "is_root_device": False,
-                                      "is_read_only": False})
-check(st == 204, "source drive d1: %s %r" % (st, b))
-ok, body = src.boot_counter()
-check(ok, "boot the counter guest %r" % (body,))
+src = counter_with_drive("mig-src7-%d" % PID, img_b)
 c0 = wait_count(src, 0x2000)
 check(src.req("PUT", "/migration/send", {"url": url})[0] == 204, "send")
 check(wait_exit(src) == 0, "the source ends with exit 0 once migrated")
@@ -571,12 +572,7 @@ check(dst.stop() == 0, "the destination stops cleanly")
 src.stop()
 
 # Refusals: a destination image of another size; a qcow2 image.
-src = vmon_api.Instance(id="mig-src10-%d" % PID)
-st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": disk_a,
-                                      "is_root_device": False,
-                                      "is_read_only": False})
-ok, body = src.boot_counter()
-check(st == 204 and ok, "boot the counter guest with a drive %r" % (body,))
+src = counter_with_drive("mig-src10-%d" % PID, disk_a)
 with open(disk_b, "wb") as f:
     f.truncate(DISK // 2)
 dst = vmon_api.Instance(id="mig-dst10-%d" % PID,
@@ -598,12 +594,7 @@ qimg = os.path.join(WORK, "q.qcow2")
 r = subprocess.run([vmontest.VMON, "img", "create", "-f", "qcow2", qimg,
                     "1M"], capture_output=True, text=True)
 check(r.returncode == 0, "vmon img create a qcow2 image: %r" % (r,))
-src = vmon_api.Instance(id="mig-src11-%d" % PID)
-st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": qimg,
-                                      "is_root_device": False,
-                                      "is_read_only": False})
-ok, body = src.boot_counter()
-check(st == 204 and ok, "boot the counter guest with a qcow2 drive")
+src = counter_with_drive("mig-src11-%d" % PID, qimg)
 check(src.req("PUT", "/migration/send",
               {"url": url, "with_disks": True})[0] == 204, "send")
 info = wait_state(src, ("failed",))
