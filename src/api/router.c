@@ -167,6 +167,20 @@ static unsigned int need_body(const char *body, size_t len, json_t **out,
 	return 0;
 }
 
+/* Before boot, and not while an incoming migration is awaited. */
+static unsigned int need_configurable(struct api_ctx *ctx, const char *what,
+				      json_t **resp)
+{
+	if (ctx->state != API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
+	if (ctx->incoming)
+		return fault(
+			resp,
+			"%s: an incoming migration is awaited: the VM comes with its configuration",
+			what);
+	return 0;
+}
+
 static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 			      json_t **resp)
 {
@@ -177,9 +191,9 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 	unsigned int st;
 	json_t *j;
 
-	if (ctx->state != API_NOT_STARTED)
-		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
-	st = need_body(rq->body, rq->len, &j, resp);
+	st = need_configurable(ctx, what, resp);
+	if (!st)
+		st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
 	if (api_config_copy(&saved, &ctx->cfg)) {
@@ -235,9 +249,9 @@ static unsigned int do_config_id(struct api_ctx *ctx, const struct request *rq,
 	unsigned int st;
 	json_t *j;
 
-	if (ctx->state != API_NOT_STARTED)
-		return fault(resp, "%s: " MSG_AFTER_BOOT, rq->what);
-	st = need_body(rq->body, rq->len, &j, resp);
+	st = need_configurable(ctx, rq->what, resp);
+	if (!st)
+		st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
 	if (rq->route->object ? api_config_object(&ctx->cfg, rq->route->object,
@@ -544,8 +558,8 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 	}
 	type = json_string_value(t);
 	if (!strcmp(type, "InstanceStart")) {
-		if (ctx->state != API_NOT_STARTED)
-			st = fault(resp, "InstanceStart: " MSG_AFTER_BOOT);
+		if ((st = need_configurable(ctx, "InstanceStart", resp)))
+			;
 		else if (ctx->ops->start(ctx->opaque, err))
 			st = fault(resp, "InstanceStart: %s", err);
 		else {
@@ -667,6 +681,23 @@ static unsigned int do_snapshot_create(struct api_ctx *ctx,
 	return st;
 }
 
+/*
+ * A snapshot load or a migration receive brings the VM's configuration:
+ * only into a fresh instance (logger and metrics may be set before).
+ */
+static unsigned int need_fresh(struct api_ctx *ctx, const char *what,
+			       json_t **resp)
+{
+	if (ctx->state != API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
+	if (ctx->configured)
+		return fault(
+			resp,
+			"%s: only a fresh instance takes a VM from elsewhere: this one was configured (only logger and metrics may be set before)",
+			what);
+	return 0;
+}
+
 static unsigned int do_snapshot_load(struct api_ctx *ctx,
 				     const struct request *rq, json_t **resp)
 {
@@ -682,12 +713,8 @@ static unsigned int do_snapshot_load(struct api_ctx *ctx,
 	}
 	if (api_snapshot_load_parse(j, l, err))
 		st = fault(resp, "%s", err);
-	else if (ctx->state != API_NOT_STARTED)
-		st = fault(resp, "snapshot/load: " MSG_AFTER_BOOT);
-	else if (ctx->configured)
-		st = fault(
-			resp,
-			"snapshot/load: only a fresh instance loads a snapshot: this one was configured (only logger and metrics may be set before a load)");
+	else if ((st = need_fresh(ctx, "snapshot/load", resp)))
+		;
 	else if (ctx->ops->snapshot_load(ctx->opaque, l, err))
 		st = fault(resp, "snapshot/load: %s", err);
 	else {
@@ -721,6 +748,37 @@ static unsigned int do_migrate_send(struct api_ctx *ctx,
 		st = fault(resp, "migration/send: %s", err);
 	else
 		st = 204;
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_migrate_receive(struct api_ctx *ctx,
+				       const struct request *rq, json_t **resp)
+{
+	struct api_migration_receive *r = malloc(sizeof(*r));
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+
+	st = r ? need_body(rq->body, rq->len, &j, resp) : 500;
+	if (st) {
+		free(r);
+		return st == 500 ? fault(resp, "out of memory") : st;
+	}
+	if (api_migration_receive_parse(j, r, err))
+		st = fault(resp, "%s", err);
+	else if ((st = need_fresh(ctx, "migration/receive", resp)))
+		;
+	else if (!ctx->ops->migrate_receive)
+		st = fault(resp, "migration/receive: not supported here");
+	else if (ctx->ops->migrate_receive(ctx->opaque, r, err))
+		st = fault(resp, "migration/receive: %s", err);
+	else {
+		/* The VM comes with its configuration: none is taken now. */
+		ctx->configured = ctx->incoming = true;
+		st = 204;
+	}
+	free(r);
 	json_decref(j);
 	return st;
 }
@@ -845,6 +903,7 @@ static const struct route routes[] = {
 	{ "PUT", "/snapshot/load", do_snapshot_load },
 	{ "PUT", "/migration/send", do_migrate_send },
 	{ "PUT", "/migration/cancel", do_migrate_cancel },
+	{ "PUT", "/migration/receive", do_migrate_receive },
 	{ "GET", "/migration", get_migration },
 };
 

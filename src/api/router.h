@@ -69,6 +69,11 @@ struct api_ops {
 	int (*migrate_send)(void *opaque, const struct mig_params *req,
 			    char *err);
 	int (*migrate_cancel)(void *opaque, char *err);
+	/* Into a fresh instance: wait on req->url for a VM (in the
+	 * background: 0 once listening). */
+	int (*migrate_receive)(void *opaque,
+			       const struct api_migration_receive *req,
+			       char *err);
 	json_t *(*migrate_info)(void *opaque);
 };
 
@@ -78,6 +83,8 @@ struct api_ctx {
 	struct api_config cfg;
 	/* Configured beyond logger and metrics: no snapshot load then. */
 	bool configured;
+	/* An incoming migration is awaited: no configuration requests. */
+	bool incoming;
 	const char *id;
 	size_t max_body; /* the body size limit (API_MAX_BODY by default) */
 	const struct api_ops *ops;

@@ -215,13 +215,15 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 			    char *err);
 /*
- * Overrides (src/api/config/overrides.c): the load's fields
- * network_overrides, vsock_override and vmon's drive_overrides; one
+ * Overrides (src/api/config/overrides.c): the fields network_overrides,
+ * vsock_override and vmon's drive_overrides of request @req's body (a
+ * snapshot load, a migration receive); one
  * override as text ("net:ID=TAP", "drive:ID=PATH", "vsock=PATH"); and
  * applying them to the snapshot's configuration @c, each naming an
  * object the snapshot has. Each 0, or -1 with @err.
  */
-int api_overrides_parse(json_t *body, struct api_overrides *ov, char *err);
+int api_overrides_parse(json_t *body, const char *req, struct api_overrides *ov,
+			char *err);
 int api_override_parse_text(const char *text, struct api_overrides *ov,
 			    char *err);
 int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
@@ -230,6 +232,13 @@ int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
 /* PUT /migration/send (src/api/config/migration.c); 0, or -1 with @err. */
 struct mig_params;
 int api_migration_send_parse(json_t *body, struct mig_params *out, char *err);
+/* PUT /migration/receive: where to wait, and the overrides of a load. */
+struct api_migration_receive {
+	char url[512];
+	struct api_overrides ov;
+};
+int api_migration_receive_parse(json_t *body, struct api_migration_receive *out,
+				char *err);
 
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing

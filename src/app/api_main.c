@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -70,6 +71,9 @@ struct instance {
 	int log_fd;
 	struct mig_source *mig; /* the last migration sent, if any */
 	struct incoming *inc; /* --incoming: listening, not yet accepted */
+	pthread_t recv_tid; /* PUT /migration/receive: the receiving thread */
+	bool recv_started;
+	int recv_ret; /* its incoming_start() result */
 	pthread_cond_t mig_cond; /* with ctx.lock: the end was reported */
 	bool mig_reported;
 	json_t *fc_prev; /* the last metrics line's Firecracker counters */
@@ -391,6 +395,12 @@ static int op_drive_update(void *opaque, const struct api_drive_update *u,
 
 	if (!d)
 		return -1;
+	/* Block migration reads and tracks the image it started with. */
+	if (u->have_path && migrating(opaque)) {
+		snprintf(err, API_ERR_MAX,
+			 "a migration is in progress: the disk's file stays");
+		return -1;
+	}
 	if (u->have_path && virtio_blk_set_path(d, u->path, err, API_ERR_MAX))
 		return -1;
 	if (u->have_rl)
@@ -624,7 +634,7 @@ static json_t *op_migrate_info(void *opaque)
 		pthread_cond_broadcast(&in->mig_cond);
 	}
 	return json_pack(
-		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
 		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
 		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
 		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
@@ -635,7 +645,9 @@ static json_t *op_migrate_info(void *opaque)
 		(json_int_t)p.dirty_rate, "expected_downtime_ms",
 		(json_int_t)p.expected_downtime_ms, "downtime_ms",
 		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
-		"error", *p.error ? p.error : NULL);
+		"disk_bytes_sent", (json_int_t)p.disk_bytes_sent,
+		"disk_dirty_bytes", (json_int_t)p.disk_dirty_bytes, "error",
+		*p.error ? p.error : NULL);
 }
 
 /*
@@ -813,6 +825,7 @@ static int incoming_listen(struct instance *in, const char *url)
 		return EXIT_HOST;
 	if (parse_overrides(in, &in->inc->l->ov))
 		return EXIT_USAGE;
+	in->ctx.incoming = true;
 	if (mig_listen_url(&in->inc->dest, url, err, sizeof(err))) {
 		pr_err("--incoming %s", err);
 		return EXIT_USAGE;
@@ -860,6 +873,82 @@ static int incoming_start(struct instance *in, const char *url)
 	return ret;
 }
 
+/* PUT /migration/receive: incoming_start() off the API thread. */
+static void *receive_thread(void *arg)
+{
+	struct instance *in = arg;
+	uint64_t one = 1;
+
+	/* The API thread's filter, inherited; named for the reports. */
+	seccomp_thread_enter(THREAD_API);
+	in->recv_ret = incoming_start(in, in->inc->dest.url);
+	/* The main thread learns of the end (a VM that came wakes it too). */
+	if (write(in->start_efd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from overflowing */
+	}
+	return NULL;
+}
+
+static int op_migrate_receive(void *opaque,
+			      const struct api_migration_receive *r, char *err)
+{
+	struct instance *in = opaque;
+	struct incoming *inc;
+
+	if (in->inc) {
+		snprintf(
+			err, API_ERR_MAX,
+			"this instance already waits for a migration on %.400s",
+			in->inc->dest.url);
+		return -1;
+	}
+	inc = calloc(1, sizeof(*inc));
+	if (inc)
+		inc->l = calloc(1, sizeof(*inc->l));
+	if (!inc || !inc->l) {
+		free(inc);
+		snprintf(err, API_ERR_MAX, "out of memory");
+		return -1;
+	}
+	inc->l->ov = r->ov;
+	if (mig_listen_url(&inc->dest, r->url, err, API_ERR_MAX))
+		goto fail;
+	in->inc = inc;
+	if (pthread_create(&in->recv_tid, NULL, receive_thread, in)) {
+		snprintf(err, API_ERR_MAX, "cannot start a thread");
+		mig_dest_free(&inc->dest);
+		in->inc = NULL;
+		goto fail;
+	}
+	in->recv_started = true;
+	return 0;
+fail:
+	free(inc->l);
+	free(inc);
+	return -1;
+}
+
+/*
+ * The main thread, woken from wait_for_start() (@ret: -1, or the exit
+ * status of a signal) while a PUT /migration/receive thread runs: waits
+ * for it (a signal first wakes it from its wait for the source). Returns
+ * -1 if the VM came, else the exit status.
+ */
+static int receive_end(struct instance *in, int ret)
+{
+	if (ret >= 0) {
+		if (in->inc->dest.listen_fd >= 0)
+			shutdown(in->inc->dest.listen_fd, SHUT_RDWR);
+		if (in->inc->dest.conn.fd >= 0)
+			shutdown(in->inc->dest.conn.fd, SHUT_RDWR);
+	}
+	pthread_join(in->recv_tid, NULL);
+	in->recv_started = false;
+	if (ret >= 0)
+		return ret;
+	return in->recv_ret ? in->recv_ret : -1;
+}
+
 static const struct api_ops instance_ops = {
 	.start = op_start,
 	.pause = op_pause,
@@ -882,6 +971,7 @@ static const struct api_ops instance_ops = {
 	.migrate_send = op_migrate_send,
 	.migrate_cancel = op_migrate_cancel,
 	.migrate_info = op_migrate_info,
+	.migrate_receive = op_migrate_receive,
 };
 
 static void on_timer(void *opaque)
@@ -1180,6 +1270,8 @@ int api_main(const struct run_opts *o)
 		/* The API thread builds the VM; this one only waits. */
 		seccomp_thread_enter(THREAD_MAIN);
 		ret = wait_for_start(in, sig_fd);
+		if (in->recv_started)
+			ret = receive_end(in, ret);
 		if (ret >= 0)
 			goto out;
 	} else {

@@ -378,10 +378,13 @@ static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
 static const struct sc_group *const migrate_groups[] = { &base, &alloc,
 							 &postcopy, NULL };
-/* The API thread starts the others: their lists are in its own. */
+/*
+ * The API thread starts the others: their lists are in its own (the
+ * post-copy threads: started by PUT /migration/receive's thread).
+ */
 static const struct sc_group *const api_groups[] = {
-	&base,	&alloc,	   &api,  &build, &snapshot, &migration,
-	&start, &teardown, &vcpu, &io,	  &uart,     NULL
+	&base,	   &alloc, &api, &build, &snapshot, &migration, &start,
+	&teardown, &vcpu,  &io,	 &uart,	 &postcopy, NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
