@@ -132,8 +132,6 @@ static const struct {
 	{ "/balloon/hinting/stop", false, "PATCH",
 	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
-	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
-	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
 	{ "/cpu-config", false, "PUT",
 	  "custom CPU configuration (use machine-config cpu_template)" },
 	{ "/serial", false, "PUT", "serial configuration (use --serial)" },
@@ -743,6 +741,36 @@ static unsigned int get_vmon_stats(struct api_ctx *ctx,
 	return ok_json(resp, ctx->ops->stats(ctx->opaque));
 }
 
+/* PUT and PATCH /mmds: before and after boot, as in Firecracker. */
+static unsigned int do_mmds_update(struct api_ctx *ctx,
+				   const struct request *rq, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+	int r;
+
+	(void)ctx;
+	st = need_body(rq->body, rq->len, &j, resp);
+	if (st)
+		return st;
+	r = !strcmp(rq->method, "PUT") ? mmds_put(j, err, sizeof(err)) :
+					 mmds_patch(j, err, sizeof(err));
+	json_decref(j);
+	if (!r)
+		return 204;
+	*resp = api_fault(err);
+	return r == -2 ? 413 : 400;
+}
+
+static unsigned int get_mmds(struct api_ctx *ctx, const struct request *rq,
+			     json_t **resp)
+{
+	(void)ctx;
+	(void)rq;
+	return ok_json(resp, mmds_get());
+}
+
 static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
 				  json_t **resp)
 {
@@ -786,6 +814,10 @@ static const struct route routes[] = {
 	{ "PUT", "/migration/send", do_migrate_send },
 	{ "PUT", "/migration/cancel", do_migrate_cancel },
 	{ "GET", "/migration", get_migration },
+	{ "PUT", "/mmds", do_mmds_update },
+	{ "PATCH", "/mmds", do_mmds_update },
+	{ "GET", "/mmds", get_mmds },
+	{ "PUT", "/mmds/config", do_config, .set = api_config_mmds },
 };
 
 /* PUT /KEY or PUT /KEY/{id} of each registered object (config/object.h). */
@@ -902,7 +934,8 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 	/* Firecracker's checks of the request before its path. */
 	if (!strcmp(m, "GET") && len)
 		return fault(resp, "GET request cannot have a body.");
-	if (!strcmp(m, "PATCH") && patch_is_empty(body, len))
+	if (!strcmp(m, "PATCH") && strcmp(p, "/mmds") != 0 &&
+	    patch_is_empty(body, len))
 		return fault(resp, "Empty PATCH request.");
 
 	for (size_t i = 0; (r = route_at(i)); i++) {

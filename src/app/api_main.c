@@ -903,6 +903,33 @@ static char *read_file(const char *path, size_t *len)
  * --module and --metrics-path: as if PUT /logger and PUT /metrics came
  * first (GET /vm/config shows them). 0 or an exit code.
  */
+/* --mmds-size-limit (by default the API's body limit) and --metadata. */
+static int apply_mmds_flags(const struct fc_opts *f)
+{
+	char err[API_ERR_MAX] = "not a JSON object";
+	size_t len = 0;
+	char *text;
+	json_t *j;
+	int r;
+
+	mmds_set_size_limit(f->mmds_size_limit ? f->mmds_size_limit :
+						 f->max_payload);
+	if (!f->metadata)
+		return 0;
+	text = read_file(f->metadata, &len);
+	if (!text) {
+		pr_err("--metadata %s: %s", f->metadata, strerror(errno));
+		return -1;
+	}
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	r = json_is_object(j) ? mmds_put(j, err, sizeof(err)) : -1;
+	if (r)
+		pr_err("--metadata %s: %s", f->metadata, err);
+	json_decref(j);
+	free(text);
+	return r ? -1 : 0;
+}
+
 static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 {
 	char err[API_ERR_MAX] = "out of memory";
@@ -933,6 +960,8 @@ static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 	json_decref(m);
 	if (r)
 		pr_err("%s", err);
+	else
+		r = apply_mmds_flags(f);
 	return r ? EXIT_USAGE : 0;
 }
 
