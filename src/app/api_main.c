@@ -907,8 +907,7 @@ static char *read_file(const char *path, size_t *len)
 static int apply_mmds_flags(const struct fc_opts *f)
 {
 	char err[API_ERR_MAX] = "not a JSON object";
-	size_t len = 0;
-	char *text;
+	json_error_t je;
 	json_t *j;
 	int r;
 
@@ -916,17 +915,13 @@ static int apply_mmds_flags(const struct fc_opts *f)
 						 f->max_payload);
 	if (!f->metadata)
 		return 0;
-	text = read_file(f->metadata, &len);
-	if (!text) {
-		pr_err("--metadata %s: %s", f->metadata, strerror(errno));
-		return -1;
-	}
-	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	j = json_load_file(f->metadata, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		snprintf(err, sizeof(err), "not a JSON object: %s", je.text);
 	r = json_is_object(j) ? mmds_put(j, err, sizeof(err)) : -1;
 	if (r)
 		pr_err("--metadata %s: %s", f->metadata, err);
 	json_decref(j);
-	free(text);
 	return r ? -1 : 0;
 }
 
