@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/vmconfig.h"
 #include "net/mmds_http.h"
 #include "net/mmds_stack.h"
 #include "net/mmds_store.h"
@@ -234,6 +235,57 @@ static void test_store_lookup(void **state)
 	/* A NUL inside the path names nothing. */
 	assert_int_equal(mmds_lookup("/latest\0x", 9, false, &out, &len),
 			 MMDS_NOT_FOUND);
+}
+
+/*
+ * The configuration object: a config file's "mmds-config" (after the
+ * interfaces it names), GET /vm/config's, and back (what a snapshot
+ * carries); the interfaces become the devices' mmds flags.
+ */
+static void test_config_round_trip(void **state)
+{
+	static const char doc[] =
+		"{\"boot-source\": {\"kernel_image_path\": \"/etc/passwd\"},"
+		" \"network-interfaces\": [{\"iface_id\": \"eth0\","
+		" \"host_dev_name\": \"tap0\"}, {\"iface_id\": \"eth1\","
+		" \"host_dev_name\": \"tap1\"}],"
+		" \"mmds-config\": {\"version\": \"V2\","
+		" \"network_interfaces\": [\"eth1\"],"
+		" \"ipv4_address\": \"169.254.170.2\"}}";
+	struct api_config c, d;
+	struct vm_config vm;
+	char err[API_ERR_MAX], *text;
+	json_t *full, *m;
+
+	(void)state;
+	api_config_init(&c);
+	assert_int_equal(api_config_document(&c, doc, strlen(doc), err), 0);
+	full = api_config_full_json(&c);
+	m = json_object_get(full, "mmds-config");
+	assert_string_equal(json_string_value(json_object_get(m, "version")),
+			    "V2");
+	assert_string_equal(
+		json_string_value(json_object_get(m, "ipv4_address")),
+		"169.254.170.2");
+	text = json_dumps(full, 0);
+	api_config_init(&d);
+	assert_int_equal(api_config_document(&d, text, strlen(text), err), 0);
+	assert_memory_equal(&c.mmds, &d.mmds, sizeof(c.mmds));
+	assert_int_equal(api_config_to_vm(&d, &vm, err), 0);
+	assert_false(vm.nets[0].mmds);
+	assert_true(vm.nets[1].mmds);
+	free(text);
+	json_decref(full);
+	api_config_free(&c);
+	api_config_free(&d);
+	/* An interface that does not exist: the whole document refused. */
+	api_config_init(&c);
+	text = strdup(doc);
+	memcpy(strstr(text, "[\"eth1\"]"), "[\"eth9\"]", 8);
+	assert_int_equal(api_config_document(&c, text, strlen(text), err), -1);
+	assert_non_null(strstr(err, "does not correspond"));
+	free(text);
+	api_config_free(&c);
 }
 
 /* --- HTTP ----------------------------------------------------------------- */
@@ -574,6 +626,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_store_patch_limit),
 		cmocka_unit_test(test_store_lookup),
+		cmocka_unit_test(test_config_round_trip),
 		cmocka_unit_test(test_http_v1),
 		cmocka_unit_test(test_http_v2),
 		cmocka_unit_test(test_arp),
