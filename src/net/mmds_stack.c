@@ -8,6 +8,7 @@
  */
 #include "mmds_stack.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <string.h>
@@ -76,6 +77,28 @@ struct mmds_stack {
 };
 
 static const uint8_t mmds_mac[6] = MMDS_MAC;
+
+/* Every responder's counts together, for the metrics (any thread reads). */
+static struct mmds_stats total;
+
+/* Adds @n to counter @off of @s and of the total. */
+static void count(struct mmds_stack *s, size_t off, uint64_t n)
+{
+	*(uint64_t *)((char *)&s->st + off) += n;
+	__atomic_fetch_add((uint64_t *)((char *)&total + off), n,
+			   __ATOMIC_RELAXED);
+}
+
+#define COUNT(s, field, n) count(s, offsetof(struct mmds_stats, field), n)
+
+void mmds_stats_total(struct mmds_stats *out)
+{
+	const uint64_t *from = (const uint64_t *)&total;
+	uint64_t *to = (uint64_t *)out;
+
+	for (size_t i = 0; i < sizeof(total) / sizeof(uint64_t); i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+}
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -153,7 +176,7 @@ static void ctrl_push(struct mmds_stack *s, const uint8_t *f, size_t len)
 	unsigned int i;
 
 	if (s->ctrl_count == CTRL_SLOTS || len > CTRL_FRAME) {
-		s->st.tx_errors++;
+		COUNT(s, tx_errors, 1);
 		return;
 	}
 	i = (s->ctrl_head + s->ctrl_count++) % CTRL_SLOTS;
@@ -248,7 +271,7 @@ static void conn_free(struct mmds_stack *s, struct conn *c)
 {
 	free(c->resp);
 	memset(c, 0, sizeof(*c));
-	s->st.connections_destroyed++;
+	COUNT(s, connections_destroyed, 1);
 }
 
 static void conn_reset(struct mmds_stack *s, struct conn *c)
@@ -312,9 +335,9 @@ size_t mmds_stack_rx(struct mmds_stack *s, uint8_t *buf, uint64_t now_ns)
 	for (int i = 0; !n && i < MMDS_MAX_CONNS; i++)
 		n = data_frame(s, &s->conns[i], buf);
 	if (n) {
-		s->st.tx_frames++;
-		s->st.tx_count++;
-		s->st.tx_bytes += n;
+		COUNT(s, tx_frames, 1);
+		COUNT(s, tx_count, 1);
+		COUNT(s, tx_bytes, n);
 	}
 	return n;
 }
@@ -341,11 +364,11 @@ static void arp_input(struct mmds_stack *s, const uint8_t *a, size_t len)
 
 	if (len < 28 || get16(a) != 1 || get16(a + 2) != ETH_P_IP ||
 	    a[4] != 6 || a[5] != 4) {
-		s->st.rx_accepted_err++;
+		COUNT(s, rx_accepted_err, 1);
 		return;
 	}
 	if (get16(a + 6) != 1) { /* a reply or another operation */
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		return;
 	}
 	eth_header(f, a + 8, ETH_P_ARP);
@@ -456,7 +479,7 @@ static void tcp_open(struct mmds_stack *s, const struct seg *g,
 	struct conn *c;
 
 	if (g->len || (g->flags & (TH_ACK | TH_FIN))) {
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		reset_for(s, g);
 		return;
 	}
@@ -477,7 +500,7 @@ static void tcp_open(struct mmds_stack *s, const struct seg *g,
 	if (c->mss < 64)
 		c->mss = 64;
 	c->last_ns = now_ns;
-	s->st.connections_created++;
+	COUNT(s, connections_created, 1);
 	ctrl_tcp(s, c, c->iss, TH_SYN | TH_ACK);
 }
 
@@ -515,7 +538,7 @@ static int tcp_ack(struct mmds_stack *s, struct conn *c, const struct seg *g)
 
 	if (acked > c->snd_nxt - c->snd_una ||
 	    (c->state == C_SYN_RCVD && acked != 1)) {
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		if (c->state == C_SYN_RCVD)
 			reset_for(s, g);
 		else
@@ -545,7 +568,7 @@ static void tcp_data(struct mmds_stack *s, struct conn *c, const struct seg *g)
 	if (g->seq != c->rcv_nxt) {
 		/* A retransmission or a gap: say where we are, and send
 		 * again what was not acknowledged (go-back-N). */
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		if (c->snd_nxt != c->snd_una) {
 			c->snd_nxt = c->snd_una;
 			c->fin_sent = false;
@@ -554,7 +577,7 @@ static void tcp_data(struct mmds_stack *s, struct conn *c, const struct seg *g)
 		return;
 	}
 	if ((c->peer_fin && g->len) || g->len > sizeof(c->req) - c->req_len) {
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		conn_reset(s, c);
 		return;
 	}
@@ -574,7 +597,7 @@ static void tcp_conn_input(struct mmds_stack *s, struct conn *c,
 		if (g->seq - c->rcv_nxt <= rcv_wnd(c))
 			conn_free(s, c);
 		else
-			s->st.rx_accepted_unusual++;
+			COUNT(s, rx_accepted_unusual, 1);
 		return;
 	}
 	if (g->flags & TH_SYN) {
@@ -589,7 +612,7 @@ static void tcp_conn_input(struct mmds_stack *s, struct conn *c,
 		return;
 	}
 	if (!(g->flags & TH_ACK)) {
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		return;
 	}
 	if (tcp_ack(s, c, g))
@@ -609,7 +632,7 @@ static void tcp_input(struct mmds_stack *s, const struct seg *g,
 	struct conn *c;
 
 	if (g->dport != HTTP_PORT) {
-		s->st.rx_accepted_unusual++;
+		COUNT(s, rx_accepted_unusual, 1);
 		reset_for(s, g);
 		return;
 	}
@@ -646,10 +669,10 @@ bool mmds_stack_tx(struct mmds_stack *s, const uint8_t *frame, size_t len,
 		len = total;
 	if (len < ETH_HLEN || !for_mmds(s, frame, len))
 		return false;
-	s->st.rx_count++;
-	s->st.rx_accepted++;
+	COUNT(s, rx_count, 1);
+	COUNT(s, rx_accepted, 1);
 	if (total > len || total > MMDS_FRAME_MAX + 4 || (flags & MMDS_TX_GSO)) {
-		s->st.rx_bad_eth++; /* oversized: dropped */
+		COUNT(s, rx_bad_eth, 1); /* oversized: dropped */
 		return true;
 	}
 	if (get16(frame + 12) == ETH_P_ARP) {
@@ -657,7 +680,7 @@ bool mmds_stack_tx(struct mmds_stack *s, const uint8_t *frame, size_t len,
 		return true;
 	}
 	if (parse_tcp(frame + ETH_HLEN, len - ETH_HLEN, flags, &g)) {
-		s->st.rx_accepted_err++;
+		COUNT(s, rx_accepted_err, 1);
 		return true;
 	}
 	g.eth_src = frame + 6;

@@ -54,6 +54,8 @@ size_t mmds_stack_rx(struct mmds_stack *s, uint8_t *buf, uint64_t now_ns);
 bool mmds_stack_has_rx(struct mmds_stack *s);
 
 void mmds_stack_stats(const struct mmds_stack *s, struct mmds_stats *out);
+/* The counts of every responder of the process (the metrics' "mmds"). */
+void mmds_stats_total(struct mmds_stats *out);
 
 /* The Internet checksum of @len bytes, starting from @sum. */
 uint16_t mmds_csum(const uint8_t *p, size_t len, uint32_t sum);

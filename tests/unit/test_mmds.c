@@ -411,9 +411,11 @@ static void test_arp(void **state)
 	struct mmds_stack *s = mmds_stack_new(MMDS_IP);
 	uint8_t f[128], out[MMDS_FRAME_MAX];
 	const uint8_t mac[6] = MMDS_MAC;
+	struct mmds_stats before, after;
 	size_t n;
 
 	(void)state;
+	mmds_stats_total(&before);
 	/* Someone else's address: for the tap. */
 	n = guest_arp(f, 0x0a000001, 1);
 	assert_false(mmds_stack_tx(s, f, n, n, 0, 0));
@@ -430,6 +432,13 @@ static void test_arp(void **state)
 	n = guest_arp(f, MMDS_IP, 2);
 	assert_true(mmds_stack_tx(s, f, n, n, 0, 0));
 	assert_false(mmds_stack_has_rx(s));
+	/* The metrics' totals count every responder's frames. */
+	mmds_stats_total(&after);
+	assert_int_equal(after.rx_accepted - before.rx_accepted, 2);
+	assert_int_equal(after.rx_accepted_unusual - before.rx_accepted_unusual,
+			 1);
+	assert_int_equal(after.tx_frames - before.tx_frames, 1);
+	assert_int_equal(after.tx_bytes - before.tx_bytes, 42);
 	mmds_stack_free(s);
 }
 
