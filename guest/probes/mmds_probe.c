@@ -287,17 +287,18 @@ int main(void)
 	rt_puts(cmdline);
 	rt_puts("\n");
 	while ((base = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(base) && *vdrv_reg(base, VMMIO_DEVICE_ID) == 1)
+		if (vdrv_is_virtio(base) &&
+		    *vdrv_reg(base, VMMIO_DEVICE_ID) == 1)
 			break;
 	expect(base != 0, "mmds: a virtio-net device");
 	if (base && vdrv_init(base, queues, 2, 0)) {
 		for (int i = 0; i < 6; i++)
 			mac[i] = *(volatile uint8_t *)(base + VMMIO_CONFIG + i);
 		for (uint16_t i = 0; i < 4; i++) {
-			queues[0].desc[i] = (struct vq_desc){
-				(uintptr_t)rxbufs[i], sizeof(rxbufs[i]),
-				VQ_DESC_F_WRITE, 0
-			};
+			queues[0].desc[i] =
+				(struct vq_desc){ (uintptr_t)rxbufs[i],
+						  sizeof(rxbufs[i]),
+						  VQ_DESC_F_WRITE, 0 };
 			vdrv_give(&queues[0], i);
 		}
 		vdrv_kick(base, 0);

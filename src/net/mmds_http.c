@@ -171,7 +171,8 @@ static int respond(struct mmds_http_resp *r, unsigned int status,
 }
 
 static int respond_text(struct mmds_http_resp *r, unsigned int status,
-			const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+			const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int respond_text(struct mmds_http_resp *r, unsigned int status,
 			const char *fmt, ...)
@@ -214,14 +215,14 @@ static int put_token(const struct request *rq, uint64_t now_ns,
 			(int)(ttl->len > 32 ? 32 : ttl->len), ttl->p,
 			MMDS_TTL_MAX);
 	if (mmds_token_new((unsigned int)secs, now_ns, tok))
-		return respond_text(r, 400, "MMDS token could not be generated.");
+		return respond_text(r, 400,
+				    "MMDS token could not be generated.");
 	return respond(r, 200, "text/plain", tok, MMDS_TOKEN_LEN);
 }
 
 /* GET of a store path, with V2's token check. */
 static int get_path(const struct request *rq, const struct mmds_config *cfg,
-		    struct span path, uint64_t now_ns,
-		    struct mmds_http_resp *r)
+		    struct span path, uint64_t now_ns, struct mmds_http_resp *r)
 {
 	const struct span *tok =
 		header(rq, "X-metadata-token", "X-aws-ec2-metadata-token");
@@ -270,10 +271,9 @@ static int dispatch(const struct request *rq, uint64_t now_ns,
 		path.len = (size_t)(q - path.p);
 	if (span_is(rq->method, "PUT")) {
 		if (!span_is(path, TOKEN_PATH))
-			return respond_text(r, 404, "Resource not found: %.*s.",
-					    (int)(path.len > 200 ? 200 :
-								   path.len),
-					    path.p);
+			return respond_text(
+				r, 404, "Resource not found: %.*s.",
+				(int)(path.len > 200 ? 200 : path.len), path.p);
 		return put_token(rq, now_ns, r);
 	}
 	if (!span_is(rq->method, "GET"))
@@ -316,16 +316,18 @@ ssize_t mmds_http_handle(const char *buf, size_t len, uint64_t now_ns,
 		if (len < MMDS_HTTP_MAX_REQUEST)
 			return 0;
 		r->close = true;
-		return respond_text(r, 413, "Request too large.") ? -1 :
-								    (ssize_t)len;
+		return respond_text(r, 413, "Request too large.") ?
+			       -1 :
+			       (ssize_t)len;
 	}
 	head_len = (size_t)(end - buf);
 	bad = read_request(buf, head_len, &rq);
 	if (bad) {
 		r->close = true;
-		if (respond_text(r, bad, bad == 501 ?
-						 "Unsupported HTTP functionality." :
-						 "Malformed or too large request."))
+		if (respond_text(r, bad,
+				 bad == 501 ?
+					 "Unsupported HTTP functionality." :
+					 "Malformed or too large request."))
 			return -1;
 		return (ssize_t)len;
 	}

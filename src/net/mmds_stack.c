@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "mmds_http.h"
+#include "mmds_wire.h"
 
 #define ETH_HLEN 14
 #define ETH_P_IP 0x0800
@@ -100,35 +101,12 @@ void mmds_stats_total(struct mmds_stats *out)
 		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 uint16_t mmds_csum(const uint8_t *p, size_t len, uint32_t sum)
 {
 	uint64_t s = sum;
 
 	for (; len > 1; p += 2, len -= 2)
-		s += get16(p);
+		s += wire_get16(p);
 	if (len)
 		s += (uint32_t)p[0] << 8;
 	while (s >> 16)
@@ -188,7 +166,7 @@ static void eth_header(uint8_t *f, const uint8_t *dst, uint16_t type)
 {
 	memcpy(f, dst, 6);
 	memcpy(f + 6, mmds_mac, 6);
-	put16(f + 12, type);
+	wire_put16(f + 12, type);
 }
 
 /* Writes an IPv4 + TCP frame to @f; returns its length. */
@@ -203,29 +181,30 @@ static size_t tcp_frame(struct mmds_stack *s, uint8_t *f, const uint8_t *mac,
 	eth_header(f, mac, ETH_P_IP);
 	memset(ip, 0, IP_HLEN + TCP_HLEN + opt);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(IP_HLEN + tcp_len));
-	put16(ip + 4, s->ip_id++);
+	wire_put16(ip + 2, (uint16_t)(IP_HLEN + tcp_len));
+	wire_put16(ip + 4, s->ip_id++);
 	ip[6] = 0x40; /* don't fragment */
 	ip[8] = 64;
 	ip[9] = IPPROTO_TCP_;
-	put32(ip + 12, s->ip);
-	put32(ip + 16, dst);
-	put16(ip + 10, mmds_csum(ip, IP_HLEN, 0));
-	put16(t, HTTP_PORT);
-	put16(t + 2, dport);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
+	wire_put32(ip + 12, s->ip);
+	wire_put32(ip + 16, dst);
+	wire_put16(ip + 10, mmds_csum(ip, IP_HLEN, 0));
+	wire_put16(t, HTTP_PORT);
+	wire_put16(t + 2, dport);
+	wire_put32(t + 4, seq);
+	wire_put32(t + 8, ack);
 	t[12] = (uint8_t)(((TCP_HLEN + opt) / 4) << 4);
 	t[13] = flags;
-	put16(t + 14, wnd);
+	wire_put16(t + 14, wnd);
 	if (mss) {
 		t[20] = 2;
 		t[21] = 4;
-		put16(t + 22, mss);
+		wire_put16(t + 22, mss);
 	}
 	if (len)
 		memcpy(t + TCP_HLEN + opt, data, len);
-	put16(t + 16, mmds_csum(t, tcp_len, pseudo_sum(s->ip, dst, tcp_len)));
+	wire_put16(t + 16,
+		   mmds_csum(t, tcp_len, pseudo_sum(s->ip, dst, tcp_len)));
 	return ETH_HLEN + IP_HLEN + tcp_len;
 }
 
@@ -300,8 +279,7 @@ static bool next_segment(const struct conn *c, size_t *len, bool *fin)
 		if (*len > c->wnd - inflight)
 			*len = c->wnd - inflight;
 	}
-	*fin = !c->fin_sent && c->close_after && *len == left &&
-	       !c->req_len;
+	*fin = !c->fin_sent && c->close_after && *len == left && !c->req_len;
 	return *len || *fin;
 }
 
@@ -312,10 +290,11 @@ static size_t data_frame(struct mmds_stack *s, struct conn *c, uint8_t *buf)
 
 	if (!next_segment(c, &len, &fin))
 		return 0;
-	n = tcp_frame(s, buf, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt,
-		      (uint8_t)(TH_ACK | (len ? TH_PSH : 0) | (fin ? TH_FIN : 0)),
-		      rcv_wnd(c),
-		      len ? c->resp + (c->snd_nxt - c->resp_seq) : NULL, len, 0);
+	n = tcp_frame(
+		s, buf, c->mac, c->ip, c->port, c->snd_nxt, c->rcv_nxt,
+		(uint8_t)(TH_ACK | (len ? TH_PSH : 0) | (fin ? TH_FIN : 0)),
+		rcv_wnd(c), len ? c->resp + (c->snd_nxt - c->resp_seq) : NULL,
+		len, 0);
 	c->snd_nxt += (uint32_t)len + fin;
 	c->fin_sent |= fin;
 	return n;
@@ -362,20 +341,20 @@ static void arp_input(struct mmds_stack *s, const uint8_t *a, size_t len)
 {
 	uint8_t f[ETH_HLEN + 28];
 
-	if (len < 28 || get16(a) != 1 || get16(a + 2) != ETH_P_IP ||
+	if (len < 28 || wire_get16(a) != 1 || wire_get16(a + 2) != ETH_P_IP ||
 	    a[4] != 6 || a[5] != 4) {
 		COUNT(s, rx_accepted_err, 1);
 		return;
 	}
-	if (get16(a + 6) != 1) { /* a reply or another operation */
+	if (wire_get16(a + 6) != 1) { /* a reply or another operation */
 		COUNT(s, rx_accepted_unusual, 1);
 		return;
 	}
 	eth_header(f, a + 8, ETH_P_ARP);
 	memcpy(f + ETH_HLEN, a, 6); /* htype, ptype, hlen, plen */
-	put16(f + ETH_HLEN + 6, 2);
+	wire_put16(f + ETH_HLEN + 6, 2);
 	memcpy(f + ETH_HLEN + 8, mmds_mac, 6);
-	put32(f + ETH_HLEN + 14, s->ip);
+	wire_put32(f + ETH_HLEN + 14, s->ip);
 	memcpy(f + ETH_HLEN + 18, a + 8, 10); /* the asker's MAC and IP */
 	ctrl_push(s, f, sizeof(f));
 }
@@ -397,7 +376,7 @@ static int parse_options(const uint8_t *o, size_t len, uint16_t *mss)
 		if (o[i] == 2) {
 			if (o[i + 1] != 4)
 				return -1;
-			*mss = get16(o + i + 2);
+			*mss = wire_get16(o + i + 2);
 		}
 		i += o[i + 1];
 	}
@@ -414,9 +393,9 @@ static int parse_tcp(const uint8_t *ip, size_t len, unsigned int flags,
 	if (len < IP_HLEN || ip[0] >> 4 != 4)
 		return -1;
 	ihl = (size_t)(ip[0] & 15) * 4;
-	tot = get16(ip + 2);
+	tot = wire_get16(ip + 2);
 	if (ihl < IP_HLEN || tot < ihl || tot > len ||
-	    mmds_csum(ip, ihl, 0) != 0 || (get16(ip + 6) & 0x3fff) ||
+	    mmds_csum(ip, ihl, 0) != 0 || (wire_get16(ip + 6) & 0x3fff) ||
 	    ip[9] != IPPROTO_TCP_)
 		return -1; /* bad header, a fragment, or not TCP */
 	t = ip + ihl;
@@ -426,20 +405,20 @@ static int parse_tcp(const uint8_t *ip, size_t len, unsigned int flags,
 	doff = (size_t)(t[12] >> 4) * 4;
 	if (doff < TCP_HLEN || doff > tcp_len)
 		return -1;
-	g->src = get32(ip + 12);
-	g->dst = get32(ip + 16);
+	g->src = wire_get32(ip + 12);
+	g->dst = wire_get32(ip + 16);
 	if (!(flags & MMDS_TX_PARTIAL_CSUM) &&
 	    mmds_csum(t, tcp_len, pseudo_sum(g->src, g->dst, tcp_len)) != 0)
 		return -1;
 	g->mss = 0;
 	if (parse_options(t + TCP_HLEN, doff - TCP_HLEN, &g->mss))
 		return -1;
-	g->sport = get16(t);
-	g->dport = get16(t + 2);
-	g->seq = get32(t + 4);
-	g->ack = get32(t + 8);
+	g->sport = wire_get16(t);
+	g->dport = wire_get16(t + 2);
+	g->seq = wire_get32(t + 4);
+	g->ack = wire_get32(t + 8);
 	g->flags = t[13];
-	g->wnd = get16(t + 14);
+	g->wnd = wire_get16(t + 14);
 	g->data = t + doff;
 	g->len = tcp_len - doff;
 	return 0;
@@ -473,8 +452,7 @@ static struct conn *conn_alloc(struct mmds_stack *s)
 }
 
 /* A SYN for no connection: a new one in SYN-RECEIVED, a SYN-ACK. */
-static void tcp_open(struct mmds_stack *s, const struct seg *g,
-		     uint64_t now_ns)
+static void tcp_open(struct mmds_stack *s, const struct seg *g, uint64_t now_ns)
 {
 	struct conn *c;
 
@@ -548,9 +526,8 @@ static int tcp_ack(struct mmds_stack *s, struct conn *c, const struct seg *g)
 	c->state = C_ESTABLISHED;
 	c->snd_una = g->ack;
 	c->wnd = g->wnd;
-	if (c->resp &&
-	    (int32_t)(c->snd_una - (c->resp_seq + (uint32_t)c->resp_len)) >=
-		    0) {
+	if (c->resp && (int32_t)(c->snd_una -
+				 (c->resp_seq + (uint32_t)c->resp_len)) >= 0) {
 		free(c->resp); /* all of it arrived */
 		c->resp = NULL;
 		c->resp_len = 0;
@@ -650,13 +627,14 @@ static void tcp_input(struct mmds_stack *s, const struct seg *g,
 /* True if the frame (of at least ETH_HLEN bytes) is for the MMDS. */
 static bool for_mmds(const struct mmds_stack *s, const uint8_t *f, size_t len)
 {
-	uint16_t type = get16(f + 12);
+	uint16_t type = wire_get16(f + 12);
 
 	if (type == ETH_P_ARP)
-		return len >= ETH_HLEN + 28 && get32(f + ETH_HLEN + 24) == s->ip;
+		return len >= ETH_HLEN + 28 &&
+		       wire_get32(f + ETH_HLEN + 24) == s->ip;
 	if (type == ETH_P_IP)
 		return len >= ETH_HLEN + IP_HLEN &&
-		       get32(f + ETH_HLEN + 16) == s->ip;
+		       wire_get32(f + ETH_HLEN + 16) == s->ip;
 	return false;
 }
 
@@ -671,11 +649,12 @@ bool mmds_stack_tx(struct mmds_stack *s, const uint8_t *frame, size_t len,
 		return false;
 	COUNT(s, rx_count, 1);
 	COUNT(s, rx_accepted, 1);
-	if (total > len || total > MMDS_FRAME_MAX + 4 || (flags & MMDS_TX_GSO)) {
+	if (total > len || total > MMDS_FRAME_MAX + 4 ||
+	    (flags & MMDS_TX_GSO)) {
 		COUNT(s, rx_bad_eth, 1); /* oversized: dropped */
 		return true;
 	}
-	if (get16(frame + 12) == ETH_P_ARP) {
+	if (wire_get16(frame + 12) == ETH_P_ARP) {
 		arp_input(s, frame + ETH_HLEN, len - ETH_HLEN);
 		return true;
 	}

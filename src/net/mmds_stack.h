@@ -14,7 +14,10 @@
 #include <stdint.h>
 
 /* The Ethernet address the MMDS answers ARP with (Firecracker's). */
-#define MMDS_MAC { 0x06, 0x01, 0x23, 0x45, 0x67, 0x01 }
+#define MMDS_MAC                                   \
+	{                                          \
+		0x06, 0x01, 0x23, 0x45, 0x67, 0x01 \
+	}
 /* The largest frame mmds_stack_rx() writes. */
 #define MMDS_FRAME_MAX 1514
 #define MMDS_MAX_CONNS 16

@@ -87,9 +87,10 @@ static int install(json_t *next, char *err, size_t errlen)
 	size_t size = json_dumpb(next, NULL, 0, JSON_COMPACT);
 
 	if (size > store.limit) {
-		snprintf(err, errlen,
-			 "The MMDS patch request doesn't fit: %zu bytes of data, the data store limit is %zu.",
-			 size, store.limit);
+		snprintf(
+			err, errlen,
+			"The MMDS patch request doesn't fit: %zu bytes of data, the data store limit is %zu.",
+			size, store.limit);
 		json_decref(next);
 		return -2;
 	}
@@ -122,7 +123,8 @@ int mmds_patch(json_t *body, char *err, size_t errlen)
 	pthread_mutex_lock(&store.lock);
 	if (!store.data) {
 		pthread_mutex_unlock(&store.lock);
-		snprintf(err, errlen, "The MMDS data store is not initialized.");
+		snprintf(err, errlen,
+			 "The MMDS data store is not initialized.");
 		return -1;
 	}
 	next = json_deep_copy(store.data);

@@ -19,22 +19,11 @@
 #include "net/mmds_http.h"
 #include "net/mmds_stack.h"
 #include "net/mmds_store.h"
+#include "net/mmds_wire.h"
 
 #define MAX_FRAME 2048
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* Fills in the IPv4 header and TCP checksums, where the frame has them. */
 static void fix_checksums(uint8_t *f, size_t len)
@@ -49,15 +38,15 @@ static void fix_checksums(uint8_t *f, size_t len)
 	tot = (size_t)(ip[2] << 8 | ip[3]);
 	if (ihl < 20 || tot < ihl + 20 || 14 + tot > len)
 		return;
-	put16(ip + 10, 0);
-	put16(ip + 10, mmds_csum(ip, ihl, 0));
+	wire_put16(ip + 10, 0);
+	wire_put16(ip + 10, mmds_csum(ip, ihl, 0));
 	t = ip + ihl;
-	src = get32(ip + 12);
-	dst = get32(ip + 16);
+	src = wire_get32(ip + 12);
+	dst = wire_get32(ip + 16);
 	sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + 6 +
 	      (uint32_t)(tot - ihl);
-	put16(t + 16, 0);
-	put16(t + 16, mmds_csum(t, tot - ihl, sum));
+	wire_put16(t + 16, 0);
+	wire_put16(t + 16, mmds_csum(t, tot - ihl, sum));
 }
 
 static void setup(uint8_t cfg)
@@ -94,7 +83,7 @@ static uint32_t drain(struct mmds_stack *s, uint32_t next_seq)
 			size_t doff = (size_t)(out[46] >> 4) * 4;
 			uint32_t len = (uint32_t)(n - 34 - doff);
 
-			next_seq = get32(out + 38) + len +
+			next_seq = wire_get32(out + 38) + len +
 				   ((out[47] & 3) ? 1 : 0);
 		}
 	}
@@ -128,10 +117,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(frame, data + i, len);
 		i += len;
 		if ((fl & 4) && len >= 54)
-			memcpy(frame + 42, (uint8_t[]){ (uint8_t)(next_seq >> 24),
-							(uint8_t)(next_seq >> 16),
-							(uint8_t)(next_seq >> 8),
-							(uint8_t)next_seq },
+			memcpy(frame + 42,
+			       (uint8_t[]){ (uint8_t)(next_seq >> 24),
+					    (uint8_t)(next_seq >> 16),
+					    (uint8_t)(next_seq >> 8),
+					    (uint8_t)next_seq },
 			       4);
 		if (fl & 8)
 			fix_checksums(frame, len);

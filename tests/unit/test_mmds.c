@@ -23,34 +23,13 @@
 #include "net/mmds_http.h"
 #include "net/mmds_stack.h"
 #include "net/mmds_store.h"
+#include "net/mmds_wire.h"
 
 #define MMDS_IP 0xa9fea9feu
 #define GUEST_IP 0x0a000002u
 #define SEC 1000000000ULL
 
 static const uint8_t guest_mac[6] = { 0x02, 0, 0, 0, 0, 2 };
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
 
 /* A guest TCP frame to the MMDS; returns its length. */
 static size_t guest_tcp(uint8_t *f, uint16_t sport, uint16_t dport,
@@ -64,25 +43,25 @@ static size_t guest_tcp(uint8_t *f, uint16_t sport, uint16_t dport,
 	memset(f, 0, 14 + 20 + tcp_len);
 	memset(f, 0xff, 6);
 	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0800);
+	wire_put16(f + 12, 0x0800);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + tcp_len));
+	wire_put16(ip + 2, (uint16_t)(20 + tcp_len));
 	ip[8] = 64;
 	ip[9] = 6;
-	put32(ip + 12, GUEST_IP);
-	put32(ip + 16, MMDS_IP);
-	put16(ip + 10, mmds_csum(ip, 20, 0));
-	put16(t, sport);
-	put16(t + 2, dport);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
+	wire_put32(ip + 12, GUEST_IP);
+	wire_put32(ip + 16, MMDS_IP);
+	wire_put16(ip + 10, mmds_csum(ip, 20, 0));
+	wire_put16(t, sport);
+	wire_put16(t + 2, dport);
+	wire_put32(t + 4, seq);
+	wire_put32(t + 8, ack);
 	t[12] = 5 << 4;
 	t[13] = flags;
-	put16(t + 14, 65535);
+	wire_put16(t + 14, 65535);
 	memcpy(t + 20, data, len);
 	sum = (GUEST_IP >> 16) + (GUEST_IP & 0xffff) + (MMDS_IP >> 16) +
 	      (MMDS_IP & 0xffff) + 6 + (uint32_t)tcp_len;
-	put16(t + 16, mmds_csum(t, tcp_len, sum));
+	wire_put16(t + 16, mmds_csum(t, tcp_len, sum));
 	return 14 + 20 + tcp_len;
 }
 
@@ -92,16 +71,16 @@ static size_t guest_arp(uint8_t *f, uint32_t target, uint16_t op)
 
 	memset(f, 0xff, 6);
 	memcpy(f + 6, guest_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(a, 1);
-	put16(a + 2, 0x0800);
+	wire_put16(f + 12, 0x0806);
+	wire_put16(a, 1);
+	wire_put16(a + 2, 0x0800);
 	a[4] = 6;
 	a[5] = 4;
-	put16(a + 6, op);
+	wire_put16(a + 6, op);
 	memcpy(a + 8, guest_mac, 6);
-	put32(a + 14, GUEST_IP);
+	wire_put32(a + 14, GUEST_IP);
 	memset(a + 18, 0, 6);
-	put32(a + 24, target);
+	wire_put32(a + 24, target);
 	return 14 + 28;
 }
 
@@ -121,20 +100,20 @@ static bool next_reply(struct mmds_stack *s, uint8_t *buf, struct reply *r)
 
 	if (!n)
 		return false;
-	assert_int_equal(get16(buf + 12), 0x0800);
+	assert_int_equal(wire_get16(buf + 12), 0x0800);
 	assert_memory_equal(buf, guest_mac, 6);
 	assert_int_equal(mmds_csum(ip, 20, 0), 0);
-	assert_int_equal(get32(ip + 12), MMDS_IP);
-	assert_int_equal(get32(ip + 16), GUEST_IP);
-	assert_int_equal(get16(ip + 2), n - 14);
+	assert_int_equal(wire_get32(ip + 12), MMDS_IP);
+	assert_int_equal(wire_get32(ip + 16), GUEST_IP);
+	assert_int_equal(wire_get16(ip + 2), n - 14);
 	tcp_len = n - 34;
 	sum = (GUEST_IP >> 16) + (GUEST_IP & 0xffff) + (MMDS_IP >> 16) +
 	      (MMDS_IP & 0xffff) + 6 + (uint32_t)tcp_len;
 	assert_int_equal(mmds_csum(t, tcp_len, sum), 0);
-	assert_int_equal(get16(t), 80);
+	assert_int_equal(wire_get16(t), 80);
 	r->flags = t[13];
-	r->seq = get32(t + 4);
-	r->ack = get32(t + 8);
+	r->seq = wire_get32(t + 4);
+	r->ack = wire_get32(t + 8);
 	r->data = t + (t[12] >> 4) * 4;
 	r->len = n - (size_t)(r->data - buf);
 	return true;
@@ -156,7 +135,8 @@ static void setup_store(void)
 
 static void set_version(enum mmds_version v, bool imds_compat)
 {
-	struct mmds_config c = { .version = v, .ipv4 = MMDS_IP,
+	struct mmds_config c = { .version = v,
+				 .ipv4 = MMDS_IP,
 				 .imds_compat = imds_compat };
 
 	mmds_set_config(&c);
@@ -219,13 +199,13 @@ static void test_store_lookup(void **state)
 			 MMDS_FOUND);
 	assert_string_equal(out, "ami-1234");
 	free(out);
-	assert_int_equal(mmds_lookup("/latest/meta-data/ami-id", 24, true,
-				     &out, &len),
+	assert_int_equal(mmds_lookup("/latest/meta-data/ami-id", 24, true, &out,
+				     &len),
 			 MMDS_FOUND);
 	assert_string_equal(out, "\"ami-1234\"");
 	free(out);
-	assert_int_equal(mmds_lookup("/latest/meta-data/count", 23, false,
-				     &out, &len),
+	assert_int_equal(mmds_lookup("/latest/meta-data/count", 23, false, &out,
+				     &len),
 			 MMDS_BAD_FORMAT);
 	assert_int_equal(mmds_lookup("/latest/nope", 12, false, &out, &len),
 			 MMDS_NOT_FOUND);
@@ -328,10 +308,9 @@ static void test_http_v1(void **state)
 			 200);
 	assert_non_null(strstr(b, "\"ami-id\":\"ami-1234\""));
 	free(b);
-	assert_int_equal(http("GET /latest/x HTTP/1.1\r\n\r\n", 0, NULL),
-			 404);
-	assert_int_equal(http("GET /latest/meta-data/count HTTP/1.1\r\n\r\n",
-			      0, NULL),
+	assert_int_equal(http("GET /latest/x HTTP/1.1\r\n\r\n", 0, NULL), 404);
+	assert_int_equal(http("GET /latest/meta-data/count HTTP/1.1\r\n\r\n", 0,
+			      NULL),
 			 501);
 	assert_int_equal(http("POST /latest HTTP/1.1\r\n\r\n", 0, NULL), 405);
 	assert_int_equal(http("GET latest HTTP/1.1\r\n\r\n", 0, NULL), 400);
@@ -365,9 +344,8 @@ static void test_http_v2(void **state)
 			      "abc\r\n\r\n",
 			      0, NULL),
 			 401);
-	assert_int_equal(http("PUT /latest/api/token HTTP/1.1\r\n\r\n", 0,
-			      NULL),
-			 400);
+	assert_int_equal(
+		http("PUT /latest/api/token HTTP/1.1\r\n\r\n", 0, NULL), 400);
 	assert_int_equal(http("PUT /latest/api/token HTTP/1.1\r\n"
 			      "X-metadata-token-ttl-seconds: 0\r\n\r\n",
 			      0, NULL),
@@ -424,10 +402,10 @@ static void test_arp(void **state)
 	n = mmds_stack_rx(s, out, 0);
 	assert_int_equal(n, 42);
 	assert_memory_equal(out, guest_mac, 6);
-	assert_int_equal(get16(out + 14 + 6), 2);
+	assert_int_equal(wire_get16(out + 14 + 6), 2);
 	assert_memory_equal(out + 14 + 8, mac, 6);
-	assert_int_equal(get32(out + 14 + 14), MMDS_IP);
-	assert_int_equal(get32(out + 14 + 24), GUEST_IP);
+	assert_int_equal(wire_get32(out + 14 + 14), MMDS_IP);
+	assert_int_equal(wire_get32(out + 14 + 24), GUEST_IP);
 	/* A reply to the MMDS's address is taken but not answered. */
 	n = guest_arp(f, MMDS_IP, 2);
 	assert_true(mmds_stack_tx(s, f, n, n, 0, 0));

@@ -72,11 +72,12 @@ static int parse_version_addr(json_t *body, struct mmds_config *m, char *err)
 				"mmds-config: field `ipv4_address` must be an IPv4 address");
 		m->ipv4 = ntohl(a.s_addr);
 		if ((m->ipv4 >> 16) != 0xa9fe)
-			return api_fail(err,
-					"The MMDS IPv4 address is not link local.");
+			return api_fail(
+				err,
+				"The MMDS IPv4 address is not link local.");
 	}
-	return api_get_bool(body, "mmds-config", "imds_compat",
-			    &m->imds_compat, err);
+	return api_get_bool(body, "mmds-config", "imds_compat", &m->imds_compat,
+			    err);
 }
 
 int cfg_parse_mmds_config(struct api_config *n, json_t *body, char *err)
@@ -90,8 +91,7 @@ int cfg_parse_mmds_config(struct api_config *n, json_t *body, char *err)
 	list = json_object_get(body, "network_interfaces");
 	if (!list)
 		return api_fail(
-			err,
-			"mmds-config: missing field `network_interfaces`");
+			err, "mmds-config: missing field `network_interfaces`");
 	if (parse_ifaces(n, list, &m, err) || parse_version_addr(body, &m, err))
 		return -1;
 	m.set = true;
@@ -117,9 +117,8 @@ void cfg_mmds_config_json(const struct api_config *c, json_t *j)
 		json_array_append_new(list, json_string(m->ifaces[i]));
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	o = json_pack("{s:s, s:o, s:s, s:b}", "version",
-		      m->version == MMDS_V2 ? "V2" : "V1",
-		      "network_interfaces", list, "ipv4_address", ip,
-		      "imds_compat", m->imds_compat);
+		      m->version == MMDS_V2 ? "V2" : "V1", "network_interfaces",
+		      list, "ipv4_address", ip, "imds_compat", m->imds_compat);
 	if (o)
 		json_object_set_new(j, "mmds-config", o);
 }
