@@ -13,7 +13,8 @@ its own ARP and TCP client. vmon answers those frames itself:
 - both: a SYN to another port of the address is reset by vmon.
 The API side: PATCH before any PUT refused, GET /mmds, the size limit
 (--mmds-size-limit: 413), /mmds/config refused after boot and shown in
-GET /vm/config.
+GET /vm/config, and kept by a snapshot (the store is not, as in
+Firecracker).
 """
 import json
 import os
@@ -121,6 +122,45 @@ def test_v2(name):
         inst.stop()
 
 
+def test_snapshot(name, tmp):
+    """The configuration survives a snapshot; the store does not."""
+    pre = ["ip", "netns", "exec", name]
+    a = vmon_api.Instance(prefix=pre, id="mmdss1-%d" % os.getpid())
+    b = None
+    try:
+        cfg = {"network_interfaces": ["eth0"], "version": "V2",
+               "ipv4_address": "169.254.170.2", "imds_compat": True}
+        for method, path, body in (
+                ("PUT", "/network-interfaces/eth0",
+                 {"iface_id": "eth0", "host_dev_name": "mmdstap1"}),
+                ("PUT", "/mmds/config", cfg), ("PUT", "/mmds", DATA)):
+            st, r = a.req(method, path, body)
+            vmontest.check(st == 204, "snapshot: %s %s: %r" % (method, path, r))
+        ok, r = a.boot_counter()
+        vmontest.check(ok, "snapshot: the VM boots: %r" % r)
+        st, _ = a.req("PATCH", "/vm", {"state": "Paused"})
+        st2, r = a.req("PUT", "/snapshot/create",
+                       {"snapshot_path": os.path.join(tmp, "state"),
+                        "mem_file_path": os.path.join(tmp, "mem")})
+        vmontest.check((st, st2) == (204, 204), "snapshot: created: %r" % r)
+        a.stop()
+        b = vmon_api.Instance(prefix=pre, id="mmdss2-%d" % os.getpid())
+        st, r = b.req("PUT", "/snapshot/load",
+                      {"snapshot_path": os.path.join(tmp, "state"),
+                       "mem_backend": {"backend_type": "File",
+                                       "backend_path": os.path.join(tmp, "mem")}})
+        vmontest.check(st == 204, "snapshot: loaded: %r" % r)
+        st, r = b.req("GET", "/vm/config")
+        vmontest.check(st == 200 and r["mmds-config"] == cfg,
+                       "snapshot: mmds-config restored: %r" % r.get("mmds-config"))
+        st, r = b.req("GET", "/mmds")
+        vmontest.check(st == 200 and r == {}, "snapshot: the store is not: %r" % r)
+    finally:
+        a.stop()
+        if b:
+            b.stop()
+
+
 def main():
     vmontest.require_kvm()
     vmontest.check(os.path.exists(PROBE), "guest program built: " + PROBE)
@@ -134,6 +174,8 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             test_v1(name, tmp)
         test_v2(name)
+        with tempfile.TemporaryDirectory() as tmp:
+            test_snapshot(name, tmp)
     finally:
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
     return vmontest.finish()
