@@ -126,8 +126,6 @@ static const struct {
 	const char *missing;
 } missing_endpoints[] = {
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
-	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
-	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
 	{ "/hotplug/memory", false, "GET PUT PATCH",
 	  "memory hotplug (virtio-mem)" },
 };
@@ -858,6 +856,36 @@ static unsigned int get_vmon_stats(struct api_ctx *ctx,
 	return ok_json(resp, ctx->ops->stats(ctx->opaque));
 }
 
+/* PUT and PATCH /mmds: before and after boot, as in Firecracker. */
+static unsigned int do_mmds_update(struct api_ctx *ctx,
+				   const struct request *rq, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+	int r;
+
+	(void)ctx;
+	st = need_body(rq->body, rq->len, &j, resp);
+	if (st)
+		return st;
+	r = !strcmp(rq->method, "PUT") ? mmds_put(j, err, sizeof(err)) :
+					 mmds_patch(j, err, sizeof(err));
+	json_decref(j);
+	if (!r)
+		return 204;
+	*resp = api_fault(err);
+	return r == -2 ? 413 : 400;
+}
+
+static unsigned int get_mmds(struct api_ctx *ctx, const struct request *rq,
+			     json_t **resp)
+{
+	(void)ctx;
+	(void)rq;
+	return ok_json(resp, mmds_get());
+}
+
 static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
 				  json_t **resp)
 {
@@ -905,6 +933,10 @@ static const struct route routes[] = {
 	{ "PUT", "/migration/cancel", do_migrate_cancel },
 	{ "PUT", "/migration/receive", do_migrate_receive },
 	{ "GET", "/migration", get_migration },
+	{ "PUT", "/mmds", do_mmds_update },
+	{ "PATCH", "/mmds", do_mmds_update },
+	{ "GET", "/mmds", get_mmds },
+	{ "PUT", "/mmds/config", do_config, .set = api_config_mmds },
 };
 
 /* PUT /KEY or PUT /KEY/{id} of each registered object (config/object.h). */
@@ -1021,8 +1053,9 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 	/* Firecracker's checks of the request before its path. */
 	if (!strcmp(m, "GET") && len)
 		return fault(resp, "GET request cannot have a body.");
-	/* Not the hinting commands, whose body is all optional. */
+	/* Not the hinting commands (whose body is all optional), not /mmds. */
 	if (!strcmp(m, "PATCH") && strncmp(p, "/balloon/hinting/", 17) != 0 &&
+	    strcmp(p, "/mmds") != 0 &&
 	    patch_is_empty(body, len))
 		return fault(resp, "Empty PATCH request.");
 

@@ -105,6 +105,7 @@ json_t *api_config_full_json(const struct api_config *c)
 	nr = api_objects(&objs);
 	for (unsigned int i = 0; i < nr; i++)
 		objs[i]->json(c, j);
+	cfg_mmds_config_json(c, j);
 	api_fc_shape(j);
 	return j;
 }
@@ -116,9 +117,18 @@ static int devices_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	for (unsigned int i = 0; i < c->nr_drives; i++)
 		vm->disks[i] = c->drives[i].disk;
 	vm->nr_disks = c->nr_drives;
-	for (unsigned int i = 0; i < c->nr_nets; i++)
+	for (unsigned int i = 0; i < c->nr_nets; i++) {
 		vm->nets[i] = c->nets[i].net;
+		vm->nets[i].mmds = false;
+		for (unsigned int k = 0; c->mmds.set && k < c->mmds.nr_ifaces;
+		     k++)
+			vm->nets[i].mmds |=
+				!strcmp(c->mmds.ifaces[k], c->nets[i].id);
+	}
 	vm->nr_nets = c->nr_nets;
+	/* The responders the devices create read the address from the store. */
+	if (c->mmds.set)
+		mmds_set_config(&c->mmds);
 	if (c->vsock_set)
 		vm->vsock = c->vsock;
 	if (c->balloon_set)

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
+#include "../net/mmds_store.h"
 
 /*
  * Firecracker's limit of 32 vCPUs and vmon's bound of memory: the API's
@@ -86,6 +87,8 @@ struct api_config {
 	bool balloon_set;
 	uint64_t balloon_mib;
 	struct balloon_config balloon;
+	/* mmds-config (src/net/mmds_store.h); set: configured */
+	struct mmds_config mmds;
 	/*
 	 * The objects that keep their configuration in vm_config form
 	 * (config/object.h): entropy (rng, rng_rl). InstanceStart starts
@@ -122,6 +125,8 @@ int api_config_net(struct api_config *c, const char *id, json_t *body,
 		   char *err);
 int api_config_vsock(struct api_config *c, json_t *body, char *err);
 int api_config_balloon(struct api_config *c, json_t *body, char *err);
+/* PUT /mmds/config: the listed interfaces must exist. */
+int api_config_mmds(struct api_config *c, json_t *body, char *err);
 
 /*
  * Run-time updates, validated only (the caller applies them to the device

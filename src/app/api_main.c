@@ -1028,6 +1028,28 @@ static char *read_file(const char *path, size_t *len)
  * --module and --metrics-path: as if PUT /logger and PUT /metrics came
  * first (GET /vm/config shows them). 0 or an exit code.
  */
+/* --mmds-size-limit (by default the API's body limit) and --metadata. */
+static int apply_mmds_flags(const struct fc_opts *f)
+{
+	char err[API_ERR_MAX] = "not a JSON object";
+	json_error_t je;
+	json_t *j;
+	int r;
+
+	mmds_set_size_limit(f->mmds_size_limit ? f->mmds_size_limit :
+						 f->max_payload);
+	if (!f->metadata)
+		return 0;
+	j = json_load_file(f->metadata, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		snprintf(err, sizeof(err), "not a JSON object: %s", je.text);
+	r = json_is_object(j) ? mmds_put(j, err, sizeof(err)) : -1;
+	if (r)
+		pr_err("--metadata %s: %s", f->metadata, err);
+	json_decref(j);
+	return r ? -1 : 0;
+}
+
 static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 {
 	char err[API_ERR_MAX] = "out of memory";
@@ -1058,6 +1080,8 @@ static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 	json_decref(m);
 	if (r)
 		pr_err("%s", err);
+	else
+		r = apply_mmds_flags(f);
 	return r ? EXIT_USAGE : 0;
 }
 

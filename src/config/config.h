@@ -50,6 +50,7 @@ struct net_config {
 	bool mac_set; /* false: a random locally administered address */
 	uint16_t mtu; /* told the guest (VIRTIO_NET_F_MTU); 0: not told */
 	struct rl_config rx_rl, tx_rl; /* rate limiters (API): zero, none */
+	bool mmds; /* the metadata service answers on it (API /mmds/config) */
 };
 
 /* The virtio-vsock device: guest CID and the host's Unix socket. */

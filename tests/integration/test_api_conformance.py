@@ -131,11 +131,21 @@ expect("GET", "/vmon/stats", None, 400, fault="before starting")
 
 # endpoints vmon does not have yet: a clear 400 naming the feature
 for method, path, feature in [
-        ("PUT", "/mmds", "MMDS"),
-        ("GET", "/mmds", "MMDS"), ("PUT", "/mmds/config", "MMDS"),
         ("PUT", "/hotplug/memory", "virtio-mem"), ("PUT", "/pmem/p0", "pmem")]:
     expect(method, path, None if method == "GET" else {"x": 1}, 400,
            fault=feature)
+
+# MMDS (test_mmds.py: the guest's side): Firecracker's errors
+check(expect("GET", "/mmds", None, 200) == {}, "GET /mmds before any PUT: {}")
+expect("PATCH", "/mmds", {"a": "b"}, 400, fault="not initialized")
+expect("PUT", "/mmds/config", {"network_interfaces": []}, 400, fault="is empty")
+expect("PUT", "/mmds/config", {"network_interfaces": ["nope"]}, 400,
+       fault="does not correspond to any existing network interface")
+expect("PUT", "/mmds/config", {}, 400, fault="network_interfaces")
+expect("PUT", "/mmds", {"latest": {"meta-data": {"id": "i-1"}}}, 204)
+expect("PATCH", "/mmds", {"latest": {"meta-data": {"id": None, "x": "y"}}}, 204)
+check(expect("GET", "/mmds", None, 200) == {"latest": {"meta-data": {"x": "y"}}},
+      "PATCH /mmds is a JSON merge patch (null removes)")
 
 # the snapshot endpoints check their fields (test_snapshot.py: the rest)
 expect("PUT", "/snapshot/create", {"x": 1}, 400, fault="unknown field `x`")
