@@ -367,20 +367,27 @@ def test_balance_load():
               (LOAD_TARGET, low))
         # Two rounds of turns: every VM allocates 40 MiB and frees it twice.
         samples, t_end = [], time.monotonic() + 8 * LOAD_PHASE
+        over_since, longest = None, 0.0
         while time.monotonic() < t_end:
             samples.append(load_sample(vms))
+            now = time.monotonic()
+            if samples[-1][0] <= LOAD_TARGET:
+                over_since = None
+            else:
+                over_since = over_since or now
+                longest = max(longest, now - over_since)
             time.sleep(0.5)
         sums = sorted(s[0] for s in samples)
         over = [s for s in sums if s > LOAD_TARGET]
         # A guest that takes 40 MiB at once is over the target until the
-        # next steps take it from the others: allowed in few samples, by
-        # at most what one guest allocates.
-        check(len(over) <= len(sums) // 5 and
-              sums[-1] <= LOAD_TARGET + 40 and
+        # next steps (1 s apart) take it from the others: allowed for up to
+        # 10 s at a time, by at most what one guest allocates.
+        check(longest <= 10 and sums[-1] <= LOAD_TARGET + 40 and
               sums[len(sums) // 2] <= LOAD_TARGET,
               "PSS sum under %d MiB: median %.0f, max %.0f MiB, %d of %d "
-              "samples over" % (LOAD_TARGET, sums[len(sums) // 2], sums[-1],
-                                len(over), len(sums)))
+              "samples over, longest over %.1f s" %
+              (LOAD_TARGET, sums[len(sums) // 2], sums[-1], len(over),
+               len(sums), longest))
         targets = [t for s in samples for t, _ in s[1] if t is not None]
         check(targets and max(targets) <= LOAD_MEM - LOAD_FLOOR and
               sum(max(s[1][i][0] or 0 for s in samples) > 0
