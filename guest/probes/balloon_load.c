@@ -319,8 +319,7 @@ static void fill_stats(void)
 
 	stats[0] = (struct stat_entry){ S_MEMFREE, free };
 	stats[1] = (struct stat_entry){ S_MEMTOT, POOL_BASE + npages * PAGE };
-	stats[2] = (struct stat_entry){ S_AVAIL,
-					free + count[P_CACHE] * PAGE };
+	stats[2] = (struct stat_entry){ S_AVAIL, free + count[P_CACHE] * PAGE };
 	stats[3] = (struct stat_entry){ S_CACHES, count[P_CACHE] * PAGE };
 }
 
@@ -384,8 +383,7 @@ static bool find_balloon(void)
 	const char *p = rt_cmdline();
 
 	while ((dev = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(dev) &&
-		    *vdrv_reg(dev, VMMIO_DEVICE_ID) == 5)
+		if (vdrv_is_virtio(dev) && *vdrv_reg(dev, VMMIO_DEVICE_ID) == 5)
 			return true;
 	return false;
 }

@@ -21,6 +21,7 @@
 #include "../util/log.h"
 #include "dirty.h"
 #include "iothread.h"
+#include "memfile.h"
 #include "vcpu.h"
 
 static int set_memslot(struct vm *vm, const struct mem_region *r)
@@ -50,7 +51,7 @@ static int set_memslot(struct vm *vm, const struct mem_region *r)
  * pages can be backed by host huge pages (fewer TLB misses for the guest and
  * for KVM's own accesses, e.g. when it emulates guest code).
  */
-static void *map_guest_ram(uint64_t size, bool thp, int fd)
+static void *map_guest_ram(uint64_t size, bool thp, int fd, bool shared)
 {
 	uint8_t *raw, *base;
 	uint64_t pad;
@@ -67,12 +68,14 @@ static void *map_guest_ram(uint64_t size, bool thp, int fd)
 	/*
 	 * A snapshot's memory file: private, so pages load on first touch
 	 * from the page cache, which every VM restored from it shares until
-	 * it writes a page (copy on write).
+	 * it writes a page (copy on write). --mem-file: shared, the file is
+	 * the RAM's backing store (the host writes cold pages back to it).
 	 */
 	if (fd >= 0) {
 		if (mmap(base, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
-			 0) == MAP_FAILED) {
+			 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
+				 MAP_NORESERVE,
+			 fd, 0) == MAP_FAILED) {
 			int e = errno;
 
 			munmap(base, size);
@@ -90,17 +93,38 @@ static void *map_guest_ram(uint64_t size, bool thp, int fd)
 	return base;
 }
 
+/*
+ * --mem-file's fd; -1 without it or with @mem_fd (a snapshot's memory file
+ * describes the RAM then); -2 on an error.
+ */
+static int ram_file(const struct vm_config *cfg, int mem_fd)
+{
+	if (mem_fd >= 0 || !cfg->mem_file)
+		return -1;
+	if (cfg->mem_merge) {
+		pr_err("memory file %s: KSM merges anonymous memory only (mem_merge)",
+		       cfg->mem_file);
+		return -2;
+	}
+	return memfile_open(cfg->mem_file, cfg->mem_size);
+}
+
 static int create_memory(struct vm *vm, int mem_fd)
 {
 	uint64_t size = vm->cfg->mem_size;
+	int file_fd = ram_file(vm->cfg, mem_fd);
 	void *base;
 
+	if (file_fd < 0 && mem_fd < 0 && vm->cfg->mem_file)
+		return -1;
 	base = size > UINT64_MAX - HUGE_2M ?
 		       MAP_FAILED :
-		       map_guest_ram(size,
-				     !vm->cfg->balloon.enabled &&
-					     !vm->cfg->mem_merge,
-				     mem_fd);
+		       map_guest_ram(
+			       size,
+			       !vm->cfg->balloon.enabled && !vm->cfg->mem_merge,
+			       file_fd >= 0 ? file_fd : mem_fd, file_fd >= 0);
+	if (file_fd >= 0)
+		close(file_fd);
 	if (base == MAP_FAILED) {
 		pr_err("memory %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));
@@ -126,6 +150,7 @@ static int create_memory(struct vm *vm, int mem_fd)
 	}
 	if (gmem_layout_ram(&vm->mem, base, size))
 		return -1;
+	vm->mem.file_shared = file_fd >= 0;
 	for (unsigned int i = 0; i < vm->mem.nr; i++)
 		if (set_memslot(vm, &vm->mem.regions[i]))
 			return -1;

@@ -18,6 +18,8 @@ balance_load  the controller with guests that drive their balloons
          (guest/probes/balloon_load.c): four 128 MiB VMs using memory in
          turns stay under a 300 MiB target, smaller than their 512 MiB;
          no balloon target past the floor; none killed, no page lost.
+memfile  --mem-file: a VM that writes 96 MiB runs in a memory cgroup of
+         64 MiB, its pages written back to the file (needs root).
 """
 import atexit
 import json
@@ -413,10 +415,86 @@ def test_balance_load():
             v.kill()
 
 
+def memory_cgroup(name, limit):
+    """A child of this process's memory cgroup limited to @limit bytes (v2:
+    memory.high, v1: memory.limit_in_bytes); its directory, or None."""
+    with open("/proc/self/cgroup") as f:
+        lines = [l.rstrip("\n").split(":", 2) for l in f]
+    v1 = [l[2] for l in lines if "memory" in l[1].split(",")]
+    v2 = [l[2] for l in lines if l[0] == "0" and l[1] == ""]
+    if v1:
+        parent, knob = "/sys/fs/cgroup/memory" + v1[0], "memory.limit_in_bytes"
+    elif v2:
+        parent, knob = "/sys/fs/cgroup" + v2[0], "memory.high"
+    else:
+        return None
+    d = os.path.join(parent, name)
+    try:
+        os.mkdir(d)
+        with open(os.path.join(d, knob), "w") as f:
+            f.write(str(limit))
+    except OSError:
+        return None
+    return d
+
+
+def test_memfile():
+    """--mem-file: a VM whose guest writes 96 MiB into 128 MiB of RAM runs
+    in a cgroup limited to 64 MiB, its written pages going back to the
+    file (RSS under the limit, most of it file pages), where the same VM
+    with anonymous RAM and no swap could not."""
+    cg = memory_cgroup("vmon-memfile-%d" % os.getpid(), 64 * MIB)
+    if not cg:
+        vmontest.fail("no memory cgroup to create here (needs root and a "
+                      "memory controller)")
+        return
+    d = tempfile.mkdtemp(prefix="vmon-memfile-", dir="/var/tmp")
+    serial = os.path.join(d, "serial")
+    p = subprocess.Popen(
+        ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
+         "sh", cg, vmontest.VMON, "run", "-k", GUEST, "-c", "fill=96 seed=5",
+         "-m", "128", "--mem-file", d, "--serial", "file:" + serial],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, env=ENV)
+    try:
+        t0 = time.monotonic()
+        text = ""
+        while time.monotonic() - t0 < 240 and p.poll() is None:
+            if os.path.exists(serial):
+                with open(serial) as f:
+                    text = f.read()
+            if "density: ready 96 MiB" in text:
+                break
+            time.sleep(0.5)
+        check("density: ready 96 MiB" in text,
+              "the guest wrote 96 MiB under a 64 MiB cgroup limit")
+        st = {}
+        with open("/proc/%d/status" % p.pid) as f:
+            for l in f:
+                k, _, v = l.partition(":")
+                if k in ("VmRSS", "RssFile", "RssAnon"):
+                    st[k] = int(v.split()[0]) * 1024
+        check(st.get("VmRSS", 1 << 40) <= 64 * MIB and
+              st.get("RssFile", 0) > st.get("RssAnon", 0),
+              "RSS %.1f MiB (file %.1f, anonymous %.1f) within the limit" %
+              (st.get("VmRSS", 0) / MIB, st.get("RssFile", 0) / MIB,
+               st.get("RssAnon", 0) / MIB))
+        check(p.poll() is None, "the VM runs on")
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        try:
+            os.rmdir(cg)
+        except OSError:
+            pass
+        subprocess.run(["rm", "-rf", d])
+
+
 TESTS = {"ksm": test_ksm, "many": test_many, "balance": test_balance,
-         "balance_load": test_balance_load}
+         "balance_load": test_balance_load, "memfile": test_memfile}
 if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-    print("usage: test_density.py ksm|many|balance|balance_load")
+    print("usage: test_density.py ksm|many|balance|balance_load|memfile")
     sys.exit(2)
 TESTS[sys.argv[1]]()
 vmontest.finish()
