@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 
+import memcg
 import vmontest
 from vmontest import check
 import vmon_api
@@ -415,35 +416,13 @@ def test_balance_load():
             v.kill()
 
 
-def memory_cgroup(name, limit):
-    """A child of this process's memory cgroup limited to @limit bytes (v2:
-    memory.high, v1: memory.limit_in_bytes); its directory, or None."""
-    with open("/proc/self/cgroup") as f:
-        lines = [l.rstrip("\n").split(":", 2) for l in f]
-    v1 = [l[2] for l in lines if "memory" in l[1].split(",")]
-    v2 = [l[2] for l in lines if l[0] == "0" and l[1] == ""]
-    if v1:
-        parent, knob = "/sys/fs/cgroup/memory" + v1[0], "memory.limit_in_bytes"
-    elif v2:
-        parent, knob = "/sys/fs/cgroup" + v2[0], "memory.high"
-    else:
-        return None
-    d = os.path.join(parent, name)
-    try:
-        os.mkdir(d)
-        with open(os.path.join(d, knob), "w") as f:
-            f.write(str(limit))
-    except OSError:
-        return None
-    return d
-
-
 def test_memfile():
     """--mem-file: a VM whose guest writes 96 MiB into 128 MiB of RAM runs
     in a cgroup limited to 64 MiB, its written pages going back to the
     file (RSS under the limit, most of it file pages), where the same VM
     with anonymous RAM and no swap could not."""
-    cg = memory_cgroup("vmon-memfile-%d" % os.getpid(), 64 * MIB)
+    cg = memcg.memory_cgroup("vmon-memfile-%d" % os.getpid(), 64 * MIB,
+                             "memory.high")
     if not cg:
         vmontest.fail("no memory cgroup to create here (needs root and a "
                       "memory controller)")
@@ -451,9 +430,9 @@ def test_memfile():
     d = tempfile.mkdtemp(prefix="vmon-memfile-", dir="/var/tmp")
     serial = os.path.join(d, "serial")
     p = subprocess.Popen(
-        ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
-         "sh", cg, vmontest.VMON, "run", "-k", GUEST, "-c", "fill=96 seed=5",
-         "-m", "128", "--mem-file", d, "--serial", "file:" + serial],
+        memcg.join_cmd(cg, [vmontest.VMON, "run", "-k", GUEST, "-c",
+                            "fill=96 seed=5", "-m", "128", "--mem-file", d,
+                            "--serial", "file:" + serial]),
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, env=ENV)
     try:
