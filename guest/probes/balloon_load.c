@@ -128,8 +128,11 @@ static bool page_intact(uint64_t i, uint64_t tag)
 #define USED_TAG 0x5a5a000000000000ULL
 #define CACHE_TAG 0x0c0c000000000000ULL
 
-/* One page for the program: untouched, free, then a cache page evicted. */
-static bool alloc_page(void)
+/*
+ * A page to take, for the program or the balloon: untouched (costs the
+ * host nothing), then free, then a cache page dropped; -1 if none.
+ */
+static int64_t take_page(void)
 {
 	int64_t i = find_page(P_UNTOUCHED);
 
@@ -137,6 +140,14 @@ static bool alloc_page(void)
 		i = find_page(P_FREE);
 	if (i < 0)
 		i = find_page(P_CACHE);
+	return i;
+}
+
+/* One page for the program. */
+static bool alloc_page(void)
+{
+	int64_t i = take_page();
+
 	if (i < 0)
 		return false;
 	set_state((uint64_t)i, P_USED);
@@ -244,16 +255,6 @@ static void send_pfns(unsigned int qi, unsigned int n)
 	vdrv_wait(dev, q, vdrv_submit(dev, q, qi, 0), &len, 0);
 }
 
-static int64_t inflate_victim(void)
-{
-	int64_t i = find_page(P_UNTOUCHED);
-
-	if (i < 0)
-		i = find_page(P_FREE);
-	if (i < 0)
-		i = find_page(P_CACHE);
-	return i;
-}
 
 /* Inflates by up to @want pages (one buffer); returns how many. */
 static unsigned int inflate(uint64_t want)
@@ -261,7 +262,7 @@ static unsigned int inflate(uint64_t want)
 	unsigned int n = 0;
 
 	while (n < BATCH && n < want) {
-		int64_t i = inflate_victim();
+		int64_t i = take_page();
 
 		if (i < 0)
 			break;
