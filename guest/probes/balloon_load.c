@@ -255,7 +255,6 @@ static void send_pfns(unsigned int qi, unsigned int n)
 	vdrv_wait(dev, q, vdrv_submit(dev, q, qi, 0), &len, 0);
 }
 
-
 /* Inflates by up to @want pages (one buffer); returns how many. */
 static unsigned int inflate(uint64_t want)
 {
