@@ -7,6 +7,11 @@
  *   probe.blkrate: reads 4 MiB from the first virtio-blk disk in 64 KiB
  *     requests, between the lines "blkrate: start" and "blkrate: done"
  *     (the host times them against the drive's rate limiter);
+ *   probe.blkwrite: writes BW_BLOCKS 4 KiB blocks of the first virtio-blk
+ *     disk in order, block n filled with the 64-bit word BW_MAGIC | n,
+ *     printing "b=XXXXXXXX" (blocks written) every 16 blocks, then
+ *     "blkwrite: done" (live migration with --with-disks: the disk the
+ *     VM ends with holds exactly these blocks);
  *   probe.rngrate: reads 3 KiB from the first virtio device, a
  *     virtio-rng, in 256-byte requests between "rngrate: start" and
  *     "rngrate: done" (timed against the entropy device's rate limiter);
@@ -54,21 +59,62 @@ static bool blk_read(uint64_t base, uint64_t sector)
 	       len == CHUNK + 1;
 }
 
-static void blkrate(const char *cmdline)
+/* The first virtio device, a virtio-blk disk, driven; its base. */
+static uint64_t blk_init(const char *cmdline)
 {
 	const char *p = cmdline;
 	uint64_t base = vdrv_next_device(&p);
-	bool ok = true;
 
 	expect(base && vdrv_is_virtio(base) &&
 		       *vdrv_reg(base, VMMIO_DEVICE_ID) == 2 &&
 		       vdrv_init(base, &q, 1, 0),
 	       "blk: driver init");
+	return base;
+}
+
+static void blkrate(const char *cmdline)
+{
+	uint64_t base = blk_init(cmdline);
+	bool ok = true;
+
 	rt_puts("blkrate: start\n");
 	for (uint64_t off = 0; ok && off < TOTAL; off += CHUNK)
 		ok = blk_read(base, off / 512);
 	rt_puts("blkrate: done\n");
 	expect(ok, "blk: 4 MiB read");
+}
+
+#define BW_BLOCK 4096
+#define BW_BLOCKS 1536
+#define BW_MAGIC 0x5752000000000000ULL
+
+static bool blk_write(uint64_t base, uint64_t n)
+{
+	uint64_t *w = (uint64_t *)data;
+	uint32_t len;
+	uint16_t seen;
+
+	for (unsigned int i = 0; i < BW_BLOCK / 8; i++)
+		w[i] = BW_MAGIC | n;
+	seen = vdrv_submit(base, &q, 0,
+			   vdrv_blk_chain(&q, 0, &req, VBLK_T_OUT,
+					  n * (BW_BLOCK / 512), data,
+					  BW_BLOCK));
+	return vdrv_wait(base, &q, seen, &len, 0) && req.status == 0;
+}
+
+static void blkwrite(const char *cmdline)
+{
+	uint64_t base = blk_init(cmdline);
+	bool ok = true;
+
+	for (uint64_t n = 0; ok && n < BW_BLOCKS; n++) {
+		ok = blk_write(base, n);
+		if (ok && (n + 1) % 16 == 0)
+			printf("b=%08x\n", (unsigned int)(n + 1));
+	}
+	rt_puts("blkwrite: done\n");
+	expect(ok, "blk: %u blocks written", BW_BLOCKS);
 }
 
 /* --- virtio-rng ------------------------------------------------------ */
@@ -153,6 +199,8 @@ int main(void)
 	rt_puts("\n");
 	if (vdrv_find(cmdline, "probe.blkrate"))
 		blkrate(cmdline);
+	if (vdrv_find(cmdline, "probe.blkwrite"))
+		blkwrite(cmdline);
 	if (vdrv_find(cmdline, "probe.rngrate"))
 		rngrate(cmdline);
 	if (vdrv_find(cmdline, "probe.kbd"))

@@ -7,6 +7,11 @@
  * and no two pages of one VM are alike), says "density: ready", and
  * halts with interrupts off: the vCPU sleeps in KVM until the VM stops.
  * Without fill=, it only says ready and halts (an idle VM).
+ * With "tick=HZ" it idles as an operating system does instead: a periodic
+ * LAPIC timer at HZ interrupts (KVM's 1 GHz APIC bus), each one counted
+ * and acknowledged, and HLT with interrupts on between them; the idle
+ * cost benchmark (bench/all --only idle) measures what that costs the
+ * host per VM.
  */
 #include "rt.h"
 
@@ -58,13 +63,38 @@ static uint64_t fill(uint64_t pages)
 	return pages;
 }
 
+#define TICK_VECTOR 0x40
+
+static volatile uint64_t ticks;
+
+static void tick(struct rt_frame *f)
+{
+	(void)f;
+	ticks++;
+	lapic_eoi();
+}
+
+/* Idles forever with a periodic timer of @hz interrupts a second. */
+static __attribute__((noreturn)) void idle_ticking(uint64_t hz)
+{
+	rt_set_handler(TICK_VECTOR, tick);
+	lapic_write(LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
+	lapic_write(LAPIC_LVT_TIMER, TICK_VECTOR | 1U << 17); /* periodic */
+	lapic_write(LAPIC_TIMER_INIT, (uint32_t)(1000000000ULL / hz));
+	for (;;)
+		sti_hlt();
+}
+
 int main(void)
 {
 	uint64_t mib = cmdline_num("fill", 0);
+	uint64_t hz = cmdline_num("tick", 0);
 
 	seed = cmdline_num("seed", 1) | 1;
 	if (mib)
 		rt_user_call(fill, mib * (1ULL << 20) / PAGE);
 	printf("density: ready %llu MiB\n", (unsigned long long)mib);
+	if (hz >= 10 && hz <= 10000)
+		idle_ticking(hz);
 	rt_halt();
 }

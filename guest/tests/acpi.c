@@ -143,32 +143,50 @@ static bool rtc_edge(void)
 	return false;
 }
 
+/*
+ * Each rate is measured up to five times: a vCPU thread that the host
+ * does not run for a while (a busy machine) only makes a window longer
+ * than it should be, at random, while a wrong rate is wrong every time.
+ */
+#define TIMER_TRIES 5
+
 static void check_timer(uint16_t port)
 {
 	uint32_t p0, p1, q0, q1;
-	uint64_t t0, t1, u0, u1, tsc_hz, ticks;
+	uint64_t t0, t1, u0, u1, tsc_hz = 0, ticks = 0, cycles = 0;
+	bool ok = false;
 
 	check(rtc_edge(), "the RTC ticks");
-	p0 = inl(port);
-	t0 = rdtsc();
-	rtc_edge();
-	p1 = inl(port);
-	t1 = rdtsc();
-	ticks = p1 - p0;
-	check(ticks > PM_TIMER_HZ * 8 / 10 && ticks < PM_TIMER_HZ * 12 / 10,
-	      "PM timer: %lu ticks in one RTC second (3579545 expected)",
+	for (int i = 0; i < TIMER_TRIES && !ok; i++) {
+		rtc_edge();
+		p0 = inl(port);
+		t0 = rdtsc();
+		rtc_edge();
+		p1 = inl(port);
+		t1 = rdtsc();
+		ticks = p1 - p0;
+		tsc_hz = t1 - t0;
+		ok = ticks > PM_TIMER_HZ * 8 / 10 &&
+		     ticks < PM_TIMER_HZ * 12 / 10;
+	}
+	check(ok, "PM timer: %lu ticks in one RTC second (3579545 expected)",
 	      ticks);
 	/* A tenth of a second by the PM timer, measured with the TSC. */
-	tsc_hz = t1 - t0;
-	q0 = inl(port);
-	u0 = rdtsc();
-	do
-		q1 = inl(port);
-	while (q1 - q0 < PM_TIMER_HZ / 10);
-	u1 = rdtsc();
-	check(u1 - u0 > tsc_hz / 10 * 7 / 10 && u1 - u0 < tsc_hz / 10 * 13 / 10,
+	ok = false;
+	for (int i = 0; i < TIMER_TRIES && !ok; i++) {
+		q0 = inl(port);
+		u0 = rdtsc();
+		do
+			q1 = inl(port);
+		while (q1 - q0 < PM_TIMER_HZ / 10);
+		u1 = rdtsc();
+		cycles = u1 - u0;
+		ok = cycles > tsc_hz / 10 * 7 / 10 &&
+		     cycles < tsc_hz / 10 * 13 / 10;
+	}
+	check(ok,
 	      "PM timer rate matches the TSC: %lu TSC cycles in 0.1 s (%lu/s)",
-	      u1 - u0, tsc_hz);
+	      cycles, tsc_hz);
 }
 
 /* "LNRO0005" devices in the DSDT, as many as vmon placed (acpi.virtio=N). */

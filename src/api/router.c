@@ -125,18 +125,7 @@ static const struct {
 	const char *methods; /* Firecracker's methods, space-separated */
 	const char *missing;
 } missing_endpoints[] = {
-	{ "/balloon/hinting/start", false, "PATCH",
-	  "free page hinting (vmon's balloon has free page reporting)" },
-	{ "/balloon/hinting/status", false, "GET",
-	  "free page hinting (vmon's balloon has free page reporting)" },
-	{ "/balloon/hinting/stop", false, "PATCH",
-	  "free page hinting (vmon's balloon has free page reporting)" },
 	{ "/pmem/", true, "PUT PATCH", "pmem devices (virtio-pmem)" },
-	{ "/mmds", false, "GET PUT PATCH", "MMDS (the metadata service)" },
-	{ "/mmds/config", false, "PUT", "MMDS (the metadata service)" },
-	{ "/cpu-config", false, "PUT",
-	  "custom CPU configuration (use machine-config cpu_template)" },
-	{ "/serial", false, "PUT", "serial configuration (use --serial)" },
 	{ "/hotplug/memory", false, "GET PUT PATCH",
 	  "memory hotplug (virtio-mem)" },
 };
@@ -176,6 +165,20 @@ static unsigned int need_body(const char *body, size_t len, json_t **out,
 	return 0;
 }
 
+/* Before boot, and not while an incoming migration is awaited. */
+static unsigned int need_configurable(struct api_ctx *ctx, const char *what,
+				      json_t **resp)
+{
+	if (ctx->state != API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
+	if (ctx->incoming)
+		return fault(
+			resp,
+			"%s: an incoming migration is awaited: the VM comes with its configuration",
+			what);
+	return 0;
+}
+
 static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 			      json_t **resp)
 {
@@ -186,9 +189,9 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 	unsigned int st;
 	json_t *j;
 
-	if (ctx->state != API_NOT_STARTED)
-		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
-	st = need_body(rq->body, rq->len, &j, resp);
+	st = need_configurable(ctx, what, resp);
+	if (!st)
+		st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
 	if (api_config_copy(&saved, &ctx->cfg)) {
@@ -244,9 +247,9 @@ static unsigned int do_config_id(struct api_ctx *ctx, const struct request *rq,
 	unsigned int st;
 	json_t *j;
 
-	if (ctx->state != API_NOT_STARTED)
-		return fault(resp, "%s: " MSG_AFTER_BOOT, rq->what);
-	st = need_body(rq->body, rq->len, &j, resp);
+	st = need_configurable(ctx, rq->what, resp);
+	if (!st)
+		st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
 	if (rq->route->object ? api_config_object(&ctx->cfg, rq->route->object,
@@ -374,19 +377,85 @@ static unsigned int do_balloon_stats_patch(struct api_ctx *ctx,
 	st = need_running_body(ctx, rq, "balloon/statistics", &j, resp);
 	if (st)
 		return st;
+	/* As Firecracker: statistics cannot be turned on or off now. */
 	if (api_config_balloon_interval(&ctx->cfg, j, &secs, err))
 		st = fault(resp, "%s", err);
-	else if (secs != ctx->cfg.balloon.stats_interval)
+	else if (!secs != !ctx->cfg.balloon.stats_interval)
 		st = fault(
 			resp,
-			"balloon/statistics: field `stats_polling_interval_s`: vmon cannot change the statistics interval after boot (it is %u)",
-			ctx->cfg.balloon.stats_interval);
+			"balloon/statistics: field `stats_polling_interval_s`: statistics cannot be turned %s after boot",
+			secs ? "on" : "off");
+	else if (secs && ctx->ops->balloon_interval(ctx->opaque, secs, err))
+		st = fault(resp, "balloon/statistics: %s", err);
 	else {
 		ctx->cfg.balloon.stats_interval = secs;
 		st = 204;
 	}
 	json_decref(j);
 	return st;
+}
+
+/* The hinting endpoints: running, a balloon configured with hinting. */
+static unsigned int need_hinting(struct api_ctx *ctx, json_t **resp)
+{
+	unsigned int st = need_running(ctx, "balloon/hinting", resp);
+
+	if (st)
+		return st;
+	if (!ctx->cfg.balloon_set || !ctx->cfg.balloon.hinting)
+		return fault(
+			resp,
+			"balloon/hinting: free page hinting was not enabled when the balloon device was configured");
+	return 0;
+}
+
+/* PATCH /balloon/hinting/start [{acknowledge_on_stop}] and .../stop. */
+static unsigned int do_balloon_hint(struct api_ctx *ctx,
+				    const struct request *rq, json_t **resp)
+{
+	bool start = !strcmp(rq->path, "/balloon/hinting/start");
+	char err[API_ERR_MAX] = "";
+	unsigned int st = need_hinting(ctx, resp);
+	bool ack = true; /* Firecracker's default */
+	json_t *j = NULL;
+
+	if (st)
+		return st;
+	/* The body is optional. */
+	if (start && rq->len) {
+		st = need_body(rq->body, rq->len, &j, resp);
+		if (st)
+			return st;
+		st = api_config_balloon_hint_start(j, &ack, err);
+		json_decref(j);
+		if (st)
+			return fault(resp, "%s", err);
+	}
+	if (ctx->ops->balloon_hint(ctx->opaque, start, ack, err))
+		return fault(resp, "balloon/hinting: %s", err);
+	return 204;
+}
+
+static unsigned int ok_json(json_t **resp, json_t *j);
+
+static unsigned int do_balloon_hint_status(struct api_ctx *ctx,
+					   const struct request *rq,
+					   json_t **resp)
+{
+	unsigned int st = need_hinting(ctx, resp);
+	struct balloon_info bi;
+	json_t *j;
+
+	(void)rq;
+	if (st)
+		return st;
+	if (ctx->ops->balloon_info(ctx->opaque, &bi))
+		return fault(resp, "balloon/hinting: no balloon device");
+	j = json_pack("{s:I}", "host_cmd", (json_int_t)bi.host_cmd);
+	if (j && bi.guest_cmd_seen)
+		json_object_set_new(j, "guest_cmd",
+				    json_integer((json_int_t)bi.guest_cmd));
+	return ok_json(resp, j);
 }
 
 static const char *const stat_names[BALLOON_NR_STATS] = {
@@ -487,8 +556,8 @@ static unsigned int do_action(struct api_ctx *ctx, const struct request *rq,
 	}
 	type = json_string_value(t);
 	if (!strcmp(type, "InstanceStart")) {
-		if (ctx->state != API_NOT_STARTED)
-			st = fault(resp, "InstanceStart: " MSG_AFTER_BOOT);
+		if ((st = need_configurable(ctx, "InstanceStart", resp)))
+			;
 		else if (ctx->ops->start(ctx->opaque, err))
 			st = fault(resp, "InstanceStart: %s", err);
 		else {
@@ -610,6 +679,23 @@ static unsigned int do_snapshot_create(struct api_ctx *ctx,
 	return st;
 }
 
+/*
+ * A snapshot load or a migration receive brings the VM's configuration:
+ * only into a fresh instance (logger and metrics may be set before).
+ */
+static unsigned int need_fresh(struct api_ctx *ctx, const char *what,
+			       json_t **resp)
+{
+	if (ctx->state != API_NOT_STARTED)
+		return fault(resp, "%s: " MSG_AFTER_BOOT, what);
+	if (ctx->configured)
+		return fault(
+			resp,
+			"%s: only a fresh instance takes a VM from elsewhere: this one was configured (only logger and metrics may be set before)",
+			what);
+	return 0;
+}
+
 static unsigned int do_snapshot_load(struct api_ctx *ctx,
 				     const struct request *rq, json_t **resp)
 {
@@ -625,12 +711,8 @@ static unsigned int do_snapshot_load(struct api_ctx *ctx,
 	}
 	if (api_snapshot_load_parse(j, l, err))
 		st = fault(resp, "%s", err);
-	else if (ctx->state != API_NOT_STARTED)
-		st = fault(resp, "snapshot/load: " MSG_AFTER_BOOT);
-	else if (ctx->configured)
-		st = fault(
-			resp,
-			"snapshot/load: only a fresh instance loads a snapshot: this one was configured (only logger and metrics may be set before a load)");
+	else if ((st = need_fresh(ctx, "snapshot/load", resp)))
+		;
 	else if (ctx->ops->snapshot_load(ctx->opaque, l, err))
 		st = fault(resp, "snapshot/load: %s", err);
 	else {
@@ -664,6 +746,37 @@ static unsigned int do_migrate_send(struct api_ctx *ctx,
 		st = fault(resp, "migration/send: %s", err);
 	else
 		st = 204;
+	json_decref(j);
+	return st;
+}
+
+static unsigned int do_migrate_receive(struct api_ctx *ctx,
+				       const struct request *rq, json_t **resp)
+{
+	struct api_migration_receive *r = malloc(sizeof(*r));
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+
+	st = r ? need_body(rq->body, rq->len, &j, resp) : 500;
+	if (st) {
+		free(r);
+		return st == 500 ? fault(resp, "out of memory") : st;
+	}
+	if (api_migration_receive_parse(j, r, err))
+		st = fault(resp, "%s", err);
+	else if ((st = need_fresh(ctx, "migration/receive", resp)))
+		;
+	else if (!ctx->ops->migrate_receive)
+		st = fault(resp, "migration/receive: not supported here");
+	else if (ctx->ops->migrate_receive(ctx->opaque, r, err))
+		st = fault(resp, "migration/receive: %s", err);
+	else {
+		/* The VM comes with its configuration: none is taken now. */
+		ctx->configured = ctx->incoming = true;
+		st = 204;
+	}
+	free(r);
 	json_decref(j);
 	return st;
 }
@@ -743,6 +856,36 @@ static unsigned int get_vmon_stats(struct api_ctx *ctx,
 	return ok_json(resp, ctx->ops->stats(ctx->opaque));
 }
 
+/* PUT and PATCH /mmds: before and after boot, as in Firecracker. */
+static unsigned int do_mmds_update(struct api_ctx *ctx,
+				   const struct request *rq, json_t **resp)
+{
+	char err[API_ERR_MAX] = "";
+	unsigned int st;
+	json_t *j;
+	int r;
+
+	(void)ctx;
+	st = need_body(rq->body, rq->len, &j, resp);
+	if (st)
+		return st;
+	r = !strcmp(rq->method, "PUT") ? mmds_put(j, err, sizeof(err)) :
+					 mmds_patch(j, err, sizeof(err));
+	json_decref(j);
+	if (!r)
+		return 204;
+	*resp = api_fault(err);
+	return r == -2 ? 413 : 400;
+}
+
+static unsigned int get_mmds(struct api_ctx *ctx, const struct request *rq,
+			     json_t **resp)
+{
+	(void)ctx;
+	(void)rq;
+	return ok_json(resp, mmds_get());
+}
+
 static unsigned int get_migration(struct api_ctx *ctx, const struct request *rq,
 				  json_t **resp)
 {
@@ -780,12 +923,20 @@ static const struct route routes[] = {
 	{ "GET", "/balloon", get_balloon },
 	{ "GET", "/balloon/statistics", do_balloon_stats },
 	{ "PATCH", "/balloon/statistics", do_balloon_stats_patch },
+	{ "PATCH", "/balloon/hinting/start", do_balloon_hint },
+	{ "PATCH", "/balloon/hinting/stop", do_balloon_hint },
+	{ "GET", "/balloon/hinting/status", do_balloon_hint_status },
 	{ "GET", "/vmon/stats", get_vmon_stats },
 	{ "PUT", "/snapshot/create", do_snapshot_create },
 	{ "PUT", "/snapshot/load", do_snapshot_load },
 	{ "PUT", "/migration/send", do_migrate_send },
 	{ "PUT", "/migration/cancel", do_migrate_cancel },
+	{ "PUT", "/migration/receive", do_migrate_receive },
 	{ "GET", "/migration", get_migration },
+	{ "PUT", "/mmds", do_mmds_update },
+	{ "PATCH", "/mmds", do_mmds_update },
+	{ "GET", "/mmds", get_mmds },
+	{ "PUT", "/mmds/config", do_config, .set = api_config_mmds },
 };
 
 /* PUT /KEY or PUT /KEY/{id} of each registered object (config/object.h). */
@@ -902,7 +1053,10 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 	/* Firecracker's checks of the request before its path. */
 	if (!strcmp(m, "GET") && len)
 		return fault(resp, "GET request cannot have a body.");
-	if (!strcmp(m, "PATCH") && patch_is_empty(body, len))
+	/* Not the hinting commands (whose body is all optional), not /mmds. */
+	if (!strcmp(m, "PATCH") && strncmp(p, "/balloon/hinting/", 17) != 0 &&
+	    strcmp(p, "/mmds") != 0 &&
+	    patch_is_empty(body, len))
 		return fault(resp, "Empty PATCH request.");
 
 	for (size_t i = 0; (r = route_at(i)); i++) {

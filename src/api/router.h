@@ -47,6 +47,10 @@ struct api_ops {
 	int (*net_update)(void *opaque, const struct api_net_update *u,
 			  char *err);
 	int (*balloon_target)(void *opaque, uint64_t mib, char *err);
+	int (*balloon_interval)(void *opaque, unsigned int seconds, char *err);
+	/* Free page hinting: start a run (@ack_on_stop) or stop it. */
+	int (*balloon_hint)(void *opaque, bool start, bool ack_on_stop,
+			    char *err);
 	/* Fills @out from the balloon device; -1 if there is none. */
 	int (*balloon_info)(void *opaque, struct balloon_info *out);
 	/* Presses Ctrl+Alt+Del on the i8042 keyboard. */
@@ -65,6 +69,11 @@ struct api_ops {
 	int (*migrate_send)(void *opaque, const struct mig_params *req,
 			    char *err);
 	int (*migrate_cancel)(void *opaque, char *err);
+	/* Into a fresh instance: wait on req->url for a VM (in the
+	 * background: 0 once listening). */
+	int (*migrate_receive)(void *opaque,
+			       const struct api_migration_receive *req,
+			       char *err);
 	json_t *(*migrate_info)(void *opaque);
 };
 
@@ -74,6 +83,8 @@ struct api_ctx {
 	struct api_config cfg;
 	/* Configured beyond logger and metrics: no snapshot load then. */
 	bool configured;
+	/* An incoming migration is awaited: no configuration requests. */
+	bool incoming;
 	const char *id;
 	size_t max_body; /* the body size limit (API_MAX_BODY by default) */
 	const struct api_ops *ops;

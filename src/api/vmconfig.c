@@ -105,6 +105,7 @@ json_t *api_config_full_json(const struct api_config *c)
 	nr = api_objects(&objs);
 	for (unsigned int i = 0; i < nr; i++)
 		objs[i]->json(c, j);
+	cfg_mmds_config_json(c, j);
 	api_fc_shape(j);
 	return j;
 }
@@ -116,9 +117,18 @@ static int devices_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	for (unsigned int i = 0; i < c->nr_drives; i++)
 		vm->disks[i] = c->drives[i].disk;
 	vm->nr_disks = c->nr_drives;
-	for (unsigned int i = 0; i < c->nr_nets; i++)
+	for (unsigned int i = 0; i < c->nr_nets; i++) {
 		vm->nets[i] = c->nets[i].net;
+		vm->nets[i].mmds = false;
+		for (unsigned int k = 0; c->mmds.set && k < c->mmds.nr_ifaces;
+		     k++)
+			vm->nets[i].mmds |=
+				!strcmp(c->mmds.ifaces[k], c->nets[i].id);
+	}
 	vm->nr_nets = c->nr_nets;
+	/* The responders the devices create read the address from the store. */
+	if (c->mmds.set)
+		mmds_set_config(&c->mmds);
 	if (c->vsock_set)
 		vm->vsock = c->vsock;
 	if (c->balloon_set)
@@ -152,12 +162,20 @@ int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err)
 	vm->initrd = c->initrd;
 	vm->cmdline = c->boot_args;
 	vm->cpus = c->vcpu_count;
+	vm->smt = c->smt;
+	vm->cpu_custom = c->cpu_custom_set ? &c->cpu_custom : NULL;
 	vm->mem_size = c->mem_size_mib << 20;
 	vm->mem_merge = c->mem_merge;
+	vm->hugetlb = c->huge_pages && !strcmp(c->huge_pages, "2M");
 	vm->track_dirty_pages = c->track_dirty_pages;
 	vm->cpu_template = c->cpu_template && strcmp(c->cpu_template, "None") !=
 						      0 ?
 				   c->cpu_template :
 				   NULL;
+	/* Firecracker's names apply on top of vmon's default template. */
+	if (api_fc_cpu_template(vm->cpu_template)) {
+		vm->cpu_named = vm->cpu_template;
+		vm->cpu_template = NULL;
+	}
 	return devices_to_vm(c, vm, err);
 }

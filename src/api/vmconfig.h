@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
+#include "../net/mmds_store.h"
 
 /*
  * Firecracker's limit of 32 vCPUs and vmon's bound of memory: the API's
@@ -58,8 +59,13 @@ struct api_config {
 	bool smt;
 	bool track_dirty_pages;
 	char *cpu_template; /* as given; NULL or "None": the host default */
-	char *huge_pages; /* "None" or "Transparent" */
+	char *huge_pages; /* "None", "Transparent" or "2M" (hugetlbfs) */
 	bool mem_merge; /* vmon's extension "mem_merge" (docs/density.md) */
+	/* cpu-config: PUT /cpu-config's custom CPU template */
+	bool cpu_custom_set;
+	struct cpu_custom cpu_custom;
+	/* serial: PUT /serial's output file; "": where the options say */
+	char serial_out_path[VMON_DISK_PATH_MAX];
 	/* logger */
 	bool logger_set;
 	char *log_path;
@@ -81,6 +87,8 @@ struct api_config {
 	bool balloon_set;
 	uint64_t balloon_mib;
 	struct balloon_config balloon;
+	/* mmds-config (src/net/mmds_store.h); set: configured */
+	struct mmds_config mmds;
 	/*
 	 * The objects that keep their configuration in vm_config form
 	 * (config/object.h): entropy (rng, rng_rl). InstanceStart starts
@@ -117,6 +125,8 @@ int api_config_net(struct api_config *c, const char *id, json_t *body,
 		   char *err);
 int api_config_vsock(struct api_config *c, json_t *body, char *err);
 int api_config_balloon(struct api_config *c, json_t *body, char *err);
+/* PUT /mmds/config: the listed interfaces must exist. */
+int api_config_mmds(struct api_config *c, json_t *body, char *err);
 
 /*
  * Run-time updates, validated only (the caller applies them to the device
@@ -149,6 +159,8 @@ int api_config_balloon_amount(const struct api_config *c, json_t *body,
 			      uint64_t *mib, char *err);
 int api_config_balloon_interval(const struct api_config *c, json_t *body,
 				unsigned int *seconds, char *err);
+/* PATCH /balloon/hinting/start's body: its acknowledge_on_stop. */
+int api_config_balloon_hint_start(json_t *body, bool *ack, char *err);
 
 /* GET /balloon (before boot: the configuration). */
 json_t *api_config_balloon_json(const struct api_config *c);
@@ -171,6 +183,8 @@ json_t *api_config_full_json(const struct api_config *c);
  * incomplete or inconsistent.
  */
 int api_config_to_vm(struct api_config *c, struct vm_config *vm, char *err);
+/* PUT /serial's output file, if any, over @vm's serial mode. */
+void api_config_serial_apply(const struct api_config *c, struct vm_config *vm);
 
 /* PUT /snapshot/create and /snapshot/load (src/api/config/snapshot.c). */
 #define API_PATH_MAX 4096
@@ -206,13 +220,15 @@ int api_snapshot_create_parse(json_t *body, struct api_snapshot_create *out,
 int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 			    char *err);
 /*
- * Overrides (src/api/config/overrides.c): the load's fields
- * network_overrides, vsock_override and vmon's drive_overrides; one
+ * Overrides (src/api/config/overrides.c): the fields network_overrides,
+ * vsock_override and vmon's drive_overrides of request @req's body (a
+ * snapshot load, a migration receive); one
  * override as text ("net:ID=TAP", "drive:ID=PATH", "vsock=PATH"); and
  * applying them to the snapshot's configuration @c, each naming an
  * object the snapshot has. Each 0, or -1 with @err.
  */
-int api_overrides_parse(json_t *body, struct api_overrides *ov, char *err);
+int api_overrides_parse(json_t *body, const char *req, struct api_overrides *ov,
+			char *err);
 int api_override_parse_text(const char *text, struct api_overrides *ov,
 			    char *err);
 int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
@@ -221,6 +237,13 @@ int api_overrides_apply(struct api_config *c, const struct api_overrides *ov,
 /* PUT /migration/send (src/api/config/migration.c); 0, or -1 with @err. */
 struct mig_params;
 int api_migration_send_parse(json_t *body, struct mig_params *out, char *err);
+/* PUT /migration/receive: where to wait, and the overrides of a load. */
+struct api_migration_receive {
+	char url[512];
+	struct api_overrides ov;
+};
+int api_migration_receive_parse(json_t *body, struct api_migration_receive *out,
+				char *err);
 
 /*
  * Parses a JSON request body: an object, at most @max bytes, no trailing

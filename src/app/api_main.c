@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -70,6 +71,9 @@ struct instance {
 	int log_fd;
 	struct mig_source *mig; /* the last migration sent, if any */
 	struct incoming *inc; /* --incoming: listening, not yet accepted */
+	pthread_t recv_tid; /* PUT /migration/receive: the receiving thread */
+	bool recv_started;
+	int recv_ret; /* its incoming_start() result */
 	pthread_cond_t mig_cond; /* with ctx.lock: the end was reported */
 	bool mig_reported;
 	json_t *fc_prev; /* the last metrics line's Firecracker counters */
@@ -95,6 +99,7 @@ static int op_start(void *opaque, char *err)
 		return -1;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
@@ -390,6 +395,12 @@ static int op_drive_update(void *opaque, const struct api_drive_update *u,
 
 	if (!d)
 		return -1;
+	/* Block migration reads and tracks the image it started with. */
+	if (u->have_path && migrating(opaque)) {
+		snprintf(err, API_ERR_MAX,
+			 "a migration is in progress: the disk's file stays");
+		return -1;
+	}
 	if (u->have_path && virtio_blk_set_path(d, u->path, err, API_ERR_MAX))
 		return -1;
 	if (u->have_rl)
@@ -416,6 +427,34 @@ static int op_balloon_target(void *opaque, uint64_t mib, char *err)
 
 	if (!b || virtio_balloon_set_target(b, mib << 20)) {
 		snprintf(err, API_ERR_MAX, "the balloon device refused it");
+		return -1;
+	}
+	return 0;
+}
+
+static int op_balloon_interval(void *opaque, unsigned int seconds, char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
+
+	if (!b || virtio_balloon_set_stats_interval(b, seconds)) {
+		snprintf(err, API_ERR_MAX,
+			 "the balloon device refused the interval");
+		return -1;
+	}
+	return 0;
+}
+
+static int op_balloon_hint(void *opaque, bool start, bool ack_on_stop,
+			   char *err)
+{
+	struct instance *in = opaque;
+	struct virtio_dev *b = find_virtio(in, DEVICE_VIRTIO_BALLOON, 0);
+
+	if (!b || virtio_balloon_hint(b, start, ack_on_stop)) {
+		snprintf(
+			err, API_ERR_MAX,
+			"free page hinting was not enabled when the device was configured");
 		return -1;
 	}
 	return 0;
@@ -595,7 +634,7 @@ static json_t *op_migrate_info(void *opaque)
 		pthread_cond_broadcast(&in->mig_cond);
 	}
 	return json_pack(
-		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
 		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
 		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
 		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
@@ -606,7 +645,9 @@ static json_t *op_migrate_info(void *opaque)
 		(json_int_t)p.dirty_rate, "expected_downtime_ms",
 		(json_int_t)p.expected_downtime_ms, "downtime_ms",
 		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
-		"error", *p.error ? p.error : NULL);
+		"disk_bytes_sent", (json_int_t)p.disk_bytes_sent,
+		"disk_dirty_bytes", (json_int_t)p.disk_dirty_bytes, "error",
+		*p.error ? p.error : NULL);
 }
 
 /*
@@ -631,9 +672,13 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		return -1;
 	/* The load request decides, not the snapshotted machine-config. */
 	in->vmcfg.track_dirty_pages = l->track_dirty;
+	/* Restored RAM is on ordinary pages (the memory file, or 4 KiB
+	 * pages through userfaultfd), huge_pages "2M" or not. */
+	in->vmcfg.hugetlb = false;
 	in->ctx.cfg.track_dirty_pages = l->track_dirty;
 	in->vmcfg.serial = in->opts->cfg.serial;
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
+	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
@@ -780,6 +825,7 @@ static int incoming_listen(struct instance *in, const char *url)
 		return EXIT_HOST;
 	if (parse_overrides(in, &in->inc->l->ov))
 		return EXIT_USAGE;
+	in->ctx.incoming = true;
 	if (mig_listen_url(&in->inc->dest, url, err, sizeof(err))) {
 		pr_err("--incoming %s", err);
 		return EXIT_USAGE;
@@ -827,6 +873,82 @@ static int incoming_start(struct instance *in, const char *url)
 	return ret;
 }
 
+/* PUT /migration/receive: incoming_start() off the API thread. */
+static void *receive_thread(void *arg)
+{
+	struct instance *in = arg;
+	uint64_t one = 1;
+
+	/* The API thread's filter, inherited; named for the reports. */
+	seccomp_thread_enter(THREAD_API);
+	in->recv_ret = incoming_start(in, in->inc->dest.url);
+	/* The main thread learns of the end (a VM that came wakes it too). */
+	if (write(in->start_efd, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from overflowing */
+	}
+	return NULL;
+}
+
+static int op_migrate_receive(void *opaque,
+			      const struct api_migration_receive *r, char *err)
+{
+	struct instance *in = opaque;
+	struct incoming *inc;
+
+	if (in->inc) {
+		snprintf(
+			err, API_ERR_MAX,
+			"this instance already waits for a migration on %.400s",
+			in->inc->dest.url);
+		return -1;
+	}
+	inc = calloc(1, sizeof(*inc));
+	if (inc)
+		inc->l = calloc(1, sizeof(*inc->l));
+	if (!inc || !inc->l) {
+		free(inc);
+		snprintf(err, API_ERR_MAX, "out of memory");
+		return -1;
+	}
+	inc->l->ov = r->ov;
+	if (mig_listen_url(&inc->dest, r->url, err, API_ERR_MAX))
+		goto fail;
+	in->inc = inc;
+	if (pthread_create(&in->recv_tid, NULL, receive_thread, in)) {
+		snprintf(err, API_ERR_MAX, "cannot start a thread");
+		mig_dest_free(&inc->dest);
+		in->inc = NULL;
+		goto fail;
+	}
+	in->recv_started = true;
+	return 0;
+fail:
+	free(inc->l);
+	free(inc);
+	return -1;
+}
+
+/*
+ * The main thread, woken from wait_for_start() (@ret: -1, or the exit
+ * status of a signal) while a PUT /migration/receive thread runs: waits
+ * for it (a signal first wakes it from its wait for the source). Returns
+ * -1 if the VM came, else the exit status.
+ */
+static int receive_end(struct instance *in, int ret)
+{
+	if (ret >= 0) {
+		if (in->inc->dest.listen_fd >= 0)
+			shutdown(in->inc->dest.listen_fd, SHUT_RDWR);
+		if (in->inc->dest.conn.fd >= 0)
+			shutdown(in->inc->dest.conn.fd, SHUT_RDWR);
+	}
+	pthread_join(in->recv_tid, NULL);
+	in->recv_started = false;
+	if (ret >= 0)
+		return ret;
+	return in->recv_ret ? in->recv_ret : -1;
+}
+
 static const struct api_ops instance_ops = {
 	.start = op_start,
 	.pause = op_pause,
@@ -840,6 +962,8 @@ static const struct api_ops instance_ops = {
 	.net_update = op_net_update,
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
+	.balloon_interval = op_balloon_interval,
+	.balloon_hint = op_balloon_hint,
 	.ctrl_alt_del = op_ctrl_alt_del,
 	.power_button = op_power_button,
 	.snapshot_create = op_snapshot_create,
@@ -847,6 +971,7 @@ static const struct api_ops instance_ops = {
 	.migrate_send = op_migrate_send,
 	.migrate_cancel = op_migrate_cancel,
 	.migrate_info = op_migrate_info,
+	.migrate_receive = op_migrate_receive,
 };
 
 static void on_timer(void *opaque)
@@ -903,6 +1028,28 @@ static char *read_file(const char *path, size_t *len)
  * --module and --metrics-path: as if PUT /logger and PUT /metrics came
  * first (GET /vm/config shows them). 0 or an exit code.
  */
+/* --mmds-size-limit (by default the API's body limit) and --metadata. */
+static int apply_mmds_flags(const struct fc_opts *f)
+{
+	char err[API_ERR_MAX] = "not a JSON object";
+	json_error_t je;
+	json_t *j;
+	int r;
+
+	mmds_set_size_limit(f->mmds_size_limit ? f->mmds_size_limit :
+						 f->max_payload);
+	if (!f->metadata)
+		return 0;
+	j = json_load_file(f->metadata, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		snprintf(err, sizeof(err), "not a JSON object: %s", je.text);
+	r = json_is_object(j) ? mmds_put(j, err, sizeof(err)) : -1;
+	if (r)
+		pr_err("--metadata %s: %s", f->metadata, err);
+	json_decref(j);
+	return r ? -1 : 0;
+}
+
 static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 {
 	char err[API_ERR_MAX] = "out of memory";
@@ -933,6 +1080,8 @@ static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 	json_decref(m);
 	if (r)
 		pr_err("%s", err);
+	else
+		r = apply_mmds_flags(f);
 	return r ? EXIT_USAGE : 0;
 }
 
@@ -1145,6 +1294,8 @@ int api_main(const struct run_opts *o)
 		/* The API thread builds the VM; this one only waits. */
 		seccomp_thread_enter(THREAD_MAIN);
 		ret = wait_for_start(in, sig_fd);
+		if (in->recv_started)
+			ret = receive_end(in, ret);
 		if (ret >= 0)
 			goto out;
 	} else {

@@ -169,15 +169,18 @@ enum fc_result fc_option(int c, const char *arg, struct fc_opts *o)
 		o->max_payload = v > (16 << 20) ? (16 << 20) : (size_t)v;
 		return FC_OK;
 	case FC_MMDS_SIZE_LIMIT:
+		if (number("mmds-size-limit", arg, 1, &v))
+			return FC_ERROR;
+		o->mmds_size_limit = v > (16 << 20) ? (16 << 20) : (size_t)v;
+		return FC_OK;
 	case FC_START_TIME_US:
 	case FC_START_TIME_CPU_US:
 	case FC_PARENT_CPU_TIME_US:
-		/* Accepted and checked; no MMDS, no boot-time metrics yet. */
+		/* Accepted and checked; no boot-time metrics yet. */
 		return number(fc_options[c - FC_OPT_BASE].name, arg, 0, &v);
 	case FC_METADATA:
-		pr_err("--metadata %s: vmon has no metadata service (MMDS) yet",
-		       arg);
-		return FC_ERROR;
+		o->metadata = arg;
+		return FC_OK;
 	case FC_ENABLE_PCI:
 		o->enable_pci = true;
 		pr_warn("--enable-pci: vmon has no PCI transport yet; the devices are on virtio-mmio");

@@ -32,6 +32,8 @@ struct fc_opts {
 	size_t max_payload; /* --http-api-max-payload-size; 0: default */
 	bool enable_pci; /* --enable-pci: warned about, virtio-mmio used */
 	bool boot_timer; /* --boot-timer: accepted, no boot timer device */
+	size_t mmds_size_limit; /* --mmds-size-limit; 0: max_payload's */
+	const char *metadata; /* --metadata: the MMDS store's first contents */
 };
 
 /* First getopt value of the Firecracker flags (above cli.c's own). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../net/mmds_stack.h"
 #include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
 
@@ -306,6 +307,24 @@ static void vm_groups(json_t *m, struct vm *vm)
 	set(g, "write_count", w);
 }
 
+static void mmds_group(json_t *g)
+{
+	struct mmds_stats st;
+
+	mmds_stats_total(&st);
+	set(g, "rx_accepted", st.rx_accepted);
+	set(g, "rx_accepted_err", st.rx_accepted_err);
+	set(g, "rx_accepted_unusual", st.rx_accepted_unusual);
+	set(g, "rx_bad_eth", st.rx_bad_eth);
+	set(g, "rx_count", st.rx_count);
+	set(g, "tx_bytes", st.tx_bytes);
+	set(g, "tx_count", st.tx_count);
+	set(g, "tx_errors", st.tx_errors);
+	set(g, "tx_frames", st.tx_frames);
+	set(g, "connections_created", st.connections_created);
+	set(g, "connections_destroyed", st.connections_destroyed);
+}
+
 void fc_metrics_add(json_t *m, const struct fc_metrics_src *src)
 {
 	for (size_t i = 0; i < sizeof(groups) / sizeof(*groups); i++)
@@ -316,6 +335,7 @@ void fc_metrics_add(json_t *m, const struct fc_metrics_src *src)
 	    __atomic_load_n(&src->requests->deprecated, __ATOMIC_RELAXED));
 	device_groups(m, "block", src->blk, src->nr_blk, block_group);
 	device_groups(m, "net", src->net, src->nr_net, net_group);
+	mmds_group(json_object_get(m, "mmds"));
 	if (src->vm)
 		vm_groups(m, src->vm);
 }

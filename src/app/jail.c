@@ -292,7 +292,7 @@ static int detach(const struct jail_opts *o, int netns_fd, int null_fd)
 }
 
 /* The jail's steps, in order; returns only on failure. */
-static int jail_enter(const struct jail_opts *o)
+static int jail_enter(struct jail_opts *o)
 {
 	int netns_fd = -1, null_fd = -1;
 
@@ -316,6 +316,8 @@ static int jail_enter(const struct jail_opts *o)
 		return -1;
 	return drop_privileges(o);
 }
+
+int (*jail_self_main)(int argc, char **argv);
 
 int cmd_jail(int argc, char **argv)
 {
@@ -343,6 +345,16 @@ int cmd_jail(int argc, char **argv)
 	clearenv();
 	setenv("VMON_RUNTIME_DIR", JAIL_RUNTIME_DIR, 1);
 	syscall(SYS_close_range, 3, ~0U, 0);
+	/*
+	 * The exec file is this very program (the usual `vmon jail
+	 * --exec-file vmon`): go on as it in this process, with the same
+	 * arguments, environment, descriptors, root, namespaces and
+	 * credentials an exec would give it. A second exec would only load
+	 * and relocate the same libraries again (docs/jail.md: about half
+	 * of the jail's start-up CPU).
+	 */
+	if (o.self && jail_self_main)
+		return jail_self_main(o.vmm_argc + 3, args);
 	execv(exe, args);
 	pr_err("jail: exec %s in %s: %s", exe, o.root, strerror(errno));
 	free(args);

@@ -39,16 +39,22 @@ struct jail_opts {
 	int vmm_argc; /* after --: vmon's arguments */
 	char **vmm_argv;
 	char root[4096]; /* <base>/<exec_name>/<id>/root */
+	bool self; /* the exec file is this program (set by jail_build_root) */
 };
 
 int cmd_jail(int argc, char **argv);
+/*
+ * vmon's command dispatch as main() runs it (main.c sets it): what a jail
+ * whose exec file is this program goes on with instead of an exec.
+ */
+extern int (*jail_self_main)(int argc, char **argv);
 
 /*
  * jail_root.c, in the new mount namespace: fills the root (exec file and
  * its libraries, device nodes, --link files), then pivots into it. Each
  * returns 0 or -1 (logged).
  */
-int jail_build_root(const struct jail_opts *o);
+int jail_build_root(struct jail_opts *o);
 int jail_pivot(const struct jail_opts *o);
 
 /* jail_cgroup.c: the process's cgroup and resource limits. 0 or -1. */

@@ -8,6 +8,7 @@
  * before any seccomp filter (docs/jail.md).
  */
 #include <elf.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -200,8 +201,46 @@ static int loader_list(const char *interp, const char *exec, char *out,
 	return 0;
 }
 
+/*
+ * When the exec file is the jailer's own program (`vmon jail` executing
+ * vmon), the libraries it needs are the ones this process has mapped, at
+ * the paths the loader opened them by: dl_iterate_phdr() lists them with
+ * no fork and exec of the loader (about 3 ms of CPU, most of the jail's
+ * start-up cost). Each is placed in the root as place_libs() would.
+ */
+struct own_libs {
+	const struct jail_opts *o;
+	int err;
+};
+
+static int place_own_lib(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct own_libs *ol = arg;
+	char dst[PATH_MAX * 2];
+
+	(void)size;
+	/* The program itself (""), the vDSO (no file): nothing to place. */
+	if (!info->dlpi_name || info->dlpi_name[0] != '/' ||
+	    strstr(info->dlpi_name, "/../"))
+		return 0;
+	snprintf(dst, sizeof(dst), "%s%s", ol->o->root, info->dlpi_name);
+	if (place_file(info->dlpi_name, dst, strlen(ol->o->root))) {
+		ol->err = -1;
+		return 1;
+	}
+	return 0;
+}
+
+static bool is_own_program(int fd)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !stat("/proc/self/exe", &b) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* The exec file's loader and libraries, at the same paths in the root. */
-static int place_libs(const struct jail_opts *o, int fd)
+static int place_libs(struct jail_opts *o, int fd)
 {
 	char interp[PATH_MAX], dst[PATH_MAX * 2];
 	static char list[65536];
@@ -220,10 +259,17 @@ static int place_libs(const struct jail_opts *o, int fd)
 		       o->exec_file, interp);
 		return -1;
 	}
-	if (loader_list(interp, o->exec_file, list, sizeof(list)))
-		return -1;
 	snprintf(dst, sizeof(dst), "%s%s", o->root, interp);
 	if (place_file(interp, dst, strlen(o->root)))
+		return -1;
+	o->self = is_own_program(fd);
+	if (o->self) {
+		struct own_libs ol = { o, 0 };
+
+		dl_iterate_phdr(place_own_lib, &ol);
+		return ol.err;
+	}
+	if (loader_list(interp, o->exec_file, list, sizeof(list)))
 		return -1;
 	for (char *s = strtok(list, " \t\n"); s; s = strtok(NULL, " \t\n")) {
 		if (s[0] != '/' || strstr(s, "/../"))
@@ -295,7 +341,7 @@ static int place_link(const struct jail_opts *o, const char *file)
 	return 0;
 }
 
-int jail_build_root(const struct jail_opts *o)
+int jail_build_root(struct jail_opts *o)
 {
 	char dst[PATH_MAX * 2];
 	int fd, ret;

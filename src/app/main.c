@@ -70,7 +70,7 @@ static void usage(FILE *f)
 		"See vmon(1) (docs/vmon.1) for details.\n");
 }
 
-int main(int argc, char **argv)
+static int vmon_main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "run";
 	const char *self = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 :
@@ -124,4 +124,10 @@ int main(int argc, char **argv)
 	}
 	pr_err("%s: unknown command (see vmon --help)", cmd);
 	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	jail_self_main = vmon_main;
+	return vmon_main(argc, argv);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * migrate_cmd.c - `vmon migrate ID URL [--mode M] [--downtime-ms N]
- * [--bandwidth RATE] [--compress]`: resolves URL's host, starts the
+ * [--bandwidth RATE] [--compress] [--with-disks]`: resolves URL's host, starts the
  * migration through instance ID's API (PUT /migration/send), follows
  * GET /migration with a progress line until it ends, and cancels it on
  * Ctrl-C. Exit 0 when the VM runs on the destination.
@@ -50,6 +50,8 @@ static void usage(FILE *f)
 		"  --downtime-ms N      the pause the guest may see (default %d)\n"
 		"  --bandwidth RATE     bytes per second at most (K, M, G suffixes)\n"
 		"  --compress           zstd-compress guest pages on the wire\n"
+		"  --with-disks         copy the writable (raw) disks too, into the\n"
+		"                       destination's images of them\n"
 		"  -h, --help           this text\n"
 		"Exit status: 0 the VM runs on the destination; 2 bad usage or\n"
 		"refused; 4 the instance cannot be reached; 6 the migration failed\n"
@@ -172,6 +174,7 @@ static const struct option opts[] = {
 	{ "downtime-ms", required_argument, NULL, 'd' },
 	{ "bandwidth", required_argument, NULL, 'b' },
 	{ "compress", no_argument, NULL, 'c' },
+	{ "with-disks", no_argument, NULL, 'w' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -181,7 +184,7 @@ int cmd_migrate(int argc, char **argv)
 	char sock[PATH_MAX], url[600], err[MIG_ERR_MAX];
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
 	const char *mode = "precopy";
-	bool compress = false;
+	bool compress = false, disks = false;
 	char *body, *resp = NULL;
 	enum mig_mode m;
 	json_t *j;
@@ -215,6 +218,9 @@ int cmd_migrate(int argc, char **argv)
 		case 'c':
 			compress = true;
 			break;
+		case 'w':
+			disks = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -234,9 +240,10 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (instance_socket(argv[optind], sock, sizeof(sock)))
 		return EXIT_USAGE;
-	j = json_pack("{s:s, s:s, s:I, s:I, s:b}", "url", url, "mode", mode,
-		      "downtime_ms", (json_int_t)downtime, "bandwidth",
-		      (json_int_t)bw, "compress", compress);
+	j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b}", "url", url, "mode",
+		      mode, "downtime_ms", (json_int_t)downtime, "bandwidth",
+		      (json_int_t)bw, "compress", compress, "with_disks",
+		      disks);
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!body)

@@ -88,5 +88,6 @@ void block_close(struct block *b)
 		return;
 	block_drain(b);
 	b->ops->close(b);
+	free((void *)b->dirty);
 	free(b);
 }

@@ -15,6 +15,7 @@
 #ifndef VMON_BLOCK_BLOCK_H
 #define VMON_BLOCK_BLOCK_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,6 +94,9 @@ struct block {
 	block_done_fn done;
 	void *opaque;
 	void *priv; /* the back-end's */
+	/* Dirty-block tracking (block_dirty.c): on, and its bitmap. */
+	_Atomic(bool) dirty_on;
+	_Atomic(uint64_t) *dirty;
 };
 
 /*
@@ -111,6 +115,29 @@ unsigned int block_reap(struct block *b);
 void block_drain(struct block *b);
 /* Drains @b, then frees it. NULL is fine. */
 void block_close(struct block *b);
+
+/*
+ * For the back-ends: @r finished with @res; marks what a write changed
+ * (dirty tracking) and calls the model's @done.
+ */
+void block_complete(struct block *b, struct block_req *r, int res);
+
+/*
+ * Dirty-block tracking (block_dirty.c), for block migration: one bit per
+ * BLOCK_DIRTY_CHUNK bytes of the image as the guest sees it, set when a
+ * write, discard or write-zeroes completes (block_complete(), on the
+ * model's thread), so a range read after its bit was collected is read
+ * again if a write to it lands later. Collected from any thread (atomic
+ * words). The bitmap lives until block_close() once started.
+ */
+#define BLOCK_DIRTY_CHUNK (64ULL << 10)
+/* Bitmap words for @b (64 chunks a word). */
+uint64_t block_dirty_words(const struct block *b);
+/* Turns tracking on, every chunk clean. 0 or -ENOMEM. */
+int block_dirty_start(struct block *b);
+/* ORs the chunks written since the last collection into @bitmap, clears. */
+void block_dirty_collect(struct block *b, uint64_t *bitmap);
+void block_dirty_stop(struct block *b);
 
 /* The back-ends. */
 extern const struct block_ops block_raw_ops;

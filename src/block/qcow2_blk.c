@@ -113,7 +113,7 @@ static unsigned int qb_reap(struct block *b)
 		if (!s->head)
 			s->tail = NULL;
 		n++;
-		b->done(b->opaque, r, (int)(int64_t)r->bounce_done);
+		block_complete(b, r, (int)(int64_t)r->bounce_done);
 	}
 	return n;
 }

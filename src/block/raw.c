@@ -297,7 +297,7 @@ static void complete(struct block *b, struct block_req *q, int res)
 	struct raw *r = b->priv;
 
 	r->completed++;
-	b->done(b->opaque, q, res);
+	block_complete(b, q, res);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../util/ratelimit.h"
+#include "cpu_custom.h"
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
@@ -49,6 +50,7 @@ struct net_config {
 	bool mac_set; /* false: a random locally administered address */
 	uint16_t mtu; /* told the guest (VIRTIO_NET_F_MTU); 0: not told */
 	struct rl_config rx_rl, tx_rl; /* rate limiters (API): zero, none */
+	bool mmds; /* the metadata service answers on it (API /mmds/config) */
 };
 
 /* The virtio-vsock device: guest CID and the host's Unix socket. */
@@ -64,6 +66,7 @@ struct balloon_config {
 	uint64_t size; /* initial target: bytes the guest should give back */
 	bool deflate_on_oom; /* VIRTIO_BALLOON_F_DEFLATE_ON_OOM */
 	bool reporting; /* VIRTIO_BALLOON_F_PAGE_REPORTING */
+	bool hinting; /* VIRTIO_BALLOON_F_FREE_PAGE_HINT */
 	unsigned int stats_interval; /* seconds between statistics; 0: off */
 };
 
@@ -72,13 +75,18 @@ struct vm_config {
 	const char *initrd;
 	const char *cmdline; /* the whole command line; NULL: the default */
 	unsigned int cpus;
+	bool smt; /* 2 threads per core (cpus even); else 1 */
 	uint64_t mem_size;
 	const char *cpu_template; /* "NAME[,+feat,-feat...]", NULL: auto */
+	/* Firecracker's named template (T2, C3...) on top; NULL: none. */
+	const char *cpu_named;
+	const struct cpu_custom *cpu_custom; /* PUT /cpu-config; NULL: none */
 	enum serial_mode serial;
 	const char *serial_path; /* SERIAL_FILE */
 	bool test_device; /* QEMU pc-testdev layout (tests) */
 	bool mem_prealloc; /* all guest RAM resident at start */
 	bool mem_merge; /* guest RAM MADV_MERGEABLE: the host's KSM may share it */
+	bool hugetlb; /* guest RAM on 2 MiB hugetlbfs pages (MAP_HUGETLB) */
 	/*
 	 * Guest RAM shared from this file (a directory: an unlinked file in
 	 * it), so the host pages it out to the file; NULL: anonymous memory.

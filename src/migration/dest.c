@@ -150,6 +150,16 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 				return -1;
 			continue;
 		}
+		if (type == MIG_DISKS || type == MIG_BLOCKS) {
+			r = type == MIG_DISKS ?
+				    mig_disks_accept(d, vm, payload, len, err,
+						     errlen) :
+				    mig_disks_put(d, payload, len, err, errlen);
+			free(payload);
+			if (r)
+				return -1;
+			continue;
+		}
 		if (type == MIG_DISCARD) {
 			r = mig_postcopy_prepare(d, vm, payload, len, err,
 						 errlen);
@@ -204,6 +214,9 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 				s->data = payload;
 				pr_info("migration: received %llu pages and the state",
 					(unsigned long long)pages);
+				/* The disks reach storage before the answer. */
+				if (mig_disks_sync(d, err, errlen))
+					return -1;
 				/* Restoring touches memory: pages must come. */
 				return d->post ? mig_postcopy_start(d, err,
 								    errlen) :
@@ -243,6 +256,7 @@ int mig_finish(struct mig_dest *d, const char *fail)
 void mig_dest_free(struct mig_dest *d)
 {
 	mig_postcopy_free(d);
+	mig_disks_dst_free(d);
 	mig_conn_close(&d->conn);
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);

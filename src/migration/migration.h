@@ -40,6 +40,7 @@ struct mig_params {
 	uint64_t downtime_ms; /* the pause the guest may see */
 	uint64_t bandwidth; /* bytes per second, 0: no limit */
 	bool compress; /* zstd on page batches */
+	bool with_disks; /* block migration: copy the writable disks */
 };
 
 struct mig_progress {
@@ -51,6 +52,8 @@ struct mig_progress {
 	uint64_t dirty_rate; /* pages per second, last round */
 	uint64_t expected_downtime_ms, downtime_ms, total_ms;
 	bool postcopy; /* switched over to post-copy */
+	uint64_t disk_bytes_sent; /* block migration: disk data sent */
+	uint64_t disk_dirty_bytes; /* left after the last round */
 	char error[MIG_ERR_MAX];
 };
 
@@ -95,6 +98,7 @@ int mig_mode_parse(const char *s, enum mig_mode *m);
  * with @fail, why not); only then does the caller run it.
  */
 struct mig_postcopy;
+struct mig_disks_dst;
 
 struct mig_dest {
 	struct mig_conn conn;
@@ -104,6 +108,7 @@ struct mig_dest {
 	bool run; /* the VM ran on the source: resume it here */
 	struct mig_postcopy *post; /* post-copy: pages still to come */
 	bool post_started; /* its threads run */
+	struct mig_disks_dst *disks; /* block migration: the images written */
 };
 
 /* Listens on @url (before anything tells a source to come). 0 or -1. */
@@ -130,5 +135,32 @@ int mig_postcopy_start(struct mig_dest *d, char *err, size_t errlen);
 int mig_postcopy_send(struct mig_dest *d, enum mig_rec type,
 		      const void *payload, size_t len);
 void mig_postcopy_free(struct mig_dest *d);
+
+/*
+ * Block migration (disks.c). The source: mig_disks_open() finds the VM's
+ * writable disks (raw images only), starts their dirty tracking and
+ * marks every chunk to send; mig_disks_hello() sends the list; each
+ * round mig_disks_send() sends what is marked and mig_disks_collect()
+ * marks what the guest wrote since (returning the bytes now marked);
+ * mig_disks_close() stops tracking. NULL (no disks asked for) is fine
+ * everywhere. The destination: mig_disks_accept() opens its image of
+ * each listed drive (its configured path: it must exist, of the same
+ * size), mig_disks_put() writes a run, mig_disks_sync() syncs them
+ * before the answer, mig_disks_dst_free() closes them.
+ */
+struct mig_disks;
+struct mig_disks *mig_disks_open(struct vm *vm, char *err);
+void mig_disks_close(struct mig_disks *ds);
+int mig_disks_hello(struct mig_disks *ds, struct mig_conn *c, char *err);
+int mig_disks_send(struct mig_disks *ds, struct mig_conn *conn,
+		   const _Atomic(bool) *cancel, char *err);
+uint64_t mig_disks_collect(struct mig_disks *ds);
+uint64_t mig_disks_bytes_sent(const struct mig_disks *ds);
+int mig_disks_accept(struct mig_dest *d, struct vm *vm, const uint8_t *p,
+		     size_t len, char *err, size_t errlen);
+int mig_disks_put(struct mig_dest *d, const uint8_t *p, size_t len, char *err,
+		  size_t errlen);
+int mig_disks_sync(struct mig_dest *d, char *err, size_t errlen);
+void mig_disks_dst_free(struct mig_dest *d);
 
 #endif

@@ -41,6 +41,7 @@ struct mig_source {
 	bool we_enabled; /* dirty tracking was off before us */
 	bool paused_by_us;
 	bool committed; /* post-copy: the destination runs the VM */
+	struct mig_disks *disks; /* block migration, if asked for */
 	uint64_t t_committed; /* when it said so (ms) */
 };
 
@@ -198,19 +199,23 @@ static int precopy(struct mig_source *m, char *err)
 		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
 	for (unsigned int round = 1;; round++) {
 		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, dt, n, rate;
-		uint64_t expect;
+		uint64_t expect, disk;
 
-		if (send_dirty(m, err))
+		if (send_dirty(m, err) ||
+		    mig_disks_send(m->disks, &m->conn, &m->cancel, err))
 			return -1;
 		if (collect(m)) {
 			snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
 			return -1;
 		}
+		disk = mig_disks_collect(m->disks);
 		dt = now_ms() - t0 + 1;
 		n = count_bits(m->bitmap, m->words);
 		rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
-		expect = n * MIG_PAGE * 1000 / rate;
+		expect = (n * MIG_PAGE + disk) * 1000 / rate;
 		pthread_mutex_lock(&m->lock);
+		m->prog.disk_bytes_sent = mig_disks_bytes_sent(m->disks);
+		m->prog.disk_dirty_bytes = disk;
 		m->prog.rounds = round;
 		m->prog.dirty_pages = n;
 		m->prog.dirty_rate = n * 1000 / dt;
@@ -387,6 +392,14 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
 		return -1;
 	}
+	/* The disks are complete before the state (post-copy too). */
+	mig_disks_collect(m->disks);
+	if (mig_disks_send(m->disks, &m->conn, &m->cancel, err))
+		return -1;
+	pthread_mutex_lock(&m->lock);
+	m->prog.disk_bytes_sent = mig_disks_bytes_sent(m->disks);
+	m->prog.disk_dirty_bytes = 0;
+	pthread_mutex_unlock(&m->lock);
 	if (!postcopy) {
 		if (send_dirty(m, err) ||
 		    send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
@@ -414,6 +427,9 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 	struct state_writer prelude;
 	int fd, r;
 
+	/* A disk that cannot be copied refuses before anything moves. */
+	if (m->p.with_disks && !(m->disks = mig_disks_open(m->vm, err)))
+		return -1;
 	if (mig_addr_parse(m->p.url, &a, err, MIG_ERR_MAX))
 		return -1;
 	fd = mig_connect(&a, CONNECT_TIMEOUT_MS, err, MIG_ERR_MAX);
@@ -438,6 +454,8 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 	else
 		snprintf(err, MIG_ERR_MAX, "cannot describe the VM");
 	state_writer_free(&prelude);
+	if (!r && m->disks)
+		r = mig_disks_hello(m->disks, &m->conn, err);
 	if (r)
 		return -1;
 	r = precopy(m, err);
@@ -488,6 +506,8 @@ static void *source_main(void *opaque)
 		fall_back(m, err);
 	else if (m->we_enabled)
 		dirty_log_disable(m->vm);
+	mig_disks_close(m->disks);
+	m->disks = NULL;
 	mig_conn_close(&m->conn);
 	pthread_mutex_lock(&m->lock);
 	m->prog.total_ms = t1 - t0;

@@ -31,6 +31,8 @@ enum mig_rec {
 	MIG_REQ = 6, /* post-copy, dst->src: pages the guest waits for */
 	MIG_DISCARD = 7, /* post-copy, src->dst: pages not sent yet (bitmap) */
 	MIG_END = 8, /* post-copy, src->dst: every page was sent */
+	MIG_DISKS = 9, /* block migration, src->dst: the disks copied */
+	MIG_BLOCKS = 10, /* block migration, src->dst: a run of disk data */
 };
 
 /* A record flag: the payload is [u64 raw length][zstd frame]. */

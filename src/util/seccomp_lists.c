@@ -264,7 +264,8 @@ static const struct sc_rule build_rules[] = {
 /* Snapshot create and load (API thread: /snapshot/create, /snapshot/load). */
 static const struct sc_rule snapshot_rules[] = {
 	IOCTL(KVM_GET_MSR_INDEX_LIST, "create: which MSRs a vCPU has"),
-	IOCTL(KVM_GET_MSRS, "create: the vCPUs' MSRs"),
+	IOCTL(KVM_GET_MSRS,
+	      "create: the vCPUs' MSRs; cpu-config: an MSR modifier's value"),
 	IOCTL(KVM_GET_REGS, "create: the vCPUs' registers"),
 	IOCTL(KVM_GET_FPU, "create: the FPU state (no XSAVE)"),
 	IOCTL(KVM_SET_FPU, "load: the FPU state (no XSAVE)"),
@@ -377,10 +378,13 @@ static const struct sc_group *const io_groups[] = { &base, &alloc, &io, NULL };
 static const struct sc_group *const uart_groups[] = { &base, &uart, NULL };
 static const struct sc_group *const migrate_groups[] = { &base, &alloc,
 							 &postcopy, NULL };
-/* The API thread starts the others: their lists are in its own. */
+/*
+ * The API thread starts the others: their lists are in its own (the
+ * post-copy threads: started by PUT /migration/receive's thread).
+ */
 static const struct sc_group *const api_groups[] = {
-	&base,	&alloc,	   &api,  &build, &snapshot, &migration,
-	&start, &teardown, &vcpu, &io,	  &uart,     NULL
+	&base,	   &alloc, &api, &build, &snapshot, &migration, &start,
+	&teardown, &vcpu,  &io,	 &uart,	 &postcopy, NULL
 };
 
 const struct sc_kind sc_kinds[THREAD_KINDS] = {

@@ -4,7 +4,9 @@
  * back, vmon returns them to the host with MADV_DONTNEED (guest RAM is a
  * private anonymous mapping: the host's RSS drops, a later guest access
  * faults in a zero page). Inflate and deflate queues, statistics polled
- * every N seconds, free page reporting, deflate-on-OOM offered on request.
+ * every N seconds, free page reporting, deflate-on-OOM offered on request,
+ * free page hinting runs started and stopped by the host (the hints are
+ * counted, the pages left alone: see hinted()).
  * The target changes at run time through virtio_balloon_set_target().
  */
 #include "../util/bounds.h"
@@ -30,6 +32,7 @@
 /* Feature bits (virtio 1.2, 5.5.3). */
 #define VIRTIO_BALLOON_F_STATS_VQ 1
 #define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
+#define VIRTIO_BALLOON_F_FREE_PAGE_HINT 3
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
 
 #define BALLOON_PAGE 4096ULL
@@ -44,7 +47,15 @@
 enum { ONCE_BALLOON = 0x7650 };
 
 /* What each queue index is: they are numbered without absent queues. */
-enum balloon_role { Q_INFLATE, Q_DEFLATE, Q_STATS, Q_REPORTING, Q_NONE };
+enum balloon_role {
+	Q_INFLATE,
+	Q_DEFLATE,
+	Q_STATS,
+	Q_HINTING,
+	Q_REPORTING,
+	Q_NONE
+};
+#define BALLOON_QUEUES 5
 
 struct balloon {
 	struct virtio_dev *dev;
@@ -63,25 +74,36 @@ struct balloon {
 	 */
 	uint16_t part_head;
 	uint64_t part_off;
+	/* Free page hinting: the host's command (config space), the id
+	 * the next run gets, and whether a guest's STOP ends the run. */
+	uint32_t host_cmd;
+	uint32_t next_cmd;
+	bool ack_on_stop;
 };
 
+/* The queues present, in the order of virtio 1.2, 5.5.2. */
 static enum balloon_role role(struct virtio_dev *d, unsigned int q)
 {
-	bool stats = virtio_has_feature(d, VIRTIO_BALLOON_F_STATS_VQ);
-	bool rep = virtio_has_feature(d, VIRTIO_BALLOON_F_PAGE_REPORTING);
+	static const struct {
+		enum balloon_role role;
+		int feature; /* -1: always there */
+	} order[] = {
+		{ Q_INFLATE, -1 },
+		{ Q_DEFLATE, -1 },
+		{ Q_STATS, VIRTIO_BALLOON_F_STATS_VQ },
+		{ Q_HINTING, VIRTIO_BALLOON_F_FREE_PAGE_HINT },
+		{ Q_REPORTING, VIRTIO_BALLOON_F_PAGE_REPORTING },
+	};
+	unsigned int n = 0;
 
-	switch (q) {
-	case 0:
-		return Q_INFLATE;
-	case 1:
-		return Q_DEFLATE;
-	case 2:
-		return stats ? Q_STATS : rep ? Q_REPORTING : Q_NONE;
-	case 3:
-		return stats && rep ? Q_REPORTING : Q_NONE;
-	default:
-		return Q_NONE;
+	for (size_t i = 0; i < sizeof(order) / sizeof(*order); i++) {
+		if (order[i].feature >= 0 &&
+		    !virtio_has_feature(d, (unsigned int)order[i].feature))
+			continue;
+		if (n++ == q)
+			return order[i].role;
 	}
+	return Q_NONE;
 }
 
 /*
@@ -167,6 +189,33 @@ static void reported(struct balloon *b, const struct virtq_elem *e)
 	}
 }
 
+/*
+ * Free page hinting: a device-readable buffer carries the guest's command
+ * (the run id it hints for, or STOP when it has finished), each
+ * device-writable one a block of free pages. The pages are counted, not
+ * returned to the host: Linux's driver may give a hinted page back to its
+ * allocator (under memory pressure) before the host handled the hint, so
+ * discarding it could lose the data written since. Free page reporting
+ * returns memory safely.
+ */
+static void hinted(struct balloon *b, const struct virtq_elem *e)
+{
+	uint32_t cmd;
+
+	if (e->out_len >= 4) {
+		virtq_iov_to_buf(e->iov, e->nr_out, 0, &cmd, 4);
+		b->info.guest_cmd = cmd;
+		b->info.guest_cmd_seen = true;
+		if (cmd == BALLOON_CMD_STOP && b->host_cmd >= BALLOON_CMD_MIN &&
+		    b->ack_on_stop) {
+			b->host_cmd = BALLOON_CMD_DONE;
+			virtio_config_changed(b->dev);
+		}
+	}
+	if (b->host_cmd >= BALLOON_CMD_MIN && b->info.guest_cmd == b->host_cmd)
+		b->info.hinted_bytes += e->in_len;
+}
+
 /* Statistics: {le16 tag, le64 value} entries, packed. */
 static void take_stats(struct balloon *b, const struct virtq_elem *e)
 {
@@ -225,6 +274,8 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 		}
 		if (r == Q_REPORTING)
 			reported(b, &b->elem);
+		if (r == Q_HINTING)
+			hinted(b, &b->elem);
 		/* Deflate: nothing to do, a page comes back when touched. */
 		virtq_push(vq, b->elem.head, 0);
 		pushed = true;
@@ -264,13 +315,16 @@ static void balloon_reset(struct virtio_dev *d)
 	b->stats_held = false;
 	b->actual = 0;
 	b->part_off = 0;
+	b->host_cmd = BALLOON_CMD_STOP;
+	b->info.guest_cmd_seen = false;
 }
 
 static void balloon_config_read(struct virtio_dev *d, uint64_t off, void *data,
 				unsigned int len)
 {
 	struct balloon *b = d->priv;
-	uint32_t cfg[4] = { b->num_pages, b->actual, 0, 0 };
+	/* num_pages, actual, free_page_hint_cmd_id, poison_val */
+	uint32_t cfg[4] = { b->num_pages, b->actual, b->host_cmd, 0 };
 
 	if (off < sizeof(cfg) && len <= sizeof(cfg) - off)
 		memcpy(data, (uint8_t *)cfg + off, len);
@@ -337,12 +391,49 @@ int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes)
 	return 0;
 }
 
+int virtio_balloon_set_stats_interval(struct virtio_dev *d,
+				      unsigned int seconds)
+{
+	struct balloon *b = d->priv;
+	/* The first period ends at once: the guest reports right away. */
+	struct itimerspec its = {
+		.it_interval = { .tv_sec = seconds },
+		.it_value = { .tv_nsec = 1 },
+	};
+
+	if (b->timer_fd < 0 || !seconds)
+		return -1;
+	return timerfd_settime(b->timer_fd, 0, &its, NULL);
+}
+
+int virtio_balloon_hint(struct virtio_dev *d, bool start, bool ack_on_stop)
+{
+	struct balloon *b = d->priv;
+
+	if (!b->cfg.hinting)
+		return -1;
+	pthread_mutex_lock(&d->lock);
+	if (start) {
+		/* A new run id, never STOP or DONE (it wraps). */
+		if (b->next_cmd < BALLOON_CMD_MIN)
+			b->next_cmd = BALLOON_CMD_MIN;
+		b->host_cmd = b->next_cmd++;
+		b->ack_on_stop = ack_on_stop;
+	} else {
+		b->host_cmd = BALLOON_CMD_DONE;
+	}
+	virtio_config_changed(d);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
 void virtio_balloon_get(struct virtio_dev *d, struct balloon_info *out)
 {
 	struct balloon *b = d->priv;
 
 	pthread_mutex_lock(&d->lock);
 	*out = b->info;
+	out->host_cmd = b->host_cmd;
 	out->target_bytes = b->num_pages * BALLOON_PAGE;
 	out->actual_bytes = b->actual * BALLOON_PAGE;
 	pthread_mutex_unlock(&d->lock);
@@ -365,8 +456,10 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
 		features |= 1ULL << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
 	if (cfg->reporting)
 		features |= 1ULL << VIRTIO_BALLOON_F_PAGE_REPORTING;
+	if (cfg->hinting)
+		features |= 1ULL << VIRTIO_BALLOON_F_FREE_PAGE_HINT;
 	/* From here on, the device's destroy frees b. */
-	d = virtio_mmio_create(vm, io, base, irq, &balloon_ops, 4,
+	d = virtio_mmio_create(vm, io, base, irq, &balloon_ops, BALLOON_QUEUES,
 			       BALLOON_QUEUE_SIZE, features, b,
 			       "virtio-balloon");
 	if (!d)

@@ -35,10 +35,31 @@ struct balloon_info {
 	uint64_t stats[BALLOON_NR_STATS]; /* the guest's last statistics */
 	bool have_stat[BALLOON_NR_STATS];
 	unsigned int stats_updates; /* how many statistics updates came */
+	/* Free page hinting: the host's command (0 STOP, 1 DONE, else the
+	 * run's id), the guest's last (if any), the bytes it hinted. */
+	uint32_t host_cmd, guest_cmd;
+	bool guest_cmd_seen;
+	uint64_t hinted_bytes;
 };
+
+#define BALLOON_CMD_STOP 0
+#define BALLOON_CMD_DONE 1
+#define BALLOON_CMD_MIN 2
 
 /* Sets the balloon's target size; the guest is told at once. */
 int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes);
 void virtio_balloon_get(struct virtio_dev *d, struct balloon_info *out);
+/*
+ * Free page hinting (when configured; else -1): @start a run under a new
+ * command id (@ack_on_stop: the guest's STOP ends it with DONE), or end
+ * the current one (DONE: the guest frees the pages it held).
+ */
+int virtio_balloon_hint(struct virtio_dev *d, bool start, bool ack_on_stop);
+/*
+ * A new statistics interval (seconds, not 0), the next update requested
+ * at once; -1 if the device was created without statistics.
+ */
+int virtio_balloon_set_stats_interval(struct virtio_dev *d,
+				      unsigned int seconds);
 
 #endif

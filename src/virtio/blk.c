@@ -545,6 +545,18 @@ int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
 	return 0;
 }
 
+struct block *virtio_blk_block(struct virtio_dev *d, char *path, size_t len)
+{
+	struct blk *b = d->priv;
+	struct block *bk;
+
+	pthread_mutex_lock(&d->lock);
+	bk = b->bk;
+	snprintf(path, len, "%s", b->cfg.path);
+	pthread_mutex_unlock(&d->lock);
+	return bk;
+}
+
 void virtio_blk_stats(struct virtio_dev *d, struct virtio_io_stats *out)
 {
 	struct blk *b = d->priv;

@@ -5,6 +5,9 @@
  * (passed through as the tap's virtio-net header), mergeable receive
  * buffers. Frames move between the tap and guest memory on the I/O
  * thread; the tap is only read while the guest has receive buffers.
+ * On an interface the metadata service is enabled for, frames towards it
+ * go to its responder (src/net/mmds_stack.c) instead of the tap, and its
+ * replies come before the tap's frames.
  */
 #include <errno.h>
 #include <linux/if_tun.h>
@@ -15,6 +18,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "../net/mmds_stack.h"
+#include "../net/mmds_store.h"
 #include "../net/tap.h"
 #include "../util/log.h"
 #include "../util/rl_timer.h"
@@ -64,6 +69,10 @@ struct vnet {
 	struct rl_timer rl_timer; /* a wait the limiters asked for is over */
 	bool rx_throttled, tx_throttled;
 	struct virtio_io_stats st;
+	/* The metadata service's responder, if enabled here, and a copy of
+	 * the transmitted frame it looks at. */
+	struct mmds_stack *mmds;
+	uint8_t mmds_buf[MMDS_FRAME_MAX + 64];
 };
 
 static bool net_throttle(struct vnet *n, struct rate_limiter *rl,
@@ -149,6 +158,42 @@ static int deliver(struct vnet *n)
 	return 1;
 }
 
+/* The metadata service's next frame for the guest into n->pkt, if any. */
+static bool mmds_next(struct vnet *n)
+{
+	size_t len;
+
+	if (!n->mmds)
+		return false;
+	len = mmds_stack_rx(n->mmds, n->pkt + TAP_VNET_HDR_LEN, rl_now_ns());
+	if (!len)
+		return false;
+	memset(n->pkt, 0, TAP_VNET_HDR_LEN); /* checksums complete, no GSO */
+	n->pkt_len = TAP_VNET_HDR_LEN + len;
+	return true;
+}
+
+/* True if the transmitted frame in n->elem was the metadata service's. */
+static bool mmds_take(struct vnet *n)
+{
+	uint8_t hdr[TAP_VNET_HDR_LEN];
+	unsigned int flags = 0;
+	uint64_t len;
+
+	if (!n->mmds)
+		return false;
+	virtq_iov_to_buf(n->elem.iov, n->elem.nr_out, 0, hdr, sizeof(hdr));
+	if (hdr[0] & 1) /* VIRTIO_NET_HDR_F_NEEDS_CSUM */
+		flags |= MMDS_TX_PARTIAL_CSUM;
+	if (hdr[1]) /* gso_type */
+		flags |= MMDS_TX_GSO;
+	len = virtq_iov_to_buf(n->elem.iov, n->elem.nr_out, TAP_VNET_HDR_LEN,
+			       n->mmds_buf, sizeof(n->mmds_buf));
+	return mmds_stack_tx(n->mmds, n->mmds_buf, len,
+			     n->elem.out_len - TAP_VNET_HDR_LEN, flags,
+			     rl_now_ns());
+}
+
 static void rx(struct vnet *n)
 {
 	struct virtio_dev *d = n->dev;
@@ -161,7 +206,7 @@ static void rx(struct vnet *n)
 	for (int i = 0; i < NET_BUDGET; i++) {
 		int r;
 
-		if (!n->pkt_len) {
+		if (!n->pkt_len && !mmds_next(n)) {
 			ssize_t got = read(n->fd, n->pkt, sizeof(n->pkt));
 
 			if (got < 0) {
@@ -226,6 +271,8 @@ static void tx(struct vnet *n)
 				ONCE_NET, d->base + 2,
 				"%s: transmitted frame without a header: dropped",
 				d->name);
+		} else if (mmds_take(n)) {
+			/* Answered by the metadata service: not for the tap. */
 		} else if (writev(n->fd, n->elem.iov, (int)n->elem.nr_out) <
 			   0) {
 			/* Full or refused (bad header): the frame is lost. */
@@ -242,6 +289,8 @@ static void tx(struct vnet *n)
 	}
 	if (pushed)
 		virtio_notify_queue(d, NET_TX);
+	if (n->mmds && mmds_stack_has_rx(n->mmds))
+		rx(n);
 }
 
 static void net_notify(struct virtio_dev *d, unsigned int q)
@@ -320,6 +369,7 @@ static void net_destroy(void *priv)
 
 	if (n->fd >= 0)
 		close(n->fd);
+	mmds_stack_free(n->mmds);
 	rl_timer_close(&n->rl_timer);
 	free(n);
 }
@@ -371,8 +421,19 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 			memset(n->cfg.mac, 0x5a, 6);
 		n->cfg.mac[0] = (uint8_t)((n->cfg.mac[0] & 0xfc) | 0x02);
 	}
+	if (cfg->mmds) {
+		struct mmds_config mc;
+
+		mmds_get_config(&mc);
+		n->mmds = mmds_stack_new(mc.ipv4);
+		if (!n->mmds) {
+			free(n);
+			return NULL;
+		}
+	}
 	n->fd = tap_open(cfg->tap, &created);
 	if (n->fd < 0) {
+		mmds_stack_free(n->mmds);
 		free(n);
 		return NULL;
 	}

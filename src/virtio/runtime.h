@@ -33,6 +33,13 @@ struct virtio_io_stats {
  */
 int virtio_blk_set_path(struct virtio_dev *d, const char *path, char *err,
 			size_t errlen);
+/*
+ * Block migration: the disk's back-end (its format, its dirty tracking)
+ * and its image path into @path; both stay while no
+ * virtio_blk_set_path() runs.
+ */
+struct block;
+struct block *virtio_blk_block(struct virtio_dev *d, char *path, size_t len);
 /* Replaces the disk's rate limiter (buckets start full). */
 void virtio_blk_set_rate_limiter(struct virtio_dev *d,
 				 const struct rl_config *rl);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -44,6 +45,9 @@ static int set_memslot(struct vm *vm, const struct mem_region *r)
 }
 
 #define HUGE_2M (2ULL << 20)
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
 
 /*
  * Guest RAM: one anonymous mapping, reserved lazily (MAP_NORESERVE), aligned
@@ -101,12 +105,78 @@ static int ram_file(const struct vm_config *cfg, int mem_fd)
 {
 	if (mem_fd >= 0 || !cfg->mem_file)
 		return -1;
-	if (cfg->mem_merge) {
-		pr_err("memory file %s: KSM merges anonymous memory only (mem_merge)",
-		       cfg->mem_file);
+	if (cfg->mem_merge || cfg->hugetlb) {
+		pr_err("memory file %s: %s", cfg->mem_file,
+		       cfg->mem_merge ?
+			       "KSM merges anonymous memory only (mem_merge)" :
+			       "not on huge pages 2M (hugetlbfs)");
 		return -2;
 	}
 	return memfile_open(cfg->mem_file, cfg->mem_size);
+}
+
+/* The host's free 2 MiB hugetlbfs pages, or -1 if unknown. */
+static long free_huge_pages(void)
+{
+	FILE *f = fopen(
+		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+		"r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/*
+ * huge_pages "2M": guest RAM on 2 MiB hugetlbfs pages. Without
+ * MAP_NORESERVE the kernel reserves every page at mmap() time, so a host
+ * whose pool is too small fails here (ENOMEM) rather than with a SIGBUS
+ * when the guest first touches a page.
+ */
+static void *map_guest_ram_hugetlb(uint64_t size)
+{
+	void *base;
+	int e;
+
+	if (size & (HUGE_2M - 1)) {
+		pr_err("memory %lluM: huge pages 2M: the size is not a multiple of 2 MiB",
+		       (unsigned long long)(size >> 20));
+		return MAP_FAILED;
+	}
+	base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB,
+		    -1, 0);
+	if (base != MAP_FAILED)
+		return base;
+	e = errno;
+	if (e == ENOMEM)
+		pr_err("memory %lluM: huge pages 2M: the host has %ld free 2 MiB pages, %llu needed (reserve them in /proc/sys/vm/nr_hugepages)",
+		       (unsigned long long)(size >> 20), free_huge_pages(),
+		       (unsigned long long)(size / HUGE_2M));
+	else
+		pr_err("memory %lluM: huge pages 2M: cannot map guest memory: %s",
+		       (unsigned long long)(size >> 20), strerror(e));
+	return MAP_FAILED;
+}
+
+/* Guest RAM: from --mem-file's @file_fd, a snapshot's @mem_fd, or anonymous. */
+static void *map_ram(const struct vm_config *cfg, int mem_fd, int file_fd)
+{
+	uint64_t size = cfg->mem_size;
+
+	if (size > UINT64_MAX - HUGE_2M)
+		return MAP_FAILED;
+	/* A snapshot's memory file is mapped on ordinary pages. */
+	if (cfg->hugetlb && mem_fd < 0)
+		return map_guest_ram_hugetlb(size);
+	if (file_fd >= 0)
+		return map_guest_ram(size, false, file_fd, true);
+	return map_guest_ram(size, !cfg->balloon.enabled && !cfg->mem_merge,
+			     mem_fd, false);
 }
 
 static int create_memory(struct vm *vm, int mem_fd)
@@ -117,14 +187,11 @@ static int create_memory(struct vm *vm, int mem_fd)
 
 	if (file_fd < 0 && mem_fd < 0 && vm->cfg->mem_file)
 		return -1;
-	base = size > UINT64_MAX - HUGE_2M ?
-		       MAP_FAILED :
-		       map_guest_ram(
-			       size,
-			       !vm->cfg->balloon.enabled && !vm->cfg->mem_merge,
-			       file_fd >= 0 ? file_fd : mem_fd, file_fd >= 0);
+	base = map_ram(vm->cfg, mem_fd, file_fd);
 	if (file_fd >= 0)
 		close(file_fd);
+	if (base == MAP_FAILED && vm->cfg->hugetlb && mem_fd < 0)
+		return -1; /* said why */
 	if (base == MAP_FAILED) {
 		pr_err("memory %lluM: cannot map guest memory: %s",
 		       (unsigned long long)(size >> 20), strerror(errno));

@@ -81,6 +81,22 @@ static int op_balloon_target(void *opaque, uint64_t mib, char *err)
 	return mib <= API_MAX_MEM_MIB ? 0 : -1;
 }
 
+static int op_balloon_interval(void *opaque, unsigned int seconds, char *err)
+{
+	(void)opaque;
+	(void)err;
+	return seconds ? 0 : -1;
+}
+
+static int op_balloon_hint(void *opaque, bool start, bool ack, char *err)
+{
+	(void)opaque;
+	(void)start;
+	(void)ack;
+	(void)err;
+	return 0;
+}
+
 static int op_balloon_info(void *opaque, struct balloon_info *out)
 {
 	(void)opaque;
@@ -117,6 +133,8 @@ static const struct api_ops ops = {
 	.net_update = op_net,
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
+	.balloon_interval = op_balloon_interval,
+	.balloon_hint = op_balloon_hint,
 	.ctrl_alt_del = op_ok,
 	.power_button = op_ok,
 	.snapshot_create = op_snap_create,

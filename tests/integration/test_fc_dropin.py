@@ -109,8 +109,9 @@ check(out.returncode == 2 and "--config-file" in out.stderr,
 out = subprocess.run([FC, "--metadata", "/dev/null", "--api-sock",
                       os.path.join(TMP, "md.sock")], capture_output=True,
                      text=True)
-check(out.returncode == 2 and "MMDS" in out.stderr,
-      "--metadata: refused, naming the missing MMDS (%r)" % out.stderr)
+check(out.returncode == 2 and "--metadata /dev/null: not a JSON object"
+      in out.stderr,
+      "--metadata: a file that is not a JSON object refused (%r)" % out.stderr)
 
 # --- firecracker-go-sdk: its default start (seccomp off) -------------------
 sdk = Fc("sdk", ["--api-sock", os.path.join(TMP, "sdk.sock"),

@@ -12,13 +12,24 @@
   vmon's: the destination refuses it (exit 2), nothing left running;
 - destination overrides (--override drive:ID=PATH): one naming a drive
   the source lacks is refused (exit 2, the source runs on); one naming
-  d1 gives the destination its own image path, and the guest runs on."""
+  d1 gives the destination its own image path, and the guest runs on;
+- PUT /migration/receive on a fresh API process: refused once
+  configured, configuration refused while it waits, the VM arrives over
+  TCP with the receive's drive override; a waiting receiver stops on
+  SIGTERM;
+- a corrupted stream (a TCP proxy flips a byte in a page batch): the
+  destination exits 2 naming the checksum, the source resumes by itself
+  and its guest counts on;
+- block migration (with_disks): a guest writing its disk block after
+  block (api_probe.elf probe.blkwrite) moves to another image file; the
+  destination's file ends with every block written on either side."""
 import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import vmontest
@@ -268,19 +279,26 @@ check(info.get("state") == "completed" and info.get("postcopy")
       and info.get("rounds", 0) >= 4,
       "auto: pre-copy did not converge, post-copy finished it: %r" % (info,))
 
+
+def counter_with_drive(id, img):
+    """A counting guest with writable drive d1 on @img, running."""
+    inst = vmon_api.Instance(id=id)
+    st, b = inst.req("PUT", "/drives/d1",
+                     {"drive_id": "d1", "path_on_host": img,
+                      "is_root_device": False, "is_read_only": False})
+    check(st == 204, "%s: drive d1 on %s: %s %r" % (id, img, st, b))
+    ok, body = inst.boot_counter()
+    check(ok, "%s: boot the counter guest with a drive %r" % (id, body))
+    return inst
+
+
 # --- Destination overrides: the source's VM with this host's disk path ---
 url = "unix:" + os.path.join(WORK, "ov.sock")
 img_a, img_b = os.path.join(WORK, "a.img"), os.path.join(WORK, "b.img")
 for p in (img_a, img_b):
     with open(p, "wb") as f:
         f.truncate(1 << 20)
-src = vmon_api.Instance(id="mig-src5-%d" % PID)
-st, b = src.req("PUT", "/drives/d1", {"drive_id": "d1", "path_on_host": img_a,
-                                      "is_root_device": False,
-                                      "is_read_only": False})
-check(st == 204, "source drive d1: %s %r" % (st, b))
-ok, body = src.boot_counter()
-check(ok, "boot the counter guest with a drive %r" % (body,))
+src = counter_with_drive("mig-src5-%d" % PID, img_a)
 check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
 dst = vmon_api.Instance(id="mig-dst5-%d" % PID,
                         extra=["--incoming", url, "--override",
@@ -307,6 +325,283 @@ check(dst.req("PATCH", "/vm", {"state": "Resumed"})[0] == 204, "resume")
 c = wait_count(dst, 0x2000)
 check(c > 0x2000, "the migrated guest counts on (0x%x)" % c)
 check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
+
+# --- PUT /migration/receive: a fresh API process waits for the VM ---
+url = "tcp:127.0.0.1:%d" % (20000 + PID % 20000)
+cfgd = vmon_api.Instance(id="mig-cfgd-%d" % PID)
+check(cfgd.req("PUT", "/machine-config",
+               {"vcpu_count": 1, "mem_size_mib": 32})[0] == 204, "configure")
+st, b = cfgd.req("PUT", "/migration/receive", {"url": url})
+check(st == 400 and "configured" in b.get("fault_message", ""),
+      "migration/receive after configuration: 400 (%s %r)" % (st, b))
+cfgd.stop()
+dst = vmon_api.Instance(id="mig-recv-%d" % PID)
+st, b = dst.req("PUT", "/migration/receive", {"url": "tcp:nosuch.invalid:1"})
+check(st == 400, "migration/receive with a host name: 400 (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/migration/receive",
+                {"url": url, "drive_overrides": [{"drive_id": "d1"}]})
+check(st == 400 and "path_on_host" in b.get("fault_message", ""),
+      "a drive override without its path: 400 (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/migration/receive",
+                {"url": url, "drive_overrides": [{"drive_id": "d1",
+                                                  "path_on_host": img_a}]})
+check(st == 204, "migration/receive: %s %r" % (st, b))
+st, b = dst.req("PUT", "/migration/receive", {"url": url})
+check(st == 400, "a second migration/receive: 400 (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/machine-config", {"vcpu_count": 1,
+                                           "mem_size_mib": 32})
+check(st == 400 and "incoming migration" in b.get("fault_message", ""),
+      "no configuration while a migration is awaited (%s %r)" % (st, b))
+st, b = dst.req("PUT", "/actions", {"action_type": "InstanceStart"})
+check(st == 400, "no InstanceStart while a migration is awaited (%s %r)"
+      % (st, b))
+check(dst.req("GET", "/")[1].get("state") == "Not started",
+      "the receiver is not started yet")
+src = counter_with_drive("mig-src7-%d" % PID, img_b)
+c0 = wait_count(src, 0x2000)
+check(src.req("PUT", "/migration/send", {"url": url})[0] == 204, "send")
+check(wait_exit(src) == 0, "the source ends with exit 0 once migrated")
+st, info = dst.req("GET", "/")
+check(info.get("state") == "Running",
+      "the received VM runs (it ran on the source): %r" % (info,))
+st, cfg = dst.req("GET", "/vm/config")
+paths = [d.get("path_on_host") for d in cfg.get("drives", [])]
+check(paths == [img_a], "its drive d1 is the receive's override: %r" % (paths,))
+last = src.last_count()
+c = wait_count(dst, last + 0x2000)
+check(c > last + 0x2000, "the received guest counts on (0x%x after 0x%x)"
+      % (c, last))
+check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
+# A receiver stopped while it waits: it ends at once, cleanly.
+url = "unix:" + os.path.join(WORK, "recv.sock")
+dst = vmon_api.Instance(id="mig-recv2-%d" % PID)
+check(dst.req("PUT", "/migration/receive", {"url": url})[0] == 204,
+      "migration/receive")
+t0 = time.monotonic()
+check(dst.stop() == 0 and not os.path.exists(url[5:]),
+      "a waiting receiver stops on SIGTERM (%.1f s), its socket gone"
+      % (time.monotonic() - t0))
+
+# --- A corrupted stream: one byte of a page batch flipped on the way ---
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def corrupting_proxy(listen_port, dst_port, batch):
+    """Forwards one connection to dst_port; flips a byte in the middle of
+    the payload of the @batch-th PAGES record (type 2) from the source.
+    Returns the thread and a dict that says whether it flipped one."""
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", listen_port))
+    ls.listen(1)
+    done = {"flipped": False}
+
+    def pipe_back(a, b):
+        while True:
+            try:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+            except OSError:
+                break
+        for s_ in (a, b):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def run():
+        a, _ = ls.accept()
+        ls.close()
+        b = socket.create_connection(("127.0.0.1", dst_port))
+        threading.Thread(target=pipe_back, args=(b, a), daemon=True).start()
+        seen = 0
+        try:
+            while True:
+                head = recv_exact(a, 24)
+                if head is None:
+                    break
+                rtype = int.from_bytes(head[4:6], "little")
+                n = int.from_bytes(head[8:16], "little")
+                payload = recv_exact(a, n) if n else b""
+                if payload is None:
+                    break
+                if rtype == 2:
+                    seen += 1
+                    if seen == batch:
+                        k = n // 2
+                        payload = payload[:k] + bytes([payload[k] ^ 0x5a]) \
+                            + payload[k + 1:]
+                        done["flipped"] = True
+                b.sendall(head + payload)
+        except OSError:
+            pass
+        for s_ in (a, b):
+            try:
+                s_.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, done
+
+
+port = 20000 + (PID + 7) % 20000
+proxy_port = 20000 + (PID + 13) % 20000
+src = vmon_api.Instance(id="mig-src8-%d" % PID)
+ok, body = src.boot_counter(mem=64)
+check(ok, "boot the counter guest %r" % (body,))
+c = wait_count(src, 0x2000)
+dst = vmon_api.Instance(id="mig-dst8-%d" % PID,
+                        extra=["--incoming", "tcp:127.0.0.1:%d" % port])
+proxy, flip = corrupting_proxy(proxy_port, port, 3)
+st, b = src.req("PUT", "/migration/send",
+                {"url": "tcp:127.0.0.1:%d" % proxy_port})
+check(st == 204, "migration/send through the corrupting proxy: %s %r"
+      % (st, b))
+code = wait_exit(dst)
+check(flip["flipped"], "the proxy flipped a byte of the third page batch")
+check(code == 2, "a corrupted page batch: the destination exits 2 (%r)"
+      % (code,))
+check("checksum" in dst.stderr(),
+      "and names the checksum: %r" % (dst.stderr()[-300:],))
+dst.stop()
+info = wait_state(src, ("failed",))
+check(info.get("state") == "failed" and info.get("error"),
+      "the source reports the failure: %r" % (info,))
+c = src.last_count()
+check(wait_count(src, c + 0x2000) > c + 0x2000,
+      "the source resumed by itself and counts on (past 0x%x)" % c)
+check(src.req("GET", "/")[1].get("state") == "Running", "the source runs")
+check(src.stop() == 0, "the source stops cleanly")
+proxy.join(10)
+
+# --- Block migration: the disk copied while the guest writes it ---
+PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "api_probe.elf")
+BW_BLOCKS, BW_MAGIC, DISK = 1536, 0x5752000000000000, 8 << 20
+
+
+def blocks_written(text):
+    b = [int(l[2:], 16) for l in text.split("\n")
+         if l.startswith("b=") and len(l) == 10]
+    return b[-1] if b else 0
+
+
+def disk_blocks_ok(path, n):
+    """Blocks 0..n-1 of @path hold the guest's pattern, the rest zeros."""
+    with open(path, "rb") as f:
+        data = f.read()
+    want = b"".join((BW_MAGIC | k).to_bytes(8, "little") * 512
+                    for k in range(n))
+    bad = [k for k in range(n) if data[k * 4096:(k + 1) * 4096] !=
+           want[k * 4096:(k + 1) * 4096]]
+    return len(data) == DISK and not bad and \
+        data[n * 4096:] == bytes(DISK - n * 4096), bad[:8]
+
+
+url = "unix:" + os.path.join(WORK, "disks.sock")
+disk_a, disk_b = os.path.join(WORK, "da.img"), os.path.join(WORK, "db.img")
+for p_ in (disk_a, disk_b):
+    with open(p_, "wb") as f:
+        f.truncate(DISK)
+src = vmon_api.Instance(id="mig-src9-%d" % PID)
+sts = [src.req("PUT", "/boot-source",
+               {"kernel_image_path": PROBE,
+                "boot_args": "console=ttyS0 probe.blkwrite probe.stay"})[0],
+       src.req("PUT", "/machine-config",
+               {"vcpu_count": 1, "mem_size_mib": 32})[0],
+       # 100 writes a second: the guest writes all through the migration.
+       src.req("PUT", "/drives/d1",
+               {"drive_id": "d1", "path_on_host": disk_a,
+                "is_root_device": False, "is_read_only": False,
+                "rate_limiter": {"ops": {"size": 10,
+                                         "refill_time": 100}}})[0],
+       src.req("PUT", "/actions", {"action_type": "InstanceStart"})[0]]
+check(sts == [204] * 4, "boot the disk-writing guest: %r" % (sts,))
+deadline = time.monotonic() + 60
+while time.monotonic() < deadline and blocks_written(src.serial_text()) < 64:
+    time.sleep(0.05)
+check(blocks_written(src.serial_text()) >= 64, "the guest writes its disk")
+dst = vmon_api.Instance(id="mig-dst9-%d" % PID,
+                        extra=["--incoming", url, "--override",
+                               "drive:d1=" + disk_b])
+st, b = src.req("PUT", "/migration/send",
+                {"url": url, "with_disks": True, "bandwidth": 1 << 20})
+check(st == 204, "migration/send with_disks: %s %r" % (st, b))
+info = wait_state(src, ("completed", "failed", "cancelled"), 300)
+check(info.get("state") == "completed",
+      "the migration with its disk completes: %r" % (info,))
+check(wait_exit(src) == 0, "the source ends with exit 0")
+on_src = blocks_written(src.serial_text())
+check(64 <= on_src < BW_BLOCKS, "the guest wrote on the source up to block "
+      "%d, not to its end" % on_src)
+check(info.get("disk_bytes_sent", 0) > DISK,
+      "chunks written during the migration were sent again (%s bytes of "
+      "disk sent for %d)" % (info.get("disk_bytes_sent"), DISK))
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline and \
+        "blkwrite: done" not in dst.serial_text():
+    time.sleep(0.1)
+text = dst.serial_text()
+check("blkwrite: done" in text and "ok: blk: 1536 blocks written" in text,
+      "the guest finished its writes on the destination: %r" % text[-200:])
+check(dst.req("PATCH", "/vm", {"state": "Paused"})[0] == 204,
+      "pause the destination (its writes drained)")
+ok, bad = disk_blocks_ok(disk_b, BW_BLOCKS)
+check(ok, "the destination's disk file holds every block the guest wrote, "
+      "on either side, and nothing else (wrong blocks: %s)" % (bad,))
+# It prints every 16 blocks, and its last line on the source may have
+# been cut by the switch-over: it stopped within 32 past that.
+kept = [m for m in range(on_src, on_src + 32) if disk_blocks_ok(disk_a, m)[0]]
+check(kept and sha(disk_a) != sha(disk_b),
+      "the source's file kept its own blocks (to %s; its last line said "
+      "%d; wrong from there: %s), another file"
+      % (kept, on_src, disk_blocks_ok(disk_a, on_src)[1]))
+check(dst.stop() == 0, "the destination stops cleanly")
+src.stop()
+
+# Refusals: a destination image of another size; a qcow2 image.
+src = counter_with_drive("mig-src10-%d" % PID, disk_a)
+with open(disk_b, "wb") as f:
+    f.truncate(DISK // 2)
+dst = vmon_api.Instance(id="mig-dst10-%d" % PID,
+                        extra=["--incoming", url, "--override",
+                               "drive:d1=" + disk_b])
+check(src.req("PUT", "/migration/send",
+              {"url": url, "with_disks": True})[0] == 204, "send")
+code = wait_exit(dst)
+check(code == 2 and "bytes here, the source's has" in dst.stderr(),
+      "a destination image of another size: exit 2, named (%r, %r)"
+      % (code, dst.stderr()[-200:]))
+dst.stop()
+info = wait_state(src, ("failed",))
+c = src.last_count()
+check(info.get("state") == "failed" and wait_count(src, c + 0x1000) > c,
+      "the source reports it and runs on: %r" % (info,))
+src.stop()
+qimg = os.path.join(WORK, "q.qcow2")
+r = subprocess.run([vmontest.VMON, "img", "create", "-f", "qcow2", qimg,
+                    "1M"], capture_output=True, text=True)
+check(r.returncode == 0, "vmon img create a qcow2 image: %r" % (r,))
+src = counter_with_drive("mig-src11-%d" % PID, qimg)
+check(src.req("PUT", "/migration/send",
+              {"url": url, "with_disks": True})[0] == 204, "send")
+info = wait_state(src, ("failed",))
+check(info.get("state") == "failed" and "raw images only" in
+      (info.get("error") or "") and src.alive(),
+      "with_disks and a qcow2 drive: refused, the source runs on: %r"
+      % (info,))
 src.stop()
 
 # --- A stream that is not vmon's: refused, nothing left running ---

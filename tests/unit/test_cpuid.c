@@ -390,7 +390,7 @@ static void test_topology(void **state)
 	uint32_t nent;
 
 	(void)state;
-	assert_int_equal(cpuid_set_topology(c, 3, 4), 0);
+	assert_int_equal(cpuid_set_topology(c, 3, 4, 1), 0);
 	/* Leaf 1: APIC ID in EBX[31:24], logical count in [23:16], HTT. */
 	assert_int_equal(reg(c, 1, 0, CPUID_EBX), 3U << 24 | 4U << 16 | 0x0812);
 	assert_true(has(c, "ht"));
@@ -418,7 +418,7 @@ static void test_topology(void **state)
 
 	/* Re-applying (another vCPU) replaces, never adds, leaf 0xb. */
 	nent = c->nent;
-	assert_int_equal(cpuid_set_topology(c, 0, 4), 0);
+	assert_int_equal(cpuid_set_topology(c, 0, 4, 1), 0);
 	assert_int_equal(c->nent, nent);
 	assert_int_equal(reg(c, 1, 0, CPUID_EBX) >> 24, 0);
 	assert_int_equal(reg(c, 0xb, 0, CPUID_EDX), 0);
@@ -440,7 +440,7 @@ static void test_topology_counts(void **state)
 		struct kvm_cpuid2 *c = host_cpuid();
 		unsigned int n = cases[i].n, id = n - 1;
 
-		assert_int_equal(cpuid_set_topology(c, id, n), 0);
+		assert_int_equal(cpuid_set_topology(c, id, n, 1), 0);
 		assert_int_equal(reg(c, 1, 0, CPUID_EBX) >> 24, id & 0xff);
 		assert_int_equal(reg(c, 1, 0, CPUID_EBX) >> 16 & 0xff,
 				 cases[i].pow2 & 0xff);
@@ -454,6 +454,53 @@ static void test_topology_counts(void **state)
 				 (n - 1) | cases[i].shift << 12);
 		free(c);
 	}
+}
+
+/* SMT (machine-config smt): 2 threads per core when the count is even. */
+static void test_topology_smt(void **state)
+{
+	struct kvm_cpuid2 *c = host_cpuid();
+
+	(void)state;
+	add(c, 0x8000001e, 0, 0, 5, 0, 0, 0);
+	/* vCPU 5 of 6: core 2, thread 1. */
+	assert_int_equal(cpuid_set_topology(c, 5, 6, 2), 0);
+	assert_int_equal(reg(c, 1, 0, CPUID_EBX), 5U << 24 | 8U << 16 | 0x0812);
+	assert_true(has(c, "ht"));
+	/* Leaf 0xb: SMT level 2 threads (shift 1), core level 6 (shift 3). */
+	assert_int_equal(reg(c, 0xb, 0, CPUID_EAX), 1);
+	assert_int_equal(reg(c, 0xb, 0, CPUID_EBX), 2);
+	assert_int_equal(reg(c, 0xb, 0, CPUID_ECX), 0x100);
+	assert_int_equal(reg(c, 0xb, 0, CPUID_EDX), 5);
+	assert_int_equal(reg(c, 0xb, 1, CPUID_EAX), 3);
+	assert_int_equal(reg(c, 0xb, 1, CPUID_EBX), 6);
+	assert_int_equal(reg(c, 0xb, 1, CPUID_ECX), 0x201);
+	/* Leaf 4: 3 cores (4 - 1 in [31:26]); L1/L2 shared by the 2 threads
+	 * of a core, L3 by all 8 (rounded up). */
+	assert_int_equal(reg(c, 4, 0, CPUID_EAX), 3U << 26 | 1U << 14 | 0x121);
+	assert_int_equal(reg(c, 4, 2, CPUID_EAX), 3U << 26 | 1U << 14 | 0x143);
+	assert_int_equal(reg(c, 4, 3, CPUID_EAX), 3U << 26 | 7U << 14 | 0x163);
+	/* AMD: 6 logical processors; 2 threads per core, core id 2. */
+	assert_int_equal(reg(c, 0x80000008, 0, CPUID_ECX), 0x3005);
+	assert_int_equal(reg(c, 0x8000001e, 0, CPUID_EBX), 1U << 8 | 2);
+	free(c);
+
+	/* 4 vCPUs with SMT: 2 cores of 2 threads. */
+	c = host_cpuid();
+	assert_int_equal(cpuid_set_topology(c, 2, 4, 2), 0);
+	assert_int_equal(reg(c, 0xb, 0, CPUID_EBX), 2);
+	assert_int_equal(reg(c, 0xb, 1, CPUID_EAX), 2);
+	assert_int_equal(reg(c, 4, 0, CPUID_EAX) >> 26, 1);
+	free(c);
+
+	/* An odd count (1 vCPU) keeps one thread per core. */
+	c = host_cpuid();
+	assert_int_equal(cpuid_set_topology(c, 0, 1, 2), 0);
+	assert_int_equal(reg(c, 0xb, 0, CPUID_EAX), 0);
+	assert_int_equal(reg(c, 0xb, 0, CPUID_EBX), 1);
+	assert_int_equal(reg(c, 4, 0, CPUID_EAX), 0x121);
+	assert_false(has(c, "ht"));
+	free(c);
 }
 
 int main(void)
@@ -470,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_missing_leaf),
 		cmocka_unit_test(test_topology),
 		cmocka_unit_test(test_topology_counts),
+		cmocka_unit_test(test_topology_smt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

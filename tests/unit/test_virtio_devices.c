@@ -46,15 +46,21 @@ static bool wait_status(struct harness *h, uint32_t bit)
 struct bfix {
 	struct harness h;
 	struct virtio_dev *d;
-	struct h_ring rq[4];
+	struct h_ring rq[5];
 };
 
-/* @start: run the I/O thread (else the test steps it with iothread_poll) */
-static struct bfix *balloon_up_io(bool start)
+/*
+ * @start: run the I/O thread (else the test steps it with iothread_poll);
+ * @interval: seconds between statistics (0: none)
+ */
+static struct bfix *balloon_up_hint(bool start, unsigned int interval,
+				    bool hinting)
 {
 	struct balloon_config cfg = { .enabled = true,
 				      .size = 1 << 20,
-				      .reporting = true };
+				      .reporting = true,
+				      .hinting = hinting,
+				      .stats_interval = interval };
 	struct bfix *f = calloc(1, sizeof(*f));
 
 	log_level = LOG_ERROR;
@@ -66,13 +72,23 @@ static struct bfix *balloon_up_io(bool start)
 		assert_int_equal(iothread_start(f->h.io), 0);
 	assert_true(h_negotiate(&f->h, BASE, all_features(f->d)) &
 		    VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned int q = 0; q < 4; q++) {
+	for (unsigned int q = 0; q < 4u + hinting; q++) {
 		h_ring_init(&f->rq[q], 0x1000 + 0x1000 * q, 16);
 		h_queue(&f->h, BASE, q, 16, f->rq[q].desc, f->rq[q].avail,
 			f->rq[q].used);
 	}
 	h_driver_ok(&f->h, BASE);
 	return f;
+}
+
+static struct bfix *balloon_up_cfg(bool start, unsigned int interval)
+{
+	return balloon_up_hint(start, interval, false);
+}
+
+static struct bfix *balloon_up_io(bool start)
+{
+	return balloon_up_cfg(start, 0);
 }
 
 static struct bfix *balloon_up(void)
@@ -195,6 +211,21 @@ static void test_balloon_reporting(void **state)
 	balloon_down(f);
 }
 
+/* The driver's statistics buffer (@len bytes at BUF): the first update. */
+static void stats_give(struct bfix *f, uint32_t len, struct balloon_info *info)
+{
+	h_desc(&f->h, &f->rq[2], 0, BUF, len, 0, 0);
+	h_avail(&f->h, &f->rq[2], 0);
+	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
+	for (int i = 0; i < 400; i++) {
+		virtio_balloon_get(f->d, info);
+		if (info->stats_updates)
+			break;
+		usleep(5000);
+	}
+	assert_int_equal(info->stats_updates, 1);
+}
+
 static void test_balloon_stats(void **state)
 {
 	struct bfix *f = balloon_up();
@@ -211,20 +242,98 @@ static void test_balloon_stats(void **state)
 	tag = 999; /* unknown tags are skipped */
 	memcpy(s + 10, &tag, 2);
 	memcpy(h_ptr(&f->h, BUF), s, sizeof(s));
-	h_desc(&f->h, &f->rq[2], 0, BUF, 19, 0, 0); /* a truncated entry */
-	h_avail(&f->h, &f->rq[2], 0);
-	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
-	for (int i = 0; i < 400; i++) {
-		virtio_balloon_get(f->d, &info);
-		if (info.stats_updates)
-			break;
-		usleep(5000);
-	}
-	assert_int_equal(info.stats_updates, 1);
+	stats_give(f, 19, &info); /* a truncated entry */
 	assert_true(info.have_stat[BALLOON_MEMFREE]);
 	assert_int_equal(info.stats[BALLOON_MEMFREE], 1234567);
 	/* The buffer is held for the next poll, not returned. */
 	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 0);
+	balloon_down(f);
+}
+
+/* PATCH /balloon/statistics: a new interval asks for statistics at once. */
+static void test_balloon_stats_interval(void **state)
+{
+	struct bfix *f = balloon_up_cfg(true, 3600);
+	struct bfix *none = balloon_up_cfg(true, 0);
+	struct balloon_info info;
+
+	(void)state;
+	assert_int_equal(virtio_balloon_set_stats_interval(none->d, 5), -1);
+	assert_int_equal(virtio_balloon_set_stats_interval(f->d, 0), -1);
+	/* The driver's buffer: held until the next period, an hour away. */
+	memset(h_ptr(&f->h, BUF), 0, 10);
+	stats_give(f, 10, &info);
+	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 0);
+	/* A new interval: the buffer goes back to the driver now. */
+	assert_int_equal(virtio_balloon_set_stats_interval(f->d, 2), 0);
+	for (int i = 0; i < 400 && !h_used_idx(&f->h, &f->rq[2]); i++)
+		usleep(5000);
+	assert_int_equal(h_used_idx(&f->h, &f->rq[2]), 1);
+	balloon_down(none);
+	balloon_down(f);
+}
+
+static uint32_t hint_cmd(struct bfix *f)
+{
+	return h_r32(&f->h, BASE, 0x100 + 8); /* free_page_hint_cmd_id */
+}
+
+/* The guest's command on the hinting queue (3), then a 64 KiB block. */
+static void hint_send(struct bfix *f, uint16_t *n, uint32_t cmd, bool block)
+{
+	memcpy(h_ptr(&f->h, BUF + 0x100 * *n), &cmd, 4);
+	h_desc(&f->h, &f->rq[3], *n, BUF + 0x100 * *n, 4, 0, 0);
+	h_avail(&f->h, &f->rq[3], *n);
+	++*n;
+	if (block) {
+		h_desc(&f->h, &f->rq[3], *n, PAGE_GPA, 0x10000,
+		       VIRTQ_DESC_F_WRITE, 0);
+		h_avail(&f->h, &f->rq[3], *n);
+		++*n;
+	}
+	h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 3);
+}
+
+/* Free page hinting: host commands, the guest's run, STOP acknowledged. */
+static void test_balloon_hinting(void **state)
+{
+	struct bfix *f = balloon_up_hint(true, 0, true);
+	struct bfix *none = balloon_up(); /* configured without hinting */
+	struct balloon_info info;
+	uint16_t n = 0;
+	uint32_t run;
+
+	(void)state;
+	assert_int_equal(virtio_balloon_hint(none->d, true, true), -1);
+	assert_int_equal(hint_cmd(f), BALLOON_CMD_STOP);
+	assert_int_equal(virtio_balloon_hint(f->d, true, true), 0);
+	run = hint_cmd(f);
+	assert_true(run >= BALLOON_CMD_MIN);
+	memset(h_ptr(&f->h, PAGE_GPA), 0xab, 0x10000);
+	hint_send(f, &n, run, true);
+	assert_true(h_wait_used(&f->h, f->d, &f->rq[3], 2, 4000));
+	virtio_balloon_get(f->d, &info);
+	assert_true(info.guest_cmd_seen);
+	assert_int_equal(info.guest_cmd, run);
+	assert_int_equal(info.host_cmd, run);
+	assert_int_equal(info.hinted_bytes, 0x10000);
+	/* The pages are left alone (the guest may reuse them). */
+	assert_int_equal(*(uint8_t *)h_ptr(&f->h, PAGE_GPA + 0x8000), 0xab);
+	/* The guest's STOP: acknowledged with DONE. */
+	hint_send(f, &n, BALLOON_CMD_STOP, false);
+	assert_true(h_wait_used(&f->h, f->d, &f->rq[3], 3, 4000));
+	assert_int_equal(hint_cmd(f), BALLOON_CMD_DONE);
+	/* A new run gets a new id; without acknowledgement STOP stays. */
+	assert_int_equal(virtio_balloon_hint(f->d, true, false), 0);
+	assert_true(hint_cmd(f) > run);
+	run = hint_cmd(f);
+	hint_send(f, &n, BALLOON_CMD_STOP, false);
+	assert_true(h_wait_used(&f->h, f->d, &f->rq[3], 4, 4000));
+	assert_int_equal(hint_cmd(f), run);
+	/* The host's stop: DONE. */
+	assert_int_equal(virtio_balloon_hint(f->d, false, false), 0);
+	assert_int_equal(hint_cmd(f), BALLOON_CMD_DONE);
+	balloon_down(none);
 	balloon_down(f);
 }
 
@@ -527,6 +636,8 @@ int main(void)
 		cmocka_unit_test(test_balloon_long_chain),
 		cmocka_unit_test(test_balloon_reporting),
 		cmocka_unit_test(test_balloon_stats),
+		cmocka_unit_test(test_balloon_stats_interval),
+		cmocka_unit_test(test_balloon_hinting),
 		cmocka_unit_test(test_vsock_no_listener),
 		cmocka_unit_test(test_vsock_echo),
 		cmocka_unit_test(test_vsock_short_header),

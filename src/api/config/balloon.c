@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * balloon.c - PUT/PATCH/GET /balloon and PATCH /balloon/statistics: the
- * target in MiB and the statistics interval, checked by the balloon
+ * target in MiB, the statistics interval, free page reporting and hinting, checked by the balloon
  * validator (the target against the memory at PUT time, as Firecracker).
  */
 #include <string.h>
@@ -25,7 +25,6 @@ int cfg_parse_balloon(struct api_config *n, json_t *body, char *err)
 	struct balloon_config b;
 	struct config_err e;
 	uint64_t mib = 0, interval = 0;
-	bool hinting = false;
 
 	memset(&b, 0, sizeof(b));
 	if (api_check_fields(body, "balloon", balloon_fields, err) ||
@@ -33,7 +32,8 @@ int cfg_parse_balloon(struct api_config *n, json_t *body, char *err)
 			 API_MAX_MEM_MIB, &mib, NULL, err) ||
 	    api_get_uint(body, "balloon", "stats_polling_interval_s", false, 0,
 			 UINT32_MAX, &interval, NULL, err) ||
-	    api_get_bool(body, "balloon", "free_page_hinting", &hinting, err) ||
+	    api_get_bool(body, "balloon", "free_page_hinting", &b.hinting,
+			 err) ||
 	    api_get_bool(body, "balloon", "free_page_reporting", &b.reporting,
 			 err))
 		return -1;
@@ -42,10 +42,10 @@ int cfg_parse_balloon(struct api_config *n, json_t *body, char *err)
 	if (api_get_bool(body, "balloon", "deflate_on_oom", &b.deflate_on_oom,
 			 err))
 		return -1;
-	if (hinting)
+	if (n->huge_pages && !strcmp(n->huge_pages, "2M"))
 		return api_fail(
 			err,
-			"balloon: field `free_page_hinting`: free page hinting is not supported by vmon (free_page_reporting is)");
+			"balloon: the balloon device is incompatible with huge pages 2M (as in Firecracker)");
 	b.enabled = true;
 	b.size = mib << 20;
 	b.stats_interval = (unsigned int)interval;
@@ -105,14 +105,26 @@ int api_config_balloon_interval(const struct api_config *c, json_t *body,
 	return 0;
 }
 
+int api_config_balloon_hint_start(json_t *body, bool *ack, char *err)
+{
+	static const char *const fields[] = { "acknowledge_on_stop", NULL };
+	const char *what = "balloon/hinting/start";
+
+	return api_check_fields(body, what, fields, err) ||
+			       api_get_bool(body, what, "acknowledge_on_stop",
+					    ack, err) ?
+		       -1 :
+		       0;
+}
+
 json_t *api_config_balloon_json(const struct api_config *c)
 {
 	return json_pack("{s:I, s:b, s:I, s:b, s:b}", "amount_mib",
 			 (json_int_t)c->balloon_mib, "deflate_on_oom",
 			 c->balloon.deflate_on_oom, "stats_polling_interval_s",
 			 (json_int_t)c->balloon.stats_interval,
-			 "free_page_hinting", 0, "free_page_reporting",
-			 c->balloon.reporting);
+			 "free_page_hinting", c->balloon.hinting,
+			 "free_page_reporting", c->balloon.reporting);
 }
 
 static void balloon_json(const struct api_config *c, json_t *j)

@@ -85,6 +85,8 @@ void api_swap_config(struct api_config *c, struct api_config *n);
 
 /* Each object's parser, onto the copy @n (see TRANSACT). */
 int cfg_parse_boot_source(struct api_config *n, json_t *body, char *err);
+/* Whether @t is one of Firecracker's named CPU templates (C3, T2...). */
+bool api_fc_cpu_template(const char *t);
 int cfg_parse_machine(struct api_config *n, json_t *body, bool partial,
 		      char *err);
 int cfg_parse_logger(struct api_config *n, json_t *body, char *err);
@@ -95,6 +97,7 @@ int cfg_parse_net(struct api_config *n, const char *id, json_t *body,
 		  char *err);
 int cfg_parse_vsock(struct api_config *n, json_t *body, char *err);
 int cfg_parse_balloon(struct api_config *n, json_t *body, char *err);
+int cfg_parse_mmds_config(struct api_config *n, json_t *body, char *err);
 int cfg_find_drive(const struct api_config *c, const char *id);
 int cfg_find_net(const struct api_config *c, const char *id);
 
@@ -104,5 +107,6 @@ void cfg_logger_json(const struct api_config *c, json_t *j);
 void cfg_drives_json(const struct api_config *c, json_t *j);
 void cfg_nets_json(const struct api_config *c, json_t *j);
 void cfg_vsock_json(const struct api_config *c, json_t *j);
+void cfg_mmds_config_json(const struct api_config *c, json_t *j);
 
 #endif

@@ -20,11 +20,9 @@ static const struct {
 	{ "machine-config", NULL },
 	{ "logger", NULL },
 	{ "metrics", NULL },
-	{ "mmds-config", "MMDS" },
-	{ "cpu-config", "custom CPU configuration (cpu-config)" },
+	{ "mmds-config", NULL },
 	{ "pmem", "pmem devices (virtio-pmem)" },
 	{ "memory-hotplug", "memory hotplug (virtio-mem)" },
-	{ "serial", "serial configuration" },
 };
 
 static const struct api_object *find_object(const char *key)
@@ -144,7 +142,11 @@ static int parse_document(struct api_config *n, json_t *doc, char *err)
 	v = json_object_get(doc, "metrics");
 	if (v && cfg_parse_metrics(n, v, err))
 		return -1;
-	return parse_document_devices(n, doc, err);
+	if (parse_document_devices(n, doc, err))
+		return -1;
+	/* After the interfaces it names. */
+	v = json_object_get(doc, "mmds-config");
+	return v ? cfg_parse_mmds_config(n, v, err) : 0;
 }
 
 int api_config_document(struct api_config *c, const char *text, size_t len,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * machine.c - PUT/PATCH/GET /machine-config: vCPUs, memory, SMT, the CPU
- * template (Firecracker's names refused, vmon's checked by the machine
+ * template (Firecracker's names, or vmon's checked by the machine
  * validator), dirty page tracking, huge pages, and vmon's extension
  * mem_merge (KSM, docs/density.md).
  */
@@ -22,9 +22,17 @@ static const struct api_field machine_keys[] = {
 	{ NULL, NULL },
 };
 
-/* Firecracker's instance-type templates, which vmon does not model. */
+/* Firecracker's instance-type templates (src/arch/x86/cpu_named.c). */
 static const char *const fc_templates[] = { "C3",  "T2",   "T2S", "T2CL",
 					    "T2A", "V1N1", NULL };
+
+bool api_fc_cpu_template(const char *t)
+{
+	for (const char *const *f = fc_templates; t && *f; f++)
+		if (!strcmp(t, *f))
+			return true;
+	return false;
+}
 
 /* The machine validator on the new values; "None" is no template. */
 static int check_machine(const struct api_config *n, uint64_t vcpus,
@@ -33,14 +41,8 @@ static int check_machine(const struct api_config *n, uint64_t vcpus,
 	const char *t = tmpl ? tmpl : n->cpu_template;
 	struct config_err e;
 
-	if (t && !strcmp(t, "None"))
-		t = NULL;
-	for (const char *const *f = fc_templates; t && *f; f++)
-		if (!strcmp(t, *f))
-			return api_fail(
-				err,
-				"machine-config: field `cpu_template`: Firecracker's %s template is not implemented by vmon; use None, host or pvm (with ,+FEATURE,-FEATURE edits)",
-				t);
+	if (t && (!strcmp(t, "None") || api_fc_cpu_template(t)))
+		t = NULL; /* whether the host fits: when the VM is built */
 	if (config_check_machine((unsigned int)vcpus, mib << 20, t, &e))
 		return api_config_err(err, "machine-config", &e, machine_keys);
 	/* As Firecracker: the balloon's target stays within the memory. */
@@ -50,6 +52,37 @@ static int check_machine(const struct api_config *n, uint64_t vcpus,
 			"machine-config: field `mem_size_mib`: %llu MiB is less than the balloon's target of %llu MiB",
 			(unsigned long long)mib,
 			(unsigned long long)n->balloon_mib);
+	return 0;
+}
+
+/*
+ * huge_pages: None, Transparent or 2M (hugetlbfs; the memory a multiple of
+ * 2 MiB and, as in Firecracker, no balloon: it gives back 4 KiB pages,
+ * which cannot free a 2 MiB one).
+ */
+static int check_huge_pages(const struct api_config *n, const char *huge,
+			    uint64_t mib, char *err)
+{
+	if (!huge || !strcmp(huge, "None") || !strcmp(huge, "Transparent"))
+		return 0;
+	if (strcmp(huge, "2M") != 0)
+		return api_fail(
+			err,
+			"machine-config: field `huge_pages`: `%.32s` is not one of None, Transparent, 2M",
+			huge);
+	if (mib % 2)
+		return api_fail(
+			err,
+			"machine-config: field `mem_size_mib`: %llu MiB is not a multiple of the 2 MiB huge page size",
+			(unsigned long long)mib);
+	if (n->balloon_set)
+		return api_fail(
+			err,
+			"machine-config: field `huge_pages`: huge pages 2M are incompatible with the balloon device (as in Firecracker)");
+	if (n->mem_merge)
+		return api_fail(
+			err,
+			"machine-config: field `huge_pages`: huge pages 2M are incompatible with mem_merge (KSM merges 4 KiB pages)");
 	return 0;
 }
 
@@ -87,14 +120,8 @@ int cfg_parse_machine(struct api_config *n, json_t *body, bool partial,
 	    api_get_str(body, what, "huge_pages", false, &huge, err) ||
 	    check_machine(n, vcpus, mem, tmpl, err))
 		goto bad;
-	if (huge && strcmp(huge, "None") != 0 &&
-	    strcmp(huge, "Transparent") != 0) {
-		api_fail(
-			err,
-			"machine-config: field `huge_pages`: `%.32s` is not supported (vmon has None and Transparent)",
-			huge);
+	if (check_huge_pages(n, huge ? huge : n->huge_pages, mem, err))
 		goto bad;
-	}
 	if (n->smt && vcpus > 1 && vcpus % 2) {
 		api_fail(
 			err,

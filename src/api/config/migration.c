@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * migration.c - the body of PUT /migration/send (a vmon extension,
- * docs/migration.md), checked into struct api_migration_send.
+ * migration.c - the bodies of PUT /migration/send and PUT
+ * /migration/receive (vmon extensions, docs/migration.md), checked into
+ * struct mig_params and struct api_migration_receive.
  */
 #include <string.h>
 
@@ -10,13 +11,28 @@
 
 static const char *const send_fields[] = { "url",	  "mode",
 					   "downtime_ms", "bandwidth",
-					   "compress",	  NULL };
+					   "compress",	  "with_disks",
+					   NULL };
+
+/* The thread that connects or listens has no name service. */
+static int check_url(const char *url, const char *req, char *err)
+{
+	struct mig_addr a;
+
+	if (mig_addr_parse(url, &a, err, API_ERR_MAX))
+		return -1;
+	if (!a.unix_sock && !mig_addr_numeric(&a))
+		return api_fail(
+			err,
+			"%s: field `url`: give the host as a numeric address (vmon migrate resolves names)",
+			req);
+	return 0;
+}
 
 int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
 {
 	char mode[16] = "precopy";
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
-	struct mig_addr a;
 
 	memset(out, 0, sizeof(*out));
 	if (api_check_fields(body, "migration/send", send_fields, err) ||
@@ -29,19 +45,33 @@ int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
 	    api_get_uint(body, "migration/send", "bandwidth", false, 0,
 			 UINT64_MAX, &bw, NULL, err) ||
 	    api_get_bool(body, "migration/send", "compress", &out->compress,
+			 err) ||
+	    api_get_bool(body, "migration/send", "with_disks", &out->with_disks,
 			 err))
 		return -1;
 	if (mig_mode_parse(mode, &out->mode))
 		return api_fail(
 			err,
 			"migration/send: field `mode` must be \"precopy\", \"postcopy\" or \"auto\"");
-	if (mig_addr_parse(out->url, &a, err, API_ERR_MAX))
+	if (check_url(out->url, "migration/send", err))
 		return -1;
-	if (!a.unix_sock && !mig_addr_numeric(&a))
-		return api_fail(
-			err,
-			"migration/send: field `url`: give the host as a numeric address (vmon migrate resolves names)");
 	out->downtime_ms = downtime;
 	out->bandwidth = bw;
 	return 0;
+}
+
+static const char *const receive_fields[] = { "url", "network_overrides",
+					      "vsock_override",
+					      "drive_overrides", NULL };
+
+int api_migration_receive_parse(json_t *body, struct api_migration_receive *out,
+				char *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (api_check_fields(body, "migration/receive", receive_fields, err) ||
+	    api_get_strbuf(body, "migration/receive", "url", true, out->url,
+			   sizeof(out->url), NULL, err) ||
+	    check_url(out->url, "migration/receive", err))
+		return -1;
+	return api_overrides_parse(body, "migration/receive", &out->ov, err);
 }

@@ -17,9 +17,9 @@ static const char *const drive_fields[] = { "drive_id", "path_on_host", NULL };
 static const char *const vsock_fields[] = { "uds_path", NULL };
 
 /* One list: @key's array of {@id_key, @value_key} objects. */
-static int parse_list(json_t *body, const char *key, const char *const *fields,
-		      struct api_override *out, unsigned int max,
-		      unsigned int *nr, char *err)
+static int parse_list(json_t *body, const char *req, const char *key,
+		      const char *const *fields, struct api_override *out,
+		      unsigned int max, unsigned int *nr, char *err)
 {
 	json_t *a = json_object_get(body, key), *e;
 	char what[64];
@@ -31,11 +31,11 @@ static int parse_list(json_t *body, const char *key, const char *const *fields,
 	if (!json_is_array(a) || json_array_size(a) > max)
 		return api_fail(
 			err,
-			"snapshot/load: field `%s` must be an array of at most %u objects",
-			key, max);
+			"%s: field `%s` must be an array of at most %u objects",
+			req, key, max);
 	json_array_foreach(a, i, e)
 	{
-		snprintf(what, sizeof(what), "snapshot/load: %s[%zu]", key, i);
+		snprintf(what, sizeof(what), "%s: %s[%zu]", req, key, i);
 		if (!json_is_object(e))
 			return api_fail(err, "%s: must be an object", what);
 		if (api_check_fields(e, what, fields, err) ||
@@ -49,29 +49,30 @@ static int parse_list(json_t *body, const char *key, const char *const *fields,
 	return 0;
 }
 
-int api_overrides_parse(json_t *body, struct api_overrides *ov, char *err)
+int api_overrides_parse(json_t *body, const char *req, struct api_overrides *ov,
+			char *err)
 {
 	json_t *v = json_object_get(body, "vsock_override");
+	char what[64];
 
 	memset(ov, 0, sizeof(*ov));
-	if (parse_list(body, "network_overrides", net_fields, ov->nets,
+	if (parse_list(body, req, "network_overrides", net_fields, ov->nets,
 		       VMON_MAX_NETS, &ov->nr_nets, err) ||
-	    parse_list(body, "drive_overrides", drive_fields, ov->drives,
+	    parse_list(body, req, "drive_overrides", drive_fields, ov->drives,
 		       VMON_MAX_DISKS, &ov->nr_drives, err))
 		return -1;
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v))
-		return api_fail(
-			err,
-			"snapshot/load: field `vsock_override` must be an object");
+		return api_fail(err,
+				"%s: field `vsock_override` must be an object",
+				req);
 	ov->vsock_set = true;
-	if (api_check_fields(v, "snapshot/load: vsock_override", vsock_fields,
-			     err))
+	snprintf(what, sizeof(what), "%s: vsock_override", req);
+	if (api_check_fields(v, what, vsock_fields, err))
 		return -1;
-	return api_get_strbuf(v, "snapshot/load: vsock_override", "uds_path",
-			      true, ov->vsock_uds, sizeof(ov->vsock_uds), NULL,
-			      err);
+	return api_get_strbuf(v, what, "uds_path", true, ov->vsock_uds,
+			      sizeof(ov->vsock_uds), NULL, err);
 }
 
 /* "ID=VALUE" into the next entry of @list. */

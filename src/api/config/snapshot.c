@@ -109,7 +109,7 @@ int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 			   out->state_path, sizeof(out->state_path), NULL,
 			   err) ||
 	    parse_backend(body, out, err) || check_realtime(body, err) ||
-	    api_overrides_parse(body, &out->ov, err) ||
+	    api_overrides_parse(body, "snapshot/load", &out->ov, err) ||
 	    api_get_bool(body, "snapshot/load", "resume_vm", &out->resume,
 			 err) ||
 	    api_get_bool(body, "snapshot/load", "enable_diff_snapshots",

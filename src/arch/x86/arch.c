@@ -20,6 +20,8 @@
 #include "../../vmm/vm.h"
 #include "../arch.h"
 #include "acpi.h"
+#include "cpu_custom.h"
+#include "cpu_named.h"
 #include "cpuid.h"
 #include "layout.h"
 #include "mce.h"
@@ -137,6 +139,64 @@ int arch_check_host(const struct kvm *kvm, const struct vm_config *cfg)
 	return 0;
 }
 
+/* A named template's refusal says the template, not cpu-config. */
+static void named_err(const char *name, char *err, size_t errlen)
+{
+	const char *p = "cpu-config: ";
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s",
+		 strncmp(err, p, strlen(p)) ? err : err + strlen(p));
+	snprintf(err, errlen, "CPU template %.8s: %.230s", name, why);
+}
+
+/*
+ * Firecracker's named template, then PUT /cpu-config, where this host can
+ * honour them (checked against what KVM supports and, on a PVM host,
+ * what the guest reads from the CPU itself).
+ */
+static int apply_custom(struct vm *vm, char *err, size_t errlen)
+{
+	const struct cpu_custom *cc = vm->cfg->cpu_custom;
+	struct kvm_cpuid2 *supported = vm->kvm->arch->supported_cpuid;
+	struct kvm_cpuid2 *raw = NULL;
+	struct cpu_custom *named = NULL;
+	int r = -1;
+
+	if (!cc && !vm->cfg->cpu_named)
+		return 0;
+	if (vm->kvm->pvm && !(raw = cpu_custom_raw_host(supported)))
+		goto oom;
+	if (vm->cfg->cpu_named) {
+		named = malloc(sizeof(*named));
+		if (!named)
+			goto oom;
+		if (cpu_named_build(vm->cfg->cpu_named, vm->arch->cpuid, named,
+				    err, errlen))
+			goto out;
+		if (cpu_custom_check(named, vm->arch->cpuid, supported, raw,
+				     err, errlen)) {
+			named_err(vm->cfg->cpu_named, err, errlen);
+			goto out;
+		}
+		cpu_custom_apply_cpuid(named, vm->arch->cpuid);
+	}
+	if (cc && (cpu_custom_check_caps(cc, vm->kvm->fd, err, errlen) ||
+		   cpu_custom_check(cc, vm->arch->cpuid, supported, raw, err,
+				    errlen)))
+		goto out;
+	if (cc)
+		cpu_custom_apply_cpuid(cc, vm->arch->cpuid);
+	r = 0;
+	goto out;
+oom:
+	snprintf(err, errlen, "cpu-config: out of memory");
+out:
+	free(named);
+	free(raw);
+	return r;
+}
+
 int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len)
 {
 	const char *def = vm->kvm->pvm ? "pvm" : "host";
@@ -151,7 +211,8 @@ int arch_cpu_setup(struct vm *vm, char *extra, size_t extra_len)
 	/* On a PVM host the guest executes CPUID natively: hide by cmdline. */
 	if (cpuid_apply_template(vm->arch->cpuid, vm->cfg->cpu_template, def,
 				 vm->kvm->pvm, extra, extra_len, err,
-				 sizeof(err))) {
+				 sizeof(err)) ||
+	    apply_custom(vm, err, sizeof(err))) {
 		pr_err("%s", err);
 		return -1;
 	}

@@ -14,6 +14,7 @@
 #include "../../util/log.h"
 #include "../../vmm/vcpu.h"
 #include "../../vmm/vm.h"
+#include "cpu_custom.h"
 #include "cpuid.h"
 #include "layout.h"
 #include "mce.h"
@@ -90,10 +91,14 @@ int arch_vcpu_init(struct vcpu *vcpu)
 
 	if (!c)
 		return -1;
-	if (cpuid_set_topology(c, vcpu->id, vm->nr_vcpus)) {
+	if (cpuid_set_topology(c, vcpu->id, vm->nr_vcpus,
+			       vm->cfg->smt ? 2 : 1)) {
 		pr_err("vcpu%u: CPUID table full", vcpu->id);
 		goto out;
 	}
+	/* A custom template's modifiers win, topology leaves included. */
+	if (vm->cfg->cpu_custom)
+		cpu_custom_apply_cpuid(vm->cfg->cpu_custom, c);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c)) {
 		pr_err("vcpu%u: KVM_SET_CPUID2: %s", vcpu->id, strerror(errno));
 		goto out;
@@ -108,6 +113,15 @@ int arch_vcpu_init(struct vcpu *vcpu)
 	if (set_msrs(vcpu)) {
 		pr_err("vcpu%u: KVM_SET_MSRS (MTRRs) failed", vcpu->id);
 		goto out;
+	}
+	if (vm->cfg->cpu_custom) {
+		char err[256];
+
+		if (cpu_custom_apply_msrs(vm->cfg->cpu_custom, vcpu->fd, err,
+					  sizeof(err))) {
+			pr_err("vcpu%u: %s", vcpu->id, err);
+			goto out;
+		}
 	}
 	ret = 0;
 out:

@@ -327,7 +327,20 @@ struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t leaf,
 	return NULL;
 }
 
-static uint32_t *reg_of(struct kvm_cpuid_entry2 *e, enum cpuid_reg r)
+const struct cpu_feature *cpu_feature_at(uint32_t leaf, uint32_t subleaf,
+					 enum cpuid_reg reg, unsigned int bit)
+{
+	for (size_t i = 0; i < sizeof(features) / sizeof(*features); i++) {
+		const struct cpu_feature *f = &features[i];
+
+		if (f->leaf == leaf && f->subleaf == subleaf && f->reg == reg &&
+		    f->bit == bit)
+			return f;
+	}
+	return NULL;
+}
+
+uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, enum cpuid_reg r)
 {
 	switch (r) {
 	case CPUID_EAX:
@@ -345,7 +358,7 @@ bool cpuid_has(struct kvm_cpuid2 *c, const struct cpu_feature *f)
 {
 	struct kvm_cpuid_entry2 *e = cpuid_find(c, f->leaf, f->subleaf);
 
-	return e && (*reg_of(e, f->reg) >> f->bit & 1);
+	return e && (*cpuid_reg(e, f->reg) >> f->bit & 1);
 }
 
 static void clear_leaf(struct kvm_cpuid2 *c, uint32_t leaf)
@@ -363,7 +376,7 @@ void cpuid_hide(struct kvm_cpuid2 *c, const struct cpu_feature *f)
 	struct kvm_cpuid_entry2 *e = cpuid_find(c, f->leaf, f->subleaf);
 
 	if (e)
-		*reg_of(e, f->reg) &= ~(1U << f->bit);
+		*cpuid_reg(e, f->reg) &= ~(1U << f->bit);
 	for (size_t i = 0; i < sizeof(deps) / sizeof(*deps); i++)
 		if (!strcmp(deps[i].parent, f->name))
 			cpuid_hide(c, cpu_feature_find(deps[i].child));
@@ -378,7 +391,7 @@ int cpuid_show(struct kvm_cpuid2 *c, const struct cpu_feature *f)
 
 	if (!e)
 		return -1;
-	*reg_of(e, f->reg) |= 1U << f->bit;
+	*cpuid_reg(e, f->reg) |= 1U << f->bit;
 	return 0;
 }
 
@@ -638,9 +651,11 @@ static int add_entry(struct kvm_cpuid2 *c, uint32_t leaf, uint32_t subleaf,
 
 /* Replaces every subleaf of an extended-topology leaf (0xb or 0x1f). */
 static int set_ext_topology(struct kvm_cpuid2 *c, uint32_t leaf,
-			    unsigned int apic_id, unsigned int nr_cpus)
+			    unsigned int apic_id, unsigned int nr_cpus,
+			    unsigned int threads)
 {
-	unsigned int shift = order_base_2(nr_cpus);
+	unsigned int smt_shift = order_base_2(threads);
+	unsigned int shift = smt_shift + order_base_2(nr_cpus / threads);
 	uint32_t i = 0;
 
 	if (!cpuid_find(c, leaf, 0))
@@ -651,20 +666,63 @@ static int set_ext_topology(struct kvm_cpuid2 *c, uint32_t leaf,
 		else
 			i++;
 	}
-	/* Level 0: SMT, one thread per core; level 1: cores; then end. */
-	if (add_entry(c, leaf, 0, 0, 1, 0 | 1 << 8, apic_id) ||
+	/* Level 0: SMT, @threads per core; level 1: cores; then end. */
+	if (add_entry(c, leaf, 0, smt_shift, threads, 0 | 1 << 8, apic_id) ||
 	    add_entry(c, leaf, 1, shift, nr_cpus, 1 | 2 << 8, apic_id) ||
 	    add_entry(c, leaf, 2, 0, 0, 2, apic_id))
 		return -1;
 	return 0;
 }
 
+/*
+ * Leaf 4 (deterministic cache parameters): cores per package - 1 in
+ * EAX[31:26]; the logical processors sharing a cache - 1 in EAX[25:14]:
+ * a core's threads for L1 and L2, the whole package for L3.
+ */
+static void set_cache_topology(struct kvm_cpuid2 *c, unsigned int nr_cpus,
+			       unsigned int threads)
+{
+	unsigned int pow2 = 1U << order_base_2(nr_cpus);
+	unsigned int cores = 1U << order_base_2(nr_cpus / threads);
+
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 4 && (e->eax & 0x1f)) {
+			unsigned int level = (e->eax >> 5) & 7;
+			unsigned int sharing = level >= 3 ? pow2 - 1 :
+							    threads - 1;
+
+			e->eax = (e->eax & 0x3fff) | (cores - 1) << 26 |
+				 sharing << 14;
+		}
+	}
+}
+
+/* AMD: the logical processors of the package, threads per core. */
+static void set_amd_topology(struct kvm_cpuid2 *c, unsigned int apic_id,
+			     unsigned int nr_cpus, unsigned int threads)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, 0x80000008, 0);
+
+	if (e && e->ecx)
+		e->ecx = (e->ecx & ~0xf0ffU) | (nr_cpus - 1) |
+			 order_base_2(nr_cpus) << 12;
+	/* 0x8000001e EBX: threads per core - 1 in [15:8], core id [7:0]. */
+	e = cpuid_find(c, 0x8000001e, 0);
+	if (e)
+		e->ebx = (e->ebx & ~0xffffU) | (threads - 1) << 8 |
+			 ((apic_id >> order_base_2(threads)) & 0xff);
+}
+
 int cpuid_set_topology(struct kvm_cpuid2 *c, unsigned int apic_id,
-		       unsigned int nr_cpus)
+		       unsigned int nr_cpus, unsigned int threads)
 {
 	unsigned int pow2 = 1U << order_base_2(nr_cpus);
 	struct kvm_cpuid_entry2 *e;
 
+	if (threads != 2 || nr_cpus % 2)
+		threads = 1;
 	e = cpuid_find(c, 1, 0);
 	if (e) {
 		e->ebx = (e->ebx & 0xffff) | (apic_id & 0xff) << 24 |
@@ -674,23 +732,10 @@ int cpuid_set_topology(struct kvm_cpuid2 *c, unsigned int apic_id,
 		else
 			e->edx &= ~(1U << 28);
 	}
-	for (uint32_t i = 0; i < c->nent; i++) {
-		e = &c->entries[i];
-		if (e->function == 4 && (e->eax & 0x1f)) {
-			unsigned int level = (e->eax >> 5) & 7;
-			unsigned int sharing = level >= 3 ? pow2 - 1 : 0;
-
-			e->eax = (e->eax & 0x3fff) | (pow2 - 1) << 26 |
-				 sharing << 14;
-		}
-	}
-	if (set_ext_topology(c, 0xb, apic_id, nr_cpus) ||
-	    set_ext_topology(c, 0x1f, apic_id, nr_cpus))
+	set_cache_topology(c, nr_cpus, threads);
+	if (set_ext_topology(c, 0xb, apic_id, nr_cpus, threads) ||
+	    set_ext_topology(c, 0x1f, apic_id, nr_cpus, threads))
 		return -1;
-	/* AMD: number of cores in the package. */
-	e = cpuid_find(c, 0x80000008, 0);
-	if (e && e->ecx)
-		e->ecx = (e->ecx & ~0xf0ffU) | (nr_cpus - 1) |
-			 order_base_2(nr_cpus) << 12;
+	set_amd_topology(c, apic_id, nr_cpus, threads);
 	return 0;
 }

@@ -27,12 +27,16 @@ struct cpu_feature {
 
 /* Looks a feature up by name; '-' and '_' are equal, case is ignored. */
 const struct cpu_feature *cpu_feature_find(const char *name);
+/* The named feature at bit @bit of @reg of a leaf, or NULL. */
+const struct cpu_feature *cpu_feature_at(uint32_t leaf, uint32_t subleaf,
+					 enum cpuid_reg reg, unsigned int bit);
 
 struct kvm_cpuid2 *cpuid_alloc(void);
 struct kvm_cpuid2 *cpuid_dup(const struct kvm_cpuid2 *src);
 struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t leaf,
 				    uint32_t subleaf);
 bool cpuid_has(struct kvm_cpuid2 *c, const struct cpu_feature *f);
+uint32_t *cpuid_reg(struct kvm_cpuid_entry2 *e, enum cpuid_reg r);
 /* Clears @f and every feature that depends on it. */
 void cpuid_hide(struct kvm_cpuid2 *c, const struct cpu_feature *f);
 /* Sets @f; returns -1 if its leaf is absent. */
@@ -57,11 +61,13 @@ extern const char *const cpu_template_names[];
 const char *cpu_template_desc(const char *name);
 
 /*
- * Writes into @c the topology of vCPU @apic_id among @nr_cpus: one socket,
- * @nr_cpus cores, one thread per core. @c must have room for 3 more
- * entries. Returns 0 or -1.
+ * Writes into @c the topology of vCPU @apic_id among @nr_cpus: one socket
+ * of @nr_cpus / @threads cores with @threads threads each (2 with SMT,
+ * when @nr_cpus is even; otherwise 1: APIC IDs are the vCPU numbers, the
+ * thread in the low bit). @c must have room for 3 more entries. Returns
+ * 0 or -1.
  */
 int cpuid_set_topology(struct kvm_cpuid2 *c, unsigned int apic_id,
-		       unsigned int nr_cpus);
+		       unsigned int nr_cpus, unsigned int threads);
 
 #endif

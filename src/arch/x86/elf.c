@@ -36,20 +36,22 @@ static int find_pvh_entry(const struct boot_file *f, const Elf64_Phdr *ph,
 	if (!in_file(f, ph->p_offset, ph->p_filesz))
 		return -1;
 	while (end - off >= sizeof(Elf64_Nhdr)) {
-		const Elf64_Nhdr *n = (const void *)(f->data + off);
-		uint64_t name_off = off + sizeof(*n);
-		uint64_t desc_off = name_off + ((n->n_namesz + 3ULL) & ~3ULL);
-		uint64_t next = desc_off + ((n->n_descsz + 3ULL) & ~3ULL);
+		Elf64_Nhdr n;
+		uint64_t name_off = off + sizeof(n), desc_off, next;
 
+		/* Copied: the file need not align its notes. */
+		memcpy(&n, f->data + off, sizeof(n));
+		desc_off = name_off + ((n.n_namesz + 3ULL) & ~3ULL);
+		next = desc_off + ((n.n_descsz + 3ULL) & ~3ULL);
 		if (next > end)
 			return -1;
-		if (n->n_type == XEN_ELFNOTE_PHYS32_ENTRY && n->n_namesz == 4 &&
+		if (n.n_type == XEN_ELFNOTE_PHYS32_ENTRY && n.n_namesz == 4 &&
 		    !memcmp(f->data + name_off, "Xen", 4)) {
 			uint64_t v = 0;
 
-			if (n->n_descsz != 4 && n->n_descsz != 8)
+			if (n.n_descsz != 4 && n.n_descsz != 8)
 				return -1;
-			memcpy(&v, f->data + desc_off, n->n_descsz);
+			memcpy(&v, f->data + desc_off, n.n_descsz);
 			*entry = v;
 			return 1;
 		}
@@ -149,10 +151,14 @@ int elf_load(struct vm *vm, const struct boot_files *f,
 	     struct boot_entry *entry)
 {
 	const struct boot_file *k = &f->kernel;
-	const Elf64_Ehdr *eh = (const void *)k->data;
+	Elf64_Ehdr ehdr;
+	const Elf64_Ehdr *eh = &ehdr;
 	uint64_t kernel_end = 0, pvh_entry = 0;
 	bool pvh = false;
 
+	/* Headers are copied out: a hostile file need not align them. */
+	if (k->size >= sizeof(ehdr))
+		memcpy(&ehdr, k->data, sizeof(ehdr));
 	if (k->size < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64) {
 		pr_err("kernel %s: ELF file is not a 64-bit x86 kernel (and has no multiboot header)",
@@ -166,9 +172,12 @@ int elf_load(struct vm *vm, const struct boot_files *f,
 		return -1;
 	}
 	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph =
-			(const void *)(k->data + eh->e_phoff +
-				       (uint64_t)i * eh->e_phentsize);
+		Elf64_Phdr phdr;
+		const Elf64_Phdr *ph = &phdr;
+
+		memcpy(&phdr,
+		       k->data + eh->e_phoff + (uint64_t)i * eh->e_phentsize,
+		       sizeof(phdr));
 
 		if (ph->p_type == PT_NOTE && !pvh) {
 			int r = find_pvh_entry(k, ph, &pvh_entry);

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * disks.c - block migration (`--with-disks`, docs/migration.md): the
+ * source copies each writable disk to the destination while the guest
+ * runs, a bulk pass then the chunks the guest wrote meanwhile (the block
+ * layer's dirty tracking, block.h), round after round with the memory and
+ * the last ones at the switch-over; the destination writes them into its
+ * own image of each drive (the same path, or its override) and syncs it
+ * before it answers. Raw images only: a qcow2 image's clusters are not
+ * where the guest's offsets are.
+ */
+#include "migration.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../block/block.h"
+#include "../config/config.h"
+#include "../util/log.h"
+#include "../virtio/mmio.h"
+#include "../virtio/runtime.h"
+#include "../vmm/vm.h"
+
+/* A BLOCKS record: at most this many chunks, contiguous. */
+#define RUN_CHUNKS 16U
+#define RUN_MAX (RUN_CHUNKS * BLOCK_DIRTY_CHUNK)
+#define BLOCKS_HEAD 24 /* u32 drive, u32 flags, u64 offset, u64 length */
+#define BLOCKS_F_ZERO 1U
+
+struct src_disk {
+	unsigned int index; /* the drive's, in the VM's configuration */
+	struct block *bk;
+	char path[VMON_DISK_PATH_MAX];
+	int fd; /* our own, read-only */
+	uint64_t size, words;
+	uint64_t *todo; /* chunks still to send */
+};
+
+struct mig_disks {
+	struct src_disk d[VMON_MAX_DISKS];
+	unsigned int nr;
+	uint8_t *buf; /* one BLOCKS record */
+	uint64_t bytes_sent; /* disk data, zero runs counted by length */
+};
+
+static int open_one(struct src_disk *sd, struct virtio_dev *dev, char *err)
+{
+	sd->bk = virtio_blk_block(dev, sd->path, sizeof(sd->path));
+	if (sd->bk->ops != &block_raw_ops) {
+		snprintf(
+			err, MIG_ERR_MAX,
+			"disk %.400s: block migration copies raw images only (this one is %s)",
+			sd->path, sd->bk->ops->name);
+		return -1;
+	}
+	sd->fd = open(sd->path, O_RDONLY | O_CLOEXEC);
+	sd->size = sd->bk->size;
+	sd->words = block_dirty_words(sd->bk);
+	sd->todo = calloc(sd->words, 8);
+	if (sd->fd < 0 || !sd->todo) {
+		snprintf(err, MIG_ERR_MAX, "disk %.400s: %s", sd->path,
+			 sd->fd < 0 ? strerror(errno) : "out of memory");
+		return -1;
+	}
+	if (block_dirty_start(sd->bk)) {
+		snprintf(err, MIG_ERR_MAX, "disk %.400s: out of memory",
+			 sd->path);
+		return -1;
+	}
+	/* The bulk pass: every chunk, read after tracking began. */
+	for (uint64_t c = 0; c * BLOCK_DIRTY_CHUNK < sd->size; c++)
+		sd->todo[c / 64] |= 1ULL << (c % 64);
+	return 0;
+}
+
+struct mig_disks *mig_disks_open(struct vm *vm, char *err)
+{
+	struct mig_disks *ds = calloc(1, sizeof(*ds));
+
+	if (!ds || !(ds->buf = malloc(BLOCKS_HEAD + RUN_MAX))) {
+		free(ds);
+		snprintf(err, MIG_ERR_MAX, "out of memory");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
+		struct virtio_dev *dev = virtio_find(vm, DEVICE_VIRTIO_BLK, i);
+		struct src_disk *sd = &ds->d[ds->nr];
+
+		/* A read-only disk cannot differ: shared or copied before. */
+		if (!dev || vm->cfg->disks[i].readonly)
+			continue;
+		sd->index = i;
+		sd->fd = -1;
+		ds->nr++;
+		if (open_one(sd, dev, err)) {
+			mig_disks_close(ds);
+			return NULL;
+		}
+	}
+	return ds;
+}
+
+void mig_disks_close(struct mig_disks *ds)
+{
+	if (!ds)
+		return;
+	for (unsigned int i = 0; i < ds->nr; i++) {
+		if (ds->d[i].bk)
+			block_dirty_stop(ds->d[i].bk);
+		if (ds->d[i].fd >= 0)
+			close(ds->d[i].fd);
+		free(ds->d[i].todo);
+	}
+	free(ds->buf);
+	free(ds);
+}
+
+int mig_disks_hello(struct mig_disks *ds, struct mig_conn *c, char *err)
+{
+	uint8_t p[8 + VMON_MAX_DISKS * 16] = { 0 };
+	uint32_t n = ds->nr;
+
+	memcpy(p, &n, 4);
+	for (unsigned int i = 0; i < ds->nr; i++) {
+		memcpy(p + 8 + 16 * i, &ds->d[i].index, 4);
+		memcpy(p + 16 + 16 * i, &ds->d[i].size, 8);
+	}
+	return mig_send(c, MIG_DISKS, p, 8 + 16ULL * n, err, MIG_ERR_MAX);
+}
+
+uint64_t mig_disks_collect(struct mig_disks *ds)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; ds && i < ds->nr; i++) {
+		struct src_disk *sd = &ds->d[i];
+
+		block_dirty_collect(sd->bk, sd->todo);
+		for (uint64_t w = 0; w < sd->words; w++)
+			bytes += (uint64_t)__builtin_popcountll(sd->todo[w]) *
+				 BLOCK_DIRTY_CHUNK;
+	}
+	return bytes;
+}
+
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
+/* Sends chunks [@c, @c + @n) of @sd as one record. */
+static int send_run(struct mig_disks *ds, struct src_disk *sd, uint64_t c,
+		    uint64_t n, struct mig_conn *conn, char *err)
+{
+	uint64_t off = c * BLOCK_DIRTY_CHUNK, len = n * BLOCK_DIRTY_CHUNK;
+	uint8_t *h = ds->buf;
+	uint32_t flags = 0;
+	ssize_t r;
+
+	if (len > sd->size - off)
+		len = sd->size - off;
+	r = pread(sd->fd, h + BLOCKS_HEAD, len, (off_t)off);
+	if (r != (ssize_t)len) {
+		snprintf(err, MIG_ERR_MAX, "disk %.400s: read at %llu: %s",
+			 sd->path, (unsigned long long)off,
+			 r < 0 ? strerror(errno) : "short read");
+		return -1;
+	}
+	if (all_zero(h + BLOCKS_HEAD, len))
+		flags = BLOCKS_F_ZERO;
+	memcpy(h, &sd->index, 4);
+	memcpy(h + 4, &flags, 4);
+	memcpy(h + 8, &off, 8);
+	memcpy(h + 16, &len, 8);
+	ds->bytes_sent += len;
+	return mig_send(conn, MIG_BLOCKS, h, BLOCKS_HEAD + (flags ? 0 : len),
+			err, MIG_ERR_MAX);
+}
+
+/* Sends the chunks of @sd still to send, in runs. */
+static int send_disk(struct mig_disks *ds, struct src_disk *sd,
+		     struct mig_conn *conn, const _Atomic(bool) *cancel,
+		     char *err)
+{
+	uint64_t chunks =
+		(sd->size + BLOCK_DIRTY_CHUNK - 1) / BLOCK_DIRTY_CHUNK;
+	uint64_t c = 0;
+
+	while (c < chunks) {
+		uint64_t n = 0;
+
+		if (!(sd->todo[c / 64] & (1ULL << (c % 64)))) {
+			c++;
+			continue;
+		}
+		while (c + n < chunks && n < RUN_CHUNKS &&
+		       (sd->todo[(c + n) / 64] & (1ULL << ((c + n) % 64)))) {
+			sd->todo[(c + n) / 64] &= ~(1ULL << ((c + n) % 64));
+			n++;
+		}
+		if (atomic_load(cancel)) {
+			snprintf(err, MIG_ERR_MAX, "cancelled");
+			return -1;
+		}
+		if (send_run(ds, sd, c, n, conn, err))
+			return -1;
+		c += n;
+	}
+	return 0;
+}
+
+int mig_disks_send(struct mig_disks *ds, struct mig_conn *conn,
+		   const _Atomic(bool) *cancel, char *err)
+{
+	for (unsigned int i = 0; ds && i < ds->nr; i++)
+		if (send_disk(ds, &ds->d[i], conn, cancel, err))
+			return -1;
+	return 0;
+}
+
+uint64_t mig_disks_bytes_sent(const struct mig_disks *ds)
+{
+	return ds ? ds->bytes_sent : 0;
+}
+
+/* --- the destination ------------------------------------------------ */
+
+struct mig_disks_dst {
+	int fd[VMON_MAX_DISKS]; /* by drive index; -1: not copied */
+	uint64_t size[VMON_MAX_DISKS];
+	const char *path[VMON_MAX_DISKS];
+	uint64_t bytes;
+};
+
+/* One entry of the DISKS record: drive @idx of @size bytes. */
+static int accept_one(struct mig_disks_dst *dd, struct vm *vm, uint32_t idx,
+		      uint64_t size, char *err, size_t errlen)
+{
+	const struct disk_config *dc;
+	off_t have;
+
+	if (idx >= vm->cfg->nr_disks || dd->fd[idx] >= 0) {
+		snprintf(err, errlen, "corrupt stream: disk %u", idx);
+		return -1;
+	}
+	dc = &vm->cfg->disks[idx];
+	if (dc->readonly) {
+		snprintf(err, errlen, "disk %.400s: read-only, not copied",
+			 dc->path);
+		return -1;
+	}
+	dd->path[idx] = dc->path;
+	dd->fd[idx] = open(dc->path, O_WRONLY | O_CLOEXEC);
+	have = dd->fd[idx] < 0 ? -1 : lseek(dd->fd[idx], 0, SEEK_END);
+	if (have < 0) {
+		snprintf(err, errlen, "disk %.400s: %s", dc->path,
+			 strerror(errno));
+		return -1;
+	}
+	if ((uint64_t)have != size) {
+		snprintf(err, errlen,
+			 "disk %.400s: %llu bytes here, the source's has %llu",
+			 dc->path, (unsigned long long)have,
+			 (unsigned long long)size);
+		return -1;
+	}
+	dd->size[idx] = size;
+	return 0;
+}
+
+int mig_disks_accept(struct mig_dest *d, struct vm *vm, const uint8_t *p,
+		     size_t len, char *err, size_t errlen)
+{
+	struct mig_disks_dst *dd;
+	uint32_t n;
+
+	if (d->disks || len < 8 || (memcpy(&n, p, 4), n > VMON_MAX_DISKS) ||
+	    len != 8 + 16ULL * n) {
+		snprintf(err, errlen, "corrupt stream: a bad disk list");
+		return -1;
+	}
+	dd = calloc(1, sizeof(*dd));
+	if (!dd) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned int i = 0; i < VMON_MAX_DISKS; i++)
+		dd->fd[i] = -1;
+	d->disks = dd;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t idx;
+		uint64_t size;
+
+		memcpy(&idx, p + 8 + 16ULL * i, 4);
+		memcpy(&size, p + 16 + 16ULL * i, 8);
+		if (accept_one(dd, vm, idx, size, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int write_zeroes(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[64 << 10];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? len : sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, (off_t)off);
+
+		if (w <= 0)
+			return -1;
+		off += (uint64_t)w;
+		len -= (uint64_t)w;
+	}
+	return 0;
+}
+
+int mig_disks_put(struct mig_dest *d, const uint8_t *p, size_t len, char *err,
+		  size_t errlen)
+{
+	struct mig_disks_dst *dd = d->disks;
+	uint32_t idx, flags;
+	uint64_t off, n;
+	ssize_t w;
+
+	if (!dd || len < BLOCKS_HEAD)
+		goto bad;
+	memcpy(&idx, p, 4);
+	memcpy(&flags, p + 4, 4);
+	memcpy(&off, p + 8, 8);
+	memcpy(&n, p + 16, 8);
+	if (idx >= VMON_MAX_DISKS || dd->fd[idx] < 0 || n > RUN_MAX ||
+	    off > dd->size[idx] || n > dd->size[idx] - off ||
+	    len != BLOCKS_HEAD + ((flags & BLOCKS_F_ZERO) ? 0 : n))
+		goto bad;
+	if (flags & BLOCKS_F_ZERO)
+		w = write_zeroes(dd->fd[idx], off, n) ? -1 : (ssize_t)n;
+	else
+		w = pwrite(dd->fd[idx], p + BLOCKS_HEAD, n, (off_t)off);
+	if (w != (ssize_t)n) {
+		snprintf(err, errlen, "disk %.400s: write at %llu: %s",
+			 dd->path[idx], (unsigned long long)off,
+			 w < 0 ? strerror(errno) : "short write");
+		return -1;
+	}
+	dd->bytes += n;
+	return 0;
+bad:
+	snprintf(err, errlen, "corrupt stream: a bad disk block record");
+	return -1;
+}
+
+int mig_disks_sync(struct mig_dest *d, char *err, size_t errlen)
+{
+	struct mig_disks_dst *dd = d->disks;
+
+	for (unsigned int i = 0; dd && i < VMON_MAX_DISKS; i++) {
+		if (dd->fd[i] < 0)
+			continue;
+		if (fdatasync(dd->fd[i])) {
+			snprintf(err, errlen, "disk %.400s: sync: %s",
+				 dd->path[i], strerror(errno));
+			return -1;
+		}
+	}
+	if (dd)
+		pr_info("migration: received %llu bytes of disk",
+			(unsigned long long)dd->bytes);
+	mig_disks_dst_free(d);
+	return 0;
+}
+
+void mig_disks_dst_free(struct mig_dest *d)
+{
+	struct mig_disks_dst *dd = d->disks;
+
+	for (unsigned int i = 0; dd && i < VMON_MAX_DISKS; i++)
+		if (dd->fd[i] >= 0)
+			close(dd->fd[i]);
+	free(dd);
+	d->disks = NULL;
+}
