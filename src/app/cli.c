@@ -90,6 +90,8 @@ void cli_run_usage(FILE *f)
 		"      --mem-prealloc       make all guest RAM resident before the boot\n"
 		"      --mem-merge          let the host's KSM share identical guest pages\n"
 		"                           (MADV_MERGEABLE; docs/density.md)\n"
+		"      --mem-file PATH      guest RAM shared from file PATH (a directory: an\n"
+		"                           unlinked file in it): the host can page it out\n"
 		"      --acpi, --no-acpi    ACPI tables and power management (default\n"
 		"                           off; docs/acpi.md)\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
@@ -124,6 +126,7 @@ enum {
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
 	OPT_MEM_MERGE,
+	OPT_MEM_FILE,
 	OPT_DEVICE, /* + i: dev_opts[i] */
 };
 
@@ -143,6 +146,7 @@ static const struct option run_options[] = {
 	{ "test-device", no_argument, NULL, OPT_TEST_DEVICE },
 	{ "mem-prealloc", no_argument, NULL, OPT_MEM_PREALLOC },
 	{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
+	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "acpi", no_argument, NULL, OPT_ACPI },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -384,6 +388,9 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		return 0;
 	case OPT_MEM_MERGE:
 		cfg->mem_merge = true;
+		return 0;
+	case OPT_MEM_FILE:
+		cfg->mem_file = arg;
 		return 0;
 	case OPT_ACPI:
 	case OPT_NO_ACPI:

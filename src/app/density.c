@@ -103,7 +103,14 @@ static void read_balloon(const char *sock, struct bal_vm *v)
 	s = instance_get_json(sock, "/balloon/statistics");
 	if (s) {
 		v->target = mem_field(s, "target_mib") << 20;
-		v->free = mem_field(s, "free_memory");
+		/*
+		 * What the guest could give: its available memory (free plus
+		 * reclaimable cache) where it reports it, as a kernel that
+		 * fills free memory with cache has little "free".
+		 */
+		v->free = mem_field(s, "available_memory");
+		if (!v->free)
+			v->free = mem_field(s, "free_memory");
 	}
 	json_decref(s);
 }

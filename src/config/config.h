@@ -87,6 +87,11 @@ struct vm_config {
 	bool mem_prealloc; /* all guest RAM resident at start */
 	bool mem_merge; /* guest RAM MADV_MERGEABLE: the host's KSM may share it */
 	bool hugetlb; /* guest RAM on 2 MiB hugetlbfs pages (MAP_HUGETLB) */
+	/*
+	 * Guest RAM shared from this file (a directory: an unlinked file in
+	 * it), so the host pages it out to the file; NULL: anonymous memory.
+	 */
+	const char *mem_file;
 	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
 	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */

@@ -106,12 +106,19 @@ static enum balloon_role role(struct virtio_dev *d, unsigned int q)
 	return Q_NONE;
 }
 
-/* Returns [hva, hva + len) to the host; both page aligned. */
-static void discard(uint8_t *hva, uint64_t len)
+/*
+ * Returns [hva, hva + len) of @mem to the host; both page aligned. RAM
+ * shared from a file (--mem-file) keeps its pages in the page cache after
+ * MADV_DONTNEED: there the range is punched out of the file.
+ */
+static void discard(const struct guest_mem *mem, uint8_t *hva, uint64_t len)
 {
-	if (len && madvise(hva, len, MADV_DONTNEED))
+	int advice = mem->file_shared ? MADV_REMOVE : MADV_DONTNEED;
+
+	if (len && madvise(hva, len, advice))
 		log_once(ONCE_BALLOON, (uintptr_t)hva,
-			 "balloon: madvise(MADV_DONTNEED): %s",
+			 "balloon: madvise(%s): %s",
+			 mem->file_shared ? "MADV_REMOVE" : "MADV_DONTNEED",
 			 strerror(errno));
 }
 
@@ -153,11 +160,11 @@ static bool inflate(struct balloon *b, const struct virtq_elem *e,
 			run_len += BALLOON_PAGE;
 			continue;
 		}
-		discard(run, run_len);
+		discard(mem, run, run_len);
 		run = p;
 		run_len = BALLOON_PAGE;
 	}
-	discard(run, run_len);
+	discard(mem, run, run_len);
 	done = off + 4 > e->out_len;
 	b->part_head = e->head;
 	b->part_off = done ? 0 : off;
@@ -177,7 +184,7 @@ static void reported(struct balloon *b, const struct virtq_elem *e)
 		if (len <= skip)
 			continue;
 		len = (len - skip) & ~(BALLOON_PAGE - 1);
-		discard(p + skip, len);
+		discard(&b->dev->vm->mem, p + skip, len);
 		b->info.reported_bytes += len;
 	}
 }

@@ -24,7 +24,9 @@ struct mem_region {
 };
 
 struct guest_mem {
-	uint8_t *base; /* one anonymous mapping of all RAM */
+	uint8_t *base; /* one mapping of all RAM */
+	/* RAM is a shared file mapping (--mem-file): freed with MADV_REMOVE. */
+	bool file_shared;
 	uint64_t ram_size;
 	struct mem_region regions[MEM_MAX_REGIONS];
 	unsigned int nr;

@@ -22,6 +22,7 @@
 #include "../util/log.h"
 #include "dirty.h"
 #include "iothread.h"
+#include "memfile.h"
 #include "vcpu.h"
 
 static int set_memslot(struct vm *vm, const struct mem_region *r)
@@ -54,7 +55,7 @@ static int set_memslot(struct vm *vm, const struct mem_region *r)
  * pages can be backed by host huge pages (fewer TLB misses for the guest and
  * for KVM's own accesses, e.g. when it emulates guest code).
  */
-static void *map_guest_ram(uint64_t size, bool thp, int fd)
+static void *map_guest_ram(uint64_t size, bool thp, int fd, bool shared)
 {
 	uint8_t *raw, *base;
 	uint64_t pad;
@@ -71,12 +72,14 @@ static void *map_guest_ram(uint64_t size, bool thp, int fd)
 	/*
 	 * A snapshot's memory file: private, so pages load on first touch
 	 * from the page cache, which every VM restored from it shares until
-	 * it writes a page (copy on write).
+	 * it writes a page (copy on write). --mem-file: shared, the file is
+	 * the RAM's backing store (the host writes cold pages back to it).
 	 */
 	if (fd >= 0) {
 		if (mmap(base, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
-			 0) == MAP_FAILED) {
+			 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED |
+				 MAP_NORESERVE,
+			 fd, 0) == MAP_FAILED) {
 			int e = errno;
 
 			munmap(base, size);
@@ -92,6 +95,24 @@ static void *map_guest_ram(uint64_t size, bool thp, int fd)
 	if (thp && madvise(base, size, MADV_HUGEPAGE))
 		pr_debug("guest RAM: MADV_HUGEPAGE: %s", strerror(errno));
 	return base;
+}
+
+/*
+ * --mem-file's fd; -1 without it or with @mem_fd (a snapshot's memory file
+ * describes the RAM then); -2 on an error.
+ */
+static int ram_file(const struct vm_config *cfg, int mem_fd)
+{
+	if (mem_fd >= 0 || !cfg->mem_file)
+		return -1;
+	if (cfg->mem_merge || cfg->hugetlb) {
+		pr_err("memory file %s: %s", cfg->mem_file,
+		       cfg->mem_merge ?
+			       "KSM merges anonymous memory only (mem_merge)" :
+			       "not on huge pages 2M (hugetlbfs)");
+		return -2;
+	}
+	return memfile_open(cfg->mem_file, cfg->mem_size);
 }
 
 /* The host's free 2 MiB hugetlbfs pages, or -1 if unknown. */
@@ -142,7 +163,8 @@ static void *map_guest_ram_hugetlb(uint64_t size)
 	return MAP_FAILED;
 }
 
-static void *map_ram(const struct vm_config *cfg, int mem_fd)
+/* Guest RAM: from --mem-file's @file_fd, a snapshot's @mem_fd, or anonymous. */
+static void *map_ram(const struct vm_config *cfg, int mem_fd, int file_fd)
 {
 	uint64_t size = cfg->mem_size;
 
@@ -151,16 +173,23 @@ static void *map_ram(const struct vm_config *cfg, int mem_fd)
 	/* A snapshot's memory file is mapped on ordinary pages. */
 	if (cfg->hugetlb && mem_fd < 0)
 		return map_guest_ram_hugetlb(size);
+	if (file_fd >= 0)
+		return map_guest_ram(size, false, file_fd, true);
 	return map_guest_ram(size, !cfg->balloon.enabled && !cfg->mem_merge,
-			     mem_fd);
+			     mem_fd, false);
 }
 
 static int create_memory(struct vm *vm, int mem_fd)
 {
 	uint64_t size = vm->cfg->mem_size;
+	int file_fd = ram_file(vm->cfg, mem_fd);
 	void *base;
 
-	base = map_ram(vm->cfg, mem_fd);
+	if (file_fd < 0 && mem_fd < 0 && vm->cfg->mem_file)
+		return -1;
+	base = map_ram(vm->cfg, mem_fd, file_fd);
+	if (file_fd >= 0)
+		close(file_fd);
 	if (base == MAP_FAILED && vm->cfg->hugetlb && mem_fd < 0)
 		return -1; /* said why */
 	if (base == MAP_FAILED) {
@@ -188,6 +217,7 @@ static int create_memory(struct vm *vm, int mem_fd)
 	}
 	if (gmem_layout_ram(&vm->mem, base, size))
 		return -1;
+	vm->mem.file_shared = file_fd >= 0;
 	for (unsigned int i = 0; i < vm->mem.nr; i++)
 		if (set_memslot(vm, &vm->mem.regions[i]))
 			return -1;

@@ -14,6 +14,12 @@ balance  four VMs with balloons: `vmon list --mem` shows each one's memory
          and the total; `vmon balance --once` under their sum sets balloon
          targets through the API (never leaving a VM less than the floor);
          with room again it gives them back.
+balance_load  the controller with guests that drive their balloons
+         (guest/probes/balloon_load.c): four 128 MiB VMs using memory in
+         turns stay under a 300 MiB target, smaller than their 512 MiB;
+         no balloon target past the floor; none killed, no page lost.
+memfile  --mem-file: a VM that writes 96 MiB runs in a memory cgroup of
+         64 MiB, its pages written back to the file (needs root).
 """
 import atexit
 import json
@@ -23,6 +29,7 @@ import sys
 import tempfile
 import time
 
+import memcg
 import vmontest
 from vmontest import check
 import vmon_api
@@ -43,7 +50,8 @@ TAG = "d%d" % os.getpid()
 class VM:
     """A vmon booted from a config file, with an API socket and an id."""
 
-    def __init__(self, name, mem_mib, args="", merge=False, balloon=None):
+    def __init__(self, name, mem_mib, args="", merge=False, balloon=None,
+                 kernel=GUEST):
         self.id = "%s-%s" % (TAG, name)
         self.dir = tempfile.mkdtemp(prefix="vmon-density-vm-")
         self.sock = os.path.join(self.dir, "api.sock")
@@ -51,7 +59,7 @@ class VM:
         mc = {"vcpu_count": 1, "mem_size_mib": mem_mib}
         if merge:
             mc["mem_merge"] = True
-        doc = {"boot-source": {"kernel_image_path": GUEST,
+        doc = {"boot-source": {"kernel_image_path": kernel,
                                "boot_args": args},
                "machine-config": mc}
         if balloon is not None:
@@ -66,12 +74,15 @@ class VM:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self.errf, env=ENV)
 
-    def ready(self):
+    def serial_text(self):
         try:
             with open(self.serial) as f:
-                return "density: ready" in f.read()
+                return f.read()
         except FileNotFoundError:
-            return False
+            return ""
+
+    def ready(self):
+        return "density: ready" in self.serial_text()
 
     def req(self, method, path, body=None):
         return vmon_api.request(self.sock, method, path, body)
@@ -288,9 +299,181 @@ def test_balance():
             v.kill()
 
 
-TESTS = {"ksm": test_ksm, "many": test_many, "balance": test_balance}
+LOAD_GUEST = os.path.join(vmontest.BUILD_ROOT, "guest", "balloon_load.elf")
+LOAD_MEM, LOAD_FLOOR, LOAD_TARGET = 128, 64, 300  # MiB
+LOAD_PHASE = 6  # seconds per VM's turn
+
+
+def load_vm(i):
+    """VM @i of four running balloon_load: 0 and 1 report free pages and
+    keep no cache (their use follows their turns), 2 and 3 grow a cache
+    into all free memory (as a kernel's page cache does)."""
+    args = ("bl.ram=%d bl.vm=%d bl.n=4 bl.phase=%d bl.base=8 bl.active=40 "
+            % (LOAD_MEM, i, LOAD_PHASE) +
+            ("bl.report=1 bl.cache=0" if i < 2 else "bl.cache=4"))
+    balloon = {"amount_mib": 0, "deflate_on_oom": True,
+               "stats_polling_interval_s": 1, "free_page_reporting": True}
+    v = VM("l%d" % i, LOAD_MEM, args, balloon=balloon, kernel=LOAD_GUEST)
+    v.ready = lambda: "balloon_load: ready" in v.serial_text()
+    return v
+
+
+def load_sample(vms):
+    """(sum of PSS in MiB, each VM's balloon target and actual in MiB)."""
+    pss, balloons = 0, []
+    for v in vms:
+        pss += v.memory().get("process_pss_bytes", 0)
+        st, b = v.req("GET", "/balloon/statistics")
+        balloons.append((b["target_mib"], b["actual_mib"])
+                        if st == 200 and b else (None, None))
+    return pss / MIB, balloons
+
+
+def load_settle(vms, ceiling=300, stall=90):
+    """Until the PSS sum is under the target in three samples running;
+    fails after @stall s in which the sum did not reach a new low."""
+    t0 = last = time.monotonic()
+    low, under = float("inf"), 0
+    while time.monotonic() - t0 < ceiling and time.monotonic() - last < stall:
+        pss, _ = load_sample(vms)
+        if pss < low - 1:
+            low, last = pss, time.monotonic()
+        under = under + 1 if pss <= LOAD_TARGET else 0
+        if under == 3 or any(v.p.poll() is not None for v in vms):
+            break
+        time.sleep(1)
+    return under == 3, low
+
+
+def test_balance_load():
+    """The controller with guests that drive their balloons: four 128 MiB
+    VMs (512 MiB in all; unchecked they grow to about 340 MiB of host
+    memory) under `vmon balance --target 300M --floor 64M`."""
+    vms = [load_vm(i) for i in range(4)]
+    bal = None
+    try:
+        check(wait_ready(vms) == 4, "four balloon_load VMs booted")
+        # Unchecked, the caches grow the sum past the target.
+        t0, pss = time.monotonic(), 0
+        while time.monotonic() - t0 < 240 and pss <= LOAD_TARGET + 8:
+            time.sleep(1)
+            pss, _ = load_sample(vms)
+        check(pss > LOAD_TARGET, "without the controller the PSS sum grew "
+              "to %.0f MiB, past the %d MiB target" % (pss, LOAD_TARGET))
+        bal_out = open(os.path.join(RUNDIR, "balance.out"), "w+")
+        bal = subprocess.Popen(
+            [vmontest.VMON, "balance", "--target", "%dM" % LOAD_TARGET,
+             "--floor", "%dM" % LOAD_FLOOR, "--interval", "1"],
+            stdout=bal_out, stderr=subprocess.STDOUT, env=ENV)
+        settled, low = load_settle(vms)
+        check(settled, "the PSS sum came under %d MiB (lowest %.0f MiB)" %
+              (LOAD_TARGET, low))
+        # Two rounds of turns: every VM allocates 40 MiB and frees it twice.
+        samples, t_end = [], time.monotonic() + 8 * LOAD_PHASE
+        over_since, longest = None, 0.0
+        while time.monotonic() < t_end:
+            samples.append(load_sample(vms))
+            now = time.monotonic()
+            if samples[-1][0] <= LOAD_TARGET:
+                over_since = None
+            else:
+                over_since = over_since or now
+                longest = max(longest, now - over_since)
+            time.sleep(0.5)
+        sums = sorted(s[0] for s in samples)
+        over = [s for s in sums if s > LOAD_TARGET]
+        # A guest that takes 40 MiB at once is over the target until the
+        # next steps (1 s apart) take it from the others: allowed for up to
+        # 10 s at a time, by at most what one guest allocates.
+        check(longest <= 10 and sums[-1] <= LOAD_TARGET + 40 and
+              sums[len(sums) // 2] <= LOAD_TARGET,
+              "PSS sum under %d MiB: median %.0f, max %.0f MiB, %d of %d "
+              "samples over, longest over %.1f s" %
+              (LOAD_TARGET, sums[len(sums) // 2], sums[-1], len(over),
+               len(sums), longest))
+        targets = [t for s in samples for t, _ in s[1] if t is not None]
+        check(targets and max(targets) <= LOAD_MEM - LOAD_FLOOR and
+              sum(max(s[1][i][0] or 0 for s in samples) > 0
+                  for i in range(4)) >= 2,
+              "balloon targets never past the %d MiB floor (largest %s), "
+              "and moved" % (LOAD_FLOOR, max(targets or [None])))
+        bal_out.seek(0)
+        log = bal_out.read()
+        moves = [int(l.split()[-2]) for l in log.splitlines()
+                 if "-> " in l and l.endswith("MiB")]
+        check(moves and max(moves) <= LOAD_MEM - LOAD_FLOOR,
+              "balance set %d targets, none past the floor" % len(moves))
+        check(bal.poll() is None and
+              all(v.p.poll() is None for v in vms) and
+              not any("corrupt" in v.serial_text() for v in vms),
+              "no VM killed, no guest page lost, the controller runs")
+    finally:
+        if bal:
+            bal.terminate()
+            bal.wait()
+        for v in vms:
+            vmon("stop", v.id)
+            v.kill()
+
+
+def test_memfile():
+    """--mem-file: a VM whose guest writes 96 MiB into 128 MiB of RAM runs
+    in a cgroup limited to 64 MiB, its written pages going back to the
+    file (RSS under the limit, most of it file pages), where the same VM
+    with anonymous RAM and no swap could not."""
+    cg = memcg.memory_cgroup("vmon-memfile-%d" % os.getpid(), 64 * MIB,
+                             "memory.high")
+    if not cg:
+        vmontest.fail("no memory cgroup to create here (needs root and a "
+                      "memory controller)")
+        return
+    d = tempfile.mkdtemp(prefix="vmon-memfile-", dir="/var/tmp")
+    serial = os.path.join(d, "serial")
+    p = subprocess.Popen(
+        memcg.join_cmd(cg, [vmontest.VMON, "run", "-k", GUEST, "-c",
+                            "fill=96 seed=5", "-m", "128", "--mem-file", d,
+                            "--serial", "file:" + serial]),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, env=ENV)
+    try:
+        t0 = time.monotonic()
+        text = ""
+        while time.monotonic() - t0 < 240 and p.poll() is None:
+            if os.path.exists(serial):
+                with open(serial) as f:
+                    text = f.read()
+            if "density: ready 96 MiB" in text:
+                break
+            time.sleep(0.5)
+        check("density: ready 96 MiB" in text,
+              "the guest wrote 96 MiB under a 64 MiB cgroup limit")
+        st = {}
+        with open("/proc/%d/status" % p.pid) as f:
+            for l in f:
+                k, _, v = l.partition(":")
+                if k in ("VmRSS", "RssFile", "RssAnon"):
+                    st[k] = int(v.split()[0]) * 1024
+        check(st.get("VmRSS", 1 << 40) <= 64 * MIB and
+              st.get("RssFile", 0) > st.get("RssAnon", 0),
+              "RSS %.1f MiB (file %.1f, anonymous %.1f) within the limit" %
+              (st.get("VmRSS", 0) / MIB, st.get("RssFile", 0) / MIB,
+               st.get("RssAnon", 0) / MIB))
+        check(p.poll() is None, "the VM runs on")
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        try:
+            os.rmdir(cg)
+        except OSError:
+            pass
+        subprocess.run(["rm", "-rf", d])
+
+
+TESTS = {"ksm": test_ksm, "many": test_many, "balance": test_balance,
+         "balance_load": test_balance_load, "memfile": test_memfile}
 if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
-    print("usage: test_density.py ksm|many|balance")
+    print("usage: test_density.py ksm|many|balance|balance_load|memfile")
     sys.exit(2)
 TESTS[sys.argv[1]]()
 vmontest.finish()
