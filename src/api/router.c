@@ -1055,8 +1055,7 @@ static unsigned int route(struct api_ctx *ctx, const char *m, const char *p,
 		return fault(resp, "GET request cannot have a body.");
 	/* Not the hinting commands (whose body is all optional), not /mmds. */
 	if (!strcmp(m, "PATCH") && strncmp(p, "/balloon/hinting/", 17) != 0 &&
-	    strcmp(p, "/mmds") != 0 &&
-	    patch_is_empty(body, len))
+	    strcmp(p, "/mmds") != 0 && patch_is_empty(body, len))
 		return fault(resp, "Empty PATCH request.");
 
 	for (size_t i = 0; (r = route_at(i)); i++) {
