@@ -5,7 +5,9 @@
  * through the L1/L2 tables and keeps the refcounts (qcow2.c, qcow2_alloc.c),
  * the consistency check (qcow2_check.c) and the block back-end
  * (qcow2_blk.c). The engine is synchronous (pread/pwrite on the caller's
- * thread): the back-end runs it on the I/O thread, `vmon img` on the main.
+ * thread): the back-end runs it on the I/O thread, `vmon img` on the main;
+ * the back-end reads and writes allocated data clusters itself through
+ * io_uring (qcow2_host_offset()).
  */
 #ifndef VMON_BLOCK_QCOW2_H
 #define VMON_BLOCK_QCOW2_H
@@ -103,6 +105,24 @@ static inline void qcow2_put64(uint8_t *p, uint64_t v)
 
 struct qcow2;
 
+/* What the engine writes to an image file, for qcow2_set_hooks(). */
+enum qcow2_wkind {
+	QCOW2_W_DATA,
+	QCOW2_W_REFCOUNT, /* refcount blocks (and new refcount tables) */
+	QCOW2_W_L2,
+	QCOW2_W_L1,
+	QCOW2_W_HEADER,
+	QCOW2_W_SYNC, /* an fdatasync (@off, @len 0) */
+};
+/* Told of each write (and sync) of the image file, before it is made. */
+typedef void (*qcow2_trace_fn)(void *opaque, enum qcow2_wkind k, uint64_t off,
+			       uint64_t len);
+/*
+ * Called before clusters freed since the last flush become free again:
+ * I/O the caller issued itself to the image's clusters must end first.
+ */
+typedef void (*qcow2_drain_fn)(void *opaque);
+
 /*
  * An image and its backing chain (qcow2 or raw, read-only). Returns
  * NULL with @err ("PATH: cause") on failure. @fd >= 0: the image is
@@ -121,8 +141,26 @@ int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len);
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard);
 /* The cluster at @off reads from the backing file again (commit). */
 int qcow2_unallocate(struct qcow2 *q, uint64_t off);
-/* Metadata and data reach stable storage. */
+/*
+ * Metadata and data reach stable storage, in the crash-safe order
+ * (docs/qcow2.md): dirty refcount blocks, fdatasync, dirty L2 tables,
+ * fdatasync, the L1 table, fdatasync; then the clusters freed since the
+ * last flush are unreferenced (and written, and synced).
+ */
 int qcow2_flush(struct qcow2 *q);
+/* @trace (NULL: none) and @drain (NULL: none) get @opaque. */
+void qcow2_set_hooks(struct qcow2 *q, qcow2_trace_fn trace,
+		     qcow2_drain_fn drain, void *opaque);
+/*
+ * The host file offset of guest byte @off when it is plain data of this
+ * image (allocated, not compressed or zero); with @for_write, only where
+ * a write can go in place. 0: not such a cluster (the engine handles it).
+ * @len gets the bytes from @off to the end of its cluster.
+ */
+uint64_t qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
+			   uint64_t *len);
+/* The image's file descriptor (the back-end's own I/O on data clusters). */
+int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */
 bool qcow2_is_allocated(struct qcow2 *q, uint64_t off);
 /* The image's backing chain, for `img info` ("" at the end). */

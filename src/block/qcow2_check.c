@@ -205,11 +205,11 @@ int qcow2_repair_refcounts(struct qcow2 *q)
 		if (stored_rc(&w, c) != w.refs[c])
 			ret = qcow2_rc_put(q, c, w.refs[c]);
 	free(w.refs);
-	if (ret || fdatasync(q->fd))
+	if (ret || qcow2_flush(q))
 		return ret ? ret : -EIO;
 	q->h.incompat &= ~QCOW2_INCOMPAT_DIRTY;
 	qcow2_put64(b, q->h.incompat);
-	if (qcow2_pwrite(q, b, 8, 72) || fdatasync(q->fd))
+	if (qcow2_pwrite(q, QCOW2_W_HEADER, b, 8, 72) || qcow2_sync(q))
 		return -EIO;
 	return 0;
 }
