@@ -229,10 +229,10 @@ static int switch_table(struct qcow2 *q, uint64_t *nt, uint64_t t, uint64_t k)
 
 	for (uint64_t i = 0; !r && i < n; i++)
 		qcow2_put64(raw + i * 8, nt[i]);
-	if (!r && (qcow2_cache_write(q, &q->rbc) ||
-		   qcow2_pwrite(q, QCOW2_W_REFCOUNT, raw, k * q->cs,
-				t * q->cs) ||
-		   qcow2_sync(q)))
+	if (!r &&
+	    (qcow2_cache_write(q, &q->rbc) ||
+	     qcow2_pwrite(q, QCOW2_W_REFCOUNT, raw, k * q->cs, t * q->cs) ||
+	     qcow2_sync(q)))
 		r = -EIO;
 	free(raw);
 	qcow2_put64(hb, t * q->cs);
@@ -302,8 +302,7 @@ static int add_refblock(struct qcow2 *q, uint64_t ci)
 	    qcow2_sync(q))
 		return -EIO;
 	qcow2_put64(e, off);
-	if (qcow2_pwrite(q, QCOW2_W_REFCOUNT, e, 8,
-			 q->h.reft_offset + ri * 8))
+	if (qcow2_pwrite(q, QCOW2_W_REFCOUNT, e, 8, q->h.reft_offset + ri * 8))
 		return -EIO;
 	q->reft[ri] = off;
 	qcow2_cache_drop(&q->rbc, off);
@@ -413,12 +412,10 @@ static int64_t new_l2(struct qcow2 *q, uint64_t l1i)
 
 	if (!off)
 		return ret;
-	memset(q->cow, 0, q->cs);
-	if (qcow2_pwrite(q, QCOW2_W_L2, q->cow, q->cs, off))
+	if (!qcow2_cache_new(q, &q->l2c, off))
 		return -EIO;
 	q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
 	q->l1_dirty = true;
-	qcow2_cache_drop(&q->l2c, off);
 	return (int64_t)off;
 }
 

@@ -65,28 +65,62 @@ int qcow2_cache_write(struct qcow2 *q, struct qcow2_cache *c)
 	return 0;
 }
 
-uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off)
+/* A slot of @c for the table at @off: a hit, else the least used one
+ * (written first if dirty, emptied). @hit says which. */
+static int slot(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, bool *hit)
 {
 	unsigned int victim = 0;
 
 	for (unsigned int i = 0; i < c->n; i++) {
 		if (c->e[i].off == off) {
 			c->e[i].used = ++c->tick;
-			return c->e[i].data;
+			*hit = true;
+			return (int)i;
 		}
 		if (c->e[i].used < c->e[victim].used)
 			victim = i;
 	}
+	*hit = false;
 	if (c->e[victim].off && write_entry(q, c, victim))
-		return NULL;
+		return -1;
 	if (!c->e[victim].data)
 		c->e[victim].data = malloc(q->cs);
 	c->e[victim].off = 0;
-	if (!c->e[victim].data || qcow2_pread(q, c->e[victim].data, q->cs, off))
+	c->e[victim].dirty = false;
+	return c->e[victim].data ? (int)victim : -1;
+}
+
+uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off)
+{
+	bool hit;
+	int i = slot(q, c, off, &hit);
+
+	if (i < 0)
 		return NULL;
-	c->e[victim].off = off;
-	c->e[victim].used = ++c->tick;
-	return c->e[victim].data;
+	if (!hit) {
+		if (qcow2_pread(q, c->e[i].data, q->cs, off))
+			return NULL;
+		c->e[i].off = off;
+		c->e[i].used = ++c->tick;
+	}
+	return c->e[i].data;
+}
+
+uint8_t *qcow2_cache_new(struct qcow2 *q, struct qcow2_cache *c, uint64_t off)
+{
+	bool hit;
+	int i = slot(q, c, off, &hit);
+
+	if (i < 0)
+		return NULL;
+	memset(c->e[i].data, 0, q->cs);
+	c->e[i].off = off;
+	c->e[i].used = ++c->tick;
+	c->e[i].dirty = true;
+	if (off + q->cs > q->file_size)
+		q->file_size =
+			off + q->cs; /* written before anything names it */
+	return c->e[i].data;
 }
 
 void qcow2_cache_dirty(struct qcow2_cache *c, uint64_t off)

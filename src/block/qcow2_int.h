@@ -88,6 +88,8 @@ int qcow2_mark_corrupt(struct qcow2 *q, const char *what, uint64_t off);
  * for it is written first), or NULL.
  */
 uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off);
+/* A zeroed, dirty table at @off (a new cluster) in @c, or NULL. */
+uint8_t *qcow2_cache_new(struct qcow2 *q, struct qcow2_cache *c, uint64_t off);
 /* The table at @off of @c was changed (written at eviction or flush). */
 void qcow2_cache_dirty(struct qcow2_cache *c, uint64_t off);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
