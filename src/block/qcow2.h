@@ -182,5 +182,13 @@ struct qcow2_check {
  * Returns 0, or -errno if the tables could not be read.
  */
 int qcow2_check(struct qcow2 *q, struct qcow2_check *r, bool verbose);
+/*
+ * Rewrites the refcounts of @q (opened for writing) that are above their
+ * references (leaks) and, with @all, below them (then flushes). @fixed
+ * gets how many of each were repaired. References outside the file and
+ * wrong COPIED flags are not repaired. Returns 0 or -errno.
+ */
+int qcow2_check_repair(struct qcow2 *q, bool all, struct qcow2_check *fixed,
+		       bool verbose);
 
 #endif

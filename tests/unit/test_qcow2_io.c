@@ -78,12 +78,19 @@ static void write_read(struct block *b, struct fix *f, uint64_t off, size_t n,
 	static uint8_t w[3 * CS], back[3 * CS];
 	size_t h = n / 3, t = n / 4;
 	struct iovec wv[2] = { { w, h }, { w + h, n - h } };
-	struct iovec rv[3] = { { back, t }, { back + t, h }, { back + t + h,
-							      n - t - h } };
-	struct block_req wr = { .op = BLOCK_WRITE, .offset = off, .len = n,
-				.iov = wv, .nr_iov = 2 };
-	struct block_req rd = { .op = BLOCK_READ, .offset = off, .len = n,
-				.iov = rv, .nr_iov = 3 };
+	struct iovec rv[3] = { { back, t },
+			       { back + t, h },
+			       { back + t + h, n - t - h } };
+	struct block_req wr = { .op = BLOCK_WRITE,
+				.offset = off,
+				.len = n,
+				.iov = wv,
+				.nr_iov = 2 };
+	struct block_req rd = { .op = BLOCK_READ,
+				.offset = off,
+				.len = n,
+				.iov = rv,
+				.nr_iov = 3 };
 
 	fill(w, n, seed);
 	memset(back, 0, n);
@@ -97,15 +104,21 @@ static void test_backend(void **state)
 	char path[] = "/tmp/vmon-test-qcow2io-XXXXXX", err[512];
 	struct fix f = { 0 };
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	struct block_params p = { .path = path, .depth = 8, .event_fd = efd,
-				  .done = on_done, .opaque = &f };
+	struct block_params p = { .path = path,
+				  .depth = 8,
+				  .event_fd = efd,
+				  .done = on_done,
+				  .opaque = &f };
 	struct block *b;
 	struct qcow2 *q;
 	struct qcow2_check r;
 	static uint8_t z[CS];
 	struct iovec zv = { z, sizeof(z) };
-	struct block_req rd = { .op = BLOCK_READ, .offset = CS, .len = CS,
-				.iov = &zv, .nr_iov = 1 };
+	struct block_req rd = { .op = BLOCK_READ,
+				.offset = CS,
+				.len = CS,
+				.iov = &zv,
+				.nr_iov = 1 };
 
 	(void)state;
 	make_image(path);
@@ -117,9 +130,10 @@ static void test_backend(void **state)
 	write_read(b, &f, 1000, 2 * CS + 5, 2);
 	write_read(b, &f, CS - 512, 1024, 3);
 	/* Discard the second cluster: it reads as zeroes. */
-	assert_int_equal(run(b, &f, &(struct block_req){ .op = BLOCK_DISCARD,
-							  .offset = CS,
-							  .len = CS }),
+	assert_int_equal(run(b, &f,
+			     &(struct block_req){ .op = BLOCK_DISCARD,
+						  .offset = CS,
+						  .len = CS }),
 			 0);
 	memset(z, 0xff, sizeof(z));
 	assert_int_equal(run(b, &f, &rd), CS);
@@ -173,7 +187,8 @@ static void synced_before(const struct trace *t, unsigned int i,
 	}
 	if (unsynced)
 		for (unsigned int j = 0; j <= i; j++)
-			print_message("%u %d %lu\n", j, t->k[j], (unsigned long)t->off[j]);
+			print_message("%u %d %lu\n", j, t->k[j],
+				      (unsigned long)t->off[j]);
 	assert_false(unsynced);
 }
 
