@@ -597,23 +597,51 @@ bool qcow2_is_allocated(struct qcow2 *q, uint64_t off)
 	       (q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
 }
 
-uint64_t qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
-			   uint64_t *len)
+/*
+ * Where unallocated guest byte @off of @q reads from: plain data of its
+ * backing file (raw, or a qcow2 image's own data further down), for
+ * @len bytes at most (cut to the end of the cluster there).
+ */
+static bool below(struct qcow2 *q, uint64_t off, uint64_t *host, uint64_t *len,
+		  int *fd)
 {
-	uint64_t e, host;
+	uint64_t n;
+
+	if (!q->h.backing[0] || off >= q->bsize || *len > q->bsize - off)
+		return false;
+	if (!q->bq) {
+		*fd = q->bfd;
+		*host = off;
+		return true;
+	}
+	if (!qcow2_host_offset(q->bq, off, false, host, &n, fd))
+		return false;
+	if (n < *len)
+		*len = n;
+	return true;
+}
+
+bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
+		       uint64_t *host, uint64_t *len, int *fd)
+{
+	uint64_t e, h;
 
 	*len = q->cs - (off & (q->cs - 1));
+	*fd = q->fd;
 	if ((for_write && (q->readonly || q->corrupt)) || off >= q->h.size ||
 	    qcow2_l2_get(q, off, &e))
-		return 0;
+		return false;
 	if (for_write ? !in_place(q, e) :
 			e & QCOW2_OFLAG_COMPRESSED ||
 				(q->h.version == 3 && e & QCOW2_OFLAG_ZERO))
-		return 0;
-	host = e & QCOW2_OFFSET_MASK;
-	if (!host || host % q->cs || host >= q->file_size)
-		return 0; /* the engine reads below or marks it corrupt */
-	return host + (off & (q->cs - 1));
+		return false;
+	h = e & QCOW2_OFFSET_MASK;
+	if (!h && !for_write)
+		return below(q, off, host, len, fd);
+	if (!h || h % q->cs || h >= q->file_size)
+		return false; /* the engine marks it corrupt */
+	*host = h + (off & (q->cs - 1));
+	return true;
 }
 
 int qcow2_fd(const struct qcow2 *q)

@@ -152,13 +152,15 @@ int qcow2_flush(struct qcow2 *q);
 void qcow2_set_hooks(struct qcow2 *q, qcow2_trace_fn trace,
 		     qcow2_drain_fn drain, void *opaque);
 /*
- * The host file offset of guest byte @off when it is plain data of this
- * image (allocated, not compressed or zero); with @for_write, only where
- * a write can go in place. 0: not such a cluster (the engine handles it).
- * @len gets the bytes from @off to the end of its cluster.
+ * Where guest byte @off is plain data in a file: this image's allocated,
+ * not compressed or zero cluster, or (reads) such data of a backing
+ * file below an unallocated cluster; with @for_write, only a cluster of
+ * this image that can be written in place. true: @fd and @host say where,
+ * @len how many bytes from @off on are there contiguously (to the end of
+ * the cluster at most). false: the engine handles that cluster.
  */
-uint64_t qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
-			   uint64_t *len);
+bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
+		       uint64_t *host, uint64_t *len, int *fd);
 /* The image's file descriptor (the back-end's own I/O on data clusters). */
 int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */

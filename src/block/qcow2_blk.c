@@ -3,11 +3,12 @@
  * qcow2_blk.c - the qcow2 block back-end (block.h) over the qcow2 engine
  * (qcow2.h), on the disk's I/O thread (never a vCPU thread).
  *
- * Reads of allocated data clusters and writes to clusters that can be
- * written in place are mapped to host extents (merged where the clusters
- * are contiguous in the file) and go through io_uring, asynchronously.
+ * Reads of allocated data clusters (of the image, or of a backing file
+ * below an unallocated one) and writes to clusters that can be written in
+ * place are mapped to host extents (merged where the clusters are
+ * contiguous in one file) and go through io_uring, asynchronously.
  * Everything else runs to its end inside submit() in the engine (reads
- * from backing files, zero and compressed clusters, allocating writes:
+ * of zero and compressed clusters, allocating writes:
  * data written before the L2 entry that points to it, discard,
  * write-zeroes, flush with its ordered metadata writes) and completes at
  * the next reap(); the completion eventfd is signalled for those too.
@@ -30,6 +31,7 @@
 struct qseg {
 	struct qreq *q;
 	unsigned int iov0, niov; /* its slices in q->iov */
+	int fd; /* the image's, or a backing file's (reads) */
 	uint64_t host, len;
 };
 
@@ -229,21 +231,23 @@ static bool map_extents(struct qcow2 *img, struct qreq *q, unsigned int max)
 
 	q->nseg = 0;
 	while (done < q->len) {
-		uint64_t n, host = qcow2_host_offset(img, r->offset + done,
-						     r->op == BLOCK_WRITE, &n);
+		uint64_t n, host;
+		int fd;
 		struct qseg *last = q->nseg ? &q->seg[q->nseg - 1] : NULL;
 
-		if (!host)
+		if (!qcow2_host_offset(img, r->offset + done,
+				       r->op == BLOCK_WRITE, &host, &n, &fd))
 			return false;
 		if (n > q->len - done)
 			n = q->len - done;
-		if (last && last->host + last->len == host) {
+		if (last && last->fd == fd && last->host + last->len == host) {
 			last->len += n;
 		} else {
 			if (q->nseg == max)
 				return false;
-			q->seg[q->nseg++] =
-				(struct qseg){ .q = q, .host = host, .len = n };
+			q->seg[q->nseg++] = (struct qseg){
+				.q = q, .fd = fd, .host = host, .len = n
+			};
 		}
 		done += n;
 	}
@@ -314,8 +318,6 @@ static struct qreq *map(struct qcow2_blk *s, struct block_req *r)
 /* Queues @q's segments (room for them was made). */
 static void queue(struct qcow2_blk *s, struct qreq *q)
 {
-	int fd = qcow2_fd(s->q);
-
 	q->pending = q->nseg;
 	q->r->bounce = q;
 	for (unsigned int k = 0; k < q->nseg; k++) {
@@ -323,11 +325,11 @@ static void queue(struct qcow2_blk *s, struct qreq *q)
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
 
 		if (q->r->op == BLOCK_READ)
-			io_uring_prep_readv(sqe, fd, &q->iov[g->iov0], g->niov,
-					    g->host);
+			io_uring_prep_readv(sqe, g->fd, &q->iov[g->iov0],
+					    g->niov, g->host);
 		else
-			io_uring_prep_writev(sqe, fd, &q->iov[g->iov0], g->niov,
-					     g->host);
+			io_uring_prep_writev(sqe, g->fd, &q->iov[g->iov0],
+					     g->niov, g->host);
 		io_uring_sqe_set_data(sqe, g);
 		s->sqes++;
 	}
@@ -396,6 +398,7 @@ static void qb_close(struct block *b)
 	struct qcow2_blk *s = b->priv;
 
 	drain_ring(s);
+	qcow2_set_hooks(s->q, NULL, NULL, NULL); /* nothing in flight now */
 	io_uring_queue_exit(&s->ring);
 	qcow2_close(s->q); /* writes the dirty metadata (a flush) */
 	free(s);
