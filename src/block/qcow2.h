@@ -148,6 +148,11 @@ int qcow2_unallocate(struct qcow2 *q, uint64_t off);
  * last flush are unreferenced (and written, and synced).
  */
 int qcow2_flush(struct qcow2 *q);
+/*
+ * Whether a flush has metadata to write (or frees to apply, or fails):
+ * false: an fdatasync of the image file is the whole flush.
+ */
+bool qcow2_meta_dirty(const struct qcow2 *q);
 /* @trace (NULL: none) and @drain (NULL: none) get @opaque. */
 void qcow2_set_hooks(struct qcow2 *q, qcow2_trace_fn trace,
 		     qcow2_drain_fn drain, void *opaque);

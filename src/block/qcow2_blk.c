@@ -6,11 +6,12 @@
  * Reads of allocated data clusters (of the image, or of a backing file
  * below an unallocated one) and writes to clusters that can be written in
  * place are mapped to host extents (merged where the clusters are
- * contiguous in one file) and go through io_uring, asynchronously.
+ * contiguous in one file) and go through io_uring, asynchronously, as
+ * does a flush when no metadata waits (an fdatasync of the image).
  * Everything else runs to its end inside submit() in the engine (reads
  * of zero and compressed clusters, allocating writes:
  * data written before the L2 entry that points to it, discard,
- * write-zeroes, flush with its ordered metadata writes) and completes at
+ * write-zeroes, a flush with metadata to write, in order) and completes at
  * the next reap(); the completion eventfd is signalled for those too.
  * Clusters freed by the engine are not reused before a flush, which
  * first waits for the io_uring requests in flight (the engine's drain
@@ -324,7 +325,9 @@ static void queue(struct qcow2_blk *s, struct qreq *q)
 		struct qseg *g = &q->seg[k];
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
 
-		if (q->r->op == BLOCK_READ)
+		if (q->r->op == BLOCK_FLUSH)
+			io_uring_prep_fsync(sqe, g->fd, IORING_FSYNC_DATASYNC);
+		else if (q->r->op == BLOCK_READ)
 			io_uring_prep_readv(sqe, g->fd, &q->iov[g->iov0],
 					    g->niov, g->host);
 		else
@@ -335,6 +338,23 @@ static void queue(struct qcow2_blk *s, struct qreq *q)
 	}
 }
 
+/* A flush with no metadata to write: an fdatasync on the ring. */
+static struct qreq *map_flush(struct qcow2_blk *s, struct block_req *r)
+{
+	struct qreq *q;
+
+	if (qcow2_meta_dirty(s->q))
+		return NULL;
+	q = calloc(1, sizeof(*q) + sizeof(struct qseg));
+	if (!q)
+		return NULL;
+	q->r = r;
+	q->nseg = 1;
+	q->seg = (struct qseg *)(q + 1);
+	q->seg[0] = (struct qseg){ .q = q, .fd = qcow2_fd(s->q) };
+	return q;
+}
+
 static int qb_submit(struct block *b, struct block_req *r)
 {
 	struct qcow2_blk *s = b->priv;
@@ -343,6 +363,8 @@ static int qb_submit(struct block *b, struct block_req *r)
 	r->bounce = NULL;
 	if (r->op == BLOCK_READ || r->op == BLOCK_WRITE)
 		q = map(s, r);
+	else if (r->op == BLOCK_FLUSH)
+		q = map_flush(s, r);
 	if (q && io_uring_sq_space_left(&s->ring) < q->nseg)
 		io_uring_submit(&s->ring);
 	if (q && io_uring_sq_space_left(&s->ring) >= q->nseg) {

@@ -223,6 +223,17 @@ int qcow2_flush(struct qcow2 *q)
 	return r;
 }
 
+bool qcow2_meta_dirty(const struct qcow2 *q)
+{
+	for (unsigned int i = 0; i < q->l2c.n; i++)
+		if (q->l2c.e[i].dirty)
+			return true;
+	for (unsigned int i = 0; i < q->rbc.n; i++)
+		if (q->rbc.e[i].dirty)
+			return true;
+	return q->l1_dirty || q->npfree || q->corrupt;
+}
+
 void qcow2_set_hooks(struct qcow2 *q, qcow2_trace_fn trace,
 		     qcow2_drain_fn drain, void *opaque)
 {
