@@ -231,6 +231,8 @@ static int repair(struct qcow2 *q, const char *path, bool all)
 			strerror(-ret));
 		return ret;
 	}
+	if (!fixed.leaks && !fixed.corruptions)
+		return 0;
 	printf("The following inconsistencies were found and repaired:\n\n"
 	       "    %llu leaked clusters\n    %llu corruptions\n\n"
 	       "Double checking the fixed image now...\n",

@@ -243,7 +243,7 @@ int qcow2_check_repair(struct qcow2 *q, bool all, struct qcow2_check *fixed,
 
 int qcow2_repair_refcounts(struct qcow2 *q)
 {
-	struct qcow2_check r, fixed;
+	struct qcow2_check r, fixed = { 0 };
 	struct walk w = { .q = q, .r = &r };
 	uint8_t b[8];
 	int ret = count(&w);
