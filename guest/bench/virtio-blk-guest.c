@@ -12,7 +12,10 @@
  *   seqread   1 MiB reads over the whole disk, queue depth 4
  *   seqwrite  1 MiB writes over the whole disk, queue depth 4, then flush
  *   randread  4 KiB reads at pseudo-random offsets, queue depth 1
- * Options on the command line: bench.rand=N (random reads, default 20000).
+ *   randwrite 4 KiB writes at pseudo-random offsets, queue depth 1, then
+ *             flush (only with bench.randwrite=N)
+ * Options on the command line: bench.rand=N (random reads, default 20000),
+ * bench.randwrite=N (random writes, default 0: no such phase).
  */
 #include "rt.h"
 #include "vdrv.h"
@@ -77,21 +80,26 @@ static uint64_t seq(uint64_t type)
 	return done;
 }
 
-static uint64_t nrand = 20000;
+static uint64_t nrand = 20000, nrandw;
 
-static uint64_t randread(uint64_t arg)
+/* 4 KiB requests of @type (0 read, 1 write) at pseudo-random offsets. */
+static uint64_t randio(uint64_t type)
 {
 	uint64_t x = 0x9e3779b97f4a7c15ULL, blocks = capacity / 8;
+	uint64_t n = type ? nrandw : nrand;
 
-	(void)arg;
-	for (uint64_t i = 0; i < nrand; i++) {
+	for (uint64_t i = 0; i < n; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
-		submit(0, 0, (x % blocks) * 8, bufs[0], SMALL);
+		submit(0, (uint32_t)type, (x % blocks) * 8, bufs[0], SMALL);
 		complete();
 	}
-	return nrand;
+	if (type == 1) {
+		submit(0, 4, 0, NULL, 0);
+		complete();
+	}
+	return n;
 }
 
 static bool init(void)
@@ -142,10 +150,13 @@ int main(void)
 	const char *cmdline = boot_cmdline();
 	const char *p = cmdline;
 	const char *r = vdrv_find(cmdline, "bench.rand=");
+	const char *w = vdrv_find(cmdline, "bench.randwrite=");
 
 	printf("cmdline: %s\n", cmdline);
 	if (r)
 		nrand = vdrv_num(&r);
+	if (w)
+		nrandw = vdrv_num(&w);
 	while ((base = vdrv_next_device(&p)))
 		if (vdrv_is_virtio(base) &&
 		    *vdrv_reg(base, VMMIO_DEVICE_ID) == 2)
@@ -158,7 +169,9 @@ int main(void)
 	printf("disk: %lu MiB\n", capacity >> 11);
 	phase("seqread", seq, 0, BIG);
 	phase("seqwrite", seq, 1, BIG);
-	phase("randread", randread, 0, SMALL);
+	phase("randread", randio, 0, SMALL);
+	if (nrandw)
+		phase("randwrite", randio, 1, SMALL);
 	check(errors == 0, "every request succeeded (%u errors)", errors);
 	rt_finish();
 }

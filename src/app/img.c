@@ -24,7 +24,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: vmon img create [-f qcow2] [-b BACKING [-F raw|qcow2]] PATH [SIZE]\n"
 		"       vmon img info PATH\n"
-		"       vmon img check PATH\n"
+		"       vmon img check [-r leaks|all] PATH\n"
 		"       vmon img commit [-d] PATH\n");
 	return 2;
 }
@@ -220,14 +220,58 @@ static int cmd_info(const char *path)
 	return 0;
 }
 
-static int cmd_check(const char *path)
+/* Repairs @q (-r leaks|all), printing what was fixed as qemu-img does. */
+static int repair(struct qcow2 *q, const char *path, bool all)
 {
+	struct qcow2_check fixed;
+	int ret = qcow2_check_repair(q, all, &fixed, true);
+
+	if (ret) {
+		fprintf(stderr, "vmon img: %s: repair failed: %s\n", path,
+			strerror(-ret));
+		return ret;
+	}
+	if (!fixed.leaks && !fixed.corruptions)
+		return 0;
+	printf("The following inconsistencies were found and repaired:\n\n"
+	       "    %llu leaked clusters\n    %llu corruptions\n\n"
+	       "Double checking the fixed image now...\n",
+	       (unsigned long long)fixed.leaks,
+	       (unsigned long long)fixed.corruptions);
+	return 0;
+}
+
+static void report(const struct qcow2_check *r)
+{
+	if (!r->corruptions && !r->leaks)
+		printf("No errors were found on the image.\n");
+	if (r->corruptions)
+		printf("\n%llu errors were found on the image.\n",
+		       (unsigned long long)r->corruptions);
+	if (r->leaks)
+		printf("\n%llu leaked clusters were found on the image.\n",
+		       (unsigned long long)r->leaks);
+	printf("%llu/%llu = %.2f%% allocated\nImage end offset: %llu\n",
+	       (unsigned long long)r->allocated, (unsigned long long)r->total,
+	       r->total ? 100.0 * (double)r->allocated / (double)r->total : 0.0,
+	       (unsigned long long)r->image_end);
+}
+
+/* check [-r leaks|all] PATH */
+static int cmd_check(int argc, char **argv)
+{
+	const char *path = argv[argc - 1], *mode = NULL, *fmt;
 	uint64_t size;
-	const char *fmt = probe(path, &size);
 	struct qcow2_check r;
 	struct qcow2 *q;
 	int ret;
 
+	if (argc == 4 && !strcmp(argv[1], "-r"))
+		mode = argv[2];
+	if ((argc != 2 && !mode) ||
+	    (mode && strcmp(mode, "leaks") != 0 && strcmp(mode, "all") != 0))
+		return usage();
+	fmt = probe(path, &size);
 	if (!fmt)
 		return 1;
 	if (strcmp(fmt, "qcow2") != 0) {
@@ -236,28 +280,19 @@ static int cmd_check(const char *path)
 			path);
 		return 63;
 	}
-	q = open_img(path, true);
+	q = open_img(path, !mode);
 	if (!q)
 		return 1;
-	ret = qcow2_check(q, &r, true);
+	ret = mode ? repair(q, path, !strcmp(mode, "all")) : 0;
+	if (!ret)
+		ret = qcow2_check(q, &r, true);
 	qcow2_close(q);
 	if (ret) {
 		fprintf(stderr, "vmon img: %s: check failed: %s\n", path,
 			strerror(-ret));
 		return 1;
 	}
-	if (!r.corruptions && !r.leaks)
-		printf("No errors were found on the image.\n");
-	if (r.corruptions)
-		printf("\n%llu errors were found on the image.\n",
-		       (unsigned long long)r.corruptions);
-	if (r.leaks)
-		printf("\n%llu leaked clusters were found on the image.\n",
-		       (unsigned long long)r.leaks);
-	printf("%llu/%llu = %.2f%% allocated\nImage end offset: %llu\n",
-	       (unsigned long long)r.allocated, (unsigned long long)r.total,
-	       r.total ? 100.0 * (double)r.allocated / (double)r.total : 0.0,
-	       (unsigned long long)r.image_end);
+	report(&r);
 	return r.corruptions ? 2 : r.leaks ? 3 : 0;
 }
 
@@ -351,11 +386,11 @@ int cmd_img(int argc, char **argv)
 		return cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "commit"))
 		return cmd_commit(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argv[2]);
-	if (!strcmp(argv[1], "check"))
-		return cmd_check(argv[2]);
 	return usage();
 }

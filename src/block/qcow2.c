@@ -67,7 +67,7 @@ static int check_writable(struct qcow2 *q, char *err, size_t errlen)
 	}
 	if (q->h.version == 3 && q->h.autoclear) {
 		q->h.autoclear = 0;
-		return qcow2_pwrite(q, z, 8, 88) ? -1 : 0;
+		return qcow2_pwrite(q, QCOW2_W_HEADER, z, 8, 88) ? -1 : 0;
 	}
 	return 0;
 }
@@ -109,6 +109,8 @@ static int init_engine(struct qcow2 *q, char *err, size_t errlen)
 	q->rb_entries = q->cs * 8 >> q->h.refcount_order;
 	q->l2c.n = q->h.l1_size < 16 ? 16 : QCOW2_CACHE_MAX;
 	q->rbc.n = 8;
+	q->l2c.kind = QCOW2_W_L2;
+	q->rbc.kind = QCOW2_W_REFCOUNT;
 	q->cow = malloc(q->cs);
 	q->cbuf = malloc(2 * q->cs);
 	q->dbuf = malloc(q->cs);
@@ -243,6 +245,7 @@ static struct qcow2 *open_chain(const char *path, int fd, bool readonly,
 		qcow2_close(q);
 		return NULL;
 	}
+	q->opened = true;
 	return q;
 }
 
@@ -258,6 +261,9 @@ void qcow2_close(struct qcow2 *q)
 {
 	if (!q)
 		return;
+	if (q->opened && !q->readonly && !q->corrupt && qcow2_flush(q))
+		fprintf(stderr, "vmon: %s: metadata could not be written\n",
+			q->path);
 	if (q->bq)
 		qcow2_close(q->bq);
 	if (q->bfd >= 0)
@@ -271,6 +277,7 @@ void qcow2_close(struct qcow2 *q)
 	ZSTD_freeDCtx(q->zd);
 	free(q->l1);
 	free(q->reft);
+	free(q->pfree);
 	free(q->cow);
 	free(q->cbuf);
 	free(q->dbuf);
@@ -465,7 +472,7 @@ static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 		memset(q->cow + (q->h.size - start), 0,
 		       q->cs - (q->h.size - start));
 	memcpy(q->cow + in, buf, len);
-	if ((r = qcow2_pwrite(q, q->cow, q->cs, host)) ||
+	if ((r = qcow2_pwrite(q, QCOW2_W_DATA, q->cow, q->cs, host)) ||
 	    (r = qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED)))
 		return r;
 	if (old & QCOW2_OFLAG_COMPRESSED &&
@@ -486,7 +493,7 @@ static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 		if ((e & QCOW2_OFFSET_MASK) % q->cs ||
 		    (e & QCOW2_OFFSET_MASK) >= q->file_size)
 			return qcow2_mark_corrupt(q, "data cluster offset", e);
-		return qcow2_pwrite(q, buf, len,
+		return qcow2_pwrite(q, QCOW2_W_DATA, buf, len,
 				    (e & QCOW2_OFFSET_MASK) +
 					    (off & (q->cs - 1)));
 	}
@@ -580,13 +587,6 @@ int qcow2_unallocate(struct qcow2 *q, uint64_t off)
 	return qcow2_free_entry(q, e);
 }
 
-int qcow2_flush(struct qcow2 *q)
-{
-	if (q->readonly)
-		return 0;
-	return fdatasync(q->fd) ? -errno : 0;
-}
-
 bool qcow2_is_allocated(struct qcow2 *q, uint64_t off)
 {
 	uint64_t e;
@@ -595,4 +595,56 @@ bool qcow2_is_allocated(struct qcow2 *q, uint64_t off)
 		return false;
 	return e & QCOW2_OFLAG_COMPRESSED || e & QCOW2_OFFSET_MASK ||
 	       (q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
+}
+
+/*
+ * Where unallocated guest byte @off of @q reads from: plain data of its
+ * backing file (raw, or a qcow2 image's own data further down), for
+ * @len bytes at most (cut to the end of the cluster there).
+ */
+static bool below(struct qcow2 *q, uint64_t off, uint64_t *host, uint64_t *len,
+		  int *fd)
+{
+	uint64_t n;
+
+	if (!q->h.backing[0] || off >= q->bsize || *len > q->bsize - off)
+		return false;
+	if (!q->bq) {
+		*fd = q->bfd;
+		*host = off;
+		return true;
+	}
+	if (!qcow2_host_offset(q->bq, off, false, host, &n, fd))
+		return false;
+	if (n < *len)
+		*len = n;
+	return true;
+}
+
+bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
+		       uint64_t *host, uint64_t *len, int *fd)
+{
+	uint64_t e, h;
+
+	*len = q->cs - (off & (q->cs - 1));
+	*fd = q->fd;
+	if ((for_write && (q->readonly || q->corrupt)) || off >= q->h.size ||
+	    qcow2_l2_get(q, off, &e))
+		return false;
+	if (for_write ? !in_place(q, e) :
+			e & QCOW2_OFLAG_COMPRESSED ||
+				(q->h.version == 3 && e & QCOW2_OFLAG_ZERO))
+		return false;
+	h = e & QCOW2_OFFSET_MASK;
+	if (!h && !for_write)
+		return below(q, off, host, len, fd);
+	if (!h || h % q->cs || h >= q->file_size)
+		return false; /* the engine marks it corrupt */
+	*host = h + (off & (q->cs - 1));
+	return true;
+}
+
+int qcow2_fd(const struct qcow2 *q)
+{
+	return q->fd;
 }

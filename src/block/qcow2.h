@@ -5,7 +5,9 @@
  * through the L1/L2 tables and keeps the refcounts (qcow2.c, qcow2_alloc.c),
  * the consistency check (qcow2_check.c) and the block back-end
  * (qcow2_blk.c). The engine is synchronous (pread/pwrite on the caller's
- * thread): the back-end runs it on the I/O thread, `vmon img` on the main.
+ * thread): the back-end runs it on the I/O thread, `vmon img` on the main;
+ * the back-end reads and writes allocated data clusters itself through
+ * io_uring (qcow2_host_offset()).
  */
 #ifndef VMON_BLOCK_QCOW2_H
 #define VMON_BLOCK_QCOW2_H
@@ -103,6 +105,24 @@ static inline void qcow2_put64(uint8_t *p, uint64_t v)
 
 struct qcow2;
 
+/* What the engine writes to an image file, for qcow2_set_hooks(). */
+enum qcow2_wkind {
+	QCOW2_W_DATA,
+	QCOW2_W_REFCOUNT, /* refcount blocks (and new refcount tables) */
+	QCOW2_W_L2,
+	QCOW2_W_L1,
+	QCOW2_W_HEADER,
+	QCOW2_W_SYNC, /* an fdatasync (@off, @len 0) */
+};
+/* Told of each write (and sync) of the image file, before it is made. */
+typedef void (*qcow2_trace_fn)(void *opaque, enum qcow2_wkind k, uint64_t off,
+			       uint64_t len);
+/*
+ * Called before clusters freed since the last flush become free again:
+ * I/O the caller issued itself to the image's clusters must end first.
+ */
+typedef void (*qcow2_drain_fn)(void *opaque);
+
 /*
  * An image and its backing chain (qcow2 or raw, read-only). Returns
  * NULL with @err ("PATH: cause") on failure. @fd >= 0: the image is
@@ -121,8 +141,33 @@ int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len);
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard);
 /* The cluster at @off reads from the backing file again (commit). */
 int qcow2_unallocate(struct qcow2 *q, uint64_t off);
-/* Metadata and data reach stable storage. */
+/*
+ * Metadata and data reach stable storage, in the crash-safe order
+ * (docs/qcow2.md): dirty refcount blocks, fdatasync, dirty L2 tables,
+ * fdatasync, the L1 table, fdatasync; then the clusters freed since the
+ * last flush are unreferenced (and written, and synced).
+ */
 int qcow2_flush(struct qcow2 *q);
+/*
+ * Whether a flush has metadata to write (or frees to apply, or fails):
+ * false: an fdatasync of the image file is the whole flush.
+ */
+bool qcow2_meta_dirty(const struct qcow2 *q);
+/* @trace (NULL: none) and @drain (NULL: none) get @opaque. */
+void qcow2_set_hooks(struct qcow2 *q, qcow2_trace_fn trace,
+		     qcow2_drain_fn drain, void *opaque);
+/*
+ * Where guest byte @off is plain data in a file: this image's allocated,
+ * not compressed or zero cluster, or (reads) such data of a backing
+ * file below an unallocated cluster; with @for_write, only a cluster of
+ * this image that can be written in place. true: @fd and @host say where,
+ * @len how many bytes from @off on are there contiguously (to the end of
+ * the cluster at most). false: the engine handles that cluster.
+ */
+bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
+		       uint64_t *host, uint64_t *len, int *fd);
+/* The image's file descriptor (the back-end's own I/O on data clusters). */
+int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */
 bool qcow2_is_allocated(struct qcow2 *q, uint64_t off);
 /* The image's backing chain, for `img info` ("" at the end). */
@@ -144,5 +189,13 @@ struct qcow2_check {
  * Returns 0, or -errno if the tables could not be read.
  */
 int qcow2_check(struct qcow2 *q, struct qcow2_check *r, bool verbose);
+/*
+ * Rewrites the refcounts of @q (opened for writing) that are above their
+ * references (leaks) and, with @all, below them (then flushes). @fixed
+ * gets how many of each were repaired. References outside the file and
+ * wrong COPIED flags are not repaired. Returns 0 or -errno.
+ */
+int qcow2_check_repair(struct qcow2 *q, bool all, struct qcow2_check *fixed,
+		       bool verbose);
 
 #endif

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * qcow2_alloc.c - the qcow2 engine's metadata (qcow2_int.h): the
- * write-through caches of L2 tables and refcount blocks, L2 entries,
- * refcounts, cluster allocation and freeing, and the corrupt bit.
+ * qcow2_alloc.c - the qcow2 engine's metadata (qcow2_int.h): L2
+ * entries, refcounts, cluster allocation and freeing, the refcount table
+ * growing, and the corrupt bit.
  *
- * Crash safety: every metadata update is written (pwrite) when it is
- * made, in an order that can only leak clusters if the process dies in
- * between: a cluster's refcount is raised before anything points to it,
- * the data or the zeroed table is written before the entry pointing to
- * it, and an entry is cleared before its clusters' refcounts drop. A
- * refcount block covers the cluster it is stored in. A flush is one
- * fdatasync of the file after all of these (qcow2.c).
+ * Crash safety: L2 entries and refcounts change in the write-back caches
+ * (qcow2_cache.c, which orders their writes); a cluster's refcount is
+ * raised before anything points to it, the data or the zeroed table is
+ * written before the entry pointing to it, and a cluster's reference is
+ * dropped only at the flush after the entry was cleared. A new refcount
+ * block covers the cluster it is stored in; it and a new refcount table
+ * are written (and synced) before anything names them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,9 +42,14 @@ int qcow2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off)
 	return 0;
 }
 
-int qcow2_pwrite(struct qcow2 *q, const void *buf, uint64_t len, uint64_t off)
+int qcow2_pwrite(struct qcow2 *q, enum qcow2_wkind k, const void *buf,
+		 uint64_t len, uint64_t off)
 {
 	const uint8_t *p = buf;
+
+	if (q->trace)
+		q->trace(q->hook_opaque, k, off, len);
+	q->unsynced = true;
 
 	while (len) {
 		ssize_t r = pwrite(q->fd, p, len, (off_t)off);
@@ -73,44 +78,9 @@ int qcow2_mark_corrupt(struct qcow2 *q, const char *what, uint64_t off)
 	if (!q->readonly && q->h.version == 3) {
 		q->h.incompat |= QCOW2_INCOMPAT_CORRUPT;
 		qcow2_put64(b, q->h.incompat);
-		qcow2_pwrite(q, b, 8, 72);
+		qcow2_pwrite(q, QCOW2_W_HEADER, b, 8, 72);
 	}
 	return -EIO;
-}
-
-uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off)
-{
-	unsigned int victim = 0;
-
-	for (unsigned int i = 0; i < c->n; i++) {
-		if (c->e[i].off == off) {
-			c->e[i].used = ++c->tick;
-			return c->e[i].data;
-		}
-		if (c->e[i].used < c->e[victim].used)
-			victim = i;
-	}
-	if (!c->e[victim].data)
-		c->e[victim].data = malloc(q->cs);
-	c->e[victim].off = 0;
-	if (!c->e[victim].data || qcow2_pread(q, c->e[victim].data, q->cs, off))
-		return NULL;
-	c->e[victim].off = off;
-	c->e[victim].used = ++c->tick;
-	return c->e[victim].data;
-}
-
-void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off)
-{
-	for (unsigned int i = 0; i < c->n; i++)
-		if (c->e[i].off == off)
-			c->e[i].off = 0;
-}
-
-void qcow2_cache_free(struct qcow2_cache *c)
-{
-	for (unsigned int i = 0; i < c->n; i++)
-		free(c->e[i].data);
 }
 
 uint64_t qcow2_rc_get(const uint8_t *rb, uint64_t i, unsigned int order)
@@ -146,16 +116,6 @@ void qcow2_rc_set(uint8_t *rb, uint64_t i, unsigned int order, uint64_t v)
 	memcpy(rb + i * bytes, tmp + 8 - bytes, bytes);
 }
 
-/* The bytes of refcount @i in its block: where they start, how many. */
-static void rc_bytes(const struct qcow2 *q, uint64_t i, uint64_t *start,
-		     uint64_t *n)
-{
-	unsigned int bits = 1U << q->h.refcount_order;
-
-	*start = i * bits / 8;
-	*n = bits < 8 ? 1 : bits / 8;
-}
-
 /* Refcount block of cluster @ci: its offset (0: none), or -1 corrupt. */
 static int64_t rb_of(struct qcow2 *q, uint64_t ci)
 {
@@ -174,7 +134,7 @@ static int64_t rb_of(struct qcow2 *q, uint64_t ci)
 static int rc_update(struct qcow2 *q, uint64_t ci, int delta, uint64_t *out)
 {
 	int64_t rbo = rb_of(q, ci);
-	uint64_t i = ci % q->rb_entries, max, v, s, n;
+	uint64_t i = ci % q->rb_entries, max, v;
 	uint8_t *rb;
 
 	if (rbo <= 0)
@@ -192,9 +152,7 @@ static int rc_update(struct qcow2 *q, uint64_t ci, int delta, uint64_t *out)
 	if (delta) {
 		v = delta > 0 ? v + 1 : v - 1;
 		qcow2_rc_set(rb, i, q->h.refcount_order, v);
-		rc_bytes(q, i, &s, &n);
-		if (qcow2_pwrite(q, rb + s, n, (uint64_t)rbo + s))
-			return -EIO;
+		qcow2_cache_dirty(&q->rbc, (uint64_t)rbo);
 	}
 	*out = v;
 	return 0;
@@ -203,7 +161,7 @@ static int rc_update(struct qcow2 *q, uint64_t ci, int delta, uint64_t *out)
 int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v)
 {
 	int64_t rbo = rb_of(q, ci);
-	uint64_t i = ci % q->rb_entries, s, n;
+	uint64_t i = ci % q->rb_entries;
 	uint8_t *rb;
 
 	if (rbo <= 0)
@@ -212,8 +170,8 @@ int qcow2_rc_put(struct qcow2 *q, uint64_t ci, uint64_t v)
 	if (!rb)
 		return -EIO;
 	qcow2_rc_set(rb, i, q->h.refcount_order, v);
-	rc_bytes(q, i, &s, &n);
-	return qcow2_pwrite(q, rb + s, n, (uint64_t)rbo + s);
+	qcow2_cache_dirty(&q->rbc, (uint64_t)rbo);
+	return 0;
 }
 
 /* Refcount blocks a table of @k clusters at cluster @t needs, @m of them
@@ -249,7 +207,7 @@ static int write_new_blocks(struct qcow2 *q, uint64_t *nt, uint64_t t,
 			if (c / q->rb_entries == ri)
 				qcow2_rc_set(q->cow, c % q->rb_entries,
 					     q->h.refcount_order, 1);
-		if (qcow2_pwrite(q, q->cow, q->cs, nt[ri]))
+		if (qcow2_pwrite(q, QCOW2_W_REFCOUNT, q->cow, q->cs, nt[ri]))
 			return -EIO;
 	}
 	for (uint64_t c = t; c < t + k + m; c++)
@@ -259,18 +217,22 @@ static int write_new_blocks(struct qcow2 *q, uint64_t *nt, uint64_t t,
 	return 0;
 }
 
-/* Writes table @nt of @k clusters at cluster @t, then points the header
- * at it, then frees the old one (a crash in between leaks clusters). */
+/* Writes table @nt of @k clusters at cluster @t (the refcounts it needs
+ * written and synced first), then points the header at it, then frees the
+ * old one at the next flush (a crash in between leaks clusters). */
 static int switch_table(struct qcow2 *q, uint64_t *nt, uint64_t t, uint64_t k)
 {
-	uint64_t n = k * q->cs / 8, old = q->h.reft_offset, v;
+	uint64_t n = k * q->cs / 8, old = q->h.reft_offset;
 	uint64_t oldk = q->h.reft_clusters;
 	uint8_t *raw = calloc(k, q->cs), hb[12];
 	int r = raw ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; !r && i < n; i++)
 		qcow2_put64(raw + i * 8, nt[i]);
-	if (!r && qcow2_pwrite(q, raw, k * q->cs, t * q->cs))
+	if (!r &&
+	    (qcow2_cache_write(q, &q->rbc) ||
+	     qcow2_pwrite(q, QCOW2_W_REFCOUNT, raw, k * q->cs, t * q->cs) ||
+	     qcow2_sync(q)))
 		r = -EIO;
 	free(raw);
 	qcow2_put64(hb, t * q->cs);
@@ -278,7 +240,7 @@ static int switch_table(struct qcow2 *q, uint64_t *nt, uint64_t t, uint64_t k)
 	hb[9] = (uint8_t)(k >> 16);
 	hb[10] = (uint8_t)(k >> 8);
 	hb[11] = (uint8_t)k;
-	if (r || qcow2_pwrite(q, hb, 12, 48))
+	if (r || qcow2_pwrite(q, QCOW2_W_HEADER, hb, 12, 48) || qcow2_sync(q))
 		return r ? r : -EIO;
 	free(q->reft);
 	q->reft = nt;
@@ -286,10 +248,8 @@ static int switch_table(struct qcow2 *q, uint64_t *nt, uint64_t t, uint64_t k)
 	q->h.reft_offset = t * q->cs;
 	q->h.reft_clusters = (uint32_t)k;
 	for (uint64_t c = 0; c < oldk; c++)
-		if (rc_update(q, old / q->cs + c, -1, &v))
+		if (qcow2_defer_unref(q, old / q->cs + c))
 			return -EIO;
-	if (old / q->cs < q->free_hint)
-		q->free_hint = old / q->cs;
 	return 0;
 }
 
@@ -338,10 +298,11 @@ static int add_refblock(struct qcow2 *q, uint64_t ci)
 		return grow_table(q, ci);
 	memset(q->cow, 0, q->cs);
 	qcow2_rc_set(q->cow, ci % q->rb_entries, q->h.refcount_order, 1);
-	if (qcow2_pwrite(q, q->cow, q->cs, off))
+	if (qcow2_pwrite(q, QCOW2_W_REFCOUNT, q->cow, q->cs, off) ||
+	    qcow2_sync(q))
 		return -EIO;
 	qcow2_put64(e, off);
-	if (qcow2_pwrite(q, e, 8, q->h.reft_offset + ri * 8))
+	if (qcow2_pwrite(q, QCOW2_W_REFCOUNT, e, 8, q->h.reft_offset + ri * 8))
 		return -EIO;
 	q->reft[ri] = off;
 	qcow2_cache_drop(&q->rbc, off);
@@ -372,13 +333,13 @@ uint64_t qcow2_alloc_cluster(struct qcow2 *q, int *ret)
 	}
 }
 
-static int unref(struct qcow2 *q, uint64_t off)
+int qcow2_unref_now(struct qcow2 *q, uint64_t ci)
 {
 	uint64_t v;
-	int r = rc_update(q, off / q->cs, -1, &v);
+	int r = rc_update(q, ci, -1, &v);
 
-	if (!r && v == 0 && off / q->cs < q->free_hint)
-		q->free_hint = off / q->cs;
+	if (!r && v == 0 && ci < q->free_hint)
+		q->free_hint = ci;
 	return r;
 }
 
@@ -401,12 +362,12 @@ int qcow2_free_entry(struct qcow2 *q, uint64_t entry)
 		qcow2_compressed_range(q, entry, &off, &len);
 		for (uint64_t c = off / q->cs; c <= (off + len - 1) / q->cs;
 		     c++)
-			if (unref(q, c * q->cs))
+			if (qcow2_defer_unref(q, c))
 				return -EIO;
 		return 0;
 	}
 	off = entry & QCOW2_OFFSET_MASK;
-	return off ? unref(q, off) : 0;
+	return off ? qcow2_defer_unref(q, off / q->cs) : 0;
 }
 
 /* The L2 table of @voff: its offset (0: none yet), or -1 corrupt. */
@@ -443,23 +404,18 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry)
 	return 0;
 }
 
-/* A new, zeroed L2 table for L1 entry @l1i. */
+/* A new, zeroed L2 table for L1 entry @l1i (written at the next flush). */
 static int64_t new_l2(struct qcow2 *q, uint64_t l1i)
 {
 	int ret;
 	uint64_t off = qcow2_alloc_cluster(q, &ret);
-	uint8_t e[8];
 
 	if (!off)
 		return ret;
-	memset(q->cow, 0, q->cs);
-	if (qcow2_pwrite(q, q->cow, q->cs, off))
-		return -EIO;
-	qcow2_put64(e, off | QCOW2_OFLAG_COPIED);
-	if (qcow2_pwrite(q, e, 8, q->h.l1_offset + l1i * 8))
+	if (!qcow2_cache_new(q, &q->l2c, off))
 		return -EIO;
 	q->l1[l1i] = off | QCOW2_OFLAG_COPIED;
-	qcow2_cache_drop(&q->l2c, off);
+	q->l1_dirty = true;
 	return (int64_t)off;
 }
 
@@ -478,5 +434,6 @@ int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
 		return -EIO;
 	i = (voff >> q->h.cluster_bits) & ((1ULL << q->l2_bits) - 1);
 	qcow2_put64(t + i * 8, entry);
-	return qcow2_pwrite(q, t + i * 8, 8, (uint64_t)l2 + i * 8);
+	qcow2_cache_dirty(&q->l2c, (uint64_t)l2);
+	return 0;
 }

@@ -1,30 +1,146 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * qcow2_blk.c - the qcow2 block back-end (block.h) over the qcow2 engine
- * (qcow2.h). First version: each request runs to its end inside
- * submit(), synchronously on the I/O thread (pread/pwrite of data and
- * metadata; never on a vCPU thread), and completes at the next reap();
- * the completion eventfd is signalled so the I/O thread comes back for
- * it. O_DIRECT is not used for qcow2 images.
+ * (qcow2.h), on the disk's I/O thread (never a vCPU thread).
+ *
+ * Reads of allocated data clusters (of the image, or of a backing file
+ * below an unallocated one) and writes to clusters that can be written in
+ * place are mapped to host extents (merged where the clusters are
+ * contiguous in one file) and go through io_uring, asynchronously, as
+ * does a flush when no metadata waits (an fdatasync of the image).
+ * Everything else runs to its end inside submit() in the engine (reads
+ * of zero and compressed clusters, allocating writes:
+ * data written before the L2 entry that points to it, discard,
+ * write-zeroes, a flush with metadata to write, in order) and completes at
+ * the next reap(); the completion eventfd is signalled for those too.
+ * Clusters freed by the engine are not reused before a flush, which
+ * first waits for the io_uring requests in flight (the engine's drain
+ * hook), so an in-flight write never lands in a reused cluster.
+ * O_DIRECT is not used for qcow2 images.
  */
 #include <errno.h>
+#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 
 #include "block.h"
 #include "qcow2.h"
 
+/* One host extent of a request: contiguous in the file. */
+struct qseg {
+	struct qreq *q;
+	unsigned int iov0, niov; /* its slices in q->iov */
+	int fd; /* the image's, or a backing file's (reads) */
+	uint64_t host, len;
+};
+
+/* A request on io_uring (in its block_req's @bounce). */
+struct qreq {
+	struct block_req *r;
+	unsigned int pending; /* segments in flight */
+	int err;
+	uint64_t len;
+	unsigned int nseg, niov;
+	struct qseg *seg;
+	struct iovec *iov;
+};
+
 struct qcow2_blk {
 	struct qcow2 *q;
 	int efd;
+	struct io_uring ring;
+	unsigned int ring_size;
+	unsigned int sqes; /* in flight on the ring */
 	struct block_req *head, *tail; /* done, waiting for reap() */
 };
+
+static void finished(struct qcow2_blk *s, struct block_req *r, int res)
+{
+	r->bounce_done = (uint64_t)(int64_t)res;
+	r->bounce_next = NULL;
+	if (s->tail)
+		s->tail->bounce_next = r;
+	else
+		s->head = r;
+	s->tail = r;
+}
+
+/* Zeroes @q's slices of @g from byte @from on (a read past the file end). */
+static void zero_tail(struct qreq *q, const struct qseg *g, uint64_t from)
+{
+	for (unsigned int i = g->iov0; i < g->iov0 + g->niov; i++) {
+		uint64_t l = q->iov[i].iov_len;
+
+		if (from >= l) {
+			from -= l;
+			continue;
+		}
+		memset((uint8_t *)q->iov[i].iov_base + from, 0, l - from);
+		from = 0;
+	}
+}
+
+static void seg_done(struct qcow2_blk *s, struct qseg *g, int res)
+{
+	struct qreq *q = g->q;
+
+	s->sqes--;
+	if (res < 0 && !q->err)
+		q->err = res;
+	else if (res >= 0 && (uint64_t)res < g->len) {
+		if (q->r->op == BLOCK_READ)
+			zero_tail(q, g, (uint64_t)res);
+		else if (!q->err)
+			q->err = -EIO;
+	}
+	if (--q->pending)
+		return;
+	q->r->bounce = NULL;
+	finished(s, q->r,
+		 q->err		    ? q->err :
+		 q->len > INT32_MAX ? INT32_MAX :
+				      (int)q->len);
+	free(q);
+}
+
+/* Moves what the ring completed to the done list; returns how many. */
+static unsigned int take_cqes(struct qcow2_blk *s)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int n = 0;
+
+	while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
+		struct qseg *g = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+
+		io_uring_cqe_seen(&s->ring, cqe);
+		seg_done(s, g, res);
+		n++;
+	}
+	return n;
+}
+
+/* The engine frees clusters: every io_uring request ends first. */
+static void drain_ring(void *opaque)
+{
+	struct qcow2_blk *s = opaque;
+	struct io_uring_cqe *cqe;
+
+	io_uring_submit(&s->ring);
+	while (s->sqes) {
+		if (io_uring_wait_cqe(&s->ring, &cqe))
+			break;
+		take_cqes(s);
+	}
+}
 
 static int qb_open(struct block *b, const struct block_params *p, char *err,
 		   size_t errlen)
 {
 	struct qcow2_blk *s = calloc(1, sizeof(*s));
+	int ret;
 
 	if (!s) {
 		snprintf(err, errlen, "%.400s: out of memory", p->path);
@@ -35,6 +151,23 @@ static int qb_open(struct block *b, const struct block_params *p, char *err,
 		free(s);
 		return -EINVAL;
 	}
+	s->ring_size = 2 * (p->depth ? p->depth : 1);
+	ret = io_uring_queue_init(s->ring_size, &s->ring, 0);
+	if (ret)
+		snprintf(err, errlen, "%.400s: io_uring: %s", p->path,
+			 strerror(-ret));
+	else if (p->event_fd >= 0 &&
+		 (ret = io_uring_register_eventfd(&s->ring, p->event_fd)) < 0) {
+		snprintf(err, errlen, "%.400s: completion eventfd: %s", p->path,
+			 strerror(-ret));
+		io_uring_queue_exit(&s->ring);
+	}
+	if (ret) {
+		qcow2_close(s->q);
+		free(s);
+		return ret < 0 ? ret : -ret;
+	}
+	qcow2_set_hooks(s->q, NULL, drain_ring, s);
 	s->efd = p->event_fd;
 	b->size = qcow2_size(s->q);
 	b->priv = s;
@@ -78,18 +211,169 @@ static int run(struct qcow2 *q, const struct block_req *r)
 	return -EINVAL;
 }
 
+/* The bytes @r moves: its length, or less if its buffers are shorter. */
+static uint64_t rw_len(const struct block_req *r)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < r->nr_iov && n < r->len; i++)
+		n += r->iov[i].iov_len;
+	return n < r->len ? n : r->len;
+}
+
+/*
+ * The host extents of @q->r's @len bytes into @q->seg: false if a
+ * cluster is not plain data of the image (the engine's job).
+ */
+static bool map_extents(struct qcow2 *img, struct qreq *q, unsigned int max)
+{
+	const struct block_req *r = q->r;
+	uint64_t done = 0;
+
+	q->nseg = 0;
+	while (done < q->len) {
+		uint64_t n, host;
+		int fd;
+		struct qseg *last = q->nseg ? &q->seg[q->nseg - 1] : NULL;
+
+		if (!qcow2_host_offset(img, r->offset + done,
+				       r->op == BLOCK_WRITE, &host, &n, &fd))
+			return false;
+		if (n > q->len - done)
+			n = q->len - done;
+		if (last && last->fd == fd && last->host + last->len == host) {
+			last->len += n;
+		} else {
+			if (q->nseg == max)
+				return false;
+			q->seg[q->nseg++] = (struct qseg){
+				.q = q, .fd = fd, .host = host, .len = n
+			};
+		}
+		done += n;
+	}
+	return true;
+}
+
+/* Cuts @q->r's buffers into each segment's slices (q->iov). */
+static void slice_iov(struct qreq *q)
+{
+	const struct block_req *r = q->r;
+	unsigned int vi = 0;
+	uint64_t skip = 0;
+
+	q->niov = 0;
+	for (unsigned int k = 0; k < q->nseg; k++) {
+		struct qseg *g = &q->seg[k];
+		uint64_t need = g->len;
+
+		g->iov0 = q->niov;
+		while (need) {
+			uint64_t l = r->iov[vi].iov_len - skip;
+
+			if (l > need)
+				l = need;
+			q->iov[q->niov].iov_base =
+				(uint8_t *)r->iov[vi].iov_base + skip;
+			q->iov[q->niov++].iov_len = l;
+			need -= l;
+			skip += l;
+			if (skip == r->iov[vi].iov_len) {
+				vi++;
+				skip = 0;
+			}
+		}
+		g->niov = q->niov - g->iov0;
+	}
+}
+
+/* A read or write of data clusters, mapped: its context, or NULL. */
+static struct qreq *map(struct qcow2_blk *s, struct block_req *r)
+{
+	uint64_t len = rw_len(r), cs = 1ULL << qcow2_hdr(s->q)->cluster_bits;
+	uint64_t size = qcow2_size(s->q);
+	unsigned int max;
+	struct qreq *q;
+
+	if (!len || r->offset > size || len > size - r->offset ||
+	    len / cs + 2 > s->ring_size)
+		return NULL;
+	max = (unsigned int)(len / cs + 2);
+	q = malloc(sizeof(*q) + max * sizeof(struct qseg) +
+		   (r->nr_iov + max) * sizeof(struct iovec));
+	if (!q)
+		return NULL;
+	q->r = r;
+	q->len = len;
+	q->err = 0;
+	q->seg = (struct qseg *)(q + 1);
+	q->iov = (struct iovec *)(q->seg + max);
+	if (!map_extents(s->q, q, max)) {
+		free(q);
+		return NULL;
+	}
+	slice_iov(q);
+	return q;
+}
+
+/* Queues @q's segments (room for them was made). */
+static void queue(struct qcow2_blk *s, struct qreq *q)
+{
+	q->pending = q->nseg;
+	q->r->bounce = q;
+	for (unsigned int k = 0; k < q->nseg; k++) {
+		struct qseg *g = &q->seg[k];
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+
+		if (q->r->op == BLOCK_FLUSH)
+			io_uring_prep_fsync(sqe, g->fd, IORING_FSYNC_DATASYNC);
+		else if (q->r->op == BLOCK_READ)
+			io_uring_prep_readv(sqe, g->fd, &q->iov[g->iov0],
+					    g->niov, g->host);
+		else
+			io_uring_prep_writev(sqe, g->fd, &q->iov[g->iov0],
+					     g->niov, g->host);
+		io_uring_sqe_set_data(sqe, g);
+		s->sqes++;
+	}
+}
+
+/* A flush with no metadata to write: an fdatasync on the ring. */
+static struct qreq *map_flush(struct qcow2_blk *s, struct block_req *r)
+{
+	struct qreq *q;
+
+	if (qcow2_meta_dirty(s->q))
+		return NULL;
+	q = calloc(1, sizeof(*q) + sizeof(struct qseg));
+	if (!q)
+		return NULL;
+	q->r = r;
+	q->nseg = 1;
+	q->seg = (struct qseg *)(q + 1);
+	q->seg[0] = (struct qseg){ .q = q, .fd = qcow2_fd(s->q) };
+	return q;
+}
+
 static int qb_submit(struct block *b, struct block_req *r)
 {
 	struct qcow2_blk *s = b->priv;
+	struct qreq *q = NULL;
 
+	r->bounce = NULL;
+	if (r->op == BLOCK_READ || r->op == BLOCK_WRITE)
+		q = map(s, r);
+	else if (r->op == BLOCK_FLUSH)
+		q = map_flush(s, r);
+	if (q && io_uring_sq_space_left(&s->ring) < q->nseg)
+		io_uring_submit(&s->ring);
+	if (q && io_uring_sq_space_left(&s->ring) >= q->nseg) {
+		queue(s, q);
+		return 0;
+	}
+	free(q);
 	/* The result waits in the back-end's field until reap(). */
-	r->bounce_done = (uint64_t)(int64_t)run(s->q, r);
-	r->bounce_next = NULL;
-	if (s->tail)
-		s->tail->bounce_next = r;
-	else
-		s->head = r;
-	s->tail = r;
+	finished(s, r, run(s->q, r));
 	return 0;
 }
 
@@ -97,6 +381,7 @@ static void qb_commit(struct block *b)
 {
 	struct qcow2_blk *s = b->priv;
 
+	io_uring_submit(&s->ring);
 	if (s->head && s->efd >= 0)
 		eventfd_write(s->efd, 1);
 }
@@ -106,6 +391,7 @@ static unsigned int qb_reap(struct block *b)
 	struct qcow2_blk *s = b->priv;
 	unsigned int n = 0;
 
+	take_cqes(s);
 	while (s->head) {
 		struct block_req *r = s->head;
 
@@ -120,16 +406,23 @@ static unsigned int qb_reap(struct block *b)
 
 static int qb_wait(struct block *b)
 {
-	(void)b;
-	return 0; /* everything submitted is done already */
+	struct qcow2_blk *s = b->priv;
+	struct io_uring_cqe *cqe;
+
+	if (s->head || !s->sqes)
+		return 0;
+	io_uring_submit(&s->ring);
+	return io_uring_wait_cqe(&s->ring, &cqe);
 }
 
 static void qb_close(struct block *b)
 {
 	struct qcow2_blk *s = b->priv;
 
-	qcow2_flush(s->q);
-	qcow2_close(s->q);
+	drain_ring(s);
+	qcow2_set_hooks(s->q, NULL, NULL, NULL); /* nothing in flight now */
+	io_uring_queue_exit(&s->ring);
+	qcow2_close(s->q); /* writes the dirty metadata (a flush) */
 	free(s);
 }
 

@@ -5,8 +5,9 @@
  * L2 tables and the refcount table counted per cluster, then compared
  * with the stored refcounts. A stored count below the references (or a
  * reference outside the file, or a wrong COPIED flag) is a corruption;
- * above them, a leak. The same count repairs the refcounts of an image
- * left dirty (lazy refcounts) before it is written.
+ * above them, a leak. The same count repairs leaks (and with "all",
+ * refcounts below their references), as `qemu-img check -r` does, and the
+ * refcounts of an image left dirty (lazy refcounts) before it is written.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -192,24 +193,71 @@ int qcow2_check(struct qcow2 *q, struct qcow2_check *r, bool verbose)
 	return ret;
 }
 
-int qcow2_repair_refcounts(struct qcow2 *q)
+/*
+ * Sets the stored refcounts of @w's clusters to their references: those
+ * above them (leaks), and with @all those below them too. Counts what it
+ * fixed into @fixed.
+ */
+static int fix_refcounts(struct walk *w, bool all, struct qcow2_check *fixed)
+{
+	for (uint64_t c = 0; c < w->nclusters; c++) {
+		uint64_t s = stored_rc(w, c);
+		int ret;
+
+		if (s == w->refs[c] || (s < w->refs[c] && !all))
+			continue;
+		if (w->verbose)
+			fprintf(stderr,
+				"Repairing cluster %llu refcount=%llu reference=%u\n",
+				(unsigned long long)c, (unsigned long long)s,
+				w->refs[c]);
+		ret = qcow2_rc_put(w->q, c, w->refs[c]);
+		if (ret == -ENOENT)
+			continue; /* no refcount block: still reported */
+		if (ret)
+			return ret;
+		if (s > w->refs[c])
+			fixed->leaks++;
+		else
+			fixed->corruptions++;
+	}
+	return qcow2_flush(w->q);
+}
+
+int qcow2_check_repair(struct qcow2 *q, bool all, struct qcow2_check *fixed,
+		       bool verbose)
 {
 	struct qcow2_check r;
+	struct walk w = { .q = q, .r = &r, .verbose = verbose };
+	int ret;
+
+	*fixed = (struct qcow2_check){ 0 };
+	if (q->readonly)
+		return -EROFS;
+	ret = count(&w);
+	if (!ret)
+		ret = fix_refcounts(&w, all, fixed);
+	free(w.refs);
+	return ret;
+}
+
+int qcow2_repair_refcounts(struct qcow2 *q)
+{
+	struct qcow2_check r, fixed = { 0 };
 	struct walk w = { .q = q, .r = &r };
 	uint8_t b[8];
 	int ret = count(&w);
 
 	if (!ret && w.bad_refs)
 		ret = -EIO; /* not what lazy refcounts leave behind */
-	for (uint64_t c = 0; !ret && c < w.nclusters; c++)
-		if (stored_rc(&w, c) != w.refs[c])
-			ret = qcow2_rc_put(q, c, w.refs[c]);
+	if (!ret)
+		ret = fix_refcounts(&w, true, &fixed);
 	free(w.refs);
-	if (ret || fdatasync(q->fd))
-		return ret ? ret : -EIO;
+	if (ret)
+		return ret;
 	q->h.incompat &= ~QCOW2_INCOMPAT_DIRTY;
 	qcow2_put64(b, q->h.incompat);
-	if (qcow2_pwrite(q, b, 8, 72) || fdatasync(q->fd))
+	if (qcow2_pwrite(q, QCOW2_W_HEADER, b, 8, 72) || qcow2_sync(q))
 		return -EIO;
 	return 0;
 }

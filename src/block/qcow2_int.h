@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * qcow2_int.h - the qcow2 engine's state, shared by its files: the open
- * image (qcow2.c), its table caches and cluster allocation
- * (qcow2_alloc.c). Nothing outside src/block/qcow2*.c includes it.
+ * image (qcow2.c), its write-back table caches and the ordered metadata
+ * flush (qcow2_cache.c), cluster allocation (qcow2_alloc.c). Nothing
+ * outside src/block/qcow2*.c (and the unit test) includes it.
  */
 #ifndef VMON_BLOCK_QCOW2_INT_H
 #define VMON_BLOCK_QCOW2_INT_H
@@ -14,14 +15,22 @@
 #include "qcow2.h"
 
 #define QCOW2_CACHE_MAX 64
+/* Clusters freed since the last flush, at most (then a flush). */
+#define QCOW2_MAX_PENDING_FREES 4096
 
-/* A write-through cache of whole tables (L2 tables, refcount blocks). */
+/*
+ * A write-back cache of whole tables (L2 tables, refcount blocks): dirty
+ * tables are written when evicted or flushed, in the order
+ * qcow2_cache.c describes.
+ */
 struct qcow2_cache {
 	unsigned int n;
 	uint64_t tick;
+	enum qcow2_wkind kind; /* QCOW2_W_L2 or QCOW2_W_REFCOUNT */
 	struct {
 		uint64_t off; /* 0: empty */
 		uint64_t used;
+		bool dirty;
 		uint8_t *data;
 	} e[QCOW2_CACHE_MAX];
 };
@@ -30,6 +39,7 @@ struct qcow2 {
 	char path[PATH_MAX];
 	int fd;
 	bool readonly, corrupt;
+	bool opened; /* whole: flushed on close */
 	struct qcow2_header h;
 	uint64_t cs; /* cluster size */
 	unsigned int l2_bits; /* entries per L2 table: 1 << l2_bits */
@@ -40,6 +50,15 @@ struct qcow2 {
 	uint64_t rb_entries; /* refcounts a refcount block holds */
 	uint64_t free_hint; /* no free cluster below it */
 	struct qcow2_cache l2c, rbc;
+	bool l1_dirty; /* l1 changed since it was last written */
+	bool unsynced; /* written since the last fdatasync */
+	/* Clusters to unreference once the entries that pointed to them are
+	 * on disk (the next flush); not reused before. */
+	uint64_t *pfree;
+	size_t npfree, pfree_cap;
+	qcow2_trace_fn trace;
+	qcow2_drain_fn drain;
+	void *hook_opaque;
 	uint8_t *cow; /* a cluster: the data of an allocating write */
 	/* Compressed clusters. */
 	uint8_t *cbuf, *dbuf;
@@ -57,13 +76,30 @@ struct qcow2 {
 
 /* Reads @len bytes at @off of the image file; short reads give zeroes. */
 int qcow2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off);
-int qcow2_pwrite(struct qcow2 *q, const void *buf, uint64_t len, uint64_t off);
+/* Writes @len bytes at @off of the image file (@k: what, for the trace). */
+int qcow2_pwrite(struct qcow2 *q, enum qcow2_wkind k, const void *buf,
+		 uint64_t len, uint64_t off);
+/* fdatasync of the image file (if anything was written since the last). */
+int qcow2_sync(struct qcow2 *q);
 /* Marks the image corrupt (header bit, writes refused): -EIO. */
 int qcow2_mark_corrupt(struct qcow2 *q, const char *what, uint64_t off);
-/* The table at @off through @c (loaded on a miss), or NULL. */
+/*
+ * The table at @off through @c (loaded on a miss; a dirty table evicted
+ * for it is written first), or NULL.
+ */
 uint8_t *qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t off);
+/* A zeroed, dirty table at @off (a new cluster) in @c, or NULL. */
+uint8_t *qcow2_cache_new(struct qcow2 *q, struct qcow2_cache *c, uint64_t off);
+/* The table at @off of @c was changed (written at eviction or flush). */
+void qcow2_cache_dirty(struct qcow2_cache *c, uint64_t off);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t off);
 void qcow2_cache_free(struct qcow2_cache *c);
+/* Writes @c's dirty tables (L2 tables: after the refcounts, synced). */
+int qcow2_cache_write(struct qcow2 *q, struct qcow2_cache *c);
+/* Cluster @ci loses one reference at the next flush (qcow2_flush). */
+int qcow2_defer_unref(struct qcow2 *q, uint64_t ci);
+/* Drops one reference to cluster @ci now. */
+int qcow2_unref_now(struct qcow2 *q, uint64_t ci);
 
 /* The L2 entry of guest offset @voff (0: none). */
 int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry);

@@ -14,7 +14,9 @@
 - Refused images: missing backing file, a backing loop, an unknown
   incompatible feature, encryption; each error names the image.
 - `vmon img check` agrees with `qemu-img check` (exit code) on an image
-  with a corrupted refcount (2) and on one with a leaked cluster (3).
+  with a corrupted refcount (2) and on one with a leaked cluster (3);
+  `vmon img check -r leaks` repairs the leak (not the corruption),
+  `-r all` the corruption, and `qemu-img check` is clean afterwards.
 - An image qemu-io left dirty (lazy refcounts): both checks report it
   (2); opened for writing (command line, and PUT /drives with `format` on
   the API thread) its refcounts are repaired and the dirty bit cleared.
@@ -26,7 +28,8 @@
   and a refcount table that grows); `qemu-img check` clean.
 - Crash consistency: the disk benchmark guest writes over an overlay and
   vmon is killed (SIGKILL) at several moments; `qemu-img check` finds no
-  corruption each time (leaked clusters are allowed).
+  corruption each time (leaked clusters are allowed, then repaired by
+  `vmon img check -r leaks`, after which `qemu-img check` is clean).
 """
 import json
 import os
@@ -274,6 +277,26 @@ def corrupted(tmp):
         vmontest.check(q == code and r.code == code,
                        "%s: qemu-img check exit %d, vmon img check exit %d (want %d)\n%s"
                        % (name, q, r.code, code, r))
+        repair(img, name, code)
+
+
+def repair(img, name, code):
+    """vmon img check -r: leaks repaired by -r leaks, corruptions of the
+    refcounts only by -r all; qemu-img check is clean afterwards."""
+    r = vmontest.run(["img", "check", "-r", "leaks", img])
+    if code == 3:
+        vmontest.check(r.code == 0 and "    1 leaked clusters" in r.out and
+                       "Double checking the fixed image now" in r.out,
+                       "%s: vmon img check -r leaks\n%s" % (name, r))
+    else:
+        vmontest.check(r.code == 2 and "repaired" not in r.out,
+                       "%s: vmon img check -r leaks leaves the corruption\n%s"
+                       % (name, r))
+    if code == 2:
+        r = vmontest.run(["img", "check", "-r", "all", img])
+        vmontest.check(r.code == 0 and "    1 corruptions" in r.out,
+                       "%s: vmon img check -r all\n%s" % (name, r))
+    qcheck(img, name + " repaired by vmon img check -r")
 
 
 def top_allocated(img):
@@ -370,7 +393,9 @@ def crash(tmp):
         vmontest.check(rc in (0, 3), "round %d: no corruption after SIGKILL (exit %d)\n%s"
                        % (i, rc, out))
         if rc == 3:
-            sh(["qemu-img", "check", "-r", "leaks", ov])
+            r = vmontest.run(["img", "check", "-r", "leaks", ov])
+            vmontest.check(r.code == 0, "round %d: vmon img check -r leaks\n%s" % (i, r))
+            qcheck(ov, "round %d: leaks repaired by vmon img check -r" % i)
 
 
 def main():

@@ -130,6 +130,15 @@ static void expect_clean(struct qcow2 *q)
 	assert_int_equal(r.leaks, 0);
 }
 
+static void expect_leaks(struct qcow2 *q, uint64_t n)
+{
+	struct qcow2_check r;
+
+	assert_int_equal(qcow2_check(q, &r, false), 0);
+	assert_int_equal(r.corruptions, 0);
+	assert_int_equal(r.leaks, n);
+}
+
 static void test_engine(void **state)
 {
 	char path[] = "/tmp/vmon-test-qcow2-XXXXXX", err[512];
@@ -160,6 +169,9 @@ static void test_engine(void **state)
 	assert_int_equal(qcow2_read(q, CS, back, 2 * CS), 0);
 	for (int i = 0; i < 2 * CS; i++)
 		assert_int_equal(back[i], 0);
+	/* The freed clusters keep their reference until the next flush. */
+	expect_leaks(q, 2);
+	assert_int_equal(qcow2_flush(q), 0);
 	expect_clean(q);
 	assert_int_equal(qcow2_write(q, 8 << 20, buf, 1), -EINVAL);
 	assert_int_equal(qcow2_flush(q), 0);

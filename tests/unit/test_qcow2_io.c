@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_qcow2_io.c - the qcow2 block back-end and the engine's write order:
+ * through block.h, allocating writes (the engine), in-place writes and
+ * reads of data clusters (io_uring), vectored requests across clusters,
+ * discard and flush complete with the right data and results, and leave
+ * an image `qcow2_check` finds clean; the engine's trace of its file writes
+ * shows the crash-safe order (docs/qcow2.md): refcounts and data synced
+ * before an L2 table is written, L2 tables synced before the L1 table,
+ * a freed cluster's refcount dropped only after the cleared entry is
+ * synced, and a flush ending in an fdatasync.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "app/img.h"
+#include "block/block.h"
+#include "block/qcow2_int.h"
+
+#define CS 65536
+
+static void make_image(char *path)
+{
+	char *argv[] = { "img", "create", path, "8M", NULL };
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cmd_img(4, argv), 0);
+}
+
+struct fix {
+	unsigned int done;
+	int last_res;
+};
+
+static void on_done(void *opaque, struct block_req *r, int res)
+{
+	struct fix *f = opaque;
+
+	(void)r;
+	f->done++;
+	f->last_res = res;
+}
+
+static int run(struct block *b, struct fix *f, struct block_req *r)
+{
+	unsigned int before = f->done;
+
+	assert_int_equal(block_submit(b, r), 0);
+	block_commit(b);
+	block_drain(b);
+	assert_int_equal(f->done, before + 1);
+	assert_int_equal(b->inflight, 0);
+	return f->last_res;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 13 + seed);
+}
+
+/* Writes @n bytes at @off in two buffers, reads them back in three. */
+static void write_read(struct block *b, struct fix *f, uint64_t off, size_t n,
+		       unsigned int seed)
+{
+	static uint8_t w[3 * CS], back[3 * CS];
+	size_t h = n / 3, t = n / 4;
+	struct iovec wv[2] = { { w, h }, { w + h, n - h } };
+	struct iovec rv[3] = { { back, t },
+			       { back + t, h },
+			       { back + t + h, n - t - h } };
+	struct block_req wr = { .op = BLOCK_WRITE,
+				.offset = off,
+				.len = n,
+				.iov = wv,
+				.nr_iov = 2 };
+	struct block_req rd = { .op = BLOCK_READ,
+				.offset = off,
+				.len = n,
+				.iov = rv,
+				.nr_iov = 3 };
+
+	fill(w, n, seed);
+	memset(back, 0, n);
+	assert_int_equal(run(b, f, &wr), (int)n);
+	assert_int_equal(run(b, f, &rd), (int)n);
+	assert_memory_equal(w, back, n);
+}
+
+static void test_backend(void **state)
+{
+	char path[] = "/tmp/vmon-test-qcow2io-XXXXXX", err[512];
+	struct fix f = { 0 };
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct block_params p = { .path = path,
+				  .depth = 8,
+				  .event_fd = efd,
+				  .done = on_done,
+				  .opaque = &f };
+	struct block *b;
+	struct qcow2 *q;
+	struct qcow2_check r;
+	static uint8_t z[CS];
+	struct iovec zv = { z, sizeof(z) };
+	struct block_req rd = { .op = BLOCK_READ,
+				.offset = CS,
+				.len = CS,
+				.iov = &zv,
+				.nr_iov = 1 };
+
+	(void)state;
+	make_image(path);
+	b = block_open(&p, err, sizeof(err));
+	assert_non_null(b);
+	assert_string_equal(b->ops->name, "qcow2");
+	/* Allocating (engine), then in place (io_uring), across clusters. */
+	write_read(b, &f, 1000, 2 * CS + 5, 1);
+	write_read(b, &f, 1000, 2 * CS + 5, 2);
+	write_read(b, &f, CS - 512, 1024, 3);
+	/* Discard the second cluster: it reads as zeroes. */
+	assert_int_equal(run(b, &f,
+			     &(struct block_req){ .op = BLOCK_DISCARD,
+						  .offset = CS,
+						  .len = CS }),
+			 0);
+	memset(z, 0xff, sizeof(z));
+	assert_int_equal(run(b, &f, &rd), CS);
+	for (size_t i = 0; i < sizeof(z); i++)
+		assert_int_equal(z[i], 0);
+	assert_int_equal(run(b, &f, &(struct block_req){ .op = BLOCK_FLUSH }),
+			 0);
+	write_read(b, &f, 3 * CS, CS, 4); /* may reuse the freed cluster */
+	/* Freed without a flush: close writes the metadata, then frees it. */
+	assert_int_equal(run(b, &f,
+			     &(struct block_req){ .op = BLOCK_DISCARD,
+						  .offset = 2 * CS,
+						  .len = CS }),
+			 0);
+	block_close(b);
+	q = qcow2_open(path, -1, true, err, sizeof(err));
+	assert_non_null(q);
+	assert_int_equal(qcow2_check(q, &r, true), 0);
+	assert_int_equal(r.corruptions, 0);
+	assert_int_equal(r.leaks, 0);
+	assert_int_equal(r.allocated, 2);
+	qcow2_close(q);
+	close(efd);
+	unlink(path);
+}
+
+#define MAX_EV 256
+
+struct trace {
+	unsigned int n;
+	enum qcow2_wkind k[MAX_EV];
+	uint64_t off[MAX_EV];
+};
+
+static void on_write(void *opaque, enum qcow2_wkind k, uint64_t off,
+		     uint64_t len)
+{
+	struct trace *t = opaque;
+
+	(void)len;
+	assert_true(t->n < MAX_EV);
+	t->k[t->n] = k;
+	t->off[t->n++] = off;
+}
+
+/* Every write of a kind in @deps before event @i is synced before it. */
+static void synced_before(const struct trace *t, unsigned int i,
+			  unsigned int deps)
+{
+	bool unsynced = false;
+
+	for (unsigned int j = 0; j < i; j++) {
+		if (t->k[j] == QCOW2_W_SYNC)
+			unsynced = false;
+		else if (deps & (1U << t->k[j]))
+			unsynced = true;
+	}
+	if (unsynced)
+		for (unsigned int j = 0; j <= i; j++)
+			print_message("%u %d %lu\n", j, t->k[j],
+				      (unsigned long)t->off[j]);
+	assert_false(unsynced);
+}
+
+static void check_order(const struct trace *t)
+{
+	unsigned int l2_deps = 1U << QCOW2_W_REFCOUNT | 1U << QCOW2_W_DATA;
+
+	for (unsigned int i = 0; i < t->n; i++) {
+		if (t->k[i] == QCOW2_W_L2)
+			synced_before(t, i, l2_deps);
+		if (t->k[i] == QCOW2_W_L1)
+			synced_before(t, i, l2_deps | 1U << QCOW2_W_L2);
+	}
+	assert_true(t->n > 0);
+	assert_int_equal(t->k[t->n - 1], QCOW2_W_SYNC);
+}
+
+/* The index of the first event of kind @k from @i on, or t->n. */
+static unsigned int next(const struct trace *t, unsigned int i,
+			 enum qcow2_wkind k)
+{
+	while (i < t->n && t->k[i] != k)
+		i++;
+	return i;
+}
+
+static void test_write_order(void **state)
+{
+	char path[] = "/tmp/vmon-test-qcow2ord-XXXXXX", err[512];
+	static uint8_t buf[2 * CS];
+	struct trace t = { 0 };
+	struct qcow2 *q;
+	unsigned int l2, sync, rc;
+
+	(void)state;
+	make_image(path);
+	q = qcow2_open(path, -1, false, err, sizeof(err));
+	assert_non_null(q);
+	qcow2_set_hooks(q, on_write, NULL, &t);
+	fill(buf, sizeof(buf), 5);
+	/* A new L2 table and two data clusters; nothing points to them yet. */
+	assert_int_equal(qcow2_write(q, 0, buf, sizeof(buf)), 0);
+	assert_int_equal(next(&t, 0, QCOW2_W_L1), t.n);
+	assert_int_equal(qcow2_flush(q), 0);
+	check_order(&t);
+	assert_true(next(&t, 0, QCOW2_W_L1) < t.n);
+	/* Discard a cluster: its entry is cleared, then its refcount drops. */
+	t.n = 0;
+	assert_int_equal(qcow2_zero(q, CS, CS, true), 0);
+	assert_int_equal(t.n, 0); /* all in the caches */
+	assert_int_equal(qcow2_flush(q), 0);
+	check_order(&t);
+	l2 = next(&t, 0, QCOW2_W_L2);
+	sync = next(&t, l2, QCOW2_W_SYNC);
+	rc = next(&t, sync, QCOW2_W_REFCOUNT);
+	assert_true(l2 < sync && sync < rc && rc < t.n);
+	assert_int_equal(next(&t, 0, QCOW2_W_REFCOUNT), rc);
+	/* An in-place rewrite is data only; a flush then is one fdatasync. */
+	t.n = 0;
+	assert_int_equal(qcow2_write(q, 0, buf, 512), 0);
+	assert_int_equal(qcow2_flush(q), 0);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.k[0], QCOW2_W_DATA);
+	assert_int_equal(t.k[1], QCOW2_W_SYNC);
+	qcow2_close(q);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backend),
+		cmocka_unit_test(test_write_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
