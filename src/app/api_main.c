@@ -617,6 +617,22 @@ static json_t *op_migrate_info(void *opaque)
 typedef int (*load_fill_fn)(void *arg, struct vm *vm, struct snapshot *snap,
 			    char *err);
 
+/* clock_realtime: the first resume advances the restored guest clock. */
+static int load_clock(struct vm *vm, const struct api_snapshot_load *l,
+		      char *err)
+{
+	if (!l->clock_realtime)
+		return 0;
+	if (!vm->paused_realtime) {
+		snprintf(
+			err, API_ERR_MAX,
+			"snapshot/load: clock_realtime: the snapshot does not record the host's wall clock (VM state version 1)");
+		return -1;
+	}
+	vm->clock_advance = true;
+	return 0;
+}
+
 /*
  * Builds the VM of the snapshot @snap, fills it (@fill, if any), restores
  * it and starts it paused (running with l->resume, read after @fill).
@@ -666,7 +682,8 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		 (l->uffd &&
 		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
 				       err, API_ERR_MAX)) ||
-		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
+		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX) ||
+		 load_clock(&in->sess.vm, l, err))
 		r = EXIT_USAGE;
 	if (!r && vmm_session_start(&in->sess)) {
 		copy_err(err, "cannot start the vCPUs");
