@@ -60,7 +60,7 @@ struct instance {
 	struct kvm kvm;
 	bool kvm_open;
 	uint64_t snap_id; /* the VM's last snapshot (written or loaded) */
-	int uffd_fds[2]; /* Uffd back-end: handler socket, userfaultfd */
+	int uffd_sock; /* Uffd back-end: the handler's socket, or -1 */
 	struct vm_config vmcfg;
 	struct vmm_session sess;
 	bool started;
@@ -680,8 +680,8 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	 */
 	else if ((fill && fill(fill_arg, &in->sess.vm, snap, err)) ||
 		 (l->uffd &&
-		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
-				       err, API_ERR_MAX)) ||
+		  uffd_backend_connect(&in->sess.vm, l->mem_path,
+				       &in->uffd_sock, err, API_ERR_MAX)) ||
 		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX) ||
 		 load_clock(&in->sess.vm, l, err))
 		r = EXIT_USAGE;
@@ -692,10 +692,9 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	if (r) {
 		vmm_session_destroy(&in->sess, r);
 		/* After the VM: its memory is gone, nothing faults any more. */
-		for (int i = 0; i < 2; i++)
-			if (in->uffd_fds[i] >= 0)
-				close(in->uffd_fds[i]);
-		in->uffd_fds[0] = in->uffd_fds[1] = -1;
+		if (in->uffd_sock >= 0)
+			close(in->uffd_sock);
+		in->uffd_sock = -1;
 		return -1;
 	}
 	in->snap_id = snap->info.id;
@@ -1009,6 +1008,14 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 	return ret;
 }
 
+/* The Uffd handler's socket: its end stops the VM (uffd.h). */
+static void on_uffd(void *opaque)
+{
+	struct instance *in = opaque;
+
+	uffd_backend_check(&in->sess.vm, in->uffd_sock);
+}
+
 /* Before InstanceStart: signals end the process, start_efd moves on. */
 static int wait_for_start(struct instance *in, int sig_fd)
 {
@@ -1114,7 +1121,7 @@ int api_main(const struct run_opts *o)
 	in->opts = o;
 	pthread_cond_init(&in->mig_cond, NULL);
 	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
-	in->uffd_fds[0] = in->uffd_fds[1] = -1;
+	in->uffd_sock = -1;
 	if (o->id)
 		snprintf(in->id, sizeof(in->id), "%s", o->id);
 	else
@@ -1173,9 +1180,11 @@ int api_main(const struct run_opts *o)
 			goto out;
 	}
 	{
-		struct loop_extra ex[] = { { in->timer_fd, on_timer, in } };
+		struct loop_extra ex[] = { { in->timer_fd, on_timer, in },
+					   { in->uffd_sock, on_uffd, in } };
 
-		ret = vmm_main_loop(&in->sess, sig_fd, ex, 1);
+		ret = vmm_main_loop(&in->sess, sig_fd, ex,
+				    in->uffd_sock >= 0 ? 2 : 1);
 	}
 out:
 	return instance_end(in, server, entry, sig_fd, ret);

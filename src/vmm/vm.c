@@ -146,6 +146,7 @@ int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 	vm->cfg = cfg;
 	vm->fd = -1;
 	vm->stop_efd = -1;
+	vm->uffd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
@@ -464,6 +465,15 @@ void vm_destroy(struct vm *vm)
 		pthread_mutex_unlock(&vm->lock);
 	}
 	stop_vcpus(vm);
+	/*
+	 * No vCPU runs: the Uffd back-end's userfaultfd can go. With its
+	 * handler gone (uffd_backend_check()), that wakes the threads still
+	 * waiting on a fault (KVM's asynchronous page-fault workers, which
+	 * closing a vCPU waits for; the I/O thread), on a zero page.
+	 */
+	if (vm->uffd >= 0)
+		close(vm->uffd);
+	vm->uffd = -1;
 	/* Before the devices: its handlers use them. */
 	iothread_destroy(vm->io);
 	vm->io = NULL;

@@ -88,6 +88,8 @@ struct vm {
 	 * the wall-clock time since paused_realtime to the guest's clock.
 	 */
 	bool clock_advance;
+	/* The Uffd back-end's userfaultfd (snapshot/uffd.h), or -1 */
+	int uffd;
 };
 
 /* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
