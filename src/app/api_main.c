@@ -979,10 +979,14 @@ static int config_file_start(struct instance *in, const char *path)
 	return ret;
 }
 
-/* --restore DIR [--resume]: loads DIR/state and DIR/memory. */
+/*
+ * --restore DIR [--resume] [--mem-backend uffd:SOCKET] [--clock-realtime]:
+ * loads DIR/state and DIR/memory (or the handler at SOCKET serves it).
+ */
 static int restore_start(struct instance *in, const char *dir, bool resume)
 {
 	struct api_snapshot_load *l = calloc(1, sizeof(*l));
+	const char *uffd = in->opts->uffd_sock;
 	char err[API_ERR_MAX];
 	int ret = 0;
 
@@ -990,6 +994,15 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 		return EXIT_HOST;
 	snprintf(l->state_path, sizeof(l->state_path), "%.4000s/state", dir);
 	snprintf(l->mem_path, sizeof(l->mem_path), "%.4000s/memory", dir);
+	if (uffd && strlen(uffd) >= sizeof(l->mem_path)) {
+		pr_err("--mem-backend uffd:%.200s: path too long", uffd);
+		free(l);
+		return EXIT_USAGE;
+	}
+	if (uffd)
+		snprintf(l->mem_path, sizeof(l->mem_path), "%s", uffd);
+	l->uffd = uffd != NULL;
+	l->clock_realtime = in->opts->clock_realtime;
 	l->resume = resume;
 	if (parse_overrides(in, &l->ov)) {
 		free(l);
