@@ -27,20 +27,6 @@ PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "snap_probe.elf")
 SNAP = os.path.join(WORK, "snap")
 
 
-def counts(text):
-    return [int(l[2:], 16) for l in text.split("\n")
-            if l.startswith("c=") and len(l) == 10]
-
-
-def wait_for(pred, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def read(path):
     try:
         with open(path, "rb") as f:
@@ -76,7 +62,7 @@ check(src.req("PUT", "/boot-source", {"kernel_image_path": PROBE})[0] == 204
                   {"vcpu_count": 1, "mem_size_mib": 64})[0] == 204
       and src.req("PUT", "/actions",
                   {"action_type": "InstanceStart"})[0] == 204, "boot")
-check(wait_for(lambda: len(counts(src.serial_text())) > 4), "the source counts")
+check(vmontest.wait_for(lambda: len(vmontest.counter_lines(src.serial_text())) > 4), "the source counts")
 check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
 os.makedirs(SNAP)
 st, b = src.req("PUT", "/snapshot/create",
@@ -104,16 +90,16 @@ for args, what in (
 # --- Restored through the handler: counts on, SIGTERM, the handler ends ---
 h, sock = handler("served")
 p, serial = restore("served", ["--mem-backend", "uffd:" + sock, "--resume"])
-check(wait_for(lambda: len(counts(read(serial))) > 300),
+check(vmontest.wait_for(lambda: len(vmontest.counter_lines(read(serial))) > 300),
       "the restored guest counts on through the handler")
 p.send_signal(signal.SIGTERM)
 check(p.wait(30) == 0, "SIGTERM ends the restored vmon with 0")
 # The guest may have stopped mid-line: the restored one ends that line.
-both = counts(before + read(serial))
-check(len(both) > len(counts(before)) + 300 and
+both = vmontest.counter_lines(before + read(serial))
+check(len(both) > len(vmontest.counter_lines(before)) + 300 and
       both == [0x1000 * (k + 1) for k in range(len(both))],
       "it goes on from the snapshot, no step lost or repeated (%d lines "
-      "before, %d in all)" % (len(counts(before)), len(both)))
+      "before, %d in all)" % (len(vmontest.counter_lines(before)), len(both)))
 check("BAD" not in read(serial), "its memory (the pattern) is intact")
 out, _ = h.communicate(timeout=30)
 check(h.returncode == 0 and b"fault" in out,
@@ -122,7 +108,7 @@ check(h.returncode == 0 and b"fault" in out,
 # --- A killed handler: 18 ---
 h, sock = handler("killed")
 p, serial = restore("killed", ["--mem-backend", "uffd:" + sock, "--resume"])
-check(wait_for(lambda: len(counts(read(serial))) > 20), "it counts")
+check(vmontest.wait_for(lambda: len(vmontest.counter_lines(read(serial))) > 20), "it counts")
 h.kill()
 h.wait()
 try:

@@ -33,15 +33,6 @@ def counts(inst):
     return [l for l in inst.serial_text().split("\n") if l.startswith("c=")]
 
 
-def wait_for(pred, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def load(tag, sock):
     inst = vmon_api.Instance(id="uffd-dead-%s-%d" % (tag, PID))
     st, b = inst.req("PUT", "/snapshot/load",
@@ -72,7 +63,7 @@ check(src.req("PUT", "/boot-source", {"kernel_image_path": PROBE})[0] == 204
                   {"vcpu_count": 1, "mem_size_mib": 64})[0] == 204
       and src.req("PUT", "/actions",
                   {"action_type": "InstanceStart"})[0] == 204, "boot")
-check(wait_for(lambda: len(counts(src)) > 2), "the source counts")
+check(vmontest.wait_for(lambda: len(counts(src)) > 2), "the source counts")
 check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
 st, b = src.req("PUT", "/snapshot/create",
                 {"snapshot_type": "Full", "snapshot_path": STATE,
@@ -86,7 +77,7 @@ h = subprocess.Popen([vmontest.VMON, "uffd-handler", hsock, MEM],
                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 check(h.stdout.readline().startswith(b"listening on"), "the handler listens")
 inst = load("killed", hsock)
-check(wait_for(lambda: len(counts(inst)) > 20),
+check(vmontest.wait_for(lambda: len(counts(inst)) > 20),
       "the guest counts through the handler")
 h.kill()
 h.wait()
