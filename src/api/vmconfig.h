@@ -212,6 +212,8 @@ struct api_snapshot_load {
 	bool uffd; /* the Uffd back-end: mem_path is the handler's socket */
 	bool resume;
 	bool track_dirty; /* track_dirty_pages (or enable_diff_snapshots) */
+	/* The guest clock goes on by the wall-clock time since the snapshot */
+	bool clock_realtime;
 	struct api_overrides ov;
 };
 /* Each 0, or -1 with @err naming the field (or what vmon lacks). */

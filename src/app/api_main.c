@@ -61,7 +61,7 @@ struct instance {
 	struct kvm kvm;
 	bool kvm_open;
 	uint64_t snap_id; /* the VM's last snapshot (written or loaded) */
-	int uffd_fds[2]; /* Uffd back-end: handler socket, userfaultfd */
+	int uffd_sock; /* Uffd back-end: the handler's socket, or -1 */
 	struct vm_config vmcfg;
 	struct vmm_session sess;
 	bool started;
@@ -658,6 +658,22 @@ static json_t *op_migrate_info(void *opaque)
 typedef int (*load_fill_fn)(void *arg, struct vm *vm, struct snapshot *snap,
 			    char *err);
 
+/* clock_realtime: the first resume advances the restored guest clock. */
+static int load_clock(struct vm *vm, const struct api_snapshot_load *l,
+		      char *err)
+{
+	if (!l->clock_realtime)
+		return 0;
+	if (!vm->paused_realtime) {
+		snprintf(
+			err, API_ERR_MAX,
+			"snapshot/load: clock_realtime: the snapshot does not record the host's wall clock (VM state version 1)");
+		return -1;
+	}
+	vm->clock_advance = true;
+	return 0;
+}
+
 /*
  * Builds the VM of the snapshot @snap, fills it (@fill, if any), restores
  * it and starts it paused (running with l->resume, read after @fill).
@@ -709,9 +725,10 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	 */
 	else if ((fill && fill(fill_arg, &in->sess.vm, snap, err)) ||
 		 (l->uffd &&
-		  uffd_backend_connect(&in->sess.vm, l->mem_path, in->uffd_fds,
-				       err, API_ERR_MAX)) ||
-		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX))
+		  uffd_backend_connect(&in->sess.vm, l->mem_path,
+				       &in->uffd_sock, err, API_ERR_MAX)) ||
+		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX) ||
+		 load_clock(&in->sess.vm, l, err))
 		r = EXIT_USAGE;
 	if (!r && vmm_session_start(&in->sess)) {
 		copy_err(err, "cannot start the vCPUs");
@@ -720,10 +737,9 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	if (r) {
 		vmm_session_destroy(&in->sess, r);
 		/* After the VM: its memory is gone, nothing faults any more. */
-		for (int i = 0; i < 2; i++)
-			if (in->uffd_fds[i] >= 0)
-				close(in->uffd_fds[i]);
-		in->uffd_fds[0] = in->uffd_fds[1] = -1;
+		if (in->uffd_sock >= 0)
+			close(in->uffd_sock);
+		in->uffd_sock = -1;
 		return -1;
 	}
 	in->snap_id = snap->info.id;
@@ -1112,10 +1128,14 @@ static int config_file_start(struct instance *in, const char *path)
 	return ret;
 }
 
-/* --restore DIR [--resume]: loads DIR/state and DIR/memory. */
+/*
+ * --restore DIR [--resume] [--mem-backend uffd:SOCKET] [--clock-realtime]:
+ * loads DIR/state and DIR/memory (or the handler at SOCKET serves it).
+ */
 static int restore_start(struct instance *in, const char *dir, bool resume)
 {
 	struct api_snapshot_load *l = calloc(1, sizeof(*l));
+	const char *uffd = in->opts->uffd_sock;
 	char err[API_ERR_MAX];
 	int ret = 0;
 
@@ -1123,6 +1143,15 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 		return EXIT_HOST;
 	snprintf(l->state_path, sizeof(l->state_path), "%.4000s/state", dir);
 	snprintf(l->mem_path, sizeof(l->mem_path), "%.4000s/memory", dir);
+	if (uffd && strlen(uffd) >= sizeof(l->mem_path)) {
+		pr_err("--mem-backend uffd:%.200s: path too long", uffd);
+		free(l);
+		return EXIT_USAGE;
+	}
+	if (uffd)
+		snprintf(l->mem_path, sizeof(l->mem_path), "%s", uffd);
+	l->uffd = uffd != NULL;
+	l->clock_realtime = in->opts->clock_realtime;
 	l->resume = resume;
 	if (parse_overrides(in, &l->ov)) {
 		free(l);
@@ -1139,6 +1168,14 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 	pthread_mutex_unlock(&in->ctx.lock);
 	free(l);
 	return ret;
+}
+
+/* The Uffd handler's socket: its end stops the VM (uffd.h). */
+static void on_uffd(void *opaque)
+{
+	struct instance *in = opaque;
+
+	uffd_backend_check(&in->sess.vm, in->uffd_sock);
 }
 
 /* Before InstanceStart: signals end the process, start_efd moves on. */
@@ -1246,7 +1283,7 @@ int api_main(const struct run_opts *o)
 	in->opts = o;
 	pthread_cond_init(&in->mig_cond, NULL);
 	in->start_efd = in->timer_fd = in->metrics_fd = in->log_fd = -1;
-	in->uffd_fds[0] = in->uffd_fds[1] = -1;
+	in->uffd_sock = -1;
 	if (o->id)
 		snprintf(in->id, sizeof(in->id), "%s", o->id);
 	else
@@ -1307,9 +1344,11 @@ int api_main(const struct run_opts *o)
 			goto out;
 	}
 	{
-		struct loop_extra ex[] = { { in->timer_fd, on_timer, in } };
+		struct loop_extra ex[] = { { in->timer_fd, on_timer, in },
+					   { in->uffd_sock, on_uffd, in } };
 
-		ret = vmm_main_loop(&in->sess, sig_fd, ex, 1);
+		ret = vmm_main_loop(&in->sess, sig_fd, ex,
+				    in->uffd_sock >= 0 ? 2 : 1);
 	}
 out:
 	return instance_end(in, server, entry, sig_fd, ret);

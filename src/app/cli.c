@@ -69,6 +69,12 @@ void cli_run_usage(FILE *f)
 		"      --restore DIR        start from the snapshot in DIR (DIR/state,\n"
 		"                           DIR/memory: vmon snapshot), paused\n"
 		"      --resume             with --restore: run it at once\n"
+		"      --mem-backend uffd:SOCKET  with --restore: guest memory from\n"
+		"                           the page-fault handler at SOCKET (the Uffd\n"
+		"                           back-end; vmon uffd-handler); file: mapped\n"
+		"                           from DIR/memory (default)\n"
+		"      --clock-realtime     with --restore: advance the guest clock by\n"
+		"                           the wall-clock time since the snapshot\n"
 		"      --override WHAT      with --restore or --incoming: net:ID=TAP,\n"
 		"                           drive:ID=PATH or vsock=PATH replaces the\n"
 		"                           snapshot's (or the source's) tap, disk image\n"
@@ -122,6 +128,8 @@ enum {
 	OPT_ACPI, /* platform options: with the API and --restore too */
 	OPT_NO_ACPI,
 	OPT_OVERRIDE,
+	OPT_MEM_BACKEND,
+	OPT_CLOCK_REALTIME,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
@@ -163,6 +171,8 @@ static const struct option run_options[] = {
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "override", required_argument, NULL, OPT_OVERRIDE },
+	{ "mem-backend", required_argument, NULL, OPT_MEM_BACKEND },
+	{ "clock-realtime", no_argument, NULL, OPT_CLOCK_REALTIME },
 };
 
 #define NR_RUN_OPTIONS (sizeof(run_options) / sizeof(*run_options))
@@ -438,6 +448,21 @@ static enum cli_result sock_group_option(const char *arg, struct run_opts *o)
 }
 
 /* The options of the program rather than of the VM. */
+/* --mem-backend file|uffd:SOCKET (with --restore). */
+static enum cli_result mem_backend_option(const char *arg, struct run_opts *o)
+{
+	if (!strcmp(arg, "file")) {
+		o->uffd_sock = NULL;
+		return CLI_OK;
+	}
+	if (!strncmp(arg, "uffd:", 5) && arg[5]) {
+		o->uffd_sock = arg + 5;
+		return CLI_OK;
+	}
+	pr_err("--mem-backend %s: use file or uffd:SOCKET", arg);
+	return CLI_ERROR;
+}
+
 static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 {
 	switch (c) {
@@ -461,6 +486,11 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 		return CLI_OK;
 	case OPT_RESUME:
 		o->resume = true;
+		return CLI_OK;
+	case OPT_MEM_BACKEND:
+		return mem_backend_option(optarg, o);
+	case OPT_CLOCK_REALTIME:
+		o->clock_realtime = true;
 		return CLI_OK;
 	case OPT_OVERRIDE:
 		if (o->nr_overrides == CLI_MAX_OVERRIDES) {
@@ -538,8 +568,11 @@ static enum cli_result check_run(struct run_opts *o)
 		pr_err("--api-sock-group: only with --api-sock");
 		return CLI_ERROR;
 	}
-	if (o->resume && !o->restore) {
-		pr_err("--resume: only with --restore");
+	if ((o->resume || o->uffd_sock || o->clock_realtime) && !o->restore) {
+		pr_err("%s: only with --restore",
+		       o->resume    ? "--resume" :
+		       o->uffd_sock ? "--mem-backend" :
+				      "--clock-realtime");
 		return CLI_ERROR;
 	}
 	if (o->nr_overrides && !o->restore && !o->incoming) {

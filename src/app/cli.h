@@ -29,6 +29,9 @@ struct run_opts {
 	const char *seccomp_filter; /* --seccomp-filter: a filter file */
 	const char *restore; /* --restore DIR: DIR/state and DIR/memory */
 	bool resume; /* --resume: run the restored VM (else paused) */
+	/* --mem-backend uffd:SOCKET: the Uffd back-end's handler (else File) */
+	const char *uffd_sock;
+	bool clock_realtime; /* --clock-realtime: the guest clock catches up */
 	/* --override net:ID=TAP|drive:ID=PATH|vsock=PATH: --restore, --incoming */
 	const char *overrides[CLI_MAX_OVERRIDES];
 	unsigned int nr_overrides;

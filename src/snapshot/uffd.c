@@ -17,6 +17,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../util/log.h"
+#include "../vmm/exitcode.h"
+#include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
 
 #define TABLE_MAX 2048
@@ -103,7 +106,7 @@ static int send_fd(int sock, const char *msg, size_t len, int fd)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
-int uffd_backend_connect(struct vm *vm, const char *sock_path, int fds[2],
+int uffd_backend_connect(struct vm *vm, const char *sock_path, int *sock_out,
 			 char *err, size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -129,7 +132,32 @@ int uffd_backend_connect(struct vm *vm, const char *sock_path, int fds[2],
 		close(uffd);
 		return -1;
 	}
-	fds[0] = sock;
-	fds[1] = uffd;
+	*sock_out = sock;
+	vm->uffd = uffd;
 	return 0;
+}
+
+void uffd_backend_check(struct vm *vm, int sock)
+{
+	char buf[256];
+	ssize_t n = read(sock, buf, sizeof(buf));
+
+	if (n > 0 || (n < 0 && (errno == EINTR || errno == EAGAIN)))
+		return;
+	if (vm_stopping(vm))
+		return;
+	pr_err("Uffd back-end: the page-fault handler closed its socket (%s): no guest page can be served any more, stopping the VM",
+	       n < 0 ? strerror(errno) : "end of file");
+	vm_request_stop(vm, EXIT_UFFD_HANDLER, NULL);
+	/*
+	 * A vCPU may wait on a fault inside KVM (its instruction emulator
+	 * reading guest memory), where no signal reaches it: only the end of
+	 * the userfaultfd wakes it, on a zero page. Each vCPU is kicked
+	 * first, so it leaves KVM_RUN before it runs on, and it stops.
+	 */
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	if (vm->uffd >= 0)
+		close(vm->uffd);
+	vm->uffd = -1;
 }

@@ -20,14 +20,22 @@ struct vm;
 /*
  * Registers @vm's RAM (built, nothing touched yet) and hands the
  * userfaultfd and the region table to the handler listening at
- * @sock_path. 0 with fds[0] the connected socket and fds[1] the
- * userfaultfd, which the caller keeps open while the VM lives (the
- * handler learns from the socket's end that the VM is gone; vmon's copy
- * of the userfaultfd keeps the registration, so a dead handler stalls the
- * faulting thread instead of letting the kernel fill zero pages), or -1
- * with @err.
+ * @sock_path. 0 with *@sock the connected socket, which the caller keeps
+ * open while the VM lives (the handler learns from its end that the VM is
+ * gone) and watches with uffd_backend_check(), or -1 with @err. The VM
+ * keeps its own copy of the userfaultfd (vm->uffd) until its vCPUs have
+ * stopped, so a handler that dies stalls a faulting thread instead of
+ * letting the kernel fill zero pages into a running guest.
  */
-int uffd_backend_connect(struct vm *vm, const char *sock_path, int fds[2],
+int uffd_backend_connect(struct vm *vm, const char *sock_path, int *sock,
 			 char *err, size_t errlen);
+
+/*
+ * The handler's socket @sock is readable: a handler that
+ * closed it (it exited or crashed) serves no page any more, so @vm stops
+ * with EXIT_UFFD_HANDLER and a report rather than let its vCPUs wait on
+ * their faults forever. Bytes a handler sends are read and ignored.
+ */
+void uffd_backend_check(struct vm *vm, int sock);
 
 #endif

@@ -28,6 +28,8 @@ enum vmon_exit {
 	EXIT_UNEXPECTED = 14,
 	/* The guest reported a crash (KVM_SYSTEM_EVENT_CRASH). */
 	EXIT_GUEST_CRASH = 16,
+	/* The Uffd back-end's page-fault handler went away (docs/snapshot.md). */
+	EXIT_UFFD_HANDLER = 18,
 	/* vmon migrate: the migration failed or was cancelled; the VM runs
 	 * on the source (docs/migration.md). */
 	EXIT_MIGRATION = 6,

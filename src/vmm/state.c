@@ -202,6 +202,13 @@ void state_get_bytes(struct state_reader *r, void *p, size_t n,
 int state_enter(struct state_reader *r, uint32_t tag, uint32_t version,
 		struct state_reader *sub, const char *what)
 {
+	return state_enter_versions(r, tag, version, version, NULL, sub, what);
+}
+
+int state_enter_versions(struct state_reader *r, uint32_t tag, uint32_t min,
+			 uint32_t max, uint32_t *version,
+			 struct state_reader *sub, const char *what)
+{
 	uint32_t t = state_get_u32(r, what);
 	uint32_t v = state_get_u32(r, what);
 	uint32_t n = state_get_u32(r, what);
@@ -215,11 +222,20 @@ int state_enter(struct state_reader *r, uint32_t tag, uint32_t version,
 			   tag);
 		return -1;
 	}
-	if (v != version) {
-		state_fail(r, "%s: state version %u, this vmon reads %u", what,
-			   v, version);
+	if (v < min || v > max) {
+		if (min == max)
+			state_fail(r,
+				   "%s: state version %u, this vmon reads %u",
+				   what, v, max);
+		else
+			state_fail(
+				r,
+				"%s: state version %u, this vmon reads %u to %u",
+				what, v, min, max);
 		return -1;
 	}
+	if (version)
+		*version = v;
 	if (n > STATE_MAX_SECTION) {
 		state_fail(r, "%s: section of %u bytes is too large", what, n);
 		return -1;

@@ -68,6 +68,10 @@ void state_get_bytes(struct state_reader *r, void *p, size_t n,
  */
 int state_enter(struct state_reader *r, uint32_t tag, uint32_t version,
 		struct state_reader *sub, const char *what);
+/* The same for a section of any version from @min to @max: *@version. */
+int state_enter_versions(struct state_reader *r, uint32_t tag, uint32_t min,
+			 uint32_t max, uint32_t *version,
+			 struct state_reader *sub, const char *what);
 /* Fails @r with "@what: invalid" unless @cond. Returns @cond. */
 bool state_check(struct state_reader *r, bool cond, const char *what);
 /* Fails @r with a formatted message (the first failure is kept). */

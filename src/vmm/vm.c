@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../arch/arch.h"
@@ -237,6 +238,7 @@ int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 	vm->cfg = cfg;
 	vm->fd = -1;
 	vm->stop_efd = -1;
+	vm->uffd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
@@ -424,6 +426,15 @@ int64_t vm_guest_clock(struct vm *vm)
 	return (int64_t)c.clock;
 }
 
+/* The host's wall clock, ns since the epoch (vDSO: no system call). */
+static uint64_t realtime_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
 int vm_pause(struct vm *vm)
 {
 	struct kvm_clock_data c;
@@ -461,12 +472,45 @@ int vm_pause(struct vm *vm)
 	memset(&c, 0, sizeof(c));
 	vm->clock_saved = !ioctl(vm->fd, KVM_GET_CLOCK, &c);
 	vm->paused_clock = c.clock;
+	/* KVM's own reading of the wall clock at c.clock, where it has one. */
+	vm->paused_realtime = c.flags & KVM_CLOCK_REALTIME ? c.realtime :
+							     realtime_ns();
 	if (!vm->clock_saved)
 		pr_warn("KVM_GET_CLOCK: %s: the guest clock will jump on resume",
 			strerror(errno));
 	atomic_store(&vm->paused, true);
 	pthread_mutex_unlock(&vm->pause_lock);
 	return 0;
+}
+
+/*
+ * The guest's clock on resume: as it was at the pause, or with
+ * clock_advance (a load's clock_realtime, Firecracker's meaning) that plus
+ * the wall-clock time since. KVM adds that itself with KVM_CLOCK_REALTIME
+ * (Linux 5.16 and later); a KVM that refuses the flag gets the sum from
+ * here, a few microseconds later than KVM would take it.
+ */
+static int set_clock(struct vm *vm)
+{
+	struct kvm_clock_data c;
+	uint64_t now;
+
+	memset(&c, 0, sizeof(c));
+	c.clock = vm->paused_clock;
+	if (!vm->clock_advance || !vm->paused_realtime)
+		return ioctl(vm->fd, KVM_SET_CLOCK, &c);
+	c.flags = KVM_CLOCK_REALTIME;
+	c.realtime = vm->paused_realtime;
+	if (!ioctl(vm->fd, KVM_SET_CLOCK, &c))
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	now = realtime_ns();
+	memset(&c, 0, sizeof(c));
+	c.clock = vm->paused_clock;
+	if (now > vm->paused_realtime)
+		c.clock += now - vm->paused_realtime;
+	return ioctl(vm->fd, KVM_SET_CLOCK, &c);
 }
 
 int vm_resume(struct vm *vm)
@@ -479,15 +523,10 @@ int vm_resume(struct vm *vm)
 		pthread_mutex_unlock(&vm->pause_lock);
 		return 0;
 	}
-	if (vm->clock_saved) {
-		struct kvm_clock_data c;
-
-		memset(&c, 0, sizeof(c));
-		c.clock = vm->paused_clock;
-		if (ioctl(vm->fd, KVM_SET_CLOCK, &c))
-			pr_warn("KVM_SET_CLOCK: %s: the guest clock jumps",
-				strerror(errno));
-	}
+	if (vm->clock_saved && set_clock(vm))
+		pr_warn("KVM_SET_CLOCK: %s: the guest clock jumps",
+			strerror(errno));
+	vm->clock_advance = false;
 	iothread_resume(vm->io);
 	atomic_store(&vm->paused, false);
 	atomic_store(&vm->pause_req, false);
@@ -518,6 +557,15 @@ void vm_destroy(struct vm *vm)
 		pthread_mutex_unlock(&vm->lock);
 	}
 	stop_vcpus(vm);
+	/*
+	 * No vCPU runs: the Uffd back-end's userfaultfd can go. With its
+	 * handler gone (uffd_backend_check()), that wakes the threads still
+	 * waiting on a fault (KVM's asynchronous page-fault workers, which
+	 * closing a vCPU waits for; the I/O thread), on a zero page.
+	 */
+	if (vm->uffd >= 0)
+		close(vm->uffd);
+	vm->uffd = -1;
 	/* Before the devices: its handlers use them. */
 	iothread_destroy(vm->io);
 	vm->io = NULL;

@@ -80,7 +80,16 @@ struct vm {
 	unsigned int nr_running; /* vCPU threads not yet returned */
 	unsigned int nr_parked;
 	uint64_t paused_clock; /* KVM_GET_CLOCK at pause time */
+	/* The host's wall clock then (ns since the epoch; 0: unknown) */
+	uint64_t paused_realtime;
 	bool clock_saved;
+	/*
+	 * Set by a snapshot load with clock_realtime: the next resume adds
+	 * the wall-clock time since paused_realtime to the guest's clock.
+	 */
+	bool clock_advance;
+	/* The Uffd back-end's userfaultfd (snapshot/uffd.h), or -1 */
+	int uffd;
 };
 
 /* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */

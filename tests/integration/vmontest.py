@@ -49,6 +49,23 @@ def finish():
     sys.exit(0)
 
 
+def wait_for(pred, timeout=60):
+    """Polls pred() every 20 ms until it is true (True) or @timeout s
+    pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def counter_lines(text):
+    """The values of the counting guests' complete "c=XXXXXXXX" lines."""
+    return [int(l[2:], 16) for l in text.split("\n")
+            if l.startswith("c=") and len(l) == 10]
+
+
 def threads_report(pid):
     """One line per thread of @pid: name, state, wchan, utime+stime: a
     stalled guest's vCPU threads busy (R, ticks growing) are a slow guest;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * snapshot.c - the bodies of PUT /snapshot/create and PUT /snapshot/load
- * (Firecracker's fields), checked into struct api_snapshot_create/_load;
- * what vmon does not do yet (clock_realtime) is refused naming it. The overrides are in overrides.c.
+ * (Firecracker's fields), checked into struct api_snapshot_create/_load.
+ * The overrides are in overrides.c.
  */
 #include <string.h>
 
@@ -86,20 +86,6 @@ static int parse_backend(json_t *body, struct api_snapshot_load *out, char *err)
 	return 0;
 }
 
-static int check_realtime(json_t *body, char *err)
-{
-	bool realtime = false;
-
-	if (api_get_bool(body, "snapshot/load", "clock_realtime", &realtime,
-			 err))
-		return -1;
-	if (realtime)
-		return api_fail(
-			err,
-			"snapshot/load: field `clock_realtime`: vmon does not support it yet");
-	return 0;
-}
-
 int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 			    char *err)
 {
@@ -108,7 +94,9 @@ int api_snapshot_load_parse(json_t *body, struct api_snapshot_load *out,
 	    api_get_strbuf(body, "snapshot/load", "snapshot_path", true,
 			   out->state_path, sizeof(out->state_path), NULL,
 			   err) ||
-	    parse_backend(body, out, err) || check_realtime(body, err) ||
+	    parse_backend(body, out, err) ||
+	    api_get_bool(body, "snapshot/load", "clock_realtime",
+			 &out->clock_realtime, err) ||
 	    api_overrides_parse(body, "snapshot/load", &out->ov, err) ||
 	    api_get_bool(body, "snapshot/load", "resume_vm", &out->resume,
 			 err) ||

@@ -16,12 +16,14 @@
 #include "../arch.h"
 
 #define VM_STATE_TAG 0x54534d56 /* "VMST" */
-#define VM_STATE_VERSION 1
+/* 2 added the wall clock at the pause; version 1 is read too. */
+#define VM_STATE_VERSION 2
 
 struct x86_vm_state {
 	struct kvm_irqchip pic[2], ioapic;
 	struct kvm_pit_state2 pit;
 	uint64_t clock;
+	uint64_t realtime; /* the host's wall clock at @clock, 0: unknown */
 };
 
 /* The PIC's fields, in order, as offsets into struct kvm_pic_state. */
@@ -150,12 +152,14 @@ int arch_vm_save(struct vm *vm, struct state_writer *w)
 	/* Paused: the clock as it stopped (vm_pause() took it). */
 	s.clock = vm->clock_saved ? vm->paused_clock :
 				    (uint64_t)vm_guest_clock(vm);
+	s.realtime = vm->clock_saved ? vm->paused_realtime : 0;
 	sec = state_begin(w, VM_STATE_TAG, VM_STATE_VERSION);
 	put_pic(w, &s.pic[0].chip.pic);
 	put_pic(w, &s.pic[1].chip.pic);
 	put_ioapic(w, &s.ioapic.chip.ioapic);
 	put_pit(w, &s.pit);
 	state_put_u64(w, s.clock);
+	state_put_u64(w, s.realtime);
 	state_end(w, sec);
 	return w->failed ? -1 : 0;
 }
@@ -164,9 +168,11 @@ int arch_vm_restore(struct vm *vm, struct state_reader *r)
 {
 	struct x86_vm_state s;
 	struct state_reader sub;
+	uint32_t version;
 
 	memset(&s, 0, sizeof(s));
-	if (state_enter(r, VM_STATE_TAG, VM_STATE_VERSION, &sub, "VM state"))
+	if (state_enter_versions(r, VM_STATE_TAG, 1, VM_STATE_VERSION, &version,
+				 &sub, "VM state"))
 		return -1;
 	s.pic[0].chip_id = KVM_IRQCHIP_PIC_MASTER;
 	s.pic[1].chip_id = KVM_IRQCHIP_PIC_SLAVE;
@@ -176,6 +182,8 @@ int arch_vm_restore(struct vm *vm, struct state_reader *r)
 	get_ioapic(&sub, &s.ioapic.chip.ioapic);
 	get_pit(&sub, &s.pit);
 	s.clock = state_get_u64(&sub, "kvm clock");
+	if (version >= 2)
+		s.realtime = state_get_u64(&sub, "wall clock");
 	state_expect_end(&sub, "VM state");
 	if (!state_ok(&sub)) {
 		state_fail(r, "VM state: %s", sub.err);
@@ -191,6 +199,7 @@ int arch_vm_restore(struct vm *vm, struct state_reader *r)
 	}
 	/* vm_resume() sets the clock: the guest goes on from here. */
 	vm->paused_clock = s.clock;
+	vm->paused_realtime = s.realtime;
 	vm->clock_saved = true;
 	return 0;
 }
