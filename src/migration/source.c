@@ -25,6 +25,19 @@
 /* The destination restores and starts the VM: generous on a busy host. */
 #define DONE_TIMEOUT_MS 120000
 
+/* Where the switch-over's time goes: CLOCK_MONOTONIC ns, logged. */
+enum mig_mark {
+	MK_PAUSE, /* the VM paused */
+	MK_SYNC, /* the last dirty log collected */
+	MK_PAGES, /* the last pages sent (post-copy: their list) */
+	MK_BUILT, /* the state taken */
+	MK_STATE, /* the state sent */
+	MK_DONE, /* the destination's DONE received */
+	MK_COUNT
+};
+static const char *const mark_names[MK_COUNT] = { "pause", "sync",  "pages",
+						  "built", "state", "done" };
+
 struct mig_source {
 	struct vm *vm;
 	char *config;
@@ -42,6 +55,7 @@ struct mig_source {
 	bool paused_by_us;
 	bool committed; /* post-copy: the destination runs the VM */
 	uint64_t t_committed; /* when it said so (ms) */
+	uint64_t marks[MK_COUNT];
 };
 
 static uint64_t now_ms(void)
@@ -50,6 +64,33 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void mark(struct mig_source *m, enum mig_mark k)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	m->marks[k] =
+		(uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The marks as "pause=NS sync=+US ...": bench/migrate reads them. */
+static void log_marks(const struct mig_source *m)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "pause=%llu",
+			 (unsigned long long)m->marks[MK_PAUSE]);
+
+	for (unsigned int k = 1; k < MK_COUNT && n < (int)sizeof(buf); k++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=+%lluus",
+			      mark_names[k],
+			      m->marks[k] ? (unsigned long long)(m->marks[k] -
+								 m->marks[0]) /
+						    1000 :
+					    0ULL);
+	pr_info("migration marks (CLOCK_MONOTONIC ns, then us after the pause): %s",
+		buf);
 }
 
 static const char *const state_names[] = { "none", "active", "completed",
@@ -250,6 +291,7 @@ static int send_state(struct mig_source *m, uint32_t flags, char *err)
 	r = snapshot_state(m->vm, m->config, false, &st);
 	if (!r)
 		state_put_bytes(&file, st.data, st.len);
+	mark(m, MK_BUILT);
 	state_writer_free(&st);
 	if (r || file.failed) {
 		snprintf(err, MIG_ERR_MAX, "cannot take the VM state");
@@ -259,6 +301,7 @@ static int send_state(struct mig_source *m, uint32_t flags, char *err)
 	r = mig_send(&m->conn, MIG_STATE, file.data, file.len, err,
 		     MIG_ERR_MAX);
 	state_writer_free(&file);
+	mark(m, MK_STATE);
 	return r;
 }
 
@@ -352,6 +395,7 @@ static int postcopy_serve(struct mig_source *m, char *err)
 		else if (!(r = answer(type, rec, len, err))) {
 			m->committed = true;
 			m->t_committed = now_ms();
+			mark(m, MK_DONE);
 		}
 		free(rec);
 		if (r)
@@ -387,19 +431,25 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
 		return -1;
 	}
+	mark(m, MK_SYNC);
 	if (!postcopy) {
-		if (send_dirty(m, err) ||
-		    send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
+		if (send_dirty(m, err))
+			return -1;
+		mark(m, MK_PAGES);
+		if (send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
 		    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS,
 			     err, MIG_ERR_MAX))
 			return -1;
+		mark(m, MK_DONE);
 		r = answer(type, reply, len, err);
 		free(reply);
 		return r;
 	}
 	if (mig_send(&m->conn, MIG_DISCARD, m->bitmap, m->words * 8, err,
-		     MIG_ERR_MAX) ||
-	    send_state(m,
+		     MIG_ERR_MAX))
+		return -1;
+	mark(m, MK_PAGES);
+	if (send_state(m,
 		       MIG_STATE_POSTCOPY |
 			       (m->paused_by_us ? MIG_STATE_RUN : 0),
 		       err))
@@ -444,6 +494,7 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 	if (r < 0)
 		return -1;
 	*t_pause = now_ms();
+	mark(m, MK_PAUSE);
 	pthread_mutex_lock(&m->lock);
 	m->prog.postcopy = r == 1;
 	pthread_mutex_unlock(&m->lock);
@@ -508,6 +559,7 @@ static void *source_main(void *opaque)
 			err);
 		return NULL;
 	}
+	log_marks(m);
 	pr_info("migration to %s: done in %llu ms, downtime %llu ms, %llu rounds",
 		m->p.url, (unsigned long long)(t1 - t0),
 		(unsigned long long)(t1 - t_pause),

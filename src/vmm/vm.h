@@ -81,6 +81,11 @@ struct vm {
 	unsigned int nr_parked;
 	uint64_t paused_clock; /* KVM_GET_CLOCK at pause time */
 	bool clock_saved;
+	/*
+	 * CLOCK_MONOTONIC ns of a vCPU's first KVM_RUN since the last
+	 * vm_resume() (or the start): a migration's "vCPU runs" mark.
+	 */
+	_Atomic uint64_t run_ns;
 };
 
 /* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
