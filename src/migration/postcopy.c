@@ -99,12 +99,17 @@ int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
 	memcpy((void *)p->missing, bitmap, len);
 	/* 4 KiB pages: the holes below are single pages. */
 	madvise(vm->mem.base, vm->mem.ram_size, MADV_NOHUGEPAGE);
-	for (uint64_t pg = 0; pg < vm->mem.ram_size / MIG_PAGE; pg++) {
-		if (test_bit(p->missing, pg)) {
-			madvise(vm->mem.base + pg * MIG_PAGE, MIG_PAGE,
-				MADV_DONTNEED);
-			n++;
-		}
+	/* One madvise() per run of missing pages, not one per page. */
+	for (uint64_t pg = 0, end = vm->mem.ram_size / MIG_PAGE; pg < end;) {
+		uint64_t run = pg;
+
+		while (run < end && test_bit(p->missing, run))
+			run++;
+		if (run > pg)
+			madvise(vm->mem.base + pg * MIG_PAGE,
+				(run - pg) * MIG_PAGE, MADV_DONTNEED);
+		n += run - pg;
+		pg = run > pg ? run : pg + 1;
 	}
 	p->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	p->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -225,6 +225,59 @@ static int collect(struct mig_source *m)
 }
 
 /*
+ * Waits until the destination applied every record sent so far (they
+ * may sit in socket buffers, or its copying may lag the link), then
+ * collects what the guest dirtied meanwhile: the pause must not wait for
+ * a backlog the estimate does not see. The pages dirty, or -1 with @err.
+ */
+static int64_t settle(struct mig_source *m, char *err)
+{
+	uint8_t *reply = NULL;
+	uint32_t type;
+	size_t len;
+
+	if (mig_send(&m->conn, MIG_SYNC, NULL, 0, err, MIG_ERR_MAX) ||
+	    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS, err,
+		     MIG_ERR_MAX))
+		return -1;
+	free(reply);
+	if (type != MIG_SYNC) {
+		snprintf(err, MIG_ERR_MAX,
+			 "the destination answered SYNC with record type %u",
+			 type);
+		return -1;
+	}
+	if (collect(m)) {
+		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
+		return -1;
+	}
+	return (int64_t)count_bits(m->bitmap, m->words);
+}
+
+/*
+ * Progress after pre-copy round @round (begun at @t0 ms, @b0 bytes out)
+ * left @n pages dirty; the round's throughput in bytes per second.
+ */
+static uint64_t round_done(struct mig_source *m, unsigned int round, uint64_t n,
+			   uint64_t t0, uint64_t b0)
+{
+	uint64_t dt = now_ms() - t0 + 1;
+	uint64_t rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
+	uint64_t expect = n * MIG_PAGE * 1000 / rate;
+
+	pthread_mutex_lock(&m->lock);
+	m->prog.rounds = round;
+	m->prog.dirty_pages = n;
+	m->prog.dirty_rate = n * 1000 / dt;
+	m->prog.expected_downtime_ms = expect;
+	pthread_mutex_unlock(&m->lock);
+	pr_debug(
+		"migration: round %u: %llu pages dirty, %llu ms expected downtime",
+		round, (unsigned long long)n, (unsigned long long)expect);
+	return rate;
+}
+
+/*
  * Pre-copy rounds until what is dirty fits the downtime budget: 0 then
  * (stop and copy the rest), 1 to go on post-copy (mode postcopy after the
  * first round; auto when the dirty pages stop shrinking), -1 with @err.
@@ -238,8 +291,9 @@ static int precopy(struct mig_source *m, char *err)
 	for (uint64_t pg = 0; pg < ram_pages; pg++)
 		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
 	for (unsigned int round = 1;; round++) {
-		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, dt, n, rate;
-		uint64_t expect;
+		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, n, rate;
+		int leave = -1; /* 0: stop and copy, 1: post-copy */
+		int64_t left;
 
 		if (send_dirty(m, err))
 			return -1;
@@ -247,31 +301,30 @@ static int precopy(struct mig_source *m, char *err)
 			snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
 			return -1;
 		}
-		dt = now_ms() - t0 + 1;
 		n = count_bits(m->bitmap, m->words);
-		rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
-		expect = n * MIG_PAGE * 1000 / rate;
-		pthread_mutex_lock(&m->lock);
-		m->prog.rounds = round;
-		m->prog.dirty_pages = n;
-		m->prog.dirty_rate = n * 1000 / dt;
-		m->prog.expected_downtime_ms = expect;
-		pthread_mutex_unlock(&m->lock);
-		pr_debug(
-			"migration: round %u: %llu pages dirty, %llu ms expected downtime",
-			round, (unsigned long long)n,
-			(unsigned long long)expect);
-		if (m->p.mode == MIG_MODE_POSTCOPY)
-			return 1;
-		if (expect <= m->p.downtime_ms)
-			return 0;
+		rate = round_done(m, round, n, t0, b0);
 		stale = n < best ? 0 : stale + 1;
 		best = n < best ? n : best;
-		/* Three rounds without progress: it will not converge. */
-		if (m->p.mode == MIG_MODE_AUTO && stale >= 3)
-			return 1;
-		if (round >= MIG_MAX_ROUNDS)
-			return 0;
+		if (m->p.mode == MIG_MODE_POSTCOPY ||
+		    /* Three rounds without progress: it will not converge. */
+		    (m->p.mode == MIG_MODE_AUTO && stale >= 3))
+			leave = 1;
+		else if (n * MIG_PAGE * 1000 / rate <= m->p.downtime_ms ||
+			 round >= MIG_MAX_ROUNDS)
+			leave = 0;
+		if (leave >= 0) {
+			left = settle(m, err);
+			if (left < 0)
+				return -1;
+			/* The rate end to end, the wait for the backlog in. */
+			rate = (m->conn.bytes_out - b0) * 1000 /
+				       (now_ms() - t0 + 1) +
+			       1;
+			if (leave || round >= MIG_MAX_ROUNDS ||
+			    (uint64_t)left * MIG_PAGE * 1000 / rate <=
+				    m->p.downtime_ms)
+				return leave;
+		}
 		if (atomic_load(&m->cancel)) {
 			snprintf(err, MIG_ERR_MAX, "cancelled");
 			return -1;

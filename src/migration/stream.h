@@ -31,6 +31,11 @@ enum mig_rec {
 	MIG_REQ = 6, /* post-copy, dst->src: pages the guest waits for */
 	MIG_DISCARD = 7, /* post-copy, src->dst: pages not sent yet (bitmap) */
 	MIG_END = 8, /* post-copy, src->dst: every page was sent */
+	/*
+	 * src->dst: answer SYNC once every record before this one is applied;
+	 * dst->src: that answer (both empty). Before the switch-over.
+	 */
+	MIG_SYNC = 16,
 };
 
 /* A record flag: the payload is [u64 raw length][zstd frame]. */
