@@ -27,7 +27,8 @@
 
 /* Where the switch-over's time goes: CLOCK_MONOTONIC ns, logged. */
 enum mig_mark {
-	MK_PAUSE, /* the VM paused */
+	MK_PAUSE, /* the VM to be paused */
+	MK_PAUSED, /* its vCPUs and I/O thread parked */
 	MK_SYNC, /* the last dirty log collected */
 	MK_PAGES, /* the last pages sent (post-copy: their list) */
 	MK_BUILT, /* the state taken */
@@ -35,8 +36,9 @@ enum mig_mark {
 	MK_DONE, /* the destination's DONE received */
 	MK_COUNT
 };
-static const char *const mark_names[MK_COUNT] = { "pause", "sync",  "pages",
-						  "built", "state", "done" };
+static const char *const mark_names[MK_COUNT] = { "pause", "paused", "sync",
+						  "pages", "built",  "state",
+						  "done" };
 
 struct mig_source {
 	struct vm *vm;
@@ -278,6 +280,17 @@ static uint64_t round_done(struct mig_source *m, unsigned int round, uint64_t n,
 }
 
 /*
+ * Within the budget, one more round is still worth it while the dirty
+ * pages shrink by a quarter a round and would take 2 ms or more: the
+ * pause is then shorter than the budget allows (an idle guest's is not
+ * longer for it, a busy guest's converges to what it dirties in a round).
+ */
+static bool shrinking(uint64_t n, uint64_t prev, uint64_t expect_ms)
+{
+	return expect_ms >= 2 && n < prev / 4 * 3;
+}
+
+/*
  * Pre-copy rounds until what is dirty fits the downtime budget: 0 then
  * (stop and copy the rest), 1 to go on post-copy (mode postcopy after the
  * first round; auto when the dirty pages stop shrinking), -1 with @err.
@@ -285,13 +298,13 @@ static uint64_t round_done(struct mig_source *m, unsigned int round, uint64_t n,
 static int precopy(struct mig_source *m, char *err)
 {
 	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
-	uint64_t best = UINT64_MAX;
+	uint64_t best = UINT64_MAX, prev = UINT64_MAX;
 	unsigned int stale = 0;
 
 	for (uint64_t pg = 0; pg < ram_pages; pg++)
 		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
 	for (unsigned int round = 1;; round++) {
-		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, n, rate;
+		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, n, rate, expect;
 		int leave = -1; /* 0: stop and copy, 1: post-copy */
 		int64_t left;
 
@@ -309,9 +322,13 @@ static int precopy(struct mig_source *m, char *err)
 		    /* Three rounds without progress: it will not converge. */
 		    (m->p.mode == MIG_MODE_AUTO && stale >= 3))
 			leave = 1;
-		else if (n * MIG_PAGE * 1000 / rate <= m->p.downtime_ms ||
-			 round >= MIG_MAX_ROUNDS)
+		else if ((expect = n * MIG_PAGE * 1000 / rate) <=
+				 m->p.downtime_ms &&
+			 !shrinking(n, prev, expect))
 			leave = 0;
+		else if (round >= MIG_MAX_ROUNDS)
+			leave = 0;
+		prev = n;
 		if (leave >= 0) {
 			left = settle(m, err);
 			if (left < 0)
@@ -479,6 +496,7 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 		}
 		m->paused_by_us = true;
 	}
+	mark(m, MK_PAUSED);
 	/* Paused: the I/O thread is parked and block I/O drained. */
 	if (dirty_log_collect(m->vm, m->bitmap)) {
 		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
