@@ -503,6 +503,13 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 		return -1;
 	}
 	mark(m, MK_SYNC);
+	if (postcopy && !count_bits(m->bitmap, m->words)) {
+		/* Nothing left to pull: no userfaultfd, the pre-copy end. */
+		postcopy = false;
+		pthread_mutex_lock(&m->lock);
+		m->prog.postcopy = false;
+		pthread_mutex_unlock(&m->lock);
+	}
 	if (!postcopy) {
 		if (send_dirty(m, err))
 			return -1;
