@@ -133,8 +133,13 @@ static int send_locked(struct mig_postcopy *p, enum mig_rec type,
 	int r;
 
 	pthread_mutex_lock(&p->send_lock);
-	r = mig_send(&p->d->conn, type, payload, len, err, sizeof(err));
+	/* After END the connection is closed for sending. */
+	r = atomic_load(&p->ended) ?
+		    -1 :
+		    mig_send(&p->d->conn, type, payload, len, err, sizeof(err));
 	pthread_mutex_unlock(&p->send_lock);
+	if (r && atomic_load(&p->ended))
+		return r;
 	if (r)
 		pr_warn("post-copy: %s", err);
 	return r;
@@ -289,7 +294,14 @@ static void *recv_main(void *opaque)
 			if (ioctl(p->uffd, UFFDIO_UNREGISTER, &all))
 				pr_warn("post-copy: UFFDIO_UNREGISTER: %s",
 					strerror(errno));
+			/*
+			 * Read END: the source, which reads our requests
+			 * until then, may close without a reset.
+			 */
+			pthread_mutex_lock(&p->send_lock);
 			atomic_store(&p->ended, true);
+			shutdown(p->d->conn.fd, SHUT_WR);
+			pthread_mutex_unlock(&p->send_lock);
 			pr_info("migration: post-copy done: %llu pages came, %llu faults",
 				(unsigned long long)atomic_load(&p->received),
 				(unsigned long long)atomic_load(&p->faults));

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "../snapshot/snapshot.h"
@@ -24,6 +25,8 @@
 #define CONNECT_TIMEOUT_MS 10000
 /* The destination restores and starts the VM: generous on a busy host. */
 #define DONE_TIMEOUT_MS 120000
+/* Post-copy: how long the destination may take to read END. */
+#define DRAIN_TIMEOUT_MS 10000
 
 /* Where the switch-over's time goes: CLOCK_MONOTONIC ns, logged. */
 enum mig_mark {
@@ -432,6 +435,25 @@ static int push_some(struct mig_source *m, uint64_t *cursor, char *err)
 }
 
 /*
+ * After END: the destination closes its side once it read END. Until
+ * then its requests still come; closing with them unread would reset the
+ * connection, and a reset drops what the destination has not read yet,
+ * END included (its guest would wait for pages forever).
+ */
+static void drain(struct mig_source *m)
+{
+	char err[MIG_ERR_MAX];
+	uint8_t *rec;
+	uint32_t type;
+	size_t len;
+
+	shutdown(m->conn.fd, SHUT_WR);
+	while (!mig_recv(&m->conn, &type, &rec, &len, DRAIN_TIMEOUT_MS, err,
+			 sizeof(err)))
+		free(rec);
+}
+
+/*
  * Post-copy after the state went: pages asked for first, the others in
  * the background, until all are sent; the destination's DONE says the VM
  * runs there (from then on the source cannot take it back).
@@ -474,7 +496,10 @@ static int postcopy_serve(struct mig_source *m, char *err)
 	pthread_mutex_lock(&m->lock);
 	m->prog.dirty_pages = 0;
 	pthread_mutex_unlock(&m->lock);
-	return mig_send(&m->conn, MIG_END, NULL, 0, err, MIG_ERR_MAX);
+	if (mig_send(&m->conn, MIG_END, NULL, 0, err, MIG_ERR_MAX))
+		return -1;
+	drain(m);
+	return 0;
 }
 
 /*
