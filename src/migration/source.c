@@ -325,11 +325,10 @@ static int precopy(struct mig_source *m, char *err)
 		    /* Three rounds without progress: it will not converge. */
 		    (m->p.mode == MIG_MODE_AUTO && stale >= 3))
 			leave = 1;
-		else if ((expect = n * MIG_PAGE * 1000 / rate) <=
-				 m->p.downtime_ms &&
-			 !shrinking(n, prev, expect))
-			leave = 0;
-		else if (round >= MIG_MAX_ROUNDS)
+		else if (round >= MIG_MAX_ROUNDS ||
+			 ((expect = n * MIG_PAGE * 1000 / rate) <=
+				  m->p.downtime_ms &&
+			  !shrinking(n, prev, expect)))
 			leave = 0;
 		prev = n;
 		if (leave >= 0) {
