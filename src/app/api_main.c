@@ -816,15 +816,49 @@ static int parse_overrides(struct instance *in, struct api_overrides *ov)
 struct incoming {
 	struct mig_dest dest;
 	struct api_snapshot_load *l;
+	/* CLOCK_MONOTONIC ns: state received, restored, DONE sent, resumed */
+	uint64_t t_state, t_restored, t_done, t_resumed;
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Logs where the switch-over's time went here, as absolute ns (the
+ * source logs its pause on the same clock: bench/migrate subtracts),
+ * once a vCPU entered KVM_RUN (waited for at most a second).
+ */
+static void incoming_log_marks(struct instance *in, struct incoming *inc)
+{
+	uint64_t run = 0;
+
+	for (int i = 0; i < 1000 && inc->dest.run &&
+			!(run = atomic_load(&in->sess.vm.run_ns));
+	     i++)
+		usleep(1000);
+	pr_info("incoming migration marks (CLOCK_MONOTONIC ns): state=%llu restored=%llu done=%llu resumed=%llu run=%llu",
+		(unsigned long long)inc->t_state,
+		(unsigned long long)inc->t_restored,
+		(unsigned long long)inc->t_done,
+		(unsigned long long)inc->t_resumed, (unsigned long long)run);
+}
 
 static int incoming_fill(void *arg, struct vm *vm, struct snapshot *snap,
 			 char *err)
 {
 	struct incoming *inc = arg;
 
+	int r;
+
 	/* Started paused: it runs once the source knows it does. */
-	return mig_receive_memory(&inc->dest, vm, snap, err, API_ERR_MAX);
+	r = mig_receive_memory(&inc->dest, vm, snap, err, API_ERR_MAX);
+	inc->t_state = mono_ns();
+	return r;
 }
 
 /* Listens before the API answers: a source told to come finds us. */
@@ -868,6 +902,7 @@ static int incoming_start(struct instance *in, const char *url)
 			ret = 0;
 		}
 		pthread_mutex_unlock(&in->ctx.lock);
+		inc->t_restored = mono_ns();
 	}
 	/* The source stops once told; only then may the VM run here. */
 	if (mig_finish(&inc->dest, ret ? err : NULL) && !ret) {
@@ -875,17 +910,21 @@ static int incoming_start(struct instance *in, const char *url)
 			 "the source could not be told: the VM stays there");
 		ret = EXIT_HOST;
 	}
+	inc->t_done = mono_ns();
 	if (!ret && inc->dest.run) {
 		pthread_mutex_lock(&in->ctx.lock);
 		if (!vm_resume(&in->sess.vm))
 			in->ctx.state = API_RUNNING;
 		pthread_mutex_unlock(&in->ctx.lock);
+		inc->t_resumed = mono_ns();
 	}
 	snapshot_close(&snap);
-	if (ret)
+	if (ret) {
 		pr_err("incoming migration on %s: %s", url, err);
-	else
+	} else {
 		pr_info("incoming migration on %s: the VM runs here", url);
+		incoming_log_marks(in, inc);
+	}
 	return ret;
 }
 

@@ -76,9 +76,13 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Copies one PAGES record into guest RAM; 0 or -1 with @err. */
-static int put_pages(struct vm *vm, const uint8_t *p, size_t len, char *err,
-		     size_t errlen, uint64_t *pages)
+/*
+ * Copies one PAGES record into guest RAM; 0 or -1 with @err. A page of
+ * zeros is cleared only if an earlier record wrote it (@written): the
+ * rest of RAM is still the kernel's zeros, never faulted in.
+ */
+static int put_pages(struct vm *vm, uint64_t *written, const uint8_t *p,
+		     size_t len, char *err, size_t errlen, uint64_t *pages)
 {
 	uint64_t ram_pages = vm->mem.ram_size / MIG_PAGE;
 	const uint8_t *data;
@@ -108,12 +112,14 @@ static int put_pages(struct vm *vm, const uint8_t *p, size_t len, char *err,
 		}
 		dst = vm->mem.base + idx * MIG_PAGE;
 		if (e & MIG_PAGE_ZERO) {
-			memset(dst, 0, MIG_PAGE);
+			if (written[idx / 64] & (1ULL << (idx % 64)))
+				memset(dst, 0, MIG_PAGE);
 			continue;
 		}
 		need += MIG_PAGE;
 		if (need > len)
 			goto bad;
+		written[idx / 64] |= 1ULL << (idx % 64);
 		memcpy(dst, data, MIG_PAGE);
 		data += MIG_PAGE;
 	}
@@ -134,6 +140,12 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 {
 	uint64_t pages = 0;
 
+	free(d->written);
+	d->written = calloc((vm->mem.ram_size / MIG_PAGE + 63) / 64, 8);
+	if (!d->written) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (;;) {
 		uint8_t *payload;
 		uint32_t type, flags;
@@ -144,7 +156,8 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 			     err, errlen))
 			return -1;
 		if (type == MIG_PAGES) {
-			r = put_pages(vm, payload, len, err, errlen, &pages);
+			r = put_pages(vm, d->written, payload, len, err, errlen,
+				      &pages);
 			free(payload);
 			if (r)
 				return -1;
@@ -157,6 +170,13 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 				    mig_disks_put(d, payload, len, err, errlen);
 			free(payload);
 			if (r)
+				return -1;
+			continue;
+		}
+		if (type == MIG_SYNC) {
+			/* Caught up: the source may pause now. */
+			free(payload);
+			if (mig_send(&d->conn, MIG_SYNC, NULL, 0, err, errlen))
 				return -1;
 			continue;
 		}
@@ -257,6 +277,8 @@ void mig_dest_free(struct mig_dest *d)
 {
 	mig_postcopy_free(d);
 	mig_disks_dst_free(d);
+	free(d->written);
+	d->written = NULL;
 	mig_conn_close(&d->conn);
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);

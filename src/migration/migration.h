@@ -106,6 +106,11 @@ struct mig_dest {
 	struct mig_addr addr;
 	char url[512];
 	bool run; /* the VM ran on the source: resume it here */
+	/*
+	 * Pages a PAGES record wrote into RAM (fresh anonymous memory): a
+	 * page of zeros for one never written needs no clearing.
+	 */
+	uint64_t *written;
 	struct mig_postcopy *post; /* post-copy: pages still to come */
 	bool post_started; /* its threads run */
 	struct mig_disks_dst *disks; /* block migration: the images written */

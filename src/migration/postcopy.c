@@ -99,12 +99,17 @@ int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
 	memcpy((void *)p->missing, bitmap, len);
 	/* 4 KiB pages: the holes below are single pages. */
 	madvise(vm->mem.base, vm->mem.ram_size, MADV_NOHUGEPAGE);
-	for (uint64_t pg = 0; pg < vm->mem.ram_size / MIG_PAGE; pg++) {
-		if (test_bit(p->missing, pg)) {
-			madvise(vm->mem.base + pg * MIG_PAGE, MIG_PAGE,
-				MADV_DONTNEED);
-			n++;
-		}
+	/* One madvise() per run of missing pages, not one per page. */
+	for (uint64_t pg = 0, end = vm->mem.ram_size / MIG_PAGE; pg < end;) {
+		uint64_t run = pg;
+
+		while (run < end && test_bit(p->missing, run))
+			run++;
+		if (run > pg)
+			madvise(vm->mem.base + pg * MIG_PAGE,
+				(run - pg) * MIG_PAGE, MADV_DONTNEED);
+		n += run - pg;
+		pg = run > pg ? run : pg + 1;
 	}
 	p->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	p->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -128,8 +133,13 @@ static int send_locked(struct mig_postcopy *p, enum mig_rec type,
 	int r;
 
 	pthread_mutex_lock(&p->send_lock);
-	r = mig_send(&p->d->conn, type, payload, len, err, sizeof(err));
+	/* After END the connection is closed for sending. */
+	r = atomic_load(&p->ended) ?
+		    -1 :
+		    mig_send(&p->d->conn, type, payload, len, err, sizeof(err));
 	pthread_mutex_unlock(&p->send_lock);
+	if (r && atomic_load(&p->ended))
+		return r;
 	if (r)
 		pr_warn("post-copy: %s", err);
 	return r;
@@ -284,7 +294,14 @@ static void *recv_main(void *opaque)
 			if (ioctl(p->uffd, UFFDIO_UNREGISTER, &all))
 				pr_warn("post-copy: UFFDIO_UNREGISTER: %s",
 					strerror(errno));
+			/*
+			 * Read END: the source, which reads our requests
+			 * until then, may close without a reset.
+			 */
+			pthread_mutex_lock(&p->send_lock);
 			atomic_store(&p->ended, true);
+			shutdown(p->d->conn.fd, SHUT_WR);
+			pthread_mutex_unlock(&p->send_lock);
 			pr_info("migration: post-copy done: %llu pages came, %llu faults",
 				(unsigned long long)atomic_load(&p->received),
 				(unsigned long long)atomic_load(&p->faults));

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "../snapshot/snapshot.h"
@@ -24,6 +25,23 @@
 #define CONNECT_TIMEOUT_MS 10000
 /* The destination restores and starts the VM: generous on a busy host. */
 #define DONE_TIMEOUT_MS 120000
+/* Post-copy: how long the destination may take to read END. */
+#define DRAIN_TIMEOUT_MS 10000
+
+/* Where the switch-over's time goes: CLOCK_MONOTONIC ns, logged. */
+enum mig_mark {
+	MK_PAUSE, /* the VM to be paused */
+	MK_PAUSED, /* its vCPUs and I/O thread parked */
+	MK_SYNC, /* the last dirty log collected */
+	MK_PAGES, /* the last pages sent (post-copy: their list) */
+	MK_BUILT, /* the state taken */
+	MK_STATE, /* the state sent */
+	MK_DONE, /* the destination's DONE received */
+	MK_COUNT
+};
+static const char *const mark_names[MK_COUNT] = { "pause", "paused", "sync",
+						  "pages", "built",  "state",
+						  "done" };
 
 struct mig_source {
 	struct vm *vm;
@@ -43,6 +61,7 @@ struct mig_source {
 	bool committed; /* post-copy: the destination runs the VM */
 	struct mig_disks *disks; /* block migration, if asked for */
 	uint64_t t_committed; /* when it said so (ms) */
+	uint64_t marks[MK_COUNT];
 };
 
 static uint64_t now_ms(void)
@@ -51,6 +70,33 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void mark(struct mig_source *m, enum mig_mark k)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	m->marks[k] =
+		(uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* The marks as "pause=NS sync=+US ...": bench/migrate reads them. */
+static void log_marks(const struct mig_source *m)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "pause=%llu",
+			 (unsigned long long)m->marks[MK_PAUSE]);
+
+	for (unsigned int k = 1; k < MK_COUNT && n < (int)sizeof(buf); k++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s=+%lluus",
+			      mark_names[k],
+			      m->marks[k] ? (unsigned long long)(m->marks[k] -
+								 m->marks[0]) /
+						    1000 :
+					    0ULL);
+	pr_info("migration marks (CLOCK_MONOTONIC ns, then us after the pause): %s",
+		buf);
 }
 
 static const char *const state_names[] = { "none", "active", "completed",
@@ -185,6 +231,72 @@ static int collect(struct mig_source *m)
 }
 
 /*
+ * Waits until the destination applied every record sent so far (they
+ * may sit in socket buffers, or its copying may lag the link), then
+ * collects what the guest dirtied meanwhile: the pause must not wait for
+ * a backlog the estimate does not see. The pages dirty, or -1 with @err.
+ */
+static int64_t settle(struct mig_source *m, char *err)
+{
+	uint8_t *reply = NULL;
+	uint32_t type;
+	size_t len;
+
+	if (mig_send(&m->conn, MIG_SYNC, NULL, 0, err, MIG_ERR_MAX) ||
+	    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS, err,
+		     MIG_ERR_MAX))
+		return -1;
+	free(reply);
+	if (type != MIG_SYNC) {
+		snprintf(err, MIG_ERR_MAX,
+			 "the destination answered SYNC with record type %u",
+			 type);
+		return -1;
+	}
+	if (collect(m)) {
+		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
+		return -1;
+	}
+	return (int64_t)count_bits(m->bitmap, m->words);
+}
+
+/*
+ * Progress after pre-copy round @round (begun at @t0 ms, @b0 bytes out)
+ * left @n pages dirty; the round's throughput in bytes per second.
+ */
+static uint64_t round_done(struct mig_source *m, unsigned int round, uint64_t n,
+			   uint64_t disk, uint64_t t0, uint64_t b0)
+{
+	uint64_t dt = now_ms() - t0 + 1;
+	uint64_t rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
+	uint64_t expect = (n * MIG_PAGE + disk) * 1000 / rate;
+
+	pthread_mutex_lock(&m->lock);
+	m->prog.disk_bytes_sent = mig_disks_bytes_sent(m->disks);
+	m->prog.disk_dirty_bytes = disk;
+	m->prog.rounds = round;
+	m->prog.dirty_pages = n;
+	m->prog.dirty_rate = n * 1000 / dt;
+	m->prog.expected_downtime_ms = expect;
+	pthread_mutex_unlock(&m->lock);
+	pr_debug(
+		"migration: round %u: %llu pages dirty, %llu ms expected downtime",
+		round, (unsigned long long)n, (unsigned long long)expect);
+	return rate;
+}
+
+/*
+ * Within the budget, one more round is still worth it while the dirty
+ * pages shrink by a quarter a round and would take 2 ms or more: the
+ * pause is then shorter than the budget allows (an idle guest's is not
+ * longer for it, a busy guest's converges to what it dirties in a round).
+ */
+static bool shrinking(uint64_t n, uint64_t prev, uint64_t expect_ms)
+{
+	return expect_ms >= 2 && n < prev / 4 * 3;
+}
+
+/*
  * Pre-copy rounds until what is dirty fits the downtime budget: 0 then
  * (stop and copy the rest), 1 to go on post-copy (mode postcopy after the
  * first round; auto when the dirty pages stop shrinking), -1 with @err.
@@ -192,14 +304,16 @@ static int collect(struct mig_source *m)
 static int precopy(struct mig_source *m, char *err)
 {
 	uint64_t ram_pages = m->vm->mem.ram_size / MIG_PAGE;
-	uint64_t best = UINT64_MAX;
+	uint64_t best = UINT64_MAX, prev = UINT64_MAX;
 	unsigned int stale = 0;
 
 	for (uint64_t pg = 0; pg < ram_pages; pg++)
 		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
 	for (unsigned int round = 1;; round++) {
-		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, dt, n, rate;
-		uint64_t expect, disk;
+		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, n, rate, expect;
+		uint64_t disk;
+		int leave = -1; /* 0: stop and copy, 1: post-copy */
+		int64_t left;
 
 		if (send_dirty(m, err) ||
 		    mig_disks_send(m->disks, &m->conn, &m->cancel, err))
@@ -209,33 +323,33 @@ static int precopy(struct mig_source *m, char *err)
 			return -1;
 		}
 		disk = mig_disks_collect(m->disks);
-		dt = now_ms() - t0 + 1;
 		n = count_bits(m->bitmap, m->words);
-		rate = (m->conn.bytes_out - b0) * 1000 / dt + 1;
-		expect = (n * MIG_PAGE + disk) * 1000 / rate;
-		pthread_mutex_lock(&m->lock);
-		m->prog.disk_bytes_sent = mig_disks_bytes_sent(m->disks);
-		m->prog.disk_dirty_bytes = disk;
-		m->prog.rounds = round;
-		m->prog.dirty_pages = n;
-		m->prog.dirty_rate = n * 1000 / dt;
-		m->prog.expected_downtime_ms = expect;
-		pthread_mutex_unlock(&m->lock);
-		pr_debug(
-			"migration: round %u: %llu pages dirty, %llu ms expected downtime",
-			round, (unsigned long long)n,
-			(unsigned long long)expect);
-		if (m->p.mode == MIG_MODE_POSTCOPY)
-			return 1;
-		if (expect <= m->p.downtime_ms)
-			return 0;
+		rate = round_done(m, round, n, disk, t0, b0);
 		stale = n < best ? 0 : stale + 1;
 		best = n < best ? n : best;
-		/* Three rounds without progress: it will not converge. */
-		if (m->p.mode == MIG_MODE_AUTO && stale >= 3)
-			return 1;
-		if (round >= MIG_MAX_ROUNDS)
-			return 0;
+		if (m->p.mode == MIG_MODE_POSTCOPY ||
+		    /* Three rounds without progress: it will not converge. */
+		    (m->p.mode == MIG_MODE_AUTO && stale >= 3))
+			leave = 1;
+		else if (round >= MIG_MAX_ROUNDS ||
+			 ((expect = (n * MIG_PAGE + disk) * 1000 / rate) <=
+				  m->p.downtime_ms &&
+			  !shrinking(n, prev, expect)))
+			leave = 0;
+		prev = n;
+		if (leave >= 0) {
+			left = settle(m, err);
+			if (left < 0)
+				return -1;
+			/* The rate end to end, the wait for the backlog in. */
+			rate = (m->conn.bytes_out - b0) * 1000 /
+				       (now_ms() - t0 + 1) +
+			       1;
+			if (leave || round >= MIG_MAX_ROUNDS ||
+			    ((uint64_t)left * MIG_PAGE + disk) * 1000 / rate <=
+				    m->p.downtime_ms)
+				return leave;
+		}
 		if (atomic_load(&m->cancel)) {
 			snprintf(err, MIG_ERR_MAX, "cancelled");
 			return -1;
@@ -255,6 +369,7 @@ static int send_state(struct mig_source *m, uint32_t flags, char *err)
 	r = snapshot_state(m->vm, m->config, false, &st);
 	if (!r)
 		state_put_bytes(&file, st.data, st.len);
+	mark(m, MK_BUILT);
 	state_writer_free(&st);
 	if (r || file.failed) {
 		snprintf(err, MIG_ERR_MAX, "cannot take the VM state");
@@ -264,6 +379,7 @@ static int send_state(struct mig_source *m, uint32_t flags, char *err)
 	r = mig_send(&m->conn, MIG_STATE, file.data, file.len, err,
 		     MIG_ERR_MAX);
 	state_writer_free(&file);
+	mark(m, MK_STATE);
 	return r;
 }
 
@@ -324,6 +440,25 @@ static int push_some(struct mig_source *m, uint64_t *cursor, char *err)
 }
 
 /*
+ * After END: the destination closes its side once it read END. Until
+ * then its requests still come; closing with them unread would reset the
+ * connection, and a reset drops what the destination has not read yet,
+ * END included (its guest would wait for pages forever).
+ */
+static void drain(struct mig_source *m)
+{
+	char err[MIG_ERR_MAX];
+	uint8_t *rec;
+	uint32_t type;
+	size_t len;
+
+	shutdown(m->conn.fd, SHUT_WR);
+	while (!mig_recv(&m->conn, &type, &rec, &len, DRAIN_TIMEOUT_MS, err,
+			 sizeof(err)))
+		free(rec);
+}
+
+/*
  * Post-copy after the state went: pages asked for first, the others in
  * the background, until all are sent; the destination's DONE says the VM
  * runs there (from then on the source cannot take it back).
@@ -357,6 +492,7 @@ static int postcopy_serve(struct mig_source *m, char *err)
 		else if (!(r = answer(type, rec, len, err))) {
 			m->committed = true;
 			m->t_committed = now_ms();
+			mark(m, MK_DONE);
 		}
 		free(rec);
 		if (r)
@@ -365,7 +501,10 @@ static int postcopy_serve(struct mig_source *m, char *err)
 	pthread_mutex_lock(&m->lock);
 	m->prog.dirty_pages = 0;
 	pthread_mutex_unlock(&m->lock);
-	return mig_send(&m->conn, MIG_END, NULL, 0, err, MIG_ERR_MAX);
+	if (mig_send(&m->conn, MIG_END, NULL, 0, err, MIG_ERR_MAX))
+		return -1;
+	drain(m);
+	return 0;
 }
 
 /*
@@ -387,6 +526,7 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 		}
 		m->paused_by_us = true;
 	}
+	mark(m, MK_PAUSED);
 	/* Paused: the I/O thread is parked and block I/O drained. */
 	if (dirty_log_collect(m->vm, m->bitmap)) {
 		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
@@ -400,19 +540,32 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 	m->prog.disk_bytes_sent = mig_disks_bytes_sent(m->disks);
 	m->prog.disk_dirty_bytes = 0;
 	pthread_mutex_unlock(&m->lock);
+	mark(m, MK_SYNC);
+	if (postcopy && !count_bits(m->bitmap, m->words)) {
+		/* Nothing left to pull: no userfaultfd, the pre-copy end. */
+		postcopy = false;
+		pthread_mutex_lock(&m->lock);
+		m->prog.postcopy = false;
+		pthread_mutex_unlock(&m->lock);
+	}
 	if (!postcopy) {
-		if (send_dirty(m, err) ||
-		    send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
+		if (send_dirty(m, err))
+			return -1;
+		mark(m, MK_PAGES);
+		if (send_state(m, m->paused_by_us ? MIG_STATE_RUN : 0, err) ||
 		    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS,
 			     err, MIG_ERR_MAX))
 			return -1;
+		mark(m, MK_DONE);
 		r = answer(type, reply, len, err);
 		free(reply);
 		return r;
 	}
 	if (mig_send(&m->conn, MIG_DISCARD, m->bitmap, m->words * 8, err,
-		     MIG_ERR_MAX) ||
-	    send_state(m,
+		     MIG_ERR_MAX))
+		return -1;
+	mark(m, MK_PAGES);
+	if (send_state(m,
 		       MIG_STATE_POSTCOPY |
 			       (m->paused_by_us ? MIG_STATE_RUN : 0),
 		       err))
@@ -462,6 +615,7 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 	if (r < 0)
 		return -1;
 	*t_pause = now_ms();
+	mark(m, MK_PAUSE);
 	pthread_mutex_lock(&m->lock);
 	m->prog.postcopy = r == 1;
 	pthread_mutex_unlock(&m->lock);
@@ -528,6 +682,7 @@ static void *source_main(void *opaque)
 			err);
 		return NULL;
 	}
+	log_marks(m);
 	pr_info("migration to %s: done in %llu ms, downtime %llu ms, %llu rounds",
 		m->p.url, (unsigned long long)(t1 - t0),
 		(unsigned long long)(t1 - t_pause),

@@ -496,8 +496,8 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 		return -1;
 	}
 	*type = word & 0xffff;
-	if (*type < MIG_HELLO || *type > MIG_BLOCKS || (word >> 16) & ~1U ||
-	    n > MIG_PAYLOAD_MAX) {
+	if (*type < MIG_HELLO || (*type > MIG_BLOCKS && *type != MIG_SYNC) ||
+	    (word >> 16) & ~1U || n > MIG_PAYLOAD_MAX) {
 		snprintf(err, errlen,
 			 "corrupt stream: record type %u, flags %u, %llu bytes",
 			 *type, word >> 16, (unsigned long long)n);

@@ -33,6 +33,11 @@ enum mig_rec {
 	MIG_END = 8, /* post-copy, src->dst: every page was sent */
 	MIG_DISKS = 9, /* block migration, src->dst: the disks copied */
 	MIG_BLOCKS = 10, /* block migration, src->dst: a run of disk data */
+	/*
+	 * src->dst: answer SYNC once every record before this one is applied;
+	 * dst->src: that answer (both empty). Before the switch-over.
+	 */
+	MIG_SYNC = 16,
 };
 
 /* A record flag: the payload is [u64 raw length][zstd frame]. */

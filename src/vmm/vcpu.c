@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/log.h"
@@ -320,6 +321,18 @@ static void park(struct vcpu *vcpu)
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 
+/* The first KVM_RUN since the last vm_resume() (or ever): its time. */
+static void mark_run(struct vm *vm)
+{
+	struct timespec ts;
+
+	if (atomic_load(&vm->run_ns))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	atomic_store(&vm->run_ns, (uint64_t)ts.tv_sec * 1000000000ULL +
+					  (uint64_t)ts.tv_nsec);
+}
+
 static void thread_exit(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
@@ -367,6 +380,7 @@ static void *vcpu_thread(void *arg)
 			continue;
 		}
 		exited = false;
+		mark_run(vm);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;

@@ -90,6 +90,11 @@ struct vm {
 	bool clock_advance;
 	/* The Uffd back-end's userfaultfd (snapshot/uffd.h), or -1 */
 	int uffd;
+	/*
+	 * CLOCK_MONOTONIC ns of a vCPU's first KVM_RUN since the last
+	 * vm_resume() (or the start): a migration's "vCPU runs" mark.
+	 */
+	_Atomic uint64_t run_ns;
 };
 
 /* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
