@@ -217,7 +217,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* An object's keys, sorted, one a line; '/' after objects. */
+/* An object's keys, sorted, one a line; '/' after objects; NUL-ended. */
 static char *imds_listing(json_t *obj, size_t *len)
 {
 	size_t n = json_object_size(obj), i = 0, total = 1;
@@ -245,8 +245,10 @@ static char *imds_listing(json_t *obj, size_t *len)
 		if (json_is_object(json_object_get(obj, keys[i])))
 			*p++ = '/';
 	}
-	if (out)
+	if (out) {
 		*len = (size_t)(p - out);
+		*p = 0; /* as every rendering: a C string too */
+	}
 	free(keys);
 	return out;
 }

@@ -492,6 +492,7 @@ static void test_tcp_hostile(void **state)
 {
 	struct mmds_stack *s = mmds_stack_new(MMDS_IP);
 	uint8_t f[2048], out[MMDS_FRAME_MAX];
+	char big[1500]; /* a payload apart from the frame it is copied into */
 	struct mmds_stats st;
 	struct reply r;
 	uint32_t seq;
@@ -529,14 +530,14 @@ static void test_tcp_hostile(void **state)
 	assert_int_equal(st.rx_bad_eth, 2);
 	/* Data past the receive window: reset. */
 	seq = handshake(s, 5, 100);
-	memset(f + 100, 'G', 1500);
-	n = guest_tcp(f, 5, 80, 101, seq, 0x10, (char *)f + 100, 1400);
+	memset(big, 'G', sizeof(big));
+	n = guest_tcp(f, 5, 80, 101, seq, 0x10, big, 1400);
 	for (int i = 0; i < 3; i++) {
 		assert_true(mmds_stack_tx(s, f, n, n, 0, 0));
 		while (next_reply(s, out, &r))
 			;
-		n = guest_tcp(f, 5, 80, 101 + 1400 * (i + 1), seq, 0x10,
-			      (char *)f + 100, 1400);
+		n = guest_tcp(f, 5, 80, 101 + 1400 * (i + 1), seq, 0x10, big,
+			      1400);
 	}
 	assert_true(mmds_stack_tx(s, f, n, n, 0, 0));
 	assert_true(next_reply(s, out, &r));

@@ -109,9 +109,9 @@ void cfg_mmds_config_json(const struct api_config *c, json_t *j)
 	const struct mmds_config *m = &c->mmds;
 	struct in_addr a = { .s_addr = htonl(m->ipv4) };
 	char ip[INET_ADDRSTRLEN];
-	json_t *o, *list = json_array();
+	json_t *o, *list;
 
-	if (!m->set || !list)
+	if (!m->set || !(list = json_array()))
 		return;
 	for (unsigned int i = 0; i < m->nr_ifaces; i++)
 		json_array_append_new(list, json_string(m->ifaces[i]));
