@@ -37,13 +37,10 @@ boot sets the pace, each step's budget scales with it.
 """
 import hashlib
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmontest  # noqa: E402
@@ -84,13 +81,9 @@ def make_ns(ns, tap):
             ns_run(ns, "ip", "link", "set", tap, "up"))
 
 
-def configure(sock, d, tmp):
-    reqs = [("PUT", "/boot-source",
-             {"kernel_image_path": os.path.join(d, "vmlinux"),
-              "initrd_path": os.path.join(d, "initramfs.cpio"),
-              "boot_args": "console=ttyS0 reboot=k panic=-1 vmon.shell"}),
-            ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}),
-            ("PUT", "/drives/data", {"drive_id": "data",
+def devices(tmp):
+    """The source's devices (API requests): disks, tap, vsock, balloon, rng."""
+    return [("PUT", "/drives/data", {"drive_id": "data",
                                      "path_on_host": tmp + "/data.img",
                                      "is_root_device": False,
                                      "is_read_only": False}),
@@ -104,13 +97,7 @@ def configure(sock, d, tmp):
             ("PUT", "/vsock", {"guest_cid": CID, "uds_path": tmp + "/v0"}),
             ("PUT", "/balloon", {"amount_mib": 32, "deflate_on_oom": False,
                                  "stats_polling_interval_s": 1}),
-            ("PUT", "/entropy", {}),
-            ("PUT", "/actions", {"action_type": "InstanceStart"})]
-    for method, path, body in reqs:
-        st, b = vmon_api.request(sock, method, path, body)
-        if not check(st == 204, "%s %s: %s %r" % (method, path, st, b)):
-            return False
-    return True
+            ("PUT", "/entropy", {})]
 
 
 def listen(g, port):
@@ -127,16 +114,7 @@ def vsock_connect(g, uds, port):
     """Connects to the guest's @port through vmon's socket @uds; the
     socket once vmon answered OK, or None."""
     try:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(g.budget(20))
-        s.connect(uds)
-        s.sendall(b"CONNECT %d\n" % port)
-        line = b""
-        while not line.endswith(b"\n"):
-            c = s.recv(1)
-            if not c:
-                break
-            line += c
+        s, line = vmontest.vsock_connect(uds, port, g.budget(20))
         if check(line.startswith(b"OK "), "CONNECT %d on %s: %r"
                  % (port, uds, line)):
             return s
@@ -160,45 +138,6 @@ def prepare(g):
     g.sh("ip addr add %s/24 dev eth0; ip link set eth0 up" % GUEST_IP, 5)
     g.sh("cat /dev/vdb > /tmp/ve; chmod +x /tmp/ve", 5, "copy the vsock helper")
     return listen(g, 6000) and listen(g, 6001)
-
-
-def tcp_echo_server(ns):
-    """In @ns: answers one TCP connection with "echo:" + data."""
-    code = ("import socket\n"
-            "s = socket.socket(); "
-            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-            "s.bind((%r, 7777)); s.listen(1); s.settimeout(%d)\n"
-            "print('listening', flush=True)\n"
-            "c, a = s.accept(); d = c.recv(100); c.sendall(b'echo:' + d)\n"
-            "c.close()\n" % (HOST_IP, vmontest.CEILING_S))
-    p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c",
-                          code], stdout=subprocess.PIPE, text=True)
-    check(p.stdout.readline().strip() == "listening",
-          "TCP echo server up in " + ns)
-    return p
-
-
-def vsock_host_server(uds):
-    """Listens on @uds_5000 for the guest; answers "echo:" + data once."""
-    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(uds + "_5000")
-    srv.listen(1)
-    srv.settimeout(vmontest.CEILING_S)
-    got = {}
-
-    def serve():
-        try:
-            c, _ = srv.accept()
-            c.settimeout(vmontest.CEILING_S)
-            got["data"] = c.recv(100)
-            c.sendall(b"echo:" + got["data"])
-            c.close()
-        except OSError as e:
-            got["error"] = e
-        srv.close()
-
-    threading.Thread(target=serve, daemon=True).start()
-    return got
 
 
 def check_restored(g, name, ns, uds):
@@ -226,7 +165,7 @@ def check_restored(g, name, ns, uds):
     check("virtio_rng" in out and
           len([w for w in out.split() if len(w) == 2]) >= 32,
           "%s: 32 bytes from virtio_rng: %r" % (name, out))
-    tcp = tcp_echo_server(ns)
+    tcp = vmontest.tcp_echo_server(ns, HOST_IP, 7777)
     out = g.sh("echo %s-tcp | nc -w %d %s 7777" % (name, g.budget(3),
                                                  HOST_IP), 5,
                "TCP round trip") or ""
@@ -247,7 +186,7 @@ def check_restored(g, name, ns, uds):
         except OSError as e:
             vmontest.fail("%s: host -> guest vsock: %r" % (name, e))
         s.close()
-    got = vsock_host_server(uds)
+    got = vmontest.unix_echo_once(uds + "_5000", vmontest.CEILING_S)
     out = g.sh("/tmp/ve connect 2 5000 %s-vsock" % name, 5,
                "guest -> host vsock") or ""
     check("vsock answer: echo:%s-vsock" % name in out and
@@ -296,14 +235,8 @@ def run(d, tmp, nsa, nsb):
                           "--id", "slx-src-%d" % PID])
     a = b = None
     try:
-        if not (check(vmon_api.wait_socket(src_sock, src.p),
-                      "the source's API answers") and
-                configure(src_sock, d, tmp)):
-            return
-        if not check(src.boot("VMON-GUEST-OK"), "the guest boots"):
-            return
-        check(src.sh("echo hi-$((6*7))", 5) is not None, "the shell answers")
-        if not prepare(src):
+        if not (vmon_api.boot_linux(src, src_sock, d, devices(tmp)) and
+                prepare(src)):
             return
         hold = vsock_connect(src, tmp + "/v0", 6001)
         if not check(hold is not None, "a vsock connection is open"):
@@ -344,17 +277,11 @@ def run(d, tmp, nsa, nsb):
         for g, name in ((a, "A"), (b, "B")):
             stop(g, name)
     finally:
-        for g in (src, a, b):
-            if g and g.p.poll() is None:
-                g.p.kill()
-                g.wait(30)
+        vmontest.stop_all(src, a, b)
 
 
 def main():
-    vmontest.require_kvm()
-    d = vmontest.default_guest_dir()
-    if not check(d is not None, "default guest built (scripts/build-guest)"):
-        vmontest.finish()
+    d = vmontest.linux_guest_dir()
     check(os.path.exists(VSOCK_ECHO), "vsock helper built: " + VSOCK_ECHO)
     # Short: vsock socket paths are at most 95 bytes.
     tmp = tempfile.mkdtemp(prefix="vmon-slx-")
