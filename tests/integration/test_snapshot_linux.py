@@ -148,7 +148,7 @@ def check_restored(g, name, ns, uds):
     out = g.sh("cat /run/r/f", 5) or ""
     check(RAM_TEXT in out, "%s: the tmpfs file is there: %r" % (name, out))
     # The connection open at the snapshot: the transport reset ends it.
-    out = g.sh("i=0; while [ ! -e /tmp/rc6001 ] && [ $i -lt 60 ]; do "
+    out = g.sh("i=0; while [ ! -s /tmp/rc6001 ] && [ $i -lt 60 ]; do "
                "sleep 1; i=$((i+1)); done; read rc < /tmp/rc6001 && "
                "echo reset-rc=$rc", 30,
                "the connection on vsock port 6001 ends") or ""
