@@ -15,6 +15,7 @@
  * multiplexer, src/net/vsock_uds.c; this file is the virtio device and
  * its connections' streams.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ enum {
 #define VSOCK_MAX_PENDING 256 /* control packets waiting for rx buffers */
 #define VSOCK_HOST_PORT_BASE (1U << 30)
 #define VSOCK_BUDGET 256
+#define VSOCK_EVENT_TRANSPORT_RESET 0 /* struct virtio_vsock_event's id */
 
 /*
  * Connection sockets are edge-triggered: a connection reads until EAGAIN
@@ -104,6 +106,7 @@ struct vsock {
 	struct vconn conns[VSOCK_MAX_CONNS];
 	struct vsock_hdr pending[VSOCK_MAX_PENDING];
 	unsigned int pend_head, pend_count;
+	bool reset_event; /* restored: the guest is owed a transport reset */
 	struct virtq_elem elem;
 	uint8_t buf[VSOCK_BUF];
 };
@@ -490,15 +493,47 @@ static void tx_process(struct vsock *vs)
 		virtio_notify_queue(d, VSOCK_TX);
 }
 
+/*
+ * After a restore: VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (a le32 id) in the
+ * guest's next event buffer, as Firecracker does. The driver drops every
+ * connection it had (their sockets fail with ECONNRESET; listeners stay)
+ * and reads the CID again. Without a buffer posted, the event waits for
+ * the guest's next one (its kick on the event queue).
+ */
+static void evt_process(struct vsock *vs)
+{
+	struct virtio_dev *d = vs->dev;
+	struct virtq_elem *e = &vs->elem;
+	uint32_t id = htole32(VSOCK_EVENT_TRANSPORT_RESET);
+
+	if (!vs->reset_event || !virtio_queue_usable(d, VSOCK_EVT))
+		return;
+	if (virtq_next(&d->vqs[VSOCK_EVT], e) <= 0) {
+		virtio_check_queue(d, VSOCK_EVT);
+		return;
+	}
+	if (e->in_len < sizeof(id)) {
+		virtio_set_broken(d, "event buffer smaller than an event");
+		return;
+	}
+	virtq_buf_to_iov(e->iov + e->nr_out, e->nr_in, 0, &id, sizeof(id));
+	virtq_push(&d->vqs[VSOCK_EVT], e->head, sizeof(id));
+	vs->reset_event = false;
+	virtio_notify_queue(d, VSOCK_EVT);
+}
+
 static void vsock_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct vsock *vs = d->priv;
 
+	if (q == VSOCK_EVT) {
+		evt_process(vs);
+		return;
+	}
 	if (q == VSOCK_TX)
 		tx_process(vs);
 	/* Replies to what the guest sent, or buffers it just added. */
-	if (q != VSOCK_EVT)
-		rx_process(vs);
+	rx_process(vs);
 }
 
 static void conn_ready(void *opaque, uint32_t events)
@@ -566,6 +601,7 @@ static void vsock_reset(struct virtio_dev *d)
 		if (vs->conns[i].st != C_FREE)
 			conn_close(vs, &vs->conns[i]);
 	vs->pend_head = vs->pend_count = 0;
+	vs->reset_event = false;
 	vsock_uds_drop_pending(vs->uds);
 }
 
@@ -644,8 +680,10 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 /*
  * The CID, the next host port, the control packets waiting for the guest
  * and the guest's end of each connection. Host connections (sockets,
- * buffered bytes) are not saved: a restored device resets each one the
- * guest had, so its sockets see ECONNRESET instead of hanging.
+ * buffered bytes) are not saved: a restored device tells the guest its
+ * transport was reset (evt_process()), and sends a reset for each
+ * connection it had as well (for a driver without the event), so its
+ * sockets see ECONNRESET instead of hanging.
  */
 static void put_hdr(struct state_writer *w, const struct vsock_hdr *h)
 {
@@ -744,6 +782,8 @@ static int vsock_restore(struct virtio_dev *d, struct state_reader *r)
 	}
 	if (vs->pend_count)
 		virtio_requeue(d, VSOCK_RX);
+	vs->reset_event = true;
+	virtio_requeue(d, VSOCK_EVT);
 	return 0;
 }
 

@@ -62,23 +62,6 @@ def progress(g, k, where):
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def configure(sock, d, disk):
-    reqs = [("PUT", "/boot-source",
-             {"kernel_image_path": os.path.join(d, "vmlinux"),
-              "initrd_path": os.path.join(d, "initramfs.cpio"),
-              "boot_args": "console=ttyS0 reboot=k panic=-1 vmon.shell"}),
-            ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128}),
-            ("PUT", "/drives/data", {"drive_id": "data", "path_on_host": disk,
-                                     "is_root_device": False,
-                                     "is_read_only": False}),
-            ("PUT", "/actions", {"action_type": "InstanceStart"})]
-    for method, path, body in reqs:
-        st, b = vmon_api.request(sock, method, path, body)
-        if not check(st == 204, "%s %s: %s %r" % (method, path, st, b)):
-            return False
-    return True
-
-
 def migrate(src, dst, env, ident, url, log):
     """vmon migrate, pre-copy, while the guest writes; True once the
     destination runs the guest and the source is gone."""
@@ -137,13 +120,12 @@ def run(d, tmp, env):
                           "--id", src_id], env=env)
     dst = None
     try:
-        if not (check(vmon_api.wait_socket(src_sock, src.p),
-                      "the source's API answers") and
-                configure(src_sock, d, disk)):
+        data = ("PUT", "/drives/data", {"drive_id": "data",
+                                        "path_on_host": disk,
+                                        "is_root_device": False,
+                                        "is_read_only": False})
+        if not vmon_api.boot_linux(src, src_sock, d, [data]):
             return
-        if not check(src.boot("VMON-GUEST-OK"), "the guest boots"):
-            return
-        check(src.sh("echo hi-$((6*7))", 5) is not None, "the shell answers")
         src.sh(LOOP, 5, "start the write loop")
         p = progress(src, 1, "on the source")
         if not check(p is not None, "the write loop runs on the source"):
@@ -170,17 +152,11 @@ def run(d, tmp, env):
             return
         check_disk(dst, disk, q[0])
     finally:
-        for g in (src, dst):
-            if g and g.p.poll() is None:
-                g.p.terminate()
-                g.wait(30)
+        vmontest.stop_all(src, dst)
 
 
 def main():
-    vmontest.require_kvm()
-    d = vmontest.default_guest_dir()
-    if not check(d is not None, "default guest built (scripts/build-guest)"):
-        vmontest.finish()
+    d = vmontest.linux_guest_dir()
     tmp = tempfile.mkdtemp(prefix="vmon-miglinux-")
     env = dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, "run"))
     try:

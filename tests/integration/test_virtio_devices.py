@@ -155,16 +155,7 @@ def test_vsock(tmp):
                 if not chunk:
                     break
                 out += chunk
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(30)
-        s.connect(path)
-        s.sendall(b"CONNECT 6000\n")
-        line = b""
-        while not line.endswith(b"\n"):
-            c = s.recv(1)
-            if not c:
-                break
-            line += c
+        s, line = vmontest.vsock_connect(path, 6000, 30)
         vmontest.check(line.startswith(b"OK ") and int(line[3:]) >= 1 << 30,
                        "CONNECT 6000 answered with OK <host port>: %r" % line)
         s.sendall(b"hello-from-host")

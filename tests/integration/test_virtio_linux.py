@@ -26,11 +26,9 @@ shell command gets a budget scaled by it (vmontest.Interactive.follow).
 import glob
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,20 +70,6 @@ def ram_rss(pid, size):
     return best
 
 
-def tcp_echo_server():
-    """In the namespace: answers one TCP connection with "echo:" + data."""
-    code = ("import socket\n"
-            "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-            "s.bind((%r, 7777)); s.listen(1); s.settimeout(%d)\n"
-            "print('listening', flush=True)\n"
-            "c, a = s.accept(); d = c.recv(100); c.sendall(b'echo:' + d); c.close()\n"
-            "print('served %%r' %% d, flush=True)\n" % (HOST_IP, vmontest.CEILING_S))
-    p = subprocess.Popen(["ip", "netns", "exec", NS, sys.executable, "-c", code],
-                         stdout=subprocess.PIPE, text=True)
-    vmontest.check(p.stdout.readline().strip() == "listening", "TCP echo server up")
-    return p
-
-
 def main():
     vmontest.require_kvm()
     d = vmontest.default_guest_dir()
@@ -108,29 +92,12 @@ def main():
     if not vmontest.check(r.returncode == 0, "network namespace (needs root) " + r.stderr):
         vmontest.finish()
     g = None
-    srv = None
     try:
         ns("ip", "link", "set", "lo", "up")
         ns("ip", "tuntap", "add", "dev", "vmtap0", "mode", "tap")
         ns("ip", "addr", "add", HOST_IP + "/24", "dev", "vmtap0")
         ns("ip", "link", "set", "vmtap0", "up")
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        srv.bind(uds + "_5000")
-        srv.listen(1)
-        srv.settimeout(vmontest.CEILING_S)
-        got = {}
-
-        def vsock_server():
-            try:
-                c, _ = srv.accept()
-                c.settimeout(vmontest.CEILING_S)
-                got["data"] = c.recv(100)
-                c.sendall(b"echo:" + got["data"])
-                c.close()
-            except OSError as e:
-                got["error"] = e
-
-        threading.Thread(target=vsock_server, daemon=True).start()
+        got = vmontest.unix_echo_once(uds + "_5000", vmontest.CEILING_S)
 
         g = vmontest.Shell(["ip", "netns", "exec", NS, vmontest.VMON, "run", "-v",
                             "--kernel", os.path.join(d, "vmlinux"),
@@ -186,7 +153,7 @@ def main():
                        "32 bytes from /dev/hwrng")
 
         # Net: TCP round trip.
-        tcp = tcp_echo_server()
+        tcp = vmontest.tcp_echo_server(NS, HOST_IP, 7777)
         g.sh("ip addr add %s/24 dev eth0; ip link set eth0 up" % GUEST_IP)
         # nc's -w is its connect and final-read timeout: give it the pace too.
         out = g.sh("echo hello-tcp | nc -w %d %s 7777" % (g.budget(3), HOST_IP), 5,
@@ -210,16 +177,7 @@ def main():
         vmontest.check(g.follow("vsock listening", "vsock listen", idle_s=3),
                        "guest listens on vsock port 6000")
         try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.settimeout(g.budget(20))
-            s.connect(uds)
-            s.sendall(b"CONNECT 6000\n")
-            line = b""
-            while not line.endswith(b"\n"):
-                c = s.recv(1)
-                if not c:
-                    break
-                line += c
+            s, line = vmontest.vsock_connect(uds, 6000, g.budget(20))
             vmontest.check(line.startswith(b"OK "), "CONNECT 6000 -> %r" % line)
             s.sendall(b"hello-from-host")
             vmontest.check(s.recv(100) == b"echo:hello-from-host",
@@ -261,8 +219,6 @@ def main():
         if g and g.p.poll() is None:
             g.p.kill()
             g.p.communicate()
-        if srv:
-            srv.close()
         subprocess.run(["ip", "netns", "del", NS], capture_output=True)
         for f in glob.glob(os.path.join(tmp, "*")):
             os.unlink(f)

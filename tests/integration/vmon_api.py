@@ -281,3 +281,27 @@ def schema_errors(name, obj):
         if k in obj and obj[k] not in allowed:
             errs.append("%s.%s: %r not in %r" % (name, k, obj[k], allowed))
     return errs
+
+
+def boot_linux(g, sock, d, devices):
+    """Boots the default Linux guest (directory @d) in the vmon process of
+    vmontest.Shell @g (started with --api-sock @sock): 1 vCPU, 128 MiB, its
+    shell on the serial console, the devices of @devices ((method, path,
+    body) requests, each answered 204). True once the shell answers."""
+    reqs = [("PUT", "/boot-source",
+             {"kernel_image_path": os.path.join(d, "vmlinux"),
+              "initrd_path": os.path.join(d, "initramfs.cpio"),
+              "boot_args": "console=ttyS0 reboot=k panic=-1 vmon.shell"}),
+            ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 128})]
+    reqs += list(devices) + [("PUT", "/actions",
+                              {"action_type": "InstanceStart"})]
+    if not vmontest.check(wait_socket(sock, g.p), "the source's API answers"):
+        return False
+    for method, path, body in reqs:
+        st, b = request(sock, method, path, body)
+        if not vmontest.check(st == 204, "%s %s: %s %r" % (method, path, st, b)):
+            return False
+    if not vmontest.check(g.boot("VMON-GUEST-OK"), "the guest boots"):
+        return False
+    return vmontest.check(g.sh("echo hi-$((6*7))", 5) is not None,
+                          "the shell answers")

@@ -8,8 +8,10 @@ code, and exits non-zero on the first failed check. A hang is a failure.
 import glob
 import os
 import select
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 VMON = os.environ.get("VMON", "vmon")
@@ -340,6 +342,24 @@ def default_guest_dir():
     return None
 
 
+def linux_guest_dir():
+    """For a test that boots the default Linux guest: needs KVM and the
+    guest (scripts/build-guest); returns its directory or fails the test."""
+    require_kvm()
+    d = default_guest_dir()
+    if not check(d is not None, "default guest built (scripts/build-guest)"):
+        finish()
+    return d
+
+
+def stop_all(*shells):
+    """Ends the vmon processes of @shells (None allowed) still running."""
+    for g in shells:
+        if g and g.p.poll() is None:
+            g.p.terminate()
+            g.wait(30)
+
+
 class Shell(Interactive):
     """Interactive for a full command line (@argv) whose console is the
     default guest's shell (vmon.shell), driven command by command."""
@@ -359,3 +379,62 @@ class Shell(Interactive):
             return None
         text = self.out[start:].decode(errors="replace")
         return text[:text.rfind(tag)]
+
+
+def vsock_connect(uds, port, timeout):
+    """Connects to guest port @port through vmon's vsock socket @uds
+    (Firecracker's "CONNECT PORT" line); returns the socket and vmon's
+    answer line ("OK <host port>" once the guest accepted)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(uds)
+    s.sendall(b"CONNECT %d\n" % port)
+    line = b""
+    while not line.endswith(b"\n"):
+        c = s.recv(1)
+        if not c:
+            break
+        line += c
+    return s, line
+
+
+def unix_echo_once(path, timeout):
+    """Listens on the Unix socket @path (a guest's vsock connection to the
+    host ends there) and answers one connection's first read with "echo:"
+    in front, in a thread. Returns a dict that gets "data" (what was read)
+    or "error"."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(timeout)
+    got = {}
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+            c.settimeout(timeout)
+            got["data"] = c.recv(100)
+            c.sendall(b"echo:" + got["data"])
+            c.close()
+        except OSError as e:
+            got["error"] = e
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return got
+
+
+def tcp_echo_server(ns, ip, port):
+    """In network namespace @ns: answers one TCP connection to @ip:@port
+    with "echo:" + what it read, then prints "served <bytes read>". The
+    process, once it listens."""
+    code = ("import socket\n"
+            "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+            "s.bind((%r, %d)); s.listen(1); s.settimeout(%d)\n"
+            "print('listening', flush=True)\n"
+            "c, a = s.accept(); d = c.recv(100); c.sendall(b'echo:' + d); c.close()\n"
+            "print('served %%r' %% d, flush=True)\n" % (ip, port, CEILING_S))
+    p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", code],
+                         stdout=subprocess.PIPE, text=True)
+    check(p.stdout.readline().strip() == "listening", "TCP echo server up in " + ns)
+    return p

@@ -746,6 +746,7 @@ static void test_virtio_vsock(void **state)
 {
 	struct vsock_config ca = { .cid = 3 }, cb = { .cid = 3 };
 	struct vfix a = { .h = vm_up() }, b = { .h = vm_up() };
+	uint32_t id, len, ev;
 
 	(void)state;
 	snprintf(ca.uds, sizeof(ca.uds), "/tmp/vmon-devstate-a-%d.sock",
@@ -758,7 +759,21 @@ static void test_virtio_vsock(void **state)
 	assert_non_null(b.d);
 	driver_up(&a, 3);
 	assert_int_equal(iothread_start(b.h->io), 0);
+	/* An event buffer the guest posted before the snapshot... */
+	h_desc(a.h, &a.r[2], 0, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
+	h_avail(a.h, &a.r[2], 0);
+	memset(h_ptr(a.h, BUF), 0xff, 8);
+	memcpy(h_ptr(b.h, 0x1000), h_ptr(a.h, 0x1000), 0x3000);
+	memcpy(h_ptr(b.h, BUF), h_ptr(a.h, BUF), 8);
 	virtio_roundtrip(&a, &b);
+	/* ...holds VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (id 0) after the restore. */
+	b.r[2] = a.r[2];
+	assert_true(h_wait_used(b.h, b.d, &b.r[2], 1, 2000));
+	h_used_elem(b.h, &b.r[2], 0, &id, &len);
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 4);
+	memcpy(&ev, h_ptr(b.h, BUF), 4);
+	assert_int_equal(ev, 0); /* zero in any byte order */
 	vm_down(a.h);
 	vm_down(b.h);
 }
