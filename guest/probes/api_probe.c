@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * api_probe.c - a guest program (the runtime, booted through the 64-bit
- * Linux entry) for the control-plane tests of test_api_devices.py, with
- * the runtime's polling virtio-mmio driver (vdrv.h). Modes, from its
- * command line:
+ * Linux entry) for the control-plane tests of test_api_devices.py and
+ * test_fc_metrics.py, with the runtime's polling virtio-mmio driver
+ * (vdrv.h). Modes, from its command line:
  *   probe.blkrate: reads 4 MiB from the first virtio-blk disk in 64 KiB
  *     requests, between the lines "blkrate: start" and "blkrate: done"
  *     (the host times them against the drive's rate limiter);
@@ -12,9 +12,13 @@
  *     printing "b=XXXXXXXX" (blocks written) every 16 blocks, then
  *     "blkwrite: done" (live migration with --with-disks: the disk the
  *     VM ends with holds exactly these blocks);
- *   probe.rngrate: reads 3 KiB from the first virtio device, a
- *     virtio-rng, in 256-byte requests between "rngrate: start" and
- *     "rngrate: done" (timed against the entropy device's rate limiter);
+ *   probe.rngrate: reads 3 KiB from the first virtio-rng device in
+ *     256-byte requests between "rngrate: start" and "rngrate: done"
+ *     (timed against the entropy device's rate limiter);
+ *   probe.devs: one request each to the virtio-vsock and virtio-balloon
+ *     devices, when there: a connection request to host port 7000
+ *     (answered: a reset or a response), one inflated and one deflated
+ *     page; then "devs: done" (the metrics' vsock and balloon counters);
  *   probe.kbd: reads the i8042 keyboard (port 0x60) after the host's
  *     SendCtrlAltDel, first with translation (scancode set 1), then with
  *     the command byte switched to set 2, and prints the bytes.
@@ -39,6 +43,19 @@ static __attribute__((noreturn)) void finish(bool stay)
 	if (!stay)
 		rt_exit((uint8_t)rt_failures);
 	rt_halt();
+}
+
+/* The first virtio device with @id on @cmdline, or 0. */
+static uint64_t find_dev(const char *cmdline, uint32_t id)
+{
+	const char *p = cmdline;
+	uint64_t base;
+
+	while ((base = vdrv_next_device(&p)))
+		if (vdrv_is_virtio(base) &&
+		    *vdrv_reg(base, VMMIO_DEVICE_ID) == id)
+			return base;
+	return 0;
 }
 
 /* --- virtio-blk (driver: guest/runtime/vdrv.h) ------------------------- */
@@ -135,19 +152,80 @@ static bool rng_read(uint64_t base)
 
 static void rngrate(const char *cmdline)
 {
-	const char *p = cmdline;
-	uint64_t base = vdrv_next_device(&p);
+	uint64_t base = find_dev(cmdline, 4);
 	bool ok = true;
 
-	expect(base && vdrv_is_virtio(base) &&
-		       *vdrv_reg(base, VMMIO_DEVICE_ID) == 4 &&
-		       vdrv_init(base, &q, 1, 0),
-	       "rng: driver init");
+	expect(base && vdrv_init(base, &q, 1, 0), "rng: driver init");
 	rt_puts("rngrate: start\n");
 	for (unsigned int done = 0; ok && done < RNG_TOTAL; done += RNG_CHUNK)
 		ok = rng_read(base);
 	rt_puts("rngrate: done\n");
 	expect(ok, "rng: 3 KiB read");
+}
+
+/* --- virtio-vsock and virtio-balloon: one request each ---------------- */
+
+static struct vq dq[3];
+static struct vsock_hdr vhdr, vrx[2];
+static uint32_t pfn;
+static uint8_t page[4096] __attribute__((aligned(4096)));
+
+/* A stream REQUEST from port 1234 to the host's port 7000; its answer. */
+static void vsock_request(uint64_t base)
+{
+	uint32_t len;
+	uint16_t seen;
+
+	if (!expect(vdrv_init(base, dq, 3, 0), "vsock: driver init"))
+		return;
+	dq[0].desc[0] = (struct vq_desc){ (uintptr_t)vrx, sizeof(vrx),
+					  VQ_DESC_F_WRITE, 0 };
+	seen = vdrv_submit(base, &dq[0], 0, 0);
+	vhdr = (struct vsock_hdr){
+		.src_cid = *(volatile uint64_t *)(base + VMMIO_CONFIG),
+		.dst_cid = 2,
+		.src_port = 1234,
+		.dst_port = 7000,
+		.type = 1,
+		.op = 1,
+		.buf_alloc = 4096
+	};
+	dq[1].desc[0] =
+		(struct vq_desc){ (uintptr_t)&vhdr, sizeof(vhdr), 0, 0 };
+	vdrv_submit(base, &dq[1], 1, 0);
+	expect(vdrv_wait(base, &dq[0], seen, &len, 0) &&
+		       len == sizeof(struct vsock_hdr),
+	       "vsock: the host answered the request");
+}
+
+/* Inflates, then deflates, one page. */
+static void balloon_page(uint64_t base)
+{
+	uint32_t len;
+
+	if (!expect(vdrv_init(base, dq, 2, 0), "balloon: driver init"))
+		return;
+	pfn = (uint32_t)((uintptr_t)page >> 12);
+	for (unsigned int qi = 0; qi < 2; qi++) {
+		dq[qi].desc[0] =
+			(struct vq_desc){ (uintptr_t)&pfn, sizeof(pfn), 0, 0 };
+		expect(vdrv_wait(base, &dq[qi],
+				 vdrv_submit(base, &dq[qi], qi, 0), &len, 0),
+		       qi ? "balloon: page deflated" :
+			    "balloon: page inflated");
+	}
+}
+
+static void devs(const char *cmdline)
+{
+	uint64_t base = find_dev(cmdline, 19);
+
+	if (base)
+		vsock_request(base);
+	base = find_dev(cmdline, 5);
+	if (base)
+		balloon_page(base);
+	rt_puts("devs: done\n");
 }
 
 /* --- i8042 keyboard --------------------------------------------------- */
@@ -203,6 +281,8 @@ int main(void)
 		blkwrite(cmdline);
 	if (vdrv_find(cmdline, "probe.rngrate"))
 		rngrate(cmdline);
+	if (vdrv_find(cmdline, "probe.devs"))
+		devs(cmdline);
 	if (vdrv_find(cmdline, "probe.kbd"))
 		kbd();
 	finish(vdrv_find(cmdline, "probe.stay"));

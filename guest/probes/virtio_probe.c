@@ -276,13 +276,6 @@ static void test_net(uint64_t base)
  * "echo:" in front; then it prints "vsock: waiting for host", accepts the
  * host's connection to its port 6000 and echoes what comes the same way.
  */
-struct vsock_hdr {
-	uint64_t src_cid, dst_cid;
-	uint32_t src_port, dst_port, len;
-	uint16_t type, op;
-	uint32_t flags, buf_alloc, fwd_cnt;
-} __attribute__((packed));
-
 static uint8_t vrx[4][4096 + 44] __attribute__((aligned(64)));
 static uint8_t vtx[256] __attribute__((aligned(64)));
 static uint64_t my_cid;

@@ -71,6 +71,14 @@ struct vq {
 	} used __attribute__((aligned(4)));
 };
 
+/* A virtio-vsock packet's header (virtio 1.2, 5.10.6), little-endian. */
+struct vsock_hdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port, len;
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+} __attribute__((packed));
+
 /* A virtio-blk request's header and status byte (two descriptors). */
 struct vblk_req {
 	uint32_t type, reserved;

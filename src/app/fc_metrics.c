@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "../net/mmds_stack.h"
+#include "../virtio/balloon.h"
+#include "../virtio/mmio.h"
 #include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
 
@@ -325,6 +327,62 @@ static void mmds_group(json_t *g)
 	set(g, "connections_destroyed", st.connections_destroyed);
 }
 
+struct field {
+	const char *key;
+	uint64_t v;
+};
+
+static void set_fields(json_t *g, const struct field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		set(g, f[i].key, f[i].v);
+}
+
+#define SET_FIELDS(g, ...)                                         \
+	set_fields(g, (const struct field[]){ __VA_ARGS__ },       \
+		   sizeof((const struct field[]){ __VA_ARGS__ }) / \
+			   sizeof(struct field))
+
+/* balloon, vsock and entropy: from the devices the VM has, if any. */
+static void virtio_groups(json_t *m, struct vm *vm)
+{
+	struct virtio_dev *d;
+
+	if ((d = virtio_find(vm, DEVICE_VIRTIO_BALLOON, 0))) {
+		struct balloon_info b;
+
+		virtio_balloon_get(d, &b);
+		SET_FIELDS(json_object_get(m, "balloon"),
+			   { "inflate_count", b.inflate_count },
+			   { "deflate_count", b.deflate_count },
+			   { "stats_updates_count", b.stats_updates });
+	}
+	if ((d = virtio_find(vm, DEVICE_VIRTIO_VSOCK, 0))) {
+		struct virtio_vsock_stats v;
+
+		virtio_vsock_stats(d, &v);
+		SET_FIELDS(json_object_get(m, "vsock"),
+			   { "rx_packets_count", v.rx_packets },
+			   { "rx_bytes_count", v.rx_bytes },
+			   { "tx_packets_count", v.tx_packets },
+			   { "tx_bytes_count", v.tx_bytes },
+			   { "conns_added", v.conns_added },
+			   { "conns_removed", v.conns_removed },
+			   { "rx_read_fails", v.rx_read_fails },
+			   { "tx_write_fails", v.tx_write_fails });
+	}
+	if ((d = virtio_find(vm, DEVICE_VIRTIO_RNG, 0))) {
+		struct virtio_rng_stats r;
+
+		virtio_rng_stats(d, &r);
+		SET_FIELDS(json_object_get(m, "entropy"),
+			   { "entropy_event_count", r.events },
+			   { "entropy_bytes", r.bytes },
+			   { "host_rng_fails", r.host_fails },
+			   { "entropy_rate_limiter_throttled", r.throttled });
+	}
+}
+
 void fc_metrics_add(json_t *m, const struct fc_metrics_src *src)
 {
 	for (size_t i = 0; i < sizeof(groups) / sizeof(*groups); i++)
@@ -336,8 +394,10 @@ void fc_metrics_add(json_t *m, const struct fc_metrics_src *src)
 	device_groups(m, "block", src->blk, src->nr_blk, block_group);
 	device_groups(m, "net", src->net, src->nr_net, net_group);
 	mmds_group(json_object_get(m, "mmds"));
-	if (src->vm)
+	if (src->vm) {
 		vm_groups(m, src->vm);
+		virtio_groups(m, src->vm);
+	}
 }
 
 /* Firecracker's values that are not counters (its "store" metrics). */

@@ -272,6 +272,8 @@ static void balloon_notify(struct virtio_dev *d, unsigned int q)
 			virtio_requeue(d, q);
 			break;
 		}
+		b->info.inflate_count += r == Q_INFLATE;
+		b->info.deflate_count += r == Q_DEFLATE;
 		if (r == Q_REPORTING)
 			reported(b, &b->elem);
 		if (r == Q_HINTING)

@@ -35,6 +35,9 @@ struct balloon_info {
 	uint64_t stats[BALLOON_NR_STATS]; /* the guest's last statistics */
 	bool have_stat[BALLOON_NR_STATS];
 	unsigned int stats_updates; /* how many statistics updates came */
+	/* Buffers handled on the inflate and deflate queues (metrics; not
+	 * saved, they start at 0 after a restore). */
+	uint64_t inflate_count, deflate_count;
 	/* Free page hinting: the host's command (0 STOP, 1 DONE, else the
 	 * run's id), the guest's last (if any), the bytes it hinted. */
 	uint32_t host_cmd, guest_cmd;

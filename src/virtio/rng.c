@@ -4,7 +4,7 @@
  * the driver offers is filled with bytes from the host's getrandom(),
  * within the rate limiter the configuration gives (vm_config.rng_rl).
  * No state beyond the transport's and the limiter's configuration (its
- * saved model section is empty).
+ * saved model section is empty); the metrics' counters are not saved.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
+#include "runtime.h"
 
 #define VIRTIO_ID_RNG 4
 #define RNG_QUEUE_SIZE 64
@@ -26,6 +27,7 @@ struct rng {
 	struct rate_limiter rl;
 	struct rl_timer rl_timer;
 	bool throttled; /* the queue waits for the limiter's timer */
+	struct virtio_rng_stats st; /* under the device lock */
 };
 
 static uint64_t fill_len(const struct virtq_elem *e)
@@ -33,18 +35,24 @@ static uint64_t fill_len(const struct virtq_elem *e)
 	return e->in_len < RNG_MAX_FILL ? e->in_len : RNG_MAX_FILL;
 }
 
-static uint32_t fill_random(const struct virtq_elem *e)
+static uint32_t fill_random(struct rng *g, const struct virtq_elem *e)
 {
 	uint8_t buf[RNG_MAX_FILL];
 	ssize_t got;
+	uint32_t n;
 
 	do
 		got = getrandom(buf, fill_len(e), 0);
 	while (got < 0 && errno == EINTR);
-	if (got <= 0)
+	g->st.events++;
+	if (got < 0 || (got == 0 && fill_len(e))) {
+		g->st.host_fails++;
 		return 0;
-	return (uint32_t)virtq_buf_to_iov(e->iov + e->nr_out, e->nr_in, 0, buf,
-					  (uint64_t)got);
+	}
+	n = (uint32_t)virtq_buf_to_iov(e->iov + e->nr_out, e->nr_in, 0, buf,
+				       (uint64_t)got);
+	g->st.bytes += n;
+	return n;
 }
 
 static void rng_notify(struct virtio_dev *d, unsigned int q)
@@ -69,7 +77,7 @@ static void rng_notify(struct virtio_dev *d, unsigned int q)
 			g->throttled = true;
 			break;
 		}
-		virtq_push(vq, e.head, fill_random(&e));
+		virtq_push(vq, e.head, fill_random(g, &e));
 		pushed = true;
 		if (--budget == 0) {
 			/* A busy guest must not keep the I/O thread here. */
@@ -90,6 +98,16 @@ static void rng_rl_fire(void *opaque)
 	if (virtio_queue_usable(g->dev, 0))
 		rng_notify(g->dev, 0);
 	pthread_mutex_unlock(&g->dev->lock);
+}
+
+void virtio_rng_stats(struct virtio_dev *d, struct virtio_rng_stats *out)
+{
+	struct rng *g = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	*out = g->st;
+	out->throttled = g->rl.throttled;
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void rng_destroy(void *priv)

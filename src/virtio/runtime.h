@@ -2,7 +2,8 @@
 /*
  * runtime.h - run-time control of the virtio-blk and virtio-net devices
  * for the control plane (PATCH /drives, PATCH /network-interfaces): rate
- * limiters, the disk's backing file, and the I/O counters of the metrics.
+ * limiters, the disk's backing file, and the I/O counters of the metrics
+ * (also those of virtio-vsock and virtio-rng).
  * Thread-safe: each takes the device lock; none waits for the guest.
  */
 #ifndef VMON_VIRTIO_RUNTIME_H
@@ -49,5 +50,21 @@ void virtio_net_set_rate_limiters(struct virtio_dev *d,
 				  const struct rl_config *rx,
 				  const struct rl_config *tx);
 void virtio_net_stats(struct virtio_dev *d, struct virtio_io_stats *out);
+
+/* virtio-vsock: packets and bytes each way (rx: to the guest). */
+struct virtio_vsock_stats {
+	uint64_t rx_packets, rx_bytes; /* bytes: stream payload only */
+	uint64_t tx_packets, tx_bytes;
+	uint64_t conns_added, conns_removed;
+	uint64_t rx_read_fails; /* host socket reads that failed */
+	uint64_t tx_write_fails; /* host socket writes that failed */
+};
+void virtio_vsock_stats(struct virtio_dev *d, struct virtio_vsock_stats *out);
+
+/* virtio-rng: buffers filled, their bytes, failures and limiter waits. */
+struct virtio_rng_stats {
+	uint64_t events, bytes, host_fails, throttled;
+};
+void virtio_rng_stats(struct virtio_dev *d, struct virtio_rng_stats *out);
 
 #endif

@@ -32,6 +32,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
+#include "runtime.h"
 
 #define VIRTIO_ID_VSOCK 19
 #define VSOCK_RX 0
@@ -107,12 +108,15 @@ struct vsock {
 	struct vsock_hdr pending[VSOCK_MAX_PENDING];
 	unsigned int pend_head, pend_count;
 	bool reset_event; /* restored: the guest is owed a transport reset */
+	struct virtio_vsock_stats st; /* the metrics' counters (not saved) */
 	struct virtq_elem elem;
 	uint8_t buf[VSOCK_BUF];
 };
 
 static void conn_close(struct vsock *vs, struct vconn *c)
 {
+	if (c->st != C_FREE)
+		vs->st.conns_removed++;
 	if (c->fd >= 0) {
 		iothread_remove(vs->dev->io, c->fd);
 		close(c->fd);
@@ -205,6 +209,7 @@ static void flush_w(struct vsock *vs, struct vconn *c)
 		if (w < 0 && errno == EAGAIN)
 			break;
 		if (w <= 0) {
+			vs->st.tx_write_fails++;
 			reset_conn(vs, c); /* the host side went away */
 			return;
 		}
@@ -233,6 +238,8 @@ static int give(struct vsock *vs, const struct vsock_hdr *h, uint32_t len)
 	virtq_buf_to_iov(e->iov + e->nr_out, e->nr_in, sizeof(*h), vs->buf,
 			 len);
 	virtq_push(&d->vqs[VSOCK_RX], e->head, (uint32_t)sizeof(*h) + len);
+	vs->st.rx_packets++;
+	vs->st.rx_bytes += len;
 	return 0;
 }
 
@@ -310,6 +317,7 @@ static void rx_process(struct vsock *vs)
 			c->readable = false;
 			c->st = C_CLOSING;
 		} else {
+			vs->st.rx_read_fails++;
 			reset_conn(vs, c);
 		}
 	}
@@ -366,6 +374,7 @@ static void guest_connect(struct vsock *vs, const struct vsock_hdr *h)
 	c->guest_port = h->src_port;
 	c->peer_buf_alloc = h->buf_alloc;
 	c->peer_fwd_cnt = h->fwd_cnt;
+	vs->st.conns_added++;
 	queue_op(vs, c, OP_RESPONSE, 0);
 }
 
@@ -387,6 +396,7 @@ static void guest_data(struct vsock *vs, struct vconn *c,
 	virtq_iov_to_buf(e->iov, e->nr_out, sizeof(struct vsock_hdr),
 			 c->wbuf + c->wlen, len);
 	c->wlen += len;
+	vs->st.tx_bytes += len;
 	flush_w(vs, c);
 }
 
@@ -426,6 +436,7 @@ static void handle_pkt(struct vsock *vs, const struct vsock_hdr *h,
 			c->st = C_OPEN;
 			c->readable = true; /* data sent before the OK */
 			if (write(c->fd, ok, (size_t)n) != n) {
+				vs->st.tx_write_fails++;
 				reset_conn(vs, c);
 				return;
 			}
@@ -483,6 +494,7 @@ static void tx_process(struct vsock *vs)
 					  "packet length beyond its buffers");
 			break;
 		}
+		vs->st.tx_packets++;
 		handle_pkt(vs, &h, e);
 		virtq_push(vq, e->head, 0);
 		pushed = true;
@@ -582,6 +594,7 @@ static int host_connect(void *opaque, int fd, uint32_t port)
 			vs->next_port = VSOCK_HOST_PORT_BASE;
 		c->st = C_REQUESTED;
 		c->peer_buf_alloc = 0;
+		vs->st.conns_added++;
 		queue_op(vs, c, OP_REQUEST, 0);
 		rx_process(vs);
 		ret = 0;
@@ -591,6 +604,15 @@ static int host_connect(void *opaque, int fd, uint32_t port)
 	}
 	pthread_mutex_unlock(&vs->dev->lock);
 	return ret;
+}
+
+void virtio_vsock_stats(struct virtio_dev *d, struct virtio_vsock_stats *out)
+{
+	struct vsock *vs = d->priv;
+
+	pthread_mutex_lock(&d->lock);
+	*out = vs->st;
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void vsock_reset(struct virtio_dev *d)

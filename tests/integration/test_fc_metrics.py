@@ -8,11 +8,15 @@ block, and vmon's own groups beside them. Real counters move: the guest
 block_disk count; the PUT requests are counted in put_api_requests,
 failures in *_fails; serial output in uart and vcpu.exit_io_out. The next
 line holds increments since the previous one, as Firecracker's does.
+The guest also reads 3 KiB of entropy in 12 requests (entropy), asks
+for a vsock connection to the host's port 7000, which a socket there
+takes (vsock), and inflates and deflates one balloon page (balloon).
 Every response says "Connection: keep-alive", as Firecracker's; one to
 a request with a deprecated field (PUT /vsock's vsock_id) "Deprecation:
 true", counted in deprecated_api."""
 import json
 import os
+import socket
 import time
 
 import vmontest
@@ -179,7 +183,8 @@ check(inst.req("PUT", "/metrics", {"metrics_path": mpath})[0] == 204,
       "PUT /metrics")
 check(inst.req("PUT", "/boot-source", {
     "kernel_image_path": PROBE,
-    "boot_args": "console=ttyS0 probe.blkrate probe.stay"})[0] == 204,
+    "boot_args": "console=ttyS0 probe.blkrate probe.rngrate probe.devs "
+                 "probe.stay"})[0] == 204,
     "PUT /boot-source")
 check(inst.req("PUT", "/machine-config",
                {"vcpu_count": 1, "mem_size_mib": 32})[0] == 204,
@@ -199,9 +204,20 @@ st, h = headers(inst, "PUT", "/vsock", vs)
 check(st == 204 and "deprecation" not in h and
       h.get("connection", "").lower() == "keep-alive",
       "PUT /vsock without it: no Deprecation header: %r" % h)
+check(inst.req("PUT", "/entropy", {})[0] == 204, "PUT /entropy")
+check(inst.req("PUT", "/balloon", {"amount_mib": 0,
+                                   "deflate_on_oom": False})[0] == 204,
+      "PUT /balloon")
+# The guest's vsock connection to the host's port 7000 lands here.
+lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+lsn.bind(vs["uds_path"] + "_7000")
+lsn.listen(1)
 check(inst.req("PUT", "/actions", {"action_type": "InstanceStart"})[0] == 204,
       "InstanceStart")
 check(wait_serial(inst, "blkrate: done", 120), "the guest read its 4 MiB")
+check(wait_serial(inst, "devs: done", 120), "the guest used vsock and balloon")
+check("FAIL" not in inst.serial_text(), "no failed guest check: %r" %
+      inst.serial_text()[-1000:])
 
 m = flush(inst, mpath, 1)
 errs = validate(m, ["disk"])
@@ -229,6 +245,17 @@ check(m.get("uart", {}).get("write_count", 0) > 0 and
       (m.get("uart"), m.get("vcpu")))
 check(m.get("vmon_block", {}).get("disk", {}).get("read_count") == 64,
       "vmon's own per-drive group stays cumulative beside them")
+ent = m.get("entropy", {})
+check(ent.get("entropy_event_count") == 12 and
+      ent.get("entropy_bytes") == 3072 and ent.get("host_rng_fails") == 0,
+      "entropy counts 12 requests of 3 KiB in all: %r" % ent)
+vsk = m.get("vsock", {})
+check(vsk.get("tx_packets_count") == 1 and vsk.get("rx_packets_count") == 1
+      and vsk.get("conns_added") == 1 and vsk.get("tx_bytes_count") == 0,
+      "vsock counts the request, its response, the connection: %r" % vsk)
+bal = m.get("balloon", {})
+check(bal.get("inflate_count") == 1 and bal.get("deflate_count") == 1,
+      "balloon counts one inflate and one deflate: %r" % bal)
 
 m2 = flush(inst, mpath, 2)
 check(not validate(m2, ["disk"]), "line 2 has Firecracker's shape")
@@ -237,7 +264,13 @@ check(m2.get("block_disk", {}).get("read_count") == 0 and
       m2.get("put_api_requests", {}).get("drive_count") == 0,
       "line 2 counts what happened since line 1 (the first FlushMetrics): "
       "%r" % m2.get("put_api_requests"))
+check(m2.get("entropy", {}).get("entropy_bytes") == 0 and
+      m2.get("vsock", {}).get("conns_added") == 0 and
+      m2.get("balloon", {}).get("inflate_count") == 0,
+      "entropy, vsock and balloon count increments too: %r %r %r" %
+      (m2.get("entropy"), m2.get("vsock"), m2.get("balloon")))
 check(m2.get("vmon_block", {}).get("disk", {}).get("read_count") == 64,
       "vmon_block is still cumulative")
 check(inst.stop() == 0, "vmon stops with 0")
+lsn.close()
 vmontest.finish()
