@@ -758,7 +758,6 @@ static void test_virtio_vsock(void **state)
 	assert_non_null(a.d);
 	assert_non_null(b.d);
 	driver_up(&a, 3);
-	assert_int_equal(iothread_start(b.h->io), 0);
 	/* An event buffer the guest posted before the snapshot... */
 	h_desc(a.h, &a.r[2], 0, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
 	h_avail(a.h, &a.r[2], 0);
@@ -766,7 +765,13 @@ static void test_virtio_vsock(void **state)
 	memcpy(h_ptr(b.h, 0x1000), h_ptr(a.h, 0x1000), 0x3000);
 	memcpy(h_ptr(b.h, BUF), h_ptr(a.h, BUF), 8);
 	virtio_roundtrip(&a, &b);
-	/* ...holds VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (id 0) after the restore. */
+	/*
+	 * ...holds VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (id 0) after the restore.
+	 * b's I/O thread starts only now: running during the round trip, it
+	 * could deliver the event between the restore and the state compared
+	 * with it (the used ring of the event queue would differ).
+	 */
+	assert_int_equal(iothread_start(b.h->io), 0);
 	b.r[2] = a.r[2];
 	assert_true(h_wait_used(b.h, b.d, &b.r[2], 1, 2000));
 	h_used_elem(b.h, &b.r[2], 0, &id, &len);
