@@ -45,6 +45,7 @@
 #include "../vmm/exitcode.h"
 #include "cli.h"
 #include "instances.h"
+#include "fc_latency.h"
 #include "fc_metrics.h"
 #include "metrics.h"
 #include "run.h"
@@ -140,6 +141,7 @@ static bool migrating(struct instance *in);
 static int op_pause(void *opaque, char *err)
 {
 	struct instance *in = opaque;
+	uint64_t t0 = fc_latency_now(), t1;
 
 	if (migrating(in)) {
 		snprintf(
@@ -147,16 +149,19 @@ static int op_pause(void *opaque, char *err)
 			"a migration is in progress (PUT /migration/cancel first)");
 		return -1;
 	}
+	t1 = fc_latency_now();
 	if (vm_pause(&in->sess.vm)) {
 		snprintf(err, API_ERR_MAX, "the VM is stopping");
 		return -1;
 	}
+	fc_latency_record(FC_LAT_PAUSE, t0, t1);
 	return 0;
 }
 
 static int op_resume(void *opaque, char *err)
 {
 	struct instance *in = opaque;
+	uint64_t t0 = fc_latency_now(), t1;
 
 	if (migrating(in)) {
 		snprintf(
@@ -164,7 +169,11 @@ static int op_resume(void *opaque, char *err)
 			"a migration is in progress (PUT /migration/cancel first)");
 		return -1;
 	}
-	return vm_resume(&in->sess.vm);
+	t1 = fc_latency_now();
+	if (vm_resume(&in->sess.vm))
+		return -1;
+	fc_latency_record(FC_LAT_RESUME, t0, t1);
+	return 0;
 }
 
 static int op_stop(void *opaque, char *err)
@@ -516,6 +525,7 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 			      char *err)
 {
 	struct instance *in = opaque;
+	uint64_t t0 = fc_latency_now(), t1;
 	char *text = vm_config_text(in, err);
 	struct snapshot_params p = {
 		.type = c->diff ? SNAPSHOT_DIFF : SNAPSHOT_FULL,
@@ -528,9 +538,14 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 
 	if (!text)
 		return -1;
+	t1 = fc_latency_now();
 	r = snapshot_create(&in->sess.vm, &p, err, API_ERR_MAX);
-	if (!r)
+	if (!r) {
 		in->snap_id = p.id;
+		fc_latency_record(c->diff ? FC_LAT_DIFF_SNAPSHOT :
+					    FC_LAT_FULL_SNAPSHOT,
+				  t0, t1);
+	}
 	free(text);
 	return r;
 }
@@ -784,6 +799,7 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 			    char *err)
 {
 	struct instance *in = opaque;
+	uint64_t t0 = fc_latency_now(), t1;
 	struct snapshot snap;
 	int r;
 
@@ -791,8 +807,11 @@ static int op_snapshot_load(void *opaque, const struct api_snapshot_load *l,
 	if (snapshot_open(&snap, l->state_path, l->uffd ? NULL : l->mem_path,
 			  NULL, err, API_ERR_MAX))
 		return -1;
+	t1 = fc_latency_now();
 	r = load_snapshot(in, &snap, l, NULL, NULL, err);
 	snapshot_close(&snap);
+	if (!r)
+		fc_latency_record(FC_LAT_LOAD_SNAPSHOT, t0, t1);
 	return r;
 }
 

@@ -6,6 +6,7 @@
  * event for stays 0.
  */
 #include "fc_metrics.h"
+#include "fc_latency.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -394,6 +395,7 @@ void fc_metrics_add(json_t *m, const struct fc_metrics_src *src)
 	device_groups(m, "block", src->blk, src->nr_blk, block_group);
 	device_groups(m, "net", src->net, src->nr_net, net_group);
 	mmds_group(json_object_get(m, "mmds"));
+	fc_latency_json(json_object_get(m, "latencies_us"));
 	if (src->vm) {
 		vm_groups(m, src->vm);
 		virtio_groups(m, src->vm);

@@ -271,6 +271,18 @@ check(m2.get("entropy", {}).get("entropy_bytes") == 0 and
       (m2.get("entropy"), m2.get("vsock"), m2.get("balloon")))
 check(m2.get("vmon_block", {}).get("disk", {}).get("read_count") == 64,
       "vmon_block is still cumulative")
+lat = m2.get("latencies_us", {})
+check(lat.get("pause_vm") == 0 and lat.get("vmm_resume_vm") == 0,
+      "no pause or resume yet: latencies 0: %r" % lat)
+check(inst.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
+check(inst.req("PATCH", "/vm", {"state": "Resumed"})[0] == 204, "resume")
+lat = flush(inst, mpath, 3).get("latencies_us", {})
+check(all(lat.get(k, 0) >= lat.get("vmm_" + k, 0) > 0
+          for k in ("pause_vm", "resume_vm")) and
+      lat.get("full_create_snapshot") == 0 and
+      lat.get("load_snapshot") == 0,
+      "line 3: the pause's and the resume's latencies (the operation's at "
+      "least its VMM part's, both above 0 us), no snapshot's: %r" % lat)
 check(inst.stop() == 0, "vmon stops with 0")
 lsn.close()
 vmontest.finish()
