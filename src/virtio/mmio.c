@@ -581,6 +581,12 @@ static void virtio_dev_resume(struct device *dev)
 	pthread_mutex_lock(&d->lock);
 	if (d->ops->resume)
 		d->ops->resume(d);
+	if (d->requeue_on_resume) {
+		d->requeue_on_resume = false;
+		for (unsigned int q = 0; q < d->nr_queues; q++)
+			if (d->vqs[q].enabled)
+				virtio_requeue(d, q);
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -723,6 +729,8 @@ static int virtio_dev_restore(struct device *dev, struct state_reader *r)
 		   !(d->status & VIRTIO_STATUS_NEEDS_RESET) &&
 		   d->ops->activate && d->ops->activate(d)) {
 		virtio_set_broken(d, "cannot activate");
+	} else {
+		d->requeue_on_resume = true;
 	}
 	pthread_mutex_unlock(&d->lock);
 	return state_ok(r) ? 0 : -1;

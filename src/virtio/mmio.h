@@ -142,6 +142,13 @@ struct virtio_dev {
 	struct virtio_kick kicks[VIRTIO_MAX_QUEUES];
 	int call_fd; /* eventfd; with irqfd, KVM raises the IRQ from it */
 	bool irqfd;
+	/*
+	 * Restored from a snapshot or a migration: the first resume looks at
+	 * every queue once, as the guest's kicks for requests still on the
+	 * rings (left there by a rate limiter or a full ring) went to the
+	 * device that saved them.
+	 */
+	bool requeue_on_resume;
 };
 
 /*

@@ -44,8 +44,11 @@ LOOP = ("mkdir -p /tmp; rm -f /tmp/stop /tmp/stopped; echo 0 > /tmp/n; "
         ">/dev/null 2>&1 & :")
 # Waits in the guest until the loop has written @k more blocks; prints
 # the counter before and after (a read racing the loop's rewrite of
-# /tmp/n may find it empty: the last value read stands).
-PROGRESS = ("read a < /tmp/n; a=${a:-0}; b=$a; while [ $b -lt $((a+%d)) ]; "
+# /tmp/n may find it empty: the first value is read again until there is
+# one, as 0 would look like a counter gone back; later, the last value read
+# stands).
+PROGRESS = ("a=; while [ -z \"$a\" ]; do read a < /tmp/n; done; b=$a; "
+            "while [ $b -lt $((a+%d)) ]; "
             "do sleep 3; read b < /tmp/n; b=${b:-$a}; done; "
             "echo progress $a $b")
 
