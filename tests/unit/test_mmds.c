@@ -58,7 +58,8 @@ static size_t guest_tcp(uint8_t *f, uint16_t sport, uint16_t dport,
 	t[12] = 5 << 4;
 	t[13] = flags;
 	wire_put16(t + 14, 65535);
-	memcpy(t + 20, data, len);
+	if (len) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(t + 20, data, len);
 	sum = (GUEST_IP >> 16) + (GUEST_IP & 0xffff) + (MMDS_IP >> 16) +
 	      (MMDS_IP & 0xffff) + 6 + (uint32_t)tcp_len;
 	wire_put16(t + 16, mmds_csum(t, tcp_len, sum));
