@@ -408,13 +408,15 @@ static void test_topology(void **state)
 	assert_int_equal(reg(c, 0xb, 2, CPUID_EDX), 3);
 	/* No leaf 0x1f on this host: none is invented. */
 	assert_null(cpuid_find(c, 0x1f, 0));
-	/* Leaf 4: cores per package - 1 in EAX[31:26]; L3 shared by all. */
-	assert_int_equal(reg(c, 4, 0, CPUID_EAX), 3U << 26 | 0x121);
-	assert_int_equal(reg(c, 4, 2, CPUID_EAX), 3U << 26 | 0x143);
-	assert_int_equal(reg(c, 4, 3, CPUID_EAX), 3U << 26 | 3U << 14 | 0x163);
-	assert_int_equal(reg(c, 4, 4, CPUID_EAX), 0);
-	/* AMD leaf 0x80000008 ECX: NC = 3, ApicIdSize = 2. */
-	assert_int_equal(reg(c, 0x80000008, 0, CPUID_ECX), 0x2003);
+	/*
+	 * Without smt, leaf 4 and the AMD topology leaves stay as the host
+	 * reports them: rewriting them for every VM made the default Linux
+	 * guest lose console output on this host (integration/virtio_linux;
+	 * test_topology_smt checks them with smt).
+	 */
+	assert_int_equal(reg(c, 4, 0, CPUID_EAX), 0x121);
+	assert_int_equal(reg(c, 4, 3, CPUID_EAX), 0x163);
+	assert_int_equal(reg(c, 0x80000008, 0, CPUID_ECX), 0x7007);
 
 	/* Re-applying (another vCPU) replaces, never adds, leaf 0xb. */
 	nent = c->nent;
@@ -448,10 +450,9 @@ static void test_topology_counts(void **state)
 		assert_int_equal(reg(c, 0xb, 1, CPUID_EAX), cases[i].shift);
 		assert_int_equal(reg(c, 0xb, 1, CPUID_EBX), n);
 		assert_int_equal(reg(c, 0xb, 0, CPUID_EDX), id);
-		assert_int_equal(reg(c, 4, 0, CPUID_EAX) >> 26,
-				 (cases[i].pow2 - 1) & 0x3f);
-		assert_int_equal(reg(c, 0x80000008, 0, CPUID_ECX),
-				 (n - 1) | cases[i].shift << 12);
+		/* Without smt the host's leaf 4 and AMD leaves are kept. */
+		assert_int_equal(reg(c, 4, 0, CPUID_EAX) >> 26, 0);
+		assert_int_equal(reg(c, 0x80000008, 0, CPUID_ECX), 0x7007);
 		free(c);
 	}
 }

@@ -732,10 +732,13 @@ int cpuid_set_topology(struct kvm_cpuid2 *c, unsigned int apic_id,
 		else
 			e->edx &= ~(1U << 28);
 	}
-	set_cache_topology(c, nr_cpus, threads);
+	/* Cache and AMD leaves: as the host reports them unless smt. */
+	if (threads > 1)
+		set_cache_topology(c, nr_cpus, threads);
 	if (set_ext_topology(c, 0xb, apic_id, nr_cpus, threads) ||
 	    set_ext_topology(c, 0x1f, apic_id, nr_cpus, threads))
 		return -1;
-	set_amd_topology(c, apic_id, nr_cpus, threads);
+	if (threads > 1)
+		set_amd_topology(c, apic_id, nr_cpus, threads);
 	return 0;
 }
