@@ -25,6 +25,7 @@
   destination's file ends with every block written on either side."""
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -550,8 +551,10 @@ check(info.get("disk_bytes_sent", 0) > DISK,
       "chunks written during the migration were sent again (%s bytes of "
       "disk sent for %d)" % (info.get("disk_bytes_sent"), DISK))
 deadline = time.monotonic() + 120
+# The probe prints "blkwrite: done" and then its verdict line; wait for
+# the whole verdict, not just its first bytes.
 while time.monotonic() < deadline and \
-        "blkwrite: done" not in dst.serial_text():
+        not re.search(r"(ok|FAIL): blk: .*\n", dst.serial_text()):
     time.sleep(0.1)
 text = dst.serial_text()
 check("blkwrite: done" in text and "ok: blk: 1536 blocks written" in text,
