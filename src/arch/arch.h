@@ -67,6 +67,13 @@ void arch_vm_destroy(struct vm *vm);
  */
 int gmem_layout_ram(struct guest_mem *mem, uint8_t *base, uint64_t ram_size);
 
+/*
+ * The firmware ROM's window (x86: below 4 GiB, up to the reset vector).
+ * vm_create_from() maps it with the RAM, before the irqchip exists, and
+ * vm_add_rom() fills it (vm.c says why).
+ */
+void arch_rom_window(uint64_t *gpa, uint64_t *size);
+
 /* --- Device placement (src/virtio/setup.c) --- */
 
 /*

@@ -42,6 +42,12 @@ struct vm {
 	const struct vm_config *cfg;
 
 	struct guest_mem mem;
+	/*
+	 * The ROM window arch_rom_window() names, mapped and in its memory
+	 * slot from the start; vm_add_rom() fills it and takes it over.
+	 */
+	uint8_t *rom_window;
+	uint64_t rom_window_size;
 	struct bus pio;
 	struct bus mmio;
 
@@ -97,7 +103,10 @@ struct vm {
 	_Atomic uint64_t run_ns;
 };
 
-/* Creates the VM: KVM VM, arch_vm_init() (irqchip...), memory, vCPUs. */
+/*
+ * Creates the VM: KVM VM, memory (RAM and the ROM window), then
+ * arch_vm_init() (irqchip...) and the vCPUs.
+ */
 int vm_create(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg);
 /*
  * As vm_create(), with guest RAM mapped private from @mem_fd (a

@@ -59,3 +59,9 @@ int e820_build(const struct guest_mem *mem, struct e820_map_entry *out, int max)
 			E820_TYPE_RAM);
 	return n;
 }
+
+void arch_rom_window(uint64_t *gpa, uint64_t *size)
+{
+	*gpa = ROM_ADDR;
+	*size = ROM_SIZE;
+}
