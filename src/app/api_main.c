@@ -61,6 +61,7 @@ struct instance {
 	char id[80];
 	struct kvm kvm;
 	bool kvm_open;
+	bool kvm_checked; /* vmm_host_check() passed */
 	uint64_t snap_id; /* the VM's last snapshot (written or loaded) */
 	int uffd_sock; /* Uffd back-end: the handler's socket, or -1 */
 	struct vm_config vmcfg;
@@ -90,6 +91,40 @@ static void copy_err(char *err, const char *fallback)
 	snprintf(err, API_ERR_MAX, "%s", *e ? e : fallback);
 }
 
+/*
+ * An API process opens /dev/kvm and creates its KVM VM while it waits for
+ * its configuration (kvm_prepare_vm()), so that a start or a snapshot
+ * load does not pay for them. Quiet: without access to /dev/kvm nothing
+ * is done, and the start reports it as before.
+ */
+static void instance_prepare_host(struct instance *in)
+{
+	if (access("/dev/kvm", R_OK | W_OK) || kvm_open(&in->kvm, NULL))
+		return;
+	in->kvm_open = true;
+	kvm_prepare_vm(&in->kvm);
+}
+
+/* /dev/kvm open and checked against the VM's configuration; 0 or -1. */
+static int instance_host(struct instance *in, char *err)
+{
+	if (!in->kvm_open) {
+		if (vmm_host_open(&in->kvm, &in->vmcfg)) {
+			copy_err(err, "cannot open /dev/kvm");
+			return -1;
+		}
+		in->kvm_open = in->kvm_checked = true;
+	}
+	if (!in->kvm_checked) {
+		if (vmm_host_check(&in->kvm, &in->vmcfg)) {
+			copy_err(err, "cannot use /dev/kvm");
+			return -1;
+		}
+		in->kvm_checked = true;
+	}
+	return 0;
+}
+
 static int op_start(void *opaque, char *err)
 {
 	struct instance *in = opaque;
@@ -113,13 +148,8 @@ static int op_start(void *opaque, char *err)
 		return -1;
 	}
 	log_clear_last_error();
-	if (!in->kvm_open) {
-		if (vmm_host_open(&in->kvm, &in->vmcfg)) {
-			copy_err(err, "cannot open /dev/kvm");
-			return -1;
-		}
-		in->kvm_open = true;
-	}
+	if (instance_host(in, err))
+		return -1;
 	r = vmm_session_build(&in->sess, &in->kvm, &in->vmcfg,
 			      in->ctx.cfg.root_args);
 	if (!r)
@@ -719,13 +749,8 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		return -1;
 	}
 	log_clear_last_error();
-	if (!in->kvm_open) {
-		if (vmm_host_open(&in->kvm, &in->vmcfg)) {
-			copy_err(err, "cannot open /dev/kvm");
-			return -1;
-		}
-		in->kvm_open = true;
-	}
+	if (instance_host(in, err))
+		return -1;
 	if (snapshot_check_host(snap, &in->kvm, err, API_ERR_MAX))
 		return -1;
 	r = vmm_session_build_restore(&in->sess, &in->kvm, &in->vmcfg,
@@ -1383,6 +1408,7 @@ int api_main(const struct run_opts *o)
 		if (ret)
 			goto out;
 	} else if (!(o->config_file || o->restore)) {
+		instance_prepare_host(in);
 		ret = start_api(in, o, entry, sizeof(entry), &server);
 		if (ret)
 			goto out;

@@ -418,25 +418,32 @@ out:
 	return ret;
 }
 
-int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg)
+int vmm_host_check(struct kvm *kvm, const struct vm_config *cfg)
 {
-	if (kvm_open(kvm, NULL))
-		return EXIT_HOST;
-	if (check_host_limits(kvm, cfg)) {
-		kvm_close(kvm);
+	if (check_host_limits(kvm, cfg))
 		return EXIT_USAGE;
-	}
 	if (kvm->pvm && !cfg->cpu_template)
 		pr_note("this host's KVM uses the PVM backend (software virtualization): guest kernel code is emulated; using CPU template 'pvm'");
 	else if (kvm->pvm)
 		pr_note("this host's KVM uses the PVM backend (software virtualization): guest kernel code is emulated");
 	if (vcpu_signals_init()) {
 		pr_err("sigaction: %s", strerror(errno));
-		kvm_close(kvm);
 		return EXIT_HOST;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg)
+{
+	int ret;
+
+	if (kvm_open(kvm, NULL))
+		return EXIT_HOST;
+	ret = vmm_host_check(kvm, cfg);
+	if (ret)
+		kvm_close(kvm);
+	return ret;
 }
 
 int cmd_run(int argc, char **argv)

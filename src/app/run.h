@@ -27,6 +27,8 @@ struct vmm_session {
 
 /* Opens /dev/kvm and checks @cfg against it; 0 or an exit code. */
 int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg);
+/* vmm_host_open()'s check of @cfg against an open @kvm; 0 or an exit code. */
+int vmm_host_check(struct kvm *kvm, const struct vm_config *cfg);
 /*
  * Builds the VM of @cfg (CPUID, vCPUs, devices, kernel) without starting
  * it; @append (may be NULL) is added to the command line. Returns 0 or an

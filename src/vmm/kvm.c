@@ -45,6 +45,7 @@ int kvm_open(struct kvm *kvm, const char *path)
 	int v;
 
 	memset(kvm, 0, sizeof(*kvm));
+	kvm->spare_vm_fd = -1;
 	if (!path)
 		path = "/dev/kvm";
 	kvm->fd = open(path, O_RDWR | O_CLOEXEC);
@@ -87,8 +88,30 @@ fail:
 	return -1;
 }
 
+void kvm_prepare_vm(struct kvm *kvm)
+{
+	if (kvm->spare_vm_fd < 0)
+		kvm->spare_vm_fd = kvm_take_vm(kvm);
+}
+
+int kvm_take_vm(struct kvm *kvm)
+{
+	int fd = kvm->spare_vm_fd;
+
+	kvm->spare_vm_fd = -1;
+	if (fd >= 0)
+		return fd;
+	do
+		fd = ioctl(kvm->fd, KVM_CREATE_VM, 0);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
 void kvm_close(struct kvm *kvm)
 {
+	if (kvm->spare_vm_fd >= 0)
+		close(kvm->spare_vm_fd);
+	kvm->spare_vm_fd = -1;
 	if (kvm->fd >= 0)
 		close(kvm->fd);
 	kvm->fd = -1;

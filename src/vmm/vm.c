@@ -278,9 +278,7 @@ int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 	bus_init(&vm->pio, "port");
 	bus_init(&vm->mmio, "MMIO");
 
-	do
-		vm->fd = ioctl(kvm->fd, KVM_CREATE_VM, 0);
-	while (vm->fd < 0 && errno == EINTR);
+	vm->fd = kvm_take_vm(kvm);
 	if (vm->fd < 0) {
 		pr_err("KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
