@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * seccomp.c - per-thread system call filters (docs/seccomp.md). At
- * start-up, before any thread runs, seccomp_filters_setup() compiles each
- * thread kind's allow-list (seccomp_lists.c) into a classic BPF program
- * with libseccomp, or reads the programs from a filter file, and installs
+ * start-up, before any thread runs, seccomp_filters_setup() takes each
+ * thread kind's allow-list (seccomp_lists.c) as the classic BPF program
+ * libseccomp compiled at build time (seccomp_builtin.h, seccomp_gen.c),
+ * or reads the programs from a filter file, and installs
  * the SIGSYS handler; each thread then installs its kind's program with
  * one seccomp(2) call as it starts (seccomp_thread_enter()). A call
  * outside a list raises SIGSYS (SECCOMP_RET_TRAP): the handler writes a
@@ -20,7 +21,6 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -36,6 +36,7 @@
 
 #include "../vmm/exitcode.h"
 #include "log.h"
+#include "seccomp_builtin.h"
 
 /*
  * The filter file (docs/seccomp.md): a header, then one entry per thread
@@ -58,12 +59,8 @@ struct file_entry {
 	uint32_t reserved; /* 0 */
 };
 
-#define NAMES_MAX 512
-
 static bool enabled;
 static struct sock_fprog progs[THREAD_KINDS];
-/* System call names for the SIGSYS report, resolved before any filter. */
-static const char *sys_names[NAMES_MAX];
 static __thread int cur_kind = -1;
 static __thread char cur_comm[16];
 
@@ -78,94 +75,23 @@ int seccomp_level_parse(const char *s, enum seccomp_level *level)
 	return 0;
 }
 
-static int add_rule(scmp_filter_ctx ctx, const char *kind,
-		    const struct sc_rule *r)
-{
-	struct scmp_arg_cmp a[2];
-	int nr = seccomp_syscall_resolve_name(r->call);
-	int err;
-
-	if (nr == __NR_SCMP_ERROR) {
-		pr_err("seccomp list %s: %s: no such system call here", kind,
-		       r->call);
-		return -1;
-	}
-	for (unsigned int i = 0; i < r->nconds && i < 2; i++) {
-		const struct sc_cond *c = &r->cond[i];
-
-		a[i] = (struct scmp_arg_cmp){ .arg = c->index,
-					      .op = SCMP_CMP_MASKED_EQ,
-					      .datum_a = c->mask,
-					      .datum_b = c->value };
-	}
-	err = seccomp_rule_add_exact_array(ctx, SCMP_ACT_ALLOW, nr, r->nconds,
-					   a);
-	if (err && err != -EEXIST) {
-		pr_err("seccomp list %s: %s: %s", kind, r->call,
-		       strerror(-err));
-		return -1;
-	}
-	return 0;
-}
-
-/* The BPF program libseccomp made of @ctx, into @out (malloc'd). */
-static int export_prog(scmp_filter_ctx ctx, struct sock_fprog *out)
-{
-	int fd = memfd_create("vmon-seccomp", MFD_CLOEXEC);
-	struct stat st;
-	void *buf = NULL;
-	int err = -1;
-
-	if (fd < 0)
-		return -1;
-	if (seccomp_export_bpf(ctx, fd) || fstat(fd, &st) || !st.st_size ||
-	    st.st_size % (off_t)sizeof(struct sock_filter) ||
-	    st.st_size > FILE_MAX)
-		goto out;
-	buf = malloc((size_t)st.st_size);
-	if (!buf || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-		goto out;
-	out->filter = buf;
-	out->len = (unsigned short)(st.st_size / sizeof(struct sock_filter));
-	buf = NULL;
-	err = 0;
-out:
-	free(buf);
-	close(fd);
-	return err;
-}
-
-static int compile(enum thread_kind k, enum seccomp_level level,
-		   struct sock_fprog *out)
-{
-	const struct sc_kind *kind = &sc_kinds[k];
-	scmp_filter_ctx ctx = seccomp_init(
-		level == SECCOMP_LEVEL_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP);
-	int err = -1;
-
-	if (!ctx) {
-		pr_err("seccomp list %s: libseccomp cannot start a filter",
-		       kind->name);
-		return -1;
-	}
-	for (const struct sc_group *const *g = kind->groups; *g; g++)
-		for (size_t i = 0; i < (*g)->nr_rules; i++)
-			if (add_rule(ctx, kind->name, &(*g)->rules[i]))
-				goto out;
-	err = export_prog(ctx, out);
-	if (err)
-		pr_err("seccomp list %s: cannot compile the filter: %s",
-		       kind->name, strerror(errno));
-out:
-	seccomp_release(ctx);
-	return err;
-}
-
+/* The built-in programs of @level (copies, malloc'd, as a file's are). */
 static int compile_all(enum seccomp_level level, struct sock_fprog *out)
 {
-	for (int k = 0; k < THREAD_KINDS; k++)
-		if (compile(k, level, &out[k]))
+	int l = level == SECCOMP_LEVEL_LOG;
+
+	for (int k = 0; k < THREAD_KINDS; k++) {
+		const struct seccomp_builtin *b = &seccomp_builtin_progs[l][k];
+		size_t size = b->len * sizeof(struct sock_filter);
+
+		out[k].filter = malloc(size);
+		if (!out[k].filter) {
+			pr_err("seccomp: out of memory");
 			return -1;
+		}
+		memcpy(out[k].filter, b->filter, size);
+		out[k].len = b->len;
+	}
 	return 0;
 }
 
@@ -373,8 +299,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 	put_str(buf, &n, sizeof(buf),
 		") made a system call outside its list: ");
 	put_str(buf, &n, sizeof(buf),
-		nr >= 0 && nr < NAMES_MAX && sys_names[nr] ? sys_names[nr] :
-							     "?");
+		nr >= 0 && nr < SECCOMP_NAMES_MAX && seccomp_builtin_names[nr] ?
+			seccomp_builtin_names[nr] :
+			"?");
 	put_str(buf, &n, sizeof(buf), " (");
 	put_num(buf, &n, sizeof(buf), (uint64_t)nr, 10);
 	put_str(buf, &n, sizeof(buf), ") with arguments ");
@@ -396,14 +323,6 @@ static void on_sigsys(int sig, siginfo_t *si, void *ucv)
 		/* nowhere else to report it */
 	}
 	_exit(EXIT_SECCOMP);
-}
-
-static void resolve_names(void)
-{
-	for (int nr = 0; nr < NAMES_MAX; nr++)
-		if (!sys_names[nr])
-			sys_names[nr] = seccomp_syscall_resolve_num_arch(
-				SCMP_ARCH_NATIVE, nr);
 }
 
 /*
@@ -436,7 +355,6 @@ int seccomp_filters_setup(enum seccomp_level level, const char *file)
 		level = SECCOMP_LEVEL_LOG;
 	}
 #endif
-	resolve_names();
 	if (file ? read_filter_file(file, progs) : compile_all(level, progs))
 		return -1;
 	sigemptyset(&sa.sa_mask);
