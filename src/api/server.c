@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * server.c - libmicrohttpd glue: the Unix listening socket, per-request
- * body accumulation with the size limit, and JSON responses.
+ * body accumulation with the size limit, and JSON responses. The library
+ * is loaded by the first api_server_start() (mhd.c).
  */
 #include "../util/bounds.h"
 #include "server.h"
 
 #include <errno.h>
-#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +17,7 @@
 
 #include "../util/log.h"
 #include "api_thread.h"
+#include "mhd.h"
 
 #ifndef VMON_VERSION
 #define VMON_VERSION "unknown"
@@ -62,7 +63,7 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 		text = json_dumps(body, JSON_COMPACT);
 	if (body && !text)
 		status = 500;
-	r = MHD_create_response_from_buffer(
+	r = mhd_fn.create_response_from_buffer(
 		text ? strlen(text) : 0, text ? text : (void *)"",
 		text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
@@ -70,18 +71,19 @@ static enum MHD_Result send_json(struct MHD_Connection *conn,
 		return MHD_NO;
 	}
 	if (text)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					"application/json");
+		mhd_fn.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					   "application/json");
 	/* Firecracker's Server header, saying it is vmon's. */
-	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER,
-				"Firecracker API (vmon " VMON_VERSION ")");
+	mhd_fn.add_response_header(r, MHD_HTTP_HEADER_SERVER,
+				   "Firecracker API (vmon " VMON_VERSION ")");
 	/* Firecracker sends both on every response (with the deprecation
 	 * only for a deprecated field). */
-	MHD_set_response_options(r, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
+	mhd_fn.set_response_options(r, MHD_RF_SEND_KEEP_ALIVE_HEADER,
+				    MHD_RO_END);
 	if (deprecated)
-		MHD_add_response_header(r, "Deprecation", "true");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+		mhd_fn.add_response_header(r, "Deprecation", "true");
+	ret = mhd_fn.queue_response(conn, status, r);
+	mhd_fn.destroy_response(r);
 	return ret;
 }
 
@@ -116,15 +118,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 
 	(void)version;
 	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(
+		const char *cl = mhd_fn.lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
 		*state = rq;
-		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-					  (unsigned int)REQUEST_TIMEOUT_S);
+		mhd_fn.set_connection_option(conn,
+					     MHD_CONNECTION_OPTION_TIMEOUT,
+					     (unsigned int)REQUEST_TIMEOUT_S);
 		/*
 		 * An oversized body is read and dropped, so that the client
 		 * (still sending) gets the 400; an absurd one is refused at
@@ -175,8 +178,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
 		bound_hit(BOUND_API_TIMEOUT);
 	/* Idle again (keep-alive): the short timeout. */
 	if (conn)
-		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-					  (unsigned int)IDLE_TIMEOUT_S);
+		mhd_fn.set_connection_option(conn,
+					     MHD_CONNECTION_OPTION_TIMEOUT,
+					     (unsigned int)IDLE_TIMEOUT_S);
 	if (rq) {
 		free(rq->body);
 		free(rq);
@@ -219,6 +223,8 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		       sizeof(sa.sun_path) - 1);
 		return NULL;
 	}
+	if (mhd_load())
+		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -251,7 +257,7 @@ struct api_server *api_server_start(const char *path, struct api_ctx *ctx)
 		unlink(path);
 		goto fail;
 	}
-	s->daemon = MHD_start_daemon(
+	s->daemon = mhd_fn.start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC, 0,
 		NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -282,16 +288,16 @@ void api_server_stop(struct api_server *s)
 	 * Answers in flight (the reply to a Stop action, say) still go out:
 	 * stop accepting, then give open connections up to 250 ms.
 	 */
-	MHD_quiesce_daemon(s->daemon);
+	mhd_fn.quiesce_daemon(s->daemon);
 	for (int i = 0; i < 50; i++) {
-		const union MHD_DaemonInfo *di = MHD_get_daemon_info(
+		const union MHD_DaemonInfo *di = mhd_fn.get_daemon_info(
 			s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 		if (!di || di->num_connections == 0)
 			break;
 		usleep(5000);
 	}
-	MHD_stop_daemon(s->daemon);
+	mhd_fn.stop_daemon(s->daemon);
 	close(s->fd);
 	unlink(s->path);
 	free(s->path);

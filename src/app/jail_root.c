@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../api/mhd.h"
 #include "../util/log.h"
 #include "jail.h"
 
@@ -244,6 +245,7 @@ static int place_libs(struct jail_opts *o, int fd)
 {
 	char interp[PATH_MAX], dst[PATH_MAX * 2];
 	static char list[65536];
+	struct own_libs ol = { o, 0 };
 	struct stat st;
 	int r = elf_interp(fd, interp, sizeof(interp));
 
@@ -263,12 +265,17 @@ static int place_libs(struct jail_opts *o, int fd)
 	if (place_file(interp, dst, strlen(o->root)))
 		return -1;
 	o->self = is_own_program(fd);
-	if (o->self) {
-		struct own_libs ol = { o, 0 };
-
-		dl_iterate_phdr(place_own_lib, &ol);
+	/*
+	 * This process's libraries, with libmicrohttpd, which vmon loads only
+	 * for an API (api/mhd.c): loaded now, so that it and its own libraries
+	 * are placed too. For another exec file they are extra, its own are
+	 * listed by its loader below.
+	 */
+	if (mhd_load())
+		return -1;
+	dl_iterate_phdr(place_own_lib, &ol);
+	if (ol.err || o->self)
 		return ol.err;
-	}
 	if (loader_list(interp, o->exec_file, list, sizeof(list)))
 		return -1;
 	for (char *s = strtok(list, " \t\n"); s; s = strtok(NULL, " \t\n")) {
