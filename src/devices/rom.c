@@ -6,6 +6,7 @@
  * guests and tests can read, and a reset vector that halts. Guest writes
  * exit to vmon and are dropped (vm_add_rom()).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -17,9 +18,13 @@
 int rom_create(struct vm *vm)
 {
 	static const uint8_t reset[] = { 0xf4, 0xeb, 0xfd }; /* hlt; jmp .-3 */
-	/* Populated at once: page faults are costly here (vm.c). */
-	uint8_t *img = mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint64_t gpa, size;
+	/* Built in the window itself when it is free (no copy), else here. */
+	uint8_t *win = vm_rom_window(vm, &gpa, &size);
+	bool in_place = win && gpa == ROM_ADDR && size == ROM_SIZE;
+	uint8_t *img = in_place ? win :
+				  mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int ret;
 
 	if (img == MAP_FAILED)
@@ -29,6 +34,7 @@ int rom_create(struct vm *vm)
 	strncpy((char *)img, ROM_SIGNATURE " " VMON_VERSION, 63);
 	memcpy(img + ROM_SIZE - 16, reset, sizeof(reset));
 	ret = vm_add_rom(vm, ROM_ADDR, img, ROM_SIZE, "rom");
-	munmap(img, ROM_SIZE);
+	if (!in_place)
+		munmap(img, ROM_SIZE);
 	return ret;
 }

@@ -372,8 +372,8 @@ static const struct device_ops rom_device_ops = {
  * over: a memory slot added after KVM_CREATE_IRQCHIP would wait for a
  * grace period (vm_create_from()). Any other gets its own slot.
  */
-static uint8_t *rom_map(struct vm *vm, uint64_t gpa, uint64_t size,
-			const char *name, bool *in_window)
+static uint8_t *rom_map(struct vm *vm, uint64_t gpa, const void *data,
+			uint64_t size, const char *name, bool *in_window)
 {
 	struct mem_region *w = rom_window_region(vm);
 	uint8_t *hva;
@@ -383,6 +383,8 @@ static uint8_t *rom_map(struct vm *vm, uint64_t gpa, uint64_t size,
 		hva = vm->rom_window;
 		vm->rom_window = NULL;
 		w->name = name;
+		if (data != hva)
+			memcpy(hva, data, size);
 		return hva;
 	}
 	hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -392,7 +394,19 @@ static uint8_t *rom_map(struct vm *vm, uint64_t gpa, uint64_t size,
 		       (unsigned long long)(size >> 10), strerror(errno));
 		return NULL;
 	}
+	memcpy(hva, data, size);
 	return hva;
+}
+
+uint8_t *vm_rom_window(struct vm *vm, uint64_t *gpa, uint64_t *size)
+{
+	struct mem_region *w = rom_window_region(vm);
+
+	if (!w)
+		return NULL;
+	*gpa = w->gpa;
+	*size = w->size;
+	return vm->rom_window;
 }
 
 int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
@@ -405,12 +419,11 @@ int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
 		return -1;
 	rom->size = size;
 	rom->name = name;
-	rom->hva = rom_map(vm, gpa, size, name, &in_window);
+	rom->hva = rom_map(vm, gpa, data, size, name, &in_window);
 	if (!rom->hva) {
 		free(rom);
 		return -1;
 	}
-	memcpy(rom->hva, data, size);
 	mprotect(rom->hva, size, PROT_READ);
 	if (!vm_add_device(vm, DEVICE_ROM, &rom_device_ops, rom)) {
 		rom_free(rom);

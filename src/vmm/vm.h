@@ -135,9 +135,17 @@ static inline struct device *vm_device(struct vm *vm, enum device_kind kind,
 }
 
 /*
+ * The ROM window (arch_rom_window()) while no ROM took it: its memory,
+ * zeros and writable by vmon, to build a ROM in place for vm_add_rom()
+ * (no copy); NULL once taken. @gpa and @size say where it is.
+ */
+uint8_t *vm_rom_window(struct vm *vm, uint64_t *gpa, uint64_t *size);
+
+/*
  * Maps @size bytes (a multiple of 4 KiB) at @gpa as read-only guest memory
  * (KVM_MEM_READONLY) holding a copy of @data: guest reads see it, guest
- * writes exit to vmon, which drops them. Before vm_start() only.
+ * writes exit to vmon, which drops them. Before vm_start() only. @data may
+ * be the ROM window's own memory (vm_rom_window()), filled in place.
  */
 int vm_add_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t size,
 	       const char *name);
