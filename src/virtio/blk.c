@@ -184,16 +184,18 @@ static unsigned int reap(struct blk *b, bool push)
 	return block_reap(b->bk);
 }
 
-static void blk_process(struct blk *b)
+/* Takes and starts the queue's requests; returns how many it took. */
+static unsigned int blk_process(struct blk *b)
 {
 	struct virtio_dev *d = b->dev;
 	struct virtq *vq = &d->vqs[0];
 	struct virtq_elem e;
 	bool pushed = false, queued = false;
+	unsigned int taken = 0;
 
 	b->stalled = false;
 	if (b->throttled)
-		return; /* the rate limiter's timer resumes the queue */
+		return 0; /* the rate limiter's timer resumes the queue */
 	for (;;) {
 		struct blk_io *io;
 		int r;
@@ -206,9 +208,11 @@ static void blk_process(struct blk *b)
 		r = virtq_next(vq, &e);
 		if (r <= 0)
 			break;
+		taken++;
 		io = malloc(sizeof(*io));
 		if (!io) {
 			virtq_unpop(vq);
+			taken--;
 			b->stalled = true;
 			break;
 		}
@@ -228,6 +232,7 @@ static void blk_process(struct blk *b)
 		if (blk_throttle(b, &io->r)) {
 			free(io);
 			virtq_unpop(vq);
+			taken--;
 			break;
 		}
 		blk_count(b, &io->r);
@@ -248,6 +253,7 @@ static void blk_process(struct blk *b)
 	if (pushed)
 		virtio_notify_queue(d, 0);
 	virtio_check_queue(d, 0);
+	return taken;
 }
 
 static void blk_notify(struct virtio_dev *d, unsigned int q)
@@ -272,6 +278,30 @@ static void blk_completion(void *opaque, uint32_t events)
 			blk_process(b);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * The I/O thread's poller (iothread_set_poll): finished requests and new
+ * ones, found without a system call; true if it completed or took any.
+ * A vCPU holding the lock (a register access) makes it pass this turn.
+ */
+static bool blk_poll(void *opaque)
+{
+	struct blk *b = opaque;
+	struct virtio_dev *d = b->dev;
+	bool progress = false;
+
+	if (!d || pthread_mutex_trylock(&d->lock))
+		return false;
+	if (b->bk->inflight && reap(b, virtio_queue_usable(d, 0))) {
+		virtio_notify_queue(d, 0);
+		progress = true;
+	}
+	if (virtio_queue_usable(d, 0) && !b->throttled &&
+	    virtq_has_avail(&d->vqs[0]) && blk_process(b))
+		progress = true;
+	pthread_mutex_unlock(&d->lock);
+	return progress;
 }
 
 /* Waits for every in-flight request and drops it (device reset). */
@@ -417,7 +447,8 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 	if (!d)
 		return NULL;
 	b->dev = d;
-	if (iothread_add(io, b->efd, EPOLLIN, blk_completion, b)) {
+	if (iothread_add(io, b->efd, EPOLLIN, blk_completion, b) ||
+	    iothread_set_poll(io, b->efd, blk_poll)) {
 		pr_err("disk %s: completion eventfd: %s", disk->path,
 		       strerror(errno));
 		return NULL;
