@@ -195,7 +195,8 @@ int virtq_next(struct virtq *vq, struct virtq_elem *elem)
 
 bool virtq_has_avail(const struct virtq *vq)
 {
-	return vq->enabled && !vq->error && load_avail_idx(vq) != vq->last_avail;
+	return vq->enabled && !vq->error &&
+	       load_avail_idx(vq) != vq->last_avail;
 }
 
 void virtq_unpop(struct virtq *vq)

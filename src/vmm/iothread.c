@@ -315,8 +315,8 @@ static bool poll_once(struct iothread *io)
 	h = io->handlers;
 	pthread_mutex_unlock(&io->lock);
 	for (; h; h = h->next) {
-		iothread_poll_fn poll = __atomic_load_n(&h->poll,
-							__ATOMIC_ACQUIRE);
+		iothread_poll_fn poll =
+			__atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
 
 		if (poll && __atomic_load_n(&h->fd, __ATOMIC_RELAXED) >= 0 &&
 		    poll(h->opaque))
