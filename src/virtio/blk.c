@@ -124,7 +124,7 @@ static void blk_done(void *opaque, struct block_req *q, int res)
 		free(io);
 }
 
-static void to_block_req(struct blk_io *io)
+static void to_block_req(const struct blk *b, struct blk_io *io)
 {
 	const struct blk_req *r = &io->r;
 	struct block_req *q = &io->bq;
@@ -136,6 +136,11 @@ static void to_block_req(struct blk_io *io)
 		break;
 	case VIRTIO_BLK_T_OUT:
 		q->op = BLOCK_WRITE;
+		/*
+		 * Without VIRTIO_BLK_F_FLUSH the cache is write-through
+		 * (virtio 1.2, 5.2.5): each write is stable when done.
+		 */
+		q->fua = !virtio_has_feature(b->dev, VIRTIO_BLK_F_FLUSH);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		q->op = BLOCK_FLUSH;
@@ -169,7 +174,7 @@ static bool submit(struct blk *b, struct blk_io *io)
 		return false;
 	}
 	io->used_len = r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->len + 1 : 1;
-	to_block_req(io);
+	to_block_req(b, io);
 	if (block_submit(b->bk, &io->bq)) {
 		complete(b, io, VIRTIO_BLK_S_IOERR);
 		return false;
