@@ -35,8 +35,17 @@ struct block_req {
 	uint64_t offset; /* bytes */
 	uint64_t len; /* bytes (read, write, discard, write-zeroes) */
 	bool unmap; /* write-zeroes may deallocate */
+	/*
+	 * Write: on stable storage before @done (a write-through cache). The
+	 * generic layer follows the write with a flush of its range.
+	 */
+	bool fua;
 	const struct iovec *iov; /* read and write data */
 	unsigned int nr_iov;
+	/* The generic layer's: a written fua request waiting for its flush. */
+	bool fua_flushing;
+	int fua_res; /* the write's result */
+	struct block_req *fua_next;
 	/* The back-end's, for the request's lifetime. */
 	void *bounce;
 	struct iovec biov;
@@ -97,6 +106,8 @@ struct block {
 	/* Dirty-block tracking (block_dirty.c): on, and its bitmap. */
 	_Atomic(bool) dirty_on;
 	_Atomic(uint64_t) *dirty;
+	/* Written fua requests, flushed after the back-end's reap. */
+	struct block_req *fua_head;
 };
 
 /*

@@ -31,6 +31,19 @@ static void mark(struct block *b, uint64_t offset, uint64_t len)
 
 void block_complete(struct block *b, struct block_req *r, int res)
 {
+	if (r->fua_flushing) {
+		/* The flush after a fua write: the write's result stands. */
+		r->fua_flushing = false;
+		r->op = BLOCK_WRITE;
+		if (res >= 0)
+			res = r->fua_res;
+	} else if (r->fua && r->op == BLOCK_WRITE && res >= 0) {
+		/* Flushed by block_reap() once the back-end's reap is over. */
+		r->fua_res = res;
+		r->fua_next = b->fua_head;
+		b->fua_head = r;
+		return;
+	}
 	/* Even a failed write may have changed part of its range. */
 	if (r->op != BLOCK_READ && r->op != BLOCK_FLUSH &&
 	    atomic_load_explicit(&b->dirty_on, memory_order_acquire))

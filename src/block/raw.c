@@ -213,6 +213,11 @@ static void prep(struct raw *r, struct io_uring_sqe *sqe, struct block_req *q)
 		break;
 	case BLOCK_FLUSH:
 		io_uring_prep_fsync(sqe, r->fd, IORING_FSYNC_DATASYNC);
+		/* A write's own flush (fua): its range only. */
+		if (q->len && q->len <= UINT32_MAX) {
+			sqe->off = q->offset;
+			sqe->len = (uint32_t)q->len;
+		}
 		break;
 	case BLOCK_DISCARD:
 	case BLOCK_WRITE_ZEROES:

@@ -124,7 +124,7 @@ static void blk_done(void *opaque, struct block_req *q, int res)
 		free(io);
 }
 
-static void to_block_req(struct blk_io *io)
+static void to_block_req(const struct blk *b, struct blk_io *io)
 {
 	const struct blk_req *r = &io->r;
 	struct block_req *q = &io->bq;
@@ -136,6 +136,11 @@ static void to_block_req(struct blk_io *io)
 		break;
 	case VIRTIO_BLK_T_OUT:
 		q->op = BLOCK_WRITE;
+		/*
+		 * Without VIRTIO_BLK_F_FLUSH the cache is write-through
+		 * (virtio 1.2, 5.2.5): each write is stable when done.
+		 */
+		q->fua = !virtio_has_feature(b->dev, VIRTIO_BLK_F_FLUSH);
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		q->op = BLOCK_FLUSH;
@@ -169,7 +174,7 @@ static bool submit(struct blk *b, struct blk_io *io)
 		return false;
 	}
 	io->used_len = r->type == VIRTIO_BLK_T_IN ? (uint32_t)r->len + 1 : 1;
-	to_block_req(io);
+	to_block_req(b, io);
 	if (block_submit(b->bk, &io->bq)) {
 		complete(b, io, VIRTIO_BLK_S_IOERR);
 		return false;
@@ -184,16 +189,18 @@ static unsigned int reap(struct blk *b, bool push)
 	return block_reap(b->bk);
 }
 
-static void blk_process(struct blk *b)
+/* Takes and starts the queue's requests; returns how many it took. */
+static unsigned int blk_process(struct blk *b)
 {
 	struct virtio_dev *d = b->dev;
 	struct virtq *vq = &d->vqs[0];
 	struct virtq_elem e;
 	bool pushed = false, queued = false;
+	unsigned int taken = 0;
 
 	b->stalled = false;
 	if (b->throttled)
-		return; /* the rate limiter's timer resumes the queue */
+		return 0; /* the rate limiter's timer resumes the queue */
 	for (;;) {
 		struct blk_io *io;
 		int r;
@@ -206,9 +213,11 @@ static void blk_process(struct blk *b)
 		r = virtq_next(vq, &e);
 		if (r <= 0)
 			break;
+		taken++;
 		io = malloc(sizeof(*io));
 		if (!io) {
 			virtq_unpop(vq);
+			taken--;
 			b->stalled = true;
 			break;
 		}
@@ -228,6 +237,7 @@ static void blk_process(struct blk *b)
 		if (blk_throttle(b, &io->r)) {
 			free(io);
 			virtq_unpop(vq);
+			taken--;
 			break;
 		}
 		blk_count(b, &io->r);
@@ -248,6 +258,7 @@ static void blk_process(struct blk *b)
 	if (pushed)
 		virtio_notify_queue(d, 0);
 	virtio_check_queue(d, 0);
+	return taken;
 }
 
 static void blk_notify(struct virtio_dev *d, unsigned int q)
@@ -272,6 +283,30 @@ static void blk_completion(void *opaque, uint32_t events)
 			blk_process(b);
 	}
 	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * The I/O thread's poller (iothread_set_poll): finished requests and new
+ * ones, found without a system call; true if it completed or took any.
+ * A vCPU holding the lock (a register access) makes it pass this turn.
+ */
+static bool blk_poll(void *opaque)
+{
+	struct blk *b = opaque;
+	struct virtio_dev *d = b->dev;
+	bool progress = false;
+
+	if (!d || pthread_mutex_trylock(&d->lock))
+		return false;
+	if (b->bk->inflight && reap(b, virtio_queue_usable(d, 0))) {
+		virtio_notify_queue(d, 0);
+		progress = true;
+	}
+	if (virtio_queue_usable(d, 0) && !b->throttled &&
+	    virtq_has_avail(&d->vqs[0]) && blk_process(b))
+		progress = true;
+	pthread_mutex_unlock(&d->lock);
+	return progress;
 }
 
 /* Waits for every in-flight request and drops it (device reset). */
@@ -417,7 +452,8 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 	if (!d)
 		return NULL;
 	b->dev = d;
-	if (iothread_add(io, b->efd, EPOLLIN, blk_completion, b)) {
+	if (iothread_add(io, b->efd, EPOLLIN, blk_completion, b) ||
+	    iothread_set_poll(io, b->efd, blk_poll)) {
 		pr_err("disk %s: completion eventfd: %s", disk->path,
 		       strerror(errno));
 		return NULL;

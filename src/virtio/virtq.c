@@ -193,6 +193,12 @@ int virtq_next(struct virtq *vq, struct virtq_elem *elem)
 	return r;
 }
 
+bool virtq_has_avail(const struct virtq *vq)
+{
+	return vq->enabled && !vq->error &&
+	       load_avail_idx(vq) != vq->last_avail;
+}
+
 void virtq_unpop(struct virtq *vq)
 {
 	vq->last_avail--;

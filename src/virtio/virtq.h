@@ -111,6 +111,9 @@ int virtq_pop(struct virtq *vq, struct virtq_elem *elem);
  */
 int virtq_next(struct virtq *vq, struct virtq_elem *elem);
 
+/* Whether the driver made chains available that were not taken yet. */
+bool virtq_has_avail(const struct virtq *vq);
+
 /* Puts back the last popped chain unprocessed (e.g. no resources). */
 void virtq_unpop(struct virtq *vq);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/log.h"
@@ -25,9 +26,14 @@ struct io_call {
 struct io_handler {
 	int fd; /* -1: removed, freed by the I/O thread between batches */
 	iothread_fn fn;
+	iothread_poll_fn poll; /* NULL: not polled */
 	void *opaque;
 	struct io_handler *next;
 };
+
+/* The first polling budget, and the longest busy stretch between batches. */
+#define POLL_START_NS 4000
+#define POLL_SLICE_NS 500000
 
 struct iothread *iothread_create(void)
 {
@@ -102,6 +108,25 @@ int iothread_modify(struct iothread *io, int fd, uint32_t events)
 	return ret;
 }
 
+int iothread_set_poll(struct iothread *io, int fd, iothread_poll_fn poll)
+{
+	struct io_handler *h;
+	int ret = -1;
+
+	pthread_mutex_lock(&io->lock);
+	for (h = io->handlers; h && h->fd != fd; h = h->next)
+		;
+	if (h) {
+		if (!h->poll != !poll)
+			__atomic_add_fetch(&io->npollers, poll ? 1 : -1,
+					   __ATOMIC_RELAXED);
+		__atomic_store_n(&h->poll, poll, __ATOMIC_RELEASE);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&io->lock);
+	return ret;
+}
+
 int iothread_remove(struct iothread *io, int fd)
 {
 	struct io_handler *h;
@@ -112,6 +137,9 @@ int iothread_remove(struct iothread *io, int fd)
 		if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) == fd) {
 			epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL);
 			__atomic_store_n(&h->fd, -1, __ATOMIC_RELAXED);
+			if (h->poll)
+				__atomic_sub_fetch(&io->npollers, 1,
+						   __ATOMIC_RELAXED);
 			ret = 0;
 			break;
 		}
@@ -265,12 +293,93 @@ static int batch(struct iothread *io, int timeout_ms)
 	return n;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * One pass over the pollers; true if one found work. Only this thread
+ * unlinks and frees handlers (sweep()), and others only prepend: the list
+ * from the head read under the lock stays walkable without it.
+ */
+static bool poll_once(struct iothread *io)
+{
+	struct io_handler *h;
+	bool progress = false;
+
+	pthread_mutex_lock(&io->lock);
+	h = io->handlers;
+	pthread_mutex_unlock(&io->lock);
+	for (; h; h = h->next) {
+		iothread_poll_fn poll =
+			__atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
+
+		if (poll && __atomic_load_n(&h->fd, __ATOMIC_RELAXED) >= 0 &&
+		    poll(h->opaque))
+			progress = true;
+	}
+	return progress;
+}
+
+/*
+ * Busy-polls until io->poll_ns pass without work (or a slice is over,
+ * so that the other events are not kept waiting). True if work was found.
+ */
+static bool poll_phase(struct iothread *io)
+{
+	uint64_t start = now_ns(), last = start, t = start;
+	bool any = false;
+
+	while (t - last < io->poll_ns && t - start < POLL_SLICE_NS) {
+		if (poll_once(io)) {
+			any = true;
+			last = now_ns();
+		}
+#if defined(__x86_64__)
+		__builtin_ia32_pause();
+#endif
+		t = now_ns();
+	}
+	return any;
+}
+
+/*
+ * Adapts the polling budget to @gap_ns, the time from the end of the last
+ * batch to the next event: enough to cover gaps up to the maximum, none
+ * for longer ones (an idle VM's thread sleeps at once).
+ */
+static void adapt_poll(struct iothread *io, uint64_t gap_ns)
+{
+	if (gap_ns <= io->poll_ns)
+		return;
+	if (gap_ns > IOTHREAD_POLL_MAX_NS)
+		io->poll_ns = 0;
+	else if (!io->poll_ns)
+		io->poll_ns = POLL_START_NS;
+	else if (io->poll_ns < IOTHREAD_POLL_MAX_NS / 2)
+		io->poll_ns *= 2;
+	else
+		io->poll_ns = IOTHREAD_POLL_MAX_NS;
+}
+
 static void *iothread_main(void *arg)
 {
 	struct iothread *io = arg;
 
 	seccomp_thread_enter(THREAD_IO);
-	while (batch(io, -1) >= 0) {
+	for (;;) {
+		bool pollers = __atomic_load_n(&io->npollers, __ATOMIC_RELAXED);
+		uint64_t t0 = pollers ? now_ns() : 0;
+		bool polled = pollers && io->poll_ns && poll_phase(io);
+
+		if (batch(io, polled ? 0 : -1) < 0)
+			break;
+		if (pollers && !polled)
+			adapt_poll(io, now_ns() - t0);
 	}
 	return exiting(io);
 }

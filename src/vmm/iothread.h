@@ -19,6 +19,11 @@
 #include <stdint.h>
 
 typedef void (*iothread_fn)(void *opaque, uint32_t events);
+/* A poller: looks for work without a system call, does it; true if any. */
+typedef bool (*iothread_poll_fn)(void *opaque);
+
+/* The longest the thread busy-polls after activity (adaptive below it). */
+#define IOTHREAD_POLL_MAX_NS 32000
 
 struct io_handler;
 struct io_call;
@@ -41,6 +46,9 @@ struct iothread {
 	pthread_mutex_t call_lock;
 	pthread_cond_t call_cond;
 	struct io_call *calls;
+	/* Adaptive polling: the current budget, and whether any poller. */
+	uint64_t poll_ns;
+	unsigned int npollers;
 };
 
 /* Creates the epoll set (no thread yet). Returns NULL on error (logged). */
@@ -51,6 +59,17 @@ struct iothread *iothread_create(void);
  */
 int iothread_add(struct iothread *io, int fd, uint32_t events, iothread_fn fn,
 		 void *opaque);
+/*
+ * Adaptive polling (as QEMU's poll-max-ns): gives @fd's handler a poller
+ * that the thread calls in a busy loop, with the handler's opaque, for a
+ * short budget after each batch of events, so work the guest posts soon
+ * after (a request on a ring it kicks) is found without the wake-up of a
+ * sleeping thread. The budget follows the observed gaps between events:
+ * it grows while events come within IOTHREAD_POLL_MAX_NS of the last and
+ * drops to none after a longer gap, so an idle VM costs no polling.
+ * The handler's events still wake the thread as before. Returns 0 or -1.
+ */
+int iothread_set_poll(struct iothread *io, int fd, iothread_poll_fn poll);
 /* Changes the events watched on @fd. Returns 0 or -1. */
 int iothread_modify(struct iothread *io, int fd, uint32_t events);
 /* Stops watching @fd (the caller closes it). Returns 0 or -1. */

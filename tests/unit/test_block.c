@@ -3,7 +3,8 @@
  * test_block.c - the raw block back-end (src/block) on a temporary file:
  * vectored reads and writes, flush, discard and write-zeroes complete
  * through the callback with the right results; the completion eventfd is
- * signalled; errors of open name the path; close drains what is queued;
+ * signalled; a write-through (fua) write completes once, with the write's
+ * result, after its flush; errors of open name the path; close drains what is queued;
  * with O_DIRECT, unaligned requests use bounded bounce memory.
  */
 #include <setjmp.h>
@@ -33,15 +34,16 @@ struct fix {
 	struct block *b;
 	unsigned int done;
 	int last_res;
+	enum block_op last_op;
 };
 
 static void on_done(void *opaque, struct block_req *r, int res)
 {
 	struct fix *f = opaque;
 
-	(void)r;
 	f->done++;
 	f->last_res = res;
+	f->last_op = r->op;
 }
 
 static struct block *open_fix(struct fix *f, bool readonly, char *err,
@@ -254,6 +256,33 @@ static void test_direct_bounce_bounded(void **state)
 	free(back);
 }
 
+static void test_fua_write(void **state)
+{
+	struct fix *f = *state;
+	static uint8_t a[8192], back[8192];
+	struct iovec wv = { a, sizeof(a) }, rv = { back, sizeof(back) };
+	struct block_req w = { .op = BLOCK_WRITE,
+			       .offset = 65536,
+			       .len = sizeof(a),
+			       .fua = true,
+			       .iov = &wv,
+			       .nr_iov = 1 };
+	struct block_req r = { .op = BLOCK_READ,
+			       .offset = 65536,
+			       .len = sizeof(back),
+			       .iov = &rv,
+			       .nr_iov = 1 };
+
+	memset(a, 0x5a, sizeof(a));
+	/* One completion, the write's, after the flush of its range. */
+	assert_int_equal(run(f, &w), (int)w.len);
+	assert_int_equal(f->last_op, BLOCK_WRITE);
+	assert_int_equal(w.op, BLOCK_WRITE);
+	assert_false(w.fua_flushing);
+	assert_int_equal(run(f, &r), (int)r.len);
+	assert_memory_equal(back, a, sizeof(a));
+}
+
 static void test_close_drains(void **state)
 {
 	struct fix *f = *state;
@@ -281,6 +310,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_write, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_discard_zeroes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fua_write, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,
 						teardown),

@@ -3,6 +3,8 @@
  * test_iothread.c - the I/O thread runs handlers for ready fds, and a
  * pause quiesces it: no handler runs between iothread_pause() and
  * iothread_resume(), and events that arrived meanwhile are handled after.
+ * Adaptive polling: events in quick succession make the thread call the
+ * handler's poller; once events stop, the poller is not called again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -75,10 +77,64 @@ static void test_pause_quiesces(void **state)
 	close(fd);
 }
 
+static atomic_int polls;
+
+static bool count_poll(void *opaque)
+{
+	(void)opaque;
+	atomic_fetch_add(&polls, 1);
+	return false;
+}
+
+/* Waits (up to 5 s) until the poller count stays put for 50 ms. */
+static int settled_polls(void)
+{
+	int prev = -1, now = atomic_load(&polls);
+
+	for (int i = 0; i < 100 && now != prev; i++) {
+		usleep(50000);
+		prev = now;
+		now = atomic_load(&polls);
+	}
+	return now;
+}
+
+static void test_poll_adaptive(void **state)
+{
+	struct iothread *io = iothread_create();
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int idle;
+
+	(void)state;
+	assert_non_null(io);
+	assert_true(fd >= 0);
+	atomic_store(&calls, 0);
+	atomic_store(&polls, 0);
+	assert_int_equal(iothread_add(io, fd, EPOLLIN, on_ready, &fd), 0);
+	assert_int_equal(iothread_set_poll(io, fd + 1000, count_poll), -1);
+	assert_int_equal(iothread_set_poll(io, fd, count_poll), 0);
+	assert_int_equal(iothread_start(io), 0);
+
+	/* Back-to-back events (up to 5 s of them on a busy host) poll. */
+	for (int i = 0; i < 5000000 && !atomic_load(&polls); i++)
+		kick(fd);
+	assert_true(atomic_load(&polls) > 0);
+	assert_true(wait_calls(1) >= 1);
+
+	/* Idle: no event, no polling. */
+	idle = settled_polls();
+	usleep(200000);
+	assert_int_equal(atomic_load(&polls), idle);
+
+	iothread_destroy(io);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pause_quiesces),
+		cmocka_unit_test(test_poll_adaptive),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
