@@ -86,29 +86,40 @@ static void route(struct kvm_irq_routing_entry *e, uint32_t gsi, uint32_t chip,
 	e->u.irqchip.pin = pin;
 }
 
-int acpi_irq_routing(struct vm *vm)
+unsigned int arch_irqchip_routes(const struct vm *vm,
+				 struct kvm_irq_routing_entry *e,
+				 unsigned int max)
 {
-	struct kvm_irq_routing *r;
+	bool acpi = vm->cfg && vm->cfg->acpi;
 	unsigned int n = 0;
-	int ret;
 
-	r = calloc(1,
-		   sizeof(*r) + (NR_IOAPIC_PINS + NR_PIC_IRQS) *
-					sizeof(struct kvm_irq_routing_entry));
-	if (!r)
-		return -1;
-	/* KVM's default, except that GSI 0 (the PIT) goes to pin 2. */
+	if (max < NR_IOAPIC_PINS + NR_PIC_IRQS)
+		return 0;
+	/* KVM's default; with ACPI, GSI 0 (the PIT) goes to pin 2. */
 	for (uint32_t gsi = 0; gsi < NR_IOAPIC_PINS; gsi++) {
-		if (gsi == 2)
+		if (acpi && gsi == 2)
 			continue; /* the PICs' cascade: nothing raises it */
 		if (gsi < NR_PIC_IRQS)
-			route(&r->entries[n++], gsi,
+			route(&e[n++], gsi,
 			      gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
 					KVM_IRQCHIP_PIC_SLAVE,
 			      gsi & 7);
-		route(&r->entries[n++], gsi, KVM_IRQCHIP_IOAPIC, gsi ? gsi : 2);
+		route(&e[n++], gsi, KVM_IRQCHIP_IOAPIC,
+		      acpi && !gsi ? 2 : gsi);
 	}
-	r->nr = n;
+	return n;
+}
+
+int acpi_irq_routing(struct vm *vm)
+{
+	unsigned int max = NR_IOAPIC_PINS + NR_PIC_IRQS;
+	struct kvm_irq_routing *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r) + max * sizeof(struct kvm_irq_routing_entry));
+	if (!r)
+		return -1;
+	r->nr = arch_irqchip_routes(vm, r->entries, max);
 	ret = ioctl(vm->fd, KVM_SET_GSI_ROUTING, r);
 	if (ret)
 		pr_err("KVM_SET_GSI_ROUTING (IRQ 0 to IOAPIC pin 2 for ACPI): %s",
