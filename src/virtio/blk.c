@@ -413,7 +413,7 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 			    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 	/* From here on, the device's destroy frees b. */
 	d = virtio_dev_create(vm, io, base, irq, &blk_ops, 1, BLK_QUEUE_SIZE,
-			       features, b, "virtio-blk");
+			      features, b, "virtio-blk");
 	if (!d)
 		return NULL;
 	b->dev = d;

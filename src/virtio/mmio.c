@@ -411,6 +411,9 @@ static void kick_handler(void *opaque, uint32_t events)
 
 static void virtio_free(struct virtio_dev *d)
 {
+	/* The transport's KVM eventfds go before the fds they name. */
+	if (d->tp && d->tp->destroy)
+		d->tp->destroy(d);
 	for (unsigned int q = 0; q < d->nr_queues; q++) {
 		struct virtio_kick *k = &d->kicks[q];
 
@@ -436,8 +439,6 @@ static void virtio_free(struct virtio_dev *d)
 
 		ioctl(d->vm->fd, KVM_IRQFD, &irqfd);
 	}
-	if (d->tp && d->tp->destroy)
-		d->tp->destroy(d);
 	if (d->ops->destroy)
 		d->ops->destroy(d->priv);
 	if (d->call_fd >= 0)

@@ -104,8 +104,7 @@ unsigned int arch_irqchip_routes(const struct vm *vm,
 			      gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
 					KVM_IRQCHIP_PIC_SLAVE,
 			      gsi & 7);
-		route(&e[n++], gsi, KVM_IRQCHIP_IOAPIC,
-		      acpi && !gsi ? 2 : gsi);
+		route(&e[n++], gsi, KVM_IRQCHIP_IOAPIC, acpi && !gsi ? 2 : gsi);
 	}
 	return n;
 }
