@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 
 #include "../../acpi/tables.h"
+#include "../../pci/host.h"
 #include "../../util/log.h"
 #include "../../vmm/vm.h"
 #include "../arch.h"
@@ -49,6 +50,30 @@ static int describe_virtio(struct vm *vm, struct acpi_desc *d)
 	return 0;
 }
 
+/* The PCI host bridge's windows and its slots' INTx lines. */
+static void describe_pci(struct vm *vm, struct acpi_pci *p)
+{
+	struct pci_bus *bus;
+
+	if (!vm->pci)
+		return;
+	bus = &vm->pci->bus;
+	p->on = true;
+	p->ecam_base = bus->ecam_base;
+	p->bus_end = (uint8_t)((bus->ecam_size >> 20) - 1);
+	p->mmio_base = (uint32_t)bus->mmio.base;
+	p->mmio_size = (uint32_t)bus->mmio.size;
+	for (unsigned int s = 0; s < PCI_MAX_DEVS; s++) {
+		struct pci_dev *dev = bus->devs[s];
+
+		if (!dev || !dev->cfg[PCI_INTERRUPT_PIN])
+			continue;
+		p->intx[p->nr_intx].slot = (uint8_t)s;
+		p->intx[p->nr_intx].gsi = dev->cfg[PCI_INTERRUPT_LINE];
+		p->nr_intx++;
+	}
+}
+
 int acpi_write_tables(struct vm *vm)
 {
 	struct acpi_desc d;
@@ -65,6 +90,7 @@ int acpi_write_tables(struct vm *vm)
 	d.ioapic_id = (uint8_t)vm->nr_vcpus; /* as the MP table */
 	if (describe_virtio(vm, &d))
 		return -1;
+	describe_pci(vm, &d.pci);
 	p = gpa_to_hva_rw(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);
 	if (!p || acpi_build(&d, p, ACPI_TABLES_SIZE, ACPI_TABLES_ADDR, &l)) {
 		pr_err("ACPI tables for %u vCPUs and %u virtio devices do not fit in %llu KiB",
