@@ -13,6 +13,7 @@
 
 #include "../arch/arch.h"
 #include "../util/log.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 
 #define CONF1_ENABLE 0x80000000U
@@ -144,8 +145,41 @@ static void host_destroy(struct device *dev)
 	free(h);
 }
 
+/* CONFIG_ADDRESS and the bridge's configuration space. */
+static int host_save(struct device *dev, struct state_writer *w)
+{
+	struct pci_host *h = dev->opaque;
+
+	pthread_mutex_lock(&h->bus.lock);
+	state_put_u32(w, h->bus.conf1_addr);
+	state_put_bytes(w, h->bridge.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&h->bus.lock);
+	return 0;
+}
+
+static int host_restore(struct device *dev, struct state_reader *r)
+{
+	struct pci_host *h = dev->opaque;
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint32_t a = state_get_u32(r, "PCI CONFIG_ADDRESS");
+
+	state_get_bytes(r, cfg, sizeof(cfg), "PCI host bridge configuration");
+	if (!state_ok(r) ||
+	    !state_check(r, !(a & ~0x80fffffcU), "PCI CONFIG_ADDRESS") ||
+	    !state_check(r, pci_config_compatible(&h->bridge, cfg),
+			 "PCI host bridge configuration"))
+		return -1;
+	pthread_mutex_lock(&h->bus.lock);
+	h->bus.conf1_addr = a;
+	pthread_mutex_unlock(&h->bus.lock);
+	pci_config_load(&h->bridge, cfg);
+	return 0;
+}
+
 static const struct device_ops host_device_ops = {
 	.state_version = 1,
+	.save = host_save,
+	.restore = host_restore,
 	.destroy = host_destroy,
 };
 

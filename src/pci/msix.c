@@ -260,3 +260,23 @@ void msix_config_written(struct msix *x, unsigned int off, unsigned int len)
 	}
 	pthread_mutex_unlock(&x->lock);
 }
+
+bool msix_state_valid(const struct msix *x, const uint8_t *table, uint64_t pba)
+{
+	if (x->nr < 64 && (pba >> x->nr))
+		return false;
+	for (unsigned int v = 0; v < x->nr; v++)
+		if (pci_get32(table, v * MSIX_ENTRY_SIZE + 12) &
+		    ~(uint32_t)MSIX_VECTOR_MASKED)
+			return false;
+	return true;
+}
+
+void msix_load(struct msix *x, const uint8_t *table, uint64_t pba)
+{
+	pthread_mutex_lock(&x->lock);
+	memcpy(x->table, table, x->nr * MSIX_ENTRY_SIZE);
+	x->pba = pba;
+	x->ctrl = 0; /* the configuration space's load sets it */
+	pthread_mutex_unlock(&x->lock);
+}

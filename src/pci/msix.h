@@ -61,6 +61,14 @@ bool msix_notify(struct msix *x, unsigned int v);
 /* Back to the reset state: off, every vector masked, nothing pending. */
 void msix_reset(struct msix *x);
 
+/*
+ * Snapshots: whether a saved table (@nr vectors) and PBA fit @x; loading
+ * them (before the configuration space, whose enable and mask bits then
+ * route the unmasked vectors).
+ */
+bool msix_state_valid(const struct msix *x, const uint8_t *table, uint64_t pba);
+void msix_load(struct msix *x, const uint8_t *table, uint64_t pba);
+
 /* The table and PBA: @off inside each; 4- and 8-byte accesses. */
 void msix_table_read(struct msix *x, uint64_t off, void *data,
 		     unsigned int len);

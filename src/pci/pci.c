@@ -291,3 +291,23 @@ void pci_window_access(struct pci_bus *bus, bool io, uint64_t addr, void *data,
 	else
 		ops->read(opaque, off, data, len);
 }
+
+bool pci_config_compatible(const struct pci_dev *p, const uint8_t *cfg)
+{
+	for (unsigned int i = 0; i < PCI_CFG_SIZE; i++)
+		if ((cfg[i] ^ p->cfg[i]) & ~(p->wmask[i] | p->w1c[i]))
+			return false;
+	return true;
+}
+
+void pci_config_load(struct pci_dev *p, const uint8_t *cfg)
+{
+	struct pci_bus *bus = p->bus;
+
+	pthread_mutex_lock(&bus->lock);
+	memcpy(p->cfg, cfg, PCI_CFG_SIZE);
+	update_decoding(bus, p);
+	if (p->ops && p->ops->config_written)
+		p->ops->config_written(p, 0, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&bus->lock);
+}

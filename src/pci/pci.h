@@ -152,6 +152,14 @@ void pci_config_read(struct pci_bus *bus, unsigned int slot, unsigned int fn,
 void pci_config_write(struct pci_bus *bus, unsigned int slot, unsigned int fn,
 		      unsigned int off, const void *data, unsigned int len);
 
+/*
+ * Snapshots: whether @cfg (a saved configuration space) differs from
+ * @p's only in bits the driver may write; and loading it, with the
+ * decoding and the hooks following (bus lock taken).
+ */
+bool pci_config_compatible(const struct pci_dev *p, const uint8_t *cfg);
+void pci_config_load(struct pci_dev *p, const uint8_t *cfg);
+
 /* The window handlers: the BAR decoding @addr gets the access. */
 void pci_window_access(struct pci_bus *bus, bool io, uint64_t addr, void *data,
 		       unsigned int len, bool is_write);

@@ -633,11 +633,6 @@ static int virtio_dev_save(struct device *dev, struct state_writer *w)
 	size_t model;
 	int ret = 0;
 
-	if (d->tp) {
-		pr_err("%s: the state of a virtio-pci device cannot be saved yet",
-		       d->name);
-		return -1;
-	}
 	pthread_mutex_lock(&d->lock);
 	state_put_u32(w, d->ops->device_id);
 	state_put_u32(w, d->nr_queues);
@@ -657,6 +652,8 @@ static int virtio_dev_save(struct device *dev, struct state_writer *w)
 	if (d->ops->save)
 		ret = d->ops->save(d, w);
 	state_end(w, model);
+	if (d->tp && d->tp->save)
+		d->tp->save(d, w);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -745,15 +742,11 @@ static int virtio_dev_restore(struct device *dev, struct state_reader *r)
 	struct state_reader model;
 
 	memset(&t, 0, sizeof(t));
-	if (d->tp) {
-		state_fail(r, "%s: virtio-pci state cannot be restored yet",
-			   d->name);
-		return -1;
-	}
 	pthread_mutex_lock(&d->lock);
 	if (read_transport(d, r, &t) ||
 	    state_enter(r, d->ops->device_id, d->ops->state_version, &model,
-			"virtio device state")) {
+			"virtio device state") ||
+	    (d->tp && d->tp->load && d->tp->load(d, r))) {
 		pthread_mutex_unlock(&d->lock);
 		return -1;
 	}
@@ -763,6 +756,8 @@ static int virtio_dev_restore(struct device *dev, struct state_reader *r)
 	if (d->ops->restore && d->ops->restore(d, &model) && state_ok(&model))
 		state_fail(&model, "virtio device state: cannot restore");
 	state_expect_end(&model, "virtio device state");
+	if (d->tp && d->tp->loaded)
+		d->tp->loaded(d, state_ok(&model));
 	if (!state_ok(&model)) {
 		state_fail(r, "%s", model.err);
 		device_reset(d);

@@ -125,6 +125,12 @@ struct virtio_transport {
 	void (*reset)(struct virtio_dev *d);
 	/* Teardown, before the model's destroy. */
 	void (*destroy)(struct virtio_dev *d);
+	/* Snapshots: the transport's state, after the model's section. */
+	void (*save)(struct virtio_dev *d, struct state_writer *w);
+	/* Reads and checks it, applying nothing; 0 or -1 (@r failed). */
+	int (*load)(struct virtio_dev *d, struct state_reader *r);
+	/* Applies what load() read if @apply, else forgets it. */
+	void (*loaded)(struct virtio_dev *d, bool apply);
 };
 
 struct virtio_kick {

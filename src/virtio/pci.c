@@ -19,12 +19,23 @@
 #include "../pci/host.h"
 #include "../pci/msix.h"
 #include "../util/log.h"
+#include "../vmm/state.h"
 #include "../vmm/vm.h"
 
 enum { ONCE_VPCI = 0x7a01 };
 
+/* The transport's saved state: vectors, configuration space, MSI-X. */
+struct vpci_state {
+	uint16_t config_vector;
+	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t table[MSIX_MAX_VECTORS * MSIX_ENTRY_SIZE];
+	uint64_t pba;
+};
+
 struct vpci {
 	struct virtio_dev *d;
+	struct vpci_state *loaded; /* between load() and loaded() */
 	struct pci_dev pdev;
 	struct msix msix;
 	uint16_t config_vector; /* d->lock */
@@ -373,13 +384,93 @@ static void vpci_destroy(struct virtio_dev *d)
 	if (d->vm->fd >= 0)
 		unregister_notify(v);
 	msix_fini(&v->msix);
+	free(v->loaded);
 	free(v);
+}
+
+static void vpci_save(struct virtio_dev *d, struct state_writer *w)
+{
+	struct vpci *v = d->tp_priv;
+	struct pci_bus *bus = v->pdev.bus;
+	uint8_t table[sizeof(v->msix.table)];
+	uint64_t pba;
+
+	state_put_u16(w, v->config_vector);
+	for (unsigned int q = 0; q < d->nr_queues; q++)
+		state_put_u16(w, v->queue_vector[q]);
+	pthread_mutex_lock(&bus->lock);
+	state_put_bytes(w, v->pdev.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&bus->lock);
+	pthread_mutex_lock(&v->msix.lock);
+	memcpy(table, v->msix.table, sizeof(table));
+	pba = v->msix.pba;
+	pthread_mutex_unlock(&v->msix.lock);
+	state_put_bytes(w, table, v->msix.nr * MSIX_ENTRY_SIZE);
+	state_put_u64(w, pba);
+}
+
+static bool vector_ok(const struct vpci *v, uint16_t vec)
+{
+	return vec == VIRTIO_MSI_NO_VECTOR || vec < v->msix.nr;
+}
+
+static int vpci_load(struct virtio_dev *d, struct state_reader *r)
+{
+	struct vpci *v = d->tp_priv;
+	struct vpci_state *s = calloc(1, sizeof(*s));
+	bool ok;
+
+	if (!s) {
+		state_fail(r, "%s: out of memory", d->name);
+		return -1;
+	}
+	s->config_vector = state_get_u16(r, "virtio-pci config vector");
+	ok = vector_ok(v, s->config_vector);
+	for (unsigned int q = 0; q < d->nr_queues; q++) {
+		s->queue_vector[q] =
+			state_get_u16(r, "virtio-pci queue vector");
+		ok &= vector_ok(v, s->queue_vector[q]);
+	}
+	state_get_bytes(r, s->cfg, PCI_CFG_SIZE, "PCI configuration space");
+	state_get_bytes(r, s->table, v->msix.nr * MSIX_ENTRY_SIZE,
+			"MSI-X table");
+	s->pba = state_get_u64(r, "MSI-X pending bits");
+	if (!state_ok(r) || !state_check(r, ok, "virtio-pci vectors") ||
+	    !state_check(r, pci_config_compatible(&v->pdev, s->cfg),
+			 "PCI configuration space (another device)") ||
+	    !state_check(r, msix_state_valid(&v->msix, s->table, s->pba),
+			 "MSI-X table")) {
+		free(s);
+		return -1;
+	}
+	free(v->loaded);
+	v->loaded = s;
+	return 0;
+}
+
+static void vpci_loaded(struct virtio_dev *d, bool apply)
+{
+	struct vpci *v = d->tp_priv;
+	struct vpci_state *s = v->loaded;
+
+	v->loaded = NULL;
+	if (s && apply) {
+		v->config_vector = s->config_vector;
+		memcpy(v->queue_vector, s->queue_vector,
+		       sizeof(v->queue_vector));
+		msix_load(&v->msix, s->table, s->pba);
+		pci_config_load(&v->pdev, s->cfg);
+	}
+	free(s);
 }
 
 static const struct virtio_transport vpci_transport = {
 	.interrupt = vpci_interrupt,
 	.reset = vpci_reset,
 	.destroy = vpci_destroy,
+	.save = vpci_save,
+	.load = vpci_load,
+	.loaded = vpci_loaded,
 };
 
 /* --- creation ----------------------------------------------------------- */

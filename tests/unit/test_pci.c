@@ -316,6 +316,35 @@ static void test_bad_bars(void **state)
 	assert_int_equal(pci_bus_add(&h.vm.pci->bus, &p, 0), -1);
 }
 
+static void test_host_state(void **state)
+{
+	struct device *host = vm_device(&h.vm, DEVICE_PCI_HOST, 0);
+	struct state_writer w;
+	struct state_reader r;
+	uint32_t a = 0x80000000U | 1 << 11 | 0x3c, v = 0;
+
+	(void)state;
+	assert_non_null(host);
+	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
+	conf1_write(0, 0x3c, 0x0e, 1);
+	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
+	state_writer_init(&w);
+	assert_int_equal(device_save(host, &w), 0);
+	v = 0;
+	bus_access(&h.vm.pio, 0xcf8, &v, 4, true);
+	conf1_write(0, 0x3c, 0, 1);
+	state_reader_init(&r, w.data, w.len);
+	assert_int_equal(device_restore(host, &r), 0);
+	bus_access(&h.vm.pio, 0xcf8, &v, 4, false);
+	assert_int_equal(v, a);
+	assert_int_equal(conf1_read(0, 0x3c, 1), 0x0e);
+	/* Another bridge's identity is refused. */
+	w.data[w.len - PCI_CFG_SIZE] ^= 1; /* the vendor ID */
+	state_reader_init(&r, w.data, w.len);
+	assert_int_equal(device_restore(host, &r), -1);
+	state_writer_free(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +356,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decoding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_bars, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_state, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,6 +233,67 @@ static void test_msix_request(void **state)
 	assert_int_equal(rd(VIRTIO_PCI_MSIX_PBA, 8), 0);
 }
 
+/* MSI-X on, vector 1 at @data for queue 0, the queue up: its cap. */
+static unsigned int msix_up(struct h_ring *r, uint32_t data)
+{
+	unsigned int cap;
+	uint64_t table;
+
+	for (cap = cfg_read(0x34, 1); cfg_read(cap, 1) != PCI_CAP_ID_MSIX;
+	     cap = cfg_read(cap + 1, 1))
+		assert_int_not_equal(cap, 0);
+	table = cfg_read(cap + 4, 4) & ~7U;
+	cfg_write(cap + 2, MSIX_CTRL_ENABLE, 2);
+	wr(table + 16, 0xfee00000, 4);
+	wr(table + 24, data, 4);
+	wr(table + 28, 0, 4);
+	driver_setup(r);
+	set_common(VPCI_Q_MSIX, 1, 2);
+	set_common(VPCI_Q_ENABLE, 1, 2);
+	driver_ok();
+	return cap;
+}
+
+static void test_snapshot(void **state)
+{
+	struct msix *x = virtio_pci_msix(dev);
+	struct state_writer w;
+	struct state_reader r;
+	unsigned int cap;
+	struct h_ring ring;
+
+	(void)state;
+	cap = msix_up(&ring, 0x52);
+	request(&ring);
+	assert_int_equal(drain(x->fd[1]), 1);
+	state_writer_init(&w);
+	assert_int_equal(device_save(dev->device, &w), 0);
+	/* The driver resets everything; the state brings it back. */
+	set_common(VPCI_STATUS, 0, 1);
+	cfg_write(cap + 2, 0, 2);
+	wr((cfg_read(cap + 4, 4) & ~7U) + 24, 0, 4);
+	cfg_write(0x04, 0, 2);
+	/* A truncated state is refused and changes nothing. */
+	state_reader_init(&r, w.data, w.len - 3);
+	assert_int_equal(device_restore(dev->device, &r), -1);
+	assert_false(msix_enabled(x));
+	state_reader_init(&r, w.data, w.len);
+	assert_int_equal(device_restore(dev->device, &r), 0);
+	assert_true(msix_enabled(x));
+	assert_int_equal(cfg_read(0x04, 2),
+			 PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	assert_int_equal(common(VPCI_Q_MSIX, 2), 1);
+	assert_int_equal(common(VPCI_Q_ENABLE, 2), 1);
+	assert_true(common(VPCI_STATUS, 1) & VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(
+		h.vm.pci->msi.r[x->gsi[1] - (int)h.vm.pci->msi.first].data,
+		0x52);
+	/* And the device answers on the restored vector. */
+	request(&ring);
+	assert_int_equal(drain(x->fd[1]), 1);
+	state_writer_free(&w);
+}
+
 static void test_intx(void **state)
 {
 	struct h_ring r;
@@ -303,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msix_request, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_off, setup,
 						teardown),
