@@ -15,7 +15,7 @@
 
 #include "pci/host.h"
 #include "pci/msix.h"
-#include "virtio_harness.h"
+#include "pci_harness.h"
 
 #define NR_VEC 4
 #define TABLE_OFF 0x0
@@ -51,21 +51,13 @@ static const struct pci_dev_ops dev_ops = { .config_written = cfg_written };
 
 static uint32_t cfg_read(unsigned int reg, unsigned int len)
 {
-	uint32_t a = 0x80000000U | 1 << 11 | (reg & 0xfc), v = 0;
-
-	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
-	bus_access(&h.vm.pio, 0xcfc + (reg & 3), &v, len, false);
-	return v;
+	return h_conf1_read(&h, 1, reg, len);
 }
 
 static void cfg_write(unsigned int reg, uint32_t v, unsigned int len)
 {
-	uint32_t a = 0x80000000U | 1 << 11 | (reg & 0xfc);
-
-	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
-	bus_access(&h.vm.pio, 0xcfc + (reg & 3), &v, len, true);
+	h_conf1_write(&h, 1, reg, v, len);
 }
-
 static uint64_t bar_base(void)
 {
 	return cfg_read(0x10, 4) & ~0xfU;

@@ -15,7 +15,7 @@
 
 #include "arch/arch.h"
 #include "pci/host.h"
-#include "virtio_harness.h"
+#include "pci_harness.h"
 
 static struct arch_pci_layout lay;
 
@@ -67,20 +67,13 @@ static struct bar_dev bd;
 static uint32_t conf1_read(unsigned int slot, unsigned int reg,
 			   unsigned int len)
 {
-	uint32_t a = 0x80000000U | slot << 11 | (reg & 0xfc), v = 0;
-
-	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
-	bus_access(&h.vm.pio, 0xcfc + (reg & 3), &v, len, false);
-	return v;
+	return h_conf1_read(&h, slot, reg, len);
 }
 
 static void conf1_write(unsigned int slot, unsigned int reg, uint32_t v,
 			unsigned int len)
 {
-	uint32_t a = 0x80000000U | slot << 11 | (reg & 0xfc);
-
-	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
-	bus_access(&h.vm.pio, 0xcfc + (reg & 3), &v, len, true);
+	h_conf1_write(&h, slot, reg, v, len);
 }
 
 static uint64_t ecam_read(unsigned int slot, unsigned int reg, unsigned int len)

@@ -19,7 +19,7 @@
 #include "pci/msix.h"
 #include "virtio/devices.h"
 #include "virtio/pci.h"
-#include "virtio_harness.h"
+#include "pci_harness.h"
 
 #define RING_GPA 0x10000
 #define BUF_GPA 0x20000
@@ -32,21 +32,13 @@ static unsigned int caps[5]; /* by virtio capability type */
 
 static uint32_t cfg_read(unsigned int reg, unsigned int len)
 {
-	uint32_t a = 0x80000000U | 1 << 11 | (reg & 0xfc), v = 0;
-
-	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
-	bus_access(&h.vm.pio, 0xcfc + (reg & 3), &v, len, false);
-	return v;
+	return h_conf1_read(&h, 1, reg, len);
 }
 
 static void cfg_write(unsigned int reg, uint32_t v, unsigned int len)
 {
-	uint32_t a = 0x80000000U | 1 << 11 | (reg & 0xfc);
-
-	bus_access(&h.vm.pio, 0xcf8, &a, 4, true);
-	bus_access(&h.vm.pio, 0xcfc + (reg & 3), &v, len, true);
+	h_conf1_write(&h, 1, reg, v, len);
 }
-
 /* BAR 0 offset of the structure of virtio capability @type. */
 static uint64_t region(unsigned int type)
 {
