@@ -2,15 +2,17 @@
 /*
  * pci.c - guest test program for PCI (run with --transport pci --rng):
  * scans bus 0 through configuration mechanism #1 (0xcf8/0xcfc) and finds
- * the host bridge, sizes the BARs of the virtio-rng function, walks its
- * capability list to the virtio-pci structures and MSI-X, drives one
- * request through its queue with MSI-X vector 1 on queue 0, and takes
- * that interrupt on its LAPIC vector; then masks the vector, sees the
- * pending bit, and gets the interrupt when it unmasks it.
+ * the host bridge, reads the same through ECAM, sizes the BARs of the
+ * virtio-rng function, walks its capability list to the virtio-pci
+ * structures and MSI-X, drives one request through its queue with MSI-X
+ * vector 1 on queue 0, and takes that interrupt on its LAPIC vector; then
+ * masks the vector, sees the pending bit, and gets the interrupt when it
+ * unmasks it.
  */
 #include "rt.h"
 
 #define MSI_VECTOR 0x45
+#define ECAM 0xe0000000UL
 #define QSIZE 8
 
 /* The common configuration fields (virtio 1.2, 4.1.4.3). */
@@ -281,6 +283,12 @@ int main(void)
 	      "host bridge at 00:00.0 (%08x)", cfg_read32(0, 0));
 	check(slot > 0, "virtio-rng (1af4:1044) found among %u functions",
 	      found);
+	/* ECAM (bus 0 at 0xe0000000) shows the same functions. */
+	check(mmio_read32(ECAM) == cfg_read32(0, 0) && slot > 0 &&
+		      mmio_read32(ECAM + ((uint64_t)slot << 15)) ==
+			      cfg_read32((unsigned int)slot, 0) &&
+		      mmio_read16(ECAM + (31 << 15)) == 0xffff,
+	      "ECAM at 0x%lx agrees with 0xcf8/0xcfc", (uint64_t)ECAM);
 	if (slot <= 0)
 		rt_finish();
 	v.slot = (unsigned int)slot;
