@@ -411,7 +411,7 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 		cfg->acpi = c == OPT_ACPI;
 		return 0;
 	case OPT_TRANSPORT:
-		if (strcmp(arg, "pci") && strcmp(arg, "mmio")) {
+		if (strcmp(arg, "pci") != 0 && strcmp(arg, "mmio") != 0) {
 			pr_err("--transport %s: expected pci or mmio", arg);
 			return -1;
 		}
