@@ -75,6 +75,7 @@ uint8_t *acpi_dsdt_aml(const struct acpi_desc *d, size_t *len)
 	com1(&a);
 	for (unsigned int i = 0; i < d->nr_virtio && i < ACPI_MAX_VIRTIO; i++)
 		virtio(&a, i, &d->virtio[i]);
+	acpi_dsdt_pci(&a, d);
 	aml_end(&a, sb);
 	sleep_state(&a, "\\_S5_", ACPI_SLP_TYP_S5);
 	if (a.err) {

@@ -213,17 +213,22 @@ int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 	struct acpi_facs *facs;
 	struct acpi_fadt *f;
 	struct acpi_madt *m;
-	uint64_t entries[2];
+	struct acpi_header *mcfg = NULL;
+	uint64_t entries[3];
+	unsigned int nr = 2;
 
 	memset(buf, 0, len);
 	memset(out, 0, sizeof(*out));
 	if (!d->nr_cpus || d->nr_cpus > 255 || d->nr_virtio > ACPI_MAX_VIRTIO)
 		return -1;
 	r = take(&c, sizeof(*r), 16, &out->rsdp);
-	x = take(&c, sizeof(*x) + 2 * sizeof(uint64_t), 16, &out->xsdt);
+	x = take(&c, sizeof(*x) + (d->pci.on ? 3 : 2) * sizeof(uint64_t), 16,
+		 &out->xsdt);
 	facs = take(&c, sizeof(*facs), 64, &out->facs);
 	f = take(&c, sizeof(*f), 16, &out->fadt);
 	m = take(&c, madt_size(d), 16, &out->madt);
+	if (d->pci.on)
+		mcfg = take(&c, acpi_mcfg_size(), 16, &out->mcfg);
 
 	if (c.err || dsdt(&c, d, &out->dsdt))
 		return -1;
@@ -232,10 +237,16 @@ int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 	facs->version = 2;
 	fadt(f, out->facs, out->dsdt);
 	madt(m, d);
-	header(x, "XSDT", sizeof(*x) + 2 * sizeof(uint64_t), 1);
+	if (mcfg) {
+		header(mcfg, "MCFG", (uint32_t)acpi_mcfg_size(), 1);
+		acpi_mcfg_body(mcfg, d);
+		seal(mcfg);
+		entries[nr++] = out->mcfg;
+	}
+	header(x, "XSDT", (uint32_t)(sizeof(*x) + nr * sizeof(uint64_t)), 1);
 	entries[0] = out->fadt;
 	entries[1] = out->madt;
-	memcpy(x + 1, entries, sizeof(entries));
+	memcpy(x + 1, entries, nr * sizeof(uint64_t));
 	seal(x);
 	rsdp(r, out->xsdt);
 	out->size = c.pos;

@@ -10,6 +10,7 @@
 #ifndef VMON_ACPI_TABLES_H
 #define VMON_ACPI_TABLES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,19 @@ struct acpi_virtio {
 	uint32_t irq;
 };
 
+/* The PCI host bridge (src/acpi/pci.c): MCFG and PCI0 when @on. */
+struct acpi_pci {
+	bool on;
+	uint64_t ecam_base;
+	uint8_t bus_end;
+	uint32_t mmio_base, mmio_size;
+	unsigned int nr_intx;
+	struct {
+		uint8_t slot;
+		uint32_t gsi;
+	} intx[32];
+};
+
 struct acpi_desc {
 	unsigned int nr_cpus; /* APIC ids 0 .. nr_cpus - 1 */
 	uint32_t lapic_addr;
@@ -48,11 +62,13 @@ struct acpi_desc {
 	uint8_t ioapic_id;
 	unsigned int nr_virtio;
 	struct acpi_virtio virtio[ACPI_MAX_VIRTIO];
+	struct acpi_pci pci;
 };
 
 /* Where each table went: guest-physical addresses. */
 struct acpi_layout {
 	uint64_t rsdp, xsdt, fadt, facs, madt, dsdt;
+	uint64_t mcfg; /* 0: no PCI */
 	size_t size; /* bytes of the block used */
 };
 
@@ -66,6 +82,12 @@ int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 
 /* The DSDT's AML body (dsdt.c) into a malloc'ed buffer; NULL on error. */
 uint8_t *acpi_dsdt_aml(const struct acpi_desc *d, size_t *len);
+
+/* PCI (pci.c): the MCFG's size and body, the DSDT's host bridge. */
+struct aml;
+size_t acpi_mcfg_size(void);
+void acpi_mcfg_body(void *table, const struct acpi_desc *d);
+void acpi_dsdt_pci(struct aml *a, const struct acpi_desc *d);
 
 /* The sum of @len bytes, which a valid table makes 0. */
 uint8_t acpi_sum(const void *p, size_t len);

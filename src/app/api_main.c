@@ -137,6 +137,7 @@ static int op_start(void *opaque, char *err)
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
+	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
 			 in->vmcfg.kernel, strerror(errno));
@@ -741,6 +742,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	in->vmcfg.serial_path = in->opts->cfg.serial_path;
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
+	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
 		snprintf(

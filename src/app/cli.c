@@ -100,6 +100,8 @@ void cli_run_usage(FILE *f)
 		"                           unlinked file in it): the host can page it out\n"
 		"      --acpi, --no-acpi    ACPI tables and power management (default\n"
 		"                           off; docs/acpi.md)\n"
+		"      --transport pci|mmio virtio devices on PCI (virtio-pci with MSI-X)\n"
+		"                           or on virtio-mmio (default; docs/pci.md)\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
@@ -127,6 +129,7 @@ enum {
 	OPT_RESUME,
 	OPT_ACPI, /* platform options: with the API and --restore too */
 	OPT_NO_ACPI,
+	OPT_TRANSPORT,
 	OPT_OVERRIDE,
 	OPT_MEM_BACKEND,
 	OPT_CLOCK_REALTIME,
@@ -157,6 +160,7 @@ static const struct option run_options[] = {
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "acpi", no_argument, NULL, OPT_ACPI },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
+	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -406,6 +410,13 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 	case OPT_NO_ACPI:
 		cfg->acpi = c == OPT_ACPI;
 		return 0;
+	case OPT_TRANSPORT:
+		if (strcmp(arg, "pci") != 0 && strcmp(arg, "mmio") != 0) {
+			pr_err("--transport %s: expected pci or mmio", arg);
+			return -1;
+		}
+		cfg->virtio_pci = !strcmp(arg, "pci");
+		return 0;
 	default:
 		return 1;
 	}
@@ -636,6 +647,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 			if (f != FC_OK)
 				return f == FC_EXIT_OK ? CLI_EXIT_OK :
 							 CLI_ERROR;
+			o->cfg.virtio_pci |= o->fc.enable_pci;
 			continue;
 		}
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||

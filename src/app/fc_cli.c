@@ -182,8 +182,7 @@ enum fc_result fc_option(int c, const char *arg, struct fc_opts *o)
 		o->metadata = arg;
 		return FC_OK;
 	case FC_ENABLE_PCI:
-		o->enable_pci = true;
-		pr_warn("--enable-pci: vmon has no PCI transport yet; the devices are on virtio-mmio");
+		o->enable_pci = true; /* virtio devices on PCI (docs/pci.md) */
 		return FC_OK;
 	default:
 		return print_option(c, arg);

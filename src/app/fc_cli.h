@@ -30,7 +30,7 @@ struct fc_opts {
 	bool show_level, show_log_origin; /* --show-level, --show-log-origin */
 	const char *module; /* --module */
 	size_t max_payload; /* --http-api-max-payload-size; 0: default */
-	bool enable_pci; /* --enable-pci: warned about, virtio-mmio used */
+	bool enable_pci; /* --enable-pci: virtio devices on PCI */
 	bool boot_timer; /* --boot-timer: accepted, no boot timer device */
 	size_t mmds_size_limit; /* --mmds-size-limit; 0: max_payload's */
 	const char *metadata; /* --metadata: the MMDS store's first contents */

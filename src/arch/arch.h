@@ -82,6 +82,26 @@ void arch_rom_window(uint64_t *gpa, uint64_t *size);
  */
 int arch_virtio_mmio_slot(unsigned int n, uint64_t *base, unsigned int *irq);
 
+/* --- PCI (src/pci/host.c) --- */
+
+/* Where the PCI host bridge's ECAM and BAR windows go. */
+struct arch_pci_layout {
+	uint64_t ecam_base, ecam_size;
+	uint64_t mmio_base, mmio_size; /* 32-bit memory BARs */
+	uint64_t io_base, io_size; /* I/O BARs */
+};
+void arch_pci_layout(struct arch_pci_layout *l);
+
+/*
+ * The interrupt controller's routes of GSIs to pins (x86: the PICs and
+ * the IOAPIC, as KVM's default or ACPI wants them) into @e (room for
+ * @max); their number. Whoever sets the GSI routing (MSI-X) keeps them.
+ */
+struct kvm_irq_routing_entry;
+unsigned int arch_irqchip_routes(const struct vm *vm,
+				 struct kvm_irq_routing_entry *e,
+				 unsigned int max);
+
 /* --- Building a VM (src/app/run.c) --- */
 
 /* Checks @cfg against what this host can give a guest; 0 or -1, logged. */

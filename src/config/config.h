@@ -93,6 +93,7 @@ struct vm_config {
 	 */
 	const char *mem_file;
 	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
+	bool virtio_pci; /* virtio devices on PCI, not MMIO (docs/pci.md) */
 	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */
 	uint64_t console_rate; /* bytes per second; 0: unlimited */

@@ -461,9 +461,9 @@ struct virtio_dev *virtio_balloon_create(struct vm *vm, struct iothread *io,
 	if (cfg->hinting)
 		features |= 1ULL << VIRTIO_BALLOON_F_FREE_PAGE_HINT;
 	/* From here on, the device's destroy frees b. */
-	d = virtio_mmio_create(vm, io, base, irq, &balloon_ops, BALLOON_QUEUES,
-			       BALLOON_QUEUE_SIZE, features, b,
-			       "virtio-balloon");
+	d = virtio_dev_create(vm, io, base, irq, &balloon_ops, BALLOON_QUEUES,
+			      BALLOON_QUEUE_SIZE, features, b,
+			      "virtio-balloon");
 	if (!d)
 		return NULL;
 	b->dev = d;

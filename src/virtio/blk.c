@@ -447,8 +447,8 @@ struct virtio_dev *virtio_blk_create(struct vm *vm, struct iothread *io,
 		features |= (1ULL << VIRTIO_BLK_F_DISCARD) |
 			    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 	/* From here on, the device's destroy frees b. */
-	d = virtio_mmio_create(vm, io, base, irq, &blk_ops, 1, BLK_QUEUE_SIZE,
-			       features, b, "virtio-blk");
+	d = virtio_dev_create(vm, io, base, irq, &blk_ops, 1, BLK_QUEUE_SIZE,
+			      features, b, "virtio-blk");
 	if (!d)
 		return NULL;
 	b->dev = d;

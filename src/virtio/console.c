@@ -325,8 +325,8 @@ struct virtio_dev *virtio_console_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	c->in_fd = pollable(in_fd) ? in_fd : -1;
 	c->tty = c->in_fd >= 0 && isatty(c->in_fd);
-	d = virtio_mmio_create(vm, io, base, irq, &con_ops, 2, CON_QUEUE_SIZE,
-			       0, c, "virtio-console");
+	d = virtio_dev_create(vm, io, base, irq, &con_ops, 2, CON_QUEUE_SIZE, 0,
+			      c, "virtio-console");
 	if (!d)
 		return NULL;
 	c->dev = d;

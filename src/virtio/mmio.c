@@ -30,11 +30,14 @@ enum { ONCE_VIRTIO_REG = 0x7601, ONCE_VIRTIO_BROKEN };
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) | \
 	 (1ULL << VIRTIO_F_EVENT_IDX))
 
-static void raise_irq(struct virtio_dev *d, unsigned int bits)
+/* Interrupts the driver for queue @q (-1: configuration change). */
+static void raise_irq(struct virtio_dev *d, unsigned int bits, int q)
 {
 	uint64_t one = 1;
 
 	atomic_fetch_or(&d->isr, bits);
+	if (d->tp && d->tp->interrupt(d, q))
+		return; /* e.g. by MSI-X */
 	if (d->irqfd || d->vm->fd < 0) {
 		if (write(d->call_fd, &one, sizeof(one)) < 0)
 			log_once(ONCE_VIRTIO_REG, d->base, "%s: interrupt: %s",
@@ -54,7 +57,7 @@ void virtio_set_broken(struct virtio_dev *d, const char *why)
 		 d->name, why);
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
-		raise_irq(d, VIRTIO_INT_CONFIG);
+		raise_irq(d, VIRTIO_INT_CONFIG, -1);
 }
 
 bool virtio_check_queue(struct virtio_dev *d, unsigned int q)
@@ -79,7 +82,7 @@ bool virtio_queue_usable(const struct virtio_dev *d, unsigned int q)
 void virtio_notify_queue(struct virtio_dev *d, unsigned int q)
 {
 	if (q < d->nr_queues && virtq_should_notify(&d->vqs[q]))
-		raise_irq(d, VIRTIO_INT_USED);
+		raise_irq(d, VIRTIO_INT_USED, (int)q);
 }
 
 void virtio_requeue(struct virtio_dev *d, unsigned int q)
@@ -95,7 +98,7 @@ void virtio_config_changed(struct virtio_dev *d)
 {
 	d->config_generation++;
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
-		raise_irq(d, VIRTIO_INT_CONFIG);
+		raise_irq(d, VIRTIO_INT_CONFIG, -1);
 }
 
 static void device_reset(struct virtio_dev *d)
@@ -108,6 +111,8 @@ static void device_reset(struct virtio_dev *d)
 	d->dev_feat_sel = d->drv_feat_sel = d->queue_sel = d->shm_sel = 0;
 	d->status = 0;
 	atomic_store(&d->isr, 0);
+	if (d->tp && d->tp->reset)
+		d->tp->reset(d);
 }
 
 static struct virtq *sel_queue(struct virtio_dev *d)
@@ -157,7 +162,7 @@ static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
 	}
 }
 
-static void set_features(struct virtio_dev *d, uint32_t v)
+void virtio_write_driver_features(struct virtio_dev *d, uint32_t v)
 {
 	unsigned int shift;
 
@@ -173,7 +178,7 @@ static void set_features(struct virtio_dev *d, uint32_t v)
 	d->driver_features |= (uint64_t)v << shift;
 }
 
-static void set_status(struct virtio_dev *d, uint32_t v)
+void virtio_write_status(struct virtio_dev *d, uint32_t v)
 {
 	uint32_t old = d->status & ~(uint32_t)VIRTIO_STATUS_NEEDS_RESET;
 	uint32_t added;
@@ -216,7 +221,8 @@ static void set_status(struct virtio_dev *d, uint32_t v)
 		virtio_set_broken(d, "cannot activate");
 }
 
-static void set_queue_ready(struct virtio_dev *d, struct virtq *vq, uint32_t v)
+void virtio_write_queue_ready(struct virtio_dev *d, struct virtq *vq,
+			      uint32_t v)
 {
 	enum virtq_error e;
 
@@ -232,8 +238,8 @@ static void set_queue_ready(struct virtio_dev *d, struct virtq *vq, uint32_t v)
 	if (e) {
 		char why[96];
 
-		snprintf(why, sizeof(why), "queue %u: %s", d->queue_sel,
-			 virtq_strerror(e));
+		snprintf(why, sizeof(why), "queue %u: %s",
+			 (unsigned int)(vq - d->vqs), virtq_strerror(e));
 		virtio_set_broken(d, why);
 	}
 }
@@ -263,7 +269,7 @@ static void queue_reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 		vq->size = v > 0xffff ? 0 : (uint16_t)v;
 		break;
 	case VIRTIO_MMIO_QUEUE_READY:
-		set_queue_ready(d, vq, v);
+		virtio_write_queue_ready(d, vq, v);
 		break;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
 	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
@@ -291,7 +297,7 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 		d->dev_feat_sel = v;
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
-		set_features(d, v);
+		virtio_write_driver_features(d, v);
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
 		d->drv_feat_sel = v;
@@ -326,7 +332,7 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 		atomic_fetch_and(&d->isr, ~v);
 		break;
 	case VIRTIO_MMIO_STATUS:
-		set_status(d, v);
+		virtio_write_status(d, v);
 		break;
 	case VIRTIO_MMIO_SHM_SEL:
 		d->shm_sel = v;
@@ -405,6 +411,9 @@ static void kick_handler(void *opaque, uint32_t events)
 
 static void virtio_free(struct virtio_dev *d)
 {
+	/* The transport's KVM eventfds go before the fds they name. */
+	if (d->tp && d->tp->destroy)
+		d->tp->destroy(d);
 	for (unsigned int q = 0; q < d->nr_queues; q++) {
 		struct virtio_kick *k = &d->kicks[q];
 
@@ -438,10 +447,22 @@ static void virtio_free(struct virtio_dev *d)
 	free(d);
 }
 
-static int setup_kvm(struct virtio_dev *d)
+int virtio_setup_irqfd(struct virtio_dev *d)
 {
 	struct kvm_irqfd irqfd = { .fd = (uint32_t)d->call_fd, .gsi = d->irq };
 
+	if (d->vm->fd < 0)
+		return 0;
+	if (ioctl(d->vm->fd, KVM_IRQFD, &irqfd)) {
+		pr_err("%s: KVM_IRQFD: %s", d->name, strerror(errno));
+		return -1;
+	}
+	d->irqfd = true;
+	return 0;
+}
+
+static int setup_kvm(struct virtio_dev *d)
+{
 	if (d->vm->fd < 0)
 		return 0;
 	for (unsigned int q = 0; q < d->nr_queues; q++) {
@@ -460,12 +481,7 @@ static int setup_kvm(struct virtio_dev *d)
 		}
 		d->kicks[q].ioeventfd = true;
 	}
-	if (ioctl(d->vm->fd, KVM_IRQFD, &irqfd)) {
-		pr_err("%s: KVM_IRQFD: %s", d->name, strerror(errno));
-		return -1;
-	}
-	d->irqfd = true;
-	return 0;
+	return virtio_setup_irqfd(d);
 }
 
 /* The registry's kind of a device id: DEVICE_VIRTIO(id), derived. */
@@ -478,12 +494,11 @@ static enum device_kind device_kind(uint32_t device_id)
 
 static const struct device_ops virtio_device_ops;
 
-struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
-				      uint64_t base, unsigned int irq,
-				      const struct virtio_dev_ops *ops,
-				      unsigned int nr_queues,
-				      uint16_t queue_max, uint64_t features,
-				      void *priv, const char *name)
+struct virtio_dev *virtio_dev_new(struct vm *vm, struct iothread *io,
+				  const struct virtio_dev_ops *ops,
+				  unsigned int nr_queues, uint16_t queue_max,
+				  uint64_t features, void *priv,
+				  const char *name)
 {
 	struct virtio_dev *d;
 
@@ -499,8 +514,6 @@ struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 	d->ops = ops;
 	d->priv = priv;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->base = base;
-	d->irq = irq;
 	pthread_mutex_init(&d->lock, NULL);
 	d->host_features = features | TRANSPORT_FEATURES;
 	d->nr_queues = nr_queues;
@@ -531,6 +544,24 @@ struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 				 &d->kicks[q]))
 			return NULL;
 	}
+	return d;
+}
+
+struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
+				      uint64_t base, unsigned int irq,
+				      const struct virtio_dev_ops *ops,
+				      unsigned int nr_queues,
+				      uint16_t queue_max, uint64_t features,
+				      void *priv, const char *name)
+{
+	struct virtio_dev *d;
+
+	d = virtio_dev_new(vm, io, ops, nr_queues, queue_max, features, priv,
+			   name);
+	if (!d)
+		return NULL;
+	d->base = base;
+	d->irq = irq;
 	if (setup_kvm(d) || vm_register_mmio(vm, base, VIRTIO_MMIO_SIZE,
 					     &virtio_mmio_ops, d, d->name))
 		return NULL;
@@ -621,6 +652,8 @@ static int virtio_dev_save(struct device *dev, struct state_writer *w)
 	if (d->ops->save)
 		ret = d->ops->save(d, w);
 	state_end(w, model);
+	if (d->tp && d->tp->save)
+		d->tp->save(d, w);
 	pthread_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -712,7 +745,8 @@ static int virtio_dev_restore(struct device *dev, struct state_reader *r)
 	pthread_mutex_lock(&d->lock);
 	if (read_transport(d, r, &t) ||
 	    state_enter(r, d->ops->device_id, d->ops->state_version, &model,
-			"virtio device state")) {
+			"virtio device state") ||
+	    (d->tp && d->tp->load && d->tp->load(d, r))) {
 		pthread_mutex_unlock(&d->lock);
 		return -1;
 	}
@@ -722,6 +756,8 @@ static int virtio_dev_restore(struct device *dev, struct state_reader *r)
 	if (d->ops->restore && d->ops->restore(d, &model) && state_ok(&model))
 		state_fail(&model, "virtio device state: cannot restore");
 	state_expect_end(&model, "virtio device state");
+	if (d->tp && d->tp->loaded)
+		d->tp->loaded(d, state_ok(&model));
 	if (!state_ok(&model)) {
 		state_fail(r, "%s", model.err);
 		device_reset(d);

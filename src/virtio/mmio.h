@@ -111,6 +111,28 @@ struct virtio_dev_ops {
 	int (*restore)(struct virtio_dev *d, struct state_reader *r);
 };
 
+/*
+ * A transport other than virtio-mmio (virtio-pci) hooks the framework
+ * here; all run with the device lock held.
+ */
+struct virtio_transport {
+	/*
+	 * Interrupts the driver for queue @q (-1: configuration change),
+	 * the ISR bits already set; false: raise the device's line instead.
+	 */
+	bool (*interrupt)(struct virtio_dev *d, int q);
+	/* The driver reset the device (status 0). */
+	void (*reset)(struct virtio_dev *d);
+	/* Teardown, before the model's destroy. */
+	void (*destroy)(struct virtio_dev *d);
+	/* Snapshots: the transport's state, after the model's section. */
+	void (*save)(struct virtio_dev *d, struct state_writer *w);
+	/* Reads and checks it, applying nothing; 0 or -1 (@r failed). */
+	int (*load)(struct virtio_dev *d, struct state_reader *r);
+	/* Applies what load() read if @apply, else forgets it. */
+	void (*loaded)(struct virtio_dev *d, bool apply);
+};
+
 struct virtio_kick {
 	struct virtio_dev *dev;
 	unsigned int q;
@@ -124,6 +146,8 @@ struct virtio_dev {
 	struct device *device; /* the VM's handle of this device */
 	const struct virtio_dev_ops *ops;
 	void *priv;
+	const struct virtio_transport *tp; /* NULL: virtio-mmio */
+	void *tp_priv;
 	char name[32];
 	uint64_t base;
 	unsigned int irq;
@@ -166,6 +190,37 @@ struct virtio_dev *virtio_mmio_create(struct vm *vm, struct iothread *io,
 				      unsigned int nr_queues,
 				      uint16_t queue_max, uint64_t features,
 				      void *priv, const char *name);
+
+/*
+ * The transport-neutral part of virtio_mmio_create(): the device, its
+ * queues' kick eventfds on @io, its registration. The transport then sets
+ * base, irq (and tp) and registers its registers and KVM eventfds.
+ */
+struct virtio_dev *virtio_dev_new(struct vm *vm, struct iothread *io,
+				  const struct virtio_dev_ops *ops,
+				  unsigned int nr_queues, uint16_t queue_max,
+				  uint64_t features, void *priv,
+				  const char *name);
+/* KVM raises d->irq from call_fd (irqfd); 0 or -1 (logged). */
+int virtio_setup_irqfd(struct virtio_dev *d);
+
+/*
+ * virtio_mmio_create(), or virtio_pci_create() (pci.h) when the VM's
+ * configuration puts virtio devices on PCI (cfg->virtio_pci), which
+ * takes @irq for INTx and ignores @base: what the device models call.
+ */
+struct virtio_dev *virtio_dev_create(struct vm *vm, struct iothread *io,
+				     uint64_t base, unsigned int irq,
+				     const struct virtio_dev_ops *ops,
+				     unsigned int nr_queues, uint16_t queue_max,
+				     uint64_t features, void *priv,
+				     const char *name);
+
+/* The common register semantics, shared by the transports (lock held). */
+void virtio_write_driver_features(struct virtio_dev *d, uint32_t v);
+void virtio_write_status(struct virtio_dev *d, uint32_t v);
+void virtio_write_queue_ready(struct virtio_dev *d, struct virtq *vq,
+			      uint32_t v);
 
 /*
  * The @nth virtio device of @kind (DEVICE_VIRTIO_BLK...), in creation

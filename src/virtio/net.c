@@ -440,8 +440,8 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 	if (created)
 		pr_info("net: created tap %s", cfg->tap);
 	/* From here on, the device's destroy frees n. */
-	d = virtio_mmio_create(vm, io, base, irq, &net_ops, 2, NET_QUEUE_SIZE,
-			       features, n, "virtio-net");
+	d = virtio_dev_create(vm, io, base, irq, &net_ops, 2, NET_QUEUE_SIZE,
+			      features, n, "virtio-net");
 	if (!d)
 		return NULL;
 	n->dev = d;

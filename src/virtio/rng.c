@@ -136,8 +136,8 @@ struct virtio_dev *virtio_rng_create(struct vm *vm, struct iothread *io,
 	g->rl_timer.fd = -1;
 	rl_init(&g->rl, vm->cfg ? &vm->cfg->rng_rl : &none, rl_now_ns());
 	/* From here on, the device's destroy frees g. */
-	d = virtio_mmio_create(vm, io, base, irq, &rng_ops, 1, RNG_QUEUE_SIZE,
-			       0, g, "virtio-rng");
+	d = virtio_dev_create(vm, io, base, irq, &rng_ops, 1, RNG_QUEUE_SIZE, 0,
+			      g, "virtio-rng");
 	if (!d)
 		return NULL;
 	g->dev = d;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../arch/arch.h"
+#include "../pci/host.h"
 #include "../util/log.h"
 #include "../vmm/iothread.h"
 #include "../vmm/vm.h"
@@ -79,7 +80,8 @@ static int place_type(struct placer *p, const struct virtio_type *type,
 			return -1;
 		d = type->create(&where, i);
 		/* The control plane's device i is the registry's index i. */
-		if (!d || d->device->index != i || add_cmdline(p, d))
+		if (!d || d->device->index != i ||
+		    (!d->tp && add_cmdline(p, d)))
 			return -1;
 	}
 	return 0;
@@ -94,6 +96,9 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 	unsigned int wanted = 0;
 
 	*cmdline = NULL;
+	/* With PCI, the host bridge is there with or without devices. */
+	if (vm->cfg->virtio_pci && !vm->pci && pci_host_create(vm))
+		return -1;
 	for (unsigned int t = 0; t < nr; t++)
 		wanted += types[t]->count(vm->cfg);
 	if (!wanted) {

@@ -689,8 +689,8 @@ struct virtio_dev *virtio_vsock_create(struct vm *vm, struct iothread *io,
 		return NULL;
 	}
 	/* From here on, the device's destroy frees vs. */
-	d = virtio_mmio_create(vm, io, base, irq, &vsock_ops, 3,
-			       VSOCK_QUEUE_SIZE, 0, vs, "virtio-vsock");
+	d = virtio_dev_create(vm, io, base, irq, &vsock_ops, 3,
+			      VSOCK_QUEUE_SIZE, 0, vs, "virtio-vsock");
 	if (!d)
 		return NULL;
 	vs->dev = d;

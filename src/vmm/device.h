@@ -84,6 +84,7 @@ enum device_kind {
 	DEVICE_VIRTIO_END = DEVICE_VIRTIO_BASE + 64,
 	/* Kinds added later go here: the numbers above are in snapshots. */
 	DEVICE_ACPI_PM = DEVICE_VIRTIO_END,
+	DEVICE_PCI_HOST,
 	DEVICE_NR_KINDS
 };
 

@@ -31,6 +31,7 @@
 struct vcpu;
 struct iothread;
 struct arch_vm;
+struct pci_host;
 
 #define VM_CONSOLE_OUTS 4
 
@@ -63,6 +64,7 @@ struct vm {
 	 * stops it before it destroys the devices it serves.
 	 */
 	struct iothread *io;
+	struct pci_host *pci; /* the PCI host bridge (src/pci), or NULL */
 	/*
 	 * The guest consoles' output queues by descriptor, for consoles that
 	 * print to the same one to share a queue (devices/console_out.c).

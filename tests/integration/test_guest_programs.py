@@ -49,6 +49,18 @@ def expect_pass(r, passes, code=PASS_CODE):
     return ok
 
 
+def test_pci():
+    # virtio-rng on PCI: bus scan, BARs, capabilities, a request answered
+    # by MSI-X, pending bit while masked.
+    expect_pass(boot("pci", "--transport", "pci", "--rng"), 12)
+    # Firecracker's flag does the same; ACPI changes nothing here.
+    expect_pass(boot("pci", "--enable-pci", "--rng", "--acpi"), 12)
+    # The same program without PCI finds no host bridge.
+    r = boot("pci")
+    vt.check("FAIL" in r.out and "host bridge" in r.out,
+             "without --transport pci: no host bridge")
+
+
 def test_mce():
     expect_pass(boot("mce"), 4)
 
@@ -366,6 +378,7 @@ TESTS = {
     "rom": test_rom,
     "multiboot": test_multiboot,
     "mce": test_mce,
+    "pci": test_pci,
     "acpi": test_acpi,
 }
 

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 
 #include "../../acpi/tables.h"
+#include "../../pci/host.h"
 #include "../../util/log.h"
 #include "../../vmm/vm.h"
 #include "../arch.h"
@@ -49,6 +50,30 @@ static int describe_virtio(struct vm *vm, struct acpi_desc *d)
 	return 0;
 }
 
+/* The PCI host bridge's windows and its slots' INTx lines. */
+static void describe_pci(struct vm *vm, struct acpi_pci *p)
+{
+	struct pci_bus *bus;
+
+	if (!vm->pci)
+		return;
+	bus = &vm->pci->bus;
+	p->on = true;
+	p->ecam_base = bus->ecam_base;
+	p->bus_end = (uint8_t)((bus->ecam_size >> 20) - 1);
+	p->mmio_base = (uint32_t)bus->mmio.base;
+	p->mmio_size = (uint32_t)bus->mmio.size;
+	for (unsigned int s = 0; s < PCI_MAX_DEVS; s++) {
+		struct pci_dev *dev = bus->devs[s];
+
+		if (!dev || !dev->cfg[PCI_INTERRUPT_PIN])
+			continue;
+		p->intx[p->nr_intx].slot = (uint8_t)s;
+		p->intx[p->nr_intx].gsi = dev->cfg[PCI_INTERRUPT_LINE];
+		p->nr_intx++;
+	}
+}
+
 int acpi_write_tables(struct vm *vm)
 {
 	struct acpi_desc d;
@@ -65,6 +90,7 @@ int acpi_write_tables(struct vm *vm)
 	d.ioapic_id = (uint8_t)vm->nr_vcpus; /* as the MP table */
 	if (describe_virtio(vm, &d))
 		return -1;
+	describe_pci(vm, &d.pci);
 	p = gpa_to_hva_rw(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);
 	if (!p || acpi_build(&d, p, ACPI_TABLES_SIZE, ACPI_TABLES_ADDR, &l)) {
 		pr_err("ACPI tables for %u vCPUs and %u virtio devices do not fit in %llu KiB",
@@ -86,29 +112,39 @@ static void route(struct kvm_irq_routing_entry *e, uint32_t gsi, uint32_t chip,
 	e->u.irqchip.pin = pin;
 }
 
-int acpi_irq_routing(struct vm *vm)
+unsigned int arch_irqchip_routes(const struct vm *vm,
+				 struct kvm_irq_routing_entry *e,
+				 unsigned int max)
 {
-	struct kvm_irq_routing *r;
+	bool acpi = vm->cfg && vm->cfg->acpi;
 	unsigned int n = 0;
-	int ret;
 
-	r = calloc(1,
-		   sizeof(*r) + (NR_IOAPIC_PINS + NR_PIC_IRQS) *
-					sizeof(struct kvm_irq_routing_entry));
-	if (!r)
-		return -1;
-	/* KVM's default, except that GSI 0 (the PIT) goes to pin 2. */
+	if (max < NR_IOAPIC_PINS + NR_PIC_IRQS)
+		return 0;
+	/* KVM's default; with ACPI, GSI 0 (the PIT) goes to pin 2. */
 	for (uint32_t gsi = 0; gsi < NR_IOAPIC_PINS; gsi++) {
-		if (gsi == 2)
+		if (acpi && gsi == 2)
 			continue; /* the PICs' cascade: nothing raises it */
 		if (gsi < NR_PIC_IRQS)
-			route(&r->entries[n++], gsi,
+			route(&e[n++], gsi,
 			      gsi < 8 ? KVM_IRQCHIP_PIC_MASTER :
 					KVM_IRQCHIP_PIC_SLAVE,
 			      gsi & 7);
-		route(&r->entries[n++], gsi, KVM_IRQCHIP_IOAPIC, gsi ? gsi : 2);
+		route(&e[n++], gsi, KVM_IRQCHIP_IOAPIC, acpi && !gsi ? 2 : gsi);
 	}
-	r->nr = n;
+	return n;
+}
+
+int acpi_irq_routing(struct vm *vm)
+{
+	unsigned int max = NR_IOAPIC_PINS + NR_PIC_IRQS;
+	struct kvm_irq_routing *r;
+	int ret;
+
+	r = calloc(1, sizeof(*r) + max * sizeof(struct kvm_irq_routing_entry));
+	if (!r)
+		return -1;
+	r->nr = arch_irqchip_routes(vm, r->entries, max);
 	ret = ioctl(vm->fd, KVM_SET_GSI_ROUTING, r);
 	if (ret)
 		pr_err("KVM_SET_GSI_ROUTING (IRQ 0 to IOAPIC pin 2 for ACPI): %s",

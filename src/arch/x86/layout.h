@@ -35,6 +35,18 @@
 #define VIRTIO_MMIO_STRIDE 0x1000ULL
 #define VIRTIO_MMIO_SLOTS 16
 
+/*
+ * PCI (docs/pci.md): the memory window for BARs fills the hole's first
+ * 256 MiB, below the virtio-mmio window; ECAM for bus 0 (1 MiB) sits
+ * between the virtio-mmio window and the IOAPIC; I/O BARs go at 0xc000.
+ */
+#define PCI_MMIO_WINDOW MMIO_HOLE_START
+#define PCI_MMIO_WINDOW_SIZE 0x10000000ULL
+#define PCI_ECAM_ADDR 0xe0000000ULL
+#define PCI_ECAM_SIZE 0x100000ULL /* bus 0 only */
+#define PCI_IO_WINDOW 0xc000ULL
+#define PCI_IO_WINDOW_SIZE 0x4000ULL
+
 #define IOAPIC_ADDR 0xfec00000ULL
 #define LAPIC_ADDR 0xfee00000ULL
 
