@@ -101,8 +101,7 @@ unsigned int qb_take_cqes(struct qcow2_blk *s)
 	return n;
 }
 
-/* The engine frees clusters: every io_uring request ends first. */
-static void drain_ring(void *opaque)
+void qb_drain_ring(void *opaque)
 {
 	struct qcow2_blk *s = opaque;
 	struct io_uring_cqe *cqe;
@@ -146,7 +145,7 @@ static int qb_open(struct block *b, const struct block_params *p, char *err,
 		free(s);
 		return ret < 0 ? ret : -ret;
 	}
-	qcow2_set_hooks(s->q, NULL, drain_ring, s);
+	qcow2_set_hooks(s->q, NULL, qb_drain_ring, s);
 	s->efd = p->event_fd;
 	b->size = qcow2_size(s->q);
 	b->priv = s;
@@ -435,7 +434,7 @@ static void qb_close(struct block *b)
 {
 	struct qcow2_blk *s = b->priv;
 
-	drain_ring(s);
+	qb_drain_ring(s);
 	qcow2_set_hooks(s->q, NULL, NULL, NULL); /* nothing in flight now */
 	io_uring_queue_exit(&s->ring);
 	qcow2_close(s->q); /* writes the dirty metadata (a flush) */

@@ -59,6 +59,9 @@ void qb_put(struct qcow2_blk *s, struct qreq *q);
 /* Moves what the ring completed to the done list (an allocation's to
  * its ready list); returns how many. */
 unsigned int qb_take_cqes(struct qcow2_blk *s);
+/* The engine's drain hook: every io_uring request ends first (before it
+ * frees clusters). @opaque: the back-end. */
+void qb_drain_ring(void *opaque);
 /* A submission queue entry (the queue sent to the kernel when full). */
 struct io_uring_sqe *qb_sqe(struct qcow2_blk *s);
 /* Adds @len bytes of request byte @at at @host of @fd to @q's segments
