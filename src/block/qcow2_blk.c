@@ -316,12 +316,13 @@ static struct qreq *map(struct qcow2_blk *s, struct block_req *r)
 
 struct io_uring_sqe *qb_sqe(struct qcow2_blk *s)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
 
-	if (!sqe) {
-		io_uring_submit(&s->ring);
-		sqe = io_uring_get_sqe(&s->ring);
-	}
+	while (!(sqe = io_uring_get_sqe(&s->ring)))
+		if (io_uring_submit(&s->ring) < 0 &&
+		    !io_uring_wait_cqe(&s->ring, &cqe))
+			qb_take_cqes(s); /* the kernel wants room first */
 	s->sqes++;
 	return sqe;
 }

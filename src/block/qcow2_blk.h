@@ -62,7 +62,9 @@ unsigned int qb_take_cqes(struct qcow2_blk *s);
 /* The engine's drain hook: every io_uring request ends first (before it
  * frees clusters). @opaque: the back-end. */
 void qb_drain_ring(void *opaque);
-/* A submission queue entry (the queue sent to the kernel when full). */
+/* A submission queue entry (the queue sent to the kernel when full):
+ * may complete segments of other requests, not of one being queued
+ * (qb_awrite() holds a reference; map()'s queue has room). */
 struct io_uring_sqe *qb_sqe(struct qcow2_blk *s);
 /* Adds @len bytes of request byte @at at @host of @fd to @q's segments
  * (merged with the last one when contiguous): false if @max are used. */
