@@ -131,8 +131,11 @@ static int start_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
 
 	if (!a)
 		return -ENOMEM;
-	*a = (struct qalloc){ .q = q, .voff = o & ~(cs - 1), .at = at,
-			      .in = o & (cs - 1), .len = n,
+	*a = (struct qalloc){ .q = q,
+			      .voff = o & ~(cs - 1),
+			      .at = at,
+			      .in = o & (cs - 1),
+			      .len = n,
 			      .clen = left < cs ? left : cs };
 	r = qcow2_alloc_begin(s->q, a->voff, &a->host, &a->old);
 	if (r) {
@@ -248,7 +251,8 @@ void qb_alloc_run(struct qcow2_blk *s)
 			s->ready_tail = NULL;
 		if (a->step == QA_READ && res >= 0) {
 			if ((uint64_t)res < a->clen) /* past the file's end */
-				memset(a->buf + res, 0, a->clen - (uint64_t)res);
+				memset(a->buf + res, 0,
+				       a->clen - (uint64_t)res);
 			write_data(s, a);
 			continue;
 		}

@@ -75,7 +75,7 @@ void qb_put(struct qcow2_blk *s, struct qreq *q)
 		return;
 	q->r->bounce = NULL;
 	qb_finished(s, q->r,
-		    q->err ? q->err :
+		    q->err	       ? q->err :
 		    q->len > INT32_MAX ? INT32_MAX :
 					 (int)q->len);
 	free(q);

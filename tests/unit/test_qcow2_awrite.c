@@ -64,8 +64,8 @@ struct disk {
 static void create(char *path, const char *backing, const char *fmt)
 {
 	char *plain[] = { "img", "create", path, "8M", NULL };
-	char *over[] = { "img",		 "create",     "-b", (char *)backing,
-			 "-F",		 (char *)fmt, path, NULL };
+	char *over[] = { "img", "create",    "-b", (char *)backing,
+			 "-F",	(char *)fmt, path, NULL };
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
@@ -194,9 +194,8 @@ static void verify(struct disk *d)
 	assert_int_equal(write(fd, d->model, SIZE), (ssize_t)SIZE);
 	close(fd);
 	if (sh("command -v qemu-img >/dev/null%s%s", "", "") == 0) {
-		assert_int_equal(sh("qemu-img check -q -f qcow2 %s%s", d->path,
-				    ""),
-				 0);
+		assert_int_equal(
+			sh("qemu-img check -q -f qcow2 %s%s", d->path, ""), 0);
 		assert_int_equal(sh("qemu-img compare -q -f qcow2 -F raw %s %s",
 				    d->path, raw),
 				 0);

@@ -296,10 +296,11 @@ static void test_async_order(void **state)
 	static struct traced tr;
 	struct trace *t = &tr.t;
 	struct fix f = { 0 };
-	struct block_params p = {
-		.path = path, .depth = 100, .event_fd = -1, .done = on_done,
-		.opaque = &f
-	};
+	struct block_params p = { .path = path,
+				  .depth = 100,
+				  .event_fd = -1,
+				  .done = on_done,
+				  .opaque = &f };
 	struct block *b;
 	struct qcow2_blk *s;
 
