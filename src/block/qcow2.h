@@ -7,7 +7,8 @@
  * (qcow2_blk.c). The engine is synchronous (pread/pwrite on the caller's
  * thread): the back-end runs it on the I/O thread, `vmon img` on the main;
  * the back-end reads and writes allocated data clusters itself through
- * io_uring (qcow2_host_offset()).
+ * io_uring (qcow2_host_offset()), and the data of allocating writes
+ * (qcow2_alloc_begin() .. qcow2_alloc_finish()).
  */
 #ifndef VMON_BLOCK_QCOW2_H
 #define VMON_BLOCK_QCOW2_H
