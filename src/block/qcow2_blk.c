@@ -11,7 +11,8 @@
  * Writes that allocate clusters go through io_uring too (qcow2_awrite.c).
  * Everything else runs to its end inside submit() in the engine (reads
  * of zero and compressed clusters, discard, write-zeroes, a flush with
- * metadata to write, in order: the allocations in flight end first) and
+ * metadata to write, in order: discard and write-zeroes first wait for the
+ * allocations in flight) and
  * completes at the next reap(); the completion eventfd is signalled for
  * those too.
  * Clusters freed by the engine are not reused before a flush, which
@@ -385,7 +386,9 @@ static int qb_submit(struct block *b, struct block_req *r)
 		qb_awrite(s, r);
 		return 0;
 	}
-	if (r->op != BLOCK_READ)
+	/* Entries the engine clears must not be set by an allocation after
+	 * it (a flush does not wait: what is in flight is not named yet). */
+	if (r->op == BLOCK_DISCARD || r->op == BLOCK_WRITE_ZEROES)
 		qb_alloc_settle(s);
 	/* The result waits in the back-end's field until reap(). */
 	qb_finished(s, r, run(s->q, r));

@@ -86,8 +86,8 @@ void qb_awrite(struct qcow2_blk *s, struct block_req *r);
 void qb_alloc_io_done(struct qcow2_blk *s, struct qalloc *a, int res);
 /* Runs the waiting next steps (never inside the engine). */
 void qb_alloc_run(struct qcow2_blk *s);
-/* Waits until no allocation is in flight (before the engine changes
- * entries: discard, write-zeroes, a flush with metadata). */
+/* Waits until no allocation is in flight (before the engine clears
+ * entries: discard, write-zeroes). */
 void qb_alloc_settle(struct qcow2_blk *s);
 
 #endif

@@ -4,7 +4,8 @@
  * io_uring (src/block/qcow2_awrite.c): writes submitted together to one
  * cluster (serialised: the second waits) and to other clusters (they go
  * on meanwhile), requests mixing in-place and new clusters, partial
- * clusters over a raw and a qcow2 backing file (copy-on-write), and a
+ * clusters over a raw and a qcow2 backing file (copy-on-write), a flush
+ * that does not wait for the allocations in flight, and a
  * write that fails (the file size limit) leaving the cluster unallocated
  * and the image clean. Each image is then read back through the
  * back-end, checked by qcow2_check() and `qemu-img check`, and compared
@@ -240,7 +241,13 @@ static void test_concurrent(void **state)
 	submit_write(&d, &w[0], 100, 4 * CS, 7); /* 0, 1 in place; 2-4 new */
 	submit_write(&d, &w[1], 3 * CS + 10, 10, 8); /* waits for 3 */
 	submit_write(&d, &w[2], 20 * CS, 3 * CS, 9);
-	finish(&d, w, 3);
+	/* A flush with metadata to write (the first round's entries) does
+	 * not wait for the allocations in flight. */
+	memset(&w[3], 0, sizeof(w[3]));
+	w[3].r.op = BLOCK_FLUSH;
+	assert_int_equal(block_submit(d.b, &w[3].r), 0);
+	assert_int_equal(s->nalloc, 3 + 3);
+	finish(&d, w, 4);
 	verify(&d);
 }
 
