@@ -462,13 +462,14 @@ int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
 		return -EINVAL;
 	if ((r = qcow2_l2_get(q, off, old)))
 		return r;
-	if (in_place(q, *old)) /* a bad offset, or the caller's mistake */
-		return (*old & QCOW2_OFFSET_MASK) % q->cs ||
-				       (*old & QCOW2_OFFSET_MASK) >=
-					       q->file_size ?
-			       qcow2_mark_corrupt(q, "data cluster offset",
-						  *old) :
-			       -EEXIST;
+	if (in_place(q, *old)) {
+		uint64_t h = *old & QCOW2_OFFSET_MASK;
+
+		if (h % q->cs || h >= q->file_size)
+			return qcow2_mark_corrupt(q, "data cluster offset",
+						  *old);
+		return -EEXIST; /* the caller writes it in place */
+	}
 	*host = qcow2_alloc_cluster(q, &r);
 	if (!*host)
 		return r ? r : -EIO;
