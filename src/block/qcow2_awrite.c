@@ -33,6 +33,7 @@
 enum qalloc_step { QA_READ, QA_WRITE };
 
 struct qalloc {
+	struct qtag tag; /* first: the ring's user data points to it */
 	struct qreq *q;
 	uint64_t voff; /* the guest cluster */
 	uint64_t host, old; /* the new cluster, the old L2 entry */
@@ -93,7 +94,7 @@ static void io(struct qcow2_blk *s, struct qalloc *a, int fd, uint64_t off,
 		io_uring_prep_readv(sqe, fd, &a->iov, 1, off);
 	else
 		io_uring_prep_writev(sqe, fd, &a->iov, 1, off);
-	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)a | QALLOC_TAG));
+	io_uring_sqe_set_data(sqe, &a->tag);
 }
 
 /* The guest's bytes over the cluster's old content, then the write. */
@@ -131,7 +132,8 @@ static int start_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
 
 	if (!a)
 		return -ENOMEM;
-	*a = (struct qalloc){ .q = q,
+	*a = (struct qalloc){ .tag = { .alloc = true },
+			      .q = q,
 			      .voff = o & ~(cs - 1),
 			      .at = at,
 			      .in = o & (cs - 1),

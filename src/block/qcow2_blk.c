@@ -88,15 +88,14 @@ unsigned int qb_take_cqes(struct qcow2_blk *s)
 	unsigned int n = 0;
 
 	while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
-		uintptr_t u = (uintptr_t)io_uring_cqe_get_data(cqe);
+		struct qtag *t = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&s->ring, cqe);
-		if (u & QALLOC_TAG)
-			qb_alloc_io_done(s, (struct qalloc *)(u & ~QALLOC_TAG),
-					 res);
+		if (t->alloc)
+			qb_alloc_io_done(s, (struct qalloc *)t, res);
 		else
-			seg_done(s, (struct qseg *)u, res);
+			seg_done(s, (struct qseg *)t, res);
 		n++;
 	}
 	return n;

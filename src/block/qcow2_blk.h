@@ -13,8 +13,15 @@
 #include "block.h"
 #include "qcow2.h"
 
+/* What a completion's user data points to: a struct qseg or qalloc,
+ * both starting with it. */
+struct qtag {
+	bool alloc; /* a struct qalloc */
+};
+
 /* One host extent of a request: contiguous in the file. */
 struct qseg {
+	struct qtag tag;
 	struct qreq *q;
 	unsigned int iov0, niov; /* its slices in q->iov */
 	int fd; /* the image's, or a backing file's (reads) */
@@ -48,9 +55,6 @@ struct qcow2_blk {
 	struct qalloc *ready, *ready_tail; /* I/O done, next step waits */
 	struct block_req *wait, *wait_tail; /* for a cluster being allocated */
 };
-
-/* A completion of an allocation's I/O: user data with this bit set. */
-#define QALLOC_TAG 1UL
 
 /* @r finished with @res: on the done list until reap(). */
 void qb_finished(struct qcow2_blk *s, struct block_req *r, int res);

@@ -87,8 +87,7 @@ static void open_disk(struct disk *d)
 
 	d->b = block_open(&p, err, sizeof(err));
 	if (!d->b)
-		print_message("%s\n", err);
-	assert_non_null(d->b);
+		fail_msg("%s", err);
 	assert_string_equal(d->b->ops->name, "qcow2");
 }
 
