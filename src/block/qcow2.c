@@ -449,36 +449,84 @@ static bool in_place(const struct qcow2 *q, uint64_t e)
 	       !(q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
 }
 
+int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
+		      uint64_t *old)
+{
+	int r;
+
+	if (q->readonly)
+		return -EROFS;
+	if (q->corrupt)
+		return -EIO;
+	if (off >= q->h.size)
+		return -EINVAL;
+	if ((r = qcow2_l2_get(q, off, old)))
+		return r;
+	if (in_place(q, *old)) {
+		uint64_t h = *old & QCOW2_OFFSET_MASK;
+
+		if (h % q->cs || h >= q->file_size)
+			return qcow2_mark_corrupt(q, "data cluster offset",
+						  *old);
+		return -EEXIST; /* the caller writes it in place */
+	}
+	*host = qcow2_alloc_cluster(q, &r);
+	if (!*host)
+		return r ? r : -EIO;
+	if (*host + q->cs > q->file_size)
+		q->file_size = *host + q->cs; /* written before it is named */
+	return 0;
+}
+
+int qcow2_alloc_fill(struct qcow2 *q, uint64_t off, uint8_t *buf)
+{
+	uint64_t start = off & ~(q->cs - 1);
+	uint64_t n = q->cs <= q->h.size - start ? q->cs : q->h.size - start;
+
+	memset(buf + n, 0, q->cs - n);
+	return qcow2_read(q, start, buf, n);
+}
+
+int qcow2_alloc_finish(struct qcow2 *q, uint64_t off, uint64_t host,
+		       uint64_t old, int res)
+{
+	int r;
+
+	if (res || q->corrupt) { /* nothing names the cluster: freed */
+		r = qcow2_unref_now(q, host / q->cs);
+		return res ? res : r ? r : -EIO;
+	}
+	if (q->trace) /* the data was written: an fdatasync orders it */
+		q->trace(q->hook_opaque, QCOW2_W_DATA, host, 0);
+	q->unsynced = true;
+	if ((r = qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED)))
+		return r;
+	if (old & QCOW2_OFLAG_COMPRESSED &&
+	    q->dbuf_entry == (old & ~QCOW2_OFLAG_COPIED))
+		q->dbuf_entry = 0;
+	return qcow2_free_entry(q, old);
+}
+
 /*
  * A new cluster for the write of @len bytes at @off: the rest of the
  * cluster copied from what the guest saw, the data written, then the L2
  * entry, then the old clusters freed.
  */
 static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf,
-		       uint64_t len, uint64_t old)
+		       uint64_t len)
 {
-	uint64_t start = off & ~(q->cs - 1), in = off - start;
-	int r;
-	uint64_t host = qcow2_alloc_cluster(q, &r);
+	uint64_t host, old;
+	int r = qcow2_alloc_begin(q, off, &host, &old);
 
-	if (!host)
-		return r ? r : -EIO;
-	if (len < q->cs &&
-	    (r = qcow2_read(q, start, q->cow,
-			    q->cs <= q->h.size - start ? q->cs :
-							 q->h.size - start)))
+	if (r)
 		return r;
-	if (q->h.size - start < q->cs)
-		memset(q->cow + (q->h.size - start), 0,
-		       q->cs - (q->h.size - start));
-	memcpy(q->cow + in, buf, len);
-	if ((r = qcow2_pwrite(q, QCOW2_W_DATA, q->cow, q->cs, host)) ||
-	    (r = qcow2_l2_set(q, off, host | QCOW2_OFLAG_COPIED)))
-		return r;
-	if (old & QCOW2_OFLAG_COMPRESSED &&
-	    q->dbuf_entry == (old & ~QCOW2_OFLAG_COPIED))
-		q->dbuf_entry = 0;
-	return qcow2_free_entry(q, old);
+	if (len < q->cs)
+		r = qcow2_alloc_fill(q, off, q->cow);
+	if (!r) {
+		memcpy(q->cow + (off & (q->cs - 1)), buf, len);
+		r = qcow2_pwrite(q, QCOW2_W_DATA, q->cow, q->cs, host);
+	}
+	return qcow2_alloc_finish(q, off, host, old, r);
 }
 
 static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
@@ -489,15 +537,11 @@ static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 
 	if (r)
 		return r;
-	if (in_place(q, e)) {
-		if ((e & QCOW2_OFFSET_MASK) % q->cs ||
-		    (e & QCOW2_OFFSET_MASK) >= q->file_size)
-			return qcow2_mark_corrupt(q, "data cluster offset", e);
-		return qcow2_pwrite(q, QCOW2_W_DATA, buf, len,
-				    (e & QCOW2_OFFSET_MASK) +
-					    (off & (q->cs - 1)));
-	}
-	return write_alloc(q, off, buf, len, e);
+	if (!in_place(q, e) || (e & QCOW2_OFFSET_MASK) % q->cs ||
+	    (e & QCOW2_OFFSET_MASK) >= q->file_size)
+		return write_alloc(q, off, buf, len); /* or marks it corrupt */
+	return qcow2_pwrite(q, QCOW2_W_DATA, buf, len,
+			    (e & QCOW2_OFFSET_MASK) + (off & (q->cs - 1)));
 }
 
 int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len)

@@ -7,7 +7,8 @@
  * (qcow2_blk.c). The engine is synchronous (pread/pwrite on the caller's
  * thread): the back-end runs it on the I/O thread, `vmon img` on the main;
  * the back-end reads and writes allocated data clusters itself through
- * io_uring (qcow2_host_offset()).
+ * io_uring (qcow2_host_offset()), and the data of allocating writes
+ * (qcow2_alloc_begin() .. qcow2_alloc_finish()).
  */
 #ifndef VMON_BLOCK_QCOW2_H
 #define VMON_BLOCK_QCOW2_H
@@ -166,6 +167,26 @@ void qcow2_set_hooks(struct qcow2 *q, qcow2_trace_fn trace,
  */
 bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
 		       uint64_t *host, uint64_t *len, int *fd);
+/*
+ * An allocating write done by the caller (the back-end, through
+ * io_uring), in three steps. qcow2_alloc_begin(): the cluster of guest
+ * byte @off, not writable in place (old L2 entry in @old), gets a new
+ * cluster @host with refcount 1 (-EEXIST: it is writable in place).
+ * qcow2_alloc_fill(): the cluster's content as the guest sees it now
+ * into @buf (a cluster), for a partial write (the caller may instead read
+ * it from where qcow2_host_offset() says). Then the caller writes the
+ * whole cluster at @host, and when that write has completed (@res 0) or
+ * failed (@res -errno, or short: -EIO), qcow2_alloc_finish(): the L2
+ * entry names @host and the old clusters are freed; or, on failure, @host
+ * is freed and nothing names it. The trace sees a QCOW2_W_DATA event of
+ * length 0 for the caller's write. Requests to the same cluster must not
+ * overlap begin and finish (the caller serialises them).
+ */
+int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
+		      uint64_t *old);
+int qcow2_alloc_fill(struct qcow2 *q, uint64_t off, uint8_t *buf);
+int qcow2_alloc_finish(struct qcow2 *q, uint64_t off, uint64_t host,
+		       uint64_t old, int res);
 /* The image's file descriptor (the back-end's own I/O on data clusters). */
 int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */

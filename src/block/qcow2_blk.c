@@ -8,55 +8,27 @@
  * place are mapped to host extents (merged where the clusters are
  * contiguous in one file) and go through io_uring, asynchronously, as
  * does a flush when no metadata waits (an fdatasync of the image).
+ * Writes that allocate clusters go through io_uring too (qcow2_awrite.c).
  * Everything else runs to its end inside submit() in the engine (reads
- * of zero and compressed clusters, allocating writes:
- * data written before the L2 entry that points to it, discard,
- * write-zeroes, a flush with metadata to write, in order) and completes at
- * the next reap(); the completion eventfd is signalled for those too.
+ * of zero and compressed clusters, discard, write-zeroes, a flush with
+ * metadata to write, in order: discard and write-zeroes first wait for the
+ * allocations in flight) and
+ * completes at the next reap(); the completion eventfd is signalled for
+ * those too.
  * Clusters freed by the engine are not reused before a flush, which
  * first waits for the io_uring requests in flight (the engine's drain
  * hook), so an in-flight write never lands in a reused cluster.
  * O_DIRECT is not used for qcow2 images.
  */
 #include <errno.h>
-#include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include "block.h"
-#include "qcow2.h"
+#include "qcow2_blk.h"
 
-/* One host extent of a request: contiguous in the file. */
-struct qseg {
-	struct qreq *q;
-	unsigned int iov0, niov; /* its slices in q->iov */
-	int fd; /* the image's, or a backing file's (reads) */
-	uint64_t host, len;
-};
-
-/* A request on io_uring (in its block_req's @bounce). */
-struct qreq {
-	struct block_req *r;
-	unsigned int pending; /* segments in flight */
-	int err;
-	uint64_t len;
-	unsigned int nseg, niov;
-	struct qseg *seg;
-	struct iovec *iov;
-};
-
-struct qcow2_blk {
-	struct qcow2 *q;
-	int efd;
-	struct io_uring ring;
-	unsigned int ring_size;
-	unsigned int sqes; /* in flight on the ring */
-	struct block_req *head, *tail; /* done, waiting for reap() */
-};
-
-static void finished(struct qcow2_blk *s, struct block_req *r, int res)
+void qb_finished(struct qcow2_blk *s, struct block_req *r, int res)
 {
 	r->bounce_done = (uint64_t)(int64_t)res;
 	r->bounce_next = NULL;
@@ -95,35 +67,41 @@ static void seg_done(struct qcow2_blk *s, struct qseg *g, int res)
 		else if (!q->err)
 			q->err = -EIO;
 	}
+	qb_put(s, q);
+}
+
+void qb_put(struct qcow2_blk *s, struct qreq *q)
+{
 	if (--q->pending)
 		return;
 	q->r->bounce = NULL;
-	finished(s, q->r,
-		 q->err		    ? q->err :
-		 q->len > INT32_MAX ? INT32_MAX :
-				      (int)q->len);
+	qb_finished(s, q->r,
+		    q->err	       ? q->err :
+		    q->len > INT32_MAX ? INT32_MAX :
+					 (int)q->len);
 	free(q);
 }
 
-/* Moves what the ring completed to the done list; returns how many. */
-static unsigned int take_cqes(struct qcow2_blk *s)
+unsigned int qb_take_cqes(struct qcow2_blk *s)
 {
 	struct io_uring_cqe *cqe;
 	unsigned int n = 0;
 
 	while (io_uring_peek_cqe(&s->ring, &cqe) == 0) {
-		struct qseg *g = io_uring_cqe_get_data(cqe);
+		struct qtag *t = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&s->ring, cqe);
-		seg_done(s, g, res);
+		if (t->alloc)
+			qb_alloc_io_done(s, (struct qalloc *)t, res);
+		else
+			seg_done(s, (struct qseg *)t, res);
 		n++;
 	}
 	return n;
 }
 
-/* The engine frees clusters: every io_uring request ends first. */
-static void drain_ring(void *opaque)
+void qb_drain_ring(void *opaque)
 {
 	struct qcow2_blk *s = opaque;
 	struct io_uring_cqe *cqe;
@@ -132,7 +110,7 @@ static void drain_ring(void *opaque)
 	while (s->sqes) {
 		if (io_uring_wait_cqe(&s->ring, &cqe))
 			break;
-		take_cqes(s);
+		qb_take_cqes(s);
 	}
 }
 
@@ -167,14 +145,14 @@ static int qb_open(struct block *b, const struct block_params *p, char *err,
 		free(s);
 		return ret < 0 ? ret : -ret;
 	}
-	qcow2_set_hooks(s->q, NULL, drain_ring, s);
+	qcow2_set_hooks(s->q, NULL, qb_drain_ring, s);
 	s->efd = p->event_fd;
 	b->size = qcow2_size(s->q);
 	b->priv = s;
 	return 0;
 }
 
-static int rw(struct qcow2 *q, const struct block_req *r)
+static int read_engine(struct qcow2 *q, const struct block_req *r)
 {
 	uint64_t off = r->offset, done = 0;
 
@@ -184,9 +162,7 @@ static int rw(struct qcow2 *q, const struct block_req *r)
 
 		if (n > r->len - done)
 			n = r->len - done;
-		ret = r->op == BLOCK_READ ?
-			      qcow2_read(q, off, r->iov[i].iov_base, n) :
-			      qcow2_write(q, off, r->iov[i].iov_base, n);
+		ret = qcow2_read(q, off, r->iov[i].iov_base, n);
 		if (ret)
 			return ret;
 		off += n;
@@ -199,8 +175,9 @@ static int run(struct qcow2 *q, const struct block_req *r)
 {
 	switch (r->op) {
 	case BLOCK_READ:
-	case BLOCK_WRITE:
-		return rw(q, r);
+		return read_engine(q, r);
+	case BLOCK_WRITE: /* qcow2_awrite.c */
+		break;
 	case BLOCK_FLUSH:
 		return qcow2_flush(q);
 	case BLOCK_DISCARD:
@@ -211,14 +188,31 @@ static int run(struct qcow2 *q, const struct block_req *r)
 	return -EINVAL;
 }
 
-/* The bytes @r moves: its length, or less if its buffers are shorter. */
-static uint64_t rw_len(const struct block_req *r)
+uint64_t qb_rw_len(const struct block_req *r)
 {
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < r->nr_iov && n < r->len; i++)
 		n += r->iov[i].iov_len;
 	return n < r->len ? n : r->len;
+}
+
+bool qb_add_seg(struct qreq *q, unsigned int max, int fd, uint64_t at,
+		uint64_t host, uint64_t len)
+{
+	struct qseg *last = q->nseg ? &q->seg[q->nseg - 1] : NULL;
+
+	if (last && last->fd == fd && last->host + last->len == host &&
+	    last->at + last->len == at) {
+		last->len += len;
+		return true;
+	}
+	if (q->nseg == max)
+		return false;
+	q->seg[q->nseg++] = (struct qseg){
+		.q = q, .fd = fd, .at = at, .host = host, .len = len
+	};
+	return true;
 }
 
 /*
@@ -234,39 +228,41 @@ static bool map_extents(struct qcow2 *img, struct qreq *q, unsigned int max)
 	while (done < q->len) {
 		uint64_t n, host;
 		int fd;
-		struct qseg *last = q->nseg ? &q->seg[q->nseg - 1] : NULL;
 
 		if (!qcow2_host_offset(img, r->offset + done,
 				       r->op == BLOCK_WRITE, &host, &n, &fd))
 			return false;
 		if (n > q->len - done)
 			n = q->len - done;
-		if (last && last->fd == fd && last->host + last->len == host) {
-			last->len += n;
-		} else {
-			if (q->nseg == max)
-				return false;
-			q->seg[q->nseg++] = (struct qseg){
-				.q = q, .fd = fd, .host = host, .len = n
-			};
-		}
+		if (!qb_add_seg(q, max, fd, done, host, n))
+			return false;
 		done += n;
 	}
 	return true;
 }
 
-/* Cuts @q->r's buffers into each segment's slices (q->iov). */
-static void slice_iov(struct qreq *q)
+void qb_slice_iov(struct qreq *q)
 {
 	const struct block_req *r = q->r;
 	unsigned int vi = 0;
-	uint64_t skip = 0;
+	uint64_t skip = 0, pos = 0;
 
 	q->niov = 0;
 	for (unsigned int k = 0; k < q->nseg; k++) {
 		struct qseg *g = &q->seg[k];
-		uint64_t need = g->len;
+		uint64_t need = g->len, gap = g->at - pos;
 
+		while (gap) { /* bytes of the request no segment writes */
+			uint64_t l = r->iov[vi].iov_len - skip;
+
+			l = l < gap ? l : gap;
+			gap -= l;
+			skip += l;
+			if (skip == r->iov[vi].iov_len) {
+				vi++;
+				skip = 0;
+			}
+		}
 		g->iov0 = q->niov;
 		while (need) {
 			uint64_t l = r->iov[vi].iov_len - skip;
@@ -284,13 +280,14 @@ static void slice_iov(struct qreq *q)
 			}
 		}
 		g->niov = q->niov - g->iov0;
+		pos = g->at + g->len;
 	}
 }
 
 /* A read or write of data clusters, mapped: its context, or NULL. */
 static struct qreq *map(struct qcow2_blk *s, struct block_req *r)
 {
-	uint64_t len = rw_len(r), cs = 1ULL << qcow2_hdr(s->q)->cluster_bits;
+	uint64_t len = qb_rw_len(r), cs = 1ULL << qcow2_hdr(s->q)->cluster_bits;
 	uint64_t size = qcow2_size(s->q);
 	unsigned int max;
 	struct qreq *q;
@@ -306,24 +303,37 @@ static struct qreq *map(struct qcow2_blk *s, struct block_req *r)
 	q->r = r;
 	q->len = len;
 	q->err = 0;
+	q->pending = 0;
 	q->seg = (struct qseg *)(q + 1);
 	q->iov = (struct iovec *)(q->seg + max);
 	if (!map_extents(s->q, q, max)) {
 		free(q);
 		return NULL;
 	}
-	slice_iov(q);
+	qb_slice_iov(q);
 	return q;
 }
 
-/* Queues @q's segments (room for them was made). */
-static void queue(struct qcow2_blk *s, struct qreq *q)
+struct io_uring_sqe *qb_sqe(struct qcow2_blk *s)
 {
-	q->pending = q->nseg;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+
+	while (!(sqe = io_uring_get_sqe(&s->ring)))
+		if (io_uring_submit(&s->ring) < 0 &&
+		    !io_uring_wait_cqe(&s->ring, &cqe))
+			qb_take_cqes(s); /* the kernel wants room first */
+	s->sqes++;
+	return sqe;
+}
+
+void qb_queue(struct qcow2_blk *s, struct qreq *q)
+{
+	q->pending += q->nseg;
 	q->r->bounce = q;
 	for (unsigned int k = 0; k < q->nseg; k++) {
 		struct qseg *g = &q->seg[k];
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+		struct io_uring_sqe *sqe = qb_sqe(s);
 
 		if (q->r->op == BLOCK_FLUSH)
 			io_uring_prep_fsync(sqe, g->fd, IORING_FSYNC_DATASYNC);
@@ -334,7 +344,6 @@ static void queue(struct qcow2_blk *s, struct qreq *q)
 			io_uring_prep_writev(sqe, g->fd, &q->iov[g->iov0],
 					     g->niov, g->host);
 		io_uring_sqe_set_data(sqe, g);
-		s->sqes++;
 	}
 }
 
@@ -368,12 +377,20 @@ static int qb_submit(struct block *b, struct block_req *r)
 	if (q && io_uring_sq_space_left(&s->ring) < q->nseg)
 		io_uring_submit(&s->ring);
 	if (q && io_uring_sq_space_left(&s->ring) >= q->nseg) {
-		queue(s, q);
+		qb_queue(s, q);
 		return 0;
 	}
 	free(q);
+	if (r->op == BLOCK_WRITE) {
+		qb_awrite(s, r);
+		return 0;
+	}
+	/* Entries the engine clears must not be set by an allocation after
+	 * it (a flush does not wait: what is in flight is not named yet). */
+	if (r->op == BLOCK_DISCARD || r->op == BLOCK_WRITE_ZEROES)
+		qb_alloc_settle(s);
 	/* The result waits in the back-end's field until reap(). */
-	finished(s, r, run(s->q, r));
+	qb_finished(s, r, run(s->q, r));
 	return 0;
 }
 
@@ -391,7 +408,8 @@ static unsigned int qb_reap(struct block *b)
 	struct qcow2_blk *s = b->priv;
 	unsigned int n = 0;
 
-	take_cqes(s);
+	qb_take_cqes(s);
+	qb_alloc_run(s);
 	while (s->head) {
 		struct block_req *r = s->head;
 
@@ -409,7 +427,7 @@ static int qb_wait(struct block *b)
 	struct qcow2_blk *s = b->priv;
 	struct io_uring_cqe *cqe;
 
-	if (s->head || !s->sqes)
+	if (s->head || s->ready || !s->sqes)
 		return 0;
 	io_uring_submit(&s->ring);
 	return io_uring_wait_cqe(&s->ring, &cqe);
@@ -419,7 +437,7 @@ static void qb_close(struct block *b)
 {
 	struct qcow2_blk *s = b->priv;
 
-	drain_ring(s);
+	qb_drain_ring(s);
 	qcow2_set_hooks(s->q, NULL, NULL, NULL); /* nothing in flight now */
 	io_uring_queue_exit(&s->ring);
 	qcow2_close(s->q); /* writes the dirty metadata (a flush) */
