@@ -106,6 +106,17 @@ static const struct sc_rule vcpu_rules[] = {
 	      "a virtio device the guest starts or resets (un)watches its fds"),
 	ALLOW(read, "eventfd counters of a device the guest resets"),
 	ALLOW(tgkill, "kick the other vCPUs (pause, stop)"),
+	/*
+	 * A guest's virtio-blk reset (status 0) waits on its vCPU thread for
+	 * the requests in flight (blk_reset(), block_drain()); a qcow2
+	 * allocation finishing then writes its tables.
+	 */
+	ALLOW(io_uring_enter,
+	      "virtio-blk: a device reset waits for its requests in flight"),
+	ALLOW(poll, "virtio-blk: a device reset waits for its requests"),
+	ALLOW(pread64, "qcow2: an allocation finishing in a reset's drain"),
+	ALLOW(pwrite64, "qcow2: an allocation finishing in a reset's drain"),
+	ALLOW(fdatasync, "qcow2: an allocation finishing in a reset's drain"),
 };
 
 static const struct sc_rule io_rules[] = {
