@@ -204,8 +204,8 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 	/* The VM is built and running: from here on the main thread's list. */
 	seccomp_thread_enter(THREAD_MAIN);
 	while (!vm_stopping(vm)) {
-		struct pollfd p[4 + VMM_LOOP_MAX_EXTRA];
-		int n = 0, in_idx = -1, wake_idx, ex_idx;
+		struct pollfd p[5 + VMM_LOOP_MAX_EXTRA];
+		int n = 0, in_idx = -1, wake_idx, alarm_idx, ex_idx;
 
 		p[n++] =
 			(struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
@@ -214,6 +214,9 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 		p[n++] =
 			(struct pollfd){ .fd = serial_rx_wake_fd(vm_serial(vm)),
 					 .events = POLLIN };
+		alarm_idx = n;
+		p[n++] = (struct pollfd){ .fd = rtc_alarm_fd(vm),
+					  .events = POLLIN };
 		if (session_wants_input(s)) {
 			in_idx = n;
 			p[n++] = (struct pollfd){ .fd = s->con.in_fd,
@@ -252,6 +255,8 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 				/* spurious wakeup: nothing to drain */
 			}
 		}
+		if (p[alarm_idx].revents & POLLIN)
+			rtc_alarm_fire(vm);
 		if (in_idx >= 0 && (p[in_idx].revents & (POLLIN | POLLHUP)))
 			console_read_input(&s->con);
 		else if (in_idx >= 0 &&

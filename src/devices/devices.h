@@ -22,6 +22,12 @@ struct i8042 *vm_i8042(struct vm *vm);
 int i8042_ctrl_alt_del(struct i8042 *k);
 /* MC146818 CMOS RTC at 0x70/0x71 with the host's time (UTC). */
 int rtc_create(struct vm *vm);
+/*
+ * The RTC alarm's timer, -1 if none: the main loop polls it and calls
+ * rtc_alarm_fire() when it is readable (devices/rtc.c).
+ */
+int rtc_alarm_fd(struct vm *vm);
+void rtc_alarm_fire(struct vm *vm);
 /* isa-debug-exit at 0xf4: a write of V ends vmon with (V << 1) | 1. */
 int debug_exit_create(struct vm *vm);
 /* The POST diagnostic port 0x80 (Linux's I/O delay): writes are dropped. */
