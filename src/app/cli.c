@@ -41,6 +41,8 @@ void cli_run_usage(FILE *f)
 		"\n"
 		"  -k, --kernel PATH        kernel: bzImage, ELF vmlinux (PVH entry) or multiboot\n"
 		"  -i, --initrd PATH        initial ramdisk (Linux) or multiboot module\n"
+		"      --firmware PATH      without --kernel: boot this BIOS image (SeaBIOS's\n"
+		"                           bios-256k.bin) from the reset vector (docs/firmware.md)\n"
 		"  -c, --cmdline STR        kernel command line, replacing the default\n"
 		"                           'console=ttyS0 reboot=k panic=-1'\n"
 		"  -a, --append STR         add STR to the default kernel command line\n"
@@ -131,6 +133,7 @@ enum {
 	OPT_MEM_BACKEND,
 	OPT_CLOCK_REALTIME,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
+	OPT_FIRMWARE,
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
 	OPT_MEM_MERGE,
@@ -156,6 +159,7 @@ static const struct option run_options[] = {
 	{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "acpi", no_argument, NULL, OPT_ACPI },
+	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -405,6 +409,9 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 	case OPT_ACPI:
 	case OPT_NO_ACPI:
 		cfg->acpi = c == OPT_ACPI;
+		return 0;
+	case OPT_FIRMWARE:
+		cfg->firmware = arg;
 		return 0;
 	default:
 		return 1;

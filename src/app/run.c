@@ -305,8 +305,10 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (!restore &&
-	    arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
+	if (!restore && !cfg->kernel) /* --firmware: rom.c loaded it */
+		arch_firmware_entry(&entry);
+	else if (!restore && arch_load_kernel(vm, cfg->kernel, cfg->initrd,
+					      vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
 	 * After the loader: it may have settled the command line (multiboot
@@ -323,7 +325,8 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		       strerror(errno));
 		return EXIT_HOST;
 	}
-	pr_info("booting %s with %u vCPU(s), %llu MiB: %s", cfg->kernel,
+	pr_info("booting %s with %u vCPU(s), %llu MiB: %s",
+		cfg->kernel ? cfg->kernel : cfg->firmware,
 		vm->nr_vcpus, (unsigned long long)(cfg->mem_size >> 20),
 		vm->cmdline);
 	return 0;
@@ -463,7 +466,13 @@ int cmd_run(int argc, char **argv)
 		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
 	if (o.api_sock || o.config_file || o.restore || o.incoming)
 		return api_main(&o);
-	if (!o.cfg.kernel) {
+	if (!o.cfg.kernel && o.cfg.firmware) {
+		if (o.cfg.initrd || rom_check_firmware(o.cfg.firmware)) {
+			if (o.cfg.initrd)
+				pr_err("--initrd: needs --kernel (the firmware loads its own)");
+			return EXIT_USAGE;
+		}
+	} else if (!o.cfg.kernel) {
 		if (o.cfg.initrd) {
 			pr_err("--initrd: needs --kernel (the default guest has its own)");
 			return EXIT_USAGE;
@@ -473,7 +482,7 @@ int cmd_run(int argc, char **argv)
 		o.cfg.kernel = kernel;
 		o.cfg.initrd = initrd;
 	}
-	if (check_input_file("kernel", o.cfg.kernel) ||
+	if ((o.cfg.kernel && check_input_file("kernel", o.cfg.kernel)) ||
 	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
 	ret = vmm_host_open(&kvm, &o.cfg);

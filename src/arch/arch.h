@@ -106,6 +106,12 @@ int arch_vcpu_init(struct vcpu *vcpu);
 int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 		     const char *cmdline, struct boot_entry *entry);
 
+/*
+ * Where the boot vCPU starts a BIOS in the ROM window (x86: the reset
+ * vector, in real mode) instead of a kernel.
+ */
+void arch_firmware_entry(struct boot_entry *entry);
+
 /* Sets the boot vCPU's registers for @entry; 0 or -1 (errno set). */
 int arch_setup_boot_cpu(struct vcpu *vcpu, const struct boot_entry *entry);
 

@@ -39,6 +39,8 @@ int post_port_create(struct vm *vm);
  */
 #define ROM_SIGNATURE "VMON-ROM"
 int rom_create(struct vm *vm);
+/* Checks that @path is a plausible BIOS image for rom_create(); 0 or -1. */
+int rom_check_firmware(const char *path);
 
 /* QEMU's pc-testdev layout (--test-device), see testdev.c. */
 #define TESTDEV_SCRATCH_PORT 0xe0

@@ -96,6 +96,13 @@ int x86_firmware_entry(struct vcpu *vcpu, int mode, uint64_t entry)
 	}
 }
 
+void arch_firmware_entry(struct boot_entry *entry)
+{
+	entry->mode = BOOT_MODE_RESET;
+	entry->entry = 0xfffffff0ULL;
+	entry->arg = 0;
+}
+
 int arch_vcpu_wake(struct vcpu *vcpu, int mode, uint64_t entry)
 {
 	if (mode == ARCH_WAKE_WAIT_SIPI) {
