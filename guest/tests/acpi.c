@@ -22,16 +22,6 @@ static uint16_t pm1a_evt;
 static volatile uint16_t sci_status;
 static volatile unsigned int sci_hits;
 
-static bool cmdline_has(const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *s = rt_cmdline(); *s; s++)
-		if (!strncmp(s, word, n))
-			return true;
-	return false;
-}
-
 static void check_madt(const uint8_t *m)
 {
 	uint32_t len = rd32(m + 4), lapics = 0, ioapics = 0;

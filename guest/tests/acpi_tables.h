@@ -2,7 +2,8 @@
 /*
  * acpi_tables.h - what the ACPI guest tests (acpi.c, s3.c) share: finding
  * the RSDP in the BIOS area, the XSDT's tables with their checksums, the
- * little-endian field readers and a sleep package's SLP_TYP in the DSDT.
+ * little-endian field readers, a sleep package's SLP_TYP in the DSDT and
+ * a word on the command line.
  */
 #ifndef GUEST_ACPI_TABLES_H
 #define GUEST_ACPI_TABLES_H
@@ -18,6 +19,16 @@ struct hdr {
 	char oem[6], table[8];
 	uint32_t oem_rev, creator, creator_rev;
 } __attribute__((packed));
+
+static inline bool cmdline_has(const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *s = rt_cmdline(); *s; s++)
+		if (!strncmp(s, word, n))
+			return true;
+	return false;
+}
 
 static inline uint8_t sum(const void *p, uint32_t len)
 {

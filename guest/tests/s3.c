@@ -167,16 +167,6 @@ static uint64_t tsc_rate(uint16_t tmr)
 
 static volatile uint64_t pattern[512];
 
-static bool cmdline_has(const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *s = rt_cmdline(); *s; s++)
-		if (!strncmp(s, word, n))
-			return true;
-	return false;
-}
-
 /* Points the FACS's waking vector at a copy of the trampoline. */
 static void set_vector(uint8_t *facs, const struct cpu_state *cpu)
 {

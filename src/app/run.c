@@ -326,9 +326,8 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	}
 	pr_info("booting %s with %u vCPU(s), %llu MiB: %s",
-		cfg->kernel ? cfg->kernel : cfg->firmware,
-		vm->nr_vcpus, (unsigned long long)(cfg->mem_size >> 20),
-		vm->cmdline);
+		cfg->kernel ? cfg->kernel : cfg->firmware, vm->nr_vcpus,
+		(unsigned long long)(cfg->mem_size >> 20), vm->cmdline);
 	return 0;
 }
 

@@ -39,6 +39,11 @@ int post_port_create(struct vm *vm);
  */
 #define ROM_SIGNATURE "VMON-ROM"
 int rom_create(struct vm *vm);
+/*
+ * With firmware (--firmware): port 0x402, QEMU's debug console, which
+ * SeaBIOS writes its log to; lines go to vmon's log at debug level.
+ */
+int fw_debug_create(struct vm *vm);
 /* Checks that @path is a plausible BIOS image for rom_create(); 0 or -1. */
 int rom_check_firmware(const char *path);
 

@@ -22,12 +22,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../acpi/loader.h"
+#include "../arch/x86/acpi.h"
 #include "../arch/x86/e820.h"
 #include "../util/log.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 
-#define FW_CFG_MAX_ITEMS 16
+#define FW_CFG_MAX_ITEMS 20
 
 struct fw_cfg_item {
 	uint16_t key;
@@ -143,11 +145,29 @@ static int add_firmware_items(struct fw_cfg *fc, struct vm *vm)
 {
 	uint8_t port[2] = { 0xf8, 0x03 }; /* 0x3f8, little-endian */
 
+	struct acpi_loader l;
+	int ret;
+
 	if (!vm->cfg || !vm->cfg->firmware || vm->cfg->kernel)
 		return 0;
-	return add_item(fc, FW_CFG_GENERATION_KEY + 1, port, sizeof(port),
-			"etc/sercon-port") ||
-	       add_item(fc, FW_CFG_GENERATION_KEY + 2, "", 0, "bootorder");
+	if (add_u16(fc, FW_CFG_BOOT_MENU, 0) || /* no menu, no wait */
+	    add_item(fc, FW_CFG_GENERATION_KEY + 1, port, sizeof(port),
+		     "etc/sercon-port") ||
+	    add_item(fc, FW_CFG_GENERATION_KEY + 2, "", 0, "bootorder"))
+		return -1;
+	if (!vm->cfg->acpi)
+		return 0;
+	/* The tables, which SeaBIOS places and parses (virtio-mmio). */
+	if (acpi_loader_for(vm, &l))
+		return -1;
+	ret = add_item(fc, FW_CFG_GENERATION_KEY + 3, l.rsdp, sizeof(l.rsdp),
+		       ACPI_LOADER_RSDP_FILE) ||
+	      add_item(fc, FW_CFG_GENERATION_KEY + 4, l.tables, l.tables_len,
+		       ACPI_LOADER_TABLES_FILE) ||
+	      add_item(fc, FW_CFG_GENERATION_KEY + 5, l.script, l.script_len,
+		       ACPI_LOADER_SCRIPT_FILE);
+	acpi_loader_free(&l);
+	return ret ? -1 : 0;
 }
 
 /* The directory lists every item that has a file name, in key order. */

@@ -8,7 +8,8 @@
  * 4 GiB, so its reset vector is the CPU's, and its last 128 KiB are also
  * copied to RAM at 0xe0000-0xfffff, the ISA BIOS area, writable as QEMU's
  * microvm has it (SeaBIOS keeps its variables there and, without an
- * i440FX or Q35 to unlock shadow RAM, expects it writable). Guest writes
+ * i440FX or Q35 to unlock shadow RAM, expects it writable), and the
+ * firmware gets its debug port (fw_debug.c). Guest writes
  * to the ROM exit to vmon and are dropped (vm_add_rom()).
  */
 #include <errno.h>
@@ -110,7 +111,8 @@ int rom_create(struct vm *vm)
 		return -1;
 	memset(img, 0xff, ROM_SIZE);
 	if (vm->cfg && vm->cfg->firmware && !vm->cfg->kernel) {
-		if (load_firmware(vm, vm->cfg->firmware, img)) {
+		if (load_firmware(vm, vm->cfg->firmware, img) ||
+		    fw_debug_create(vm)) {
 			munmap(img, ROM_SIZE);
 			return -1;
 		}

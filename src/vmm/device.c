@@ -52,6 +52,8 @@ const char *device_kind_name(enum device_kind kind)
 		name = virtio_names[kind - DEVICE_VIRTIO_BASE];
 	else if (kind == DEVICE_ACPI_PM)
 		name = "acpi-pm";
+	else if (kind == DEVICE_FW_DEBUG)
+		name = "fw-debug";
 	if (name)
 		return name;
 	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";

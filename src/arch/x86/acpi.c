@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "../../acpi/loader.h"
 #include "../../acpi/tables.h"
 #include "../../util/log.h"
 #include "../../vmm/vm.h"
@@ -49,6 +50,29 @@ static int describe_virtio(struct vm *vm, struct acpi_desc *d)
 	return 0;
 }
 
+static int describe(struct vm *vm, struct acpi_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->nr_cpus = vm->nr_vcpus;
+	d->lapic_addr = (uint32_t)LAPIC_ADDR;
+	d->ioapic_addr = (uint32_t)IOAPIC_ADDR;
+	d->ioapic_id = (uint8_t)vm->nr_vcpus; /* as the MP table */
+	return describe_virtio(vm, d);
+}
+
+int acpi_loader_for(struct vm *vm, struct acpi_loader *l)
+{
+	struct acpi_desc d;
+
+	if (describe(vm, &d))
+		return -1;
+	if (acpi_loader_build(&d, l)) {
+		pr_err("ACPI tables for the firmware: out of memory or space");
+		return -1;
+	}
+	return 0;
+}
+
 int acpi_write_tables(struct vm *vm)
 {
 	struct acpi_desc d;
@@ -58,12 +82,7 @@ int acpi_write_tables(struct vm *vm)
 	vm->arch->rsdp = 0;
 	if (!vm->cfg->acpi)
 		return 0;
-	memset(&d, 0, sizeof(d));
-	d.nr_cpus = vm->nr_vcpus;
-	d.lapic_addr = (uint32_t)LAPIC_ADDR;
-	d.ioapic_addr = (uint32_t)IOAPIC_ADDR;
-	d.ioapic_id = (uint8_t)vm->nr_vcpus; /* as the MP table */
-	if (describe_virtio(vm, &d))
+	if (describe(vm, &d))
 		return -1;
 	p = gpa_to_hva_rw(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);
 	if (!p || acpi_build(&d, p, ACPI_TABLES_SIZE, ACPI_TABLES_ADDR, &l)) {
