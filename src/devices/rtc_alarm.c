@@ -52,8 +52,8 @@ void rtc_alarm_arm(struct rtc_alarm *a, time_t target, time_t offset)
 {
 	struct itimerspec its = { 0 };
 
-	if (a->fd < 0)
-		return;
+	if (a->fd < 0 || (target < 0 && a->target < 0))
+		return; /* no system call when nothing changes (a reset) */
 	a->target = target;
 	if (target >= 0)
 		its.it_value.tv_sec = target - offset;
