@@ -202,7 +202,7 @@ static int waking_vector(struct acpi_pm *pm, struct boot_entry *e)
 	uint64_t gpa = acpi_facs_gpa(ACPI_TABLES_ADDR);
 
 	if (gmem_read(&pm->vm->mem, gpa, &f, sizeof(f)) ||
-	    memcmp(f.sig, "FACS", 4)) {
+	    memcmp(f.sig, "FACS", 4) != 0) {
 		pr_err("acpi-pm: no FACS at 0x%llx to resume from S3",
 		       (unsigned long long)gpa);
 		return -1;
