@@ -12,92 +12,15 @@
  * power button") for the SCI that `vmon stop --acpi` raises before the S5
  * write.
  */
-#include "rt.h"
+#include "acpi_tables.h"
 
 #define PM_TIMER_HZ 3579545U
-#define SLP_EN (1U << 13)
 #define PWRBTN (1U << 8)
 #define SCI_VECTOR 0x43
 
 static uint16_t pm1a_evt;
 static volatile uint16_t sci_status;
 static volatile unsigned int sci_hits;
-
-struct hdr {
-	char sig[4];
-	uint32_t length;
-	uint8_t revision, checksum;
-	char oem[6], table[8];
-	uint32_t oem_rev, creator, creator_rev;
-} __attribute__((packed));
-
-static bool cmdline_has(const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *s = rt_cmdline(); *s; s++)
-		if (!strncmp(s, word, n))
-			return true;
-	return false;
-}
-
-static uint8_t sum(const void *p, uint32_t len)
-{
-	const uint8_t *b = p;
-	uint8_t s = 0;
-
-	while (len--)
-		s = (uint8_t)(s + *b++);
-	return s;
-}
-
-static const uint8_t *find_rsdp(void)
-{
-	for (uint64_t a = 0xe0000; a < 0x100000; a += 16)
-		if (!memcmp((const void *)a, "RSD PTR ", 8) &&
-		    sum((const void *)a, 20) == 0)
-			return (const uint8_t *)a;
-	return 0;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-/* The table @sig among the XSDT's entries, its checksum checked. */
-static const uint8_t *xsdt_find(const struct hdr *x, const char *sig)
-{
-	const uint8_t *e = (const uint8_t *)(x + 1);
-	uint32_t n = (x->length - sizeof(*x)) / 8;
-
-	for (uint32_t i = 0; i < n; i++) {
-		const struct hdr *t = (const struct hdr *)rd64(e + 8 * i);
-
-		if (!memcmp(t->sig, sig, 4)) {
-			check(sum(t, t->length) == 0, "%s checksum", sig);
-			return (const uint8_t *)t;
-		}
-	}
-	check(false, "XSDT lists %s", sig);
-	return 0;
-}
 
 static void check_madt(const uint8_t *m)
 {
@@ -206,25 +129,6 @@ static void check_virtio(const uint8_t *dsdt)
 	      "no virtio_mmio.device= on the command line with ACPI");
 }
 
-/* SLP_TYPa of \_S5: Name(_S5_, Package(4) { typ, ... }) in the DSDT. */
-static int s5_type(const uint8_t *dsdt)
-{
-	uint32_t len = rd32(dsdt + 4);
-
-	for (uint32_t i = 36; i + 8 < len; i++) {
-		const uint8_t *p = dsdt + i;
-
-		if (memcmp(p, "_S5_", 4) || p[4] != 0x12)
-			continue;
-		/* PackageOp, 1-byte PkgLength, NumElements, first element */
-		if (p[7] == 0x00 || p[7] == 0x01)
-			return p[7];
-		if (p[7] == 0x0a)
-			return p[8];
-	}
-	return -1;
-}
-
 static void sci_handler(struct rt_frame *f)
 {
 	(void)f;
@@ -284,7 +188,7 @@ int main(void)
 	check_timer((uint16_t)rd32(fadt + 76));
 	if (cmdline_has("acpi.button"))
 		power_button(fadt);
-	typ = s5_type(dsdt);
+	typ = sleep_type(dsdt, "_S5_");
 	check(typ >= 0, "DSDT: \\_S5 package, SLP_TYP %d", typ);
 	rt_puts("powering off through PM1a_CNT\n");
 	outw((uint16_t)rd32(fadt + 64), (uint16_t)(typ << 10 | SLP_EN));

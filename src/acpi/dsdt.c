@@ -4,7 +4,7 @@
  * virtio-mmio device as an ACPI device with _HID "LNRO0005" and its
  * memory and interrupt in _CRS (as Firecracker does, so Linux's
  * virtio_mmio driver finds them without virtio_mmio.device=), and the
- * \_S5 sleep package the PM device understands.
+ * \_S3 and \_S5 sleep packages the PM device understands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +77,7 @@ uint8_t *acpi_dsdt_aml(const struct acpi_desc *d, size_t *len)
 		virtio(&a, i, &d->virtio[i]);
 	acpi_dsdt_pci(&a, d);
 	aml_end(&a, sb);
+	sleep_state(&a, "\\_S3_", ACPI_SLP_TYP_S3);
 	sleep_state(&a, "\\_S5_", ACPI_SLP_TYP_S5);
 	if (a.err) {
 		aml_free(&a);

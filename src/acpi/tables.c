@@ -204,6 +204,30 @@ static int dsdt(struct cursor *c, const struct acpi_desc *d, uint64_t *gpa)
 	return h ? 0 : -1;
 }
 
+/* The tables at fixed places: the RSDP, the XSDT, then the FACS. */
+static void take_head(struct cursor *c, struct acpi_rsdp **r,
+		      struct acpi_header **x, struct acpi_facs **facs,
+		      struct acpi_layout *out)
+{
+	*r = take(c, sizeof(**r), 16, &out->rsdp);
+	/* Room for every entry (FADT, MADT, MCFG): the FACS never moves. */
+	*x = take(c, sizeof(**x) + 3 * sizeof(uint64_t), 16, &out->xsdt);
+	*facs = take(c, sizeof(**facs), 64, &out->facs);
+}
+
+uint64_t acpi_facs_gpa(uint64_t gpa)
+{
+	uint8_t tmp[256];
+	struct cursor c = { .buf = tmp, .len = sizeof(tmp), .gpa = gpa };
+	struct acpi_layout out = { 0 };
+	struct acpi_rsdp *r;
+	struct acpi_header *x;
+	struct acpi_facs *facs;
+
+	take_head(&c, &r, &x, &facs, &out);
+	return out.facs;
+}
+
 int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 	       uint64_t gpa, struct acpi_layout *out)
 {
@@ -221,10 +245,7 @@ int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 	memset(out, 0, sizeof(*out));
 	if (!d->nr_cpus || d->nr_cpus > 255 || d->nr_virtio > ACPI_MAX_VIRTIO)
 		return -1;
-	r = take(&c, sizeof(*r), 16, &out->rsdp);
-	x = take(&c, sizeof(*x) + (d->pci.on ? 3 : 2) * sizeof(uint64_t), 16,
-		 &out->xsdt);
-	facs = take(&c, sizeof(*facs), 64, &out->facs);
+	take_head(&c, &r, &x, &facs, out);
 	f = take(&c, sizeof(*f), 16, &out->fadt);
 	m = take(&c, madt_size(d), 16, &out->madt);
 	if (d->pci.on)

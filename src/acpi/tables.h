@@ -25,11 +25,13 @@
 #define ACPI_PM_LEN 16
 #define ACPI_RESET_VALUE 0x01
 #define ACPI_SCI_IRQ 9
-/* SLP_TYP values of the \_S5 package: QEMU's PIIX4 ones. */
+/* SLP_TYP values of the \_S3 and \_S5 packages: QEMU's PIIX4 ones. */
+#define ACPI_SLP_TYP_S3 1
 #define ACPI_SLP_TYP_S5 0
 /* PM1 status and enable bits, PM1 control bits */
 #define ACPI_PM1_TMR (1U << 0)
 #define ACPI_PM1_PWRBTN (1U << 8)
+#define ACPI_PM1_RTC (1U << 10)
 #define ACPI_PM1_WAK (1U << 15)
 #define ACPI_PM1_SCI_EN (1U << 0)
 #define ACPI_PM1_SLP_TYP(v) (((v) >> 10) & 7U)
@@ -79,6 +81,9 @@ struct acpi_layout {
  */
 int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 	       uint64_t gpa, struct acpi_layout *out);
+
+/* Where acpi_build() at @gpa puts the FACS (always the same place). */
+uint64_t acpi_facs_gpa(uint64_t gpa);
 
 /* The DSDT's AML body (dsdt.c) into a malloc'ed buffer; NULL on error. */
 uint8_t *acpi_dsdt_aml(const struct acpi_desc *d, size_t *len);

@@ -41,6 +41,8 @@ void cli_run_usage(FILE *f)
 		"\n"
 		"  -k, --kernel PATH        kernel: bzImage, ELF vmlinux (PVH entry) or multiboot\n"
 		"  -i, --initrd PATH        initial ramdisk (Linux) or multiboot module\n"
+		"      --firmware PATH      without --kernel: boot this BIOS image (SeaBIOS's\n"
+		"                           bios-256k.bin) from the reset vector (docs/firmware.md)\n"
 		"  -c, --cmdline STR        kernel command line, replacing the default\n"
 		"                           'console=ttyS0 reboot=k panic=-1'\n"
 		"  -a, --append STR         add STR to the default kernel command line\n"
@@ -134,6 +136,7 @@ enum {
 	OPT_MEM_BACKEND,
 	OPT_CLOCK_REALTIME,
 	OPT_CONSOLE, /* from here on: options that describe the VM */
+	OPT_FIRMWARE,
 	OPT_CONSOLE_LIMIT,
 	OPT_MEM_PREALLOC,
 	OPT_MEM_MERGE,
@@ -159,6 +162,7 @@ static const struct option run_options[] = {
 	{ "mem-merge", no_argument, NULL, OPT_MEM_MERGE },
 	{ "mem-file", required_argument, NULL, OPT_MEM_FILE },
 	{ "acpi", no_argument, NULL, OPT_ACPI },
+	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -416,6 +420,9 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 			return -1;
 		}
 		cfg->virtio_pci = !strcmp(arg, "pci");
+		return 0;
+	case OPT_FIRMWARE:
+		cfg->firmware = arg;
 		return 0;
 	default:
 		return 1;

@@ -204,8 +204,8 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 	/* The VM is built and running: from here on the main thread's list. */
 	seccomp_thread_enter(THREAD_MAIN);
 	while (!vm_stopping(vm)) {
-		struct pollfd p[4 + VMM_LOOP_MAX_EXTRA];
-		int n = 0, in_idx = -1, wake_idx, ex_idx;
+		struct pollfd p[5 + VMM_LOOP_MAX_EXTRA];
+		int n = 0, in_idx = -1, wake_idx, alarm_idx, ex_idx;
 
 		p[n++] =
 			(struct pollfd){ .fd = vm->stop_efd, .events = POLLIN };
@@ -214,6 +214,9 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 		p[n++] =
 			(struct pollfd){ .fd = serial_rx_wake_fd(vm_serial(vm)),
 					 .events = POLLIN };
+		alarm_idx = n;
+		p[n++] = (struct pollfd){ .fd = rtc_alarm_fd(vm),
+					  .events = POLLIN };
 		if (session_wants_input(s)) {
 			in_idx = n;
 			p[n++] = (struct pollfd){ .fd = s->con.in_fd,
@@ -252,6 +255,8 @@ int vmm_main_loop(struct vmm_session *s, int sig_fd,
 				/* spurious wakeup: nothing to drain */
 			}
 		}
+		if (p[alarm_idx].revents & POLLIN)
+			rtc_alarm_fire(vm);
 		if (in_idx >= 0 && (p[in_idx].revents & (POLLIN | POLLHUP)))
 			console_read_input(&s->con);
 		else if (in_idx >= 0 &&
@@ -300,8 +305,10 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		return EXIT_HOST;
 	if (create_virtio_devices(vm, con_in, s->serial_fd))
 		return EXIT_USAGE;
-	if (!restore &&
-	    arch_load_kernel(vm, cfg->kernel, cfg->initrd, vm->cmdline, &entry))
+	if (!restore && !cfg->kernel) /* --firmware: rom.c loaded it */
+		arch_firmware_entry(&entry);
+	else if (!restore && arch_load_kernel(vm, cfg->kernel, cfg->initrd,
+					      vm->cmdline, &entry))
 		return EXIT_USAGE;
 	/*
 	 * After the loader: it may have settled the command line (multiboot
@@ -318,9 +325,9 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 		       strerror(errno));
 		return EXIT_HOST;
 	}
-	pr_info("booting %s with %u vCPU(s), %llu MiB: %s", cfg->kernel,
-		vm->nr_vcpus, (unsigned long long)(cfg->mem_size >> 20),
-		vm->cmdline);
+	pr_info("booting %s with %u vCPU(s), %llu MiB: %s",
+		cfg->kernel ? cfg->kernel : cfg->firmware, vm->nr_vcpus,
+		(unsigned long long)(cfg->mem_size >> 20), vm->cmdline);
 	return 0;
 }
 
@@ -465,7 +472,13 @@ int cmd_run(int argc, char **argv)
 		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
 	if (o.api_sock || o.config_file || o.restore || o.incoming)
 		return api_main(&o);
-	if (!o.cfg.kernel) {
+	if (!o.cfg.kernel && o.cfg.firmware) {
+		if (o.cfg.initrd || rom_check_firmware(o.cfg.firmware)) {
+			if (o.cfg.initrd)
+				pr_err("--initrd: needs --kernel (the firmware loads its own)");
+			return EXIT_USAGE;
+		}
+	} else if (!o.cfg.kernel) {
 		if (o.cfg.initrd) {
 			pr_err("--initrd: needs --kernel (the default guest has its own)");
 			return EXIT_USAGE;
@@ -475,7 +488,7 @@ int cmd_run(int argc, char **argv)
 		o.cfg.kernel = kernel;
 		o.cfg.initrd = initrd;
 	}
-	if (check_input_file("kernel", o.cfg.kernel) ||
+	if ((o.cfg.kernel && check_input_file("kernel", o.cfg.kernel)) ||
 	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
 	ret = vmm_host_open(&kvm, &o.cfg);

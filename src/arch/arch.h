@@ -126,8 +126,24 @@ int arch_vcpu_init(struct vcpu *vcpu);
 int arch_load_kernel(struct vm *vm, const char *kernel, const char *initrd,
 		     const char *cmdline, struct boot_entry *entry);
 
+/*
+ * Where the boot vCPU starts a BIOS in the ROM window (x86: the reset
+ * vector, in real mode) instead of a kernel.
+ */
+void arch_firmware_entry(struct boot_entry *entry);
+
 /* Sets the boot vCPU's registers for @entry; 0 or -1 (errno set). */
 int arch_setup_boot_cpu(struct vcpu *vcpu, const struct boot_entry *entry);
+
+/* A vm_wake() mode: the vCPU waits for a SIPI, as after an INIT. */
+#define ARCH_WAKE_WAIT_SIPI (-1)
+/*
+ * Restarts @vcpu as firmware does on a resume from S3, on its own thread
+ * before its next KVM_RUN: at @entry in the architecture's @mode (x86:
+ * enum boot_mode), or waiting for a SIPI. No guest memory is written.
+ * 0 or -1 (errno set).
+ */
+int arch_vcpu_wake(struct vcpu *vcpu, int mode, uint64_t entry);
 
 /* --- Snapshots (src/snapshot; x86: vcpu_state.c, vm_state.c, cpu_model.c) --- */
 

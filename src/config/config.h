@@ -72,6 +72,8 @@ struct balloon_config {
 
 struct vm_config {
 	const char *kernel;
+	/* A BIOS image booted at the reset vector when kernel is NULL */
+	const char *firmware;
 	const char *initrd;
 	const char *cmdline; /* the whole command line; NULL: the default */
 	unsigned int cpus;

@@ -2,10 +2,16 @@
 /*
  * acpi_pm.c - the ACPI power-management registers the FADT names
  * (src/acpi/tables.h, docs/acpi.md), in port space from ACPI_PM_BASE:
- *   +0  PM1a status (write 1 to clear): PWRBTN_STS (the power button);
- *   +2  PM1a enable: PWRBTN_EN;
+ *   +0  PM1a status (write 1 to clear): PWRBTN_STS (the power button),
+ *       RTC_STS (the RTC alarm), WAK_STS (set on a resume from S3);
+ *   +2  PM1a enable: PWRBTN_EN, RTC_EN;
  *   +4  PM1a control: SCI_EN reads 1 (no SMI: always in ACPI mode);
  *       SLP_TYP = S5 with SLP_EN ends vmon with exit 0, as a poweroff;
+ *       SLP_TYP = S3 with SLP_EN suspends the VM to RAM (vm_suspend():
+ *       vCPUs parked, devices and RAM kept, the PM timer stopped) until a
+ *       wake event (the power button, the RTC alarm with RTC_EN, a key on
+ *       the serial console: acpi_pm_wake()) restarts the boot vCPU at the
+ *       FACS's waking vector as firmware would (vm_wake());
  *   +8  the PM timer, a 32-bit counter at 3.579545 MHz from the host's
  *       monotonic clock; it stands still while the VM is paused and from
  *       a restore to the guest's first access, as the guest's clock does;
@@ -23,12 +29,20 @@
 #include <string.h>
 #include <time.h>
 
+#include "../acpi/defs.h"
 #include "../acpi/tables.h"
+#include "../arch/x86/cpu.h"
+#include "../arch/x86/acpi.h"
 #include "../util/log.h"
+#include "../vmm/exitcode.h"
 #include "../vmm/state.h"
 #include "../vmm/vm.h"
 
 #define EXIT_POWEROFF 0
+#define SCI_BITS (ACPI_PM1_PWRBTN | ACPI_PM1_RTC)
+#define REAL_MODE_LIMIT 0x100000U /* a real-mode CS:IP reaches below */
+
+enum cnt_action { CNT_NONE, CNT_POWEROFF, CNT_SUSPEND };
 
 struct acpi_pm {
 	struct vm *vm;
@@ -38,6 +52,7 @@ struct acpi_pm {
 	bool frozen; /* paused or restored: the timer reads tmr_frozen */
 	uint32_t tmr_frozen;
 	bool sci;
+	bool asleep; /* in S3: the vCPUs are parked (vm_suspend()) */
 };
 
 static uint32_t host_ticks(void)
@@ -53,7 +68,7 @@ static uint32_t host_ticks(void)
 /* Under the lock: the SCI follows the enabled status bits. */
 static void update_sci(struct acpi_pm *pm)
 {
-	bool level = (pm->sts & pm->en & ACPI_PM1_PWRBTN) != 0;
+	bool level = (pm->sts & pm->en & SCI_BITS) != 0;
 
 	if (level != pm->sci) {
 		pm->sci = level;
@@ -67,9 +82,14 @@ static uint32_t timer(struct acpi_pm *pm)
 	return pm->frozen ? pm->tmr_frozen : host_ticks() + pm->tmr_offset;
 }
 
-/* Under the lock: the guest runs, the timer goes on from where it stood. */
+/*
+ * Under the lock: the guest runs, the timer goes on from where it stood
+ * (not in S3: nothing runs then, whoever reads it).
+ */
 static void thaw(struct acpi_pm *pm)
 {
+	if (pm->asleep)
+		return;
 	if (pm->frozen)
 		pm->tmr_offset = pm->tmr_frozen - host_ticks();
 	pm->frozen = false;
@@ -114,11 +134,21 @@ static uint16_t merged(const uint8_t *b, const uint8_t *mask, unsigned int reg,
 	return (uint16_t)((old & ~m) | (v & m));
 }
 
-/* Under the lock: the control register; true if the guest powered off. */
-static bool write_cnt(struct acpi_pm *pm, uint16_t v)
+/* Under the lock: the control register; what the guest asked for. */
+static enum cnt_action write_cnt(struct acpi_pm *pm, uint16_t v)
 {
 	pm->cnt = v & (uint16_t)~ACPI_PM1_SLP_EN; /* SLP_EN reads 0 */
-	return (v & ACPI_PM1_SLP_EN) && ACPI_PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5;
+	if (!(v & ACPI_PM1_SLP_EN))
+		return CNT_NONE;
+	if (ACPI_PM1_SLP_TYP(v) == ACPI_SLP_TYP_S5)
+		return CNT_POWEROFF;
+	if (ACPI_PM1_SLP_TYP(v) != ACPI_SLP_TYP_S3 || pm->asleep)
+		return CNT_NONE;
+	/* The timer stands still until the guest's first access after. */
+	pm->tmr_frozen = timer(pm);
+	pm->frozen = true;
+	pm->asleep = true;
+	return CNT_SUSPEND;
 }
 
 static void pm_write(void *opaque, uint64_t off, const void *data,
@@ -127,7 +157,8 @@ static void pm_write(void *opaque, uint64_t off, const void *data,
 	struct acpi_pm *pm = opaque;
 	uint8_t b[ACPI_PM_LEN], mask[ACPI_PM_LEN] = { 0 };
 	uint16_t m, v;
-	bool off_now, reset;
+	enum cnt_action act = CNT_NONE;
+	bool reset;
 
 	memset(b, 0, sizeof(b));
 	memcpy(b + off, data, len);
@@ -138,14 +169,18 @@ static void pm_write(void *opaque, uint64_t off, const void *data,
 	pm->sts &= (uint16_t) ~(v & m); /* write 1 to clear */
 	pm->en = merged(b, mask, 2, pm->en, &m);
 	v = merged(b, mask, 4, pm->cnt, &m);
-	off_now = m && write_cnt(pm, v);
+	if (m)
+		act = write_cnt(pm, v);
 	reset = mask[12] && b[12] == ACPI_RESET_VALUE;
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
-	if (off_now)
+	if (act == CNT_POWEROFF) {
 		vm_request_stop(pm->vm, EXIT_POWEROFF,
 				"guest power-off (ACPI S5)");
-	else if (reset)
+	} else if (act == CNT_SUSPEND) {
+		pr_info("guest suspended to RAM (ACPI S3)");
+		vm_suspend(pm->vm);
+	} else if (reset)
 		vm_request_stop(pm->vm, EXIT_POWEROFF, "guest reset (ACPI)");
 }
 
@@ -154,12 +189,104 @@ static const struct bus_ops pm_ops = {
 	.write = pm_write,
 };
 
-void acpi_pm_power_button(struct acpi_pm *pm)
+/*
+ * Where the boot vCPU resumes: the FACS's X_Firmware_Waking_Vector in flat
+ * 32-bit mode if the guest set it (FACS version 1 and later; vmon does not
+ * offer 64BIT_WAKE_SUPPORTED_F), else Firmware_Waking_Vector in real
+ * mode. The FACS is the guest's memory: -1 if it is gone or the vector is
+ * out of reach.
+ */
+static int waking_vector(struct acpi_pm *pm, struct boot_entry *e)
 {
+	struct acpi_facs f;
+	uint64_t gpa = acpi_facs_gpa(ACPI_TABLES_ADDR);
+
+	if (gmem_read(&pm->vm->mem, gpa, &f, sizeof(f)) ||
+	    memcmp(f.sig, "FACS", 4) != 0) {
+		pr_err("acpi-pm: no FACS at 0x%llx to resume from S3",
+		       (unsigned long long)gpa);
+		return -1;
+	}
+	if (f.version >= 1 && f.x_waking_vector) {
+		if (f.x_waking_vector >> 32) {
+			pr_err("acpi-pm: X_Firmware_Waking_Vector 0x%llx is above 4 GiB",
+			       (unsigned long long)f.x_waking_vector);
+			return -1;
+		}
+		e->mode = BOOT_MODE_FLAT32;
+		e->entry = f.x_waking_vector;
+		return 0;
+	}
+	if (f.waking_vector >= REAL_MODE_LIMIT) {
+		pr_err("acpi-pm: Firmware_Waking_Vector 0x%x is out of real mode's reach",
+		       f.waking_vector);
+		return -1;
+	}
+	e->mode = BOOT_MODE_REAL;
+	e->entry = f.waking_vector;
+	return 0;
+}
+
+/*
+ * Sets @sts_bits and raises the SCI as they say; in S3, a wake event
+ * (@wakes) ends the suspend with WAK_STS set.
+ */
+static void event(struct acpi_pm *pm, uint16_t sts_bits, bool wakes,
+		  const char *why)
+{
+	struct boot_entry e = { 0 };
+	bool wake;
+
 	pthread_mutex_lock(&pm->lock);
-	pm->sts |= ACPI_PM1_PWRBTN;
+	pm->sts |= sts_bits;
+	wake = pm->asleep && wakes;
+	if (wake) {
+		pm->asleep = false;
+		pm->sts |= ACPI_PM1_WAK;
+	}
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
+	if (!wake)
+		return;
+	if (waking_vector(pm, &e)) {
+		vm_request_stop(pm->vm, EXIT_GUEST_CRASH,
+				"guest cannot resume from S3");
+		return;
+	}
+	pr_info("guest wakes from S3 (%s): vCPU 0 at 0x%llx in %s mode", why,
+		(unsigned long long)e.entry,
+		e.mode == BOOT_MODE_REAL ? "real" : "32-bit protected");
+	vm_wake(pm->vm, &e);
+}
+
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+	event(pm, ACPI_PM1_PWRBTN, true, "power button");
+}
+
+void acpi_pm_rtc_alarm(struct acpi_pm *pm)
+{
+	bool enabled;
+
+	pthread_mutex_lock(&pm->lock);
+	enabled = pm->en & ACPI_PM1_RTC;
+	pthread_mutex_unlock(&pm->lock);
+	event(pm, ACPI_PM1_RTC, enabled, "RTC alarm");
+}
+
+void acpi_pm_wake(struct acpi_pm *pm, const char *why)
+{
+	event(pm, 0, true, why);
+}
+
+bool acpi_pm_asleep(struct acpi_pm *pm)
+{
+	bool asleep;
+
+	pthread_mutex_lock(&pm->lock);
+	asleep = pm->asleep;
+	pthread_mutex_unlock(&pm->lock);
+	return asleep;
 }
 
 struct acpi_pm *vm_acpi_pm(struct vm *vm)
@@ -197,6 +324,7 @@ static void acpi_pm_reset(struct device *dev)
 
 	pthread_mutex_lock(&pm->lock);
 	pm->sts = pm->en = pm->cnt = 0;
+	pm->asleep = false;
 	update_sci(pm);
 	pthread_mutex_unlock(&pm->lock);
 }
@@ -231,7 +359,7 @@ static int acpi_pm_restore(struct device *dev, struct state_reader *r)
 	pm->cnt = cnt & (uint16_t)~ACPI_PM1_SLP_EN;
 	pm->frozen = true;
 	pm->tmr_frozen = tmr;
-	pm->sci = (sts & en & ACPI_PM1_PWRBTN) != 0;
+	pm->sci = (sts & en & SCI_BITS) != 0;
 	pthread_mutex_unlock(&pm->lock);
 	return 0;
 }

@@ -22,6 +22,12 @@ struct i8042 *vm_i8042(struct vm *vm);
 int i8042_ctrl_alt_del(struct i8042 *k);
 /* MC146818 CMOS RTC at 0x70/0x71 with the host's time (UTC). */
 int rtc_create(struct vm *vm);
+/*
+ * The RTC alarm's timer, -1 if none: the main loop polls it and calls
+ * rtc_alarm_fire() when it is readable (devices/rtc.c).
+ */
+int rtc_alarm_fd(struct vm *vm);
+void rtc_alarm_fire(struct vm *vm);
 /* isa-debug-exit at 0xf4: a write of V ends vmon with (V << 1) | 1. */
 int debug_exit_create(struct vm *vm);
 /* The POST diagnostic port 0x80 (Linux's I/O delay): writes are dropped. */
@@ -33,6 +39,13 @@ int post_port_create(struct vm *vm);
  */
 #define ROM_SIGNATURE "VMON-ROM"
 int rom_create(struct vm *vm);
+/*
+ * With firmware (--firmware): port 0x402, QEMU's debug console, which
+ * SeaBIOS writes its log to; lines go to vmon's log at debug level.
+ */
+int fw_debug_create(struct vm *vm);
+/* Checks that @path is a plausible BIOS image for rom_create(); 0 or -1. */
+int rom_check_firmware(const char *path);
 
 /* QEMU's pc-testdev layout (--test-device), see testdev.c. */
 #define TESTDEV_SCRATCH_PORT 0xe0

@@ -6,7 +6,8 @@
  * signature "QEMU", id (traditional interface only, no DMA), RAM size,
  * nb_cpus and max_cpus (the vCPUs vmon created), the kernel command line
  * (size and data), and the file directory with "etc/e820" and vmon's
- * "etc/vmon/generation" (devices.h). Integers are little-endian, the
+ * "etc/vmon/generation" (devices.h), and with a BIOS (--firmware)
+ * "etc/sercon-port" and "bootorder" for SeaBIOS. Integers are little-endian, the
  * directory big-endian, as in QEMU.
  * Owns the items, built once at creation; the selection and read offset
  * and the generation (its saved state) are guarded by one mutex (any
@@ -21,12 +22,14 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../acpi/loader.h"
+#include "../arch/x86/acpi.h"
 #include "../arch/x86/e820.h"
 #include "../util/log.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 
-#define FW_CFG_MAX_ITEMS 16
+#define FW_CFG_MAX_ITEMS 20
 
 struct fw_cfg_item {
 	uint16_t key;
@@ -133,6 +136,40 @@ static int add_generation(struct fw_cfg *fc)
 			"etc/vmon/generation");
 }
 
+/*
+ * What SeaBIOS reads besides the above when vmon boots firmware: its
+ * console on COM1 ("etc/sercon-port", as QEMU's -nographic machines) and
+ * an empty "bootorder" (its own order: the first bootable disk).
+ */
+static int add_firmware_items(struct fw_cfg *fc, struct vm *vm)
+{
+	uint8_t port[2] = { 0xf8, 0x03 }; /* 0x3f8, little-endian */
+
+	struct acpi_loader l;
+	int ret;
+
+	if (!vm->cfg || !vm->cfg->firmware || vm->cfg->kernel)
+		return 0;
+	if (add_u16(fc, FW_CFG_BOOT_MENU, 0) || /* no menu, no wait */
+	    add_item(fc, FW_CFG_GENERATION_KEY + 1, port, sizeof(port),
+		     "etc/sercon-port") ||
+	    add_item(fc, FW_CFG_GENERATION_KEY + 2, "", 0, "bootorder"))
+		return -1;
+	if (!vm->cfg->acpi)
+		return 0;
+	/* The tables, which SeaBIOS places and parses (virtio-mmio). */
+	if (acpi_loader_for(vm, &l))
+		return -1;
+	ret = add_item(fc, FW_CFG_GENERATION_KEY + 3, l.rsdp, sizeof(l.rsdp),
+		       ACPI_LOADER_RSDP_FILE) ||
+	      add_item(fc, FW_CFG_GENERATION_KEY + 4, l.tables, l.tables_len,
+		       ACPI_LOADER_TABLES_FILE) ||
+	      add_item(fc, FW_CFG_GENERATION_KEY + 5, l.script, l.script_len,
+		       ACPI_LOADER_SCRIPT_FILE);
+	acpi_loader_free(&l);
+	return ret ? -1 : 0;
+}
+
 /* The directory lists every item that has a file name, in key order. */
 static int add_file_dir(struct fw_cfg *fc)
 {
@@ -237,7 +274,7 @@ int fw_cfg_create(struct vm *vm)
 	    add_u32(fc, FW_CFG_CMDLINE_SIZE, (uint32_t)cmdline_len) ||
 	    add_item(fc, FW_CFG_CMDLINE_DATA, cmdline, cmdline_len, NULL) ||
 	    add_e820(fc, vm, FW_CFG_FILE_FIRST) || add_generation(fc) ||
-	    add_file_dir(fc)) {
+	    add_firmware_items(fc, vm) || add_file_dir(fc)) {
 		pr_err("fw_cfg: cannot build the configuration items");
 		return -1;
 	}

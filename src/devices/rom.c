@@ -1,19 +1,105 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * rom.c - the firmware ROM at the top of the 32-bit hole: read-only guest
- * memory (KVM_MEM_READONLY) where a BIOS would be. vmon needs no firmware;
- * the ROM holds an identification string ("VMON-ROM <version>") that
- * guests and tests can read, and a reset vector that halts. Guest writes
- * exit to vmon and are dropped (vm_add_rom()).
+ * memory (KVM_MEM_READONLY) where a BIOS would be. Without firmware the
+ * ROM holds an identification string ("VMON-ROM <version>") that guests
+ * and tests can read, and a reset vector that halts. With a BIOS image
+ * (vm_config.firmware, no kernel: docs/firmware.md) the image ends at
+ * 4 GiB, so its reset vector is the CPU's, and its last 256 KiB are also
+ * copied to RAM below 1 MiB (0xc0000-0xfffff, bios-256k.bin's code starts
+ * below 0xe0000), the ISA BIOS area, writable as QEMU's
+ * microvm has it (SeaBIOS keeps its variables there and, without an
+ * i440FX or Q35 to unlock shadow RAM, expects it writable), and the
+ * firmware gets its debug port (fw_debug.c). Guest writes
+ * to the ROM exit to vmon and are dropped (vm_add_rom()).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../arch/x86/layout.h"
+#include "../util/log.h"
 #include "../vmm/vm.h"
 #include "devices.h"
+
+#define FW_UNIT 0x10000ULL /* a BIOS image is a multiple of 64 KiB */
+#define ISA_BIOS_END 0x100000ULL
+#define ISA_BIOS_SIZE 0x40000ULL
+
+/* Opens @path and checks its size; the fd, or -1 (logged). */
+static int open_firmware(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		pr_err("firmware %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		pr_err("firmware %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	if (!*size || *size % FW_UNIT || *size > ROM_SIZE) {
+		pr_err("firmware %s: %llu bytes is not a BIOS image (a multiple of 64 KiB, at most %llu KiB: the ROM window)",
+		       path, (unsigned long long)*size,
+		       (unsigned long long)(ROM_SIZE >> 10));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int rom_check_firmware(const char *path)
+{
+	uint64_t size;
+	int fd = open_firmware(path, &size);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Reads the BIOS to the top of @img and its ISA part into RAM. */
+static int load_firmware(struct vm *vm, const char *path, uint8_t *img)
+{
+	uint64_t size, isa;
+	uint8_t *at;
+	int fd = open_firmware(path, &size);
+	ssize_t n = -1;
+
+	if (fd < 0)
+		return -1;
+	at = img + ROM_SIZE - size;
+	for (uint64_t done = 0; done < size; done += (uint64_t)n) {
+		n = read(fd, at + done, size - done);
+		if (n <= 0)
+			break;
+	}
+	close(fd);
+	if (n <= 0) {
+		pr_err("firmware %s: cannot read it", path);
+		return -1;
+	}
+	isa = size < ISA_BIOS_SIZE ? size : ISA_BIOS_SIZE;
+	if (gmem_write(&vm->mem, ISA_BIOS_END - isa, img + ROM_SIZE - isa,
+		       isa)) {
+		pr_err("firmware %s: no RAM for the ISA BIOS area", path);
+		return -1;
+	}
+	pr_info("firmware %s: %llu KiB at 0x%llx", path,
+		(unsigned long long)(size >> 10),
+		(unsigned long long)(ROM_ADDR + ROM_SIZE - size));
+	return 0;
+}
 
 int rom_create(struct vm *vm)
 {
@@ -30,9 +116,18 @@ int rom_create(struct vm *vm)
 	if (img == MAP_FAILED)
 		return -1;
 	memset(img, 0xff, ROM_SIZE);
-	memset(img, 0, 64);
-	strncpy((char *)img, ROM_SIGNATURE " " VMON_VERSION, 63);
-	memcpy(img + ROM_SIZE - 16, reset, sizeof(reset));
+	if (vm->cfg && vm->cfg->firmware && !vm->cfg->kernel) {
+		if (load_firmware(vm, vm->cfg->firmware, img) ||
+		    fw_debug_create(vm)) {
+			if (!in_place)
+				munmap(img, ROM_SIZE);
+			return -1;
+		}
+	} else {
+		memset(img, 0, 64);
+		strncpy((char *)img, ROM_SIGNATURE " " VMON_VERSION, 63);
+		memcpy(img + ROM_SIZE - 16, reset, sizeof(reset));
+	}
 	ret = vm_add_rom(vm, ROM_ADDR, img, ROM_SIZE, "rom");
 	if (!in_place)
 		munmap(img, ROM_SIZE);

@@ -4,8 +4,15 @@
  * clock is the host's (UTC) plus an offset the guest may set; BCD or
  * binary and 12/24-hour formats follow register B; the update-in-progress
  * flag is raised in the last 244 us of each second, as on the chip. The
- * NVRAM carries the memory sizes PC firmware would store. No alarm or
- * periodic interrupts. Saved state: the index, the NVRAM and the offset.
+ * NVRAM carries the memory sizes PC firmware would store. The alarm
+ * (registers 1, 3, 5; "don't care" values 0xc0-0xff) sets AF in register
+ * C when the clock reaches it, and with AIE in register B also IRQF and
+ * IRQ 8 (until register C is read) and the ACPI PM device's RTC event,
+ * which wakes a VM in S3 (acpi_pm_rtc_alarm()); its host timer
+ * (rtc_alarm.c) is polled by the main loop (rtc_alarm_fire()) and armed
+ * only with AIE. No periodic or update interrupts. Saved state: the
+ * index, the NVRAM and the offset (a restored alarm is armed again by the
+ * guest's next write to an alarm, time or B register).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -15,11 +22,16 @@
 
 #include "../arch/x86/layout.h"
 #include "../vmm/vm.h"
+#include "acpi_pm.h"
 #include "devices.h"
+#include "rtc_alarm.h"
 
 #define RTC_SECONDS 0x00
+#define RTC_SECONDS_ALARM 0x01
 #define RTC_MINUTES 0x02
+#define RTC_MINUTES_ALARM 0x03
 #define RTC_HOURS 0x04
+#define RTC_HOURS_ALARM 0x05
 #define RTC_WEEKDAY 0x06
 #define RTC_DAY 0x07
 #define RTC_MONTH 0x08
@@ -33,10 +45,17 @@
 #define REG_A_UIP 0x80
 #define REG_B_24H 0x02
 #define REG_B_BINARY 0x04
+#define REG_B_AIE 0x20
+#define REG_C_AF 0x20
+#define REG_C_IRQF 0x80
 #define REG_D_VRT 0x80
+#define RTC_IRQ 8
 
 struct rtc {
+	struct vm *vm;
 	pthread_mutex_t lock;
+	struct rtc_alarm alarm;
+	bool irq; /* IRQ 8 is up (until register C is read) */
 	uint8_t index;
 	uint8_t nvram[128];
 	time_t offset; /* guest time minus host time, seconds */
@@ -118,6 +137,9 @@ static uint8_t rtc_get(struct rtc *r, uint8_t idx)
 		uint8_t v = r->nvram[RTC_REG_C];
 
 		r->nvram[RTC_REG_C] = 0;
+		if (r->irq)
+			vm_irq_line(r->vm, RTC_IRQ, 0);
+		r->irq = false;
 		return v;
 	}
 	case RTC_REG_D:
@@ -167,6 +189,38 @@ static void rtc_set_time_field(struct rtc *r, uint8_t idx, uint8_t v)
 		r->offset += want - now;
 }
 
+/* An alarm register: its value, or RTC_ALARM_ANY for 0xc0-0xff. */
+static int alarm_field(struct rtc *r, uint8_t idx)
+{
+	uint8_t v = r->nvram[idx];
+
+	if (v >= 0xc0)
+		return RTC_ALARM_ANY;
+	return idx == RTC_HOURS_ALARM ? hours_in(r, v) : (int)from_bcd(r, v);
+}
+
+/* The clock guest_tm() reads (time() may lag it by a tick). */
+static time_t guest_now(struct rtc *r)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + r->offset;
+}
+
+/* Under the lock: the host timer follows the alarm registers and AIE. */
+static void rearm(struct rtc *r)
+{
+	time_t t = -1;
+
+	if (r->nvram[RTC_REG_B] & REG_B_AIE)
+		t = rtc_alarm_next(guest_now(r),
+				   alarm_field(r, RTC_SECONDS_ALARM),
+				   alarm_field(r, RTC_MINUTES_ALARM),
+				   alarm_field(r, RTC_HOURS_ALARM));
+	rtc_alarm_arm(&r->alarm, t, r->offset);
+}
+
 static void rtc_read(void *opaque, uint64_t off, void *data, unsigned int len)
 {
 	struct rtc *r = opaque;
@@ -209,8 +263,49 @@ static void rtc_write(void *opaque, uint64_t off, const void *data,
 			r->nvram[r->index] = v;
 			break;
 		}
+		if (r->index <= RTC_REG_B)
+			rearm(r); /* an alarm, time or B register */
 	}
 	pthread_mutex_unlock(&r->lock);
+}
+
+static struct rtc *vm_rtc(struct vm *vm)
+{
+	struct device *dev = vm_device(vm, DEVICE_RTC, 0);
+
+	return dev ? dev->opaque : NULL;
+}
+
+int rtc_alarm_fd(struct vm *vm)
+{
+	struct rtc *r = vm_rtc(vm);
+
+	return r ? r->alarm.fd : -1;
+}
+
+void rtc_alarm_fire(struct vm *vm)
+{
+	struct rtc *r = vm_rtc(vm);
+	struct acpi_pm *pm = vm_acpi_pm(vm);
+	bool interrupt = false;
+
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (rtc_alarm_due(&r->alarm, guest_now(r))) {
+		r->nvram[RTC_REG_C] |= REG_C_AF;
+		interrupt = r->nvram[RTC_REG_B] & REG_B_AIE;
+	}
+	if (interrupt) {
+		r->nvram[RTC_REG_C] |= REG_C_IRQF;
+		if (!r->irq)
+			vm_irq_line(vm, RTC_IRQ, 1);
+		r->irq = true;
+	}
+	rearm(r); /* the next match, or the same one if the timer was early */
+	pthread_mutex_unlock(&r->lock);
+	if (interrupt && pm)
+		acpi_pm_rtc_alarm(pm);
 }
 
 static const struct bus_ops rtc_ops = {
@@ -258,11 +353,17 @@ int rtc_create(struct vm *vm)
 	 * filter has no openat.
 	 */
 	tzset();
+	r->vm = vm;
+	if (rtc_alarm_init(&r->alarm)) {
+		free(r);
+		return -1;
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	r->nvram[RTC_REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz */
 	r->nvram[RTC_REG_B] = REG_B_24H; /* BCD, 24-hour */
 	set_nvram_memory(r, vm->mem.ram_size);
 	if (!vm_add_device(vm, DEVICE_RTC, &rtc_device_ops, r)) {
+		rtc_alarm_close(&r->alarm);
 		pthread_mutex_destroy(&r->lock);
 		free(r);
 		return -1;
@@ -280,6 +381,11 @@ static void rtc_reset(struct device *dev)
 	pthread_mutex_lock(&r->lock);
 	r->index = 0;
 	r->nvram[RTC_REG_C] = 0;
+	r->nvram[RTC_REG_B] &= (uint8_t)~REG_B_AIE;
+	if (r->irq)
+		vm_irq_line(r->vm, RTC_IRQ, 0);
+	r->irq = false;
+	rearm(r);
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -327,6 +433,7 @@ static void rtc_destroy(struct device *dev)
 {
 	struct rtc *r = dev->opaque;
 
+	rtc_alarm_close(&r->alarm);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../util/log.h"
+#include "acpi_pm.h"
 #include "../vmm/vm.h"
 #include "console_out.h"
 
@@ -341,6 +342,8 @@ size_t serial_rx_push(struct serial *s, const uint8_t *buf, size_t len)
 		s->rx_was_full = true;
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	if (n && vm_acpi_pm(s->vm)) /* a key wakes the VM from S3 */
+		acpi_pm_wake(vm_acpi_pm(s->vm), "a key on the serial console");
 	return n;
 }
 

@@ -94,6 +94,9 @@ static const struct sc_rule vcpu_rules[] = {
 	IOCTL(KVM_GET_REGS, "hypercall arguments, the crash report"),
 	IOCTL(KVM_SET_REGS, "hypercall results"),
 	IOCTL(KVM_GET_SREGS, "the crash report (CPU mode, segments)"),
+	IOCTL(KVM_SET_SREGS, "a resume from ACPI S3 restarts the vCPU"),
+	IOCTL(KVM_SET_MP_STATE,
+	      "a resume from ACPI S3: runnable, or waiting for a SIPI"),
 	IOCTL(KVM_TRANSLATE, "the crash report reads the bytes at RIP"),
 	IOCTL(KVM_IRQ_LINE, "legacy devices (UART, RTC) raise their IRQ"),
 	IOCTL(TUNSETOFFLOAD,
@@ -117,6 +120,7 @@ static const struct sc_rule vcpu_rules[] = {
 	ALLOW(pread64, "qcow2: an allocation finishing in a reset's drain"),
 	ALLOW(pwrite64, "qcow2: an allocation finishing in a reset's drain"),
 	ALLOW(fdatasync, "qcow2: an allocation finishing in a reset's drain"),
+	ALLOW(timerfd_settime, "the guest sets the RTC alarm"),
 };
 
 static const struct sc_rule io_rules[] = {
@@ -163,6 +167,7 @@ static const struct sc_rule main_rules[] = {
 	IOCTL(KVM_IRQ_LINE,
 	      "console input raises the UART's receive interrupt"),
 	ALLOW(tgkill, "kick the vCPUs out of KVM_RUN (pause, stop)"),
+	ALLOW(timerfd_settime, "the RTC alarm's next match"),
 	ALLOW(openat, "the metrics file on a flush (API mode)"),
 	ALLOW(pread64, "KVM statistics for the metrics"),
 	ALLOW(newfstatat, "stdio's first write to the metrics or log file"),

@@ -54,6 +54,8 @@ const char *device_kind_name(enum device_kind kind)
 		name = "acpi-pm";
 	else if (kind == DEVICE_PCI_HOST)
 		name = "pci-host";
+	else if (kind == DEVICE_FW_DEBUG)
+		name = "fw-debug";
 	if (name)
 		return name;
 	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";

@@ -85,6 +85,7 @@ enum device_kind {
 	/* Kinds added later go here: the numbers above are in snapshots. */
 	DEVICE_ACPI_PM = DEVICE_VIRTIO_END,
 	DEVICE_PCI_HOST,
+	DEVICE_FW_DEBUG, /* the firmware's debug port 0x402 (--firmware) */
 	DEVICE_NR_KINDS
 };
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../arch/arch.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "exitcode.h"
@@ -315,10 +316,27 @@ static void park(struct vcpu *vcpu)
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
-	while (atomic_load(&vm->pause_req) && !vm_stopping(vm))
+	while ((atomic_load(&vm->pause_req) || atomic_load(&vm->asleep)) &&
+	       !vm_stopping(vm))
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
 	vm->nr_parked--;
 	pthread_mutex_unlock(&vm->pause_lock);
+	if (!vm_stopping(vm) && !atomic_load(&vm->pause_req) &&
+	    atomic_exchange(&vcpu->wake_pending, false) &&
+	    arch_vcpu_wake(vcpu, vcpu->wake_mode, vcpu->wake_entry)) {
+		pr_err("vcpu%u: cannot restart it for the resume: %s", vcpu->id,
+		       strerror(errno));
+		vm_request_stop(vm, EXIT_UNEXPECTED, NULL);
+	}
+}
+
+/* A pause, a suspend (S3) or a resume from it wants the vCPU parked. */
+static bool must_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	return atomic_load(&vm->pause_req) || atomic_load(&vm->asleep) ||
+	       atomic_load(&vcpu->wake_pending);
 }
 
 /* The first KVM_RUN since the last vm_resume() (or ever): its time. */
@@ -361,7 +379,7 @@ static void *vcpu_thread(void *arg)
 	atomic_store(&vcpu->tid, (int)gettid());
 
 	while (!vm_stopping(vm)) {
-		if (atomic_load(&vm->pause_req)) {
+		if (must_park(vcpu)) {
 			/*
 			 * An I/O or MMIO exit completes on the next KVM_RUN:
 			 * with immediate_exit set, KVM finishes the pending

@@ -41,6 +41,10 @@ struct vcpu {
 	/* Written by the vCPU thread only; read by metrics (relaxed). */
 	uint64_t stats[VCPU_STAT_NR];
 	uint64_t exits[VCPU_EXIT_REASONS];
+	/* vm_wake(): where the vCPU restarts before its next KVM_RUN */
+	atomic_bool wake_pending;
+	int wake_mode;
+	uint64_t wake_entry;
 };
 
 /* The name of KVM exit reason @reason ("IO", "MMIO"...), or "?". */

@@ -489,6 +489,34 @@ void vm_request_stop(struct vm *vm, int code, const char *why)
 	}
 }
 
+void vm_suspend(struct vm *vm)
+{
+	struct vcpu *self = vcpu_current();
+
+	atomic_store(&vm->asleep, true);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		if (&vm->vcpus[i] != self)
+			vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_wake(struct vm *vm, const struct boot_entry *boot)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->wake_mode = i ? ARCH_WAKE_WAIT_SIPI : boot->mode;
+		v->wake_entry = boot->entry;
+		atomic_store(&v->wake_pending, true);
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->asleep, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* A vCPU still in KVM_RUN (no exit since the suspend) leaves it. */
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
 int vm_start(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)

@@ -103,6 +103,11 @@ struct vm {
 	 * vm_resume() (or the start): a migration's "vCPU runs" mark.
 	 */
 	_Atomic uint64_t run_ns;
+	/*
+	 * ACPI S3 (vm_suspend(), vm_wake()): the vCPUs stay parked while
+	 * set, as in a pause; devices and RAM are kept.
+	 */
+	atomic_bool asleep;
 };
 
 /*
@@ -185,6 +190,19 @@ static inline bool vm_paused(struct vm *vm)
 }
 /* The guest's KVM clock in ns (KVM_GET_CLOCK), or -1 on error. */
 int64_t vm_guest_clock(struct vm *vm);
+
+/*
+ * Suspend to RAM (ACPI S3): every vCPU parks at its next exit, the
+ * caller's (a vCPU thread) after the exit it is handling. Safe from any
+ * thread.
+ */
+void vm_suspend(struct vm *vm);
+/*
+ * Ends a suspend: the boot vCPU restarts at @boot (arch_vcpu_wake()), the
+ * others as after an INIT (waiting for a SIPI). Safe from any thread.
+ */
+struct boot_entry;
+void vm_wake(struct vm *vm, const struct boot_entry *boot);
 
 /* Starts all vCPU threads; returns 0 or -1. */
 int vm_start(struct vm *vm);

@@ -105,6 +105,49 @@ def test_acpi():
              "the guest got the SCI with PWRBTN_STS:\n%s" % out[-600:])
 
 
+def s3_wake_by(how, wake, passes):
+    """S3 with no alarm armed: @wake(vm, sock) ends it after the guest's
+    "entering S3"; the guest then checks its resume (@passes lines).
+    Through the API, for `vmon stop --acpi SOCKET`."""
+    d = tempfile.mkdtemp(prefix="vmon-s3-")
+    sock, cfg = os.path.join(d, "api.sock"), os.path.join(d, "vm.json")
+    with open(cfg, "w") as f:
+        json.dump({"boot-source": {"kernel_image_path": path("s3.elf"),
+                                   "boot_args": "s3.wake=" + how},
+                   "machine-config": {"vcpu_count": 2, "mem_size_mib": 64}},
+                  f)
+    vm = vt.Interactive(["run", "-v", "--acpi", "--api-sock", sock,
+                         "--config-file", cfg])
+    step = "S3 (%s): the guest suspends" % how
+    if vt.check(vm.follow(b"entering S3", step, idle_s=20), step):
+        vt.check(vm.follow_err("guest suspended to RAM", 1,
+                               "vmon logs the suspend", idle_s=20),
+                 "vmon logs the suspend")
+        # Asleep for a while: the PM timer must not count it.
+        time.sleep(1.0)
+        wake(vm, sock)
+    code = vm.wait(vm.budget(10))
+    shutil.rmtree(d, ignore_errors=True)
+    out = vm.out.decode(errors="replace")
+    n = sum(1 for line in out.splitlines() if line.startswith("PASS: "))
+    vt.check(code == PASS_CODE and n == passes and "FAIL" not in out,
+             "S3 (%s): woken, %d PASS lines (%d), exit %r:\n%s\n%s"
+             % (how, passes, n, code, out[-800:], vm.err[-600:]))
+
+
+def press_button(vm, sock):
+    r = vt.run(["stop", "--acpi", sock], timeout=TIMEOUT)
+    vt.check(r.code == 0, "vmon stop --acpi: exit 0 (%r)" % (r,))
+
+
+def test_s3():
+    # The RTC alarm wakes it (three seconds after the guest armed it).
+    expect_pass(boot("s3", "--acpi", "--cpus", "2", timeout=60), 11)
+    # A key on the serial console, the power button.
+    s3_wake_by("key", lambda vm, sock: vm.send(b"k"), 9)
+    s3_wake_by("button", press_button, 10)
+
+
 def test_hello():
     kernel = path("hello.elf")
     p = subprocess.run([vt.VMON, "run", "--kernel", kernel],
@@ -380,6 +423,7 @@ TESTS = {
     "mce": test_mce,
     "pci": test_pci,
     "acpi": test_acpi,
+    "s3": test_s3,
 }
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "../../acpi/loader.h"
 #include "../../acpi/tables.h"
 #include "../../pci/host.h"
 #include "../../util/log.h"
@@ -72,6 +73,27 @@ static void describe_pci(struct vm *vm, struct acpi_pci *p)
 		p->intx[p->nr_intx].gsi = dev->cfg[PCI_INTERRUPT_LINE];
 		p->nr_intx++;
 	}
+static int describe(struct vm *vm, struct acpi_desc *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->nr_cpus = vm->nr_vcpus;
+	d->lapic_addr = (uint32_t)LAPIC_ADDR;
+	d->ioapic_addr = (uint32_t)IOAPIC_ADDR;
+	d->ioapic_id = (uint8_t)vm->nr_vcpus; /* as the MP table */
+	return describe_virtio(vm, d);
+}
+
+int acpi_loader_for(struct vm *vm, struct acpi_loader *l)
+{
+	struct acpi_desc d;
+
+	if (describe(vm, &d))
+		return -1;
+	if (acpi_loader_build(&d, l)) {
+		pr_err("ACPI tables for the firmware: out of memory or space");
+		return -1;
+	}
+	return 0;
 }
 
 int acpi_write_tables(struct vm *vm)
@@ -83,12 +105,7 @@ int acpi_write_tables(struct vm *vm)
 	vm->arch->rsdp = 0;
 	if (!vm->cfg->acpi)
 		return 0;
-	memset(&d, 0, sizeof(d));
-	d.nr_cpus = vm->nr_vcpus;
-	d.lapic_addr = (uint32_t)LAPIC_ADDR;
-	d.ioapic_addr = (uint32_t)IOAPIC_ADDR;
-	d.ioapic_id = (uint8_t)vm->nr_vcpus; /* as the MP table */
-	if (describe_virtio(vm, &d))
+	if (describe(vm, &d))
 		return -1;
 	describe_pci(vm, &d.pci);
 	p = gpa_to_hva_rw(&vm->mem, ACPI_TABLES_ADDR, ACPI_TABLES_SIZE);

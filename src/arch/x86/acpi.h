@@ -19,6 +19,12 @@ struct vm;
  * and sets vm->arch->rsdp; otherwise sets it to 0. 0 or -1, logged.
  */
 int acpi_write_tables(struct vm *vm);
+/*
+ * The tables for firmware that places them (--firmware with ACPI): QEMU's
+ * table-loader files (src/acpi/loader.h). 0 or -1, logged.
+ */
+struct acpi_loader;
+int acpi_loader_for(struct vm *vm, struct acpi_loader *l);
 /* ISA IRQ 0 to IOAPIC pin 2 (KVM_SET_GSI_ROUTING); 0 or -1, logged. */
 int acpi_irq_routing(struct vm *vm);
 

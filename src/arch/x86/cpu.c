@@ -170,6 +170,8 @@ int arch_setup_boot_cpu(struct vcpu *vcpu, const struct boot_entry *entry)
 	struct kvm_regs regs;
 	bool lm = entry->mode == BOOT_MODE_LINUX64;
 
+	if (entry->mode >= BOOT_MODE_RESET)
+		return x86_firmware_entry(vcpu, entry->mode, entry->entry);
 	if (gmem_write(&vm->mem, BOOT_GDT_ADDR, boot_gdt, sizeof(boot_gdt)))
 		return -1;
 	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs))
