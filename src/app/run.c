@@ -34,35 +34,10 @@
 #include "api_main.h"
 #include "cli.h"
 #include "console.h"
+#include "default_guest.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
 #define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"
-
-/* The default guest's directory: $VMON_CACHE or $XDG_CACHE_HOME/vmon. */
-static int default_guest(char *kernel, char *initrd, size_t len)
-{
-	const char *cache = getenv("VMON_CACHE");
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	char dir[PATH_MAX];
-
-	if (cache && *cache)
-		snprintf(dir, sizeof(dir), "%s/guest/default", cache);
-	else if (xdg && *xdg)
-		snprintf(dir, sizeof(dir), "%s/vmon/guest/default", xdg);
-	else
-		snprintf(dir, sizeof(dir), "%s/.cache/vmon/guest/default",
-			 home ? home : "");
-	if (snprintf(kernel, len, "%.*s/vmlinux", PATH_MAX - 32, dir) < 0 ||
-	    snprintf(initrd, len, "%.*s/initramfs.cpio", PATH_MAX - 32, dir) <
-		    0 ||
-	    access(kernel, R_OK) || access(initrd, R_OK)) {
-		pr_err("default guest %s: not built yet: run scripts/build-guest, or give --kernel",
-		       dir);
-		return -1;
-	}
-	return 0;
-}
 
 static int check_input_file(const char *what, const char *path)
 {
@@ -441,7 +416,6 @@ int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg)
 
 int cmd_run(int argc, char **argv)
 {
-	static char kernel[PATH_MAX], initrd[PATH_MAX];
 	struct run_opts o;
 	struct kvm kvm;
 	int ret;
@@ -458,16 +432,8 @@ int cmd_run(int argc, char **argv)
 		return o.seccomp_filter ? EXIT_USAGE : EXIT_HOST;
 	if (o.api_sock || o.config_file || o.restore || o.incoming)
 		return api_main(&o);
-	if (!o.cfg.kernel) {
-		if (o.cfg.initrd) {
-			pr_err("--initrd: needs --kernel (the default guest has its own)");
-			return EXIT_USAGE;
-		}
-		if (default_guest(kernel, initrd, sizeof(kernel)))
-			return EXIT_USAGE;
-		o.cfg.kernel = kernel;
-		o.cfg.initrd = initrd;
-	}
+	if (!o.cfg.kernel && default_guest_setup(&o))
+		return EXIT_USAGE;
 	if (check_input_file("kernel", o.cfg.kernel) ||
 	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))
 		return EXIT_USAGE;
