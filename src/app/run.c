@@ -34,35 +34,10 @@
 #include "api_main.h"
 #include "cli.h"
 #include "console.h"
+#include "default_guest.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
 #define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"
-
-/* The default guest's directory: $VMON_CACHE or $XDG_CACHE_HOME/vmon. */
-static int default_guest(char *kernel, char *initrd, size_t len)
-{
-	const char *cache = getenv("VMON_CACHE");
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
-	char dir[PATH_MAX];
-
-	if (cache && *cache)
-		snprintf(dir, sizeof(dir), "%s/guest/default", cache);
-	else if (xdg && *xdg)
-		snprintf(dir, sizeof(dir), "%s/vmon/guest/default", xdg);
-	else
-		snprintf(dir, sizeof(dir), "%s/.cache/vmon/guest/default",
-			 home ? home : "");
-	if (snprintf(kernel, len, "%.*s/vmlinux", PATH_MAX - 32, dir) < 0 ||
-	    snprintf(initrd, len, "%.*s/initramfs.cpio", PATH_MAX - 32, dir) <
-		    0 ||
-	    access(kernel, R_OK) || access(initrd, R_OK)) {
-		pr_err("default guest %s: not built yet: run scripts/build-guest, or give --kernel",
-		       dir);
-		return -1;
-	}
-	return 0;
-}
 
 static int check_input_file(const char *what, const char *path)
 {
@@ -455,7 +430,6 @@ int vmm_host_open(struct kvm *kvm, const struct vm_config *cfg)
 
 int cmd_run(int argc, char **argv)
 {
-	static char kernel[PATH_MAX], initrd[PATH_MAX];
 	struct run_opts o;
 	struct kvm kvm;
 	int ret;
@@ -478,15 +452,8 @@ int cmd_run(int argc, char **argv)
 				pr_err("--initrd: needs --kernel (the firmware loads its own)");
 			return EXIT_USAGE;
 		}
-	} else if (!o.cfg.kernel) {
-		if (o.cfg.initrd) {
-			pr_err("--initrd: needs --kernel (the default guest has its own)");
-			return EXIT_USAGE;
-		}
-		if (default_guest(kernel, initrd, sizeof(kernel)))
-			return EXIT_USAGE;
-		o.cfg.kernel = kernel;
-		o.cfg.initrd = initrd;
+	} else if (!o.cfg.kernel && default_guest_setup(&o)) {
+		return EXIT_USAGE;
 	}
 	if ((o.cfg.kernel && check_input_file("kernel", o.cfg.kernel)) ||
 	    (o.cfg.initrd && check_initrd(o.cfg.initrd)))

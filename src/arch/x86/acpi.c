@@ -73,6 +73,8 @@ static void describe_pci(struct vm *vm, struct acpi_pci *p)
 		p->intx[p->nr_intx].gsi = dev->cfg[PCI_INTERRUPT_LINE];
 		p->nr_intx++;
 	}
+}
+
 static int describe(struct vm *vm, struct acpi_desc *d)
 {
 	memset(d, 0, sizeof(*d));
