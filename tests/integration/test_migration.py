@@ -19,7 +19,9 @@
   SIGTERM;
 - a corrupted stream (a TCP proxy flips a byte in a page batch): the
   destination exits 2 naming the checksum, the source resumes by itself
-  and its guest counts on;
+  and its guest counts on; a stream of another version (the proxy
+  rewrites the prelude's version): refused naming both versions before
+  any page batch is sent, the source counts on;
 - block migration (with_disks): a guest writing its disk block after
   block (api_probe.elf probe.blkwrite) moves to another image file; the
   destination's file ends with every block written on either side."""
@@ -396,15 +398,42 @@ def recv_exact(sock, n):
     return buf
 
 
+def crc64_xz(data):
+    """CRC-64/XZ, bit by bit (the stream's record checksum)."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xC96C5795D7870F42 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
 def corrupting_proxy(listen_port, dst_port, batch):
     """Forwards one connection to dst_port; flips a byte in the middle of
     the payload of the @batch-th PAGES record (type 2) from the source.
     Returns the thread and a dict that says whether it flipped one."""
+    done = {"flipped": False, "seen": 0}
+
+    def flip(rtype, head, payload):
+        if rtype == 2:
+            done["seen"] += 1
+            if done["seen"] == batch:
+                k = len(payload) // 2
+                payload = payload[:k] + bytes([payload[k] ^ 0x5a]) \
+                    + payload[k + 1:]
+                done["flipped"] = True
+        return head, payload
+    return rewriting_proxy(listen_port, dst_port, flip), done
+
+
+def rewriting_proxy(listen_port, dst_port, rewrite):
+    """Forwards one connection to dst_port, each record from the source
+    through rewrite(type, head, payload) -> (head, payload). Returns the
+    thread."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", listen_port))
     ls.listen(1)
-    done = {"flipped": False}
 
     def pipe_back(a, b):
         while True:
@@ -426,7 +455,6 @@ def corrupting_proxy(listen_port, dst_port, batch):
         ls.close()
         b = socket.create_connection(("127.0.0.1", dst_port))
         threading.Thread(target=pipe_back, args=(b, a), daemon=True).start()
-        seen = 0
         try:
             while True:
                 head = recv_exact(a, 24)
@@ -437,13 +465,7 @@ def corrupting_proxy(listen_port, dst_port, batch):
                 payload = recv_exact(a, n) if n else b""
                 if payload is None:
                     break
-                if rtype == 2:
-                    seen += 1
-                    if seen == batch:
-                        k = n // 2
-                        payload = payload[:k] + bytes([payload[k] ^ 0x5a]) \
-                            + payload[k + 1:]
-                        done["flipped"] = True
+                head, payload = rewrite(rtype, head, payload)
                 b.sendall(head + payload)
         except OSError:
             pass
@@ -455,7 +477,7 @@ def corrupting_proxy(listen_port, dst_port, batch):
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
-    return t, done
+    return t
 
 
 port = 20000 + (PID + 7) % 20000
@@ -485,6 +507,47 @@ c = src.last_count()
 check(wait_count(src, c + 0x2000) > c + 0x2000,
       "the source resumed by itself and counts on (past 0x%x)" % c)
 check(src.req("GET", "/")[1].get("state") == "Running", "the source runs")
+check(src.stop() == 0, "the source stops cleanly")
+proxy.join(10)
+
+# --- A stream of another version: refused before any page moves ---
+moved = {"pages": 0}
+
+
+def version_3(rtype, head, payload):
+    """HELLO claims stream version 3 (checksum recomputed); PAGES counted."""
+    if rtype == 1:
+        payload = (3).to_bytes(4, "little") + payload[4:]
+        head = head[:16] + crc64_xz(payload).to_bytes(8, "little")
+    moved["pages"] += rtype == 2
+    return head, payload
+
+
+port = 20000 + (PID + 17) % 20000
+proxy_port = 20000 + (PID + 19) % 20000
+src = vmon_api.Instance(id="mig-src12-%d" % PID)
+ok, body = src.boot_counter(mem=64)
+check(ok, "boot the counter guest %r" % (body,))
+c = wait_count(src, 0x2000)
+dst = vmon_api.Instance(id="mig-dst12-%d" % PID,
+                        extra=["--incoming", "tcp:127.0.0.1:%d" % port])
+proxy = rewriting_proxy(proxy_port, port, version_3)
+check(src.req("PUT", "/migration/send",
+              {"url": "tcp:127.0.0.1:%d" % proxy_port})[0] == 204,
+      "migration/send through the version-rewriting proxy")
+code = wait_exit(dst)
+want = "the source speaks migration stream version 3, this vmon version 2"
+check(code == 2 and want in dst.stderr(),
+      "a version 3 stream: the destination exits 2 naming both versions "
+      "(%r): %r" % (code, dst.stderr()[-300:]))
+dst.stop()
+info = wait_state(src, ("failed",))
+check(info.get("state") == "failed" and want in (info.get("error") or ""),
+      "the source reports the destination's refusal: %r" % (info,))
+check(moved["pages"] == 0, "no page batch was sent (%d)" % moved["pages"])
+c = src.last_count()
+check(wait_count(src, c + 0x2000) > c + 0x2000,
+      "the source counts on (past 0x%x)" % c)
 check(src.stop() == 0, "the source stops cleanly")
 proxy.join(10)
 
