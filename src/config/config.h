@@ -20,6 +20,8 @@
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
 enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+/* Dirty page tracking: KVM's ring where offered, or forced either way. */
+enum dirty_log_mode { DIRTY_LOG_AUTO, DIRTY_LOG_RING, DIRTY_LOG_BITMAP };
 
 /*
  * Virtio devices (src/virtio). Strings are copied in: no ownership. As
@@ -94,6 +96,7 @@ struct vm_config {
 	const char *mem_file;
 	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
 	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
+	enum dirty_log_mode dirty_log; /* KVM's dirty ring or bitmap */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */
 	uint64_t console_rate; /* bytes per second; 0: unlimited */
 	uint64_t serial_file_max; /* SERIAL_FILE: bytes at most; 0: no cap */

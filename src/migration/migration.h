@@ -54,6 +54,7 @@ struct mig_progress {
 	bool postcopy; /* switched over to post-copy */
 	uint64_t disk_bytes_sent; /* block migration: disk data sent */
 	uint64_t disk_dirty_bytes; /* left after the last round */
+	const char *dirty_log; /* KVM's "ring" or "bitmap" (dirty.h) */
 	char error[MIG_ERR_MAX];
 };
 

@@ -763,6 +763,7 @@ struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
 	m->prog.state = MIG_ACTIVE;
 	m->prog.mode = p->mode;
 	m->prog.ram_pages = vm->mem.ram_size / MIG_PAGE;
+	m->prog.dirty_log = dirty_log_method(vm);
 	e = thread_spawn(&m->thread, source_main, m);
 	if (!e)
 		return m;

@@ -31,6 +31,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -71,7 +72,21 @@ def wait_state(inst, want, timeout=120):
         if st == 200 and body.get("state") in want:
             break
         time.sleep(0.05)
+    DIRTY_SEEN.add(body.get("dirty_log"))
     return body
+
+
+# With an argument (ring or bitmap), every vmon runs with --dirty-log
+# that: the whole test passes with KVM's dirty ring and with its bitmap.
+DIRTY_LOG = sys.argv[1] if len(sys.argv) > 1 else None
+DIRTY_SEEN = set()
+if DIRTY_LOG:
+    _instance_init = vmon_api.Instance.__init__
+
+    def _init_with_dirty_log(self, extra=(), *a, **kw):
+        _instance_init(self, list(extra) + ["--dirty-log", DIRTY_LOG],
+                       *a, **kw)
+    vmon_api.Instance.__init__ = _init_with_dirty_log
 
 
 def snap(inst, d):
@@ -686,5 +701,10 @@ check(code == 2, "a foreign stream: the destination exits 2 (got %r)" % (code,))
 check("not a vmon migration stream" in dst.stderr(),
       "and says why: %r" % (dst.stderr()[-300:],))
 dst.stop()
+DIRTY_SEEN.discard(None)
+check(DIRTY_SEEN == {DIRTY_LOG} if DIRTY_LOG else
+      len(DIRTY_SEEN) == 1 and DIRTY_SEEN <= {"ring", "bitmap"},
+      "GET /migration named the dirty log used: %r (asked for %s)"
+      % (DIRTY_SEEN, DIRTY_LOG or "auto"))
 shutil.rmtree(WORK, ignore_errors=True)
 vmontest.finish()
