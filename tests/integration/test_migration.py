@@ -24,7 +24,8 @@
   any page batch is sent, the source counts on;
 - block migration (with_disks): a guest writing its disk block after
   block (api_probe.elf probe.blkwrite) moves to another image file; the
-  destination's file ends with every block written on either side."""
+  destination's file ends with every block written on either side; the
+  same from a qcow2 image into a qcow2 image."""
 import hashlib
 import os
 import re
@@ -577,10 +578,24 @@ def blocks_written(text):
     return b[-1] if b else 0
 
 
-def disk_blocks_ok(path, n):
-    """Blocks 0..n-1 of @path hold the guest's pattern, the rest zeros."""
-    with open(path, "rb") as f:
+def guest_bytes(path):
+    """What the guest sees of image @path (a .qcow2 through qemu-img)."""
+    if not path.endswith(".qcow2"):
+        with open(path, "rb") as f:
+            return f.read()
+    raw = path + ".raw"
+    subprocess.run(["qemu-img", "convert", "-O", "raw", path, raw],
+                   check=True, capture_output=True)
+    with open(raw, "rb") as f:
         data = f.read()
+    os.unlink(raw)
+    return data
+
+
+def disk_blocks_ok(path, n):
+    """Blocks 0..n-1 of @path (or of these bytes) hold the guest's
+    pattern, the rest zeros."""
+    data = path if isinstance(path, bytes) else guest_bytes(path)
     want = b"".join((BW_MAGIC | k).to_bytes(8, "little") * 512
                     for k in range(n))
     bad = [k for k in range(n) if data[k * 4096:(k + 1) * 4096] !=
@@ -589,70 +604,98 @@ def disk_blocks_ok(path, n):
         data[n * 4096:] == bytes(DISK - n * 4096), bad[:8]
 
 
+def make_disk(path):
+    """An empty image of DISK bytes: raw, or qcow2 by its name."""
+    if path.endswith(".qcow2"):
+        r = subprocess.run([vmontest.VMON, "img", "create", "-f", "qcow2",
+                            path, str(DISK)], capture_output=True, text=True)
+        check(r.returncode == 0, "vmon img create %s: %r" % (path, r))
+        return
+    with open(path, "wb") as f:
+        f.truncate(DISK)
+
+
+def blkwrite_case(tag, disk_a, disk_b):
+    """The disk-writing guest on image @disk_a moves, its disk copied into
+    @disk_b (each raw or qcow2), while it writes."""
+    for p_ in (disk_a, disk_b):
+        make_disk(p_)
+    src = vmon_api.Instance(id="mig-src9%s-%d" % (tag, PID))
+    sts = [src.req("PUT", "/boot-source",
+                   {"kernel_image_path": PROBE, "boot_args":
+                    "console=ttyS0 probe.blkwrite probe.stay"})[0],
+           src.req("PUT", "/machine-config",
+                   {"vcpu_count": 1, "mem_size_mib": 32})[0],
+           # 100 writes a second: it writes all through the migration.
+           src.req("PUT", "/drives/d1",
+                   {"drive_id": "d1", "path_on_host": disk_a,
+                    "is_root_device": False, "is_read_only": False,
+                    "rate_limiter": {"ops": {"size": 10,
+                                             "refill_time": 100}}})[0],
+           src.req("PUT", "/actions", {"action_type": "InstanceStart"})[0]]
+    check(sts == [204] * 4, "boot the disk-writing guest: %r" % (sts,))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and \
+            blocks_written(src.serial_text()) < 64:
+        time.sleep(0.05)
+    check(blocks_written(src.serial_text()) >= 64, "the guest writes its disk")
+    dst = vmon_api.Instance(id="mig-dst9%s-%d" % (tag, PID),
+                            extra=["--incoming", url, "--override",
+                                   "drive:d1=" + disk_b])
+    st, b = src.req("PUT", "/migration/send",
+                    {"url": url, "with_disks": True, "bandwidth": 1 << 20})
+    check(st == 204, "migration/send with_disks: %s %r" % (st, b))
+    info = wait_state(src, ("completed", "failed", "cancelled"), 300)
+    check(info.get("state") == "completed",
+          "the migration with its disk completes: %r" % (info,))
+    check(wait_exit(src) == 0, "the source ends with exit 0")
+    on_src = blocks_written(src.serial_text())
+    check(64 <= on_src < BW_BLOCKS, "the guest wrote on the source up to "
+          "block %d, not to its end" % on_src)
+    check(info.get("disk_bytes_sent", 0) > DISK,
+          "chunks written during the migration were sent again (%s bytes of "
+          "disk sent for %d)" % (info.get("disk_bytes_sent"), DISK))
+    deadline = time.monotonic() + 120
+    # The probe prints "blkwrite: done" and then its verdict line; wait for
+    # the whole verdict, not just its first bytes.
+    while time.monotonic() < deadline and \
+            not re.search(r"(ok|FAIL): blk: .*\n", dst.serial_text()):
+        time.sleep(0.1)
+    text = dst.serial_text()
+    check("blkwrite: done" in text and
+          "ok: blk: 1536 blocks written" in text,
+          "the guest finished its writes on the destination: %r"
+          % text[-200:])
+    check(dst.req("PATCH", "/vm", {"state": "Paused"})[0] == 204,
+          "pause the destination (its writes drained)")
+    # Stopped: a qcow2 image's metadata reaches its file at the close.
+    check(dst.stop() == 0, "the destination stops cleanly")
+    ok, bad = disk_blocks_ok(disk_b, BW_BLOCKS)
+    check(ok, "the destination's disk holds every block the guest wrote, "
+          "on either side, and nothing else (wrong blocks: %s)" % (bad,))
+    # It prints every 16 blocks, and its last line on the source may have
+    # been cut by the switch-over: it stopped within 32 past that.
+    a_data = guest_bytes(disk_a)
+    kept = [m for m in range(on_src, on_src + 32)
+            if disk_blocks_ok(a_data, m)[0]]
+    check(kept and sha(disk_a) != sha(disk_b),
+          "the source's file kept its own blocks (to %s; its last line said "
+          "%d; wrong from there: %s), another file"
+          % (kept, on_src, disk_blocks_ok(a_data, on_src)[1]))
+    src.stop()
+
+
 url = "unix:" + os.path.join(WORK, "disks.sock")
 disk_a, disk_b = os.path.join(WORK, "da.img"), os.path.join(WORK, "db.img")
-for p_ in (disk_a, disk_b):
-    with open(p_, "wb") as f:
-        f.truncate(DISK)
-src = vmon_api.Instance(id="mig-src9-%d" % PID)
-sts = [src.req("PUT", "/boot-source",
-               {"kernel_image_path": PROBE,
-                "boot_args": "console=ttyS0 probe.blkwrite probe.stay"})[0],
-       src.req("PUT", "/machine-config",
-               {"vcpu_count": 1, "mem_size_mib": 32})[0],
-       # 100 writes a second: the guest writes all through the migration.
-       src.req("PUT", "/drives/d1",
-               {"drive_id": "d1", "path_on_host": disk_a,
-                "is_root_device": False, "is_read_only": False,
-                "rate_limiter": {"ops": {"size": 10,
-                                         "refill_time": 100}}})[0],
-       src.req("PUT", "/actions", {"action_type": "InstanceStart"})[0]]
-check(sts == [204] * 4, "boot the disk-writing guest: %r" % (sts,))
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline and blocks_written(src.serial_text()) < 64:
-    time.sleep(0.05)
-check(blocks_written(src.serial_text()) >= 64, "the guest writes its disk")
-dst = vmon_api.Instance(id="mig-dst9-%d" % PID,
-                        extra=["--incoming", url, "--override",
-                               "drive:d1=" + disk_b])
-st, b = src.req("PUT", "/migration/send",
-                {"url": url, "with_disks": True, "bandwidth": 1 << 20})
-check(st == 204, "migration/send with_disks: %s %r" % (st, b))
-info = wait_state(src, ("completed", "failed", "cancelled"), 300)
-check(info.get("state") == "completed",
-      "the migration with its disk completes: %r" % (info,))
-check(wait_exit(src) == 0, "the source ends with exit 0")
-on_src = blocks_written(src.serial_text())
-check(64 <= on_src < BW_BLOCKS, "the guest wrote on the source up to block "
-      "%d, not to its end" % on_src)
-check(info.get("disk_bytes_sent", 0) > DISK,
-      "chunks written during the migration were sent again (%s bytes of "
-      "disk sent for %d)" % (info.get("disk_bytes_sent"), DISK))
-deadline = time.monotonic() + 120
-# The probe prints "blkwrite: done" and then its verdict line; wait for
-# the whole verdict, not just its first bytes.
-while time.monotonic() < deadline and \
-        not re.search(r"(ok|FAIL): blk: .*\n", dst.serial_text()):
-    time.sleep(0.1)
-text = dst.serial_text()
-check("blkwrite: done" in text and "ok: blk: 1536 blocks written" in text,
-      "the guest finished its writes on the destination: %r" % text[-200:])
-check(dst.req("PATCH", "/vm", {"state": "Paused"})[0] == 204,
-      "pause the destination (its writes drained)")
-ok, bad = disk_blocks_ok(disk_b, BW_BLOCKS)
-check(ok, "the destination's disk file holds every block the guest wrote, "
-      "on either side, and nothing else (wrong blocks: %s)" % (bad,))
-# It prints every 16 blocks, and its last line on the source may have
-# been cut by the switch-over: it stopped within 32 past that.
-kept = [m for m in range(on_src, on_src + 32) if disk_blocks_ok(disk_a, m)[0]]
-check(kept and sha(disk_a) != sha(disk_b),
-      "the source's file kept its own blocks (to %s; its last line said "
-      "%d; wrong from there: %s), another file"
-      % (kept, on_src, disk_blocks_ok(disk_a, on_src)[1]))
-check(dst.stop() == 0, "the destination stops cleanly")
-src.stop()
+blkwrite_case("r", disk_a, disk_b)
+# qcow2 on both sides: read and written through the drives' qcow2 engines.
+qa, qb = os.path.join(WORK, "qa.qcow2"), os.path.join(WORK, "qb.qcow2")
+blkwrite_case("q", qa, qb)
+r = subprocess.run(["qemu-img", "check", qb], capture_output=True, text=True)
+check(r.returncode == 0, "qemu-img check: the destination's qcow2 image "
+      "is consistent: %r" % (r.stdout[-300:] + r.stderr[-300:],))
 
-# Refusals: a destination image of another size; a qcow2 image.
+# Refusals: a destination image of another size, raw or qcow2.
 src = counter_with_drive("mig-src10-%d" % PID, disk_a)
 with open(disk_b, "wb") as f:
     f.truncate(DISK // 2)
@@ -671,18 +714,25 @@ c = src.last_count()
 check(info.get("state") == "failed" and wait_count(src, c + 0x1000) > c,
       "the source reports it and runs on: %r" % (info,))
 src.stop()
-qimg = os.path.join(WORK, "q.qcow2")
+qimg = os.path.join(WORK, "half.qcow2")
 r = subprocess.run([vmontest.VMON, "img", "create", "-f", "qcow2", qimg,
-                    "1M"], capture_output=True, text=True)
+                    str(DISK // 2)], capture_output=True, text=True)
 check(r.returncode == 0, "vmon img create a qcow2 image: %r" % (r,))
-src = counter_with_drive("mig-src11-%d" % PID, qimg)
+src = counter_with_drive("mig-src11-%d" % PID, qa)
+dst = vmon_api.Instance(id="mig-dst11-%d" % PID,
+                        extra=["--incoming", url, "--override",
+                               "drive:d1=" + qimg])
 check(src.req("PUT", "/migration/send",
               {"url": url, "with_disks": True})[0] == 204, "send")
+code = wait_exit(dst)
+check(code == 2 and "%d bytes here, the source's has %d" % (DISK // 2, DISK)
+      in dst.stderr(),
+      "a qcow2 destination of another virtual size: exit 2, named (%r, %r)"
+      % (code, dst.stderr()[-200:]))
+dst.stop()
 info = wait_state(src, ("failed",))
-check(info.get("state") == "failed" and "raw images only" in
-      (info.get("error") or "") and src.alive(),
-      "with_disks and a qcow2 drive: refused, the source runs on: %r"
-      % (info,))
+check(info.get("state") == "failed" and src.alive(),
+      "the source reports it and runs on: %r" % (info,))
 src.stop()
 
 # --- A stream that is not vmon's: refused, nothing left running ---
