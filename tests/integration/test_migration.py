@@ -40,6 +40,7 @@ import time
 import vmontest
 from vmontest import check
 import vmon_api
+import netns
 
 vmontest.require_kvm()
 PID = os.getpid()
@@ -137,30 +138,8 @@ check(dst.stop() == 0, "the destination stops cleanly")
 src.stop()
 
 # --- Running, pre-copy, TCP between two network namespaces ---
-def sh(*cmd):
-    return subprocess.run(cmd, capture_output=True, text=True)
-
-
-def ns_up():
-    sh("ip", "netns", "add", NS_A)
-    sh("ip", "netns", "add", NS_B)
-    r = sh("ip", "link", "add", "vma%d" % (PID % 10000), "netns", NS_A,
-           "type", "veth", "peer", "name", "vmb%d" % (PID % 10000),
-           "netns", NS_B)
-    for ns, dev, ip in ((NS_A, "vma%d" % (PID % 10000), IP_A),
-                        (NS_B, "vmb%d" % (PID % 10000), IP_B)):
-        sh("ip", "-n", ns, "addr", "add", ip + "/24", "dev", dev)
-        sh("ip", "-n", ns, "link", "set", dev, "up")
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-    return r.returncode == 0
-
-
-def ns_down():
-    sh("ip", "netns", "del", NS_A)
-    sh("ip", "netns", "del", NS_B)
-
-
-check(ns_up(), "two network namespaces joined by a veth pair")
+check(netns.pair_up(NS_A, NS_B, IP_A, IP_B, PID % 10000),
+      "two network namespaces joined by a veth pair")
 try:
     in_a = ["ip", "netns", "exec", NS_A]
     in_b = ["ip", "netns", "exec", NS_B]
@@ -229,7 +208,7 @@ try:
     check(info.get("state") == "Running", "the source is running: %r" % (info,))
     check(src.stop() == 0, "the source stops cleanly")
 finally:
-    ns_down()
+    netns.down(NS_A, NS_B)
 
 # --- Post-copy: a guest that dirties 16 MiB as fast as it can ---
 GUEST_DIRTY = os.path.join(vmontest.BUILD_ROOT, "guest", "mig_dirty.elf")
@@ -496,19 +475,35 @@ def rewriting_proxy(listen_port, dst_port, rewrite):
     return t
 
 
-port = 20000 + (PID + 7) % 20000
-proxy_port = 20000 + (PID + 13) % 20000
-src = vmon_api.Instance(id="mig-src8-%d" % PID)
-ok, body = src.boot_counter(mem=64)
-check(ok, "boot the counter guest %r" % (body,))
-c = wait_count(src, 0x2000)
-dst = vmon_api.Instance(id="mig-dst8-%d" % PID,
-                        extra=["--incoming", "tcp:127.0.0.1:%d" % port])
-proxy, flip = corrupting_proxy(proxy_port, port, 3)
-st, b = src.req("PUT", "/migration/send",
-                {"url": "tcp:127.0.0.1:%d" % proxy_port})
-check(st == 204, "migration/send through the corrupting proxy: %s %r"
-      % (st, b))
+def through_proxy(tag, k, make_proxy):
+    """A counting source and a destination on TCP, the migration sent
+    through make_proxy(listen_port, dst_port): (src, dst, proxy)."""
+    port = 20000 + (PID + k) % 20000
+    proxy_port = 20000 + (PID + k + 6) % 20000
+    src = vmon_api.Instance(id="mig-src%s-%d" % (tag, PID))
+    ok, body = src.boot_counter(mem=64)
+    check(ok, "boot the counter guest %r" % (body,))
+    wait_count(src, 0x2000)
+    dst = vmon_api.Instance(id="mig-dst%s-%d" % (tag, PID),
+                            extra=["--incoming", "tcp:127.0.0.1:%d" % port])
+    proxy = make_proxy(proxy_port, port)
+    st, b = src.req("PUT", "/migration/send",
+                    {"url": "tcp:127.0.0.1:%d" % proxy_port})
+    check(st == 204, "migration/send through the proxy: %s %r" % (st, b))
+    return src, dst, proxy
+
+
+flip = {}
+
+
+def flipping_proxy(listen_port, dst_port):
+    t, done = corrupting_proxy(listen_port, dst_port, 3)
+    flip.update(done=done)
+    return t
+
+
+src, dst, proxy = through_proxy("8", 7, flipping_proxy)
+flip = flip["done"]
 code = wait_exit(dst)
 check(flip["flipped"], "the proxy flipped a byte of the third page batch")
 check(code == 2, "a corrupted page batch: the destination exits 2 (%r)"
@@ -539,18 +534,8 @@ def version_3(rtype, head, payload):
     return head, payload
 
 
-port = 20000 + (PID + 17) % 20000
-proxy_port = 20000 + (PID + 19) % 20000
-src = vmon_api.Instance(id="mig-src12-%d" % PID)
-ok, body = src.boot_counter(mem=64)
-check(ok, "boot the counter guest %r" % (body,))
-c = wait_count(src, 0x2000)
-dst = vmon_api.Instance(id="mig-dst12-%d" % PID,
-                        extra=["--incoming", "tcp:127.0.0.1:%d" % port])
-proxy = rewriting_proxy(proxy_port, port, version_3)
-check(src.req("PUT", "/migration/send",
-              {"url": "tcp:127.0.0.1:%d" % proxy_port})[0] == 204,
-      "migration/send through the version-rewriting proxy")
+src, dst, proxy = through_proxy(
+    "12", 17, lambda lp, dp: rewriting_proxy(lp, dp, version_3))
 code = wait_exit(dst)
 want = "the source speaks migration stream version 3, this vmon version 2"
 check(code == 2 and want in dst.stderr(),
