@@ -20,8 +20,9 @@
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
 enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
-/* Dirty page tracking: KVM's ring where offered, or forced either way. */
-enum dirty_log_mode { DIRTY_LOG_AUTO, DIRTY_LOG_RING, DIRTY_LOG_BITMAP };
+/* Dirty page tracking: KVM's bitmap (the default), its ring, or the ring
+ * where offered (auto). */
+enum dirty_log_mode { DIRTY_LOG_BITMAP, DIRTY_LOG_AUTO, DIRTY_LOG_RING };
 
 /*
  * Virtio devices (src/virtio). Strings are copied in: no ownership. As

@@ -25,7 +25,8 @@
 /* Per vCPU: 4096 entries, 16 MiB written before a ring-full exit. */
 #define DIRTY_RING_BYTES (64U << 10)
 
-static const char *const mode_names[] = { "auto", "ring", "bitmap" };
+/* By enum dirty_log_mode. */
+static const char *const mode_names[] = { "bitmap", "auto", "ring" };
 
 int dirty_log_mode_parse(const char *s, enum dirty_log_mode *m)
 {
