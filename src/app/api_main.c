@@ -138,6 +138,7 @@ static int op_start(void *opaque, char *err)
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
 			 in->vmcfg.kernel, strerror(errno));
@@ -680,7 +681,7 @@ static json_t *op_migrate_info(void *opaque)
 		pthread_cond_broadcast(&in->mig_cond);
 	}
 	return json_pack(
-		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?}",
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}",
 		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
 		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
 		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
@@ -693,7 +694,7 @@ static json_t *op_migrate_info(void *opaque)
 		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
 		"disk_bytes_sent", (json_int_t)p.disk_bytes_sent,
 		"disk_dirty_bytes", (json_int_t)p.disk_dirty_bytes, "error",
-		*p.error ? p.error : NULL);
+		*p.error ? p.error : NULL, "dirty_log", p.dirty_log);
 }
 
 /*
@@ -743,6 +744,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
 		snprintf(

@@ -16,6 +16,7 @@
 #include "../config/config.h"
 #include "cli_option.h"
 #include "../util/parse.h"
+#include "../vmm/dirty.h"
 #include "instances.h"
 
 /* The devices' options (cli_option.h), sorted once by their order. */
@@ -105,6 +106,9 @@ void cli_run_usage(FILE *f)
 		"                           off; docs/acpi.md)\n"
 		"      --transport pci|mmio virtio devices on PCI (virtio-pci with MSI-X)\n"
 		"                           or on virtio-mmio (default; docs/pci.md)\n"
+		"      --dirty-log auto|ring|bitmap\n"
+		"                           how KVM reports the pages the guest writes\n"
+		"                           (default bitmap; auto: the ring if offered)\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"
@@ -133,6 +137,7 @@ enum {
 	OPT_ACPI, /* platform options: with the API and --restore too */
 	OPT_NO_ACPI,
 	OPT_TRANSPORT,
+	OPT_DIRTY_LOG,
 	OPT_OVERRIDE,
 	OPT_MEM_BACKEND,
 	OPT_CLOCK_REALTIME,
@@ -166,6 +171,7 @@ static const struct option run_options[] = {
 	{ "firmware", required_argument, NULL, OPT_FIRMWARE },
 	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "transport", required_argument, NULL, OPT_TRANSPORT },
+	{ "dirty-log", required_argument, NULL, OPT_DIRTY_LOG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -425,6 +431,11 @@ static int vm_option(int c, const char *arg, struct vm_config *cfg)
 	case OPT_FIRMWARE:
 		cfg->firmware = arg;
 		return 0;
+	case OPT_DIRTY_LOG:
+		if (!dirty_log_mode_parse(arg, &cfg->dirty_log))
+			return 0;
+		pr_err("--dirty-log %s: expected auto, ring or bitmap", arg);
+		return -1;
 	default:
 		return 1;
 	}

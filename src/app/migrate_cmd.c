@@ -50,7 +50,7 @@ static void usage(FILE *f)
 		"  --downtime-ms N      the pause the guest may see (default %d)\n"
 		"  --bandwidth RATE     bytes per second at most (K, M, G suffixes)\n"
 		"  --compress           zstd-compress guest pages on the wire\n"
-		"  --with-disks         copy the writable (raw) disks too, into the\n"
+		"  --with-disks         copy the writable disks too (raw, qcow2), into the\n"
 		"                       destination's images of them\n"
 		"  -h, --help           this text\n"
 		"Exit status: 0 the VM runs on the destination; 2 bad usage or\n"

@@ -153,5 +153,12 @@ void block_dirty_stop(struct block *b);
 /* The back-ends. */
 extern const struct block_ops block_raw_ops;
 extern const struct block_ops block_qcow2_ops;
+/*
+ * The qcow2 engine (qcow2.h) under @b, NULL if @b is not a qcow2 image:
+ * block migration reads and writes guest bytes through it, on the
+ * thread that owns @b (or with that thread still).
+ */
+struct qcow2;
+struct qcow2 *block_qcow2(struct block *b);
 
 #endif

@@ -444,6 +444,12 @@ static void qb_close(struct block *b)
 	free(s);
 }
 
+struct qcow2 *block_qcow2(struct block *b)
+{
+	return b->ops == &block_qcow2_ops ? ((struct qcow2_blk *)b->priv)->q :
+					    NULL;
+}
+
 const struct block_ops block_qcow2_ops = {
 	.name = "qcow2",
 	.open = qb_open,

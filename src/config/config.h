@@ -20,6 +20,9 @@
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 /* Which device the console (the serial's input and output) is on. */
 enum console_mode { CONSOLE_SERIAL, CONSOLE_VIRTIO };
+/* Dirty page tracking: KVM's bitmap (the default), its ring, or the ring
+ * where offered (auto). */
+enum dirty_log_mode { DIRTY_LOG_BITMAP, DIRTY_LOG_AUTO, DIRTY_LOG_RING };
 
 /*
  * Virtio devices (src/virtio). Strings are copied in: no ownership. As
@@ -97,6 +100,7 @@ struct vm_config {
 	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
 	bool virtio_pci; /* virtio devices on PCI, not MMIO (docs/pci.md) */
 	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
+	enum dirty_log_mode dirty_log; /* KVM's dirty ring or bitmap */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */
 	uint64_t console_rate; /* bytes per second; 0: unlimited */
 	uint64_t serial_file_max; /* SERIAL_FILE: bytes at most; 0: no cap */

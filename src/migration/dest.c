@@ -68,6 +68,14 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 		free(payload);
 		return -1;
 	}
+	if (mig_hello_check(&d->conn, payload, len, "the source", err,
+			    errlen)) {
+		free(payload);
+		return -1;
+	}
+	/* The state file follows the version. */
+	len -= MIG_HELLO_HEAD;
+	memmove(payload, payload + MIG_HELLO_HEAD, len);
 	if (snapshot_parse(s, payload, len, err, errlen)) {
 		free(payload);
 		return -1;
@@ -138,8 +146,13 @@ bad:
 int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 		       char *err, size_t errlen)
 {
+	uint8_t hello[MIG_HELLO_HEAD];
 	uint64_t pages = 0;
 
+	/* The VM is built (its CPU model accepted): the pages may come. */
+	mig_hello_head(hello);
+	if (mig_send(&d->conn, MIG_HELLO, hello, sizeof(hello), err, errlen))
+		return -1;
 	free(d->written);
 	d->written = calloc((vm->mem.ram_size / MIG_PAGE + 63) / 64, 8);
 	if (!d->written) {

@@ -6,8 +6,10 @@
  * layer's dirty tracking, block.h), round after round with the memory and
  * the last ones at the switch-over; the destination writes them into its
  * own image of each drive (the same path, or its override) and syncs it
- * before it answers. Raw images only: a qcow2 image's clusters are not
- * where the guest's offsets are.
+ * before it answers. A qcow2 image (on either side) is read or written
+ * through the drive's own qcow2 engine, as the guest sees it: on the
+ * source on the I/O thread that owns it (iothread_call()), on the
+ * destination before its VM runs.
  */
 #include "migration.h"
 
@@ -20,10 +22,12 @@
 #include <unistd.h>
 
 #include "../block/block.h"
+#include "../block/qcow2.h"
 #include "../config/config.h"
 #include "../util/log.h"
 #include "../virtio/mmio.h"
 #include "../virtio/runtime.h"
+#include "../vmm/iothread.h"
 #include "../vmm/vm.h"
 
 /* A BLOCKS record: at most this many chunks, contiguous. */
@@ -36,7 +40,9 @@ struct src_disk {
 	unsigned int index; /* the drive's, in the VM's configuration */
 	struct block *bk;
 	char path[VMON_DISK_PATH_MAX];
-	int fd; /* our own, read-only */
+	int fd; /* raw: our own, read-only */
+	struct qcow2 *q; /* qcow2: the drive's engine */
+	struct iothread *io; /* which owns it */
 	uint64_t size, words;
 	uint64_t *todo; /* chunks still to send */
 };
@@ -51,18 +57,20 @@ struct mig_disks {
 static int open_one(struct src_disk *sd, struct virtio_dev *dev, char *err)
 {
 	sd->bk = virtio_blk_block(dev, sd->path, sizeof(sd->path));
-	if (sd->bk->ops != &block_raw_ops) {
+	sd->q = block_qcow2(sd->bk);
+	if (!sd->q && sd->bk->ops != &block_raw_ops) {
 		snprintf(
 			err, MIG_ERR_MAX,
-			"disk %.400s: block migration copies raw images only (this one is %s)",
+			"disk %.400s: block migration copies raw and qcow2 images only (this one is %s)",
 			sd->path, sd->bk->ops->name);
 		return -1;
 	}
-	sd->fd = open(sd->path, O_RDONLY | O_CLOEXEC);
+	if (!sd->q)
+		sd->fd = open(sd->path, O_RDONLY | O_CLOEXEC);
 	sd->size = sd->bk->size;
 	sd->words = block_dirty_words(sd->bk);
 	sd->todo = calloc(sd->words, 8);
-	if (sd->fd < 0 || !sd->todo) {
+	if ((!sd->q && sd->fd < 0) || !sd->todo) {
 		snprintf(err, MIG_ERR_MAX, "disk %.400s: %s", sd->path,
 			 sd->fd < 0 ? strerror(errno) : "out of memory");
 		return -1;
@@ -96,6 +104,7 @@ struct mig_disks *mig_disks_open(struct vm *vm, char *err)
 			continue;
 		sd->index = i;
 		sd->fd = -1;
+		sd->io = vm->io;
 		ds->nr++;
 		if (open_one(sd, dev, err)) {
 			mig_disks_close(ds);
@@ -153,6 +162,46 @@ static bool all_zero(const uint8_t *p, uint64_t len)
 	return !p[0] && !memcmp(p, p + 1, len - 1);
 }
 
+/* A read of guest bytes through a qcow2 engine, on its thread. */
+struct qread {
+	struct qcow2 *q;
+	void *buf;
+	uint64_t off, len;
+	int ret;
+};
+
+static void qread_fn(void *arg)
+{
+	struct qread *r = arg;
+
+	r->ret = qcow2_read(r->q, r->off, r->buf, r->len);
+}
+
+/* Reads @len guest bytes of @sd at @off into @buf; 0 or -1 with @err. */
+static int read_disk(struct src_disk *sd, void *buf, uint64_t off, uint64_t len,
+		     char *err)
+{
+	struct qread r = { sd->q, buf, off, len, 0 };
+	ssize_t n;
+
+	if (sd->q) {
+		/* The engine's caches are the I/O thread's: read there. */
+		iothread_call(sd->io, qread_fn, &r);
+		if (!r.ret)
+			return 0;
+		errno = -r.ret;
+		n = -1;
+	} else {
+		n = pread(sd->fd, buf, len, (off_t)off);
+		if (n == (ssize_t)len)
+			return 0;
+	}
+	snprintf(err, MIG_ERR_MAX, "disk %.400s: read at %llu: %s", sd->path,
+		 (unsigned long long)off,
+		 n < 0 ? strerror(errno) : "short read");
+	return -1;
+}
+
 /* Sends chunks [@c, @c + @n) of @sd as one record. */
 static int send_run(struct mig_disks *ds, struct src_disk *sd, uint64_t c,
 		    uint64_t n, struct mig_conn *conn, char *err)
@@ -160,17 +209,11 @@ static int send_run(struct mig_disks *ds, struct src_disk *sd, uint64_t c,
 	uint64_t off = c * BLOCK_DIRTY_CHUNK, len = n * BLOCK_DIRTY_CHUNK;
 	uint8_t *h = ds->buf;
 	uint32_t flags = 0;
-	ssize_t r;
 
 	if (len > sd->size - off)
 		len = sd->size - off;
-	r = pread(sd->fd, h + BLOCKS_HEAD, len, (off_t)off);
-	if (r != (ssize_t)len) {
-		snprintf(err, MIG_ERR_MAX, "disk %.400s: read at %llu: %s",
-			 sd->path, (unsigned long long)off,
-			 r < 0 ? strerror(errno) : "short read");
+	if (read_disk(sd, h + BLOCKS_HEAD, off, len, err))
 		return -1;
-	}
 	if (all_zero(h + BLOCKS_HEAD, len))
 		flags = BLOCKS_F_ZERO;
 	memcpy(h, &sd->index, 4);
@@ -231,7 +274,8 @@ uint64_t mig_disks_bytes_sent(const struct mig_disks *ds)
 /* --- the destination ------------------------------------------------ */
 
 struct mig_disks_dst {
-	int fd[VMON_MAX_DISKS]; /* by drive index; -1: not copied */
+	int fd[VMON_MAX_DISKS]; /* raw, by drive index; -1: not copied */
+	struct qcow2 *q[VMON_MAX_DISKS]; /* qcow2: the drive's engine */
 	uint64_t size[VMON_MAX_DISKS];
 	const char *path[VMON_MAX_DISKS];
 	uint64_t bytes;
@@ -241,10 +285,13 @@ struct mig_disks_dst {
 static int accept_one(struct mig_disks_dst *dd, struct vm *vm, uint32_t idx,
 		      uint64_t size, char *err, size_t errlen)
 {
+	char path[VMON_DISK_PATH_MAX];
 	const struct disk_config *dc;
+	struct virtio_dev *dev;
+	struct block *bk;
 	off_t have;
 
-	if (idx >= vm->cfg->nr_disks || dd->fd[idx] >= 0) {
+	if (idx >= vm->cfg->nr_disks || dd->fd[idx] >= 0 || dd->q[idx]) {
 		snprintf(err, errlen, "corrupt stream: disk %u", idx);
 		return -1;
 	}
@@ -255,8 +302,16 @@ static int accept_one(struct mig_disks_dst *dd, struct vm *vm, uint32_t idx,
 		return -1;
 	}
 	dd->path[idx] = dc->path;
-	dd->fd[idx] = open(dc->path, O_WRONLY | O_CLOEXEC);
-	have = dd->fd[idx] < 0 ? -1 : lseek(dd->fd[idx], 0, SEEK_END);
+	dev = virtio_find(vm, DEVICE_VIRTIO_BLK, idx);
+	bk = dev ? virtio_blk_block(dev, path, sizeof(path)) : NULL;
+	/* A qcow2 image through the drive's engine: the VM does not run. */
+	dd->q[idx] = bk ? block_qcow2(bk) : NULL;
+	if (dd->q[idx])
+		have = (off_t)bk->size;
+	else if ((dd->fd[idx] = open(dc->path, O_WRONLY | O_CLOEXEC)) < 0)
+		have = -1;
+	else
+		have = lseek(dd->fd[idx], 0, SEEK_END);
 	if (have < 0) {
 		snprintf(err, errlen, "disk %.400s: %s", dc->path,
 			 strerror(errno));
@@ -320,6 +375,47 @@ static int write_zeroes(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* Zeros over [@off, @off + @len) of a qcow2 image: whole clusters flagged. */
+static int qcow2_put_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[64 << 10];
+	uint64_t cl = 1ULL << qcow2_hdr(q)->cluster_bits, end = off + len;
+	uint64_t a = (off + cl - 1) / cl * cl, b = end / cl * cl;
+	int r = 0;
+
+	if (a < b) {
+		r = qcow2_zero(q, a, b - a, false);
+		/* The rest: the partial clusters at either end. */
+		for (uint64_t o = off; !r && o < a; o += sizeof(zeros))
+			r = qcow2_write(q, o, zeros,
+					a - o < sizeof(zeros) ? a - o :
+								sizeof(zeros));
+		off = b;
+	}
+	for (uint64_t o = off; !r && o < end; o += sizeof(zeros))
+		r = qcow2_write(q, o, zeros,
+				end - o < sizeof(zeros) ? end - o :
+							  sizeof(zeros));
+	return r;
+}
+
+/* Writes one BLOCKS run into drive @idx; the bytes written or -1 (errno). */
+static ssize_t put_run(struct mig_disks_dst *dd, uint32_t idx, bool zero,
+		       const uint8_t *data, uint64_t off, uint64_t n)
+{
+	int r;
+
+	if (dd->q[idx]) {
+		r = zero ? qcow2_put_zeroes(dd->q[idx], off, n) :
+			   qcow2_write(dd->q[idx], off, data, n);
+		errno = -r;
+		return r ? -1 : (ssize_t)n;
+	}
+	if (zero)
+		return write_zeroes(dd->fd[idx], off, n) ? -1 : (ssize_t)n;
+	return pwrite(dd->fd[idx], data, n, (off_t)off);
+}
+
 int mig_disks_put(struct mig_dest *d, const uint8_t *p, size_t len, char *err,
 		  size_t errlen)
 {
@@ -334,14 +430,11 @@ int mig_disks_put(struct mig_dest *d, const uint8_t *p, size_t len, char *err,
 	memcpy(&flags, p + 4, 4);
 	memcpy(&off, p + 8, 8);
 	memcpy(&n, p + 16, 8);
-	if (idx >= VMON_MAX_DISKS || dd->fd[idx] < 0 || n > RUN_MAX ||
-	    off > dd->size[idx] || n > dd->size[idx] - off ||
+	if (idx >= VMON_MAX_DISKS || (dd->fd[idx] < 0 && !dd->q[idx]) ||
+	    n > RUN_MAX || off > dd->size[idx] || n > dd->size[idx] - off ||
 	    len != BLOCKS_HEAD + ((flags & BLOCKS_F_ZERO) ? 0 : n))
 		goto bad;
-	if (flags & BLOCKS_F_ZERO)
-		w = write_zeroes(dd->fd[idx], off, n) ? -1 : (ssize_t)n;
-	else
-		w = pwrite(dd->fd[idx], p + BLOCKS_HEAD, n, (off_t)off);
+	w = put_run(dd, idx, flags & BLOCKS_F_ZERO, p + BLOCKS_HEAD, off, n);
 	if (w != (ssize_t)n) {
 		snprintf(err, errlen, "disk %.400s: write at %llu: %s",
 			 dd->path[idx], (unsigned long long)off,
@@ -360,11 +453,13 @@ int mig_disks_sync(struct mig_dest *d, char *err, size_t errlen)
 	struct mig_disks_dst *dd = d->disks;
 
 	for (unsigned int i = 0; dd && i < VMON_MAX_DISKS; i++) {
-		if (dd->fd[i] < 0)
-			continue;
-		if (fdatasync(dd->fd[i])) {
+		int r = dd->q[i]       ? qcow2_flush(dd->q[i]) :
+			dd->fd[i] >= 0 ? (fdatasync(dd->fd[i]) ? -errno : 0) :
+					 0;
+
+		if (r) {
 			snprintf(err, errlen, "disk %.400s: sync: %s",
-				 dd->path[i], strerror(errno));
+				 dd->path[i], strerror(-r));
 			return -1;
 		}
 	}

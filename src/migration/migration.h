@@ -54,6 +54,7 @@ struct mig_progress {
 	bool postcopy; /* switched over to post-copy */
 	uint64_t disk_bytes_sent; /* block migration: disk data sent */
 	uint64_t disk_dirty_bytes; /* left after the last round */
+	const char *dirty_log; /* KVM's "ring" or "bitmap" (dirty.h) */
 	char error[MIG_ERR_MAX];
 };
 
@@ -143,14 +144,14 @@ void mig_postcopy_free(struct mig_dest *d);
 
 /*
  * Block migration (disks.c). The source: mig_disks_open() finds the VM's
- * writable disks (raw images only), starts their dirty tracking and
+ * writable disks (raw or qcow2 images), starts their dirty tracking and
  * marks every chunk to send; mig_disks_hello() sends the list; each
  * round mig_disks_send() sends what is marked and mig_disks_collect()
  * marks what the guest wrote since (returning the bytes now marked);
  * mig_disks_close() stops tracking. NULL (no disks asked for) is fine
  * everywhere. The destination: mig_disks_accept() opens its image of
- * each listed drive (its configured path: it must exist, of the same
- * size), mig_disks_put() writes a run, mig_disks_sync() syncs them
+ * each listed drive (its configured path, raw, or its drive's qcow2
+ * engine: it must exist, of the same size as the guest sees it), mig_disks_put() writes a run, mig_disks_sync() syncs them
  * before the answer, mig_disks_dst_free() closes them.
  */
 struct mig_disks;

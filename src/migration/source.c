@@ -573,11 +573,67 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 	return postcopy_serve(m, err);
 }
 
+/* The prelude: the stream's version, then the header and configuration. */
+static int send_hello(struct mig_source *m, char *err)
+{
+	struct state_writer file, st;
+	uint8_t head[MIG_HELLO_HEAD];
+	int r;
+
+	state_writer_init(&file);
+	state_writer_init(&st);
+	mig_hello_head(head);
+	state_put_bytes(&file, head, sizeof(head));
+	r = snapshot_state(m->vm, m->config, true, &st);
+	if (!r)
+		state_put_bytes(&file, st.data, st.len);
+	state_writer_free(&st);
+	if (r || file.failed) {
+		snprintf(err, MIG_ERR_MAX, "cannot describe the VM");
+		r = -1;
+	} else {
+		r = mig_send(&m->conn, MIG_HELLO, file.data, file.len, err,
+			     MIG_ERR_MAX);
+	}
+	state_writer_free(&file);
+	return r;
+}
+
+/*
+ * The destination's answer to the prelude, before any page moves: its
+ * HELLO (the VM is built there) or why it refused (its version, its CPU).
+ */
+static int hello_answer(struct mig_source *m, char *err)
+{
+	uint8_t *reply = NULL;
+	uint32_t type;
+	size_t len;
+	int r = -1;
+
+	if (mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS, err,
+		     MIG_ERR_MAX))
+		return -1;
+	if (type == MIG_HELLO)
+		r = mig_hello_check(&m->conn, reply, len, "the destination",
+				    err, MIG_ERR_MAX);
+	else if (type == MIG_ERROR)
+		snprintf(err, MIG_ERR_MAX,
+			 "the destination refused the VM: %.*s",
+			 (int)(len > 400 ? 400 : len),
+			 reply ? (const char *)reply : "");
+	else
+		snprintf(
+			err, MIG_ERR_MAX,
+			"the destination answered the prelude with record type %u",
+			type);
+	free(reply);
+	return r;
+}
+
 /* Everything but the thread: 0, or -1 with @err. */
 static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 {
 	struct mig_addr a;
-	struct state_writer prelude;
 	int fd, r;
 
 	/* A disk that cannot be copied refuses before anything moves. */
@@ -599,17 +655,9 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 		}
 		m->we_enabled = true;
 	}
-	state_writer_init(&prelude);
-	r = snapshot_state(m->vm, m->config, true, &prelude);
-	if (!r)
-		r = mig_send(&m->conn, MIG_HELLO, prelude.data, prelude.len,
-			     err, MIG_ERR_MAX);
-	else
-		snprintf(err, MIG_ERR_MAX, "cannot describe the VM");
-	state_writer_free(&prelude);
-	if (!r && m->disks)
-		r = mig_disks_hello(m->disks, &m->conn, err);
-	if (r)
+	if (send_hello(m, err) ||
+	    (m->disks && mig_disks_hello(m->disks, &m->conn, err)) ||
+	    hello_answer(m, err))
 		return -1;
 	r = precopy(m, err);
 	if (r < 0)
@@ -715,6 +763,7 @@ struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
 	m->prog.state = MIG_ACTIVE;
 	m->prog.mode = p->mode;
 	m->prog.ram_pages = vm->mem.ram_size / MIG_PAGE;
+	m->prog.dirty_log = dirty_log_method(vm);
 	e = thread_spawn(&m->thread, source_main, m);
 	if (!e)
 		return m;

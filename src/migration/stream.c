@@ -22,6 +22,7 @@
 #include <zstd.h>
 
 #include "../snapshot/crc64.h"
+#include "../snapshot/file.h"
 
 #define NS 1000000000ULL
 
@@ -468,6 +469,61 @@ static int decompress(uint8_t **buf, size_t *len, char *err, size_t errlen)
 	return 0;
 }
 
+void mig_hello_head(uint8_t out[MIG_HELLO_HEAD])
+{
+	put_le32(out, MIG_PROTO_VERSION);
+	put_le32(out + 4, 0);
+}
+
+int mig_hello_check(struct mig_conn *c, const uint8_t *p, size_t len,
+		    const char *who, char *err, size_t errlen)
+{
+	uint32_t v;
+
+	if (len >= 8 && !memcmp(p, SNAPSHOT_MAGIC, 8)) {
+		/* Version 1 had no version field: its state file came first. */
+		v = 1;
+	} else if (len < MIG_HELLO_HEAD) {
+		snprintf(err, errlen, "corrupt stream: a prelude of %zu bytes",
+			 len);
+		return -1;
+	} else {
+		v = get_le32(p);
+	}
+	c->peer_version = v;
+	if (v != MIG_PROTO_VERSION) {
+		snprintf(
+			err, errlen,
+			"%s speaks migration stream version %u, this vmon version %u",
+			who, v, MIG_PROTO_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/* The record types of this stream version. */
+static bool known_type(uint32_t type)
+{
+	return (type >= MIG_HELLO && type <= MIG_BLOCKS) || type == MIG_SYNC;
+}
+
+/* @err for a record of a type this version lacks: both versions named. */
+static void unknown_type(const struct mig_conn *c, uint32_t type, char *err,
+			 size_t errlen)
+{
+	char peer[64];
+
+	if (c->peer_version)
+		snprintf(peer, sizeof(peer), "announced version %u",
+			 c->peer_version);
+	else
+		snprintf(peer, sizeof(peer), "has not announced its version");
+	snprintf(
+		err, errlen,
+		"record type %u is not in migration stream version %u (this vmon's); the other side %s",
+		type, MIG_PROTO_VERSION, peer);
+}
+
 bool mig_readable(struct mig_conn *c, int timeout_ms)
 {
 	struct pollfd pf = { .fd = c->fd, .events = POLLIN };
@@ -496,8 +552,11 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 		return -1;
 	}
 	*type = word & 0xffff;
-	if (*type < MIG_HELLO || (*type > MIG_BLOCKS && *type != MIG_SYNC) ||
-	    (word >> 16) & ~1U || n > MIG_PAYLOAD_MAX) {
+	if (!known_type(*type)) {
+		unknown_type(c, *type, err, errlen);
+		return -1;
+	}
+	if ((word >> 16) & ~1U || n > MIG_PAYLOAD_MAX) {
 		snprintf(err, errlen,
 			 "corrupt stream: record type %u, flags %u, %llu bytes",
 			 *type, word >> 16, (unsigned long long)n);

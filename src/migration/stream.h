@@ -16,14 +16,26 @@
 #include <stdint.h>
 
 #define MIG_MAGIC 0x47494d56U /* "VMIG" little-endian */
-#define MIG_PROTO_VERSION 1
+/*
+ * The stream's version, the first u32 of the source's HELLO payload (and
+ * of the destination's answer). 2: HELLO answered before any page moves;
+ * records DISKS, BLOCKS and SYNC. Version 1 (no version field: its HELLO
+ * payload began with the state file) is no longer read.
+ */
+#define MIG_PROTO_VERSION 2
+/* A HELLO payload's head: u32 version, u32 0 (then, from the source, the state). */
+#define MIG_HELLO_HEAD 8
 #define MIG_HEAD_SIZE 24
 /* The largest payload accepted (a state file, or a batch of pages). */
 #define MIG_PAYLOAD_MAX (256U << 20)
 #define MIG_ERR_MAX 512
 
 enum mig_rec {
-	MIG_HELLO = 1, /* src->dst: header and configuration (a state file) */
+	/*
+	 * src->dst: version, header and configuration (a state file);
+	 * dst->src: its version, the VM is built (or ERROR: refused).
+	 */
+	MIG_HELLO = 1,
 	MIG_PAGES = 2, /* src->dst: a batch of guest pages */
 	MIG_STATE = 3, /* src->dst: vCPUs, VM and devices (a state file) */
 	MIG_DONE = 4, /* dst->src: the VM runs here now (empty payload) */
@@ -64,6 +76,7 @@ struct mig_conn {
 	uint64_t rate; /* bytes per second at most, 0: no limit */
 	uint64_t rl_start_ns, rl_bytes; /* the rate limit's window */
 	void *zctx; /* ZSTD_CCtx when compressing */
+	uint32_t peer_version; /* the other side's stream version, 0: not yet */
 };
 
 /* A parsed address: tcp (host, port) or unix (path). */
@@ -97,6 +110,16 @@ void mig_conn_init(struct mig_conn *c, int fd);
 void mig_conn_close(struct mig_conn *c);
 /* Turns on zstd compression of PAGES records; 0 or -1 with @err. */
 int mig_conn_compress(struct mig_conn *c, char *err, size_t errlen);
+
+/* Writes a HELLO payload's head (this vmon's version) into @out. */
+void mig_hello_head(uint8_t out[MIG_HELLO_HEAD]);
+/*
+ * Checks the version a HELLO payload (@p, @len bytes) announces and keeps
+ * it in @c->peer_version: 0 if this vmon speaks it, or -1 with @err naming
+ * both versions. @who names the sender ("the source").
+ */
+int mig_hello_check(struct mig_conn *c, const uint8_t *p, size_t len,
+		    const char *who, char *err, size_t errlen);
 
 /* Sends one record (compressing PAGES if asked); 0 or -1 with @err. */
 int mig_send(struct mig_conn *c, enum mig_rec type, const void *payload,

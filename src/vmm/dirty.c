@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * dirty.c - dirty-page tracking of guest RAM (dirty.h): KVM's dirty log
- * on the RAM slots, merged with the bitmap of vmon's own writes that
+ * on the RAM slots (their bitmaps, or the vCPUs' dirty rings:
+ * dirty_ring.c), merged with the bitmap of vmon's own writes that
  * memory.c keeps in struct guest_mem.
  */
 #include "dirty.h"
@@ -50,18 +51,18 @@ int dirty_log_enable(struct vm *vm)
 		pr_err("dirty page tracking: out of memory");
 		return -1;
 	}
+	/*
+	 * Published first: a vCPU whose ring fills as soon as logging is on
+	 * harvests into it (not into nothing).
+	 */
+	__atomic_store_n(&mem->dirty, bits, __ATOMIC_RELEASE);
 	for (unsigned int i = 0; i < mem->nr; i++) {
 		if (gmem_is_ram(mem, &mem->regions[i]) &&
 		    set_logging(vm, &mem->regions[i], true)) {
-			while (i--)
-				if (gmem_is_ram(mem, &mem->regions[i]))
-					set_logging(vm, &mem->regions[i],
-						    false);
-			free(bits);
+			dirty_log_disable(vm);
 			return -1;
 		}
 	}
-	__atomic_store_n(&mem->dirty, bits, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -110,7 +111,10 @@ int dirty_log_collect(struct vm *vm, uint64_t *bitmap)
 		pr_err("dirty page tracking: out of memory");
 		return -1;
 	}
-	for (unsigned int i = 0; i < mem->nr && !ret; i++)
+	if (vm->dirty_ring_entries)
+		ret = dirty_ring_collect(vm, bitmap);
+	for (unsigned int i = 0; i < mem->nr && !ret && !vm->dirty_ring_entries;
+	     i++)
 		if (gmem_is_ram(mem, &mem->regions[i]))
 			ret = collect_slot(vm, &mem->regions[i], bitmap, buf);
 	for (uint64_t w = 0; w < dirty_words(mem->ram_size); w++)
@@ -140,5 +144,11 @@ void dirty_log_disable(struct vm *vm)
 		for (unsigned int i = 0; i < mem->nr; i++)
 			if (gmem_is_ram(mem, &mem->regions[i]))
 				set_logging(vm, &mem->regions[i], false);
+	/*
+	 * The rings' entries go (a later enable starts clean), and a vCPU
+	 * harvesting into @own is done with it once its ring is free.
+	 */
+	if (vm->fd >= 0 && vm->dirty_ring_entries)
+		dirty_ring_collect(vm, NULL);
 	free(own);
 }

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../config/config.h"
+
 struct vm;
 
 #define DIRTY_PAGE 4096ULL
@@ -49,5 +51,33 @@ int dirty_log_collect(struct vm *vm, uint64_t *bitmap);
 void dirty_log_remark(struct vm *vm, const uint64_t *bitmap);
 /* Turns tracking off and frees it (vm_destroy() calls it). */
 void dirty_log_disable(struct vm *vm);
+
+/*
+ * How KVM reports the pages the vCPUs write (dirty_ring.c): the dirty
+ * ring where the host offers it and the VM's dirty_log mode allows it,
+ * chosen when the VM is created (KVM enables a ring only before the
+ * first vCPU), else the slots' bitmaps. Everything above works alike
+ * with both; a VM with a ring cannot use KVM_GET_DIRTY_LOG.
+ */
+struct vcpu;
+int dirty_log_mode_parse(const char *s, enum dirty_log_mode *m);
+const char *dirty_log_mode_name(enum dirty_log_mode m);
+/* "ring" or "bitmap": what @vm uses. */
+const char *dirty_log_method(const struct vm *vm);
+/*
+ * Right after KVM_CREATE_VM: enables the ring if the mode asks for it and
+ * the host offers it. 0, or -1 logged (mode ring on a host without).
+ */
+int dirty_ring_setup(struct vm *vm);
+/* Maps @vcpu's ring (none without a ring); 0 or -1 logged. */
+int dirty_ring_map(struct vcpu *vcpu);
+void dirty_ring_unmap(struct vcpu *vcpu);
+/*
+ * ORs every vCPU's harvested pages into @bitmap (NULL: drops them) and
+ * resets the rings; 0 or -1 logged.
+ */
+int dirty_ring_collect(struct vm *vm, uint64_t *bitmap);
+/* KVM_EXIT_DIRTY_RING_FULL on @vcpu's thread; 0 or -1 logged. */
+int dirty_ring_full(struct vcpu *vcpu);
 
 #endif

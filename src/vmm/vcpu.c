@@ -18,6 +18,7 @@
 #include "../arch/arch.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
+#include "dirty.h"
 #include "exitcode.h"
 #include "vm.h"
 
@@ -75,11 +76,12 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	 * the vCPU's mutex. -1 (no metrics from KVM) on old kernels.
 	 */
 	vcpu->stats_fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
-	return 0;
+	return dirty_ring_map(vcpu);
 }
 
 void vcpu_destroy(struct vcpu *vcpu)
 {
+	dirty_ring_unmap(vcpu);
 	if (vcpu->run)
 		munmap(vcpu->run, (size_t)vcpu->vm->kvm->run_size);
 	vcpu->run = NULL;
@@ -286,14 +288,21 @@ static bool handle_exit(struct vcpu *vcpu)
 			 (unsigned long long)run->hypercall.nr);
 		run->hypercall.ret = (uint64_t)-1000; /* -KVM_ENOSYS */
 		return false;
+	case KVM_EXIT_DIRTY_RING_FULL:
+		/* Harvested before the vCPU may enter again. */
+		if (!dirty_ring_full(vcpu))
+			return false;
+		fatal_exit(vcpu, EXIT_UNEXPECTED,
+			   "the dirty ring is full and cannot be reset");
+		return true;
 	case KVM_EXIT_DEBUG:
 		log_once(ONCE_EXIT, run->exit_reason,
 			 "vcpu%u: unexpected debug exit, continuing", vcpu->id);
 		return false;
 	default:
 		/*
-		 * HLT (the in-kernel LAPIC handles it), TPR, NMI, exception,
-		 * dirty-ring and all other exits are impossible with the
+		 * HLT (the in-kernel LAPIC handles it), TPR, NMI, exception
+		 * and all other exits are impossible with the
 		 * capabilities vmon enables: report and stop, never spin.
 		 */
 		snprintf(why, sizeof(why),

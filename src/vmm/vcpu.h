@@ -38,6 +38,10 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	atomic_int tid; /* the thread's Linux TID once running, else 0 */
+	/* KVM's dirty ring (dirty_ring.c), NULL without; next entry to take */
+	struct kvm_dirty_gfn *dirty_ring;
+	uint32_t dirty_fetch;
+	pthread_mutex_t dirty_lock; /* the harvest: collector or vCPU */
 	/* Written by the vCPU thread only; read by metrics (relaxed). */
 	uint64_t stats[VCPU_STAT_NR];
 	uint64_t exits[VCPU_EXIT_REASONS];

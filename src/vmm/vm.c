@@ -283,6 +283,9 @@ int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 		pr_err("KVM_CREATE_VM: %s", strerror(errno));
 		return -1;
 	}
+	/* Before any vCPU (and any logged slot): KVM's rule for the ring. */
+	if (dirty_ring_setup(vm))
+		return -1;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0) {
 		pr_err("eventfd: %s", strerror(errno));

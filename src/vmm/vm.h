@@ -98,6 +98,8 @@ struct vm {
 	bool clock_advance;
 	/* The Uffd back-end's userfaultfd (snapshot/uffd.h), or -1 */
 	int uffd;
+	/* Entries of each vCPU's dirty ring, 0: no ring (dirty.h) */
+	uint32_t dirty_ring_entries;
 	/*
 	 * CLOCK_MONOTONIC ns of a vCPU's first KVM_RUN since the last
 	 * vm_resume() (or the start): a migration's "vCPU runs" mark.
