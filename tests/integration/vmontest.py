@@ -370,21 +370,7 @@ class Shell(Interactive):
 
     def sh(self, cmd, idle_s=3, what=None):
         """Runs cmd in the guest's shell (@idle_s: what it takes on an idle
-        machine); returns its output, or None after a failure.
-
-        Output with NUL bytes (16 of them in a row, seen a few times on
-        this PVM host in the middle of a text line: docs/testing.md, an
-        open host defect) is not the command's: the command runs once more
-        and that output counts; a note says so."""
-        text = self._sh_once(cmd, idle_s, what)
-        if text is not None and "\x00" in text:
-            print("note: the guest's console output of %r had %d NUL bytes "
-                  "(docs/testing.md): running it once more"
-                  % (cmd, text.count("\x00")), flush=True)
-            text = self._sh_once(cmd, idle_s, what)
-        return text
-
-    def _sh_once(self, cmd, idle_s, what):
+        machine); returns its output, or None after a failure."""
         self.seq += 1
         start = len(self.out)
         self.send("%s; echo @@$((%d+1))@@\n" % (cmd, self.seq - 1))
