@@ -95,8 +95,9 @@ static char *build_cmdline(const struct vm_config *cfg, const char *append,
 
 	if (!s)
 		return NULL;
-	snprintf(s, len, "%s%s%s%s%s", base, append ? " " : "",
-		 append ? append : "", *extra ? " " : "", extra);
+	/* The user's own parameters last: they win, and "--" stays theirs. */
+	snprintf(s, len, "%s%s%s%s%s", base, *extra ? " " : "", extra,
+		 append ? " " : "", append ? append : "");
 	return s;
 }
 
@@ -253,7 +254,7 @@ static int session_build(struct vmm_session *s, struct kvm *kvm,
 			 const struct vm_config *cfg, const char *append,
 			 bool restore, int mem_fd)
 {
-	char extra[320];
+	char extra[768];
 	struct boot_entry entry;
 	struct vm *vm = &s->vm;
 	int con_in = cfg->serial == SERIAL_STDIO ? STDIN_FILENO : -1;

@@ -18,7 +18,9 @@ tap (link-local addresses: nothing leaves it). Checked:
   least 32 MiB; unbinding the driver deflates the balloon and binding it
   again reaches the target a second time (free page reporting, which would
   blur this, is tested with the guest program in test_virtio_devices.py);
-- virtio-console: everything above went through hvc0.
+- virtio-console: everything above went through hvc0;
+- AVX: glibc does not use the AVX state a guest kernel without XSAVE loses
+  between processes (tests/integration/guest/avx_state.c).
 Needs root (network namespace) and the default guest (scripts/build-guest).
 Every wait follows the guest's progress: the boot sets the pace, and each
 shell command gets a budget scaled by it (vmontest.Interactive.follow).
@@ -35,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmontest  # noqa: E402
 
 VSOCK_ECHO = os.path.join(vmontest.BUILD_ROOT, "tests", "vsock_echo")
+AVX_STATE = os.path.join(vmontest.BUILD_ROOT, "tests", "avx_state")
 NS = "vmon-vlinux-%d" % os.getpid()
 HOST_IP, GUEST_IP = "169.254.78.1", "169.254.78.2"
 MEM = 128 << 20
@@ -76,6 +79,7 @@ def main():
     if not vmontest.check(d is not None, "default guest built (scripts/build-guest)"):
         vmontest.finish()
     vmontest.check(os.path.exists(VSOCK_ECHO), "vsock helper built: " + VSOCK_ECHO)
+    vmontest.check(os.path.exists(AVX_STATE), "AVX helper built: " + AVX_STATE)
     tmp = tempfile.mkdtemp(prefix="vmon-vlinux-")
     data = os.path.join(tmp, "data.img")
     tools = os.path.join(tmp, "tools.img")
@@ -84,8 +88,13 @@ def main():
     with open(data, "wb") as f:
         f.write(pattern)
         f.truncate(8 << 20)
+    # tools.img: vsock_echo, then avx_state at the next 4 KiB block.
     with open(VSOCK_ECHO, "rb") as src, open(tools, "wb") as f:
         f.write(src.read())
+        avx_block = (f.tell() + 4095) // 4096
+        f.seek(avx_block * 4096)
+        with open(AVX_STATE, "rb") as src2:
+            f.write(src2.read())
         f.truncate((f.tell() + 511) // 512 * 512)
     subprocess.run(["ip", "netns", "del", NS], capture_output=True)
     r = subprocess.run(["ip", "netns", "add", NS], capture_output=True, text=True)
@@ -185,6 +194,21 @@ def main():
             s.close()
         except OSError as e:
             vmontest.fail("host -> guest vsock: %r" % e)
+
+        # AVX: where the guest kernel does not keep the upper halves of
+        # the YMM registers (noxsave: a PVM host's emulator cannot run
+        # xsave) but user mode still sees AVX (a PVM host runs CPUID
+        # natively), glibc must not use AVX: vmon's GLIBC_TUNABLES on the
+        # command line. Else glibc's 32-byte copies lose their second half
+        # (the md5sum line above once did, to 16 NULs).
+        out = g.sh("dd if=/dev/vdb of=/tmp/as bs=4096 skip=%d 2>/dev/null; "
+                   "chmod +x /tmp/as; /tmp/as" % avx_block, 5) or ""
+        print(out.strip().splitlines()[-3:])
+        vmontest.check("glibc avx: " in out, "the AVX helper ran: %r" % out)
+        if "cpu avx: yes" in out and "ymm kept: no" in out:
+            vmontest.check("glibc avx: no" in out,
+                           "the guest kernel loses YMM state between processes "
+                           "and glibc does not use AVX: %r" % out)
 
         # Balloon: the boot's inflation to the 32 MiB target gave resident
         # pages back to the host (nothing else in this VM drops guest RAM

@@ -335,7 +335,10 @@ def default_guest_dir():
     vmlinux, initramfs.cpio) in vmon's cache, or None."""
     cache = os.environ.get("VMON_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vmon")
-    for d in sorted(glob.glob(os.path.join(cache, "guest", "*"))):
+    # "default" links the one scripts/build-guest last built or found.
+    dirs = sorted(glob.glob(os.path.join(cache, "guest", "*")))
+    default = os.path.join(cache, "guest", "default")
+    for d in ([default] if default in dirs else []) + dirs:
         if os.path.exists(os.path.join(d, "vmlinux")) and \
                 os.path.exists(os.path.join(d, "initramfs.cpio")):
             return d

@@ -556,7 +556,26 @@ static int apply_edit(struct spec_ctx *x, const char *item, size_t len)
 	return 0;
 }
 
-/* "noxsave clearcpuid=a,b,..." as far as it applies; -1 if it does not fit. */
+/*
+ * On a PVM host the guest's user mode runs CPUID and XGETBV natively, so
+ * its programs see the host's AVX (and AVX-512) and use it, while a guest
+ * kernel without XSAVE (noxsave) switches only the legacy FXSAVE state
+ * between its tasks: the upper halves of the YMM registers (and ZMM and
+ * YMM16-31) pass from one guest process to the next. glibc's AVX string
+ * functions then copy another process's bytes (seen as 16 NULs in the
+ * middle of a 32-byte memcpy). The kernel hands an unknown NAME=VALUE
+ * parameter to init as an environment variable, so this keeps glibc, and
+ * what inherits init's environment, on its SSE2 code. A later
+ * GLIBC_TUNABLES in the user's own parameters replaces it.
+ */
+#define PVM_GLIBC_TUNABLES                                                     \
+	"GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX_Fast_Unaligned_Load," \
+	"-FMA,-FMA4,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD"
+
+/*
+ * "noxsave clearcpuid=a,b,... GLIBC_TUNABLES=..." as far as it applies; -1
+ * if it does not fit.
+ */
 static int write_cmdline(const struct spec_ctx *x, char *out, size_t outlen)
 {
 	size_t used = (size_t)snprintf(out, outlen, "%s",
@@ -568,6 +587,9 @@ static int write_cmdline(const struct spec_ctx *x, char *out, size_t outlen)
 					 used ? " clearcpuid=" :
 						"clearcpuid=",
 					 x->clear.names[i]);
+	if (x->noxsave && x->cmdline_hides && used < outlen)
+		used += (size_t)snprintf(out + used, outlen - used, "%s%s",
+					 used ? " " : "", PVM_GLIBC_TUNABLES);
 	return used >= outlen ? -1 : 0;
 }
 

@@ -48,7 +48,9 @@ int cpuid_show(struct kvm_cpuid2 *c, const struct cpu_feature *f);
  * what KVM supports. On success @cmdline_extra holds the guest command-line
  * options that hide the same features from a Linux guest where CPUID does
  * not (the template's own, e.g. "noxsave clearcpuid=cx16,...", plus, when
- * @cmdline_hides, every -FEATURE edit); it may be "". On error returns -1
+ * @cmdline_hides, every -FEATURE edit and, with noxsave, the GLIBC_TUNABLES
+ * that keep the guest's glibc off the AVX state its kernel does not switch);
+ * it may be "". On error returns -1
  * with a message in @err.
  */
 int cpuid_apply_template(struct kvm_cpuid2 *c, const char *spec,
