@@ -2,6 +2,7 @@
 /*
  * main.c - vmon's entry point: global options and the sub-command table.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,52 +23,93 @@
 #define VMON_VERSION "unknown"
 #endif
 
+/* One sub-command: its name, its entry, its usage lines for --help. */
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	/* Prints its own --help (else the lines below are its help). */
+	bool own_help;
+	const char *usage; /* "ARGS\n  what it does", indented as in usage() */
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, true,
+	  "[OPTIONS]\n             boot a VM (vmon run --help); --api-sock PATH serves\n"
+	  "             Firecracker's API instead (docs/api.md)" },
+	{ "list", cmd_list, false,
+	  "[--mem]\n             the vmon instances with an API socket on this host;\n"
+	  "             --mem: each one's memory and the total" },
+	{ "balance", cmd_balance, true,
+	  "--target SIZE [--floor SIZE] [--interval S] [--once]\n"
+	  "             move the instances' balloons to keep their memory\n"
+	  "             under SIZE (docs/density.md)" },
+	{ "pause", cmd_instance, false,
+	  "ID\n             pause instance ID (or API socket path)" },
+	{ "resume", cmd_instance, false, "ID\n             resume it" },
+	{ "stop", cmd_instance, false,
+	  "[--acpi] ID\n             stop it (vmon exits 0); --acpi: press its ACPI\n"
+	  "             power button (the guest shuts down)" },
+	{ "stat", cmd_instance, false,
+	  "ID\n             print its metrics as JSON" },
+	{ "seccomp-print", cmd_seccomp_print, true,
+	  "[--export FILE]\n             each thread's system call list (docs/seccomp.md)" },
+	{ "snapshot", cmd_snapshot, false,
+	  "ID DIR [--diff] [--resume]\n"
+	  "             pause it and write a snapshot to DIR (state, memory)" },
+	{ "jail", cmd_jail, true,
+	  "--id ID --exec-file VMON --uid U --gid G [...] [-- OPTIONS]\n"
+	  "             run VMON in a chroot as U:G (Firecracker's jailer,\n"
+	  "             also as vmon-jailer: docs/jail.md)" },
+	{ "snapshot-merge", cmd_snapshot_merge, false,
+	  "BASE DIFF\n             apply the Diff snapshot DIFF to BASE (BASE becomes it)" },
+	{ "uffd-handler", cmd_uffd_handler, false,
+	  "SOCKET MEMFILE [--working-set FILE]\n"
+	  "             serve one VM's pages from MEMFILE (Uffd back-end);\n"
+	  "             record its working set in FILE, or prefetch it" },
+	{ "snapshot-info", cmd_snapshot_info, false,
+	  "DIR\n             check and describe the snapshot in DIR" },
+	{ "img", cmd_img, false,
+	  "create|info|check|commit ...\n"
+	  "             qcow2 images, as qemu-img (docs/qcow2.md)" },
+	{ "migrate", cmd_migrate, true,
+	  "ID URL [options]\n"
+	  "             live-migrate instance ID to `vmon run --incoming URL`" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(*commands))
+
 static void usage(FILE *f)
 {
+	fprintf(f, "Usage: vmon COMMAND [OPTIONS]\n"
+		   "A virtual machine monitor for Linux KVM.\n"
+		   "\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s %s\n", commands[i].name, commands[i].usage);
 	fprintf(f,
-		"Usage: vmon COMMAND [OPTIONS]\n"
-		"A virtual machine monitor for Linux KVM.\n"
-		"\n"
-		"Commands:\n"
-		"  run        boot a VM (vmon run --help); --api-sock PATH serves\n"
-		"             Firecracker's API instead (docs/api.md)\n"
-		"  list [--mem]\n"
-		"             the vmon instances with an API socket on this host;\n"
-		"             --mem: each one's memory and the total\n"
-		"  balance --target SIZE [--floor SIZE] [--interval S] [--once]\n"
-		"             move the instances' balloons to keep their memory\n"
-		"             under SIZE (docs/density.md)\n"
-		"  pause ID   pause instance ID (or API socket path)\n"
-		"  resume ID  resume it\n"
-		"  stop ID    stop it (vmon exits 0)\n"
-		"  stop --acpi ID\n"
-		"             press its ACPI power button (the guest shuts down)\n"
-		"  stat ID    print its metrics as JSON\n"
-		"  seccomp-print [--export FILE]\n"
-		"             each thread's system call list (docs/seccomp.md)\n"
-		"  snapshot ID DIR [--diff] [--resume]\n"
-		"             pause it and write a snapshot to DIR (state, memory)\n"
-		"  jail --id ID --exec-file VMON --uid U --gid G [...] [-- OPTIONS]\n"
-		"             run VMON in a chroot as U:G (Firecracker's jailer,\n"
-		"             also as vmon-jailer: docs/jail.md)\n"
-		"  snapshot-merge BASE DIFF\n"
-		"             apply the Diff snapshot DIFF to BASE (BASE becomes it)\n"
-		"  uffd-handler SOCKET MEMFILE [--working-set FILE]\n"
-		"             serve one VM's pages from MEMFILE (Uffd back-end);\n"
-		"             record its working set in FILE, or prefetch it\n"
-		"  snapshot-info DIR\n"
-		"             check and describe the snapshot in DIR\n"
-		"  img create|info|check|commit\n"
-		"             qcow2 images, as qemu-img (docs/qcow2.md)\n"
-		"  migrate ID URL [options]\n"
-		"             live-migrate instance ID to `vmon run --incoming URL`\n"
-		"  help       this help\n"
+		"  help\n             this help (vmon COMMAND --help: one command's)\n"
 		"\n"
 		"Options:\n"
 		"  --version  print the Firecracker API version and vmon's\n"
 		"  --help     this help\n"
 		"\n"
 		"See vmon(1) (docs/vmon.1) for details.\n");
+}
+
+static bool is_help(const char *arg)
+{
+	return arg && (!strcmp(arg, "--help") || !strcmp(arg, "-h"));
+}
+
+/* Runs sub-command @c with argv[0] its name. */
+static int run_command(const struct command *c, int argc, char **argv)
+{
+	if (!c->own_help && is_help(argv[1])) {
+		printf("Usage: vmon %s %s\n\nSee vmon(1) (docs/vmon.1) for details.\n",
+		       c->name, c->usage);
+		return EXIT_OK;
+	}
+	return c->fn(argc, argv);
 }
 
 static int vmon_main(int argc, char **argv)
@@ -86,37 +128,16 @@ static int vmon_main(int argc, char **argv)
 	/* A `firecracker` link to vmon: Firecracker's command line. */
 	if (cli_is_firecracker(argv[0]))
 		return cmd_run(argc, argv);
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
-	    !strcmp(cmd, "help")) {
+	if (is_help(cmd) || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (!strcmp(cmd, "run"))
-		return cmd_run(argc > 1 ? argc - 1 : 1,
-			       argc > 1 ? argv + 1 : argv);
-	if (!strcmp(cmd, "seccomp-print"))
-		return cmd_seccomp_print(argc - 1, argv + 1);
-	if (!strcmp(cmd, "jail"))
-		return cmd_jail(argc - 1, argv + 1);
-	if (!strcmp(cmd, "list"))
-		return cmd_list(argc - 1, argv + 1);
-	if (!strcmp(cmd, "balance"))
-		return cmd_balance(argc - 1, argv + 1);
-	if (!strcmp(cmd, "snapshot"))
-		return cmd_snapshot(argc - 1, argv + 1);
-	if (!strcmp(cmd, "img"))
-		return cmd_img(argc - 1, argv + 1);
-	if (!strcmp(cmd, "uffd-handler"))
-		return cmd_uffd_handler(argc - 1, argv + 1);
-	if (!strcmp(cmd, "snapshot-merge"))
-		return cmd_snapshot_merge(argc - 1, argv + 1);
-	if (!strcmp(cmd, "snapshot-info"))
-		return cmd_snapshot_info(argc - 1, argv + 1);
-	if (!strcmp(cmd, "migrate"))
-		return cmd_migrate(argc - 1, argv + 1);
-	if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") ||
-	    !strcmp(cmd, "stop") || !strcmp(cmd, "stat"))
-		return cmd_instance(argc - 1, argv + 1);
+	/* A bare `vmon` is `vmon run`. */
+	if (argc <= 1)
+		return cmd_run(1, argv);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(cmd, commands[i].name))
+			return run_command(&commands[i], argc - 1, argv + 1);
 	if (cmd[0] == '-') {
 		/* `vmon --kernel K ...` is `vmon run --kernel K ...` */
 		argv[0] = "run";

@@ -43,6 +43,14 @@ def main():
     for opt in ["--kernel", "--initrd", "--cmdline", "--append", "--cpus",
                 "--mem", "--cpu-template", "--serial"]:
         t.check(r.code == 0 and opt in r.out, "run --help documents " + opt)
+    # Every command vmon --help lists answers --help itself, exit 0.
+    r = t.run(["--help"])
+    cmds = re.findall(r"^  ([a-z][a-z-]+)\b", r.out, re.M)
+    t.check(r.code == 0 and len(cmds) >= 15, "vmon --help lists the commands: %r" % cmds)
+    for c in cmds:
+        r = t.run([c, "--help"])
+        t.check(r.code == 0 and ("Usage" in r.out or "usage" in r.out) and c in r.out,
+                "vmon %s --help: exit %s, %r" % (c, r.code, (r.out + r.err)[:120]))
 
     # Bad input: one line naming the object and the cause, exit 2.
     expect_error(["run", "--kernel", "/nonexistent/bzImage"], 2,
