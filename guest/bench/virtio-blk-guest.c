@@ -114,27 +114,6 @@ static bool init(void)
 	return true;
 }
 
-/*
- * vmon boots it through PVH, QEMU through multiboot (as ELF32), and only
- * QEMU's fw_cfg copy of the command line has the virtio_mmio.device=
- * entries microvm adds: prefer fw_cfg when it has them.
- */
-static char fw_cmdline[4096];
-
-static const char *boot_cmdline(void)
-{
-	uint32_t size;
-
-	fw_cfg_read(0x14, &size, 4); /* FW_CFG_CMDLINE_SIZE */
-	if (size && size < sizeof(fw_cmdline)) {
-		fw_cfg_read(0x15, fw_cmdline, size); /* FW_CFG_CMDLINE_DATA */
-		fw_cmdline[size] = 0;
-		if (vdrv_find(fw_cmdline, "virtio_mmio.device="))
-			return fw_cmdline;
-	}
-	return rt_cmdline();
-}
-
 static void phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
 		  uint64_t bytes_per)
 {
@@ -150,7 +129,7 @@ static void phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
 
 int main(void)
 {
-	const char *cmdline = boot_cmdline();
+	const char *cmdline = vdrv_boot_cmdline();
 	const char *p = cmdline;
 	const char *r = vdrv_find(cmdline, "bench.rand=");
 	const char *w = vdrv_find(cmdline, "bench.randwrite=");

@@ -176,3 +176,24 @@ uint16_t vdrv_blk_chain(struct vq *q, uint16_t d, struct vblk_req *r,
 					VQ_DESC_F_WRITE, 0 };
 	return d;
 }
+
+/*
+ * vmon boots a program through PVH, QEMU through multiboot (as ELF32), and
+ * only QEMU's fw_cfg copy of the command line has the virtio_mmio.device=
+ * entries microvm adds: fw_cfg's when it has them.
+ */
+static char fw_cmdline[4096];
+
+const char *vdrv_boot_cmdline(void)
+{
+	uint32_t size;
+
+	fw_cfg_read(0x14, &size, 4); /* FW_CFG_CMDLINE_SIZE */
+	if (size && size < sizeof(fw_cmdline)) {
+		fw_cfg_read(0x15, fw_cmdline, size); /* FW_CFG_CMDLINE_DATA */
+		fw_cmdline[size] = 0;
+		if (vdrv_find(fw_cmdline, "virtio_mmio.device="))
+			return fw_cmdline;
+	}
+	return rt_cmdline();
+}

@@ -104,6 +104,11 @@ uint64_t vdrv_num(const char **p);
  * after *@p, which moves past it; 0 when there is none (or it is garbled).
  */
 uint64_t vdrv_next_device(const char **p);
+/*
+ * The command line with the virtio_mmio.device= entries: QEMU's microvm
+ * puts them only in fw_cfg's copy (a multiboot boot), vmon in the boot's.
+ */
+const char *vdrv_boot_cmdline(void);
 
 /* --- device --- */
 

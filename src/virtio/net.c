@@ -315,6 +315,32 @@ static void tap_ready(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&n->dev->lock);
 }
 
+/*
+ * The I/O thread's poller (iothread_set_poll): frames the guest queued for
+ * transmission, and receive buffers it added while a frame from the tap
+ * waits for room, found without a kick's wake-up; true if it moved any.
+ * A vCPU holding the lock (a register access) makes it pass this turn.
+ */
+static bool net_poll(void *opaque)
+{
+	struct vnet *n = opaque;
+	struct virtio_dev *d = n->dev;
+	uint64_t in = n->st.in_ops, out = n->st.out_ops;
+
+	if (!d || pthread_mutex_trylock(&d->lock))
+		return false;
+	if (!n->tx_throttled && virtio_queue_usable(d, NET_TX) &&
+	    virtq_has_avail(&d->vqs[NET_TX]))
+		tx(n);
+	if (n->pkt_len && !n->rx_throttled && virtio_queue_usable(d, NET_RX) &&
+	    virtq_has_avail(&d->vqs[NET_RX])) {
+		watch(n, true);
+		rx(n);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return n->st.in_ops != in || n->st.out_ops != out;
+}
+
 static int net_activate(struct virtio_dev *d)
 {
 	struct vnet *n = d->priv;
@@ -445,7 +471,8 @@ struct virtio_dev *virtio_net_create(struct vm *vm, struct iothread *io,
 	if (!d)
 		return NULL;
 	n->dev = d;
-	if (iothread_add(io, n->fd, 0, tap_ready, n))
+	if (iothread_add(io, n->fd, 0, tap_ready, n) ||
+	    iothread_set_poll(io, n->fd, net_poll))
 		return NULL;
 	rl_init(&n->rx_rl, &cfg->rx_rl, rl_now_ns());
 	rl_init(&n->tx_rl, &cfg->tx_rl, rl_now_ns());
