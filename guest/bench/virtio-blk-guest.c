@@ -114,23 +114,9 @@ static bool init(void)
 	return true;
 }
 
-static void phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
-		  uint64_t bytes_per)
-{
-	uint64_t t0, t1, n;
-
-	printf("PHASE %s start\n", name);
-	t0 = rdtsc();
-	n = rt_user_call(fn, arg);
-	t1 = rdtsc();
-	printf("PHASE %s end %lu %lu tsc=%lu\n", name, n, n * bytes_per,
-	       t1 - t0);
-}
-
 int main(void)
 {
 	const char *cmdline = vdrv_boot_cmdline();
-	const char *p = cmdline;
 	const char *r = vdrv_find(cmdline, "bench.rand=");
 	const char *w = vdrv_find(cmdline, "bench.randwrite=");
 
@@ -139,21 +125,18 @@ int main(void)
 		nrand = vdrv_num(&r);
 	if (w)
 		nrandw = vdrv_num(&w);
-	while ((base = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(base) &&
-		    *vdrv_reg(base, VMMIO_DEVICE_ID) == 2)
-			break;
+	base = vdrv_find_device(cmdline, 2);
 	if (!check(base != 0,
 		   "a virtio-blk device (version 2) on the command line"))
 		rt_finish();
 	if (!check(init(), "driver initialised"))
 		rt_finish();
 	printf("disk: %lu MiB\n", capacity >> 11);
-	phase("seqread", seq, 0, BIG);
-	phase("seqwrite", seq, 1, BIG);
-	phase("randread", randio, 0, SMALL);
+	vdrv_phase("seqread", seq, 0, BIG);
+	vdrv_phase("seqwrite", seq, 1, BIG);
+	vdrv_phase("randread", randio, 0, SMALL);
 	if (nrandw)
-		phase("randwrite", randio, 1, SMALL);
+		vdrv_phase("randwrite", randio, 1, SMALL);
 	check(errors == 0, "every request succeeded (%u errors)", errors);
 	rt_finish();
 }

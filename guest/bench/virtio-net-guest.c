@@ -213,23 +213,9 @@ static bool init(void)
 	return true;
 }
 
-static void phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
-		  uint64_t bytes_per)
-{
-	uint64_t t0, t1, n;
-
-	printf("PHASE %s start\n", name);
-	t0 = rdtsc();
-	n = rt_user_call(fn, arg);
-	t1 = rdtsc();
-	printf("PHASE %s end %lu %lu tsc=%lu\n", name, n, n * bytes_per,
-	       t1 - t0);
-}
-
 int main(void)
 {
 	const char *cmdline = vdrv_boot_cmdline();
-	const char *p = cmdline;
 	const char *o;
 
 	printf("cmdline: %s\n", cmdline);
@@ -239,18 +225,15 @@ int main(void)
 		nrr = vdrv_num(&o);
 	if ((o = vdrv_find(cmdline, "bench.rx=")))
 		nrx = vdrv_num(&o);
-	while ((base = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(base) &&
-		    *vdrv_reg(base, VMMIO_DEVICE_ID) == 1)
-			break;
+	base = vdrv_find_device(cmdline, 1);
 	if (!check(base != 0,
 		   "a virtio-net device (version 2) on the command line"))
 		rt_finish();
 	if (!check(init(), "driver initialised"))
 		rt_finish();
-	phase("tx", tx_phase, ntx, BIG);
-	phase("rr", rr_phase, nrr, SMALL);
-	phase("rx", rx_phase, nrx, BIG);
+	vdrv_phase("tx", tx_phase, ntx, BIG);
+	vdrv_phase("rr", rr_phase, nrr, SMALL);
+	vdrv_phase("rx", rx_phase, nrx, BIG);
 	printf("rx chunks ended by the timeout (end marker lost): %u\n",
 	       timeouts);
 	check(errors == 0, "every frame well-formed (%u errors)", errors);

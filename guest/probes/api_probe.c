@@ -45,19 +45,6 @@ static __attribute__((noreturn)) void finish(bool stay)
 	rt_halt();
 }
 
-/* The first virtio device with @id on @cmdline, or 0. */
-static uint64_t find_dev(const char *cmdline, uint32_t id)
-{
-	const char *p = cmdline;
-	uint64_t base;
-
-	while ((base = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(base) &&
-		    *vdrv_reg(base, VMMIO_DEVICE_ID) == id)
-			return base;
-	return 0;
-}
-
 /* --- virtio-blk (driver: guest/runtime/vdrv.h) ------------------------- */
 
 static struct vq q;
@@ -152,7 +139,7 @@ static bool rng_read(uint64_t base)
 
 static void rngrate(const char *cmdline)
 {
-	uint64_t base = find_dev(cmdline, 4);
+	uint64_t base = vdrv_find_device(cmdline, 4);
 	bool ok = true;
 
 	expect(base && vdrv_init(base, &q, 1, 0), "rng: driver init");
@@ -218,11 +205,11 @@ static void balloon_page(uint64_t base)
 
 static void devs(const char *cmdline)
 {
-	uint64_t base = find_dev(cmdline, 19);
+	uint64_t base = vdrv_find_device(cmdline, 19);
 
 	if (base)
 		vsock_request(base);
-	base = find_dev(cmdline, 5);
+	base = vdrv_find_device(cmdline, 5);
 	if (base)
 		balloon_page(base);
 	rt_puts("devs: done\n");

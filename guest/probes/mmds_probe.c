@@ -281,15 +281,12 @@ static void test_other_port(void)
 
 int main(void)
 {
-	const char *cmdline = rt_cmdline(), *p = cmdline;
+	const char *cmdline = rt_cmdline();
 
 	rt_puts("mmds-probe: ");
 	rt_puts(cmdline);
 	rt_puts("\n");
-	while ((base = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(base) &&
-		    *vdrv_reg(base, VMMIO_DEVICE_ID) == 1)
-			break;
+	base = vdrv_find_device(cmdline, 1);
 	expect(base != 0, "mmds: a virtio-net device");
 	if (base && vdrv_init(base, queues, 2, 0)) {
 		for (int i = 0; i < 6; i++)

@@ -197,3 +197,28 @@ const char *vdrv_boot_cmdline(void)
 	}
 	return rt_cmdline();
 }
+
+uint64_t vdrv_find_device(const char *cmdline, uint32_t id)
+{
+	const char *p = cmdline;
+	uint64_t base;
+
+	while ((base = vdrv_next_device(&p)))
+		if (vdrv_is_virtio(base) &&
+		    *vdrv_reg(base, VMMIO_DEVICE_ID) == id)
+			return base;
+	return 0;
+}
+
+void vdrv_phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
+		uint64_t bytes_per)
+{
+	uint64_t t0, t1, n;
+
+	printf("PHASE %s start\n", name);
+	t0 = rdtsc();
+	n = rt_user_call(fn, arg);
+	t1 = rdtsc();
+	printf("PHASE %s end %lu %lu tsc=%lu\n", name, n, n * bytes_per,
+	       t1 - t0);
+}

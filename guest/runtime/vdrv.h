@@ -114,6 +114,8 @@ const char *vdrv_boot_cmdline(void);
 
 /* Whether @base has the virtio-mmio magic and version 2. */
 bool vdrv_is_virtio(uint64_t base);
+/* The first virtio device (version 2) of type @id on @cmdline, or 0. */
+uint64_t vdrv_find_device(const char *cmdline, uint32_t id);
 /*
  * Resets the device, negotiates VERSION_1 plus @features (low word), sets
  * up queues 0..@nq-1 as @qs[0..@nq-1] (zeroed here) and sets DRIVER_OK.
@@ -157,5 +159,15 @@ uint32_t vdrv_wait_mem(struct vq *q, uint16_t seen);
 uint16_t vdrv_blk_chain(struct vq *q, uint16_t d, struct vblk_req *r,
 			uint32_t type, uint64_t sector, void *buf,
 			uint32_t len);
+
+/* --- benchmarks --- */
+
+/*
+ * Runs @fn(@arg) in ring 3 between "PHASE @name start" and "PHASE @name
+ * end N BYTES tsc=T" on the console (N what @fn returned, BYTES N times
+ * @bytes_per, T the TSC ticks): the host times it by the two lines.
+ */
+void vdrv_phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,
+		uint64_t bytes_per);
 
 #endif
