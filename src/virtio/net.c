@@ -325,10 +325,13 @@ static bool net_poll(void *opaque)
 {
 	struct vnet *n = opaque;
 	struct virtio_dev *d = n->dev;
-	uint64_t in = n->st.in_ops, out = n->st.out_ops;
+	uint64_t in, out;
+	bool moved;
 
 	if (!d || pthread_mutex_trylock(&d->lock))
 		return false;
+	in = n->st.in_ops;
+	out = n->st.out_ops;
 	if (!n->tx_throttled && virtio_queue_usable(d, NET_TX) &&
 	    virtq_has_avail(&d->vqs[NET_TX]))
 		tx(n);
@@ -337,8 +340,9 @@ static bool net_poll(void *opaque)
 		watch(n, true);
 		rx(n);
 	}
+	moved = n->st.in_ops != in || n->st.out_ops != out;
 	pthread_mutex_unlock(&d->lock);
-	return n->st.in_ops != in || n->st.out_ops != out;
+	return moved;
 }
 
 static int net_activate(struct virtio_dev *d)
