@@ -185,7 +185,7 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 	int (*hook)(struct api_ctx *, char *) = rq->route->hook;
 	const char *what = rq->what;
 	char err[API_ERR_MAX] = "";
-	struct api_config saved;
+	struct api_config *saved = NULL;
 	unsigned int st;
 	json_t *j;
 
@@ -194,7 +194,8 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 		st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
-	if (api_config_copy(&saved, &ctx->cfg)) {
+	/* Only a hooked route (logger, metrics) may have to go back. */
+	if (hook && !(saved = api_config_dup(&ctx->cfg))) {
 		json_decref(j);
 		*resp = api_fault("out of memory");
 		return 500;
@@ -205,16 +206,15 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 		st = fault(resp, "%s", err);
 	} else if (hook && hook(ctx, err)) {
 		/* The hook could not open its file: nothing changes. */
-		api_config_free(&ctx->cfg);
-		ctx->cfg = saved;
-		memset(&saved, 0, sizeof(saved));
+		api_config_move(&ctx->cfg, saved);
+		saved = NULL;
 		st = fault(resp, "%s: %s", what, err);
 	} else {
 		/* Logger and metrics (the hooked routes) allow a load. */
 		ctx->configured |= !hook;
 		st = 204;
 	}
-	api_config_free(&saved);
+	api_config_drop(saved);
 	json_decref(j);
 	return st;
 }

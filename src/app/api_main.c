@@ -797,11 +797,11 @@ static int load_snapshot(struct instance *in, struct snapshot *snap,
 			 const struct api_snapshot_load *l, load_fill_fn fill,
 			 void *fill_arg, char *err)
 {
-	struct api_config saved;
+	struct api_config *saved = api_config_dup(&in->ctx.cfg);
 	uint64_t one = 1;
 	int r;
 
-	if (api_config_copy(&saved, &in->ctx.cfg)) {
+	if (!saved) {
 		snprintf(err, API_ERR_MAX, "out of memory");
 		return -1;
 	}
@@ -812,11 +812,10 @@ static int load_snapshot(struct instance *in, struct snapshot *snap,
 	if (!r)
 		r = load_build(in, snap, l, fill, fill_arg, err);
 	if (r) {
-		api_config_free(&in->ctx.cfg);
-		in->ctx.cfg = saved;
+		api_config_move(&in->ctx.cfg, saved);
 		return -1;
 	}
-	api_config_free(&saved);
+	api_config_drop(saved);
 	in->started = true;
 	if (write(in->start_efd, &one, sizeof(one)) < 0) {
 		/* cannot fail: the counter is far from overflowing */

@@ -75,12 +75,12 @@ int cfg_parse_metrics(struct api_config *n, json_t *body, char *err)
 
 int api_config_logger(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_logger(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_logger(n_, body, err));
 }
 
 int api_config_metrics(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_metrics(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_metrics(n_, body, err));
 }
 
 /* The logger and metrics parts of GET /vm/config. */
