@@ -1343,8 +1343,10 @@ static int instance_end(struct instance *in, struct api_server *server,
 static int start_api(struct instance *in, const struct run_opts *o, char *entry,
 		     size_t entry_len, struct api_server **server)
 {
-	if (!o->api_sock)
+	if (!o->api_sock) {
+		fc_report_start_time(&o->fc); /* --no-api: the VM is built */
 		return 0;
+	}
 	if (instance_register(in->id, o->api_sock, entry, entry_len))
 		return EXIT_USAGE;
 	*server = api_server_start(o->api_sock, &in->ctx);
@@ -1353,6 +1355,8 @@ static int start_api(struct instance *in, const struct run_opts *o, char *entry,
 		api_server_stop(*server);
 		*server = NULL;
 	}
+	if (*server)
+		fc_report_start_time(&o->fc); /* the socket is bound */
 	return *server ? 0 : EXIT_USAGE;
 }
 

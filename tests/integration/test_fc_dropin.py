@@ -285,6 +285,72 @@ check(info and info["state"] == "Running",
       "the getting-started guide's vm_config.json boots")
 check(ex.stop() == 0, "example: vmon stops on SIGTERM with 0")
 
+# --- the other flags: --no-api with the logger, metrics and start-time flags,
+# then --describe-snapshot of a state file ------------------------------------
+flog = os.path.join(TMP, "flags.log")
+fmet = os.path.join(TMP, "flags.metrics")
+start_us = time.monotonic_ns() // 1000 - 2000000    # 2 s ago
+fl = Fc("flags", ["--no-api", "--config-file", ex_file, "--log-path", flog,
+                  "--level", "Info", "--show-log-origin", "--metrics-path",
+                  fmet, "--start-time-us", str(start_us),
+                  "--start-time-cpu-us", "0", "--parent-cpu-time-us", "5000"],
+        api=False)
+deadline = time.monotonic() + 60
+text = ""
+while time.monotonic() < deadline and fl.p.poll() is None and "booting" not in text:
+    time.sleep(0.05)
+    text = open(flog).read() if os.path.exists(flog) else ""
+
+
+def listening_paths(pid):
+    """The paths of the Unix sockets process @pid has open."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    with open("/proc/net/unix") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return [r[7] for r in rows if len(r) > 7 and r[6] in inodes]
+
+
+paths = listening_paths(fl.p.pid) if fl.p.poll() is None else None
+check(paths == [], "--no-api: no API socket (bound Unix sockets: %r)" % paths)
+check("booting" in text and fl.p.poll() is None,
+      "--no-api --config-file: the VM runs (%r)" % text)
+check(fl.stop() == 0, "--no-api: vmon stops on SIGTERM with 0")
+text = open(flog).read()
+check(re.search(r"\[vmon-\d+:[^:\]]+:src/[a-z_/]+\.c:\d+\] booting ", text),
+      "--log-path, --show-log-origin: Firecracker's lines with file:line (%r)"
+      % text)
+with open(fmet) as f:
+    lines = [json.loads(x) for x in f.read().split("\n") if x.strip()]
+api = lines[-1]["api_server"] if lines else {}
+check(lines and 2000000 <= api["process_startup_time_us"] < 2000000 + 120000000
+      and api["process_startup_time_cpu_us"] >= 5000,
+      "--metrics-path, --start-time-us 2 s ago, --start-time-cpu-us 0, "
+      "--parent-cpu-time-us 5000: the start-up times (%r)" % api)
+ds = Fc("describe", ["--api-sock", os.path.join(TMP, "describe.sock"),
+                     "--config-file", ex_file])
+ds.expect("PATCH", "/vm", {"state": "Paused"}, 204)
+ds.expect("PUT", "/snapshot/create", {"snapshot_path": os.path.join(TMP, "st"),
+                                      "mem_file_path": os.path.join(TMP, "mem")},
+          204)
+check(ds.stop() == 0, "describe: vmon stops on SIGTERM with 0")
+out = subprocess.run([FC, "--snapshot-version"], capture_output=True, text=True)
+d = subprocess.run([FC, "--describe-snapshot", os.path.join(TMP, "st")],
+                   capture_output=True, text=True)
+check(d.returncode == 0 and d.stdout == out.stdout,
+      "--describe-snapshot: the state file's version, --snapshot-version's "
+      "(%r %r)" % (d.stdout, out.stdout))
+d = subprocess.run([FC, "--describe-snapshot", ex_file], capture_output=True,
+                   text=True)
+check(d.returncode == 2 and "not a vmon snapshot" in d.stderr,
+      "--describe-snapshot of another file: exit 2 (%r)" % d.stderr)
+
 # --- Firecracker's limits and request checks --------------------------------
 lim = Fc("limits", ["--api-sock", os.path.join(TMP, "limits.sock"),
                     "--http-api-max-payload-size", "1000"])
