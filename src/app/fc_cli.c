@@ -74,18 +74,22 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* @now - @start, or 0 for a start in the future. */
+static uint64_t since(uint64_t now, uint64_t start)
+{
+	return now > start ? now - start : 0;
+}
+
 void fc_report_start_time(const struct fc_opts *o)
 {
 	uint64_t now = clock_us(CLOCK_MONOTONIC);
 	uint64_t cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 
 	if (o->has_start_time_us)
-		fc_metrics_startup(false, now > o->start_time_us ?
-						  now - o->start_time_us : 0);
+		fc_metrics_startup(false, since(now, o->start_time_us));
 	if (o->has_start_time_cpu_us)
-		fc_metrics_startup(true, (cpu > o->start_time_cpu_us ?
-						  cpu - o->start_time_cpu_us :
-						  0) + o->parent_cpu_time_us);
+		fc_metrics_startup(true, since(cpu, o->start_time_cpu_us) +
+						 o->parent_cpu_time_us);
 }
 
 void fc_print_version(void)
