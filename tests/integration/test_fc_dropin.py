@@ -323,9 +323,9 @@ check("booting" in text and fl.p.poll() is None,
       "--no-api --config-file: the VM runs (%r)" % text)
 check(fl.stop() == 0, "--no-api: vmon stops on SIGTERM with 0")
 text = open(flog).read()
-check(re.search(r"\[vmon-\d+:[^:\]]+:src/[a-z_/]+\.c:\d+\] booting ", text),
-      "--log-path, --show-log-origin: Firecracker's lines with file:line (%r)"
-      % text)
+check(re.search(r"\[vmon-\d+:firecracker:src/[a-z_/]+\.c:\d+\] booting ", text),
+      "--log-path, --show-log-origin: Firecracker's lines with file:line, "
+      "the main thread named as the program (%r)" % text)
 with open(fmet) as f:
     lines = [json.loads(x) for x in f.read().split("\n") if x.strip()]
 api = lines[-1]["api_server"] if lines else {}
@@ -397,9 +397,28 @@ lim.expect("PUT", "/drives/d16", {"drive_id": "d16",
 lim.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 16}, 204)
 lim.expect("PUT", "/balloon", {"amount_mib": 17, "deflate_on_oom": True}, 400,
            fault="amount_mib")
+lim.expect("PUT", "/balloon", {"amount_mib": 8, "deflate_on_oom": True}, 204)
+lim.expect("PATCH", "/machine-config", {"mem_size_mib": 4}, 400,
+           fault="less than the balloon's target of 8 MiB")
+lim.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL}, 204)
+lim.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 400,
+           fault="more than 16 virtio devices")
 lim.expect("PATCH", "/balloon", {"amount_mib": 1}, 400, fault="before starting")
 lim.expect("PUT", "/actions", {"action_type": "FlushMetrics"}, 400,
            fault="before starting")
 lim.stop()
+# 16 drives (Kata's 9 and more) boot.
+many = Fc("drives16", ["--api-sock", os.path.join(TMP, "drives16.sock")])
+many.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL}, 204)
+many.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 32}, 204)
+for i in range(16):
+    many.expect("PUT", "/drives/d%d" % i, {"drive_id": "d%d" % i,
+                                           "path_on_host": image("lim.img"),
+                                           "is_root_device": False,
+                                           "is_read_only": True}, 204)
+many.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
+info = many.expect("GET", "/", None, 200, schema="InstanceInfo")
+check(info and info["state"] == "Running", "16 drives: the VM runs")
+check(many.stop() == 0, "16 drives: vmon stops on SIGTERM with 0")
 
 vmontest.finish()
