@@ -140,6 +140,13 @@ sdk.expect("PUT", "/drives/1", {"drive_id": "1", "path_on_host": image("sdk.img"
            204)
 sdk.expect("PUT", "/vsock", {"guest_cid": 3,
                              "uds_path": os.path.join(TMP, "sdk.vsock")}, 204)
+# Firecracker's default body limit, 51200 bytes: at the limit taken, past it 400.
+for n, status in ((51200, 204), (51201, 400)):
+    st, b = sdk.req("PUT", "/mmds", '{"k":"%s"}' % ("x" * (n - 8)))
+    check(st == status and (status == 204 or "larger than the limit of 51200"
+                            in b["fault_message"]),
+          "a body of %d bytes with the default limit: %d (%d %r)"
+          % (n, status, st, b))
 sdk.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
 info = sdk.expect("GET", "/", None, 200, schema="InstanceInfo")
 check(info and info["state"] == "Running", "SDK: Running after InstanceStart")
