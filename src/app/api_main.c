@@ -138,6 +138,7 @@ static int op_start(void *opaque, char *err)
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.boot_timer = in->opts->cfg.boot_timer;
 	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
@@ -744,6 +745,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.boot_timer = in->opts->cfg.boot_timer;
 	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {

@@ -188,8 +188,7 @@ enum fc_result fc_option(int c, const char *arg, struct fc_opts *o)
 		o->metrics_path = arg;
 		return FC_OK;
 	case FC_BOOT_TIMER:
-		o->boot_timer = true;
-		pr_warn("--boot-timer: vmon has no boot timer device (ignored)");
+		o->boot_timer = true; /* devices/boot_timer.c */
 		return FC_OK;
 	case FC_MAX_PAYLOAD:
 		if (number("http-api-max-payload-size", arg, 1, &v))

@@ -31,7 +31,7 @@ struct fc_opts {
 	const char *module; /* --module */
 	size_t max_payload; /* --http-api-max-payload-size; 0: default */
 	bool enable_pci; /* --enable-pci: virtio devices on PCI */
-	bool boot_timer; /* --boot-timer: accepted, no boot timer device */
+	bool boot_timer; /* --boot-timer: Firecracker's boot timer device */
 	size_t mmds_size_limit; /* --mmds-size-limit; 0: max_payload's */
 	const char *metadata; /* --metadata: the MMDS store's first contents */
 	/* --start-time-us, --start-time-cpu-us, --parent-cpu-time-us (the

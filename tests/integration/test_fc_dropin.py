@@ -358,6 +358,33 @@ d = subprocess.run([FC, "--describe-snapshot", ex_file], capture_output=True,
 check(d.returncode == 2 and "not a vmon snapshot" in d.stderr,
       "--describe-snapshot of another file: exit 2 (%r)" % d.stderr)
 
+# --boot-timer: the guest program writes 123 to 0xd0000000 as Firecracker's
+# init does, then reads its disk through the virtio-blk device, which the
+# boot timer moved to the second slot; vmon logs the boot time.
+bt_log = os.path.join(TMP, "boottimer.log")
+bt_cfg = os.path.join(TMP, "boottimer.json")
+with open(bt_cfg, "w") as f:
+    json.dump({"boot-source": {
+        "kernel_image_path": os.path.join(vmontest.BUILD_ROOT, "guest",
+                                          "api_probe.elf"),
+        "boot_args": "console=ttyS0 probe.boottimer probe.blkrate"},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+        "drives": [{"drive_id": "disk", "path_on_host": image("bt.img", 4 << 20),
+                    "is_root_device": False}]}, f)
+bt = Fc("boottimer", ["--no-api", "--boot-timer", "--config-file", bt_cfg,
+                      "--level", "Info", "--log-path", bt_log], api=False)
+try:
+    code = bt.p.wait(120)
+except subprocess.TimeoutExpired:
+    code = None
+bt.stop()
+text = open(bt_log).read() if os.path.exists(bt_log) else ""
+check(code == 1 and "virtio_mmio.device=512@0xd0001000:" in text,
+      "--boot-timer: the probe passes (exit 1, got %r) with the disk in the "
+      "second slot" % code)
+check(re.search(r"\] Guest-boot-time = +\d+ us +\d+ ms, +\d+ CPU us +\d+ CPU ms\n",
+                text), "--boot-timer: the boot time logged (%r)" % text)
+
 # --- Firecracker's limits and request checks --------------------------------
 lim = Fc("limits", ["--api-sock", os.path.join(TMP, "limits.sock"),
                     "--http-api-max-payload-size", "1000"])
