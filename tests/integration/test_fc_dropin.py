@@ -87,6 +87,13 @@ class Fc:
         return code
 
 
+def raw_config(sock):
+    """The bytes of GET /vm/config's body."""
+    return vmon_api.parse_response(vmon_api.raw(
+        sock, b"GET /vm/config HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n"))[2]
+
+
 def vm_id(name):
     return "%s_%d" % (name, PID)
 
@@ -254,6 +261,7 @@ check(saved and keys <= set(saved) and saved["vsock"] is None and
       "cpu_template" in saved["machine-config"],
       "GET /vm/config: every section and key, null where unset, "
       "'Debug' spelled as Firecracker does: %r" % saved)
+saved_raw = raw_config(gs.sock)
 check(gs.stop() == 0, "guide: vmon stops on SIGTERM with 0")
 
 # The --config-file round trip: the saved configuration, replayed.
@@ -265,6 +273,9 @@ rt = Fc("roundtrip", ["--api-sock", os.path.join(TMP, "roundtrip.sock"),
 again = rt.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
 check(again == saved, "--config-file of a saved GET /vm/config: the same "
       "configuration (%r)" % again)
+again_raw = raw_config(rt.sock)
+check(again_raw == saved_raw, "the replayed GET /vm/config: byte for byte "
+      "(%d and %d bytes)" % (len(again_raw), len(saved_raw)))
 check(rt.stop() == 0, "round trip: vmon stops on SIGTERM with 0")
 
 # The guide's example configuration file (vm_config.json), nulls and all.
