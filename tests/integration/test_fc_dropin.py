@@ -27,6 +27,7 @@ FC = os.path.join(TMP, "firecracker")
 os.symlink(os.path.abspath(vmontest.VMON), FC)
 KERNEL = vmon_api.GUEST_COUNTER
 PID = os.getpid()
+HEADER_ERRORS = []
 
 
 def image(name, size=1 << 20):
@@ -55,7 +56,28 @@ class Fc:
             time.sleep(0.02)
 
     def req(self, method, path, body=None):
-        return vmon_api.request(self.sock, method, path, body)
+        """One request; its headers are checked as Firecracker sends them
+        (bad ones go to HEADER_ERRORS)."""
+        data = body
+        if data is not None and not isinstance(data, (bytes, str)):
+            data = json.dumps(data)
+        if isinstance(data, str):
+            data = data.encode()
+        head = "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" % (
+            method, path)
+        if data is not None:
+            head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(data)
+        out = vmon_api.raw(self.sock, head.encode() + b"\r\n" + (data or b""))
+        st, parsed, raw_body = vmon_api.parse_response(out)
+        hdrs = out.partition(b"\r\n\r\n")[0].decode(errors="replace")
+        want = ["\r\nServer: Firecracker API (vmon "]
+        if raw_body:
+            want.append("\r\nContent-Type: application/json\r\n")
+        for w in want:
+            if w not in hdrs + "\r\n":
+                HEADER_ERRORS.append("%s %s: no %r in %r" % (method, path,
+                                                              w.strip(), hdrs))
+        return st, parsed
 
     def expect(self, method, path, body, status, fault=None, schema=None):
         st, b = self.req(method, path, body)
@@ -466,4 +488,7 @@ info = many.expect("GET", "/", None, 200, schema="InstanceInfo")
 check(info and info["state"] == "Running", "16 drives: the VM runs")
 check(many.stop() == 0, "16 drives: vmon stops on SIGTERM with 0")
 
+check(not HEADER_ERRORS, "every response: Firecracker's Server header, JSON "
+      "bodies as application/json (%r)"
+      % HEADER_ERRORS[:3])
 vmontest.finish()
