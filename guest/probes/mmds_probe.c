@@ -286,7 +286,8 @@ static void test_v2(void)
 /*
  * Frames to the metadata address that are broken one way each (from a
  * valid SYN to port 80), then oversized ones (2048 bytes, a 32 KiB chain
- * of descriptors): vmon drops them; then 4 KiB of a request without the
+ * of descriptors): vmon drops them; a SYN to another address goes to
+ * the tap (the host test counts it); then 4 KiB of a request without the
  * end of its header (all the responder takes) gets 413, and a normal
  * request still gets its answer.
  */
@@ -328,6 +329,10 @@ static void test_hostile(void)
 	}
 	seen = vdrv_submit(base, &queues[1], 1, 0);
 	sent &= vdrv_wait(base, &queues[1], seen, &used, POLLS);
+	/* One SYN to another address: the tap's, not the MMDS's. */
+	build_segment(80, 7, 0, 0x02, "", 0);
+	ip[19] = 1; /* 169.254.169.1 */
+	sent &= transmit(HDR + 54);
 	expect(sent, "mmds: malformed and oversized frames transmitted");
 	memcpy(big, "GET /latest/meta-data/ami-id HTTP/1.1\r\nX-a: ", 44);
 	memset(big + 44, 'a', sizeof(big) - 45);
