@@ -429,6 +429,10 @@ lim.expect("PUT", "/boot-source", {"kernel_image_path": "/nonexistent/k"}, 400,
 lim.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL,
                                    "initrd_path": "/nonexistent/i"}, 400,
            fault="/nonexistent/i")
+lim.expect("PUT", "/logger", {"level": "warn"}, 204)  # as Firecracker reads it
+full = lim.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(full and full["logger"]["level"] == "Warning",
+      "logger level `warn`: taken as Warning (%r)" % (full or {}).get("logger"))
 lim.expect("PATCH", "/machine-config", {}, 400, fault="Empty PATCH request.")
 lim.expect("PATCH", "/machine-config", {"vcpu_count": None}, 400,
            fault="Empty PATCH request.")
