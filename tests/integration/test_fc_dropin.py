@@ -142,6 +142,27 @@ check(out.returncode == 2 and "--metadata /dev/null: not a JSON object"
       in out.stderr,
       "--metadata: a file that is not a JSON object refused (%r)" % out.stderr)
 
+# --- without --api-sock, Firecracker's default socket: in a mount namespace
+# of its own with a private /run (root only), reached through /proc/PID/root.
+if os.geteuid() == 0:
+    dp = subprocess.Popen(["unshare", "-m", "sh", "-c",
+                           "mount -t tmpfs tmpfs /run && exec %s --id %s"
+                           % (FC, vm_id("dflt"))],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dsock = "/proc/%d/root/run/firecracker.socket" % dp.pid
+    deadline = time.monotonic() + 30
+    st, info = None, None
+    while time.monotonic() < deadline and dp.poll() is None and st is None:
+        try:
+            st, info = vmon_api.request(dsock, "GET", "/")
+        except OSError:
+            time.sleep(0.05)
+    check(st == 200 and info["id"] == vm_id("dflt"),
+          "no --api-sock: /run/firecracker.socket serves the API (%r %r)"
+          % (st, info))
+    dp.terminate()
+    check(dp.wait(30) == 0, "default socket: vmon stops on SIGTERM with 0")
+
 # --- firecracker-go-sdk: its default start (seccomp off) -------------------
 sdk = Fc("sdk", ["--api-sock", os.path.join(TMP, "sdk.sock"),
                  "--id", vm_id("sdk"), "--no-seccomp"])
