@@ -138,6 +138,7 @@ static int op_start(void *opaque, char *err)
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.boot_timer = in->opts->cfg.boot_timer;
 	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
@@ -744,6 +745,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.boot_timer = in->opts->cfg.boot_timer;
 	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
@@ -1342,8 +1344,10 @@ static int instance_end(struct instance *in, struct api_server *server,
 static int start_api(struct instance *in, const struct run_opts *o, char *entry,
 		     size_t entry_len, struct api_server **server)
 {
-	if (!o->api_sock)
+	if (!o->api_sock) {
+		fc_report_start_time(&o->fc); /* --no-api: the VM is built */
 		return 0;
+	}
 	if (instance_register(in->id, o->api_sock, entry, entry_len))
 		return EXIT_USAGE;
 	*server = api_server_start(o->api_sock, &in->ctx);
@@ -1352,6 +1356,8 @@ static int start_api(struct instance *in, const struct run_opts *o, char *entry,
 		api_server_stop(*server);
 		*server = NULL;
 	}
+	if (*server)
+		fc_report_start_time(&o->fc); /* the socket is bound */
 	return *server ? 0 : EXIT_USAGE;
 }
 

@@ -667,6 +667,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				return f == FC_EXIT_OK ? CLI_EXIT_OK :
 							 CLI_ERROR;
 			o->cfg.virtio_pci |= o->fc.enable_pci;
+			o->cfg.boot_timer |= o->fc.boot_timer;
 			continue;
 		}
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||

@@ -137,6 +137,8 @@ static int create_devices(struct vm *vm, int serial_fd)
 		return -1;
 	if (vm->cfg->acpi && acpi_pm_create(vm))
 		return -1;
+	if (vm->cfg->boot_timer && boot_timer_create(vm))
+		return -1;
 	return 0;
 }
 

@@ -51,7 +51,8 @@ static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
 {
 	/* The slots and their interrupt lines are the platform's. */
 	if (arch_virtio_mmio_slot(p->next, base, irq)) {
-		pr_err("%s: more than %u virtio devices", what, p->next);
+		pr_err("%s: more than %u virtio devices", what,
+		       p->next - (p->vm->cfg->boot_timer ? 1 : 0));
 		return -1;
 	}
 	p->next++;
@@ -92,7 +93,8 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 {
 	const struct virtio_type *types[DEVICE_VIRTIO_ID_MAX];
 	unsigned int nr = sorted_types(types, DEVICE_VIRTIO_ID_MAX);
-	struct placer p = { .vm = vm };
+	/* Firecracker's boot timer takes the first slot (boot_timer.c). */
+	struct placer p = { .vm = vm, .next = vm->cfg->boot_timer ? 1 : 0 };
 	unsigned int wanted = 0;
 
 	*cmdline = NULL;

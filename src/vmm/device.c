@@ -56,6 +56,8 @@ const char *device_kind_name(enum device_kind kind)
 		name = "pci-host";
 	else if (kind == DEVICE_FW_DEBUG)
 		name = "fw-debug";
+	else if (kind == DEVICE_BOOT_TIMER)
+		name = "boot-timer";
 	if (name)
 		return name;
 	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";

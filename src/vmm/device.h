@@ -86,6 +86,7 @@ enum device_kind {
 	DEVICE_ACPI_PM = DEVICE_VIRTIO_END,
 	DEVICE_PCI_HOST,
 	DEVICE_FW_DEBUG, /* the firmware's debug port 0x402 (--firmware) */
+	DEVICE_BOOT_TIMER, /* Firecracker's boot timer (--boot-timer) */
 	DEVICE_NR_KINDS
 };
 

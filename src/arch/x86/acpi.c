@@ -36,7 +36,8 @@ static int describe_virtio(struct vm *vm, struct acpi_desc *d)
 	for (unsigned int n = 0; d->nr_virtio < ACPI_MAX_VIRTIO &&
 				 !arch_virtio_mmio_slot(n, &base, &irq);
 	     n++) {
-		if (!bus_find(&vm->mmio, base))
+		/* Slot 0 may hold the boot timer, not a virtio device. */
+		if (!bus_find(&vm->mmio, base) || (!n && vm->cfg->boot_timer))
 			continue;
 		if (irq == ACPI_SCI_IRQ) {
 			pr_err("virtio device at 0x%llx: its IRQ %u is the ACPI SCI (at most %u virtio devices with ACPI)",
