@@ -70,6 +70,9 @@ struct virtio_dev *virtio_pci_create(struct vm *vm, struct iothread *io,
 				     uint64_t features, void *priv,
 				     const char *name);
 
+/* The PCI slot of @d, or -1 if @d is not on virtio-pci. */
+int virtio_pci_slot(struct virtio_dev *d);
+
 /* The MSI-X state of virtio-pci device @d (tests, statistics). */
 struct msix;
 struct msix *virtio_pci_msix(struct virtio_dev *d);

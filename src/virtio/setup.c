@@ -87,6 +87,22 @@ static int place_type(struct placer *p, const struct virtio_type *type,
 	return 0;
 }
 
+struct virtio_dev *virtio_type_create(struct vm *vm, const char *what,
+				      unsigned int i, unsigned int irq)
+{
+	const struct virtio_type *types[DEVICE_VIRTIO_ID_MAX];
+	unsigned int nr = sorted_types(types, DEVICE_VIRTIO_ID_MAX);
+	struct virtio_place where = {
+		.vm = vm, .io = vm->io, .irq = irq, .con_in = -1, .con_out = -1
+	};
+
+	for (unsigned int t = 0; t < nr; t++)
+		if (!strcmp(types[t]->what, what) && i < types[t]->count(vm->cfg))
+			return types[t]->create(&where, i);
+	pr_err("%s %u: no such device in the configuration", what, i);
+	return NULL;
+}
+
 int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 			  char **cmdline)
 {

@@ -56,6 +56,10 @@ const char *device_kind_name(enum device_kind kind)
 		name = "pci-host";
 	else if (kind == DEVICE_FW_DEBUG)
 		name = "fw-debug";
+	else if (kind == DEVICE_PCI_HOTPLUG)
+		name = "pci-hotplug";
+	else if (kind == DEVICE_REMOVED)
+		name = "removed";
 	if (name)
 		return name;
 	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";
@@ -99,6 +103,22 @@ struct device *device_find(struct device_registry *reg, enum device_kind kind,
 void *device_model(const struct device *dev, enum device_kind kind)
 {
 	return dev && dev->kind == kind ? dev->opaque : NULL;
+}
+
+void device_remove(struct device_registry *reg, struct device *dev)
+{
+	enum device_kind kind = dev->kind;
+
+	if (dev->ops->destroy)
+		dev->ops->destroy(dev);
+	for (unsigned int i = dev->id + 1; i < reg->nr; i++)
+		if (reg->devs[i].kind == kind)
+			reg->devs[i].index--;
+	reg->per_kind[kind]--;
+	*dev = (struct device){ .kind = DEVICE_REMOVED,
+				.index = reg->per_kind[DEVICE_REMOVED]++,
+				.id = dev->id,
+				.ops = &device_stateless_ops };
 }
 
 void device_reset_all(struct device_registry *reg)
