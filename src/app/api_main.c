@@ -631,6 +631,8 @@ static int op_hotplug(void *opaque, const char *type, unsigned int index,
 		snprintf(err, API_ERR_MAX, "too many devices");
 		return -1;
 	}
+	if (virtio_hotplug_prepare(&in->sess.vm, err, API_ERR_MAX))
+		return -1;
 	return paused_call(in, hotplug_add, &q, err);
 }
 

@@ -13,6 +13,7 @@
 #include "../arch/arch.h"
 #include "../pci/host.h"
 #include "../pci/hotplug.h"
+#include "../vmm/iothread.h"
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
@@ -25,12 +26,19 @@ bool virtio_hotplug_possible(struct vm *vm, char *err, size_t len)
 			 vm->pci ? "ACPI" : "PCI");
 		return false;
 	}
-	if (!vm->io) {
-		snprintf(err, len,
-			 "hotplug needs the virtio I/O thread: the VM started without virtio devices");
-		return false;
-	}
 	return true;
+}
+
+int virtio_hotplug_prepare(struct vm *vm, char *err, size_t len)
+{
+	if (vm->io)
+		return 0;
+	/* The VM started without virtio devices: their thread, now. */
+	vm->io = iothread_create();
+	if (vm->io && !iothread_start(vm->io))
+		return 0;
+	snprintf(err, len, "the virtio I/O thread could not be started");
+	return -1;
 }
 
 /*
@@ -78,6 +86,10 @@ struct virtio_dev *virtio_hotplug_add(struct vm *vm, const char *what,
 
 	if (!virtio_hotplug_possible(vm, err, len))
 		return NULL;
+	if (!vm->io) {
+		snprintf(err, len, "no virtio I/O thread (virtio_hotplug_prepare)");
+		return NULL;
+	}
 	slot = free_slot(vm, &irq);
 	if (slot < 0) {
 		snprintf(err, len, "no free hotpluggable PCI slot");

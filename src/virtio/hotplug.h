@@ -25,6 +25,13 @@ struct virtio_dev;
 bool virtio_hotplug_possible(struct vm *vm, char *err, size_t len);
 
 /*
+ * Before virtio_hotplug_add(), the VM running: starts the virtio I/O
+ * thread if the VM has none yet (it started without virtio devices).
+ * 0, or -1 with @err.
+ */
+int virtio_hotplug_prepare(struct vm *vm, char *err, size_t len);
+
+/*
  * Creates the @i-th device of type @what ("disk", "net"), which vm->cfg
  * already lists, and tells the guest. The device, or NULL with @err
  * (nothing is left of it then).
