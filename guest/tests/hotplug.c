@@ -137,8 +137,8 @@ int main(void)
 	if (!check(fadt != 0, "FADT found"))
 		rt_finish();
 	gpe0 = (uint16_t)rd32(fadt + 80);
-	check(gpe0 && fadt[92] == 4, "FADT: GPE0 block at 0x%x, %u bytes",
-	      gpe0, fadt[92]);
+	check(gpe0 && fadt[92] == 4, "FADT: GPE0 block at 0x%x, %u bytes", gpe0,
+	      fadt[92]);
 	check(inl(HP_BASE + HP_SLOTS) == 0xfffffffe, "slots 1-31 hotpluggable");
 	scan(0x1af4, 0x1042, &found);
 	rt_set_handler(SCI_VECTOR, sci_handler);

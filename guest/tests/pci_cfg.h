@@ -151,8 +151,8 @@ static inline void set_status(struct vdev *v, uint8_t s)
  * none); DRIVER_OK unless the device refuses. False on a refusal.
  */
 static inline bool vpci_init(struct vdev *v, const void *desc,
-			     const void *avail, const void *used,
-			     uint16_t size, uint16_t vec)
+			     const void *avail, const void *used, uint16_t size,
+			     uint16_t vec)
 {
 	set_status(v, 0);
 	set_status(v, 1);

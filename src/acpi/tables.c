@@ -106,8 +106,7 @@ static void fadt_pm(struct acpi_fadt *f)
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 }
 
-static void fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt,
-		 bool gpe0)
+static void fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt, bool gpe0)
 {
 	header(&f->h, "FACP", sizeof(*f), 6);
 	f->firmware_ctrl = (uint32_t)facs;

@@ -102,8 +102,9 @@ unsigned int api_hotplug_put(struct api_ctx *ctx, const struct api_object *o,
 		return st;
 	list_of(what, &type);
 	if (find(&ctx->cfg, type, id) >= 0)
-		return refuse(resp, what, id,
-			      "exists (PATCH changes a running device; DELETE unplugs it)");
+		return refuse(
+			resp, what, id,
+			"exists (PATCH changes a running device; DELETE unplugs it)");
 	n = count(&ctx->cfg, type);
 	if (api_config_object(&ctx->cfg, o, id, body, err))
 		return refuse(resp, what, id, err);

@@ -568,8 +568,9 @@ static int op_hotplug_check(void *opaque, char *err)
 }
 
 /* Runs @fn with the VM paused (as it was if it was). */
-static int paused_call(struct instance *in, int (*fn)(struct instance *, void *),
-		       void *arg, char *err)
+static int paused_call(struct instance *in,
+		       int (*fn)(struct instance *, void *), void *arg,
+		       char *err)
 {
 	struct vm *vm = &in->sess.vm;
 	bool was = vm_paused(vm);
@@ -699,8 +700,9 @@ static int refuse_hotplugged(struct instance *in, char *err)
 {
 	if (!in->hotplugged)
 		return 0;
-	snprintf(err, API_ERR_MAX,
-		 "devices were hot-plugged or unplugged: the VM's PCI slots are not its configuration's (not supported yet)");
+	snprintf(
+		err, API_ERR_MAX,
+		"devices were hot-plugged or unplugged: the VM's PCI slots are not its configuration's (not supported yet)");
 	return -1;
 }
 

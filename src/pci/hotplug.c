@@ -19,7 +19,11 @@
 
 enum { ONCE_HP = 0x4850 };
 
-/* Under the lock: the SCI follows the enabled GPE status bits. */
+/*
+ * Under the lock: the SCI follows the enabled GPE status bits. The PM
+ * device's lock nests inside this one (it never calls back here), so the
+ * levels it sees are in order.
+ */
 static void update_gpe(struct pci_hotplug *h)
 {
 	if (h->sci)
@@ -85,9 +89,10 @@ void pci_hp_write(void *opaque, uint64_t off, const void *data,
 	/* Only a slot the host asked for: the API decides what goes. */
 	slots = v & h->down;
 	if (v & ~slots)
-		log_once(ONCE_HP, v & ~slots,
-			 "PCI hotplug: eject of slots 0x%x not asked for: ignored",
-			 v & ~slots);
+		log_once(
+			ONCE_HP, v & ~slots,
+			"PCI hotplug: eject of slots 0x%x not asked for: ignored",
+			v & ~slots);
 	h->down &= ~slots;
 	h->ejected |= slots;
 	pthread_mutex_unlock(&h->lock);
@@ -125,7 +130,7 @@ void pci_gpe_write(void *opaque, uint64_t off, const void *data,
 		unsigned int sh = 8 * (byte & 1);
 
 		if (byte < 2)
-			h->gpe_sts &= (uint16_t)~(in[i] << sh);
+			h->gpe_sts &= (uint16_t) ~(in[i] << sh);
 		else
 			h->gpe_en = (uint16_t)((h->gpe_en & ~(0xff << sh)) |
 					       in[i] << sh);

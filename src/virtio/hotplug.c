@@ -87,7 +87,8 @@ struct virtio_dev *virtio_hotplug_add(struct vm *vm, const char *what,
 	if (!virtio_hotplug_possible(vm, err, len))
 		return NULL;
 	if (!vm->io) {
-		snprintf(err, len, "no virtio I/O thread (virtio_hotplug_prepare)");
+		snprintf(err, len,
+			 "no virtio I/O thread (virtio_hotplug_prepare)");
 		return NULL;
 	}
 	slot = free_slot(vm, &irq);
@@ -99,7 +100,8 @@ struct virtio_dev *virtio_hotplug_add(struct vm *vm, const char *what,
 	if (!d || virtio_pci_slot(d) != slot || d->device->kind != kind ||
 	    d->device->index != i) {
 		drop_partial(vm, kind, before);
-		snprintf(err, len, "the device could not be created (see the log)");
+		snprintf(err, len,
+			 "the device could not be created (see the log)");
 		return NULL;
 	}
 	pci_hotplug_inserted(vm->pci->hotplug, (unsigned int)slot);
@@ -118,9 +120,10 @@ int virtio_hotplug_unplug(struct vm *vm, struct virtio_dev *d, char *err,
 		return -1;
 	}
 	if (pci_hotplug_request_eject(vm->pci->hotplug, (unsigned int)slot)) {
-		snprintf(err, len,
-			 "an unplug is pending: the guest has not ejected PCI slot %d yet",
-			 slot);
+		snprintf(
+			err, len,
+			"an unplug is pending: the guest has not ejected PCI slot %d yet",
+			slot);
 		return -1;
 	}
 	return 0;

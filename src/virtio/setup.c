@@ -97,7 +97,8 @@ struct virtio_dev *virtio_type_create(struct vm *vm, const char *what,
 	};
 
 	for (unsigned int t = 0; t < nr; t++)
-		if (!strcmp(types[t]->what, what) && i < types[t]->count(vm->cfg))
+		if (!strcmp(types[t]->what, what) &&
+		    i < types[t]->count(vm->cfg))
 			return types[t]->create(&where, i);
 	pr_err("%s %u: no such device in the configuration", what, i);
 	return NULL;

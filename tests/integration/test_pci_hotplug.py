@@ -11,7 +11,10 @@ is refused as pending, a snapshot is refused after a hotplug), GET
 /vm/config without the ejected drive, then PUT /drives/again, which must
 come in the freed slot. Then the refusals: without PCI, and with PCI but
 no ACPI, PUT and DELETE /drives/{id} after boot get Firecracker's
-"not supported after starting" error.
+"not supported after starting" error. Last, on a VM started with PCI and
+ACPI but no virtio device, a drive and a network interface (on a tap vmon
+creates) are hot-plugged, and their unplug stays pending since that guest
+never ejects.
 """
 import json
 import os
@@ -141,6 +144,20 @@ def main():
         expect(inst.sock, "PUT", "/drives/late",
                drive("late", disk(d, "late.img", "late")), 204)
         vt.check(drive_ids(inst.sock) == ["late"], "the drive is listed")
+        # A network interface on a tap vmon creates, then unplug requests
+        # the counter guest never answers: pending, nothing removed.
+        tap = "vmhp%d" % (os.getpid() % 100000)
+        expect(inst.sock, "PUT", "/network-interfaces/n1",
+               {"iface_id": "n1", "host_dev_name": tap}, 204)
+        st, b = inst.req("GET", "/vm/config")
+        vt.check([x["iface_id"] for x in b.get("network-interfaces", [])]
+                 == ["n1"], "the interface is listed (%r)" % (b,))
+        expect(inst.sock, "DELETE", "/network-interfaces/n1", None, 204)
+        expect(inst.sock, "DELETE", "/network-interfaces/n1", None, 400,
+               "pending")
+        expect(inst.sock, "DELETE", "/drives/late", None, 204)
+        vt.check(drive_ids(inst.sock) == ["late"],
+                 "not ejected by the guest: the drive stays")
         vt.check(inst.alive(), "vmon still runs (seccomp allowed it all)")
         shutil.rmtree(d, ignore_errors=True)
     finally:

@@ -188,8 +188,7 @@ static void test_add_eject_reap(void **state)
 	assert_int_equal(rd(&hp, PCI_HP_UP), 1U << 3);
 	/* Unplug the boot disk (slot 2): the guest ejects it. */
 	d = virtio_find(&hv.vm, DEVICE_VIRTIO_BLK, 0);
-	assert_int_equal(virtio_hotplug_unplug(&hv.vm, d, err, sizeof(err)),
-			 0);
+	assert_int_equal(virtio_hotplug_unplug(&hv.vm, d, err, sizeof(err)), 0);
 	assert_true(virtio_hotplug_pending(&hv.vm, d));
 	assert_int_equal(virtio_hotplug_unplug(&hv.vm, d, err, sizeof(err)),
 			 -1);
