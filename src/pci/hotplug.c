@@ -173,25 +173,26 @@ bool pci_hotplug_pending(struct pci_hotplug *h, unsigned int slot)
 	return pending;
 }
 
-uint32_t pci_hotplug_take_ejected(struct pci_hotplug *h)
+static uint32_t ejected(struct pci_hotplug *h, bool take)
 {
 	uint32_t e;
 
 	pthread_mutex_lock(&h->lock);
 	e = h->ejected;
-	h->ejected = 0;
+	if (take)
+		h->ejected = 0;
 	pthread_mutex_unlock(&h->lock);
 	return e;
 }
 
+uint32_t pci_hotplug_take_ejected(struct pci_hotplug *h)
+{
+	return ejected(h, true);
+}
+
 uint32_t pci_hotplug_ejected(struct pci_hotplug *h)
 {
-	uint32_t e;
-
-	pthread_mutex_lock(&h->lock);
-	e = h->ejected;
-	pthread_mutex_unlock(&h->lock);
-	return e;
+	return ejected(h, false);
 }
 
 void pci_hotplug_init(struct pci_hotplug *h, struct vm *vm)
