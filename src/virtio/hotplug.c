@@ -96,9 +96,12 @@ struct virtio_dev *virtio_hotplug_add(struct vm *vm, const char *what,
 		snprintf(err, len, "no free hotpluggable PCI slot");
 		return NULL;
 	}
+	iothread_set_owner(vm->io, (unsigned int)slot);
 	d = virtio_type_create(vm, what, i, irq);
+	iothread_set_owner(vm->io, 0);
 	if (!d || virtio_pci_slot(d) != slot || d->device->kind != kind ||
 	    d->device->index != i) {
+		iothread_remove_owner(vm->io, (unsigned int)slot);
 		drop_partial(vm, kind, before);
 		snprintf(err, len,
 			 "the device could not be created (see the log)");
@@ -170,6 +173,9 @@ unsigned int virtio_hotplug_reap(struct vm *vm,
 			continue;
 		if (gone)
 			gone(opaque, dev->kind, dev->index);
+		/* Its fds leave the I/O thread before they are closed. */
+		if (vm->io)
+			iothread_remove_owner(vm->io, s);
 		device_remove(&vm->devices, dev);
 		n++;
 	}

@@ -17,6 +17,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
+#include "pci.h"
 
 struct placer {
 	struct vm *vm;
@@ -78,11 +79,20 @@ static int place_type(struct placer *p, const struct virtio_type *type,
 
 		if (next_slot(p, &where.base, &where.irq, type->what))
 			return -1;
+		/* Its I/O handlers are its slot's (hot unplug): on PCI, the
+		 * n-th device placed is in slot n (the bridge in 0). */
+		iothread_set_owner(p->io, p->next);
 		d = type->create(&where, i);
+		iothread_set_owner(p->io, 0);
 		/* The control plane's device i is the registry's index i. */
 		if (!d || d->device->index != i ||
 		    (!d->tp && add_cmdline(p, d)))
 			return -1;
+		if (d->tp && virtio_pci_slot(d) != (int)p->next) {
+			pr_err("%s: in PCI slot %d, not %u", d->name,
+			       virtio_pci_slot(d), p->next);
+			return -1;
+		}
 	}
 	return 0;
 }

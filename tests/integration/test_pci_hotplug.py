@@ -129,6 +129,42 @@ def test_refused(extra, fault):
         inst.stop()
 
 
+def test_snapshot():
+    """Without a hotplug, a PCI and ACPI VM snapshots and loads (the
+    controller's state included), and the loaded VM can hot-plug."""
+    d = tempfile.mkdtemp(prefix="vmon-hotplug-")
+    flags = ["--enable-pci", "--acpi"]
+    src = vmon_api.Instance(extra=flags)
+    dst = None
+    try:
+        ok, b = src.boot_counter()
+        vt.check(ok, "the counter guest boots (%r)" % (b,))
+        vt.wait_for(lambda: src.last_count() > 2, 30)
+        expect(src.sock, "PATCH", "/vm", {"state": "Paused"}, 204)
+        expect(src.sock, "PUT", "/snapshot/create",
+               {"snapshot_type": "Full",
+                "snapshot_path": os.path.join(d, "state"),
+                "mem_file_path": os.path.join(d, "memory")}, 204)
+        src.stop()
+        dst = vmon_api.Instance(extra=flags)
+        expect(dst.sock, "PUT", "/snapshot/load",
+               {"snapshot_path": os.path.join(d, "state"),
+                "mem_backend": {"backend_type": "File",
+                                "backend_path": os.path.join(d, "memory")},
+                "resume_vm": True}, 204)
+        c = dst.last_count()
+        vt.check(vt.wait_for(lambda: dst.last_count() > c, 30),
+                 "the loaded guest counts on")
+        expect(dst.sock, "PUT", "/drives/snap",
+               drive("snap", disk(d, "snap.img", "snap")), 204)
+        vt.check(dst.alive(), "the loaded VM runs after the hotplug")
+    finally:
+        src.stop()
+        if dst:
+            dst.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     vt.require_kvm()
     test_hotplug()
@@ -162,6 +198,7 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
     finally:
         inst.stop()
+    test_snapshot()
     vt.finish()
 
 
