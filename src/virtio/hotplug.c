@@ -176,6 +176,7 @@ unsigned int virtio_hotplug_reap(struct vm *vm,
 		/* Its fds leave the I/O thread before they are closed. */
 		if (vm->io)
 			iothread_remove_owner(vm->io, s);
+		virtio_pci_unplugged(dev->opaque);
 		device_remove(&vm->devices, dev);
 		n++;
 	}

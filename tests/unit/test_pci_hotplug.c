@@ -7,7 +7,7 @@
  * virtio-blk on a harness VM's bus (src/virtio/hotplug.c: the free slot,
  * its identity through 0xcf8/0xcfc, the guest told), an eject that takes
  * a device off the bus and the reap that frees it (the registry's index
- * of later devices moving down), and the AML (src/acpi/pci_hotplug.c):
+ * of later devices moving down, its GSIs reused), and the AML (src/acpi/pci_hotplug.c):
  * iasl disassembles the DSDT with the slots, PCNT and \_GPE._E01 and
  * compiles it back, and the FADT names the GPE0 block.
  */
@@ -173,7 +173,7 @@ static void test_add_eject_reap(void **state)
 {
 	char err[256] = "";
 	struct virtio_dev *d;
-	unsigned int gone = 0;
+	unsigned int gsis;
 
 	(void)state;
 	assert_true(virtio_hotplug_possible(&hv.vm, err, sizeof(err)));
@@ -186,6 +186,7 @@ static void test_add_eject_reap(void **state)
 	assert_int_equal(h_conf1_read(&hv, 3, 0, 4), 0x10421af4);
 	assert_true(h_conf1_read(&hv, 3, 0x10, 4) & ~0xfU); /* BAR placed */
 	assert_int_equal(rd(&hp, PCI_HP_UP), 1U << 3);
+	gsis = hv.vm.pci->msi.nr;
 	/* Unplug the boot disk (slot 2): the guest ejects it. */
 	d = virtio_find(&hv.vm, DEVICE_VIRTIO_BLK, 0);
 	assert_int_equal(virtio_hotplug_unplug(&hv.vm, d, err, sizeof(err)), 0);
@@ -198,7 +199,6 @@ static void test_add_eject_reap(void **state)
 	assert_int_equal(h_conf1_read(&hv, 2, 0, 4), 0xffffffff);
 	assert_int_equal(virtio_hotplug_reap(&hv.vm, NULL, NULL), 1);
 	assert_int_equal(virtio_hotplug_reap(&hv.vm, NULL, NULL), 0);
-	(void)gone;
 	/* The hot-added disk is now the first. */
 	d = virtio_find(&hv.vm, DEVICE_VIRTIO_BLK, 0);
 	assert_non_null(d);
@@ -211,6 +211,8 @@ static void test_add_eject_reap(void **state)
 	d = virtio_hotplug_add(&hv.vm, "disk", 1, err, sizeof(err));
 	assert_non_null(d);
 	assert_int_equal(virtio_pci_slot(d), 2);
+	/* Its MSI-X vectors took the GSIs the ejected disk gave back. */
+	assert_int_equal(hv.vm.pci->msi.nr, gsis);
 }
 
 static void test_add_refused(void **state)
