@@ -28,7 +28,7 @@ import vmontest as vt  # noqa: E402
 
 GUEST = os.path.join(vt.BUILD_ROOT, "guest", "hotplug.elf")
 PASS_CODE = 1  # rt_finish() without failures
-PASSES = 22
+PASSES = 24
 
 
 def disk(d, name, mark):
