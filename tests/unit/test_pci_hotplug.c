@@ -22,8 +22,7 @@
 
 #include <cmocka.h>
 
-#include "acpi/defs.h"
-#include "acpi/tables.h"
+#include "acpi_harness.h"
 #include "pci/host.h"
 #include "pci/hotplug.h"
 #include "pci_harness.h"
@@ -234,8 +233,8 @@ static void test_add_refused(void **state)
 
 /* --- the AML and the FADT --------------------------------------------- */
 
-#define GPA 0xe0000ULL
-#define SIZE 0x10000
+#define GPA ACPI_H_GPA
+#define SIZE ACPI_H_SIZE
 
 static uint8_t buf[SIZE];
 static struct acpi_layout l;
@@ -244,26 +243,14 @@ static void build(bool hotplug)
 {
 	struct acpi_desc d;
 
-	memset(&d, 0, sizeof(d));
-	d.nr_cpus = 1;
-	d.lapic_addr = 0xfee00000;
-	d.ioapic_addr = 0xfec00000;
-	d.ioapic_id = 1;
-	d.pci.on = true;
+	acpi_h_desc(&d, 1);
 	d.pci.hotplug = hotplug;
-	d.pci.ecam_base = 0xe0000000;
-	d.pci.mmio_base = 0xc0000000;
-	d.pci.mmio_size = 0x10000000;
 	assert_int_equal(acpi_build(&d, buf, SIZE, GPA, &l), 0);
 }
 
 static const struct acpi_header *table(uint64_t gpa, const char *sig)
 {
-	const struct acpi_header *h = (const void *)(buf + (gpa - GPA));
-
-	assert_memory_equal(h->sig, sig, 4);
-	assert_int_equal(acpi_sum(h, h->length), 0);
-	return h;
+	return acpi_h_table(buf, gpa, sig);
 }
 
 static void test_fadt_gpe(void **state)
