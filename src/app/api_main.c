@@ -628,7 +628,8 @@ static int op_hotplug(void *opaque, const char *type, unsigned int index,
 		snprintf(err, API_ERR_MAX, "a migration is in progress");
 		return -1;
 	}
-	if (index >= (type[0] == 'd' ? VMON_MAX_DISKS : VMON_MAX_NETS)) {
+	if ((type[0] == 'd' && index >= VMON_MAX_DISKS) ||
+	    (type[0] != 'd' && index >= VMON_MAX_NETS)) {
 		snprintf(err, API_ERR_MAX, "too many devices");
 		return -1;
 	}

@@ -136,7 +136,7 @@ static void deassign(struct msix *x, unsigned int v)
 		.flags = KVM_IRQFD_FLAG_DEASSIGN,
 	};
 
-	if (!x->irqfd[v])
+	if (!x->irqfd[v] || !x->routes) /* an irqfd has its routes */
 		return;
 	ioctl(x->routes->vm->fd, KVM_IRQFD, &irqfd);
 	x->irqfd[v] = false;
