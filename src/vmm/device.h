@@ -149,8 +149,9 @@ void *device_model(const struct device *dev, enum device_kind kind);
 
 /*
  * Hot unplug: destroys @dev (the VM paused) and leaves an empty place
- * (DEVICE_REMOVED, no ops) so other handles stay valid; the later
- * devices of its kind move down one index, as the configuration's list.
+ * (DEVICE_REMOVED, no ops) so other handles stay valid; the devices of
+ * its kind with a higher index move down one, as the configuration's
+ * list. device_register() reuses such a place once the registry is full.
  */
 void device_remove(struct device_registry *reg, struct device *dev);
 

@@ -7,7 +7,8 @@
  * virtio-blk on a harness VM's bus (src/virtio/hotplug.c: the free slot,
  * its identity through 0xcf8/0xcfc, the guest told), an eject that takes
  * a device off the bus and the reap that frees it (the registry's index
- * of later devices moving down, its GSIs reused), and the AML (src/acpi/pci_hotplug.c):
+ * of later devices moving down, its GSIs reused; a full registry reusing
+ * a removed device's place), and the AML (src/acpi/pci_hotplug.c):
  * iasl disassembles the DSDT with the slots, PCNT and \_GPE._E01 and
  * compiles it back, and the FADT names the GPE0 block.
  */
@@ -120,6 +121,38 @@ static void test_registers(void **state)
 	gpe_wr(&h, 3, 0xff, 4);
 	assert_int_equal(gpe_rd(&h, 2, 2), bit);
 	pthread_mutex_destroy(&h.lock);
+}
+
+/* A full registry reuses the place of a removed device. */
+static void test_registry_reuse(void **state)
+{
+	static struct device_registry reg;
+	struct device *a, *b, *c;
+
+	(void)state;
+	memset(&reg, 0, sizeof(reg));
+	for (unsigned int i = 0; i < DEVICE_MAX; i++)
+		assert_non_null(device_register(&reg, DEVICE_VIRTIO_BLK,
+						&device_stateless_ops, NULL));
+	assert_null(device_register(&reg, DEVICE_VIRTIO_NET,
+				    &device_stateless_ops, NULL));
+	a = device_find(&reg, DEVICE_VIRTIO_BLK, 3);
+	device_remove(&reg, a);
+	assert_int_equal(a->kind, DEVICE_REMOVED);
+	b = device_find(&reg, DEVICE_VIRTIO_BLK, DEVICE_MAX - 2);
+	assert_non_null(b);
+	assert_int_equal(b->id, DEVICE_MAX - 1); /* moved down one index */
+	c = device_register(&reg, DEVICE_VIRTIO_BLK, &device_stateless_ops,
+			    NULL);
+	assert_ptr_equal(c, a);
+	assert_int_equal(c->id, 3);
+	assert_int_equal(c->index, DEVICE_MAX - 1); /* the newest */
+	assert_int_equal(reg.nr, DEVICE_MAX);
+	assert_null(device_find(&reg, DEVICE_REMOVED, 0));
+	/* Removing an older one moves the reused (newest) one down too. */
+	device_remove(&reg, device_find(&reg, DEVICE_VIRTIO_BLK, 0));
+	assert_int_equal(c->index, DEVICE_MAX - 2);
+	assert_null(device_find(&reg, DEVICE_VIRTIO_BLK, DEVICE_MAX - 1));
 }
 
 /* --- on a harness VM's bus -------------------------------------------- */
@@ -315,6 +348,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registers),
+		cmocka_unit_test(test_registry_reuse),
 		cmocka_unit_test_setup_teardown(test_add_eject_reap, vm_setup,
 						vm_teardown),
 		cmocka_unit_test_setup_teardown(test_add_refused, vm_setup,
