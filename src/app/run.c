@@ -24,6 +24,7 @@
 #include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
 #include "../devices/serial.h"
+#include "../pci/hotplug.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "../virtio/devices.h"
@@ -150,6 +151,11 @@ static int create_virtio_devices(struct vm *vm, int con_in, int con_out)
 
 	if (virtio_devices_create(vm, con_in, con_out, &entries))
 		return -1;
+	/* PCI with ACPI: hotplug through the API (docs/pci.md). */
+	if (vm->pci && vm->cfg->acpi && pci_hotplug_create(vm)) {
+		free(entries);
+		return -1;
+	}
 	/* With ACPI the DSDT describes them (docs/acpi.md). */
 	if (!*entries || vm->cfg->acpi) {
 		free(entries);
