@@ -31,7 +31,20 @@ static void check_generation(void)
 
 	if (!gen_key)
 		return;
+	/*
+	 * The item is read a byte at a time: a snapshot taken in the middle
+	 * of a read gives a restored clone the old bytes before it and the
+	 * new ones after. Read until two reads agree.
+	 */
+	uint8_t again[GEN_SIZE];
+
 	fw_cfg_read(gen_key, now, GEN_SIZE);
+	for (;;) {
+		fw_cfg_read(gen_key, again, GEN_SIZE);
+		if (!memcmp(now, again, GEN_SIZE))
+			break;
+		memcpy(now, again, GEN_SIZE);
+	}
 	if (!memcmp(now, gen, GEN_SIZE))
 		return;
 	memcpy(gen, now, GEN_SIZE);
