@@ -19,9 +19,12 @@ import os
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vmm_memory  # noqa: E402
 
 
 def cpu_ms(pid):
@@ -37,20 +40,11 @@ def cpu_ms(pid):
 
 
 def rss_kib(pid, guest_kib=128 * 1024):
-    """Resident memory minus that of the guest RAM mapping (the mappings of
-    at least @guest_kib): the VMM's own. A guest touching one page can make
+    """Resident memory minus that of the guest RAM (bench/vmm_memory.py
+    finds its mappings): the VMM's own. A guest touching one page can make
     2 MiB resident when its RAM is backed by transparent huge pages."""
-    total = guest = size = 0
-    with open("/proc/%d/smaps" % pid) as f:
-        for line in f:
-            w = line.split()
-            if "-" in w[0] and line[0] in "0123456789abcdef":
-                lo, hi = w[0].split("-")
-                size = (int(hi, 16) - int(lo, 16)) >> 10
-            elif w[0] == "Rss:":
-                total += int(w[1])
-                guest += int(w[1]) if size >= guest_kib else 0
-    return total - guest
+    rss = vmm_memory.sample(pid, guest_kib << 10)["Rss"]
+    return (rss[0] - rss[1]) >> 10
 
 
 def wait_connect(path, proc, deadline):

@@ -19,6 +19,9 @@
  *     devices, when there: a connection request to host port 7000
  *     (answered: a reset or a response), one inflated and one deflated
  *     page; then "devs: done" (the metrics' vsock and balloon counters);
+ *   probe.boottimer: writes 123 to Firecracker's boot timer at 0xd0000000
+ *     first, as Firecracker's init does (--boot-timer: vmon logs the
+ *     boot time), and prints "boottimer: written";
  *   probe.kbd: reads the i8042 keyboard (port 0x60) after the host's
  *     SendCtrlAltDel, first with translation (scancode set 1), then with
  *     the command byte switched to set 2, and prints the bytes.
@@ -32,6 +35,7 @@
 
 #define CHUNK (64 * 1024)
 #define TOTAL (4 * 1024 * 1024)
+#define BOOT_TIMER_ADDR 0xd0000000UL /* Firecracker's on x86 */
 
 /* A check, printed "ok: ..." or "FAIL: ..." and counted by the runtime. */
 #define expect(cond, ...) check_as("ok", cond, __VA_ARGS__)
@@ -262,6 +266,10 @@ int main(void)
 	rt_puts("api-probe: ");
 	rt_puts(cmdline); /* not printf(): no length limit */
 	rt_puts("\n");
+	if (vdrv_find(cmdline, "probe.boottimer")) {
+		*(volatile uint8_t *)BOOT_TIMER_ADDR = 123;
+		rt_puts("boottimer: written\n");
+	}
 	if (vdrv_find(cmdline, "probe.blkrate"))
 		blkrate(cmdline);
 	if (vdrv_find(cmdline, "probe.blkwrite"))

@@ -9,7 +9,9 @@
  * FIN). With "mmds.v2" on the command line it expects V2: 401 without a
  * token, a token from PUT /latest/api/token, the value with it; else V1:
  * the value without a token, 404 for a missing path. A SYN to another
- * port of the address must be reset by vmon. Results go to COM1 as
+ * port of the address must be reset by vmon. Before those, broken and
+ * oversized frames to the address and a request as large as the
+ * responder's limit (test_hostile()) must leave vmon answering. Results go to COM1 as
  * "ok: what" or "FAIL: what"; the failure count to isa-debug-exit.
  */
 #include "rt.h"
@@ -19,6 +21,7 @@
 
 #define HDR 12 /* virtio_net_hdr */
 #define POLLS 5000000
+#define CHUNK 1400 /* TCP payload per segment */
 
 static struct vq queues[2];
 static uint8_t rxbufs[4][2048] __attribute__((aligned(64)));
@@ -31,6 +34,7 @@ static const uint8_t guest_ip[4] = { 169, 254, 1, 2 };
 static const uint8_t mmds_ip[4] = { 169, 254, 169, 254 };
 static uint16_t port = 40000;
 static char resp[4096];
+static char big[4097]; /* the responder's 4 KiB, its window */
 
 static void put16(uint8_t *p, uint32_t v)
 {
@@ -125,9 +129,10 @@ static void test_arp(void)
 	       "mmds: the MMDS MAC address");
 }
 
-/* Sends a TCP segment from @port to @dport. */
-static bool segment(uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-		    const char *data, unsigned int len)
+/* Builds in tx[] a TCP segment from @port to @dport; its length. */
+static unsigned int build_segment(uint16_t dport, uint32_t seq, uint32_t ack,
+				  uint8_t flags, const char *data,
+				  unsigned int len)
 {
 	uint8_t *e = tx + HDR, *ip = e + 14, *t = ip + 20;
 	uint32_t sum;
@@ -154,7 +159,14 @@ static bool segment(uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
 	sum = get16(guest_ip) + get16(guest_ip + 2) + get16(mmds_ip) +
 	      get16(mmds_ip + 2) + 6 + 20 + len;
 	put16(t + 16, csum(t, 20 + len, sum));
-	return transmit(HDR + 54 + len);
+	return HDR + 54 + len;
+}
+
+/* Sends a TCP segment from @port to @dport. */
+static bool segment(uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+		    const char *data, unsigned int len)
+{
+	return transmit(build_segment(dport, seq, ack, flags, data, len));
 }
 
 /* The next TCP segment to our port: flags, or -1 after 16 frames. */
@@ -191,8 +203,11 @@ static bool http(const char *req)
 	if (f != 0x12 || ack != iss + 1)
 		return false;
 	rcv = seq + 1;
-	if (!segment(80, iss + 1, rcv, 0x18, req, (unsigned int)strlen(req)))
-		return false;
+	/* In segments of at most CHUNK bytes, without waiting for ACKs. */
+	for (uint32_t off = 0, n = (uint32_t)strlen(req); off < n; off += CHUNK)
+		if (!segment(80, iss + 1 + off, rcv, 0x18, req + off,
+			     n - off < CHUNK ? n - off : CHUNK))
+			return false;
 	for (;;) {
 		f = next_segment(&seq, &ack, &data, &len);
 		if (f < 0 || (f & 0x04))
@@ -268,6 +283,67 @@ static void test_v2(void)
 	       "mmds: V2 IMDS listing");
 }
 
+/*
+ * Frames to the metadata address that are broken one way each (from a
+ * valid SYN to port 80), then oversized ones (2048 bytes, a 32 KiB chain
+ * of descriptors): vmon drops them; a SYN to another address goes to
+ * the tap (the host test counts it); then 4 KiB of a request without the
+ * end of its header (all the responder takes) gets 413, and a normal
+ * request still gets its answer.
+ */
+static void test_hostile(void)
+{
+	uint8_t *ip = tx + HDR + 14, *t = ip + 20;
+	bool sent = true;
+	uint16_t seen;
+	uint32_t used;
+
+	port++;
+	for (int c = 0; c < 8; c++) {
+		unsigned int len = build_segment(80, 7, 0, 0x02, "", 0);
+
+		if (c == 0) /* an IP header of 60 bytes in a 34-byte frame */
+			ip[0] = 0x4f, len = HDR + 34;
+		else if (c == 1) /* an IP length beyond the frame */
+			put16(ip + 2, 60000);
+		else if (c == 2) /* a TCP header beyond the segment */
+			t[12] = 15 << 4;
+		else if (c == 3) /* a bad TCP checksum */
+			t[16] ^= 0xff;
+		else if (c == 4) /* UDP */
+			ip[9] = 17;
+		else if (c == 5) /* a fragment */
+			put16(ip + 6, 0x2000);
+		else if (c == 6) /* segmentation asked (gso_type TCPv4) */
+			tx[1] = 1;
+		else /* 2048 bytes: over the 1514 of a frame */
+			len = sizeof(tx);
+		sent &= transmit(len);
+	}
+	for (uint16_t i = 0; i < VQ_SIZE; i++) {
+		uint16_t flags = i + 1 < VQ_SIZE ? VQ_DESC_F_NEXT : 0;
+
+		queues[1].desc[i] = (struct vq_desc){ (uintptr_t)tx, sizeof(tx),
+						      flags,
+						      (uint16_t)(i + 1) };
+	}
+	seen = vdrv_submit(base, &queues[1], 1, 0);
+	sent &= vdrv_wait(base, &queues[1], seen, &used, POLLS);
+	/* One SYN to another address: the tap's, not the MMDS's. */
+	build_segment(80, 7, 0, 0x02, "", 0);
+	ip[19] = 1; /* 169.254.169.1 */
+	sent &= transmit(HDR + 54);
+	expect(sent, "mmds: malformed and oversized frames transmitted");
+	memcpy(big, "GET /latest/meta-data/ami-id HTTP/1.1\r\nX-a: ", 44);
+	memset(big + 44, 'a', sizeof(big) - 45);
+	expect(http(big) && status_is("413"),
+	       "mmds: 4 KiB of request without its end: 413");
+	expect(http("GET /latest/meta-data/ami-id HTTP/1.1\r\n"
+		    "Connection: close\r\n\r\n") &&
+		       (status_is("200") || status_is("401")),
+	       "mmds: vmon still answers after them");
+}
+
 static void test_other_port(void)
 {
 	uint32_t seq, ack, len;
@@ -300,6 +376,7 @@ int main(void)
 		}
 		vdrv_kick(base, 0);
 		test_arp();
+		test_hostile();
 		if (vdrv_find(cmdline, "mmds.v2"))
 			test_v2();
 		else

@@ -28,6 +28,14 @@ enum {
 	AML_EXT_DEVICE = 0x82,
 	AML_ROOT = 0x5c,
 	AML_PARENT = 0x5e,
+	AML_LOCAL0 = 0x60,
+	AML_ARG0 = 0x68,
+	AML_STORE = 0x70,
+	AML_AND = 0x7b,
+	AML_NOTIFY = 0x86,
+	AML_EXT_OPREGION = 0x80,
+	AML_EXT_FIELD = 0x81,
+	AML_IF = 0xa0,
 	AML_RETURN = 0xa4,
 	AML_ONES = 0xff,
 };
@@ -340,4 +348,74 @@ void aml_res_end(struct aml *a)
 	uint8_t d[] = { 0x79, 0x00 }; /* checksum 0: none */
 
 	aml_bytes(a, d, sizeof(d));
+}
+
+/* --- control flow, storage and fields (hotplug methods) ----------------- */
+
+size_t aml_if_begin(struct aml *a)
+{
+	aml_byte(a, AML_IF);
+	return a->len;
+}
+
+void aml_store(struct aml *a)
+{
+	aml_byte(a, AML_STORE);
+}
+
+void aml_and(struct aml *a)
+{
+	aml_byte(a, AML_AND);
+}
+
+void aml_notify(struct aml *a)
+{
+	aml_byte(a, AML_NOTIFY);
+}
+
+void aml_local(struct aml *a, unsigned int n)
+{
+	aml_byte(a, (uint8_t)(AML_LOCAL0 + (n & 7)));
+}
+
+void aml_arg(struct aml *a, unsigned int n)
+{
+	aml_byte(a, (uint8_t)(AML_ARG0 + (n < 7 ? n : 6)));
+}
+
+void aml_opregion_io(struct aml *a, const char *name, uint16_t base,
+		     uint16_t len)
+{
+	aml_byte(a, AML_EXT);
+	aml_byte(a, AML_EXT_OPREGION);
+	aml_name_string(a, name);
+	aml_byte(a, 0x01); /* SystemIO */
+	aml_integer(a, base);
+	aml_integer(a, len);
+}
+
+size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags)
+{
+	size_t mark;
+
+	aml_byte(a, AML_EXT);
+	aml_byte(a, AML_EXT_FIELD);
+	mark = a->len;
+	aml_name_string(a, region);
+	aml_byte(a, flags);
+	return mark;
+}
+
+void aml_field_unit(struct aml *a, const char *name, unsigned int bits)
+{
+	char seg[4];
+
+	/* A one-byte PkgLength holds up to 63 bits: all vmon uses. */
+	if (strlen(name) != 4 || bits == 0 || bits > 63 ||
+	    name_seg(name, seg) != 4) {
+		a->err = true;
+		return;
+	}
+	aml_bytes(a, seg, 4);
+	aml_byte(a, (uint8_t)bits);
 }

@@ -52,6 +52,26 @@ void aml_end(struct aml *a, size_t mark);
 /* Return(<object that follows>) */
 void aml_return(struct aml *a);
 
+/* If(<predicate that follows>) { ... } */
+size_t aml_if_begin(struct aml *a);
+/* Store(<source>, <target>), And(<a>, <b>, <target>), Notify(<obj>, <v>):
+ * the operands follow; a Target may be aml_byte(0) (none). */
+void aml_store(struct aml *a);
+void aml_and(struct aml *a);
+void aml_notify(struct aml *a);
+/* Local0..Local7 and Arg0..Arg6. */
+void aml_local(struct aml *a, unsigned int n);
+void aml_arg(struct aml *a, unsigned int n);
+/* OperationRegion(NAME, SystemIO, base, len) */
+void aml_opregion_io(struct aml *a, const char *name, uint16_t base,
+		     uint16_t len);
+/* Field(REGION, flags) { units }: AccessType | UpdateRule << 5 (ACPI
+ * 19.6.48); each unit a 4-character name and its width in bits (< 64). */
+#define AML_FIELD_DWORD_ACC 0x03
+#define AML_FIELD_WRITE_ZEROS 0x40
+size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags);
+void aml_field_unit(struct aml *a, const char *name, unsigned int bits);
+
 /* Resource descriptors, inside a Buffer (a ResourceTemplate). */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
 void aml_res_irq_noflags(struct aml *a, unsigned int irq);

@@ -77,6 +77,7 @@ uint8_t *acpi_dsdt_aml(const struct acpi_desc *d, size_t *len)
 		virtio(&a, i, &d->virtio[i]);
 	acpi_dsdt_pci(&a, d);
 	aml_end(&a, sb);
+	acpi_dsdt_gpe(&a, d);
 	sleep_state(&a, "\\_S3_", ACPI_SLP_TYP_S3);
 	sleep_state(&a, "\\_S5_", ACPI_SLP_TYP_S5);
 	if (a.err) {

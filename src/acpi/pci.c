@@ -115,6 +115,7 @@ void acpi_dsdt_pci(struct aml *a, const struct acpi_desc *d)
 	aml_integer(a, 0);
 	crs(a, p);
 	prt(a, p);
+	acpi_dsdt_pci_hotplug(a, p);
 	aml_end(a, dev);
 	dev = aml_device_begin(a, "RES0");
 	aml_name(a, "_HID");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../pci/hotplug.h"
 #include "defs.h"
 
 #define OEM_ID "VMON  "
@@ -105,7 +106,7 @@ static void fadt_pm(struct acpi_fadt *f)
 		   FADT_TMR_VAL_EXT | FADT_RESET_REG_SUP;
 }
 
-static void fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
+static void fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt, bool gpe0)
 {
 	header(&f->h, "FACP", sizeof(*f), 6);
 	f->firmware_ctrl = (uint32_t)facs;
@@ -114,6 +115,11 @@ static void fadt(struct acpi_fadt *f, uint64_t facs, uint64_t dsdt)
 	f->x_dsdt = dsdt;
 	/* No SMI command port: the machine is always in ACPI mode. */
 	fadt_pm(f);
+	if (gpe0) { /* PCI hotplug's GPE block (src/pci/hotplug.h) */
+		f->gpe0_blk = ACPI_GPE0_BASE;
+		f->gpe0_blk_len = ACPI_GPE0_LEN;
+		f->x_gpe0_blk = io_gas(ACPI_GPE0_BASE, ACPI_GPE0_LEN);
+	}
 	f->minor_version = 5;
 	memcpy(&f->hypervisor_id, "VMON\0\0\0\0", 8);
 	seal(&f->h);
@@ -256,7 +262,7 @@ int acpi_build(const struct acpi_desc *d, uint8_t *buf, size_t len,
 	memcpy(facs->sig, "FACS", 4);
 	facs->length = sizeof(*facs);
 	facs->version = 2;
-	fadt(f, out->facs, out->dsdt);
+	fadt(f, out->facs, out->dsdt, d->pci.on && d->pci.hotplug);
 	madt(m, d);
 	if (mcfg) {
 		header(mcfg, "MCFG", (uint32_t)acpi_mcfg_size(), 1);

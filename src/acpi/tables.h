@@ -50,6 +50,7 @@ struct acpi_pci {
 	uint64_t ecam_base;
 	uint8_t bus_end;
 	uint32_t mmio_base, mmio_size;
+	bool hotplug; /* ACPI hotplug: GPE0, the slots' AML (pci_hotplug.c) */
 	unsigned int nr_intx;
 	struct {
 		uint8_t slot;
@@ -93,6 +94,9 @@ struct aml;
 size_t acpi_mcfg_size(void);
 void acpi_mcfg_body(void *table, const struct acpi_desc *d);
 void acpi_dsdt_pci(struct aml *a, const struct acpi_desc *d);
+/* PCI hotplug (pci_hotplug.c): inside PCI0, and the \_GPE scope. */
+void acpi_dsdt_pci_hotplug(struct aml *a, const struct acpi_pci *p);
+void acpi_dsdt_gpe(struct aml *a, const struct acpi_desc *d);
 
 /* The sum of @len bytes, which a valid table makes 0. */
 uint8_t acpi_sum(const void *p, size_t len);

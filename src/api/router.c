@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../migration/migration.h"
+#include "api_hotplug.h"
 #include "config/object.h"
 
 #ifndef VMON_VERSION
@@ -185,7 +186,7 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 	int (*hook)(struct api_ctx *, char *) = rq->route->hook;
 	const char *what = rq->what;
 	char err[API_ERR_MAX] = "";
-	struct api_config saved;
+	struct api_config *saved = NULL;
 	unsigned int st;
 	json_t *j;
 
@@ -194,7 +195,8 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 		st = need_body(rq->body, rq->len, &j, resp);
 	if (st)
 		return st;
-	if (api_config_copy(&saved, &ctx->cfg)) {
+	/* Only a hooked route (logger, metrics) may have to go back. */
+	if (hook && !(saved = api_config_dup(&ctx->cfg))) {
 		json_decref(j);
 		*resp = api_fault("out of memory");
 		return 500;
@@ -205,16 +207,15 @@ static unsigned int do_config(struct api_ctx *ctx, const struct request *rq,
 		st = fault(resp, "%s", err);
 	} else if (hook && hook(ctx, err)) {
 		/* The hook could not open its file: nothing changes. */
-		api_config_free(&ctx->cfg);
-		ctx->cfg = saved;
-		memset(&saved, 0, sizeof(saved));
+		api_config_move(&ctx->cfg, saved);
+		saved = NULL;
 		st = fault(resp, "%s: %s", what, err);
 	} else {
 		/* Logger and metrics (the hooked routes) allow a load. */
 		ctx->configured |= !hook;
 		st = 204;
 	}
-	api_config_free(&saved);
+	api_config_drop(saved);
 	json_decref(j);
 	return st;
 }
@@ -247,6 +248,17 @@ static unsigned int do_config_id(struct api_ctx *ctx, const struct request *rq,
 	unsigned int st;
 	json_t *j;
 
+	/* After boot, a drive or interface is hot-plugged (PCI). */
+	if (ctx->state != API_NOT_STARTED && rq->route->object &&
+	    api_hotplug_route(rq->what)) {
+		st = need_body(rq->body, rq->len, &j, resp);
+		if (st)
+			return st;
+		st = api_hotplug_put(ctx, rq->route->object, rq->what, rq->id,
+				     j, resp);
+		json_decref(j);
+		return st;
+	}
 	st = need_configurable(ctx, rq->what, resp);
 	if (!st)
 		st = need_body(rq->body, rq->len, &j, resp);
@@ -284,6 +296,13 @@ static unsigned int need_running_body(struct api_ctx *ctx,
 	unsigned int st = need_running(ctx, what, resp);
 
 	return st ? st : need_body(rq->body, rq->len, j, resp);
+}
+
+/* DELETE /drives/{id}, /network-interfaces/{id}: hot unplug. */
+static unsigned int do_unplug(struct api_ctx *ctx, const struct request *rq,
+			      json_t **resp)
+{
+	return api_hotplug_delete(ctx, rq->what, rq->id, resp);
 }
 
 static unsigned int do_drive_patch(struct api_ctx *ctx,
@@ -919,6 +938,8 @@ static const struct route routes[] = {
 	{ "PATCH", "/vm", do_vm_state },
 	{ "PATCH", "/drives/{id}", do_drive_patch },
 	{ "PATCH", "/network-interfaces/{id}", do_net_patch },
+	{ "DELETE", "/drives/{id}", do_unplug },
+	{ "DELETE", "/network-interfaces/{id}", do_unplug },
 	{ "PATCH", "/balloon", do_balloon_patch },
 	{ "GET", "/balloon", get_balloon },
 	{ "GET", "/balloon/statistics", do_balloon_stats },
@@ -1091,6 +1112,7 @@ unsigned int api_handle(struct api_ctx *ctx, const char *method,
 			"Request payload with size %zu is larger than the limit of %zu allowed by server.",
 			len, ctx->max_body);
 	pthread_mutex_lock(&ctx->lock);
+	api_hotplug_reap(ctx); /* devices the guest ejected since */
 	st = route(ctx, method, path, body, len, resp);
 	api_count(&ctx->requests, method, path, st);
 	response_deprecated = api_count_deprecated(&ctx->requests, method, path,

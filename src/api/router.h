@@ -75,6 +75,17 @@ struct api_ops {
 			       const struct api_migration_receive *req,
 			       char *err);
 	json_t *(*migrate_info)(void *opaque);
+	/* Hotplug (api_hotplug.h, docs/pci.md): whether the VM can (else
+	 * @err says why); the device of entry @index of the list of @type
+	 * ("disk", "net"), the configuration's last; asking the guest to
+	 * eject entry @index's; freeing the devices the guest ejected and
+	 * dropping their entries (api_config_drop_device()). */
+	int (*hotplug_check)(void *opaque, char *err);
+	int (*hotplug)(void *opaque, const char *type, unsigned int index,
+		       char *err);
+	int (*unplug)(void *opaque, const char *type, unsigned int index,
+		      char *err);
+	void (*hotplug_reap)(void *opaque);
 };
 
 struct api_ctx {

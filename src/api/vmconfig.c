@@ -23,7 +23,8 @@ void api_config_init(struct api_config *c)
 	c->mem_size_mib = API_DEFAULT_MEM_MIB;
 }
 
-void api_config_free(struct api_config *c)
+/* Frees what @c owns, not @c. */
+static void free_fields(struct api_config *c)
 {
 	free(c->kernel);
 	free(c->initrd);
@@ -35,11 +36,30 @@ void api_config_free(struct api_config *c)
 	free(c->log_module);
 	free(c->metrics_path);
 	free(c->root_args);
+}
+
+void api_config_free(struct api_config *c)
+{
+	free_fields(c);
 	memset(c, 0, sizeof(*c));
 }
 
-/* A deep copy, so a failed update can be thrown away. */
-int api_config_copy(struct api_config *dst, const struct api_config *src)
+void api_config_drop(struct api_config *n)
+{
+	if (n)
+		free_fields(n);
+	free(n);
+}
+
+void api_config_move(struct api_config *c, struct api_config *n)
+{
+	free_fields(c);
+	*c = *n;
+	free(n);
+}
+
+/* A deep copy into @dst; 0 or -1 (out of memory: @dst owns nothing). */
+static int copy_into(struct api_config *dst, const struct api_config *src)
 {
 	*dst = *src;
 	dst->kernel = src->kernel ? strdup(src->kernel) : NULL;
@@ -62,10 +82,22 @@ int api_config_copy(struct api_config *dst, const struct api_config *src)
 	    (src->log_level && !dst->log_level) ||
 	    (src->log_module && !dst->log_module) ||
 	    (src->metrics_path && !dst->metrics_path)) {
-		api_config_free(dst);
+		free_fields(dst);
 		return -1;
 	}
 	return 0;
+}
+
+/* A deep copy, so a failed update can be thrown away. */
+struct api_config *api_config_dup(const struct api_config *src)
+{
+	struct api_config *dst = malloc(sizeof(*dst));
+
+	if (dst && copy_into(dst, src)) {
+		free(dst);
+		return NULL;
+	}
+	return dst;
 }
 
 json_t *api_parse_body(const char *body, size_t len, char *err)

@@ -103,8 +103,17 @@ struct api_config {
 #define API_ERR_MAX 512
 
 void api_config_init(struct api_config *c);
-/* A deep copy into @dst; 0 or -1 (out of memory). */
-int api_config_copy(struct api_config *dst, const struct api_config *src);
+/*
+ * A deep copy of @src on the heap (the struct is ~150 KiB: never on a
+ * stack), or NULL (out of memory). api_config_move() commits it,
+ * api_config_drop() throws it away.
+ */
+struct api_config *api_config_dup(const struct api_config *src);
+/* @c takes @n's content (its own is freed); @n, from api_config_dup(), is
+ * freed. */
+void api_config_move(struct api_config *c, struct api_config *n);
+/* Frees a copy from api_config_dup() and what it owns. */
+void api_config_drop(struct api_config *n);
 void api_config_free(struct api_config *c);
 
 /* Each returns 0, or -1 with @err filled; @c is unchanged on error. */

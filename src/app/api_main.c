@@ -30,16 +30,20 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "../api/api_hotplug.h"
 #include "../api/router.h"
 #include "../api/server.h"
 #include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
 #include "../migration/migration.h"
+#include "../pci/host.h"
+#include "../pci/hotplug.h"
 #include "../snapshot/snapshot.h"
 #include "../snapshot/uffd.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "../virtio/balloon.h"
+#include "../virtio/hotplug.h"
 #include "../virtio/mmio.h"
 #include "../virtio/runtime.h"
 #include "../vmm/exitcode.h"
@@ -79,6 +83,7 @@ struct instance {
 	pthread_cond_t mig_cond; /* with ctx.lock: the end was reported */
 	bool mig_reported;
 	json_t *fc_prev; /* the last metrics line's Firecracker counters */
+	bool hotplugged; /* a device was hot-plugged or unplugged */
 };
 
 /* How long a migrated source waits for its end to be asked about. */
@@ -138,6 +143,7 @@ static int op_start(void *opaque, char *err)
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.boot_timer = in->opts->cfg.boot_timer;
 	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (access(in->vmcfg.kernel, R_OK)) {
 		snprintf(err, API_ERR_MAX, "kernel %.400s: %s",
@@ -553,6 +559,155 @@ static char *vm_config_text(struct instance *in, char *err)
 	return text;
 }
 
+/* --- hotplug (docs/pci.md): the VM side of api_hotplug.c ---------------- */
+
+static int op_hotplug_check(void *opaque, char *err)
+{
+	struct instance *in = opaque;
+
+	return virtio_hotplug_possible(&in->sess.vm, err, API_ERR_MAX) ? 0 : -1;
+}
+
+/* Runs @fn with the VM paused (as it was if it was). */
+static int paused_call(struct instance *in,
+		       int (*fn)(struct instance *, void *), void *arg,
+		       char *err)
+{
+	struct vm *vm = &in->sess.vm;
+	bool was = vm_paused(vm);
+	int r;
+
+	if (!was && vm_pause(vm)) {
+		snprintf(err, API_ERR_MAX, "the VM is stopping");
+		return -1;
+	}
+	r = fn(in, arg);
+	if (!was)
+		vm_resume(vm);
+	return r;
+}
+
+struct hotplug_req {
+	const char *type;
+	unsigned int index;
+	char *err;
+};
+
+static int hotplug_add(struct instance *in, void *arg)
+{
+	struct hotplug_req *q = arg;
+	struct vm_config *v = &in->vmcfg;
+	bool disk = q->type[0] == 'd';
+
+	if (disk) {
+		v->disks[q->index] = in->ctx.cfg.drives[q->index].disk;
+		v->nr_disks = q->index + 1;
+	} else {
+		v->nets[q->index] = in->ctx.cfg.nets[q->index].net;
+		v->nets[q->index].mmds = false;
+		v->nr_nets = q->index + 1;
+	}
+	if (virtio_hotplug_add(&in->sess.vm, q->type, q->index, q->err,
+			       API_ERR_MAX)) {
+		in->hotplugged = true;
+		return 0;
+	}
+	if (disk)
+		v->nr_disks = q->index;
+	else
+		v->nr_nets = q->index;
+	return -1;
+}
+
+static int op_hotplug(void *opaque, const char *type, unsigned int index,
+		      char *err)
+{
+	struct hotplug_req q = { type, index, err };
+	struct instance *in = opaque;
+
+	if (migrating(in)) {
+		snprintf(err, API_ERR_MAX, "a migration is in progress");
+		return -1;
+	}
+	if ((type[0] == 'd' && index >= VMON_MAX_DISKS) ||
+	    (type[0] != 'd' && index >= VMON_MAX_NETS)) {
+		snprintf(err, API_ERR_MAX, "too many devices");
+		return -1;
+	}
+	if (virtio_hotplug_prepare(&in->sess.vm, err, API_ERR_MAX))
+		return -1;
+	return paused_call(in, hotplug_add, &q, err);
+}
+
+static int op_unplug(void *opaque, const char *type, unsigned int index,
+		     char *err)
+{
+	struct instance *in = opaque;
+	enum device_kind kind = type[0] == 'd' ? DEVICE_VIRTIO_BLK :
+						 DEVICE_VIRTIO_NET;
+	struct virtio_dev *d = update_target(opaque, kind, index, type, err);
+
+	if (!d)
+		return -1;
+	if (migrating(in)) {
+		snprintf(err, API_ERR_MAX, "a migration is in progress");
+		return -1;
+	}
+	if (virtio_hotplug_unplug(&in->sess.vm, d, err, API_ERR_MAX))
+		return -1;
+	in->hotplugged = true;
+	return 0;
+}
+
+/* A device the guest ejected: its entries leave both configurations. */
+static void device_gone(void *opaque, enum device_kind kind, unsigned int i)
+{
+	struct instance *in = opaque;
+	struct vm_config *v = &in->vmcfg;
+
+	if (kind == DEVICE_VIRTIO_BLK && i < v->nr_disks) {
+		memmove(&v->disks[i], &v->disks[i + 1],
+			(v->nr_disks - i - 1) * sizeof(v->disks[0]));
+		v->nr_disks--;
+		api_config_drop_device(&in->ctx.cfg, "disk", i);
+	} else if (kind == DEVICE_VIRTIO_NET && i < v->nr_nets) {
+		memmove(&v->nets[i], &v->nets[i + 1],
+			(v->nr_nets - i - 1) * sizeof(v->nets[0]));
+		v->nr_nets--;
+		api_config_drop_device(&in->ctx.cfg, "net", i);
+	}
+}
+
+static int reap(struct instance *in, void *arg)
+{
+	(void)arg;
+	virtio_hotplug_reap(&in->sess.vm, device_gone, in);
+	return 0;
+}
+
+static void op_hotplug_reap(void *opaque)
+{
+	struct instance *in = opaque;
+	char err[API_ERR_MAX];
+	struct vm *vm = &in->sess.vm;
+
+	/* Pausing costs: only when the guest ejected something. */
+	if (in->started && vm->pci && vm->pci->hotplug &&
+	    pci_hotplug_ejected(vm->pci->hotplug))
+		paused_call(in, reap, NULL, err);
+}
+
+/* Snapshots and migration rebuild the boot-time slots: not after hotplug. */
+static int refuse_hotplugged(struct instance *in, char *err)
+{
+	if (!in->hotplugged)
+		return 0;
+	snprintf(
+		err, API_ERR_MAX,
+		"devices were hot-plugged or unplugged: the VM's PCI slots are not its configuration's (not supported yet)");
+	return -1;
+}
+
 static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 			      char *err)
 {
@@ -570,6 +725,10 @@ static int op_snapshot_create(void *opaque, const struct api_snapshot_create *c,
 
 	if (!text)
 		return -1;
+	if (refuse_hotplugged(in, err)) {
+		free(text);
+		return -1;
+	}
 	t1 = fc_latency_now();
 	r = snapshot_create(&in->sess.vm, &p, err, API_ERR_MAX);
 	if (!r) {
@@ -648,6 +807,8 @@ static int op_migrate_send(void *opaque, const struct mig_params *p, char *err)
 		snprintf(err, API_ERR_MAX, "a migration is in progress");
 		return -1;
 	}
+	if (refuse_hotplugged(in, err))
+		return -1;
 	text = vm_config_text(in, err);
 	if (!text)
 		return -1;
@@ -744,6 +905,7 @@ static int load_build(struct instance *in, struct snapshot *snap,
 	api_config_serial_apply(&in->ctx.cfg, &in->vmcfg);
 	in->vmcfg.acpi = in->opts->cfg.acpi;
 	in->vmcfg.virtio_pci = in->opts->cfg.virtio_pci;
+	in->vmcfg.boot_timer = in->opts->cfg.boot_timer;
 	in->vmcfg.dirty_log = in->opts->cfg.dirty_log;
 	if (in->vmcfg.cpus != snap->info.nr_vcpus ||
 	    in->vmcfg.mem_size != snap->info.mem_size) {
@@ -797,11 +959,11 @@ static int load_snapshot(struct instance *in, struct snapshot *snap,
 			 const struct api_snapshot_load *l, load_fill_fn fill,
 			 void *fill_arg, char *err)
 {
-	struct api_config saved;
+	struct api_config *saved = api_config_dup(&in->ctx.cfg);
 	uint64_t one = 1;
 	int r;
 
-	if (api_config_copy(&saved, &in->ctx.cfg)) {
+	if (!saved) {
 		snprintf(err, API_ERR_MAX, "out of memory");
 		return -1;
 	}
@@ -812,11 +974,10 @@ static int load_snapshot(struct instance *in, struct snapshot *snap,
 	if (!r)
 		r = load_build(in, snap, l, fill, fill_arg, err);
 	if (r) {
-		api_config_free(&in->ctx.cfg);
-		in->ctx.cfg = saved;
+		api_config_move(&in->ctx.cfg, saved);
 		return -1;
 	}
-	api_config_free(&saved);
+	api_config_drop(saved);
 	in->started = true;
 	if (write(in->start_efd, &one, sizeof(one)) < 0) {
 		/* cannot fail: the counter is far from overflowing */
@@ -1062,6 +1223,10 @@ static const struct api_ops instance_ops = {
 	.logger = op_logger,
 	.metrics = op_metrics,
 	.drive_update = op_drive_update,
+	.hotplug_check = op_hotplug_check,
+	.hotplug = op_hotplug,
+	.unplug = op_unplug,
+	.hotplug_reap = op_hotplug_reap,
 	.net_update = op_net_update,
 	.balloon_target = op_balloon_target,
 	.balloon_info = op_balloon_info,
@@ -1343,8 +1508,10 @@ static int instance_end(struct instance *in, struct api_server *server,
 static int start_api(struct instance *in, const struct run_opts *o, char *entry,
 		     size_t entry_len, struct api_server **server)
 {
-	if (!o->api_sock)
+	if (!o->api_sock) {
+		fc_report_start_time(&o->fc); /* --no-api: the VM is built */
 		return 0;
+	}
 	if (instance_register(in->id, o->api_sock, entry, entry_len))
 		return EXIT_USAGE;
 	*server = api_server_start(o->api_sock, &in->ctx);
@@ -1353,6 +1520,8 @@ static int start_api(struct instance *in, const struct run_opts *o, char *entry,
 		api_server_stop(*server);
 		*server = NULL;
 	}
+	if (*server)
+		fc_report_start_time(&o->fc); /* the socket is bound */
 	return *server ? 0 : EXIT_USAGE;
 }
 

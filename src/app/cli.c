@@ -46,7 +46,8 @@ void cli_run_usage(FILE *f)
 		"      --firmware PATH      without --kernel: boot this BIOS image (SeaBIOS's\n"
 		"                           bios-256k.bin) from the reset vector (docs/firmware.md)\n"
 		"  -c, --cmdline STR        kernel command line, replacing the default\n"
-		"                           'console=ttyS0 reboot=k panic=-1'\n"
+		"                           'console=ttyS0 reboot=k panic=-1' (and acpi=off\n"
+		"                           without --acpi, pci=off without --transport pci)\n"
 		"  -a, --append STR         add STR to the default kernel command line\n"
 		"  -p, --cpus N             number of vCPUs (default 1)\n"
 		"  -m, --mem SIZE           guest RAM, e.g. 256M, 1G; a bare number is MiB\n"
@@ -667,6 +668,7 @@ enum cli_result cli_parse_run(int argc, char **argv, struct run_opts *o)
 				return f == FC_EXIT_OK ? CLI_EXIT_OK :
 							 CLI_ERROR;
 			o->cfg.virtio_pci |= o->fc.enable_pci;
+			o->cfg.boot_timer |= o->fc.boot_timer;
 			continue;
 		}
 		if ((c > 0 && c < 256 && strchr("kicapmt", c)) ||

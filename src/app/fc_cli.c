@@ -6,10 +6,12 @@
  * (--version, --snapshot-version, --describe-snapshot) print and exit.
  */
 #include "fc_cli.h"
+#include "fc_metrics.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../snapshot/snapshot.h"
 #include "../util/log.h"
@@ -63,6 +65,32 @@ const struct option fc_options[] = {
 	{ "describe-snapshot", required_argument, NULL, FC_DESCRIBE_SNAPSHOT },
 	{ NULL, 0, NULL, 0 },
 };
+
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* @now - @start, or 0 for a start in the future. */
+static uint64_t since(uint64_t now, uint64_t start)
+{
+	return now > start ? now - start : 0;
+}
+
+void fc_report_start_time(const struct fc_opts *o)
+{
+	uint64_t now = clock_us(CLOCK_MONOTONIC);
+	uint64_t cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+
+	if (o->has_start_time_us)
+		fc_metrics_startup(false, since(now, o->start_time_us));
+	if (o->has_start_time_cpu_us)
+		fc_metrics_startup(true, since(cpu, o->start_time_cpu_us) +
+						 o->parent_cpu_time_us);
+}
 
 void fc_print_version(void)
 {
@@ -160,8 +188,7 @@ enum fc_result fc_option(int c, const char *arg, struct fc_opts *o)
 		o->metrics_path = arg;
 		return FC_OK;
 	case FC_BOOT_TIMER:
-		o->boot_timer = true;
-		pr_warn("--boot-timer: vmon has no boot timer device (ignored)");
+		o->boot_timer = true; /* devices/boot_timer.c */
 		return FC_OK;
 	case FC_MAX_PAYLOAD:
 		if (number("http-api-max-payload-size", arg, 1, &v))
@@ -174,10 +201,15 @@ enum fc_result fc_option(int c, const char *arg, struct fc_opts *o)
 		o->mmds_size_limit = v > (16 << 20) ? (16 << 20) : (size_t)v;
 		return FC_OK;
 	case FC_START_TIME_US:
+		o->has_start_time_us = true;
+		return number("start-time-us", arg, 0, &o->start_time_us);
 	case FC_START_TIME_CPU_US:
+		o->has_start_time_cpu_us = true;
+		return number("start-time-cpu-us", arg, 0,
+			      &o->start_time_cpu_us);
 	case FC_PARENT_CPU_TIME_US:
-		/* Accepted and checked; no boot-time metrics yet. */
-		return number(fc_options[c - FC_OPT_BASE].name, arg, 0, &v);
+		return number("parent-cpu-time-us", arg, 0,
+			      &o->parent_cpu_time_us);
 	case FC_METADATA:
 		o->metadata = arg;
 		return FC_OK;

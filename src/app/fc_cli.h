@@ -31,9 +31,14 @@ struct fc_opts {
 	const char *module; /* --module */
 	size_t max_payload; /* --http-api-max-payload-size; 0: default */
 	bool enable_pci; /* --enable-pci: virtio devices on PCI */
-	bool boot_timer; /* --boot-timer: accepted, no boot timer device */
+	bool boot_timer; /* --boot-timer: Firecracker's boot timer device */
 	size_t mmds_size_limit; /* --mmds-size-limit; 0: max_payload's */
 	const char *metadata; /* --metadata: the MMDS store's first contents */
+	/* --start-time-us, --start-time-cpu-us, --parent-cpu-time-us (the
+	 * has_ flags say which were given): where the start-up times of the
+	 * metrics (api_server.process_startup_time_*) count from. */
+	bool has_start_time_us, has_start_time_cpu_us;
+	uint64_t start_time_us, start_time_cpu_us, parent_cpu_time_us;
 };
 
 /* First getopt value of the Firecracker flags (above cli.c's own). */
@@ -46,6 +51,14 @@ enum fc_result { FC_OK, FC_EXIT_OK, FC_ERROR };
 
 /* One Firecracker flag (@c from fc_options[]) with its value @arg. */
 enum fc_result fc_option(int c, const char *arg, struct fc_opts *o);
+
+/*
+ * Records the start-up times of the metrics as Firecracker does once its
+ * API socket is bound: CLOCK_MONOTONIC now minus --start-time-us, and
+ * this process's CPU time minus --start-time-cpu-us plus
+ * --parent-cpu-time-us; each only if its start was given.
+ */
+void fc_report_start_time(const struct fc_opts *o);
 
 /* `--version`: "vmon vFC_VERSION (...)" (the second field, for Kata),
  * then "vmon VMON_VERSION". */

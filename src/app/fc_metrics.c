@@ -384,12 +384,24 @@ static void virtio_groups(json_t *m, struct vm *vm)
 	}
 }
 
+/* The start-up times (fc_report_start_time()); 0 until recorded. */
+static _Atomic uint64_t startup_us[2];
+
+void fc_metrics_startup(bool cpu, uint64_t us)
+{
+	startup_us[cpu] = us;
+}
+
 void fc_metrics_add(json_t *m, const struct fc_metrics_src *src)
 {
 	for (size_t i = 0; i < sizeof(groups) / sizeof(*groups); i++)
 		json_object_set_new(m, groups[i].name,
 				    zero_group(groups[i].fields));
 	api_counters_json(src->requests, m);
+	set(json_object_get(m, "api_server"), "process_startup_time_us",
+	    startup_us[0]);
+	set(json_object_get(m, "api_server"), "process_startup_time_cpu_us",
+	    startup_us[1]);
 	set(json_object_get(m, "deprecated_api"), "deprecated_http_api_calls",
 	    __atomic_load_n(&src->requests->deprecated, __ATOMIC_RELAXED));
 	device_groups(m, "block", src->blk, src->nr_blk, block_group);

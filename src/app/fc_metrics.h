@@ -9,6 +9,8 @@
 #define VMON_APP_FC_METRICS_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "../api/api_counters.h"
 #include "../virtio/runtime.h"
@@ -27,6 +29,9 @@ struct fc_metrics_src {
 	const struct fc_dev_stats *blk, *net;
 	unsigned int nr_blk, nr_net;
 };
+
+/* Sets api_server.process_startup_time_us (@cpu: _cpu_us) to @us. */
+void fc_metrics_startup(bool cpu, uint64_t us);
 
 /* Adds Firecracker's groups to @m, with cumulative counts. */
 void fc_metrics_add(json_t *m, const struct fc_metrics_src *src);

@@ -24,6 +24,7 @@
 #include "../devices/acpi_pm.h"
 #include "../devices/devices.h"
 #include "../devices/serial.h"
+#include "../pci/hotplug.h"
 #include "../util/log.h"
 #include "../util/seccomp.h"
 #include "../virtio/devices.h"
@@ -35,9 +36,6 @@
 #include "cli.h"
 #include "console.h"
 #include "default_guest.h"
-
-#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
-#define DEFAULT_CMDLINE_HVC "console=hvc0 reboot=k panic=-1"
 
 static int check_input_file(const char *what, const char *path)
 {
@@ -79,20 +77,34 @@ static int check_host_limits(const struct kvm *kvm, const struct vm_config *cfg)
 	return arch_check_host(kvm, cfg);
 }
 
-static const char *default_cmdline(const struct vm_config *cfg)
+/*
+ * The default command line. A kernel built with ACPI or PCI (the default
+ * guest's) would otherwise look for an RSDP and probe PCI configuration
+ * space on a VM that has neither, in ring-0 code that a PVM host emulates:
+ * acpi=off and pci=off say they are absent (docs/guest.md).
+ */
+static void default_cmdline(const struct vm_config *cfg, char *buf, size_t len)
 {
-	return cfg->console == CONSOLE_VIRTIO ? DEFAULT_CMDLINE_HVC :
-						DEFAULT_CMDLINE;
+	snprintf(buf, len, "console=%s reboot=k panic=-1%s%s",
+		 cfg->console == CONSOLE_VIRTIO ? "hvc0" : "ttyS0",
+		 cfg->acpi ? "" : " acpi=off",
+		 cfg->virtio_pci ? "" : " pci=off");
 }
 
 static char *build_cmdline(const struct vm_config *cfg, const char *append,
 			   const char *extra)
 {
-	const char *base = cfg->cmdline ? cfg->cmdline : default_cmdline(cfg);
-	size_t len = strlen(base) + strlen(extra) +
-		     (append ? strlen(append) : 0) + 3;
-	char *s = malloc(len);
+	char def[128];
+	const char *base = cfg->cmdline;
+	size_t len;
+	char *s;
 
+	if (!base) {
+		default_cmdline(cfg, def, sizeof(def));
+		base = def;
+	}
+	len = strlen(base) + strlen(extra) + (append ? strlen(append) : 0) + 3;
+	s = malloc(len);
 	if (!s)
 		return NULL;
 	/* The user's own parameters last: they win, and "--" stays theirs. */
@@ -137,6 +149,8 @@ static int create_devices(struct vm *vm, int serial_fd)
 		return -1;
 	if (vm->cfg->acpi && acpi_pm_create(vm))
 		return -1;
+	if (vm->cfg->boot_timer && boot_timer_create(vm))
+		return -1;
 	return 0;
 }
 
@@ -148,6 +162,11 @@ static int create_virtio_devices(struct vm *vm, int con_in, int con_out)
 
 	if (virtio_devices_create(vm, con_in, con_out, &entries))
 		return -1;
+	/* PCI with ACPI: hotplug through the API (docs/pci.md). */
+	if (vm->pci && vm->cfg->acpi && pci_hotplug_create(vm)) {
+		free(entries);
+		return -1;
+	}
 	/* With ACPI the DSDT describes them (docs/acpi.md). */
 	if (!*entries || vm->cfg->acpi) {
 		free(entries);

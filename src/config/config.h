@@ -99,6 +99,7 @@ struct vm_config {
 	const char *mem_file;
 	bool acpi; /* ACPI tables and PM device (docs/acpi.md) */
 	bool virtio_pci; /* virtio devices on PCI, not MMIO (docs/pci.md) */
+	bool boot_timer; /* Firecracker's boot timer in virtio-mmio slot 0 */
 	bool track_dirty_pages; /* dirty page tracking (src/vmm/dirty.h) */
 	enum dirty_log_mode dirty_log; /* KVM's dirty ring or bitmap */
 	/* Guest console output (UART, hvc0), per device: docs/limits.md. */

@@ -52,6 +52,7 @@ struct acpi_pm {
 	bool frozen; /* paused or restored: the timer reads tmr_frozen */
 	uint32_t tmr_frozen;
 	bool sci;
+	bool gpe; /* a general-purpose event is up (acpi_pm_set_gpe()) */
 	bool asleep; /* in S3: the vCPUs are parked (vm_suspend()) */
 };
 
@@ -68,7 +69,7 @@ static uint32_t host_ticks(void)
 /* Under the lock: the SCI follows the enabled status bits. */
 static void update_sci(struct acpi_pm *pm)
 {
-	bool level = (pm->sts & pm->en & SCI_BITS) != 0;
+	bool level = (pm->sts & pm->en & SCI_BITS) != 0 || pm->gpe;
 
 	if (level != pm->sci) {
 		pm->sci = level;
@@ -294,6 +295,14 @@ struct acpi_pm *vm_acpi_pm(struct vm *vm)
 	struct device *dev = vm_device(vm, DEVICE_ACPI_PM, 0);
 
 	return dev ? dev->opaque : NULL;
+}
+
+void acpi_pm_set_gpe(struct acpi_pm *pm, bool level)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->gpe = level;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
 }
 
 static const struct device_ops acpi_pm_device_ops;

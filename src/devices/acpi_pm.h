@@ -27,6 +27,11 @@ void acpi_pm_power_button(struct acpi_pm *pm);
 void acpi_pm_rtc_alarm(struct acpi_pm *pm);
 /* A wake event (a key on the console): ends S3 if in it. Any thread. */
 void acpi_pm_wake(struct acpi_pm *pm, const char *why);
+/*
+ * The GPE block's SCI request (src/pci/hotplug.c): the SCI is up while
+ * @level or an enabled PM1 status bit is. Any thread.
+ */
+void acpi_pm_set_gpe(struct acpi_pm *pm, bool level);
 /* Whether the VM is suspended to RAM (S3). */
 bool acpi_pm_asleep(struct acpi_pm *pm);
 

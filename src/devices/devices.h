@@ -30,6 +30,11 @@ int rtc_alarm_fd(struct vm *vm);
 void rtc_alarm_fire(struct vm *vm);
 /* isa-debug-exit at 0xf4: a write of V ends vmon with (V << 1) | 1. */
 int debug_exit_create(struct vm *vm);
+/*
+ * Firecracker's boot timer (cfg->boot_timer) at the first virtio-mmio
+ * slot: the guest's write of 123 logs the boot time (boot_timer.c).
+ */
+int boot_timer_create(struct vm *vm);
 /* The POST diagnostic port 0x80 (Linux's I/O delay): writes are dropped. */
 int post_port_create(struct vm *vm);
 

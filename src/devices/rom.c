@@ -101,22 +101,57 @@ static int load_firmware(struct vm *vm, const char *path, uint8_t *img)
 	return 0;
 }
 
+/*
+ * The ROM without firmware: the signature and version, 0xff, and a reset
+ * vector that halts. Constant and page-aligned: the ROM window maps these
+ * pages of the binary (rom_shared_image()), shared between instances.
+ */
+#define ROM_SIG_SIZE 64
+#define ROM_RESET_SIZE 16
+static const struct {
+	char sig[ROM_SIG_SIZE];
+	uint8_t fill[ROM_SIZE - ROM_SIG_SIZE - ROM_RESET_SIZE];
+	uint8_t reset[ROM_RESET_SIZE];
+} default_rom __attribute__((aligned(4096))) = {
+	.sig = ROM_SIGNATURE " " VMON_VERSION,
+	.fill = { [0 ... ROM_SIZE - ROM_SIG_SIZE - ROM_RESET_SIZE - 1] = 0xff },
+	.reset = { 0xf4, 0xeb, 0xfd, [3 ... ROM_RESET_SIZE - 1] = 0xff },
+};
+_Static_assert(sizeof(default_rom) == ROM_SIZE, "the ROM image's size");
+_Static_assert(sizeof(ROM_SIGNATURE " " VMON_VERSION) < ROM_SIG_SIZE,
+	       "the ROM signature ends with a NUL");
+
+static bool has_firmware(const struct vm_config *cfg)
+{
+	return cfg && cfg->firmware && !cfg->kernel;
+}
+
+const uint8_t *rom_shared_image(const struct vm_config *cfg, uint64_t gpa,
+				uint64_t size)
+{
+	if (has_firmware(cfg) || gpa != ROM_ADDR || size != ROM_SIZE)
+		return NULL;
+	return (const uint8_t *)&default_rom;
+}
+
 int rom_create(struct vm *vm)
 {
-	static const uint8_t reset[] = { 0xf4, 0xeb, 0xfd }; /* hlt; jmp .-3 */
 	uint64_t gpa, size;
 	/* Built in the window itself when it is free (no copy), else here. */
 	uint8_t *win = vm_rom_window(vm, &gpa, &size);
 	bool in_place = win && gpa == ROM_ADDR && size == ROM_SIZE;
-	uint8_t *img = in_place ? win :
-				  mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *img;
 	int ret;
 
+	if (in_place && win == rom_shared_image(vm->cfg, gpa, size))
+		return vm_add_rom(vm, ROM_ADDR, win, ROM_SIZE, "rom");
+	img = in_place ? win :
+			 mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (img == MAP_FAILED)
 		return -1;
-	memset(img, 0xff, ROM_SIZE);
-	if (vm->cfg && vm->cfg->firmware && !vm->cfg->kernel) {
+	if (has_firmware(vm->cfg)) {
+		memset(img, 0xff, ROM_SIZE);
 		if (load_firmware(vm, vm->cfg->firmware, img) ||
 		    fw_debug_create(vm)) {
 			if (!in_place)
@@ -124,9 +159,7 @@ int rom_create(struct vm *vm)
 			return -1;
 		}
 	} else {
-		memset(img, 0, 64);
-		strncpy((char *)img, ROM_SIGNATURE " " VMON_VERSION, 63);
-		memcpy(img + ROM_SIZE - 16, reset, sizeof(reset));
+		memcpy(img, &default_rom, ROM_SIZE);
 	}
 	ret = vm_add_rom(vm, ROM_ADDR, img, ROM_SIZE, "rom");
 	if (!in_place)

@@ -230,6 +230,17 @@ static int collect(struct mig_source *m)
 	return r;
 }
 
+/* The destination's word on a record it sent: DONE is 0. */
+static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
+{
+	if (type == MIG_DONE)
+		return 0;
+	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
+		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
+		 type == MIG_ERROR && reply ? (const char *)reply : "");
+	return -1;
+}
+
 /*
  * Waits until the destination applied every record sent so far (they
  * may sit in socket buffers, or its copying may lag the link), then
@@ -246,13 +257,18 @@ static int64_t settle(struct mig_source *m, char *err)
 	    mig_recv(&m->conn, &type, &reply, &len, DONE_TIMEOUT_MS, err,
 		     MIG_ERR_MAX))
 		return -1;
-	free(reply);
 	if (type != MIG_SYNC) {
-		snprintf(err, MIG_ERR_MAX,
-			 "the destination answered SYNC with record type %u",
-			 type);
+		if (type == MIG_ERROR)
+			answer(type, reply, len, err);
+		else
+			snprintf(
+				err, MIG_ERR_MAX,
+				"the destination answered SYNC with record type %u",
+				type);
+		free(reply);
 		return -1;
 	}
+	free(reply);
 	if (collect(m)) {
 		snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
 		return -1;
@@ -381,17 +397,6 @@ static int send_state(struct mig_source *m, uint32_t flags, char *err)
 	state_writer_free(&file);
 	mark(m, MK_STATE);
 	return r;
-}
-
-/* The destination's word on a record it sent: DONE is 0. */
-static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
-{
-	if (type == MIG_DONE)
-		return 0;
-	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
-		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
-		 type == MIG_ERROR && reply ? (const char *)reply : "");
-	return -1;
 }
 
 /* Post-copy: sends the pages the destination asks for in @req. */
@@ -671,6 +676,32 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 }
 
 /*
+ * After a failure on the connection: the destination may have said why
+ * before it closed, in an ERROR record still unread here (it refused a
+ * disk while pages were on their way, and the source then only saw its
+ * end of the connection: "Broken pipe"). Its reason replaces @err.
+ */
+static void peer_reason(struct mig_source *m, char *err)
+{
+	char ignored[MIG_ERR_MAX];
+	uint8_t *rec;
+	uint32_t type;
+	size_t len;
+
+	/* Records before it (none in pre-copy) are skipped, a few at most. */
+	for (int i = 0; i < 64 && mig_readable(&m->conn, 0); i++) {
+		if (mig_recv(&m->conn, &type, &rec, &len, 1000, ignored,
+			     sizeof(ignored)))
+			return;
+		if (type == MIG_ERROR)
+			answer(type, rec, len, err);
+		free(rec);
+		if (type == MIG_ERROR)
+			return;
+	}
+}
+
+/*
  * A failure before the destination runs the VM: the source goes on as it
  * was. After that (post-copy), the VM is lost with the connection: the
  * source stays paused.
@@ -704,6 +735,8 @@ static void *source_main(void *opaque)
 	int r = migrate(m, &t_pause, err);
 	uint64_t t1 = now_ms();
 
+	if (r && m->conn.fd >= 0 && !m->committed && !atomic_load(&m->cancel))
+		peer_reason(m, err);
 	if (r)
 		fall_back(m, err);
 	else if (m->we_enabled)

@@ -11,6 +11,7 @@
 #include "pci.h"
 
 struct vm;
+struct pci_hotplug;
 
 #define PCI_CONF1_ADDR_PORT 0xcf8
 #define PCI_CONF1_DATA_PORT 0xcfc
@@ -24,6 +25,7 @@ struct pci_host {
 	struct pci_bus bus;
 	struct pci_dev bridge;
 	struct msi_routes msi;
+	struct pci_hotplug *hotplug; /* hotplug.h: with ACPI, else NULL */
 };
 
 /*

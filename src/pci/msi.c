@@ -51,13 +51,37 @@ int msi_gsi_alloc(struct msi_routes *m, const char *who)
 	int gsi = -1;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->nr < MSI_MAX_ROUTES && m->first + m->nr < m->limit)
+	for (unsigned int i = 0; i < m->nr && gsi < 0; i++)
+		if (m->r[i].freed) {
+			m->r[i].freed = false;
+			gsi = (int)(m->first + i);
+		}
+	if (gsi >= 0)
+		; /* a GSI an unplugged device gave back */
+	else if (m->nr < MSI_MAX_ROUTES && m->first + m->nr < m->limit)
 		gsi = (int)(m->first + m->nr++);
 	else
 		pr_err("%s: no GSI left for an MSI-X vector (%u in use; the host's KVM routes at most %u GSIs, vmon %u MSI vectors)",
 		       who, m->nr, m->limit, MSI_MAX_ROUTES);
 	pthread_mutex_unlock(&m->lock);
 	return gsi;
+}
+
+static int commit(struct msi_routes *m);
+
+void msi_gsi_free(struct msi_routes *m, unsigned int gsi)
+{
+	unsigned int i = gsi - m->first;
+
+	pthread_mutex_lock(&m->lock);
+	if (gsi >= m->first && i < m->nr && !m->r[i].freed) {
+		m->r[i].freed = true;
+		if (m->r[i].set) {
+			m->r[i].set = false;
+			commit(m);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 /* The whole table to KVM: the controller's routes, then the MSI ones. */

@@ -27,6 +27,7 @@ struct msi_routes {
 		uint64_t addr;
 		uint32_t data;
 		bool set;
+		bool freed; /* given back (hot unplug): the next to reuse */
 	} r[MSI_MAX_ROUTES];
 	unsigned int updates; /* KVM_SET_GSI_ROUTING calls (tests) */
 };
@@ -37,6 +38,11 @@ void msi_routes_fini(struct msi_routes *m);
 
 /* A new GSI for @who's vector; -1 with the limit logged if none is left. */
 int msi_gsi_alloc(struct msi_routes *m, const char *who);
+/*
+ * Hot unplug: gives @gsi back (no irqfd on it any more); its route goes
+ * from KVM's table, and a later msi_gsi_alloc() reuses it.
+ */
+void msi_gsi_free(struct msi_routes *m, unsigned int gsi);
 
 /*
  * Routes @gsi to the message (@addr, @data), or takes its route away

@@ -128,22 +128,40 @@ int msix_init(struct msix *x, struct pci_dev *p, struct msi_routes *routes,
 	return 0;
 }
 
+static void deassign(struct msix *x, unsigned int v)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)x->fd[v],
+		.gsi = (uint32_t)x->gsi[v],
+		.flags = KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (!x->irqfd[v] || !x->routes) /* an irqfd has its routes */
+		return;
+	ioctl(x->routes->vm->fd, KVM_IRQFD, &irqfd);
+	x->irqfd[v] = false;
+}
+
 void msix_fini(struct msix *x)
 {
 	for (unsigned int v = 0; v < MSIX_MAX_VECTORS; v++) {
-		if (x->irqfd[v]) {
-			struct kvm_irqfd irqfd = {
-				.fd = (uint32_t)x->fd[v],
-				.gsi = (uint32_t)x->gsi[v],
-				.flags = KVM_IRQFD_FLAG_DEASSIGN,
-			};
-
-			ioctl(x->routes->vm->fd, KVM_IRQFD, &irqfd);
-		}
+		deassign(x, v);
 		if (x->fd[v] >= 0)
 			close(x->fd[v]);
 	}
 	pthread_mutex_destroy(&x->lock);
+}
+
+void msix_release(struct msix *x)
+{
+	pthread_mutex_lock(&x->lock);
+	for (unsigned int v = 0; v < x->nr; v++) {
+		deassign(x, v);
+		if (x->routes && x->gsi[v] >= 0)
+			msi_gsi_free(x->routes, (unsigned int)x->gsi[v]);
+		x->gsi[v] = -1;
+	}
+	pthread_mutex_unlock(&x->lock);
 }
 
 bool msix_enabled(struct msix *x)

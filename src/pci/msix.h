@@ -51,6 +51,11 @@ int msix_init(struct msix *x, struct pci_dev *p, struct msi_routes *routes,
 	      unsigned int nr, unsigned int bar, uint32_t table_off,
 	      uint32_t pba_off);
 void msix_fini(struct msix *x);
+/*
+ * Hot unplug, before msix_fini(): the vectors' irqfds go and their GSIs
+ * are given back to the routes (msi_gsi_free()).
+ */
+void msix_release(struct msix *x);
 
 bool msix_enabled(struct msix *x);
 /*

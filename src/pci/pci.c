@@ -171,6 +171,24 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *p, int slot)
 	return ret;
 }
 
+void pci_bus_remove(struct pci_bus *bus, struct pci_dev *p)
+{
+	pthread_mutex_lock(&bus->lock);
+	if (p->slot < PCI_MAX_DEVS && bus->devs[p->slot] == p) {
+		for (unsigned int n = 0; n < PCI_NR_BARS; n++) {
+			struct pci_bar *b = &p->bars[n];
+
+			if (!b->size || !b->decoding)
+				continue;
+			b->decoding = false;
+			if (p->ops && p->ops->bar_moved)
+				p->ops->bar_moved(p, n, b->addr, false);
+		}
+		bus->devs[p->slot] = NULL;
+	}
+	pthread_mutex_unlock(&bus->lock);
+}
+
 static struct pci_dev *find_dev(struct pci_bus *bus, unsigned int slot,
 				unsigned int fn)
 {

@@ -11,7 +11,7 @@
  * Locking: bus->lock guards every configuration space and BAR address.
  * Configuration hooks run with it held; BAR handlers run without it (the
  * device model locks its own state). Devices are added before the vCPUs
- * start and never removed while they run.
+ * start, or hot-plugged (hotplug.h), and taken off with pci_bus_remove().
  */
 #ifndef VMON_PCI_PCI_H
 #define VMON_PCI_PCI_H
@@ -141,6 +141,14 @@ unsigned int pci_add_cap(struct pci_dev *p, uint8_t id, unsigned int len);
  * bits). 0, or -1 with the cause logged (slot taken, windows full).
  */
 int pci_bus_add(struct pci_bus *bus, struct pci_dev *p, int slot);
+
+/*
+ * Takes @p off the bus (hot unplug): its slot reads all ones from then
+ * on and its BARs stop decoding (bar_moved() says so). BAR space is not
+ * given back to the window. Safe while vCPUs run; the caller frees @p
+ * once no vCPU can be inside one of its BAR handlers (VM paused).
+ */
+void pci_bus_remove(struct pci_bus *bus, struct pci_dev *p);
 
 /*
  * Configuration access to bus 0, device @slot, function @fn, at @off

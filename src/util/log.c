@@ -6,6 +6,7 @@
 #include "bounds.h"
 #include "log.h"
 
+#include <errno.h> /* program_invocation_short_name */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ static struct {
 	bool on, show_level, show_origin;
 	char id[80], module[128];
 } fc;
-static __thread char thread_name[16] = "-";
+/* The thread's name (seccomp_thread_enter()); "" until named. */
+static __thread char thread_name[16];
 
 static const char *const fc_level[] = {
 	[LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",   [LOG_NOTE] = "INFO",
@@ -98,7 +100,9 @@ static bool fc_line(enum log_level lvl, const char *file, int line,
 	}
 	if (fc.show_origin)
 		snprintf(where, sizeof(where), ":src/%s:%d", src, line);
-	snprintf(head, sizeof(head), "%s:%s%s%s%s", fc.id, thread_name,
+	/* A thread not yet named has its creator's name: the program's. */
+	snprintf(head, sizeof(head), "%s:%s%s%s%s", fc.id,
+		 *thread_name ? thread_name : program_invocation_short_name,
 		 fc.show_level ? ":" : "", fc.show_level ? fc_level[lvl] : "",
 		 where);
 	pthread_mutex_unlock(&fc_lock);

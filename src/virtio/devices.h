@@ -88,4 +88,12 @@ REGISTRY_DECLARE(const struct virtio_type, vmon_virtio_types);
 int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 			  char **cmdline);
 
+/*
+ * Hot plug: creates the @i-th device of the type called @what ("disk",
+ * "net"), which vm->cfg lists, on the VM's I/O thread with INTx line
+ * @irq (virtio-pci: in the lowest free PCI slot). NULL on error (logged).
+ */
+struct virtio_dev *virtio_type_create(struct vm *vm, const char *what,
+				      unsigned int i, unsigned int irq);
+
 #endif

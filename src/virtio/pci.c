@@ -570,6 +570,19 @@ struct virtio_dev *virtio_pci_create(struct vm *vm, struct iothread *io,
 	return d;
 }
 
+void virtio_pci_unplugged(struct virtio_dev *d)
+{
+	if (d->tp == &vpci_transport)
+		msix_release(&((struct vpci *)d->tp_priv)->msix);
+}
+
+int virtio_pci_slot(struct virtio_dev *d)
+{
+	return d->tp == &vpci_transport ?
+		       (int)((struct vpci *)d->tp_priv)->pdev.slot :
+		       -1;
+}
+
 struct msix *virtio_pci_msix(struct virtio_dev *d)
 {
 	return d->tp == &vpci_transport ? &((struct vpci *)d->tp_priv)->msix :

@@ -70,6 +70,12 @@ struct virtio_dev *virtio_pci_create(struct vm *vm, struct iothread *io,
 				     uint64_t features, void *priv,
 				     const char *name);
 
+/* Hot unplug, before @d is freed: its MSI-X GSIs go back to the VM. */
+void virtio_pci_unplugged(struct virtio_dev *d);
+
+/* The PCI slot of @d, or -1 if @d is not on virtio-pci. */
+int virtio_pci_slot(struct virtio_dev *d);
+
 /* The MSI-X state of virtio-pci device @d (tests, statistics). */
 struct msix;
 struct msix *virtio_pci_msix(struct virtio_dev *d);

@@ -17,6 +17,7 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 #include "mmio.h"
+#include "pci.h"
 
 struct placer {
 	struct vm *vm;
@@ -51,7 +52,8 @@ static int next_slot(struct placer *p, uint64_t *base, unsigned int *irq,
 {
 	/* The slots and their interrupt lines are the platform's. */
 	if (arch_virtio_mmio_slot(p->next, base, irq)) {
-		pr_err("%s: more than %u virtio devices", what, p->next);
+		pr_err("%s: more than %u virtio devices", what,
+		       p->next - (p->vm->cfg->boot_timer ? 1 : 0));
 		return -1;
 	}
 	p->next++;
@@ -78,13 +80,39 @@ static int place_type(struct placer *p, const struct virtio_type *type,
 
 		if (next_slot(p, &where.base, &where.irq, type->what))
 			return -1;
+		/* Its I/O handlers are its slot's (hot unplug): on PCI, the
+		 * n-th device placed is in slot n (the bridge in 0). */
+		iothread_set_owner(p->io, p->next);
 		d = type->create(&where, i);
+		iothread_set_owner(p->io, 0);
 		/* The control plane's device i is the registry's index i. */
 		if (!d || d->device->index != i ||
 		    (!d->tp && add_cmdline(p, d)))
 			return -1;
+		if (d->tp && virtio_pci_slot(d) != (int)p->next) {
+			pr_err("%s: in PCI slot %d, not %u", d->name,
+			       virtio_pci_slot(d), p->next);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+struct virtio_dev *virtio_type_create(struct vm *vm, const char *what,
+				      unsigned int i, unsigned int irq)
+{
+	const struct virtio_type *types[DEVICE_VIRTIO_ID_MAX];
+	unsigned int nr = sorted_types(types, DEVICE_VIRTIO_ID_MAX);
+	struct virtio_place where = {
+		.vm = vm, .io = vm->io, .irq = irq, .con_in = -1, .con_out = -1
+	};
+
+	for (unsigned int t = 0; t < nr; t++)
+		if (!strcmp(types[t]->what, what) &&
+		    i < types[t]->count(vm->cfg))
+			return types[t]->create(&where, i);
+	pr_err("%s %u: no such device in the configuration", what, i);
+	return NULL;
 }
 
 int virtio_devices_create(struct vm *vm, int con_in, int con_out,
@@ -92,7 +120,8 @@ int virtio_devices_create(struct vm *vm, int con_in, int con_out,
 {
 	const struct virtio_type *types[DEVICE_VIRTIO_ID_MAX];
 	unsigned int nr = sorted_types(types, DEVICE_VIRTIO_ID_MAX);
-	struct placer p = { .vm = vm };
+	/* Firecracker's boot timer takes the first slot (boot_timer.c). */
+	struct placer p = { .vm = vm, .next = vm->cfg->boot_timer ? 1 : 0 };
 	unsigned int wanted = 0;
 
 	*cmdline = NULL;

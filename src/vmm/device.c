@@ -56,9 +56,39 @@ const char *device_kind_name(enum device_kind kind)
 		name = "pci-host";
 	else if (kind == DEVICE_FW_DEBUG)
 		name = "fw-debug";
+	else if (kind == DEVICE_BOOT_TIMER)
+		name = "boot-timer";
+	else if (kind == DEVICE_PCI_HOTPLUG)
+		name = "pci-hotplug";
+	else if (kind == DEVICE_REMOVED)
+		name = "removed";
 	if (name)
 		return name;
 	return device_kind_is_virtio(kind) ? "virtio device" : "unknown device";
+}
+
+/* The devices of @kind after @index move down one (one went). */
+static void drop_index(struct device_registry *reg, enum device_kind kind,
+		       unsigned int index)
+{
+	for (unsigned int i = 0; i < reg->nr; i++)
+		if (reg->devs[i].kind == kind && reg->devs[i].index > index)
+			reg->devs[i].index--;
+	reg->per_kind[kind]--;
+}
+
+/* A full registry: the place of a removed device, or NULL. */
+static struct device *reuse(struct device_registry *reg)
+{
+	for (unsigned int i = 0; i < reg->nr; i++) {
+		struct device *dev = &reg->devs[i];
+
+		if (dev->kind == DEVICE_REMOVED) {
+			drop_index(reg, DEVICE_REMOVED, dev->index);
+			return dev;
+		}
+	}
+	return NULL;
 }
 
 struct device *device_register(struct device_registry *reg,
@@ -66,21 +96,25 @@ struct device *device_register(struct device_registry *reg,
 			       const struct device_ops *ops, void *opaque)
 {
 	struct device *dev;
+	unsigned int id;
 
 	if ((unsigned int)kind >= DEVICE_NR_KINDS) {
 		pr_err("device kind %d: unknown", (int)kind);
 		return NULL;
 	}
-	if (reg->nr == DEVICE_MAX) {
+	dev = reg->nr < DEVICE_MAX ? &reg->devs[reg->nr] : reuse(reg);
+	if (!dev) {
 		pr_err("%s: more than %u devices", device_kind_name(kind),
 		       DEVICE_MAX);
 		return NULL;
 	}
-	dev = &reg->devs[reg->nr];
+	id = (unsigned int)(dev - reg->devs);
+	if (id == reg->nr)
+		reg->nr++;
 	*dev = (struct device){
 		.kind = kind,
 		.index = reg->per_kind[kind]++,
-		.id = reg->nr++,
+		.id = id,
 		.ops = ops,
 		.opaque = opaque,
 	};
@@ -99,6 +133,17 @@ struct device *device_find(struct device_registry *reg, enum device_kind kind,
 void *device_model(const struct device *dev, enum device_kind kind)
 {
 	return dev && dev->kind == kind ? dev->opaque : NULL;
+}
+
+void device_remove(struct device_registry *reg, struct device *dev)
+{
+	if (dev->ops->destroy)
+		dev->ops->destroy(dev);
+	drop_index(reg, dev->kind, dev->index);
+	*dev = (struct device){ .kind = DEVICE_REMOVED,
+				.index = reg->per_kind[DEVICE_REMOVED]++,
+				.id = dev->id,
+				.ops = &device_stateless_ops };
 }
 
 void device_reset_all(struct device_registry *reg)

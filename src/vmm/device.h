@@ -86,6 +86,9 @@ enum device_kind {
 	DEVICE_ACPI_PM = DEVICE_VIRTIO_END,
 	DEVICE_PCI_HOST,
 	DEVICE_FW_DEBUG, /* the firmware's debug port 0x402 (--firmware) */
+	DEVICE_BOOT_TIMER, /* Firecracker's boot timer (--boot-timer) */
+	DEVICE_PCI_HOTPLUG, /* src/pci/hotplug.c */
+	DEVICE_REMOVED, /* a hot-unplugged device's empty place */
 	DEVICE_NR_KINDS
 };
 
@@ -144,6 +147,14 @@ struct device *device_find(struct device_registry *reg, enum device_kind kind,
 			   unsigned int nth);
 /* The model of @dev if @dev is a @kind device, else NULL (NULL-safe). */
 void *device_model(const struct device *dev, enum device_kind kind);
+
+/*
+ * Hot unplug: destroys @dev (the VM paused) and leaves an empty place
+ * (DEVICE_REMOVED, no ops) so other handles stay valid; the devices of
+ * its kind with a higher index move down one, as the configuration's
+ * list. device_register() reuses such a place once the registry is full.
+ */
+void device_remove(struct device_registry *reg, struct device *dev);
 
 /* Every device, in creation order (pause: reverse order). */
 void device_reset_all(struct device_registry *reg);

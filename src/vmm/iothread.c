@@ -28,6 +28,7 @@ struct io_handler {
 	iothread_fn fn;
 	iothread_poll_fn poll; /* NULL: not polled */
 	void *opaque;
+	unsigned int owner; /* iothread_set_owner() */
 	struct io_handler *next;
 };
 
@@ -81,6 +82,7 @@ int iothread_add(struct iothread *io, int fd, uint32_t events, iothread_fn fn,
 	h->opaque = opaque;
 	ev.data.ptr = h;
 	pthread_mutex_lock(&io->lock);
+	h->owner = io->owner;
 	h->next = io->handlers;
 	io->handlers = h;
 	pthread_mutex_unlock(&io->lock);
@@ -127,6 +129,15 @@ int iothread_set_poll(struct iothread *io, int fd, iothread_poll_fn poll)
 	return ret;
 }
 
+/* Under io->lock: @h stops; the thread frees it between batches. */
+static void drop(struct iothread *io, struct io_handler *h)
+{
+	epoll_ctl(io->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	__atomic_store_n(&h->fd, -1, __ATOMIC_RELAXED);
+	if (h->poll)
+		__atomic_sub_fetch(&io->npollers, 1, __ATOMIC_RELAXED);
+}
+
 int iothread_remove(struct iothread *io, int fd)
 {
 	struct io_handler *h;
@@ -135,17 +146,29 @@ int iothread_remove(struct iothread *io, int fd)
 	pthread_mutex_lock(&io->lock);
 	for (h = io->handlers; h; h = h->next) {
 		if (__atomic_load_n(&h->fd, __ATOMIC_RELAXED) == fd) {
-			epoll_ctl(io->epfd, EPOLL_CTL_DEL, fd, NULL);
-			__atomic_store_n(&h->fd, -1, __ATOMIC_RELAXED);
-			if (h->poll)
-				__atomic_sub_fetch(&io->npollers, 1,
-						   __ATOMIC_RELAXED);
+			drop(io, h);
 			ret = 0;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&io->lock);
 	return ret;
+}
+
+void iothread_set_owner(struct iothread *io, unsigned int owner)
+{
+	pthread_mutex_lock(&io->lock);
+	io->owner = owner;
+	pthread_mutex_unlock(&io->lock);
+}
+
+void iothread_remove_owner(struct iothread *io, unsigned int owner)
+{
+	pthread_mutex_lock(&io->lock);
+	for (struct io_handler *h = io->handlers; h && owner; h = h->next)
+		if (h->owner == owner && h->fd >= 0)
+			drop(io, h);
+	pthread_mutex_unlock(&io->lock);
 }
 
 /* Frees removed handlers: no event of a finished batch refers to them. */

@@ -49,6 +49,8 @@ struct iothread {
 	/* Adaptive polling: the current budget, and whether any poller. */
 	uint64_t poll_ns;
 	unsigned int npollers;
+	/* The owner iothread_add() gives new handlers (io->lock). */
+	unsigned int owner;
 };
 
 /* Creates the epoll set (no thread yet). Returns NULL on error (logged). */
@@ -74,6 +76,14 @@ int iothread_set_poll(struct iothread *io, int fd, iothread_poll_fn poll);
 int iothread_modify(struct iothread *io, int fd, uint32_t events);
 /* Stops watching @fd (the caller closes it). Returns 0 or -1. */
 int iothread_remove(struct iothread *io, int fd);
+/*
+ * Owners, for hot unplug: the handlers added from now on belong to
+ * @owner (0: none), e.g. a device's PCI slot while it is created; and
+ * every handler of @owner stops (the caller closes the fds), with the
+ * thread parked or not started.
+ */
+void iothread_set_owner(struct iothread *io, unsigned int owner);
+void iothread_remove_owner(struct iothread *io, unsigned int owner);
 /* Starts the thread. Returns 0 or -1. */
 int iothread_start(struct iothread *io);
 /*

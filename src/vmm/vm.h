@@ -46,9 +46,11 @@ struct vm {
 	/*
 	 * The ROM window arch_rom_window() names, mapped and in its memory
 	 * slot from the start; vm_add_rom() fills it and takes it over.
+	 * Shared: it is rom_shared_image()'s pages, never written or unmapped.
 	 */
 	uint8_t *rom_window;
 	uint64_t rom_window_size;
+	bool rom_window_shared;
 	struct bus pio;
 	struct bus mmio;
 
@@ -149,6 +151,18 @@ static inline struct device *vm_device(struct vm *vm, enum device_kind kind,
  * (no copy); NULL once taken. @gpa and @size say where it is.
  */
 uint8_t *vm_rom_window(struct vm *vm, uint64_t *gpa, uint64_t *size);
+
+/*
+ * The contents of the ROM window at @gpa of @size bytes when they are the
+ * same for every VM of configuration @cfg (src/devices/rom.c: no
+ * firmware), page-aligned in the binary's read-only data, or NULL. The
+ * window maps those pages instead of anonymous memory: instances share
+ * them as they share the binary's text, and nothing fills them at start.
+ * vm_rom_window() then returns them: only vm_add_rom() of that same
+ * image may take the window.
+ */
+const uint8_t *rom_shared_image(const struct vm_config *cfg, uint64_t gpa,
+				uint64_t size);
 
 /*
  * Maps @size bytes (a multiple of 4 KiB) at @gpa as read-only guest memory

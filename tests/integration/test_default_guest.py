@@ -21,9 +21,11 @@ EXITCODE = os.path.join(t.BUILD_ROOT, "guest", "exitcode.elf")
 ROOT_WORDS = "root=/dev/vda ro rootfstype=ext4 init=/init"
 
 
-def boot(env, *args):
-    """(exit code, the command line vmon booted or None, stderr)."""
-    r = t.run(["run", "-v", "--serial", "none", "--cmdline", "3"] + list(args),
+def boot(env, *args, cmdline="3"):
+    """(exit code, the command line vmon booted or None, stderr); @cmdline
+    None: vmon's default command line."""
+    given = ["--cmdline", cmdline] if cmdline is not None else []
+    r = t.run(["run", "-v", "--serial", "none"] + given + list(args),
               timeout=60, env=env)
     line = [l for l in r.err.splitlines() if l.startswith("vmon: booting ")]
     return r.code, (line[0].split(": ", 2)[2] if line else None), r.err
@@ -58,6 +60,18 @@ def main():
         t.check(code == 7 and cmd is not None and ROOT_WORDS in cmd and
                 cmd.count("virtio_mmio.device=") == 2,
                 "a --disk comes after the root disk: %r" % cmd)
+
+        # The default command line says what the VM lacks, so that a kernel
+        # with ACPI and PCI built in (the default guest's) skips them.
+        code, cmd, err = boot(env, cmdline=None)
+        words = (cmd or "").split()
+        t.check(cmd is not None and "acpi=off" in words and "pci=off" in words,
+                "default command line without ACPI and PCI: acpi=off pci=off: %r" % cmd)
+        code, cmd, err = boot(env, "--acpi", "--transport", "pci", cmdline=None)
+        words = (cmd or "").split()
+        t.check(cmd is not None and "acpi=off" not in words and
+                "pci=off" not in words,
+                "--acpi --transport pci: neither acpi=off nor pci=off: %r" % cmd)
 
         code, cmd, err = boot(env, "--initrd", cpio)
         t.check(code == 7 and cmd is not None and "root=" not in cmd and

@@ -27,6 +27,7 @@ FC = os.path.join(TMP, "firecracker")
 os.symlink(os.path.abspath(vmontest.VMON), FC)
 KERNEL = vmon_api.GUEST_COUNTER
 PID = os.getpid()
+HEADER_ERRORS = []
 
 
 def image(name, size=1 << 20):
@@ -55,7 +56,28 @@ class Fc:
             time.sleep(0.02)
 
     def req(self, method, path, body=None):
-        return vmon_api.request(self.sock, method, path, body)
+        """One request; its headers are checked as Firecracker sends them
+        (bad ones go to HEADER_ERRORS)."""
+        data = body
+        if data is not None and not isinstance(data, (bytes, str)):
+            data = json.dumps(data)
+        if isinstance(data, str):
+            data = data.encode()
+        head = "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" % (
+            method, path)
+        if data is not None:
+            head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(data)
+        out = vmon_api.raw(self.sock, head.encode() + b"\r\n" + (data or b""))
+        st, parsed, raw_body = vmon_api.parse_response(out)
+        hdrs = out.partition(b"\r\n\r\n")[0].decode(errors="replace")
+        want = ["\r\nServer: Firecracker API (vmon "]
+        if raw_body:
+            want.append("\r\nContent-Type: application/json\r\n")
+        for w in want:
+            if w not in hdrs + "\r\n":
+                HEADER_ERRORS.append("%s %s: no %r in %r" % (method, path,
+                                                              w.strip(), hdrs))
+        return st, parsed
 
     def expect(self, method, path, body, status, fault=None, schema=None):
         st, b = self.req(method, path, body)
@@ -87,6 +109,13 @@ class Fc:
         return code
 
 
+def raw_config(sock):
+    """The bytes of GET /vm/config's body."""
+    return vmon_api.parse_response(vmon_api.raw(
+        sock, b"GET /vm/config HTTP/1.1\r\nHost: x\r\n"
+        b"Connection: close\r\n\r\n"))[2]
+
+
 def vm_id(name):
     return "%s_%d" % (name, PID)
 
@@ -112,6 +141,27 @@ out = subprocess.run([FC, "--metadata", "/dev/null", "--api-sock",
 check(out.returncode == 2 and "--metadata /dev/null: not a JSON object"
       in out.stderr,
       "--metadata: a file that is not a JSON object refused (%r)" % out.stderr)
+
+# --- without --api-sock, Firecracker's default socket: in a mount namespace
+# of its own with a private /run (root only), reached through /proc/PID/root.
+if os.geteuid() == 0:
+    dp = subprocess.Popen(["unshare", "-m", "sh", "-c",
+                           "mount -t tmpfs tmpfs /run && exec %s --id %s"
+                           % (FC, vm_id("dflt"))],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dsock = "/proc/%d/root/run/firecracker.socket" % dp.pid
+    deadline = time.monotonic() + 30
+    st, info = None, None
+    while time.monotonic() < deadline and dp.poll() is None and st is None:
+        try:
+            st, info = vmon_api.request(dsock, "GET", "/")
+        except OSError:
+            time.sleep(0.05)
+    check(st == 200 and info["id"] == vm_id("dflt"),
+          "no --api-sock: /run/firecracker.socket serves the API (%r %r)"
+          % (st, info))
+    dp.terminate()
+    check(dp.wait(30) == 0, "default socket: vmon stops on SIGTERM with 0")
 
 # --- firecracker-go-sdk: its default start (seccomp off) -------------------
 sdk = Fc("sdk", ["--api-sock", os.path.join(TMP, "sdk.sock"),
@@ -140,6 +190,13 @@ sdk.expect("PUT", "/drives/1", {"drive_id": "1", "path_on_host": image("sdk.img"
            204)
 sdk.expect("PUT", "/vsock", {"guest_cid": 3,
                              "uds_path": os.path.join(TMP, "sdk.vsock")}, 204)
+# Firecracker's default body limit, 51200 bytes: at the limit taken, past it 400.
+for n, status in ((51200, 204), (51201, 400)):
+    st, b = sdk.req("PUT", "/mmds", '{"k":"%s"}' % ("x" * (n - 8)))
+    check(st == status and (status == 204 or "larger than the limit of 51200"
+                            in b["fault_message"]),
+          "a body of %d bytes with the default limit: %d (%d %r)"
+          % (n, status, st, b))
 sdk.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
 info = sdk.expect("GET", "/", None, 200, schema="InstanceInfo")
 check(info and info["state"] == "Running", "SDK: Running after InstanceStart")
@@ -247,6 +304,7 @@ check(saved and keys <= set(saved) and saved["vsock"] is None and
       "cpu_template" in saved["machine-config"],
       "GET /vm/config: every section and key, null where unset, "
       "'Debug' spelled as Firecracker does: %r" % saved)
+saved_raw = raw_config(gs.sock)
 check(gs.stop() == 0, "guide: vmon stops on SIGTERM with 0")
 
 # The --config-file round trip: the saved configuration, replayed.
@@ -258,6 +316,9 @@ rt = Fc("roundtrip", ["--api-sock", os.path.join(TMP, "roundtrip.sock"),
 again = rt.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
 check(again == saved, "--config-file of a saved GET /vm/config: the same "
       "configuration (%r)" % again)
+again_raw = raw_config(rt.sock)
+check(again_raw == saved_raw, "the replayed GET /vm/config: byte for byte "
+      "(%d and %d bytes)" % (len(again_raw), len(saved_raw)))
 check(rt.stop() == 0, "round trip: vmon stops on SIGTERM with 0")
 
 # The guide's example configuration file (vm_config.json), nulls and all.
@@ -285,6 +346,99 @@ check(info and info["state"] == "Running",
       "the getting-started guide's vm_config.json boots")
 check(ex.stop() == 0, "example: vmon stops on SIGTERM with 0")
 
+# --- the other flags: --no-api with the logger, metrics and start-time flags,
+# then --describe-snapshot of a state file ------------------------------------
+flog = os.path.join(TMP, "flags.log")
+fmet = os.path.join(TMP, "flags.metrics")
+start_us = time.monotonic_ns() // 1000 - 2000000    # 2 s ago
+fl = Fc("flags", ["--no-api", "--config-file", ex_file, "--log-path", flog,
+                  "--level", "Info", "--show-log-origin", "--metrics-path",
+                  fmet, "--start-time-us", str(start_us),
+                  "--start-time-cpu-us", "0", "--parent-cpu-time-us", "5000"],
+        api=False)
+deadline = time.monotonic() + 60
+text = ""
+while time.monotonic() < deadline and fl.p.poll() is None and "booting" not in text:
+    time.sleep(0.05)
+    text = open(flog).read() if os.path.exists(flog) else ""
+
+
+def listening_paths(pid):
+    """The paths of the Unix sockets process @pid has open."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    with open("/proc/net/unix") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return [r[7] for r in rows if len(r) > 7 and r[6] in inodes]
+
+
+paths = listening_paths(fl.p.pid) if fl.p.poll() is None else None
+check(paths == [], "--no-api: no API socket (bound Unix sockets: %r)" % paths)
+check("booting" in text and fl.p.poll() is None,
+      "--no-api --config-file: the VM runs (%r)" % text)
+check(fl.stop() == 0, "--no-api: vmon stops on SIGTERM with 0")
+text = open(flog).read()
+check(re.search(r"\[vmon-\d+:firecracker:src/[a-z_/]+\.c:\d+\] booting ", text),
+      "--log-path, --show-log-origin: Firecracker's lines with file:line, "
+      "the main thread named as the program (%r)" % text)
+with open(fmet) as f:
+    lines = [json.loads(x) for x in f.read().split("\n") if x.strip()]
+api = lines[-1]["api_server"] if lines else {}
+check(lines and 2000000 <= api["process_startup_time_us"] < 2000000 + 120000000
+      and api["process_startup_time_cpu_us"] >= 5000,
+      "--metrics-path, --start-time-us 2 s ago, --start-time-cpu-us 0, "
+      "--parent-cpu-time-us 5000: the start-up times (%r)" % api)
+ds = Fc("describe", ["--api-sock", os.path.join(TMP, "describe.sock"),
+                     "--config-file", ex_file])
+ds.expect("PATCH", "/vm", {"state": "Paused"}, 204)
+ds.expect("PUT", "/snapshot/create", {"snapshot_path": os.path.join(TMP, "st"),
+                                      "mem_file_path": os.path.join(TMP, "mem")},
+          204)
+check(ds.stop() == 0, "describe: vmon stops on SIGTERM with 0")
+out = subprocess.run([FC, "--snapshot-version"], capture_output=True, text=True)
+d = subprocess.run([FC, "--describe-snapshot", os.path.join(TMP, "st")],
+                   capture_output=True, text=True)
+check(d.returncode == 0 and d.stdout == out.stdout,
+      "--describe-snapshot: the state file's version, --snapshot-version's "
+      "(%r %r)" % (d.stdout, out.stdout))
+d = subprocess.run([FC, "--describe-snapshot", ex_file], capture_output=True,
+                   text=True)
+check(d.returncode == 2 and "not a vmon snapshot" in d.stderr,
+      "--describe-snapshot of another file: exit 2 (%r)" % d.stderr)
+
+# --boot-timer: the guest program writes 123 to 0xd0000000 as Firecracker's
+# init does, then reads its disk through the virtio-blk device, which the
+# boot timer moved to the second slot; vmon logs the boot time.
+bt_log = os.path.join(TMP, "boottimer.log")
+bt_cfg = os.path.join(TMP, "boottimer.json")
+with open(bt_cfg, "w") as f:
+    json.dump({"boot-source": {
+        "kernel_image_path": os.path.join(vmontest.BUILD_ROOT, "guest",
+                                          "api_probe.elf"),
+        "boot_args": "console=ttyS0 probe.boottimer probe.blkrate"},
+        "machine-config": {"vcpu_count": 1, "mem_size_mib": 32},
+        "drives": [{"drive_id": "disk", "path_on_host": image("bt.img", 4 << 20),
+                    "is_root_device": False}]}, f)
+bt = Fc("boottimer", ["--no-api", "--boot-timer", "--config-file", bt_cfg,
+                      "--level", "Info", "--log-path", bt_log], api=False)
+try:
+    code = bt.p.wait(120)
+except subprocess.TimeoutExpired:
+    code = None
+bt.stop()
+text = open(bt_log).read() if os.path.exists(bt_log) else ""
+check(code == 1 and "virtio_mmio.device=512@0xd0001000:" in text,
+      "--boot-timer: the probe passes (exit 1, got %r) with the disk in the "
+      "second slot" % code)
+check(re.search(r"\] Guest-boot-time = +\d+ us +\d+ ms, +\d+ CPU us +\d+ CPU ms\n",
+                text), "--boot-timer: the boot time logged (%r)" % text)
+
 # --- Firecracker's limits and request checks --------------------------------
 lim = Fc("limits", ["--api-sock", os.path.join(TMP, "limits.sock"),
                     "--http-api-max-payload-size", "1000"])
@@ -296,6 +450,10 @@ lim.expect("PUT", "/boot-source", {"kernel_image_path": "/nonexistent/k"}, 400,
 lim.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL,
                                    "initrd_path": "/nonexistent/i"}, 400,
            fault="/nonexistent/i")
+lim.expect("PUT", "/logger", {"level": "warn"}, 204)  # as Firecracker reads it
+full = lim.expect("GET", "/vm/config", None, 200, schema="FullVmConfiguration")
+check(full and full["logger"]["level"] == "Warning",
+      "logger level `warn`: taken as Warning (%r)" % (full or {}).get("logger"))
 lim.expect("PATCH", "/machine-config", {}, 400, fault="Empty PATCH request.")
 lim.expect("PATCH", "/machine-config", {"vcpu_count": None}, 400,
            fault="Empty PATCH request.")
@@ -331,9 +489,31 @@ lim.expect("PUT", "/drives/d16", {"drive_id": "d16",
 lim.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 16}, 204)
 lim.expect("PUT", "/balloon", {"amount_mib": 17, "deflate_on_oom": True}, 400,
            fault="amount_mib")
+lim.expect("PUT", "/balloon", {"amount_mib": 8, "deflate_on_oom": True}, 204)
+lim.expect("PATCH", "/machine-config", {"mem_size_mib": 4}, 400,
+           fault="less than the balloon's target of 8 MiB")
+lim.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL}, 204)
+lim.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 400,
+           fault="more than 16 virtio devices")
 lim.expect("PATCH", "/balloon", {"amount_mib": 1}, 400, fault="before starting")
 lim.expect("PUT", "/actions", {"action_type": "FlushMetrics"}, 400,
            fault="before starting")
 lim.stop()
+# 16 drives (Kata's 9 and more) boot.
+many = Fc("drives16", ["--api-sock", os.path.join(TMP, "drives16.sock")])
+many.expect("PUT", "/boot-source", {"kernel_image_path": KERNEL}, 204)
+many.expect("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 32}, 204)
+for i in range(16):
+    many.expect("PUT", "/drives/d%d" % i, {"drive_id": "d%d" % i,
+                                           "path_on_host": image("lim.img"),
+                                           "is_root_device": False,
+                                           "is_read_only": True}, 204)
+many.expect("PUT", "/actions", {"action_type": "InstanceStart"}, 204)
+info = many.expect("GET", "/", None, 200, schema="InstanceInfo")
+check(info and info["state"] == "Running", "16 drives: the VM runs")
+check(many.stop() == 0, "16 drives: vmon stops on SIGTERM with 0")
 
+check(not HEADER_ERRORS, "every response: Firecracker's Server header, JSON "
+      "bodies as application/json (%r)"
+      % HEADER_ERRORS[:3])
 vmontest.finish()

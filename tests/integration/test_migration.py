@@ -699,6 +699,12 @@ info = wait_state(src, ("failed",))
 c = src.last_count()
 check(info.get("state") == "failed" and wait_count(src, c + 0x1000) > c,
       "the source reports it and runs on: %r" % (info,))
+# The destination refuses after its prelude's answer, with pages on their
+# way: the source reports the destination's ERROR, not its own broken pipe.
+check("the destination failed: disk " in info.get("error", "") and
+      "%d bytes here, the source's has %d" % (DISK // 2, DISK)
+      in info.get("error", ""),
+      "the source names the destination's reason: %r" % (info.get("error"),))
 src.stop()
 qimg = os.path.join(WORK, "half.qcow2")
 r = subprocess.run([vmontest.VMON, "img", "create", "-f", "qcow2", qimg,
@@ -719,6 +725,9 @@ dst.stop()
 info = wait_state(src, ("failed",))
 check(info.get("state") == "failed" and src.alive(),
       "the source reports it and runs on: %r" % (info,))
+check("%d bytes here, the source's has %d" % (DISK // 2, DISK)
+      in info.get("error", ""),
+      "the source names the destination's reason: %r" % (info.get("error"),))
 src.stop()
 
 # --- A stream that is not vmon's: refused, nothing left running ---

@@ -2,15 +2,23 @@
 """Live migration of the default Linux guest while it writes to its disk
 (docs/migration.md), one Linux boot in all.
 
-The source is `vmon run --api-sock`, configured over the API: the default
-guest, 1 vCPU, its shell on the serial console (stdio), a data disk on
-shared storage (the destination opens the same path). Once the shell
-answers, a loop in the guest writes block i of the disk (a "blk-<i>"
-line padded to 4 KiB, dd with conv=fsync) and then records i. The guest is
-migrated pre-copy with `vmon migrate` (under a bandwidth limit, so that
-the copy spans several of the loop's writes) to a `vmon run --incoming
-unix:PATH` on the same host. Checked on the destination:
+Two "hosts": network namespaces A and B joined by a veth pair, each with
+a tap (the same host address and MAC on both: the guest's gateway, as
+seen from the guest, does not change). The source is `vmon run
+--api-sock` in A, configured over the API: the default guest, 1 vCPU, its
+shell on the serial console (stdio), a data disk on shared storage (the
+destination opens the same path) and a virtio-net device on A's tap.
+Once the shell answers, the guest reaches a TCP echo server in A over
+virtio-net; then a loop in the guest writes block i of the disk (a
+"blk-<i>" line padded to 4 KiB, dd with conv=fsync) and then records i.
+The guest is migrated pre-copy with `vmon migrate` (under a bandwidth
+limit, so that the copy spans several of the loop's writes) over TCP
+across the veth to a `vmon run --incoming tcp:ADDR:PORT --override
+net:eth0=TAP` in B, whose own tap replaces A's. Checked on the
+destination:
 - the shell answers (a command typed there, its output back);
+- the guest reaches a TCP echo server in B over virtio-net (only B's tap
+  leads there: the source has exited);
 - the write loop goes on (its counter passes where it was);
 - after it is stopped, the disk is consistent: the guest's MD5 of blocks
   0..n read from the device (page cache dropped first) equals the host's
@@ -29,8 +37,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmontest  # noqa: E402
 from vmontest import check  # noqa: E402
 import vmon_api  # noqa: E402
+import netns  # noqa: E402
 
 PID = os.getpid()
+NS_A, NS_B = "vmlx-a-%d" % PID, "vmlx-b-%d" % PID
+IP_A, IP_B = "10.214.%d.1" % (PID % 200), "10.214.%d.2" % (PID % 200)
+TAP_A, TAP_B = "vmlxa%d" % (PID % 10000), "vmlxb%d" % (PID % 10000)
+# Each tap's host side (link-local: nothing leaves the namespace).
+HOST_IP, GUEST_IP = "169.254.79.1", "169.254.79.2"
+HOST_MAC, GUEST_MAC = "02:00:00:00:79:01", "02:00:00:00:79:02"
 BLOCKS = 8192  # 32 MiB of disk: the loop never gets that far
 # One fork per block (each costs seconds of emulated kernel work on a busy
 # PVM host): the block's line comes from the shell's printf, dd pads it
@@ -65,11 +80,31 @@ def progress(g, k, where):
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
+def tcp_round_trip(g, ns, word):
+    """The guest sends @word to a TCP echo server in namespace @ns over
+    virtio-net; True if the echo came back and the server got it."""
+    tcp = vmontest.tcp_echo_server(ns, HOST_IP, 7777)
+    # nc's -w is its connect and final-read timeout: give it the pace too.
+    out = g.sh("echo %s | nc -w %d %s 7777" % (word, g.budget(3), HOST_IP),
+               5, "TCP round trip in " + ns) or ""
+    ok = check("echo:" + word in out,
+               "TCP round trip over %s's tap: %r" % (ns, out))
+    try:
+        served = tcp.communicate(timeout=g.budget(3))[0]
+    except subprocess.TimeoutExpired:
+        tcp.kill()
+        served = tcp.communicate()[0]
+    return check("served b'%s\\n'" % word in served,
+                 "the TCP server in %s got the guest's line: %r"
+                 % (ns, served)) and ok
+
+
 def migrate(src, dst, env, ident, url, log):
     """vmon migrate, pre-copy, while the guest writes; True once the
     destination runs the guest and the source is gone."""
     with open(log, "w") as f:
-        r = subprocess.Popen([vmontest.VMON, "migrate", ident, url,
+        r = subprocess.Popen(["ip", "netns", "exec", NS_A,
+                              vmontest.VMON, "migrate", ident, url,
                               "--bandwidth", "16M"], env=env,
                              stdout=f, stderr=f)
     # The source runs the guest (and prints its console) until the end:
@@ -117,24 +152,33 @@ def run(d, tmp, env):
     with open(disk, "wb") as f:
         f.truncate(BLOCKS * 4096)
     src_id, dst_id = "mlx-src-%d" % PID, "mlx-dst-%d" % PID
-    url = "unix:" + os.path.join(tmp, "mig.sock")
+    url = "tcp:%s:%d" % (IP_B, 40000 + PID % 20000)
     src_sock, dst_sock = (os.path.join(tmp, n) for n in ("src.sock", "dst.sock"))
-    src = vmontest.Shell([vmontest.VMON, "run", "--api-sock", src_sock,
-                          "--id", src_id], env=env)
+    src = vmontest.Shell(["ip", "netns", "exec", NS_A, vmontest.VMON, "run",
+                          "--api-sock", src_sock, "--id", src_id], env=env)
     dst = None
     try:
         data = ("PUT", "/drives/data", {"drive_id": "data",
                                         "path_on_host": disk,
                                         "is_root_device": False,
                                         "is_read_only": False})
-        if not vmon_api.boot_linux(src, src_sock, d, [data]):
+        net = ("PUT", "/network-interfaces/eth0", {"iface_id": "eth0",
+                                                   "host_dev_name": TAP_A,
+                                                   "guest_mac": GUEST_MAC})
+        if not vmon_api.boot_linux(src, src_sock, d, [data, net]):
+            return
+        src.sh("ip addr add %s/24 dev eth0; ip link set eth0 up" % GUEST_IP,
+               3, "configure eth0")
+        if not tcp_round_trip(src, NS_A, "hello-from-a"):
             return
         src.sh(LOOP, 5, "start the write loop")
         p = progress(src, 1, "on the source")
         if not check(p is not None, "the write loop runs on the source"):
             return
-        dst = vmontest.Shell([vmontest.VMON, "run", "--incoming", url,
-                              "--api-sock", dst_sock, "--id", dst_id], env=env)
+        dst = vmontest.Shell(["ip", "netns", "exec", NS_B, vmontest.VMON,
+                              "run", "--incoming", url, "--override",
+                              "net:eth0=" + TAP_B, "--api-sock", dst_sock,
+                              "--id", dst_id], env=env)
         if not check(vmon_api.wait_socket(dst_sock, dst.p),
                      "the destination's API answers"):
             return
@@ -148,6 +192,7 @@ def run(d, tmp, env):
         st, info = vmon_api.request(dst_sock, "GET", "/")
         check(info and info.get("state") == "Running",
               "the destination runs the guest: %r" % (info,))
+        tcp_round_trip(dst, NS_B, "hello-from-b")
         q = progress(dst, 2, "on the destination")
         if not check(q is not None and q[0] >= p[1],
                      "the write loop goes on on the destination: %r after %r"
@@ -163,8 +208,14 @@ def main():
     tmp = tempfile.mkdtemp(prefix="vmon-miglinux-")
     env = dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, "run"))
     try:
-        run(d, tmp, env)
+        if check(netns.pair_up(NS_A, NS_B, IP_A, IP_B, PID % 10000),
+                 "two network namespaces joined by a veth pair (needs root)")\
+                and check(netns.tap_up(NS_A, TAP_A, HOST_IP, HOST_MAC) and
+                          netns.tap_up(NS_B, TAP_B, HOST_IP, HOST_MAC),
+                          "a tap in each namespace"):
+            run(d, tmp, env)
     finally:
+        netns.down(NS_A, NS_B)
         shutil.rmtree(tmp, ignore_errors=True)
     vmontest.finish()
 

@@ -10,7 +10,11 @@ its own ARP and TCP client. vmon answers those frames itself:
   token, 404 for a missing path;
 - V2 (the store PUT, then PATCHed): 401 without a token, a token from
   PUT /latest/api/token, the value and an IMDS listing with it;
-- both: a SYN to another port of the address is reset by vmon.
+- both: a SYN to another port of the address is reset by vmon; broken
+  and oversized frames to the address (and 4 KiB of a request without its end: 413)
+  leave vmon answering, the MMDS counts them (metrics `mmds`), and of
+  the guest's frames only one SYN to another address reaches the tap
+  (`vmon_net` tx_count 1).
 The API side: PATCH before any PUT refused, GET /mmds, the size limit
 (--mmds-size-limit: 413), /mmds/config refused after boot and shown in
 GET /vm/config, and kept by a snapshot (the store is not, as in
@@ -30,10 +34,12 @@ DATA = {"latest": {"meta-data": {"ami-id": "ami-old",
 PATCH = {"latest": {"meta-data": {"ami-id": "ami-vmon"}}}
 
 
-def configure(inst, version, boot_args):
-    """Boot source, machine, interface, MMDS config; True if all took."""
+def configure(inst, version, boot_args, metrics):
+    """Boot source, machine, interface, MMDS config, metrics file @metrics;
+    True if all took."""
     ok = True
     for method, path, body in (
+            ("PUT", "/metrics", {"metrics_path": metrics}),
             ("PUT", "/boot-source", {"kernel_image_path": PROBE,
                                      "boot_args": boot_args}),
             ("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64}),
@@ -45,6 +51,23 @@ def configure(inst, version, boot_args):
         st, b = inst.req(method, path, body)
         ok &= vmontest.check(st == 204, "%s %s: %r %r" % (method, path, st, b))
     return ok
+
+
+def frames_checks(version, metrics):
+    """The metrics lines vmon wrote (the last one at exit): the broken and
+    oversized frames were counted by the MMDS, and of the guest's frames
+    only its one SYN to another address reached the tap."""
+    with open(metrics) as f:
+        lines = [json.loads(x) for x in f.read().split("\n") if x.strip()]
+    if not vmontest.check(lines, "%s: metrics written" % version):
+        return
+    mmds = {k: sum(x["mmds"][k] for x in lines) for k in lines[0]["mmds"]}
+    vmontest.check(mmds["rx_bad_eth"] >= 2 and mmds["rx_accepted_err"] >= 4,
+                   "%s: the MMDS dropped the bad frames: %r" % (version, mmds))
+    net = lines[-1]["vmon_net"]["eth0"]
+    vmontest.check(net["tx_count"] == 1,
+                   "%s: only the frame to another address reached the tap: %r"
+                   % (version, net))
 
 
 def run_guest(inst, version):
@@ -71,6 +94,9 @@ def run_guest(inst, version):
     vmontest.check("ok: mmds: another port of the address is reset by vmon" in out,
                    "%s: another port reset" % version)
     vmontest.check("FAIL" not in out, "%s: no failed guest check" % version)
+    for what in ("malformed and oversized frames transmitted",
+                 "4 KiB of request without its end: 413", "vmon still answers after them"):
+        vmontest.check("ok: mmds: " + what in out, "%s: %s" % (version, what))
 
 
 def test_v1(name, tmp):
@@ -88,8 +114,10 @@ def test_v1(name, tmp):
                        "a store over --mmds-size-limit: 413 %r" % b)
         st, b = inst.req("PATCH", "/mmds", PATCH)
         vmontest.check(st == 204, "PATCH /mmds: %r" % b)
-        if configure(inst, "V1", "mmds.v1"):
+        metrics = os.path.join(tmp, "v1.metrics")
+        if configure(inst, "V1", "mmds.v1", metrics):
             run_guest(inst, "V1")
+            frames_checks("V1", metrics)
         out = inst.serial_text()
         vmontest.check("ok: mmds: V1 GET without a token" in out, "V1: GET without a token")
         vmontest.check("ok: mmds: V1 GET of a missing path: 404" in out, "V1: 404")
@@ -97,7 +125,7 @@ def test_v1(name, tmp):
         inst.stop()
 
 
-def test_v2(name):
+def test_v2(name, tmp):
     inst = vmon_api.Instance(prefix=["ip", "netns", "exec", name],
                              id="mmds2-%d" % os.getpid())
     try:
@@ -112,8 +140,10 @@ def test_v2(name):
         vmontest.check(st == 200 and b["latest"]["meta-data"]["ami-id"] == "ami-vmon"
                        and b["latest"]["meta-data"]["placement"] == {"zone": "z1"},
                        "GET /mmds after the merge patch: %r" % b)
-        if configure(inst, "V2", "mmds.v2"):
+        metrics = os.path.join(tmp, "v2.metrics")
+        if configure(inst, "V2", "mmds.v2", metrics):
             run_guest(inst, "V2")
+            frames_checks("V2", metrics)
         out = inst.serial_text()
         for what in ("V2 GET without a token: 401", "V2 token PUT",
                      "V2 GET with the token", "V2 IMDS listing"):
@@ -173,7 +203,8 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as tmp:
             test_v1(name, tmp)
-        test_v2(name)
+        with tempfile.TemporaryDirectory() as tmp:
+            test_v2(name, tmp)
         with tempfile.TemporaryDirectory() as tmp:
             test_snapshot(name, tmp)
     finally:

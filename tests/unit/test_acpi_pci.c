@@ -17,11 +17,10 @@
 
 #include <cmocka.h>
 
-#include "acpi/defs.h"
-#include "acpi/tables.h"
+#include "acpi_harness.h"
 
-#define GPA 0xe0000ULL
-#define SIZE 0x10000
+#define GPA ACPI_H_GPA
+#define SIZE ACPI_H_SIZE
 
 static uint8_t buf[SIZE];
 static struct acpi_layout l;
@@ -30,16 +29,8 @@ static void build(bool pci)
 {
 	struct acpi_desc d;
 
-	memset(&d, 0, sizeof(d));
-	d.nr_cpus = 2;
-	d.lapic_addr = 0xfee00000;
-	d.ioapic_addr = 0xfec00000;
-	d.ioapic_id = 2;
+	acpi_h_desc(&d, 2);
 	d.pci.on = pci;
-	d.pci.ecam_base = 0xe0000000;
-	d.pci.bus_end = 0;
-	d.pci.mmio_base = 0xc0000000;
-	d.pci.mmio_size = 0x10000000;
 	d.pci.nr_intx = 2;
 	d.pci.intx[0].slot = 1;
 	d.pci.intx[0].gsi = 5;
@@ -50,11 +41,7 @@ static void build(bool pci)
 
 static const struct acpi_header *table(uint64_t gpa, const char *sig)
 {
-	const struct acpi_header *h = (const void *)(buf + (gpa - GPA));
-
-	assert_memory_equal(h->sig, sig, 4);
-	assert_int_equal(acpi_sum(h, h->length), 0);
-	return h;
+	return acpi_h_table(buf, gpa, sig);
 }
 
 static bool dsdt_has(const char *name)

@@ -5,6 +5,8 @@
  * iothread_resume(), and events that arrived meanwhile are handled after.
  * Adaptive polling: events in quick succession make the thread call the
  * handler's poller; once events stop, the poller is not called again.
+ * Owners: removing an owner's handlers stops those only, and a removed
+ * handler runs no more though its fd is ready.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -130,11 +132,39 @@ static void test_poll_adaptive(void **state)
 	close(fd);
 }
 
+static void test_owner(void **state)
+{
+	struct iothread *io = iothread_create();
+	int a = eventfd(0, EFD_NONBLOCK), b = eventfd(0, EFD_NONBLOCK);
+
+	(void)state;
+	assert_non_null(io);
+	atomic_store(&calls, 0);
+	iothread_set_owner(io, 5);
+	assert_int_equal(iothread_add(io, a, EPOLLIN, on_ready, &a), 0);
+	iothread_set_owner(io, 0);
+	assert_int_equal(iothread_add(io, b, EPOLLIN, on_ready, &b), 0);
+	iothread_remove_owner(io, 6); /* nobody's: nothing stops */
+	iothread_remove_owner(io, 5);
+	assert_int_equal(iothread_remove(io, a), -1); /* already gone */
+	assert_int_equal(iothread_start(io), 0);
+	kick(a);
+	kick(b);
+	assert_int_equal(wait_calls(1), 1);
+	usleep(50000);
+	assert_int_equal(atomic_load(&calls), 1); /* b's, not a's */
+	assert_int_equal(iothread_remove(io, b), 0);
+	iothread_destroy(io);
+	close(a);
+	close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pause_quiesces),
 		cmocka_unit_test(test_poll_adaptive),
+		cmocka_unit_test(test_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,7 +59,7 @@ int cfg_parse_balloon(struct api_config *n, json_t *body, char *err)
 
 int api_config_balloon(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_balloon(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_balloon(n_, body, err));
 }
 
 static const char *const balloon_patch_fields[] = { "amount_mib", NULL };

@@ -52,7 +52,7 @@ int cfg_parse_boot_source(struct api_config *n, json_t *body, char *err)
 
 int api_config_boot_source(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_boot_source(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_boot_source(n_, body, err));
 }
 
 void cfg_boot_source_json(const struct api_config *c, json_t *j)

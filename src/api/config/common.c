@@ -31,14 +31,6 @@ int api_config_err(char *err, const char *what, const struct config_err *e,
 	return api_fail(err, "%s: %s", what, e->cause);
 }
 
-void api_swap_config(struct api_config *c, struct api_config *n)
-{
-	struct api_config t = *c;
-
-	*c = *n;
-	*n = t;
-}
-
 /*
  * `null` means "not set" (Firecracker's optional fields): a key whose
  * value is null is removed, so every getter sees it absent.

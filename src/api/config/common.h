@@ -67,19 +67,21 @@ void api_rl_json(json_t *obj, const char *key, const struct rl_config *rl);
 int api_check_body_id(json_t *body, const char *what, const char *key,
 		      const char *id, char *err);
 
-void api_swap_config(struct api_config *c, struct api_config *n);
-
-/* Runs @call on a copy n_ of @c and commits it only on success. */
+/*
+ * Runs @call on a copy n_ (a pointer, on the heap) of @c and commits it
+ * only on success.
+ */
 #define TRANSACT(c, err, call)                                   \
 	do {                                                     \
-		struct api_config n_;                            \
+		struct api_config *n_ = api_config_dup(c);       \
 		int r_;                                          \
-		if (api_config_copy(&n_, (c)))                   \
+		if (!n_)                                         \
 			return api_fail((err), "out of memory"); \
 		r_ = call;                                       \
 		if (!r_)                                         \
-			api_swap_config((c), &n_);               \
-		api_config_free(&n_);                            \
+			api_config_move((c), n_);                \
+		else                                             \
+			api_config_drop(n_);                     \
 		return r_;                                       \
 	} while (0)
 

@@ -153,19 +153,21 @@ int api_config_document(struct api_config *c, const char *text, size_t len,
 			char *err)
 {
 	json_t *doc = api_parse_body(text, len, err);
-	struct api_config n;
+	struct api_config *n;
 	int r;
 
 	if (!doc)
 		return -1;
-	if (api_config_copy(&n, c)) {
+	n = api_config_dup(c);
+	if (!n) {
 		json_decref(doc);
 		return api_fail(err, "out of memory");
 	}
-	r = parse_document(&n, doc, err);
+	r = parse_document(n, doc, err);
 	if (!r)
-		api_swap_config(c, &n);
-	api_config_free(&n);
+		api_config_move(c, n);
+	else
+		api_config_drop(n);
 	json_decref(doc);
 	return r;
 }

@@ -162,7 +162,7 @@ int cfg_parse_drive(struct api_config *n, const char *id, json_t *body,
 int api_config_drive(struct api_config *c, const char *id, json_t *body,
 		     char *err)
 {
-	TRANSACT(c, err, cfg_parse_drive(&n_, id, body, err));
+	TRANSACT(c, err, cfg_parse_drive(n_, id, body, err));
 }
 
 static const char *const drive_patch_fields[] = { "drive_id", "path_on_host",

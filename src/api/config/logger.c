@@ -4,6 +4,7 @@
  * outputs (opened by the instance, src/app/api_main.c).
  */
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "common.h"
@@ -18,7 +19,7 @@ int cfg_parse_logger(struct api_config *n, json_t *body, char *err)
 {
 	const char *what = "logger";
 	char *level = NULL, *module = NULL;
-	bool ok = false;
+	const char *canon = NULL;
 
 	if (api_check_fields(body, what, logger_fields, err) ||
 	    api_get_str(body, what, "log_path", false, &n->log_path, err) ||
@@ -34,14 +35,23 @@ int cfg_parse_logger(struct api_config *n, json_t *body, char *err)
 		module = NULL;
 	}
 	if (level) {
+		/* Any case, and `warn` for Warning, as Firecracker. */
 		for (const char *const *l = log_levels; *l; l++)
 			if (!strcasecmp(level, *l))
-				ok = true;
-		if (!ok) {
+				canon = *l;
+		if (!strcasecmp(level, "warn"))
+			canon = "Warning";
+		if (!canon) {
 			api_fail(
 				err,
 				"logger: field `level`: `%.32s` is not one of Error, Warning, Info, Debug, Trace, Off",
 				level);
+			goto bad;
+		}
+		free(level);
+		level = strdup(canon);
+		if (!level) {
+			api_fail(err, "logger: out of memory");
 			goto bad;
 		}
 		free(n->log_level);
@@ -75,12 +85,12 @@ int cfg_parse_metrics(struct api_config *n, json_t *body, char *err)
 
 int api_config_logger(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_logger(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_logger(n_, body, err));
 }
 
 int api_config_metrics(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_metrics(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_metrics(n_, body, err));
 }
 
 /* The logger and metrics parts of GET /vm/config. */

@@ -149,7 +149,7 @@ bad:
 int api_config_machine(struct api_config *c, json_t *body, bool partial,
 		       char *err)
 {
-	TRANSACT(c, err, cfg_parse_machine(&n_, body, partial, err));
+	TRANSACT(c, err, cfg_parse_machine(n_, body, partial, err));
 }
 
 json_t *api_config_machine_json(const struct api_config *c)

@@ -101,7 +101,7 @@ int cfg_parse_mmds_config(struct api_config *n, json_t *body, char *err)
 
 int api_config_mmds(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_mmds_config(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_mmds_config(n_, body, err));
 }
 
 void cfg_mmds_config_json(const struct api_config *c, json_t *j)

@@ -99,7 +99,7 @@ int cfg_parse_net(struct api_config *n, const char *id, json_t *body, char *err)
 int api_config_net(struct api_config *c, const char *id, json_t *body,
 		   char *err)
 {
-	TRANSACT(c, err, cfg_parse_net(&n_, id, body, err));
+	TRANSACT(c, err, cfg_parse_net(n_, id, body, err));
 }
 
 static const char *const net_patch_fields[] = { "iface_id", "rx_rate_limiter",

@@ -31,6 +31,5 @@ int api_config_object(struct api_config *c, const struct api_object *o,
 		      const char *id, json_t *body, char *err)
 {
 	TRANSACT(c, err,
-		 id ? o->parse_id(&n_, id, body, err) :
-		      o->parse(&n_, body, err));
+		 id ? o->parse_id(n_, id, body, err) : o->parse(n_, body, err));
 }

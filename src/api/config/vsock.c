@@ -46,7 +46,7 @@ int cfg_parse_vsock(struct api_config *n, json_t *body, char *err)
 
 int api_config_vsock(struct api_config *c, json_t *body, char *err)
 {
-	TRANSACT(c, err, cfg_parse_vsock(&n_, body, err));
+	TRANSACT(c, err, cfg_parse_vsock(n_, body, err));
 }
 
 void cfg_vsock_json(const struct api_config *c, json_t *j)

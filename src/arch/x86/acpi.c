@@ -36,7 +36,8 @@ static int describe_virtio(struct vm *vm, struct acpi_desc *d)
 	for (unsigned int n = 0; d->nr_virtio < ACPI_MAX_VIRTIO &&
 				 !arch_virtio_mmio_slot(n, &base, &irq);
 	     n++) {
-		if (!bus_find(&vm->mmio, base))
+		/* Slot 0 may hold the boot timer, not a virtio device. */
+		if (!bus_find(&vm->mmio, base) || (!n && vm->cfg->boot_timer))
 			continue;
 		if (irq == ACPI_SCI_IRQ) {
 			pr_err("virtio device at 0x%llx: its IRQ %u is the ACPI SCI (at most %u virtio devices with ACPI)",
@@ -64,13 +65,20 @@ static void describe_pci(struct vm *vm, struct acpi_pci *p)
 	p->bus_end = (uint8_t)((bus->ecam_size >> 20) - 1);
 	p->mmio_base = (uint32_t)bus->mmio.base;
 	p->mmio_size = (uint32_t)bus->mmio.size;
+	p->hotplug = vm->pci->hotplug != NULL;
 	for (unsigned int s = 0; s < PCI_MAX_DEVS; s++) {
 		struct pci_dev *dev = bus->devs[s];
+		unsigned int line;
+		uint64_t base;
 
-		if (!dev || !dev->cfg[PCI_INTERRUPT_PIN])
-			continue;
+		if (dev && dev->cfg[PCI_INTERRUPT_PIN])
+			line = dev->cfg[PCI_INTERRUPT_LINE];
+		else if (dev || !p->hotplug || !s ||
+			 arch_virtio_mmio_slot(s - 1, &base, &line) ||
+			 line == ACPI_SCI_IRQ)
+			continue; /* a hot-added device gets this line */
 		p->intx[p->nr_intx].slot = (uint8_t)s;
-		p->intx[p->nr_intx].gsi = dev->cfg[PCI_INTERRUPT_LINE];
+		p->intx[p->nr_intx].gsi = line;
 		p->nr_intx++;
 	}
 }
