@@ -15,7 +15,7 @@ import vmon_api
 from vmon_api import schema_errors
 
 vmontest.require_kvm()
-inst = vmon_api.Instance(id="conformance")
+inst = vmon_api.Instance(id="conformance-%d" % os.getpid())
 
 
 def expect(method, path, body, status, schema=None, fault=None):
@@ -42,7 +42,7 @@ def expect(method, path, body, status, schema=None, fault=None):
 
 # --- before boot ----------------------------------------------------------
 info = expect("GET", "/", None, 200, "InstanceInfo")
-check(info["state"] == "Not started" and info["id"] == "conformance",
+check(info["state"] == "Not started" and info["id"] == "conformance-%d" % os.getpid(),
       "GET /: Not started, the --id given")
 expect("GET", "/version", None, 200, "FirecrackerVersion")
 mc = expect("GET", "/machine-config", None, 200, "MachineConfiguration")
@@ -269,7 +269,7 @@ check(full["vsock"] == {"guest_cid": 3, "uds_path": vs, "vsock_id": None} and
       full["balloon"]["amount_mib"] == 4, "GET /vm/config: vsock, balloon, entropy")
 
 # network interfaces (this instance never boots them: no tap is created)
-net_inst = vmon_api.Instance(id="conformance-net")
+net_inst = vmon_api.Instance(id="conformance-net-%d" % os.getpid())
 nif = {"iface_id": "eth0", "host_dev_name": "vmconf0", "guest_mac": "06:00:ac:10:00:02"}
 for body, field in [
         (dict(nif, iface_id="eth1"), "does not match"),

@@ -51,7 +51,7 @@ def boot(inst, args, drive=None, entropy=None):
 
 
 def timed_read(rate_limiter, patch=None):
-    tmp = vmon_api.Instance(id="rate")
+    tmp = vmon_api.Instance(id="rate-%d" % os.getpid())
     img = os.path.join(tmp.dir, "disk.img")
     with open(img, "wb") as f:
         f.write(os.urandom(4 * MIB))
@@ -113,7 +113,7 @@ check(took is not None and took < 1.5,
 
 # --- virtio-rng rate limiter ----------------------------------------------
 def timed_rng_api(entropy):
-    tmp = vmon_api.Instance(id="rngrate")
+    tmp = vmon_api.Instance(id="rngrate-%d" % os.getpid())
     check(boot(tmp, "console=ttyS0 probe.rngrate probe.stay", entropy=entropy),
           "boot with an entropy device %r" % (entropy,))
     t0 = wait_serial(tmp, "rngrate: start", 30)
@@ -157,7 +157,7 @@ check(r.code == 2 and "--rng bytes=1M,iops=3: bad rate limit 'iops=3'" in r.err,
       "--rng with a bad limit: exit 2, the item named: %r" % r.err)
 
 # --- SendCtrlAltDel --------------------------------------------------------
-inst = vmon_api.Instance(id="kbd")
+inst = vmon_api.Instance(id="kbd-%d" % os.getpid())
 check(boot(inst, "console=ttyS0 probe.kbd"), "boot the keyboard probe")
 check(wait_serial(inst, "kbd: ready for set 1", 30) is not None, "probe ready (set 1)")
 st, b = inst.req("PUT", "/actions", {"action_type": "SendCtrlAltDel"})

@@ -2,6 +2,7 @@
 """A hostile API client: malformed, truncated, huge (> 64 KiB) and
 concurrent requests never crash vmon, never change its configuration or
 state, and never keep other clients from being served."""
+import os
 import random
 import socket
 import threading
@@ -12,7 +13,7 @@ from vmontest import check
 import vmon_api
 
 vmontest.require_kvm()
-inst = vmon_api.Instance(id="hostile")
+inst = vmon_api.Instance(id="hostile-%d" % os.getpid())
 inst.req("PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 64})
 before = inst.req("GET", "/vm/config")[1]
 

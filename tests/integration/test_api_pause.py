@@ -10,7 +10,7 @@ from vmontest import check
 import vmon_api
 
 vmontest.require_kvm()
-inst = vmon_api.Instance(id="pause-test")
+inst = vmon_api.Instance(id="pause-test-%d" % os.getpid())
 ok, body = inst.boot_counter(vcpus=2)
 check(ok, "boot the counter guest (2 vCPUs) through the API %r" % (body,))
 
