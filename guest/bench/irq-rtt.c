@@ -18,8 +18,8 @@
  * so irq minus poll is what the interrupt costs. The handler is an
  * assembly stub straight in the IDT (rt_set_gate): for mmio it writes
  * INTERRUPT_ACK (the line is level in QEMU until acknowledged; Linux's
- * handler does the same), then the LAPIC EOI and the counter; for MSI-X the
- * EOI and the counter. It runs in guest ring 0, which a PVM host emulates:
+ * handler acknowledges too), then the LAPIC EOI and the counter; for
+ * MSI-X the EOI and the counter. It runs in guest ring 0, which a PVM host emulates:
  * its few instructions and the EOI's exit are in every irq figure.
  *
  * Each phase is "PHASE name start" / "PHASE name end N 0 tsc=T" (the host
