@@ -26,9 +26,9 @@ the words vmon's pvm template adds, as bench/boot gives them) under QEMU:
 wall time to the init marker, the guest's own printk time of `Run /init`
 (after the firmware), KVM's emulated instructions and exits at the marker
 (vmon: through `vmon stat`; QEMU: QMP's query-stats) and the load
-average; then the medians per
-configuration. The emulated-instruction count does not depend on the
-load; the times do. One boot at a time.
+average; then the medians per configuration. The times depend on the
+load; the emulated-instruction count less (a longer boot takes more timer
+ticks, each emulated on a PVM host). One boot at a time.
 
 Usage: bench/boot_platform.py [--runs N] [--before-cache DIR] [--vmon PATH]
                               [--qemu] [--only NAME,...] [--timeout S]
