@@ -3,17 +3,19 @@
 """Firmware boot of a real boot disk (docs/firmware.md).
 
 The test makes a disk image without mounting anything: an MBR partition
-table (sfdisk), one FAT16 partition (mtools: mformat, mcopy) holding the
-default guest's bzImage and initramfs.cpio (scripts/build-guest), and GRUB
-(Debian's grub-pc-bin) installed by hand as grub-install would on a BIOS
-disk: boot.img's code in the MBR, core.img (grub-mkimage: the disk, the
-partition table, FAT, serial console and Linux loader modules, and an
-embedded configuration that boots the kernel) in the gap after it, from
-sector 1. Then `vmon run --firmware bios-256k.bin --acpi --disk IMG`:
-SeaBIOS from the reset vector finds the virtio-mmio disk through the ACPI
-tables, runs the MBR, GRUB loads the kernel and the initramfs through INT
-13h and starts the kernel (its 32-bit entry), the decompressor runs, and
-the guest's /init prints its marker on the serial console.
+table (sfdisk) with a FAT16 partition (mtools: mformat, mmd, mcopy)
+holding the default guest's bzImage (scripts/build-guest) and GRUB's
+modules, and a second partition holding the default guest's root file
+system (rootfs.ext4); GRUB (Debian's grub-pc-bin) is installed by hand as
+grub-install would on a BIOS disk: boot.img's code in the MBR, core.img
+(grub-mkimage: the disk, partition table and FAT modules, and an embedded
+configuration that loads the Linux loader and boots the kernel) in the gap
+after it, from sector 1. Then `vmon run --firmware bios-256k.bin --acpi
+--disk IMG`: SeaBIOS from the reset vector finds the virtio-mmio disk
+through the ACPI tables, runs the MBR, GRUB loads its modules and the
+kernel through INT 13h and starts the kernel (its 32-bit entry), the
+decompressor runs, the kernel mounts the second partition and the guest's
+/init prints its marker on the serial console.
 
 SYSLINUX is not used: it stops on this PVM host at its first 32-bit IRET
 (docs/firmware.md).
@@ -42,8 +44,12 @@ SEABIOS = "/usr/share/seabios/bios-256k.bin"
 GRUB_DIR = "/usr/lib/grub/i386-pc"
 MARKER = b"VMON-GUEST-OK"
 MIB = 1 << 20
-PART_START = 1 * MIB  # sector 2048, as partitioning tools align it
-DISK_SIZE = 32 * MIB
+BOOT_START = 1 * MIB  # sector 2048, as partitioning tools align it
+BOOT_SIZE = 15 * MIB  # FAT16: GRUB's modules and the kernel
+ROOT_START = BOOT_START + BOOT_SIZE
+# The default guest's root file system on the second partition, as
+# `vmon run` mounts it from its own disk (src/app/default_guest.c).
+ROOT_WORDS = "root=/dev/vda2 ro rootfstype=ext4 init=/init"
 VM_ARGS = ["--acpi", "--firmware", SEABIOS, "--mem", "128M"]
 # core.img holds what GRUB needs to read its partition (BIOS disks, MBR
 # partitions, FAT); the rest it loads from /grub/i386-pc on the partition,
@@ -58,7 +64,8 @@ def tool(name):
     """The path of @name (sbin too: sfdisk), or fail the test."""
     path = shutil.which(name, path=os.environ.get("PATH", "") +
                         ":/usr/sbin:/sbin")
-    if not vt.check(path is not None, "%s is installed (scripts/setup)" % name):
+    if not vt.check(path is not None,
+                    "%s is installed (scripts/setup)" % name):
         vt.finish()
     return path
 
@@ -91,8 +98,7 @@ def grub_cfg(words):
     # Straight to the kernel: no menu, no normal mode. GRUB prints through
     # the BIOS (SeaBIOS's serial console).
     return ("set root=(hd0,msdos1)\nset prefix=(hd0,msdos1)/grub\n"
-            "insmod linux\nlinux /bzImage %s\ninitrd /initramfs.cpio\n"
-            "boot\n" % words)
+            "insmod linux\nlinux /bzImage %s %s\nboot\n" % (words, ROOT_WORDS))
 
 
 def grub_module_files():
@@ -111,13 +117,16 @@ def grub_module_files():
     return [os.path.join(GRUB_DIR, m + ".mod") for m in sorted(need)]
 
 
-def partition(path):
-    """One bootable FAT16 (LBA) partition from PART_START to the end."""
+def partition(path, root_size):
+    """A bootable FAT16 (LBA) partition at BOOT_START, the root file
+    system's (Linux) after it."""
+    table = ("label: dos\nstart=%d, size=%d, type=e, bootable\n"
+             "start=%d, size=%d, type=83\n" %
+             (BOOT_START // 512, BOOT_SIZE // 512, ROOT_START // 512,
+              root_size // 512))
     r = subprocess.run([tool("sfdisk"), "-q", "--no-reread",
-                        "--no-tell-kernel", path],
-                       input=b"label: dos\nstart=%d, type=e, bootable\n"
-                       % (PART_START // 512), stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
+                        "--no-tell-kernel", path], input=table.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if not vt.check(r.returncode == 0, "sfdisk writes the partition table (%s)"
                     % (r.stderr.decode(errors="replace").strip() or "ok")):
         vt.finish()
@@ -139,7 +148,7 @@ def install_grub(path, words, tmp):
         boot = f.read()
     with open(core, "rb") as f:
         core_img = f.read()
-    vt.check(len(core_img) <= PART_START - 512,
+    vt.check(len(core_img) <= BOOT_START - 512,
              "core.img (%d bytes) fits before the partition" % len(core_img))
     with open(path, "r+b") as f:
         f.write(boot[:440])
@@ -149,30 +158,35 @@ def install_grub(path, words, tmp):
 
 def make_disk(path, guest, words):
     mformat, mcopy = tool("mformat"), tool("mcopy")
+    with open(os.path.join(guest, "rootfs.ext4"), "rb") as f:
+        rootfs = f.read()
+    root_size = (len(rootfs) + MIB - 1) // MIB * MIB
     with open(path, "wb") as f:
-        f.truncate(DISK_SIZE)
-    partition(path)
-    img = "%s@@%d" % (path, PART_START)
-    sectors = (DISK_SIZE - PART_START) // 512
+        f.truncate(ROOT_START + root_size)
+    partition(path, root_size)
+    img = "%s@@%d" % (path, BOOT_START)
     # 16 heads x 63 sectors, hidden sectors = the partition's start.
-    sh([mformat, "-i", img, "-T", str(sectors), "-h", "16", "-s", "63",
-        "-H", str(PART_START // 512), "-v", "VMONBOOT", "::"],
+    sh([mformat, "-i", img, "-T", str(BOOT_SIZE // 512), "-h", "16", "-s",
+        "63", "-H", str(BOOT_START // 512), "-v", "VMONBOOT", "::"],
        "mformat makes the FAT file system")
-    for name in ("bzImage", "initramfs.cpio"):
-        sh([mcopy, "-i", img, os.path.join(guest, name), "::" + name],
-           "mcopy %s" % name)
+    sh([mcopy, "-i", img, os.path.join(guest, "bzImage"), "::bzImage"],
+       "mcopy bzImage")
     sh([tool("mmd"), "-i", img, "::grub", "::grub/i386-pc"],
        "mmd makes /grub/i386-pc")
     sh([mcopy, "-i", img] + grub_module_files() + ["::grub/i386-pc/"],
        "mcopy GRUB's modules")
     install_grub(path, words, os.path.dirname(path))
+    with open(path, "r+b") as f:
+        f.seek(ROOT_START)
+        f.write(rootfs)
 
 
 def guest_with_bzimage():
     """The default guest (scripts/build-guest) with its bzImage, or fail."""
     vt.require_kvm()
     d = vt.default_guest_dir()
-    ok = d is not None and os.path.exists(os.path.join(d, "bzImage"))
+    ok = d is not None and os.path.exists(os.path.join(d, "bzImage")) and \
+        os.path.exists(os.path.join(d, "rootfs.ext4"))
     if not vt.check(ok, "default guest with bzImage built (scripts/build-guest"
                     "; found %s)" % d):
         vt.finish()
@@ -188,7 +202,7 @@ def main():
     d = tempfile.mkdtemp(prefix="vmon-fwdisk-")
     disk = os.path.join(d, "boot.img")
     with open(disk, "wb") as f:
-        f.truncate(DISK_SIZE)
+        f.truncate(BOOT_START)
     words = guest_words(disk)
     make_disk(disk, guest, words)
 
