@@ -221,7 +221,16 @@ def main():
     if ok:
         print("firmware disk boot: marker after %.1f s" %
               (time.monotonic() - t0), flush=True)
-    vm.p.terminate()
+        m = vm.expect_re(r"VMON-GUEST-OK nproc=(\d+) kernel=(\S+)\s", 30)
+        vt.check(m is not None and m.group(2).startswith("6.1."),
+                 "the default guest's kernel (%s)" % (m and m.group(2)))
+        vt.check(b"Mounted root (ext4 filesystem) readonly" in vm.out,
+                 "the root file system is the disk's ext4 partition")
+        # /init reboots (reboot=k: the i8042 reset ends vmon, exit 0).
+        code = vm.follow_exit("the guest reboots")
+        vt.check(code == 0, "the guest's reboot ends vmon with 0 (%r)" % code)
+    if vm.p.poll() is None:
+        vm.p.terminate()
     vm.wait(30)
     shutil.rmtree(d)
     vt.finish()
