@@ -399,6 +399,12 @@ static void set_gate(unsigned int vec, uint64_t addr, unsigned int dpl)
 	};
 }
 
+void rt_set_gate(unsigned int vector, void (*entry)(void))
+{
+	if (vector >= 32 && vector < 256)
+		set_gate(vector, (uint64_t)(uintptr_t)entry, 0);
+}
+
 static void load_idt(void)
 {
 	struct {

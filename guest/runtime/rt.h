@@ -185,6 +185,13 @@ __attribute__((noreturn)) void rt_halt(void);
 /* --- interrupts --- */
 /* Installs @fn for @vector (0..255); NULL restores the default (fatal). */
 void rt_set_handler(unsigned int vector, rt_handler fn);
+/*
+ * Points IDT entry @vector (32..255) straight at @entry, an assembly stub
+ * that saves what it uses and ends in iretq, bypassing rt_isr() and its
+ * register frame: for a handler that must be as short as it can be
+ * (guest/bench/irq-rtt.c). rt_set_handler() no longer applies to it.
+ */
+void rt_set_gate(unsigned int vector, void (*entry)(void));
 uint32_t lapic_read(uint32_t reg);
 void lapic_write(uint32_t reg, uint32_t v);
 void lapic_eoi(void);

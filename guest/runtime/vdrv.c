@@ -198,16 +198,31 @@ const char *vdrv_boot_cmdline(void)
 	return rt_cmdline();
 }
 
-uint64_t vdrv_find_device(const char *cmdline, uint32_t id)
+uint64_t vdrv_find_device_irq(const char *cmdline, uint32_t id,
+			      unsigned int *irq)
 {
 	const char *p = cmdline;
 	uint64_t base;
 
-	while ((base = vdrv_next_device(&p)))
-		if (vdrv_is_virtio(base) &&
-		    *vdrv_reg(base, VMMIO_DEVICE_ID) == id)
-			return base;
+	while ((base = vdrv_next_device(&p))) {
+		if (!vdrv_is_virtio(base) ||
+		    *vdrv_reg(base, VMMIO_DEVICE_ID) != id)
+			continue;
+		*irq = 0;
+		if (*p == ':') {
+			p++;
+			*irq = (unsigned int)vdrv_num(&p);
+		}
+		return base;
+	}
 	return 0;
+}
+
+uint64_t vdrv_find_device(const char *cmdline, uint32_t id)
+{
+	unsigned int irq;
+
+	return vdrv_find_device_irq(cmdline, id, &irq);
 }
 
 void vdrv_phase(const char *name, uint64_t (*fn)(uint64_t), uint64_t arg,

@@ -116,6 +116,9 @@ const char *vdrv_boot_cmdline(void);
 bool vdrv_is_virtio(uint64_t base);
 /* The first virtio device (version 2) of type @id on @cmdline, or 0. */
 uint64_t vdrv_find_device(const char *cmdline, uint32_t id);
+/* The same, with the entry's interrupt line (":IRQ"; 0 if none) in *@irq. */
+uint64_t vdrv_find_device_irq(const char *cmdline, uint32_t id,
+			      unsigned int *irq);
 /*
  * Resets the device, negotiates VERSION_1 plus @features (low word), sets
  * up queues 0..@nq-1 as @qs[0..@nq-1] (zeroed here) and sets DRIVER_OK.

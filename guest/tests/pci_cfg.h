@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * pci_cfg.h - PCI and virtio-pci helpers of the guest test programs
- * (pci.c, hotplug.c): configuration mechanism #1 (0xcf8/0xcfc), a scan of
- * bus 0, BAR sizing, the virtio-pci capabilities and MSI-X found in the
- * capability list, and the modern transport's initialisation of one
- * queue. Header-only: each program is the runtime plus one file.
+ * (pci.c, hotplug.c) and of guest/bench/irq-rtt.c: configuration
+ * mechanism #1 (0xcf8/0xcfc), a scan of bus 0, BAR sizing, the virtio-pci
+ * capabilities and MSI-X found in the capability list (in whichever BARs
+ * they name), and the modern transport's initialisation of one queue.
+ * Header-only: each program is the runtime plus one file.
  */
 #ifndef GUEST_PCI_CFG_H
 #define GUEST_PCI_CFG_H
@@ -95,6 +96,22 @@ static inline uint32_t bar_size(unsigned int slot, unsigned int n)
 	return ~(sz & (old & 1 ? ~3U : ~0xfU)) + 1;
 }
 
+/*
+ * The memory address BAR @n of @slot decodes (both halves of a 64-bit
+ * BAR): the virtio structures and the MSI-X table each name their BAR
+ * (vmon puts them all in BAR 0, QEMU in BARs 4 and 1).
+ */
+static inline uint64_t bar_addr(unsigned int slot, unsigned int n)
+{
+	unsigned int reg = 0x10 + 4 * n;
+	uint32_t lo = cfg_read32(slot, reg);
+	uint64_t a = lo & ~0xfU;
+
+	if (n < 5 && (lo & 7) == 4) /* memory, 64-bit */
+		a |= (uint64_t)cfg_read32(slot, reg + 4) << 32;
+	return a;
+}
+
 struct vdev {
 	unsigned int slot;
 	uint64_t bar;
@@ -104,6 +121,12 @@ struct vdev {
 	uint64_t table, pba;
 };
 
+/* A BAR indicator and offset register (MSI-X table or PBA) as an address. */
+static inline uint64_t bir_addr(unsigned int slot, uint32_t bir_off)
+{
+	return bar_addr(slot, bir_off & 7) + (bir_off & ~7U);
+}
+
 /* The virtio capabilities and MSI-X: false if one is missing. */
 static inline bool walk_caps(struct vdev *v)
 {
@@ -112,28 +135,31 @@ static inline bool walk_caps(struct vdev *v)
 	for (unsigned int c = cfg_read8(v->slot, 0x34); c && n < 48;
 	     c = cfg_read8(v->slot, c + 1), n++) {
 		uint8_t id = cfg_read8(v->slot, c);
-		uint64_t off = cfg_read32(v->slot, c + 8);
+		uint64_t at;
 
 		if (id == 0x11) {
 			v->msix_cap = c;
-			v->table = v->bar + (cfg_read32(v->slot, c + 4) & ~7U);
-			v->pba = v->bar + (cfg_read32(v->slot, c + 8) & ~7U);
+			v->table =
+				bir_addr(v->slot, cfg_read32(v->slot, c + 4));
+			v->pba = bir_addr(v->slot, cfg_read32(v->slot, c + 8));
 		}
 		if (id != 0x09)
 			continue;
+		at = bar_addr(v->slot, cfg_read8(v->slot, c + 4)) +
+		     cfg_read32(v->slot, c + 8);
 		switch (cfg_read8(v->slot, c + 3)) {
 		case 1:
-			v->common = v->bar + off;
+			v->common = at;
 			break;
 		case 2:
-			v->notify = v->bar + off;
+			v->notify = at;
 			v->notify_mult = cfg_read32(v->slot, c + 16);
 			break;
 		case 3:
-			v->isr = v->bar + off;
+			v->isr = at;
 			break;
 		case 4:
-			v->device = v->bar + off;
+			v->device = at;
 			break;
 		}
 	}

@@ -18,6 +18,9 @@ command-line option, not in the API). Checked:
   vector and one per queue (no shared "virtqueues" vector);
 - the guest reads the pattern the host wrote on the data disk (md5), and
   that disk's request vector counted the interrupts;
+- a drive PUT after boot reaches the guest through ACPI PCI hotplug
+  (acpiphp): a new virtio-pci function with MSI-X whose disk the guest
+  reads; DELETE makes the guest eject it, and it leaves GET /vm/config;
 - the ACPI power button (`vmon stop --acpi SOCKET`) reaches busybox acpid
   through the button driver's input device, acpid runs `poweroff -f`, the
   kernel writes S5 to the PM1a control register and vmon exits 0.
@@ -31,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vmon_api  # noqa: E402
@@ -124,6 +128,57 @@ def check_vectors(g, names):
     return irqs
 
 
+def drive_ids(sock):
+    st, b = vmon_api.request(sock, "GET", "/vm/config")
+    return sorted(d.get("drive_id") for d in (b or {}).get("drives", [])) \
+        if st == 200 else None
+
+
+def hotplug(g, sock, tmp):
+    """A drive PUT after boot reaches the guest through ACPI PCI hotplug
+    (Linux's acpiphp) as a new virtio-pci function with MSI-X, the guest
+    reads it; DELETE makes the guest eject it and it leaves the
+    configuration."""
+    hot = os.path.join(tmp, "hot.img")
+    pattern = bytes((i * 7 + 3) & 0xff for i in range(32 * 1024))
+    with open(hot, "wb") as f:
+        f.write(pattern)
+        f.truncate(4 << 20)
+    st, b = vmon_api.request(sock, "PUT", "/drives/hot",
+                             {"drive_id": "hot", "path_on_host": hot,
+                              "is_root_device": False, "is_read_only": True})
+    if not vmontest.check(st == 204, "PUT /drives/hot after boot: %s %r" % (st, b)):
+        return
+    # acpiphp enumerates the slot on the GPE's Notify; wait for the disk.
+    out = g.sh("n=0; until [ -e /sys/block/vdc ] || [ $n -ge 120 ]; do "
+               "sleep 1; n=$((n+1)); done; cat /sys/block/vdc/size; "
+               "dd if=/dev/vdc bs=4096 count=8 2>/dev/null | md5sum; "
+               "ls -l /sys/block/vdc/device; "
+               "grep . /sys/block/vdc/device/../msi_irqs/* 2>/dev/null",
+               20, "the hot-plugged disk appears") or ""
+    want = hashlib.md5(pattern).hexdigest()
+    vmontest.check("8192" in out.split() and want in out,
+                   "the guest found the hot-plugged disk (8192 sectors) and reads "
+                   "its pattern (md5 %s): %r" % (want, out))
+    vmontest.check(":msix" in out, "the hot-plugged function uses MSI-X: %r" % out)
+    st, b = vmon_api.request(sock, "DELETE", "/drives/hot")
+    if not vmontest.check(st == 204, "DELETE /drives/hot: %s %r" % (st, b)):
+        return
+    out = g.sh("n=0; while [ -e /sys/block/vdc ] && [ $n -lt 120 ]; do "
+               "sleep 1; n=$((n+1)); done; ls /sys/block",
+               20, "the guest ejects the disk") or ""
+    vmontest.check("vdc" not in out.split() and "vdb" in out.split(),
+                   "the guest removed the ejected disk: %r" % out)
+    ids = None
+    for _ in range(100):
+        ids = drive_ids(sock)
+        if ids is not None and "hot" not in ids:
+            break
+        time.sleep(0.1)
+    vmontest.check(ids == ["data", "root"],
+                   "the ejected drive left the configuration: %r" % ids)
+
+
 def main():
     d = vmontest.linux_guest_dir()
     if not vmontest.check(os.path.exists(os.path.join(d, "rootfs.ext4")),
@@ -209,6 +264,8 @@ def run(d, tmp, pattern, shells):
     vmontest.check(after.get(req, 0) > before.get(req, 0) > 0,
                    "the data disk's MSI-X vector %s counted the reads (%r -> %r)" %
                    (req, before.get(req), after.get(req)))
+
+    hotplug(g, sock, tmp)
 
     # The power button: the ACPI button driver's input device, busybox
     # acpid on it, and its handler for the button's event.
