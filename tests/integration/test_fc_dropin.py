@@ -58,16 +58,7 @@ class Fc:
     def req(self, method, path, body=None):
         """One request; its headers are checked as Firecracker sends them
         (bad ones go to HEADER_ERRORS)."""
-        data = body
-        if data is not None and not isinstance(data, (bytes, str)):
-            data = json.dumps(data)
-        if isinstance(data, str):
-            data = data.encode()
-        head = "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n" % (
-            method, path)
-        if data is not None:
-            head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(data)
-        out = vmon_api.raw(self.sock, head.encode() + b"\r\n" + (data or b""))
+        out = vmon_api.raw(self.sock, vmon_api.encode_request(method, path, body))
         st, parsed, raw_body = vmon_api.parse_response(out)
         hdrs = out.partition(b"\r\n\r\n")[0].decode(errors="replace")
         want = ["\r\nServer: Firecracker API (vmon "]

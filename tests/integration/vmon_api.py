@@ -57,8 +57,8 @@ def parse_response(data):
     return status, parsed, body
 
 
-def request(sock_path, method, path, body=None, timeout=10.0):
-    """One request; returns (status, parsed JSON body or None)."""
+def encode_request(method, path, body=None):
+    """The bytes of one HTTP/1.1 request (@body: JSON-able, str or bytes)."""
     if body is not None and not isinstance(body, (bytes, str)):
         body = json.dumps(body)
     if isinstance(body, str):
@@ -67,7 +67,12 @@ def request(sock_path, method, path, body=None, timeout=10.0):
         method, path)
     if body is not None:
         head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
-    data = head.encode() + b"\r\n" + (body or b"")
+    return head.encode() + b"\r\n" + (body or b"")
+
+
+def request(sock_path, method, path, body=None, timeout=10.0):
+    """One request; returns (status, parsed JSON body or None)."""
+    data = encode_request(method, path, body)
     status, parsed, _ = parse_response(raw(sock_path, data, timeout))
     return status, parsed
 
