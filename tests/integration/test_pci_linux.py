@@ -150,7 +150,9 @@ def hotplug(g, sock, tmp):
     if not vmontest.check(st == 204, "PUT /drives/hot after boot: %s %r" % (st, b)):
         return
     # acpiphp enumerates the slot on the GPE's Notify; wait for the disk.
-    out = g.sh("n=0; until [ -e /sys/block/vdc ] || [ $n -ge 120 ]; do "
+    # The guest's own bound (30 min) is only against a hang: the host's
+    # wait follows the guest's pace (vmontest budget) and ends first.
+    out = g.sh("n=0; until [ -e /sys/block/vdc ] || [ $n -ge 1800 ]; do "
                "sleep 1; n=$((n+1)); done; cat /sys/block/vdc/size; "
                "dd if=/dev/vdc bs=4096 count=8 2>/dev/null | md5sum; "
                "ls -l /sys/block/vdc/device; "
@@ -164,7 +166,7 @@ def hotplug(g, sock, tmp):
     st, b = vmon_api.request(sock, "DELETE", "/drives/hot")
     if not vmontest.check(st == 204, "DELETE /drives/hot: %s %r" % (st, b)):
         return
-    out = g.sh("n=0; while [ -e /sys/block/vdc ] && [ $n -lt 120 ]; do "
+    out = g.sh("n=0; while [ -e /sys/block/vdc ] && [ $n -lt 1800 ]; do "
                "sleep 1; n=$((n+1)); done; ls /sys/block",
                20, "the guest ejects the disk") or ""
     vmontest.check("vdc" not in out.split() and "vdb" in out.split(),
