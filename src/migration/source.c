@@ -179,6 +179,41 @@ static int send_batch(struct mig_source *m, const uint64_t *idx, unsigned int n,
 	return 0;
 }
 
+/* The destination's word on a record it sent: DONE is 0. */
+static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
+{
+	if (type == MIG_DONE)
+		return 0;
+	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
+		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
+		 type == MIG_ERROR && reply ? (const char *)reply : "");
+	return -1;
+}
+
+/*
+ * Mid-round, the destination says nothing unless it failed: an ERROR
+ * waiting to be read ends the round with its reason (pre-copy only:
+ * in post-copy it sends page requests). 1 if it failed, with @err.
+ */
+static int peer_failed(struct mig_source *m, char *err)
+{
+	uint8_t *rec;
+	uint32_t type;
+	size_t len;
+
+	if (m->committed || !mig_readable(&m->conn, 0))
+		return 0;
+	if (mig_recv(&m->conn, &type, &rec, &len, 1000, err, MIG_ERR_MAX))
+		return 1;
+	if (type == MIG_ERROR)
+		answer(type, rec, len, err);
+	else
+		snprintf(err, MIG_ERR_MAX,
+			 "the destination sent record type %u mid-round", type);
+	free(rec);
+	return 1;
+}
+
 /* Sends every page set in the bitmap, clearing it. */
 static int send_dirty(struct mig_source *m, char *err)
 {
@@ -203,7 +238,7 @@ static int send_dirty(struct mig_source *m, char *err)
 				snprintf(err, MIG_ERR_MAX, "cancelled");
 				return -1;
 			}
-			if (send_batch(m, idx, n, err))
+			if (send_batch(m, idx, n, err) || peer_failed(m, err))
 				return -1;
 			n = 0;
 		}
@@ -233,17 +268,6 @@ static int collect(struct mig_source *m)
 	r = dirty_log_collect(m->vm, m->bitmap);
 	iothread_resume(m->vm->io);
 	return r;
-}
-
-/* The destination's word on a record it sent: DONE is 0. */
-static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
-{
-	if (type == MIG_DONE)
-		return 0;
-	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
-		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
-		 type == MIG_ERROR && reply ? (const char *)reply : "");
-	return -1;
 }
 
 /*

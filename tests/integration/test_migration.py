@@ -18,8 +18,8 @@
   TCP with the receive's drive override; a waiting receiver stops on
   SIGTERM;
 - a corrupted stream (a TCP proxy flips a byte in a page batch): the
-  destination exits 2 naming the checksum, the source resumes by itself
-  and its guest counts on; a stream of another version (the proxy
+  destination exits 2 naming the checksum, the source reports that
+  reason, resumes by itself and its guest counts on; a stream of another version (the proxy
   rewrites the prelude's version): refused naming both versions before
   any page batch is sent, the source counts on;
 - block migration (with_disks): a guest writing its disk block after
@@ -515,6 +515,8 @@ dst.stop()
 info = wait_state(src, ("failed",))
 check(info.get("state") == "failed" and info.get("error"),
       "the source reports the failure: %r" % (info,))
+check("checksum" in info.get("error", ""),
+      "with the destination's reason: %r" % (info.get("error"),))
 c = src.last_count()
 check(wait_count(src, c + 0x2000) > c + 0x2000,
       "the source resumed by itself and counts on (past 0x%x)" % c)
