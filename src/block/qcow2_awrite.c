@@ -177,7 +177,7 @@ static struct qalloc *new_alloc(struct qcow2_blk *s, struct qreq *q,
 
 	if (!a)
 		return NULL;
-	*a = (struct qalloc){ .tag = { .alloc = true },
+	*a = (struct qalloc){ .tag = { .kind = QT_ALLOC },
 			      .q = q,
 			      .voff = o & ~(cs - 1),
 			      .host = host,
@@ -366,6 +366,8 @@ void qb_alloc_run(struct qcow2_blk *s)
 		}
 		if (res >= 0)
 			res = (uint64_t)res < wlen(s, a) ? -EIO : 0;
+		if (!res)
+			s->wb_bytes += wlen(s, a);
 		end_alloc(s, a, res);
 		if (s->wait)
 			retry_waiting(s);
