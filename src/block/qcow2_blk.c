@@ -9,6 +9,8 @@
  * contiguous in one file) and go through io_uring, asynchronously, as
  * does a flush when no metadata waits (an fdatasync of the image).
  * Writes that allocate clusters go through io_uring too (qcow2_awrite.c).
+ * Each 1 MiB written to the image starts the kernel's writeback of the
+ * file (early writeback, writeback() below).
  * Everything else runs to its end inside submit() in the engine (reads
  * of zero and compressed clusters, discard, write-zeroes, a flush with
  * metadata to write, in order: discard and write-zeroes first wait for the
