@@ -14,9 +14,10 @@
 #include "qcow2.h"
 
 /* What a completion's user data points to: a struct qseg or qalloc,
- * both starting with it. */
+ * both starting with it, or the back-end's early writeback. */
+enum qtag_kind { QT_SEG, QT_ALLOC, QT_WRITEBACK };
 struct qtag {
-	bool alloc; /* a struct qalloc */
+	enum qtag_kind kind;
 };
 
 /* One host extent of a request: contiguous in the file. */
@@ -54,6 +55,11 @@ struct qcow2_blk {
 	unsigned int nalloc;
 	struct qalloc *ready, *ready_tail; /* I/O done, next step waits */
 	struct block_req *wait, *wait_tail; /* for a cluster being allocated */
+	/* Early writeback (qcow2_blk.c): bytes written to the image since
+	 * the last one started, and the one in flight (at most one). */
+	uint64_t wb_bytes;
+	bool wb_busy;
+	struct qtag wb_tag;
 };
 
 /* @r finished with @res: on the done list until reap(). */
