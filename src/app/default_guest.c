@@ -7,7 +7,6 @@
  * (the guest kernel reads only the blocks it needs, instead of copying a
  * whole initramfs in emulated code on a PVM host), or with an initramfs:
  * the one --initrd names, or initramfs.cpio when the cache has no disk.
- * Every boot of the default kernel gets GUEST_WORDS on its command line.
  */
 #include "default_guest.h"
 
@@ -21,18 +20,6 @@
 
 /* What the guest kernel needs to boot from the root disk (/dev/vda). */
 #define ROOT_WORDS "root=/dev/vda ro rootfstype=ext4 init=/init"
-
-/*
- * quiet: the default kernel's boot log stays in its buffer (dmesg) instead
- * of going out on the serial console, where each character costs the guest
- * a status-register read and a data-register write, both exits to vmon and
- * both emulated with the console code around them on a PVM host: about
- * 18,500 of the boot's 19,000 exits to vmon (docs/guest.md, "Boot profile
- * at 256 MiB"). Errors, RCU stall reports, oopses and panics still print, and
- * --append loglevel=7 brings the whole log back (the user's words come
- * last and win).
- */
-#define GUEST_WORDS "quiet"
 
 static void cache_dir(char *dir, size_t len)
 {
@@ -57,26 +44,12 @@ static int guest_file(char *path, const char *dir, const char *name)
 	return access(path, R_OK);
 }
 
-/* @words before the user's --append text (theirs last: it wins). */
-static int add_words(struct run_opts *o, const char *words)
-{
-	static char append[4096];
-
-	if (snprintf(append, sizeof(append), "%s%s%s", words,
-		     o->append ? " " : "",
-		     o->append ? o->append : "") >= (int)sizeof(append)) {
-		pr_err("default guest: kernel command line too long");
-		return -1;
-	}
-	o->append = append;
-	return 0;
-}
-
 /* The root disk first (vda): the user's disks move up one. */
 static int add_root_disk(struct run_opts *o, const char *path)
 {
 	struct vm_config *cfg = &o->cfg;
 	struct disk_config *d = &cfg->disks[0];
+	static char append[4096];
 
 	if (cfg->nr_disks >= VMON_MAX_DISKS) {
 		pr_err("default guest: no room for its root disk after %u disks",
@@ -90,7 +63,14 @@ static int add_root_disk(struct run_opts *o, const char *path)
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	snprintf(d->serial, sizeof(d->serial), "vmon-root");
 	d->readonly = true;
-	return add_words(o, GUEST_WORDS " " ROOT_WORDS);
+	if (snprintf(append, sizeof(append), "%s%s%s", ROOT_WORDS,
+		     o->append ? " " : "",
+		     o->append ? o->append : "") >= (int)sizeof(append)) {
+		pr_err("default guest: kernel command line too long");
+		return -1;
+	}
+	o->append = append;
+	return 0;
 }
 
 int default_guest_setup(struct run_opts *o)
@@ -106,7 +86,7 @@ int default_guest_setup(struct run_opts *o)
 	}
 	o->cfg.kernel = kernel;
 	if (o->cfg.initrd)
-		return add_words(o, GUEST_WORDS);
+		return 0;
 	if (!guest_file(root, dir, "rootfs.ext4"))
 		return add_root_disk(o, root);
 	if (guest_file(initrd, dir, "initramfs.cpio")) {
@@ -115,5 +95,5 @@ int default_guest_setup(struct run_opts *o)
 		return -1;
 	}
 	o->cfg.initrd = initrd;
-	return add_words(o, GUEST_WORDS);
+	return 0;
 }
