@@ -367,7 +367,7 @@ void qb_alloc_run(struct qcow2_blk *s)
 		if (res >= 0)
 			res = (uint64_t)res < wlen(s, a) ? -EIO : 0;
 		if (!res)
-			s->wb_bytes += wlen(s, a);
+			qb_written(s, a->host, wlen(s, a));
 		end_alloc(s, a, res);
 		if (s->wait)
 			retry_waiting(s);

@@ -56,12 +56,16 @@ struct qcow2_blk {
 	struct qalloc *ready, *ready_tail; /* I/O done, next step waits */
 	struct block_req *wait, *wait_tail; /* for a cluster being allocated */
 	/* Early writeback (qcow2_blk.c): bytes written to the image since
-	 * the last one started, and the one in flight (at most one). */
-	uint64_t wb_bytes;
+	 * the last one started, the file range they span, and the one in
+	 * flight (at most one). */
+	uint64_t wb_bytes, wb_lo, wb_hi;
+	uint64_t wb_started; /* how many, for the tests */
 	bool wb_busy;
 	struct qtag wb_tag;
 };
 
+/* @len bytes were written to the image file at @host (early writeback). */
+void qb_written(struct qcow2_blk *s, uint64_t host, uint64_t len);
 /* @r finished with @res: on the done list until reap(). */
 void qb_finished(struct qcow2_blk *s, struct block_req *r, int res);
 /* One of @q's segments or allocations ended: @q completes at the last. */

@@ -334,10 +334,28 @@ static void test_writeback(void **state)
 	submit_write(&d, &w[0], 0, 2 << 20, 51);
 	finish(&d, w, 1);
 	assert_int_equal(s->wb_bytes, 0);
+	assert_int_equal(s->wb_started, 1);
 	/* Writes in place count too; below 1 MiB nothing starts. */
 	submit_write(&d, &w[0], 4096, 8192, 52);
 	finish(&d, w, 1);
 	assert_int_equal(s->wb_bytes, 8192);
+	/* 2 MiB of new clusters at the file's end, far from those 8 KiB: a
+	 * new stream, written back. */
+	submit_write(&d, &w[0], 2 << 20, 2 << 20, 53);
+	finish(&d, w, 1);
+	assert_int_equal(s->wb_started, 2);
+	assert_int_equal(one(&d, BLOCK_FLUSH, 0, NULL, 0), 0);
+	/* 1 MiB in place, 16 KiB every 64 KiB: a range four times its
+	 * bytes, no writeback. */
+	for (unsigned int i = 0; i < 64; i++) {
+		submit_write(&d, &w[0], i * CS, 16384, 60 + i);
+		finish(&d, w, 1);
+	}
+	assert_int_equal(s->wb_started, 2);
+	/* The same bytes as one sequential stream in place: one starts. */
+	submit_write(&d, &w[0], 0, 1 << 20, 54);
+	finish(&d, w, 1);
+	assert_int_equal(s->wb_started, 3);
 	assert_int_equal(one(&d, BLOCK_FLUSH, 0, NULL, 0), 0);
 	verify(&d);
 }
