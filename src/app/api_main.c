@@ -923,8 +923,18 @@ static int load_build(struct instance *in, struct snapshot *snap,
 				      snap->mem_fd);
 	if (!r && vm_pause(&in->sess.vm))
 		r = EXIT_HOST;
-	if (r)
+	if (r) {
 		copy_err(err, "cannot build the VM");
+	} else if (vmm_session_start(&in->sess)) {
+		/*
+		 * The vCPU threads start now, paused, and wait: a migration's
+		 * switch-over (or a load) then only wakes them, instead of
+		 * creating threads and installing their filters while the
+		 * guest is down.
+		 */
+		copy_err(err, "cannot start the vCPUs");
+		r = EXIT_HOST;
+	}
 	/*
 	 * A migration fills RAM and brings the state; with Uffd, the handler
 	 * serves the pages the restore touches.
@@ -936,10 +946,6 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		 snapshot_restore(snap, &in->sess.vm, err, API_ERR_MAX) ||
 		 load_clock(&in->sess.vm, l, err))
 		r = EXIT_USAGE;
-	if (!r && vmm_session_start(&in->sess)) {
-		copy_err(err, "cannot start the vCPUs");
-		r = EXIT_HOST;
-	}
 	if (r) {
 		vmm_session_destroy(&in->sess, r);
 		/* After the VM: its memory is gone, nothing faults any more. */

@@ -109,7 +109,7 @@ void cli_run_usage(FILE *f)
 		"                           or on virtio-mmio (default; docs/pci.md)\n"
 		"      --dirty-log auto|ring|bitmap\n"
 		"                           how KVM reports the pages the guest writes\n"
-		"                           (default bitmap; auto: the ring if offered)\n"
+		"                           (default auto: the ring if offered)\n"
 		"      --test-device        add QEMU's pc-testdev (ports 0xe0-0xe7 and\n"
 		"                           0x2000-0x2017, MMIO 0xff000000) for test kernels\n"
 		"  -v, --verbose            more messages (twice: debug)\n"

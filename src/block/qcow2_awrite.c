@@ -5,16 +5,20 @@
  *
  * A write is cut at cluster boundaries: clusters writable in place are
  * io_uring writes into them (as qcow2_blk.c does for whole requests);
- * each other cluster is an allocation (struct qalloc). The engine gives
- * it a new cluster, its refcount raised in the write-back cache
- * (qcow2_alloc_begin()); a partial write first gets the rest of the
- * cluster: read through io_uring from the file that holds it (the
- * backing file, usually), or from the engine when it is zero, compressed
- * or not in one file; then the whole cluster is written through io_uring,
- * and only when that write has completed does the engine set the L2
- * entry (qcow2_alloc_finish(), which lets its flush order the data
- * before the table naming it, as docs/qcow2.md says). A failed write
- * frees the cluster again: nothing ever names unwritten data.
+ * the other clusters are allocations (struct qalloc). The engine gives
+ * each a new cluster, its refcount raised in the write-back cache
+ * (qcow2_alloc_begin()). Clusters the write covers whole whose new
+ * clusters follow each other in the file (the usual case: a sequential
+ * write to a fresh overlay) are one allocation, a run, written with one
+ * io_uring write straight from the request's buffers. A partial write
+ * first gets the rest of the cluster: read through io_uring from the
+ * file that holds it (the backing file, usually), or from the engine
+ * when it is zero, compressed or not in one file; then the whole cluster
+ * is written through io_uring from a buffer of its own. Only when the
+ * write has completed does the engine set the L2 entries
+ * (qcow2_alloc_finish(), which lets its flush order the data before the
+ * table naming it, as docs/qcow2.md says). A failed write frees the
+ * clusters again: nothing ever names unwritten data.
  *
  * One cluster has one allocation at a time: a write touching a cluster
  * being allocated waits (whole, in arrival order) until that allocation
@@ -32,19 +36,28 @@
 
 enum qalloc_step { QA_READ, QA_WRITE };
 
+/*
+ * One allocation: a cluster a write covers only in part (its content in
+ * @buf), or a run of whole clusters the write covers, their new clusters
+ * next to each other in the file: one write straight from the request's
+ * buffers (@buf NULL).
+ */
 struct qalloc {
 	struct qtag tag; /* first: the ring's user data points to it */
 	struct qreq *q;
-	uint64_t voff; /* the guest cluster */
-	uint64_t host, old; /* the new cluster, the old L2 entry */
+	uint64_t voff; /* the first guest cluster */
+	uint64_t host; /* its new cluster; the run's follow it */
+	unsigned int n; /* clusters */
+	uint64_t *old; /* their old L2 entries */
 	uint64_t at, in, len; /* @len bytes of request byte @at, at @in */
-	uint64_t clen; /* the cluster's bytes inside the virtual size */
+	uint64_t clen; /* a partial cluster's bytes inside the virtual size */
 	enum qalloc_step step;
 	int res;
-	struct iovec iov;
+	unsigned int niov;
+	struct iovec *iov;
+	uint8_t *buf; /* the partial cluster */
 	struct qalloc *next; /* s->active */
 	struct qalloc *rnext; /* s->ready */
-	uint8_t buf[]; /* the cluster */
 };
 
 static uint64_t cluster_size(const struct qcow2_blk *s)
@@ -59,15 +72,19 @@ static bool busy(const struct qcow2_blk *s, uint64_t off, uint64_t len)
 	uint64_t first = off >> bits, last = (off + len - 1) >> bits;
 
 	for (const struct qalloc *a = s->active; a; a = a->next)
-		if (a->voff >> bits >= first && a->voff >> bits <= last)
+		if (a->voff >> bits <= last &&
+		    (a->voff >> bits) + a->n - 1 >= first)
 			return true;
 	return false;
 }
 
-/* @n bytes of @r's buffers from request byte @at on, into @dst. */
-static void copy_in(const struct block_req *r, uint64_t at, uint8_t *dst,
-		    uint64_t n)
+/* @r's buffers from request byte @at on, @n bytes, as slices in @out
+ * (at most r->nr_iov): how many. */
+static unsigned int slice(const struct block_req *r, uint64_t at, uint64_t n,
+			  struct iovec *out)
 {
+	unsigned int k = 0;
+
 	for (unsigned int i = 0; i < r->nr_iov && n; i++) {
 		uint64_t l = r->iov[i].iov_len;
 
@@ -77,42 +94,64 @@ static void copy_in(const struct block_req *r, uint64_t at, uint8_t *dst,
 		}
 		l -= at;
 		l = l < n ? l : n;
-		memcpy(dst, (const uint8_t *)r->iov[i].iov_base + at, l);
-		dst += l;
+		out[k++] =
+			(struct iovec){ (uint8_t *)r->iov[i].iov_base + at, l };
 		n -= l;
 		at = 0;
 	}
+	return k;
 }
 
-static void io(struct qcow2_blk *s, struct qalloc *a, int fd, uint64_t off,
-	       uint64_t len)
+static void io(struct qcow2_blk *s, struct qalloc *a, int fd, uint64_t off)
 {
 	struct io_uring_sqe *sqe = qb_sqe(s);
 
-	a->iov = (struct iovec){ a->buf, len };
 	if (a->step == QA_READ)
-		io_uring_prep_readv(sqe, fd, &a->iov, 1, off);
+		io_uring_prep_readv(sqe, fd, a->iov, a->niov, off);
 	else
-		io_uring_prep_writev(sqe, fd, &a->iov, 1, off);
+		io_uring_prep_writev(sqe, fd, a->iov, a->niov, off);
 	io_uring_sqe_set_data(sqe, &a->tag);
 }
 
-/* The guest's bytes over the cluster's old content, then the write. */
-static void write_data(struct qcow2_blk *s, struct qalloc *a)
+/* The bytes the data write of @a writes. */
+static uint64_t wlen(const struct qcow2_blk *s, const struct qalloc *a)
 {
-	copy_in(a->q->r, a->at, a->buf + a->in, a->len);
-	a->step = QA_WRITE;
-	io(s, a, qcow2_fd(s->q), a->host, cluster_size(s));
+	return a->buf ? cluster_size(s) : a->len;
 }
 
-/* The allocation ends: the L2 entry set, or (@res < 0) the cluster freed. */
+/* The guest's bytes (over a partial cluster's old content), then the
+ * write. */
+static void write_data(struct qcow2_blk *s, struct qalloc *a)
+{
+	a->niov = slice(a->q->r, a->at, a->len, a->iov);
+	if (a->buf) {
+		uint8_t *p = a->buf + a->in;
+
+		for (unsigned int i = 0; i < a->niov; i++) {
+			memcpy(p, a->iov[i].iov_base, a->iov[i].iov_len);
+			p += a->iov[i].iov_len;
+		}
+		a->iov[0] = (struct iovec){ a->buf, cluster_size(s) };
+		a->niov = 1;
+	}
+	a->step = QA_WRITE;
+	io(s, a, qcow2_fd(s->q), a->host);
+}
+
+/* The allocation ends: the L2 entries set, or (@res < 0) the clusters
+ * freed. */
 static void end_alloc(struct qcow2_blk *s, struct qalloc *a, int res)
 {
 	struct qalloc **p = &s->active;
-	int r = qcow2_alloc_finish(s->q, a->voff, a->host, a->old, res);
+	uint64_t cs = cluster_size(s);
 
-	if (r && !a->q->err)
-		a->q->err = r;
+	for (unsigned int i = 0; i < a->n; i++) {
+		int r = qcow2_alloc_finish(s->q, a->voff + i * cs,
+					   a->host + i * cs, a->old[i], res);
+
+		if (r && !a->q->err)
+			a->q->err = r;
+	}
 	while (*p != a)
 		p = &(*p)->next;
 	*p = a->next;
@@ -121,33 +160,60 @@ static void end_alloc(struct qcow2_blk *s, struct qalloc *a, int res)
 	free(a);
 }
 
-/* Starts allocating the cluster of request @q's @n bytes at byte @at. */
-static int start_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
-		       uint64_t n)
+/*
+ * A new allocation of request @q's @len bytes at byte @at, the first
+ * cluster's new one at @host (its old entry @old), room for @maxn
+ * clusters (and a cluster buffer when @partial); in s->active.
+ */
+static struct qalloc *new_alloc(struct qcow2_blk *s, struct qreq *q,
+				uint64_t at, uint64_t len, uint64_t host,
+				uint64_t old, unsigned int maxn, bool partial)
 {
-	uint64_t cs = cluster_size(s), o = q->r->offset + at, h, hl;
-	uint64_t left = qcow2_size(s->q) - (o & ~(cs - 1));
-	struct qalloc *a = malloc(sizeof(*a) + cs);
-	int fd, r;
+	uint64_t cs = cluster_size(s), o = q->r->offset + at;
+	unsigned int niov = q->r->nr_iov + 1;
+	struct qalloc *a =
+		malloc(sizeof(*a) + maxn * sizeof(uint64_t) +
+		       niov * sizeof(struct iovec) + (partial ? cs : 0));
 
 	if (!a)
-		return -ENOMEM;
-	*a = (struct qalloc){ .tag = { .alloc = true },
+		return NULL;
+	*a = (struct qalloc){ .tag = { .kind = QT_ALLOC },
 			      .q = q,
 			      .voff = o & ~(cs - 1),
+			      .host = host,
+			      .n = 1,
 			      .at = at,
 			      .in = o & (cs - 1),
-			      .len = n,
-			      .clen = left < cs ? left : cs };
-	r = qcow2_alloc_begin(s->q, a->voff, &a->host, &a->old);
-	if (r) {
-		free(a);
-		return r;
-	}
+			      .len = len,
+			      .clen = cs };
+	a->old = (uint64_t *)(a + 1);
+	a->old[0] = old;
+	a->iov = (struct iovec *)(a->old + maxn);
+	a->buf = partial ? (uint8_t *)(a->iov + niov) : NULL;
 	a->next = s->active;
 	s->active = a;
 	s->nalloc++;
 	q->pending++;
+	return a;
+}
+
+/* Starts allocating the cluster of request @q's @n bytes at byte @at,
+ * which the write covers in part. */
+static int start_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
+		       uint64_t n)
+{
+	uint64_t cs = cluster_size(s), o = q->r->offset + at, h, hl, host, old;
+	uint64_t left = qcow2_size(s->q) - (o & ~(cs - 1));
+	struct qalloc *a;
+	int fd, r = qcow2_alloc_begin(s->q, o & ~(cs - 1), &host, &old);
+
+	if (r)
+		return r;
+	a = new_alloc(s, q, at, n, host, old, 1, true);
+	if (!a)
+		return qcow2_alloc_finish(s->q, o & ~(cs - 1), host, old,
+					  -ENOMEM);
+	a->clen = left < cs ? left : cs;
 	memset(a->buf + a->clen, 0, cs - a->clen);
 	if (a->in == 0 && a->len == a->clen) {
 		write_data(s, a);
@@ -156,7 +222,9 @@ static int start_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
 	if (qcow2_host_offset(s->q, a->voff, false, &h, &hl, &fd) &&
 	    hl >= a->clen) {
 		a->step = QA_READ; /* copy-on-write from the file below */
-		io(s, a, fd, h, a->clen);
+		a->iov[0] = (struct iovec){ a->buf, a->clen };
+		a->niov = 1;
+		io(s, a, fd, h);
 		return 0;
 	}
 	r = qcow2_alloc_fill(s->q, a->voff, a->buf);
@@ -168,11 +236,40 @@ static int start_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
 	return 0;
 }
 
+/*
+ * Allocates the whole cluster at request @q's byte @at: added to the run
+ * @*run when its new cluster follows the run's in the file, else the
+ * start of a new run (@*run's write started). @maxn: the clusters a run
+ * of @q can reach.
+ */
+static int whole_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
+		       unsigned int maxn, struct qalloc **run)
+{
+	uint64_t cs = cluster_size(s), o = q->r->offset + at, host, old;
+	struct qalloc *a = *run;
+	int r = qcow2_alloc_begin(s->q, o, &host, &old);
+
+	if (r)
+		return r;
+	if (a && a->voff + a->n * cs == o && a->host + a->n * cs == host) {
+		a->old[a->n++] = old;
+		a->len += cs;
+		return 0;
+	}
+	if (a)
+		write_data(s, a);
+	*run = new_alloc(s, q, at, cs, host, old, maxn, false);
+	if (!*run)
+		return qcow2_alloc_finish(s->q, o, host, old, -ENOMEM);
+	return 0;
+}
+
 void qb_awrite(struct qcow2_blk *s, struct block_req *r)
 {
 	uint64_t len = qb_rw_len(r), cs = cluster_size(s), n, host;
 	uint64_t size = qcow2_size(s->q);
 	unsigned int max = (unsigned int)(len / cs + 2);
+	struct qalloc *run = NULL;
 	struct qreq *q;
 	int fd;
 
@@ -208,8 +305,17 @@ void qb_awrite(struct qcow2_blk *s, struct block_req *r)
 		}
 		n = cs - (o & (cs - 1));
 		n = n < len - done ? n : len - done;
+		if (n == cs && size - o >= cs) {
+			q->err = whole_alloc(s, q, done, max, &run);
+			continue;
+		}
+		if (run)
+			write_data(s, run);
+		run = NULL;
 		q->err = start_alloc(s, q, done, n);
 	}
+	if (run)
+		write_data(s, run);
 	qb_slice_iov(q);
 	qb_queue(s, q);
 	qb_put(s, q); /* the reference of this function */
@@ -259,7 +365,9 @@ void qb_alloc_run(struct qcow2_blk *s)
 			continue;
 		}
 		if (res >= 0)
-			res = (uint64_t)res < cluster_size(s) ? -EIO : 0;
+			res = (uint64_t)res < wlen(s, a) ? -EIO : 0;
+		if (!res)
+			qb_written(s, a->host, wlen(s, a));
 		end_alloc(s, a, res);
 		if (s->wait)
 			retry_waiting(s);

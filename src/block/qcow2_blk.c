@@ -9,6 +9,8 @@
  * contiguous in one file) and go through io_uring, asynchronously, as
  * does a flush when no metadata waits (an fdatasync of the image).
  * Writes that allocate clusters go through io_uring too (qcow2_awrite.c).
+ * Each 1 MiB written to the image starts the kernel's writeback of the
+ * file (early writeback, writeback() below).
  * Everything else runs to its end inside submit() in the engine (reads
  * of zero and compressed clusters, discard, write-zeroes, a flush with
  * metadata to write, in order: discard and write-zeroes first wait for the
@@ -21,12 +23,16 @@
  * O_DIRECT is not used for qcow2 images.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
 #include "qcow2_blk.h"
+
+/* Bytes written to the image between two early writebacks. */
+#define QB_WRITEBACK_BYTES (1ULL << 20)
 
 void qb_finished(struct qcow2_blk *s, struct block_req *r, int res)
 {
@@ -59,6 +65,8 @@ static void seg_done(struct qcow2_blk *s, struct qseg *g, int res)
 	struct qreq *q = g->q;
 
 	s->sqes--;
+	if (res > 0 && q->r->op == BLOCK_WRITE && g->fd == qcow2_fd(s->q))
+		qb_written(s, g->host, (uint64_t)res);
 	if (res < 0 && !q->err)
 		q->err = res;
 	else if (res >= 0 && (uint64_t)res < g->len) {
@@ -92,10 +100,14 @@ unsigned int qb_take_cqes(struct qcow2_blk *s)
 		int res = cqe->res;
 
 		io_uring_cqe_seen(&s->ring, cqe);
-		if (t->alloc)
+		if (t->kind == QT_ALLOC) {
 			qb_alloc_io_done(s, (struct qalloc *)t, res);
-		else
+		} else if (t->kind == QT_WRITEBACK) {
+			s->sqes--;
+			s->wb_busy = false;
+		} else {
 			seg_done(s, (struct qseg *)t, res);
+		}
 		n++;
 	}
 	return n;
@@ -403,6 +415,59 @@ static void qb_commit(struct block *b)
 		eventfd_write(s->efd, 1);
 }
 
+/*
+ * A write more than QB_WRITEBACK_BYTES away from the range the writes
+ * since the last writeback span starts a new range (a new stream, or a
+ * random write).
+ */
+void qb_written(struct qcow2_blk *s, uint64_t host, uint64_t len)
+{
+	if (!s->wb_bytes || host + len + QB_WRITEBACK_BYTES < s->wb_lo ||
+	    host > s->wb_hi + QB_WRITEBACK_BYTES) {
+		s->wb_lo = host;
+		s->wb_hi = host + len;
+		s->wb_bytes = len;
+		return;
+	}
+	if (host < s->wb_lo)
+		s->wb_lo = host;
+	if (host + len > s->wb_hi)
+		s->wb_hi = host + len;
+	s->wb_bytes += len;
+}
+
+/*
+ * Early writeback of a stream: once QB_WRITEBACK_BYTES or more were
+ * written to the image in a range of the file at most twice their size (a
+ * sequential stream, as its requests complete in any order), the kernel
+ * is told to start writing that range back (sync_file_range
+ * SYNC_FILE_RANGE_WRITE on io_uring: it does not wait for the disk, nor
+ * make anything durable), so that a guest's flush finds most of its data
+ * on the way instead of all of it in the page cache. Scattered writes
+ * start none: writing them back early only competes with the guest's
+ * next writes (random 4 KiB writes measured 26-28 % slower with it). One
+ * at a time; the flush's fdatasyncs and their order are unchanged.
+ */
+static void writeback(struct qcow2_blk *s)
+{
+	struct io_uring_sqe *sqe;
+	uint64_t lo = s->wb_lo, len = s->wb_hi - s->wb_lo, n = s->wb_bytes;
+
+	if (s->wb_busy || n < QB_WRITEBACK_BYTES)
+		return;
+	s->wb_bytes = 0;
+	if (len > 2 * n || len > UINT32_MAX)
+		return;
+	s->wb_busy = true;
+	s->wb_started++;
+	s->wb_tag.kind = QT_WRITEBACK;
+	sqe = qb_sqe(s);
+	io_uring_prep_sync_file_range(sqe, qcow2_fd(s->q), (unsigned int)len,
+				      lo, SYNC_FILE_RANGE_WRITE);
+	io_uring_sqe_set_data(sqe, &s->wb_tag);
+	io_uring_submit(&s->ring);
+}
+
 static unsigned int qb_reap(struct block *b)
 {
 	struct qcow2_blk *s = b->priv;
@@ -410,6 +475,7 @@ static unsigned int qb_reap(struct block *b)
 
 	qb_take_cqes(s);
 	qb_alloc_run(s);
+	writeback(s);
 	while (s->head) {
 		struct block_req *r = s->head;
 

@@ -14,9 +14,10 @@
 #include "qcow2.h"
 
 /* What a completion's user data points to: a struct qseg or qalloc,
- * both starting with it. */
+ * both starting with it, or the back-end's early writeback. */
+enum qtag_kind { QT_SEG, QT_ALLOC, QT_WRITEBACK };
 struct qtag {
-	bool alloc; /* a struct qalloc */
+	enum qtag_kind kind;
 };
 
 /* One host extent of a request: contiguous in the file. */
@@ -54,8 +55,17 @@ struct qcow2_blk {
 	unsigned int nalloc;
 	struct qalloc *ready, *ready_tail; /* I/O done, next step waits */
 	struct block_req *wait, *wait_tail; /* for a cluster being allocated */
+	/* Early writeback (qcow2_blk.c): bytes written to the image since
+	 * the last one started, the file range they span, and the one in
+	 * flight (at most one). */
+	uint64_t wb_bytes, wb_lo, wb_hi;
+	uint64_t wb_started; /* how many, for the tests */
+	bool wb_busy;
+	struct qtag wb_tag;
 };
 
+/* @len bytes were written to the image file at @host (early writeback). */
+void qb_written(struct qcow2_blk *s, uint64_t host, uint64_t len);
 /* @r finished with @res: on the done list until reap(). */
 void qb_finished(struct qcow2_blk *s, struct block_req *r, int res);
 /* One of @q's segments or allocations ended: @q completes at the last. */

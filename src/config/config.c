@@ -18,6 +18,8 @@ void vm_config_init(struct vm_config *cfg)
 	cfg->serial = SERIAL_STDIO;
 	cfg->console_rate = VMON_DEFAULT_CONSOLE_RATE;
 	cfg->serial_file_max = VMON_DEFAULT_SERIAL_FILE_MAX;
+	/* KVM's dirty ring where the host offers it, else its bitmap. */
+	cfg->dirty_log = DIRTY_LOG_AUTO;
 }
 
 int config_fail(struct config_err *e, const char *object, const char *field,

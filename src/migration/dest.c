@@ -8,9 +8,11 @@
 #include "migration.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../snapshot/snapshot.h"
@@ -261,6 +263,34 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 	}
 }
 
+/*
+ * After ERROR: the source may still be sending pages. Closing with them
+ * unread would reset the connection, and a reset can drop the ERROR
+ * before the source reads it (it would only see "connection closed").
+ * So the sending side is closed and what still comes is read and thrown
+ * away until the source, told, closes its side (or DRAIN_MS passed).
+ */
+#define DRAIN_MS 10000
+static void drain_source(struct mig_dest *d)
+{
+	struct timespec t0, t;
+	char buf[65536];
+
+	shutdown(d->conn.fd, SHUT_WR);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd pf = { .fd = d->conn.fd, .events = POLLIN };
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 +
+		     (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= DRAIN_MS || poll(&pf, 1, (int)(DRAIN_MS - ms)) <= 0 ||
+		    recv(d->conn.fd, buf, sizeof(buf), 0) <= 0)
+			return;
+	}
+}
+
 int mig_finish(struct mig_dest *d, const char *fail)
 {
 	char err[MIG_ERR_MAX];
@@ -273,11 +303,12 @@ int mig_finish(struct mig_dest *d, const char *fail)
 		return fail ? -1 : ret;
 	}
 	if (d->conn.fd >= 0) {
-		if (fail)
+		if (fail) {
 			mig_send(&d->conn, MIG_ERROR, fail, strlen(fail) + 1,
 				 err, sizeof(err));
-		else if (mig_send(&d->conn, MIG_DONE, NULL, 0, err,
-				  sizeof(err)))
+			drain_source(d);
+		} else if (mig_send(&d->conn, MIG_DONE, NULL, 0, err,
+				    sizeof(err)))
 			pr_warn("migration: cannot tell the source: %s", err);
 		else
 			ret = 0;

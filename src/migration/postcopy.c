@@ -120,6 +120,8 @@ int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
 			 strerror(errno));
 		return -1;
 	}
+	/* Missing pages come from the source, not as zeros: no pagemap hint. */
+	vm->mem.anon = false;
 	pr_info("migration: post-copy, %llu pages to come",
 		(unsigned long long)n);
 	return 0;

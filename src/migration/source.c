@@ -55,6 +55,11 @@ struct mig_source {
 	struct mig_conn conn;
 	uint64_t *bitmap;
 	uint64_t words;
+	/*
+	 * The first round: pages the host never populated, sent as zero
+	 * pages unread (gmem_unpopulated()); NULL after it or if unknown.
+	 */
+	uint64_t *unpopulated;
 	uint8_t *batch;
 	bool we_enabled; /* dirty tracking was off before us */
 	bool paused_by_us;
@@ -124,14 +129,12 @@ int mig_mode_parse(const char *s, enum mig_mode *m)
 	return -1;
 }
 
+/* libc's memcmp() is vectorised: about 4x a loop over 64-bit words. */
 static bool page_is_zero(const uint8_t *p)
 {
-	const uint64_t *w = (const uint64_t *)p;
+	static const uint8_t zero[MIG_PAGE];
 
-	for (unsigned int i = 0; i < MIG_PAGE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
+	return !memcmp(p, zero, MIG_PAGE);
 }
 
 static void put64(uint8_t *p, uint64_t v)
@@ -154,7 +157,9 @@ static int send_batch(struct mig_source *m, const uint64_t *idx, unsigned int n,
 	for (unsigned int i = 0; i < n; i++) {
 		const uint8_t *page = ram + idx[i] * MIG_PAGE;
 
-		if (page_is_zero(page)) {
+		if ((m->unpopulated &&
+		     m->unpopulated[idx[i] / 64] & (1ULL << (idx[i] % 64))) ||
+		    page_is_zero(page)) {
 			put64(p + 8 + 8ULL * i, idx[i] | MIG_PAGE_ZERO);
 			zero++;
 			continue;
@@ -172,6 +177,41 @@ static int send_batch(struct mig_source *m, const uint64_t *idx, unsigned int n,
 	m->prog.bytes_sent = m->conn.bytes_out;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
+}
+
+/* The destination's word on a record it sent: DONE is 0. */
+static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
+{
+	if (type == MIG_DONE)
+		return 0;
+	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
+		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
+		 type == MIG_ERROR && reply ? (const char *)reply : "");
+	return -1;
+}
+
+/*
+ * Mid-round, the destination says nothing unless it failed: an ERROR
+ * waiting to be read ends the round with its reason (pre-copy only:
+ * in post-copy it sends page requests). 1 if it failed, with @err.
+ */
+static int peer_failed(struct mig_source *m, char *err)
+{
+	uint8_t *rec;
+	uint32_t type;
+	size_t len;
+
+	if (m->committed || !mig_readable(&m->conn, 0))
+		return 0;
+	if (mig_recv(&m->conn, &type, &rec, &len, 1000, err, MIG_ERR_MAX))
+		return 1;
+	if (type == MIG_ERROR)
+		answer(type, rec, len, err);
+	else
+		snprintf(err, MIG_ERR_MAX,
+			 "the destination sent record type %u mid-round", type);
+	free(rec);
+	return 1;
 }
 
 /* Sends every page set in the bitmap, clearing it. */
@@ -198,7 +238,7 @@ static int send_dirty(struct mig_source *m, char *err)
 				snprintf(err, MIG_ERR_MAX, "cancelled");
 				return -1;
 			}
-			if (send_batch(m, idx, n, err))
+			if (send_batch(m, idx, n, err) || peer_failed(m, err))
 				return -1;
 			n = 0;
 		}
@@ -228,17 +268,6 @@ static int collect(struct mig_source *m)
 	r = dirty_log_collect(m->vm, m->bitmap);
 	iothread_resume(m->vm->io);
 	return r;
-}
-
-/* The destination's word on a record it sent: DONE is 0. */
-static int answer(uint32_t type, const uint8_t *reply, size_t len, char *err)
-{
-	if (type == MIG_DONE)
-		return 0;
-	snprintf(err, MIG_ERR_MAX, "the destination failed: %.*s",
-		 type == MIG_ERROR ? (int)(len > 400 ? 400 : len) : 0,
-		 type == MIG_ERROR && reply ? (const char *)reply : "");
-	return -1;
 }
 
 /*
@@ -313,6 +342,29 @@ static bool shrinking(uint64_t n, uint64_t prev, uint64_t expect_ms)
 }
 
 /*
+ * Before the first round: the pages no one ever wrote, which need no
+ * reading (an idle guest's RAM is mostly those; reading them costs a page
+ * fault and a zero check each). Dirty tracking is on already, so a page
+ * written after the pagemap was read is dirty and goes again later.
+ */
+static void first_round_hint(struct mig_source *m)
+{
+	uint64_t n = 0;
+
+	if (m->vm->uffd >= 0 || !(m->unpopulated = calloc(m->words, 8)))
+		return;
+	if (gmem_unpopulated(&m->vm->mem, m->unpopulated)) {
+		free(m->unpopulated);
+		m->unpopulated = NULL;
+		return;
+	}
+	n = count_bits(m->unpopulated, m->words);
+	pr_debug("migration: %llu of %llu pages never populated",
+		 (unsigned long long)n,
+		 (unsigned long long)(m->vm->mem.ram_size / MIG_PAGE));
+}
+
+/*
  * Pre-copy rounds until what is dirty fits the downtime budget: 0 then
  * (stop and copy the rest), 1 to go on post-copy (mode postcopy after the
  * first round; auto when the dirty pages stop shrinking), -1 with @err.
@@ -325,14 +377,17 @@ static int precopy(struct mig_source *m, char *err)
 
 	for (uint64_t pg = 0; pg < ram_pages; pg++)
 		m->bitmap[pg / 64] |= 1ULL << (pg % 64);
+	first_round_hint(m);
 	for (unsigned int round = 1;; round++) {
 		uint64_t t0 = now_ms(), b0 = m->conn.bytes_out, n, rate, expect;
 		uint64_t disk;
-		int leave = -1; /* 0: stop and copy, 1: post-copy */
+		int r, leave = -1; /* 0: stop and copy, 1: post-copy */
 		int64_t left;
 
-		if (send_dirty(m, err) ||
-		    mig_disks_send(m->disks, &m->conn, &m->cancel, err))
+		r = send_dirty(m, err);
+		free(m->unpopulated);
+		m->unpopulated = NULL;
+		if (r || mig_disks_send(m->disks, &m->conn, &m->cancel, err))
 			return -1;
 		if (collect(m)) {
 			snprintf(err, MIG_ERR_MAX, "cannot read the dirty log");
@@ -839,6 +894,7 @@ void mig_source_free(struct mig_source *m)
 	pthread_mutex_destroy(&m->lock);
 	free(m->config);
 	free(m->bitmap);
+	free(m->unpopulated);
 	free(m->batch);
 	free(m);
 }

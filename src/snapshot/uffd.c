@@ -134,6 +134,7 @@ int uffd_backend_connect(struct vm *vm, const char *sock_path, int *sock_out,
 	}
 	*sock_out = sock;
 	vm->uffd = uffd;
+	vm->mem.anon = false; /* the handler fills pages, not the kernel */
 	return 0;
 }
 

@@ -357,6 +357,8 @@ static const struct sc_rule migration_rules[] = {
 	      "pre-copy rounds with dirty rings: harvested entries back"),
 	IOCTL(KVM_SET_USER_MEMORY_REGION,
 	      "dirty logging on and off on the RAM slots"),
+	ALLOW(openat, "/proc/self/pagemap: the pages never populated"),
+	ALLOW(pread64, "/proc/self/pagemap: the pages never populated"),
 	ALLOW(clone3, "start the migration thread"),
 	ALLOW(clone, "start the migration thread (glibc's fallback)"),
 };

@@ -27,6 +27,12 @@ struct guest_mem {
 	uint8_t *base; /* one mapping of all RAM */
 	/* RAM is a shared file mapping (--mem-file): freed with MADV_REMOVE. */
 	bool file_shared;
+	/*
+	 * RAM is private anonymous memory nothing fills behind vmon's back
+	 * (no file, no userfaultfd): a page the host never populated reads
+	 * as zeros (gmem_unpopulated()).
+	 */
+	bool anon;
 	uint64_t ram_size;
 	struct mem_region regions[MEM_MAX_REGIONS];
 	unsigned int nr;
@@ -74,6 +80,16 @@ static inline bool gmem_is_ram(const struct guest_mem *mem,
 	return !r->readonly && r->hva >= mem->base &&
 	       (uint64_t)(r->hva - mem->base) < mem->ram_size;
 }
+
+#define PAGEMAP_PAGE 4096ULL
+/*
+ * Sets in @bits (one bit per 4 KiB page of RAM, from base) the pages the
+ * host has never populated (neither resident nor in swap: they read as
+ * zeros) and clears the others, from /proc/self/pagemap. A page written
+ * after the call is not seen: callers read it with dirty tracking on.
+ * 0, or -1 if RAM is not anonymous (mem->anon) or the file is unreadable.
+ */
+int gmem_unpopulated(const struct guest_mem *mem, uint64_t *bits);
 
 /* Adds a region to the table (no KVM call); returns 0 or -1 if full. */
 int gmem_add_region(struct guest_mem *mem, uint64_t gpa, uint64_t size,

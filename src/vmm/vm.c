@@ -224,6 +224,7 @@ static int create_memory(struct vm *vm, int mem_fd)
 	if (gmem_layout_ram(&vm->mem, base, size))
 		return -1;
 	vm->mem.file_shared = file_fd >= 0;
+	vm->mem.anon = file_fd < 0 && mem_fd < 0;
 	for (unsigned int i = 0; i < vm->mem.nr; i++)
 		if (set_memslot(vm, &vm->mem.regions[i]))
 			return -1;

@@ -3,7 +3,8 @@
  * test_memory.c - unit tests for guest-physical translation and the RAM
  * layout (src/vmm/memory.c, src/arch/x86/e820.c): region edges,
  * overflow-safe range checks for any guest value, read-only regions, and
- * the split of RAM around the 32-bit MMIO hole. Large layouts use a fake
+ * the split of RAM around the 32-bit MMIO hole, and which pages of
+ * anonymous RAM were never populated (src/vmm/pagemap.c). Large layouts use a fake
  * base pointer: only addresses are computed, nothing is dereferenced.
  */
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cmocka.h>
 
@@ -250,6 +252,47 @@ static void test_region_table_full(void **state)
 	assert_int_equal(gmem_layout_ram(&mem, fake_base, MIB), -1);
 }
 
+/*
+ * gmem_unpopulated(): pages never touched are set, pages written or read
+ * (a read maps the zero page) are clear, and a page given back with
+ * MADV_DONTNEED is unpopulated again. Not anonymous: refused.
+ */
+static void test_unpopulated(void **state)
+{
+	const uint64_t pages = 256;
+	struct guest_mem mem;
+	uint64_t bits[4];
+	volatile uint8_t *p;
+
+	(void)state;
+	memset(&mem, 0, sizeof(mem));
+	mem.base = mmap(NULL, pages * 4096, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(mem.base != MAP_FAILED);
+	madvise(mem.base, pages * 4096, MADV_NOHUGEPAGE);
+	mem.ram_size = pages * 4096;
+	assert_int_equal(gmem_unpopulated(&mem, bits), -1);
+	mem.anon = true;
+	p = mem.base;
+	p[0] = 1;
+	p[5 * 4096 + 100] = 2;
+	(void)p[64 * 4096];
+	p[255 * 4096] = 3;
+	memset(bits, 0xa5, sizeof(bits));
+	assert_int_equal(gmem_unpopulated(&mem, bits), 0);
+	for (uint64_t pg = 0; pg < pages; pg++) {
+		bool touched = pg == 0 || pg == 5 || pg == 64 || pg == 255;
+
+		assert_int_equal(!!(bits[pg / 64] & (1ULL << (pg % 64))),
+				 !touched);
+	}
+	madvise(mem.base + 5 * 4096, 4096, MADV_DONTNEED);
+	assert_int_equal(gmem_unpopulated(&mem, bits), 0);
+	assert_true(bits[0] & (1ULL << 5));
+	assert_false(bits[0] & 1);
+	munmap(mem.base, pages * 4096);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +305,7 @@ int main(void)
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_readonly),
 		cmocka_unit_test(test_region_table_full),
+		cmocka_unit_test(test_unpopulated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

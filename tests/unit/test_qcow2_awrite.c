@@ -240,12 +240,15 @@ static void test_concurrent(void **state)
 	submit_write(&d, &w[0], 100, 4 * CS, 7); /* 0, 1 in place; 2-4 new */
 	submit_write(&d, &w[1], 3 * CS + 10, 10, 8); /* waits for 3 */
 	submit_write(&d, &w[2], 20 * CS, 3 * CS, 9);
+	/* Whole clusters whose new clusters follow each other in the file
+	 * are one allocation (one write): 2-3 and 4 (partial), 20-22. */
+	assert_int_equal(s->nalloc, 2 + 1);
 	/* A flush with metadata to write (the first round's entries) does
 	 * not wait for the allocations in flight. */
 	memset(&w[3], 0, sizeof(w[3]));
 	w[3].r.op = BLOCK_FLUSH;
 	assert_int_equal(block_submit(d.b, &w[3].r), 0);
-	assert_int_equal(s->nalloc, 3 + 3);
+	assert_int_equal(s->nalloc, 2 + 1);
 	finish(&d, w, 4);
 	verify(&d);
 }
@@ -316,6 +319,47 @@ static void test_backing_qcow2(void **state)
 	free(content);
 }
 
+/* Early writeback: started once 1 MiB was written to the image. */
+static void test_writeback(void **state)
+{
+	struct disk d;
+	struct wreq w[1];
+	struct qcow2_blk *s;
+
+	(void)state;
+	start(&d, NULL, NULL, NULL);
+	s = state_of(&d);
+	/* 2 MiB of new clusters (runs): written, then a writeback started
+	 * (the count starts again). */
+	submit_write(&d, &w[0], 0, 2 << 20, 51);
+	finish(&d, w, 1);
+	assert_int_equal(s->wb_bytes, 0);
+	assert_int_equal(s->wb_started, 1);
+	/* Writes in place count too; below 1 MiB nothing starts. */
+	submit_write(&d, &w[0], 4096, 8192, 52);
+	finish(&d, w, 1);
+	assert_int_equal(s->wb_bytes, 8192);
+	/* 2 MiB of new clusters at the file's end, far from those 8 KiB: a
+	 * new stream, written back. */
+	submit_write(&d, &w[0], 2 << 20, 2 << 20, 53);
+	finish(&d, w, 1);
+	assert_int_equal(s->wb_started, 2);
+	assert_int_equal(one(&d, BLOCK_FLUSH, 0, NULL, 0), 0);
+	/* 1 MiB in place, 16 KiB every 64 KiB: a range four times its
+	 * bytes, no writeback. */
+	for (unsigned int i = 0; i < 64; i++) {
+		submit_write(&d, &w[0], i * CS, 16384, 60 + i);
+		finish(&d, w, 1);
+	}
+	assert_int_equal(s->wb_started, 2);
+	/* The same bytes as one sequential stream in place: one starts. */
+	submit_write(&d, &w[0], 0, 1 << 20, 54);
+	finish(&d, w, 1);
+	assert_int_equal(s->wb_started, 3);
+	assert_int_equal(one(&d, BLOCK_FLUSH, 0, NULL, 0), 0);
+	verify(&d);
+}
+
 static void test_write_error(void **state)
 {
 	struct disk d;
@@ -368,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_backing_raw),
 		cmocka_unit_test(test_backing_qcow2),
+		cmocka_unit_test(test_writeback),
 		cmocka_unit_test(test_write_error),
 	};
 
