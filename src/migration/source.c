@@ -819,10 +819,12 @@ static void *source_main(void *opaque)
 		return NULL;
 	}
 	log_marks(m);
-	pr_info("migration to %s: done in %llu ms, downtime %llu ms, %llu rounds",
+	/* The same downtime as GET /migration's (post-copy: to the commit). */
+	pr_info("migration to %s: done in %llu ms, downtime %llu ms, %llu rounds%s",
 		m->p.url, (unsigned long long)(t1 - t0),
-		(unsigned long long)(t1 - t_pause),
-		(unsigned long long)m->prog.rounds);
+		(unsigned long long)m->prog.downtime_ms,
+		(unsigned long long)m->prog.rounds,
+		m->committed ? " then post-copy" : "");
 	m->h.completed(m->h.opaque);
 	return NULL;
 }

@@ -273,7 +273,11 @@ check(info.get("state") == "completed" and info.get("postcopy"),
       "postcopy: completed after post-copy: %r" % (info,))
 print("post-copy: %s ms in all, downtime %s ms" % (info.get("total_ms"),
                                                     info.get("downtime_ms")))
-info = dirty_case("auto", {"mode": "auto", "bandwidth": 16 << 20})
+# At 4 MiB/s a round lasts 4 s, and the guest rewrites its 16 MiB many
+# times a second: pre-copy converges only if the guest stops dirtying for
+# most of a round (a host that starves its vCPU thread that long; at
+# 16 MiB/s a stall of under a second did it once on a busy CI host).
+info = dirty_case("auto", {"mode": "auto", "bandwidth": 4 << 20})
 check(info.get("state") == "completed" and info.get("postcopy")
       and info.get("rounds", 0) >= 4,
       "auto: pre-copy did not converge, post-copy finished it: %r" % (info,))
