@@ -59,9 +59,7 @@ static void frame(uint8_t *buf, uint8_t kind, uint32_t seq)
  */
 static void kick(unsigned int qi)
 {
-	__asm__ volatile("mfence" ::: "memory");
-	if (!(*(volatile uint16_t *)&queues[qi].used.flags & 1))
-		vdrv_kick(base, qi);
+	vdrv_notify(base, &queues[qi], qi);
 }
 
 /* Takes back the transmit queue's completed frames; true if any. */

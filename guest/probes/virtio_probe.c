@@ -76,11 +76,11 @@ static bool run_chain(uint64_t base, uint16_t head, uint32_t *len)
 	return wait_used(base, submit(base, head), len);
 }
 
-/* Gives buffer @head back to queue qs and kicks. */
+/* Gives buffer @head back to queue qs and notifies (vdrv_notify()). */
 static void recycle(uint64_t base, uint16_t head)
 {
 	vdrv_give(qs, head);
-	vdrv_kick(base, (unsigned int)(qs - queues));
+	vdrv_notify(base, qs, (unsigned int)(qs - queues));
 }
 
 static bool blk_req(uint64_t base, uint32_t type, uint64_t sector,

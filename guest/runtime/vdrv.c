@@ -119,13 +119,20 @@ void vdrv_kick(uint64_t base, unsigned int qi)
 	*vdrv_reg(base, VMMIO_QUEUE_NOTIFY) = qi;
 }
 
+void vdrv_notify(uint64_t base, struct vq *q, unsigned int qi)
+{
+	__asm__ volatile("mfence" ::: "memory");
+	if (!(*(volatile uint16_t *)&q->used.flags & 1))
+		vdrv_kick(base, qi);
+}
+
 uint16_t vdrv_submit(uint64_t base, struct vq *q, unsigned int qi,
 		     uint16_t head)
 {
 	uint16_t seen = q->used.idx;
 
 	vdrv_give(q, head);
-	vdrv_kick(base, qi);
+	vdrv_notify(base, q, qi);
 	return seen;
 }
 

@@ -135,7 +135,14 @@ void vdrv_give(struct vq *q, uint16_t head);
 /* Notifies queue @qi of @base. */
 void vdrv_kick(uint64_t base, unsigned int qi);
 /*
- * Makes chain @head available on @q (queue @qi of @base) and notifies;
+ * Notifies queue @qi of @base unless the device set VIRTQ_USED_F_NO_NOTIFY
+ * in @q's used ring (read after a full fence: the entries just added are
+ * visible to a device that clears it, or the kick goes).
+ */
+void vdrv_notify(uint64_t base, struct vq *q, unsigned int qi);
+/*
+ * Makes chain @head available on @q (queue @qi of @base) and notifies
+ * (vdrv_notify());
  * returns the used index to wait past (vdrv_wait()).
  */
 uint16_t vdrv_submit(uint64_t base, struct vq *q, unsigned int qi,

@@ -203,6 +203,11 @@ static void rx(struct vnet *n)
 		watch(n, false);
 		return;
 	}
+	/*
+	 * Buffers the guest adds need no kick while it has some left: the
+	 * delivery that finds none asks for one (deliver()), as QEMU does.
+	 */
+	virtq_disable_notify(&d->vqs[NET_RX]);
 	for (int i = 0; i < NET_BUDGET; i++) {
 		int r;
 
@@ -254,6 +259,8 @@ static void tx(struct vnet *n)
 
 	if (n->tx_throttled)
 		return; /* the rate limiter's timer resumes the queue */
+	/* No kicks while the ring is worked through (virtq_next() re-arms). */
+	virtq_disable_notify(vq);
 	for (int i = 0; i < NET_BUDGET; i++) {
 		int r = virtq_next(vq, &n->elem);
 

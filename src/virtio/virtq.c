@@ -82,6 +82,7 @@ enum virtq_error virtq_enable(struct virtq *vq, const struct guest_mem *mem,
 	vq->used_idx = 0;
 	vq->signalled_used = 0;
 	vq->signalled_valid = false;
+	vq->no_notify = !event_idx;
 	vq->error = VIRTQ_OK;
 	vq->enabled = true;
 	return VIRTQ_OK;
@@ -246,6 +247,15 @@ bool virtq_should_notify(struct virtq *vq)
 	return (uint16_t)(new - event - 1) < (uint16_t)(new - old);
 }
 
+/* Writes the used ring's flags (without event index). */
+static void set_no_notify(struct virtq *vq, bool on)
+{
+	vq->no_notify = on;
+	__atomic_store_n(&vq->used[0], on ? VIRTQ_USED_F_NO_NOTIFY : 0,
+			 __ATOMIC_RELAXED);
+	gmem_mark_dirty(vq->mem, vq->used_gpa, 2);
+}
+
 bool virtq_enable_notify(struct virtq *vq)
 {
 	uint8_t *used = (uint8_t *)vq->used;
@@ -258,9 +268,20 @@ bool virtq_enable_notify(struct virtq *vq)
 
 		__atomic_store_n(ev, vq->last_avail, __ATOMIC_RELAXED);
 		gmem_mark_dirty(vq->mem, vq->used_gpa, used_bytes(vq->size));
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	} else if (vq->no_notify) {
+		set_no_notify(vq, false);
+	} else {
+		return load_avail_idx(vq) != vq->last_avail;
 	}
+	/* The driver's next add sees the request or we see the add. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return load_avail_idx(vq) != vq->last_avail;
+}
+
+void virtq_disable_notify(struct virtq *vq)
+{
+	if (vq->enabled && !vq->error && !vq->event_idx && !vq->no_notify)
+		set_no_notify(vq, true);
 }
 
 /*

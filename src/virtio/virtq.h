@@ -75,6 +75,12 @@ struct virtq {
 	uint16_t used_idx; /* next used entry to fill */
 	uint16_t signalled_used; /* used_idx at the last interrupt */
 	bool signalled_valid;
+	/*
+	 * Without event index: VIRTQ_USED_F_NO_NOTIFY may be set in the used
+	 * ring (true from enable on: what the driver left there is unknown,
+	 * the first virtq_enable_notify() clears it).
+	 */
+	bool no_notify;
 	enum virtq_error error; /* first violation; queue unusable after it */
 };
 
@@ -127,12 +133,22 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 bool virtq_should_notify(struct virtq *vq);
 
 /*
- * With event index: tells the driver to notify when it adds past what was
- * consumed. Returns true if more entries became available meanwhile (the
- * caller should pop again). Without event index: returns whether the ring
- * has entries.
+ * Asks the driver to notify again: with event index, when it adds past
+ * what was consumed; without, by clearing VIRTQ_USED_F_NO_NOTIFY. Returns
+ * true if entries are available (added meanwhile: the caller should pop
+ * again).
  */
 bool virtq_enable_notify(struct virtq *vq);
+
+/*
+ * Tells the driver that the device is working through the ring and needs
+ * no notification for what it adds (virtio 1.2, 2.7.10): without event
+ * index, sets VIRTQ_USED_F_NO_NOTIFY; with it, nothing to do (the event
+ * index stays behind until virtq_enable_notify()). A hint: the device
+ * must look at the ring again itself until it re-enables notifications
+ * and finds the ring empty (virtq_next()).
+ */
+void virtq_disable_notify(struct virtq *vq);
 
 /*
  * Saves what the driver set up and the device's ring positions (size,

@@ -366,11 +366,50 @@ static void test_no_interrupt_flag(void **state)
 	assert_true(virtq_should_notify(&f->vq));
 }
 
+/*
+ * Without event index, VIRTQ_USED_F_NO_NOTIFY: whatever the driver left in
+ * the flags is cleared by the first enable; disable sets it, enable clears
+ * it and reports entries added meanwhile.
+ */
+static void test_no_notify_flag(void **state)
+{
+	struct fixture *f = *state;
+	uint16_t *used_flags = h_ptr(&f->h, f->r.used);
+
+	virtq_reset(&f->vq);
+	f->vq.size = Q;
+	f->vq.desc_gpa = f->r.desc;
+	f->vq.avail_gpa = f->r.avail;
+	f->vq.used_gpa = f->r.used;
+	*used_flags = 0xffff; /* garbage from the driver */
+	assert_int_equal(virtq_enable(&f->vq, &f->h.vm.mem, 256, true, false),
+			 VIRTQ_OK);
+	assert_false(virtq_enable_notify(&f->vq));
+	assert_int_equal(*used_flags, 0);
+	virtq_disable_notify(&f->vq);
+	assert_int_equal(*used_flags, VIRTQ_USED_F_NO_NOTIFY);
+	virtq_disable_notify(&f->vq);
+	assert_int_equal(*used_flags, VIRTQ_USED_F_NO_NOTIFY);
+	h_desc(&f->h, &f->r, 0, BUF, 16, VIRTQ_DESC_F_WRITE, 0);
+	h_avail(&f->h, &f->r, 0);
+	assert_true(virtq_enable_notify(&f->vq));
+	assert_int_equal(*used_flags, 0);
+	expect_pop(f, VIRTQ_OK);
+	assert_int_equal(virtq_next(&f->vq, &f->e), 0);
+	assert_int_equal(*used_flags, 0);
+	/* A broken ring is left alone. */
+	virtq_disable_notify(&f->vq);
+	f->vq.error = VIRTQ_E_HEAD;
+	assert_false(virtq_enable_notify(&f->vq));
+	assert_int_equal(*used_flags, VIRTQ_USED_F_NO_NOTIFY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(x) cmocka_unit_test_setup_teardown(x, setup, teardown)
 		T(test_valid_chain),
+		T(test_no_notify_flag),
 		T(test_avail_idx_jump),
 		T(test_head_out_of_range),
 		T(test_next_out_of_range),
