@@ -29,6 +29,7 @@
 #include "devices/hypercall.h"
 #include "devices/serial.h"
 #include "vmm/device.h"
+#include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
 #define RAM_SIZE (2u << 20)
@@ -56,6 +57,8 @@ static void setup(void)
 {
 	static struct vm_config cfg = { .acpi = true, .test_device = true };
 	static struct vm v;
+	/* As in a real VM, a vCPU array (never started: kicks are no-ops). */
+	static struct vcpu vcpu0;
 	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -68,6 +71,7 @@ static void setup(void)
 	vm->stop_efd = -1;
 	vm->cfg = &cfg;
 	vm->nr_vcpus = 1;
+	vm->vcpus = &vcpu0;
 	pthread_mutex_init(&vm->lock, NULL);
 	bus_init(&vm->pio, "port");
 	bus_init(&vm->mmio, "MMIO");
