@@ -41,6 +41,7 @@ MIB = 1 << 20
 IDLE_RSS_MAX = 16 * MIB
 
 vmontest.require_kvm()
+vmontest.host_exclusive("ksm")
 RUNDIR = tempfile.mkdtemp(prefix="vmon-density-")
 os.chmod(RUNDIR, 0o700)
 ENV = dict(os.environ, VMON_RUNTIME_DIR=RUNDIR)

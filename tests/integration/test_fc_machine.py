@@ -11,6 +11,7 @@ from vmontest import check
 import vmon_api
 
 vmontest.require_kvm()
+vmontest.host_exclusive("hugepages")
 PID = os.getpid()
 NR_HUGE = "/proc/sys/vm/nr_hugepages"
 

@@ -29,6 +29,25 @@ def require_kvm():
         finish()
 
 
+_exclusive = []
+
+
+def host_exclusive(what):
+    """Holds, until the test process ends, a lock on the host-wide state
+    @what ("ksm": /sys/kernel/mm/ksm; "hugepages": the hugetlb pool) that
+    the test changes or measures: scripts/test runs the two builds' suites
+    at once, and another clone's tests may run on the same host."""
+    import fcntl
+    f = open("/tmp/vmon-test-%s.lock" % what, "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("waiting for another test's hold on the host's %s" % what,
+              flush=True)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    _exclusive.append(f)
+
+
 def fail(msg):
     global _failures
     _failures += 1
