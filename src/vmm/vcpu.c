@@ -348,9 +348,16 @@ static bool must_park(struct vcpu *vcpu)
 	       atomic_load(&vcpu->wake_pending);
 }
 
-/* The first KVM_RUN since the last vm_resume() (or ever): its time. */
-static void mark_run(struct vm *vm)
+/*
+ * The first KVM_RUN since the last vm_resume() (or ever): its time. The
+ * very first of the process is also logged at debug level with the CPU
+ * the whole process used until then: process start to the guest's first
+ * instruction (bench/start_cpu.py --first).
+ */
+static void mark_run(struct vcpu *vcpu)
 {
+	static atomic_bool first_logged;
+	struct vm *vm = vcpu->vm;
 	struct timespec ts;
 
 	if (atomic_load(&vm->run_ns))
@@ -358,6 +365,11 @@ static void mark_run(struct vm *vm)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	atomic_store(&vm->run_ns, (uint64_t)ts.tv_sec * 1000000000ULL +
 					  (uint64_t)ts.tv_nsec);
+	if (log_level >= LOG_DEBUG && !atomic_exchange(&first_logged, true)) {
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		pr_debug("vcpu%u: first KVM_RUN after %.3f ms of process CPU",
+			 vcpu->id, ts.tv_sec * 1e3 + ts.tv_nsec / 1e6);
+	}
 }
 
 static void thread_exit(struct vcpu *vcpu)
@@ -407,7 +419,7 @@ static void *vcpu_thread(void *arg)
 			continue;
 		}
 		exited = false;
-		mark_run(vm);
+		mark_run(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->immediate_exit = 0;
