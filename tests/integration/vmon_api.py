@@ -3,6 +3,7 @@
 a Unix socket (raw requests too, for the hostile-client test), a vmon
 instance started with --api-sock, and a minimal checker for the response
 schemas of Firecracker's OpenAPI file (src/firecracker/swagger)."""
+import atexit
 import json
 import os
 import socket
@@ -77,9 +78,24 @@ def request(sock_path, method, path, body=None, timeout=10.0):
     return status, parsed
 
 
-def wait_socket(sock, p, timeout=10):
+# Every Instance started, so that none outlives its test (see _stop_all).
+_instances = []
+
+
+@atexit.register
+def _stop_all():
+    """A test that ends early (a failed check, an exception) leaves no
+    vmon running behind it: whatever is still alive is stopped here."""
+    for inst in _instances:
+        if inst.p.poll() is None:
+            inst.stop()
+
+
+def wait_socket(sock, p, timeout=60):
     """Waits until vmon process @p answers on its API socket @sock; False
-    if it exits first or after @timeout s."""
+    if it exits first or after @timeout s (a start takes milliseconds; the
+    bound is for a host so loaded that a process waits seconds for a CPU,
+    while a vmon that dies is seen at once)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if os.path.exists(sock):
@@ -112,6 +128,7 @@ class Instance:
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.DEVNULL, stderr=self.errf,
                                   env=env)
+        _instances.append(self)
         if not wait_socket(self.sock, self.p):
             raise RuntimeError("vmon did not open its API socket: " +
                                self.stderr())
