@@ -50,13 +50,25 @@ BLOCKS = 8192  # 32 MiB of disk: the loop never gets that far
 # One fork per block (each costs seconds of emulated kernel work on a busy
 # PVM host): the block's line comes from the shell's printf, dd pads it
 # with zeros to 4 KiB (conv=sync) and writes it with fsync.
-LOOP = ("mkdir -p /tmp; rm -f /tmp/stop /tmp/stopped; echo 0 > /tmp/n; "
+LOOP = ("mkdir -p /tmp; rm -f /tmp/stop /tmp/stopped /tmp/ilog; "
+        "echo 0 > /tmp/n; "
         "(i=0; while [ ! -e /tmp/stop ]; do i=$((i+1)); "
         "printf 'blk-%d\\n' $i > /tmp/blk; "
         "dd if=/tmp/blk of=/dev/vda bs=4096 seek=$i conv=sync,fsync "
         "2>/dev/null || break; "
-        "echo $i > /tmp/n; done; echo stopped > /tmp/stopped) "
-        ">/dev/null 2>&1 & :")
+        "echo $i > /tmp/n; echo $i >> /tmp/ilog; done; "
+        "echo stopped > /tmp/stopped) >/dev/null 2>&1 & :")
+# The loop's own record of every block it wrote, one number a line: after
+# the migration it must still count 1, 2, 3... with no step repeated or
+# lost (the loop's variable and this file are guest memory that came over).
+ILOG = "echo ilog $(cat /tmp/ilog)"
+
+
+def ilog(g):
+    """The loop's record in the guest (a list of ints), or None."""
+    out = g.sh(ILOG, 3, "the loop's record") or ""
+    m = re.search(r"^ilog ([0-9 ]*)\r?$", out, re.M)
+    return [int(x) for x in m.group(1).split()] if m else None
 # Waits in the guest until the loop has written @k more blocks; prints
 # the counter before and after (a read racing the loop's rewrite of
 # /tmp/n may find it empty: the first value is read again until there is
@@ -194,6 +206,12 @@ def run(d, tmp, env):
               "the destination runs the guest: %r" % (info,))
         tcp_round_trip(dst, NS_B, "hello-from-b")
         q = progress(dst, 2, "on the destination")
+        rec = ilog(dst)
+        check(rec is not None and len(rec) >= p[1] and
+              rec == list(range(1, len(rec) + 1)),
+              "the loop's record runs 1..N without a step repeated or lost "
+              "across the migration: %s" % (rec if rec is None or
+                                            len(rec) < 80 else rec[-80:]))
         if not check(q is not None and q[0] >= p[1],
                      "the write loop goes on on the destination: %r after %r"
                      % (q, p)):
