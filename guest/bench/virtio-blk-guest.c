@@ -5,8 +5,10 @@
  * natively even on a PVM host, so this measures the VMM's back-end, not
  * an emulated guest kernel). It finds the disk from the
  * virtio_mmio.device= entries of its PVH command line (vmon and QEMU's
- * microvm both announce devices that way), notifies by MMIO write and
- * polls the used ring for completions. Phases, each announced on COM1 as
+ * microvm both announce devices that way), notifies by MMIO write unless
+ * the device set VIRTQ_USED_F_NO_NOTIFY (both VMMs set it while their I/O
+ * thread polls the ring, as Linux's driver would see through the event
+ * index) and polls the used ring for completions. Phases, each announced on COM1 as
  * "PHASE name start" / "PHASE name end requests bytes" so the host can time
  * them:
  *   seqread   1 MiB reads over the whole disk, queue depth 4
@@ -41,7 +43,7 @@ static void submit(unsigned int s, uint32_t type, uint64_t sector, void *buf,
 {
 	vdrv_give(&q, vdrv_blk_chain(&q, (uint16_t)(3 * s), &reqs[s], type,
 				     sector, buf, len));
-	vdrv_kick(base, 0);
+	vdrv_notify(base, &q, 0); /* unless the device polls the ring */
 }
 
 /* Waits for one completion; returns its slot. */

@@ -62,6 +62,8 @@ struct blk {
 	struct rate_limiter rl;
 	struct rl_timer rl_timer;
 	bool throttled; /* the queue waits for the limiter's timer */
+	/* The I/O thread polls the queue: the driver need not notify. */
+	bool polling;
 	struct virtio_io_stats st;
 };
 
@@ -210,7 +212,8 @@ static unsigned int blk_process(struct blk *b)
 			b->stalled = true;
 			break;
 		}
-		r = virtq_next(vq, &e);
+		/* Polled, the ring stays quiet when empty (blk_poll()). */
+		r = b->polling ? virtq_pop(vq, &e) : virtq_next(vq, &e);
 		if (r <= 0)
 			break;
 		taken++;
@@ -289,15 +292,34 @@ static void blk_completion(void *opaque, uint32_t events)
  * The I/O thread's poller (iothread_set_poll): finished requests and new
  * ones, found without a system call; true if it completed or took any.
  * A vCPU holding the lock (a register access) makes it pass this turn.
+ * While it polls, the driver is told not to notify (virtq_disable_notify());
+ * at the stretch's @end notifications are asked for again and what came
+ * meanwhile is taken (blk_process() through virtq_next()).
  */
-static bool blk_poll(void *opaque)
+static bool blk_poll(void *opaque, bool end)
 {
 	struct blk *b = opaque;
 	struct virtio_dev *d = b->dev;
 	bool progress = false;
 
-	if (!d || pthread_mutex_trylock(&d->lock))
+	if (!d)
 		return false;
+	if (end) {
+		pthread_mutex_lock(&d->lock);
+		if (b->polling) {
+			b->polling = false;
+			if (virtio_queue_usable(d, 0) && !b->throttled)
+				blk_process(b);
+		}
+		pthread_mutex_unlock(&d->lock);
+		return false;
+	}
+	if (pthread_mutex_trylock(&d->lock))
+		return false;
+	if (!b->polling && virtio_queue_usable(d, 0)) {
+		b->polling = true;
+		virtq_disable_notify(&d->vqs[0]);
+	}
 	if (b->bk->inflight && reap(b, virtio_queue_usable(d, 0))) {
 		virtio_notify_queue(d, 0);
 		progress = true;

@@ -59,6 +59,8 @@ struct vnet {
 	struct net_config cfg;
 	int fd;
 	bool watching;
+	/* The I/O thread polls the transmit queue: no kicks needed. */
+	bool polling;
 	size_t pkt_len; /* a frame read from the tap, not yet delivered */
 	uint8_t pkt[NET_MAX_FRAME];
 	struct virtq_elem elem;
@@ -262,7 +264,9 @@ static void tx(struct vnet *n)
 	/* No kicks while the ring is worked through (virtq_next() re-arms). */
 	virtq_disable_notify(vq);
 	for (int i = 0; i < NET_BUDGET; i++) {
-		int r = virtq_next(vq, &n->elem);
+		/* Polled, the ring stays quiet when empty (net_poll()). */
+		int r = n->polling ? virtq_pop(vq, &n->elem) :
+				     virtq_next(vq, &n->elem);
 
 		if (r <= 0)
 			break;
@@ -327,16 +331,35 @@ static void tap_ready(void *opaque, uint32_t events)
  * transmission, and receive buffers it added while a frame from the tap
  * waits for room, found without a kick's wake-up; true if it moved any.
  * A vCPU holding the lock (a register access) makes it pass this turn.
+ * While it polls, the driver is told not to notify the transmit queue;
+ * at the stretch's @end, as in blk_poll().
  */
-static bool net_poll(void *opaque)
+static bool net_poll(void *opaque, bool end)
 {
 	struct vnet *n = opaque;
 	struct virtio_dev *d = n->dev;
 	uint64_t in, out;
 	bool moved;
 
-	if (!d || pthread_mutex_trylock(&d->lock))
+	if (!d)
 		return false;
+	if (end) {
+		/* As blk_poll(): notifications again, and what came meanwhile. */
+		pthread_mutex_lock(&d->lock);
+		if (n->polling) {
+			n->polling = false;
+			if (virtio_queue_usable(d, NET_TX))
+				tx(n);
+		}
+		pthread_mutex_unlock(&d->lock);
+		return false;
+	}
+	if (pthread_mutex_trylock(&d->lock))
+		return false;
+	if (!n->polling && virtio_queue_usable(d, NET_TX)) {
+		n->polling = true;
+		virtq_disable_notify(&d->vqs[NET_TX]);
+	}
 	in = n->st.in_ops;
 	out = n->st.out_ops;
 	if (!n->tx_throttled && virtio_queue_usable(d, NET_TX) &&

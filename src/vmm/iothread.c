@@ -325,11 +325,12 @@ static uint64_t now_ns(void)
 }
 
 /*
- * One pass over the pollers; true if one found work. Only this thread
- * unlinks and frees handlers (sweep()), and others only prepend: the list
- * from the head read under the lock stays walkable without it.
+ * One pass over the pollers (with @end: the stretch is over, see
+ * iothread_poll_fn); true if one found work. Only this thread unlinks and
+ * frees handlers (sweep()), and others only prepend: the list from the
+ * head read under the lock stays walkable without it.
  */
-static bool poll_once(struct iothread *io)
+static bool poll_once(struct iothread *io, bool end)
 {
 	struct io_handler *h;
 	bool progress = false;
@@ -342,7 +343,7 @@ static bool poll_once(struct iothread *io)
 			__atomic_load_n(&h->poll, __ATOMIC_ACQUIRE);
 
 		if (poll && __atomic_load_n(&h->fd, __ATOMIC_RELAXED) >= 0 &&
-		    poll(h->opaque))
+		    poll(h->opaque, end) && !end)
 			progress = true;
 	}
 	return progress;
@@ -358,7 +359,7 @@ static bool poll_phase(struct iothread *io)
 	bool any = false;
 
 	while (t - last < io->poll_ns && t - start < POLL_SLICE_NS) {
-		if (poll_once(io)) {
+		if (poll_once(io, false)) {
 			any = true;
 			last = now_ns();
 		}
@@ -397,8 +398,12 @@ static void *iothread_main(void *arg)
 	for (;;) {
 		bool pollers = __atomic_load_n(&io->npollers, __ATOMIC_RELAXED);
 		uint64_t t0 = pollers ? now_ns() : 0;
-		bool polled = pollers && io->poll_ns && poll_phase(io);
+		bool phase = pollers && io->poll_ns;
+		bool polled = phase && poll_phase(io);
 
+		/* Found nothing to the budget's end: the thread will sleep. */
+		if (phase && !polled)
+			poll_once(io, true);
 		if (batch(io, polled ? 0 : -1) < 0)
 			break;
 		if (pollers && !polled)

@@ -19,8 +19,15 @@
 #include <stdint.h>
 
 typedef void (*iothread_fn)(void *opaque, uint32_t events);
-/* A poller: looks for work without a system call, does it; true if any. */
-typedef bool (*iothread_poll_fn)(void *opaque);
+/*
+ * A poller: looks for work without a system call, does it; true if any.
+ * Called with @end true once a polling stretch is over and the thread is
+ * about to sleep in epoll (the return value is then ignored): a device
+ * that told its driver not to notify while it was polled (as QEMU's
+ * io_poll_begin/io_poll_end) asks for notifications again there and
+ * takes what was added meanwhile.
+ */
+typedef bool (*iothread_poll_fn)(void *opaque, bool end);
 
 /* The longest the thread busy-polls after activity (adaptive below it). */
 #define IOTHREAD_POLL_MAX_NS 32000
