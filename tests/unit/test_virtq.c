@@ -24,19 +24,26 @@ struct fixture {
 	struct virtq_elem e;
 };
 
+/* (Re)enables the fixture's queue on its rings, with or without EVENT_IDX. */
+static void enable_queue(struct fixture *f, bool event_idx)
+{
+	virtq_reset(&f->vq);
+	f->vq.size = Q;
+	f->vq.desc_gpa = f->r.desc;
+	f->vq.avail_gpa = f->r.avail;
+	f->vq.used_gpa = f->r.used;
+	assert_int_equal(virtq_enable(&f->vq, &f->h.vm.mem, 256, true,
+				      event_idx),
+			 VIRTQ_OK);
+}
+
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	h_init(&f->h);
 	h_ring_init(&f->r, RING_AT, Q);
-	virtq_reset(&f->vq);
-	f->vq.size = Q;
-	f->vq.desc_gpa = f->r.desc;
-	f->vq.avail_gpa = f->r.avail;
-	f->vq.used_gpa = f->r.used;
-	assert_int_equal(virtq_enable(&f->vq, &f->h.vm.mem, 256, true, true),
-			 VIRTQ_OK);
+	enable_queue(f, true);
 	*state = f;
 	return 0;
 }
@@ -376,14 +383,8 @@ static void test_no_notify_flag(void **state)
 	struct fixture *f = *state;
 	uint16_t *used_flags = h_ptr(&f->h, f->r.used);
 
-	virtq_reset(&f->vq);
-	f->vq.size = Q;
-	f->vq.desc_gpa = f->r.desc;
-	f->vq.avail_gpa = f->r.avail;
-	f->vq.used_gpa = f->r.used;
 	*used_flags = 0xffff; /* garbage from the driver */
-	assert_int_equal(virtq_enable(&f->vq, &f->h.vm.mem, 256, true, false),
-			 VIRTQ_OK);
+	enable_queue(f, false);
 	assert_false(virtq_enable_notify(&f->vq));
 	assert_int_equal(*used_flags, 0);
 	virtq_disable_notify(&f->vq);
