@@ -67,10 +67,45 @@ bool vdrv_is_virtio(uint64_t base)
 	       *vdrv_reg(base, VMMIO_VERSION) == 2;
 }
 
+/*
+ * Which device each set of rings was last given to. A driver hands rings
+ * to another device only after resetting the one that had them: until
+ * then that device may still write them (its used ring's flags, when its
+ * I/O thread polls) and read their available ring.
+ */
+#define VDRV_OWNERS 8
+static struct {
+	struct vq *qs;
+	uint64_t base;
+} owners[VDRV_OWNERS];
+
+static void take_rings(uint64_t base, struct vq *qs)
+{
+	unsigned int i, free_slot = VDRV_OWNERS;
+
+	for (i = 0; i < VDRV_OWNERS; i++) {
+		if (owners[i].qs == qs)
+			break;
+		if (!owners[i].qs && free_slot == VDRV_OWNERS)
+			free_slot = i;
+	}
+	if (i < VDRV_OWNERS) {
+		if (owners[i].base != base)
+			*vdrv_reg(owners[i].base, VMMIO_STATUS) = 0;
+	} else {
+		i = free_slot;
+	}
+	if (i < VDRV_OWNERS) {
+		owners[i].qs = qs;
+		owners[i].base = base;
+	}
+}
+
 bool vdrv_init(uint64_t base, struct vq *qs, unsigned int nq, uint32_t features)
 {
 	const uint32_t drv = VSTAT_ACKNOWLEDGE | VSTAT_DRIVER;
 
+	take_rings(base, qs);
 	memset(qs, 0, nq * sizeof(*qs));
 	*vdrv_reg(base, VMMIO_STATUS) = 0;
 	*vdrv_reg(base, VMMIO_STATUS) = VSTAT_ACKNOWLEDGE;

@@ -122,6 +122,8 @@ uint64_t vdrv_find_device_irq(const char *cmdline, uint32_t id,
 /*
  * Resets the device, negotiates VERSION_1 plus @features (low word), sets
  * up queues 0..@nq-1 as @qs[0..@nq-1] (zeroed here) and sets DRIVER_OK.
+ * Rings that another device had before are taken back from it first (that
+ * device is reset), as a driver frees rings only after a reset.
  * False if the device refuses the features or a queue size of VQ_SIZE, or
  * needs a reset.
  */
