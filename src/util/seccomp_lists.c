@@ -123,6 +123,8 @@ static const struct sc_rule vcpu_rules[] = {
 	ALLOW(pwrite64, "qcow2: an allocation finishing in a reset's drain"),
 	ALLOW(fdatasync, "qcow2: an allocation finishing in a reset's drain"),
 	ALLOW(timerfd_settime, "the guest sets the RTC alarm"),
+	ALLOW(close,
+	      "virtio-vsock: a device reset (the guest's status write) closes its host connections"),
 };
 
 static const struct sc_rule io_rules[] = {
