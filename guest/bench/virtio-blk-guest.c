@@ -6,11 +6,11 @@
  * an emulated guest kernel). It finds the disk from the
  * virtio_mmio.device= entries of its PVH command line (vmon and QEMU's
  * microvm both announce devices that way), notifies by MMIO write unless
- * the device set VIRTQ_USED_F_NO_NOTIFY (both VMMs set it while their I/O
- * thread polls the ring, as Linux's driver would see through the event
- * index) and polls the used ring for completions. Phases, each announced on COM1 as
- * "PHASE name start" / "PHASE name end requests bytes" so the host can time
- * them:
+ * the device set VIRTQ_USED_F_NO_NOTIFY (vmon sets it while its I/O
+ * thread polls the ring, QEMU while it polls one; Linux's driver sees the
+ * same through the event index) and polls the used ring for completions. Phases, each announced
+ * on COM1 as "PHASE name start" / "PHASE name end requests bytes" so the
+ * host can time them:
  *   seqread   1 MiB reads over the whole disk, queue depth 4
  *   seqwrite  1 MiB writes over the whole disk, queue depth 4, then flush
  *   randread  4 KiB reads at pseudo-random offsets, queue depth 1
