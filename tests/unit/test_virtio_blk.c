@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -184,7 +185,8 @@ struct fixture {
 	int fd; /* the host's view of the image */
 };
 
-static struct fixture *make(struct disk_config *dc)
+/* A disk with @dc, its queue set up; the driver refuses features @refuse. */
+static struct fixture *make_refusing(struct disk_config *dc, uint64_t refuse)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	uint64_t features = (1ULL << VIRTIO_F_VERSION_1) |
@@ -203,12 +205,17 @@ static struct fixture *make(struct disk_config *dc)
 	assert_int_equal(iothread_start(f->h.io), 0);
 	h_ring_init(&f->r, RING_AT, 16);
 	/* Take every feature the device offers (FLUSH, DISCARD...). */
-	features |= f->d->host_features;
+	features = (features | f->d->host_features) & ~refuse;
 	assert_true(h_negotiate(&f->h, BASE, features) &
 		    VIRTIO_STATUS_FEATURES_OK);
 	h_queue(&f->h, BASE, 0, 16, f->r.desc, f->r.avail, f->r.used);
 	h_driver_ok(&f->h, BASE);
 	return f;
+}
+
+static struct fixture *make(struct disk_config *dc)
+{
+	return make_refusing(dc, 0);
 }
 
 static int teardown(void **state)
@@ -469,6 +476,78 @@ static void test_no_status_byte(void **state)
 	assert_int_equal(h_used_idx(&f->h, &f->r), 0);
 }
 
+/*
+ * Reads through an ops rate limiter as the api_probe guest does: one 4 KiB
+ * read at a time, the kick skipped while the device sets
+ * VIRTQ_USED_F_NO_NOTIFY, the used index polled between reads of the
+ * status register (each a register access under the device lock, as a
+ * vCPU's MMIO exit). 16 reads pass at once, the other 32 at 64 a second:
+ * the whole takes no less than 0.5 s, and every read completes (a wake-up
+ * the limiter's timer or the poller lost would leave one waiting).
+ */
+static void test_ops_limiter_paces(void **state)
+{
+	struct disk_config dc = { 0 };
+	struct fixture *f;
+	uint16_t *used_flags;
+	struct timespec t0, t1;
+	double took, worst = 0;
+
+	dc.rl.ops = (struct tb_config){ .size = 16, .refill_time_ms = 250 };
+	/* Without event index, as the guest runtime's driver. */
+	f = *state = make_refusing(&dc, 1ULL << VIRTIO_F_EVENT_IDX);
+	used_flags = h_ptr(&f->h, f->r.used);
+	assert_false(f->d->vqs[0].event_idx);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 48; i++) {
+		uint32_t type = VIRTIO_BLK_T_IN;
+		uint64_t sector = 8ULL * (i % 32);
+		uint16_t want = (uint16_t)(f->r.avail_idx + 1);
+		struct timespec a, b;
+		double w;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		memcpy(h_ptr(&f->h, HDR), &type, 4);
+		memcpy(h_ptr(&f->h, HDR + 8), &sector, 8);
+		h_desc(&f->h, &f->r, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+		h_desc(&f->h, &f->r, 1, DATA, 4096,
+		       VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+		h_desc(&f->h, &f->r, 2, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+		h_avail(&f->h, &f->r, 0);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!(__atomic_load_n(used_flags, __ATOMIC_ACQUIRE) &
+		      VIRTQ_USED_F_NO_NOTIFY))
+			h_w32(&f->h, BASE, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+		for (;;) {
+			if (h_used_idx(&f->h, &f->r) == want)
+				break;
+			assert_false(h_r32(&f->h, BASE, VIRTIO_MMIO_STATUS) &
+				     VIRTIO_STATUS_NEEDS_RESET);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			w = (double)(b.tv_sec - a.tv_sec) +
+			    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+			if (w > 10.0)
+				fail_msg("read %d: not completed after %.1f s",
+					 i, w);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		w = (double)(b.tv_sec - a.tv_sec) +
+		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		if (w > worst)
+			worst = w;
+		assert_int_equal(*(uint8_t *)h_ptr(&f->h, STATUS),
+				 VIRTIO_BLK_S_OK);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (double)(t1.tv_sec - t0.tv_sec) +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	print_message("48 reads at 64 ops/s after a burst of 16: %.3f s, "
+		      "longest read %.3f s\n",
+		      took, worst);
+	/* 32 reads past the bucket at 15.625 ms each, less one clock tick. */
+	assert_true(took >= 0.49);
+}
+
 static int null_setup(void **state)
 {
 	*state = NULL;
@@ -487,6 +566,7 @@ int main(void)
 		T(test_direct_unaligned),
 		T(test_many_in_flight),
 		T(test_no_status_byte),
+		T(test_ops_limiter_paces),
 #undef T
 	};
 
