@@ -40,6 +40,25 @@ int kvm_require_caps(const struct kvm *kvm, const char *path,
 	return 0;
 }
 
+/*
+ * Why the device node is missing, as far as sysfs tells: KVM's core can be
+ * there (loaded or built in) with no backend that made /dev/kvm, as on a
+ * CPU that shows this kernel no VMX/SVM, or a PVM guest, where kvm_pvm
+ * declines to bind ("this kernel is itself a kvm-pvm guest").
+ */
+static const char *missing_hint(void)
+{
+	if (access("/sys/module/kvm", F_OK))
+		return " (is the kvm module loaded?)";
+	if (kvm_host_is_pvm())
+		return " (kvm_pvm is in this kernel but did not bind, as in "
+		       "a kernel that is itself a PVM guest; the kernel log "
+		       "says why)";
+	return " (the kvm module is loaded, but no backend made the "
+	       "device: is kvm_intel or kvm_amd loaded, and does the CPU "
+	       "show VMX or SVM?)";
+}
+
 int kvm_open(struct kvm *kvm, const char *path)
 {
 	int v;
@@ -51,7 +70,7 @@ int kvm_open(struct kvm *kvm, const char *path)
 	kvm->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (kvm->fd < 0) {
 		pr_err("%s: %s%s", path, strerror(errno),
-		       errno == ENOENT ? " (is the kvm module loaded?)" :
+		       errno == ENOENT ? missing_hint() :
 		       errno == EACCES ? " (add yourself to the kvm group)" :
 					 "");
 		return -1;
