@@ -8,8 +8,13 @@
  * that overflow) with a message, never write outside guest RAM or read
  * outside the file. The file is mapped from a memfd as vmon maps a kernel
  * (the loaders drop the pages they copied, which a heap copy would not
- * survive), so a read past its end faults at the page after it; the
- * loaded RAM is dropped after each input.
+ * survive), so a read past its end faults at the page after it. Guest
+ * RAM is populated once and kept from one input to the next: the loaders
+ * only write it (each structure is zeroed or copied whole before use), so
+ * what an earlier input left there changes nothing, and an input that
+ * zeroes a 32 MiB segment costs a memset instead of 8,192 page faults
+ * (dropping RAM after each input held the target to about 750 inputs a
+ * second).
  *
  * Input: [0] bit 0: a command line is given, bit 1: an initrd (the input
  * itself, as the user may pass any file) for bzImage and ELF; then the
@@ -41,7 +46,7 @@ static void setup(void)
 
 	log_level = LOG_ERROR;
 	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (ram == MAP_FAILED)
 		abort();
 	vm = &v;
@@ -98,6 +103,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	munmap(img, size - 1);
 	free(vm->cmdline);
 	vm->cmdline = NULL;
-	madvise(ram, RAM_SIZE, MADV_DONTNEED);
 	return 0;
 }
