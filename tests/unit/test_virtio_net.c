@@ -217,6 +217,14 @@ static void test_receive(void **state)
 			assert_true(id < RX_NBUF);
 			assert_true(len > TAP_VNET_HDR_LEN);
 			p = h_ptr(&f->h, RX_BUFS + (uint64_t)BUF_SIZE * id);
+			if (p[TAP_VNET_HDR_LEN + 12] != ETHERTYPE_TEST >> 8 ||
+			    p[TAP_VNET_HDR_LEN + 13] !=
+				    (ETHERTYPE_TEST & 0xff)) {
+				/* The kernel's own (none expected): passed. */
+				rx_give(f, (uint16_t)id);
+				notify(f, &f->rx, 0);
+				continue;
+			}
 			memcpy(&seq, p + TAP_VNET_HDR_LEN + 14, 4);
 			assert_int_equal(seq, next);
 			wlen = make_frame(want, next, guest_mac, peer_mac);
