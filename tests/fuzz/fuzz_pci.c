@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -40,13 +39,14 @@
 #include "pci/host.h"
 #include "pci/hotplug.h"
 #include "pci/msix.h"
-#include "util/log.h"
 #include "virtio/devices.h"
 #include "virtio/hotplug.h"
 #include "virtio/pci.h"
 #include "vmm/iothread.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+
+#include "fuzz_vm.h"
 
 #define RAM_SIZE (256u << 10)
 #define ROM_GPA 0x100000
@@ -85,27 +85,12 @@ static void place(const char *what, unsigned int i, unsigned int n)
 
 static void setup(void)
 {
-	uint8_t *rom;
 	int fd;
 
-	log_level = LOG_ERROR;
-	F.vm.fd = -1;
-	F.vm.stop_efd = -1;
+	F.ram = fuzz_vm_init(&F.vm, RAM_SIZE, ROM_GPA, ROM_SIZE);
 	F.vm.cfg = &F.cfg;
 	F.vm.nr_vcpus = 1;
 	F.vm.vcpus = &F.vcpu0;
-	pthread_mutex_init(&F.vm.lock, NULL);
-	bus_init(&F.vm.pio, "port");
-	bus_init(&F.vm.mmio, "MMIO");
-	F.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	rom = mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (F.ram == MAP_FAILED || rom == MAP_FAILED)
-		abort();
-	gmem_add_region(&F.vm.mem, 0, RAM_SIZE, F.ram, false, "ram");
-	gmem_add_region(&F.vm.mem, ROM_GPA, ROM_SIZE, rom, true, "rom");
-	F.vm.mem.ram_size = RAM_SIZE;
 
 	/* The disks' scratch file: 64 sectors, written by the guest. */
 	snprintf(F.disk, sizeof(F.disk), "/tmp/vmon-fuzz-pci.XXXXXX");

@@ -18,12 +18,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "acpi/tables.h"
 #include "config/config.h"
-#include "util/log.h"
 #include "devices/acpi_pm.h"
 #include "devices/devices.h"
 #include "devices/hypercall.h"
@@ -31,6 +29,8 @@
 #include "vmm/device.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+
+#include "fuzz_vm.h"
 
 #define RAM_SIZE (2u << 20)
 
@@ -60,23 +60,12 @@ static void setup(void)
 	/* As in a real VM, a vCPU array (never started: kicks are no-ops). */
 	static struct vcpu vcpu0;
 	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (ram == MAP_FAILED)
-		abort();
-	log_level = LOG_ERROR;
 	vm = &v;
-	vm->fd = -1;
-	vm->stop_efd = -1;
+	fuzz_vm_init(vm, RAM_SIZE, 0, 0);
 	vm->cfg = &cfg;
 	vm->nr_vcpus = 1;
 	vm->vcpus = &vcpu0;
-	pthread_mutex_init(&vm->lock, NULL);
-	bus_init(&vm->pio, "port");
-	bus_init(&vm->mmio, "MMIO");
-	gmem_add_region(&vm->mem, 0, RAM_SIZE, ram, false, "ram");
-	vm->mem.ram_size = RAM_SIZE;
 	if (!serial_create(vm, SERIAL_COM1_BASE, 4, out) || i8042_create(vm) ||
 	    rtc_create(vm) || post_port_create(vm) || testdev_create(vm) ||
 	    acpi_pm_create(vm) || fw_cfg_create(vm))

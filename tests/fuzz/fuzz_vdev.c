@@ -21,15 +21,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "config/config.h"
-#include "util/log.h"
 #include "virtio/devices.h"
 #include "virtio/mmio.h"
 #include "vmm/iothread.h"
 #include "vmm/vm.h"
+
+#include "fuzz_vm.h"
 
 #define RAM_SIZE (256u << 10)
 #define ROM_GPA 0x100000
@@ -71,23 +71,8 @@ static void setup(void)
 	struct vsock_config vc = { .cid = 3 };
 	struct net_config nc = { .mtu = 1500 };
 	int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	uint8_t *rom;
 
-	log_level = LOG_ERROR;
-	F.vm.fd = -1;
-	F.vm.stop_efd = -1;
-	pthread_mutex_init(&F.vm.lock, NULL);
-	bus_init(&F.vm.pio, "port");
-	bus_init(&F.vm.mmio, "MMIO");
-	F.ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	rom = mmap(NULL, ROM_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (F.ram == MAP_FAILED || rom == MAP_FAILED)
-		abort();
-	gmem_add_region(&F.vm.mem, 0, RAM_SIZE, F.ram, false, "ram");
-	gmem_add_region(&F.vm.mem, ROM_GPA, ROM_SIZE, rom, true, "rom");
-	F.vm.mem.ram_size = RAM_SIZE;
+	F.ram = fuzz_vm_init(&F.vm, RAM_SIZE, ROM_GPA, ROM_SIZE);
 	F.io = iothread_create();
 	if (!F.io)
 		abort();
