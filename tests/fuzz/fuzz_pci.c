@@ -10,8 +10,11 @@
  * added back) in between, as the API does it. The VM has virtio-rng, two
  * virtio-blk on a scratch file and a balloon on virtio-pci; their queues'
  * work runs on this thread (iothread_poll), so a crash is attributed to
- * the input. Each input starts with a reset (a reboot) and with every
- * device back in the VM.
+ * the input. Each input starts with every device back in the VM, reset
+ * through the registry (device_reset_all(): each virtio device's status
+ * 0) and, as firmware would after a reboot (vmon has none in place), with
+ * CONFIG_ADDRESS, each function's command register, BAR 0 and MSI-X
+ * control back to what they were when the device was plugged.
  *
  * Input: [0] number of accesses N, then N accesses of 8 bytes, then RAM
  * from GPA 0 (256 KiB) where the rings and buffers live. An access: [0]
@@ -62,6 +65,7 @@ static struct {
 	struct arch_pci_layout layout;
 	uint8_t *ram;
 	char disk[64];
+	uint32_t bar_init[PCI_MAX_DEVS]; /* BAR 0 as plugged, by slot */
 } F;
 
 static void cleanup(void)
@@ -69,18 +73,34 @@ static void cleanup(void)
 	unlink(F.disk);
 }
 
+static uint32_t conf_read(unsigned int slot, unsigned int reg,
+			  unsigned int len);
+
+/* Where @d's BAR 0 was put when it was plugged: put back at each input. */
+static void plugged(struct virtio_dev *d)
+{
+	int slot = virtio_pci_slot(d);
+
+	if (slot > 0)
+		F.bar_init[slot] =
+			conf_read((unsigned int)slot, PCI_BASE_ADDRESS_0, 4);
+}
+
 /* Creates device @what @i in the next free slot, as setup.c places it. */
 static void place(const char *what, unsigned int i, unsigned int n)
 {
+	struct virtio_dev *d;
 	uint64_t base;
 	unsigned int irq;
 
 	if (arch_virtio_mmio_slot(n, &base, &irq))
 		abort();
 	iothread_set_owner(F.vm.io, n + 1);
-	if (!virtio_type_create(&F.vm, what, i, irq))
+	d = virtio_type_create(&F.vm, what, i, irq);
+	if (!d)
 		abort();
 	iothread_set_owner(F.vm.io, 0);
+	plugged(d);
 }
 
 static void setup(void)
@@ -140,14 +160,17 @@ static void add_back(void)
 
 	while (F.cfg.nr_disks < NR_DISKS) {
 		unsigned int i = F.cfg.nr_disks;
+		struct virtio_dev *d;
 
 		snprintf(F.cfg.disks[i].path, sizeof(F.cfg.disks[i].path), "%s",
 			 F.disk);
 		F.cfg.nr_disks++;
-		if (!virtio_hotplug_add(&F.vm, "disk", i, err, sizeof(err))) {
+		d = virtio_hotplug_add(&F.vm, "disk", i, err, sizeof(err));
+		if (!d) {
 			F.cfg.nr_disks--;
 			return;
 		}
+		plugged(d);
 	}
 }
 
@@ -239,6 +262,25 @@ static void bring_up(unsigned int slot, const uint8_t *a)
 			conf_write(slot, off + 2, MSIX_CTRL_ENABLE, 2);
 }
 
+/* What firmware leaves after a reboot: no decoding, BARs placed, no MSI-X. */
+static void power_on(void)
+{
+	uint32_t zero = 0;
+
+	bus_access(&F.vm.pio, PCI_CONF1_ADDR_PORT, &zero, 4, true);
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
+		if (conf_read(slot, PCI_VENDOR_ID, 2) != VIRTIO_PCI_VENDOR)
+			continue;
+		conf_write(slot, PCI_COMMAND, 0, 2);
+		conf_write(slot, PCI_BASE_ADDRESS_0, F.bar_init[slot], 4);
+		for (unsigned int off = conf_read(slot, PCI_CAPABILITY_LIST, 1),
+				  n = 0;
+		     off && n < 16; off = conf_read(slot, off + 1, 1), n++)
+			if (conf_read(slot, off, 1) == PCI_CAP_ID_MSIX)
+				conf_write(slot, off + 2, 0, 2);
+	}
+}
+
 static void host_action(const uint8_t *a)
 {
 	char err[256];
@@ -320,10 +362,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 + 8 * ops)
 		ops = (size - 1) / 8;
 	n = size - 1 - 8 * ops;
-	/* A reboot: what the last input ejected is plugged back first. */
+	/* What the last input ejected is plugged back first. */
 	(void)virtio_hotplug_reap(&F.vm, gone, NULL);
 	add_back();
 	device_reset_all(&F.vm.devices);
+	power_on();
 	iothread_poll(F.vm.io, 0);
 	memset(F.ram, 0, RAM_SIZE);
 	memcpy(F.ram, data + 1 + 8 * ops, n < RAM_SIZE ? n : RAM_SIZE);
