@@ -14,7 +14,7 @@
  * through the registry (device_reset_all(): each virtio device's status
  * 0) and, as firmware would after a reboot (vmon has none in place), with
  * CONFIG_ADDRESS, each function's command register, BAR 0 and MSI-X
- * control back to what they were when the device was plugged.
+ * (control and table) back to what they were when it was plugged.
  *
  * Input: [0] number of accesses N, then N accesses of 8 bytes, then RAM
  * from GPA 0 (256 KiB) where the rings and buffers live. An access: [0]
@@ -262,7 +262,10 @@ static void bring_up(unsigned int slot, const uint8_t *a)
 			conf_write(slot, off + 2, MSIX_CTRL_ENABLE, 2);
 }
 
-/* What firmware leaves after a reboot: no decoding, BARs placed, no MSI-X. */
+/*
+ * What firmware leaves after a reboot: no decoding, BAR 0 placed, MSI-X
+ * off with every vector masked.
+ */
 static void power_on(void)
 {
 	uint32_t zero = 0;
@@ -271,13 +274,29 @@ static void power_on(void)
 	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
 		if (conf_read(slot, PCI_VENDOR_ID, 2) != VIRTIO_PCI_VENDOR)
 			continue;
-		conf_write(slot, PCI_COMMAND, 0, 2);
 		conf_write(slot, PCI_BASE_ADDRESS_0, F.bar_init[slot], 4);
 		for (unsigned int off = conf_read(slot, PCI_CAPABILITY_LIST, 1),
 				  n = 0;
-		     off && n < 16; off = conf_read(slot, off + 1, 1), n++)
-			if (conf_read(slot, off, 1) == PCI_CAP_ID_MSIX)
-				conf_write(slot, off + 2, 0, 2);
+		     off && n < 16; off = conf_read(slot, off + 1, 1), n++) {
+			unsigned int nv;
+
+			if (conf_read(slot, off, 1) != PCI_CAP_ID_MSIX)
+				continue;
+			conf_write(slot, off + 2, 0, 2);
+			/* Every vector masked, with no message. */
+			nv = (conf_read(slot, off + 2, 2) & 0x7ff) + 1;
+			conf_write(slot, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+			for (unsigned int v = 0; v < nv; v++) {
+				uint64_t e = (F.bar_init[slot] & ~0xfULL) +
+					     VIRTIO_PCI_MSIX_TABLE +
+					     v * MSIX_ENTRY_SIZE;
+
+				bar_wr(e, 0, 0, 8);
+				bar_wr(e, 8, 0, 4);
+				bar_wr(e, 12, MSIX_VECTOR_MASKED, 4);
+			}
+		}
+		conf_write(slot, PCI_COMMAND, 0, 2);
 	}
 }
 
