@@ -10,11 +10,12 @@
  * added back) in between, as the API does it. The VM has virtio-rng, two
  * virtio-blk on a scratch file and a balloon on virtio-pci; their queues'
  * work runs on this thread (iothread_poll), so a crash is attributed to
- * the input. Each input starts with every device back in the VM, reset
- * through the registry (device_reset_all(): each virtio device's status
- * 0) and, as firmware would after a reboot (vmon has none in place), with
+ * the input. Each input ends with a reset through the registry
+ * (device_reset_all(): each virtio device's status 0, in-flight disk
+ * requests waited for) and the next starts with every device back in the
+ * VM and, as firmware would after a reboot (vmon has none in place),
  * CONFIG_ADDRESS, each function's command register, BAR 0 and MSI-X
- * (control and table) back to what they were when it was plugged.
+ * (control and table) as they were when it was plugged.
  *
  * Input: [0] number of accesses N, then N accesses of 8 bytes, then RAM
  * from GPA 0 (256 KiB) where the rings and buffers live. An access: [0]
@@ -30,7 +31,6 @@
  *                                        features 0-31 [4..7], 32-39 [3]
  *                                        (and 40 with 39)
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +67,6 @@ static struct {
 	char disk[64];
 	uint32_t bar_init[PCI_MAX_DEVS]; /* BAR 0 as plugged, by slot */
 } F;
-
-static void cleanup(void)
-{
-	unlink(F.disk);
-}
 
 static uint32_t conf_read(unsigned int slot, unsigned int reg,
 			  unsigned int len);
@@ -112,13 +107,16 @@ static void setup(void)
 	F.vm.nr_vcpus = 1;
 	F.vm.vcpus = &F.vcpu0;
 
-	/* The disks' scratch file: 64 sectors, written by the guest. */
+	/*
+	 * The disks' scratch file: 64 sectors, written by the guest, and
+	 * unlinked at once (a killed fuzzer leaves nothing behind); the
+	 * disks open it again through /proc/self/fd.
+	 */
 	snprintf(F.disk, sizeof(F.disk), "/tmp/vmon-fuzz-pci.XXXXXX");
 	fd = mkstemp(F.disk);
-	if (fd < 0 || ftruncate(fd, 64 * 512))
+	if (fd < 0 || ftruncate(fd, 64 * 512) || unlink(F.disk))
 		abort();
-	close(fd);
-	atexit(cleanup);
+	snprintf(F.disk, sizeof(F.disk), "/proc/self/fd/%d", fd);
 	F.cfg.acpi = true;
 	F.cfg.virtio_pci = true;
 	F.cfg.rng = true;
@@ -384,7 +382,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What the last input ejected is plugged back first. */
 	(void)virtio_hotplug_reap(&F.vm, gone, NULL);
 	add_back();
-	device_reset_all(&F.vm.devices);
 	power_on();
 	iothread_poll(F.vm.io, 0);
 	memset(F.ram, 0, RAM_SIZE);
@@ -392,5 +389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < ops; i++)
 		access_one(data + 1 + 8 * i);
 	iothread_poll(F.vm.io, 0);
+	/* The reboot: disk requests still in flight are waited for. */
+	device_reset_all(&F.vm.devices);
 	return 0;
 }
