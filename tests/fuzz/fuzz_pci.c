@@ -205,6 +205,16 @@ static uint64_t bar_rd(uint64_t bar, uint64_t off, unsigned int len)
 	return v;
 }
 
+/* The offset of @slot's MSI-X capability, or 0 (the list walked). */
+static unsigned int msix_cap(unsigned int slot)
+{
+	for (unsigned int off = conf_read(slot, PCI_CAPABILITY_LIST, 1), n = 0;
+	     off && n < 16; off = conf_read(slot, off + 1, 1), n++)
+		if (conf_read(slot, off, 1) == PCI_CAP_ID_MSIX)
+			return off;
+	return 0;
+}
+
 /*
  * A driver's bring-up of the virtio function in @slot: decoding on,
  * features, every queue (at 0x800 * q: descriptors, then the driver
@@ -215,7 +225,7 @@ static void bring_up(unsigned int slot, const uint8_t *a)
 {
 	uint32_t feat = a[4] | a[5] << 8 | a[6] << 16 | (uint32_t)a[7] << 24;
 	uint8_t st = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER;
-	unsigned int nq;
+	unsigned int nq, cap;
 	uint64_t bar;
 
 	if ((conf_read(slot, PCI_VENDOR_ID, 2)) != VIRTIO_PCI_VENDOR)
@@ -254,10 +264,9 @@ static void bring_up(unsigned int slot, const uint8_t *a)
 		bar_wr(bar, e + 8, 0x30 + v, 4);
 		bar_wr(bar, e + 12, 0, 4);
 	}
-	for (unsigned int off = conf_read(slot, PCI_CAPABILITY_LIST, 1), n = 0;
-	     off && n < 16; off = conf_read(slot, off + 1, 1), n++)
-		if (conf_read(slot, off, 1) == PCI_CAP_ID_MSIX)
-			conf_write(slot, off + 2, MSIX_CTRL_ENABLE, 2);
+	cap = msix_cap(slot);
+	if (cap)
+		conf_write(slot, cap + 2, MSIX_CTRL_ENABLE, 2);
 }
 
 /*
@@ -270,19 +279,16 @@ static void power_on(void)
 
 	bus_access(&F.vm.pio, PCI_CONF1_ADDR_PORT, &zero, 4, true);
 	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
+		unsigned int cap, nv;
+
 		if (conf_read(slot, PCI_VENDOR_ID, 2) != VIRTIO_PCI_VENDOR)
 			continue;
 		conf_write(slot, PCI_BASE_ADDRESS_0, F.bar_init[slot], 4);
-		for (unsigned int off = conf_read(slot, PCI_CAPABILITY_LIST, 1),
-				  n = 0;
-		     off && n < 16; off = conf_read(slot, off + 1, 1), n++) {
-			unsigned int nv;
-
-			if (conf_read(slot, off, 1) != PCI_CAP_ID_MSIX)
-				continue;
-			conf_write(slot, off + 2, 0, 2);
+		cap = msix_cap(slot);
+		if (cap) {
+			conf_write(slot, cap + 2, 0, 2);
 			/* Every vector masked, with no message. */
-			nv = (conf_read(slot, off + 2, 2) & 0x7ff) + 1;
+			nv = (conf_read(slot, cap + 2, 2) & 0x7ff) + 1;
 			conf_write(slot, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
 			for (unsigned int v = 0; v < nv; v++) {
 				uint64_t e = (F.bar_init[slot] & ~0xfULL) +
