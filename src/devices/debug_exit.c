@@ -9,8 +9,6 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 
-#define DEBUG_EXIT_PORT 0xf4
-
 static void debug_exit_write(void *opaque, uint64_t off, const void *data,
 			     unsigned int len)
 {
@@ -35,6 +33,6 @@ int debug_exit_create(struct vm *vm)
 	/* No state: registered so that every device is in the registry. */
 	if (!vm_add_device(vm, DEVICE_DEBUG_EXIT, &device_stateless_ops, vm))
 		return -1;
-	return vm_register_pio(vm, DEBUG_EXIT_PORT, 4, &debug_exit_ops, vm,
-			       "debug-exit");
+	return vm_register_pio(vm, DEBUG_EXIT_PORT, DEBUG_EXIT_LEN,
+			       &debug_exit_ops, vm, "debug-exit");
 }

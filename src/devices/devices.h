@@ -29,6 +29,8 @@ int rtc_create(struct vm *vm);
 int rtc_alarm_fd(struct vm *vm);
 void rtc_alarm_fire(struct vm *vm);
 /* isa-debug-exit at 0xf4: a write of V ends vmon with (V << 1) | 1. */
+#define DEBUG_EXIT_PORT 0xf4
+#define DEBUG_EXIT_LEN 4
 int debug_exit_create(struct vm *vm);
 /*
  * Firecracker's boot timer (cfg->boot_timer) at the first virtio-mmio
@@ -48,6 +50,7 @@ int rom_create(struct vm *vm);
  * With firmware (--firmware): port 0x402, QEMU's debug console, which
  * SeaBIOS writes its log to; lines go to vmon's log at debug level.
  */
+#define FW_DEBUG_PORT 0x402
 int fw_debug_create(struct vm *vm);
 /* Checks that @path is a plausible BIOS image for rom_create(); 0 or -1. */
 int rom_check_firmware(const char *path);

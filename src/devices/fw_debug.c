@@ -15,7 +15,6 @@
 #include "../vmm/vm.h"
 #include "devices.h"
 
-#define FW_DEBUG_PORT 0x402
 #define FW_DEBUG_READBACK 0xe9
 #define LINE_MAX_CHARS 160
 

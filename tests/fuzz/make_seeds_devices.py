@@ -149,6 +149,18 @@ def pio_seeds():
           acc(1, 4, 0, 2, 0x100, hc=True), acc(1, 4, 0, 4, 7, hc=True),
           acc(1, 4, 0, 3, 200, hc=True)]
     yield "hypercall", b"".join(hc)
+    # isa-debug-exit (device 9): a write stops the VM, the next runs again.
+    yield "debug_exit", b"".join([acc(0, 1, 9, 0, 0), acc(1, 1, 9, 1, 3),
+                                  acc(1, 1, 9, 0, 0x21), acc(1, 4, 9, 0, 7)])
+    # The firmware's debug port (device 10): a line, a long one, a read.
+    fwd = [acc(0, 1, 10, 0, 0)] + [acc(1, 1, 10, 0, c) for c in b"SeaBIOS\n"]
+    fwd += [acc(1, 1, 10, 0, 0x41 + i % 26) for i in range(170)]
+    yield "fw_debug", b"".join(fwd)
+    # The boot timer's page (MMIO window 1): the magic byte, other writes.
+    yield "boot_timer", b"".join([acc(0, 4, 1, 0, 0, mmio=True),
+                                  acc(1, 4, 1, 0, 123, mmio=True),
+                                  acc(1, 1, 1, 4, 123, mmio=True),
+                                  acc(1, 1, 1, 0, 123, mmio=True)])
 
 
 def loader_seeds():
