@@ -24,13 +24,24 @@ jailer options, run as root.
   hard-linked; vmon-jailer (the same program by that name) and option
   errors.
 Every test removes its chroot and cgroups.
+
+`test_jail.py host` (meson test integration/jail_host) runs the parts that
+need no /dev/kvm, so they hold on any host: the option errors, the copied
+exec file, the refused symbolic link, and the jail seen from inside by
+tests/integration/jail_probe.c run as the exec file (as Firecracker's
+jailer runs any program): its arguments, ids, no capabilities,
+no_new_privs, the files in its root and their owners, no way out of the
+root, its resource limits and pids.max, PID 1 of a new PID namespace.
+The plain run needs KVM and runs the rest.
 """
 import ctypes
 import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -46,8 +57,11 @@ NAME = os.path.basename(VMON)
 UID = GID = 60000 + os.getpid() % 5000
 PARENT = "vmon-jail-test-%d" % os.getpid()
 SECTOR = 512
+JAIL_PROBE = os.path.join(vmontest.BUILD_ROOT, "tests", "jail_probe")
+HOST_PART = sys.argv[1:] == ["host"]
 
-vmontest.require_kvm()
+if not HOST_PART:
+    vmontest.require_kvm()
 if os.geteuid() != 0:
     vmontest.fail("the jail test needs root (namespaces, cgroups, mknod)")
     vmontest.finish()
@@ -117,9 +131,9 @@ def cg_opts(memory=None, pids=None):
     return opts
 
 
-def cleanup(jid):
+def cleanup(jid, exec_name=NAME):
     """The chroot and the cgroups of jail @jid (its processes gone)."""
-    shutil.rmtree(os.path.join(BASE, NAME, jid), ignore_errors=True)
+    shutil.rmtree(os.path.join(BASE, exec_name, jid), ignore_errors=True)
     for mnt in set(CG_MOUNTS.values()):
         for d in (os.path.join(mnt, PARENT, jid), os.path.join(mnt, PARENT)):
             try:
@@ -545,6 +559,103 @@ def test_reuse_symlink():
         cleanup(jid)
 
 
+def probe_jail(jid, extra, vmm_args):
+    """Runs jail_probe as jail @jid's exec file; {key: [values]} of what
+    it printed, and the result."""
+    r = run([VMON, "jail", "--id", jid, "--exec-file", JAIL_PROBE,
+             "--uid", str(UID), "--gid", str(GID), "--chroot-base-dir", BASE]
+            + extra + ["--"] + vmm_args, timeout=60)
+    found = {}
+    for line in r.out.splitlines():
+        key, _, value = line.partition("=")
+        found.setdefault(key, []).append(value)
+    return found, r
+
+
+def host_node(path):
+    """[@path] if the host has that character device (the jail makes a
+    node only of those), else []."""
+    try:
+        if stat.S_ISCHR(os.stat(path).st_mode):
+            return [path]
+    except FileNotFoundError:
+        pass
+    return []
+
+
+def test_inside():
+    """The jail seen from inside, with no /dev/kvm needed: the exec file
+    gets the jail's arguments, runs as the given ids with no capability
+    and no_new_privs, sees only the files the jail put in its root (the
+    exec file and the linked file root's and read-only to it), cannot
+    leave the root, and has the resource limits and pids.max given."""
+    jid = "inside-%d" % os.getpid()
+    src = tempfile.mkdtemp(prefix="vmon-jail-src-")
+    disk = os.path.join(src, "disk.img")
+    with open(disk, "wb") as f:
+        f.write(b"x" * SECTOR)
+    os.chmod(disk, 0o644)
+    try:
+        found, r = probe_jail(
+            jid, ["--link", disk, "--resource-limit", "no-file=100",
+                  "--resource-limit", "fsize=1048576"] + cg_opts(pids=5),
+            ["--api-sock", "/api.sock"])
+        check(r.code == 0 and "forks" in found,
+              "jail_probe ran jailed: %r %s" % (r.code, r.err[-500:]))
+        one = {k: v[0] for k, v in found.items()}
+        check(one.get("args") == "--id %s --api-sock /api.sock" % jid,
+              "its arguments: --id, then those after --: %r" % one.get("args"))
+        check(one.get("ids") == "%d %d %d %d %d %d 0" % ((UID,) * 3 + (GID,) * 3),
+              "real, effective, saved uid and gid; no supplementary group: %r"
+              % one.get("ids"))
+        check(one.get("caps") == "000000000 000000000 000000000 0",
+              "no capability (effective, permitted, inheritable, bounding "
+              "set): %r" % one.get("caps"))
+        check(one.get("nnp") == "1", "no_new_privs: %r" % one.get("nnp"))
+        files = {}
+        for v in found.get("files", []):
+            path, kind, owner, w = v.split(" ")
+            files[path] = (kind, int(owner), w)
+        want = {"/disk.img": ("file", 0, "-"), "/jail_probe": ("file", 0, "-"),
+                "/dev": ("dir", 0, "-"), "/dev/urandom": ("chr", 0, "-"),
+                "/run": ("dir", 0, "-"), "/run/vmon": ("dir", UID, "w")}
+        for node in host_node("/dev/kvm"):
+            want[node] = ("chr", UID, "w")
+        for node in host_node("/dev/net/tun"):
+            want["/dev/net"] = ("dir", 0, "-")
+            want[node] = ("chr", UID, "w")
+        check(files == want, "only the jail's files, their owners and "
+              "access: %r, expected %r" % (files, want))
+        check(one.get("dotdot") == "root", "/.. is / (no way out of the root)")
+        check(one.get("write_root") == "created",
+              "the root is the jail user's (its socket and snapshots go "
+              "there): %r" % one.get("write_root"))
+        check(one.get("nofile") == "100 100" and
+              one.get("fsize") == "1048576 1048576",
+              "--resource-limit no-file and fsize, soft and hard: %r %r"
+              % (one.get("nofile"), one.get("fsize")))
+        check(one.get("forks") == "4 EAGAIN",
+              "pids.max 5: four children, then EAGAIN: %r" % one.get("forks"))
+        ev = cg_read("pids", jid, "pids.events")
+        check(ev.get("max", 0) >= 1, "pids.events max: %r" % ev)
+        check(os.stat(disk).st_nlink == 2, "the linked file: a hard link")
+    finally:
+        cleanup(jid, "jail_probe")
+        shutil.rmtree(src)
+
+
+def test_inside_pid_ns():
+    """--new-pid-ns: the exec file is PID 1 of its namespace."""
+    jid = "pidns-inside-%d" % os.getpid()
+    try:
+        found, r = probe_jail(jid, ["--new-pid-ns"], [])
+        check(r.code == 0 and found.get("pid") == ["1"],
+              "--new-pid-ns: the exec file is PID 1: %r %r %s"
+              % (r.code, found.get("pid"), r.err[-300:]))
+    finally:
+        cleanup(jid, "jail_probe")
+
+
 def test_options():
     """vmon-jailer by its name; option errors exit 2 before any change."""
     tmp = tempfile.mkdtemp(prefix="vmon-jailer-")
@@ -573,17 +684,21 @@ def test_options():
 
 
 try:
-    for path in (PROBE, COUNTER):
-        check(os.path.exists(path), "guest program built: " + path)
-    test_options()
-    test_sock_group()
-    test_exec_copy()
-    test_reuse_symlink()
-    test_boot()
-    test_api_mode()
-    test_memory_limit()
-    test_pids_limit()
-    test_pid_ns_daemon()
+    if HOST_PART:
+        test_options()
+        test_exec_copy()
+        test_reuse_symlink()
+        test_inside()
+        test_inside_pid_ns()
+    else:
+        for path in (PROBE, COUNTER):
+            check(os.path.exists(path), "guest program built: " + path)
+        test_sock_group()
+        test_boot()
+        test_api_mode()
+        test_memory_limit()
+        test_pids_limit()
+        test_pid_ns_daemon()
 finally:
     shutil.rmtree(BASE, ignore_errors=True)
     shutil.rmtree(SHM, ignore_errors=True)
