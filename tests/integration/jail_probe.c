@@ -16,6 +16,9 @@
  *   write_root what creating a file at the root gives (an errno name)
  *   nofile, fsize  its resource limits
  *   forks      how many children it could fork (at most 64) and why not
+ *   held       with the argument --hold, last: it then waits for the end
+ *              of its standard input, so that the test can look at it
+ *              from outside (its cgroup) while it runs
  * The root is the jail user's own (vmon puts its socket and snapshots
  * there), so creating a file in it succeeds.
  */
@@ -137,5 +140,16 @@ int main(int argc, char **argv)
 	       (long long)rl.rlim_max);
 	fflush(stdout);
 	forks();
+	for (int i = 1; i < argc; i++) {
+		char c;
+
+		if (strcmp(argv[i], "--hold"))
+			continue;
+		printf("held=1\n");
+		fflush(stdout);
+		while (read(STDIN_FILENO, &c, 1) > 0)
+			;
+		break;
+	}
 	return 0;
 }
