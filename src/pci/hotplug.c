@@ -59,7 +59,10 @@ void pci_hp_read(void *opaque, uint64_t off, void *data, unsigned int len)
 	bus_put(data, len, len == 4 ? v : 0);
 }
 
-/* The guest ejects @slots: each goes off the bus (no lock held). */
+/*
+ * The guest ejects @slots: each goes off the bus (no lock held) and its
+ * slot is held until the device is freed (virtio_hotplug_reap()).
+ */
 static void eject(struct pci_hotplug *h, uint32_t slots)
 {
 	struct pci_host *host = h->vm ? h->vm->pci : NULL;
@@ -72,8 +75,10 @@ static void eject(struct pci_hotplug *h, uint32_t slots)
 		pthread_mutex_lock(&host->bus.lock);
 		p = host->bus.devs[s];
 		pthread_mutex_unlock(&host->bus.lock);
-		if (p)
+		if (p) {
 			pci_bus_remove(&host->bus, p);
+			pci_bus_hold(&host->bus, s, true);
+		}
 	}
 }
 

@@ -156,9 +156,11 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *p, int slot)
 
 	pthread_mutex_lock(&bus->lock);
 	if (slot < 0)
-		for (slot = 0; slot < PCI_MAX_DEVS && bus->devs[slot]; slot++)
+		for (slot = 0; slot < PCI_MAX_DEVS &&
+			       (bus->devs[slot] || bus->held >> slot & 1);
+		     slot++)
 			;
-	if (slot >= PCI_MAX_DEVS || bus->devs[slot]) {
+	if (slot >= PCI_MAX_DEVS || bus->devs[slot] || bus->held >> slot & 1) {
 		pr_err("%s: no free PCI slot (at most %u devices)", p->name,
 		       PCI_MAX_DEVS);
 	} else if (!place_bars(bus, p)) {
@@ -169,6 +171,28 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *p, int slot)
 	}
 	pthread_mutex_unlock(&bus->lock);
 	return ret;
+}
+
+void pci_bus_hold(struct pci_bus *bus, unsigned int slot, bool hold)
+{
+	if (slot >= PCI_MAX_DEVS)
+		return;
+	pthread_mutex_lock(&bus->lock);
+	if (hold)
+		bus->held |= 1U << slot;
+	else
+		bus->held &= ~(1U << slot);
+	pthread_mutex_unlock(&bus->lock);
+}
+
+bool pci_bus_held(struct pci_bus *bus, unsigned int slot)
+{
+	bool held;
+
+	pthread_mutex_lock(&bus->lock);
+	held = slot < PCI_MAX_DEVS && (bus->held >> slot & 1);
+	pthread_mutex_unlock(&bus->lock);
+	return held;
 }
 
 void pci_bus_remove(struct pci_bus *bus, struct pci_dev *p)

@@ -107,6 +107,8 @@ struct pci_bus {
 	struct vm *vm;
 	pthread_mutex_t lock;
 	struct pci_dev *devs[PCI_MAX_DEVS];
+	/* Empty slots kept for an ejected device until it is freed. */
+	uint32_t held;
 	uint32_t conf1_addr; /* CONFIG_ADDRESS at 0xcf8 */
 	struct pci_window mmio, io;
 	uint64_t ecam_base, ecam_size;
@@ -138,9 +140,17 @@ unsigned int pci_add_cap(struct pci_dev *p, uint8_t id, unsigned int len);
 /*
  * Adds @p to the first free slot (or @slot if not negative) and places
  * its BARs in the windows (decoding once the driver sets the command
- * bits). 0, or -1 with the cause logged (slot taken, windows full).
+ * bits). A held slot is not free. 0, or -1 with the cause logged (slot
+ * taken, windows full).
  */
 int pci_bus_add(struct pci_bus *bus, struct pci_dev *p, int slot);
+/*
+ * Holds (@hold) or frees empty slot @slot: an ejected device keeps its
+ * slot until it is freed, so that no device added in between takes it.
+ */
+void pci_bus_hold(struct pci_bus *bus, unsigned int slot, bool hold);
+/* Whether @slot is held. */
+bool pci_bus_held(struct pci_bus *bus, unsigned int slot);
 
 /*
  * Takes @p off the bus (hot unplug): its slot reads all ones from then

@@ -55,7 +55,9 @@ static int free_slot(struct vm *vm, unsigned int *irq)
 	for (unsigned int s = 1; s < PCI_MAX_DEVS && slot < 0; s++) {
 		if (arch_virtio_mmio_slot(s - 1, &base, irq))
 			break;
-		if (!bus->devs[s] && *irq != ACPI_SCI_IRQ)
+		/* Nor one an ejected device holds until it is reaped. */
+		if (!bus->devs[s] && !(bus->held >> s & 1) &&
+		    *irq != ACPI_SCI_IRQ)
 			slot = (int)s;
 	}
 	pthread_mutex_unlock(&bus->lock);
@@ -140,14 +142,19 @@ bool virtio_hotplug_pending(struct vm *vm, struct virtio_dev *d)
 	       pci_hotplug_pending(vm->pci->hotplug, (unsigned int)slot);
 }
 
-/* The virtio-pci device whose slot is @slot, or NULL. */
-static struct device *device_in_slot(struct vm *vm, unsigned int slot)
+/*
+ * The virtio-pci device the guest ejected from @slot, or NULL: in the
+ * registry with that slot and off the bus (one on the bus is never freed
+ * here, whatever the slot bits say).
+ */
+static struct device *ejected_in_slot(struct vm *vm, unsigned int slot)
 {
 	for (unsigned int i = 0; i < vm->devices.nr; i++) {
 		struct device *dev = &vm->devices.devs[i];
 
 		if (device_kind_is_virtio(dev->kind) &&
-		    virtio_pci_slot(dev->opaque) == (int)slot)
+		    virtio_pci_slot(dev->opaque) == (int)slot &&
+		    !virtio_pci_on_bus(dev->opaque))
 			return dev;
 	}
 	return NULL;
@@ -166,7 +173,7 @@ unsigned int virtio_hotplug_reap(struct vm *vm,
 		return 0;
 	slots = pci_hotplug_take_ejected(vm->pci->hotplug);
 	for (unsigned int s = 0; s < PCI_MAX_DEVS; s++) {
-		struct device *dev = slots >> s & 1 ? device_in_slot(vm, s) :
+		struct device *dev = slots >> s & 1 ? ejected_in_slot(vm, s) :
 						      NULL;
 
 		if (!dev)
@@ -178,6 +185,7 @@ unsigned int virtio_hotplug_reap(struct vm *vm,
 			iothread_remove_owner(vm->io, s);
 		virtio_pci_unplugged(dev->opaque);
 		device_remove(&vm->devices, dev);
+		pci_bus_hold(&vm->pci->bus, s, false);
 		n++;
 	}
 	return n;

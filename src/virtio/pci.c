@@ -381,6 +381,13 @@ static void vpci_destroy(struct virtio_dev *d)
 {
 	struct vpci *v = d->tp_priv;
 
+	/*
+	 * Never freed while the bus still holds it, however it goes (a
+	 * reap, a hot-add that failed half-way, the VM's end): the bus is
+	 * the host's and outlives it (vm->pci is NULL once it is gone).
+	 */
+	if (d->vm->pci && v->pdev.bus == &d->vm->pci->bus)
+		pci_bus_remove(v->pdev.bus, &v->pdev);
 	if (d->vm->fd >= 0)
 		unregister_notify(v);
 	msix_fini(&v->msix);
@@ -574,6 +581,20 @@ void virtio_pci_unplugged(struct virtio_dev *d)
 {
 	if (d->tp == &vpci_transport)
 		msix_release(&((struct vpci *)d->tp_priv)->msix);
+}
+
+bool virtio_pci_on_bus(struct virtio_dev *d)
+{
+	struct vpci *v = d->tp == &vpci_transport ? d->tp_priv : NULL;
+	struct pci_bus *bus = v ? v->pdev.bus : NULL;
+	bool on;
+
+	if (!bus)
+		return false;
+	pthread_mutex_lock(&bus->lock);
+	on = v->pdev.slot < PCI_MAX_DEVS && bus->devs[v->pdev.slot] == &v->pdev;
+	pthread_mutex_unlock(&bus->lock);
+	return on;
 }
 
 int virtio_pci_slot(struct virtio_dev *d)

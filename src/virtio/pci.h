@@ -75,6 +75,8 @@ void virtio_pci_unplugged(struct virtio_dev *d);
 
 /* The PCI slot of @d, or -1 if @d is not on virtio-pci. */
 int virtio_pci_slot(struct virtio_dev *d);
+/* Whether @d is on its PCI bus now (false once the guest ejected it). */
+bool virtio_pci_on_bus(struct virtio_dev *d);
 
 /* The MSI-X state of virtio-pci device @d (tests, statistics). */
 struct msix;

@@ -247,6 +247,71 @@ static void test_add_eject_reap(void **state)
 	assert_int_equal(hv.vm.pci->msi.nr, gsis);
 }
 
+/*
+ * A device the guest ejected keeps its slot until it is reaped: a disk
+ * added in between takes another, and the reap frees only the ejected
+ * one. (fuzz_pci found the reap freeing a disk added into the slot of
+ * one ejected but not yet reaped, while the bus still held it.)
+ */
+static void test_ejected_slot_kept(void **state)
+{
+	char err[256] = "";
+	struct virtio_dev *d0, *d1, *d2;
+
+	(void)state;
+	cfg.nr_disks = 2;
+	d1 = virtio_hotplug_add(&hv.vm, "disk", 1, err, sizeof(err));
+	assert_non_null(d1);
+	assert_int_equal(virtio_pci_slot(d1), 3);
+	d0 = virtio_find(&hv.vm, DEVICE_VIRTIO_BLK, 0);
+	assert_int_equal(virtio_hotplug_unplug(&hv.vm, d0, err, sizeof(err)),
+			 0);
+	wr(&hp, PCI_HP_EJECT, 1U << 2);
+	assert_false(virtio_pci_on_bus(d0));
+	assert_true(virtio_pci_on_bus(d1));
+	/* PUT /drives before the API reaped the ejected disk. */
+	cfg.nr_disks = 3;
+	d2 = virtio_hotplug_add(&hv.vm, "disk", 2, err, sizeof(err));
+	assert_non_null(d2);
+	assert_int_equal(virtio_pci_slot(d2), 4);
+	assert_int_equal(virtio_hotplug_reap(&hv.vm, NULL, NULL), 1);
+	/* The two live disks are still on the bus, slot 2 is free. */
+	assert_int_equal(h_conf1_read(&hv, 2, 0, 4), 0xffffffff);
+	assert_int_equal(h_conf1_read(&hv, 3, 0, 4), 0x10421af4);
+	assert_int_equal(h_conf1_read(&hv, 4, 0, 4), 0x10421af4);
+	assert_ptr_equal(virtio_find(&hv.vm, DEVICE_VIRTIO_BLK, 0), d1);
+	assert_ptr_equal(virtio_find(&hv.vm, DEVICE_VIRTIO_BLK, 1), d2);
+	assert_true(virtio_pci_on_bus(d1) && virtio_pci_on_bus(d2));
+}
+
+/*
+ * A virtio-pci device freed while still on the bus (a hot-add that failed
+ * after it was placed, the VM's end) leaves the bus first: its slot reads
+ * as empty instead of through freed memory.
+ */
+static void test_removed_leaves_bus(void **state)
+{
+	char err[256] = "";
+	struct virtio_dev *d;
+	uint64_t bar, v = 0;
+
+	(void)state;
+	cfg.nr_disks = 2;
+	d = virtio_hotplug_add(&hv.vm, "disk", 1, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(virtio_pci_slot(d), 3);
+	/* Its BAR 0 decodes: the common configuration's feature select. */
+	bar = h_conf1_read(&hv, 3, PCI_BASE_ADDRESS_0, 4) & ~0xfULL;
+	h_conf1_write(&hv, 3, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	bus_access(&hv.vm.mmio, bar, &v, 4, false);
+	assert_int_equal(v, 0);
+	device_remove(&hv.vm.devices, d->device);
+	assert_int_equal(h_conf1_read(&hv, 3, 0, 4), 0xffffffff);
+	/* Nothing decodes its BAR any more. */
+	bus_access(&hv.vm.mmio, bar, &v, 4, false);
+	assert_int_equal(v, 0xffffffff);
+}
+
 static void test_add_refused(void **state)
 {
 	char err[256] = "";
@@ -351,6 +416,10 @@ int main(void)
 		cmocka_unit_test(test_registry_reuse),
 		cmocka_unit_test_setup_teardown(test_add_eject_reap, vm_setup,
 						vm_teardown),
+		cmocka_unit_test_setup_teardown(test_ejected_slot_kept,
+						vm_setup, vm_teardown),
+		cmocka_unit_test_setup_teardown(test_removed_leaves_bus,
+						vm_setup, vm_teardown),
 		cmocka_unit_test_setup_teardown(test_add_refused, vm_setup,
 						vm_teardown),
 		cmocka_unit_test(test_fadt_gpe),
