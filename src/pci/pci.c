@@ -185,16 +185,6 @@ void pci_bus_hold(struct pci_bus *bus, unsigned int slot, bool hold)
 	pthread_mutex_unlock(&bus->lock);
 }
 
-bool pci_bus_held(struct pci_bus *bus, unsigned int slot)
-{
-	bool held;
-
-	pthread_mutex_lock(&bus->lock);
-	held = slot < PCI_MAX_DEVS && (bus->held >> slot & 1);
-	pthread_mutex_unlock(&bus->lock);
-	return held;
-}
-
 void pci_bus_remove(struct pci_bus *bus, struct pci_dev *p)
 {
 	pthread_mutex_lock(&bus->lock);

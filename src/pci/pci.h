@@ -149,8 +149,6 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *p, int slot);
  * slot until it is freed, so that no device added in between takes it.
  */
 void pci_bus_hold(struct pci_bus *bus, unsigned int slot, bool hold);
-/* Whether @slot is held. */
-bool pci_bus_held(struct pci_bus *bus, unsigned int slot);
 
 /*
  * Takes @p off the bus (hot unplug): its slot reads all ones from then

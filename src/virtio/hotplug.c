@@ -173,20 +173,23 @@ unsigned int virtio_hotplug_reap(struct vm *vm,
 		return 0;
 	slots = pci_hotplug_take_ejected(vm->pci->hotplug);
 	for (unsigned int s = 0; s < PCI_MAX_DEVS; s++) {
-		struct device *dev = slots >> s & 1 ? ejected_in_slot(vm, s) :
-						      NULL;
+		struct device *dev;
 
-		if (!dev)
+		if (!(slots >> s & 1))
 			continue;
-		if (gone)
-			gone(opaque, dev->kind, dev->index);
-		/* Its fds leave the I/O thread before they are closed. */
-		if (vm->io)
-			iothread_remove_owner(vm->io, s);
-		virtio_pci_unplugged(dev->opaque);
-		device_remove(&vm->devices, dev);
+		dev = ejected_in_slot(vm, s);
+		if (dev) {
+			if (gone)
+				gone(opaque, dev->kind, dev->index);
+			/* Its fds leave the I/O thread before they close. */
+			if (vm->io)
+				iothread_remove_owner(vm->io, s);
+			virtio_pci_unplugged(dev->opaque);
+			device_remove(&vm->devices, dev);
+			n++;
+		}
+		/* Free for the next hot-add. */
 		pci_bus_hold(&vm->pci->bus, s, false);
-		n++;
 	}
 	return n;
 }
