@@ -10,7 +10,6 @@ host; the plain run needs KVM and runs all of it."""
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -19,7 +18,7 @@ from vmontest import check
 import vmon_api
 from vmon_api import schema_errors
 
-HOST_PART = sys.argv[1:] == ["host"]
+HOST_PART = vmontest.HOST_PART
 if not HOST_PART:
     vmontest.require_kvm()
 inst = vmon_api.Instance(id="conformance-%d" % os.getpid())

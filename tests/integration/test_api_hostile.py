@@ -9,7 +9,6 @@ run needs KVM and boots a guest after it all."""
 import os
 import random
 import socket
-import sys
 import threading
 import time
 
@@ -17,7 +16,7 @@ import vmontest
 from vmontest import check
 import vmon_api
 
-HOST_PART = sys.argv[1:] == ["host"]
+HOST_PART = vmontest.HOST_PART
 if not HOST_PART:
     vmontest.require_kvm()
 inst = vmon_api.Instance(id="hostile-%d" % os.getpid())

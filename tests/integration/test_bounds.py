@@ -255,7 +255,7 @@ def bound_counters():
 
 
 def main():
-    if sys.argv[1:] == ["host"]:
+    if vt.HOST_PART:
         stalled_api_clients()
         runtime_dir()
         api_socket_mode()

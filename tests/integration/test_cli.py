@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -179,12 +178,11 @@ def kvm_checks(tmp):
 
 
 def main():
-    host_part = sys.argv[1:] == ["host"]
-    if not host_part:
+    if not t.HOST_PART:
         t.require_kvm()
     tmp = tempfile.mkdtemp(prefix="vmon-test-")
     try:
-        if host_part:
+        if t.HOST_PART:
             host_checks(tmp)
         else:
             kvm_checks(tmp)

@@ -45,7 +45,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -63,7 +62,7 @@ UID = GID = 60000 + os.getpid() % 5000
 PARENT = "vmon-jail-test-%d" % os.getpid()
 SECTOR = 512
 JAIL_PROBE = os.path.join(vmontest.BUILD_ROOT, "tests", "jail_probe")
-HOST_PART = sys.argv[1:] == ["host"]
+HOST_PART = vmontest.HOST_PART
 
 if not HOST_PART:
     vmontest.require_kvm()

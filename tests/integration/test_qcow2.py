@@ -439,15 +439,14 @@ def crash(tmp):
 
 
 def main():
-    host_part = sys.argv[1:] == ["host"]
-    if not host_part:
+    if not vmontest.HOST_PART:
         vmontest.require_kvm()
     for tool in ("qemu-img", "qemu-io"):
         if not shutil.which(tool):
             print("SKIP: %s missing (qemu-utils; scripts/setup)" % tool)
             sys.exit(77)
     with tempfile.TemporaryDirectory() as tmp:
-        if host_part:
+        if vmontest.HOST_PART:
             img_tools(tmp)
             corrupted(tmp)
         else:
