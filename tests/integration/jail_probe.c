@@ -16,6 +16,9 @@
  *   write_root what creating a file at the root gives (an errno name)
  *   nofile, fsize  its resource limits
  *   forks      how many children it could fork (at most 64) and why not
+ *   ate        with the argument --eat MIB: the MiB of memory it could
+ *              touch (after every line above is out), one line per 4 MiB,
+ *              so that a memory limit's kill shows where it came
  *   held       with the argument --hold, last: it then waits for the end
  *              of its standard input, so that the test can look at it
  *              from outside (its cgroup) while it runs
@@ -30,6 +33,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -98,6 +103,23 @@ static void forks(void)
 	}
 }
 
+/* Touches @mib MiB of fresh anonymous memory, 4 MiB at a time. */
+static void eat(long mib)
+{
+	for (long done = 0; done < mib; done += 4) {
+		char *p = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
+			printf("ate=%ld %s\n", done, strerrorname_np(errno));
+			return;
+		}
+		memset(p, 0x5a, 4 << 20);
+		printf("ate=%ld\n", done + 4);
+		fflush(stdout);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -140,6 +162,9 @@ int main(int argc, char **argv)
 	       (long long)rl.rlim_max);
 	fflush(stdout);
 	forks();
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--eat"))
+			eat(strtol(argv[i + 1], NULL, 10));
 	for (int i = 1; i < argc; i++) {
 		char c;
 

@@ -31,7 +31,8 @@ exec file, the refused symbolic link, and the jail seen from inside by
 tests/integration/jail_probe.c run as the exec file (as Firecracker's
 jailer runs any program): its arguments, ids, no capabilities,
 no_new_privs, the files in its root and their owners, no way out of the
-root, its resource limits and pids.max, PID 1 of a new PID namespace;
+root, its resource limits and pids.max, a memory limit (the kernel kills
+the probe when it touches more), PID 1 of a new PID namespace;
 and --cgroup-version 2 with whichever controller the unified hierarchy
 offers (pids, memory, or hugetlb where the others are on version 1): the
 probe runs in <parent>/<id> there, the value written, the controller
@@ -648,6 +649,28 @@ def test_inside():
         shutil.rmtree(src)
 
 
+def test_inside_memory():
+    """A memory limit holds the exec file: the probe, jailed with 32 MiB,
+    touches memory until the kernel's OOM killer ends it (SIGKILL) short
+    of the 256 MiB it asked for, and the jail's cgroup counts the kill."""
+    jid = "inside-oom-%d" % os.getpid()
+    try:
+        found, r = probe_jail(jid, cg_opts(memory=32 << 20), ["--eat", "256"])
+        ate = [int(v.split()[0]) for v in found.get("ate", [])]
+        check(r.code == -signal.SIGKILL and ate and max(ate) < 32,
+              "memory limit 32 MiB: the probe killed (SIGKILL) before 32 MiB: "
+              "%r, ate %s MiB %s" % (r.code, max(ate or [0]), r.err[-300:]))
+        if CG_VERSION == 2:
+            ev = cg_read("memory", jid, "memory.events")
+            check(ev.get("oom_kill", 0) >= 1, "memory.events oom_kill: %r" % ev)
+        else:
+            ev = cg_read("memory", jid, "memory.oom_control")
+            check(ev.get("oom_kill", 0) >= 1,
+                  "memory.oom_control oom_kill: %r" % ev)
+    finally:
+        cleanup(jid, "jail_probe")
+
+
 def v2_setting():
     """(mount, FILE=VALUE) for a controller of the unified hierarchy the
     jailer uses (the first cgroup2 mount), or None if it offers none of
@@ -783,6 +806,7 @@ try:
         test_exec_copy()
         test_reuse_symlink()
         test_inside()
+        test_inside_memory()
         test_inside_cgroup_v2()
         test_inside_pid_ns()
     else:
