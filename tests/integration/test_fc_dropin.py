@@ -11,7 +11,6 @@ request checks. The guest is the counting guest program (no Linux)."""
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time

@@ -39,7 +39,6 @@ probe runs in <parent>/<id> there, the value written, the controller
 enabled down the path (the root's subtree_control is put back after).
 The plain run needs KVM and runs the rest.
 """
-import ctypes
 import json
 import os
 import shutil

@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import struct
-import subprocess
 import tempfile
 import time
 
