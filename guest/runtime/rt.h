@@ -232,4 +232,15 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 
+/* Whether @word occurs in the kernel command line (rt_cmdline()). */
+static inline bool cmdline_has(const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *s = rt_cmdline(); *s; s++)
+		if (!strncmp(s, word, n))
+			return true;
+	return false;
+}
+
 #endif

@@ -20,16 +20,6 @@ struct hdr {
 	uint32_t oem_rev, creator, creator_rev;
 } __attribute__((packed));
 
-static inline bool cmdline_has(const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *s = rt_cmdline(); *s; s++)
-		if (!strncmp(s, word, n))
-			return true;
-	return false;
-}
-
 static inline uint8_t sum(const void *p, uint32_t len)
 {
 	const uint8_t *b = p;

@@ -101,6 +101,7 @@ int kvm_open(struct kvm *kvm, const char *path)
 	if (arch_kvm_open(kvm, path))
 		goto fail;
 	kvm->pvm = kvm_host_is_pvm();
+	kvm->svm = !kvm->pvm && access("/sys/module/kvm_amd", F_OK) == 0;
 	return 0;
 fail:
 	kvm_close(kvm);

@@ -21,6 +21,11 @@ struct kvm {
 	unsigned int nr_memslots;
 	bool readonly_mem;
 	bool pvm; /* the software (PVM) backend: /sys/module/kvm_pvm */
+	/*
+	 * AMD SVM (/sys/module/kvm_amd): KVM puts a vCPU in its reset state
+	 * at a shutdown exit (the VMCB is undefined after a shutdown).
+	 */
+	bool svm;
 	struct arch_kvm *arch; /* the architecture's (arch_kvm_open()) */
 	/* A VM created ahead by kvm_prepare_vm(), or -1 (kvm_take_vm()) */
 	int spare_vm_fd;

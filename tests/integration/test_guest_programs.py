@@ -7,10 +7,12 @@ the variant the test names) under vmon and asserts its serial output, its
 PASS/FAIL lines and vmon's exit code; a hang is a failure after a timeout.
 Each program is its own meson test (tests/meson.build).
 """
+import fcntl
 import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,13 @@ TIMEOUT = 20
 # vmon's exit code when a program ends with rt_finish() and no failures:
 # debug-exit value 0 -> (0 << 1) | 1.
 PASS_CODE = 1
+# The host's KVM is AMD SVM's: at a shutdown exit (triple fault) KVM puts
+# the vCPU in its reset state, the VMCB being undefined after a shutdown,
+# so the registers at the fault cannot be reported.
+SVM_HOST = os.path.exists("/sys/module/kvm_amd") and \
+    not os.path.exists("/sys/module/kvm_pvm")
+KVM_X86_GET_MCE_CAP_SUPPORTED = 0x8008ae9d  # _IOR(KVMIO, 0x9d, __u64)
+MCG_SER_P = 1 << 24
 
 
 def path(name):
@@ -61,8 +70,20 @@ def test_pci():
              "without --transport pci: no host bridge")
 
 
+def kvm_mce_cap():
+    """The MCG_CAP bits the host's KVM supports."""
+    buf = bytearray(8)
+    with open("/dev/kvm", "rb", buffering=0) as f:
+        fcntl.ioctl(f.fileno(), KVM_X86_GET_MCE_CAP_SUPPORTED, buf)
+    return struct.unpack("<Q", bytes(buf))[0]
+
+
 def test_mce():
-    expect_pass(boot("mce"), 4)
+    # MCG_SER_P where the host's KVM supports it and keeps it: on AMD SVM
+    # KVM keeps only MCG_CAP's bits 0-8 (svm_setup_mce), whatever it
+    # reports as supported.
+    ser = kvm_mce_cap() & MCG_SER_P and not SVM_HOST
+    expect_pass(boot("mce", *([] if ser else ["--append", "mce.ser=0"])), 4)
 
 
 def test_acpi():
@@ -271,6 +292,11 @@ def report_checks(r, rip_line, regs):
         print(r)
         return
     rip = int(m.group(1), 16)
+    if SVM_HOST:
+        vt.check("registers lost" in r.err and "RIP=" not in r.err,
+                 "AMD SVM host: the report says the registers at the fault "
+                 "are lost (not the reset state shown as the fault's)")
+        return
     vt.check("  RIP=0x%016x CPL=0 mode=64-bit" % rip in r.err,
              "register report: RIP 0x%x, CPL 0, 64-bit mode" % rip)
     for reg in regs:

@@ -3,7 +3,8 @@
  * mce.c - the machine-check architecture a vCPU shows, set up as QEMU's PC
  * does: MCG_CAP with 10 banks, MCG_CTL_P and MCG_SER_P (whatever of them
  * the host's KVM supports, KVM_X86_GET_MCE_CAP_SUPPORTED), given to KVM by
- * KVM_X86_SETUP_MCE when the vCPU's CPUID has both MCE and MCA. Without
+ * KVM_X86_SETUP_MCE when the vCPU's CPUID has both MCE and MCA (on AMD SVM
+ * KVM keeps only bits 0-8 of it: no MCG_SER_P there). Without
  * it KVM leaves MCG_CAP at its own default of 32 banks. Owns
  * arch_kvm.mce_cap and .mce_banks.
  */

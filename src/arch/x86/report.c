@@ -3,6 +3,10 @@
  * report.c - the report vmon prints when a vCPU stops the VM abnormally
  * (triple fault, emulation failure, failed entry): reason, RIP, CPL, mode,
  * the instruction bytes at RIP, the registers and a hint if one applies.
+ * On AMD SVM a shutdown exit leaves the vCPU in its reset state (KVM
+ * re-initialises it, the VMCB being undefined after a shutdown): the report
+ * then says the registers are lost rather than show the reset state as the
+ * fault's.
  */
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -12,6 +16,13 @@
 #include "../../vmm/vcpu.h"
 #include "../../vmm/vm.h"
 #include "cpu.h"
+
+/* The state INIT gives: real mode at the reset vector F000:FFF0. */
+static bool reset_state(const struct kvm_regs *r, const struct kvm_sregs *s)
+{
+	return r->rip == 0xfff0 && s->cs.selector == 0xf000 &&
+	       s->cs.base == 0xffff0000 && !(s->cr0 & 1);
+}
 
 static const char *cpu_mode(const struct kvm_sregs *s)
 {
@@ -43,6 +54,14 @@ void vcpu_report(struct vcpu *vcpu, const char *reason, const uint8_t *insn,
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) ||
 	    ioctl(vcpu->fd, KVM_GET_SREGS, &s)) {
 		fprintf(f, "vmon: vcpu%u: registers unavailable\n", vcpu->id);
+		return;
+	}
+	if (vcpu->vm->kvm->svm && strstr(reason, "KVM_EXIT_SHUTDOWN") &&
+	    reset_state(&r, &s)) {
+		fprintf(f,
+			"vmon: vcpu%u: registers lost: this host's KVM (AMD SVM) resets a vCPU at a shutdown exit\n",
+			vcpu->id);
+		fflush(f);
 		return;
 	}
 	if (!insn || !insn_len) {
