@@ -303,7 +303,7 @@ static int jail_enter(struct jail_opts *o)
 			return bad("--netns", o->netns, strerror(errno));
 	}
 	null_fd = o->daemonize ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
-	if (jail_rlimits(o) || jail_cgroup_enter(o))
+	if (jail_cgroup_enter(o))
 		return -1;
 	if (unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
@@ -313,6 +313,13 @@ static int jail_enter(struct jail_opts *o)
 	if (jail_build_root(o) || jail_pivot(o) || detach(o, netns_fd, null_fd))
 		return -1;
 	if (o->new_pid_ns && enter_pid_ns(o))
+		return -1;
+	/*
+	 * The resource limits are the exec file's: set last, so that building
+	 * the root is not bound by them (a copy of a large exec file onto
+	 * another file system under --resource-limit fsize=).
+	 */
+	if (jail_rlimits(o))
 		return -1;
 	return drop_privileges(o);
 }

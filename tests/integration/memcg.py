@@ -5,6 +5,20 @@ memory cgroup, cgroup v1 or v2, with a memory limit."""
 import os
 
 
+def enable_memory(parent):
+    """Enables the memory controller for the children of v2 cgroup
+    @parent if it is not yet (a host whose service manager did not, as
+    root); where that is not allowed, memory_cgroup() finds no knob."""
+    try:
+        with open(os.path.join(parent, "cgroup.subtree_control")) as f:
+            if "memory" in f.read().split():
+                return
+        with open(os.path.join(parent, "cgroup.subtree_control"), "w") as f:
+            f.write("+memory")
+    except OSError:
+        pass
+
+
 def memory_cgroup(name, limit, v2_knob="memory.max"):
     """The directory of a new child cgroup @name limited to @limit bytes
     (v1: memory.limit_in_bytes; v2: @v2_knob, memory.max or memory.high),
@@ -22,6 +36,8 @@ def memory_cgroup(name, limit, v2_knob="memory.max"):
     else:
         return None
     d = os.path.join(parent, name)
+    if knob != "memory.limit_in_bytes":
+        enable_memory(parent)
     try:
         os.mkdir(d)
         with open(os.path.join(d, knob), "w") as f:

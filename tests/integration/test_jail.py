@@ -522,7 +522,9 @@ def test_sock_group():
 
 
 def test_exec_copy():
-    """An exec file another user may write is copied, never linked."""
+    """An exec file another user may write is copied, never linked; the
+    copy is not bound by --resource-limit fsize (the exec file's limit),
+    smaller here than the file."""
     jid = "copy-%d" % os.getpid()
     own_dir = tempfile.mkdtemp(prefix="vmon-jail-own-")
     own = os.path.join(own_dir, "vmon-own")
@@ -531,7 +533,8 @@ def test_exec_copy():
     try:
         r = run([VMON, "jail", "--id", jid, "--exec-file", own, "--uid",
                  str(UID), "--gid", str(GID), "--chroot-base-dir", BASE,
-                 "--", "--help"], timeout=60)
+                 "--resource-limit", "fsize=65536", "--", "--help"],
+                timeout=60)
         check(r.code == 0 and "--kernel" in r.out,
               "the jailed copy runs: %r %s" % (r.code, r.err[-300:]))
         st = os.stat(os.path.join(BASE, "vmon-own", jid, "root", "vmon-own"))
