@@ -2,7 +2,8 @@
 /*
  * memstat.c - a VM's memory as the host kernel accounts it (memstat.h):
  * /proc/self/smaps summed over the guest RAM mapping (and over the whole
- * process), /proc/self/ksm_stat for KSM where the host has it.
+ * process), /proc/self/ksm_stat or ksm_merging_pages for KSM where the
+ * host has them.
  */
 #include "memstat.h"
 
@@ -108,6 +109,14 @@ void memstat_parse_ksm_stat(FILE *f, struct mem_usage *u)
 	}
 }
 
+void memstat_parse_ksm_merging(FILE *f, struct mem_usage *u)
+{
+	unsigned long long v;
+
+	if (!u->ksm_per_mapping && fscanf(f, "%llu", &v) == 1)
+		u->ksm = (uint64_t)v * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 int memstat_read(const void *base, uint64_t size, struct mem_usage *u)
 {
 	FILE *f = fopen("/proc/self/smaps", "re");
@@ -122,10 +131,19 @@ int memstat_read(const void *base, uint64_t size, struct mem_usage *u)
 		errno = EIO;
 		return -1;
 	}
-	/* Older hosts have no ksm_stat: KSM then only from smaps, or 0. */
+	/*
+	 * KSM: smaps' per-mapping field, else ksm_stat's merging pages, else
+	 * ksm_merging_pages (kernels like Debian 12's 6.1), else 0.
+	 */
 	f = fopen("/proc/self/ksm_stat", "re");
 	if (f) {
 		memstat_parse_ksm_stat(f, u);
+		fclose(f);
+	}
+	f = u->have_ksm_stat ? NULL :
+			       fopen("/proc/self/ksm_merging_pages", "re");
+	if (f) {
+		memstat_parse_ksm_merging(f, u);
 		fclose(f);
 	}
 	return 0;

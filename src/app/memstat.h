@@ -38,6 +38,11 @@ int memstat_parse_smaps(FILE *f, uintptr_t base, uint64_t size,
 			struct mem_usage *u);
 /* The same for the ksm_stat text @f: ksm_merging_pages, profit. */
 void memstat_parse_ksm_stat(FILE *f, struct mem_usage *u);
+/*
+ * The same for ksm_merging_pages (one number: on kernels whose ksm_stat
+ * lacks it, as Debian 12's 6.1), unless a per-mapping figure was found.
+ */
+void memstat_parse_ksm_merging(FILE *f, struct mem_usage *u);
 
 /* Reads this process's files for the RAM at @base; 0 or -1 (errno). */
 int memstat_read(const void *base, uint64_t size, struct mem_usage *u);

@@ -49,30 +49,6 @@ def ns(*cmd):
     vmontest.check(r.returncode == 0, " ".join(cmd) + " " + r.stderr.strip())
 
 
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def ram_rss(pid, size):
-    """Resident bytes of vmon's guest-RAM mapping (@size bytes, 2 MiB
-    aligned); of several such mappings (the sanitizer's shadow has one),
-    the one with the most resident memory."""
-    best, mapping = 0, None
-    with open("/proc/%d/smaps" % pid) as f:
-        for line in f:
-            w = line.split()
-            if "-" in w[0] and len(w) >= 5:
-                lo, hi = (int(x, 16) for x in w[0].split("-"))
-                mapping = hi - lo if lo % (2 << 20) == 0 else None
-            elif w[0] == "Rss:" and mapping == size:
-                best = max(best, int(w[1]) * 1024)
-    return best
-
-
 def main():
     vmontest.require_kvm()
     d = vmontest.default_guest_dir()
@@ -124,7 +100,7 @@ def main():
         ram_start = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and ram_start < MEM and g.p.poll() is None:
-            ram_start = max(ram_start, ram_rss(g.p.pid, MEM))
+            ram_start = max(ram_start, vmontest.ram_rss(g.p.pid, MEM))
             time.sleep(0.2)
         vmontest.check(ram_start == MEM, "--mem-prealloc: all %d MiB of guest RAM "
                        "resident before the boot (%.1f MiB)" % (MEM >> 20, ram_start / 2**20))
@@ -216,7 +192,7 @@ def main():
         target = "virtio-balloon: the guest reached the balloon target of 32 MiB"
         vmontest.check(g.err.count(target) == 1,
                        "the guest inflated the balloon to its 32 MiB target")
-        ram_now = ram_rss(g.p.pid, MEM)
+        ram_now = vmontest.ram_rss(g.p.pid, MEM)
         print("guest RAM resident: %.1f MiB at start, %.1f MiB after the inflation" %
               (ram_start / 2**20, ram_now / 2**20))
         vmontest.check(ram_start - ram_now >= 32 << 20,

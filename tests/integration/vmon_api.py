@@ -71,8 +71,11 @@ def encode_request(method, path, body=None):
     return head.encode() + b"\r\n" + (body or b"")
 
 
-def request(sock_path, method, path, body=None, timeout=10.0):
-    """One request; returns (status, parsed JSON body or None)."""
+def request(sock_path, method, path, body=None, timeout=60.0):
+    """One request; returns (status, parsed JSON body or None). The timeout
+    only detects a server that never answers: requests that copy guest
+    memory (snapshot/create of a VM whose pages a Uffd handler serves)
+    took over 10 s on a loaded host under nested KVM."""
     data = encode_request(method, path, body)
     status, parsed, _ = parse_response(raw(sock_path, data, timeout))
     return status, parsed

@@ -41,6 +41,22 @@ def shutdown_report_ok(err):
 _failures = 0
 
 
+def ram_rss(pid, size):
+    """Resident bytes of vmon's guest-RAM mapping (@size bytes, 2 MiB
+    aligned); of several such mappings (the sanitizer's shadow has one),
+    the one with the most resident memory."""
+    best, mapping = 0, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            w = line.split()
+            if "-" in w[0] and len(w) >= 5:
+                lo, hi = (int(x, 16) for x in w[0].split("-"))
+                mapping = hi - lo if lo % (2 << 20) == 0 else None
+            elif w[0] == "Rss:" and mapping == size:
+                best = max(best, int(w[1]) * 1024)
+    return best
+
+
 def require_kvm():
     """Fail (not skip) when /dev/kvm is missing or not usable."""
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):

@@ -2,7 +2,8 @@
 /*
  * test_memstat.c - unit tests for the memory report's parsers
  * (src/app/memstat.c): smaps summed over the guest RAM mapping only,
- * long lines, ksm_stat with and without a per-mapping KSM field.
+ * long lines, ksm_stat with and without a per-mapping KSM field, and
+ * ksm_merging_pages where ksm_stat lacks it (Debian 12's 6.1).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -115,12 +116,39 @@ static void test_ksm_stat(void **state)
 	assert_int_equal(u.ksm, KIB(64)); /* the mapping's own figure */
 }
 
+/* Debian 12's 6.1: ksm_stat without merging pages, ksm_merging_pages has them. */
+static void test_ksm_merging_file(void **state)
+{
+	struct mem_usage u;
+	FILE *f = text("ksm_rmap_items 10\n");
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	memstat_parse_ksm_stat(f, &u);
+	fclose(f);
+	assert_false(u.have_ksm_stat);
+	assert_int_equal(u.ksm, 0);
+	f = text("6\n");
+	memstat_parse_ksm_merging(f, &u);
+	fclose(f);
+	assert_int_equal(u.ksm, 6 * 4096);
+
+	memset(&u, 0, sizeof(u));
+	u.ksm = KIB(64);
+	u.ksm_per_mapping = true;
+	f = text("6\n");
+	memstat_parse_ksm_merging(f, &u);
+	fclose(f);
+	assert_int_equal(u.ksm, KIB(64)); /* the mapping's own figure */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_smaps_ram_only),
 		cmocka_unit_test(test_smaps_empty),
 		cmocka_unit_test(test_ksm_stat),
+		cmocka_unit_test(test_ksm_merging_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
