@@ -140,8 +140,9 @@ int memstat_read(const void *base, uint64_t size, struct mem_usage *u)
 		memstat_parse_ksm_stat(f, u);
 		fclose(f);
 	}
-	f = u->have_ksm_stat ? NULL :
-			       fopen("/proc/self/ksm_merging_pages", "re");
+	f = u->have_ksm_stat || u->ksm_per_mapping ?
+		    NULL :
+		    fopen("/proc/self/ksm_merging_pages", "re");
 	if (f) {
 		memstat_parse_ksm_merging(f, u);
 		fclose(f);

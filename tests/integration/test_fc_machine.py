@@ -182,7 +182,7 @@ def test_serial():
 
 
 PROBE = os.path.join(vmontest.BUILD_ROOT, "guest", "cpuid_probe.elf")
-PVM = os.path.isdir("/sys/module/kvm_pvm")
+PVM = vmontest.PVM_HOST
 
 
 def bitmap(bits, width=32):

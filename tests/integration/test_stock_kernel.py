@@ -12,7 +12,7 @@ import time
 
 import vmontest as t
 
-PVM = os.path.exists("/sys/module/kvm_pvm")
+PVM = t.PVM_HOST
 
 
 def cache_dir():
