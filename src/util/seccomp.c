@@ -441,6 +441,10 @@ void seccomp_lists_print(FILE *f)
 		const struct sc_kind *kind = &sc_kinds[k];
 
 		fprintf(f, "%s%s: %s\n", k ? "\n" : "", kind->name, kind->what);
+		for (int i = 0; kind->hot && kind->hot[i]; i++)
+			fprintf(f, "%s%s%s",
+				i ? ", " : "  tested first: ", kind->hot[i],
+				kind->hot[i + 1] ? "" : "\n");
 		for (const struct sc_group *const *g = kind->groups; *g; g++) {
 			fprintf(f, "  [%s]\n", (*g)->name);
 			for (size_t i = 0; i < (*g)->nr_rules; i++) {

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <seccomp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -87,6 +88,16 @@ int seccomp_compile(enum thread_kind k, bool log, struct sock_fprog *out)
 		pr_err("seccomp list %s: libseccomp cannot start a filter",
 		       kind->name);
 		return -1;
+	}
+	for (unsigned int i = 0; kind->hot && kind->hot[i]; i++) {
+		int nr = seccomp_syscall_resolve_name(kind->hot[i]);
+
+		if (nr == __NR_SCMP_ERROR ||
+		    seccomp_syscall_priority(ctx, nr, (uint8_t)(255 - i))) {
+			pr_err("seccomp list %s: %s: cannot test it first",
+			       kind->name, kind->hot[i]);
+			goto out;
+		}
 	}
 	for (const struct sc_group *const *g = kind->groups; *g; g++)
 		for (size_t i = 0; i < (*g)->nr_rules; i++)

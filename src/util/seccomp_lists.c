@@ -421,19 +421,30 @@ static const struct sc_group *const api_groups[] = {
 	&teardown, &vcpu,  &io,	 &uart,	 &postcopy, NULL
 };
 
+/*
+ * A vCPU thread makes ioctl(KVM_RUN) on every exit: ioctl is tested first
+ * (bench/all seccomp: 48 instructions of the vCPU program to allow it
+ * otherwise, 22 so). In API mode the vCPU threads also run the API
+ * thread's program, hence its ioctl first as well. The I/O thread waits,
+ * reads eventfds and writes irqfds on every event.
+ */
+static const char *const vcpu_hot[] = { "ioctl", NULL };
+static const char *const io_hot[] = { "epoll_wait", "read", "write",
+				      "io_uring_enter", NULL };
+
 const struct sc_kind sc_kinds[THREAD_KINDS] = {
 	[THREAD_MAIN] = { "main", NULL,
 			  "the main thread (vmon) once the VM runs: console, signals, stop, teardown",
 			  main_groups },
 	[THREAD_VCPU] = { "vcpu", NULL,
 			  "the vCPU threads (vcpuN): KVM_RUN and device emulation",
-			  vcpu_groups },
+			  vcpu_groups, vcpu_hot },
 	[THREAD_IO] = { "io", "vmon-io",
 			"the virtio I/O thread (vmon-io): block, net, vsock, rng, balloon",
-			io_groups },
+			io_groups, io_hot },
 	[THREAD_API] = { "api", "vmon-api",
 			 "the API thread (vmon-api, libmicrohttpd's): requests, InstanceStart builds the VM",
-			 api_groups },
+			 api_groups, vcpu_hot },
 	[THREAD_MIGRATE] = { "migrate", "vmon-mig",
 			     "the post-copy threads of a migration's destination (vmon-mig): page faults, requests, pages",
 			     migrate_groups },
