@@ -8,6 +8,7 @@ never a hang or a crash of vmon. The wait follows the guest's progress
 (its console output): it fails only when the kernel stops printing for
 vmontest.STALL_S seconds without vmon ending."""
 import os
+import subprocess
 import time
 
 import vmontest as t
@@ -15,17 +16,16 @@ import vmontest as t
 PVM = t.PVM_HOST
 
 
-def cache_dir():
-    c = os.environ.get("VMON_CACHE")
-    if c:
-        return c
-    return os.path.join(os.environ.get("XDG_CACHE_HOME") or
-                        os.path.expanduser("~/.cache"), "vmon")
+def stock_dir():
+    """Where scripts/fetch-stock-kernel keeps the current kernel."""
+    r = subprocess.run([os.path.join(t.SOURCE_ROOT, "scripts", "fetch-stock-kernel"),
+                        "--cache-dir"], capture_output=True, text=True, check=True)
+    return r.stdout.strip()
 
 
 def main():
     t.require_kvm()
-    kernel = os.path.join(cache_dir(), "stock", "current", "vmlinux")
+    kernel = os.path.join(stock_dir(), "vmlinux")
     if not t.check(os.path.exists(kernel), "stock kernel present (%s)" % kernel):
         print("run scripts/fetch-stock-kernel (scripts/setup does)")
         t.finish()
