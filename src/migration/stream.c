@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,8 +229,14 @@ int mig_listen(const struct mig_addr *a, char *err, size_t errlen)
 
 		unix_sockaddr(a, &sun);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		/*
+		 * Owner only, whatever the umask: bind() gives the node the
+		 * socket's own mode (less the umask), so set it first. Who
+		 * connects sends the VM's configuration (docs/migration.md).
+		 */
 		if (fd >= 0 &&
-		    (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+		    (fchmod(fd, 0600) ||
+		     bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
 		     listen(fd, 1))) {
 			close(fd);
 			fd = -1;

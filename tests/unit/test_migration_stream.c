@@ -5,15 +5,18 @@
  * pair unchanged; a prelude's version is checked (this version accepted,
  * a newer one and version 1's bare state file refused, naming both
  * versions); a record type this version lacks is refused naming both
- * versions; a checksum mismatch is corrupt.
+ * versions; a checksum mismatch is corrupt; a unix: address listens on a
+ * socket only its owner may connect to, whatever the umask.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -162,6 +165,30 @@ static void test_checksum(void **state)
 	pair_close(&p);
 }
 
+static void test_unix_listen_owner_only(void **state)
+{
+	char dir[] = "/tmp/vmon-mig-test-XXXXXX", url[128], err[MIG_ERR_MAX];
+	struct mig_addr a;
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof(url), "unix:%s/in.sock", dir);
+	assert_int_equal(mig_addr_parse(url, &a, err, sizeof(err)), 0);
+	old = umask(0);
+	fd = mig_listen(&a, err, sizeof(err));
+	umask(old);
+	assert_true(fd >= 0);
+	assert_int_equal(stat(a.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	close(fd);
+	unlink(a.path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_hello_versions),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_unix_listen_owner_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
