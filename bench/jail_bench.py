@@ -7,6 +7,12 @@ then, for `vmon --api-sock` and for `vmon jail ... -- --api-sock`
 jailer's, plus the loader it runs to list the libraries, a reaped child).
 Needs root. Median of N runs each, alternating.
 
+With /dev/kvm it also times a whole run of build/guest/exitcode.elf, a
+guest whose first instruction ends it: `vmon --kernel ...` against the
+same run jailed (`vmon jail ... --link exitcode.elf -- --kernel
+/exitcode.elf`),
+CPU time of the process and its reaped children (wait4), and wall time.
+
 Usage: bench/jail_bench.py [--build build] [-n 20]; prints a Markdown table.
 """
 import argparse
@@ -59,6 +65,22 @@ def start(args, sock, env):
     return wall, cpu
 
 
+def whole_run(args, env):
+    """(wall ms, CPU ms) of a run of exitcode.elf to its end: status 1,
+    the guest's debug-exit of 0 ((0 << 1) | 1)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = (time.monotonic() - t0) * 1000
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 1:
+        raise RuntimeError("%r: exit %d: %s" % (args, p.returncode, err[-500:]))
+    return wall, (ru.ru_utime + ru.ru_stime) * 1000
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -67,9 +89,22 @@ def main():
     vmon = os.path.abspath(os.path.join(a.build, "vmon"))
     tmp = tempfile.mkdtemp(prefix="vmon-jail-bench-")
     env = dict(os.environ, VMON_RUNTIME_DIR=os.path.join(tmp, "reg"))
-    res = {"plain": [], "jail": []}
+    res = {"plain": [], "jail": [], "run plain": [], "run jail": []}
+    guest = os.path.abspath(os.path.join(a.build, "guest", "exitcode.elf"))
+    kvm = os.path.exists("/dev/kvm") and os.path.exists(guest)
     try:
         for i in range(a.n):
+            if kvm:
+                res["run plain"].append(whole_run(
+                    [vmon, "--id", "p%d" % i, "-q", "--kernel", guest, "-m",
+                     "32M"], env))
+                base = os.path.join(tmp, "base")
+                res["run jail"].append(whole_run(
+                    [vmon, "jail", "--id", "r%d" % i, "--exec-file", vmon,
+                     "--uid", "60001", "--gid", "60001", "--chroot-base-dir",
+                     base, "--link", guest, "--", "-q", "--kernel",
+                     "/exitcode.elf", "-m", "32M"], env))
+                shutil.rmtree(base)
             sock = os.path.join(tmp, "api.sock")
             res["plain"].append(start([vmon, "--api-sock", sock, "--id",
                                        "b%d" % i], sock, env))
@@ -91,6 +126,17 @@ def main():
                     (1, "CPU time by then")):
         p = statistics.median(r[k] for r in res["plain"])
         j = statistics.median(r[k] for r in res["jail"])
+        print("| %s | %.2f ms | %.2f ms | %+.2f ms |" % (name, p, j, j - p))
+    if not kvm:
+        print("\n(no /dev/kvm or %s: the whole runs were not timed)" % guest)
+        return
+    print("\n| measure (median of %d) | vmon run | vmon jail ... run | "
+          "difference |" % a.n)
+    print("|---|---|---|---|")
+    for k, name in ((0, "whole run of exitcode.elf, wall"),
+                    (1, "whole run of exitcode.elf, CPU")):
+        p = statistics.median(r[k] for r in res["run plain"])
+        j = statistics.median(r[k] for r in res["run jail"])
         print("| %s | %.2f ms | %.2f ms | %+.2f ms |" % (name, p, j, j - p))
 
 
