@@ -119,26 +119,25 @@ def main():
             shutil.rmtree(base)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("| measure (median of %d) | vmon --api-sock | vmon jail | "
-          "difference |" % a.n)
-    print("|---|---|---|---|")
-    for k, name in ((0, "exec to API socket accepting, wall"),
-                    (1, "CPU time by then")):
-        p = statistics.median(r[k] for r in res["plain"])
-        j = statistics.median(r[k] for r in res["jail"])
-        print("| %s | %.2f ms | %.2f ms | %+.2f ms |" % (name, p, j, j - p))
+    table(a.n, "vmon --api-sock", "vmon jail", res["plain"], res["jail"],
+          ("exec to API socket accepting, wall", "CPU time by then"))
     if not kvm:
         print("\n(no /dev/kvm or %s: the whole runs were not timed)" % guest)
         return
-    print("\n| measure (median of %d) | vmon run | vmon jail ... run | "
-          "difference |" % a.n)
-    print("|---|---|---|---|")
-    for k, name in ((0, "whole run of exitcode.elf, wall"),
-                    (1, "whole run of exitcode.elf, CPU")):
-        p = statistics.median(r[k] for r in res["run plain"])
-        j = statistics.median(r[k] for r in res["run jail"])
-        print("| %s | %.2f ms | %.2f ms | %+.2f ms |" % (name, p, j, j - p))
+    print()
+    table(a.n, "vmon run", "vmon jail ... run", res["run plain"], res["run jail"],
+          ("whole run of exitcode.elf, wall", "whole run of exitcode.elf, CPU"))
 
+
+def table(n, plain_name, jail_name, plain, jail, rows):
+    """Medians of (wall, CPU) pairs, plain against jailed, as Markdown."""
+    print("| measure (median of %d) | %s | %s | difference |"
+          % (n, plain_name, jail_name))
+    print("|---|---|---|---|")
+    for k, name in enumerate(rows):
+        p = statistics.median(r[k] for r in plain)
+        j = statistics.median(r[k] for r in jail)
+        print("| %s | %.2f ms | %.2f ms | %+.2f ms |" % (name, p, j, j - p))
 
 if __name__ == "__main__":
     main()

@@ -24,6 +24,7 @@
 
 #include "../snapshot/crc64.h"
 #include "../snapshot/file.h"
+#include "../util/le.h"
 
 #define NS 1000000000ULL
 
@@ -297,29 +298,6 @@ int mig_conn_compress(struct mig_conn *c, char *err, size_t errlen)
 	/* Fast: the link, not the CPU, should be what takes time. */
 	ZSTD_CCtx_setParameter(c->zctx, ZSTD_c_compressionLevel, 1);
 	return 0;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 /* Sleeps as long as the bandwidth limit asks after @n more bytes. */

@@ -11,25 +11,11 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "../util/le.h"
 
 #define PAGE 4096ULL
 
 static const uint8_t magic[8] = { 'V', 'M', 'O', 'N', 'W', 'S', 'E', 'T' };
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 int wset_add(struct wset *w, uint64_t offset)
 {
@@ -60,14 +46,14 @@ int wset_load(struct wset *w, const char *path, uint64_t file_size, char *err,
 	data = snapfile_read(path, &len, err, errlen);
 	if (!data)
 		return -1;
-	n = len >= 16 ? le64(data + 8) : 0;
+	n = len >= 16 ? get_le64(data + 8) : 0;
 	if (len < 16 || memcmp(data, magic, sizeof(magic)) != 0 ||
 	    n != (len - 16) / 8 || (len - 16) % 8) {
 		snprintf(err, errlen, "not a vmon working set file");
 		goto out;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t off = le64(data + 16 + 8 * i);
+		uint64_t off = get_le64(data + 16 + 8 * i);
 
 		if (off % PAGE || off >= file_size) {
 			snprintf(err, errlen,

@@ -40,6 +40,7 @@
 #include "migration/stream.h"
 #include "snapshot/crc64.h"
 #include "snapshot/snapshot.h"
+#include "util/le.h"
 #include "vmm/vm.h"
 
 #include "fuzz_vm.h"
@@ -60,18 +61,6 @@ struct writer {
 	const uint8_t *buf;
 	size_t len;
 };
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void setup(void)
 {
