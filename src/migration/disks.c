@@ -33,7 +33,9 @@
 /* A BLOCKS record: at most this many chunks, contiguous. */
 #define RUN_CHUNKS 16U
 #define RUN_MAX (RUN_CHUNKS * BLOCK_DIRTY_CHUNK)
-#define BLOCKS_HEAD 24 /* u32 drive, u32 flags, u64 offset, u64 length */
+#define BLOCKS_HEAD MIG_BLOCKS_HEAD
+_Static_assert(RUN_MAX <= MIG_BLOCKS_RUN_MAX, "a run fits a BLOCKS record");
+_Static_assert(VMON_MAX_DISKS <= MIG_DISKS_MAX, "the disks fit a DISKS record");
 #define BLOCKS_F_ZERO 1U
 
 struct src_disk {

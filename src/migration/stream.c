@@ -416,8 +416,49 @@ static int read_all(struct mig_conn *c, void *buf, size_t len, int timeout_ms,
 	return 0;
 }
 
-/* Replaces *@buf (a compressed payload of *@len bytes) by its content. */
-static int decompress(uint8_t **buf, size_t *len, char *err, size_t errlen)
+uint64_t mig_payload_max(uint32_t type)
+{
+	switch (type) {
+	case MIG_HELLO:
+	case MIG_STATE:
+	case MIG_DISCARD:
+		return MIG_PAYLOAD_MAX;
+	case MIG_PAGES:
+		return 8 + (uint64_t)MIG_BATCH_PAGES * (8 + MIG_PAGE);
+	case MIG_REQ:
+		return 8 + 8ULL * MIG_BATCH_PAGES;
+	case MIG_ERROR:
+		return MIG_ERR_MAX;
+	case MIG_DISKS:
+		return 8 + 16ULL * MIG_DISKS_MAX;
+	case MIG_BLOCKS:
+		return MIG_BLOCKS_HEAD + MIG_BLOCKS_RUN_MAX;
+	case MIG_DONE:
+	case MIG_END:
+	case MIG_SYNC:
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * An ERROR's message, to be printed: NUL-terminated within @len and
+ * without control characters (a hostile peer's text reaches a terminal).
+ */
+static void tame_message(uint8_t *p, size_t len)
+{
+	p[len - 1] = 0;
+	for (size_t i = 0; i + 1 < len && p[i]; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			p[i] = '?';
+}
+
+/*
+ * Replaces *@buf (a compressed payload of *@len bytes) by its content,
+ * at most @max bytes.
+ */
+static int decompress(uint8_t **buf, size_t *len, uint64_t max, char *err,
+		      size_t errlen)
 {
 	uint64_t raw;
 	uint8_t *out;
@@ -429,7 +470,7 @@ static int decompress(uint8_t **buf, size_t *len, char *err, size_t errlen)
 		return -1;
 	}
 	raw = get_le64(*buf);
-	if (!raw || raw > MIG_PAYLOAD_MAX) {
+	if (!raw || raw > max) {
 		snprintf(err, errlen,
 			 "corrupt stream: compressed record of %llu bytes",
 			 (unsigned long long)raw);
@@ -520,8 +561,8 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 	     int timeout_ms, char *err, size_t errlen)
 {
 	uint8_t head[MIG_HEAD_SIZE];
-	uint64_t n, crc;
-	uint32_t word;
+	uint64_t n, crc, max;
+	uint32_t word, zstd;
 	uint8_t *buf = NULL;
 
 	*payload = NULL;
@@ -541,7 +582,11 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 		unknown_type(c, *type, err, errlen);
 		return -1;
 	}
-	if ((word >> 16) & ~1U || n > MIG_PAYLOAD_MAX) {
+	/* Only a batch of pages is ever compressed. */
+	zstd = (word >> 16) & MIG_F_ZSTD;
+	max = mig_payload_max(*type);
+	if ((word >> 16) & ~MIG_F_ZSTD || (zstd && *type != MIG_PAGES) ||
+	    n > (zstd ? 8 + ZSTD_COMPRESSBOUND(max) : max)) {
 		snprintf(err, errlen,
 			 "corrupt stream: record type %u, flags %u, %llu bytes",
 			 *type, word >> 16, (unsigned long long)n);
@@ -564,8 +609,10 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 		goto fail;
 	}
 	*len = n;
-	if ((word >> 16) & MIG_F_ZSTD && decompress(&buf, len, err, errlen))
+	if (zstd && decompress(&buf, len, max, err, errlen))
 		goto fail;
+	if (*type == MIG_ERROR && n)
+		tame_message(buf, n);
 	*payload = buf;
 	return 0;
 fail:

@@ -26,7 +26,11 @@
 /* A HELLO payload's head: u32 version, u32 0 (then, from the source, the state). */
 #define MIG_HELLO_HEAD 8
 #define MIG_HEAD_SIZE 24
-/* The largest payload accepted (a state file, or a batch of pages). */
+/*
+ * The largest payload accepted: a state file (HELLO, STATE) or the
+ * post-copy page bitmap (DISCARD). Every other type has its own, smaller
+ * bound (mig_payload_max()), compressed or not.
+ */
 #define MIG_PAYLOAD_MAX (256U << 20)
 #define MIG_ERR_MAX 512
 
@@ -69,6 +73,18 @@ enum mig_rec {
  */
 #define MIG_STATE_RUN 1U
 #define MIG_STATE_POSTCOPY 2U
+
+/* A DISKS record names at most this many disks; a BLOCKS run at most this many bytes. */
+#define MIG_DISKS_MAX 16U
+#define MIG_BLOCKS_HEAD 24U /* u32 drive, u32 flags, u64 offset, u64 length */
+#define MIG_BLOCKS_RUN_MAX (1U << 20)
+
+/*
+ * The largest payload a record of @type may carry, uncompressed: what
+ * this version's sender can produce, so that a hostile peer cannot make
+ * the receiver allocate more (0 for an unknown type).
+ */
+uint64_t mig_payload_max(uint32_t type);
 
 struct mig_conn {
 	int fd;

@@ -6,7 +6,11 @@
  * a newer one and version 1's bare state file refused, naming both
  * versions); a record type this version lacks is refused naming both
  * versions; a checksum mismatch is corrupt; a unix: address listens on a
- * socket only its owner may connect to, whatever the umask.
+ * socket only its owner may connect to, whatever the umask; each record
+ * type's payload is bounded by what a sender of this version produces
+ * (compressed or not: a small zstd frame cannot make the receiver
+ * allocate 256 MiB) and a peer's ERROR reaches the log without control
+ * characters.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 
 #include "migration/stream.h"
 #include "snapshot/crc64.h"
@@ -69,11 +74,11 @@ static void test_round_trip(void **state)
 
 	(void)state;
 	pair_open(&p);
-	assert_int_equal(mig_send(&p.tx, MIG_SYNC, "abc", 3, err, sizeof(err)),
-			 0);
+	assert_int_equal(
+		mig_send(&p.tx, MIG_STATE, "abc", 3, err, sizeof(err)), 0);
 	assert_int_equal(
 		mig_recv(&p.rx, &type, &got, &len, 1000, err, sizeof(err)), 0);
-	assert_int_equal(type, MIG_SYNC);
+	assert_int_equal(type, MIG_STATE);
 	assert_int_equal(len, 3);
 	assert_memory_equal(got, "abc", 3);
 	free(got);
@@ -158,10 +163,107 @@ static void test_checksum(void **state)
 
 	(void)state;
 	pair_open(&p);
-	raw_record(p.tx.fd, MIG_SYNC, "abc", 3, crc64(0, "abd", 3));
+	raw_record(p.tx.fd, MIG_STATE, "abc", 3, crc64(0, "abd", 3));
 	assert_int_equal(
 		mig_recv(&p.rx, &type, &got, &len, 1000, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "checksum mismatch"));
+	pair_close(&p);
+}
+
+/* Sends a record (@word: type, flags) and expects mig_recv() to refuse it. */
+static void expect_refused(struct pair *p, uint32_t word, const void *payload,
+			   uint64_t len, const char *why)
+{
+	char err[MIG_ERR_MAX] = "";
+	uint8_t *got = NULL;
+	uint32_t type;
+	size_t n;
+
+	raw_record(p->tx.fd, word, payload, len, crc64(0, payload, len));
+	assert_int_equal(
+		mig_recv(&p->rx, &type, &got, &n, 1000, err, sizeof(err)), -1);
+	assert_null(got);
+	assert_non_null(strstr(err, why));
+}
+
+static void test_payload_bounds(void **state)
+{
+	const uint64_t pages_max = 8 + MIG_BATCH_PAGES * (8ULL + MIG_PAGE);
+	char err[MIG_ERR_MAX] = "";
+	uint8_t head[MIG_HEAD_SIZE], *big, *z, *got;
+	uint32_t word = MIG_PAGES;
+	uint64_t len;
+	size_t zl, n;
+	uint32_t type;
+	struct pair p;
+
+	(void)state;
+	assert_int_equal(mig_payload_max(MIG_PAGES), pages_max);
+	assert_int_equal(mig_payload_max(MIG_SYNC), 0);
+	assert_int_equal(mig_payload_max(MIG_BLOCKS),
+			 MIG_BLOCKS_HEAD + MIG_BLOCKS_RUN_MAX);
+	assert_int_equal(mig_payload_max(MIG_STATE), MIG_PAYLOAD_MAX);
+
+	pair_open(&p);
+	/*
+	 * A head announcing more than a batch of pages is refused before
+	 * anything is allocated or read (no payload follows here: a receiver
+	 * that tried to read it would time out instead).
+	 */
+	len = pages_max + 1;
+	memcpy(head, &(uint32_t){ MIG_MAGIC }, 4);
+	memcpy(head + 4, &word, 4);
+	memcpy(head + 8, &len, 8);
+	memset(head + 16, 0, 8);
+	assert_int_equal(write(p.tx.fd, head, sizeof(head)), sizeof(head));
+	assert_int_equal(
+		mig_recv(&p.rx, &type, &got, &n, 1000, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "corrupt stream: record type 2"));
+	pair_close(&p);
+
+	pair_open(&p);
+	/* An empty-payload type with a payload. */
+	expect_refused(&p, MIG_SYNC, "x", 1, "record type 16, flags 0, 1 bytes");
+	pair_close(&p);
+
+	pair_open(&p);
+	/* Only pages are compressed. */
+	expect_refused(&p, MIG_STATE | MIG_F_ZSTD << 16, "12345678x", 9,
+		       "record type 3, flags 1");
+	pair_close(&p);
+
+	/*
+	 * A zstd bomb: 64 MiB of zeros in a frame of a few KiB, announced
+	 * as a batch of pages. Refused by its announced length, before the
+	 * 64 MiB are allocated.
+	 */
+	big = calloc(1, 64U << 20);
+	assert_non_null(big);
+	z = malloc(8 + ZSTD_compressBound(64U << 20));
+	assert_non_null(z);
+	len = 64U << 20;
+	memcpy(z, &len, 8);
+	zl = ZSTD_compress(z + 8, ZSTD_compressBound(64U << 20), big, 64U << 20,
+			   1);
+	assert_false(ZSTD_isError(zl));
+	assert_true(zl < 65536);
+	free(big);
+	pair_open(&p);
+	expect_refused(&p, MIG_PAGES | MIG_F_ZSTD << 16, z, 8 + zl,
+		       "compressed record of 67108864 bytes");
+	pair_close(&p);
+	free(z);
+
+	/* A peer's message: control characters replaced, NUL-terminated. */
+	pair_open(&p);
+	raw_record(p.tx.fd, MIG_ERROR, "bad\033[2Jx\n", 10,
+		   crc64(0, "bad\033[2Jx\n", 10));
+	assert_int_equal(
+		mig_recv(&p.rx, &type, &got, &n, 1000, err, sizeof(err)), 0);
+	assert_int_equal(type, MIG_ERROR);
+	assert_int_equal(n, 10);
+	assert_string_equal((char *)got, "bad?[2Jx?");
+	free(got);
 	pair_close(&p);
 }
 
@@ -196,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_hello_versions),
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_payload_bounds),
 		cmocka_unit_test(test_unix_listen_owner_only),
 	};
 
