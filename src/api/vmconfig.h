@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
+#include "../migration/migration.h"
 #include "../net/mmds_store.h"
 
 /*
@@ -252,6 +253,7 @@ int api_migration_send_parse(json_t *body, struct mig_params *out, char *err);
 struct api_migration_receive {
 	char url[512];
 	struct api_overrides ov;
+	struct mig_token token; /* `token_file`'s, or unset */
 };
 int api_migration_receive_parse(json_t *body, struct api_migration_receive *out,
 				char *err);

@@ -1077,8 +1077,10 @@ static int incoming_fill(void *arg, struct vm *vm, struct snapshot *snap,
 }
 
 /* Listens before the API answers: a source told to come finds us. */
-static int incoming_listen(struct instance *in, const char *url)
+static int incoming_listen(struct instance *in, const char *url,
+			   const char *token_file)
 {
+	struct mig_token token = { 0 };
 	char err[API_ERR_MAX];
 
 	in->inc = calloc(1, sizeof(*in->inc));
@@ -1090,11 +1092,18 @@ static int incoming_listen(struct instance *in, const char *url)
 		return EXIT_HOST;
 	if (parse_overrides(in, &in->inc->l->ov))
 		return EXIT_USAGE;
+	if (token_file &&
+	    mig_token_load(token_file, &token, err, sizeof(err))) {
+		pr_err("--migration-token: %s", err);
+		return EXIT_USAGE;
+	}
 	in->ctx.incoming = true;
 	if (mig_listen_url(&in->inc->dest, url, err, sizeof(err))) {
 		pr_err("--incoming %s", err);
 		return EXIT_USAGE;
 	}
+	in->inc->dest.token = token;
+	explicit_bzero(&token, sizeof(token));
 	return 0;
 }
 
@@ -1159,6 +1168,19 @@ static void *receive_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Starts the thread that waits for the source (in->inc listens): PUT
+ * /migration/receive's, and --incoming's, so that the main thread stays
+ * free to end the wait on a signal. 0 or -1.
+ */
+static int receive_spawn(struct instance *in)
+{
+	if (pthread_create(&in->recv_tid, NULL, receive_thread, in))
+		return -1;
+	in->recv_started = true;
+	return 0;
+}
+
 static int op_migrate_receive(void *opaque,
 			      const struct api_migration_receive *r, char *err)
 {
@@ -1183,14 +1205,14 @@ static int op_migrate_receive(void *opaque,
 	inc->l->ov = r->ov;
 	if (mig_listen_url(&inc->dest, r->url, err, API_ERR_MAX))
 		goto fail;
+	inc->dest.token = r->token;
 	in->inc = inc;
-	if (pthread_create(&in->recv_tid, NULL, receive_thread, in)) {
+	if (receive_spawn(in)) {
 		snprintf(err, API_ERR_MAX, "cannot start a thread");
 		mig_dest_free(&inc->dest);
 		in->inc = NULL;
 		goto fail;
 	}
-	in->recv_started = true;
 	return 0;
 fail:
 	free(inc->l);
@@ -1570,7 +1592,7 @@ int api_main(const struct run_opts *o)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	if (o->incoming) {
-		ret = incoming_listen(in, o->incoming);
+		ret = incoming_listen(in, o->incoming, o->migration_token);
 		if (ret)
 			goto out;
 	}
@@ -1580,17 +1602,20 @@ int api_main(const struct run_opts *o)
 	 * being restored. An incoming migration's API answers while it
 	 * waits (GET / says Not started until the VM arrived).
 	 */
-	if (o->incoming) {
-		ret = start_api(in, o, entry, sizeof(entry), &server);
-		if (!ret)
-			ret = incoming_start(in, o->incoming);
-		if (ret)
-			goto out;
-	} else if (!(o->config_file || o->restore)) {
+	if (o->incoming || !(o->config_file || o->restore)) {
 		instance_prepare_host(in);
 		ret = start_api(in, o, entry, sizeof(entry), &server);
 		if (ret)
 			goto out;
+		/*
+		 * --incoming: the source is awaited on the receiving thread,
+		 * as after PUT /migration/receive: a signal ends the wait.
+		 */
+		if (o->incoming && receive_spawn(in)) {
+			pr_err("--incoming: cannot start a thread");
+			ret = EXIT_HOST;
+			goto out;
+		}
 		/* The API thread builds the VM; this one only waits. */
 		seccomp_thread_enter(THREAD_MAIN);
 		ret = wait_for_start(in, sig_fd);

@@ -87,6 +87,9 @@ void cli_run_usage(FILE *f)
 		"      --incoming URL       wait for a live migration on URL (tcp:ADDR:PORT\n"
 		"                           or unix:PATH) and run the VM that arrives\n"
 		"                           (vmon migrate; docs/migration.md)\n"
+		"      --migration-token FILE\n"
+		"                           with --incoming: accept only a source given\n"
+		"                           the same token (vmon migrate --token FILE)\n"
 		"      --id ID              instance id for the API and `vmon list`\n"
 		"                           (default vmon-PID)\n"
 		"      --seccomp-level LEVEL\n"
@@ -134,6 +137,7 @@ enum {
 	OPT_NO_SECCOMP,
 	OPT_RESTORE,
 	OPT_INCOMING,
+	OPT_MIGRATION_TOKEN,
 	OPT_RESUME,
 	OPT_ACPI, /* platform options: with the API and --restore too */
 	OPT_NO_ACPI,
@@ -185,6 +189,7 @@ static const struct option run_options[] = {
 	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
+	{ "migration-token", required_argument, NULL, OPT_MIGRATION_TOKEN },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "override", required_argument, NULL, OPT_OVERRIDE },
 	{ "mem-backend", required_argument, NULL, OPT_MEM_BACKEND },
@@ -515,6 +520,9 @@ static enum cli_result program_option(int c, char **argv, struct run_opts *o)
 	case OPT_INCOMING:
 		o->incoming = optarg;
 		return CLI_OK;
+	case OPT_MIGRATION_TOKEN:
+		o->migration_token = optarg;
+		return CLI_OK;
 	case OPT_RESUME:
 		o->resume = true;
 		return CLI_OK;
@@ -608,6 +616,10 @@ static enum cli_result check_run(struct run_opts *o)
 	}
 	if (o->nr_overrides && !o->restore && !o->incoming) {
 		pr_err("--override: only with --restore or --incoming");
+		return CLI_ERROR;
+	}
+	if (o->migration_token && !o->incoming) {
+		pr_err("--migration-token: only with --incoming (the source's: vmon migrate --token)");
 		return CLI_ERROR;
 	}
 	if (o->incoming && (o->restore || o->config_file || o->vm_opts)) {

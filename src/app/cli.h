@@ -36,6 +36,8 @@ struct run_opts {
 	const char *overrides[CLI_MAX_OVERRIDES];
 	unsigned int nr_overrides;
 	const char *incoming; /* --incoming URL: a live migration arrives */
+	/* --migration-token FILE: with --incoming, only a source holding it */
+	const char *migration_token;
 	bool vm_opts; /* a --kernel/--mem/... option was given */
 	struct fc_opts fc; /* Firecracker's flags (fc_cli.h) */
 };

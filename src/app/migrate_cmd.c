@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * migrate_cmd.c - `vmon migrate ID URL [--mode M] [--downtime-ms N]
- * [--bandwidth RATE] [--compress] [--with-disks]`: resolves URL's host, starts the
- * migration through instance ID's API (PUT /migration/send), follows
+ * [--bandwidth RATE] [--compress] [--with-disks] [--token FILE]`:
+ * resolves URL's host, starts the migration through instance ID's API (PUT /migration/send), follows
  * GET /migration with a progress line until it ends, and cancels it on
  * Ctrl-C. Exit 0 when the VM runs on the destination.
  */
@@ -52,6 +52,9 @@ static void usage(FILE *f)
 		"  --compress           zstd-compress guest pages on the wire\n"
 		"  --with-disks         copy the writable disks too (raw, qcow2), into the\n"
 		"                       destination's images of them\n"
+		"  --token FILE         prove to the destination that this source holds\n"
+		"                       the token in FILE, and require the same of it\n"
+		"                       (the destination's --migration-token FILE)\n"
 		"  -h, --help           this text\n"
 		"Exit status: 0 the VM runs on the destination; 2 bad usage or\n"
 		"refused; 4 the instance cannot be reached; 6 the migration failed\n"
@@ -175,13 +178,15 @@ static const struct option opts[] = {
 	{ "bandwidth", required_argument, NULL, 'b' },
 	{ "compress", no_argument, NULL, 'c' },
 	{ "with-disks", no_argument, NULL, 'w' },
+	{ "token", required_argument, NULL, 't' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
 
 int cmd_migrate(int argc, char **argv)
 {
-	char sock[PATH_MAX], url[600], err[MIG_ERR_MAX];
+	char sock[PATH_MAX], url[600], err[MIG_ERR_MAX], token[PATH_MAX] = "";
+	struct mig_token t;
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
 	const char *mode = "precopy";
 	bool compress = false, disks = false;
@@ -221,6 +226,19 @@ int cmd_migrate(int argc, char **argv)
 		case 'w':
 			disks = true;
 			break;
+		case 't':
+			/* Checked here; the instance reads it by its full path. */
+			if (mig_token_load(optarg, &t, err, sizeof(err))) {
+				pr_err("--token: %s", err);
+				return EXIT_USAGE;
+			}
+			explicit_bzero(&t, sizeof(t));
+			if (!realpath(optarg, token)) {
+				pr_err("--token %s: %s", optarg,
+				       strerror(errno));
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -244,6 +262,8 @@ int cmd_migrate(int argc, char **argv)
 		      mode, "downtime_ms", (json_int_t)downtime, "bandwidth",
 		      (json_int_t)bw, "compress", compress, "with_disks",
 		      disks);
+	if (j && *token)
+		json_object_set_new(j, "token_file", json_string(token));
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!body)

@@ -21,6 +21,8 @@
 
 /* Waits between records: a source may pause while the link is slow. */
 #define RECV_TIMEOUT_MS 600000
+/* How long a connection refused for its token may keep sending. */
+#define REFUSED_DRAIN_MS 2000
 
 int mig_listen_url(struct mig_dest *d, const char *url, char *err,
 		   size_t errlen)
@@ -37,31 +39,88 @@ int mig_listen_url(struct mig_dest *d, const char *url, char *err,
 	return 0;
 }
 
+static void drain_source(struct mig_dest *d, int max_ms);
+
+/*
+ * A new connection's first record, and with a token the exchange: 0 when
+ * the source may go on (its HELLO next), -1 with @err.
+ */
+static int greet(struct mig_dest *d, char *err, size_t errlen)
+{
+	uint8_t *first = NULL;
+	uint32_t type = 0;
+	size_t len;
+	int r;
+
+	if (!d->token.set)
+		return 0;
+	/* A stranger's record is not read beyond a token exchange's size. */
+	if (mig_recv_max(&d->conn, &type, &first, &len, MIG_AUTH_TIMEOUT_MS,
+			 mig_payload_max(MIG_AUTH), err, errlen)) {
+		if (type == MIG_HELLO)
+			snprintf(
+				err, errlen,
+				"the source gave no migration token (this destination requires one)");
+		return -1;
+	}
+	r = mig_auth_dest(&d->conn, &d->token, type, first, len, err, errlen);
+	free(first);
+	return r;
+}
+
 int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 {
+	char scratch[MIG_ERR_MAX];
 	uint8_t *payload = NULL;
 	uint32_t type;
 	size_t len;
 	int fd;
 
-	pr_info("waiting for a migration on %s", d->url);
-	do {
-		fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	} while (fd < 0 && errno == EINTR);
+	pr_info("waiting for a migration on %s%s", d->url,
+		d->token.set ? " (a source with the token)" : "");
+	for (;;) {
+		do {
+			fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		} while (fd < 0 && errno == EINTR);
+		if (fd < 0) {
+			/* EINVAL: shut down by a signal's stop (api_main.c). */
+			snprintf(err, errlen, "%s: %s", d->url,
+				 errno == EINVAL ?
+					 "stopped while waiting for the source" :
+					 strerror(errno));
+			break;
+		}
+		mig_conn_init(&d->conn, fd);
+		if (!greet(d, err, errlen))
+			break;
+		/*
+		 * Refused for its token: told why, and the address stays
+		 * open for the real source.
+		 */
+		d->refused++;
+		pr_warn("migration on %s: refused connection %u: %s", d->url,
+			d->refused, err);
+		mig_send(&d->conn, MIG_ERROR, err, strlen(err) + 1, scratch,
+			 sizeof(scratch));
+		drain_source(d, REFUSED_DRAIN_MS);
+		mig_conn_close(&d->conn);
+	}
 	close(d->listen_fd);
 	d->listen_fd = -1;
 	if (d->addr.unix_sock)
 		unlink(d->addr.path);
 	d->addr.unix_sock = false;
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: accept: %s", d->url,
-			 strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
-	mig_conn_init(&d->conn, fd);
 	if (mig_recv(&d->conn, &type, &payload, &len, RECV_TIMEOUT_MS, err,
 		     errlen))
 		return -1;
+	if (type == MIG_AUTH) {
+		/* The source has a token, this destination none. */
+		mig_auth_dest(&d->conn, NULL, type, payload, len, err, errlen);
+		free(payload);
+		return -1;
+	}
 	if (type != MIG_HELLO) {
 		snprintf(
 			err, errlen,
@@ -271,7 +330,7 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
  * away until the source, told, closes its side (or DRAIN_MS passed).
  */
 #define DRAIN_MS 10000
-static void drain_source(struct mig_dest *d)
+static void drain_source(struct mig_dest *d, int max_ms)
 {
 	struct timespec t0, t;
 	char buf[65536];
@@ -285,7 +344,7 @@ static void drain_source(struct mig_dest *d)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		ms = (t.tv_sec - t0.tv_sec) * 1000 +
 		     (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (ms >= DRAIN_MS || poll(&pf, 1, (int)(DRAIN_MS - ms)) <= 0 ||
+		if (ms >= max_ms || poll(&pf, 1, (int)(max_ms - ms)) <= 0 ||
 		    recv(d->conn.fd, buf, sizeof(buf), 0) <= 0)
 			return;
 	}
@@ -306,7 +365,7 @@ int mig_finish(struct mig_dest *d, const char *fail)
 		if (fail) {
 			mig_send(&d->conn, MIG_ERROR, fail, strlen(fail) + 1,
 				 err, sizeof(err));
-			drain_source(d);
+			drain_source(d, DRAIN_MS);
 		} else if (mig_send(&d->conn, MIG_DONE, NULL, 0, err,
 				    sizeof(err)))
 			pr_warn("migration: cannot tell the source: %s", err);
@@ -323,6 +382,7 @@ void mig_dest_free(struct mig_dest *d)
 	mig_disks_dst_free(d);
 	free(d->written);
 	d->written = NULL;
+	explicit_bzero(&d->token, sizeof(d->token));
 	mig_conn_close(&d->conn);
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);

@@ -34,6 +34,35 @@ enum mig_state {
 #define MIG_DEFAULT_DOWNTIME_MS 300
 #define MIG_MAX_ROUNDS 30
 
+/*
+ * A migration token (auth.c): both sides given the same one prove it to
+ * each other before the VM's configuration or memory moves. @key is
+ * SHA-256 of the token file's content.
+ */
+struct mig_token {
+	bool set;
+	uint8_t key[32];
+};
+
+/*
+ * Reads the token file @path (a regular file only its owner may read, 16
+ * bytes to 4 KiB; whitespace at the end is not part of it) into @t; 0 or
+ * -1 with @err naming the file.
+ */
+int mig_token_load(const char *path, struct mig_token *t, char *err,
+		   size_t errlen);
+/*
+ * The token exchange on a new connection, before the source's HELLO: the
+ * source's side; the destination's, given the first record the source
+ * sent (@type, @first, @len: an AUTH, or a HELLO when the source has no
+ * token; @t NULL or unset when the destination has none). 0 once the
+ * peer proved it holds the same token, or -1 with @err.
+ */
+int mig_auth_source(struct mig_conn *c, const struct mig_token *t, char *err,
+		    size_t errlen);
+int mig_auth_dest(struct mig_conn *c, const struct mig_token *t, uint32_t type,
+		  const uint8_t *first, size_t len, char *err, size_t errlen);
+
 struct mig_params {
 	char url[512];
 	enum mig_mode mode;
@@ -41,6 +70,7 @@ struct mig_params {
 	uint64_t bandwidth; /* bytes per second, 0: no limit */
 	bool compress; /* zstd on page batches */
 	bool with_disks; /* block migration: copy the writable disks */
+	struct mig_token token; /* unset: no token exchange */
 };
 
 struct mig_progress {
@@ -115,6 +145,9 @@ struct mig_dest {
 	struct mig_postcopy *post; /* post-copy: pages still to come */
 	bool post_started; /* its threads run */
 	struct mig_disks_dst *disks; /* block migration: the images written */
+	/* Set: only a source that proves it holds it is accepted. */
+	struct mig_token token;
+	unsigned int refused; /* connections refused for their token */
 };
 
 /* Listens on @url (before anything tells a source to come). 0 or -1. */

@@ -715,6 +715,10 @@ static int migrate(struct mig_source *m, uint64_t *t_pause, char *err)
 		}
 		m->we_enabled = true;
 	}
+	/* With a token, each side proves it holds it before anything moves. */
+	if (m->p.token.set &&
+	    mig_auth_source(&m->conn, &m->p.token, err, MIG_ERR_MAX))
+		return -1;
 	if (send_hello(m, err) ||
 	    (m->disks && mig_disks_hello(m->disks, &m->conn, err)) ||
 	    hello_answer(m, err))
@@ -898,5 +902,6 @@ void mig_source_free(struct mig_source *m)
 	free(m->bitmap);
 	free(m->unpopulated);
 	free(m->batch);
+	explicit_bzero(&m->p.token, sizeof(m->p.token));
 	free(m);
 }

@@ -433,6 +433,8 @@ uint64_t mig_payload_max(uint32_t type)
 		return 8 + 16ULL * MIG_DISKS_MAX;
 	case MIG_BLOCKS:
 		return MIG_BLOCKS_HEAD + MIG_BLOCKS_RUN_MAX;
+	case MIG_AUTH:
+		return MIG_HELLO_HEAD + 64; /* a nonce and a proof at most */
 	case MIG_DONE:
 	case MIG_END:
 	case MIG_SYNC:
@@ -530,7 +532,7 @@ int mig_hello_check(struct mig_conn *c, const uint8_t *p, size_t len,
 /* The record types of this stream version. */
 static bool known_type(uint32_t type)
 {
-	return (type >= MIG_HELLO && type <= MIG_BLOCKS) || type == MIG_SYNC;
+	return (type >= MIG_HELLO && type <= MIG_AUTH) || type == MIG_SYNC;
 }
 
 /* @err for a record of a type this version lacks: both versions named. */
@@ -560,6 +562,14 @@ bool mig_readable(struct mig_conn *c, int timeout_ms)
 int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 	     int timeout_ms, char *err, size_t errlen)
 {
+	return mig_recv_max(c, type, payload, len, timeout_ms, UINT64_MAX, err,
+			    errlen);
+}
+
+int mig_recv_max(struct mig_conn *c, uint32_t *type, uint8_t **payload,
+		 size_t *len, int timeout_ms, uint64_t cap, char *err,
+		 size_t errlen)
+{
 	uint8_t head[MIG_HEAD_SIZE];
 	uint64_t n, crc, max;
 	uint32_t word, zstd;
@@ -585,6 +595,8 @@ int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 	/* Only a batch of pages is ever compressed. */
 	zstd = (word >> 16) & MIG_F_ZSTD;
 	max = mig_payload_max(*type);
+	if (max > cap)
+		max = cap;
 	if ((word >> 16) & ~MIG_F_ZSTD || (zstd && *type != MIG_PAGES) ||
 	    n > (zstd ? 8 + ZSTD_COMPRESSBOUND(max) : max)) {
 		snprintf(err, errlen,

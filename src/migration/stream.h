@@ -18,11 +18,12 @@
 #define MIG_MAGIC 0x47494d56U /* "VMIG" little-endian */
 /*
  * The stream's version, the first u32 of the source's HELLO payload (and
- * of the destination's answer). 2: HELLO answered before any page moves;
- * records DISKS, BLOCKS and SYNC. Version 1 (no version field: its HELLO
- * payload began with the state file) is no longer read.
+ * of the destination's answer, and of every AUTH). 2: HELLO answered
+ * before any page moves; records DISKS, BLOCKS and SYNC. 3: AUTH (the
+ * migration token). Version 1 (no version field: its HELLO payload began
+ * with the state file) is no longer read.
  */
-#define MIG_PROTO_VERSION 2
+#define MIG_PROTO_VERSION 3
 /* A HELLO payload's head: u32 version, u32 0 (then, from the source, the state). */
 #define MIG_HELLO_HEAD 8
 #define MIG_HEAD_SIZE 24
@@ -33,6 +34,8 @@
  */
 #define MIG_PAYLOAD_MAX (256U << 20)
 #define MIG_ERR_MAX 512
+/* The token exchange (auth.c): a peer silent this long is refused. */
+#define MIG_AUTH_TIMEOUT_MS 10000
 
 enum mig_rec {
 	/*
@@ -49,6 +52,11 @@ enum mig_rec {
 	MIG_END = 8, /* post-copy, src->dst: every page was sent */
 	MIG_DISKS = 9, /* block migration, src->dst: the disks copied */
 	MIG_BLOCKS = 10, /* block migration, src->dst: a run of disk data */
+	/*
+	 * Both ways, before HELLO, when the migration has a token: the
+	 * version head, then nonces and proofs (auth.c).
+	 */
+	MIG_AUTH = 11,
 	/*
 	 * src->dst: answer SYNC once every record before this one is applied;
 	 * dst->src: that answer (both empty). Before the switch-over.
@@ -149,5 +157,12 @@ bool mig_readable(struct mig_conn *c, int timeout_ms);
  */
 int mig_recv(struct mig_conn *c, uint32_t *type, uint8_t **payload, size_t *len,
 	     int timeout_ms, char *err, size_t errlen);
+/*
+ * mig_recv() refusing a payload over @max bytes (and the type's own
+ * bound) before reading it; *@type is set once the head was read.
+ */
+int mig_recv_max(struct mig_conn *c, uint32_t *type, uint8_t **payload,
+		 size_t *len, int timeout_ms, uint64_t max, char *err,
+		 size_t errlen);
 
 #endif

@@ -361,6 +361,8 @@ static const struct sc_rule migration_rules[] = {
 	      "dirty logging on and off on the RAM slots"),
 	ALLOW(openat, "/proc/self/pagemap: the pages never populated"),
 	ALLOW(pread64, "/proc/self/pagemap: the pages never populated"),
+	ALLOW(getrandom,
+	      "the migration token: each side's nonce (also the receiving side's)"),
 	ALLOW(clone3, "start the migration thread"),
 	ALLOW(clone, "start the migration thread (glibc's fallback)"),
 };

@@ -2,11 +2,14 @@
 """Live migration (docs/migration.md) of the counting guest
 (api_counter.elf, 2 vCPUs) between two vmon processes:
 - paused, over a unix: socket: the destination's memory is the source's
-  (a snapshot of each, SHA-256 equal) and it stays paused;
+  (a snapshot of each, SHA-256 equal) and it stays paused; it was given a
+  migration token: a connection without it, then a source with another
+  token, were refused (each told why) while it waited on for the source
+  with the right one;
 - running, pre-copy over TCP between two network namespaces joined by a
-  veth pair (one host each), with `vmon migrate`: the source exits 0, the
-  destination's counter goes on from where the source's stopped (no step
-  lost or repeated), the downtime is printed;
+  veth pair (one host each), with `vmon migrate` (a token on both sides):
+  the source exits 0, the destination's counter goes on from where the
+  source's stopped (no step lost or repeated), the downtime is printed;
 - the destination killed mid-migration (a bandwidth limit makes it last):
   the source keeps running and reports the failure; a stream that is not
   vmon's: the destination refuses it (exit 2), nothing left running;
@@ -16,7 +19,7 @@
 - PUT /migration/receive on a fresh API process: refused once
   configured, configuration refused while it waits, the VM arrives over
   TCP with the receive's drive override; a waiting receiver stops on
-  SIGTERM;
+  SIGTERM, as does a waiting `vmon run --incoming`;
 - a corrupted stream (a TCP proxy flips a byte in a page batch): the
   destination exits 2 naming the checksum, the source reports that
   reason, resumes by itself and its guest counts on; a stream of another version (the proxy
@@ -46,6 +49,7 @@ vmontest.require_kvm()
 PID = os.getpid()
 WORK = tempfile.mkdtemp(prefix="vmon-mig-")
 NS_A, NS_B = "vmig-a-%d" % PID, "vmig-b-%d" % PID
+STREAM_VERSION = 3  # src/migration/stream.h
 IP_A, IP_B = "10.213.%d.1" % (PID % 200), "10.213.%d.2" % (PID % 200)
 
 
@@ -107,6 +111,57 @@ def wait_exit(inst, timeout=60):
         return None
 
 
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def crc64_xz(data):
+    """CRC-64/XZ, bit by bit (the stream's record checksum)."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0xC96C5795D7870F42 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+def record(rtype, payload):
+    """A stream record: head (magic, type, length, CRC-64) and payload."""
+    return (b"VMIG" + rtype.to_bytes(4, "little") +
+            len(payload).to_bytes(8, "little") +
+            crc64_xz(payload).to_bytes(8, "little") + payload)
+
+
+def stranger(path):
+    """Connects to a unix: destination as a source without a token would
+    (a HELLO of this version); the ERROR's message it is answered, or
+    None."""
+    with socket.socket(socket.AF_UNIX) as c:
+        c.settimeout(30)
+        c.connect(path)
+        c.sendall(record(1, (STREAM_VERSION).to_bytes(4, "little") +
+                         bytes(4) + b"not a state file"))
+        head = recv_exact(c, 24)
+        if not head or int.from_bytes(head[4:6], "little") != 5:
+            return None
+        msg = recv_exact(c, int.from_bytes(head[8:16], "little"))
+        return msg.rstrip(b"\0").decode(errors="replace") if msg else None
+
+
+def token_file(name, text):
+    path = os.path.join(WORK, name)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, text.encode() + b"\n")
+    os.close(fd)
+    return path
+
+
 # --- A paused VM over a unix socket: memory equal, stays paused ---
 url = "unix:" + os.path.join(WORK, "mig.sock")
 src = vmon_api.Instance(id="mig-src-%d" % PID)
@@ -115,8 +170,26 @@ check(ok, "boot the counter guest %r" % (body,))
 check(wait_count(src, 0x4000) > 0x4000, "the guest counts")
 check(src.req("PATCH", "/vm", {"state": "Paused"})[0] == 204, "pause")
 check(snap(src, WORK + "/a") == 204, "snapshot of the source")
-dst = vmon_api.Instance(id="mig-dst-%d" % PID, extra=["--incoming", url])
-st, b = src.req("PUT", "/migration/send", {"url": url})
+# With a migration token: a stranger without it, then the source with
+# another token, are refused; the destination waits on for the real one.
+tok = token_file("token", "the token of this migration test")
+dst = vmon_api.Instance(id="mig-dst-%d" % PID,
+                        extra=["--incoming", url, "--migration-token", tok])
+msg = stranger(url[5:])
+check(msg == "the source gave no migration token (this destination "
+      "requires one)", "a source without the token is told why: %r" % (msg,))
+st, b = src.req("PUT", "/migration/send",
+                {"url": url, "token_file": token_file("other", "x" * 32)})
+check(st == 204, "migration/send with another token: %s %r" % (st, b))
+info = wait_state(src, ("failed",))
+check(info.get("state") == "failed" and info.get("error") ==
+      "the destination does not hold this migration token",
+      "the source refuses a destination with another token: %r" % (info,))
+check(dst.p.poll() is None and "refused connection 2: the source refused: "
+      "the destination does not hold this migration token" in dst.stderr(),
+      "the destination logged both refusals and waits on: %r"
+      % (dst.stderr()[-400:],))
+st, b = src.req("PUT", "/migration/send", {"url": url, "token_file": tok})
 check(st == 204, "migration/send: %s %r" % (st, b))
 st, b = src.req("PUT", "/migration/send", {"url": url})
 check(st == 400, "a second migration at once is refused: %s %r" % (st, b))
@@ -149,10 +222,12 @@ try:
     check(ok, "boot the counter guest in namespace A %r" % (body,))
     check(wait_count(src, 0x4000) > 0x4000, "the guest counts")
     url = "tcp:%s:%d" % (IP_B, 40000 + PID % 20000)
+    # The token over TCP too: `vmon migrate --token`.
     dst = vmon_api.Instance(id="mig-dst2-%d" % PID, prefix=in_b,
-                            extra=["--incoming", url])
+                            extra=["--incoming", url,
+                                   "--migration-token", tok])
     r = subprocess.run(in_a + [vmontest.VMON, "migrate", "mig-src2-%d" % PID,
-                               url, "--downtime-ms", "300"],
+                               url, "--downtime-ms", "300", "--token", tok],
                        capture_output=True, text=True, timeout=300)
     print(r.stderr.strip())
     check(r.returncode == 0 and "downtime" in r.stderr,
@@ -386,28 +461,14 @@ t0 = time.monotonic()
 check(dst.stop() == 0 and not os.path.exists(url[5:]),
       "a waiting receiver stops on SIGTERM (%.1f s), its socket gone"
       % (time.monotonic() - t0))
+# The same with --incoming (it waited in accept() with SIGTERM blocked).
+dst = vmon_api.Instance(id="mig-recv3-%d" % PID, extra=["--incoming", url])
+t0 = time.monotonic()
+check(dst.stop() == 0 and not os.path.exists(url[5:]),
+      "vmon run --incoming stops on SIGTERM while it waits (%.1f s), its "
+      "socket gone" % (time.monotonic() - t0))
 
 # --- A corrupted stream: one byte of a page batch flipped on the way ---
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def crc64_xz(data):
-    """CRC-64/XZ, bit by bit (the stream's record checksum)."""
-    crc = 0xFFFFFFFFFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0xC96C5795D7870F42 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFFFFFFFFFF
-
-
 def corrupting_proxy(listen_port, dst_port, batch):
     """Forwards one connection to dst_port; flips a byte in the middle of
     the payload of the @batch-th PAGES record (type 2) from the source.
@@ -532,21 +593,23 @@ proxy.join(10)
 moved = {"pages": 0}
 
 
-def version_3(rtype, head, payload):
-    """HELLO claims stream version 3 (checksum recomputed); PAGES counted."""
+def next_version(rtype, head, payload):
+    """HELLO claims the next stream version (checksum recomputed); PAGES
+    counted."""
     if rtype == 1:
-        payload = (3).to_bytes(4, "little") + payload[4:]
+        payload = (STREAM_VERSION + 1).to_bytes(4, "little") + payload[4:]
         head = head[:16] + crc64_xz(payload).to_bytes(8, "little")
     moved["pages"] += rtype == 2
     return head, payload
 
 
 src, dst, proxy = through_proxy(
-    "12", 17, lambda lp, dp: rewriting_proxy(lp, dp, version_3))
+    "12", 17, lambda lp, dp: rewriting_proxy(lp, dp, next_version))
 code = wait_exit(dst)
-want = "the source speaks migration stream version 3, this vmon version 2"
+want = ("the source speaks migration stream version %d, this vmon version %d"
+        % (STREAM_VERSION + 1, STREAM_VERSION))
 check(code == 2 and want in dst.stderr(),
-      "a version 3 stream: the destination exits 2 naming both versions "
+      "a newer stream: the destination exits 2 naming both versions "
       "(%r): %r" % (code, dst.stderr()[-300:]))
 dst.stop()
 info = wait_state(src, ("failed",))

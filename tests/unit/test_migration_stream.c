@@ -74,8 +74,8 @@ static void test_round_trip(void **state)
 
 	(void)state;
 	pair_open(&p);
-	assert_int_equal(
-		mig_send(&p.tx, MIG_STATE, "abc", 3, err, sizeof(err)), 0);
+	assert_int_equal(mig_send(&p.tx, MIG_STATE, "abc", 3, err, sizeof(err)),
+			 0);
 	assert_int_equal(
 		mig_recv(&p.rx, &type, &got, &len, 1000, err, sizeof(err)), 0);
 	assert_int_equal(type, MIG_STATE);
@@ -108,15 +108,15 @@ static void test_hello_versions(void **state)
 					 err, sizeof(err)),
 			 -1);
 	assert_non_null(
-		strstr(err, "the source speaks migration stream version 3"));
-	assert_non_null(strstr(err, "this vmon version 2"));
+		strstr(err, "the source speaks migration stream version 4"));
+	assert_non_null(strstr(err, "this vmon version 3"));
 
 	/* Version 1: the state file came first, no version field. */
 	memcpy(hello, "VMONSNAP", 8);
 	assert_int_equal(mig_hello_check(&c, hello, sizeof(hello), "the source",
 					 err, sizeof(err)),
 			 -1);
-	assert_non_null(strstr(err, "stream version 1, this vmon version 2"));
+	assert_non_null(strstr(err, "stream version 1, this vmon version 3"));
 
 	/* Too short for a version. */
 	assert_int_equal(mig_hello_check(&c, hello, 4, "the source", err,
@@ -136,20 +136,20 @@ static void test_unknown_type(void **state)
 	(void)state;
 	pair_open(&p);
 	/* Before any HELLO: the other side's version is not known. */
-	raw_record(p.tx.fd, 11, NULL, 0, 0);
+	raw_record(p.tx.fd, 12, NULL, 0, 0);
 	assert_int_equal(
 		mig_recv(&p.rx, &type, &got, &len, 1000, err, sizeof(err)), -1);
 	assert_non_null(strstr(
-		err, "record type 11 is not in migration stream version 2"));
+		err, "record type 12 is not in migration stream version 3"));
 	assert_non_null(strstr(err, "has not announced its version"));
 	/* After it: named. */
-	p.rx.peer_version = 2;
+	p.rx.peer_version = 3;
 	raw_record(p.tx.fd, 0, NULL, 0, 0);
 	assert_int_equal(
 		mig_recv(&p.rx, &type, &got, &len, 1000, err, sizeof(err)), -1);
 	assert_non_null(strstr(
-		err, "record type 0 is not in migration stream version 2"));
-	assert_non_null(strstr(err, "announced version 2"));
+		err, "record type 0 is not in migration stream version 3"));
+	assert_non_null(strstr(err, "announced version 3"));
 	pair_close(&p);
 }
 
@@ -223,7 +223,8 @@ static void test_payload_bounds(void **state)
 
 	pair_open(&p);
 	/* An empty-payload type with a payload. */
-	expect_refused(&p, MIG_SYNC, "x", 1, "record type 16, flags 0, 1 bytes");
+	expect_refused(&p, MIG_SYNC, "x", 1,
+		       "record type 16, flags 0, 1 bytes");
 	pair_close(&p);
 
 	pair_open(&p);

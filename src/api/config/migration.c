@@ -12,7 +12,22 @@
 static const char *const send_fields[] = { "url",	  "mode",
 					   "downtime_ms", "bandwidth",
 					   "compress",	  "with_disks",
-					   NULL };
+					   "token_file",  NULL };
+
+/* Field `token_file`, if given: the migration token read into @t. */
+static int get_token(json_t *body, const char *req, struct mig_token *t,
+		     char *err)
+{
+	char path[4096], why[MIG_ERR_MAX];
+	bool given = false;
+
+	if (api_get_strbuf(body, req, "token_file", false, path, sizeof(path),
+			   &given, err))
+		return -1;
+	if (given && mig_token_load(path, t, why, sizeof(why)))
+		return api_fail(err, "%s: field `token_file`: %s", req, why);
+	return 0;
+}
 
 /* The thread that connects or listens has no name service. */
 static int check_url(const char *url, const char *req, char *err)
@@ -53,16 +68,20 @@ int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
 		return api_fail(
 			err,
 			"migration/send: field `mode` must be \"precopy\", \"postcopy\" or \"auto\"");
-	if (check_url(out->url, "migration/send", err))
+	if (check_url(out->url, "migration/send", err) ||
+	    get_token(body, "migration/send", &out->token, err))
 		return -1;
 	out->downtime_ms = downtime;
 	out->bandwidth = bw;
 	return 0;
 }
 
-static const char *const receive_fields[] = { "url", "network_overrides",
+static const char *const receive_fields[] = { "url",
+					      "network_overrides",
 					      "vsock_override",
-					      "drive_overrides", NULL };
+					      "drive_overrides",
+					      "token_file",
+					      NULL };
 
 int api_migration_receive_parse(json_t *body, struct api_migration_receive *out,
 				char *err)
@@ -71,7 +90,8 @@ int api_migration_receive_parse(json_t *body, struct api_migration_receive *out,
 	if (api_check_fields(body, "migration/receive", receive_fields, err) ||
 	    api_get_strbuf(body, "migration/receive", "url", true, out->url,
 			   sizeof(out->url), NULL, err) ||
-	    check_url(out->url, "migration/receive", err))
+	    check_url(out->url, "migration/receive", err) ||
+	    get_token(body, "migration/receive", &out->token, err))
 		return -1;
 	return api_overrides_parse(body, "migration/receive", &out->ov, err);
 }
