@@ -84,10 +84,11 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 		} while (fd < 0 && errno == EINTR);
 		if (fd < 0) {
 			/* EINVAL: shut down by a signal's stop (api_main.c). */
-			snprintf(err, errlen, "%s: %s", d->url,
-				 errno == EINVAL ?
-					 "stopped while waiting for the source" :
-					 strerror(errno));
+			snprintf(
+				err, errlen, "%s: %s", d->url,
+				errno == EINVAL ?
+					"stopped while waiting for the source" :
+					strerror(errno));
 			break;
 		}
 		mig_conn_init(&d->conn, fd);
