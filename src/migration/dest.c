@@ -78,6 +78,10 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 
 	pr_info("waiting for a migration on %s%s", d->url,
 		d->token.set ? " (a source with the token)" : "");
+	/* A unix: socket is its owner's alone (mig_listen()). */
+	if (!d->token.set && !d->addr.unix_sock)
+		pr_warn("migration on %s: no migration token: whoever connects first is taken as the source (docs/migration.md)",
+			d->url);
 	for (;;) {
 		do {
 			fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
