@@ -41,11 +41,7 @@ int mig_listen_url(struct mig_dest *d, const char *url, char *err,
 
 static void drain_source(struct mig_dest *d, int max_ms);
 
-/*
- * A new connection's first record, and with a token the exchange: 0 when
- * the source may go on (its HELLO next), -1 with @err.
- */
-static int greet(struct mig_dest *d, char *err, size_t errlen)
+int mig_greet(struct mig_dest *d, char *err, size_t errlen)
 {
 	uint8_t *first = NULL;
 	uint32_t type = 0;
@@ -96,7 +92,7 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 			break;
 		}
 		mig_conn_init(&d->conn, fd);
-		if (!greet(d, err, errlen))
+		if (!mig_greet(d, err, errlen))
 			break;
 		/*
 		 * Refused for its token: told why, and the address stays

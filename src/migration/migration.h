@@ -155,6 +155,12 @@ int mig_listen_url(struct mig_dest *d, const char *url, char *err,
 		   size_t errlen);
 int mig_accept(struct mig_dest *d, struct snapshot *s, char *err,
 	       size_t errlen);
+/*
+ * On a connection mig_accept() took (@d->conn): with @d->token, the
+ * token exchange, reading no more than an AUTH record before the proof.
+ * 0 when the source may go on (its HELLO next), -1 with @err.
+ */
+int mig_greet(struct mig_dest *d, char *err, size_t errlen);
 int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 		       char *err, size_t errlen);
 /* 0, or -1 if the source could not be told (logged). */

@@ -13,7 +13,10 @@
  * refusal always says why.
  *
  * Input: byte 0: bit 0 makes the prelude disagree with the state (another
- * vCPU count). Then records: [0] type (bits 0-4: the record type, any
+ * vCPU count); 0x80 or 0x81 gives the destination a migration token:
+ * the records then go to the token exchange (mig_greet(), auth.c) and
+ * no further (the destination's nonce is random: no input can hold its
+ * proof). Then records: [0] type (bits 0-4: the record type, any
  * value), [1] how to frame it (bit 0 the zstd flag, bit 1 a wrong CRC,
  * bit 2 a wrong magic, bit 3 the state file's own checksum made right,
  * bit 4 an unknown flag), [2..3] payload length (little-endian, cut to
@@ -227,7 +230,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (pthread_create(&writer, NULL, write_main, &w))
 		abort();
 	mig_conn_init(&d.conn, fds[0]);
-	r = mig_receive_memory(&d, &vm, &s, err, sizeof(err));
+	if ((data[0] & 0xfe) == 0x80) {
+		d.token.set = true;
+		memset(d.token.key, 0x5a, sizeof(d.token.key));
+		r = mig_greet(&d, err, sizeof(err));
+		if (!r)
+			abort(); /* a proof no input can hold */
+	} else {
+		r = mig_receive_memory(&d, &vm, &s, err, sizeof(err));
+	}
 	if (r && !*err)
 		abort(); /* a refusal always says why */
 	if (!r && d.post_started)

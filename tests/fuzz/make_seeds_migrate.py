@@ -6,7 +6,10 @@ after the prelude. Page batches (data and zero pages, zstd-compressed
 ones), block migration (the disk list, data and zero runs, the read-only
 disk refused), SYNC, post-copy (the page list, the state, pages installed
 afterwards, END), and a few broken streams (wrong magic, wrong CRC, an
-unknown type, the source's ERROR, a prelude that disagrees). The state
+unknown type, the source's ERROR, a prelude that disagrees), and the
+token exchange of a destination given a token (a proof no input holds, a
+source without a token, a record too big, a wrong size or version, the
+source's ERROR). The state
 file is a Full state from the snapshot corpus (2 vCPUs, 32 MiB), its
 checksum made right by the harness. Needs the zstd command. Run it again
 after changing the layout; commit the output.
@@ -20,12 +23,15 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATE_SEED = os.path.join(HERE, "corpus", "snapshot",
                           "65be2a873d28dae3f35c8dc669c8f1b369efc4ae")
-HELLO, PAGES, STATE, DONE, ERROR, REQ, DISCARD, END, DISKS, BLOCKS = range(1, 11)
+HELLO, PAGES, STATE, DONE, ERROR, REQ, DISCARD, END, DISKS, BLOCKS, AUTH = \
+    range(1, 12)
 SYNC = 16
 ZSTD, BAD_CRC, BAD_MAGIC, FIX_STATE, BAD_FLAG = 1, 2, 4, 8, 16
 RUN, POSTCOPY = 1, 2
 PAGE = 4096
 ZERO = 1 << 63
+TOKEN = b"\x80"  # byte 0: the destination has a token (the exchange only)
+V3 = struct.pack("<II", 3, 0)  # the stream version head
 
 
 def rec(rtype, payload=b"", how=0):
@@ -96,6 +102,12 @@ SEEDS = {
     "error": b"\0" + rec(ERROR, b"the source gave up\0"),
     "page-beyond": b"\0" + rec(PAGES, pages([(64, 1)])),
     "state-unfixed": b"\0" + state()[:1] + b"\0" + state()[2:],
+    "token-proof": TOKEN + rec(AUTH, V3 + b"n" * 32) + rec(AUTH, V3 + b"m" * 32),
+    "token-none": TOKEN + rec(HELLO, V3 + b"a state file"),
+    "token-big": TOKEN + rec(HELLO, V3 + b"x" * 200),
+    "token-size": TOKEN + rec(AUTH, V3 + b"n" * 31),
+    "token-version": TOKEN + rec(AUTH, struct.pack("<II", 4, 0) + b"n" * 32),
+    "token-error": TOKEN + rec(AUTH, V3 + b"n" * 32) + rec(ERROR, b"no\0"),
 }
 
 
