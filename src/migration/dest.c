@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../snapshot/snapshot.h"
+#include "../util/bounds.h"
 #include "../util/log.h"
 #include "../vmm/vm.h"
 
@@ -99,6 +100,7 @@ int mig_accept(struct mig_dest *d, struct snapshot *s, char *err, size_t errlen)
 		 * open for the real source.
 		 */
 		d->refused++;
+		bound_hit(BOUND_MIG_TOKEN);
 		pr_warn("migration on %s: refused connection %u: %s", d->url,
 			d->refused, err);
 		mig_send(&d->conn, MIG_ERROR, err, strlen(err) + 1, scratch,

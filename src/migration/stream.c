@@ -24,6 +24,7 @@
 
 #include "../snapshot/crc64.h"
 #include "../snapshot/file.h"
+#include "../util/bounds.h"
 #include "../util/le.h"
 
 #define NS 1000000000ULL
@@ -473,6 +474,8 @@ static int decompress(uint8_t **buf, size_t *len, uint64_t max, char *err,
 	}
 	raw = get_le64(*buf);
 	if (!raw || raw > max) {
+		if (raw)
+			bound_hit(BOUND_MIG_RECORD);
 		snprintf(err, errlen,
 			 "corrupt stream: compressed record of %llu bytes",
 			 (unsigned long long)raw);
@@ -571,7 +574,7 @@ int mig_recv_max(struct mig_conn *c, uint32_t *type, uint8_t **payload,
 		 size_t errlen)
 {
 	uint8_t head[MIG_HEAD_SIZE];
-	uint64_t n, crc, max;
+	uint64_t n, crc, max, limit;
 	uint32_t word, zstd;
 	uint8_t *buf = NULL;
 
@@ -597,8 +600,11 @@ int mig_recv_max(struct mig_conn *c, uint32_t *type, uint8_t **payload,
 	max = mig_payload_max(*type);
 	if (max > cap)
 		max = cap;
+	limit = zstd ? 8 + ZSTD_COMPRESSBOUND(max) : max;
+	if (n > limit)
+		bound_hit(BOUND_MIG_RECORD);
 	if ((word >> 16) & ~MIG_F_ZSTD || (zstd && *type != MIG_PAGES) ||
-	    n > (zstd ? 8 + ZSTD_COMPRESSBOUND(max) : max)) {
+	    n > limit) {
 		snprintf(err, errlen,
 			 "corrupt stream: record type %u, flags %u, %llu bytes",
 			 *type, word >> 16, (unsigned long long)n);

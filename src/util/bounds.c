@@ -25,6 +25,8 @@ static const char *const names[BOUND_NR] = {
 	[BOUND_API_BODY] = "api_body",
 	[BOUND_VSOCK_UDS_PENDING] = "vsock_uds_pending",
 	[BOUND_CONFIG_FILE] = "config_file",
+	[BOUND_MIG_RECORD] = "migration_record",
+	[BOUND_MIG_TOKEN] = "migration_token",
 };
 
 void bound_hit(enum bound b)

@@ -29,6 +29,8 @@ enum bound {
 	BOUND_API_BODY, /* an API request body too large */
 	BOUND_VSOCK_UDS_PENDING, /* a host vsock connection closed unread */
 	BOUND_CONFIG_FILE, /* a --config-file too large */
+	BOUND_MIG_RECORD, /* a migration record over its type's bound */
+	BOUND_MIG_TOKEN, /* a migration connection refused for its token */
 	BOUND_NR
 };
 

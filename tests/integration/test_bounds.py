@@ -226,7 +226,8 @@ BOUND_NAMES = {"console_rate", "serial_file_max", "uart_tx_buf",
                "log_once", "disk_bounce", "blk_inflight",
                "balloon_pfns_per_turn", "balloon_chains_per_turn",
                "vsock_connections", "vsock_pending", "api_connections",
-               "api_timeout", "api_body", "vsock_uds_pending", "config_file"}
+               "api_timeout", "api_body", "vsock_uds_pending", "config_file",
+               "migration_record", "migration_token"}
 
 
 def bound_counters():

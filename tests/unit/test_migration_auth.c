@@ -29,6 +29,7 @@
 
 #include "migration/migration.h"
 #include "snapshot/snapshot.h"
+#include "util/bounds.h"
 
 static char dir[] = "/tmp/vmon-auth-test-XXXXXX";
 
@@ -267,6 +268,7 @@ static void test_accept_refuses_strangers(void **state)
 	assert_int_equal(mig_accept(&d, &snap, err, sizeof(err)), -1);
 	assert_null(strstr(err, "token"));
 	assert_int_equal(d.refused, 2);
+	assert_int_equal(bound_count(BOUND_MIG_TOKEN), 2);
 	mig_finish(&d, err);
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);

@@ -28,6 +28,7 @@
 
 #include "migration/stream.h"
 #include "snapshot/crc64.h"
+#include "util/bounds.h"
 
 struct pair {
 	struct mig_conn tx, rx;
@@ -192,7 +193,7 @@ static void test_payload_bounds(void **state)
 	char err[MIG_ERR_MAX] = "";
 	uint8_t head[MIG_HEAD_SIZE], *big, *z, *got;
 	uint32_t word = MIG_PAGES;
-	uint64_t len;
+	uint64_t len, hits;
 	size_t zl, n;
 	uint32_t type;
 	struct pair p;
@@ -203,6 +204,7 @@ static void test_payload_bounds(void **state)
 	assert_int_equal(mig_payload_max(MIG_BLOCKS),
 			 MIG_BLOCKS_HEAD + MIG_BLOCKS_RUN_MAX);
 	assert_int_equal(mig_payload_max(MIG_STATE), MIG_PAYLOAD_MAX);
+	hits = bound_count(BOUND_MIG_RECORD);
 
 	pair_open(&p);
 	/*
@@ -219,6 +221,7 @@ static void test_payload_bounds(void **state)
 	assert_int_equal(
 		mig_recv(&p.rx, &type, &got, &n, 1000, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "corrupt stream: record type 2"));
+	assert_int_equal(bound_count(BOUND_MIG_RECORD), hits + 1);
 	pair_close(&p);
 
 	pair_open(&p);
@@ -254,6 +257,8 @@ static void test_payload_bounds(void **state)
 		       "compressed record of 67108864 bytes");
 	pair_close(&p);
 	free(z);
+	/* The head, the empty type's payload and the bomb: three hits. */
+	assert_int_equal(bound_count(BOUND_MIG_RECORD), hits + 3);
 
 	/* A peer's message: control characters replaced, NUL-terminated. */
 	pair_open(&p);
