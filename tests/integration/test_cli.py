@@ -85,6 +85,24 @@ def host_checks(tmp):
                  r"'avx' is no edit", "edit without a sign")
     expect_error(["run", "--kernel", EXITCODE, "--serial", "tcp:1"], 2,
                  r"--serial tcp:1: expected stdio, file:PATH or none", "bad --serial")
+    # The migration token: only with --incoming; its file checked first.
+    tok = os.path.join(tmp, "token")
+    with open(tok, "w") as f:
+        f.write("a migration token of this test\n")
+    os.chmod(tok, 0o644)
+    expect_error(["run", "--kernel", EXITCODE, "--migration-token", tok], 2,
+                 r"--migration-token: only with --incoming",
+                 "--migration-token without --incoming")
+    expect_error(["run", "--incoming", "unix:" + os.path.join(tmp, "in.sock"),
+                  "--migration-token", tok], 2,
+                 r"migration token %s: other users may read or change it "
+                 r"\(mode 0644\): chmod 600 it" % re.escape(tok),
+                 "a token file others may read")
+    expect_error(["migrate", "x", "unix:" + os.path.join(tmp, "in.sock"),
+                  "--token", os.path.join(tmp, "none")], 2,
+                 r"migration token %s: No such file or directory"
+                 % re.escape(os.path.join(tmp, "none")),
+                 "vmon migrate --token: a missing file")
     expect_error(["run", "--bogus"], 2, r"--bogus: unknown option", "unknown option")
     expect_error(["frobnicate"], 2, r"frobnicate: unknown command", "unknown command")
 
