@@ -55,9 +55,10 @@ static void token_key(const uint8_t *p, size_t len,
 int mig_token_load(const char *path, struct mig_token *t, char *err,
 		   size_t errlen)
 {
-	uint8_t buf[TOKEN_FILE_MAX + 1];
+	/* Room for whitespace after a token of the largest size. */
+	uint8_t buf[TOKEN_FILE_MAX + 64];
 	struct stat st;
-	ssize_t n;
+	ssize_t n = 0, r;
 	int fd;
 
 	memset(t, 0, sizeof(*t));
@@ -80,12 +81,21 @@ int mig_token_load(const char *path, struct mig_token *t, char *err,
 			path, (unsigned int)(st.st_mode & 07777));
 		goto fail;
 	}
-	do {
-		n = read(fd, buf, sizeof(buf));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		snprintf(err, errlen, "migration token %.400s: %s", path,
-			 strerror(errno));
+	while ((size_t)n < sizeof(buf) &&
+	       (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "migration token %.400s: %s",
+				 path, strerror(errno));
+			goto fail;
+		}
+		n += r;
+	}
+	if ((size_t)n == sizeof(buf)) {
+		snprintf(err, errlen,
+			 "migration token %.400s: more than %d bytes", path,
+			 TOKEN_FILE_MAX);
 		goto fail;
 	}
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||

@@ -74,6 +74,22 @@ static void test_token_file(void **state)
 	assert_false(a.set);
 	assert_non_null(strstr(err, "(mode 0644): chmod 600 it"));
 
+	{
+		char big[5000];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		token_file("big", big, 0600, path, sizeof(path));
+		assert_int_equal(mig_token_load(path, &a, err, sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, "more than 4096 bytes"));
+		big[4097] = 0; /* 4097 bytes: one too many */
+		token_file("big", big, 0600, path, sizeof(path));
+		assert_int_equal(mig_token_load(path, &a, err, sizeof(err)),
+				 -1);
+		assert_non_null(strstr(err, "4097 bytes; give 16 to 4096"));
+	}
+
 	token_file("short", "0123456789abcde\n", 0600, path, sizeof(path));
 	assert_int_equal(mig_token_load(path, &a, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "15 bytes; give 16 to 4096"));
