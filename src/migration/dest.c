@@ -232,6 +232,20 @@ int mig_receive_memory(struct mig_dest *d, struct vm *vm, struct snapshot *s,
 		if (mig_recv(&d->conn, &type, &payload, &len, RECV_TIMEOUT_MS,
 			     err, errlen))
 			return -1;
+		/*
+		 * After the post-copy page list, RAM's missing pages wait for
+		 * the userfaultfd's handler, which starts with the state: a
+		 * page written before that would block this thread for good.
+		 * A source sends the state right after the list.
+		 */
+		if (d->post && type != MIG_STATE && type != MIG_ERROR) {
+			snprintf(
+				err, errlen,
+				"corrupt stream: record type %u between the post-copy page list and the state",
+				type);
+			free(payload);
+			return -1;
+		}
 		if (type == MIG_PAGES) {
 			r = put_pages(vm, d->written, payload, len, err, errlen,
 				      &pages);

@@ -92,6 +92,10 @@ SEEDS = {
     rec(PAGES, pages([(10, 0x66), (11, None), (12, 0x77)])) +
     rec(PAGES, pages([(13, 0x88)])) + rec(END),
     "postcopy-no-list": b"\0" + state(RUN | POSTCOPY),
+    # Pages between the list and the state: once hung the receiver in a
+    # page fault no handler served (found by bench/fuzz).
+    "postcopy-pages-early": b"\0" + rec(DISCARD, bitmap(range(10, 20))) +
+    rec(PAGES, pages([(12, 0x12)])) + state(RUN | POSTCOPY),
     "postcopy-cut": b"\0" + rec(DISCARD, bitmap([7])) + state(RUN | POSTCOPY) +
     rec(PAGES, pages([(70, 0x99)])),
     "prelude-differs": b"\1" + rec(PAGES, pages([(0, 1)])) + state(),
