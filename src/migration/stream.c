@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,6 +279,17 @@ void mig_conn_init(struct mig_conn *c, int fd)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
+	if (fd >= 0)
+		mig_conn_send_timeout(c, MIG_SEND_TIMEOUT_MS);
+}
+
+void mig_conn_send_timeout(struct mig_conn *c, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 };
+
+	/* A peer that stops reading must not hold a sender for good. */
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 void mig_conn_close(struct mig_conn *c)
@@ -334,7 +346,10 @@ static int write_all(struct mig_conn *c, const void *buf, size_t len, char *err,
 			continue;
 		if (w <= 0) {
 			snprintf(err, errlen, "sending: %s",
-				 w < 0 ? strerror(errno) : "connection closed");
+				 w == 0 ? "connection closed" :
+				 errno == EAGAIN ?
+					  "timed out (the peer reads nothing)" :
+					  strerror(errno));
 			return -1;
 		}
 		p += w;

@@ -129,7 +129,11 @@ int mig_connect(const struct mig_addr *a, int timeout_ms, char *err,
 /* A listening socket on @a; the fd or -1 with @err. */
 int mig_listen(const struct mig_addr *a, char *err, size_t errlen);
 
+/* A send that makes no progress for this long fails (SO_SNDTIMEO). */
+#define MIG_SEND_TIMEOUT_MS 600000
 void mig_conn_init(struct mig_conn *c, int fd);
+/* Another send time limit than MIG_SEND_TIMEOUT_MS (tests). */
+void mig_conn_send_timeout(struct mig_conn *c, int ms);
 /* Closes the connection and frees the compressor. */
 void mig_conn_close(struct mig_conn *c);
 /* Turns on zstd compression of PAGES records; 0 or -1 with @err. */

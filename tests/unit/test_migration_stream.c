@@ -273,6 +273,24 @@ static void test_payload_bounds(void **state)
 	pair_close(&p);
 }
 
+/* A peer that reads nothing: the sender fails after its time limit. */
+static void test_send_timeout(void **state)
+{
+	char err[MIG_ERR_MAX] = "", buf[4096] = { 0 };
+	struct pair p;
+	int r = 0;
+
+	(void)state;
+	pair_open(&p);
+	mig_conn_send_timeout(&p.tx, 200);
+	for (int i = 0; i < 100000 && !r; i++)
+		r = mig_send(&p.tx, MIG_STATE, buf, sizeof(buf), err,
+			     sizeof(err));
+	assert_int_equal(r, -1);
+	assert_string_equal(err, "sending: timed out (the peer reads nothing)");
+	pair_close(&p);
+}
+
 static void test_unix_listen_owner_only(void **state)
 {
 	char dir[] = "/tmp/vmon-mig-test-XXXXXX", url[128], err[MIG_ERR_MAX];
@@ -305,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_type),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_payload_bounds),
+		cmocka_unit_test(test_send_timeout),
 		cmocka_unit_test(test_unix_listen_owner_only),
 	};
 
