@@ -34,8 +34,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define NONCE 32
+#define NONCE MIG_AUTH_NONCE
 #define MAC SHA256_DIGEST_SIZE
+_Static_assert(MIG_HELLO_HEAD + NONCE + MAC == MIG_AUTH_MAX,
+	       "an AUTH record's bound fits a nonce and a proof");
 /* A token file: at least 16 bytes, at most 4 KiB (whitespace at the end dropped). */
 #define TOKEN_MIN 16
 #define TOKEN_FILE_MAX 4096

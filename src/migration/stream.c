@@ -450,7 +450,7 @@ uint64_t mig_payload_max(uint32_t type)
 	case MIG_BLOCKS:
 		return MIG_BLOCKS_HEAD + MIG_BLOCKS_RUN_MAX;
 	case MIG_AUTH:
-		return MIG_HELLO_HEAD + 64; /* a nonce and a proof at most */
+		return MIG_AUTH_MAX;
 	case MIG_DONE:
 	case MIG_END:
 	case MIG_SYNC:

@@ -86,6 +86,9 @@ enum mig_rec {
 #define MIG_DISKS_MAX 16U
 #define MIG_BLOCKS_HEAD 24U /* u32 drive, u32 flags, u64 offset, u64 length */
 #define MIG_BLOCKS_RUN_MAX (1U << 20)
+/* An AUTH payload: the version head, then a 32-byte nonce and/or proof. */
+#define MIG_AUTH_NONCE 32U
+#define MIG_AUTH_MAX (MIG_HELLO_HEAD + 2 * MIG_AUTH_NONCE)
 
 /*
  * The largest payload a record of @type may carry, uncompressed: what
