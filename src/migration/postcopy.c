@@ -5,7 +5,9 @@
  * guest RAM and registered with userfaultfd; a fault thread asks the
  * source for each page the guest (or a device) touches, a receive thread
  * installs the pages as they come (asked for or pushed in the
- * background) with UFFDIO_COPY, until the source says all were sent.
+ * background) with UFFDIO_COPY, until the source says all were sent. A
+ * page the guest gives back meanwhile (the balloon) is no longer to come:
+ * it reads as zeros, as a page given back does (postcopy_discard()).
  */
 #include "migration.h"
 
@@ -43,6 +45,8 @@ struct mig_postcopy {
 	pthread_t fault_thread, recv_thread;
 	bool threads;
 	pthread_mutex_t send_lock; /* the connection's sending side */
+	/* Held by install() and postcopy_discard(): one at a time. */
+	pthread_mutex_t install_lock;
 	atomic_bool ended; /* every page arrived */
 	atomic_uint_fast64_t faults, received;
 };
@@ -58,6 +62,33 @@ static bool take_bit(_Atomic uint64_t *b, uint64_t pg)
 	uint64_t bit = 1ULL << (pg % 64);
 
 	return atomic_fetch_and(&b[pg / 64], ~bit) & bit;
+}
+
+/*
+ * vm_discard() during post-copy (the balloon gives pages back): the pages
+ * still to come are taken off the list before the range goes, so that
+ * the source's copy never lands in a page the guest gave away (it reads
+ * as zeros, as a page given back does in anonymous memory, and the
+ * background push does not fill the host's memory with it again). Under
+ * install_lock: a copy install() began before is dropped by the
+ * madvise(), none lands after it.
+ */
+static int postcopy_discard(void *opaque, uint8_t *hva, uint64_t len)
+{
+	struct mig_postcopy *p = opaque;
+	uint64_t first = (uint64_t)(hva - p->vm->mem.base) / MIG_PAGE;
+	uint64_t end = first + len / MIG_PAGE;
+	int r;
+
+	if (end > p->vm->mem.ram_size / MIG_PAGE)
+		end = p->vm->mem.ram_size / MIG_PAGE;
+	pthread_mutex_lock(&p->install_lock);
+	for (uint64_t pg = first; pg < end; pg++)
+		take_bit(p->missing, pg);
+	r = madvise(hva, len,
+		    p->vm->mem.file_shared ? MADV_REMOVE : MADV_DONTNEED);
+	pthread_mutex_unlock(&p->install_lock);
+	return r;
 }
 
 int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
@@ -96,6 +127,7 @@ int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
 	p->words = words;
 	p->stop_efd = -1;
 	pthread_mutex_init(&p->send_lock, NULL);
+	pthread_mutex_init(&p->install_lock, NULL);
 	memcpy((void *)p->missing, bitmap, len);
 	/* 4 KiB pages: the holes below are single pages. */
 	madvise(vm->mem.base, vm->mem.ram_size, MADV_NOHUGEPAGE);
@@ -122,6 +154,7 @@ int mig_postcopy_prepare(struct mig_dest *d, struct vm *vm,
 	}
 	/* Missing pages come from the source, not as zeros: no pagemap hint. */
 	vm->mem.anon = false;
+	vm_set_discard_hook(vm, postcopy_discard, p);
 	pr_info("migration: post-copy, %llu pages to come",
 		(unsigned long long)n);
 	return 0;
@@ -222,28 +255,39 @@ static void *fault_main(void *opaque)
 	return NULL;
 }
 
-/* Installs the pages of one PAGES record; -1 on a corrupt record. */
+/*
+ * Installs the pages of one PAGES record; -1 on a corrupt record. A page
+ * that is not to come any more gets zeros instead: one the guest gave
+ * back (postcopy_discard()) that a vCPU faulted on before, and whose
+ * fault waits for this answer; a page already here is left as it is
+ * (EEXIST).
+ */
 static int install(struct mig_postcopy *p, const uint8_t *rec, size_t len)
 {
 	uint64_t ram_pages = p->vm->mem.ram_size / MIG_PAGE;
 	const uint8_t *data;
 	uint32_t n;
+	int ret = 0;
 
 	if (len < 8 || (memcpy(&n, rec, 4), n > MIG_BATCH_PAGES) ||
 	    len < 8 + 8ULL * n)
 		return -1;
 	data = rec + 8 + 8ULL * n;
+	pthread_mutex_lock(&p->install_lock);
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t e, pg;
 		uintptr_t dst;
+		bool zero;
+		int r;
 
 		memcpy(&e, rec + 8 + 8ULL * i, 8);
 		pg = e & ~MIG_PAGE_ZERO;
-		if (pg >= ram_pages)
-			return -1;
-		if (!(e & MIG_PAGE_ZERO) &&
-		    (size_t)(data + MIG_PAGE - rec) > len)
-			return -1;
+		zero = e & MIG_PAGE_ZERO;
+		if (pg >= ram_pages ||
+		    (!zero && (size_t)(data + MIG_PAGE - rec) > len)) {
+			ret = -1;
+			break;
+		}
 		dst = (uintptr_t)p->vm->mem.base + pg * MIG_PAGE;
 		if (take_bit(p->missing, pg)) {
 			struct uffdio_copy c = { .dst = dst,
@@ -252,20 +296,22 @@ static int install(struct mig_postcopy *p, const uint8_t *rec, size_t len)
 			struct uffdio_zeropage z = {
 				.range = { .start = dst, .len = MIG_PAGE }
 			};
-			int r = e & MIG_PAGE_ZERO ?
-					ioctl(p->uffd, UFFDIO_ZEROPAGE, &z) :
-					ioctl(p->uffd, UFFDIO_COPY, &c);
 
+			r = zero ? ioctl(p->uffd, UFFDIO_ZEROPAGE, &z) :
+				   ioctl(p->uffd, UFFDIO_COPY, &c);
 			if (r && errno != EEXIST)
 				pr_warn("post-copy: page %llu: %s",
 					(unsigned long long)pg,
 					strerror(errno));
 			atomic_fetch_add(&p->received, 1);
+		} else {
+			zero_page(p, pg);
 		}
-		if (!(e & MIG_PAGE_ZERO))
+		if (!zero)
 			data += MIG_PAGE;
 	}
-	return 0;
+	pthread_mutex_unlock(&p->install_lock);
+	return ret;
 }
 
 static void *recv_main(void *opaque)
@@ -358,6 +404,8 @@ void mig_postcopy_free(struct mig_dest *d)
 
 	if (!p)
 		return;
+	/* Before p goes: the balloon no longer reaches it. */
+	vm_set_discard_hook(p->vm, NULL, NULL);
 	if (p->threads) {
 		/* The receiver leaves on END, an error, or the shutdown. */
 		if (!atomic_load(&p->ended))
@@ -374,6 +422,7 @@ void mig_postcopy_free(struct mig_dest *d)
 	if (p->stop_efd >= 0)
 		close(p->stop_efd);
 	pthread_mutex_destroy(&p->send_lock);
+	pthread_mutex_destroy(&p->install_lock);
 	free((void *)p->missing);
 	free(p->asked);
 	free(p);

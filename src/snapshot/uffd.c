@@ -24,15 +24,23 @@
 
 #define TABLE_MAX 2048
 
-/* A userfaultfd with every RAM region registered for missing pages. */
+/*
+ * A userfaultfd with every RAM region registered for missing pages, and
+ * UFFD_EVENT_REMOVE: the handler learns of the pages the balloon gives
+ * back (MADV_DONTNEED), so that it serves zeros for them afterwards, not
+ * the memory file's page (as Firecracker's handlers expect).
+ */
 static int make_uffd(struct vm *vm, char *err, size_t errlen)
 {
-	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = UFFD_FEATURE_EVENT_REMOVE };
 	/* Non-blocking: a handler can only poll it so (as Firecracker's). */
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0 || ioctl(fd, UFFDIO_API, &api)) {
-		snprintf(err, errlen, "userfaultfd: %s", strerror(errno));
+		snprintf(err, errlen, "userfaultfd%s: %s",
+			 fd < 0 ? "" : " with UFFD_FEATURE_EVENT_REMOVE",
+			 strerror(errno));
 		goto fail;
 	}
 	/* 4 KiB pages: the handler fills them one by one. */

@@ -3,7 +3,8 @@
  * uffd_handler.c - vmon's on-demand page-fault handler of the Uffd
  * back-end (uffd_handler.h): the listening socket, the message with the
  * userfaultfd and the region table, and the fault loop (UFFDIO_COPY from
- * the memory file, mapped read-only).
+ * the memory file, mapped read-only; UFFDIO_ZEROPAGE for the pages the VM
+ * gave back, which UFFD_EVENT_REMOVE announces).
  */
 #include "uffd_handler.h"
 
@@ -44,7 +45,12 @@ struct handler {
 	/* Record-and-prefetch: the pages recorded (when recording). */
 	bool recording;
 	struct wset rec;
-	uint64_t faults, prefetched;
+	/*
+	 * Pages the VM gave back (UFFD_EVENT_REMOVE), a bit per page of the
+	 * memory file: faults there get zeros. NULL until the first.
+	 */
+	uint64_t *removed;
+	uint64_t faults, prefetched, zeroed, removed_pages;
 };
 
 static int fail(struct handler *h, const char *what)
@@ -173,7 +179,31 @@ static int copy_in(struct handler *h, uint64_t dst, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Fills the page at @addr (a fault's address) from the file. */
+static bool is_removed(const struct handler *h, uint64_t off)
+{
+	uint64_t pg = off / PAGE;
+
+	return h->removed && (h->removed[pg / 64] & (1ULL << (pg % 64)));
+}
+
+/* The page at @dst gets zeros; 1 if already there. */
+static int zero_in(struct handler *h, uint64_t dst)
+{
+	struct uffdio_zeropage z = { .range = { .start = dst, .len = PAGE } };
+
+	while (ioctl(h->uffd, UFFDIO_ZEROPAGE, &z)) {
+		if (errno == EEXIST)
+			return 1;
+		if (errno != EAGAIN && errno != EINTR)
+			return fail(h, "UFFDIO_ZEROPAGE");
+	}
+	return 0;
+}
+
+/*
+ * Fills the page at @addr (a fault's address): from the file, or with
+ * zeros if the VM gave it back since.
+ */
 static int serve(struct handler *h, uint64_t addr)
 {
 	addr &= ~(PAGE - 1);
@@ -184,6 +214,14 @@ static int serve(struct handler *h, uint64_t addr)
 
 		if (addr < r->base || addr - r->base >= r->size)
 			continue;
+		if (is_removed(h, off)) {
+			c = zero_in(h, addr);
+			if (c < 0)
+				return -1;
+			h->faults++;
+			h->zeroed += !c;
+			return 0;
+		}
 		c = copy_in(h, addr, off, PAGE);
 		if (c < 0)
 			return -1;
@@ -194,6 +232,39 @@ static int serve(struct handler *h, uint64_t addr)
 	}
 	errno = 0;
 	return fail(h, "a page fault outside the regions");
+}
+
+/*
+ * UFFD_EVENT_REMOVE: the VM gave [start, end) back (the balloon's
+ * MADV_DONTNEED; the kernel drops the pages once this is read). Their
+ * memory file pages are stale from now on: a later fault gets zeros, as
+ * it would in anonymous memory. Parts outside the regions are ignored.
+ */
+static int on_remove(struct handler *h, uint64_t start, uint64_t end)
+{
+	start &= ~(PAGE - 1);
+	for (unsigned int i = 0; i < h->nr; i++) {
+		const struct region *r = &h->regions[i];
+		uint64_t lo = start > r->base ? start : r->base;
+		uint64_t hi = end < r->base + r->size ? end : r->base + r->size;
+
+		if (lo >= hi)
+			continue;
+		if (!h->removed) {
+			h->removed = calloc((h->file_size / PAGE + 63) / 64, 8);
+			if (!h->removed)
+				return fail(h,
+					    "a page list of the pages removed");
+		}
+		for (uint64_t a = lo; a < hi; a += PAGE) {
+			uint64_t pg = (r->offset + (a - r->base)) / PAGE;
+
+			h->removed_pages +=
+				!(h->removed[pg / 64] & (1ULL << (pg % 64)));
+			h->removed[pg / 64] |= 1ULL << (pg % 64);
+		}
+	}
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -286,6 +357,9 @@ static int fault_loop(struct handler *h)
 		if (msg.event == UFFD_EVENT_PAGEFAULT &&
 		    serve(h, msg.arg.pagefault.address))
 			return -1;
+		if (msg.event == UFFD_EVENT_REMOVE &&
+		    on_remove(h, msg.arg.remove.start, msg.arg.remove.end))
+			return -1;
 	}
 }
 
@@ -340,12 +414,16 @@ int uffd_handler_run(const char *sock_path, const char *mem_path,
 	if (!ret && h.recording && wset_save(&h.rec, wset_path, err, errlen))
 		ret = -1;
 	if (!ret)
-		fprintf(ready, "%llu faults served, %llu pages prefetched%s\n",
+		fprintf(ready,
+			"%llu faults served (%llu with zeros), %llu pages prefetched, %llu pages given back by the VM%s\n",
 			(unsigned long long)h.faults,
+			(unsigned long long)h.zeroed,
 			(unsigned long long)h.prefetched,
+			(unsigned long long)h.removed_pages,
 			h.recording ? ", working set recorded" : "");
 out:
 	wset_free(&h.rec);
+	free(h.removed);
 	if (h.uffd >= 0)
 		close(h.uffd);
 	if (h.conn >= 0)

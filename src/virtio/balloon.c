@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * balloon.c - virtio-balloon (virtio 1.2, 5.5): the guest gives pages
- * back, vmon returns them to the host with MADV_DONTNEED (guest RAM is a
- * private anonymous mapping: the host's RSS drops, a later guest access
- * faults in a zero page). Inflate and deflate queues, statistics polled
- * every N seconds, free page reporting, deflate-on-OOM offered on request,
+ * back, vmon returns them to the host (vm_discard(): the host's RSS
+ * drops; a later guest access reads zeros, or the memory file's page for
+ * RAM restored from a snapshot's file). Inflate and deflate queues,
+ * statistics polled every N seconds, free page reporting, deflate-on-OOM
+ * offered on request,
  * free page hinting runs started and stopped by the host (the hints are
  * counted, the pages left alone: see hinted()).
  * The target changes at run time through virtio_balloon_set_target().
@@ -106,19 +107,12 @@ static enum balloon_role role(struct virtio_dev *d, unsigned int q)
 	return Q_NONE;
 }
 
-/*
- * Returns [hva, hva + len) of @mem to the host; both page aligned. RAM
- * shared from a file (--mem-file) keeps its pages in the page cache after
- * MADV_DONTNEED: there the range is punched out of the file.
- */
-static void discard(const struct guest_mem *mem, uint8_t *hva, uint64_t len)
+/* Returns [hva, hva + len) of guest RAM to the host; both page aligned. */
+static void discard(struct vm *vm, uint8_t *hva, uint64_t len)
 {
-	int advice = mem->file_shared ? MADV_REMOVE : MADV_DONTNEED;
-
-	if (len && madvise(hva, len, advice))
+	if (len && vm_discard(vm, hva, len))
 		log_once(ONCE_BALLOON, (uintptr_t)hva,
-			 "balloon: madvise(%s): %s",
-			 mem->file_shared ? "MADV_REMOVE" : "MADV_DONTNEED",
+			 "balloon: giving guest RAM back to the host: %s",
 			 strerror(errno));
 }
 
@@ -160,11 +154,11 @@ static bool inflate(struct balloon *b, const struct virtq_elem *e,
 			run_len += BALLOON_PAGE;
 			continue;
 		}
-		discard(mem, run, run_len);
+		discard(b->dev->vm, run, run_len);
 		run = p;
 		run_len = BALLOON_PAGE;
 	}
-	discard(mem, run, run_len);
+	discard(b->dev->vm, run, run_len);
 	done = off + 4 > e->out_len;
 	b->part_head = e->head;
 	b->part_off = done ? 0 : off;
@@ -184,7 +178,7 @@ static void reported(struct balloon *b, const struct virtq_elem *e)
 		if (len <= skip)
 			continue;
 		len = (len - skip) & ~(BALLOON_PAGE - 1);
-		discard(&b->dev->vm->mem, p + skip, len);
+		discard(b->dev->vm, p + skip, len);
 		b->info.reported_bytes += len;
 	}
 }

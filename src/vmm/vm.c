@@ -284,6 +284,7 @@ int vm_create_from(struct vm *vm, struct kvm *kvm, const struct vm_config *cfg,
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
+	pthread_mutex_init(&vm->discard_lock, NULL);
 	bus_init(&vm->pio, "port");
 	bus_init(&vm->mmio, "MMIO");
 
@@ -546,6 +547,30 @@ int vm_start(struct vm *vm)
 	return 0;
 }
 
+int vm_discard(struct vm *vm, uint8_t *hva, uint64_t len)
+{
+	int r;
+
+	pthread_mutex_lock(&vm->discard_lock);
+	if (vm->discard_hook)
+		r = vm->discard_hook(vm->discard_opaque, hva, len);
+	else
+		r = madvise(hva, len,
+			    vm->mem.file_shared ? MADV_REMOVE : MADV_DONTNEED);
+	pthread_mutex_unlock(&vm->discard_lock);
+	return r;
+}
+
+void vm_set_discard_hook(struct vm *vm,
+			 int (*hook)(void *opaque, uint8_t *hva, uint64_t len),
+			 void *opaque)
+{
+	pthread_mutex_lock(&vm->discard_lock);
+	vm->discard_hook = hook;
+	vm->discard_opaque = opaque;
+	pthread_mutex_unlock(&vm->discard_lock);
+}
+
 int64_t vm_guest_clock(struct vm *vm)
 {
 	struct kvm_clock_data c;
@@ -728,5 +753,6 @@ void vm_destroy(struct vm *vm)
 	bus_free(&vm->mmio);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_mutex_destroy(&vm->discard_lock);
 	pthread_cond_destroy(&vm->pause_cond);
 }

@@ -100,6 +100,14 @@ struct vm {
 	bool clock_advance;
 	/* The Uffd back-end's userfaultfd (snapshot/uffd.h), or -1 */
 	int uffd;
+	/*
+	 * Guest RAM given back to the host (vm_discard()): under
+	 * discard_lock, through discard_hook while something other than the
+	 * kernel fills missing pages (a post-copy migration's pages to come).
+	 */
+	pthread_mutex_t discard_lock;
+	int (*discard_hook)(void *opaque, uint8_t *hva, uint64_t len);
+	void *discard_opaque;
 	/* Entries of each vCPU's dirty ring, 0: no ring (dirty.h) */
 	uint32_t dirty_ring_entries;
 	/*
@@ -222,5 +230,21 @@ void vm_wake(struct vm *vm, const struct boot_entry *boot);
 
 /* Starts all vCPU threads; returns 0 or -1. */
 int vm_start(struct vm *vm);
+
+/*
+ * Gives [hva, hva + len) of guest RAM back to the host (the balloon):
+ * MADV_DONTNEED, or MADV_REMOVE for RAM shared from a file (whose pages
+ * would otherwise stay in the page cache); through the discard hook when
+ * one is set. Both page aligned. 0, or -1 with errno. Any thread.
+ */
+int vm_discard(struct vm *vm, uint8_t *hva, uint64_t len);
+/*
+ * Sets (or with NULL clears) the hook vm_discard() calls instead of
+ * madvise(): it must give the range back itself. Once this returns, no
+ * call of the previous hook is running or will start.
+ */
+void vm_set_discard_hook(struct vm *vm,
+			 int (*hook)(void *opaque, uint8_t *hva, uint64_t len),
+			 void *opaque);
 
 #endif

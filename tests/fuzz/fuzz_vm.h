@@ -38,6 +38,7 @@ static inline uint8_t *fuzz_vm_init(struct vm *vm, size_t ram_size,
 	vm->fd = -1;
 	vm->stop_efd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->discard_lock, NULL);
 	bus_init(&vm->pio, "port");
 	bus_init(&vm->mmio, "MMIO");
 	gmem_add_region(&vm->mem, 0, ram_size, ram, false, "ram");

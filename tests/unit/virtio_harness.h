@@ -34,6 +34,7 @@ static inline void h_init(struct harness *h)
 	h->vm.fd = -1;
 	h->vm.stop_efd = -1;
 	pthread_mutex_init(&h->vm.lock, NULL);
+	pthread_mutex_init(&h->vm.discard_lock, NULL);
 	bus_init(&h->vm.pio, "port");
 	bus_init(&h->vm.mmio, "MMIO");
 	h->ram = aligned_alloc(4096, H_RAM_SIZE);

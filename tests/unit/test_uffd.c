@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_uffd.c - guest RAM given back to the host (vm_discard(), the
+ * balloon's path) while something other than the kernel fills its missing
+ * pages, with real userfaultfds over a mapping of this process:
+ *   - the Uffd back-end (src/snapshot/uffd.c) with vmon's own handler
+ *     (uffd_handler.c) on a thread: pages come from the memory file until
+ *     the VM gives them back (UFFD_EVENT_REMOVE), then as zeros, also
+ *     after being written and given back again; the handler's count;
+ *   - post-copy (src/migration/postcopy.c), this test the source over a
+ *     socket pair: a page given back before it arrived reads as zeros and
+ *     is not asked for, the source's copy pushed later does not land; a
+ *     page a vCPU waits for, given back before the answer comes, ends the
+ *     wait with zeros.
+ * Needs userfaultfd (root, or vm.unprivileged_userfaultfd).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "migration/migration.h"
+#include "migration/stream.h"
+#include "snapshot/uffd.h"
+#include "snapshot/uffd_handler.h"
+#include "vmm/vm.h"
+
+#define PAGE 4096
+#define PAGES 16
+
+/* A VM of @PAGES pages of RAM at GPA 0, without KVM. */
+static uint8_t *vm_init(struct vm *vm)
+{
+	uint8_t *ram = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	assert_true(ram != MAP_FAILED);
+	memset(vm, 0, sizeof(*vm));
+	vm->fd = -1;
+	vm->stop_efd = -1;
+	vm->uffd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->discard_lock, NULL);
+	assert_int_equal(gmem_add_region(&vm->mem, 0, PAGES * PAGE, ram, false,
+					 "ram"),
+			 0);
+	vm->mem.base = ram;
+	vm->mem.ram_size = PAGES * PAGE;
+	vm->mem.anon = true;
+	return ram;
+}
+
+static void vm_fini(struct vm *vm)
+{
+	munmap(vm->mem.base, PAGES * PAGE);
+	pthread_mutex_destroy(&vm->discard_lock);
+	pthread_mutex_destroy(&vm->lock);
+}
+
+/* The first byte of page @pg, read as a vCPU would (faulting it in). */
+static uint8_t peek(const uint8_t *ram, unsigned int pg)
+{
+	return *(const volatile uint8_t *)(ram + (size_t)pg * PAGE);
+}
+
+/* Every byte of page @pg is @v. */
+static bool page_is(const uint8_t *ram, unsigned int pg, uint8_t v)
+{
+	for (size_t i = 0; i < PAGE; i++)
+		if (((const volatile uint8_t *)ram)[(size_t)pg * PAGE + i] != v)
+			return false;
+	return true;
+}
+
+struct handler_run {
+	char sock[80], mem[64];
+	int ready[2];
+	FILE *out;
+	int ret;
+	char err[256];
+};
+
+static void *handler_main(void *arg)
+{
+	struct handler_run *h = arg;
+
+	h->ret = uffd_handler_run(h->sock, h->mem, NULL, h->out, h->err,
+				  sizeof(h->err));
+	fclose(h->out);
+	return NULL;
+}
+
+/*
+ * The Uffd back-end: page i of the memory file is all i + 1; the VM gives
+ * pages 3 and 4 back, page 3 again once written.
+ */
+static void test_backend_remove(void **state)
+{
+	struct handler_run h = { .ret = -1 };
+	uint8_t file[PAGES * PAGE], *ram;
+	char line[512], err[256];
+	struct vm vm;
+	pthread_t t;
+	FILE *in;
+	int fd, sock = -1;
+
+	(void)state;
+	ram = vm_init(&vm);
+	snprintf(h.mem, sizeof(h.mem), "/tmp/vmon-test-uffd.XXXXXX");
+	fd = mkstemp(h.mem);
+	assert_true(fd >= 0);
+	for (unsigned int i = 0; i < PAGES; i++)
+		memset(file + (size_t)i * PAGE, (int)i + 1, PAGE);
+	assert_int_equal(write(fd, file, sizeof(file)), (ssize_t)sizeof(file));
+	close(fd);
+	snprintf(h.sock, sizeof(h.sock), "%s.sock", h.mem);
+	assert_int_equal(pipe(h.ready), 0);
+	h.out = fdopen(h.ready[1], "w");
+	in = fdopen(h.ready[0], "r");
+	assert_non_null(h.out);
+	assert_non_null(in);
+	assert_int_equal(pthread_create(&t, NULL, handler_main, &h), 0);
+	assert_non_null(fgets(line, sizeof(line), in));
+	assert_non_null(strstr(line, "listening on"));
+
+	assert_int_equal(
+		uffd_backend_connect(&vm, h.sock, &sock, err, sizeof(err)), 0);
+	/* From the memory file. */
+	assert_int_equal(peek(ram, 3), 4);
+	assert_int_equal(peek(ram, 10), 11);
+	/* Given back: zeros from now on, the other pages unchanged. */
+	assert_int_equal(vm_discard(&vm, ram + 3 * PAGE, 2 * PAGE), 0);
+	assert_true(page_is(ram, 3, 0));
+	assert_true(page_is(ram, 4, 0));
+	assert_true(page_is(ram, 5, 6));
+	assert_true(page_is(ram, 10, 11));
+	/* Written, given back again: zeros again, not the write. */
+	memset(ram + 3 * PAGE, 0x77, PAGE);
+	assert_true(page_is(ram, 3, 0x77));
+	assert_int_equal(vm_discard(&vm, ram + 3 * PAGE, PAGE), 0);
+	assert_true(page_is(ram, 3, 0));
+
+	/* The VM's end: the handler counts and exits 0. */
+	close(sock);
+	assert_non_null(fgets(line, sizeof(line), in));
+	pthread_join(t, NULL);
+	assert_int_equal(h.ret, 0);
+	/* Faults: 3, 10, 3, 4, 5, 3 (a write to a zero page faults no more). */
+	assert_non_null(strstr(line, "6 faults served (3 with zeros)"));
+	assert_non_null(strstr(line, "2 pages given back by the VM"));
+	fclose(in);
+	close(vm.uffd);
+	unlink(h.mem);
+	vm_fini(&vm);
+}
+
+struct reader {
+	const uint8_t *ram;
+	unsigned int pg;
+	uint8_t v;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+
+	r->v = peek(r->ram, r->pg);
+	return NULL;
+}
+
+/* Sends the source's PAGES record of pages @first..@first + @n - 1. */
+static void push(struct mig_conn *c, uint64_t first, uint32_t n)
+{
+	size_t len = 8 + 8 * (size_t)n + (size_t)n * PAGE;
+	uint8_t *rec = calloc(1, len);
+	char err[MIG_ERR_MAX];
+
+	assert_non_null(rec);
+	memcpy(rec, &n, 4);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t pg = first + i;
+
+		memcpy(rec + 8 + 8 * i, &pg, 8);
+		memset(rec + 8 + 8 * (size_t)n + (size_t)i * PAGE,
+		       0xa0 + (int)pg, PAGE);
+	}
+	assert_int_equal(mig_send(c, MIG_PAGES, rec, len, err, sizeof(err)), 0);
+	free(rec);
+}
+
+/* Post-copy: every page still to come when the VM moved. */
+static void test_postcopy_discard(void **state)
+{
+	struct mig_dest d = { .listen_fd = -1 };
+	struct mig_conn src;
+	struct reader r = { 0 };
+	uint8_t bitmap[8], *ram, *rec;
+	char err[MIG_ERR_MAX];
+	struct vm vm;
+	uint32_t type, n;
+	uint64_t asked;
+	size_t len;
+	pthread_t t;
+	int sv[2];
+
+	(void)state;
+	ram = vm_init(&vm);
+	memset(ram, 0x55, PAGES * PAGE); /* what the VM had before */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	mig_conn_init(&d.conn, sv[0]);
+	mig_conn_init(&src, sv[1]);
+	memset(bitmap, 0, sizeof(bitmap));
+	bitmap[0] = 0xff;
+	bitmap[1] = 0xff;
+	assert_int_equal(mig_postcopy_prepare(&d, &vm, bitmap, sizeof(bitmap),
+					      err, sizeof(err)),
+			 0);
+	assert_int_equal(mig_postcopy_start(&d, err, sizeof(err)), 0);
+
+	/* Pages 2 and 3 given back before they came: zeros, never asked. */
+	assert_int_equal(vm_discard(&vm, ram + 2 * PAGE, 2 * PAGE), 0);
+	assert_true(page_is(ram, 2, 0));
+
+	/* A vCPU waits for page 6: asked; given back before the answer. */
+	r.ram = ram;
+	r.pg = 6;
+	r.v = 0xee;
+	assert_int_equal(pthread_create(&t, NULL, reader_main, &r), 0);
+	assert_int_equal(
+		mig_recv(&src, &type, &rec, &len, 10000, err, sizeof(err)), 0);
+	assert_int_equal(type, MIG_REQ);
+	assert_int_equal(len, 16);
+	memcpy(&n, rec, 4);
+	memcpy(&asked, rec + 8, 8);
+	free(rec);
+	assert_int_equal(n, 1);
+	assert_int_equal(asked, 6);
+	assert_int_equal(vm_discard(&vm, ram + 6 * PAGE, PAGE), 0);
+
+	/* The source pushes every page: 2, 3 and 6 stay zeros. */
+	push(&src, 0, PAGES);
+	pthread_join(t, NULL);
+	assert_int_equal(r.v, 0);
+	assert_true(page_is(ram, 0, 0xa0));
+	assert_true(page_is(ram, 2, 0));
+	assert_true(page_is(ram, 3, 0));
+	assert_true(page_is(ram, 5, 0xa5));
+	assert_true(page_is(ram, 6, 0));
+	assert_true(page_is(ram, 15, 0xaf));
+	assert_int_equal(mig_send(&src, MIG_END, NULL, 0, err, sizeof(err)), 0);
+	/* The destination reads END, then closes its side for sending. */
+	assert_int_not_equal(
+		mig_recv(&src, &type, &rec, &len, 10000, err, sizeof(err)), 0);
+	mig_postcopy_free(&d);
+	/* The balloon no longer reaches post-copy: an ordinary madvise. */
+	assert_null(vm.discard_hook);
+	assert_int_equal(vm_discard(&vm, ram + 5 * PAGE, PAGE), 0);
+	assert_true(page_is(ram, 5, 0));
+	mig_conn_close(&src);
+	vm_fini(&vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backend_remove),
+		cmocka_unit_test(test_postcopy_discard),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
