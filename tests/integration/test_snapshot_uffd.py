@@ -9,9 +9,13 @@ generation 1; when the VM ends the handler exits 0. A load whose handler
 is not there is refused (400) and the process can load again.
 Record-and-prefetch (--working-set): the first restore records the pages
 its guest touched, the next loads them before its first fault and
-faults only on pages beyond them."""
+faults only on pages beyond them. The balloon: a restored guest that
+inflates its balloon by 32 MiB and deflates it again keeps its pages'
+content, the handler hears of every page given back (UFFD_EVENT_REMOVE)
+and serves zeros for those the guest takes again."""
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -125,8 +129,9 @@ def run_with_wset(tag, lines):
     out = out.decode()
     check(h.returncode == 0, "%s: the handler exits 0: %r" % (tag, err))
     print("%s: %s" % (tag, out.strip()))
-    nums = [int(w) for w in out.split() if w.isdigit()]
-    return nums[0], nums[1], n
+    m = re.search(r"(\d+) faults served .* (\d+) pages prefetched", out)
+    check(m is not None, "%s: the handler's counts: %r" % (tag, out))
+    return int(m.group(1)), int(m.group(2)), n
 
 
 faults1, pre1, lines1 = run_with_wset("record", 40)
@@ -139,6 +144,75 @@ extra = max(0, lines2 - lines1)
 check(pre2 == faults1 and faults2 <= 2 * extra + 8,
       "the next restore prefetches them: %d pages, then %d faults "
       "(%d lines more than the first)" % (pre2, faults2, extra))
+
+# The balloon: pages the restored guest gives back reach the handler
+# (UFFD_EVENT_REMOVE), which serves them as zeros from then on. The guest
+# (balloon_load.elf) drives its balloon as a kernel's driver does; its
+# program takes 8 MiB more every other second (its turn of two), from the
+# pages it has not touched first, the ones the balloon gave back among
+# them, and checks each page's content when it frees it.
+BL = os.path.join(vmontest.BUILD_ROOT, "guest", "balloon_load.elf")
+BL_ARGS = ("bl.ram=64 bl.vm=0 bl.n=2 bl.phase=1 bl.base=4 bl.active=8 "
+           "bl.cache=0")
+B = os.path.join(WORK, "bsnap")
+bsrc = vmon_api.Instance(id="uffd-bsrc-%d" % PID)
+bsrc.req("PUT", "/boot-source", {"kernel_image_path": BL,
+                                 "boot_args": BL_ARGS})
+bsrc.req("PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 64})
+bsrc.req("PUT", "/balloon", {"amount_mib": 0, "deflate_on_oom": False,
+                             "stats_polling_interval_s": 1})
+st, b = bsrc.req("PUT", "/actions", {"action_type": "InstanceStart"})
+check(st == 204 and wait_for(
+    lambda: "balloon_load: ready" in bsrc.serial_text()),
+    "the balloon guest runs: %r" % bsrc.serial_text()[-300:])
+check(bsrc.req("PATCH", "/vm", {"state": "Paused"})[0] == 204 and
+      create(bsrc, B)[0] == 204, "its snapshot")
+bsrc.stop()
+bsock = os.path.join(WORK, "bal.sock")
+bh = subprocess.Popen([vmontest.VMON, "uffd-handler", bsock, B + "/memory"],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                      stdin=subprocess.DEVNULL)
+bh.stdout.readline()
+bdst = vmon_api.Instance(id="uffd-bdst-%d" % PID)
+st, b = bdst.req("PUT", "/snapshot/load", {
+    "snapshot_path": B + "/state", "resume_vm": True,
+    "mem_backend": {"backend_type": "Uffd", "backend_path": bsock}})
+check(st == 204, "the balloon guest restored through the handler: %s %r"
+      % (st, b))
+
+
+def balloon_at(mib):
+    st, b = bdst.req("GET", "/balloon/statistics")
+    return st == 200 and b.get("actual_mib") == mib
+
+
+check(bdst.req("PATCH", "/balloon", {"amount_mib": 32})[0] == 204 and
+      wait_for(lambda: balloon_at(32)),
+      "the restored guest inflates its balloon to 32 MiB")
+check(bdst.req("PATCH", "/balloon", {"amount_mib": 0})[0] == 204 and
+      wait_for(lambda: balloon_at(0)), "and deflates it")
+
+
+def phases():
+    return bdst.serial_text().count("balloon_load: phase")
+
+
+# 12 phases take the program's allocations once round the 48 MiB pool.
+p0 = phases()
+check(wait_for(lambda: phases() >= p0 + 14, 120),
+      "the program goes on for 14 phases (%d)" % (phases() - p0))
+text = bdst.serial_text()
+check("corrupt" not in text, "no page the guest uses lost its content")
+check(bdst.stop() == 0, "the restored balloon guest stops")
+out, err = bh.communicate(timeout=20)
+out = out.decode()
+print("balloon: %s" % out.strip())
+m = re.search(r"\((\d+) with zeros\).* (\d+) pages given back by the VM",
+              out)
+check(bh.returncode == 0 and m is not None and int(m.group(2)) >= 32 * 256,
+      "the handler heard of the 32 MiB given back: %r %r" % (out, err))
+check(m is not None and int(m.group(1)) > 0,
+      "and served zeros for the pages the program took again")
 
 shutil.rmtree(WORK, ignore_errors=True)
 vmontest.finish()
