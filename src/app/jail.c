@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../util/log.h"
@@ -242,14 +243,23 @@ fail:
 	return -1;
 }
 
+static uint64_t clock_us(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 /*
  * --new-pid-ns: the child is the namespace's init and goes on; the
  * jailer writes its pid (as the caller's namespace sees it) to
  * /<exec-name>.pid in the jail and exits 0, as Firecracker's does.
  */
-static int enter_pid_ns(const struct jail_opts *o)
+static int enter_pid_ns(struct jail_opts *o)
 {
 	char path[PATH_MAX];
+	uint64_t cpu;
 	pid_t pid;
 	FILE *f;
 
@@ -257,10 +267,14 @@ static int enter_pid_ns(const struct jail_opts *o)
 		pr_err("jail: new PID namespace: %s", strerror(errno));
 		return -1;
 	}
+	cpu = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	pid = fork();
 	if (pid <= 0) {
 		if (pid < 0)
 			pr_err("jail: fork: %s", strerror(errno));
+		/* The child's CPU time starts at 0; the parent's so far. */
+		o->parent_cpu_us = cpu - o->start_cpu_us;
+		o->start_cpu_us = 0;
 		return pid;
 	}
 	snprintf(path, sizeof(path), "/%s.pid", o->exec_name);
@@ -328,27 +342,46 @@ int (*jail_self_main)(int argc, char **argv);
 
 int cmd_jail(int argc, char **argv)
 {
+	uint64_t start_us = clock_us(CLOCK_MONOTONIC);
+	uint64_t start_cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID);
+	char exe[PATH_MAX], t_us[24], t_cpu[24], t_parent[24];
 	struct jail_opts o;
-	char exe[PATH_MAX];
 	char **args;
-	int r = jail_parse(argc, argv, &o);
+	int n, r = jail_parse(argc, argv, &o);
 
 	if (r)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;
+	o.start_us = start_us;
+	o.start_cpu_us = start_cpu_us;
 	if (geteuid() != 0) {
 		pr_err("jail: needs root (it creates namespaces, device nodes and cgroups)");
 		return EXIT_USAGE;
 	}
-	args = calloc((size_t)o.vmm_argc + 4, sizeof(*args));
+	args = calloc((size_t)o.vmm_argc + 10, sizeof(*args));
 	if (!args || jail_enter(&o)) {
 		free(args);
 		return EXIT_HOST;
 	}
 	snprintf(exe, sizeof(exe), "/%s", o.exec_name);
-	args[0] = (char *)o.exec_name;
-	args[1] = "--id";
-	args[2] = (char *)o.id;
-	memcpy(args + 3, o.vmm_argv, (size_t)o.vmm_argc * sizeof(*args));
+	/* Firecracker's jailer's arguments, then those after --. */
+	snprintf(t_us, sizeof(t_us), "%llu", (unsigned long long)o.start_us);
+	snprintf(t_cpu, sizeof(t_cpu), "%llu",
+		 (unsigned long long)o.start_cpu_us);
+	snprintf(t_parent, sizeof(t_parent), "%llu",
+		 (unsigned long long)o.parent_cpu_us);
+	n = 0;
+	args[n++] = (char *)o.exec_name;
+	args[n++] = "--id";
+	args[n++] = (char *)o.id;
+	args[n++] = "--start-time-us";
+	args[n++] = t_us;
+	args[n++] = "--start-time-cpu-us";
+	args[n++] = t_cpu;
+	if (o.new_pid_ns) {
+		args[n++] = "--parent-cpu-time-us";
+		args[n++] = t_parent;
+	}
+	memcpy(args + n, o.vmm_argv, (size_t)o.vmm_argc * sizeof(*args));
 	clearenv();
 	setenv("VMON_RUNTIME_DIR", JAIL_RUNTIME_DIR, 1);
 	syscall(SYS_close_range, 3, ~0U, 0);
@@ -361,7 +394,7 @@ int cmd_jail(int argc, char **argv)
 	 * of the jail's start-up CPU).
 	 */
 	if (o.self && jail_self_main)
-		return jail_self_main(o.vmm_argc + 3, args);
+		return jail_self_main(o.vmm_argc + n, args);
 	execv(exe, args);
 	pr_err("jail: exec %s in %s: %s", exe, o.root, strerror(errno));
 	free(args);

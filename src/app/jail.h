@@ -12,6 +12,7 @@
 #define VMON_APP_JAIL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define JAIL_MAX_CGROUPS 16
@@ -40,6 +41,13 @@ struct jail_opts {
 	char **vmm_argv;
 	char root[4096]; /* <base>/<exec_name>/<id>/root */
 	bool self; /* the exec file is this program (set by jail_build_root) */
+	/*
+	 * Passed to the exec file as Firecracker's jailer does: when the
+	 * jailer started (CLOCK_MONOTONIC, us) and its CPU time then
+	 * (CLOCK_PROCESS_CPUTIME_ID, us); with --new-pid-ns the exec file is
+	 * a new process: 0, and the CPU the jailer's first process used.
+	 */
+	uint64_t start_us, start_cpu_us, parent_cpu_us;
 };
 
 int cmd_jail(int argc, char **argv);

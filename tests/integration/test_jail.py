@@ -41,6 +41,7 @@ The plain run needs KVM and runs the rest.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -609,15 +610,28 @@ def test_inside():
         f.write(b"x" * SECTOR)
     os.chmod(disk, 0o644)
     try:
+        t0 = time.monotonic()
         found, r = probe_jail(
             jid, ["--link", disk, "--resource-limit", "no-file=100",
                   "--resource-limit", "fsize=1048576"] + cg_opts(pids=5),
             ["--api-sock", "/api.sock"])
+        t1 = time.monotonic()
         check(r.code == 0 and "forks" in found,
               "jail_probe ran jailed: %r %s" % (r.code, r.err[-500:]))
         one = {k: v[0] for k, v in found.items()}
-        check(one.get("args") == "--id %s --api-sock /api.sock" % jid,
-              "its arguments: --id, then those after --: %r" % one.get("args"))
+        m = re.fullmatch(r"--id (\S+) --start-time-us (\d+) "
+                         r"--start-time-cpu-us (\d+) --api-sock /api.sock",
+                         one.get("args", ""))
+        check(m is not None and m.group(1) == jid,
+              "its arguments: --id, the start times (as Firecracker's "
+              "jailer passes them), then those after --: %r"
+              % one.get("args"))
+        if m:
+            start, cpu = int(m.group(2)), int(m.group(3))
+            check(t0 * 1e6 - 1000 <= start <= t1 * 1e6 and cpu < 10 ** 6,
+                  "--start-time-us is the jailer's start on CLOCK_MONOTONIC "
+                  "(%d us in [%d, %d]), --start-time-cpu-us its CPU time "
+                  "then (%d us)" % (start, t0 * 1e6, t1 * 1e6, cpu))
         check(one.get("ids") == "%d %d %d %d %d %d 0" % ((UID,) * 3 + (GID,) * 3),
               "real, effective, saved uid and gid; no supplementary group: %r"
               % one.get("ids"))
@@ -777,6 +791,12 @@ def test_inside_pid_ns():
         check(r.code == 0 and found.get("pid") == ["1"],
               "--new-pid-ns: the exec file is PID 1: %r %r %s"
               % (r.code, found.get("pid"), r.err[-300:]))
+        args = (found.get("args") or [""])[0]
+        m = re.fullmatch(r"--id \S+ --start-time-us \d+ --start-time-cpu-us "
+                         r"0 --parent-cpu-time-us (\d+)", args)
+        check(m is not None and 0 < int(m.group(1)) < 10 ** 6,
+              "a new process: its CPU time from 0, the jailer's CPU time "
+              "as --parent-cpu-time-us: %r" % args)
     finally:
         cleanup(jid, "jail_probe")
 
