@@ -63,9 +63,10 @@ static const struct command commands[] = {
 	{ "snapshot-merge", cmd_snapshot_merge, false,
 	  "BASE DIFF\n             apply the Diff snapshot DIFF to BASE (BASE becomes it)" },
 	{ "uffd-handler", cmd_uffd_handler, false,
-	  "SOCKET MEMFILE [--working-set FILE]\n"
-	  "             serve one VM's pages from MEMFILE (Uffd back-end);\n"
-	  "             record its working set in FILE, or prefetch it" },
+	  "SOCKET MEMFILE [--working-set FILE] [--vms N]\n"
+	  "             serve VMs' pages from MEMFILE (Uffd back-end): one,\n"
+	  "             N, or any number (0); record the working set in FILE,\n"
+	  "             or prefetch it" },
 	{ "snapshot-info", cmd_snapshot_info, false,
 	  "DIR\n             check and describe the snapshot in DIR" },
 	{ "img", cmd_img, false,

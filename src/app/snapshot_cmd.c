@@ -22,6 +22,7 @@
 #include "../snapshot/snapshot.h"
 #include "../snapshot/uffd_handler.h"
 #include "../util/log.h"
+#include "../util/parse.h"
 #include "../vmm/exitcode.h"
 #include "instances.h"
 
@@ -147,18 +148,34 @@ int cmd_snapshot_merge(int argc, char **argv)
 
 int cmd_uffd_handler(int argc, char **argv)
 {
+	struct uffd_handler_opts o = { .max_vms = 1 };
 	char err[SNAPSHOT_ERR_MAX] = "";
+	uint64_t n;
 
-	const char *wset = NULL;
+	for (int i = 3; i < argc; i += 2) {
+		bool wset = !strcmp(argv[i], "--working-set");
 
-	if (argc == 5 && !strcmp(argv[3], "--working-set"))
-		wset = argv[4];
-	else if (argc != 3) {
-		pr_err("uffd-handler: expected a socket path and a memory file (vmon uffd-handler SOCKET MEMFILE [--working-set FILE])");
+		if (i + 1 >= argc || (!wset && strcmp(argv[i], "--vms") != 0)) {
+			argc = 0;
+			break;
+		}
+		if (wset) {
+			o.wset_path = argv[i + 1];
+		} else if (parse_uint(argv[i + 1], 0, 1000000, &n)) {
+			pr_err("uffd-handler: --vms %s: a number of VMs expected (0: any, until SIGTERM)",
+			       argv[i + 1]);
+			return EXIT_USAGE;
+		} else {
+			o.max_vms = (unsigned int)n;
+		}
+	}
+	if (argc < 3) {
+		pr_err("uffd-handler: expected a socket path and a memory file (vmon uffd-handler SOCKET MEMFILE [--working-set FILE] [--vms N])");
 		return EXIT_USAGE;
 	}
-	if (uffd_handler_run(argv[1], argv[2], wset, stdout, err,
-			     sizeof(err))) {
+	o.sock_path = argv[1];
+	o.mem_path = argv[2];
+	if (uffd_handler_run(&o, stdout, err, sizeof(err))) {
 		pr_err("uffd-handler %s: %s", argv[1], err);
 		return EXIT_HOST;
 	}

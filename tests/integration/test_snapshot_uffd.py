@@ -9,7 +9,8 @@ generation 1; when the VM ends the handler exits 0. A load whose handler
 is not there is refused (400) and the process can load again.
 Record-and-prefetch (--working-set): the first restore records the pages
 its guest touched, the next loads them before its first fault and
-faults only on pages beyond them. The balloon: a restored guest that
+faults only on pages beyond them. One handler (--vms 2) serves two
+clones of the snapshot at once. The balloon: a restored guest that
 inflates its balloon by 32 MiB and deflates it again keeps its pages'
 content, the handler hears of every page given back (UFFD_EVENT_REMOVE)
 and serves zeros for those the guest takes again."""
@@ -105,6 +106,34 @@ except subprocess.TimeoutExpired:
 err = handler.stderr.read().decode()
 check(code == 0 and not os.path.exists(sock),
       "the handler exits 0 when the VM is gone: %s %r" % (code, err))
+
+# One handler, two VMs at once (clones of one snapshot): --vms 2.
+h2 = subprocess.Popen([vmontest.VMON, "uffd-handler", sock, S + "/memory",
+                       "--vms", "2"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+h2.stdout.readline()
+clones = []
+for k in (1, 2):
+    c = vmon_api.Instance(id="uffd-clone%d-%d" % (k, PID))
+    st, b = c.req("PUT", "/snapshot/load", dict(load, resume_vm=True))
+    check(st == 204, "clone %d: loaded through the one handler: %s %r"
+          % (k, st, b))
+    clones.append(c)
+for k, c in enumerate(clones, 1):
+    check(wait_for(lambda: len(counts(c.serial_text())) > 30),
+          "clone %d counts on" % k)
+    vals = counts(before + c.serial_text())
+    check(vals == [0x1000 * (i + 1) for i in range(len(vals))] and
+          "BAD" not in c.serial_text(),
+          "clone %d: no step lost or repeated, its pattern intact" % k)
+check(all(c.stop() == 0 for c in clones), "both clones stop")
+out, err = h2.communicate(timeout=20)
+out = out.decode()
+print("two VMs: %s" % out.strip().replace("\n", "; "))
+check(h2.returncode == 0 and re.search(r"^vm 1: \d+ faults served", out, re.M)
+      and re.search(r"^vm 2: \d+ faults served", out, re.M),
+      "the handler served both and exits 0 once both are gone: %s %r %r"
+      % (h2.returncode, out, err))
 
 # Record-and-prefetch: a first restore records the pages its guest
 # touches, the next loads them in one batch before the first fault.
