@@ -490,8 +490,15 @@ static int serve_all(struct handler *h, int lfd, int sig_fd, char *err,
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			return -1;
 		}
-		if (p[1].revents)
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			/* Taken, or it would end the process once unblocked. */
+			if (read(sig_fd, &si, sizeof(si)) < 0) {
+				/* it is there: poll said so */
+			}
 			break;
+		}
 		/* Each VM's news, the ones that end taken out. */
 		for (unsigned int i = 0, k = first; i < h->nr_vms; k += 2) {
 			struct vmc *v = h->vms[i];

@@ -103,6 +103,24 @@ def host_checks(tmp):
                  r"migration token %s: No such file or directory"
                  % re.escape(os.path.join(tmp, "none")),
                  "vmon migrate --token: a missing file")
+    expect_error(["uffd-handler", os.path.join(tmp, "h.sock"), EXITCODE,
+                  "--vms", "many"], 2, r"--vms many: a number of VMs expected",
+                 "uffd-handler --vms: not a number")
+    # uffd-handler --vms 0 serves until SIGTERM: then exit 0, socket gone.
+    mem = os.path.join(tmp, "uffd-mem")
+    with open(mem, "wb") as f:
+        f.write(bytes(65536))
+    hsock = os.path.join(tmp, "h0.sock")
+    h = subprocess.Popen([t.VMON, "uffd-handler", hsock, mem, "--vms", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    line = h.stdout.readline()
+    h.send_signal(signal.SIGTERM)
+    out, err = h.communicate(timeout=30)
+    t.check(line.startswith("listening on") and h.returncode == 0 and
+            not os.path.exists(hsock),
+            "uffd-handler --vms 0: SIGTERM ends it, exit 0, socket removed: "
+            "%r %s %r" % (line, h.returncode, err))
     expect_error(["run", "--bogus"], 2, r"--bogus: unknown option", "unknown option")
     expect_error(["frobnicate"], 2, r"frobnicate: unknown command", "unknown command")
 
