@@ -8,7 +8,8 @@
  *     the VM gives them back (UFFD_EVENT_REMOVE), then as zeros, also
  *     after being written and given back again; the handler's count; one
  *     handler serving two VMs at once, each its own pages given back,
- *     the second served on after the first left;
+ *     the second served on after the first left; a working set recorded
+ *     from the first of two VMs, then prefetched into each of two;
  *   - post-copy (src/migration/postcopy.c), this test the source over a
  *     socket pair: a page given back before it arrived reads as zeros and
  *     is not asked for, the source's copy pushed later does not land; a
@@ -86,6 +87,7 @@ static bool page_is(const uint8_t *ram, unsigned int pg, uint8_t v)
 struct handler_run {
 	char sock[80], mem[64];
 	unsigned int max_vms;
+	const char *wset;
 	int ready[2];
 	FILE *out, *in;
 	pthread_t thread;
@@ -98,6 +100,7 @@ static void *handler_main(void *arg)
 	struct handler_run *h = arg;
 	struct uffd_handler_opts o = { .sock_path = h->sock,
 				       .mem_path = h->mem,
+				       .wset_path = h->wset,
 				       .max_vms = h->max_vms };
 
 	h->ret = uffd_handler_run(&o, h->out, h->err, sizeof(h->err));
@@ -107,9 +110,11 @@ static void *handler_main(void *arg)
 
 /*
  * A memory file whose page i is all i + 1, and vmon's handler serving it
- * to @max_vms VMs on a thread, listening once this returns.
+ * to @max_vms VMs on a thread (with the working set file @wset, or
+ * NULL), listening once this returns.
  */
-static void handler_start(struct handler_run *h, unsigned int max_vms)
+static void handler_start(struct handler_run *h, unsigned int max_vms,
+			  const char *wset)
 {
 	uint8_t file[PAGES * PAGE];
 	char line[256];
@@ -118,6 +123,7 @@ static void handler_start(struct handler_run *h, unsigned int max_vms)
 	memset(h, 0, sizeof(*h));
 	h->ret = -1;
 	h->max_vms = max_vms;
+	h->wset = wset;
 	snprintf(h->mem, sizeof(h->mem), "/tmp/vmon-test-uffd.XXXXXX");
 	fd = mkstemp(h->mem);
 	assert_true(fd >= 0);
@@ -163,7 +169,7 @@ static void test_backend_remove(void **state)
 
 	(void)state;
 	ram = vm_init(&vm);
-	handler_start(&h, 1);
+	handler_start(&h, 1, NULL);
 	assert_int_equal(
 		uffd_backend_connect(&vm, h.sock, &sock, err, sizeof(err)), 0);
 	/* From the memory file. */
@@ -210,7 +216,7 @@ static void test_handler_two_vms(void **state)
 	(void)state;
 	ra = vm_init(&a);
 	rb = vm_init(&b);
-	handler_start(&h, 2);
+	handler_start(&h, 2, NULL);
 	assert_int_equal(
 		uffd_backend_connect(&a, h.sock, &sa, err, sizeof(err)), 0);
 	assert_int_equal(
@@ -237,6 +243,72 @@ static void test_handler_two_vms(void **state)
 	close(b.uffd);
 	vm_fini(&a);
 	vm_fini(&b);
+}
+
+/*
+ * Record-and-prefetch with two VMs: without a working set the first VM
+ * records one (the second does not); with it, each of the next two VMs
+ * gets its pages before its faults are served.
+ */
+static void test_handler_wset_two_vms(void **state)
+{
+	struct handler_run h;
+	char line[512], err[256], wset[64];
+	struct vm a, b;
+	uint8_t *ra, *rb;
+	int sa = -1, sb = -1;
+
+	(void)state;
+	snprintf(wset, sizeof(wset), "/tmp/vmon-test-wset.%d", (int)getpid());
+	unlink(wset);
+	ra = vm_init(&a);
+	rb = vm_init(&b);
+	handler_start(&h, 2, wset);
+	assert_int_equal(
+		uffd_backend_connect(&a, h.sock, &sa, err, sizeof(err)), 0);
+	assert_int_equal(
+		uffd_backend_connect(&b, h.sock, &sb, err, sizeof(err)), 0);
+	assert_true(page_is(ra, 1, 2));
+	assert_true(page_is(ra, 2, 3));
+	assert_true(page_is(rb, 5, 6));
+	close(sa);
+	handler_line(&h, line, sizeof(line));
+	assert_non_null(strstr(line, "vm 1: 2 faults served"));
+	assert_non_null(strstr(line, "working set recorded"));
+	close(sb);
+	handler_line(&h, line, sizeof(line));
+	assert_non_null(strstr(line, "vm 2: 1 faults served"));
+	assert_null(strstr(line, "working set recorded"));
+	handler_end(&h);
+	close(a.uffd);
+	close(b.uffd);
+	vm_fini(&a);
+	vm_fini(&b);
+
+	ra = vm_init(&a);
+	rb = vm_init(&b);
+	handler_start(&h, 2, wset);
+	assert_int_equal(
+		uffd_backend_connect(&a, h.sock, &sa, err, sizeof(err)), 0);
+	assert_int_equal(
+		uffd_backend_connect(&b, h.sock, &sb, err, sizeof(err)), 0);
+	assert_true(page_is(ra, 2, 3));
+	assert_true(page_is(rb, 1, 2));
+	close(sa);
+	handler_line(&h, line, sizeof(line));
+	assert_non_null(strstr(line, "vm 1: "));
+	assert_non_null(strstr(line, " 2 pages prefetched"));
+	close(sb);
+	handler_line(&h, line, sizeof(line));
+	assert_non_null(strstr(line, "vm 2: "));
+	assert_non_null(strstr(line, " 2 pages prefetched"));
+	handler_end(&h);
+	assert_int_equal(h.ret, 0);
+	close(a.uffd);
+	close(b.uffd);
+	vm_fini(&a);
+	vm_fini(&b);
+	unlink(wset);
 }
 
 struct reader {
@@ -356,6 +428,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend_remove),
 		cmocka_unit_test(test_handler_two_vms),
+		cmocka_unit_test(test_handler_wset_two_vms),
 		cmocka_unit_test(test_postcopy_discard),
 	};
 
