@@ -347,8 +347,8 @@ static int cmd_commit(int argc, char **argv)
 	bool keep = argc == 3 && !strcmp(argv[1], "-d");
 	const char *path = argv[argc - 1], *bpath;
 	struct qcow2 *top, *b = NULL;
-	int bfd = -1, r = -EINVAL;
-	uint64_t bsize = 0;
+	int bfd = -1, r;
+	uint64_t bsize, size;
 
 	if (argc != 2 && !keep)
 		return usage();
@@ -356,19 +356,35 @@ static int cmd_commit(int argc, char **argv)
 	if (!top)
 		return 1;
 	bpath = qcow2_backing_path(top, 0);
+	size = qcow2_size(top);
 	if (!*bpath) {
 		fprintf(stderr, "vmon img: %s: no backing file\n", path);
-	} else if (!strcmp(qcow2_backing_format(top, 0), "qcow2")) {
+		qcow2_close(top);
+		return 1;
+	}
+	/* A smaller backing file grows to the overlay's size, as qemu-img's. */
+	if (!strcmp(qcow2_backing_format(top, 0), "qcow2")) {
 		b = open_img(bpath, false);
-		bsize = b ? qcow2_size(b) : 0;
-		r = b ? commit_clusters(top, b, -1, bsize, keep) : -EINVAL;
+		if (!b) { /* open_img() said why */
+			qcow2_close(top);
+			return 1;
+		}
+		r = qcow2_size(b) < size ? qcow2_grow(b, size) : 0;
+		bsize = qcow2_size(b);
+		if (!r)
+			r = commit_clusters(top, b, -1, bsize, keep);
 	} else {
 		bfd = open(bpath, O_RDWR | O_CLOEXEC);
+		r = bfd < 0 ? -errno : 0;
 		bsize = bfd >= 0 ? (uint64_t)lseek(bfd, 0, SEEK_END) : 0;
-		r = bfd >= 0 ? commit_clusters(top, NULL, bfd, bsize, keep) :
-			       -errno;
+		if (!r && bsize < size) {
+			r = ftruncate(bfd, (off_t)size) ? -errno : 0;
+			bsize = size;
+		}
+		if (!r)
+			r = commit_clusters(top, NULL, bfd, bsize, keep);
 	}
-	if (r && r != -EINVAL)
+	if (r)
 		fprintf(stderr, "vmon img: commit %s into %s: %s\n", path,
 			bpath, strerror(-r));
 	qcow2_close(b);

@@ -23,6 +23,8 @@
 #define QCOW2_MAX_BACKING_NAME 1023
 #define QCOW2_MAX_CHAIN 16 /* backing files at most below an image */
 #define QCOW2_MAX_REFT_BYTES (8ULL << 20) /* refcount table, at most */
+/* Tables are limited so a hostile header cannot make us allocate much. */
+#define QCOW2_MAX_L1_BYTES (32ULL << 20) /* L1 table, at most */
 
 /* Incompatible feature bits. */
 #define QCOW2_INCOMPAT_DIRTY (1ULL << 0)
@@ -142,6 +144,15 @@ int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len);
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard);
 /* The cluster at @off reads from the backing file again (commit). */
 int qcow2_unallocate(struct qcow2 *q, uint64_t off);
+/*
+ * Grows the virtual size to @size (a multiple of 512; the new part reads
+ * as zeros or from the backing file, as qemu-img resize leaves it), with
+ * a larger L1 table if the old one cannot cover it: written and synced
+ * before the header names it, the old one freed at the next flush (a
+ * crash in between leaks clusters). 0 or -errno (-EINVAL: smaller, or
+ * not a multiple of 512; -EFBIG: past the L1 table's limit).
+ */
+int qcow2_grow(struct qcow2 *q, uint64_t size);
 /*
  * Metadata and data reach stable storage, in the crash-safe order
  * (docs/qcow2.md): dirty refcount blocks, fdatasync, dirty L2 tables,

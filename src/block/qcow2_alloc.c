@@ -2,7 +2,7 @@
 /*
  * qcow2_alloc.c - the qcow2 engine's metadata (qcow2_int.h): L2
  * entries, refcounts, cluster allocation and freeing, the refcount table
- * growing, and the corrupt bit.
+ * growing, the L1 table and the virtual size growing, and the corrupt bit.
  *
  * Crash safety: L2 entries and refcounts change in the write-back caches
  * (qcow2_cache.c, which orders their writes); a cluster's refcount is
@@ -335,7 +335,7 @@ uint64_t qcow2_alloc_cluster(struct qcow2 *q, int *ret)
 
 int qcow2_unref_now(struct qcow2 *q, uint64_t ci)
 {
-	uint64_t v;
+	uint64_t v = 0; /* (a lower hint is always safe) */
 	int r = rc_update(q, ci, -1, &v);
 
 	if (!r && v == 0 && ci < q->free_hint)
@@ -436,4 +436,116 @@ int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
 	qcow2_put64(t + i * 8, entry);
 	qcow2_cache_dirty(&q->l2c, (uint64_t)l2);
 	return 0;
+}
+
+/*
+ * @k clusters in a row, their refcounts raised, looked for from the end
+ * of the file (past it every cluster is free but those allocated and not
+ * written yet, and a new refcount block): the offset of the first, or 0
+ * with *@ret. Clusters found free but not in a row go back.
+ */
+static uint64_t alloc_run(struct qcow2 *q, uint64_t k, int *ret)
+{
+	uint64_t saved = q->free_hint, first = 0, n = 0;
+	uint64_t eof = (q->file_size + q->cs - 1) / q->cs;
+
+	if (q->free_hint < eof)
+		q->free_hint = eof;
+	while (n < k) {
+		uint64_t c = qcow2_alloc_cluster(q, ret);
+
+		if (!c)
+			return 0;
+		if (n && c != first + n * q->cs) {
+			uint64_t hint = q->free_hint;
+
+			for (uint64_t i = 0; i < n; i++)
+				if ((*ret = qcow2_unref_now(q,
+							    first / q->cs + i)))
+					return 0;
+			q->free_hint = hint; /* on from @c, not back */
+			n = 0;
+		}
+		if (!n)
+			first = c;
+		n++;
+	}
+	/* The free clusters below the end of the file stay found. */
+	if (saved < q->free_hint)
+		q->free_hint = saved;
+	return first;
+}
+
+/*
+ * A new L1 table of @n entries: the old entries, then none; written and
+ * synced (with the refcounts of its clusters) before the header names it.
+ */
+static int grow_l1(struct qcow2 *q, uint64_t n)
+{
+	uint64_t k = (n * 8 + q->cs - 1) / q->cs, off;
+	uint64_t old = q->h.l1_offset;
+	uint64_t oldk = (q->h.l1_size * 8ULL + q->cs - 1) / q->cs;
+	uint64_t *nl1 = calloc(n, 8);
+	uint8_t *raw = calloc(k, q->cs), hb[12];
+	int r = nl1 && raw ? qcow2_flush(q) : -ENOMEM;
+
+	off = r ? 0 : alloc_run(q, k, &r);
+	if (off) {
+		memcpy(nl1, q->l1, q->h.l1_size * 8ULL);
+		for (uint64_t i = 0; i < n; i++)
+			qcow2_put64(raw + i * 8, nl1[i]);
+		if (qcow2_cache_write(q, &q->rbc) ||
+		    qcow2_pwrite(q, QCOW2_W_L1, raw, k * q->cs, off) ||
+		    qcow2_sync(q))
+			r = -EIO;
+	}
+	free(raw);
+	if (!off || r) {
+		free(nl1);
+		return r ? r : -EIO;
+	}
+	hb[0] = (uint8_t)(n >> 24);
+	hb[1] = (uint8_t)(n >> 16);
+	hb[2] = (uint8_t)(n >> 8);
+	hb[3] = (uint8_t)n;
+	qcow2_put64(hb + 4, off);
+	/* l1_size and l1_table_offset, next to each other at 36. */
+	if (qcow2_pwrite(q, QCOW2_W_HEADER, hb, 12, 36) || qcow2_sync(q)) {
+		free(nl1);
+		return -EIO;
+	}
+	free(q->l1);
+	q->l1 = nl1;
+	q->h.l1_size = (uint32_t)n;
+	q->h.l1_offset = off;
+	for (uint64_t c = 0; old && c < oldk; c++)
+		if (qcow2_defer_unref(q, old / q->cs + c))
+			return -EIO;
+	return 0;
+}
+
+int qcow2_grow(struct qcow2 *q, uint64_t size)
+{
+	uint64_t per = q->cs << q->l2_bits; /* bytes an L1 entry covers */
+	uint64_t n = size / per + (size % per != 0);
+	uint8_t hb[8];
+	int r;
+
+	if (q->readonly)
+		return -EROFS;
+	if (q->corrupt)
+		return -EIO;
+	if (size < q->h.size || size % 512)
+		return -EINVAL;
+	if (size == q->h.size)
+		return 0;
+	if (n * 8 > QCOW2_MAX_L1_BYTES)
+		return -EFBIG;
+	if (n > q->h.l1_size && (r = grow_l1(q, n)))
+		return r;
+	qcow2_put64(hb, size);
+	if (qcow2_pwrite(q, QCOW2_W_HEADER, hb, 8, 24) || qcow2_sync(q))
+		return -EIO;
+	q->h.size = size;
+	return qcow2_flush(q);
 }

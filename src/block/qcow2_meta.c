@@ -22,8 +22,6 @@
 #define KNOWN_INCOMPAT                                   \
 	(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | \
 	 QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION)
-/* Tables are limited so a hostile header cannot make us allocate much. */
-#define MAX_L1_BYTES (32ULL << 20)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -86,8 +84,8 @@ static int check_geometry(const struct qcow2_header *h, uint64_t file_size,
 			err, errlen,
 			"L1 table of %u entries is too small for %llu bytes",
 			h->l1_size, (unsigned long long)h->size);
-	if ((uint64_t)h->l1_size * 8 > MAX_L1_BYTES || h->l1_offset % cs ||
-	    h->l1_offset + h->l1_size * 8ULL > file_size)
+	if ((uint64_t)h->l1_size * 8 > QCOW2_MAX_L1_BYTES ||
+	    h->l1_offset % cs || h->l1_offset + h->l1_size * 8ULL > file_size)
 		return fail(
 			err, errlen,
 			"L1 table (%u entries at %llu) is larger than the file allows or misaligned",

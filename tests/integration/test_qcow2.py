@@ -34,7 +34,8 @@
 `test_qcow2.py host` (meson test integration/qcow2_host) runs the parts
 that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 (create, an overlay and its chain in `info`, `check` of a dirty image,
-`commit` with and without -d of data qemu-io wrote), and the corrupted and
+`commit` with and without -d of data qemu-io wrote, and into a smaller
+backing file, qcow2 or raw, which grows), and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
@@ -201,6 +202,35 @@ def img_tools(tmp):
     sh(["qemu-io", "-c", "read -P 0x44 128k 4k", base])
     vmontest.check(top_allocated(ovs[1]), "commit -d keeps the overlay's data")
     qcheck(ovs[1], "overlay after commit -d")
+    commit_grows(tmp)
+
+
+def commit_grows(tmp):
+    """commit into a backing file smaller than the overlay: the backing
+    file grows to the overlay's size first, as qemu-img's commit does; a
+    qcow2 one of 512-byte clusters needs a larger L1 table (2 entries for
+    64 KiB, 128 in two clusters for 4 MiB)."""
+    for fmt, opts in (("qcow2", ["-o", "cluster_size=512"]), ("raw", [])):
+        base = os.path.join(tmp, "small-base." + fmt)
+        top = os.path.join(tmp, "big-top-%s.qcow2" % fmt)
+        ref = os.path.join(tmp, "big-ref-%s.raw" % fmt)
+        sh(["qemu-img", "create", "-f", fmt] + opts + [base, "64K"])
+        sh(["qemu-io", "-f", fmt, "-c", "write -P 0x11 0 8k", base])
+        sh(["qemu-img", "create", "-f", "qcow2"] + opts +
+           ["-b", base, "-F", fmt, top, "4M"])
+        sh(["qemu-io", "-c", "write -P 0x55 3m 64k", "-c",
+            "write -P 0x66 4k 8k", "-c", "write -P 0x77 4032k 64k", top])
+        sh(["qemu-img", "convert", "-O", "raw", top, ref])
+        r = vmontest.run(["img", "commit", top])
+        vmontest.check(r.code == 0, "commit into a smaller %s base\n%s"
+                       % (fmt, r))
+        rc, out = sh(["qemu-img", "info", "-f", fmt, base])
+        vmontest.check("virtual size: 4 MiB" in out,
+                       "the %s base grew to the overlay's 4 MiB:\n%s"
+                       % (fmt, out))
+        if fmt == "qcow2":
+            qcheck(base, "the grown qcow2 base")
+        sh(["qemu-img", "compare", "-f", fmt, "-F", "raw", base, ref])
 
 
 def refused(tmp):
