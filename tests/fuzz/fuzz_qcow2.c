@@ -5,7 +5,8 @@
  * through the parser as it is; then, with any backing file name cleared
  * (so that no host file is opened), the image is opened read-write from a
  * memory file and the engine reads its first clusters, writes, zeroes
- * and discards a cluster and checks the refcounts. Nothing may crash,
+ * and discards a cluster, grows the image by 16 MiB (a larger L1 table
+ * where needed) and writes its new end, and checks the refcounts. Nothing may crash,
  * hang or read out of bounds; a refusal always says why.
  */
 #include <stdio.h>
@@ -34,6 +35,9 @@ static void exercise(struct qcow2 *q)
 	qcow2_zero(q, 0, n, false);
 	qcow2_zero(q, 0, n, true);
 	qcow2_read(q, 0, buf, n);
+	/* vmon img commit's growing, then a write at the new end. */
+	if (!qcow2_grow(q, (qcow2_size(q) + (16 << 20)) & ~511ULL))
+		qcow2_write(q, qcow2_size(q) - 4096, buf, 4096);
 	qcow2_check(q, &r, false);
 }
 
