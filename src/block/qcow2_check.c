@@ -6,8 +6,9 @@
  * with the stored refcounts. A stored count below the references (or a
  * reference outside the file, or a wrong COPIED flag) is a corruption;
  * above them, a leak. The same count repairs leaks (and with "all",
- * refcounts below their references), as `qemu-img check -r` does, and the
- * refcounts of an image left dirty (lazy refcounts) before it is written.
+ * refcounts below their references, then the COPIED flags), as `qemu-img
+ * check -r` does, and the refcounts of an image left dirty (lazy
+ * refcounts) before it is written.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -224,6 +225,64 @@ static int fix_refcounts(struct walk *w, bool all, struct qcow2_check *fixed)
 	return qcow2_flush(w->q);
 }
 
+/*
+ * Entry @e (of an L1 or L2 table) naming cluster @off: its COPIED flag
+ * as the (repaired) refcount wants it, counted into @fixed if changed.
+ */
+static uint64_t fixed_copied(struct walk *w, uint64_t e, uint64_t off,
+			     const char *what, struct qcow2_check *fixed)
+{
+	bool want = stored_rc(w, off / w->q->cs) == 1;
+
+	if (!!(e & QCOW2_OFLAG_COPIED) == want)
+		return e;
+	if (w->verbose)
+		fprintf(stderr, "Repairing OFLAG_COPIED %s: entry=%llx\n", what,
+			(unsigned long long)e);
+	fixed->corruptions++;
+	return e ^ QCOW2_OFLAG_COPIED;
+}
+
+/*
+ * With "all", after the refcounts: each COPIED flag of the L1 and L2
+ * tables set exactly where the refcount is 1, as qemu-img check -r all
+ * does. Entries outside the file are left as they are (still reported).
+ */
+static int fix_copied(struct walk *w, struct qcow2_check *fixed)
+{
+	struct qcow2 *q = w->q;
+
+	for (uint64_t i = 0; i < q->h.l1_size; i++) {
+		uint64_t l2 = q->l1[i] & QCOW2_OFFSET_MASK, e;
+		uint8_t *t;
+
+		if (!l2 || l2 % q->cs || l2 >= q->file_size)
+			continue;
+		e = fixed_copied(w, q->l1[i], l2, "L2 cluster", fixed);
+		if (e != q->l1[i]) {
+			q->l1[i] = e;
+			q->l1_dirty = true;
+		}
+		t = qcow2_cache_get(q, &q->l2c, l2);
+		if (!t)
+			return -EIO;
+		for (uint64_t j = 0; j < (1ULL << q->l2_bits); j++) {
+			uint64_t old = qcow2_be64(t + j * 8);
+			uint64_t off = old & QCOW2_OFFSET_MASK;
+
+			if ((old & QCOW2_OFLAG_COMPRESSED) || !off ||
+			    off % q->cs || off >= q->file_size)
+				continue;
+			e = fixed_copied(w, old, off, "data cluster", fixed);
+			if (e != old) {
+				qcow2_put64(t + j * 8, e);
+				qcow2_cache_dirty(&q->l2c, l2);
+			}
+		}
+	}
+	return qcow2_flush(q);
+}
+
 int qcow2_check_repair(struct qcow2 *q, bool all, struct qcow2_check *fixed,
 		       bool verbose)
 {
@@ -237,6 +296,8 @@ int qcow2_check_repair(struct qcow2 *q, bool all, struct qcow2_check *fixed,
 	ret = count(&w);
 	if (!ret)
 		ret = fix_refcounts(&w, all, fixed);
+	if (!ret && all)
+		ret = fix_copied(&w, fixed);
 	free(w.refs);
 	return ret;
 }

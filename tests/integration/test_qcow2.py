@@ -333,15 +333,33 @@ def poke_refcount(img, cluster, value):
         f.write(value.to_bytes(2, "big"))
 
 
+def clear_copied(img):
+    """Clears the COPIED flag of the first L2 entry (its data cluster's
+    refcount stays 1: a wrong flag, as qemu-img check reports it)."""
+    with open(img, "r+b") as f:
+        f.seek(40)
+        l1 = int.from_bytes(f.read(8), "big")
+        f.seek(l1)
+        l2 = int.from_bytes(f.read(8), "big") & 0x00fffffffffffe00
+        f.seek(l2)
+        e = int.from_bytes(f.read(8), "big")
+        f.seek(l2)
+        f.write((e & ~(1 << 63)).to_bytes(8, "big"))
+
+
 def corrupted(tmp):
     # Clusters: header, refcount table and block, L1, L2, data; then
     # one more cluster that nothing uses.
-    for name, cluster, value, code in (("corrupt", 4, 0, 2), ("leak", 6, 1, 3)):
+    for name, cluster, value, code in (("corrupt", 4, 0, 2), ("leak", 6, 1, 3),
+                                       ("copied", None, None, 2)):
         img = os.path.join(tmp, name + ".qcow2")
         sh(["qemu-img", "create", "-f", "qcow2", img, "4M"])
         sh(["qemu-io", "-c", "write -P 7 0 64k", img])
         os.truncate(img, 7 << 16)
-        poke_refcount(img, cluster, value)
+        if cluster is None:
+            clear_copied(img)
+        else:
+            poke_refcount(img, cluster, value)
         q, _ = sh(["qemu-img", "check", img], ok=(0, 1, 2, 3))
         r = vmontest.run(["img", "check", img])
         vmontest.check(q == code and r.code == code,
@@ -351,8 +369,9 @@ def corrupted(tmp):
 
 
 def repair(img, name, code):
-    """vmon img check -r: leaks repaired by -r leaks, corruptions of the
-    refcounts only by -r all; qemu-img check is clean afterwards."""
+    """vmon img check -r: leaks repaired by -r leaks, corruptions (of the
+    refcounts, a wrong COPIED flag) only by -r all; qemu-img check is clean
+    afterwards, and the data reads back."""
     r = vmontest.run(["img", "check", "-r", "leaks", img])
     if code == 3:
         vmontest.check(r.code == 0 and "    1 leaked clusters" in r.out and
@@ -367,6 +386,7 @@ def repair(img, name, code):
         vmontest.check(r.code == 0 and "    1 corruptions" in r.out,
                        "%s: vmon img check -r all\n%s" % (name, r))
     qcheck(img, name + " repaired by vmon img check -r")
+    sh(["qemu-io", "-c", "read -P 7 0 64k", img])
 
 
 def top_allocated(img):
