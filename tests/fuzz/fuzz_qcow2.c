@@ -6,7 +6,8 @@
  * (so that no host file is opened), the image is opened read-write from a
  * memory file and the engine reads its first clusters, writes, zeroes
  * and discards a cluster, grows the image by 16 MiB (a larger L1 table
- * where needed) and writes its new end, and checks the refcounts. Nothing may crash,
+ * where needed) and writes its new end, checks the refcounts and repairs
+ * what it can (vmon img check -r all). Nothing may crash,
  * hang or read out of bounds; a refusal always says why.
  */
 #include <stdio.h>
@@ -25,7 +26,7 @@ static void exercise(struct qcow2 *q)
 {
 	static uint8_t buf[MAX_READ];
 	uint64_t n = qcow2_size(q) < MAX_READ ? qcow2_size(q) : MAX_READ;
-	struct qcow2_check r;
+	struct qcow2_check r, fixed;
 
 	qcow2_read(q, 0, buf, n);
 	if (qcow2_size(q) > n)
@@ -39,6 +40,8 @@ static void exercise(struct qcow2 *q)
 	if (!qcow2_grow(q, (qcow2_size(q) + (16 << 20)) & ~511ULL))
 		qcow2_write(q, qcow2_size(q) - 4096, buf, 4096);
 	qcow2_check(q, &r, false);
+	/* vmon img check -r all: refcounts, then COPIED flags. */
+	qcow2_check_repair(q, true, &fixed, false);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
