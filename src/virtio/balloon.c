@@ -5,9 +5,8 @@
  * drops; a later guest access reads zeros, or the memory file's page for
  * RAM restored from a snapshot's file). Inflate and deflate queues,
  * statistics polled every N seconds, free page reporting, deflate-on-OOM
- * offered on request,
- * free page hinting runs started and stopped by the host (the hints are
- * counted, the pages left alone: see hinted()).
+ * offered on request, free page hinting runs started and stopped by the
+ * host (the hints are counted, the pages left alone: see hinted()).
  * The target changes at run time through virtio_balloon_set_target().
  */
 #include "../util/bounds.h"
