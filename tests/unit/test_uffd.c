@@ -199,6 +199,48 @@ static void test_backend_remove(void **state)
 	vm_fini(&vm);
 }
 
+/* Two VMs served by one handler. */
+struct two {
+	struct handler_run h;
+	struct vm a, b;
+	uint8_t *ra, *rb;
+	int sa, sb;
+};
+
+/* Both VMs made and connected to a handler of @max_vms (and @wset). */
+static void two_start(struct two *t, unsigned int max_vms, const char *wset)
+{
+	char err[256];
+
+	t->ra = vm_init(&t->a);
+	t->rb = vm_init(&t->b);
+	handler_start(&t->h, max_vms, wset);
+	assert_int_equal(uffd_backend_connect(&t->a, t->h.sock, &t->sa, err,
+					      sizeof(err)),
+			 0);
+	assert_int_equal(uffd_backend_connect(&t->b, t->h.sock, &t->sb, err,
+					      sizeof(err)),
+			 0);
+}
+
+/* VM @sock leaves: the handler's line about it into @line. */
+static void two_leave(struct two *t, int sock, char *line, size_t len)
+{
+	close(sock);
+	handler_line(&t->h, line, len);
+}
+
+/* The handler is done (exit 0); the VMs go. */
+static void two_end(struct two *t)
+{
+	handler_end(&t->h);
+	assert_int_equal(t->h.ret, 0);
+	close(t->a.uffd);
+	close(t->b.uffd);
+	vm_fini(&t->a);
+	vm_fini(&t->b);
+}
+
 /*
  * One handler, two VMs at once (clones of one snapshot): each served
  * from the file; what one gives back is zeros for it alone; the first
@@ -207,42 +249,25 @@ static void test_backend_remove(void **state)
  */
 static void test_handler_two_vms(void **state)
 {
-	struct handler_run h;
-	char line[512], err[256];
-	struct vm a, b;
-	uint8_t *ra, *rb;
-	int sa = -1, sb = -1;
+	struct two t;
+	char line[512];
 
 	(void)state;
-	ra = vm_init(&a);
-	rb = vm_init(&b);
-	handler_start(&h, 2, NULL);
-	assert_int_equal(
-		uffd_backend_connect(&a, h.sock, &sa, err, sizeof(err)), 0);
-	assert_int_equal(
-		uffd_backend_connect(&b, h.sock, &sb, err, sizeof(err)), 0);
-	assert_true(page_is(ra, 2, 3));
-	assert_true(page_is(rb, 2, 3));
-	assert_int_equal(vm_discard(&a, ra + 2 * PAGE, PAGE), 0);
-	assert_true(page_is(ra, 2, 0));
-	assert_true(page_is(rb, 2, 3));
-	assert_true(page_is(ra, 7, 8));
-
-	close(sa);
-	handler_line(&h, line, sizeof(line));
+	two_start(&t, 2, NULL);
+	assert_true(page_is(t.ra, 2, 3));
+	assert_true(page_is(t.rb, 2, 3));
+	assert_int_equal(vm_discard(&t.a, t.ra + 2 * PAGE, PAGE), 0);
+	assert_true(page_is(t.ra, 2, 0));
+	assert_true(page_is(t.rb, 2, 3));
+	assert_true(page_is(t.ra, 7, 8));
+	two_leave(&t, t.sa, line, sizeof(line));
 	assert_non_null(strstr(line, "vm 1: 3 faults served (1 with zeros)"));
 	assert_non_null(strstr(line, "1 pages given back by the VM"));
 	/* The second VM is still served. */
-	assert_true(page_is(rb, 9, 10));
-	close(sb);
-	handler_line(&h, line, sizeof(line));
+	assert_true(page_is(t.rb, 9, 10));
+	two_leave(&t, t.sb, line, sizeof(line));
 	assert_non_null(strstr(line, "vm 2: 2 faults served (0 with zeros)"));
-	handler_end(&h);
-	assert_int_equal(h.ret, 0);
-	close(a.uffd);
-	close(b.uffd);
-	vm_fini(&a);
-	vm_fini(&b);
+	two_end(&t);
 }
 
 /*
@@ -252,62 +277,34 @@ static void test_handler_two_vms(void **state)
  */
 static void test_handler_wset_two_vms(void **state)
 {
-	struct handler_run h;
-	char line[512], err[256], wset[64];
-	struct vm a, b;
-	uint8_t *ra, *rb;
-	int sa = -1, sb = -1;
+	char line[512], wset[64];
+	struct two t;
 
 	(void)state;
 	snprintf(wset, sizeof(wset), "/tmp/vmon-test-wset.%d", (int)getpid());
 	unlink(wset);
-	ra = vm_init(&a);
-	rb = vm_init(&b);
-	handler_start(&h, 2, wset);
-	assert_int_equal(
-		uffd_backend_connect(&a, h.sock, &sa, err, sizeof(err)), 0);
-	assert_int_equal(
-		uffd_backend_connect(&b, h.sock, &sb, err, sizeof(err)), 0);
-	assert_true(page_is(ra, 1, 2));
-	assert_true(page_is(ra, 2, 3));
-	assert_true(page_is(rb, 5, 6));
-	close(sa);
-	handler_line(&h, line, sizeof(line));
+	two_start(&t, 2, wset);
+	assert_true(page_is(t.ra, 1, 2));
+	assert_true(page_is(t.ra, 2, 3));
+	assert_true(page_is(t.rb, 5, 6));
+	two_leave(&t, t.sa, line, sizeof(line));
 	assert_non_null(strstr(line, "vm 1: 2 faults served"));
 	assert_non_null(strstr(line, "working set recorded"));
-	close(sb);
-	handler_line(&h, line, sizeof(line));
+	two_leave(&t, t.sb, line, sizeof(line));
 	assert_non_null(strstr(line, "vm 2: 1 faults served"));
 	assert_null(strstr(line, "working set recorded"));
-	handler_end(&h);
-	close(a.uffd);
-	close(b.uffd);
-	vm_fini(&a);
-	vm_fini(&b);
+	two_end(&t);
 
-	ra = vm_init(&a);
-	rb = vm_init(&b);
-	handler_start(&h, 2, wset);
-	assert_int_equal(
-		uffd_backend_connect(&a, h.sock, &sa, err, sizeof(err)), 0);
-	assert_int_equal(
-		uffd_backend_connect(&b, h.sock, &sb, err, sizeof(err)), 0);
-	assert_true(page_is(ra, 2, 3));
-	assert_true(page_is(rb, 1, 2));
-	close(sa);
-	handler_line(&h, line, sizeof(line));
+	two_start(&t, 2, wset);
+	assert_true(page_is(t.ra, 2, 3));
+	assert_true(page_is(t.rb, 1, 2));
+	two_leave(&t, t.sa, line, sizeof(line));
 	assert_non_null(strstr(line, "vm 1: "));
 	assert_non_null(strstr(line, " 2 pages prefetched"));
-	close(sb);
-	handler_line(&h, line, sizeof(line));
+	two_leave(&t, t.sb, line, sizeof(line));
 	assert_non_null(strstr(line, "vm 2: "));
 	assert_non_null(strstr(line, " 2 pages prefetched"));
-	handler_end(&h);
-	assert_int_equal(h.ret, 0);
-	close(a.uffd);
-	close(b.uffd);
-	vm_fini(&a);
-	vm_fini(&b);
+	two_end(&t);
 	unlink(wset);
 }
 
