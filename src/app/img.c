@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * img.c - `vmon img create|info|check|commit` (docs/qcow2.md): qcow2
+ * img.c - `vmon img create|info|check|commit|resize` (docs/qcow2.md): qcow2
  * images as qemu-img makes and reads them, through the qcow2 engine of
  * src/block.
  */
@@ -25,7 +25,8 @@ static int usage(void)
 		"usage: vmon img create [-f qcow2] [-b BACKING [-F raw|qcow2]] PATH [SIZE]\n"
 		"       vmon img info PATH\n"
 		"       vmon img check [-r leaks|all] PATH\n"
-		"       vmon img commit [-d] PATH\n");
+		"       vmon img commit [-d] PATH\n"
+		"       vmon img resize [-f raw|qcow2] PATH [+]SIZE\n");
 	return 2;
 }
 
@@ -394,6 +395,79 @@ static int cmd_commit(int argc, char **argv)
 	return r ? 1 : 0;
 }
 
+/*
+ * `resize [-f raw|qcow2] PATH [+]SIZE`: grows the image to SIZE (or by
+ * it), as qemu-img resize does; shrinking is refused (qemu-img resize
+ * --shrink can, where the data allows).
+ */
+static int cmd_resize(int argc, char **argv)
+{
+	const char *fmt = NULL, *path, *arg;
+	uint64_t cur, size;
+	struct qcow2 *q;
+	int r;
+
+	if (argc == 5 && !strcmp(argv[1], "-f"))
+		fmt = argv[2];
+	if ((argc != 3 && !fmt) ||
+	    (fmt && strcmp(fmt, "raw") != 0 && strcmp(fmt, "qcow2") != 0))
+		return usage();
+	path = argv[argc - 2];
+	arg = argv[argc - 1];
+	if (parse_size(arg + (*arg == '+'), 1, &size)) {
+		fprintf(stderr, "vmon img: resize %s: %s: not a size\n", path,
+			arg);
+		return 2;
+	}
+	if (!fmt)
+		fmt = probe(path, &cur);
+	if (!fmt)
+		return 1;
+	q = strcmp(fmt, "qcow2") ? NULL : open_img(path, false);
+	if (!strcmp(fmt, "qcow2") && !q)
+		return 1;
+	if (q) {
+		cur = qcow2_size(q);
+	} else {
+		struct stat st;
+
+		if (stat(path, &st)) {
+			fprintf(stderr, "vmon img: %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+		cur = (uint64_t)st.st_size;
+	}
+	if (*arg == '+')
+		size = cur + size < cur ? UINT64_MAX : cur + size;
+	if (size < cur) {
+		fprintf(stderr,
+			"vmon img: resize %s: %llu bytes is smaller than the image (%llu): shrinking is not supported (qemu-img resize --shrink)\n",
+			path, (unsigned long long)size,
+			(unsigned long long)cur);
+		qcow2_close(q);
+		return 1;
+	}
+	if (q) {
+		r = qcow2_grow(q, size);
+		qcow2_close(q);
+	} else {
+		r = truncate(path, (off_t)size) ? -errno : 0;
+	}
+	if (r) {
+		fprintf(stderr, "vmon img: resize %s to %llu bytes: %s\n", path,
+			(unsigned long long)size,
+			r == -EINVAL ?
+				"not a multiple of 512 bytes" :
+			r == -EFBIG ?
+				"too large for its cluster size here (the larger L1 table it needs does not fit where vmon places it; qemu-img resize can)" :
+				strerror(-r));
+		return 1;
+	}
+	printf("Image resized.\n");
+	return 0;
+}
+
 int cmd_img(int argc, char **argv)
 {
 	if (argc < 3)
@@ -404,6 +478,8 @@ int cmd_img(int argc, char **argv)
 		return cmd_commit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "resize"))
+		return cmd_resize(argc - 1, argv + 1);
 	if (argc != 3)
 		return usage();
 	if (!strcmp(argv[1], "info"))

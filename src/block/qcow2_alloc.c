@@ -442,12 +442,19 @@ int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
  * @k clusters in a row, their refcounts raised, looked for from the end
  * of the file (past it every cluster is free but those allocated and not
  * written yet, and a new refcount block): the offset of the first, or 0
- * with *@ret. Clusters found free but not in a row go back.
+ * with *@ret. Clusters found free but not in a row go back. A new
+ * refcount block is stored in the first cluster it covers, so a run must
+ * fit in what one block covers (-EFBIG otherwise).
  */
 static uint64_t alloc_run(struct qcow2 *q, uint64_t k, int *ret)
 {
 	uint64_t saved = q->free_hint, first = 0, n = 0;
 	uint64_t eof = (q->file_size + q->cs - 1) / q->cs;
+
+	if (k >= q->rb_entries) {
+		*ret = -EFBIG;
+		return 0;
+	}
 
 	if (q->free_hint < eof)
 		q->free_hint = eof;

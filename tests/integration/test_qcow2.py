@@ -35,7 +35,7 @@
 that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 (create, an overlay and its chain in `info`, `check` of a dirty image,
 `commit` with and without -d of data qemu-io wrote, and into a smaller
-backing file, qcow2 or raw, which grows), and the corrupted and
+backing file, qcow2 or raw, which grows; `resize`), and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
@@ -203,6 +203,38 @@ def img_tools(tmp):
     vmontest.check(top_allocated(ovs[1]), "commit -d keeps the overlay's data")
     qcheck(ovs[1], "overlay after commit -d")
     commit_grows(tmp)
+    resize(tmp)
+
+
+def resize(tmp):
+    """vmon img resize: a qcow2 image (512-byte clusters: a larger L1
+    table) and a raw one grow, as qemu-img resize; shrinking and a bad
+    size are refused."""
+    img = os.path.join(tmp, "resize.qcow2")
+    sh(["qemu-img", "create", "-f", "qcow2", "-o", "cluster_size=512", img,
+        "64K"])
+    sh(["qemu-io", "-c", "write -P 9 0 8k", img])
+    r = vmontest.run(["img", "resize", img, "+4M"])
+    rc, out = sh(["qemu-img", "info", img])
+    vmontest.check(r.code == 0 and "Image resized." in r.out and
+                   "virtual size: 4.06 MiB (4259840 bytes)" in out,
+                   "vmon img resize +4M: %r\n%s" % (r, out))
+    qcheck(img, "the resized qcow2 image")
+    sh(["qemu-io", "-c", "read -P 9 0 8k", "-c", "read -P 0 8k 4M", img])
+    raw = os.path.join(tmp, "resize.raw")
+    write_raw(raw, host_pattern(8), 1 << 20)
+    r = vmontest.run(["img", "resize", raw, "3M"])
+    vmontest.check(r.code == 0 and os.path.getsize(raw) == 3 << 20,
+                   "vmon img resize of a raw image to 3M: %r" % (r,))
+    with open(raw, "rb") as f:
+        vmontest.check(f.read(8 * SECTOR) == host_pattern(8),
+                       "the raw image's data stays")
+    r = vmontest.run(["img", "resize", img, "1M"])
+    vmontest.check(r.code == 1 and "shrinking is not supported" in r.err,
+                   "resize to a smaller size refused: %r" % (r,))
+    r = vmontest.run(["img", "resize", img, "3Q"])
+    vmontest.check(r.code == 2 and "3Q: not a size" in r.err,
+                   "resize to a bad size refused: %r" % (r,))
 
 
 def commit_grows(tmp):
