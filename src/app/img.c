@@ -50,6 +50,10 @@ static const char *probe(const char *path, uint64_t *size)
 	return qcow2_probe(m, 4) ? "qcow2" : "raw";
 }
 
+/* Why qcow2_grow() said -EFBIG (docs/qcow2.md). */
+static const char grow_limit[] =
+	"too large for its cluster size here (the larger L1 table it needs does not fit where vmon places it; qemu-img can grow it)";
+
 static struct qcow2 *open_img(const char *path, bool readonly)
 {
 	char err[1024];
@@ -387,7 +391,7 @@ static int cmd_commit(int argc, char **argv)
 	}
 	if (r)
 		fprintf(stderr, "vmon img: commit %s into %s: %s\n", path,
-			bpath, strerror(-r));
+			bpath, r == -EFBIG ? grow_limit : strerror(-r));
 	qcow2_close(b);
 	if (bfd >= 0)
 		close(bfd);
@@ -457,11 +461,9 @@ static int cmd_resize(int argc, char **argv)
 	if (r) {
 		fprintf(stderr, "vmon img: resize %s to %llu bytes: %s\n", path,
 			(unsigned long long)size,
-			r == -EINVAL ?
-				"not a multiple of 512 bytes" :
-			r == -EFBIG ?
-				"too large for its cluster size here (the larger L1 table it needs does not fit where vmon places it; qemu-img resize can)" :
-				strerror(-r));
+			r == -EINVAL ? "not a multiple of 512 bytes" :
+			r == -EFBIG  ? grow_limit :
+				       strerror(-r));
 		return 1;
 	}
 	printf("Image resized.\n");
