@@ -246,7 +246,8 @@ static uint64_t fixed_copied(struct walk *w, uint64_t e, uint64_t off,
 /*
  * With "all", after the refcounts: each COPIED flag of the L1 and L2
  * tables set exactly where the refcount is 1, as qemu-img check -r all
- * does. Entries outside the file are left as they are (still reported).
+ * does (a data cluster outside the file has none: its flag is cleared,
+ * the reference itself stays, still reported, as qemu-img leaves it).
  */
 static int fix_copied(struct walk *w, struct qcow2_check *fixed)
 {
@@ -271,7 +272,7 @@ static int fix_copied(struct walk *w, struct qcow2_check *fixed)
 			uint64_t off = old & QCOW2_OFFSET_MASK;
 
 			if ((old & QCOW2_OFLAG_COMPRESSED) || !off ||
-			    off % q->cs || off >= q->file_size)
+			    off % q->cs)
 				continue;
 			e = fixed_copied(w, old, off, "data cluster", fixed);
 			if (e != old) {

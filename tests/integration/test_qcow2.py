@@ -41,6 +41,7 @@ needs KVM and runs the rest.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -379,6 +380,48 @@ def clear_copied(img):
         f.write((e & ~(1 << 63)).to_bytes(8, "big"))
 
 
+def point_outside(img):
+    """Points the second L2 entry (a written data cluster) 100 clusters of
+    64 KiB past the start of the file, far beyond its end."""
+    with open(img, "r+b") as f:
+        f.seek(40)
+        l1 = int.from_bytes(f.read(8), "big")
+        f.seek(l1)
+        l2 = int.from_bytes(f.read(8), "big") & 0x00fffffffffffe00
+        f.seek(l2 + 8)
+        e = int.from_bytes(f.read(8), "big")
+        f.seek(l2 + 8)
+        f.write(((e & ~0x00fffffffffffe00) | (100 << 16)).to_bytes(8, "big"))
+
+
+def outside(tmp):
+    """A data cluster outside the file: neither tool can mend the
+    reference; -r all mends what can be (the cluster it leaked, its COPIED
+    flag), and both leave the same one error, as qemu-img check sees it."""
+    errors = []
+    for tool in ("qemu-img", "vmon"):
+        img = os.path.join(tmp, "outside-%s.qcow2" % tool)
+        sh(["qemu-img", "create", "-f", "qcow2", img, "4M"])
+        sh(["qemu-io", "-c", "write -P 7 0 64k", "-c", "write -P 8 64k 64k",
+            img])
+        point_outside(img)
+        if tool == "vmon":
+            r = vmontest.run(["img", "check", img])
+            vmontest.check(r.code == 2 and "outside the image" in r.err,
+                           "outside: vmon img check exit 2\n%s" % r)
+            r = vmontest.run(["img", "check", "-r", "all", img])
+            vmontest.check(r.code == 2 and "    1 leaked clusters" in r.out
+                           and "    1 corruptions" in r.out,
+                           "outside: vmon img check -r all mends the leak "
+                           "and the flag, not the reference\n%s" % r)
+        else:
+            sh(["qemu-img", "check", "-r", "all", img], ok=(2,))
+        rc, out = sh(["qemu-img", "check", img], ok=(2,))
+        errors.append(re.search(r"(\d+) errors were found", out).group(1))
+    vmontest.check(errors == ["1", "1"],
+                   "outside: one error left after either repair: %r" % errors)
+
+
 def corrupted(tmp):
     # Clusters: header, refcount table and block, L1, L2, data; then
     # one more cluster that nothing uses.
@@ -531,6 +574,7 @@ def main():
         if vmontest.HOST_PART:
             img_tools(tmp)
             corrupted(tmp)
+            outside(tmp)
         else:
             interop(tmp)
             vmon_images(tmp)
