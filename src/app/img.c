@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: vmon img create [-f qcow2] [-b BACKING [-F raw|qcow2]] PATH [SIZE]\n"
-		"       vmon img info PATH\n"
+		"       vmon img info [--output=human|json] [--backing-chain] PATH\n"
 		"       vmon img check [-r leaks|all] PATH\n"
 		"       vmon img commit [-d] PATH\n"
 		"       vmon img resize [-f raw|qcow2] PATH [+]SIZE\n");
@@ -193,13 +194,134 @@ static int cmd_create(int argc, char **argv)
 		      i + 1 < argc ? argv[i + 1] : NULL);
 }
 
-static int cmd_info(const char *path)
+/*
+ * qemu-img info --output=json's object for @path: the same keys, values
+ * and (where it has them) backing file names. NULL if it cannot be read.
+ * *@next gets the full name of its backing file ("" if none).
+ */
+static json_t *info_json(const char *path, char *next, size_t len)
 {
 	uint64_t size;
 	const char *fmt = probe(path, &size);
+	const struct qcow2_header *h;
+	json_t *o, *data;
 	struct stat st;
 	struct qcow2 *q;
 
+	*next = 0;
+	if (!fmt || stat(path, &st))
+		return NULL;
+	q = strcmp(fmt, "qcow2") ? NULL : open_img(path, true);
+	if (!strcmp(fmt, "qcow2") && !q)
+		return NULL;
+	o = json_object();
+	json_object_set_new(o, "virtual-size",
+			    json_integer(q ? (json_int_t)qcow2_size(q) :
+					     (json_int_t)size));
+	json_object_set_new(o, "filename", json_string(path));
+	if (q)
+		json_object_set_new(
+			o, "cluster-size",
+			json_integer(1LL << qcow2_hdr(q)->cluster_bits));
+	json_object_set_new(o, "format", json_string(fmt));
+	json_object_set_new(o, "actual-size",
+			    json_integer((json_int_t)st.st_blocks * 512));
+	if (!q) {
+		json_object_set_new(o, "dirty-flag", json_false());
+		return o;
+	}
+	h = qcow2_hdr(q);
+	data = json_object();
+	json_object_set_new(data, "compat",
+			    json_string(h->version == 2 ? "0.10" : "1.1"));
+	json_object_set_new(data, "compression-type",
+			    json_string(h->compression == QCOW2_COMP_ZSTD ?
+						"zstd" :
+						"zlib"));
+	if (h->version >= 3)
+		json_object_set_new(data, "lazy-refcounts",
+				    json_boolean(h->compat &
+						 QCOW2_COMPAT_LAZY_REFCOUNTS));
+	json_object_set_new(data, "refcount-bits",
+			    json_integer(1LL << h->refcount_order));
+	if (h->version >= 3) {
+		json_object_set_new(data, "corrupt",
+				    json_boolean(h->incompat &
+						 QCOW2_INCOMPAT_CORRUPT));
+		json_object_set_new(data, "extended-l2",
+				    json_boolean(h->incompat &
+						 QCOW2_INCOMPAT_EXTL2));
+	}
+	json_object_set_new(o, "format-specific",
+			    json_pack("{s:s, s:o}", "type", "qcow2", "data",
+				      data));
+	if (h->backing[0]) {
+		resolve(path, h->backing, next, len);
+		json_object_set_new(o, "full-backing-filename",
+				    json_string(next));
+		json_object_set_new(o, "backing-filename",
+				    json_string(h->backing));
+		if (h->backing_fmt[0])
+			json_object_set_new(o, "backing-filename-format",
+					    json_string(h->backing_fmt));
+	}
+	json_object_set_new(o, "dirty-flag",
+			    json_boolean(h->incompat & QCOW2_INCOMPAT_DIRTY));
+	qcow2_close(q);
+	return o;
+}
+
+/* --output=json [--backing-chain]: as qemu-img prints it. */
+static int info_json_print(const char *path, bool chain)
+{
+	char cur[4096], next[4096];
+	json_t *all = chain ? json_array() : NULL, *o = NULL;
+	unsigned int depth = 0;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	do {
+		o = info_json(cur, next, sizeof(next));
+		if (!o || depth++ > QCOW2_MAX_CHAIN) {
+			json_decref(o);
+			json_decref(all);
+			return 1;
+		}
+		if (!chain)
+			break;
+		json_array_append_new(all, o);
+		snprintf(cur, sizeof(cur), "%s", next);
+	} while (*cur);
+	if (chain)
+		o = all;
+	json_dumpf(o, stdout, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+	printf("\n");
+	json_decref(o);
+	return 0;
+}
+
+/* `info [--output=human|json] [--backing-chain] PATH` */
+static int cmd_info(int argc, char **argv)
+{
+	const char *path = argv[argc - 1];
+	bool json = false, chain = false;
+	uint64_t size;
+	const char *fmt;
+	struct stat st;
+	struct qcow2 *q;
+
+	for (int i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--output=json"))
+			json = true;
+		else if (!strcmp(argv[i], "--output=human"))
+			json = false;
+		else if (!strcmp(argv[i], "--backing-chain"))
+			chain = true;
+		else
+			return usage();
+	}
+	if (json)
+		return info_json_print(path, chain);
+	fmt = probe(path, &size);
 	if (!fmt || stat(path, &st))
 		return 1;
 	printf("image: %s\nfile format: %s\n", path, fmt);
@@ -482,9 +604,7 @@ int cmd_img(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "resize"))
 		return cmd_resize(argc - 1, argv + 1);
-	if (argc != 3)
-		return usage();
 	if (!strcmp(argv[1], "info"))
-		return cmd_info(argv[2]);
+		return cmd_info(argc - 1, argv + 1);
 	return usage();
 }

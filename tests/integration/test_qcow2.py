@@ -35,7 +35,8 @@
 that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 (create, an overlay and its chain in `info`, `check` of a dirty image,
 `commit` with and without -d of data qemu-io wrote, and into a smaller
-backing file, qcow2 or raw, which grows; `resize`), and the corrupted and
+backing file, qcow2 or raw, which grows; `resize`; `info --output=json`
+against qemu-img's), and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
@@ -205,6 +206,42 @@ def img_tools(tmp):
     qcheck(ovs[1], "overlay after commit -d")
     commit_grows(tmp)
     resize(tmp)
+    info_json(tmp)
+
+
+def info_json(tmp):
+    """vmon img info --output=json [--backing-chain] prints what qemu-img
+    prints, key for key: qcow2 v3 and v2 (compat 0.10), zstd with lazy
+    refcounts, raw, an overlay on a qcow2 base in another directory (a
+    relative name) and one on a raw base."""
+    d = os.path.join(tmp, "info")
+    os.makedirs(os.path.join(d, "sub"))
+    imgs = []
+    for name, opts in (("v3.qcow2", []), ("v2.qcow2", ["-o", "compat=0.10"]),
+                       ("zstd.qcow2",
+                        ["-o", "compression_type=zstd,lazy_refcounts=on"])):
+        imgs.append(os.path.join(d, "sub", name))
+        sh(["qemu-img", "create", "-f", "qcow2"] + opts + [imgs[-1], "2M"])
+    raw = os.path.join(d, "base.raw")
+    write_raw(raw, host_pattern(8), 1 << 20)
+    imgs.append(raw)
+    for name, base, fmt in (("ov.qcow2", "sub/v3.qcow2", "qcow2"),
+                            ("ov-raw.qcow2", "base.raw", "raw")):
+        imgs.append(os.path.join(d, name))
+        sh(["qemu-img", "create", "-f", "qcow2", "-b", base, "-F", fmt,
+            imgs[-1]])
+    sh(["qemu-io", "-c", "write -P 5 0 64k", imgs[-2]])
+    for img in imgs:
+        for extra in ([], ["--backing-chain"]):
+            _, q = sh(["qemu-img", "info", "--output=json"] + extra + [img])
+            r = vmontest.run(["img", "info", "--output=json"] + extra + [img])
+            try:
+                same = r.code == 0 and json.loads(r.out) == json.loads(q)
+            except ValueError:
+                same = False
+            vmontest.check(same, "img info --output=json %s%s: as qemu-img's"
+                           "\n%s\n%s" % (" ".join(extra + [""]),
+                                          os.path.basename(img), q, r.out))
 
 
 def resize(tmp):
