@@ -574,13 +574,21 @@ static int cmd_resize(int argc, char **argv)
 		qcow2_close(q);
 		return 1;
 	}
-	if (q) {
-		r = qcow2_grow(q, size);
-		qcow2_close(q);
-	} else {
-		r = truncate(path, (off_t)size) ? -errno : 0;
+	if (!q) {
+		if (size > INT64_MAX || truncate(path, (off_t)size)) {
+			fprintf(stderr,
+				"vmon img: resize %s to %llu bytes: %s\n", path,
+				(unsigned long long)size,
+				strerror(size > INT64_MAX ? EFBIG : errno));
+			return 1;
+		}
+		printf("Image resized.\n");
+		return 0;
 	}
+	r = qcow2_grow(q, size);
+	qcow2_close(q);
 	if (r) {
+		/* qcow2_grow()'s own refusals named; the rest as errno says. */
 		fprintf(stderr, "vmon img: resize %s to %llu bytes: %s\n", path,
 			(unsigned long long)size,
 			r == -EINVAL ? "not a multiple of 512 bytes" :
