@@ -161,6 +161,19 @@ int qcow2_grow(struct qcow2 *q, uint64_t size);
  */
 int qcow2_flush(struct qcow2 *q);
 /*
+ * The same flush for a caller that does its fdatasyncs itself (the block
+ * back-end, on io_uring, so that its thread never waits for the disk):
+ * qcow2_flush_start(), then qcow2_flush_step() until it returns other
+ * than -EINPROGRESS (0 or -errno: the flush's result). -EINPROGRESS: the
+ * image file (qcow2_fd()) needs an fdatasync first; once that succeeded,
+ * qcow2_synced(), then the next step (a failed one ends the flush with
+ * its error: the next flush starts over). Between the steps the image
+ * may be read but not changed: the caller holds its other requests.
+ */
+void qcow2_flush_start(struct qcow2 *q);
+int qcow2_flush_step(struct qcow2 *q);
+void qcow2_synced(struct qcow2 *q);
+/*
  * Whether a flush has metadata to write (or frees to apply, or fails):
  * false: an fdatasync of the image file is the whole flush.
  */

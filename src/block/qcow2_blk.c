@@ -9,12 +9,16 @@
  * contiguous in one file) and go through io_uring, asynchronously, as
  * does a flush when no metadata waits (an fdatasync of the image).
  * Writes that allocate clusters go through io_uring too (qcow2_awrite.c).
+ * A flush with metadata to write runs the engine's ordered flush in steps
+ * (qcow2_flush_step()) whose fdatasyncs go on the ring, so the I/O thread
+ * never waits for the disk: until it ends, the requests submitted after
+ * it are held in order and the allocations in flight wait before naming
+ * their clusters (both change the engine's tables).
  * Each 1 MiB written to the image starts the kernel's writeback of the
  * file (early writeback, writeback() below).
  * Everything else runs to its end inside submit() in the engine (reads
- * of zero and compressed clusters, discard, write-zeroes, a flush with
- * metadata to write, in order: discard and write-zeroes first wait for the
- * allocations in flight) and
+ * of zero and compressed clusters, discard, write-zeroes, in order:
+ * discard and write-zeroes first wait for the allocations in flight) and
  * completes at the next reap(); the completion eventfd is signalled for
  * those too.
  * Clusters freed by the engine are not reused before a flush, which
@@ -105,6 +109,10 @@ unsigned int qb_take_cqes(struct qcow2_blk *s)
 		} else if (t->kind == QT_WRITEBACK) {
 			s->sqes--;
 			s->wb_busy = false;
+		} else if (t->kind == QT_FLUSH) {
+			s->sqes--;
+			s->fl_synced = true; /* its next step: reap() */
+			s->fl_res = res;
 		} else {
 			seg_done(s, (struct qseg *)t, res);
 		}
@@ -212,12 +220,14 @@ uint64_t qb_rw_len(const struct block_req *r)
 bool qb_add_seg(struct qreq *q, unsigned int max, int fd, uint64_t at,
 		uint64_t host, uint64_t len)
 {
-	struct qseg *last = q->nseg ? &q->seg[q->nseg - 1] : NULL;
+	if (q->nseg) {
+		struct qseg *last = &q->seg[q->nseg - 1];
 
-	if (last && last->fd == fd && last->host + last->len == host &&
-	    last->at + last->len == at) {
-		last->len += len;
-		return true;
+		if (last->fd == fd && last->host + last->len == host &&
+		    last->at + last->len == at) {
+			last->len += len;
+			return true;
+		}
 	}
 	if (q->nseg == max)
 		return false;
@@ -362,11 +372,8 @@ void qb_queue(struct qcow2_blk *s, struct qreq *q)
 /* A flush with no metadata to write: an fdatasync on the ring. */
 static struct qreq *map_flush(struct qcow2_blk *s, struct block_req *r)
 {
-	struct qreq *q;
+	struct qreq *q = calloc(1, sizeof(*q) + sizeof(struct qseg));
 
-	if (qcow2_meta_dirty(s->q))
-		return NULL;
-	q = calloc(1, sizeof(*q) + sizeof(struct qseg));
 	if (!q)
 		return NULL;
 	q->r = r;
@@ -376,12 +383,39 @@ static struct qreq *map_flush(struct qcow2_blk *s, struct block_req *r)
 	return q;
 }
 
-static int qb_submit(struct block *b, struct block_req *r)
+/*
+ * The flush's next step: its next fdatasync on the ring, or its end (its
+ * result on the done list; the caller then sends the held requests).
+ */
+static void flush_step(struct qcow2_blk *s)
 {
-	struct qcow2_blk *s = b->priv;
+	int r = qcow2_flush_step(s->q);
+	struct io_uring_sqe *sqe;
+
+	if (r == -EINPROGRESS) {
+		s->fl_async++;
+		s->fl_tag.kind = QT_FLUSH;
+		sqe = qb_sqe(s);
+		io_uring_prep_fsync(sqe, qcow2_fd(s->q), IORING_FSYNC_DATASYNC);
+		io_uring_sqe_set_data(sqe, &s->fl_tag);
+		io_uring_submit(&s->ring);
+		return;
+	}
+	qb_finished(s, s->fl, r);
+	s->fl = NULL;
+}
+
+static void submit(struct qcow2_blk *s, struct block_req *r)
+{
 	struct qreq *q = NULL;
 
 	r->bounce = NULL;
+	if (r->op == BLOCK_FLUSH && qcow2_meta_dirty(s->q)) {
+		s->fl = r;
+		qcow2_flush_start(s->q);
+		flush_step(s);
+		return;
+	}
 	if (r->op == BLOCK_READ || r->op == BLOCK_WRITE)
 		q = map(s, r);
 	else if (r->op == BLOCK_FLUSH)
@@ -390,12 +424,12 @@ static int qb_submit(struct block *b, struct block_req *r)
 		io_uring_submit(&s->ring);
 	if (q && io_uring_sq_space_left(&s->ring) >= q->nseg) {
 		qb_queue(s, q);
-		return 0;
+		return;
 	}
 	free(q);
 	if (r->op == BLOCK_WRITE) {
 		qb_awrite(s, r);
-		return 0;
+		return;
 	}
 	/* Entries the engine clears must not be set by an allocation after
 	 * it (a flush does not wait: what is in flight is not named yet). */
@@ -403,7 +437,46 @@ static int qb_submit(struct block *b, struct block_req *r)
 		qb_alloc_settle(s);
 	/* The result waits in the back-end's field until reap(). */
 	qb_finished(s, r, run(s->q, r));
+}
+
+static int qb_submit(struct block *b, struct block_req *r)
+{
+	struct qcow2_blk *s = b->priv;
+
+	if (!s->fl) {
+		submit(s, r);
+		return 0;
+	}
+	r->bounce_next = NULL; /* after the flush, in order */
+	if (s->held_tail)
+		s->held_tail->bounce_next = r;
+	else
+		s->held = r;
+	s->held_tail = r;
 	return 0;
+}
+
+/* The flush's fdatasync ended: its next step, and at its end the requests
+ * held meanwhile (up to a flush that waits in its turn). */
+static void flush_synced(struct qcow2_blk *s)
+{
+	s->fl_synced = false;
+	if (s->fl_res < 0) { /* the next flush starts over */
+		qb_finished(s, s->fl, s->fl_res);
+		s->fl = NULL;
+	} else {
+		qcow2_synced(s->q);
+		flush_step(s);
+	}
+	while (s->held && !s->fl) {
+		struct block_req *r = s->held;
+
+		s->held = r->bounce_next;
+		if (!s->held)
+			s->held_tail = NULL;
+		submit(s, r);
+	}
+	io_uring_submit(&s->ring);
 }
 
 static void qb_commit(struct block *b)
@@ -474,7 +547,10 @@ static unsigned int qb_reap(struct block *b)
 	unsigned int n = 0;
 
 	qb_take_cqes(s);
-	qb_alloc_run(s);
+	if (s->fl_synced)
+		flush_synced(s);
+	if (!s->fl)
+		qb_alloc_run(s);
 	writeback(s);
 	while (s->head) {
 		struct block_req *r = s->head;
@@ -493,7 +569,7 @@ static int qb_wait(struct block *b)
 	struct qcow2_blk *s = b->priv;
 	struct io_uring_cqe *cqe;
 
-	if (s->head || s->ready || !s->sqes)
+	if (s->head || (s->ready && !s->fl) || s->fl_synced || !s->sqes)
 		return 0;
 	io_uring_submit(&s->ring);
 	return io_uring_wait_cqe(&s->ring, &cqe);

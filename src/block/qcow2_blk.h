@@ -14,8 +14,9 @@
 #include "qcow2.h"
 
 /* What a completion's user data points to: a struct qseg or qalloc,
- * both starting with it, or the back-end's early writeback. */
-enum qtag_kind { QT_SEG, QT_ALLOC, QT_WRITEBACK };
+ * both starting with it, or the back-end's early writeback, or the
+ * fdatasync of a flush with metadata to write. */
+enum qtag_kind { QT_SEG, QT_ALLOC, QT_WRITEBACK, QT_FLUSH };
 struct qtag {
 	enum qtag_kind kind;
 };
@@ -62,6 +63,16 @@ struct qcow2_blk {
 	uint64_t wb_started; /* how many, for the tests */
 	bool wb_busy;
 	struct qtag wb_tag;
+	/* A flush with metadata to write (qcow2_blk.c): the engine's steps
+	 * with their fdatasyncs on the ring (NULL: none). Requests submitted
+	 * meanwhile are held, in order, and the allocations' next steps wait
+	 * (the engine is not changed between the steps). */
+	struct block_req *fl;
+	struct qtag fl_tag;
+	bool fl_synced; /* its fdatasync ended (@fl_res): next step */
+	int fl_res;
+	struct block_req *held, *held_tail;
+	uint64_t fl_async; /* flushes that waited for a sync, for the tests */
 };
 
 /* @len bytes were written to the image file at @host (early writeback). */

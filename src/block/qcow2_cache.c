@@ -2,7 +2,8 @@
 /*
  * qcow2_cache.c - the qcow2 engine's write-back metadata (qcow2_int.h):
  * the caches of L2 tables and refcount blocks, the deferred unreferencing
- * of freed clusters, and the ordered flush (qcow2_flush()).
+ * of freed clusters, and the ordered flush (qcow2_flush(), or in steps
+ * whose fdatasyncs the caller does: qcow2_flush_step()).
  *
  * Order (docs/qcow2.md): what a table entry points to reaches the disk
  * before the entry. A cluster's refcount is raised in a dirty refcount
@@ -27,6 +28,8 @@ int qcow2_sync(struct qcow2 *q)
 {
 	if (!q->unsynced)
 		return 0;
+	if (q->defer_sync) /* qcow2_flush_step()'s caller does it */
+		return -EINPROGRESS;
 	if (q->trace)
 		q->trace(q->hook_opaque, QCOW2_W_SYNC, 0, 0);
 	if (fdatasync(q->fd))
@@ -185,42 +188,81 @@ static int write_l1(struct qcow2 *q)
 	return r;
 }
 
-/* The clusters freed since the last flush lose their reference. */
+/*
+ * The clusters freed since the last flush lose their reference (after
+ * the sync that put the cleared entries on disk), written and synced.
+ */
 static int apply_frees(struct qcow2 *q)
 {
 	int r = 0;
 
-	if (!q->npfree)
-		return 0;
-	if (q->drain)
-		q->drain(q->hook_opaque);
-	for (size_t i = 0; !r && i < q->npfree; i++)
-		r = qcow2_unref_now(q, q->pfree[i]);
-	q->npfree = 0;
-	if (!r)
-		r = qcow2_cache_write(q, &q->rbc);
+	if (q->npfree) {
+		if (q->drain)
+			q->drain(q->hook_opaque);
+		for (size_t i = 0; !r && i < q->npfree; i++)
+			r = qcow2_unref_now(q, q->pfree[i]);
+		q->npfree = 0;
+		if (!r)
+			r = qcow2_cache_write(q, &q->rbc);
+	}
 	return r ? r : qcow2_sync(q);
 }
 
+/*
+ * The flush from where it stands: every part checks what is still dirty,
+ * so a step that stopped at a sync goes on from there when called again.
+ */
+static int flush_steps(struct qcow2 *q)
+{
+	int r;
+
+	if (q->corrupt)
+		return -EIO;
+	if (!q->flush_meta_done) {
+		r = qcow2_cache_write(q, &q->rbc);
+		if (!r)
+			r = qcow2_cache_write(q, &q->l2c);
+		if (!r)
+			r = write_l1(q);
+		if (r)
+			return r;
+		q->flush_meta_done = true;
+		q->unsynced = true; /* the caller's own data writes */
+	}
+	r = qcow2_sync(q);
+	return r ? r : apply_frees(q);
+}
+
 int qcow2_flush(struct qcow2 *q)
+{
+	if (q->readonly)
+		return 0;
+	qcow2_flush_start(q);
+	return flush_steps(q);
+}
+
+void qcow2_flush_start(struct qcow2 *q)
+{
+	q->flush_meta_done = false;
+}
+
+int qcow2_flush_step(struct qcow2 *q)
 {
 	int r;
 
 	if (q->readonly)
 		return 0;
-	if (q->corrupt)
-		return -EIO;
-	r = qcow2_cache_write(q, &q->rbc);
-	if (!r)
-		r = qcow2_cache_write(q, &q->l2c);
-	if (!r)
-		r = write_l1(q);
-	q->unsynced = true; /* the caller's own data writes */
-	if (!r)
-		r = qcow2_sync(q);
-	if (!r)
-		r = apply_frees(q);
+	q->defer_sync = true;
+	r = flush_steps(q);
+	q->defer_sync = false;
 	return r;
+}
+
+void qcow2_synced(struct qcow2 *q)
+{
+	if (q->trace)
+		q->trace(q->hook_opaque, QCOW2_W_SYNC, 0, 0);
+	q->unsynced = false;
 }
 
 bool qcow2_meta_dirty(const struct qcow2 *q)

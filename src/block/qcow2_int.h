@@ -52,6 +52,9 @@ struct qcow2 {
 	struct qcow2_cache l2c, rbc;
 	bool l1_dirty; /* l1 changed since it was last written */
 	bool unsynced; /* written since the last fdatasync */
+	/* qcow2_flush_step(): syncs are the caller's (-EINPROGRESS). */
+	bool defer_sync;
+	bool flush_meta_done; /* this flush wrote its tables */
 	/* Clusters to unreference once the entries that pointed to them are
 	 * on disk (the next flush); not reused before. */
 	uint64_t *pfree;
@@ -79,7 +82,10 @@ int qcow2_pread(struct qcow2 *q, void *buf, uint64_t len, uint64_t off);
 /* Writes @len bytes at @off of the image file (@k: what, for the trace). */
 int qcow2_pwrite(struct qcow2 *q, enum qcow2_wkind k, const void *buf,
 		 uint64_t len, uint64_t off);
-/* fdatasync of the image file (if anything was written since the last). */
+/*
+ * fdatasync of the image file (if anything was written since the last);
+ * inside qcow2_flush_step(), -EINPROGRESS instead (the caller syncs).
+ */
 int qcow2_sync(struct qcow2 *q);
 /* Marks the image corrupt (header bit, writes refused): -EIO. */
 int qcow2_mark_corrupt(struct qcow2 *q, const char *what, uint64_t off);

@@ -5,11 +5,13 @@
  * through the parser as it is; then, with any backing file name cleared
  * (so that no host file is opened), the image is opened read-write from a
  * memory file and the engine reads its first clusters, writes, zeroes
- * and discards a cluster, grows the image by 16 MiB (a larger L1 table
- * where needed) and writes its new end, checks the refcounts and repairs
- * what it can (vmon img check -r all). Nothing may crash,
- * hang or read out of bounds; a refusal always says why.
+ * and discards a cluster, flushes in steps (as the block back-end does,
+ * its fdatasyncs done by the caller), grows the image by 16 MiB (a
+ * larger L1 table where needed) and writes its new end, checks the
+ * refcounts and repairs what it can (vmon img check -r all). Nothing may
+ * crash, hang or read out of bounds; a refusal always says why.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,10 @@ static void exercise(struct qcow2 *q)
 	qcow2_write(q, n / 3, buf, n / 2);
 	qcow2_zero(q, 0, n, false);
 	qcow2_zero(q, 0, n, true);
+	/* The block back-end's flush: in steps, its syncs done here. */
+	qcow2_flush_start(q);
+	while (qcow2_flush_step(q) == -EINPROGRESS && !fdatasync(qcow2_fd(q)))
+		qcow2_synced(q);
 	qcow2_read(q, 0, buf, n);
 	/* vmon img commit's growing, then a write at the new end. */
 	if (!qcow2_grow(q, (qcow2_size(q) + (16 << 20)) & ~511ULL))

@@ -10,7 +10,9 @@
  * a freed cluster's refcount dropped only after the cleared entry is
  * synced, and a flush ending in an fdatasync; the same order for the
  * back-end's allocating writes through io_uring, with L2 tables evicted
- * from the cache between them (512-byte clusters).
+ * from the cache between them (512-byte clusters); a flush with metadata
+ * to write, whose fdatasyncs go on the ring, in that order, while the
+ * requests after it wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,13 +47,15 @@ static void make_image(char *path)
 struct fix {
 	unsigned int done;
 	int last_res;
+	struct block_req *order[8]; /* the first requests done, in order */
 };
 
 static void on_done(void *opaque, struct block_req *r, int res)
 {
 	struct fix *f = opaque;
 
-	(void)r;
+	if (f->done < 8)
+		f->order[f->done] = r;
 	f->done++;
 	f->last_res = res;
 }
@@ -348,12 +352,121 @@ static void test_async_order(void **state)
 	unlink(path);
 }
 
+/* Where @r is in @f's completion order (8: not among the first). */
+static unsigned int done_at(const struct fix *f, const struct block_req *r)
+{
+	unsigned int i = 0;
+
+	while (i < 8 && f->order[i] != r)
+		i++;
+	return i;
+}
+
+/*
+ * A flush with metadata to write does not sync inside submit(): its
+ * fdatasyncs go on the ring, in the same order, and the requests
+ * submitted meanwhile wait for its end.
+ */
+static void test_flush_async(void **state)
+{
+	char path[] = "/tmp/vmon-test-qcow2fa-XXXXXX", err[512];
+	static uint8_t w[2 * CS], w2[CS], back[CS];
+	static struct traced tr;
+	struct trace *t = &tr.t;
+	struct fix f = { 0 };
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct block_params p = { .path = path,
+				  .depth = 8,
+				  .event_fd = efd,
+				  .done = on_done,
+				  .opaque = &f };
+	struct iovec wv = { w, sizeof(w) }, w2v = { w2, sizeof(w2) };
+	struct iovec bv = { back, sizeof(back) };
+	struct block_req wr = { .op = BLOCK_WRITE,
+				.offset = 0,
+				.len = sizeof(w),
+				.iov = &wv,
+				.nr_iov = 1 };
+	struct block_req disc = { .op = BLOCK_DISCARD,
+				  .offset = CS,
+				  .len = CS };
+	struct block_req fl = { .op = BLOCK_FLUSH },
+			 fl2 = { .op = BLOCK_FLUSH };
+	struct block_req wr2 = { .op = BLOCK_WRITE,
+				 .offset = 4 * CS,
+				 .len = sizeof(w2),
+				 .iov = &w2v,
+				 .nr_iov = 1 };
+	struct block_req rd = { .op = BLOCK_READ,
+				.offset = 0,
+				.len = sizeof(back),
+				.iov = &bv,
+				.nr_iov = 1 };
+	unsigned int l2, sync, rc;
+	struct qcow2_check c;
+	struct block *b;
+	struct qcow2_blk *s;
+	eventfd_t ev;
+
+	(void)state;
+	make_image(path);
+	b = block_open(&p, err, sizeof(err));
+	assert_non_null(b);
+	s = b->priv;
+	tr.s = s;
+	qcow2_set_hooks(s->q, on_write, drain, &tr);
+	fill(w, sizeof(w), 3);
+	fill(w2, sizeof(w2), 4);
+	assert_int_equal(run(b, &f, &wr), (int)sizeof(w));
+	assert_int_equal(run(b, &f, &disc), 0); /* a free for the flush */
+	t->n = 0;
+	f.done = 0;
+	/* The flush, then a write that allocates and a read. */
+	assert_int_equal(block_submit(b, &fl), 0);
+	assert_int_equal(block_submit(b, &wr2), 0);
+	assert_int_equal(block_submit(b, &rd), 0);
+	block_commit(b);
+	assert_int_equal(count(t, QCOW2_W_SYNC), 0); /* none in submit */
+	assert_ptr_equal(s->fl, &fl);
+	assert_ptr_equal(s->held, &wr2);
+	assert_int_equal(f.done, 0);
+	/* Its fdatasync completes on the ring: the eventfd says so. */
+	while (eventfd_read(efd, &ev))
+		usleep(1000);
+	block_drain(b);
+	assert_int_equal(f.done, 3);
+	assert_int_equal(done_at(&f, &fl), 0);
+	assert_true(done_at(&f, &wr2) < 3 && done_at(&f, &rd) < 3);
+	assert_true(s->fl_async >= 2); /* tables, then the frees */
+	assert_null(s->fl);
+	assert_null(s->held);
+	/* The order of a synchronous flush: tables synced before the L1 and
+	 * the L2 entry cleared on disk before the freed cluster's refcount. */
+	l2 = next(t, 0, QCOW2_W_L2);
+	sync = next(t, l2, QCOW2_W_SYNC);
+	rc = next(t, sync, QCOW2_W_REFCOUNT);
+	assert_true(l2 < sync && sync < rc && rc < t->n);
+	assert_memory_equal(back, w, sizeof(back));
+	rd.offset = 4 * CS; /* the held write went through */
+	assert_int_equal(run(b, &f, &rd), (int)sizeof(back));
+	assert_memory_equal(back, w2, sizeof(back));
+	assert_int_equal(run(b, &f, &fl2), 0);
+	check_order(t);
+	assert_int_equal(qcow2_check(s->q, &c, true), 0);
+	assert_int_equal(c.corruptions, 0);
+	assert_int_equal(c.leaks, 0);
+	block_close(b);
+	close(efd);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backend),
 		cmocka_unit_test(test_write_order),
 		cmocka_unit_test(test_async_order),
+		cmocka_unit_test(test_flush_async),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
