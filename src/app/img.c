@@ -18,16 +18,19 @@
 #include "../block/qcow2.h"
 #include "../util/parse.h"
 
-#define CREATE_CLUSTER_BITS 16
-
-static int usage(void)
+static void print_usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: vmon img create [-f qcow2] [-b BACKING [-F raw|qcow2]] PATH [SIZE]\n"
+	fprintf(f,
+		"usage: vmon img create [-q] [-f qcow2|raw] [-b BACKING [-F raw|qcow2]] [-o OPTIONS] PATH [SIZE]\n"
 		"       vmon img info [--output=human|json] [--backing-chain] PATH\n"
 		"       vmon img check [-r leaks|all] PATH\n"
 		"       vmon img commit [-d] PATH\n"
 		"       vmon img resize [-f raw|qcow2] PATH [+]SIZE\n");
+}
+
+static int usage(void)
+{
+	print_usage(stderr);
 	return 2;
 }
 
@@ -102,96 +105,319 @@ static int backing_size(const char *path, const char *name, const char *fmt,
 	return 0;
 }
 
-/* Header, refcount table, one refcount block, the L1 table; refcounts 1. */
-static int write_new(int fd, struct qcow2_header *h)
-{
-	uint64_t cs = 1ULL << h->cluster_bits;
-	uint64_t l1_clusters = (h->l1_size * 8ULL + cs - 1) / cs;
-	uint64_t n = 3 + (l1_clusters ? l1_clusters : 1);
-	uint8_t *b = calloc(n, cs);
-	int ret = -1;
+/* What `vmon img create` makes: qemu-img create's -f, -b, -F and -o. */
+struct create_opts {
+	bool raw, quiet;
+	const char *backing, *bfmt, *size;
+	unsigned int cluster_bits, version, refcount_order;
+	bool lazy, zstd;
+};
 
-	h->reft_offset = cs;
-	h->reft_clusters = 1;
-	h->l1_offset = 3 * cs;
-	if (b && qcow2_format_header(h, b, cs) > 0 &&
-	    n <= cs / 2) { /* one refcount block covers the metadata */
-		qcow2_put64(b + cs, 2 * cs);
-		for (uint64_t i = 0; i < n; i++)
-			b[2 * cs + 2 * i + 1] = 1;
-		ret = pwrite(fd, b, n * cs, 0) == (ssize_t)(n * cs) &&
-				      !fsync(fd) ?
-			      0 :
-			      -1;
-	}
-	free(b);
-	return ret;
+static const char create_help[] =
+	"Supported options:\n"
+	"  backing_file=<str>     - File name of a base image\n"
+	"  backing_fmt=<str>      - Image format of the base image (raw or qcow2)\n"
+	"  cluster_size=<size>    - qcow2 cluster size (512 to 2M, a power of two)\n"
+	"  compat=<str>           - Compatibility level (v2 [0.10] or v3 [1.1])\n"
+	"  compression_type=<str> - zlib or zstd (v3)\n"
+	"  extended_l2=<bool (on/off)> - Extended L2 tables (off only)\n"
+	"  lazy_refcounts=<bool (on/off)> - Postpone refcount updates (v3)\n"
+	"  preallocation=<str>    - Preallocation mode (off only)\n"
+	"  refcount_bits=<num>    - Width of a reference count entry in bits (v3: 1 to 64)\n"
+	"  size=<size>            - Virtual disk size\n";
+
+/* qemu's bool option values: 1 on, 0 off, -1 neither. */
+static int on_off(const char *v)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
+		return 1;
+	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
+		return 0;
+	return -1;
 }
 
-static int create(const char *path, const char *backing, const char *bfmt,
-		  const char *size_s)
+/* log2 of @v if it is a power of two in [@lo, @hi], else -1. */
+static int pow2_bits(uint64_t v, uint64_t lo, uint64_t hi)
 {
-	struct qcow2_header h = { .cluster_bits = CREATE_CLUSTER_BITS };
-	uint64_t bsize, cover = 1ULL << (2 * CREATE_CLUSTER_BITS - 3);
-	char full[4096];
-	int fd;
+	if (v < lo || v > hi || (v & (v - 1)))
+		return -1;
+	return __builtin_ctzll(v);
+}
 
-	if (backing) {
-		resolve(path, backing, full, sizeof(full));
-		if (!bfmt && !(bfmt = probe(full, &bsize)))
-			return 1;
-		if (strlen(backing) > QCOW2_MAX_BACKING_NAME ||
-		    backing_size(path, backing, bfmt, &bsize))
-			return 1;
-		snprintf(h.backing, sizeof(h.backing), "%s", backing);
-		snprintf(h.backing_fmt, sizeof(h.backing_fmt), "%s", bfmt);
-		h.size = bsize;
-	}
-	if (size_s && parse_size(size_s, 1, &h.size)) {
-		fprintf(stderr, "vmon img: bad size '%s'\n", size_s);
+/* One -o KEY=VALUE of @o; 0, or 2 with the reason printed. */
+static int create_option(struct create_opts *o, char *kv)
+{
+	char *v = strchr(kv, '=');
+	uint64_t n;
+	int b;
+
+	if (!v) {
+		fprintf(stderr, "vmon img: option '%s': KEY=VALUE expected\n",
+			kv);
 		return 2;
 	}
-	if (!size_s && !backing)
+	*v++ = 0;
+	if (!strcmp(kv, "size")) {
+		o->size = v;
+		return 0;
+	}
+	if (!strcmp(kv, "preallocation")) {
+		if (strcmp(v, "off") != 0)
+			goto unsupported;
+		return 0;
+	}
+	if (o->raw) {
+		fprintf(stderr, "vmon img: invalid option '%s' for raw\n", kv);
+		return 2;
+	}
+	if (!strcmp(kv, "backing_file")) {
+		o->backing = v;
+	} else if (!strcmp(kv, "backing_fmt")) {
+		o->bfmt = v;
+	} else if (!strcmp(kv, "cluster_size")) {
+		if (parse_size(v, 1, &n) ||
+		    (b = pow2_bits(n, 1ULL << QCOW2_MIN_CLUSTER_BITS,
+				   1ULL << QCOW2_MAX_CLUSTER_BITS)) < 0) {
+			fprintf(stderr,
+				"vmon img: cluster_size=%s: a power of two between 512 and 2048k\n",
+				v);
+			return 2;
+		}
+		o->cluster_bits = (unsigned int)b;
+	} else if (!strcmp(kv, "compat")) {
+		if (!strcmp(v, "0.10") || !strcmp(v, "v2"))
+			o->version = 2;
+		else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
+			o->version = 3;
+		else
+			goto invalid;
+	} else if (!strcmp(kv, "compression_type")) {
+		if (strcmp(v, "zlib") != 0 && strcmp(v, "zstd") != 0)
+			goto invalid;
+		o->zstd = !strcmp(v, "zstd");
+	} else if (!strcmp(kv, "extended_l2")) {
+		if ((b = on_off(v)) < 0)
+			goto invalid;
+		if (b)
+			goto unsupported;
+	} else if (!strcmp(kv, "lazy_refcounts")) {
+		if ((b = on_off(v)) < 0)
+			goto invalid;
+		o->lazy = b;
+	} else if (!strcmp(kv, "refcount_bits")) {
+		if (parse_size(v, 1, &n) || (b = pow2_bits(n, 1, 64)) < 0) {
+			fprintf(stderr,
+				"vmon img: refcount_bits=%s: a power of two, 1 to 64\n",
+				v);
+			return 2;
+		}
+		o->refcount_order = (unsigned int)b;
+	} else {
+		fprintf(stderr, "vmon img: invalid option '%s' for %s\n", kv,
+			o->raw ? "raw" : "qcow2");
+		return 2;
+	}
+	return 0;
+invalid:
+	fprintf(stderr, "vmon img: invalid value '%s' of option '%s' for %s\n",
+		v, kv, o->raw ? "raw" : "qcow2");
+	return 2;
+unsupported:
+	fprintf(stderr, "vmon img: %s=%s: not supported by vmon\n", kv, v);
+	return 2;
+}
+
+/* -o LIST: comma-separated options (",," a comma in a value). */
+static int create_options(struct create_opts *o, char *list)
+{
+	char *p = list, *w = list, *kv = list;
+
+	if (!strcmp(list, "help") || !strcmp(list, "?")) {
+		fputs(o->raw ?
+			      "Supported options:\n"
+			      "  preallocation=<str>    - off only\n"
+			      "  size=<size>            - Virtual disk size\n" :
+			      create_help,
+		      stdout);
+		return -1;
+	}
+	for (;;) {
+		if (*p == ',' && p[1] == ',') {
+			*w++ = ',';
+			p += 2;
+			continue;
+		}
+		if (*p == ',' || !*p) {
+			bool end = !*p;
+			int r;
+
+			*w = 0;
+			r = *kv ? create_option(o, kv) : 0;
+			if (r || end)
+				return r;
+			kv = w = ++p;
+			continue;
+		}
+		*w++ = *p++;
+	}
+}
+
+/* The combinations qemu-img refuses too. */
+static int create_check(const struct create_opts *o)
+{
+	const char *why = NULL;
+
+	if (o->version == 2 && o->refcount_order != 4)
+		why = "refcount widths other than 16 bits need compat=1.1";
+	else if (o->version == 2 && o->lazy)
+		why = "lazy refcounts need compat=1.1";
+	else if (o->version == 2 && o->zstd)
+		why = "compression_type=zstd needs compat=1.1";
+	else if (o->bfmt && strcmp(o->bfmt, "raw") != 0 &&
+		 strcmp(o->bfmt, "qcow2") != 0) {
+		fprintf(stderr, "vmon img: backing format %s: raw or qcow2\n",
+			o->bfmt);
+		return 2;
+	}
+	if (why) {
+		fprintf(stderr, "vmon img: %s\n", why);
+		return 2;
+	}
+	return 0;
+}
+
+/* qemu-img create's "Formatting ..." line. */
+static void create_line(const char *path, const struct create_opts *o,
+			const struct qcow2_header *h, uint64_t size)
+{
+	if (o->quiet)
+		return;
+	if (o->raw) {
+		printf("Formatting '%s', fmt=raw size=%llu\n", path,
+		       (unsigned long long)size);
+		return;
+	}
+	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=off compression_type=%s size=%llu",
+	       path, 1ULL << h->cluster_bits, o->zstd ? "zstd" : "zlib",
+	       (unsigned long long)size);
+	if (o->version == 2)
+		printf(" compat=0.10");
+	if (*h->backing)
+		printf(" backing_file=%s", h->backing);
+	if (*h->backing_fmt)
+		printf(" backing_fmt=%s", h->backing_fmt);
+	printf(" lazy_refcounts=%s refcount_bits=%u\n", o->lazy ? "on" : "off",
+	       1U << h->refcount_order);
+}
+
+static int create(const char *path, struct create_opts *o)
+{
+	struct qcow2_header h = {
+		.version = o->version,
+		.cluster_bits = o->cluster_bits,
+		.refcount_order = o->refcount_order,
+		.compat = o->lazy ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0,
+		.compression = o->zstd ? QCOW2_COMP_ZSTD : QCOW2_COMP_ZLIB
+	};
+	uint64_t bsize, size = 0;
+	const char *bfmt = o->bfmt;
+	char full[4096];
+	int fd, r;
+
+	if (o->backing && o->raw) {
+		fprintf(stderr,
+			"vmon img: %s: a raw image has no backing file\n",
+			path);
+		return 2;
+	}
+	if (o->backing) {
+		resolve(path, o->backing, full, sizeof(full));
+		if (!bfmt && !(bfmt = probe(full, &bsize)))
+			return 1;
+		if (strlen(o->backing) > QCOW2_MAX_BACKING_NAME ||
+		    backing_size(path, o->backing, bfmt, &bsize))
+			return 1;
+		snprintf(h.backing, sizeof(h.backing), "%s", o->backing);
+		snprintf(h.backing_fmt, sizeof(h.backing_fmt), "%s", bfmt);
+		size = bsize;
+	}
+	if (o->size && parse_size(o->size, 1, &size)) {
+		fprintf(stderr, "vmon img: bad size '%s'\n", o->size);
+		return 2;
+	}
+	if (!o->size && !o->backing)
 		return usage();
-	h.size = (h.size + 511) & ~511ULL;
-	h.l1_size = (uint32_t)((h.size + cover - 1) / cover);
+	if (size > (uint64_t)INT64_MAX - 511) {
+		fprintf(stderr, "vmon img: size %llu: too large\n",
+			(unsigned long long)size);
+		return 2;
+	}
+	create_line(path, o, &h, size);
+	h.size = (size + 511) & ~511ULL;
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_new(fd, &h)) {
+	if (fd < 0) {
 		fprintf(stderr, "vmon img: %s: cannot create: %s\n", path,
-			fd < 0 ? strerror(errno) : "write failed or too large");
-		if (fd >= 0)
-			close(fd);
+			strerror(errno));
 		return 1;
 	}
+	if (o->raw)
+		r = ftruncate(fd, (off_t)h.size) ? -errno : 0;
+	else
+		r = qcow2_create_fd(fd, &h);
 	close(fd);
-	printf("Formatting '%s', fmt=qcow2 size=%llu\n", path,
-	       (unsigned long long)h.size);
+	if (r) {
+		fprintf(stderr, "vmon img: %s: cannot create: %s\n", path,
+			r == -EFBIG ?
+				"too large for its cluster size (the L1 table would pass 32 MiB)" :
+			r == -ENAMETOOLONG ?
+				"the backing file's name does not fit in the header's cluster" :
+				strerror(-r));
+		unlink(path);
+		return 1;
+	}
 	return 0;
 }
 
 static int cmd_create(int argc, char **argv)
 {
-	const char *backing = NULL, *bfmt = NULL;
-	int i = 1;
+	struct create_opts o = { .cluster_bits = 16,
+				 .version = 3,
+				 .refcount_order = 4 };
+	char *opts[16];
+	unsigned int nopts = 0;
+	int i = 1, r;
 
-	for (; i < argc && argv[i][0] == '-' && i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "-b"))
-			backing = argv[i + 1];
-		else if (!strcmp(argv[i], "-F"))
-			bfmt = argv[i + 1];
-		else if (strcmp(argv[i], "-f") != 0 ||
-			 strcmp(argv[i + 1], "qcow2") != 0)
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-q")) {
+			o.quiet = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return usage();
+		if (!strcmp(a, "-b"))
+			o.backing = argv[++i];
+		else if (!strcmp(a, "-F"))
+			o.bfmt = argv[++i];
+		else if (!strcmp(a, "-o") && nopts < 16)
+			opts[nopts++] = argv[++i];
+		else if (!strcmp(a, "-f") && (!strcmp(argv[i + 1], "qcow2") ||
+					      !strcmp(argv[i + 1], "raw")))
+			o.raw = !strcmp(argv[++i], "raw");
+		else
 			return usage();
 	}
-	if (bfmt && strcmp(bfmt, "raw") != 0 && strcmp(bfmt, "qcow2") != 0) {
-		fprintf(stderr, "vmon img: backing format %s: raw or qcow2\n",
-			bfmt);
-		return 2;
-	}
-	if (i >= argc || argc - i > 2)
+	for (unsigned int k = 0; k < nopts; k++)
+		if ((r = create_options(&o, opts[k])))
+			return r < 0 ? 0 : r;
+	if ((r = create_check(&o)))
+		return r;
+	if (i >= argc || argc - i > 2 || (o.size && argc - i > 1))
 		return usage();
-	return create(argv[i], backing, bfmt,
-		      i + 1 < argc ? argv[i + 1] : NULL);
+	if (argc - i == 2)
+		o.size = argv[i + 1];
+	return create(argv[i], &o);
 }
 
 /*
@@ -604,6 +830,10 @@ int cmd_img(int argc, char **argv)
 {
 	if (argc < 3)
 		return usage();
+	if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+		print_usage(stdout);
+		return 0;
+	}
 	if (!strcmp(argv[1], "create"))
 		return cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "commit"))

@@ -78,11 +78,23 @@ int qcow2_parse_header(const uint8_t *buf, size_t len, uint64_t file_size,
 /* true if @buf (4 bytes at least) starts with the qcow2 magic. */
 bool qcow2_probe(const uint8_t *buf, size_t len);
 /*
- * Writes a version-3 header (16-bit refcounts, zlib) with the backing
- * file @h->backing (and format) into @buf of @len bytes (a cluster):
- * its length, or -1 if it does not fit.
+ * Writes the header @h describes into @buf of @len bytes (a cluster):
+ * version 2 or 3 (@h->version; 0 is 3), and for version 3 refcounts of
+ * @h->refcount_order (version 2 has 16-bit ones), the lazy refcounts bit of
+ * @h->compat and compression type @h->compression; the backing file
+ * @h->backing and its format. Its length, or -1 if it does not fit.
  */
 int qcow2_format_header(const struct qcow2_header *h, uint8_t *buf, size_t len);
+/*
+ * A new empty image in @fd (truncated by the caller) of @h->size bytes
+ * (a multiple of 512) with the options set in @h (cluster_bits,
+ * refcount_order, version, compat, compression, backing): the header,
+ * the refcount table and blocks, a zeroed L1 table, synced. The table
+ * fields of @h are filled in. 0 or -errno (-EFBIG: the L1 table would
+ * be larger than QCOW2_MAX_L1_BYTES; -ENAMETOOLONG: the header does not
+ * fit in a cluster).
+ */
+int qcow2_create_fd(int fd, struct qcow2_header *h);
 
 /* Big-endian fields. */
 static inline uint64_t qcow2_be64(const uint8_t *p)

@@ -2,13 +2,17 @@
 /*
  * qcow2_meta.c - the qcow2 header (qcow2.h): parsing and checking it and
  * its extensions from the file's first bytes (every field is hostile
- * until checked), and writing the header `vmon img create` makes.
+ * until checked), and writing the header and first tables of a new image
+ * (`vmon img create`).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "qcow2.h"
+#include "qcow2_int.h"
 
 #define EXT_END 0x00000000U
 #define EXT_BACKING_FMT 0xe2792acaU
@@ -227,22 +231,33 @@ static void put32(uint8_t *p, uint32_t v)
 
 int qcow2_format_header(const struct qcow2_header *h, uint8_t *b, size_t len)
 {
-	size_t off = V3_HEADER_LEN + 8, blen = strlen(h->backing);
-	size_t flen = strlen(h->backing_fmt);
+	bool v2 = h->version == 2;
+	size_t off = v2 ? V2_HEADER_LEN : V3_HEADER_LEN + 8;
+	size_t blen = strlen(h->backing), flen = strlen(h->backing_fmt);
 
 	if (off + 8 + ((flen + 7) & ~7UL) + 8 + blen > len)
 		return -1;
 	memset(b, 0, len);
 	put32(b, QCOW2_MAGIC);
-	put32(b + 4, 3);
+	put32(b + 4, v2 ? 2 : 3);
 	put32(b + 20, h->cluster_bits);
 	qcow2_put64(b + 24, h->size);
 	put32(b + 36, h->l1_size);
 	qcow2_put64(b + 40, h->l1_offset);
 	qcow2_put64(b + 48, h->reft_offset);
 	put32(b + 56, h->reft_clusters);
-	put32(b + 96, 4);
-	put32(b + 100, (uint32_t)off);
+	if (!v2) {
+		uint64_t incompat = 0;
+
+		if (h->compression == QCOW2_COMP_ZSTD) {
+			incompat |= QCOW2_INCOMPAT_COMPRESSION;
+			b[104] = QCOW2_COMP_ZSTD;
+		}
+		qcow2_put64(b + 72, incompat);
+		qcow2_put64(b + 80, h->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
+		put32(b + 96, h->refcount_order);
+		put32(b + 100, (uint32_t)off);
+	}
 	if (flen) {
 		put32(b + off, EXT_BACKING_FMT);
 		put32(b + off + 4, (uint32_t)flen);
@@ -257,4 +272,60 @@ int qcow2_format_header(const struct qcow2_header *h, uint8_t *b, size_t len)
 		off += blen;
 	}
 	return (int)off;
+}
+
+/* @a / @b rounded up. */
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+int qcow2_create_fd(int fd, struct qcow2_header *h)
+{
+	uint64_t cs = 1ULL << h->cluster_bits, l1c, reftc = 1, nrb = 1, n;
+	uint64_t per_rb = (cs * 8) >> h->refcount_order, meta;
+	uint64_t cover = 1ULL << (2 * h->cluster_bits - 3);
+	uint8_t *b;
+	int ret = 0;
+
+	if (h->size > UINT64_MAX - cover ||
+	    div_up(h->size, cover) * 8 > QCOW2_MAX_L1_BYTES)
+		return -EFBIG;
+	h->l1_size = (uint32_t)div_up(h->size, cover);
+	l1c = div_up(h->l1_size * 8ULL, cs);
+	/* Header, refcount table, refcount blocks, L1 table, in that order:
+	 * enough blocks for every one of those clusters, and table entries
+	 * for every block. */
+	for (;;) {
+		uint64_t rb, rt;
+
+		n = 1 + reftc + nrb + l1c;
+		rb = div_up(n, per_rb);
+		rt = div_up(rb * 8, cs);
+		if (rb == nrb && rt == reftc)
+			break;
+		nrb = rb;
+		reftc = rt;
+	}
+	if (reftc > UINT32_MAX)
+		return -EFBIG;
+	h->reft_offset = cs;
+	h->reft_clusters = (uint32_t)reftc;
+	h->l1_offset = (1 + reftc + nrb) * cs;
+	/* The file ends with the L1 table's last entry, as qemu-img leaves
+	 * it; its zeros are written too. */
+	meta = (1 + reftc + nrb) * cs + h->l1_size * 8ULL;
+	b = calloc(1, meta);
+	if (!b)
+		return -ENOMEM;
+	if (qcow2_format_header(h, b, cs) < 0)
+		ret = -ENAMETOOLONG;
+	for (uint64_t i = 0; i < nrb; i++)
+		qcow2_put64(b + cs + i * 8, (1 + reftc + i) * cs);
+	for (uint64_t i = 0; i < n; i++)
+		qcow2_rc_set(b + (1 + reftc) * cs, i, h->refcount_order, 1);
+	if (!ret && (pwrite(fd, b, meta, 0) != (ssize_t)meta || fsync(fd)))
+		ret = errno ? -errno : -EIO;
+	free(b);
+	return ret;
 }

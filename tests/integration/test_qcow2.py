@@ -36,7 +36,8 @@ that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 (create, an overlay and its chain in `info`, `check` of a dirty image,
 `commit` with and without -d of data qemu-io wrote, and into a smaller
 backing file, qcow2 or raw, which grows; `resize`; `info --output=json`
-against qemu-img's), and the corrupted and
+against qemu-img's; `create -o` with qemu-img's options, against
+qemu-img create's images, and written by vmon), and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
@@ -207,6 +208,83 @@ def img_tools(tmp):
     commit_grows(tmp)
     resize(tmp)
     info_json(tmp)
+    create_options(tmp)
+
+
+CREATE_CASES = (
+    ([], "1G"),
+    (["-o", "cluster_size=4096,compat=0.10"], "1G"),
+    (["-o", "lazy_refcounts=on,refcount_bits=64,compression_type=zstd"], "1G"),
+    (["-o", "cluster_size=512"], "1000"),
+    (["-o", "refcount_bits=1,cluster_size=4k"], "100G"),
+    (["-o", "cluster_size=2M", "-o", "refcount_bits=8"], "1G"),
+    (["-o", "refcount_bits=2,cluster_size=1024,size=64M"], None),
+    (["-o", "cluster_size=512"], "0"),
+)
+
+
+def create_options(tmp):
+    """vmon img create -o (qemu-img create's options): the same
+    'Formatting' line, an image qemu-img check finds clean and whose
+    qemu-img info --output=json is key for key that of qemu-img create's
+    with the same options; then vmon's engine writes into each (commit of
+    data qemu-io wrote to an overlay): clean, and the data is there. Raw
+    images, -q, -o help, and the options refused (exit 2)."""
+    d = os.path.join(tmp, "create")
+    os.makedirs(d)
+    for i, (opts, size) in enumerate(CREATE_CASES):
+        what = "img create %s %s" % (" ".join(opts), size or "")
+        mine, ref = os.path.join(d, "v%d.qcow2" % i), os.path.join(d, "q%d.qcow2" % i)
+        tail = [size] if size else []
+        r = vmontest.run(["img", "create", "-f", "qcow2"] + opts + [mine] + tail)
+        _, q = sh(["qemu-img", "create", "-f", "qcow2"] + opts + [ref] + tail)
+        vmontest.check(r.code == 0 and r.out.replace(mine, "IMG") ==
+                       q.replace(ref, "IMG"),
+                       "%s: qemu-img's line\n%s\n%s" % (what, q, r.out))
+        qcheck(mine, what)
+        _, a = sh(["qemu-img", "info", "--output=json", mine])
+        _, b = sh(["qemu-img", "info", "--output=json", ref])
+        a, b = json.loads(a), json.loads(b)
+        a["filename"] = b["filename"] = "IMG"
+        vmontest.check(a == b, "%s: qemu-img info as for qemu-img create's\n%s\n%s"
+                       % (what, a, b))
+        if a["virtual-size"] < 1 << 20:
+            continue
+        ov = os.path.join(d, "ov%d.qcow2" % i)
+        sh(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.basename(mine),
+            "-F", "qcow2", ov])
+        sh(["qemu-io", "-c", "write -P 0x5c 4k 700k", "-c", "write -P 0x6d 900k 8k", ov])
+        r = vmontest.run(["img", "commit", ov])
+        vmontest.check(r.code == 0, "%s: vmon img commit into it\n%s" % (what, r))
+        qcheck(mine, what + ", after vmon wrote to it")
+        sh(["qemu-io", "-c", "read -P 0x5c 4k 700k", "-c", "read -P 0x6d 900k 8k",
+            "-c", "read -P 0 0 4k", mine])
+    raw, rawq = os.path.join(d, "v.raw"), os.path.join(d, "q.raw")
+    r = vmontest.run(["img", "create", "-f", "raw", raw, "1000"])
+    _, q = sh(["qemu-img", "create", "-f", "raw", rawq, "1000"])
+    vmontest.check(r.code == 0 and r.out.replace(raw, "IMG") == q.replace(rawq, "IMG")
+                   and os.path.getsize(raw) == os.path.getsize(rawq) == 1024,
+                   "img create -f raw: as qemu-img\n%s\n%s" % (q, r.out))
+    r = vmontest.run(["img", "create", "-q", os.path.join(d, "quiet.qcow2"), "1M"])
+    vmontest.check(r.code == 0 and r.out == "", "img create -q prints nothing\n%s" % r)
+    r = vmontest.run(["img", "create", "-o", "help", "x.qcow2", "1M"])
+    vmontest.check(r.code == 0 and "cluster_size=" in r.out and
+                   "refcount_bits=" in r.out, "img create -o help\n%s" % r)
+    for args, want in (
+            (["-o", "extended_l2=on"], "not supported"),
+            (["-o", "preallocation=full"], "not supported"),
+            (["-o", "compat=0.10,refcount_bits=8"], "compat=1.1"),
+            (["-o", "compat=0.10,lazy_refcounts=on"], "compat=1.1"),
+            (["-o", "cluster_size=1000"], "power of two"),
+            (["-o", "refcount_bits=128"], "power of two"),
+            (["-o", "foo=1"], "invalid option 'foo'"),
+            (["-o", "compat=2"], "invalid value '2'"),
+            (["-f", "raw", "-o", "cluster_size=4k"], "invalid option 'cluster_size' for raw"),
+            (["-f", "raw", "-b", "q0.qcow2"], "no backing file")):
+        img = os.path.join(d, "refused.img")
+        r = vmontest.run(["img", "create"] + args + [img, "1M"])
+        vmontest.check(r.code == 2 and want in r.err and not os.path.exists(img),
+                       "img create %s: refused (exit 2, '%s')\n%s" % (" ".join(args), want, r))
 
 
 def info_json(tmp):

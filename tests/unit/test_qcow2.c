@@ -31,7 +31,9 @@ static uint8_t hdr[CS];
 /* A header as `vmon img create` writes it, for a file of 4 clusters. */
 static void make_header(const char *backing)
 {
-	struct qcow2_header h = { .cluster_bits = 16,
+	struct qcow2_header h = { .version = 3,
+				  .cluster_bits = 16,
+				  .refcount_order = 4,
 				  .size = 1 << 20,
 				  .l1_size = 1,
 				  .l1_offset = 3 * CS,
