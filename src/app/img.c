@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * img.c - `vmon img create|info|check|commit|resize` (docs/qcow2.md): qcow2
- * images as qemu-img makes and reads them, through the qcow2 engine of
- * src/block.
+ * img.c - `vmon img` (docs/qcow2.md): qcow2 images as qemu-img makes and
+ * reads them, through the qcow2 engine of src/block. This file has the
+ * command's entry, the helpers its subcommands share (img_int.h), and
+ * info, check, commit and resize; create is in img_create.c, convert in
+ * img_convert.c.
  */
 #include "img.h"
+#include "img_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,24 +21,24 @@
 #include "../block/qcow2.h"
 #include "../util/parse.h"
 
-static void print_usage(FILE *f)
+void img_print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmon img create [-q] [-f qcow2|raw] [-b BACKING [-F raw|qcow2]] [-o OPTIONS] PATH [SIZE]\n"
+		"       vmon img convert [-p] [-q] [-f raw|qcow2] [-O raw|qcow2] [-o OPTIONS] SRC DST\n"
 		"       vmon img info [--output=human|json] [--backing-chain] PATH\n"
 		"       vmon img check [-r leaks|all] PATH\n"
 		"       vmon img commit [-d] PATH\n"
 		"       vmon img resize [-f raw|qcow2] PATH [+]SIZE\n");
 }
 
-static int usage(void)
+int img_usage(void)
 {
-	print_usage(stderr);
+	img_print_usage(stderr);
 	return 2;
 }
 
-/* "raw" or "qcow2" from the first bytes of @path, or NULL. */
-static const char *probe(const char *path, uint64_t *size)
+const char *img_probe(const char *path, uint64_t *size)
 {
 	uint8_t m[4] = { 0 };
 	struct stat st;
@@ -58,7 +61,7 @@ static const char *probe(const char *path, uint64_t *size)
 static const char grow_limit[] =
 	"too large for its cluster size here (the larger L1 table it needs does not fit where vmon places it; qemu-img can grow it)";
 
-static struct qcow2 *open_img(const char *path, bool readonly)
+struct qcow2 *img_open(const char *path, bool readonly)
 {
 	char err[1024];
 	struct qcow2 *q = qcow2_open(path, -1, readonly, err, sizeof(err));
@@ -68,8 +71,7 @@ static struct qcow2 *open_img(const char *path, bool readonly)
 	return q;
 }
 
-/* Backing file @name of @path: relative to its directory unless absolute. */
-static void resolve(const char *path, const char *name, char *full, size_t len)
+void img_resolve(const char *path, const char *name, char *full, size_t len)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -77,347 +79,6 @@ static void resolve(const char *path, const char *name, char *full, size_t len)
 		snprintf(full, len, "%s", name);
 	else
 		snprintf(full, len, "%.*s/%s", (int)(slash - path), path, name);
-}
-
-/* The virtual size of backing file @name of @path, of format @fmt. */
-static int backing_size(const char *path, const char *name, const char *fmt,
-			uint64_t *size)
-{
-	char full[4096];
-	const char *found;
-	struct qcow2 *q;
-
-	resolve(path, name, full, sizeof(full));
-	found = probe(full, size);
-	if (!found)
-		return -1;
-	if (!strcmp(fmt, "raw"))
-		return 0;
-	if (strcmp(found, "qcow2") != 0) {
-		fprintf(stderr, "vmon img: %s: not a qcow2 image\n", full);
-		return -1;
-	}
-	q = open_img(full, true);
-	if (!q)
-		return -1;
-	*size = qcow2_size(q);
-	qcow2_close(q);
-	return 0;
-}
-
-/* What `vmon img create` makes: qemu-img create's -f, -b, -F and -o. */
-struct create_opts {
-	bool raw, quiet;
-	const char *backing, *bfmt, *size;
-	unsigned int cluster_bits, version, refcount_order;
-	bool lazy, zstd;
-};
-
-static const char create_help[] =
-	"Supported options:\n"
-	"  backing_file=<str>     - File name of a base image\n"
-	"  backing_fmt=<str>      - Image format of the base image (raw or qcow2)\n"
-	"  cluster_size=<size>    - qcow2 cluster size (512 to 2M, a power of two)\n"
-	"  compat=<str>           - Compatibility level (v2 [0.10] or v3 [1.1])\n"
-	"  compression_type=<str> - zlib or zstd (v3)\n"
-	"  extended_l2=<bool (on/off)> - Extended L2 tables (off only)\n"
-	"  lazy_refcounts=<bool (on/off)> - Postpone refcount updates (v3)\n"
-	"  preallocation=<str>    - Preallocation mode (off only)\n"
-	"  refcount_bits=<num>    - Width of a reference count entry in bits (v3: 1 to 64)\n"
-	"  size=<size>            - Virtual disk size\n";
-
-/* qemu's bool option values: 1 on, 0 off, -1 neither. */
-static int on_off(const char *v)
-{
-	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "yes"))
-		return 1;
-	if (!strcmp(v, "off") || !strcmp(v, "false") || !strcmp(v, "no"))
-		return 0;
-	return -1;
-}
-
-/* log2 of @v if it is a power of two in [@lo, @hi], else -1. */
-static int pow2_bits(uint64_t v, uint64_t lo, uint64_t hi)
-{
-	if (v < lo || v > hi || (v & (v - 1)))
-		return -1;
-	return __builtin_ctzll(v);
-}
-
-/* One -o KEY=VALUE of @o; 0, or 2 with the reason printed. */
-static int create_option(struct create_opts *o, char *kv)
-{
-	char *v = strchr(kv, '=');
-	uint64_t n;
-	int b;
-
-	if (!v) {
-		fprintf(stderr, "vmon img: option '%s': KEY=VALUE expected\n",
-			kv);
-		return 2;
-	}
-	*v++ = 0;
-	if (!strcmp(kv, "size")) {
-		o->size = v;
-		return 0;
-	}
-	if (!strcmp(kv, "preallocation")) {
-		if (strcmp(v, "off") != 0)
-			goto unsupported;
-		return 0;
-	}
-	if (o->raw) {
-		fprintf(stderr, "vmon img: invalid option '%s' for raw\n", kv);
-		return 2;
-	}
-	if (!strcmp(kv, "backing_file")) {
-		o->backing = v;
-	} else if (!strcmp(kv, "backing_fmt")) {
-		o->bfmt = v;
-	} else if (!strcmp(kv, "cluster_size")) {
-		if (parse_size(v, 1, &n) ||
-		    (b = pow2_bits(n, 1ULL << QCOW2_MIN_CLUSTER_BITS,
-				   1ULL << QCOW2_MAX_CLUSTER_BITS)) < 0) {
-			fprintf(stderr,
-				"vmon img: cluster_size=%s: a power of two between 512 and 2048k\n",
-				v);
-			return 2;
-		}
-		o->cluster_bits = (unsigned int)b;
-	} else if (!strcmp(kv, "compat")) {
-		if (!strcmp(v, "0.10") || !strcmp(v, "v2"))
-			o->version = 2;
-		else if (!strcmp(v, "1.1") || !strcmp(v, "v3"))
-			o->version = 3;
-		else
-			goto invalid;
-	} else if (!strcmp(kv, "compression_type")) {
-		if (strcmp(v, "zlib") != 0 && strcmp(v, "zstd") != 0)
-			goto invalid;
-		o->zstd = !strcmp(v, "zstd");
-	} else if (!strcmp(kv, "extended_l2")) {
-		if ((b = on_off(v)) < 0)
-			goto invalid;
-		if (b)
-			goto unsupported;
-	} else if (!strcmp(kv, "lazy_refcounts")) {
-		if ((b = on_off(v)) < 0)
-			goto invalid;
-		o->lazy = b;
-	} else if (!strcmp(kv, "refcount_bits")) {
-		if (parse_size(v, 1, &n) || (b = pow2_bits(n, 1, 64)) < 0) {
-			fprintf(stderr,
-				"vmon img: refcount_bits=%s: a power of two, 1 to 64\n",
-				v);
-			return 2;
-		}
-		o->refcount_order = (unsigned int)b;
-	} else {
-		fprintf(stderr, "vmon img: invalid option '%s' for %s\n", kv,
-			o->raw ? "raw" : "qcow2");
-		return 2;
-	}
-	return 0;
-invalid:
-	fprintf(stderr, "vmon img: invalid value '%s' of option '%s' for %s\n",
-		v, kv, o->raw ? "raw" : "qcow2");
-	return 2;
-unsupported:
-	fprintf(stderr, "vmon img: %s=%s: not supported by vmon\n", kv, v);
-	return 2;
-}
-
-/* -o LIST: comma-separated options (",," a comma in a value). */
-static int create_options(struct create_opts *o, char *list)
-{
-	char *p = list, *w = list, *kv = list;
-
-	if (!strcmp(list, "help") || !strcmp(list, "?")) {
-		fputs(o->raw ?
-			      "Supported options:\n"
-			      "  preallocation=<str>    - off only\n"
-			      "  size=<size>            - Virtual disk size\n" :
-			      create_help,
-		      stdout);
-		return -1;
-	}
-	for (;;) {
-		if (*p == ',' && p[1] == ',') {
-			*w++ = ',';
-			p += 2;
-			continue;
-		}
-		if (*p == ',' || !*p) {
-			bool end = !*p;
-			int r;
-
-			*w = 0;
-			r = *kv ? create_option(o, kv) : 0;
-			if (r || end)
-				return r;
-			kv = w = ++p;
-			continue;
-		}
-		*w++ = *p++;
-	}
-}
-
-/* The combinations qemu-img refuses too. */
-static int create_check(const struct create_opts *o)
-{
-	const char *why = NULL;
-
-	if (o->version == 2 && o->refcount_order != 4)
-		why = "refcount widths other than 16 bits need compat=1.1";
-	else if (o->version == 2 && o->lazy)
-		why = "lazy refcounts need compat=1.1";
-	else if (o->version == 2 && o->zstd)
-		why = "compression_type=zstd needs compat=1.1";
-	else if (o->bfmt && strcmp(o->bfmt, "raw") != 0 &&
-		 strcmp(o->bfmt, "qcow2") != 0) {
-		fprintf(stderr, "vmon img: backing format %s: raw or qcow2\n",
-			o->bfmt);
-		return 2;
-	}
-	if (why) {
-		fprintf(stderr, "vmon img: %s\n", why);
-		return 2;
-	}
-	return 0;
-}
-
-/* qemu-img create's "Formatting ..." line. */
-static void create_line(const char *path, const struct create_opts *o,
-			const struct qcow2_header *h, uint64_t size)
-{
-	if (o->quiet)
-		return;
-	if (o->raw) {
-		printf("Formatting '%s', fmt=raw size=%llu\n", path,
-		       (unsigned long long)size);
-		return;
-	}
-	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=off compression_type=%s size=%llu",
-	       path, 1ULL << h->cluster_bits, o->zstd ? "zstd" : "zlib",
-	       (unsigned long long)size);
-	if (o->version == 2)
-		printf(" compat=0.10");
-	if (*h->backing)
-		printf(" backing_file=%s", h->backing);
-	if (*h->backing_fmt)
-		printf(" backing_fmt=%s", h->backing_fmt);
-	printf(" lazy_refcounts=%s refcount_bits=%u\n", o->lazy ? "on" : "off",
-	       1U << h->refcount_order);
-}
-
-static int create(const char *path, struct create_opts *o)
-{
-	struct qcow2_header h = {
-		.version = o->version,
-		.cluster_bits = o->cluster_bits,
-		.refcount_order = o->refcount_order,
-		.compat = o->lazy ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0,
-		.compression = o->zstd ? QCOW2_COMP_ZSTD : QCOW2_COMP_ZLIB
-	};
-	uint64_t bsize, size = 0;
-	const char *bfmt = o->bfmt;
-	char full[4096];
-	int fd, r;
-
-	if (o->backing && o->raw) {
-		fprintf(stderr,
-			"vmon img: %s: a raw image has no backing file\n",
-			path);
-		return 2;
-	}
-	if (o->backing) {
-		resolve(path, o->backing, full, sizeof(full));
-		if (!bfmt && !(bfmt = probe(full, &bsize)))
-			return 1;
-		if (strlen(o->backing) > QCOW2_MAX_BACKING_NAME ||
-		    backing_size(path, o->backing, bfmt, &bsize))
-			return 1;
-		snprintf(h.backing, sizeof(h.backing), "%s", o->backing);
-		snprintf(h.backing_fmt, sizeof(h.backing_fmt), "%s", bfmt);
-		size = bsize;
-	}
-	if (o->size && parse_size(o->size, 1, &size)) {
-		fprintf(stderr, "vmon img: bad size '%s'\n", o->size);
-		return 2;
-	}
-	if (!o->size && !o->backing)
-		return usage();
-	if (size > (uint64_t)INT64_MAX - 511) {
-		fprintf(stderr, "vmon img: size %llu: too large\n",
-			(unsigned long long)size);
-		return 2;
-	}
-	create_line(path, o, &h, size);
-	h.size = (size + 511) & ~511ULL;
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		fprintf(stderr, "vmon img: %s: cannot create: %s\n", path,
-			strerror(errno));
-		return 1;
-	}
-	if (o->raw)
-		r = ftruncate(fd, (off_t)h.size) ? -errno : 0;
-	else
-		r = qcow2_create_fd(fd, &h);
-	close(fd);
-	if (r) {
-		fprintf(stderr, "vmon img: %s: cannot create: %s\n", path,
-			r == -EFBIG ?
-				"too large for its cluster size (the L1 table would pass 32 MiB)" :
-			r == -ENAMETOOLONG ?
-				"the backing file's name does not fit in the header's cluster" :
-				strerror(-r));
-		unlink(path);
-		return 1;
-	}
-	return 0;
-}
-
-static int cmd_create(int argc, char **argv)
-{
-	struct create_opts o = { .cluster_bits = 16,
-				 .version = 3,
-				 .refcount_order = 4 };
-	char *opts[16];
-	unsigned int nopts = 0;
-	int i = 1, r;
-
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-q")) {
-			o.quiet = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return usage();
-		if (!strcmp(a, "-b"))
-			o.backing = argv[++i];
-		else if (!strcmp(a, "-F"))
-			o.bfmt = argv[++i];
-		else if (!strcmp(a, "-o") && nopts < 16)
-			opts[nopts++] = argv[++i];
-		else if (!strcmp(a, "-f") && (!strcmp(argv[i + 1], "qcow2") ||
-					      !strcmp(argv[i + 1], "raw")))
-			o.raw = !strcmp(argv[++i], "raw");
-		else
-			return usage();
-	}
-	for (unsigned int k = 0; k < nopts; k++)
-		if ((r = create_options(&o, opts[k])))
-			return r < 0 ? 0 : r;
-	if ((r = create_check(&o)))
-		return r;
-	if (i >= argc || argc - i > 2 || (o.size && argc - i > 1))
-		return usage();
-	if (argc - i == 2)
-		o.size = argv[i + 1];
-	return create(argv[i], &o);
 }
 
 /*
@@ -428,7 +89,7 @@ static int cmd_create(int argc, char **argv)
 static json_t *info_json(const char *path, char *next, size_t len)
 {
 	uint64_t size;
-	const char *fmt = probe(path, &size);
+	const char *fmt = img_probe(path, &size);
 	const struct qcow2_header *h;
 	json_t *o, *data;
 	struct stat st;
@@ -437,7 +98,7 @@ static json_t *info_json(const char *path, char *next, size_t len)
 	*next = 0;
 	if (!fmt || stat(path, &st))
 		return NULL;
-	q = strcmp(fmt, "qcow2") ? NULL : open_img(path, true);
+	q = strcmp(fmt, "qcow2") ? NULL : img_open(path, true);
 	if (!strcmp(fmt, "qcow2") && !q)
 		return NULL;
 	o = json_object();
@@ -482,7 +143,7 @@ static json_t *info_json(const char *path, char *next, size_t len)
 			    json_pack("{s:s, s:o}", "type", "qcow2", "data",
 				      data));
 	if (h->backing[0]) {
-		resolve(path, h->backing, next, len);
+		img_resolve(path, h->backing, next, len);
 		json_object_set_new(o, "full-backing-filename",
 				    json_string(next));
 		json_object_set_new(o, "backing-filename",
@@ -543,11 +204,11 @@ static int cmd_info(int argc, char **argv)
 		else if (!strcmp(argv[i], "--backing-chain"))
 			chain = true;
 		else
-			return usage();
+			return img_usage();
 	}
 	if (json)
 		return info_json_print(path, chain);
-	fmt = probe(path, &size);
+	fmt = img_probe(path, &size);
 	if (!fmt || stat(path, &st))
 		return 1;
 	printf("image: %s\nfile format: %s\n", path, fmt);
@@ -557,7 +218,7 @@ static int cmd_info(int argc, char **argv)
 		       (unsigned long long)st.st_blocks * 512);
 		return 0;
 	}
-	q = open_img(path, true);
+	q = img_open(path, true);
 	if (!q)
 		return 1;
 	printf("virtual size: %llu\ndisk size: %llu\ncluster_size: %llu\n"
@@ -623,8 +284,8 @@ static int cmd_check(int argc, char **argv)
 		mode = argv[2];
 	if ((argc != 2 && !mode) ||
 	    (mode && strcmp(mode, "leaks") != 0 && strcmp(mode, "all") != 0))
-		return usage();
-	fmt = probe(path, &size);
+		return img_usage();
+	fmt = img_probe(path, &size);
 	if (!fmt)
 		return 1;
 	if (strcmp(fmt, "qcow2") != 0) {
@@ -633,7 +294,7 @@ static int cmd_check(int argc, char **argv)
 			path);
 		return 63;
 	}
-	q = open_img(path, !mode);
+	q = img_open(path, !mode);
 	if (!q)
 		return 1;
 	ret = mode ? repair(q, path, !strcmp(mode, "all")) : 0;
@@ -704,8 +365,8 @@ static int cmd_commit(int argc, char **argv)
 	uint64_t bsize, size;
 
 	if (argc != 2 && !keep)
-		return usage();
-	top = open_img(path, keep);
+		return img_usage();
+	top = img_open(path, keep);
 	if (!top)
 		return 1;
 	bpath = qcow2_backing_path(top, 0);
@@ -717,8 +378,8 @@ static int cmd_commit(int argc, char **argv)
 	}
 	/* A smaller backing file grows to the overlay's size, as qemu-img's. */
 	if (!strcmp(qcow2_backing_format(top, 0), "qcow2")) {
-		b = open_img(bpath, false);
-		if (!b) { /* open_img() said why */
+		b = img_open(bpath, false);
+		if (!b) { /* img_open() said why */
 			qcow2_close(top);
 			return 1;
 		}
@@ -763,7 +424,7 @@ static int cmd_resize(int argc, char **argv)
 		fmt = argv[2];
 	if ((argc != 3 && !fmt) ||
 	    (fmt && strcmp(fmt, "raw") != 0 && strcmp(fmt, "qcow2") != 0))
-		return usage();
+		return img_usage();
 	path = argv[argc - 2];
 	arg = argv[argc - 1];
 	if (parse_size(arg + (*arg == '+'), 1, &size)) {
@@ -772,10 +433,10 @@ static int cmd_resize(int argc, char **argv)
 		return 2;
 	}
 	if (!fmt)
-		fmt = probe(path, &cur);
+		fmt = img_probe(path, &cur);
 	if (!fmt)
 		return 1;
-	q = strcmp(fmt, "qcow2") ? NULL : open_img(path, false);
+	q = strcmp(fmt, "qcow2") ? NULL : img_open(path, false);
 	if (!strcmp(fmt, "qcow2") && !q)
 		return 1;
 	if (q) {
@@ -829,13 +490,15 @@ static int cmd_resize(int argc, char **argv)
 int cmd_img(int argc, char **argv)
 {
 	if (argc < 3)
-		return usage();
+		return img_usage();
 	if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
-		print_usage(stdout);
+		img_print_usage(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "create"))
-		return cmd_create(argc - 1, argv + 1);
+		return img_cmd_create(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "convert"))
+		return img_cmd_convert(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "commit"))
 		return cmd_commit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
@@ -844,5 +507,5 @@ int cmd_img(int argc, char **argv)
 		return cmd_resize(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
-	return usage();
+	return img_usage();
 }

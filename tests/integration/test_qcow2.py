@@ -37,7 +37,8 @@ that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 `commit` with and without -d of data qemu-io wrote, and into a smaller
 backing file, qcow2 or raw, which grows; `resize`; `info --output=json`
 against qemu-img's; `create -o` with qemu-img's options, against
-qemu-img create's images, and written by vmon), and the corrupted and
+qemu-img create's images, and written by vmon; `convert` against
+qemu-img convert), and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
@@ -209,6 +210,7 @@ def img_tools(tmp):
     resize(tmp)
     info_json(tmp)
     create_options(tmp)
+    convert(tmp)
 
 
 CREATE_CASES = (
@@ -285,6 +287,82 @@ def create_options(tmp):
         r = vmontest.run(["img", "create"] + args + [img, "1M"])
         vmontest.check(r.code == 2 and want in r.err and not os.path.exists(img),
                        "img create %s: refused (exit 2, '%s')\n%s" % (" ".join(args), want, r))
+
+
+def allocated(img):
+    """The data clusters qemu-img check counts in a qcow2 image."""
+    _, out = sh(["qemu-img", "check", img])
+    m = re.search(r"(\d+)/\d+ = [\d.]+% allocated", out)
+    return int(m.group(1)) if m else -1
+
+
+def convert(tmp):
+    """vmon img convert: a raw file with data and holes into qcow2 (as
+    many data clusters as qemu-img convert allocates, qemu-img compare
+    equal, check clean) and with options; compressed images (zlib, zstd)
+    and an overlay chain (flattened) into raw and qcow2; -p; refusals."""
+    d = os.path.join(tmp, "convert")
+    os.makedirs(d)
+    src = os.path.join(d, "src.raw")
+    data = os.urandom(3 << 20)
+    with open(src, "wb") as f:
+        f.write(data)
+        f.seek(12 << 20)
+        f.write(data[:12288])
+        f.truncate(20 << 20)
+    for opts in ([], ["-o", "cluster_size=4k,compat=0.10"],
+                 ["-o", "refcount_bits=1,cluster_size=2M"]):
+        mine, ref = os.path.join(d, "v.qcow2"), os.path.join(d, "q.qcow2")
+        for f in (mine, ref):
+            if os.path.exists(f):
+                os.unlink(f)
+        r = vmontest.run(["img", "convert", "-O", "qcow2"] + opts + [src, mine])
+        sh(["qemu-img", "convert", "-O", "qcow2"] + opts + [src, ref])
+        what = "img convert -O qcow2 %s" % " ".join(opts)
+        vmontest.check(r.code == 0 and r.out == "", "%s\n%s" % (what, r))
+        qcheck(mine, what)
+        sh(["qemu-img", "compare", src, mine])
+        vmontest.check(allocated(mine) == allocated(ref) > 0,
+                       "%s: %d data clusters, qemu-img convert's %d" %
+                       (what, allocated(mine), allocated(ref)))
+    # Compressed sources and a chain, into raw and qcow2.
+    srcs = []
+    for name, opts in (("zlib.qcow2", []),
+                       ("zstd.qcow2", ["-o", "compression_type=zstd"])):
+        srcs.append(os.path.join(d, name))
+        sh(["qemu-img", "convert", "-c", "-O", "qcow2"] + opts + [src, srcs[-1]])
+    ov = os.path.join(d, "ov.qcow2")
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "zlib.qcow2", "-F", "qcow2", ov])
+    sh(["qemu-io", "-c", "write -P 9 1M 64k", "-c", "write -z 12M 4k", ov])
+    srcs.append(ov)
+    for s_ in srcs:
+        for fmt in ("raw", "qcow2"):
+            out = os.path.join(d, "out." + fmt)
+            if os.path.exists(out):
+                os.unlink(out)
+            r = vmontest.run(["img", "convert", "-O", fmt, s_, out])
+            what = "img convert %s -O %s" % (os.path.basename(s_), fmt)
+            vmontest.check(r.code == 0, "%s\n%s" % (what, r))
+            sh(["qemu-img", "compare", s_, out])
+            if fmt == "qcow2":
+                qcheck(out, what)
+                _, info = sh(["qemu-img", "info", out])
+                vmontest.check("backing file" not in info, "%s: flattened" % what)
+    out = os.path.join(d, "p.raw")
+    r = vmontest.run(["img", "convert", "-p", "-f", "raw", src, out])
+    vmontest.check(r.code == 0 and r.out.rstrip().endswith("(100.00/100%)"),
+                   "img convert -p shows progress\n%s" % r)
+    for args, want in ((["-c", src, out], "compressed"),
+                       (["-O", "qcow2", "-o", "size=1M", src, out], "size"),
+                       (["-O", "vmdk", src, out], "raw or qcow2"),
+                       ([src, src], "the source itself"),
+                       (["-O", "qcow2", "-o", "extended_l2=on", src, out], "not supported")):
+        r = vmontest.run(["img", "convert"] + args)
+        vmontest.check(r.code == 2 and want in r.err,
+                       "img convert %s: refused (exit 2, '%s')\n%s" % (" ".join(args), want, r))
+    r = vmontest.run(["img", "convert", os.path.join(d, "missing.raw"), out])
+    vmontest.check(r.code == 1 and "missing.raw: No such file" in r.err,
+                   "img convert of a missing file: exit 1, named\n%s" % r)
 
 
 def info_json(tmp):
