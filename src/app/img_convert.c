@@ -4,7 +4,8 @@
  * an image (through its whole backing chain) copied into a new raw or
  * qcow2 image, as `qemu-img convert` makes it: the output's format and
  * options as `img create` takes them, runs of zeros left unallocated
- * (holes in a raw file, clusters never allocated in a qcow2 one).
+ * (holes in a raw file, clusters never allocated in a qcow2 one), with
+ * -c each qcow2 cluster compressed where that makes it smaller.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,9 +93,30 @@ static int open_src(struct side *s, const char *fmt, uint64_t *size)
 	return 0;
 }
 
-/* Pieces of @n bytes at @off from @buf that are not all zeros, written. */
+/*
+ * A qcow2 output's cluster @off from @len bytes at @p (the image's last
+ * cluster may be short: zeros after them), compressed where that makes
+ * it smaller.
+ */
+static int write_compressed(struct side *d, const uint8_t *p, uint64_t off,
+			    size_t len, size_t cs)
+{
+	static uint8_t pad[1U << QCOW2_MAX_CLUSTER_BITS];
+	int r;
+
+	if (len < cs) {
+		memcpy(pad, p, len);
+		memset(pad + len, 0, cs - len);
+		p = pad;
+	}
+	r = qcow2_write_compressed(d->q, off, p);
+	return r == 1 ? side_write(d, p, off, len) : r;
+}
+
+/* Pieces of @n bytes at @off from @buf that are not all zeros, written
+ * (@compress: each a compressed cluster where it gets smaller). */
 static int copy_pieces(struct side *d, const uint8_t *buf, uint64_t off,
-		       size_t n, size_t piece)
+		       size_t n, size_t piece, bool compress)
 {
 	for (size_t k = 0; k < n; k += piece) {
 		size_t len = n - k < piece ? n - k : piece;
@@ -102,7 +124,9 @@ static int copy_pieces(struct side *d, const uint8_t *buf, uint64_t off,
 
 		if (zero(buf + k, len))
 			continue;
-		r = side_write(d, buf + k, off + k, len);
+		r = compress ?
+			    write_compressed(d, buf + k, off + k, len, piece) :
+			    side_write(d, buf + k, off + k, len);
 		if (r)
 			return r;
 	}
@@ -121,7 +145,8 @@ static void progress(uint64_t done, uint64_t size, int *last)
 	fflush(stdout);
 }
 
-static int copy(struct side *s, struct side *d, uint64_t size, bool show)
+static int copy(struct side *s, struct side *d, uint64_t size, bool show,
+		bool compress)
 {
 	uint8_t *buf = malloc(CONVERT_CHUNK);
 	size_t piece = d->q ? (size_t)1 << qcow2_hdr(d->q)->cluster_bits :
@@ -141,7 +166,7 @@ static int copy(struct side *s, struct side *d, uint64_t size, bool show)
 				s->path, (unsigned long long)off, strerror(-r));
 			break;
 		}
-		r = copy_pieces(d, buf, off, n, piece);
+		r = copy_pieces(d, buf, off, n, piece, compress);
 		if (r)
 			fprintf(stderr, "vmon img: %s: write at %llu: %s\n",
 				d->path, (unsigned long long)off, strerror(-r));
@@ -175,7 +200,7 @@ int img_cmd_convert(int argc, char **argv)
 	const char *sfmt = NULL, *ofmt = "raw";
 	char *opts[16], size_s[32];
 	unsigned int nopts = 0;
-	bool show = false;
+	bool show = false, compress = false;
 	uint64_t size;
 	int i = 1, r;
 
@@ -191,9 +216,8 @@ int img_cmd_convert(int argc, char **argv)
 			continue;
 		}
 		if (!strcmp(a, "-c")) {
-			fprintf(stderr,
-				"vmon img: convert -c: compressed output is not supported by vmon\n");
-			return 2;
+			compress = true;
+			continue;
 		}
 		if (i + 1 >= argc)
 			return img_usage();
@@ -213,6 +237,11 @@ int img_cmd_convert(int argc, char **argv)
 		return 2;
 	}
 	o.raw = !strcmp(ofmt, "raw");
+	if (compress && o.raw) {
+		fprintf(stderr,
+			"vmon img: convert -c: compressed output needs -O qcow2\n");
+		return 2;
+	}
 	for (unsigned int k = 0; k < nopts; k++)
 		if ((r = img_create_options(&o, opts[k])))
 			return r < 0 ? 0 : r;
@@ -246,7 +275,9 @@ int img_cmd_convert(int argc, char **argv)
 				strerror(errno));
 		else if (!o.raw)
 			d.q = img_open(d.path, false);
-		r = d.fd < 0 && !d.q ? 1 : copy(&s, &d, size, show) ? 1 : 0;
+		r = d.fd < 0 && !d.q		       ? 1 :
+		    copy(&s, &d, size, show, compress) ? 1 :
+							 0;
 	}
 	side_close(&d);
 	side_close(&s);

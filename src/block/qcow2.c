@@ -275,6 +275,7 @@ void qcow2_close(struct qcow2 *q)
 	if (q->zs_ready)
 		inflateEnd(&q->zs);
 	ZSTD_freeDCtx(q->zd);
+	qcow2_compress_free(q);
 	free(q->l1);
 	free(q->reft);
 	free(q->pfree);

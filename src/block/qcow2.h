@@ -152,6 +152,13 @@ const struct qcow2_header *qcow2_hdr(const struct qcow2 *q);
 /* Guest bytes: 0 or -errno (reads past the end fail). */
 int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, uint64_t len);
 int qcow2_write(struct qcow2 *q, uint64_t off, const void *buf, uint64_t len);
+/*
+ * Cluster @off (aligned, unallocated: -EEXIST otherwise) of the image
+ * from the cluster of data @buf, compressed with the image's compression
+ * type: 0, 1 if it does not get smaller (nothing written: write it with
+ * qcow2_write()), or -errno.
+ */
+int qcow2_write_compressed(struct qcow2 *q, uint64_t off, const void *buf);
 /* Clusters wholly inside the range read as zeroes afterwards. */
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard);
 /* The cluster at @off reads from the backing file again (commit). */

@@ -340,7 +340,16 @@ int qcow2_unref_now(struct qcow2 *q, uint64_t ci)
 
 	if (!r && v == 0 && ci < q->free_hint)
 		q->free_hint = ci;
+	if (q->cfree && q->cfree / q->cs == ci) /* may be reused: not ours */
+		q->cfree = 0;
 	return r;
+}
+
+int qcow2_ref(struct qcow2 *q, uint64_t ci)
+{
+	uint64_t v;
+
+	return rc_update(q, ci, 1, &v);
 }
 
 void qcow2_compressed_range(const struct qcow2 *q, uint64_t entry,

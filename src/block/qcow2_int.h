@@ -69,6 +69,13 @@ struct qcow2 {
 	z_stream zs;
 	bool zs_ready;
 	ZSTD_DCtx *zd;
+	/* Writing compressed clusters (qcow2_compress.c): the next free byte
+	 * of the current compressed host cluster (0: none) and the
+	 * references it has, the contexts. */
+	uint64_t cfree, cfree_refs;
+	z_stream zc;
+	bool zc_ready;
+	ZSTD_CCtx *zcc;
 	/* The backing image: qcow2 (@bq) or raw (@bfd). */
 	struct qcow2 *bq;
 	int bfd;
@@ -106,6 +113,10 @@ int qcow2_cache_write(struct qcow2 *q, struct qcow2_cache *c);
 int qcow2_defer_unref(struct qcow2 *q, uint64_t ci);
 /* Drops one reference to cluster @ci now. */
 int qcow2_unref_now(struct qcow2 *q, uint64_t ci);
+/* One more reference to cluster @ci (a compressed host cluster). */
+int qcow2_ref(struct qcow2 *q, uint64_t ci);
+/* Frees the compression contexts (qcow2_close()). */
+void qcow2_compress_free(struct qcow2 *q);
 
 /* The L2 entry of guest offset @voff (0: none). */
 int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry);

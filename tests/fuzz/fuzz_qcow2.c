@@ -5,11 +5,12 @@
  * through the parser as it is; then, with any backing file name cleared
  * (so that no host file is opened), the image is opened read-write from a
  * memory file and the engine reads its first clusters, writes, zeroes
- * and discards a cluster, flushes in steps (as the block back-end does,
- * its fdatasyncs done by the caller), grows the image by 16 MiB (a
- * larger L1 table where needed) and writes its new end, checks the
- * refcounts and repairs what it can (vmon img check -r all). Nothing may
- * crash, hang or read out of bounds; a refusal always says why.
+ * and discards a cluster, writes a compressed one, flushes in steps (as
+ * the block back-end does, its fdatasyncs done by the caller), grows the
+ * image by 16 MiB (a larger L1 table where needed) and writes its new
+ * end, checks the refcounts and repairs what it can (vmon img check -r
+ * all). Nothing may crash, hang or read out of bounds; a refusal always
+ * says why.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ static void exercise(struct qcow2 *q)
 	qcow2_write(q, n / 3, buf, n / 2);
 	qcow2_zero(q, 0, n, false);
 	qcow2_zero(q, 0, n, true);
+	if (qcow2_hdr(q)->cluster_bits <= 18) /* buf holds a cluster */
+		qcow2_write_compressed(q, 0, buf);
 	/* The block back-end's flush: in steps, its syncs done here. */
 	qcow2_flush_start(q);
 	while (qcow2_flush_step(q) == -EINPROGRESS && !fdatasync(qcow2_fd(q)))

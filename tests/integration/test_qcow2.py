@@ -299,8 +299,10 @@ def allocated(img):
 def convert(tmp):
     """vmon img convert: a raw file with data and holes into qcow2 (as
     many data clusters as qemu-img convert allocates, qemu-img compare
-    equal, check clean) and with options; compressed images (zlib, zstd)
-    and an overlay chain (flattened) into raw and qcow2; -p; refusals."""
+    equal, check clean) and with options; -c (zlib, zstd, 1- and 2-bit
+    refcounts: as many compressed clusters as qemu-img convert -c makes,
+    read back by vmon); compressed images (zlib, zstd) and an overlay chain
+    (flattened) into raw and qcow2; -p; refusals."""
     d = os.path.join(tmp, "convert")
     os.makedirs(d)
     src = os.path.join(d, "src.raw")
@@ -325,6 +327,40 @@ def convert(tmp):
         vmontest.check(allocated(mine) == allocated(ref) > 0,
                        "%s: %d data clusters, qemu-img convert's %d" %
                        (what, allocated(mine), allocated(ref)))
+    # -c: compressed clusters, as many as qemu-img convert -c makes.
+    text = os.path.join(d, "text.raw")
+    with open(text, "wb") as f:
+        f.write(b"vmon img convert -c compresses this line\n" * 100000)
+        f.write(data[:1 << 20])  # does not compress: written plainly
+        f.truncate(9000000)  # the last cluster is short
+    for opts in ([], ["-o", "compression_type=zstd"],
+                 ["-o", "refcount_bits=1,cluster_size=2M"],
+                 ["-o", "refcount_bits=2,cluster_size=4k"]):
+        mine, ref = os.path.join(d, "cv.qcow2"), os.path.join(d, "cq.qcow2")
+        for f in (mine, ref):
+            if os.path.exists(f):
+                os.unlink(f)
+        what = "img convert -c %s" % " ".join(opts)
+        r = vmontest.run(["img", "convert", "-c", "-O", "qcow2"] + opts + [text, mine])
+        sh(["qemu-img", "convert", "-c", "-O", "qcow2"] + opts + [text, ref])
+        vmontest.check(r.code == 0, "%s\n%s" % (what, r))
+        qcheck(mine, what)
+        sh(["qemu-img", "compare", text, mine])
+        _, a = sh(["qemu-img", "check", mine])
+        _, b = sh(["qemu-img", "check", ref])
+        # Allocated and compressed clusters (the fragmentation figure
+        # depends on where each tool places them).
+        pat = r"(\d+/\d+) = .*, ([\d.]+)% compressed clusters"
+        a, b = re.search(pat, a), re.search(pat, b)
+        vmontest.check(a and b and a.groups() == b.groups(),
+                       "%s: clusters as qemu-img convert -c's: %s / %s" %
+                       (what, a and a.groups(), b and b.groups()))
+        back = os.path.join(d, "back.raw")
+        if os.path.exists(back):
+            os.unlink(back)
+        r = vmontest.run(["img", "convert", mine, back])
+        vmontest.check(r.code == 0, "%s: read back by vmon\n%s" % (what, r))
+        sh(["qemu-img", "compare", "-f", "raw", "-F", "raw", text, back])
     # Compressed sources and a chain, into raw and qcow2.
     srcs = []
     for name, opts in (("zlib.qcow2", []),
@@ -352,7 +388,7 @@ def convert(tmp):
     r = vmontest.run(["img", "convert", "-p", "-f", "raw", src, out])
     vmontest.check(r.code == 0 and r.out.rstrip().endswith("(100.00/100%)"),
                    "img convert -p shows progress\n%s" % r)
-    for args, want in ((["-c", src, out], "compressed"),
+    for args, want in ((["-c", src, out], "needs -O qcow2"),
                        (["-O", "qcow2", "-o", "size=1M", src, out], "size"),
                        (["-O", "vmdk", src, out], "raw or qcow2"),
                        ([src, src], "the source itself"),
