@@ -4,7 +4,7 @@
  * reads them, through the qcow2 engine of src/block. This file has the
  * command's entry, the helpers its subcommands share (img_int.h), and
  * info, check, commit and resize; create is in img_create.c, convert in
- * img_convert.c.
+ * img_convert.c, rebase in img_rebase.c.
  */
 #include "img.h"
 #include "img_int.h"
@@ -29,7 +29,8 @@ void img_print_usage(FILE *f)
 		"       vmon img info [--output=human|json] [--backing-chain] PATH\n"
 		"       vmon img check [-r leaks|all] PATH\n"
 		"       vmon img commit [-d] PATH\n"
-		"       vmon img resize [-f raw|qcow2] PATH [+]SIZE\n");
+		"       vmon img resize [-f raw|qcow2] PATH [+]SIZE\n"
+		"       vmon img rebase [-u] [-p] [-q] [-f qcow2] -b BACKING [-F raw|qcow2] PATH\n");
 }
 
 int img_usage(void)
@@ -499,6 +500,8 @@ int cmd_img(int argc, char **argv)
 		return img_cmd_create(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "convert"))
 		return img_cmd_convert(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "rebase"))
+		return img_cmd_rebase(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "commit"))
 		return cmd_commit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))

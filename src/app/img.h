@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * img.h - `vmon img create|convert|info|check|commit|resize` (docs/qcow2.md).
+ * img.h - `vmon img create|convert|info|check|commit|resize|rebase`
+ * (docs/qcow2.md).
  */
 #ifndef VMON_APP_IMG_H
 #define VMON_APP_IMG_H

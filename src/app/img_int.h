@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * img_int.h - what the files of `vmon img` share (img.c, img_create.c,
- * img_convert.c). Nothing else includes it.
+ * img_convert.c, img_rebase.c). Nothing else includes it.
  */
 #ifndef VMON_APP_IMG_INT_H
 #define VMON_APP_IMG_INT_H
@@ -48,5 +48,6 @@ int img_create(const char *path, struct create_opts *o);
 
 int img_cmd_create(int argc, char **argv);
 int img_cmd_convert(int argc, char **argv);
+int img_cmd_rebase(int argc, char **argv);
 
 #endif

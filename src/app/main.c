@@ -70,7 +70,7 @@ static const struct command commands[] = {
 	{ "snapshot-info", cmd_snapshot_info, false,
 	  "DIR\n             check and describe the snapshot in DIR" },
 	{ "img", cmd_img, false,
-	  "create|convert|info|check|commit|resize ...\n"
+	  "create|convert|info|check|commit|resize|rebase ...\n"
 	  "             qcow2 images, as qemu-img (docs/qcow2.md)" },
 	{ "migrate", cmd_migrate, true,
 	  "ID URL [options]\n"

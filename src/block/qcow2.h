@@ -86,6 +86,16 @@ bool qcow2_probe(const uint8_t *buf, size_t len);
  */
 int qcow2_format_header(const struct qcow2_header *h, uint8_t *buf, size_t len);
 /*
+ * Rewrites @b, the first @len bytes of an image (its first cluster, or
+ * the whole file if smaller) parsed into @h, so that it names backing
+ * file @name ("": none) of format @fmt ("": no format extension): the
+ * other header extensions kept as they are, the name after them. 0, or
+ * -1 if that does not fit in @len bytes.
+ */
+int qcow2_header_set_backing(uint8_t *b, size_t len,
+			     const struct qcow2_header *h, const char *name,
+			     const char *fmt);
+/*
  * A new empty image in @fd (truncated by the caller) of @h->size bytes
  * (a multiple of 512) with the options set in @h (cluster_bits,
  * refcount_order, version, compat, compression, backing): the header,

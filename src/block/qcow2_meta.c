@@ -274,6 +274,58 @@ int qcow2_format_header(const struct qcow2_header *h, uint8_t *b, size_t len)
 	return (int)off;
 }
 
+int qcow2_header_set_backing(uint8_t *b, size_t len,
+			     const struct qcow2_header *h, const char *name,
+			     const char *fmt)
+{
+	size_t at = h->version == 2 ? V2_HEADER_LEN : h->header_len, pos;
+	size_t nlen = strnlen(name, QCOW2_MAX_BACKING_NAME + 1);
+	size_t flen = strnlen(fmt, sizeof(h->backing_fmt));
+	uint8_t *out = calloc(1, len);
+
+	if (!out || at > len)
+		goto fail;
+	memcpy(out, b, at);
+	pos = at;
+	if (flen) {
+		if (pos + 8 + ((flen + 7) & ~7UL) > len)
+			goto fail;
+		put32(out + pos, EXT_BACKING_FMT);
+		put32(out + pos + 4, (uint32_t)flen);
+		memcpy(out + pos + 8, fmt, flen);
+		pos += 8 + ((flen + 7) & ~7UL);
+	}
+	/* The other extensions as they were (parse_exts() checked them). */
+	while (at + 8 <= len) {
+		uint32_t type = qcow2_be32(b + at), n = qcow2_be32(b + at + 4);
+		size_t whole = 8 + ((n + 7ULL) & ~7ULL);
+
+		if (type == EXT_END)
+			break;
+		if (n > len - at - 8 || whole > len - at)
+			goto fail;
+		if (type != EXT_BACKING_FMT) {
+			if (pos + whole > len)
+				goto fail;
+			memcpy(out + pos, b + at, whole);
+			pos += whole;
+		}
+		at += whole;
+	}
+	pos += 8; /* the end of the extensions (zeros) */
+	if (pos + nlen > len)
+		goto fail;
+	memcpy(out + pos, name, nlen);
+	qcow2_put64(out + 8, nlen ? pos : 0);
+	put32(out + 16, (uint32_t)nlen);
+	memcpy(b, out, len);
+	free(out);
+	return 0;
+fail:
+	free(out);
+	return -1;
+}
+
 /* @a / @b rounded up. */
 static uint64_t div_up(uint64_t a, uint64_t b)
 {

@@ -37,8 +37,8 @@ that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 `commit` with and without -d of data qemu-io wrote, and into a smaller
 backing file, qcow2 or raw, which grows; `resize`; `info --output=json`
 against qemu-img's; `create -o` with qemu-img's options, against
-qemu-img create's images, and written by vmon; `convert` against
-qemu-img convert), and the corrupted and
+qemu-img create's images, and written by vmon; `convert` and `rebase`
+against qemu-img's), and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
@@ -211,6 +211,7 @@ def img_tools(tmp):
     info_json(tmp)
     create_options(tmp)
     convert(tmp)
+    rebase(tmp)
 
 
 CREATE_CASES = (
@@ -399,6 +400,65 @@ def convert(tmp):
     r = vmontest.run(["img", "convert", os.path.join(d, "missing.raw"), out])
     vmontest.check(r.code == 1 and "missing.raw: No such file" in r.err,
                    "img convert of a missing file: exit 1, named\n%s" % r)
+
+
+def rebase(tmp):
+    """vmon img rebase: an overlay on a raw base moved onto a qcow2 base
+    that differs in places (what the overlay reads is unchanged; as many
+    clusters copied in as qemu-img rebase copies; qemu-img info equal but
+    for the file's size), -u (the header byte for byte what qemu-img
+    rebase -u writes), -b "" (standalone, unchanged content), refusals."""
+    d = os.path.join(tmp, "rebase")
+    os.makedirs(d)
+    b1, b2 = os.path.join(d, "b1.raw"), os.path.join(d, "b2.qcow2")
+    with open(b1, "wb") as f:
+        f.write(os.urandom(2 << 20))
+    sh(["qemu-img", "convert", "-O", "qcow2", b1, b2])
+    sh(["qemu-io", "-c", "write -P 1 0 64k", "-c", "write -P 2 1M 128k", b2])
+    mine, ref = os.path.join(d, "ov.qcow2"), os.path.join(d, "ovq.qcow2")
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "b1.raw", "-F", "raw", mine])
+    sh(["qemu-io", "-c", "write -P 9 64k 4k", "-c", "write -P 8 1M 64k", mine])
+    before = os.path.join(d, "before.raw")
+    sh(["qemu-img", "convert", "-O", "raw", mine, before])
+    shutil.copyfile(mine, ref)
+    r = vmontest.run(["img", "rebase", "-b", "b2.qcow2", "-F", "qcow2", mine])
+    sh(["qemu-img", "rebase", "-b", "b2.qcow2", "-F", "qcow2", ref])
+    vmontest.check(r.code == 0, "img rebase -b b2.qcow2\n%s" % r)
+    qcheck(mine, "rebased overlay")
+    sh(["qemu-img", "compare", before, mine])
+    vmontest.check(allocated(mine) == allocated(ref) == 4,
+                   "rebase copies %d clusters, qemu-img rebase %d (want 4)" %
+                   (allocated(mine), allocated(ref)))
+    _, a = sh(["qemu-img", "info", "--output=json", mine])
+    _, b = sh(["qemu-img", "info", "--output=json", ref])
+    a, b = json.loads(a), json.loads(b)
+    for x in (a, b):
+        x.pop("actual-size", None)
+        x["filename"] = "IMG"
+    vmontest.check(a == b and a.get("backing-filename") == "b2.qcow2",
+                   "rebased: qemu-img info as qemu-img rebase's\n%s\n%s" % (a, b))
+    r = vmontest.run(["img", "rebase", "-u", "-b", "b1.raw", "-F", "raw", mine])
+    sh(["qemu-img", "rebase", "-u", "-b", "b1.raw", "-F", "raw", ref])
+    with open(mine, "rb") as f, open(ref, "rb") as g:
+        same = f.read(65536) == g.read(65536)
+    vmontest.check(r.code == 0 and same,
+                   "img rebase -u: the header qemu-img rebase -u writes\n%s" % r)
+    sh(["qemu-img", "compare", before, mine])
+    r = vmontest.run(["img", "rebase", "-p", "-b", "", mine])
+    vmontest.check(r.code == 0 and r.out.rstrip().endswith("(100.00/100%)"),
+                   "img rebase -p -b '': progress\n%s" % r)
+    _, info = sh(["qemu-img", "info", mine])
+    vmontest.check("backing file" not in info, "rebase -b '': no backing file")
+    sh(["qemu-img", "compare", before, mine])
+    qcheck(mine, "standalone after rebase -b ''")
+    for args, code, want in ((["-b", "missing.qcow2", "-F", "qcow2", mine], 1,
+                              "missing.qcow2: No such file"),
+                             (["-b", "b1.raw", "-F", "vmdk", mine], 2, "raw or qcow2"),
+                             (["-b", "b1.raw", b1], 1, "not a qcow2 image")):
+        r = vmontest.run(["img", "rebase"] + args)
+        vmontest.check(r.code == code and want in r.err,
+                       "img rebase %s: exit %d, '%s'\n%s" % (" ".join(args), code, want, r))
+    sh(["qemu-img", "compare", before, mine])
 
 
 def info_json(tmp):
