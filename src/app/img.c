@@ -33,6 +33,17 @@ void img_print_usage(FILE *f)
 		"       vmon img rebase [-u] [-p] [-q] [-f qcow2] -b BACKING [-F raw|qcow2] PATH\n");
 }
 
+void img_progress(uint64_t done, uint64_t total, int *last)
+{
+	int p = total ? (int)(done * 10000 / total) : 10000;
+
+	if (p == *last)
+		return;
+	*last = p;
+	printf("    (%d.%02d/100%%)\r", p / 100, p % 100);
+	fflush(stdout);
+}
+
 int img_usage(void)
 {
 	img_print_usage(stderr);

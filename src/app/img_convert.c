@@ -133,18 +133,6 @@ static int copy_pieces(struct side *d, const uint8_t *buf, uint64_t off,
 	return 0;
 }
 
-/* Prints "    (P/100%)" as qemu-img convert -p does, when P changed. */
-static void progress(uint64_t done, uint64_t size, int *last)
-{
-	int p = size ? (int)(done * 10000 / size) : 10000;
-
-	if (p == *last)
-		return;
-	*last = p;
-	printf("    (%d.%02d/100%%)\r", p / 100, p % 100);
-	fflush(stdout);
-}
-
 static int copy(struct side *s, struct side *d, uint64_t size, bool show,
 		bool compress)
 {
@@ -172,12 +160,12 @@ static int copy(struct side *s, struct side *d, uint64_t size, bool show,
 				d->path, (unsigned long long)off, strerror(-r));
 		off += n;
 		if (show)
-			progress(off, size, &last);
+			img_progress(off, size, &last);
 	}
 	if (!r)
 		r = d->q ? qcow2_flush(d->q) : fdatasync(d->fd) ? -errno : 0;
 	if (show) {
-		progress(size, size, &last);
+		img_progress(size, size, &last);
 		printf("\n");
 	}
 	free(buf);

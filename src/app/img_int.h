@@ -16,6 +16,9 @@ struct qcow2;
 void img_print_usage(FILE *f);
 /* The usage to stderr: 2. */
 int img_usage(void);
+/* "    (P/100%)\r" as qemu-img -p prints it, when P changed (*@last: the
+ * last one printed, -1 at first). */
+void img_progress(uint64_t done, uint64_t total, int *last);
 /* "raw" or "qcow2" from the first bytes of @path (its file size in
  * @size), or NULL with the reason printed. */
 const char *img_probe(const char *path, uint64_t *size);

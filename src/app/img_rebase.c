@@ -105,18 +105,13 @@ static int copy_differing(struct qcow2 *q, struct newb *nb, bool show)
 			r = newb_read(nb, new, off, n);
 		if (!r && memcmp(old, new, n) != 0)
 			r = qcow2_write(q, off, old, n);
-		if (show) {
-			int p = (int)((off + n) * 10000 / size);
-
-			if (p != last)
-				printf("    (%d.%02d/100%%)\r", p / 100,
-				       p % 100);
-			last = p;
-			fflush(stdout);
-		}
+		if (show)
+			img_progress(off + n, size, &last);
 	}
-	if (show)
-		printf("    (100.00/100%%)\n");
+	if (show) {
+		img_progress(size, size, &last);
+		printf("\n");
+	}
 	free(old);
 	free(new);
 	return r ? r : qcow2_flush(q);
