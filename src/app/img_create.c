@@ -50,7 +50,7 @@ static const char create_help[] =
 	"  compression_type=<str> - zlib or zstd (v3)\n"
 	"  extended_l2=<bool (on/off)> - Extended L2 tables (off only)\n"
 	"  lazy_refcounts=<bool (on/off)> - Postpone refcount updates (v3)\n"
-	"  preallocation=<str>    - Preallocation mode (off only)\n"
+	"  preallocation=<str>    - Preallocation mode (off, metadata, falloc, full)\n"
 	"  refcount_bits=<num>    - Width of a reference count entry in bits (v3: 1 to 64)\n"
 	"  size=<size>            - Virtual disk size\n";
 
@@ -90,8 +90,16 @@ static int create_option(struct create_opts *o, char *kv)
 		return 0;
 	}
 	if (!strcmp(kv, "preallocation")) {
-		if (strcmp(v, "off") != 0)
-			goto unsupported;
+		static const char *const modes[] = { "off", "metadata",
+						     "falloc", "full" };
+
+		o->prealloc = -1;
+		for (int m = 0; m < 4; m++)
+			if (!strcmp(v, modes[m]))
+				o->prealloc = m;
+		if (o->prealloc < 0 ||
+		    (o->raw && o->prealloc == QCOW2_PREALLOC_METADATA))
+			goto invalid;
 		return 0;
 	}
 	if (o->raw) {
@@ -162,7 +170,7 @@ int img_create_options(struct create_opts *o, char *list)
 	if (!strcmp(list, "help") || !strcmp(list, "?")) {
 		fputs(o->raw ?
 			      "Supported options:\n"
-			      "  preallocation=<str>    - off only\n"
+			      "  preallocation=<str>    - off, falloc, full\n"
 			      "  size=<size>            - Virtual disk size\n" :
 			      create_help,
 		      stdout);
@@ -199,6 +207,8 @@ int img_create_check(const struct create_opts *o)
 		why = "lazy refcounts need compat=1.1";
 	else if (o->version == 2 && o->zstd)
 		why = "compression_type=zstd needs compat=1.1";
+	else if (o->backing && o->prealloc > 0)
+		why = "preallocation with a backing file needs extended_l2=on, which vmon does not write";
 	else if (o->bfmt && strcmp(o->bfmt, "raw") != 0 &&
 		 strcmp(o->bfmt, "qcow2") != 0) {
 		fprintf(stderr, "vmon img: backing format %s: raw or qcow2\n",
@@ -218,13 +228,22 @@ static void create_line(const char *path, const struct create_opts *o,
 {
 	if (o->quiet)
 		return;
+	static const char *const modes[] = { "off", "metadata", "falloc",
+					     "full" };
+
 	if (o->raw) {
-		printf("Formatting '%s', fmt=raw size=%llu\n", path,
+		printf("Formatting '%s', fmt=raw size=%llu", path,
 		       (unsigned long long)size);
+		if (o->prealloc >= 0)
+			printf(" preallocation=%s", modes[o->prealloc]);
+		printf("\n");
 		return;
 	}
-	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=off compression_type=%s size=%llu",
-	       path, 1ULL << h->cluster_bits, o->zstd ? "zstd" : "zlib",
+	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=off",
+	       path, 1ULL << h->cluster_bits);
+	if (o->prealloc >= 0)
+		printf(" preallocation=%s", modes[o->prealloc]);
+	printf(" compression_type=%s size=%llu", o->zstd ? "zstd" : "zlib",
 	       (unsigned long long)size);
 	if (o->version == 2)
 		printf(" compat=0.10");
@@ -234,6 +253,16 @@ static void create_line(const char *path, const struct create_opts *o,
 		printf(" backing_fmt=%s", h->backing_fmt);
 	printf(" lazy_refcounts=%s refcount_bits=%u\n", o->lazy ? "on" : "off",
 	       1U << h->refcount_order);
+}
+
+/* A raw file of @size bytes, preallocated as @pre says (-1: off). */
+static int raw_prealloc(int fd, uint64_t size, int pre)
+{
+	if (ftruncate(fd, (off_t)size))
+		return -errno;
+	return pre < 0 ? 0 :
+			 qcow2_prealloc_range(fd, 0, size,
+					      (enum qcow2_prealloc)pre);
 }
 
 int img_create(const char *path, struct create_opts *o)
@@ -287,9 +316,12 @@ int img_create(const char *path, struct create_opts *o)
 		return 1;
 	}
 	if (o->raw)
-		r = ftruncate(fd, (off_t)h.size) ? -errno : 0;
+		r = raw_prealloc(fd, h.size, o->prealloc);
 	else
-		r = qcow2_create_fd(fd, &h);
+		r = qcow2_create_fd(fd, &h,
+				    o->prealloc < 0 ?
+					    QCOW2_PREALLOC_OFF :
+					    (enum qcow2_prealloc)o->prealloc);
 	close(fd);
 	if (r) {
 		fprintf(stderr, "vmon img: %s: cannot create: %s\n", path,

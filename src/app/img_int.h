@@ -33,11 +33,13 @@ struct create_opts {
 	const char *backing, *bfmt, *size;
 	unsigned int cluster_bits, version, refcount_order;
 	bool lazy, zstd;
+	int prealloc; /* enum qcow2_prealloc; -1: not given (off) */
 };
 /* The defaults: qcow2 version 3, 64 KiB clusters, 16-bit refcounts. */
-#define CREATE_OPTS_DEFAULT                                           \
-	{                                                             \
-		.cluster_bits = 16, .version = 3, .refcount_order = 4 \
+#define CREATE_OPTS_DEFAULT                                            \
+	{                                                              \
+		.cluster_bits = 16, .version = 3, .refcount_order = 4, \
+		.prealloc = -1                                         \
 	}
 /*
  * -o LIST into @o: comma-separated KEY=VALUE (",," a comma in a value);

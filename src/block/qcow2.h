@@ -95,16 +95,32 @@ int qcow2_format_header(const struct qcow2_header *h, uint8_t *buf, size_t len);
 int qcow2_header_set_backing(uint8_t *b, size_t len,
 			     const struct qcow2_header *h, const char *name,
 			     const char *fmt);
+/* What a new image has allocated (qemu-img create -o preallocation). */
+enum qcow2_prealloc {
+	QCOW2_PREALLOC_OFF, /* nothing: every cluster reads from below */
+	QCOW2_PREALLOC_METADATA, /* every cluster, its data a file hole */
+	QCOW2_PREALLOC_FALLOC, /* and the data's blocks (fallocate) */
+	QCOW2_PREALLOC_FULL, /* and zeros written there */
+};
+/*
+ * Bytes @off to @off + @len of @fd (a raw image, or a qcow2 image's data
+ * clusters) preallocated as @pre says: blocks allocated (FALLOC), or
+ * zeros written (FULL); nothing otherwise. 0 or -errno.
+ */
+int qcow2_prealloc_range(int fd, uint64_t off, uint64_t len,
+			 enum qcow2_prealloc pre);
 /*
  * A new empty image in @fd (truncated by the caller) of @h->size bytes
  * (a multiple of 512) with the options set in @h (cluster_bits,
  * refcount_order, version, compat, compression, backing): the header,
- * the refcount table and blocks, a zeroed L1 table, synced. The table
- * fields of @h are filled in. 0 or -errno (-EFBIG: the L1 table would
- * be larger than QCOW2_MAX_L1_BYTES; -ENAMETOOLONG: the header does not
- * fit in a cluster).
+ * the refcount table and blocks, the L1 table, and as @pre says L2 tables
+ * naming a data cluster for every guest cluster (after all tables,
+ * contiguous, reading as zeros), synced. The table fields of @h are
+ * filled in. 0 or -errno (-EFBIG: the L1 table would be larger than
+ * QCOW2_MAX_L1_BYTES; -ENAMETOOLONG: the header does not fit in a
+ * cluster).
  */
-int qcow2_create_fd(int fd, struct qcow2_header *h);
+int qcow2_create_fd(int fd, struct qcow2_header *h, enum qcow2_prealloc pre);
 
 /* Big-endian fields. */
 static inline uint64_t qcow2_be64(const uint8_t *p)

@@ -6,6 +6,7 @@
  * (`vmon img create`).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,11 +333,56 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return (a + b - 1) / b;
 }
 
-int qcow2_create_fd(int fd, struct qcow2_header *h)
+int qcow2_prealloc_range(int fd, uint64_t off, uint64_t len,
+			 enum qcow2_prealloc pre)
+{
+	static const uint8_t z[1 << 16];
+
+	if (pre == QCOW2_PREALLOC_FALLOC && len)
+		return -posix_fallocate(fd, (off_t)off, (off_t)len);
+	while (pre == QCOW2_PREALLOC_FULL && len) {
+		size_t n = len < sizeof(z) ? (size_t)len : sizeof(z);
+		ssize_t w = pwrite(fd, z, n, (off_t)off);
+
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		off += (uint64_t)w;
+		len -= (uint64_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The L2 tables of a preallocated image: @nl2 at @l2 naming @ndata data
+ * clusters from @data on, then the data as @pre says.
+ */
+static int prealloc(int fd, uint64_t cs, uint64_t l2, uint64_t nl2,
+		    uint64_t data, uint64_t ndata, enum qcow2_prealloc pre)
+{
+	uint64_t per = cs / 8;
+	uint8_t *t = malloc(cs);
+	int ret = t ? 0 : -ENOMEM;
+
+	for (uint64_t i = 0; !ret && i < nl2; i++) {
+		memset(t, 0, cs);
+		for (uint64_t k = 0; k < per && i * per + k < ndata; k++)
+			qcow2_put64(t + k * 8, (data + (i * per + k) * cs) |
+						       QCOW2_OFLAG_COPIED);
+		if (pwrite(fd, t, cs, (off_t)(l2 + i * cs)) != (ssize_t)cs)
+			ret = errno ? -errno : -EIO;
+	}
+	free(t);
+	if (!ret && ftruncate(fd, (off_t)(data + ndata * cs)))
+		ret = -errno;
+	return ret ? ret : qcow2_prealloc_range(fd, data, ndata * cs, pre);
+}
+
+int qcow2_create_fd(int fd, struct qcow2_header *h, enum qcow2_prealloc pre)
 {
 	uint64_t cs = 1ULL << h->cluster_bits, l1c, reftc = 1, nrb = 1, n;
 	uint64_t per_rb = (cs * 8) >> h->refcount_order, meta;
 	uint64_t cover = 1ULL << (2 * h->cluster_bits - 3);
+	uint64_t ndata = 0, nl2 = 0;
 	uint8_t *b;
 	int ret = 0;
 
@@ -345,13 +391,17 @@ int qcow2_create_fd(int fd, struct qcow2_header *h)
 		return -EFBIG;
 	h->l1_size = (uint32_t)div_up(h->size, cover);
 	l1c = div_up(h->l1_size * 8ULL, cs);
-	/* Header, refcount table, refcount blocks, L1 table, in that order:
-	 * enough blocks for every one of those clusters, and table entries
-	 * for every block. */
+	if (pre != QCOW2_PREALLOC_OFF) {
+		ndata = div_up(h->size, cs);
+		nl2 = div_up(ndata, cs / 8);
+	}
+	/* Header, refcount table, refcount blocks, L1 table, in that order
+	 * (then L2 tables and data when preallocated): enough blocks for
+	 * every one of those clusters, and table entries for every block. */
 	for (;;) {
 		uint64_t rb, rt;
 
-		n = 1 + reftc + nrb + l1c;
+		n = 1 + reftc + nrb + l1c + nl2 + ndata;
 		rb = div_up(n, per_rb);
 		rt = div_up(rb * 8, cs);
 		if (rb == nrb && rt == reftc)
@@ -364,9 +414,9 @@ int qcow2_create_fd(int fd, struct qcow2_header *h)
 	h->reft_offset = cs;
 	h->reft_clusters = (uint32_t)reftc;
 	h->l1_offset = (1 + reftc + nrb) * cs;
-	/* The file ends with the L1 table's last entry, as qemu-img leaves
-	 * it; its zeros are written too. */
-	meta = (1 + reftc + nrb) * cs + h->l1_size * 8ULL;
+	/* Without preallocation the file ends with the L1 table's last
+	 * entry, as qemu-img leaves it; its zeros are written too. */
+	meta = h->l1_offset + (nl2 ? l1c * cs : h->l1_size * 8ULL);
 	b = calloc(1, meta);
 	if (!b)
 		return -ENOMEM;
@@ -376,8 +426,17 @@ int qcow2_create_fd(int fd, struct qcow2_header *h)
 		qcow2_put64(b + cs + i * 8, (1 + reftc + i) * cs);
 	for (uint64_t i = 0; i < n; i++)
 		qcow2_rc_set(b + (1 + reftc) * cs, i, h->refcount_order, 1);
-	if (!ret && (pwrite(fd, b, meta, 0) != (ssize_t)meta || fsync(fd)))
+	for (uint64_t i = 0; i < nl2; i++)
+		qcow2_put64(b + h->l1_offset + i * 8,
+			    (h->l1_offset + (l1c + i) * cs) |
+				    QCOW2_OFLAG_COPIED);
+	if (!ret && pwrite(fd, b, meta, 0) != (ssize_t)meta)
 		ret = errno ? -errno : -EIO;
 	free(b);
+	if (!ret && nl2)
+		ret = prealloc(fd, cs, h->l1_offset + l1c * cs, nl2,
+			       h->l1_offset + (l1c + nl2) * cs, ndata, pre);
+	if (!ret && fsync(fd))
+		ret = -errno;
 	return ret;
 }

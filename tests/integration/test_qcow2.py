@@ -223,6 +223,11 @@ CREATE_CASES = (
     (["-o", "cluster_size=2M", "-o", "refcount_bits=8"], "1G"),
     (["-o", "refcount_bits=2,cluster_size=1024,size=64M"], None),
     (["-o", "cluster_size=512"], "0"),
+    (["-o", "preallocation=off"], "1M"),
+    (["-o", "preallocation=metadata"], "10M"),
+    (["-o", "preallocation=metadata,cluster_size=512,refcount_bits=1"], "3M"),
+    (["-o", "preallocation=falloc,cluster_size=4k"], "10M"),
+    (["-o", "preallocation=full,compat=0.10"], "3000000"),
 )
 
 
@@ -249,8 +254,20 @@ def create_options(tmp):
         _, b = sh(["qemu-img", "info", "--output=json", ref])
         a, b = json.loads(a), json.loads(b)
         a["filename"] = b["filename"] = "IMG"
+        if re.search(r"preallocation=(metadata|falloc|full)", " ".join(opts)):
+            # The file's size is the same; how much of each metadata
+            # cluster is written (its blocks) is not.
+            vmontest.check(os.path.getsize(mine) == os.path.getsize(ref),
+                           "%s: the file's size as qemu-img's" % what)
+            a.pop("actual-size")
+            b.pop("actual-size")
         vmontest.check(a == b, "%s: qemu-img info as for qemu-img create's\n%s\n%s"
                        % (what, a, b))
+        if "preallocation=" in " ".join(opts):
+            vmontest.check(allocated(mine) == allocated(ref),
+                           "%s: %d clusters allocated, qemu-img's %d" %
+                           (what, allocated(mine), allocated(ref)))
+            sh(["qemu-img", "compare", mine, ref])
         if a["virtual-size"] < 1 << 20:
             continue
         ov = os.path.join(d, "ov%d.qcow2" % i)
@@ -262,6 +279,16 @@ def create_options(tmp):
         qcheck(mine, what + ", after vmon wrote to it")
         sh(["qemu-io", "-c", "read -P 0x5c 4k 700k", "-c", "read -P 0x6d 900k 8k",
             "-c", "read -P 0 0 4k", mine])
+    for mode in ("falloc", "full"):
+        raw, rawq = os.path.join(d, mode + ".raw"), os.path.join(d, mode + "q.raw")
+        opt = "preallocation=" + mode
+        r = vmontest.run(["img", "create", "-f", "raw", "-o", opt, raw, "1M"])
+        _, q = sh(["qemu-img", "create", "-f", "raw", "-o", opt, rawq, "1M"])
+        vmontest.check(r.code == 0 and r.out.replace(raw, "IMG") == q.replace(rawq, "IMG")
+                       and os.stat(raw).st_blocks >= 2048 and
+                       os.path.getsize(raw) == 1 << 20,
+                       "img create -f raw -o %s: as qemu-img, 1 MiB of blocks\n%s\n%s"
+                       % (opt, q, r.out))
     raw, rawq = os.path.join(d, "v.raw"), os.path.join(d, "q.raw")
     r = vmontest.run(["img", "create", "-f", "raw", raw, "1000"])
     _, q = sh(["qemu-img", "create", "-f", "raw", rawq, "1000"])
@@ -275,7 +302,10 @@ def create_options(tmp):
                    "refcount_bits=" in r.out, "img create -o help\n%s" % r)
     for args, want in (
             (["-o", "extended_l2=on"], "not supported"),
-            (["-o", "preallocation=full"], "not supported"),
+            (["-o", "preallocation=sparse"], "invalid value 'sparse'"),
+            (["-f", "raw", "-o", "preallocation=metadata"], "invalid value 'metadata'"),
+            (["-b", "q0.qcow2", "-F", "qcow2", "-o", "preallocation=metadata"],
+             "extended_l2"),
             (["-o", "compat=0.10,refcount_bits=8"], "compat=1.1"),
             (["-o", "compat=0.10,lazy_refcounts=on"], "compat=1.1"),
             (["-o", "cluster_size=1000"], "power of two"),
