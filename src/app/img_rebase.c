@@ -211,7 +211,7 @@ int img_cmd_rebase(int argc, char **argv)
 			"vmon img: %s: the backing file could not be set: %s\n",
 			path,
 			r == -ENAMETOOLONG ?
-				"its name does not fit in the header's cluster" :
+				"the header with its name does not fit in the first cluster" :
 			r == -EINVAL ? "not a qcow2 image" :
 				       strerror(-r));
 	return r ? 1 : 0;

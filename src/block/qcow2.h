@@ -90,7 +90,8 @@ int qcow2_format_header(const struct qcow2_header *h, uint8_t *buf, size_t len);
  * the whole file if smaller) parsed into @h, so that it names backing
  * file @name ("": none) of format @fmt ("": no format extension): the
  * other header extensions kept as they are, the name after them. 0, or
- * -1 if that does not fit in @len bytes.
+ * -1 if that does not fit in @len bytes (or the extensions do not end
+ * there).
  */
 int qcow2_header_set_backing(uint8_t *b, size_t len,
 			     const struct qcow2_header *h, const char *name,

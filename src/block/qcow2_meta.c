@@ -296,11 +296,17 @@ int qcow2_header_set_backing(uint8_t *b, size_t len,
 		memcpy(out + pos + 8, fmt, flen);
 		pos += 8 + ((flen + 7) & ~7UL);
 	}
-	/* The other extensions as they were (parse_exts() checked them). */
-	while (at + 8 <= len) {
-		uint32_t type = qcow2_be32(b + at), n = qcow2_be32(b + at + 4);
-		size_t whole = 8 + ((n + 7ULL) & ~7ULL);
+	/* The other extensions as they were, up to their end, which must be
+	 * in these @len bytes. */
+	for (;;) {
+		uint32_t type, n;
+		size_t whole;
 
+		if (at + 8 > len)
+			goto fail;
+		type = qcow2_be32(b + at);
+		n = qcow2_be32(b + at + 4);
+		whole = 8 + ((n + 7ULL) & ~7ULL);
 		if (type == EXT_END)
 			break;
 		if (n > len - at - 8 || whole > len - at)

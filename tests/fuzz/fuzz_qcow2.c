@@ -9,8 +9,9 @@
  * the block back-end does, its fdatasyncs done by the caller), grows the
  * image by 16 MiB (a larger L1 table where needed) and writes its new
  * end, checks the refcounts and repairs what it can (vmon img check -r
- * all). Nothing may crash, hang or read out of bounds; a refusal always
- * says why.
+ * all). Its header also gets a new backing file (vmon img rebase), which
+ * must parse back. Nothing may crash, hang or read out of bounds; a
+ * refusal always says why.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,6 +54,40 @@ static void exercise(struct qcow2 *q)
 	qcow2_check_repair(q, true, &fixed, false);
 }
 
+/*
+ * vmon img rebase's header rewrite on the parsed header: where it fits,
+ * the result parses again with the new backing file and format, and the
+ * same version, cluster size and features.
+ */
+static void rebase_header(const uint8_t *data, size_t size,
+			  const struct qcow2_header *h)
+{
+	size_t len = (size_t)1 << h->cluster_bits;
+	struct qcow2_header again;
+	char err[256];
+	uint8_t *b;
+
+	if (len > size)
+		len = size;
+	b = malloc(len);
+	if (!b)
+		return;
+	memcpy(b, data, len);
+	if (!qcow2_header_set_backing(b, len, h, "rebased.qcow2", "qcow2")) {
+		if (qcow2_parse_header(b, len, size, &again, err,
+				       sizeof(err)) ||
+		    strcmp(again.backing, "rebased.qcow2") != 0 ||
+		    strcmp(again.backing_fmt, "qcow2") != 0 ||
+		    again.version != h->version ||
+		    again.cluster_bits != h->cluster_bits ||
+		    again.incompat != h->incompat ||
+		    again.has_data_file != h->has_data_file ||
+		    again.has_crypto != h->has_crypto)
+			abort();
+	}
+	free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct qcow2_header h;
@@ -65,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
+	rebase_header(data, size, &h);
 	if (size > 16 << 20)
 		return 0;
 	fd = memfd_create("fuzz-qcow2", MFD_CLOEXEC);
