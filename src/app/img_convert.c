@@ -110,36 +110,69 @@ static int write_compressed(struct side *d, const uint8_t *p, uint64_t off,
 		p = pad;
 	}
 	r = qcow2_write_compressed(d->q, off, p);
-	return r == 1 ? side_write(d, p, off, len) : r;
+	/* Not smaller, or the cluster is allocated already (-n): plain. */
+	return r == 1 || r == -EEXIST ? side_write(d, p, off, len) : r;
 }
 
-/* Pieces of @n bytes at @off from @buf that are not all zeros, written
- * (@compress: each a compressed cluster where it gets smaller). */
-static int copy_pieces(struct side *d, const uint8_t *buf, uint64_t off,
-		       size_t n, size_t piece, bool compress)
-{
-	for (size_t k = 0; k < n; k += piece) {
-		size_t len = n - k < piece ? n - k : piece;
-		int r;
+/* How the output is written. */
+struct how {
+	bool compress; /* -c */
+	bool compare; /* the output reads non-zero somewhere (-B, -n) */
+	bool show; /* -p */
+};
 
-		if (zero(buf + k, len))
-			continue;
-		r = compress ?
-			    write_compressed(d, buf + k, off + k, len, piece) :
-			    side_write(d, buf + k, off + k, len);
+/* @len bytes at @off of the output read as zeros afterwards. */
+static int side_zero(struct side *d, uint64_t off, size_t len)
+{
+	static const uint8_t z[1 << 16];
+
+	if (d->q)
+		return qcow2_zero(d->q, off, len, false);
+	for (size_t k = 0; k < len; k += sizeof(z)) {
+		int r = side_write(d, z, off + k,
+				   len - k < sizeof(z) ? len - k : sizeof(z));
+
 		if (r)
 			return r;
 	}
 	return 0;
 }
 
-static int copy(struct side *s, struct side *d, uint64_t size, bool show,
-		bool compress)
+/*
+ * The pieces of @n bytes at @off from @buf that differ from what the
+ * output reads (@cur: a buffer for it; zeros unless @h->compare),
+ * written: zeros as zeros, the rest as data (@h->compress: a compressed
+ * cluster where it gets smaller, and where the cluster is free).
+ */
+static int copy_pieces(struct side *d, const uint8_t *buf, uint8_t *cur,
+		       uint64_t off, size_t n, size_t piece,
+		       const struct how *h)
 {
-	uint8_t *buf = malloc(CONVERT_CHUNK);
+	int r = h->compare ? side_read(d, cur, off, n) : 0;
+
+	for (size_t k = 0; !r && k < n; k += piece) {
+		size_t len = n - k < piece ? n - k : piece;
+		bool z = zero(buf + k, len);
+
+		if (h->compare ? !memcmp(buf + k, cur + k, len) : z)
+			continue;
+		if (z)
+			r = side_zero(d, off + k, len);
+		else if (h->compress)
+			r = write_compressed(d, buf + k, off + k, len, piece);
+		else
+			r = side_write(d, buf + k, off + k, len);
+	}
+	return r;
+}
+
+static int copy(struct side *s, struct side *d, uint64_t size,
+		const struct how *h)
+{
+	uint8_t *buf = malloc(CONVERT_CHUNK), *cur = malloc(CONVERT_CHUNK);
 	size_t piece = d->q ? (size_t)1 << qcow2_hdr(d->q)->cluster_bits :
 			      RAW_HOLE;
-	int r = buf ? 0 : -ENOMEM, last = -1;
+	int r = buf && cur ? 0 : -ENOMEM, last = -1;
 	uint64_t off = 0;
 
 	if (piece > CONVERT_CHUNK)
@@ -154,21 +187,22 @@ static int copy(struct side *s, struct side *d, uint64_t size, bool show,
 				s->path, (unsigned long long)off, strerror(-r));
 			break;
 		}
-		r = copy_pieces(d, buf, off, n, piece, compress);
+		r = copy_pieces(d, buf, cur, off, n, piece, h);
 		if (r)
 			fprintf(stderr, "vmon img: %s: write at %llu: %s\n",
 				d->path, (unsigned long long)off, strerror(-r));
 		off += n;
-		if (show)
+		if (h->show)
 			img_progress(off, size, &last);
 	}
 	if (!r)
 		r = d->q ? qcow2_flush(d->q) : fdatasync(d->fd) ? -errno : 0;
-	if (show) {
+	if (h->show) {
 		img_progress(size, size, &last);
 		printf("\n");
 	}
 	free(buf);
+	free(cur);
 	return r;
 }
 
@@ -181,6 +215,40 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
+/* Opens an existing output (-n) of format @raw or qcow2, of @size bytes
+ * at least. */
+static int open_existing(struct side *d, bool raw, uint64_t size)
+{
+	uint64_t have = 0;
+
+	if (raw) {
+		d->fd = open(d->path, O_WRONLY | O_CLOEXEC);
+		if (d->fd < 0) {
+			fprintf(stderr, "vmon img: %s: %s\n", d->path,
+				strerror(errno));
+			return 1;
+		}
+		have = (uint64_t)lseek(d->fd, 0, SEEK_END);
+		close(d->fd);
+		d->fd = open(d->path, O_RDWR | O_CLOEXEC);
+		if (d->fd < 0)
+			return 1;
+	} else {
+		d->q = img_open(d->path, false);
+		if (!d->q)
+			return 1;
+		have = qcow2_size(d->q);
+	}
+	if (have < size) {
+		fprintf(stderr,
+			"vmon img: %s: smaller (%llu bytes) than the source (%llu)\n",
+			d->path, (unsigned long long)have,
+			(unsigned long long)size);
+		return 1;
+	}
+	return 0;
+}
+
 int img_cmd_convert(int argc, char **argv)
 {
 	struct create_opts o = CREATE_OPTS_DEFAULT;
@@ -188,23 +256,21 @@ int img_cmd_convert(int argc, char **argv)
 	const char *sfmt = NULL, *ofmt = "raw";
 	char *opts[16], size_s[32];
 	unsigned int nopts = 0;
-	bool show = false, compress = false;
+	struct how h = { 0 };
+	bool existing = false;
 	uint64_t size;
 	int i = 1, r;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 
-		if (!strcmp(a, "-p")) {
-			show = true;
+		if (!strcmp(a, "-p") || !strcmp(a, "-q")) {
+			h.show = a[1] == 'p';
 			continue;
 		}
-		if (!strcmp(a, "-q")) {
-			show = false;
-			continue;
-		}
-		if (!strcmp(a, "-c")) {
-			compress = true;
+		if (!strcmp(a, "-c") || !strcmp(a, "-n")) {
+			h.compress |= a[1] == 'c';
+			existing |= a[1] == 'n';
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -213,6 +279,10 @@ int img_cmd_convert(int argc, char **argv)
 			sfmt = argv[++i];
 		else if (!strcmp(a, "-O"))
 			ofmt = argv[++i];
+		else if (!strcmp(a, "-B"))
+			o.backing = argv[++i];
+		else if (!strcmp(a, "-F"))
+			o.bfmt = argv[++i];
 		else if (!strcmp(a, "-o") && nopts < 16)
 			opts[nopts++] = argv[++i];
 		else
@@ -225,21 +295,29 @@ int img_cmd_convert(int argc, char **argv)
 		return 2;
 	}
 	o.raw = !strcmp(ofmt, "raw");
-	if (compress && o.raw) {
+	if (h.compress && o.raw) {
 		fprintf(stderr,
 			"vmon img: convert -c: compressed output needs -O qcow2\n");
 		return 2;
 	}
-	for (unsigned int k = 0; k < nopts; k++)
-		if ((r = img_create_options(&o, opts[k])))
-			return r < 0 ? 0 : r;
-	if ((r = img_create_check(&o)))
-		return r;
-	if (o.backing || o.size) {
+	if (o.backing && (o.raw || existing)) {
 		fprintf(stderr,
-			"vmon img: convert: the output's size and content are the source's (no backing_file or size option)\n");
+			"vmon img: convert -B: a new qcow2 output only (-O qcow2, not -n)\n");
 		return 2;
 	}
+	for (unsigned int k = 0; k < nopts; k++) {
+		const char *b = o.backing;
+
+		if ((r = img_create_options(&o, opts[k])))
+			return r < 0 ? 0 : r;
+		if (o.backing != b || o.size) {
+			fprintf(stderr,
+				"vmon img: convert: the output's size is the source's, its backing file -B's (no size or backing_file option)\n");
+			return 2;
+		}
+	}
+	if ((r = img_create_check(&o)))
+		return r;
 	if (argc - i != 2)
 		return img_usage();
 	s.path = argv[i];
@@ -253,20 +331,27 @@ int img_cmd_convert(int argc, char **argv)
 		side_close(&s);
 		return r;
 	}
-	snprintf(size_s, sizeof(size_s), "%llu", (unsigned long long)size);
-	o.size = size_s;
-	o.quiet = true; /* qemu-img convert prints no "Formatting" line */
-	r = img_create(d.path, &o);
-	if (!r) {
-		if (o.raw && (d.fd = open(d.path, O_WRONLY | O_CLOEXEC)) < 0)
+	/* What the output reads already: its backing file's, or anything. */
+	h.compare = o.backing || existing;
+	if (existing) {
+		r = open_existing(&d, o.raw, size);
+	} else {
+		snprintf(size_s, sizeof(size_s), "%llu",
+			 (unsigned long long)size);
+		o.size = size_s;
+		o.quiet = true; /* qemu-img convert prints no "Formatting" */
+		r = img_create(d.path, &o);
+		if (!r && o.raw &&
+		    (d.fd = open(d.path, O_RDWR | O_CLOEXEC)) < 0) {
 			fprintf(stderr, "vmon img: %s: %s\n", d.path,
 				strerror(errno));
-		else if (!o.raw)
-			d.q = img_open(d.path, false);
-		r = d.fd < 0 && !d.q		       ? 1 :
-		    copy(&s, &d, size, show, compress) ? 1 :
-							 0;
+			r = 1;
+		} else if (!r && !o.raw && !(d.q = img_open(d.path, false))) {
+			r = 1;
+		}
 	}
+	if (!r)
+		r = copy(&s, &d, size, &h) ? 1 : 0;
 	side_close(&d);
 	side_close(&s);
 	return r;

@@ -333,7 +333,8 @@ def convert(tmp):
     equal, check clean) and with options; -c (zlib, zstd, 1- and 2-bit
     refcounts: as many compressed clusters as qemu-img convert -c makes,
     read back by vmon); compressed images (zlib, zstd) and an overlay chain
-    (flattened) into raw and qcow2; -p; refusals."""
+    (flattened) into raw and qcow2; -B (only what differs from the backing
+    file); -n (into existing raw and qcow2 images); -p; refusals."""
     d = os.path.join(tmp, "convert")
     os.makedirs(d)
     src = os.path.join(d, "src.raw")
@@ -415,6 +416,49 @@ def convert(tmp):
                 qcheck(out, what)
                 _, info = sh(["qemu-img", "info", out])
                 vmontest.check("backing file" not in info, "%s: flattened" % what)
+    # -B: only what differs from the backing file (data, or zeros where
+    # it has data); -n: into an existing image, whatever it held.
+    base_raw, base = os.path.join(d, "base.raw"), os.path.join(d, "base.qcow2")
+    with open(base_raw, "wb") as f:
+        f.write(os.urandom(4 << 20))
+    sh(["qemu-img", "convert", "-O", "qcow2", base_raw, base])
+    mod = os.path.join(d, "mod.raw")
+    with open(base_raw, "rb") as f:
+        content = bytearray(f.read())
+    content[5 << 16:7 << 16] = os.urandom(2 << 16)
+    content[20 << 16:23 << 16] = bytes(3 << 16)
+    with open(mod, "wb") as f:
+        f.write(content)
+    thin = os.path.join(d, "thin.qcow2")
+    r = vmontest.run(["img", "convert", "-O", "qcow2", "-B", "base.qcow2", "-F", "qcow2",
+                      mod, thin])
+    vmontest.check(r.code == 0, "img convert -B\n%s" % r)
+    qcheck(thin, "img convert -B")
+    sh(["qemu-img", "compare", mod, thin])
+    _, info = sh(["qemu-img", "info", thin])
+    vmontest.check("backing file: base.qcow2" in info and allocated(thin) == 2,
+                   "img convert -B: on base.qcow2, 2 data clusters (got %d)\n%s"
+                   % (allocated(thin), info))
+    tgt = os.path.join(d, "tgt.raw")
+    with open(tgt, "wb") as f:
+        f.write(os.urandom(4 << 20))
+    r = vmontest.run(["img", "convert", "-n", mod, tgt])
+    with open(tgt, "rb") as f:
+        vmontest.check(r.code == 0 and f.read() == bytes(content),
+                       "img convert -n into a raw file of other bytes\n%s" % r)
+    tgtq = os.path.join(d, "tgt.qcow2")
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", tgtq, "4M"])
+    sh(["qemu-io", "-c", "write -P 3 0 4M", tgtq])
+    r = vmontest.run(["img", "convert", "-n", "-c", "-O", "qcow2", mod, tgtq])
+    vmontest.check(r.code == 0, "img convert -n -c -O qcow2 into a written image\n%s" % r)
+    sh(["qemu-img", "compare", mod, tgtq])
+    qcheck(tgtq, "img convert -n into qcow2")
+    small = os.path.join(d, "small.raw")
+    with open(small, "wb") as f:
+        f.truncate(1 << 20)
+    r = vmontest.run(["img", "convert", "-n", mod, small])
+    vmontest.check(r.code == 1 and "smaller" in r.err,
+                   "img convert -n into a smaller file: exit 1\n%s" % r)
     out = os.path.join(d, "p.raw")
     r = vmontest.run(["img", "convert", "-p", "-f", "raw", src, out])
     vmontest.check(r.code == 0 and r.out.rstrip().endswith("(100.00/100%)"),
@@ -423,7 +467,9 @@ def convert(tmp):
                        (["-O", "qcow2", "-o", "size=1M", src, out], "size"),
                        (["-O", "vmdk", src, out], "raw or qcow2"),
                        ([src, src], "the source itself"),
-                       (["-O", "qcow2", "-o", "extended_l2=on", src, out], "not supported")):
+                       (["-O", "qcow2", "-o", "extended_l2=on", src, out], "not supported"),
+                       (["-B", "base.qcow2", src, out], "a new qcow2 output only"),
+                       (["-O", "qcow2", "-o", "backing_file=x", src, out], "no size or backing_file")):
         r = vmontest.run(["img", "convert"] + args)
         vmontest.check(r.code == 2 and want in r.err,
                        "img convert %s: refused (exit 2, '%s')\n%s" % (" ".join(args), want, r))
