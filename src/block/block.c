@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * block.c - the generic half of the block layer (block.h): picks the
- * back-end for an image (its format) and keeps the in-flight count around its ops.
+ * back-end for an image (its format), keeps the in-flight count around
+ * its ops, completes requests (a fua write's flush; a failed flush makes
+ * every later one fail).
  */
 #include "block.h"
 
@@ -9,8 +11,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "../util/log.h"
 #include "qcow2.h"
 
 /* The back-end for @p: its forced format, else what the header says. */
@@ -33,6 +37,75 @@ static const struct block_ops *pick(const struct block_params *p)
 						   &block_raw_ops;
 }
 
+#ifdef VMON_TEST_HOOKS
+/*
+ * Test builds: the Nth flush completed from now on (from 1) fails with
+ * -EIO whatever the host said, as on a disk whose fdatasync failed: N
+ * from block_test_fail_flush(), else from VMON_TEST_FLUSH_FAIL at the
+ * first flush. Completions run on one thread per disk; tests use one.
+ */
+static long fail_in = -1;
+
+void block_test_fail_flush(long n)
+{
+	fail_in = n;
+}
+
+static int injected(int res)
+{
+	if (fail_in < 0) {
+		const char *e = getenv("VMON_TEST_FLUSH_FAIL");
+
+		fail_in = e ? strtol(e, NULL, 10) : 0;
+	}
+	return fail_in > 0 && --fail_in == 0 ? -EIO : res;
+}
+#else
+static int injected(int res)
+{
+	return res;
+}
+#endif
+
+/*
+ * A flush's result: once one failed, every later one fails too. The
+ * kernel may drop the pages it could not write and report that only
+ * once, so a later fdatasync succeeding says nothing of them (QEMU does
+ * the same); the guest is told instead of trusting lost writes.
+ */
+static int flush_result(struct block *b, int res)
+{
+	res = injected(res);
+	if (res < 0 && !b->flush_failed) {
+		b->flush_failed = true;
+		pr_err("disk %s: a flush failed (%s): writes may be lost; every later flush of it fails",
+		       b->path, strerror(-res));
+	}
+	return b->flush_failed && res >= 0 ? -EIO : res;
+}
+
+void block_complete(struct block *b, struct block_req *r, int res)
+{
+	if (r->fua_flushing) {
+		/* The flush after a fua write: the write's result stands. */
+		r->fua_flushing = false;
+		r->op = BLOCK_WRITE;
+		res = flush_result(b, res);
+		if (res >= 0)
+			res = r->fua_res;
+	} else if (r->fua && r->op == BLOCK_WRITE && res >= 0) {
+		/* Flushed by block_reap() once the back-end's reap is over. */
+		r->fua_res = res;
+		r->fua_next = b->fua_head;
+		b->fua_head = r;
+		return;
+	} else if (r->op == BLOCK_FLUSH) {
+		res = flush_result(b, res);
+	}
+	block_dirty_mark(b, r);
+	b->done(b->opaque, r, res);
+}
+
 struct block *block_open(const struct block_params *p, char *err, size_t errlen)
 {
 	struct block *b = calloc(1, sizeof(*b));
@@ -42,6 +115,7 @@ struct block *block_open(const struct block_params *p, char *err, size_t errlen)
 		return NULL;
 	}
 	b->ops = pick(p);
+	snprintf(b->path, sizeof(b->path), "%s", p->path);
 	b->done = p->done;
 	b->opaque = p->opaque;
 	if (b->ops->open(b, p, err, errlen)) {

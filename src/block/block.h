@@ -108,6 +108,9 @@ struct block {
 	_Atomic(uint64_t) *dirty;
 	/* Written fua requests, flushed after the back-end's reap. */
 	struct block_req *fua_head;
+	/* A flush failed: every later one fails too (block.c). */
+	bool flush_failed;
+	char path[256]; /* for messages (cut if longer) */
 };
 
 /*
@@ -129,9 +132,16 @@ void block_close(struct block *b);
 
 /*
  * For the back-ends: @r finished with @res; marks what a write changed
- * (dirty tracking) and calls the model's @done.
+ * (dirty tracking) and calls the model's @done. A flush that failed makes
+ * every later flush of @b fail with -EIO (and says so once).
  */
 void block_complete(struct block *b, struct block_req *r, int res);
+#ifdef VMON_TEST_HOOKS
+/* Test builds: the @n-th flush completed from now on fails (block.c). */
+void block_test_fail_flush(long n);
+#endif
+/* block_complete()'s dirty tracking of @r (block_dirty.c). */
+void block_dirty_mark(struct block *b, const struct block_req *r);
 
 /*
  * Dirty-block tracking (block_dirty.c), for block migration: one bit per

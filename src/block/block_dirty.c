@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * block_dirty.c - dirty-block tracking of an image (block.h), for block
- * migration: the completion hook every back-end calls, which marks the
- * chunks a write, discard or write-zeroes changed, and the bitmap's
- * start, collection (from the migration thread) and stop.
+ * migration: the marking of the chunks a completed write, discard or
+ * write-zeroes changed (from block_complete()), and the bitmap's start,
+ * collection (from the migration thread) and stop.
  */
 #include "block.h"
 
@@ -29,26 +29,12 @@ static void mark(struct block *b, uint64_t offset, uint64_t len)
 		atomic_fetch_or(&b->dirty[c / 64], 1ULL << (c % 64));
 }
 
-void block_complete(struct block *b, struct block_req *r, int res)
+void block_dirty_mark(struct block *b, const struct block_req *r)
 {
-	if (r->fua_flushing) {
-		/* The flush after a fua write: the write's result stands. */
-		r->fua_flushing = false;
-		r->op = BLOCK_WRITE;
-		if (res >= 0)
-			res = r->fua_res;
-	} else if (r->fua && r->op == BLOCK_WRITE && res >= 0) {
-		/* Flushed by block_reap() once the back-end's reap is over. */
-		r->fua_res = res;
-		r->fua_next = b->fua_head;
-		b->fua_head = r;
-		return;
-	}
 	/* Even a failed write may have changed part of its range. */
 	if (r->op != BLOCK_READ && r->op != BLOCK_FLUSH &&
 	    atomic_load_explicit(&b->dirty_on, memory_order_acquire))
 		mark(b, r->offset, r->len);
-	b->done(b->opaque, r, res);
 }
 
 int block_dirty_start(struct block *b)

@@ -5,7 +5,8 @@
  * through the callback with the right results; the completion eventfd is
  * signalled; a write-through (fua) write completes once, with the write's
  * result, after its flush; errors of open name the path; close drains what is queued;
- * with O_DIRECT, unaligned requests use bounded bounce memory.
+ * with O_DIRECT, unaligned requests use bounded bounce memory; a failed
+ * flush makes every later flush of that disk fail.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -283,6 +284,61 @@ static void test_fua_write(void **state)
 	assert_memory_equal(back, a, sizeof(a));
 }
 
+/*
+ * A failed flush (injected: a disk whose fdatasync failed) fails every
+ * later flush of that disk, also a fua write's, whatever the host says
+ * then; another disk is not affected. Raw and qcow2 alike (the generic
+ * layer's rule).
+ */
+#ifdef VMON_TEST_HOOKS
+static void test_flush_failure_sticks(void **state)
+{
+	struct fix *f = *state, g = { 0 };
+	static uint8_t a[4096];
+	struct iovec wv = { a, sizeof(a) };
+	struct block_req fl = { .op = BLOCK_FLUSH };
+	struct block_req w = { .op = BLOCK_WRITE,
+			       .offset = 0,
+			       .len = sizeof(a),
+			       .fua = true,
+			       .iov = &wv,
+			       .nr_iov = 1 };
+	char err[256], cmd[128];
+
+	assert_int_equal(run(f, &fl), 0);
+	block_test_fail_flush(1);
+	assert_int_equal(run(f, &fl), -EIO); /* the failure */
+	assert_true(f->b->flush_failed);
+	assert_int_equal(run(f, &fl), -EIO); /* the host's 0 is not taken */
+	assert_int_equal(run(f, &w), -EIO); /* nor for a fua write */
+	/* A qcow2 disk beside it flushes fine, until its own failure. */
+	snprintf(g.path, sizeof(g.path), "/tmp/vmon-block-test-XXXXXX");
+	close(mkstemp(g.path));
+	snprintf(cmd, sizeof(cmd), "qemu-img create -q -f qcow2 %s 1M", g.path);
+	if (system(cmd)) {
+		print_message("qemu-img not usable: qcow2 part skipped\n");
+		unlink(g.path);
+		return;
+	}
+	g.efd = -1;
+	g.b = open_fix(&g, false, err, sizeof(err));
+	assert_non_null(g.b);
+	assert_string_equal(g.b->ops->name, "qcow2");
+	assert_int_equal(run(&g, &w), (int)sizeof(a)); /* metadata to flush */
+	block_test_fail_flush(1);
+	assert_int_equal(run(&g, &fl), -EIO);
+	assert_int_equal(run(&g, &fl), -EIO);
+	block_close(g.b);
+	unlink(g.path);
+}
+#else
+static void test_flush_failure_sticks(void **state)
+{
+	(void)state;
+	skip(); /* needs the injection of test builds (-Dtest_hooks) */
+}
+#endif
+
 static void test_close_drains(void **state)
 {
 	struct fix *f = *state;
@@ -316,6 +372,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_direct_bounce_bounded,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_failure_sticks,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_drains, setup,
 						teardown),
