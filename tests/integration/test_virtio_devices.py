@@ -7,6 +7,9 @@ devices from the virtio_mmio.device= entries vmon put on its command line;
 notifications reach vmon through KVM ioeventfds. Checked here:
 - virtio-blk: the guest reads the pattern the host wrote into sectors 0-7
   and the serial; it writes sectors 8-15, which the host then reads back;
+  a flush that fails on the host (injected: VMON_TEST_FLUSH_FAIL) fails
+  the guest's write-through write and its later flush request, and vmon
+  names the disk once;
 - virtio-rng: 64 random bytes;
 - virtio-console (--console virtio): hvc0 output on stdout, stdin as input;
 - virtio-vsock: echo both ways through the Unix sockets (Firecracker's
@@ -22,6 +25,7 @@ notifications reach vmon through KVM ioeventfds. Checked here:
 - --disk option errors.
 """
 import os
+import re
 import select
 import socket
 import subprocess
@@ -260,6 +264,22 @@ def main():
                            "sectors the guest only read are unchanged")
             vmontest.check(os.fstat(f.fileno()).st_size == 1 << 20,
                            "image size unchanged")
+
+        # A failed flush (injected: test builds) reaches the guest as an
+        # I/O error, named once on stderr with the disk. The probe does not
+        # negotiate VIRTIO_BLK_F_FLUSH, so its write is write-through and
+        # its flush is the first one, which fails; its own flush request
+        # later fails too, though the host's fdatasync then succeeds.
+        env = dict(os.environ, VMON_TEST_FLUSH_FAIL="1")
+        r = vmontest.run(["run", "-k", PROBE, "-m", "64M",
+                          "--disk", disk + ",serial=vmon-probe-disk",
+                          "--append", "probe.serial=vmon-probe-disk"],
+                         timeout=60, env=env)
+        vmontest.check(not r.timed_out and "FAIL: blk: write request" in r.out and
+                       "FAIL: blk: flush request" in r.out and
+                       len(re.findall(r"disk \S*disk\.img: a flush failed", r.err)) == 1,
+                       "a failed flush: the write-through write and every later "
+                       "flush fail in the guest, stderr names the disk once\n%s" % r)
 
         r = vmontest.run(["run", "-k", PROBE, "-m", "64M", "--console", "virtio"],
                          timeout=60, stdin_data=b"ping")
