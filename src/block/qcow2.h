@@ -211,14 +211,16 @@ int qcow2_flush(struct qcow2 *q);
  * back-end, on io_uring, so that its thread never waits for the disk):
  * qcow2_flush_start(), then qcow2_flush_step() until it returns other
  * than -EINPROGRESS (0 or -errno: the flush's result). -EINPROGRESS: the
- * image file (qcow2_fd()) needs an fdatasync first; once that succeeded,
- * qcow2_synced(), then the next step (a failed one ends the flush with
- * its error: the next flush starts over). Between the steps the image
+ * image file (qcow2_fd()) needs an fdatasync first; qcow2_synced() with
+ * its result (0 or -errno), then, if it succeeded, the next step (a
+ * failed one ends the flush with its error). Between the steps the image
  * may be read but not changed: the caller holds its other requests.
+ * Once an fdatasync failed, here or in the engine, every later sync and
+ * flush of @q fails (-EIO): written pages may have been dropped.
  */
 void qcow2_flush_start(struct qcow2 *q);
 int qcow2_flush_step(struct qcow2 *q);
-void qcow2_synced(struct qcow2 *q);
+void qcow2_synced(struct qcow2 *q, int res);
 /*
  * Whether a flush has metadata to write (or frees to apply, or fails):
  * false: an fdatasync of the image file is the whole flush.

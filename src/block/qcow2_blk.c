@@ -461,11 +461,11 @@ static int qb_submit(struct block *b, struct block_req *r)
 static void flush_synced(struct qcow2_blk *s)
 {
 	s->fl_synced = false;
-	if (s->fl_res < 0) { /* the next flush starts over */
+	qcow2_synced(s->q, s->fl_res);
+	if (s->fl_res < 0) {
 		qb_finished(s, s->fl, s->fl_res);
 		s->fl = NULL;
 	} else {
-		qcow2_synced(s->q);
 		flush_step(s);
 	}
 	while (s->held && !s->fl) {

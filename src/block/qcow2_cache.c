@@ -26,14 +26,18 @@
 
 int qcow2_sync(struct qcow2 *q)
 {
+	if (q->sync_failed)
+		return -EIO;
 	if (!q->unsynced)
 		return 0;
 	if (q->defer_sync) /* qcow2_flush_step()'s caller does it */
 		return -EINPROGRESS;
 	if (q->trace)
 		q->trace(q->hook_opaque, QCOW2_W_SYNC, 0, 0);
-	if (fdatasync(q->fd))
+	if (fdatasync(q->fd)) {
+		q->sync_failed = true;
 		return -errno;
+	}
 	q->unsynced = false;
 	return 0;
 }
@@ -258,8 +262,12 @@ int qcow2_flush_step(struct qcow2 *q)
 	return r;
 }
 
-void qcow2_synced(struct qcow2 *q)
+void qcow2_synced(struct qcow2 *q, int res)
 {
+	if (res < 0) {
+		q->sync_failed = true;
+		return;
+	}
 	if (q->trace)
 		q->trace(q->hook_opaque, QCOW2_W_SYNC, 0, 0);
 	q->unsynced = false;

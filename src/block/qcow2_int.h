@@ -52,6 +52,9 @@ struct qcow2 {
 	struct qcow2_cache l2c, rbc;
 	bool l1_dirty; /* l1 changed since it was last written */
 	bool unsynced; /* written since the last fdatasync */
+	/* An fdatasync failed: every later one fails (-EIO) without trying,
+	 * as written pages may have been dropped (block.c says why). */
+	bool sync_failed;
 	/* qcow2_flush_step(): syncs are the caller's (-EINPROGRESS). */
 	bool defer_sync;
 	bool flush_meta_done; /* this flush wrote its tables */

@@ -43,8 +43,8 @@ static void exercise(struct qcow2 *q)
 		qcow2_write_compressed(q, 0, buf);
 	/* The block back-end's flush: in steps, its syncs done here. */
 	qcow2_flush_start(q);
-	while (qcow2_flush_step(q) == -EINPROGRESS && !fdatasync(qcow2_fd(q)))
-		qcow2_synced(q);
+	while (qcow2_flush_step(q) == -EINPROGRESS)
+		qcow2_synced(q, fdatasync(qcow2_fd(q)) ? -errno : 0);
 	qcow2_read(q, 0, buf, n);
 	/* vmon img commit's growing, then a write at the new end. */
 	if (!qcow2_grow(q, (qcow2_size(q) + (16 << 20)) & ~511ULL))

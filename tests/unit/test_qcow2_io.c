@@ -12,7 +12,7 @@
  * back-end's allocating writes through io_uring, with L2 tables evicted
  * from the cache between them (512-byte clusters); a flush with metadata
  * to write, whose fdatasyncs go on the ring, in that order, while the
- * requests after it wait.
+ * requests after it wait; a failed fdatasync makes every later one fail.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,6 +462,68 @@ static void test_flush_async(void **state)
 	unlink(path);
 }
 
+/*
+ * An fdatasync that fails (the image's fd pointed at /dev/null for it,
+ * which takes writes and refuses syncs) makes every later sync of the
+ * engine fail, though the file's own fdatasync works again: in the
+ * engine's flush, and in the back-end's flush with its syncs on the ring.
+ */
+static void test_sync_failure_sticks(void **state)
+{
+	char path[] = "/tmp/vmon-test-qcow2sf-XXXXXX", err[512];
+	char path2[] = "/tmp/vmon-test-qcow2sf-XXXXXX";
+	static uint8_t buf[CS];
+	struct fix f = { 0 };
+	struct block_params p = { .path = path2,
+				  .depth = 8,
+				  .event_fd = -1,
+				  .done = on_done,
+				  .opaque = &f };
+	struct iovec v = { buf, sizeof(buf) };
+	struct block_req wr = { .op = BLOCK_WRITE,
+				.offset = 0,
+				.len = sizeof(buf),
+				.iov = &v,
+				.nr_iov = 1 };
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), keep, fd;
+	struct qcow2 *q;
+	struct block *b;
+
+	(void)state;
+	assert_true(null >= 0);
+	make_image(path);
+	q = qcow2_open(path, -1, false, err, sizeof(err));
+	assert_non_null(q);
+	fd = qcow2_fd(q);
+	keep = dup(fd);
+	assert_int_equal(qcow2_write(q, 0, buf, sizeof(buf)), 0);
+	assert_true(dup2(null, fd) == fd); /* syncs fail from here */
+	assert_int_equal(qcow2_flush(q), -EINVAL);
+	assert_true(dup2(keep, fd) == fd); /* and work again */
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(qcow2_flush(q), -EIO);
+	qcow2_close(q); /* says the metadata could not be written */
+	close(keep);
+	unlink(path);
+	/* The back-end: its fdatasync on the ring fails the same way. */
+	make_image(path2);
+	b = block_open(&p, err, sizeof(err));
+	assert_non_null(b);
+	fd = qcow2_fd(((struct qcow2_blk *)b->priv)->q);
+	keep = dup(fd);
+	assert_int_equal(run(b, &f, &wr), (int)sizeof(buf));
+	assert_true(dup2(null, fd) == fd);
+	assert_int_equal(run(b, &f, &(struct block_req){ .op = BLOCK_FLUSH }),
+			 -EINVAL);
+	assert_true(dup2(keep, fd) == fd);
+	assert_int_equal(run(b, &f, &(struct block_req){ .op = BLOCK_FLUSH }),
+			 -EIO);
+	block_close(b);
+	close(keep);
+	close(null);
+	unlink(path2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_write_order),
 		cmocka_unit_test(test_async_order),
 		cmocka_unit_test(test_flush_async),
+		cmocka_unit_test(test_sync_failure_sticks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
