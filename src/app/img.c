@@ -69,6 +69,60 @@ const char *img_probe(const char *path, uint64_t *size)
 	return qcow2_probe(m, 4) ? "qcow2" : "raw";
 }
 
+int img_file_open(struct img_file *f, const char **fmt)
+{
+	const char *found = img_probe(f->path, &f->size);
+
+	if (!found)
+		return 1;
+	if (!*fmt || !**fmt)
+		*fmt = found;
+	if (!strcmp(*fmt, "qcow2")) {
+		if (strcmp(found, "qcow2") != 0) {
+			fprintf(stderr, "vmon img: %s: not a qcow2 image\n",
+				f->path);
+			return 1;
+		}
+		f->q = img_open(f->path, true);
+		if (!f->q)
+			return 1;
+		f->size = qcow2_size(f->q);
+		return 0;
+	}
+	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		fprintf(stderr, "vmon img: %s: %s\n", f->path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+int img_file_read(struct img_file *f, uint8_t *buf, uint64_t off, size_t len)
+{
+	size_t n = off >= f->size      ? 0 :
+		   f->size - off < len ? (size_t)(f->size - off) :
+					 len;
+	ssize_t got;
+
+	memset(buf + n, 0, len - n);
+	if (!n)
+		return 0;
+	if (f->q)
+		return qcow2_read(f->q, off, buf, n);
+	got = pread(f->fd, buf, n, (off_t)off);
+	if (got < 0)
+		return -errno;
+	memset(buf + got, 0, n - (size_t)got); /* the file got shorter */
+	return 0;
+}
+
+void img_file_close(struct img_file *f)
+{
+	qcow2_close(f->q);
+	if (f->fd >= 0)
+		close(f->fd);
+}
+
 /* Why qcow2_grow() said -EFBIG (docs/qcow2.md). */
 static const char grow_limit[] =
 	"too large for its cluster size here (the larger L1 table it needs does not fit where vmon places it; qemu-img can grow it)";

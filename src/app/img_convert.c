@@ -22,32 +22,12 @@
 #define CONVERT_CHUNK (2U << 20)
 #define RAW_HOLE 4096U
 
-/* One side of a conversion: a qcow2 engine, or a raw file. */
-struct side {
-	const char *path;
-	struct qcow2 *q;
-	int fd;
-};
-
 static bool zero(const uint8_t *p, size_t n)
 {
 	return !p[0] && !memcmp(p, p + 1, n - 1);
 }
 
-static int side_read(struct side *s, uint8_t *buf, uint64_t off, size_t n)
-{
-	ssize_t got;
-
-	if (s->q)
-		return qcow2_read(s->q, off, buf, n);
-	got = pread(s->fd, buf, n, (off_t)off);
-	if (got < 0)
-		return -errno;
-	memset(buf + got, 0, n - (size_t)got); /* past the file's end */
-	return 0;
-}
-
-static int side_write(struct side *s, const uint8_t *buf, uint64_t off,
+static int side_write(struct img_file *s, const uint8_t *buf, uint64_t off,
 		      size_t n)
 {
 	if (s->q)
@@ -57,48 +37,12 @@ static int side_write(struct side *s, const uint8_t *buf, uint64_t off,
 	return 0;
 }
 
-static void side_close(struct side *s)
-{
-	qcow2_close(s->q);
-	if (s->fd >= 0)
-		close(s->fd);
-}
-
-/* @src's opening: its format @fmt (NULL: probed) and virtual size. */
-static int open_src(struct side *s, const char *fmt, uint64_t *size)
-{
-	const char *found = img_probe(s->path, size);
-
-	if (!found)
-		return 1;
-	if (!fmt)
-		fmt = found;
-	if (!strcmp(fmt, "qcow2")) {
-		if (strcmp(found, "qcow2") != 0) {
-			fprintf(stderr, "vmon img: %s: not a qcow2 image\n",
-				s->path);
-			return 1;
-		}
-		s->q = img_open(s->path, true);
-		if (!s->q)
-			return 1;
-		*size = qcow2_size(s->q);
-		return 0;
-	}
-	s->fd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0) {
-		fprintf(stderr, "vmon img: %s: %s\n", s->path, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * A qcow2 output's cluster @off from @len bytes at @p (the image's last
  * cluster may be short: zeros after them), compressed where that makes
  * it smaller.
  */
-static int write_compressed(struct side *d, const uint8_t *p, uint64_t off,
+static int write_compressed(struct img_file *d, const uint8_t *p, uint64_t off,
 			    size_t len, size_t cs)
 {
 	static uint8_t pad[1U << QCOW2_MAX_CLUSTER_BITS];
@@ -122,7 +66,7 @@ struct how {
 };
 
 /* @len bytes at @off of the output read as zeros afterwards. */
-static int side_zero(struct side *d, uint64_t off, size_t len)
+static int side_zero(struct img_file *d, uint64_t off, size_t len)
 {
 	static const uint8_t z[1 << 16];
 
@@ -144,11 +88,11 @@ static int side_zero(struct side *d, uint64_t off, size_t len)
  * written: zeros as zeros, the rest as data (@h->compress: a compressed
  * cluster where it gets smaller, and where the cluster is free).
  */
-static int copy_pieces(struct side *d, const uint8_t *buf, uint8_t *cur,
+static int copy_pieces(struct img_file *d, const uint8_t *buf, uint8_t *cur,
 		       uint64_t off, size_t n, size_t piece,
 		       const struct how *h)
 {
-	int r = h->compare ? side_read(d, cur, off, n) : 0;
+	int r = h->compare ? img_file_read(d, cur, off, n) : 0;
 
 	for (size_t k = 0; !r && k < n; k += piece) {
 		size_t len = n - k < piece ? n - k : piece;
@@ -166,7 +110,7 @@ static int copy_pieces(struct side *d, const uint8_t *buf, uint8_t *cur,
 	return r;
 }
 
-static int copy(struct side *s, struct side *d, uint64_t size,
+static int copy(struct img_file *s, struct img_file *d, uint64_t size,
 		const struct how *h)
 {
 	uint8_t *buf = malloc(CONVERT_CHUNK), *cur = malloc(CONVERT_CHUNK);
@@ -181,7 +125,7 @@ static int copy(struct side *s, struct side *d, uint64_t size,
 		size_t n = size - off < CONVERT_CHUNK ? (size_t)(size - off) :
 							CONVERT_CHUNK;
 
-		r = side_read(s, buf, off, n);
+		r = img_file_read(s, buf, off, n);
 		if (r) {
 			fprintf(stderr, "vmon img: %s: read at %llu: %s\n",
 				s->path, (unsigned long long)off, strerror(-r));
@@ -217,7 +161,7 @@ static bool same_file(const char *a, const char *b)
 
 /* Opens an existing output (-n) of format @raw or qcow2, of @size bytes
  * at least. */
-static int open_existing(struct side *d, bool raw, uint64_t size)
+static int open_existing(struct img_file *d, bool raw, uint64_t size)
 {
 	uint64_t have = 0;
 
@@ -252,7 +196,7 @@ static int open_existing(struct side *d, bool raw, uint64_t size)
 int img_cmd_convert(int argc, char **argv)
 {
 	struct create_opts o = CREATE_OPTS_DEFAULT;
-	struct side s = { .fd = -1 }, d = { .fd = -1 };
+	struct img_file s = { .fd = -1 }, d = { .fd = -1 };
 	const char *sfmt = NULL, *ofmt = "raw";
 	char *opts[16], size_s[32];
 	unsigned int nopts = 0;
@@ -327,10 +271,12 @@ int img_cmd_convert(int argc, char **argv)
 			d.path);
 		return 2;
 	}
-	if ((r = open_src(&s, sfmt, &size))) {
-		side_close(&s);
+	if ((r = img_file_open(&s, &sfmt))) {
+		img_file_close(&s);
 		return r;
 	}
+	size = s.size;
+	d.size = size; /* at least: what is compared is the source's range */
 	/* What the output reads already: its backing file's, or anything. */
 	h.compare = o.backing || existing;
 	if (existing) {
@@ -352,7 +298,7 @@ int img_cmd_convert(int argc, char **argv)
 	}
 	if (!r)
 		r = copy(&s, &d, size, &h) ? 1 : 0;
-	side_close(&d);
-	side_close(&s);
+	img_file_close(&d);
+	img_file_close(&s);
 	return r;
 }

@@ -27,6 +27,22 @@ struct qcow2 *img_open(const char *path, bool readonly);
 /* Backing file @name of @path: relative to its directory unless absolute. */
 void img_resolve(const char *path, const char *name, char *full, size_t len);
 
+/* An image read (or written) as a whole: a qcow2 engine, or a raw file. */
+struct img_file {
+	const char *path;
+	struct qcow2 *q;
+	int fd; /* -1 unless raw */
+	uint64_t size; /* guest bytes */
+};
+/*
+ * Opens @f->path read-only in format *@fmt ("" or NULL: probed; set to
+ * the format used): 0, or 1 with the reason printed. @f->fd must be -1.
+ */
+int img_file_open(struct img_file *f, const char **fmt);
+/* @len guest bytes at @off of @f; zeros past its size. 0 or -errno. */
+int img_file_read(struct img_file *f, uint8_t *buf, uint64_t off, size_t len);
+void img_file_close(struct img_file *f);
+
 /* What `vmon img create` makes: qemu-img create's -f, -b, -F and -o. */
 struct create_opts {
 	bool raw, quiet;

@@ -18,78 +18,23 @@
 #include "../block/qcow2.h"
 #include "img_int.h"
 
-/* The new backing file, opened: a qcow2 engine or a raw file. */
-struct newb {
-	struct qcow2 *q;
-	int fd;
-	uint64_t size;
-};
-
-/* @len bytes at @off of @nb (zeros past its end, and with none). */
-static int newb_read(struct newb *nb, uint8_t *buf, uint64_t off, size_t len)
+/* The new backing file @name of @path (none: ""), opened into @nb, its
+ * format @fmt or probed into it. 0, or 1 with the reason printed. */
+static int open_new(struct img_file *nb, char *full, size_t len,
+		    const char *path, const char *name, const char **fmt)
 {
-	size_t n = off >= nb->size	? 0 :
-		   nb->size - off < len ? (size_t)(nb->size - off) :
-					  len;
-
-	memset(buf + n, 0, len - n);
-	if (!n)
-		return 0;
-	if (nb->q)
-		return qcow2_read(nb->q, off, buf, n);
-	return pread(nb->fd, buf, n, (off_t)off) == (ssize_t)n ? 0 :
-	       errno					       ? -errno :
-								 -EIO;
-}
-
-/* Opens backing file @name of @path (format @fmt, or probed into it). */
-static int newb_open(struct newb *nb, const char *path, const char *name,
-		     const char **fmt)
-{
-	char full[4096];
-	const char *found;
-
-	nb->fd = -1;
 	if (!*name)
-		return 0;
-	img_resolve(path, name, full, sizeof(full));
-	found = img_probe(full, &nb->size);
-	if (!found)
-		return 1;
-	if (!*fmt)
-		*fmt = found;
-	if (!strcmp(*fmt, "qcow2")) {
-		if (strcmp(found, "qcow2") != 0) {
-			fprintf(stderr, "vmon img: %s: not a qcow2 image\n",
-				full);
-			return 1;
-		}
-		nb->q = img_open(full, true);
-		if (!nb->q)
-			return 1;
-		nb->size = qcow2_size(nb->q);
-		return 0;
-	}
-	nb->fd = open(full, O_RDONLY | O_CLOEXEC);
-	if (nb->fd < 0) {
-		fprintf(stderr, "vmon img: %s: %s\n", full, strerror(errno));
-		return 1;
-	}
-	return 0;
-}
-
-static void newb_close(struct newb *nb)
-{
-	qcow2_close(nb->q);
-	if (nb->fd >= 0)
-		close(nb->fd);
+		return 0; /* reads as zeros: nb->size 0 */
+	img_resolve(path, name, full, len);
+	nb->path = full;
+	return img_file_open(nb, fmt);
 }
 
 /*
  * The clusters @q does not hold whose content differs between its chain
  * and @nb: copied into @q. 0 or -errno.
  */
-static int copy_differing(struct qcow2 *q, struct newb *nb, bool show)
+static int copy_differing(struct qcow2 *q, struct img_file *nb, bool show)
 {
 	uint64_t cs = 1ULL << qcow2_hdr(q)->cluster_bits, size = qcow2_size(q);
 	uint8_t *old = malloc(cs), *new = malloc(cs);
@@ -102,7 +47,7 @@ static int copy_differing(struct qcow2 *q, struct newb *nb, bool show)
 			continue;
 		r = qcow2_read(q, off, old, n);
 		if (!r)
-			r = newb_read(nb, new, off, n);
+			r = img_file_read(nb, new, off, n);
 		if (!r && memcmp(old, new, n) != 0)
 			r = qcow2_write(q, off, old, n);
 		if (show)
@@ -157,7 +102,8 @@ int img_cmd_rebase(int argc, char **argv)
 {
 	const char *name = NULL, *fmt = "", *path;
 	bool unsafe = false, show = false;
-	struct newb nb = { .fd = -1 };
+	struct img_file nb = { .fd = -1 };
+	char full[4096];
 	struct qcow2 *q = NULL;
 	int i = 1, r = 0;
 
@@ -190,8 +136,8 @@ int img_cmd_rebase(int argc, char **argv)
 		fprintf(stderr, "vmon img: backing file name too long\n");
 		return 2;
 	}
-	if (newb_open(&nb, path, name, &fmt)) {
-		newb_close(&nb);
+	if (open_new(&nb, full, sizeof(full), path, name, &fmt)) {
+		img_file_close(&nb);
 		return 1;
 	}
 	if (!unsafe) {
@@ -202,7 +148,7 @@ int img_cmd_rebase(int argc, char **argv)
 				strerror(-r));
 		qcow2_close(q);
 	}
-	newb_close(&nb);
+	img_file_close(&nb);
 	if (r)
 		return 1;
 	r = set_backing(path, name, *name ? fmt : "");
