@@ -48,7 +48,7 @@ static const char create_help[] =
 	"  cluster_size=<size>    - qcow2 cluster size (512 to 2M, a power of two)\n"
 	"  compat=<str>           - Compatibility level (v2 [0.10] or v3 [1.1])\n"
 	"  compression_type=<str> - zlib or zstd (v3)\n"
-	"  extended_l2=<bool (on/off)> - Extended L2 tables (off only)\n"
+	"  extended_l2=<bool (on/off)> - Extended L2 tables\n"
 	"  lazy_refcounts=<bool (on/off)> - Postpone refcount updates (v3)\n"
 	"  preallocation=<str>    - Preallocation mode (off, metadata, falloc, full)\n"
 	"  refcount_bits=<num>    - Width of a reference count entry in bits (v3: 1 to 64)\n"
@@ -134,8 +134,7 @@ static int create_option(struct create_opts *o, char *kv)
 	} else if (!strcmp(kv, "extended_l2")) {
 		if ((b = on_off(v)) < 0)
 			goto invalid;
-		if (b)
-			goto unsupported;
+		o->extl2 = b;
 	} else if (!strcmp(kv, "lazy_refcounts")) {
 		if ((b = on_off(v)) < 0)
 			goto invalid;
@@ -157,9 +156,6 @@ static int create_option(struct create_opts *o, char *kv)
 invalid:
 	fprintf(stderr, "vmon img: invalid value '%s' of option '%s' for %s\n",
 		v, kv, o->raw ? "raw" : "qcow2");
-	return 2;
-unsupported:
-	fprintf(stderr, "vmon img: %s=%s: not supported by vmon\n", kv, v);
 	return 2;
 }
 
@@ -207,8 +203,12 @@ int img_create_check(const struct create_opts *o)
 		why = "lazy refcounts need compat=1.1";
 	else if (o->version == 2 && o->zstd)
 		why = "compression_type=zstd needs compat=1.1";
-	else if (o->backing && o->prealloc > 0)
-		why = "preallocation with a backing file needs extended_l2=on, which vmon does not write";
+	else if (o->version == 2 && o->extl2)
+		why = "extended_l2=on needs compat=1.1";
+	else if (o->extl2 && o->cluster_bits < QCOW2_EXTL2_MIN_CLUSTER_BITS)
+		why = "extended_l2=on needs a cluster_size of at least 16384 bytes";
+	else if (o->backing && o->prealloc > 0 && !o->extl2)
+		why = "preallocation with a backing file needs extended_l2=on";
 	else if (o->bfmt && strcmp(o->bfmt, "raw") != 0 &&
 		 strcmp(o->bfmt, "qcow2") != 0) {
 		fprintf(stderr, "vmon img: backing format %s: raw or qcow2\n",
@@ -239,8 +239,8 @@ static void create_line(const char *path, const struct create_opts *o,
 		printf("\n");
 		return;
 	}
-	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=off",
-	       path, 1ULL << h->cluster_bits);
+	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=%s",
+	       path, 1ULL << h->cluster_bits, o->extl2 ? "on" : "off");
 	if (o->prealloc >= 0)
 		printf(" preallocation=%s", modes[o->prealloc]);
 	printf(" compression_type=%s size=%llu", o->zstd ? "zstd" : "zlib",
@@ -272,6 +272,7 @@ int img_create(const char *path, struct create_opts *o)
 		.cluster_bits = o->cluster_bits,
 		.refcount_order = o->refcount_order,
 		.compat = o->lazy ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0,
+		.incompat = o->extl2 ? QCOW2_INCOMPAT_EXTL2 : 0,
 		.compression = o->zstd ? QCOW2_COMP_ZSTD : QCOW2_COMP_ZLIB
 	};
 	uint64_t bsize, size = 0;

@@ -48,7 +48,7 @@ struct create_opts {
 	bool raw, quiet;
 	const char *backing, *bfmt, *size;
 	unsigned int cluster_bits, version, refcount_order;
-	bool lazy, zstd;
+	bool lazy, zstd, extl2;
 	int prealloc; /* enum qcow2_prealloc; -1: not given (off) */
 };
 /* The defaults: qcow2 version 3, 64 KiB clusters, 16-bit refcounts. */

@@ -104,7 +104,10 @@ static int load_table(struct qcow2 *q, uint64_t **t, uint64_t n, uint64_t off)
 static int init_engine(struct qcow2 *q, char *err, size_t errlen)
 {
 	q->cs = 1ULL << q->h.cluster_bits;
-	q->l2_bits = q->h.cluster_bits - 3;
+	q->l2_eb = qcow2_l2_entry_bits(&q->h);
+	q->l2_bits = q->h.cluster_bits - q->l2_eb;
+	q->extl2 = q->l2_eb == 4;
+	q->ss = q->cs / QCOW2_SUBCLUSTERS;
 	q->reft_n = q->h.reft_clusters * q->cs / 8;
 	q->rb_entries = q->cs * 8 >> q->h.refcount_order;
 	q->l2c.n = q->h.l1_size < 16 ? 16 : QCOW2_CACHE_MAX;
@@ -393,6 +396,83 @@ static int read_backing(struct qcow2 *q, uint64_t off, uint8_t *buf,
 	return pread(q->bfd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -EIO;
 }
 
+/*
+ * Whether qcow2_l2_get()'s entry @e is read and written subcluster by
+ * subcluster (a compressed entry's bit 1 is part of its offset).
+ */
+static bool sub(const struct qcow2 *q, uint64_t e)
+{
+	return q->extl2 && (e & (QCOW2_OFLAG_SUB | QCOW2_OFLAG_COMPRESSED)) ==
+				   QCOW2_OFLAG_SUB;
+}
+
+/* What a subcluster holds (extended L2 entries). */
+enum sub_state { SUB_BELOW, SUB_DATA, SUB_ZERO };
+
+static enum sub_state sub_state(uint64_t bitmap, unsigned int i)
+{
+	return bitmap >> i & 1	      ? SUB_DATA :
+	       bitmap >> (32 + i) & 1 ? SUB_ZERO :
+					SUB_BELOW;
+}
+
+/*
+ * The bytes from guest byte @off on (@len at most, within its cluster)
+ * whose subclusters are in the state of @off's, that state in @st.
+ */
+static uint64_t sub_run(const struct qcow2 *q, uint64_t bitmap, uint64_t off,
+			uint64_t len, enum sub_state *st)
+{
+	unsigned int i = (unsigned int)((off & (q->cs - 1)) / q->ss);
+	uint64_t n = q->ss - (off & (q->ss - 1));
+
+	*st = sub_state(bitmap, i);
+	while (n < len && ++i < QCOW2_SUBCLUSTERS &&
+	       sub_state(bitmap, i) == *st)
+		n += q->ss;
+	return n < len ? n : len;
+}
+
+/*
+ * The host cluster of extended entry @e with @bitmap, checked if a
+ * subcluster is allocated in it: its offset, or 0 (the image is then
+ * marked corrupt, *@r = -EIO).
+ */
+static uint64_t sub_host(struct qcow2 *q, uint64_t e, uint64_t bitmap, int *r)
+{
+	uint64_t host = e & QCOW2_OFFSET_MASK;
+
+	*r = 0;
+	if ((bitmap & QCOW2_SUB_ALL) && (host % q->cs || host >= q->file_size))
+		*r = qcow2_mark_corrupt(q, "data cluster offset", host);
+	return *r ? 0 : host;
+}
+
+/* @len bytes at @off of a cluster read subcluster by subcluster. */
+static int read_sub(struct qcow2 *q, uint64_t off, uint8_t *buf, uint64_t len)
+{
+	uint64_t e, bm, host = 0;
+	int r = qcow2_l2_get_sub(q, off, &e, &bm);
+
+	if (!r)
+		host = sub_host(q, e, bm, &r);
+	while (!r && len) {
+		enum sub_state st;
+		uint64_t n = sub_run(q, bm, off, len, &st);
+
+		if (st == SUB_DATA)
+			r = qcow2_pread(q, buf, n, host + (off & (q->cs - 1)));
+		else if (st == SUB_ZERO)
+			memset(buf, 0, n);
+		else
+			r = read_backing(q, off, buf, n);
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	return r;
+}
+
 /* @len bytes at @off, within one cluster. */
 static int read_piece(struct qcow2 *q, uint64_t off, uint8_t *buf, uint64_t len)
 {
@@ -401,6 +481,8 @@ static int read_piece(struct qcow2 *q, uint64_t off, uint8_t *buf, uint64_t len)
 
 	if (r)
 		return r;
+	if (sub(q, e))
+		return read_sub(q, off, buf, len);
 	if (e & QCOW2_OFLAG_COMPRESSED) {
 		r = decompress(q, e & ~QCOW2_OFLAG_COPIED);
 		if (!r)
@@ -442,12 +524,26 @@ int qcow2_read(struct qcow2 *q, uint64_t off, void *buf, uint64_t len)
 	return FOR_PIECES(q, off, len, (uint8_t *)buf, read_piece);
 }
 
-/* Whether entry @e is a cluster of this image that can be written in place. */
-static bool in_place(const struct qcow2 *q, uint64_t e)
+/* Whether entry @e has a host cluster of this image's own (refcount 1). */
+static bool own(const struct qcow2 *q, uint64_t e)
 {
 	return !(e & QCOW2_OFLAG_COMPRESSED) && e & QCOW2_OFLAG_COPIED &&
 	       (e & QCOW2_OFFSET_MASK) &&
 	       !(q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
+}
+
+/* Whether entry @e is a cluster of this image that can be written in place. */
+static bool in_place(const struct qcow2 *q, uint64_t e)
+{
+	return own(q, e) && !sub(q, e);
+}
+
+bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off)
+{
+	uint64_t e;
+
+	return off < q->h.size && !qcow2_l2_get(q, off, &e) && sub(q, e) &&
+	       own(q, e);
 }
 
 int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
@@ -463,7 +559,7 @@ int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
 		return -EINVAL;
 	if ((r = qcow2_l2_get(q, off, old)))
 		return r;
-	if (in_place(q, *old)) {
+	if (own(q, *old)) { /* in place, or subclusters filled in place */
 		uint64_t h = *old & QCOW2_OFFSET_MASK;
 
 		if (h % q->cs || h >= q->file_size)
@@ -530,6 +626,64 @@ static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 	return qcow2_alloc_finish(q, off, host, old, r);
 }
 
+/*
+ * Guest bytes [@a, @b) of a subcluster not allocated in host cluster
+ * @host (of extended entry bitmap @bitmap) as the guest sees them now,
+ * written to their place in @host.
+ */
+static int fill_sub(struct qcow2 *q, uint64_t bitmap, uint64_t host, uint64_t a,
+		    uint64_t b)
+{
+	unsigned int i = (unsigned int)((a & (q->cs - 1)) / q->ss);
+	int r = 0;
+
+	if (a >= b || bitmap >> i & 1)
+		return 0;
+	if (sub_state(bitmap, i) == SUB_ZERO)
+		memset(q->cow, 0, b - a);
+	else
+		r = read_backing(q, a, q->cow, b - a);
+	return r ? r :
+		   qcow2_pwrite(q, QCOW2_W_DATA, q->cow, b - a,
+				host + (a & (q->cs - 1)));
+}
+
+/*
+ * A write within a cluster of this image that has subclusters not
+ * allocated in its host cluster: those it covers in part get the rest of
+ * their content from below (or zeros) first, then the data is written in
+ * place, then the subclusters it covers are marked allocated. Only bytes
+ * of subclusters that were not allocated are written besides the
+ * guest's, so writes in flight to the allocated ones are never undone.
+ */
+static int write_sub(struct qcow2 *q, uint64_t off, const uint8_t *buf,
+		     uint64_t len)
+{
+	uint64_t e, bm, host, in = off & (q->cs - 1), end = off + len;
+	uint64_t tail = (end + q->ss - 1) & ~(q->ss - 1), mask;
+	unsigned int i0 = (unsigned int)(in / q->ss);
+	unsigned int i1 = (unsigned int)((in + len - 1) / q->ss);
+	int r = qcow2_l2_get_sub(q, off, &e, &bm);
+
+	host = e & QCOW2_OFFSET_MASK;
+	if (!r && (!host || host % q->cs || host >= q->file_size))
+		r = qcow2_mark_corrupt(q, "data cluster offset", host);
+	if (tail > q->h.size)
+		tail = q->h.size;
+	if (!r)
+		r = fill_sub(q, bm, host, off & ~(q->ss - 1), off);
+	if (!r)
+		r = fill_sub(q, bm, host, end, tail);
+	if (!r)
+		r = qcow2_pwrite(q, QCOW2_W_DATA, buf, len, host + in);
+	if (r)
+		return r;
+	mask = ((2ULL << i1) - 1) & ~((1ULL << i0) - 1);
+	bm = (bm | mask) & ~(mask << 32);
+	return qcow2_l2_set_sub(q, off,
+				e & ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_SUB), bm);
+}
+
 static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 		       uint64_t len)
 {
@@ -538,6 +692,8 @@ static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 
 	if (r)
 		return r;
+	if (sub(q, e) && own(q, e))
+		return write_sub(q, off, buf, len);
 	if (!in_place(q, e) || (e & QCOW2_OFFSET_MASK) % q->cs ||
 	    (e & QCOW2_OFFSET_MASK) >= q->file_size)
 		return write_alloc(q, off, buf, len); /* or marks it corrupt */
@@ -634,10 +790,12 @@ int qcow2_unallocate(struct qcow2 *q, uint64_t off)
 
 bool qcow2_is_allocated(struct qcow2 *q, uint64_t off)
 {
-	uint64_t e;
+	uint64_t e, bm;
 
 	if (qcow2_l2_get(q, off, &e))
 		return false;
+	if (sub(q, e)) /* a subcluster allocated or zero */
+		return !qcow2_l2_get_sub(q, off, &e, &bm) && bm;
 	return e & QCOW2_OFLAG_COMPRESSED || e & QCOW2_OFFSET_MASK ||
 	       (q->h.version == 3 && e & QCOW2_OFLAG_ZERO);
 }
@@ -666,6 +824,26 @@ static bool below(struct qcow2 *q, uint64_t off, uint64_t *host, uint64_t *len,
 	return true;
 }
 
+/* qcow2_host_offset() in a cluster read subcluster by subcluster. */
+static bool sub_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
+			    uint64_t *host, uint64_t *len, int *fd)
+{
+	uint64_t e, bm, h;
+	enum sub_state st;
+
+	if (qcow2_l2_get_sub(q, off, &e, &bm))
+		return false;
+	*len = sub_run(q, bm, off, *len, &st);
+	if (st == SUB_BELOW)
+		return !for_write && below(q, off, host, len, fd);
+	h = e & QCOW2_OFFSET_MASK;
+	if (st == SUB_ZERO || (for_write && !(e & QCOW2_OFLAG_COPIED)) ||
+	    h % q->cs || h >= q->file_size)
+		return false; /* the engine's (which marks it corrupt) */
+	*host = h + (off & (q->cs - 1));
+	return true;
+}
+
 bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
 		       uint64_t *host, uint64_t *len, int *fd)
 {
@@ -676,6 +854,8 @@ bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
 	if ((for_write && (q->readonly || q->corrupt)) || off >= q->h.size ||
 	    qcow2_l2_get(q, off, &e))
 		return false;
+	if (sub(q, e))
+		return sub_host_offset(q, off, for_write, host, len, fd);
 	if (for_write ? !in_place(q, e) :
 			e & QCOW2_OFLAG_COMPRESSED ||
 				(q->h.version == 3 && e & QCOW2_OFLAG_ZERO))

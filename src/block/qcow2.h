@@ -33,6 +33,9 @@
 #define QCOW2_INCOMPAT_COMPRESSION (1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2 (1ULL << 4)
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (1ULL << 0)
+/* Extended L2 entries: 32 subclusters a cluster, clusters of 16 KiB on. */
+#define QCOW2_SUBCLUSTERS 32
+#define QCOW2_EXTL2_MIN_CLUSTER_BITS 14
 
 /* Table entries. */
 #define QCOW2_OFLAG_COPIED (1ULL << 63)
@@ -68,6 +71,12 @@ struct qcow2_header {
 	uint32_t ext_end; /* where the extensions end in the first cluster */
 };
 
+/* log2 of an L2 table entry's bytes: 16 with extended L2 entries, else 8. */
+static inline unsigned int qcow2_l2_entry_bits(const struct qcow2_header *h)
+{
+	return h->incompat & QCOW2_INCOMPAT_EXTL2 ? 4 : 3;
+}
+
 /*
  * Parses and checks the header in @buf (@len bytes, the file's first
  * bytes) of a file of @file_size bytes: 0, or -1 with @err saying what
@@ -81,7 +90,8 @@ bool qcow2_probe(const uint8_t *buf, size_t len);
  * Writes the header @h describes into @buf of @len bytes (a cluster):
  * version 2 or 3 (@h->version; 0 is 3), and for version 3 refcounts of
  * @h->refcount_order (version 2 has 16-bit ones), the lazy refcounts bit of
- * @h->compat and compression type @h->compression; the backing file
+ * @h->compat, extended L2 entries if @h->incompat has their bit, and
+ * compression type @h->compression; the backing file
  * @h->backing and its format. Its length, or -1 if it does not fit.
  */
 int qcow2_format_header(const struct qcow2_header *h, uint8_t *buf, size_t len);
@@ -113,7 +123,8 @@ int qcow2_prealloc_range(int fd, uint64_t off, uint64_t len,
 /*
  * A new empty image in @fd (truncated by the caller) of @h->size bytes
  * (a multiple of 512) with the options set in @h (cluster_bits,
- * refcount_order, version, compat, compression, backing): the header,
+ * refcount_order, version, compat, compression, extended L2 entries,
+ * backing): the header,
  * the refcount table and blocks, the L1 table, and as @pre says L2 tables
  * naming a data cluster for every guest cluster (after all tables,
  * contiguous, reading as zeros), synced. The table fields of @h are
@@ -243,7 +254,8 @@ bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
  * An allocating write done by the caller (the back-end, through
  * io_uring), in three steps. qcow2_alloc_begin(): the cluster of guest
  * byte @off, not writable in place (old L2 entry in @old), gets a new
- * cluster @host with refcount 1 (-EEXIST: it is writable in place).
+ * cluster @host with refcount 1 (-EEXIST: it is writable in place, or
+ * it is its own with subclusters to fill: qcow2_write_in_engine()).
  * qcow2_alloc_fill(): the cluster's content as the guest sees it now
  * into @buf (a cluster), for a partial write (the caller may instead read
  * it from where qcow2_host_offset() says). Then the caller writes the
@@ -259,6 +271,15 @@ int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
 int qcow2_alloc_fill(struct qcow2 *q, uint64_t off, uint8_t *buf);
 int qcow2_alloc_finish(struct qcow2 *q, uint64_t off, uint64_t host,
 		       uint64_t old, int res);
+/*
+ * Whether a write at guest byte @off goes through qcow2_write(): a
+ * cluster of this image with extended L2 entries that has subclusters
+ * not allocated in its host cluster. The engine fills those the write
+ * covers in part and writes only bytes of subclusters that were not
+ * allocated besides the guest's, so the caller's writes in flight to the
+ * cluster's allocated subclusters stay as they are.
+ */
+bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off);
 /* The image's file descriptor (the back-end's own I/O on data clusters). */
 int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */

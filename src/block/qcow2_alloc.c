@@ -395,21 +395,65 @@ static int64_t l2_table(struct qcow2 *q, uint64_t voff, uint64_t *l1i)
 	return (int64_t)off;
 }
 
-int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+/* Where the entry of @voff is in its L2 table. */
+static uint64_t l2_index(const struct qcow2 *q, uint64_t voff)
+{
+	return ((voff >> q->h.cluster_bits) & ((1ULL << q->l2_bits) - 1))
+	       << q->l2_eb;
+}
+
+int qcow2_l2_get_sub(struct qcow2 *q, uint64_t voff, uint64_t *entry,
+		     uint64_t *bitmap)
 {
 	uint64_t l1i;
 	int64_t l2 = l2_table(q, voff, &l1i);
 	uint8_t *t;
 
-	*entry = 0;
+	*entry = *bitmap = 0;
 	if (l2 <= 0)
 		return l2 < 0 ? -EIO : 0;
 	t = qcow2_cache_get(q, &q->l2c, (uint64_t)l2);
 	if (!t)
 		return -EIO;
-	*entry = qcow2_be64(
-		t +
-		((voff >> q->h.cluster_bits) & ((1ULL << q->l2_bits) - 1)) * 8);
+	t += l2_index(q, voff);
+	*entry = qcow2_be64(t);
+	if (q->extl2)
+		*bitmap = qcow2_be64(t + 8);
+	return 0;
+}
+
+bool qcow2_sub_valid(uint64_t e, uint64_t bitmap)
+{
+	uint64_t alloc = bitmap & QCOW2_SUB_ALL, zero = bitmap >> 32;
+
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return !bitmap;
+	return !(alloc & zero) && (!alloc || (e & QCOW2_OFFSET_MASK));
+}
+
+int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+{
+	uint64_t e, bm, alloc, zero;
+	int r = qcow2_l2_get_sub(q, voff, &e, &bm);
+
+	*entry = e;
+	if (r || !q->extl2 || e & QCOW2_OFLAG_COMPRESSED)
+		return r; /* a compressed entry's bitmap is not used */
+	if (!qcow2_sub_valid(e, bm))
+		return qcow2_mark_corrupt(q, "subcluster bitmap", voff);
+	/* Bit 0 is not the zero flag in these entries, bit 1 is reserved:
+	 * both ignored. */
+	e &= ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_SUB);
+	alloc = bm & QCOW2_SUB_ALL;
+	zero = bm >> 32;
+	if (alloc == QCOW2_SUB_ALL)
+		*entry = e;
+	else if (zero == QCOW2_SUB_ALL)
+		*entry = e | QCOW2_OFLAG_ZERO;
+	else if (!alloc && !zero && !(e & QCOW2_OFFSET_MASK))
+		*entry = 0;
+	else
+		*entry = e | QCOW2_OFLAG_SUB;
 	return 0;
 }
 
@@ -428,9 +472,10 @@ static int64_t new_l2(struct qcow2 *q, uint64_t l1i)
 	return (int64_t)off;
 }
 
-int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
+int qcow2_l2_set_sub(struct qcow2 *q, uint64_t voff, uint64_t entry,
+		     uint64_t bitmap)
 {
-	uint64_t l1i, i;
+	uint64_t l1i;
 	int64_t l2 = l2_table(q, voff, &l1i);
 	uint8_t *t;
 
@@ -441,10 +486,26 @@ int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
 	t = qcow2_cache_get(q, &q->l2c, (uint64_t)l2);
 	if (!t)
 		return -EIO;
-	i = (voff >> q->h.cluster_bits) & ((1ULL << q->l2_bits) - 1);
-	qcow2_put64(t + i * 8, entry);
+	t += l2_index(q, voff);
+	qcow2_put64(t, entry);
+	if (q->extl2)
+		qcow2_put64(t + 8, bitmap);
 	qcow2_cache_dirty(&q->l2c, (uint64_t)l2);
 	return 0;
+}
+
+int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry)
+{
+	uint64_t bm = 0;
+
+	if (q->extl2 && !(entry & QCOW2_OFLAG_COMPRESSED)) {
+		if (entry & QCOW2_OFLAG_ZERO)
+			bm = QCOW2_SUB_ALL << 32;
+		else if (entry & QCOW2_OFFSET_MASK)
+			bm = QCOW2_SUB_ALL;
+		entry &= ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_SUB);
+	}
+	return qcow2_l2_set_sub(q, voff, entry, bm);
 }
 
 /*

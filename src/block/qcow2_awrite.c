@@ -20,6 +20,13 @@
  * table naming it, as docs/qcow2.md says). A failed write frees the
  * clusters again: nothing ever names unwritten data.
  *
+ * With extended L2 entries, a cluster of the image's own whose
+ * subclusters are not all allocated is written by the engine instead
+ * (qcow2_write_in_engine()), at once: it fills the subclusters the write
+ * covers in part and writes nothing else of the cluster's but the
+ * guest's bytes, so writes in flight to its allocated subclusters are
+ * not undone.
+ *
  * One cluster has one allocation at a time: a write touching a cluster
  * being allocated waits (whole, in arrival order) until that allocation
  * ends, then is looked at again (the cluster is in place by then).
@@ -264,6 +271,32 @@ static int whole_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
 	return 0;
 }
 
+/*
+ * The @n bytes at request @q's byte @at, in a cluster whose subclusters
+ * the engine fills in place (qcow2_write_in_engine()), written by the
+ * engine now.
+ */
+static int engine_write(struct qcow2_blk *s, struct qreq *q, uint64_t at,
+			uint64_t n)
+{
+	struct iovec *v = malloc(q->r->nr_iov * sizeof(*v));
+	uint8_t *buf = malloc(n), *p = buf;
+	unsigned int k;
+	int r = -ENOMEM;
+
+	if (v && buf) {
+		k = slice(q->r, at, n, v);
+		for (unsigned int i = 0; i < k; i++) {
+			memcpy(p, v[i].iov_base, v[i].iov_len);
+			p += v[i].iov_len;
+		}
+		r = qcow2_write(s->q, q->r->offset + at, buf, n);
+	}
+	free(v);
+	free(buf);
+	return r;
+}
+
 void qb_awrite(struct qcow2_blk *s, struct block_req *r)
 {
 	uint64_t len = qb_rw_len(r), cs = cluster_size(s), n, host;
@@ -305,6 +338,13 @@ void qb_awrite(struct qcow2_blk *s, struct block_req *r)
 		}
 		n = cs - (o & (cs - 1));
 		n = n < len - done ? n : len - done;
+		if (qcow2_write_in_engine(s->q, o)) {
+			if (run)
+				write_data(s, run);
+			run = NULL;
+			q->err = engine_write(s, q, done, n);
+			continue;
+		}
 		if (n == cs && size - o >= cs) {
 			q->err = whole_alloc(s, q, done, max, &run);
 			continue;

@@ -84,11 +84,14 @@ static void check_copied(struct walk *w, uint64_t e, uint64_t off,
 		problem(w, false, what, off);
 }
 
-static void walk_entry(struct walk *w, uint64_t e, uint64_t voff)
+static void walk_entry(struct walk *w, uint64_t e, uint64_t bitmap,
+		       uint64_t voff)
 {
 	struct qcow2 *q = w->q;
 	uint64_t off = e & QCOW2_OFFSET_MASK, len;
 
+	if (q->extl2 && !qcow2_sub_valid(e, bitmap))
+		problem(w, false, "invalid subcluster bitmap", voff);
 	if (e & QCOW2_OFLAG_COMPRESSED) {
 		qcow2_compressed_range(q, e, &off, &len);
 		ref(w, off, len, "compressed cluster outside the image");
@@ -101,7 +104,6 @@ static void walk_entry(struct walk *w, uint64_t e, uint64_t voff)
 		bad_ref(w, "unaligned data cluster", off);
 		return;
 	}
-	(void)voff;
 	ref(w, off, q->cs, "data cluster outside the image");
 	check_copied(w, e, off, "OFLAG_COPIED data cluster");
 	w->r->allocated++;
@@ -121,9 +123,12 @@ static int walk_l2(struct walk *w, uint64_t l1i, uint64_t l2)
 	t = qcow2_cache_get(q, &q->l2c, l2);
 	if (!t)
 		return -EIO;
-	for (uint64_t i = 0; i < (1ULL << q->l2_bits); i++)
-		walk_entry(w, qcow2_be64(t + i * 8),
+	for (uint64_t i = 0; i < (1ULL << q->l2_bits); i++) {
+		const uint8_t *p = t + (i << q->l2_eb);
+
+		walk_entry(w, qcow2_be64(p), q->extl2 ? qcow2_be64(p + 8) : 0,
 			   ((l1i << q->l2_bits) + i) << q->h.cluster_bits);
+	}
 	return 0;
 }
 
@@ -268,7 +273,7 @@ static int fix_copied(struct walk *w, struct qcow2_check *fixed)
 		if (!t)
 			return -EIO;
 		for (uint64_t j = 0; j < (1ULL << q->l2_bits); j++) {
-			uint64_t old = qcow2_be64(t + j * 8);
+			uint64_t old = qcow2_be64(t + (j << q->l2_eb));
 			uint64_t off = old & QCOW2_OFFSET_MASK;
 
 			if ((old & QCOW2_OFLAG_COMPRESSED) || !off ||
@@ -276,7 +281,7 @@ static int fix_copied(struct walk *w, struct qcow2_check *fixed)
 				continue;
 			e = fixed_copied(w, old, off, "data cluster", fixed);
 			if (e != old) {
-				qcow2_put64(t + j * 8, e);
+				qcow2_put64(t + (j << q->l2_eb), e);
 				qcow2_cache_dirty(&q->l2c, l2);
 			}
 		}

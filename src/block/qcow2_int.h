@@ -15,6 +15,16 @@
 #include "qcow2.h"
 
 #define QCOW2_CACHE_MAX 64
+/*
+ * Not a bit of the format (bits 1-8 of an entry are reserved): set by
+ * qcow2_l2_get() on an extended L2 entry whose subclusters are not all
+ * alike, or that has a host cluster but no subcluster allocated in it.
+ * Such a cluster is read and written subcluster by subcluster
+ * (qcow2_l2_get_sub()); every other extended entry reads as the
+ * standard entry it is equivalent to.
+ */
+#define QCOW2_OFLAG_SUB (1ULL << 1)
+#define QCOW2_SUB_ALL 0xffffffffULL /* every subcluster's bit */
 /* Clusters freed since the last flush, at most (then a flush). */
 #define QCOW2_MAX_PENDING_FREES 4096
 
@@ -43,6 +53,9 @@ struct qcow2 {
 	struct qcow2_header h;
 	uint64_t cs; /* cluster size */
 	unsigned int l2_bits; /* entries per L2 table: 1 << l2_bits */
+	unsigned int l2_eb; /* an entry's bytes: 1 << l2_eb (8 or 16) */
+	bool extl2; /* extended L2 entries */
+	uint64_t ss; /* subcluster size (extended L2 entries) */
 	uint64_t file_size;
 	uint64_t *l1; /* host order */
 	uint64_t *reft; /* host order */
@@ -121,10 +134,33 @@ int qcow2_ref(struct qcow2 *q, uint64_t ci);
 /* Frees the compression contexts (qcow2_close()). */
 void qcow2_compress_free(struct qcow2 *q);
 
-/* The L2 entry of guest offset @voff (0: none). */
+/*
+ * The L2 entry of guest offset @voff (0: none). With extended L2 entries,
+ * the standard entry the cluster is equivalent to: its host cluster if
+ * every subcluster is allocated, QCOW2_OFLAG_ZERO (with the host cluster,
+ * if any) if every one reads as zeros, 0 if none is allocated and there
+ * is no host cluster; otherwise the entry with QCOW2_OFLAG_SUB. An entry
+ * the specification forbids (a subcluster both allocated and zero, or
+ * allocated without a host cluster, a compressed entry with a bitmap)
+ * marks the image corrupt.
+ */
 int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry);
-/* Sets it, allocating the L2 table if needed. */
+/*
+ * Sets it, allocating the L2 table if needed. With extended L2 entries
+ * the bitmap follows the standard entry: a host cluster has every
+ * subcluster allocated, QCOW2_OFLAG_ZERO every one zero.
+ */
 int qcow2_l2_set(struct qcow2 *q, uint64_t voff, uint64_t entry);
+/* The extended entry as stored: first word and subcluster bitmap. */
+int qcow2_l2_get_sub(struct qcow2 *q, uint64_t voff, uint64_t *entry,
+		     uint64_t *bitmap);
+int qcow2_l2_set_sub(struct qcow2 *q, uint64_t voff, uint64_t entry,
+		     uint64_t bitmap);
+/*
+ * Whether extended entry @e with @bitmap is one the specification
+ * allows (qcow2_check.c reports the others).
+ */
+bool qcow2_sub_valid(uint64_t e, uint64_t bitmap);
 /* One new cluster with refcount 1: its offset, or 0 (error in @ret). */
 uint64_t qcow2_alloc_cluster(struct qcow2 *q, int *ret);
 /* Drops one reference to the clusters an L2 entry points to. */

@@ -24,9 +24,10 @@
 
 #define V2_HEADER_LEN 72
 #define V3_HEADER_LEN 104
-#define KNOWN_INCOMPAT                                   \
-	(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | \
-	 QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION)
+#define KNOWN_INCOMPAT                                           \
+	(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT |         \
+	 QCOW2_INCOMPAT_DATA_FILE | QCOW2_INCOMPAT_COMPRESSION | \
+	 QCOW2_INCOMPAT_EXTL2)
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -78,7 +79,7 @@ static int check_geometry(const struct qcow2_header *h, uint64_t file_size,
 			  char *err, size_t errlen)
 {
 	uint64_t cs = 1ULL << h->cluster_bits;
-	uint64_t l2_cover = cs * (cs / 8), need;
+	uint64_t l2_cover = cs * (cs >> qcow2_l2_entry_bits(h)), need;
 
 	if (h->size > (1ULL << 56))
 		return fail(err, errlen, "virtual size %llu is too large",
@@ -117,6 +118,12 @@ static int check_features(const struct qcow2_header *h, char *err,
 			    "external data files are not supported");
 	if (h->crypt_method || h->has_crypto)
 		return fail(err, errlen, "encrypted images are not supported");
+	if (h->incompat & QCOW2_INCOMPAT_EXTL2 &&
+	    h->cluster_bits < QCOW2_EXTL2_MIN_CLUSTER_BITS)
+		return fail(
+			err, errlen,
+			"extended L2 entries need clusters of at least %u bytes",
+			1U << QCOW2_EXTL2_MIN_CLUSTER_BITS);
 	if (h->refcount_order > 6)
 		return fail(err, errlen, "refcount order %u is invalid",
 			    h->refcount_order);
@@ -254,6 +261,7 @@ int qcow2_format_header(const struct qcow2_header *h, uint8_t *b, size_t len)
 			incompat |= QCOW2_INCOMPAT_COMPRESSION;
 			b[104] = QCOW2_COMP_ZSTD;
 		}
+		incompat |= h->incompat & QCOW2_INCOMPAT_EXTL2;
 		qcow2_put64(b + 72, incompat);
 		qcow2_put64(b + 80, h->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
 		put32(b + 96, h->refcount_order);
@@ -362,18 +370,19 @@ int qcow2_prealloc_range(int fd, uint64_t off, uint64_t len,
  * The L2 tables of a preallocated image: @nl2 at @l2 naming @ndata data
  * clusters from @data on, then the data as @pre says.
  */
-static int prealloc(int fd, uint64_t cs, uint64_t l2, uint64_t nl2,
-		    uint64_t data, uint64_t ndata, enum qcow2_prealloc pre)
+static int prealloc(int fd, uint64_t cs, unsigned int eb, uint64_t l2,
+		    uint64_t nl2, uint64_t data, uint64_t ndata,
+		    enum qcow2_prealloc pre)
 {
-	uint64_t per = cs / 8;
+	uint64_t per = cs >> eb;
 	uint8_t *t = malloc(cs);
 	int ret = t ? 0 : -ENOMEM;
 
 	for (uint64_t i = 0; !ret && i < nl2; i++) {
 		memset(t, 0, cs);
 		for (uint64_t k = 0; k < per && i * per + k < ndata; k++)
-			qcow2_put64(t + k * 8, (data + (i * per + k) * cs) |
-						       QCOW2_OFLAG_COPIED);
+			qcow2_put64(t + (k << eb), (data + (i * per + k) * cs) |
+							   QCOW2_OFLAG_COPIED);
 		if (pwrite(fd, t, cs, (off_t)(l2 + i * cs)) != (ssize_t)cs)
 			ret = errno ? -errno : -EIO;
 	}
@@ -387,7 +396,8 @@ int qcow2_create_fd(int fd, struct qcow2_header *h, enum qcow2_prealloc pre)
 {
 	uint64_t cs = 1ULL << h->cluster_bits, l1c, reftc = 1, nrb = 1, n;
 	uint64_t per_rb = (cs * 8) >> h->refcount_order, meta;
-	uint64_t cover = 1ULL << (2 * h->cluster_bits - 3);
+	unsigned int eb = qcow2_l2_entry_bits(h);
+	uint64_t cover = 1ULL << (2 * h->cluster_bits - eb);
 	uint64_t ndata = 0, nl2 = 0;
 	uint8_t *b;
 	int ret = 0;
@@ -399,7 +409,7 @@ int qcow2_create_fd(int fd, struct qcow2_header *h, enum qcow2_prealloc pre)
 	l1c = div_up(h->l1_size * 8ULL, cs);
 	if (pre != QCOW2_PREALLOC_OFF) {
 		ndata = div_up(h->size, cs);
-		nl2 = div_up(ndata, cs / 8);
+		nl2 = div_up(ndata, cs >> eb);
 	}
 	/* Header, refcount table, refcount blocks, L1 table, in that order
 	 * (then L2 tables and data when preallocated): enough blocks for
@@ -440,7 +450,7 @@ int qcow2_create_fd(int fd, struct qcow2_header *h, enum qcow2_prealloc pre)
 		ret = errno ? -errno : -EIO;
 	free(b);
 	if (!ret && nl2)
-		ret = prealloc(fd, cs, h->l1_offset + l1c * cs, nl2,
+		ret = prealloc(fd, cs, eb, h->l1_offset + l1c * cs, nl2,
 			       h->l1_offset + (l1c + nl2) * cs, ndata, pre);
 	if (!ret && fsync(fd))
 		ret = -errno;

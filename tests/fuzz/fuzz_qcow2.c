@@ -4,7 +4,8 @@
  * (src/block/qcow2*.c): the input is an image file. Its header goes
  * through the parser as it is; then, with any backing file name cleared
  * (so that no host file is opened), the image is opened read-write from a
- * memory file and the engine reads its first clusters, writes, zeroes
+ * memory file and the engine reads its first clusters, writes (a small
+ * unaligned write too: pieces of subclusters), zeroes
  * and discards a cluster, writes a compressed one, flushes in steps (as
  * the block back-end does, its fdatasyncs done by the caller), grows the
  * image by 16 MiB (a larger L1 table where needed) and writes its new
@@ -37,6 +38,7 @@ static void exercise(struct qcow2 *q)
 		qcow2_read(q, qcow2_size(q) - n, buf, n);
 	memset(buf, 0xa5, sizeof(buf));
 	qcow2_write(q, n / 3, buf, n / 2);
+	qcow2_write(q, n / 5 + 1000, buf, 700); /* parts of subclusters */
 	qcow2_zero(q, 0, n, false);
 	qcow2_zero(q, 0, n, true);
 	if (qcow2_hdr(q)->cluster_bits <= 18) /* buf holds a cluster */

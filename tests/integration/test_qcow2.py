@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """qcow2 images and `vmon img`, against qemu-img and qemu-io (qemu-utils).
 
-- Images qemu-img makes (version 2, version 3, compressed, an overlay on a
-  qcow2 base, an overlay on a raw base) are read by the virtio probe guest
+- Images qemu-img makes (version 2, version 3, compressed, with extended
+  L2 entries, an overlay on a qcow2 base, overlays on a raw base: plain,
+  with extended L2 entries, and those preallocated) are read by the virtio
+  probe guest
   (it checks the host's pattern in sectors 0-7 and writes its own in 8-15);
   afterwards `qemu-img check` is clean and the image holds what the guest
   wrote (`qemu-img compare` with the expected raw image).
@@ -38,15 +40,20 @@ that need no guest, so they hold on a host without /dev/kvm: `vmon img`
 backing file, qcow2 or raw, which grows; `resize`; `info --output=json`
 against qemu-img's; `create -o` with qemu-img's options, against
 qemu-img create's images, and written by vmon; `convert` and `rebase`
-against qemu-img's), and the corrupted and
+against qemu-img's; images with extended L2 entries, subclusters of every
+state written by qemu-io, read and written by vmon in 512-byte pieces),
+and the corrupted and
 leaking images with their repairs. The plain run
 needs KVM and runs the rest.
 """
+import filecmp
 import json
 import os
+import random
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -115,6 +122,8 @@ def interop(tmp):
         "compressed": ["qemu-img", "convert", "-c", "-O", "qcow2", base],
         "zstd": ["qemu-img", "convert", "-c", "-O", "qcow2", "-o",
                  "compression_type=zstd", base],
+        "extended-l2": ["qemu-img", "convert", "-O", "qcow2", "-o",
+                        "extended_l2=on", base],
     }
     for name, cmd in images.items():
         img = os.path.join(tmp, name + ".qcow2")
@@ -124,12 +133,18 @@ def interop(tmp):
         sh(["qemu-img", "compare", img, exp])
     qbase = os.path.join(tmp, "v3.qcow2.base")
     sh(["qemu-img", "convert", "-O", "qcow2", base, qbase])
-    for fmt, b in (("qcow2", qbase), ("raw", base)):
-        ov = os.path.join(tmp, "ov-%s.qcow2" % fmt)
-        sh(["qemu-img", "create", "-f", "qcow2", "-b", os.path.basename(b),
+    # The guest's 512-byte writes go into subclusters of 2 KiB on the
+    # overlays with extended L2 entries: in a preallocated one, through
+    # the engine (every cluster its own, no subcluster allocated).
+    for fmt, b, opts in (("qcow2", qbase, "extended_l2=off"), ("raw", base, "extended_l2=off"),
+                         ("raw", base, "extended_l2=on"),
+                         ("raw", base, "extended_l2=on,preallocation=metadata")):
+        what = "overlay on a %s base (%s)" % (fmt, opts)
+        ov = os.path.join(tmp, "ov-%s-%s.qcow2" % (fmt, opts.replace(",", "-")))
+        sh(["qemu-img", "create", "-f", "qcow2", "-o", opts, "-b", os.path.basename(b),
             "-F", fmt, ov])
-        probe(ov, "overlay on a %s base" % fmt)
-        qcheck(ov, "overlay on " + fmt)
+        probe(ov, what)
+        qcheck(ov, what)
         sh(["qemu-img", "compare", ov, exp])
     sh(["qemu-img", "compare", qbase, base])
     with open(base, "rb") as f:
@@ -212,6 +227,7 @@ def img_tools(tmp):
     create_options(tmp)
     convert(tmp)
     rebase(tmp)
+    extended_l2(tmp)
 
 
 CREATE_CASES = (
@@ -228,7 +244,22 @@ CREATE_CASES = (
     (["-o", "preallocation=metadata,cluster_size=512,refcount_bits=1"], "3M"),
     (["-o", "preallocation=falloc,cluster_size=4k"], "10M"),
     (["-o", "preallocation=full,compat=0.10"], "3000000"),
+    (["-o", "extended_l2=on"], "1G"),
+    (["-o", "extended_l2=on,cluster_size=16k,preallocation=metadata"], "3M"),
 )
+
+# qemu-io's writes on an image with extended L2 entries: data, zeroed and
+# discarded pieces of every size and alignment (subclusters of 2 KiB with
+# 64 KiB clusters, of 1 KiB with 32 KiB ones).
+EXTL2_OPS = ("write -P 0x11 512 512", "write -P 0x22 3k 5k", "write -z 70k 6k",
+             "write -P 0x33 130k 64k", "discard 256k 128k", "write -z 400k 64k",
+             "write -P 0x44 2047k 3k", "write -z 2500k 1k", "write -P 0x55 4095k 1k")
+# Then in 512-byte pieces on an overlay with 512-byte clusters, committed
+# into it: pieces of allocated, unallocated and zero subclusters, of
+# discarded and of untouched clusters.
+EXTL2_TOP = ("write -P 0x66 1536 1k", "write -P 0x67 5k 512", "write -P 0x77 70k 512",
+             "write -P 0x78 71k 2k", "write -P 0x88 300k 1k", "write -P 0x99 1000k 2560",
+             "write -P 0x9a 2047k 512", "write -P 0xaa 2500k 1536", "write -P 0xbb 4094k 1k")
 
 
 def create_options(tmp):
@@ -301,7 +332,9 @@ def create_options(tmp):
     vmontest.check(r.code == 0 and "cluster_size=" in r.out and
                    "refcount_bits=" in r.out, "img create -o help\n%s" % r)
     for args, want in (
-            (["-o", "extended_l2=on"], "not supported"),
+            (["-o", "extended_l2=on,compat=0.10"], "compat=1.1"),
+            (["-o", "extended_l2=on,cluster_size=8k"], "16384"),
+            (["-o", "extended_l2=yes please"], "invalid value"),
             (["-o", "preallocation=sparse"], "invalid value 'sparse'"),
             (["-f", "raw", "-o", "preallocation=metadata"], "invalid value 'metadata'"),
             (["-b", "q0.qcow2", "-F", "qcow2", "-o", "preallocation=metadata"],
@@ -318,6 +351,85 @@ def create_options(tmp):
         r = vmontest.run(["img", "create"] + args + [img, "1M"])
         vmontest.check(r.code == 2 and want in r.err and not os.path.exists(img),
                        "img create %s: refused (exit 2, '%s')\n%s" % (" ".join(args), want, r))
+
+
+def extended_l2(tmp):
+    """Images with extended L2 entries (32 subclusters a cluster), made by
+    qemu-img and written by qemu-io (EXTL2_OPS) on a raw file, plain and
+    preallocated (every cluster its own, no subcluster allocated): vmon
+    reads them as qemu-img does (img convert -O raw) and its check agrees;
+    vmon's engine writes into them in 512-byte pieces (img commit of an
+    overlay with 512-byte clusters, EXTL2_TOP): qemu-img check finds them
+    clean and they are equal to what qemu-img commit makes of the same
+    images; an invalid subcluster bitmap is an error for both tools; img
+    convert -o extended_l2=on writes an image equal to its source."""
+    data = random.Random(11).randbytes(4 << 20)
+    for k, opts in enumerate(("extended_l2=on",
+                              "extended_l2=on,cluster_size=32k,preallocation=metadata")):
+        what = "extended L2 entries (%s)" % opts
+        imgs = {}
+        for tool in ("vmon", "qemu"):
+            d = os.path.join(tmp, "extl2-%d-%s" % (k, tool))
+            os.makedirs(d)
+            with open(os.path.join(d, "base.raw"), "wb") as f:
+                f.write(data)
+            ov, top = os.path.join(d, "ov.qcow2"), os.path.join(d, "top.qcow2")
+            sh(["qemu-img", "create", "-q", "-f", "qcow2", "-o", opts, "-b", "base.raw",
+                "-F", "raw", ov])
+            sh(["qemu-io"] + [a for op in EXTL2_OPS for a in ("-c", op)] + [ov])
+            sh(["qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512",
+                "-b", "ov.qcow2", "-F", "qcow2", top])
+            sh(["qemu-io"] + [a for op in EXTL2_TOP for a in ("-c", op)] + [top])
+            imgs[tool] = (d, ov, top)
+        d, ov, top = imgs["vmon"]
+        mine, ref = os.path.join(d, "mine.raw"), os.path.join(d, "ref.raw")
+        r = vmontest.run(["img", "convert", "-O", "raw", ov, mine])
+        sh(["qemu-img", "convert", "-O", "raw", ov, ref])
+        vmontest.check(r.code == 0 and filecmp.cmp(mine, ref, shallow=False),
+                       "%s: vmon reads qemu-io's writes as qemu-img does\n%s" % (what, r))
+        r = vmontest.run(["img", "check", ov])
+        m = re.search(r"(\d+)/\d+ = [\d.]+% allocated", r.out)
+        vmontest.check(r.code == 0 and "No errors" in r.out and m and
+                       int(m.group(1)) == allocated(ov),
+                       "%s: vmon img check as qemu-img's (%d allocated)\n%s"
+                       % (what, allocated(ov), r))
+        r = vmontest.run(["img", "commit", top])
+        sh(["qemu-img", "commit", "-q", imgs["qemu"][2]])
+        vmontest.check(r.code == 0, "%s: vmon img commit into it\n%s" % (what, r))
+        qcheck(ov, what + ", after vmon's 512-byte writes")
+        rc, out = sh(["qemu-img", "compare", "-f", "qcow2", "-F", "qcow2", ov,
+                      imgs["qemu"][1]], ok=(0, 1))
+        vmontest.check(rc == 0, "%s: vmon's writes as qemu-img commit's\n%s" % (what, out))
+        r = vmontest.run(["img", "check", ov])
+        vmontest.check(r.code == 0 and "No errors" in r.out,
+                       "%s: vmon img check after its writes\n%s" % (what, r))
+        conv = os.path.join(d, "conv.qcow2")
+        r = vmontest.run(["img", "convert", "-O", "qcow2", "-o", opts.split(",pre")[0],
+                          ov, conv])
+        vmontest.check(r.code == 0 and "extended-l2\": true" in
+                       sh(["qemu-img", "info", "--output=json", conv])[1],
+                       "%s: img convert -o extended_l2=on\n%s" % (what, r))
+        qcheck(conv, what + ", converted by vmon")
+        sh(["qemu-img", "compare", conv, ov])
+    # A subcluster allocated in a cluster without a host cluster.
+    bad = os.path.join(tmp, "extl2-bad.qcow2")
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on", bad, "1M"])
+    sh(["qemu-io", "-c", "write -P 1 0 4k", bad])
+    with open(bad, "r+b") as f:
+        f.seek(40)
+        l1 = struct.unpack(">Q", f.read(8))[0]
+        f.seek(l1)
+        l2 = struct.unpack(">Q", f.read(8))[0] & 0x00fffffffffffe00
+        f.seek(l2 + 16 + 8)  # the second entry's bitmap
+        f.write(struct.pack(">Q", 1))
+    q, _ = sh(["qemu-img", "check", bad], ok=(0, 1, 2, 3))
+    r = vmontest.run(["img", "check", bad])
+    vmontest.check(q == 2 and r.code == 2 and "subcluster" in r.err,
+                   "invalid subcluster bitmap: qemu-img check %d, vmon img check %d "
+                   "(want 2)\n%s" % (q, r.code, r))
+    r = vmontest.run(["img", "convert", "-O", "raw", bad, bad + ".raw"])
+    vmontest.check(r.code == 1 and "corrupt image: subcluster bitmap" in r.err,
+                   "invalid subcluster bitmap: reading it fails, named\n%s" % r)
 
 
 def allocated(img):
@@ -467,7 +579,6 @@ def convert(tmp):
                        (["-O", "qcow2", "-o", "size=1M", src, out], "size"),
                        (["-O", "vmdk", src, out], "raw or qcow2"),
                        ([src, src], "the source itself"),
-                       (["-O", "qcow2", "-o", "extended_l2=on", src, out], "not supported"),
                        (["-B", "base.qcow2", src, out], "a new qcow2 output only"),
                        (["-O", "qcow2", "-o", "backing_file=x", src, out], "no size or backing_file")):
         r = vmontest.run(["img", "convert"] + args)
