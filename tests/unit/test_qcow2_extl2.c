@@ -31,7 +31,7 @@
 #include "block/qcow2_int.h"
 
 #define SIZE (4U << 20)
-#define OPS 1500
+#define OPS 800
 
 static uint64_t rng = 88172645463325252ULL;
 
