@@ -538,14 +538,6 @@ static bool in_place(const struct qcow2 *q, uint64_t e)
 	return own(q, e) && !sub(q, e);
 }
 
-bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off)
-{
-	uint64_t e;
-
-	return off < q->h.size && !qcow2_l2_get(q, off, &e) && sub(q, e) &&
-	       own(q, e);
-}
-
 int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
 		      uint64_t *old)
 {
@@ -649,12 +641,26 @@ static int fill_sub(struct qcow2 *q, uint64_t bitmap, uint64_t host, uint64_t a,
 }
 
 /*
- * A write within a cluster of this image that has subclusters not
- * allocated in its host cluster: those it covers in part get the rest of
- * their content from below (or zeros) first, then the data is written in
- * place, then the subclusters it covers are marked allocated. Only bytes
- * of subclusters that were not allocated are written besides the
- * guest's, so writes in flight to the allocated ones are never undone.
+ * Whether a write to a cluster of entry @e goes to its subclusters
+ * (extended L2 entries): a host cluster of the image's own with
+ * subclusters not allocated, or no host cluster yet (not compressed).
+ */
+static bool write_subs(const struct qcow2 *q, uint64_t e)
+{
+	if (!q->extl2 || e & QCOW2_OFLAG_COMPRESSED)
+		return false;
+	return !(e & QCOW2_OFFSET_MASK) || (sub(q, e) && own(q, e));
+}
+
+/*
+ * A write within a cluster whose entry write_subs() accepts, made in its
+ * host cluster (a new one if it has none: the subclusters the write does
+ * not reach stay unallocated, or zero): the subclusters not allocated
+ * that it covers in part get the rest of their content from below (or
+ * zeros) first, then the data is written, then the subclusters it covers
+ * are marked allocated. Besides the guest's bytes only bytes of
+ * subclusters that were not allocated are written, so writes in flight to
+ * the allocated ones are never undone.
  */
 static int write_sub(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 		     uint64_t len)
@@ -664,24 +670,47 @@ static int write_sub(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 	unsigned int i0 = (unsigned int)(in / q->ss);
 	unsigned int i1 = (unsigned int)((in + len - 1) / q->ss);
 	int r = qcow2_l2_get_sub(q, off, &e, &bm);
+	bool fresh;
 
+	if (r)
+		return r;
 	host = e & QCOW2_OFFSET_MASK;
-	if (!r && (!host || host % q->cs || host >= q->file_size))
-		r = qcow2_mark_corrupt(q, "data cluster offset", host);
+	fresh = !host;
+	if (fresh) {
+		host = qcow2_alloc_cluster(q, &r);
+		if (!host)
+			return r ? r : -EIO;
+		if (host + q->cs > q->file_size)
+			q->file_size = host + q->cs; /* written before named */
+		e = host | QCOW2_OFLAG_COPIED;
+	} else if (host % q->cs || host >= q->file_size) {
+		return qcow2_mark_corrupt(q, "data cluster offset", host);
+	}
 	if (tail > q->h.size)
 		tail = q->h.size;
-	if (!r)
-		r = fill_sub(q, bm, host, off & ~(q->ss - 1), off);
+	r = fill_sub(q, bm, host, off & ~(q->ss - 1), off);
 	if (!r)
 		r = fill_sub(q, bm, host, end, tail);
 	if (!r)
 		r = qcow2_pwrite(q, QCOW2_W_DATA, buf, len, host + in);
-	if (r)
+	if (r) {
+		if (fresh) /* nothing names it */
+			qcow2_unref_now(q, host / q->cs);
 		return r;
+	}
 	mask = ((2ULL << i1) - 1) & ~((1ULL << i0) - 1);
 	bm = (bm | mask) & ~(mask << 32);
 	return qcow2_l2_set_sub(q, off,
 				e & ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_SUB), bm);
+}
+
+bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	uint64_t e;
+
+	if (off >= q->h.size || qcow2_l2_get(q, off, &e) || !write_subs(q, e))
+		return false;
+	return (e & QCOW2_OFFSET_MASK) || len < q->cs;
 }
 
 static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
@@ -692,7 +721,7 @@ static int write_piece(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 
 	if (r)
 		return r;
-	if (sub(q, e) && own(q, e))
+	if (write_subs(q, e))
 		return write_sub(q, off, buf, len);
 	if (!in_place(q, e) || (e & QCOW2_OFFSET_MASK) % q->cs ||
 	    (e & QCOW2_OFFSET_MASK) >= q->file_size)

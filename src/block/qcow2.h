@@ -272,14 +272,15 @@ int qcow2_alloc_fill(struct qcow2 *q, uint64_t off, uint8_t *buf);
 int qcow2_alloc_finish(struct qcow2 *q, uint64_t off, uint64_t host,
 		       uint64_t old, int res);
 /*
- * Whether a write at guest byte @off goes through qcow2_write(): a
- * cluster of this image with extended L2 entries that has subclusters
- * not allocated in its host cluster. The engine fills those the write
- * covers in part and writes only bytes of subclusters that were not
- * allocated besides the guest's, so the caller's writes in flight to the
- * cluster's allocated subclusters stay as they are.
+ * Whether a write of @len bytes at guest byte @off (within a cluster)
+ * goes through qcow2_write(): with extended L2 entries, to a cluster of
+ * this image's own with subclusters not allocated, or a part of a cluster
+ * with no host cluster (the engine allocates only the subclusters it
+ * reaches, as QEMU). The engine writes nothing of a cluster's allocated
+ * subclusters but the guest's bytes, so the caller's writes in flight to
+ * them stay as they are.
  */
-bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off);
+bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off, uint64_t len);
 /* The image's file descriptor (the back-end's own I/O on data clusters). */
 int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */

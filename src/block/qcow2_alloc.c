@@ -448,8 +448,8 @@ int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry)
 	zero = bm >> 32;
 	if (alloc == QCOW2_SUB_ALL)
 		*entry = e;
-	else if (zero == QCOW2_SUB_ALL)
-		*entry = e | QCOW2_OFLAG_ZERO;
+	else if (zero == QCOW2_SUB_ALL && !(e & QCOW2_OFFSET_MASK))
+		*entry = QCOW2_OFLAG_ZERO;
 	else if (!alloc && !zero && !(e & QCOW2_OFFSET_MASK))
 		*entry = 0;
 	else

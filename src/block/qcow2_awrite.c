@@ -21,11 +21,12 @@
  * clusters again: nothing ever names unwritten data.
  *
  * With extended L2 entries, a cluster of the image's own whose
- * subclusters are not all allocated is written by the engine instead
- * (qcow2_write_in_engine()), at once: it fills the subclusters the write
- * covers in part and writes nothing else of the cluster's but the
- * guest's bytes, so writes in flight to its allocated subclusters are
- * not undone.
+ * subclusters are not all allocated, and a part of a cluster without a
+ * host cluster, are written by the engine instead
+ * (qcow2_write_in_engine()), at once, on this thread: it allocates only
+ * the subclusters the write reaches, fills those it covers in part, and
+ * writes nothing else of the cluster's but the guest's bytes, so writes
+ * in flight to its allocated subclusters are not undone.
  *
  * One cluster has one allocation at a time: a write touching a cluster
  * being allocated waits (whole, in arrival order) until that allocation
@@ -338,7 +339,7 @@ void qb_awrite(struct qcow2_blk *s, struct block_req *r)
 		}
 		n = cs - (o & (cs - 1));
 		n = n < len - done ? n : len - done;
-		if (qcow2_write_in_engine(s->q, o)) {
+		if (qcow2_write_in_engine(s->q, o, n)) {
 			if (run)
 				write_data(s, run);
 			run = NULL;

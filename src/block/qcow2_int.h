@@ -18,7 +18,8 @@
 /*
  * Not a bit of the format (bits 1-8 of an entry are reserved): set by
  * qcow2_l2_get() on an extended L2 entry whose subclusters are not all
- * alike, or that has a host cluster but no subcluster allocated in it.
+ * alike, or that has a host cluster but not every subcluster allocated
+ * in it.
  * Such a cluster is read and written subcluster by subcluster
  * (qcow2_l2_get_sub()); every other extended entry reads as the
  * standard entry it is equivalent to.
@@ -137,12 +138,11 @@ void qcow2_compress_free(struct qcow2 *q);
 /*
  * The L2 entry of guest offset @voff (0: none). With extended L2 entries,
  * the standard entry the cluster is equivalent to: its host cluster if
- * every subcluster is allocated, QCOW2_OFLAG_ZERO (with the host cluster,
- * if any) if every one reads as zeros, 0 if none is allocated and there
- * is no host cluster; otherwise the entry with QCOW2_OFLAG_SUB. An entry
- * the specification forbids (a subcluster both allocated and zero, or
- * allocated without a host cluster, a compressed entry with a bitmap)
- * marks the image corrupt.
+ * every subcluster is allocated, QCOW2_OFLAG_ZERO if every one reads as
+ * zeros and there is no host cluster, 0 if none is allocated or zero
+ * either; otherwise the entry with QCOW2_OFLAG_SUB. An entry the
+ * specification forbids (a subcluster both allocated and zero, or
+ * allocated without a host cluster) marks the image corrupt.
  */
 int qcow2_l2_get(struct qcow2 *q, uint64_t voff, uint64_t *entry);
 /*
