@@ -146,6 +146,16 @@ def interop(tmp):
         probe(ov, what)
         qcheck(ov, what)
         sh(["qemu-img", "compare", ov, exp])
+        if "extended_l2=on" in opts:
+            # The guest wrote 4 KiB at 4 KiB: the same subclusters
+            # allocated as when qemu-io writes there.
+            ref = ov + ".qemu"
+            sh(["qemu-img", "create", "-q", "-f", "qcow2", "-o", opts, "-b",
+                os.path.basename(b), "-F", fmt, ref])
+            sh(["qemu-io", "-c", "write 4k 4k", ref])
+            vmontest.check(block_map(ov) == block_map(ref),
+                           "%s: allocated as qemu-io's write there\n%s\n%s"
+                           % (what, block_map(ov), block_map(ref)))
     sh(["qemu-img", "compare", qbase, base])
     with open(base, "rb") as f:
         vmontest.check(f.read(16 * SECTOR) == host_pattern(8) + bytes(8 * SECTOR),
@@ -430,6 +440,13 @@ def extended_l2(tmp):
     r = vmontest.run(["img", "convert", "-O", "raw", bad, bad + ".raw"])
     vmontest.check(r.code == 1 and "corrupt image: subcluster bitmap" in r.err,
                    "invalid subcluster bitmap: reading it fails, named\n%s" % r)
+
+
+def block_map(img):
+    """qemu-img map's extents of @img: where data, zeros, and which layer."""
+    _, out = sh(["qemu-img", "map", "--output=json", img])
+    return [(e["start"], e["length"], e["depth"], e["zero"], e["data"])
+            for e in json.loads(out)]
 
 
 def allocated(img):

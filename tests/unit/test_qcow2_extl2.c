@@ -120,6 +120,17 @@ static void range(const struct disk *d, uint64_t *off, uint64_t *len)
 		*len = SIZE - *off;
 }
 
+/*
+ * 0-4: a write, 5: write-zeroes, 6: a discard, 7: a flush (one in 32:
+ * an fdatasync, slow on a busy disk).
+ */
+static unsigned int op_kind(void)
+{
+	unsigned int k = (unsigned int)(next() % 32);
+
+	return k == 31 ? 7 : k % 7;
+}
+
 /* What a discard (@discard) or write-zeroes does to the model. */
 static void model_zero(struct disk *d, uint64_t off, uint64_t len, bool discard)
 {
@@ -169,7 +180,7 @@ static void engine_ops(struct disk *d)
 	assert_true(q->extl2);
 	verify(q, d, 0, SIZE);
 	for (unsigned int i = 0; i < OPS; i++) {
-		uint64_t off, len, kind = next() % 8;
+		uint64_t off, len, kind = op_kind();
 
 		range(d, &off, &len);
 		if (kind < 5) {
@@ -223,7 +234,7 @@ static void backend_ops(struct disk *d)
 	assert_non_null(b);
 	assert_string_equal(b->ops->name, "qcow2");
 	for (unsigned int i = 0; i < OPS; i++) {
-		uint64_t off, len, kind = next() % 8, h;
+		uint64_t off, len, kind = op_kind(), h;
 		struct iovec v[2];
 		struct block_req r = { .offset = 0 };
 
