@@ -777,6 +777,63 @@ static int write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
 	return 0;
 }
 
+/*
+ * Whole subclusters [@a, @b) of one cluster (extended L2 entries) read
+ * as zeros: their zero bits set, their allocated bits cleared (the host
+ * cluster, if any, stays; QEMU does the same).
+ */
+static int zero_subs(struct qcow2 *q, uint64_t a, uint64_t b)
+{
+	unsigned int i0 = (unsigned int)((a & (q->cs - 1)) / q->ss);
+	unsigned int i1 = (unsigned int)(((b - 1) & (q->cs - 1)) / q->ss);
+	uint64_t e, bm, mask = ((2ULL << i1) - 1) & ~((1ULL << i0) - 1);
+	int r = qcow2_l2_get(q, a, &e);
+
+	if (r)
+		return r;
+	if (e & QCOW2_OFLAG_COMPRESSED) /* no subclusters: zeros written */
+		return write_zeroes(q, a, b - a);
+	if ((r = qcow2_l2_get_sub(q, a, &e, &bm)))
+		return r;
+	bm = (bm & ~mask) | mask << 32;
+	return qcow2_l2_set_sub(q, a, e & ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_SUB),
+				bm);
+}
+
+/*
+ * @len bytes at @off, within one cluster, read as zeros: with extended L2
+ * entries the whole subclusters among them are marked zero, the rest (and
+ * in other images all of it) written as zeros.
+ */
+static int zero_piece(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len, a = (off + q->ss - 1) & ~(q->ss - 1);
+	uint64_t b = end == q->h.size ? end : end & ~(q->ss - 1);
+	int r;
+
+	if (!q->extl2 || a >= b)
+		return write_zeroes(q, off, len);
+	if ((r = write_zeroes(q, off, a - off)) || (r = zero_subs(q, a, b)))
+		return r;
+	return write_zeroes(q, b, end - b);
+}
+
+/* @len bytes at @off (less than a cluster, maybe across two) read as zeros. */
+static int zero_part(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	while (len) {
+		uint64_t n = q->cs - (off & (q->cs - 1));
+		int r;
+
+		n = n < len ? n : len;
+		if ((r = zero_piece(q, off, n)))
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard)
 {
 	uint64_t end = off + len, a, b;
@@ -791,8 +848,8 @@ int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard)
 	a = (off + q->cs - 1) & ~(q->cs - 1);
 	b = end == q->h.size ? end : end & ~(q->cs - 1);
 	if (a >= b) /* within one cluster */
-		return discard ? 0 : write_zeroes(q, off, len);
-	if (!discard && (r = write_zeroes(q, off, a - off)))
+		return discard ? 0 : zero_part(q, off, len);
+	if (!discard && (r = zero_part(q, off, a - off)))
 		return r;
 	for (uint64_t c = a; !r && c < b; c += q->cs) {
 		r = zero_cluster(q, c, discard);
@@ -800,7 +857,7 @@ int qcow2_zero(struct qcow2 *q, uint64_t off, uint64_t len, bool discard)
 			r = write_zeroes(q, c, b - c < q->cs ? b - c : q->cs);
 	}
 	if (!r && !discard && b < end)
-		r = write_zeroes(q, b, end - b);
+		r = zero_part(q, b, end - b);
 	return r;
 }
 
