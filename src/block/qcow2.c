@@ -955,6 +955,11 @@ bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
 	return true;
 }
 
+void qcow2_set_peek(struct qcow2 *q, bool on)
+{
+	q->peek = on;
+}
+
 int qcow2_fd(const struct qcow2 *q)
 {
 	return q->fd;

@@ -281,6 +281,13 @@ int qcow2_alloc_finish(struct qcow2 *q, uint64_t off, uint64_t host,
  * them stay as they are.
  */
 bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off, uint64_t len);
+/*
+ * While @on, qcow2_host_offset() never writes to the image: a table it
+ * needs that is not cached, and whose load would evict a table not yet
+ * written, makes it fail (false) instead. The block back-end maps reads
+ * so while a flush runs in steps, during which the image must not change.
+ */
+void qcow2_set_peek(struct qcow2 *q, bool on);
 /* The image's file descriptor (the back-end's own I/O on data clusters). */
 int qcow2_fd(const struct qcow2 *q);
 /* Whether a cluster-aligned guest range is allocated in this image. */

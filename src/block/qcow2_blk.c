@@ -13,7 +13,9 @@
  * (qcow2_flush_step()) whose fdatasyncs go on the ring, so the I/O thread
  * never waits for the disk: until it ends, the requests submitted after
  * it are held in order and the allocations in flight wait before naming
- * their clusters (both change the engine's tables).
+ * their clusters (both change the engine's tables); reads whose data is
+ * mapped without writing to the image (no dirty table evicted from the
+ * cache: qcow2_set_peek()) go on meanwhile.
  * Each 1 MiB written to the image starts the kernel's writeback of the
  * file (early writeback, writeback() below).
  * Everything else runs to its end inside submit() in the engine (reads
@@ -439,6 +441,29 @@ static void submit(struct qcow2_blk *s, struct block_req *r)
 	qb_finished(s, r, run(s->q, r));
 }
 
+/*
+ * A read while a flush runs in steps: sent now if its data is mapped
+ * without changing the image (qcow2_set_peek()), as the data of
+ * allocated clusters and of plain backing files is; false: it waits
+ * with the others.
+ */
+static bool read_now(struct qcow2_blk *s, struct block_req *r)
+{
+	struct qreq *q;
+
+	qcow2_set_peek(s->q, true);
+	q = map(s, r);
+	qcow2_set_peek(s->q, false);
+	if (q && io_uring_sq_space_left(&s->ring) < q->nseg)
+		io_uring_submit(&s->ring);
+	if (!q || io_uring_sq_space_left(&s->ring) < q->nseg) {
+		free(q);
+		return false;
+	}
+	qb_queue(s, q);
+	return true;
+}
+
 static int qb_submit(struct block *b, struct block_req *r)
 {
 	struct qcow2_blk *s = b->priv;
@@ -447,6 +472,9 @@ static int qb_submit(struct block *b, struct block_req *r)
 		submit(s, r);
 		return 0;
 	}
+	r->bounce = NULL;
+	if (r->op == BLOCK_READ && read_now(s, r))
+		return 0;
 	r->bounce_next = NULL; /* after the flush, in order */
 	if (s->held_tail)
 		s->held_tail->bounce_next = r;

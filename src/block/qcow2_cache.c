@@ -88,6 +88,8 @@ static int slot(struct qcow2 *q, struct qcow2_cache *c, uint64_t off, bool *hit)
 			victim = i;
 	}
 	*hit = false;
+	if (q->peek && c->e[victim].dirty)
+		return -1; /* a lookup that may not write */
 	if (c->e[victim].off && write_entry(q, c, victim))
 		return -1;
 	if (!c->e[victim].data)

@@ -72,6 +72,8 @@ struct qcow2 {
 	/* qcow2_flush_step(): syncs are the caller's (-EINPROGRESS). */
 	bool defer_sync;
 	bool flush_meta_done; /* this flush wrote its tables */
+	/* qcow2_set_peek(): lookups must not write (no dirty table evicted). */
+	bool peek;
 	/* Clusters to unreference once the entries that pointed to them are
 	 * on disk (the next flush); not reused before. */
 	uint64_t *pfree;

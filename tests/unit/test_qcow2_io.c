@@ -12,7 +12,10 @@
  * back-end's allocating writes through io_uring, with L2 tables evicted
  * from the cache between them (512-byte clusters); a flush with metadata
  * to write, whose fdatasyncs go on the ring, in that order, while the
- * requests after it wait; a failed fdatasync makes every later one fail.
+ * requests after it wait but for reads of allocated data; a failed
+ * fdatasync makes every later one fail; a lookup in peek mode
+ * (qcow2_set_peek()) that would evict a dirty table fails and writes
+ * nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -367,12 +370,13 @@ static unsigned int done_at(const struct fix *f, const struct block_req *r)
 /*
  * A flush with metadata to write does not sync inside submit(): its
  * fdatasyncs go on the ring, in the same order, and the requests
- * submitted meanwhile wait for its end.
+ * submitted meanwhile wait for its end, but for reads of allocated data,
+ * which change nothing and go on at once.
  */
 static void test_flush_async(void **state)
 {
 	char path[] = "/tmp/vmon-test-qcow2fa-XXXXXX", err[512];
-	static uint8_t w[2 * CS], w2[CS], back[CS];
+	static uint8_t w[2 * CS], w2[CS], back[CS], zb[CS];
 	static struct traced tr;
 	struct trace *t = &tr.t;
 	struct fix f = { 0 };
@@ -383,7 +387,7 @@ static void test_flush_async(void **state)
 				  .done = on_done,
 				  .opaque = &f };
 	struct iovec wv = { w, sizeof(w) }, w2v = { w2, sizeof(w2) };
-	struct iovec bv = { back, sizeof(back) };
+	struct iovec bv = { back, sizeof(back) }, zv = { zb, sizeof(zb) };
 	struct block_req wr = { .op = BLOCK_WRITE,
 				.offset = 0,
 				.len = sizeof(w),
@@ -404,6 +408,11 @@ static void test_flush_async(void **state)
 				.len = sizeof(back),
 				.iov = &bv,
 				.nr_iov = 1 };
+	struct block_req rdz = { .op = BLOCK_READ, /* the discarded cluster */
+				 .offset = CS,
+				 .len = sizeof(zb),
+				 .iov = &zv,
+				 .nr_iov = 1 };
 	unsigned int l2, sync, rc;
 	struct qcow2_check c;
 	struct block *b;
@@ -423,22 +432,32 @@ static void test_flush_async(void **state)
 	assert_int_equal(run(b, &f, &disc), 0); /* a free for the flush */
 	t->n = 0;
 	f.done = 0;
-	/* The flush, then a write that allocates and a read. */
+	/* The flush, then a write that allocates, a read of allocated data
+	 * (sent at once) and one of the discarded cluster (the engine's
+	 * reads as zeros: it waits for the flush). */
+	memset(zb, 0xff, sizeof(zb));
 	assert_int_equal(block_submit(b, &fl), 0);
 	assert_int_equal(block_submit(b, &wr2), 0);
 	assert_int_equal(block_submit(b, &rd), 0);
+	assert_int_equal(block_submit(b, &rdz), 0);
 	block_commit(b);
 	assert_int_equal(count(t, QCOW2_W_SYNC), 0); /* none in submit */
 	assert_ptr_equal(s->fl, &fl);
 	assert_ptr_equal(s->held, &wr2);
-	assert_int_equal(f.done, 0);
+	assert_ptr_equal(wr2.bounce_next, &rdz);
+	assert_ptr_equal(s->held_tail, &rdz);
+	assert_non_null(rd.bounce); /* on the ring */
+	assert_int_equal(done_at(&f, &fl), 8);
 	/* Its fdatasync completes on the ring: the eventfd says so. */
 	while (eventfd_read(efd, &ev))
 		usleep(1000);
 	block_drain(b);
-	assert_int_equal(f.done, 3);
-	assert_int_equal(done_at(&f, &fl), 0);
-	assert_true(done_at(&f, &wr2) < 3 && done_at(&f, &rd) < 3);
+	assert_int_equal(f.done, 4);
+	assert_true(done_at(&f, &fl) < done_at(&f, &wr2) &&
+		    done_at(&f, &fl) < done_at(&f, &rdz));
+	assert_true(done_at(&f, &rd) < 4);
+	for (size_t i = 0; i < sizeof(zb); i++)
+		assert_int_equal(zb[i], 0);
 	assert_true(s->fl_async >= 2); /* tables, then the frees */
 	assert_null(s->fl);
 	assert_null(s->held);
@@ -524,6 +543,51 @@ static void test_sync_failure_sticks(void **state)
 	unlink(path2);
 }
 
+/*
+ * qcow2_set_peek(): a lookup that would evict a dirty L2 table fails and
+ * writes nothing; without it, the same lookup writes the table and
+ * succeeds. 512-byte clusters: an L2 table covers 32 KiB, the cache holds
+ * 64 tables.
+ */
+static void test_peek(void **state)
+{
+	char path[] = "/tmp/vmon-test-qcow2pk-XXXXXX", err[512];
+	char opt[] = "cluster_size=512"; /* cut up by the option parser */
+	char *argv[] = { "img", "create", "-q", "-o", opt, path, "8M", NULL };
+	static struct trace t;
+	const uint64_t region = 32768;
+	uint8_t b[512] = { 1 };
+	uint64_t host, len;
+	struct qcow2 *q;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cmd_img(7, argv), 0);
+	q = qcow2_open(path, -1, false, err, sizeof(err));
+	assert_non_null(q);
+	assert_int_equal(q->l2c.n, 64);
+	/* 65 regions with a cluster each, on disk; region 0's table is the
+	 * one not cached. Then a new cluster in each of the others: every
+	 * cached table is dirty. */
+	for (uint64_t k = 0; k <= 64; k++)
+		assert_int_equal(qcow2_write(q, k * region, b, sizeof(b)), 0);
+	assert_int_equal(qcow2_flush(q), 0);
+	for (uint64_t k = 1; k <= 64; k++)
+		assert_int_equal(qcow2_write(q, k * region + 512, b, sizeof(b)),
+				 0);
+	qcow2_set_hooks(q, on_write, NULL, &t);
+	qcow2_set_peek(q, true);
+	assert_false(qcow2_host_offset(q, 0, false, &host, &len, &fd));
+	assert_int_equal(t.n, 0);
+	qcow2_set_peek(q, false);
+	assert_true(qcow2_host_offset(q, 0, false, &host, &len, &fd));
+	assert_int_equal(count(&t, QCOW2_W_L2), 1); /* the evicted table */
+	qcow2_close(q);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_async_order),
 		cmocka_unit_test(test_flush_async),
 		cmocka_unit_test(test_sync_failure_sticks),
+		cmocka_unit_test(test_peek),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
