@@ -93,20 +93,30 @@ static int copy_pieces(struct img_file *d, const uint8_t *buf, uint8_t *cur,
 		       const struct how *h)
 {
 	int r = h->compare ? img_file_read(d, cur, off, n) : 0;
+	size_t run = 0, at = 0; /* data pieces in a row, not written yet */
 
 	for (size_t k = 0; !r && k < n; k += piece) {
 		size_t len = n - k < piece ? n - k : piece;
 		bool z = zero(buf + k, len);
+		bool same = h->compare ? !memcmp(buf + k, cur + k, len) : z;
 
-		if (h->compare ? !memcmp(buf + k, cur + k, len) : z)
+		if (!same && !z && !h->compress) {
+			at = run ? at : k;
+			run += len;
+			continue;
+		}
+		if (run) /* one write for the data pieces before this one */
+			r = side_write(d, buf + at, off + at, run);
+		run = 0;
+		if (r || same)
 			continue;
 		if (z)
 			r = side_zero(d, off + k, len);
-		else if (h->compress)
-			r = write_compressed(d, buf + k, off + k, len, piece);
 		else
-			r = side_write(d, buf + k, off + k, len);
+			r = write_compressed(d, buf + k, off + k, len, piece);
 	}
+	if (!r && run)
+		r = side_write(d, buf + at, off + at, run);
 	return r;
 }
 
@@ -119,6 +129,11 @@ static int copy(struct img_file *s, struct img_file *d, uint64_t size,
 	int r = buf && cur ? 0 : -ENOMEM, last = -1;
 	uint64_t off = 0;
 
+	/* With extended L2 entries, 4 KiB runs of zeros stay unallocated
+	 * subclusters, as qemu-img convert leaves them. */
+	if (d->q && !h->compress &&
+	    qcow2_hdr(d->q)->incompat & QCOW2_INCOMPAT_EXTL2)
+		piece = RAW_HOLE;
 	if (piece > CONVERT_CHUNK)
 		piece = CONVERT_CHUNK;
 	while (!r && off < size) {

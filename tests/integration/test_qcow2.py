@@ -421,6 +421,22 @@ def extended_l2(tmp):
                        "%s: img convert -o extended_l2=on\n%s" % (what, r))
         qcheck(conv, what + ", converted by vmon")
         sh(["qemu-img", "compare", conv, ov])
+    # Sparse data converted into an image with extended L2 entries: the
+    # same subclusters allocated as by qemu-img convert (4 KiB pieces).
+    src = os.path.join(tmp, "extl2-sparse.raw")
+    with open(src, "wb") as f:
+        for at, n in ((0, 4096), (10000, 100), (200000, 70000), (1 << 20, 3000)):
+            f.seek(at)
+            f.write(data[at:at + n])
+        f.truncate(2 << 20)
+    mine, ref = os.path.join(tmp, "extl2-sparse-v.qcow2"), os.path.join(tmp, "extl2-sparse-q.qcow2")
+    r = vmontest.run(["img", "convert", "-O", "qcow2", "-o", "extended_l2=on", src, mine])
+    sh(["qemu-img", "convert", "-O", "qcow2", "-o", "extended_l2=on", src, ref])
+    vmontest.check(r.code == 0 and block_map(mine) == block_map(ref),
+                   "img convert -o extended_l2=on of sparse data: allocated as by "
+                   "qemu-img convert\n%s\n%s\n%s" % (r, block_map(mine), block_map(ref)))
+    sh(["qemu-img", "compare", mine, src])
+    qcheck(mine, "img convert -o extended_l2=on of sparse data")
     # A subcluster allocated in a cluster without a host cluster.
     bad = os.path.join(tmp, "extl2-bad.qcow2")
     sh(["qemu-img", "create", "-q", "-f", "qcow2", "-o", "extended_l2=on", bad, "1M"])
