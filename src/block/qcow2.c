@@ -619,28 +619,6 @@ static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 }
 
 /*
- * Guest bytes [@a, @b) of a subcluster not allocated in host cluster
- * @host (of extended entry bitmap @bitmap) as the guest sees them now,
- * written to their place in @host.
- */
-static int fill_sub(struct qcow2 *q, uint64_t bitmap, uint64_t host, uint64_t a,
-		    uint64_t b)
-{
-	unsigned int i = (unsigned int)((a & (q->cs - 1)) / q->ss);
-	int r = 0;
-
-	if (a >= b || bitmap >> i & 1)
-		return 0;
-	if (sub_state(bitmap, i) == SUB_ZERO)
-		memset(q->cow, 0, b - a);
-	else
-		r = read_backing(q, a, q->cow, b - a);
-	return r ? r :
-		   qcow2_pwrite(q, QCOW2_W_DATA, q->cow, b - a,
-				host + (a & (q->cs - 1)));
-}
-
-/*
  * Whether a write to a cluster of entry @e goes to its subclusters
  * (extended L2 entries): a host cluster of the image's own with
  * subclusters not allocated, or no host cluster yet (not compressed).
@@ -652,59 +630,115 @@ static bool write_subs(const struct qcow2 *q, uint64_t e)
 	return !(e & QCOW2_OFFSET_MASK) || (sub(q, e) && own(q, e));
 }
 
+/* The subclusters [@ws, @we) (bytes from the cluster's start) reach. */
+static uint64_t sub_mask(const struct qcow2 *q, uint64_t ws, uint64_t we)
+{
+	unsigned int i0 = (unsigned int)(ws / q->ss);
+	unsigned int i1 = (unsigned int)((we - 1) / q->ss);
+
+	return ((2ULL << i1) - 1) & ~((1ULL << i0) - 1);
+}
+
+int qcow2_sub_begin(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host,
+		    bool *fresh, uint64_t *ws, uint64_t *we)
+{
+	uint64_t e, bm, in = off & (q->cs - 1), start = off - in;
+	uint64_t clen = q->h.size - start < q->cs ? q->h.size - start : q->cs;
+	int r;
+
+	if (q->readonly)
+		return -EROFS;
+	if (q->corrupt)
+		return -EIO;
+	if (!len || off >= q->h.size || in + len > clen)
+		return -EINVAL;
+	if ((r = qcow2_l2_get(q, off, &e)))
+		return r;
+	if (!write_subs(q, e))
+		return -EINVAL;
+	if ((r = qcow2_l2_get_sub(q, off, &e, &bm)))
+		return r;
+	*host = e & QCOW2_OFFSET_MASK;
+	*fresh = !*host;
+	if (*fresh) {
+		*host = qcow2_alloc_cluster(q, &r);
+		if (!*host)
+			return r ? r : -EIO;
+		if (*host + q->cs > q->file_size)
+			q->file_size = *host + q->cs; /* written before named */
+	} else if (*host % q->cs || *host >= q->file_size) {
+		return qcow2_mark_corrupt(q, "data cluster offset", *host);
+	}
+	/* Widened to whole subclusters where they are not allocated. */
+	*ws = bm >> (in / q->ss) & 1 ? in : in & ~(q->ss - 1);
+	*we = bm >> ((in + len - 1) / q->ss) & 1 ?
+		      in + len :
+		      (in + len + q->ss - 1) & ~(q->ss - 1);
+	if (*we > clen)
+		*we = clen;
+	return 0;
+}
+
+int qcow2_sub_finish(struct qcow2 *q, uint64_t off, uint64_t ws, uint64_t we,
+		     uint64_t host, bool fresh, int res)
+{
+	uint64_t e, bm, mask = sub_mask(q, ws, we);
+	int r;
+
+	if (res || q->corrupt) {
+		if (fresh) /* nothing names it */
+			qcow2_unref_now(q, host / q->cs);
+		return res ? res : -EIO;
+	}
+	if (q->trace) /* the data was written: an fdatasync orders it */
+		q->trace(q->hook_opaque, QCOW2_W_DATA, host + ws, 0);
+	q->unsynced = true;
+	if ((r = qcow2_l2_get_sub(q, off, &e, &bm)))
+		return r;
+	bm = (bm | mask) & ~(mask << 32);
+	return qcow2_l2_set_sub(q, off, host | QCOW2_OFLAG_COPIED, bm);
+}
+
+/* Guest bytes [@a, @b) as the guest sees them now, written at @at. */
+static int copy_view(struct qcow2 *q, uint64_t a, uint64_t b, uint64_t at)
+{
+	int r;
+
+	if (a >= b)
+		return 0;
+	r = qcow2_read(q, a, q->cow, b - a);
+	return r ? r : qcow2_pwrite(q, QCOW2_W_DATA, q->cow, b - a, at);
+}
+
 /*
  * A write within a cluster whose entry write_subs() accepts, made in its
- * host cluster (a new one if it has none: the subclusters the write does
- * not reach stay unallocated, or zero): the subclusters not allocated
- * that it covers in part get the rest of their content from below (or
- * zeros) first, then the data is written, then the subclusters it covers
- * are marked allocated. Besides the guest's bytes only bytes of
- * subclusters that were not allocated are written, so writes in flight to
- * the allocated ones are never undone.
+ * host cluster (qcow2_sub_begin(): a new one if it has none, the
+ * subclusters the write does not reach then stay unallocated, or zero):
+ * the parts of subclusters not allocated that the write covers in part
+ * get their content from below (or zeros) first, then the data is
+ * written, then the subclusters are marked allocated. Besides the
+ * guest's bytes only bytes of subclusters that were not allocated are
+ * written, so writes in flight to the allocated ones are never undone.
  */
 static int write_sub(struct qcow2 *q, uint64_t off, const uint8_t *buf,
 		     uint64_t len)
 {
-	uint64_t e, bm, host, in = off & (q->cs - 1), end = off + len;
-	uint64_t tail = (end + q->ss - 1) & ~(q->ss - 1), mask;
-	unsigned int i0 = (unsigned int)(in / q->ss);
-	unsigned int i1 = (unsigned int)((in + len - 1) / q->ss);
-	int r = qcow2_l2_get_sub(q, off, &e, &bm);
+	uint64_t host, ws, we, start = off & ~(q->cs - 1);
 	bool fresh;
+	int r = qcow2_sub_begin(q, off, len, &host, &fresh, &ws, &we);
 
 	if (r)
 		return r;
-	host = e & QCOW2_OFFSET_MASK;
-	fresh = !host;
-	if (fresh) {
-		host = qcow2_alloc_cluster(q, &r);
-		if (!host)
-			return r ? r : -EIO;
-		if (host + q->cs > q->file_size)
-			q->file_size = host + q->cs; /* written before named */
-		e = host | QCOW2_OFLAG_COPIED;
-	} else if (host % q->cs || host >= q->file_size) {
-		return qcow2_mark_corrupt(q, "data cluster offset", host);
-	}
-	if (tail > q->h.size)
-		tail = q->h.size;
-	r = fill_sub(q, bm, host, off & ~(q->ss - 1), off);
+	r = copy_view(q, start + ws, off, host + ws);
 	if (!r)
-		r = fill_sub(q, bm, host, end, tail);
+		r = copy_view(q, off + len, start + we,
+			      host + off + len - start);
 	if (!r)
-		r = qcow2_pwrite(q, QCOW2_W_DATA, buf, len, host + in);
-	if (r) {
-		if (fresh) /* nothing names it */
-			qcow2_unref_now(q, host / q->cs);
-		return r;
-	}
-	mask = ((2ULL << i1) - 1) & ~((1ULL << i0) - 1);
-	bm = (bm | mask) & ~(mask << 32);
-	return qcow2_l2_set_sub(q, off,
-				e & ~(QCOW2_OFLAG_ZERO | QCOW2_OFLAG_SUB), bm);
+		r = qcow2_pwrite(q, QCOW2_W_DATA, buf, len, host + off - start);
+	return qcow2_sub_finish(q, off, ws, we, host, fresh, r);
 }
 
-bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off, uint64_t len)
+bool qcow2_sub_write(struct qcow2 *q, uint64_t off, uint64_t len)
 {
 	uint64_t e;
 

@@ -255,7 +255,7 @@ bool qcow2_host_offset(struct qcow2 *q, uint64_t off, bool for_write,
  * io_uring), in three steps. qcow2_alloc_begin(): the cluster of guest
  * byte @off, not writable in place (old L2 entry in @old), gets a new
  * cluster @host with refcount 1 (-EEXIST: it is writable in place, or
- * it is its own with subclusters to fill: qcow2_write_in_engine()).
+ * it is its own with subclusters to fill: qcow2_sub_write()).
  * qcow2_alloc_fill(): the cluster's content as the guest sees it now
  * into @buf (a cluster), for a partial write (the caller may instead read
  * it from where qcow2_host_offset() says). Then the caller writes the
@@ -272,15 +272,35 @@ int qcow2_alloc_fill(struct qcow2 *q, uint64_t off, uint8_t *buf);
 int qcow2_alloc_finish(struct qcow2 *q, uint64_t off, uint64_t host,
 		       uint64_t old, int res);
 /*
- * Whether a write of @len bytes at guest byte @off (within a cluster)
- * goes through qcow2_write(): with extended L2 entries, to a cluster of
- * this image's own with subclusters not allocated, or a part of a cluster
- * with no host cluster (the engine allocates only the subclusters it
- * reaches, as QEMU). The engine writes nothing of a cluster's allocated
- * subclusters but the guest's bytes, so the caller's writes in flight to
- * them stay as they are.
+ * An allocating write of subclusters (extended L2 entries) done by the
+ * caller (the back-end, through io_uring), for @len bytes at guest byte
+ * @off within one cluster, a write qcow2_sub_write() accepts.
+ * qcow2_sub_begin(): the cluster's host cluster @host (its own, or a new
+ * one with refcount 1: *@fresh) and the bytes of it to write,
+ * [@ws, @we) from the cluster's start: the write's, widened to whole
+ * subclusters where those are not allocated (up to the virtual size).
+ * The caller fills the widened parts with what the guest reads there now
+ * (qcow2_read()), writes [@ws, @we) at @host + @ws, and when that has
+ * completed (@res 0) or failed (@res -errno), qcow2_sub_finish(): the
+ * subclusters written are marked allocated (zero no more), or a new host
+ * cluster is freed again. Requests to the same cluster must not overlap
+ * begin and finish (the caller serialises them).
  */
-bool qcow2_write_in_engine(struct qcow2 *q, uint64_t off, uint64_t len);
+int qcow2_sub_begin(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host,
+		    bool *fresh, uint64_t *ws, uint64_t *we);
+int qcow2_sub_finish(struct qcow2 *q, uint64_t off, uint64_t ws, uint64_t we,
+		     uint64_t host, bool fresh, int res);
+/*
+ * Whether a write of @len bytes at guest byte @off (within a cluster) is
+ * one of subclusters (qcow2_sub_begin(); qcow2_write() does the same):
+ * with extended L2 entries, to a cluster of this image's own with
+ * subclusters not allocated, or to a part of a cluster with no host
+ * cluster (only the subclusters it reaches are allocated, as QEMU does).
+ * Nothing of a cluster's allocated subclusters is written but the
+ * guest's bytes, so the caller's writes in flight to them stay as they
+ * are.
+ */
+bool qcow2_sub_write(struct qcow2 *q, uint64_t off, uint64_t len);
 /*
  * While @on, qcow2_host_offset() never writes to the image: a table it
  * needs that is not cached, and whose load would evict a table not yet

@@ -20,13 +20,18 @@
  * table naming it, as docs/qcow2.md says). A failed write frees the
  * clusters again: nothing ever names unwritten data.
  *
- * With extended L2 entries, a cluster of the image's own whose
- * subclusters are not all allocated, and a part of a cluster without a
- * host cluster, are written by the engine instead
- * (qcow2_write_in_engine()), at once, on this thread: it allocates only
- * the subclusters the write reaches, fills those it covers in part, and
- * writes nothing else of the cluster's but the guest's bytes, so writes
- * in flight to its allocated subclusters are not undone.
+ * With extended L2 entries, a write to a cluster of the image's own whose
+ * subclusters are not all allocated, or to a part of a cluster without a
+ * host cluster (qcow2_sub_write()), is an allocation of
+ * subclusters (qcow2_sub_begin()): the cluster's own host cluster or a
+ * new one, the write widened to whole subclusters where they are not
+ * allocated, the widened parts read from the engine (from below, or
+ * zeros: small reads on this thread), then one io_uring write of that
+ * span, and only then the subclusters marked allocated
+ * (qcow2_sub_finish()). The allocated subclusters a write reaches are
+ * written in place before it (the loop below maps them first), so
+ * nothing of theirs is written but the guest's bytes: writes in flight
+ * to them are not undone.
  *
  * One cluster has one allocation at a time: a write touching a cluster
  * being allocated waits (whole, in arrival order) until that allocation
@@ -59,6 +64,10 @@ struct qalloc {
 	uint64_t *old; /* their old L2 entries */
 	uint64_t at, in, len; /* @len bytes of request byte @at, at @in */
 	uint64_t clen; /* a partial cluster's bytes inside the virtual size */
+	/* Subclusters (qcow2_sub_begin()): the bytes of the cluster written,
+	 * [@ws, @we) from its start, and whether @host is new. */
+	bool sub, fresh;
+	uint64_t ws, we;
 	enum qalloc_step step;
 	int res;
 	unsigned int niov;
@@ -121,10 +130,17 @@ static void io(struct qcow2_blk *s, struct qalloc *a, int fd, uint64_t off)
 	io_uring_sqe_set_data(sqe, &a->tag);
 }
 
-/* The bytes the data write of @a writes. */
+/* The bytes the data write of @a writes, and where in its host cluster. */
 static uint64_t wlen(const struct qcow2_blk *s, const struct qalloc *a)
 {
+	if (a->sub)
+		return a->we - a->ws;
 	return a->buf ? cluster_size(s) : a->len;
+}
+
+static uint64_t wstart(const struct qalloc *a)
+{
+	return a->sub ? a->ws : 0;
 }
 
 /* The guest's bytes (over a partial cluster's old content), then the
@@ -139,11 +155,11 @@ static void write_data(struct qcow2_blk *s, struct qalloc *a)
 			memcpy(p, a->iov[i].iov_base, a->iov[i].iov_len);
 			p += a->iov[i].iov_len;
 		}
-		a->iov[0] = (struct iovec){ a->buf, cluster_size(s) };
+		a->iov[0] = (struct iovec){ a->buf + wstart(a), wlen(s, a) };
 		a->niov = 1;
 	}
 	a->step = QA_WRITE;
-	io(s, a, qcow2_fd(s->q), a->host);
+	io(s, a, qcow2_fd(s->q), a->host + wstart(a));
 }
 
 /* The allocation ends: the L2 entries set, or (@res < 0) the clusters
@@ -154,8 +170,12 @@ static void end_alloc(struct qcow2_blk *s, struct qalloc *a, int res)
 	uint64_t cs = cluster_size(s);
 
 	for (unsigned int i = 0; i < a->n; i++) {
-		int r = qcow2_alloc_finish(s->q, a->voff + i * cs,
-					   a->host + i * cs, a->old[i], res);
+		int r = a->sub ? qcow2_sub_finish(s->q, a->voff + a->in, a->ws,
+						  a->we, a->host, a->fresh,
+						  res) :
+				 qcow2_alloc_finish(s->q, a->voff + i * cs,
+						    a->host + i * cs, a->old[i],
+						    res);
 
 		if (r && !a->q->err)
 			a->q->err = r;
@@ -273,29 +293,37 @@ static int whole_alloc(struct qcow2_blk *s, struct qreq *q, uint64_t at,
 }
 
 /*
- * The @n bytes at request @q's byte @at, in a cluster whose subclusters
- * the engine fills in place (qcow2_write_in_engine()), written by the
- * engine now.
+ * Starts the write of request @q's @n bytes at byte @at into subclusters
+ * (qcow2_sub_begin()): the parts the write widens to whole subclusters
+ * read from the engine (what the guest reads there now: from below, or
+ * zeros), then [ws, we) of the cluster written through io_uring.
  */
-static int engine_write(struct qcow2_blk *s, struct qreq *q, uint64_t at,
-			uint64_t n)
+static int start_sub(struct qcow2_blk *s, struct qreq *q, uint64_t at,
+		     uint64_t n)
 {
-	struct iovec *v = malloc(q->r->nr_iov * sizeof(*v));
-	uint8_t *buf = malloc(n), *p = buf;
-	unsigned int k;
-	int r = -ENOMEM;
+	uint64_t o = q->r->offset + at, host, ws, we;
+	struct qalloc *a;
+	bool fresh;
+	int r = qcow2_sub_begin(s->q, o, n, &host, &fresh, &ws, &we);
 
-	if (v && buf) {
-		k = slice(q->r, at, n, v);
-		for (unsigned int i = 0; i < k; i++) {
-			memcpy(p, v[i].iov_base, v[i].iov_len);
-			p += v[i].iov_len;
-		}
-		r = qcow2_write(s->q, q->r->offset + at, buf, n);
+	if (r)
+		return r;
+	a = new_alloc(s, q, at, n, host, 0, 1, true);
+	if (!a)
+		return qcow2_sub_finish(s->q, o, ws, we, host, fresh, -ENOMEM);
+	a->sub = true;
+	a->fresh = fresh;
+	a->ws = ws;
+	a->we = we;
+	r = qcow2_read(s->q, a->voff + ws, a->buf + ws, a->in - ws);
+	if (!r)
+		r = qcow2_read(s->q, o + n, a->buf + a->in + n, we - a->in - n);
+	if (r) {
+		end_alloc(s, a, r);
+		return r;
 	}
-	free(v);
-	free(buf);
-	return r;
+	write_data(s, a);
+	return 0;
 }
 
 void qb_awrite(struct qcow2_blk *s, struct block_req *r)
@@ -339,11 +367,11 @@ void qb_awrite(struct qcow2_blk *s, struct block_req *r)
 		}
 		n = cs - (o & (cs - 1));
 		n = n < len - done ? n : len - done;
-		if (qcow2_write_in_engine(s->q, o, n)) {
+		if (qcow2_sub_write(s->q, o, n)) {
 			if (run)
 				write_data(s, run);
 			run = NULL;
-			q->err = engine_write(s, q, done, n);
+			q->err = start_sub(s, q, done, n);
 			continue;
 		}
 		if (n == cs && size - o >= cs) {
@@ -408,7 +436,7 @@ void qb_alloc_run(struct qcow2_blk *s)
 		if (res >= 0)
 			res = (uint64_t)res < wlen(s, a) ? -EIO : 0;
 		if (!res)
-			qb_written(s, a->host, wlen(s, a));
+			qb_written(s, a->host + wstart(a), wlen(s, a));
 		end_alloc(s, a, res);
 		if (s->wait)
 			retry_waiting(s);

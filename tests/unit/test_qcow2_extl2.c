@@ -8,8 +8,9 @@
  * the disk says, on an overlay of a raw file, on a preallocated overlay
  * (every cluster its own, no subcluster allocated) and on an image
  * without a backing file with 16 KiB clusters; after a reopen too, and
- * the image's check finds no corruption and no leak. The entries the
- * specification forbids mark the image corrupt.
+ * the image's check finds no corruption and no leak. A write into
+ * subclusters leaves a write in flight to the allocated one next to it as
+ * it is. The entries the specification forbids mark the image corrupt.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -318,6 +319,75 @@ static void test_no_backing(void **state)
 	drop(&d);
 }
 
+static void count_done(void *opaque, struct block_req *r, int res)
+{
+	int *n = opaque;
+
+	assert_int_equal(res, (int)r->len);
+	(*n)++;
+}
+
+/*
+ * A write into subclusters submitted while a write to an allocated
+ * subcluster next to them is in flight: it does not write over that
+ * subcluster (it is not widened there), so the write in flight stays.
+ */
+static void test_inflight(void **state)
+{
+	static uint8_t a[2048], w1[600], w2[748];
+	struct disk d;
+	char err[512];
+	int n = 0, efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct block_params p = {
+		.depth = 8, .event_fd = efd, .done = count_done, .opaque = &n
+	};
+	struct iovec va = { a, sizeof(a) }, v1 = { w1, sizeof(w1) },
+		     v2 = { w2, sizeof(w2) };
+	struct block_req ra = { .op = BLOCK_WRITE,
+				.offset = 2048,
+				.len = sizeof(a),
+				.iov = &va,
+				.nr_iov = 1 };
+	struct block_req r1 = { .op = BLOCK_WRITE,
+				.offset = 2248,
+				.len = sizeof(w1),
+				.iov = &v1,
+				.nr_iov = 1 };
+	struct block_req r2 = { .op = BLOCK_WRITE,
+				.offset = 3648,
+				.len = sizeof(w2),
+				.iov = &v2,
+				.nr_iov = 1 };
+	struct block *b;
+
+	(void)state;
+	make(&d, "extended_l2=on,preallocation=metadata", true, 16);
+	p.path = d.img;
+	b = block_open(&p, err, sizeof(err));
+	assert_non_null(b);
+	memset(a, 0xaa, sizeof(a));
+	memset(w1, 0xbb, sizeof(w1));
+	memset(w2, 0xcc, sizeof(w2));
+	/* Subcluster 1 (2 KiB at 2 KiB) allocated. */
+	assert_int_equal(block_submit(b, &ra), 0);
+	block_commit(b);
+	block_drain(b);
+	assert_int_equal(n, 1);
+	/* In it, then from it into subcluster 2, both in flight. */
+	assert_int_equal(block_submit(b, &r1), 0);
+	assert_int_equal(block_submit(b, &r2), 0);
+	block_commit(b);
+	block_drain(b);
+	assert_int_equal(n, 3);
+	block_close(b);
+	close(efd);
+	memcpy(d.model + 2048, a, sizeof(a));
+	memcpy(d.model + 2248, w1, sizeof(w1));
+	memcpy(d.model + 3648, w2, sizeof(w2));
+	reopen_check(&d);
+	drop(&d);
+}
+
 /* The first entry's bitmap set to @bm (the image's first L2 table). */
 static void poke_bitmap(const char *img, uint64_t e, uint64_t bm)
 {
@@ -363,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_overlay),
 		cmocka_unit_test(test_preallocated),
 		cmocka_unit_test(test_no_backing),
+		cmocka_unit_test(test_inflight),
 		cmocka_unit_test(test_invalid),
 	};
 
