@@ -28,8 +28,9 @@
   is emptied (with -d, kept).
 - 512-byte clusters: a guest fills a 16 MiB image (new refcount blocks,
   and a refcount table that grows); `qemu-img check` clean.
-- Crash consistency: the disk benchmark guest writes over an overlay and
-  vmon is killed (SIGKILL) at several moments; `qemu-img check` finds no
+- Crash consistency: the disk benchmark guest writes over an overlay (and
+  over a preallocated one with extended L2 entries) and vmon is killed
+  (SIGKILL) at several moments; `qemu-img check` finds no
   corruption each time (leaked clusters are allowed, then repaired by
   `vmon img check -r leaks`, after which `qemu-img check` is clean).
 
@@ -1042,34 +1043,41 @@ def small_clusters(tmp):
 
 
 def crash(tmp):
+    """SIGKILL during the disk benchmark guest's writes: on a plain
+    overlay (allocating whole clusters), and on a preallocated one with
+    extended L2 entries (every write an allocation of subclusters in the
+    cluster's own host cluster, their bitmap set after the data)."""
     base = os.path.join(tmp, "crash-base.qcow2")
     sh(["qemu-img", "create", "-f", "qcow2", base, "32M"])
-    ov = os.path.join(tmp, "crash.qcow2")
-    sh(["qemu-img", "create", "-f", "qcow2", "-b", "crash-base.qcow2", "-F",
-        "qcow2", ov])
-    for i in range(CRASH_ROUNDS):
-        p = subprocess.Popen([vmontest.VMON, "run", "-k", BENCH, "-m", "64M",
-                              "--disk", ov, "--append", "bench.rand=100"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        # Kill it inside the write phase (its start is on COM1), a little
-        # later each round.
-        deadline = time.monotonic() + 300
-        line = b""
-        while time.monotonic() < deadline:
-            line = p.stdout.readline()
-            if not line or b"PHASE seqwrite start" in line:
-                break
-        time.sleep(0.05 * i)
-        p.send_signal(signal.SIGKILL)
-        p.communicate()
-        vmontest.check(b"seqwrite start" in line, "round %d reached the writes" % i)
-        rc, out = sh(["qemu-img", "check", ov], ok=(0, 1, 2, 3))
-        vmontest.check(rc in (0, 3), "round %d: no corruption after SIGKILL (exit %d)\n%s"
-                       % (i, rc, out))
-        if rc == 3:
-            r = vmontest.run(["img", "check", "-r", "leaks", ov])
-            vmontest.check(r.code == 0, "round %d: vmon img check -r leaks\n%s" % (i, r))
-            qcheck(ov, "round %d: leaks repaired by vmon img check -r" % i)
+    for name, opts, rounds in (("crash", "extended_l2=off", CRASH_ROUNDS),
+                               ("crash-extl2", "extended_l2=on,preallocation=metadata", 2)):
+        ov = os.path.join(tmp, name + ".qcow2")
+        sh(["qemu-img", "create", "-f", "qcow2", "-o", opts, "-b", "crash-base.qcow2",
+            "-F", "qcow2", ov])
+        for i in range(rounds):
+            what = "%s, round %d" % (name, i)
+            p = subprocess.Popen([vmontest.VMON, "run", "-k", BENCH, "-m", "64M",
+                                  "--disk", ov, "--append", "bench.rand=100"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            # Kill it inside the write phase (its start is on COM1), a
+            # little later each round.
+            deadline = time.monotonic() + 300
+            line = b""
+            while time.monotonic() < deadline:
+                line = p.stdout.readline()
+                if not line or b"PHASE seqwrite start" in line:
+                    break
+            time.sleep(0.05 * i)
+            p.send_signal(signal.SIGKILL)
+            p.communicate()
+            vmontest.check(b"seqwrite start" in line, "%s reached the writes" % what)
+            rc, out = sh(["qemu-img", "check", ov], ok=(0, 1, 2, 3))
+            vmontest.check(rc in (0, 3), "%s: no corruption after SIGKILL (exit %d)\n%s"
+                           % (what, rc, out))
+            if rc == 3:
+                r = vmontest.run(["img", "check", "-r", "leaks", ov])
+                vmontest.check(r.code == 0, "%s: vmon img check -r leaks\n%s" % (what, r))
+                qcheck(ov, "%s: leaks repaired by vmon img check -r" % what)
 
 
 def main():
