@@ -818,9 +818,8 @@ static int write_zeroes(struct qcow2 *q, uint64_t off, uint64_t len)
  */
 static int zero_subs(struct qcow2 *q, uint64_t a, uint64_t b)
 {
-	unsigned int i0 = (unsigned int)((a & (q->cs - 1)) / q->ss);
-	unsigned int i1 = (unsigned int)(((b - 1) & (q->cs - 1)) / q->ss);
-	uint64_t e, bm, mask = ((2ULL << i1) - 1) & ~((1ULL << i0) - 1);
+	uint64_t in = a & (q->cs - 1), e, bm;
+	uint64_t mask = sub_mask(q, in, in + (b - a));
 	int r = qcow2_l2_get(q, a, &e);
 
 	if (r)
