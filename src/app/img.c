@@ -25,7 +25,7 @@ void img_print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmon img create [-q] [-f qcow2|raw] [-b BACKING [-F raw|qcow2]] [-o OPTIONS] PATH [SIZE]\n"
-		"       vmon img convert [-c] [-n] [-p] [-q] [-f raw|qcow2] [-O raw|qcow2] [-B BACKING [-F raw|qcow2]] [-o OPTIONS] SRC DST\n"
+		"       vmon img convert [-c] [-n] [-p] [-q] [-f raw|qcow2] [-O raw|qcow2] [-B BACKING [-F raw|qcow2]] [-o OPTIONS] SRC... DST\n"
 		"       vmon img info [--output=human|json] [--backing-chain] PATH\n"
 		"       vmon img check [-r leaks|all] PATH\n"
 		"       vmon img commit [-d] PATH\n"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * img_convert.c - `vmon img convert` (docs/qcow2.md): the guest bytes of
- * an image (through its whole backing chain) copied into a new raw or
+ * an image (through its whole backing chain), or of several one after
+ * the other, copied into a new raw or
  * qcow2 image, as `qemu-img convert` makes it: the output's format and
  * options as `img create` takes them, runs of zeros left unallocated
  * (holes in a raw file, clusters never allocated in a qcow2 one), with
@@ -21,6 +22,8 @@
 /* Bytes read at a time, and the granularity of a raw output's holes. */
 #define CONVERT_CHUNK (2U << 20)
 #define RAW_HOLE 4096U
+/* Sources of one conversion, at most. */
+#define CONVERT_MAX_SRC 64
 
 static bool zero(const uint8_t *p, size_t n)
 {
@@ -120,13 +123,23 @@ static int copy_pieces(struct img_file *d, const uint8_t *buf, uint8_t *cur,
 	return r;
 }
 
-static int copy(struct img_file *s, struct img_file *d, uint64_t size,
-		const struct how *h)
+/* Where a conversion is: the output's bytes copied and the total. */
+struct progress {
+	uint64_t done, total;
+	int last;
+};
+
+/*
+ * Source @s (its @s->size bytes) into the output @d from byte @at on;
+ * the progress in @p.
+ */
+static int copy(struct img_file *s, struct img_file *d, uint64_t at,
+		const struct how *h, struct progress *p)
 {
 	uint8_t *buf = malloc(CONVERT_CHUNK), *cur = malloc(CONVERT_CHUNK);
 	size_t piece = d->q ? (size_t)1 << qcow2_hdr(d->q)->cluster_bits :
 			      RAW_HOLE;
-	int r = buf && cur ? 0 : -ENOMEM, last = -1;
+	int r = buf && cur ? 0 : -ENOMEM;
 	uint64_t off = 0;
 
 	/* With extended L2 entries, 4 KiB runs of zeros stay unallocated
@@ -136,9 +149,10 @@ static int copy(struct img_file *s, struct img_file *d, uint64_t size,
 		piece = RAW_HOLE;
 	if (piece > CONVERT_CHUNK)
 		piece = CONVERT_CHUNK;
-	while (!r && off < size) {
-		size_t n = size - off < CONVERT_CHUNK ? (size_t)(size - off) :
-							CONVERT_CHUNK;
+	while (!r && off < s->size) {
+		size_t n = s->size - off < CONVERT_CHUNK ?
+				   (size_t)(s->size - off) :
+				   CONVERT_CHUNK;
 
 		r = img_file_read(s, buf, off, n);
 		if (r) {
@@ -146,19 +160,15 @@ static int copy(struct img_file *s, struct img_file *d, uint64_t size,
 				s->path, (unsigned long long)off, strerror(-r));
 			break;
 		}
-		r = copy_pieces(d, buf, cur, off, n, piece, h);
+		r = copy_pieces(d, buf, cur, at + off, n, piece, h);
 		if (r)
 			fprintf(stderr, "vmon img: %s: write at %llu: %s\n",
-				d->path, (unsigned long long)off, strerror(-r));
+				d->path, (unsigned long long)(at + off),
+				strerror(-r));
 		off += n;
+		p->done += n;
 		if (h->show)
-			img_progress(off, size, &last);
-	}
-	if (!r)
-		r = d->q ? qcow2_flush(d->q) : fdatasync(d->fd) ? -errno : 0;
-	if (h->show) {
-		img_progress(size, size, &last);
-		printf("\n");
+			img_progress(p->done, p->total, &p->last);
 	}
 	free(buf);
 	free(cur);
@@ -211,14 +221,16 @@ static int open_existing(struct img_file *d, bool raw, uint64_t size)
 int img_cmd_convert(int argc, char **argv)
 {
 	struct create_opts o = CREATE_OPTS_DEFAULT;
-	struct img_file s = { .fd = -1 }, d = { .fd = -1 };
-	const char *sfmt = NULL, *ofmt = "raw";
+	struct img_file src[CONVERT_MAX_SRC], d = { .fd = -1 };
+	struct progress p = { .last = -1 };
+	const char *sfmt = NULL, *ofmt = "raw", *fmt;
 	char *opts[16], size_s[32];
 	unsigned int nopts = 0;
 	struct how h = { 0 };
 	bool existing = false;
-	uint64_t size;
-	int i = 1, r;
+	uint64_t size = 0, at = 0;
+	unsigned int nsrc = 0;
+	int i = 1, r = 0;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
@@ -277,26 +289,40 @@ int img_cmd_convert(int argc, char **argv)
 	}
 	if ((r = img_create_check(&o)))
 		return r;
-	if (argc - i != 2)
+	if (argc - i < 2)
 		return img_usage();
-	s.path = argv[i];
-	d.path = argv[i + 1];
-	if (same_file(s.path, d.path)) {
-		fprintf(stderr, "vmon img: convert: %s is the source itself\n",
-			d.path);
+	if (argc - i - 1 > CONVERT_MAX_SRC) {
+		fprintf(stderr, "vmon img: convert: at most %d sources\n",
+			CONVERT_MAX_SRC);
 		return 2;
 	}
-	if ((r = img_file_open(&s, &sfmt))) {
-		img_file_close(&s);
-		return r;
+	d.path = argv[argc - 1];
+	for (; i < argc - 1; i++) {
+		if (same_file(argv[i], d.path)) {
+			fprintf(stderr,
+				"vmon img: convert: %s is the source itself\n",
+				d.path);
+			r = 2;
+			break;
+		}
+		src[nsrc] = (struct img_file){ .fd = -1, .path = argv[i] };
+		fmt = sfmt; /* -f, or each source's own */
+		if ((r = img_file_open(&src[nsrc++], &fmt)))
+			break;
+		/* Sources in a row make one output, as in qemu-img. */
+		if (src[nsrc - 1].size > UINT64_MAX - size) {
+			fprintf(stderr, "vmon img: convert: too large\n");
+			r = 2;
+			break;
+		}
+		size += src[nsrc - 1].size;
 	}
-	size = s.size;
-	d.size = size; /* at least: what is compared is the source's range */
+	d.size = size; /* at least: what is compared is the sources' range */
 	/* What the output reads already: its backing file's, or anything. */
 	h.compare = o.backing || existing;
-	if (existing) {
+	if (!r && existing) {
 		r = open_existing(&d, o.raw, size);
-	} else {
+	} else if (!r) {
 		snprintf(size_s, sizeof(size_s), "%llu",
 			 (unsigned long long)size);
 		o.size = size_s;
@@ -311,9 +337,27 @@ int img_cmd_convert(int argc, char **argv)
 			r = 1;
 		}
 	}
-	if (!r)
-		r = copy(&s, &d, size, &h) ? 1 : 0;
+	p.total = size;
+	for (unsigned int k = 0; !r && k < nsrc; k++) {
+		r = copy(&src[k], &d, at, &h, &p) ? 1 : 0;
+		at += src[k].size;
+	}
+	if (!r) {
+		int f = d.q ? qcow2_flush(d.q) : fdatasync(d.fd) ? -errno : 0;
+
+		if (f) {
+			fprintf(stderr, "vmon img: %s: flush: %s\n", d.path,
+				strerror(-f));
+			r = 1;
+		}
+	}
+	if (h.show) {
+		if (!r)
+			img_progress(size, size, &p.last);
+		printf("\n");
+	}
 	img_file_close(&d);
-	img_file_close(&s);
+	for (unsigned int k = 0; k < nsrc; k++)
+		img_file_close(&src[k]);
 	return r;
 }

@@ -618,6 +618,23 @@ def convert(tmp):
         r = vmontest.run(["img", "convert"] + args)
         vmontest.check(r.code == 2 and want in r.err,
                        "img convert %s: refused (exit 2, '%s')\n%s" % (" ".join(args), want, r))
+    # Several sources make one output, one after the other, as in qemu-img
+    # (a raw file, a qcow2 image with data, a 3-byte raw file).
+    parts = [os.path.join(d, n) for n in ("part1.raw", "part2.qcow2", "part3.raw")]
+    with open(parts[0], "wb") as f:
+        f.write(data[:1 << 20])
+    sh(["qemu-img", "create", "-q", "-f", "qcow2", parts[1], "3M"])
+    sh(["qemu-io", "-c", "write -P 7 100k 300k", parts[1]])
+    with open(parts[2], "wb") as f:
+        f.write(b"xyz")
+    for fmt in ("raw", "qcow2"):
+        mine, ref = os.path.join(d, "cat-v." + fmt), os.path.join(d, "cat-q." + fmt)
+        r = vmontest.run(["img", "convert", "-O", fmt] + parts + [mine])
+        sh(["qemu-img", "convert", "-O", fmt] + parts + [ref])
+        vmontest.check(r.code == 0 and os.path.getsize(mine) == os.path.getsize(ref),
+                       "img convert -O %s of three sources: the size of qemu-img's\n%s"
+                       % (fmt, r))
+        sh(["qemu-img", "compare", "-f", fmt, "-F", fmt, mine, ref])
     r = vmontest.run(["img", "convert", os.path.join(d, "missing.raw"), out])
     vmontest.check(r.code == 1 and "missing.raw: No such file" in r.err,
                    "img convert of a missing file: exit 1, named\n%s" % r)
