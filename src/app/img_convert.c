@@ -153,6 +153,7 @@ static int copy(struct img_file *s, struct img_file *d, uint64_t at,
 		size_t n = s->size - off < CONVERT_CHUNK ?
 				   (size_t)(s->size - off) :
 				   CONVERT_CHUNK;
+		uint64_t pos = at + off; /* in the output */
 
 		r = img_file_read(s, buf, off, n);
 		if (r) {
@@ -160,11 +161,10 @@ static int copy(struct img_file *s, struct img_file *d, uint64_t at,
 				s->path, (unsigned long long)off, strerror(-r));
 			break;
 		}
-		r = copy_pieces(d, buf, cur, at + off, n, piece, h);
+		r = copy_pieces(d, buf, cur, pos, n, piece, h);
 		if (r)
 			fprintf(stderr, "vmon img: %s: write at %llu: %s\n",
-				d->path, (unsigned long long)(at + off),
-				strerror(-r));
+				d->path, (unsigned long long)pos, strerror(-r));
 		off += n;
 		p->done += n;
 		if (h->show)
