@@ -538,6 +538,22 @@ static bool in_place(const struct qcow2 *q, uint64_t e)
 	return own(q, e) && !sub(q, e);
 }
 
+/*
+ * A new data cluster with refcount 1 at *@host, counted in the file's
+ * size (written before anything names it): 0 or -errno.
+ */
+static int new_data_cluster(struct qcow2 *q, uint64_t *host)
+{
+	int r;
+
+	*host = qcow2_alloc_cluster(q, &r);
+	if (!*host)
+		return r ? r : -EIO;
+	if (*host + q->cs > q->file_size)
+		q->file_size = *host + q->cs;
+	return 0;
+}
+
 int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
 		      uint64_t *old)
 {
@@ -559,12 +575,7 @@ int qcow2_alloc_begin(struct qcow2 *q, uint64_t off, uint64_t *host,
 						  *old);
 		return -EEXIST; /* the caller writes it in place */
 	}
-	*host = qcow2_alloc_cluster(q, &r);
-	if (!*host)
-		return r ? r : -EIO;
-	if (*host + q->cs > q->file_size)
-		q->file_size = *host + q->cs; /* written before it is named */
-	return 0;
+	return new_data_cluster(q, host);
 }
 
 int qcow2_alloc_fill(struct qcow2 *q, uint64_t off, uint8_t *buf)
@@ -660,15 +671,10 @@ int qcow2_sub_begin(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *host,
 		return r;
 	*host = e & QCOW2_OFFSET_MASK;
 	*fresh = !*host;
-	if (*fresh) {
-		*host = qcow2_alloc_cluster(q, &r);
-		if (!*host)
-			return r ? r : -EIO;
-		if (*host + q->cs > q->file_size)
-			q->file_size = *host + q->cs; /* written before named */
-	} else if (*host % q->cs || *host >= q->file_size) {
+	if (*fresh && (r = new_data_cluster(q, host)))
+		return r;
+	if (!*fresh && (*host % q->cs || *host >= q->file_size))
 		return qcow2_mark_corrupt(q, "data cluster offset", *host);
-	}
 	/* Widened to whole subclusters where they are not allocated. */
 	*ws = bm >> (in / q->ss) & 1 ? in : in & ~(q->ss - 1);
 	*we = bm >> ((in + len - 1) / q->ss) & 1 ?
