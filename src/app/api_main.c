@@ -842,7 +842,7 @@ static json_t *op_migrate_info(void *opaque)
 		pthread_cond_broadcast(&in->mig_cond);
 	}
 	return json_pack(
-		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?}",
+		"{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?, s:b, s:I}",
 		"state", mig_state_name(p.state), "mode", mig_mode_name(p.mode),
 		"postcopy", (int)p.postcopy, "rounds", (json_int_t)p.rounds,
 		"ram_pages", (json_int_t)p.ram_pages, "pages_sent",
@@ -855,7 +855,9 @@ static json_t *op_migrate_info(void *opaque)
 		(json_int_t)p.downtime_ms, "total_ms", (json_int_t)p.total_ms,
 		"disk_bytes_sent", (json_int_t)p.disk_bytes_sent,
 		"disk_dirty_bytes", (json_int_t)p.disk_dirty_bytes, "error",
-		*p.error ? p.error : NULL, "dirty_log", p.dirty_log);
+		*p.error ? p.error : NULL, "dirty_log", p.dirty_log, "verify",
+		(int)p.verify, "unreported_pages",
+		(json_int_t)p.unreported_pages);
 }
 
 /*

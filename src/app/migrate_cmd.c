@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * migrate_cmd.c - `vmon migrate ID URL [--mode M] [--downtime-ms N]
- * [--bandwidth RATE] [--compress] [--with-disks] [--token FILE]`:
+ * [--bandwidth RATE] [--compress] [--with-disks] [--token FILE]
+ * [--verify auto|on|off]`:
  * resolves URL's host, starts the migration through instance ID's API (PUT /migration/send), follows
  * GET /migration with a progress line until it ends, and cancels it on
  * Ctrl-C. Exit 0 when the VM runs on the destination.
@@ -55,6 +56,10 @@ static void usage(FILE *f)
 		"  --token FILE         prove to the destination that this source holds\n"
 		"                       the token in FILE, and require the same of it\n"
 		"                       (the destination's --migration-token FILE)\n"
+		"  --verify WHEN        check guest RAM against KVM's dirty log at the\n"
+		"                       switch-over and send the pages it missed: auto\n"
+		"                       (default: on a PVM host, whose KVM misses\n"
+		"                       some), on or off\n"
 		"  -h, --help           this text\n"
 		"Exit status: 0 the VM runs on the destination; 2 bad usage or\n"
 		"refused; 4 the instance cannot be reached; 6 the migration failed\n"
@@ -123,6 +128,10 @@ static int ended(json_t *j, const char *state, bool tty)
 		json_is_true(json_object_get(j, "postcopy")) ?
 			", then post-copy" :
 			"");
+	if (jint(j, "unreported_pages"))
+		fprintf(stderr,
+			"%llu pages changed that KVM's dirty log did not report: sent with the last pages (--verify)\n",
+			(unsigned long long)jint(j, "unreported_pages"));
 	return EXIT_OK;
 }
 
@@ -179,6 +188,7 @@ static const struct option opts[] = {
 	{ "compress", no_argument, NULL, 'c' },
 	{ "with-disks", no_argument, NULL, 'w' },
 	{ "token", required_argument, NULL, 't' },
+	{ "verify", required_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -188,7 +198,8 @@ int cmd_migrate(int argc, char **argv)
 	char sock[PATH_MAX], url[600], err[MIG_ERR_MAX], token[PATH_MAX] = "";
 	struct mig_token t;
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
-	const char *mode = "precopy";
+	const char *mode = "precopy", *verify = "auto";
+	enum mig_verify_mode vm;
 	bool compress = false, disks = false;
 	char *body, *resp = NULL;
 	enum mig_mode m;
@@ -239,6 +250,13 @@ int cmd_migrate(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'v':
+			verify = optarg;
+			if (mig_verify_mode_parse(verify, &vm)) {
+				pr_err("--verify %s: auto, on or off", verify);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -258,10 +276,10 @@ int cmd_migrate(int argc, char **argv)
 	}
 	if (instance_socket(argv[optind], sock, sizeof(sock)))
 		return EXIT_USAGE;
-	j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b}", "url", url, "mode",
+	j = json_pack("{s:s, s:s, s:I, s:I, s:b, s:b, s:s}", "url", url, "mode",
 		      mode, "downtime_ms", (json_int_t)downtime, "bandwidth",
-		      (json_int_t)bw, "compress", compress, "with_disks",
-		      disks);
+		      (json_int_t)bw, "compress", compress, "with_disks", disks,
+		      "verify", verify);
 	if (j && *token)
 		json_object_set_new(j, "token_file", json_string(token));
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;

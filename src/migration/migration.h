@@ -63,6 +63,15 @@ int mig_auth_source(struct mig_conn *c, const struct mig_token *t, char *err,
 int mig_auth_dest(struct mig_conn *c, const struct mig_token *t, uint32_t type,
 		  const uint8_t *first, size_t len, char *err, size_t errlen);
 
+/*
+ * Whether the source checks guest RAM against the dirty log at the
+ * switch-over (verify.c): auto is on where the host's KVM is the PVM
+ * backend, which does not report every page it writes.
+ */
+enum mig_verify_mode { MIG_VERIFY_AUTO, MIG_VERIFY_ON, MIG_VERIFY_OFF };
+int mig_verify_mode_parse(const char *s, enum mig_verify_mode *v);
+const char *mig_verify_mode_name(enum mig_verify_mode v);
+
 struct mig_params {
 	char url[512];
 	enum mig_mode mode;
@@ -71,6 +80,7 @@ struct mig_params {
 	bool compress; /* zstd on page batches */
 	bool with_disks; /* block migration: copy the writable disks */
 	struct mig_token token; /* unset: no token exchange */
+	enum mig_verify_mode verify;
 };
 
 struct mig_progress {
@@ -85,8 +95,26 @@ struct mig_progress {
 	uint64_t disk_bytes_sent; /* block migration: disk data sent */
 	uint64_t disk_dirty_bytes; /* left after the last round */
 	const char *dirty_log; /* KVM's "ring" or "bitmap" (dirty.h) */
+	bool verify; /* RAM checked against the dirty log (verify.c) */
+	/* Pages the check found changed without a dirty report: sent again */
+	uint64_t unreported_pages;
 	char error[MIG_ERR_MAX];
 };
+
+/*
+ * The check of verify.c: mig_verify_sent() records page @pg as sent with
+ * the content at @page (NULL: zeros); mig_verify_check(), with the VM
+ * paused and the last dirty log collected into @bitmap, sets in @bitmap
+ * every page not set there whose content differs from what was sent, and
+ * returns how many.
+ */
+struct guest_mem;
+struct mig_verify;
+struct mig_verify *mig_verify_new(uint64_t pages);
+void mig_verify_free(struct mig_verify *v);
+void mig_verify_sent(struct mig_verify *v, uint64_t pg, const uint8_t *page);
+int64_t mig_verify_check(struct mig_verify *v, const struct guest_mem *mem,
+			 uint64_t *bitmap);
 
 /* What the source asks of the instance that owns the VM. */
 struct mig_hooks {

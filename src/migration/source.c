@@ -20,6 +20,7 @@
 #include "../util/thread.h"
 #include "../vmm/dirty.h"
 #include "../vmm/iothread.h"
+#include "../vmm/kvm.h"
 #include "../vmm/vm.h"
 
 #define CONNECT_TIMEOUT_MS 10000
@@ -33,15 +34,16 @@ enum mig_mark {
 	MK_PAUSE, /* the VM to be paused */
 	MK_PAUSED, /* its vCPUs and I/O thread parked */
 	MK_SYNC, /* the last dirty log collected */
+	MK_VERIFY, /* RAM checked against it (verify.c), if asked */
 	MK_PAGES, /* the last pages sent (post-copy: their list) */
 	MK_BUILT, /* the state taken */
 	MK_STATE, /* the state sent */
 	MK_DONE, /* the destination's DONE received */
 	MK_COUNT
 };
-static const char *const mark_names[MK_COUNT] = { "pause", "paused", "sync",
-						  "pages", "built",  "state",
-						  "done" };
+static const char *const mark_names[MK_COUNT] = { "pause",  "paused", "sync",
+						  "verify", "pages",  "built",
+						  "state",  "done" };
 
 struct mig_source {
 	struct vm *vm;
@@ -67,6 +69,7 @@ struct mig_source {
 	struct mig_disks *disks; /* block migration, if asked for */
 	uint64_t t_committed; /* when it said so (ms) */
 	uint64_t marks[MK_COUNT];
+	struct mig_verify *verify; /* NULL: no check at the switch-over */
 };
 
 static uint64_t now_ms(void)
@@ -160,10 +163,12 @@ static int send_batch(struct mig_source *m, const uint64_t *idx, unsigned int n,
 		if ((m->unpopulated &&
 		     m->unpopulated[idx[i] / 64] & (1ULL << (idx[i] % 64))) ||
 		    page_is_zero(page)) {
+			mig_verify_sent(m->verify, idx[i], NULL);
 			put64(p + 8 + 8ULL * i, idx[i] | MIG_PAGE_ZERO);
 			zero++;
 			continue;
 		}
+		mig_verify_sent(m->verify, idx[i], page);
 		put64(p + 8 + 8ULL * i, idx[i]);
 		memcpy(data, page, MIG_PAGE);
 		data += MIG_PAGE;
@@ -601,6 +606,17 @@ static int switch_over(struct mig_source *m, bool postcopy, char *err)
 	m->prog.disk_dirty_bytes = 0;
 	pthread_mutex_unlock(&m->lock);
 	mark(m, MK_SYNC);
+	if (m->verify) {
+		int64_t n = mig_verify_check(m->verify, &m->vm->mem, m->bitmap);
+
+		pthread_mutex_lock(&m->lock);
+		m->prog.unreported_pages = (uint64_t)n;
+		pthread_mutex_unlock(&m->lock);
+		if (n)
+			pr_warn("migration: %lld pages changed that KVM's dirty log did not report: sent with the last pages",
+				(long long)n);
+		mark(m, MK_VERIFY);
+	}
 	if (postcopy && !count_bits(m->bitmap, m->words)) {
 		/* Nothing left to pull: no userfaultfd, the pre-copy end. */
 		postcopy = false;
@@ -858,6 +874,13 @@ struct mig_source *mig_source_start(struct vm *vm, const char *config_json,
 	m->prog.mode = p->mode;
 	m->prog.ram_pages = vm->mem.ram_size / MIG_PAGE;
 	m->prog.dirty_log = dirty_log_method(vm);
+	if (p->verify == MIG_VERIFY_ON ||
+	    (p->verify == MIG_VERIFY_AUTO && vm->kvm && vm->kvm->pvm)) {
+		m->verify = mig_verify_new(m->prog.ram_pages);
+		if (!m->verify)
+			goto oom;
+		m->prog.verify = true;
+	}
 	e = thread_spawn(&m->thread, source_main, m);
 	if (!e)
 		return m;
@@ -872,6 +895,7 @@ fail:
 		free(m->config);
 		free(m->bitmap);
 		free(m->batch);
+		mig_verify_free(m->verify);
 	}
 	free(m);
 	return NULL;
@@ -902,6 +926,7 @@ void mig_source_free(struct mig_source *m)
 	free(m->bitmap);
 	free(m->unpopulated);
 	free(m->batch);
+	mig_verify_free(m->verify);
 	explicit_bzero(&m->p.token, sizeof(m->p.token));
 	free(m);
 }

@@ -79,6 +79,7 @@ def wait_state(inst, want, timeout=120):
             break
         time.sleep(0.05)
     DIRTY_SEEN.add(body.get("dirty_log"))
+    VERIFY_SEEN.add(body.get("verify"))
     return body
 
 
@@ -87,6 +88,7 @@ def wait_state(inst, want, timeout=120):
 # its bitmap (the default is auto: the ring where the host offers it).
 DIRTY_LOG = sys.argv[1] if len(sys.argv) > 1 else None
 DIRTY_SEEN = set()
+VERIFY_SEEN = set()  # GET /migration's "verify" (docs/migration.md)
 if DIRTY_LOG:
     _instance_init = vmon_api.Instance.__init__
 
@@ -820,5 +822,9 @@ check(len(DIRTY_SEEN) == 1 and DIRTY_SEEN <= {"ring", "bitmap"}
       if DIRTY_LOG in (None, "auto") else DIRTY_SEEN == {DIRTY_LOG},
       "GET /migration named the dirty log used: %r (asked for %s)"
       % (DIRTY_SEEN, DIRTY_LOG or "the default"))
+VERIFY_SEEN.discard(None)
+check(VERIFY_SEEN == {vmontest.PVM_HOST},
+      "RAM checked against the dirty log at the switch-over where the host "
+      "is PVM (whose KVM misses pages), not elsewhere: %r" % (VERIFY_SEEN,))
 shutil.rmtree(WORK, ignore_errors=True)
 vmontest.finish()

@@ -133,7 +133,10 @@ def migrate(src, dst, env, ident, url, log):
         r.wait()
     with open(log) as f:
         err = f.read()
-    print(err.strip().split("\n")[-1].split("\r")[-1], flush=True)
+    for line in err.strip().split("\n"):
+        # The summary, and what the check against the dirty log found.
+        if "migrated in" in line or "did not report" in line:
+            print(line.split("\r")[-1], flush=True)
     ok = check(r.returncode == 0 and "downtime" in err,
                "vmon migrate: exit 0 with the downtime (%r, %r)"
                % (r.returncode, err[-400:]))

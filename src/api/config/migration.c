@@ -9,10 +9,10 @@
 #include "../../migration/migration.h"
 #include "common.h"
 
-static const char *const send_fields[] = { "url",	  "mode",
-					   "downtime_ms", "bandwidth",
-					   "compress",	  "with_disks",
-					   "token_file",  NULL };
+static const char *const send_fields[] = {
+	"url",	      "mode",	    "downtime_ms", "bandwidth", "compress",
+	"with_disks", "token_file", "verify",	   NULL
+};
 
 /* Field `token_file`, if given: the migration token read into @t. */
 static int get_token(json_t *body, const char *req, struct mig_token *t,
@@ -46,7 +46,7 @@ static int check_url(const char *url, const char *req, char *err)
 
 int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
 {
-	char mode[16] = "precopy";
+	char mode[16] = "precopy", verify[8] = "auto";
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -62,12 +62,18 @@ int api_migration_send_parse(json_t *body, struct mig_params *out, char *err)
 	    api_get_bool(body, "migration/send", "compress", &out->compress,
 			 err) ||
 	    api_get_bool(body, "migration/send", "with_disks", &out->with_disks,
-			 err))
+			 err) ||
+	    api_get_strbuf(body, "migration/send", "verify", false, verify,
+			   sizeof(verify), NULL, err))
 		return -1;
 	if (mig_mode_parse(mode, &out->mode))
 		return api_fail(
 			err,
 			"migration/send: field `mode` must be \"precopy\", \"postcopy\" or \"auto\"");
+	if (mig_verify_mode_parse(verify, &out->verify))
+		return api_fail(
+			err,
+			"migration/send: field `verify` must be \"auto\", \"on\" or \"off\"");
 	if (check_url(out->url, "migration/send", err) ||
 	    get_token(body, "migration/send", &out->token, err))
 		return -1;
