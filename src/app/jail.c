@@ -26,6 +26,7 @@
 #include "../util/log.h"
 #include "../util/parse.h"
 #include "../vmm/exitcode.h"
+#include "../vmm/kvm.h"
 #include "instances.h"
 
 enum {
@@ -346,6 +347,7 @@ int cmd_jail(int argc, char **argv)
 	uint64_t start_cpu_us = clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	char exe[PATH_MAX], t_us[24], t_cpu[24], t_parent[24];
 	struct jail_opts o;
+	const char *backend;
 	char **args;
 	int n, r = jail_parse(argc, argv, &o);
 
@@ -357,6 +359,8 @@ int cmd_jail(int argc, char **argv)
 		pr_err("jail: needs root (it creates namespaces, device nodes and cgroups)");
 		return EXIT_USAGE;
 	}
+	/* The jail's root has no /sys: vmon learns the backend from us. */
+	backend = kvm_host_backend();
 	args = calloc((size_t)o.vmm_argc + 10, sizeof(*args));
 	if (!args || jail_enter(&o)) {
 		free(args);
@@ -384,6 +388,8 @@ int cmd_jail(int argc, char **argv)
 	memcpy(args + n, o.vmm_argv, (size_t)o.vmm_argc * sizeof(*args));
 	clearenv();
 	setenv("VMON_RUNTIME_DIR", JAIL_RUNTIME_DIR, 1);
+	if (backend)
+		setenv("VMON_KVM_BACKEND", backend, 1);
 	syscall(SYS_close_range, 3, ~0U, 0);
 	/*
 	 * The exec file is this very program (the usual `vmon jail

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -14,9 +16,39 @@
 #include "../arch/arch.h"
 #include "../util/log.h"
 
+/*
+ * Whether KVM's backend module @name is loaded: from sysfs, or, in a root
+ * without it (`vmon jail`'s), from VMON_KVM_BACKEND, which the jailer
+ * sets from sysfs before it enters the jail (kvm_host_backend()).
+ */
+static bool kvm_module(const char *name)
+{
+	const char *env;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	if (access(path, F_OK) == 0)
+		return true;
+	if (access("/sys/module", F_OK) == 0)
+		return false;
+	env = getenv("VMON_KVM_BACKEND");
+	return env && strcmp(env, name) == 0;
+}
+
 bool kvm_host_is_pvm(void)
 {
-	return access("/sys/module/kvm_pvm", F_OK) == 0;
+	return kvm_module("kvm_pvm");
+}
+
+const char *kvm_host_backend(void)
+{
+	static const char *const names[] = { "kvm_pvm", "kvm_amd",
+					     "kvm_intel" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (kvm_module(names[i]))
+			return names[i];
+	return NULL;
 }
 
 static const struct kvm_cap required_caps[] = {
@@ -101,7 +133,7 @@ int kvm_open(struct kvm *kvm, const char *path)
 	if (arch_kvm_open(kvm, path))
 		goto fail;
 	kvm->pvm = kvm_host_is_pvm();
-	kvm->svm = !kvm->pvm && access("/sys/module/kvm_amd", F_OK) == 0;
+	kvm->svm = !kvm->pvm && kvm_module("kvm_amd");
 	return 0;
 fail:
 	kvm_close(kvm);

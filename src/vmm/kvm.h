@@ -59,5 +59,11 @@ int kvm_take_vm(struct kvm *kvm);
 
 /* True when the host's KVM uses the PVM backend. */
 bool kvm_host_is_pvm(void);
+/*
+ * KVM's backend module: "kvm_pvm", "kvm_amd", "kvm_intel", or NULL if
+ * none is known. Inside a jail, whose root has no /sys, both come from
+ * VMON_KVM_BACKEND (set by the jailer).
+ */
+const char *kvm_host_backend(void);
 
 #endif

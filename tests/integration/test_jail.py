@@ -210,6 +210,10 @@ def test_boot():
         check(not r.timed_out and r.code == 1,
               "jailed probe passes: exit 1 (debug-exit 0), got %r\n%s"
               % (r.code, r.err[-2000:]))
+        # The jail's root has no /sys: the jailer tells vmon the backend.
+        check(("KVM uses the PVM backend" in r.err) == vmontest.PVM_HOST,
+              "jailed vmon knows the host's KVM backend (PVM host: %s): %s"
+              % (vmontest.PVM_HOST, r.err[:300]))
         for what in ("blk: read the host's pattern", "blk: serial matches",
                      "blk: write request", "rng: bytes look random"):
             check("ok: " + what in r.out, "jailed: " + what)
