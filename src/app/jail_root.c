@@ -132,6 +132,22 @@ static int place_file(const char *src, const char *dst, size_t from)
 }
 
 /*
+ * Whether vmon, jailed with @o's arguments, may start an API server:
+ * with --api-sock (or --api-sock=PATH) among them, or started as
+ * `firecracker`, whose API is on by default (cli.c). An argument that
+ * only looks like it costs the loading of libmicrohttpd, nothing else.
+ */
+static bool may_serve_api(const struct jail_opts *o)
+{
+	if (!strcmp(o->exec_name, "firecracker"))
+		return true;
+	for (int i = 0; i < o->vmm_argc; i++)
+		if (!strncmp(o->vmm_argv[i], "--api-sock", 10))
+			return true;
+	return false;
+}
+
+/*
  * The dynamic loader (PT_INTERP) of ELF file @fd into @buf: 1, or 0 for a
  * static executable, -1 if @fd is not a 64-bit ELF executable.
  */
@@ -267,11 +283,13 @@ static int place_libs(struct jail_opts *o, int fd)
 	o->self = is_own_program(fd);
 	/*
 	 * This process's libraries, with libmicrohttpd, which vmon loads only
-	 * for an API (api/mhd.c): loaded now, so that it and its own libraries
-	 * are placed too. For another exec file they are extra, its own are
-	 * listed by its loader below.
+	 * for an API (api/mhd.c): loaded now if the jailed vmon may serve
+	 * one, so that it and its own libraries are placed too (loading it
+	 * and GnuTLS costs about as much CPU as the rest of the jail). For
+	 * another exec file they are extra, its own are listed by its loader
+	 * below.
 	 */
-	if (mhd_load())
+	if (o->self && may_serve_api(o) && mhd_load())
 		return -1;
 	dl_iterate_phdr(place_own_lib, &ol);
 	if (ol.err || o->self)
