@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -21,6 +22,7 @@
 #include "../util/log.h"
 #include "../vmm/device.h"
 #include "../vmm/dirty.h"
+#include "../vmm/kvm.h"
 #include "../vmm/vcpu.h"
 #include "../vmm/vm.h"
 
@@ -94,6 +96,8 @@ static int build_state(struct vm *vm, const struct snapshot_params *p,
  * With tracking on, takes the pages written since the last round into
  * *@pages (a new round starts). A Diff needs tracking. 0, or -1 with @err.
  */
+static atomic_bool pvm_warned; /* the warning below, once a process */
+
 static int take_pages(struct vm *vm, enum snapshot_type type, uint64_t **pages,
 		      char *err, size_t errlen)
 {
@@ -106,6 +110,9 @@ static int take_pages(struct vm *vm, enum snapshot_type type, uint64_t **pages,
 			"a Diff snapshot needs dirty page tracking (track_dirty_pages in the machine configuration or the snapshot load)");
 		return -1;
 	}
+	if (type == SNAPSHOT_DIFF && vm->kvm && vm->kvm->pvm &&
+	    !atomic_exchange(&pvm_warned, true))
+		pr_warn("snapshot: this host's KVM (PVM) does not report every page it writes for the guest, so a Diff snapshot may miss some: take Full snapshots here (docs/snapshot.md)");
 	*pages = calloc(dirty_words(vm->mem.ram_size), sizeof(**pages));
 	log_clear_last_error();
 	if (!*pages || dirty_log_collect(vm, *pages)) {
