@@ -199,7 +199,7 @@ int cmd_migrate(int argc, char **argv)
 	struct mig_token t;
 	uint64_t downtime = MIG_DEFAULT_DOWNTIME_MS, bw = 0;
 	const char *mode = "precopy", *verify = "auto";
-	enum mig_verify_mode vm;
+	enum mig_verify_mode vmode;
 	bool compress = false, disks = false;
 	char *body, *resp = NULL;
 	enum mig_mode m;
@@ -252,7 +252,7 @@ int cmd_migrate(int argc, char **argv)
 			break;
 		case 'v':
 			verify = optarg;
-			if (mig_verify_mode_parse(verify, &vm)) {
+			if (mig_verify_mode_parse(verify, &vmode)) {
 				pr_err("--verify %s: auto, on or off", verify);
 				return EXIT_USAGE;
 			}
