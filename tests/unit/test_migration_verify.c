@@ -5,7 +5,8 @@
  * sent and not in the bitmap is added to it; a page in the bitmap, or
  * unchanged, is left alone; a page sent as zeros (unread) and then
  * written is found; with anonymous RAM a page never populated counts as
- * zeros without being read; the modes parse.
+ * zeros without being read; the modes parse, and PUT /migration/send's
+ * field `verify` takes them (auto when absent, 400 for another value).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,9 @@
 #include <sys/mman.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
+#include "api/vmconfig.h"
 #include "migration/migration.h"
 #include "vmm/memory.h"
 
@@ -115,12 +118,53 @@ static void test_modes(void **state)
 	assert_string_equal(mig_verify_mode_name(MIG_VERIFY_OFF), "off");
 }
 
+static int send_parse(const char *text, struct mig_params *p, char *err)
+{
+	json_t *body = json_loads(text, 0, NULL);
+	int r;
+
+	assert_non_null(body);
+	r = api_migration_send_parse(body, p, err);
+	json_decref(body);
+	return r;
+}
+
+static void test_send_field(void **state)
+{
+	struct mig_params p;
+	char err[API_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(send_parse("{\"url\": \"unix:/tmp/m\"}", &p, err), 0);
+	assert_int_equal(p.verify, MIG_VERIFY_AUTO);
+	assert_int_equal(
+		send_parse("{\"url\": \"unix:/tmp/m\", \"verify\": \"off\"}",
+			   &p, err),
+		0);
+	assert_int_equal(p.verify, MIG_VERIFY_OFF);
+	assert_int_equal(
+		send_parse("{\"url\": \"unix:/tmp/m\", \"verify\": \"on\"}", &p,
+			   err),
+		0);
+	assert_int_equal(p.verify, MIG_VERIFY_ON);
+	assert_int_equal(
+		send_parse("{\"url\": \"unix:/tmp/m\", \"verify\": \"yes\"}",
+			   &p, err),
+		-1);
+	assert_non_null(strstr(err, "`verify`"));
+	assert_int_equal(
+		send_parse("{\"url\": \"unix:/tmp/m\", \"verify\": true}", &p,
+			   err),
+		-1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_changed),
 		cmocka_unit_test(test_zero_pages),
 		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_send_field),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
