@@ -183,6 +183,8 @@ static int send_locked(struct mig_postcopy *p, enum mig_rec type,
 /*
  * A fault on a page that is not coming: here already (a race with its
  * arrival: EEXIST), or dropped since by vmon itself (the balloon): zeros.
+ * Under install_lock: install() takes a page's bit before its copy lands,
+ * and a zero page put in between would win over the copy (EEXIST).
  */
 static void zero_page(struct mig_postcopy *p, uint64_t pg)
 {
@@ -215,7 +217,10 @@ static void ask(struct mig_postcopy *p)
 			if (pg * MIG_PAGE >= p->vm->mem.ram_size)
 				continue;
 			if (!test_bit(p->missing, pg)) {
+				/* Its copy may be on the way in: wait for it. */
+				pthread_mutex_lock(&p->install_lock);
 				zero_page(p, pg);
+				pthread_mutex_unlock(&p->install_lock);
 				continue;
 			}
 			if (p->asked[pg / 64] & (1ULL << (pg % 64)))
@@ -299,7 +304,14 @@ static int install(struct mig_postcopy *p, const uint8_t *rec, size_t len)
 
 			r = zero ? ioctl(p->uffd, UFFDIO_ZEROPAGE, &z) :
 				   ioctl(p->uffd, UFFDIO_COPY, &c);
-			if (r && errno != EEXIST)
+			/*
+			 * A missing page is filled by this copy alone: one
+			 * there already means its content was lost.
+			 */
+			if (r && errno == EEXIST)
+				pr_warn("post-copy: page %llu was filled before its copy came: its content is lost",
+					(unsigned long long)pg);
+			else if (r)
 				pr_warn("post-copy: page %llu: %s",
 					(unsigned long long)pg,
 					strerror(errno));

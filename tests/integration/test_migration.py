@@ -28,7 +28,12 @@
 - block migration (with_disks): a guest writing its disk block after
   block (api_probe.elf probe.blkwrite) moves to another image file; the
   destination's file ends with every block written on either side; the
-  same from a qcow2 image into a qcow2 image."""
+  same from a qcow2 image into a qcow2 image;
+- post-copy, asked for and chosen by auto mode (mig_dirty.elf, which
+  dirties 16 MiB as fast as it can and reads it back): the guest goes
+  on at its next round, its memory checks out, and no page the
+  destination pulled found its place already filled (a zero page put in
+  by a fault while its copy was being installed)."""
 import hashlib
 import os
 import re
@@ -340,6 +345,9 @@ def dirty_case(tag, body):
     check("verify ok" in after_mig and "BAD" not in text,
           "%s: its memory checks out on the destination (%d checks there)"
           % (tag, after_mig.count("verify ok")))
+    lost = [l for l in dst.stderr().split("\n") if "before its copy" in l]
+    check(not lost, "%s: every page the destination pulled came into an "
+          "empty page (%d did not: %r)" % (tag, len(lost), lost[:4]))
     check(dst.stop() == 0, "%s: the destination stops cleanly" % tag)
     src.stop()
     return info
