@@ -111,8 +111,8 @@ static int take_pages(struct vm *vm, enum snapshot_type type, uint64_t **pages,
 		return -1;
 	}
 	if (type == SNAPSHOT_DIFF && vm->kvm && vm->kvm->pvm &&
-	    !atomic_exchange(&pvm_warned, true))
-		pr_warn("snapshot: this host's KVM (PVM) does not report every page it writes for the guest, so a Diff snapshot may miss some: take Full snapshots here (docs/snapshot.md)");
+	    vm->dirty_ring_entries && !atomic_exchange(&pvm_warned, true))
+		pr_warn("snapshot: this host's KVM (PVM) does not report every page it writes for the guest with the dirty ring, so a Diff snapshot may miss some: take Full snapshots, or run with --dirty-log auto or bitmap (docs/snapshot.md)");
 	*pages = calloc(dirty_words(vm->mem.ram_size), sizeof(**pages));
 	log_clear_last_error();
 	if (!*pages || dirty_log_collect(vm, *pages)) {

@@ -90,8 +90,14 @@ def wait_state(inst, want, timeout=120):
 
 # With an argument (ring, auto or bitmap), every vmon runs with
 # --dirty-log that: the whole test passes with KVM's dirty ring and with
-# its bitmap (the default is auto: the ring where the host offers it).
+# its bitmap. The default, auto, is the ring where the host offers it,
+# except on a PVM host, whose KVM misses pages with the ring: the bitmap.
+# "other" is the one auto does not take here (the ring on a PVM host,
+# else the bitmap): the two runs of this test cover both.
+AUTO_LOG = "bitmap" if vmontest.PVM_HOST else "ring"
 DIRTY_LOG = sys.argv[1] if len(sys.argv) > 1 else None
+if DIRTY_LOG == "other":
+    DIRTY_LOG = "ring" if vmontest.PVM_HOST else "bitmap"
 DIRTY_SEEN = set()
 VERIFY_SEEN = set()  # GET /migration's "verify" (docs/migration.md)
 if DIRTY_LOG:
@@ -826,7 +832,8 @@ check("not a vmon migration stream" in dst.stderr(),
       "and says why: %r" % (dst.stderr()[-300:],))
 dst.stop()
 DIRTY_SEEN.discard(None)
-check(len(DIRTY_SEEN) == 1 and DIRTY_SEEN <= {"ring", "bitmap"}
+# auto on a host without a ring (none of the test hosts) is the bitmap.
+check(DIRTY_SEEN in ({AUTO_LOG}, {"bitmap"})
       if DIRTY_LOG in (None, "auto") else DIRTY_SEEN == {DIRTY_LOG},
       "GET /migration named the dirty log used: %r (asked for %s)"
       % (DIRTY_SEEN, DIRTY_LOG or "the default"))
