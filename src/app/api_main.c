@@ -957,6 +957,13 @@ static int load_build(struct instance *in, struct snapshot *snap,
 		return -1;
 	}
 	in->snap_id = snap->info.id;
+	/*
+	 * RAM maps the memory file: its fd is not needed any more. Closed
+	 * before the vCPUs run, so a resumed VM holds no file of the load.
+	 */
+	if (snap->mem_fd >= 0)
+		close(snap->mem_fd);
+	snap->mem_fd = -1;
 	if (l->resume)
 		vm_resume(&in->sess.vm);
 	return 0;
