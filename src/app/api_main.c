@@ -1390,7 +1390,7 @@ static int apply_fc_flags(struct instance *in, const struct fc_opts *f)
 	return r ? EXIT_USAGE : 0;
 }
 
-/* Applies --config-file and starts the VM; 0 or an exit code. */
+/* Applies --config-file, starts the VM (API lock held): 0 or an exit code. */
 static int config_file_start(struct instance *in, const char *path)
 {
 	char err[API_ERR_MAX];
@@ -1400,7 +1400,6 @@ static int config_file_start(struct instance *in, const char *path)
 
 	if (!text)
 		return EXIT_USAGE;
-	pthread_mutex_lock(&in->ctx.lock);
 	if (api_config_document(&in->ctx.cfg, text, len, err) ||
 	    (in->ctx.cfg.logger_set && op_logger(in, err)) ||
 	    (in->ctx.cfg.metrics_set && op_metrics(in, err))) {
@@ -1412,14 +1411,14 @@ static int config_file_start(struct instance *in, const char *path)
 	} else {
 		in->ctx.state = API_RUNNING;
 	}
-	pthread_mutex_unlock(&in->ctx.lock);
 	free(text);
 	return ret;
 }
 
 /*
  * --restore DIR [--resume] [--mem-backend uffd:SOCKET] [--clock-realtime]:
- * loads DIR/state and DIR/memory (or the handler at SOCKET serves it).
+ * loads DIR/state and DIR/memory (or the handler at SOCKET serves it),
+ * with the API's lock held.
  */
 static int restore_start(struct instance *in, const char *dir, bool resume)
 {
@@ -1446,7 +1445,6 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 		free(l);
 		return EXIT_USAGE;
 	}
-	pthread_mutex_lock(&in->ctx.lock);
 	if (op_snapshot_load(in, l, err)) {
 		pr_err("snapshot %s: %s", dir, err);
 		ret = EXIT_USAGE;
@@ -1454,7 +1452,6 @@ static int restore_start(struct instance *in, const char *dir, bool resume)
 		in->ctx.configured = true;
 		in->ctx.state = resume ? API_RUNNING : API_PAUSED;
 	}
-	pthread_mutex_unlock(&in->ctx.lock);
 	free(l);
 	return ret;
 }
@@ -1606,10 +1603,12 @@ int api_main(const struct run_opts *o)
 			goto out;
 	}
 	/*
-	 * With a start of its own (a config file, a snapshot), the API
-	 * answers once the VM is there: never "Not started" for a VM that is
-	 * being restored. An incoming migration's API answers while it
-	 * waits (GET / says Not started until the VM arrived).
+	 * With a start of its own (a config file, a snapshot), the instance
+	 * is registered and its socket bound first (a taken --id or socket
+	 * fails before any guest runs), and requests wait on the API's lock
+	 * until the VM is there: never "Not started" for a VM that is being
+	 * restored. An incoming migration's API answers while it waits (GET
+	 * / says Not started until the VM arrived).
 	 */
 	if (o->incoming || !(o->config_file || o->restore)) {
 		instance_prepare_host(in);
@@ -1633,10 +1632,18 @@ int api_main(const struct run_opts *o)
 		if (ret >= 0)
 			goto out;
 	} else {
-		ret = o->restore ? restore_start(in, o->restore, o->resume) :
-				   config_file_start(in, o->config_file);
-		if (!ret)
+		pthread_mutex_lock(&in->ctx.lock);
+		ret = 0;
+		if (o->api_sock)
 			ret = start_api(in, o, entry, sizeof(entry), &server);
+		if (!ret)
+			ret = o->restore ?
+				      restore_start(in, o->restore, o->resume) :
+				      config_file_start(in, o->config_file);
+		/* --no-api: the start time is the VM's, built now. */
+		if (!ret && !o->api_sock)
+			ret = start_api(in, o, entry, sizeof(entry), &server);
+		pthread_mutex_unlock(&in->ctx.lock);
 		if (ret)
 			goto out;
 	}

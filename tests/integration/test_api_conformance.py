@@ -458,6 +458,19 @@ check(os.path.exists(serial) and "c=00004000" in open(serial).read(),
 p.terminate()
 check(p.wait(10) == 0, "--config-file instance stops on SIGTERM with 0")
 
+# An --id that is taken fails before the described VM is built (the
+# serial file is created with the VM).
+taken_id = "conformance-taken-%d" % os.getpid()
+taken = vmon_api.Instance(id=taken_id)
+serial = os.path.join(cfgdir, "serial-taken")
+r = vmontest.run(["--config-file", cfg, "--api-sock",
+                  os.path.join(cfgdir, "taken.sock"), "--id", taken_id,
+                  "--serial", "file:" + serial], timeout=20)
+check(r.code == 2 and "already used" in r.err and not os.path.exists(serial),
+      "--config-file with a taken --id: exit 2 before the VM is built (no "
+      "serial file): %s %r" % (r.code, r.err[-300:]))
+taken.stop()
+
 with open(cfg, "w") as f:
     json.dump({"boot-source": {"kernel_image_path": vmon_api.GUEST_COUNTER},
                "drives": [{"drive_id": "root", "is_root_device": True}]}, f)
