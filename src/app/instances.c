@@ -299,7 +299,7 @@ int instance_socket(const char *id, char *sock, size_t len)
 	if (r) {
 		pr_err("%s: %s", id,
 		       r > 0 ? "its API socket refuses this user" :
-			       "no such vmon instance (see vmon list)");
+			       "no such vmon instance (vmon list shows those with an API socket, the only ones these commands reach)");
 		return -1;
 	}
 	return 0;
