@@ -6,8 +6,10 @@ schemas of Firecracker's OpenAPI file (src/firecracker/swagger)."""
 import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -88,10 +90,20 @@ _instances = []
 @atexit.register
 def _stop_all():
     """A test that ends early (a failed check, an exception) leaves no
-    vmon running behind it: whatever is still alive is stopped here."""
+    vmon running behind it: whatever is still alive is stopped here. The
+    instances' folders (socket, serial output, stderr) go too when every
+    check passed; a failed test leaves them to look at."""
     for inst in _instances:
         if inst.p.poll() is None:
             inst.stop()
+    if not vmontest._failures and not _exc_pending():
+        for inst in _instances:
+            shutil.rmtree(inst.dir, ignore_errors=True)
+
+
+def _exc_pending():
+    """True while the interpreter exits on an uncaught exception."""
+    return getattr(sys, "last_type", None) is not None
 
 
 def wait_socket(sock, p, timeout=60):
