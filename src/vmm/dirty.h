@@ -77,7 +77,15 @@ void dirty_ring_unmap(struct vcpu *vcpu);
  * resets the rings; 0 or -1 logged.
  */
 int dirty_ring_collect(struct vm *vm, uint64_t *bitmap);
-/* KVM_EXIT_DIRTY_RING_FULL on @vcpu's thread; 0 or -1 logged. */
+/*
+ * KVM_EXIT_DIRTY_RING_FULL on @vcpu's thread: dirty_ring_take(), then the
+ * reset. 0 or -1 logged.
+ */
 int dirty_ring_full(struct vcpu *vcpu);
+/*
+ * Harvests @vcpu's ring into vmon's own bitmap, taking entries KVM left
+ * without their flag (dirty_ring.c, take_unflagged()); how many.
+ */
+unsigned int dirty_ring_take(struct vcpu *vcpu);
 
 #endif

@@ -24,6 +24,11 @@
 
 /* Per vCPU: 4096 entries, 16 MiB written before a ring-full exit. */
 #define DIRTY_RING_BYTES (64U << 10)
+/* Entries KVM keeps past its soft limit: KVM_DIRTY_RING_RSVD_ENTRIES. */
+#define DIRTY_RING_SLACK 64U
+
+/* log_once() class of the host-bug notice (take_unflagged()). */
+enum { ONCE_RING = 0x4452 };
 
 /* By enum dirty_log_mode. */
 static const char *const mode_names[] = { "bitmap", "auto", "ring" };
@@ -163,13 +168,14 @@ static void mark(struct vm *vm, uint32_t slot, uint64_t offset,
  * dirty_log_disable() can wait for it) and hands it back for the next
  * KVM_RESET_DIRTY_RINGS.
  */
-static void harvest(struct vcpu *vcpu, uint64_t *bitmap, bool own)
+static unsigned int harvest(struct vcpu *vcpu, uint64_t *bitmap, bool own)
 {
 	struct kvm_dirty_gfn *ring = vcpu->dirty_ring;
 	uint32_t mask = vcpu->vm->dirty_ring_entries - 1;
+	unsigned int n = 0;
 
 	if (!ring)
-		return;
+		return 0;
 	pthread_mutex_lock(&vcpu->dirty_lock);
 	if (own)
 		bitmap =
@@ -185,8 +191,58 @@ static void harvest(struct vcpu *vcpu, uint64_t *bitmap, bool own)
 		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
 				 __ATOMIC_RELEASE);
 		vcpu->dirty_fetch++;
+		n++;
 	}
 	pthread_mutex_unlock(&vcpu->dirty_lock);
+	return n;
+}
+
+/*
+ * KVM's PVM backend (seen with its 6.18 kernel) at times leaves entries
+ * it pushed without their DIRTY flag: the ring is full for KVM while the
+ * entry at vmon's fetch index looks free, so nothing is harvested, KVM's
+ * reset cannot move past that entry, and every KVM_RUN exits at once with
+ * KVM_EXIT_DIRTY_RING_FULL: the guest stops for good. An entry without a
+ * flag that a DIRTY one follows (within the entries KVM keeps in reserve)
+ * was pushed, as entries are pushed and harvested in order: it is taken
+ * as harvested, so that the reset moves on. The page it names is marked,
+ * but it need not be the one written (in a migration that met this, the
+ * check at the switch-over found as many pages unreported as entries
+ * taken so): that is the check's to find (docs/migration.md). Returns
+ * how many; logs the first time.
+ */
+static unsigned int take_unflagged(struct vcpu *vcpu)
+{
+	struct kvm_dirty_gfn *ring = vcpu->dirty_ring;
+	uint32_t mask = vcpu->vm->dirty_ring_entries - 1;
+	uint32_t flags = 0;
+	unsigned int k, n;
+	uint64_t *own;
+
+	pthread_mutex_lock(&vcpu->dirty_lock);
+	for (k = 0; k < DIRTY_RING_SLACK && !flags; k++)
+		flags = __atomic_load_n(
+			&ring[(vcpu->dirty_fetch + k) & mask].flags,
+			__ATOMIC_ACQUIRE);
+	/* k - 1 entries without a flag, then a DIRTY one: take those. */
+	n = flags == KVM_DIRTY_GFN_F_DIRTY ? k - 1 : 0;
+	own = __atomic_load_n(&vcpu->vm->mem.dirty, __ATOMIC_ACQUIRE);
+	for (k = 0; k < n; k++) {
+		struct kvm_dirty_gfn *e = &ring[vcpu->dirty_fetch & mask];
+
+		if (!(e->slot >> 16))
+			mark(vcpu->vm, e->slot & 0xffff, e->offset, own);
+		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
+				 __ATOMIC_RELEASE);
+		vcpu->dirty_fetch++;
+	}
+	pthread_mutex_unlock(&vcpu->dirty_lock);
+	if (n)
+		log_once(
+			ONCE_RING, vcpu->id,
+			"vcpu%u: KVM's dirty ring left %u pushed entries without their flag (a host KVM bug, seen with the PVM backend): skipped, the pages they stood for may go unreported",
+			vcpu->id, n);
+	return n;
 }
 
 /* Write-protects the harvested pages again, freeing their entries. */
@@ -206,9 +262,18 @@ int dirty_ring_collect(struct vm *vm, uint64_t *bitmap)
 	return reset(vm);
 }
 
-int dirty_ring_full(struct vcpu *vcpu)
+unsigned int dirty_ring_take(struct vcpu *vcpu)
 {
 	/* Into vmon's own bitmap (NULL: tracking just went off). */
-	harvest(vcpu, NULL, true);
+	unsigned int n = harvest(vcpu, NULL, true);
+
+	if (!n && vcpu->dirty_ring && (n = take_unflagged(vcpu)))
+		n += harvest(vcpu, NULL, true);
+	return n;
+}
+
+int dirty_ring_full(struct vcpu *vcpu)
+{
+	dirty_ring_take(vcpu);
 	return reset(vcpu->vm);
 }
