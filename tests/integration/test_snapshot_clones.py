@@ -55,16 +55,6 @@ def image(name):
     return path
 
 
-def open_files(pid):
-    out = set()
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            out.add(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
-        except OSError:
-            pass
-    return out
-
-
 src = vmon_api.Instance(id="clones-src-%d" % PID)
 for path, body in (
         ("/boot-source", {"kernel_image_path": PROBE}),
@@ -147,7 +137,7 @@ for i, c in enumerate(clones):
     check(len(gens) == 1 and gens[0][0] == "1",
           "clone %d: the guest sees generation 1: %r" % (i, gens))
     ids.update(g[1] for g in gens)
-    files = open_files(c.p.pid)
+    files = set(vmontest.fd_targets(c.p.pid))
     check(os.path.exists("%s/c%d.vsock" % (WORK, i))
           and "%s/c%d.img" % (WORK, i) in files
           and WORK + "/src.img" not in files,

@@ -39,16 +39,6 @@ def digest(d):
     return out
 
 
-def fd_links(pid):
-    out = []
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
-        except OSError:
-            pass
-    return out
-
-
 def last_count(path):
     try:
         with open(path, "rb") as f:
@@ -93,7 +83,7 @@ for i in range(ROUNDS):
             break
         time.sleep(0.002)
     if counted:
-        links = fd_links(p.pid)
+        links = vmontest.fd_targets(p.pid)
         fds.add(len(links))
         held |= {l for l in links if l.startswith(S + "/")}
     p.send_signal(signal.SIGTERM)

@@ -122,6 +122,18 @@ def counter_lines(text):
             if l.startswith("c=") and len(l) == 10]
 
 
+def fd_targets(pid):
+    """What process @pid's file descriptors point to (readlink of each
+    /proc/PID/fd entry; one closed meanwhile is left out)."""
+    out = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out
+
+
 def threads_report(pid):
     """One line per thread of @pid: name, state, wchan, utime+stime: a
     stalled guest's vCPU threads busy (R, ticks growing) are a slow guest;
