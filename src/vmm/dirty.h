@@ -83,8 +83,9 @@ int dirty_ring_collect(struct vm *vm, uint64_t *bitmap);
  */
 int dirty_ring_full(struct vcpu *vcpu);
 /*
- * Harvests @vcpu's ring into vmon's own bitmap, taking entries KVM left
- * without their flag (dirty_ring.c, take_unflagged()); how many.
+ * Harvests @vcpu's ring into vmon's own bitmap; if that finds nothing,
+ * takes the entries KVM left without their flag before DIRTY ones
+ * (dirty_ring.c, take_unflagged()) and harvests again. How many entries.
  */
 unsigned int dirty_ring_take(struct vcpu *vcpu);
 
